@@ -1,0 +1,108 @@
+"""Loading transformers models and tokenizers once per process, and prompt rendering/encoding."""
+from __future__ import annotations
+
+import functools
+from typing import Any, Sequence, Union
+
+Messages = list[dict[str, str]]
+Prompt = Union[str, Messages]  # a raw string is used as is; messages get the chat template
+
+
+class ChatTemplateError(ValueError):
+    """Chat messages were given to a tokenizer that has no chat template."""
+
+
+def device_name() -> str:
+    import torch
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def resolve_dtype(dtype: str = "auto", device: str | None = None):
+    """'auto' -> bfloat16 on GPU, float32 on CPU (bf16 is several times slower on CPUs without bf16 units)."""
+    import torch
+    device = device or device_name()
+    if dtype == "auto":
+        return torch.bfloat16 if device == "cuda" else torch.float32
+    try:
+        return getattr(torch, dtype)
+    except AttributeError:
+        raise ValueError(f"unknown dtype {dtype!r}: use auto, float32, bfloat16 or float16") from None
+
+
+@functools.lru_cache(maxsize=8)
+def load_tokenizer(path: str):
+    from transformers import AutoTokenizer
+    tok = AutoTokenizer.from_pretrained(path)
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    return tok
+
+
+@functools.lru_cache(maxsize=4)
+def load_causal_lm(path: str, dtype: str = "auto", device: str | None = None):
+    """A causal LM in eval mode on ``device``, loaded once per (path, dtype, device) in a process."""
+    from transformers import AutoModelForCausalLM
+    device = device or device_name()
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=resolve_dtype(dtype, device))
+    return model.to(device).eval()
+
+
+def has_chat_template(tokenizer) -> bool:
+    return bool(getattr(tokenizer, "chat_template", None))
+
+
+def check_chat_prompts(prompts: Sequence[Prompt], tokenizer, model_name: str) -> None:
+    """Fail before compute when chat messages meet a tokenizer without a chat template."""
+    if not prompts:
+        raise ValueError("the prompt list is empty: nothing to generate or score")
+    if any(not isinstance(p, str) for p in prompts) and not has_chat_template(tokenizer):
+        raise ChatTemplateError(
+            f"model {model_name} has no chat template, but chat messages were given: pass raw prompt "
+            f"strings, or use an instruction-tuned model (e.g. smollm2-135m-instruct)")
+
+
+def render(tokenizer, prompt: Prompt, add_generation_prompt: bool = True) -> str:
+    """Text of a prompt: raw strings unchanged, messages through the tokenizer's own chat template."""
+    if isinstance(prompt, str):
+        return prompt
+    return tokenizer.apply_chat_template(prompt, tokenize=False, add_generation_prompt=add_generation_prompt)
+
+
+@functools.lru_cache(maxsize=32)
+def _adds_bos(tokenizer) -> bool:
+    bos = tokenizer.bos_token_id
+    if bos is None:
+        return False
+    ids = tokenizer("a").input_ids
+    return bool(ids) and ids[0] == bos
+
+
+def encode(tokenizer, text: str) -> list[int]:
+    """Token ids of rendered text with exactly one BOS where the tokenizer uses one.
+
+    Chat templates often write the BOS token themselves; encoding with special tokens on top would
+    double it, so special tokens are added only when the text does not already start with BOS.
+    """
+    ids = tokenizer(text, add_special_tokens=False).input_ids
+    if _adds_bos(tokenizer) and (not ids or ids[0] != tokenizer.bos_token_id):
+        ids = [tokenizer.bos_token_id] + ids
+    return ids
+
+
+def end_of_turn_token(tokenizer) -> str | None:
+    """The string that ends an assistant turn in this tokenizer's template (EOS as a fallback)."""
+    if has_chat_template(tokenizer):
+        probe = [{"role": "user", "content": "x"}, {"role": "assistant", "content": "\x00SENTINEL\x00"}]
+        try:
+            text = tokenizer.apply_chat_template(probe, tokenize=False)
+        except Exception:
+            text = ""
+        tail = text.split("\x00SENTINEL\x00", 1)[-1] if "\x00SENTINEL\x00" in text else ""
+        for tok in tokenizer.all_special_tokens:
+            if tok and tail.lstrip().startswith(tok):
+                return tok
+    return tokenizer.eos_token
+
+
+def model_info(model: Any) -> dict:
+    return {"parameters": sum(p.numel() for p in model.parameters()), "dtype": str(next(model.parameters()).dtype)}

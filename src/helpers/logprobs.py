@@ -1,0 +1,114 @@
+"""Log-probability of a response given a prompt, under a model's own chat template and tokenizer.
+
+    scorer = LogProbScorer("smollm2-135m-instruct")
+    [s.sum, s.mean, s.n_tokens] = scorer.score([(messages, "response text")])[0]
+
+Density-ratio rewards (CDR), DPO implicit rewards, Culture-Gen association scores and InfoSumm's
+PMI critics all go through ``score``. The prompt is rendered with the generation prompt; the
+response is tokenised on its own and appended, so the scored tokens are exactly the response's
+(plus the end-of-turn token when ``add_end_of_turn``). Prompts are left-truncated and responses
+right-truncated to the limits given.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+from . import hf
+from .hf import Prompt
+from .models import resolve_model
+
+
+@dataclass(frozen=True)
+class ResponseLogProb:
+    sum: float  # sum of the response tokens' log-probs
+    mean: float  # sum / n_tokens
+    n_tokens: int
+
+
+class LogProbScorer:
+    def __init__(self, model: str, dtype: str = "auto", batch_size: int = 8, device: str | None = None,
+                 max_prompt_tokens: int = 2048, max_response_tokens: int = 1024, add_end_of_turn: bool = True):
+        self.model_name = model
+        self.path = resolve_model(model)
+        self.device = device or hf.device_name()
+        self.tokenizer = hf.load_tokenizer(self.path)
+        self.model = hf.load_causal_lm(self.path, dtype, self.device)
+        self.batch_size = max(1, int(batch_size))
+        self.max_prompt_tokens = max_prompt_tokens
+        self.max_response_tokens = max_response_tokens
+        self.end_of_turn = hf.end_of_turn_token(self.tokenizer) if add_end_of_turn else None
+
+    def __repr__(self) -> str:
+        return f"LogProbScorer({self.model_name!r})"
+
+    def encode_pair(self, prompt: Prompt, response: str) -> tuple[list[int], list[int]]:
+        """(prompt ids, response ids) after truncation, as scored."""
+        p_ids = hf.encode(self.tokenizer, hf.render(self.tokenizer, prompt))
+        if isinstance(prompt, str):
+            r_text = response  # raw continuation: no turn structure to close
+        else:
+            r_text = response if not self.end_of_turn or response.endswith(self.end_of_turn) else response + self.end_of_turn
+        r_ids = self.tokenizer(r_text, add_special_tokens=False).input_ids
+        return p_ids[-self.max_prompt_tokens:], r_ids[: self.max_response_tokens]
+
+    def score(self, pairs: Sequence[tuple[Prompt, str]], desc: str | None = None) -> list[ResponseLogProb]:
+        import torch
+        from tqdm.auto import tqdm
+
+        pairs = list(pairs)
+        hf.check_chat_prompts([p for p, _ in pairs], self.tokenizer, self.model_name)
+        encoded = [self.encode_pair(p, r) for p, r in pairs]
+        order = sorted(range(len(encoded)), key=lambda i: -(len(encoded[i][0]) + len(encoded[i][1])))
+        out: list[ResponseLogProb | None] = [None] * len(encoded)
+        pad = self.tokenizer.pad_token_id or 0
+        bs = self.batch_size
+        bar = tqdm(total=len(order), desc=desc or f"log-probs {self.model_name}", unit="pair", leave=False,
+                   disable=len(order) < 2 * bs)
+        start = 0
+        while start < len(order):
+            idx = order[start:start + bs]
+            seqs = [encoded[i][0] + encoded[i][1] for i in idx]
+            width = max(len(s) for s in seqs)
+            ids = torch.full((len(seqs), width), pad, dtype=torch.long)
+            mask = torch.zeros((len(seqs), width), dtype=torch.long)
+            for r, s in enumerate(seqs):  # right padding: positions match an unpadded forward pass
+                ids[r, :len(s)] = torch.tensor(s)
+                mask[r, :len(s)] = 1
+            try:
+                with torch.inference_mode():
+                    logits = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device)).logits
+            except torch.cuda.OutOfMemoryError:
+                if bs == 1:
+                    raise
+                torch.cuda.empty_cache()
+                bs = max(1, bs // 2)
+                continue
+            for r, i in enumerate(idx):
+                n_p, n_r = len(encoded[i][0]), len(encoded[i][1])
+                if n_r == 0:
+                    out[i] = ResponseLogProb(0.0, 0.0, 0)
+                    continue
+                # token t is predicted by the logits at t-1
+                step = logits[r, n_p - 1:n_p + n_r - 1].float().log_softmax(-1)
+                target = ids[r, n_p:n_p + n_r].to(step.device)
+                lp = step.gather(-1, target[:, None]).squeeze(-1)
+                total = float(lp.sum())
+                out[i] = ResponseLogProb(total, total / n_r, n_r)
+            start += len(idx)
+            bar.update(len(idx))
+        bar.close()
+        return out  # type: ignore[return-value]
+
+
+def token_logprobs_unbatched(model, tokenizer_ids_prompt: list[int], response_ids: list[int]) -> list[float]:
+    """Reference computation, one token at a time with a fresh forward pass each (used by tests)."""
+    import torch
+    values = []
+    ctx = list(tokenizer_ids_prompt)
+    for tok in response_ids:
+        with torch.inference_mode():
+            logits = model(input_ids=torch.tensor([ctx], device=model.device)).logits[0, -1].float()
+        values.append(float(logits.log_softmax(-1)[tok]))
+        ctx.append(tok)
+    return values
