@@ -67,4 +67,6 @@ def vllm_generator(embedded_model_dir):
     from helpers.generation import Generator, vllm_available
     if not vllm_available():
         pytest.skip("vLLM is not installed")
-    return Generator(DEFAULT_MODEL, backend="vllm")
+    from helpers.generation import shutdown_engines
+    yield Generator(DEFAULT_MODEL, backend="vllm")
+    shutdown_engines()

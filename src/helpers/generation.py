@@ -221,6 +221,10 @@ def _vllm_engine(path: str, dtype: str, tp: int, max_model_len: int) -> "VLLMBac
 def shutdown_engines() -> None:
     """Free every vLLM engine of this process (they are otherwise kept for reuse)."""
     import gc
+    for backend in _ENGINES.values():
+        core = getattr(getattr(backend.llm, "llm_engine", None), "engine_core", None)
+        if core is not None and hasattr(core, "shutdown"):
+            core.shutdown()  # stop the engine's worker processes now, not at interpreter exit
     _ENGINES.clear()
     gc.collect()
 

@@ -1,0 +1,421 @@
+"""Arena-Hard-Auto scoring: verdict parsing, the two games per prompt, Bradley-Terry, bootstrap CIs,
+win rates against the baseline, style control, separability with confidence, and the prompt loader.
+
+Everything here is pure (no model calls) except ``load_arena_prompts`` (reads files / the hub).
+
+    verdict = parse_verdict(judge_text)                       # "A>>B" ... "B>>A" or None
+    battles = battles_from_games(games, baseline="base")     # two games per prompt -> weighted battles
+    ratings = fit_bradley_terry(battles, baseline="base")    # Elo-scale, baseline anchored at 1000
+    boot = bootstrap_ratings(battles, baseline="base", rounds=100, seed=0)
+    board = leaderboard(battles, baseline="base", rounds=100)  # rating, 95% CI, win rate vs baseline
+
+Conventions (Arena-Hard-Auto v0.1): game 1 shows the baseline as assistant A and the model as B;
+game 2 swaps them. In game 2 "A>B" therefore means the *model* won. Strong verdicts (>>) weigh 3,
+the others 1; ties count as half a win for each side. A prompt is dropped if either game's verdict
+is missing (unparseable judge output), so both positions always enter the aggregate together.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+VERDICTS = ("A>>B", "A>B", "A=B", "B>A", "B>>A")
+STRONG_WEIGHT = 3.0
+SCALE, BASE, INIT_RATING = 400.0, 10.0, 1000.0
+_VERDICT_RE = re.compile(r"\[\[\s*([AB]\s*(?:>>|>|=|<<|<)\s*[AB])\s*\]\]")
+# The mirrored spellings a judge sometimes writes; mapped onto the five labels.
+_MIRROR = {"B<<A": "A>>B", "B<A": "A>B", "B=A": "A=B", "A<B": "B>A", "A<<B": "B>>A"}
+
+
+class NotEnoughBattles(ValueError):
+    """Too few valid battles to fit ratings; the message says how many there were."""
+
+
+# --------------------------------------------------------------------------- verdicts and games
+def parse_verdict(text: str | None) -> str | None:
+    """The last ``[[X]]`` verdict in a judge's text, normalised to one of ``VERDICTS``; None if absent."""
+    if not text:
+        return None
+    found = []
+    for raw in _VERDICT_RE.findall(text):
+        label = re.sub(r"\s+", "", raw)
+        label = _MIRROR.get(label, label)
+        if label in VERDICTS:
+            found.append(label)
+    return found[-1] if found else None
+
+
+def verdict_score(verdict: str) -> tuple[float, float]:
+    """(score of assistant A in [0, 1], weight): A>>B -> (1, 3), A>B -> (1, 1), A=B -> (0.5, 1), ..."""
+    return {"A>>B": (1.0, STRONG_WEIGHT), "A>B": (1.0, 1.0), "A=B": (0.5, 1.0),
+            "B>A": (0.0, 1.0), "B>>A": (0.0, STRONG_WEIGHT)}[verdict]
+
+
+def swap_verdict(verdict: str) -> str:
+    """The same judgement with the positions exchanged (A>>B <-> B>>A, A>B <-> B>A, A=B fixed)."""
+    return {"A>>B": "B>>A", "A>B": "B>A", "A=B": "A=B", "B>A": "A>B", "B>>A": "A>>B"}[verdict]
+
+
+def model_view(verdict: str, game: int) -> str:
+    """A verdict written from the *model's* side ("A" = model): game 1 has the model as B, game 2 as A."""
+    if game not in (1, 2):
+        raise ValueError(f"game must be 1 (baseline as A) or 2 (swapped), got {game}")
+    return swap_verdict(verdict) if game == 1 else verdict
+
+
+def game_order(baseline_answer: str, model_answer: str, game: int) -> tuple[str, str]:
+    """(answer shown as A, answer shown as B) for game 1 (baseline first) or game 2 (swapped)."""
+    if game == 1:
+        return baseline_answer, model_answer
+    if game == 2:
+        return model_answer, baseline_answer
+    raise ValueError(f"game must be 1 or 2, got {game}")
+
+
+def battles_from_games(games: Iterable[dict], baseline: str) -> tuple[pd.DataFrame, dict]:
+    """Weighted battles from judged games, and counts of what was dropped.
+
+    ``games``: dicts with ``prompt_id``, ``model``, ``game`` (1 or 2) and ``verdict`` (label or None),
+    optionally ``len_a``/``len_b`` style features (ignored here). Returns a frame with columns
+    model_a, model_b, score_a (1 / 0.5 / 0), weight, prompt_id, game, and a dict with
+    ``games``, ``parsed``, ``prompts``, ``prompts_kept``, ``prompts_dropped``.
+    """
+    by_key: dict[tuple[str, str], dict[int, dict]] = {}
+    n_games = n_parsed = 0
+    for g in games:
+        n_games += 1
+        n_parsed += g.get("verdict") is not None
+        by_key.setdefault((str(g["prompt_id"]), str(g["model"])), {})[int(g["game"])] = g
+    rows = []
+    dropped = 0
+    for (pid, model), pair in by_key.items():
+        if set(pair) != {1, 2} or any(pair[k].get("verdict") is None for k in (1, 2)):
+            dropped += 1
+            continue
+        for game in (1, 2):
+            g = pair[game]
+            score_a, weight = verdict_score(g["verdict"])
+            a, b = (baseline, model) if game == 1 else (model, baseline)
+            row = {"model_a": a, "model_b": b, "score_a": score_a, "weight": weight, "prompt_id": pid, "game": game}
+            for key in ("style_a", "style_b"):
+                if key in g:
+                    row[key] = g[key]
+            rows.append(row)
+    df = pd.DataFrame(rows, columns=["model_a", "model_b", "score_a", "weight", "prompt_id", "game"]
+                      + [c for c in ("style_a", "style_b") if rows and c in rows[0]])
+    stats = {"games": n_games, "parsed": n_parsed, "parse_failures": n_games - n_parsed,
+             "prompts": len(by_key), "prompts_kept": len(by_key) - dropped, "prompts_dropped": dropped}
+    return df, stats
+
+
+def position_consistency(games: Iterable[dict]) -> dict[str, Any]:
+    """How the judge's two games for the same (prompt, model) relate, among pairs with both verdicts.
+
+    ``consistent``: the model-side outcome (win / tie / loss) is the same in both games.
+    ``first_position_bias``: the judge preferred whichever answer was shown first (A) in both games,
+    ``second_position_bias``: it preferred B in both; these are the position-bias rates.
+    """
+    pairs: dict[tuple[str, str], dict[int, str]] = {}
+    for g in games:
+        if g.get("verdict") is not None:
+            pairs.setdefault((str(g["prompt_id"]), str(g["model"])), {})[int(g["game"])] = g["verdict"]
+    both = [p for p in pairs.values() if set(p) == {1, 2}]
+    sign = lambda v: 1 if v.startswith("A>") else (-1 if v.startswith("B>") else 0)  # noqa: E731
+    n = len(both)
+    consistent = sum(sign(model_view(p[1], 1)) == sign(model_view(p[2], 2)) for p in both)
+    first = sum(sign(p[1]) == 1 and sign(p[2]) == 1 for p in both)
+    second = sum(sign(p[1]) == -1 and sign(p[2]) == -1 for p in both)
+    rate = lambda k: k / n if n else float("nan")  # noqa: E731
+    return {"pairs_with_both_verdicts": n, "consistent_rate": rate(consistent),
+            "first_position_bias": rate(first), "second_position_bias": rate(second),
+            "position_bias_rate": rate(first + second)}
+
+
+# --------------------------------------------------------------------------- Bradley-Terry
+def _models(battles: pd.DataFrame, baseline: str) -> list[str]:
+    names = sorted(set(battles["model_a"]) | set(battles["model_b"]))
+    if baseline not in names:
+        raise NotEnoughBattles(f"the baseline {baseline!r} appears in no valid battle")
+    return [baseline] + [m for m in names if m != baseline]
+
+
+def _design(battles: pd.DataFrame, models: list[str]) -> np.ndarray:
+    """+log(BASE) in model_a's column, -log(BASE) in model_b's; the baseline column is dropped (anchor)."""
+    index = {m: i for i, m in enumerate(models)}
+    n = len(battles)
+    X = np.zeros((n, len(models)))
+    rows = np.arange(n)
+    X[rows, [index[m] for m in battles["model_a"]]] += math.log(BASE)
+    X[rows, [index[m] for m in battles["model_b"]]] -= math.log(BASE)
+    return X[:, 1:]
+
+
+def _expand_ties(X: np.ndarray, score_a: np.ndarray, weight: np.ndarray):
+    """Logistic targets: a win is y=1, a loss y=0, a tie splits its weight into y=1 and y=0 halves."""
+    tie = np.isclose(score_a, 0.5)
+    y = (score_a > 0.5).astype(int)
+    Xs = np.vstack([X, X[tie]])
+    ys = np.concatenate([y, np.zeros(tie.sum(), dtype=int)])
+    ys[: len(y)][tie] = 1
+    ws = np.concatenate([np.where(tie, weight / 2, weight), weight[tie] / 2])
+    return Xs, ys, ws
+
+
+def _collapse(X: np.ndarray, score: np.ndarray, w: np.ndarray):
+    """Merge identical (design row, outcome) battles by summing weights: the likelihood is unchanged."""
+    key = np.column_stack([X, score])
+    uniq, inv = np.unique(key, axis=0, return_inverse=True)
+    return uniq[:, :-1], uniq[:, -1], np.bincount(inv.ravel(), weights=w, minlength=len(uniq))
+
+
+def _fit_logistic(X: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float = 0.0) -> np.ndarray:
+    from sklearn.linear_model import LogisticRegression
+
+    keep = w > 0
+    X, y, w = X[keep], y[keep], w[keep]
+    if X.shape[1] == 0:
+        return np.zeros(0)
+    if len(np.unique(y)) < 2:
+        # Every battle has the same label: the likelihood has no finite maximum.
+        direction = np.sign(X.T @ np.where(y == 1, w, -w))
+        return direction * np.inf
+    # C = inf: the unpenalised maximum-likelihood fit (sklearn's C is the inverse L2 strength).
+    C = np.inf if l2 <= 0 else 1.0 / l2
+    # Newton-Cholesky: exact second-order steps, fast for the few columns a leaderboard has.
+    lr = LogisticRegression(C=C, fit_intercept=False, tol=1e-8, max_iter=1000, solver="newton-cholesky")
+    lr.fit(X, y, sample_weight=w)
+    return lr.coef_[0]
+
+
+def fit_bradley_terry(battles: pd.DataFrame, baseline: str, style: np.ndarray | None = None,
+                      l2: float = 0.0, weights: np.ndarray | None = None) -> dict[str, Any]:
+    """Bradley-Terry ratings by logistic regression without intercept (Arena-Hard v0.1).
+
+    Returns ``{"ratings": {model: Elo}, "style_coef": array}`` with Elo = 400 * beta + 1000 and the
+    baseline fixed at 1000 (its column is left out of the design, which is the same anchoring).
+    ``style``: optional per-battle feature matrix (already normalised) added to the design; the
+    ratings are then the style-controlled ones. ``weights`` multiply the battles' own weights
+    (bootstrap resampling). A model that wins or loses every battle gets +/- inf.
+    """
+    prep = _prepare(battles, baseline, style)
+    return _fit_prepared(prep, weights, l2)
+
+
+def _prepare(battles: pd.DataFrame, baseline: str, style: np.ndarray | None) -> dict[str, Any]:
+    if battles is None or len(battles) == 0:
+        raise NotEnoughBattles("no valid battles: every prompt lacked a parseable verdict in one of its two games")
+    models = _models(battles, baseline)
+    X = _design(battles, models)
+    if style is not None:
+        style = np.asarray(style, dtype=float).reshape(len(battles), -1)
+        X = np.hstack([X, style])
+    return {"models": models, "X": X, "score": battles["score_a"].to_numpy(dtype=float),
+            "w": battles["weight"].to_numpy(dtype=float), "styled": style is not None}
+
+
+def _fit_prepared(prep: dict[str, Any], weights: np.ndarray | None, l2: float) -> dict[str, Any]:
+    X, score, w = prep["X"], prep["score"], prep["w"]
+    if weights is not None:
+        w = w * np.asarray(weights, dtype=float)
+    if not prep["styled"]:
+        X, score, w = _collapse(X, score, w)
+    coef = _fit_logistic(*_expand_ties(X, score, w), l2)
+    models = prep["models"]
+    k = len(models) - 1
+    beta = coef[:k] if len(coef) else np.zeros(k)
+    ratings = {models[0]: INIT_RATING, **{m: SCALE * b + INIT_RATING for m, b in zip(models[1:], beta)}}
+    return {"ratings": ratings, "style_coef": coef[k:] if len(coef) > k else np.zeros(0)}
+
+
+def win_rate_vs_baseline(rating: float, baseline_rating: float = INIT_RATING) -> float:
+    """Expected win rate against the baseline: 1 / (1 + 10^((R_b - R_m) / 400))."""
+    if np.isinf(rating):
+        return 1.0 if rating > 0 else 0.0
+    return 1.0 / (1.0 + BASE ** ((baseline_rating - rating) / SCALE))
+
+
+def bradley_terry_nll(beta: np.ndarray, battles: pd.DataFrame, baseline: str) -> float:
+    """Weighted negative log-likelihood of the BT model (natural-log strengths, baseline = 0).
+
+    Written directly from the model (P(a beats b) = sigmoid(s_a - s_b), ties = half a win) so tests
+    can check the logistic-regression fit against an independent optimiser.
+    """
+    models = _models(battles, baseline)
+    s = dict(zip(models, np.concatenate([[0.0], beta])))
+    d = np.array([s[a] - s[b] for a, b in zip(battles["model_a"], battles["model_b"])])
+    y = battles["score_a"].to_numpy(float)
+    w = battles["weight"].to_numpy(float)
+    return float(np.sum(w * (y * np.logaddexp(0, -d) + (1 - y) * np.logaddexp(0, d))))
+
+
+# --------------------------------------------------------------------------- bootstrap
+def bootstrap_ratings(battles: pd.DataFrame, baseline: str, rounds: int = 100, seed: int = 0,
+                      unit: str = "battle", style: np.ndarray | None = None, l2: float = 0.0) -> pd.DataFrame:
+    """Ratings refitted on ``rounds`` resamples with replacement; one row per round, one column per model.
+
+    ``unit="battle"`` resamples battle rows (Arena-Hard v0.1); ``unit="prompt"`` resamples prompts
+    and keeps each prompt's games together. Resampling is done with multinomial counts used as
+    weights, which is the same as duplicating the drawn rows.
+    """
+    if unit not in ("battle", "prompt"):
+        raise ValueError(f"unit must be 'battle' or 'prompt', got {unit!r}")
+    rng = np.random.default_rng(seed)
+    if unit == "battle":
+        groups = np.arange(len(battles))
+    else:
+        groups = pd.factorize(battles["prompt_id"])[0]
+    n_groups = groups.max() + 1 if len(groups) else 0
+    prep = _prepare(battles, baseline, style)
+    out = []
+    for _ in range(rounds):
+        counts = rng.multinomial(n_groups, np.full(n_groups, 1.0 / n_groups))
+        out.append(_fit_prepared(prep, counts[groups], l2)["ratings"])
+    return pd.DataFrame(out)
+
+
+def leaderboard(battles: pd.DataFrame, baseline: str, rounds: int = 100, seed: int = 0, unit: str = "battle",
+                style: np.ndarray | None = None, l2: float = 0.0, alpha: float = 0.05) -> pd.DataFrame:
+    """Rating, 95% bootstrap interval and win rate vs the baseline (with its interval), best first."""
+    point = fit_bradley_terry(battles, baseline, style=style, l2=l2)["ratings"]
+    boot = bootstrap_ratings(battles, baseline, rounds, seed, unit, style, l2)
+    lo_q, hi_q = 100 * alpha / 2, 100 * (1 - alpha / 2)
+    rows = []
+    for m, r in point.items():
+        col = boot[m].to_numpy(float) if m in boot else np.array([r])
+        lo, hi = np.percentile(col, [lo_q, hi_q]) if np.all(np.isfinite(col)) else (np.nanmin(col), np.nanmax(col))
+        n = int(((battles["model_a"] == m) | (battles["model_b"] == m)).sum())
+        rows.append({"model": m, "rating": r, "ci_low": lo, "ci_high": hi,
+                     "win_rate": win_rate_vs_baseline(r, point[baseline]),
+                     "win_rate_low": win_rate_vs_baseline(lo, point[baseline]),
+                     "win_rate_high": win_rate_vs_baseline(hi, point[baseline]), "battles": n})
+    return pd.DataFrame(rows).sort_values("rating", ascending=False, ignore_index=True)
+
+
+# --------------------------------------------------------------------------- style control
+_HEADER_RE = re.compile(r"^#{1,6}\s", re.M)
+_LIST_RE = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s", re.M)
+_BOLD_RE = re.compile(r"\*\*[^*\n]+\*\*|__[^_\n]+__")
+
+
+@dataclass(frozen=True)
+class StyleFeatures:
+    length: int  # tokens (or characters where no tokenizer is given)
+    headers: int
+    lists: int
+    bold: int
+
+
+def style_features(text: str, n_tokens: int | None = None) -> StyleFeatures:
+    """Length and markdown counts of one answer (markdown headers, list items, bold spans)."""
+    text = text or ""
+    return StyleFeatures(length=int(n_tokens if n_tokens is not None else len(text)),
+                         headers=len(_HEADER_RE.findall(text)), lists=len(_LIST_RE.findall(text)),
+                         bold=len(_BOLD_RE.findall(text)))
+
+
+def _norm_diff(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    total = a + b
+    return np.divide(a - b, total, out=np.zeros_like(total, dtype=float), where=total != 0)
+
+
+def style_matrix(feats_a: Sequence[StyleFeatures], feats_b: Sequence[StyleFeatures], zscore: bool = True) -> np.ndarray:
+    """Per-battle style covariates (columns: length, header, list, bold density), A minus B.
+
+    Length: (L_a - L_b) / (L_a + L_b). Markdown: counts per token (density), same normalised
+    difference. Each column is z-scored across battles (a constant column stays 0).
+    """
+    La = np.array([f.length for f in feats_a], float)
+    Lb = np.array([f.length for f in feats_b], float)
+    cols = [_norm_diff(La, Lb)]
+    for name in ("headers", "lists", "bold"):
+        da = np.array([getattr(f, name) for f in feats_a], float) / np.maximum(La, 1)
+        db = np.array([getattr(f, name) for f in feats_b], float) / np.maximum(Lb, 1)
+        cols.append(_norm_diff(da, db))
+    M = np.column_stack(cols) if cols[0].size else np.zeros((0, 4))
+    if zscore and len(M):
+        sd = M.std(axis=0)
+        M = np.divide(M - M.mean(axis=0), sd, out=np.zeros_like(M), where=sd > 0)
+    return M
+
+
+STYLE_COLUMNS = ("length", "header_density", "list_density", "bold_density")
+
+
+# --------------------------------------------------------------------------- benchmark quality
+def separability(board: pd.DataFrame, low: str = "ci_low", high: str = "ci_high") -> dict[str, Any]:
+    """Separability with confidence: the share of model pairs whose confidence intervals do not overlap."""
+    rows = board[[low, high]].to_numpy(float)
+    n = len(rows)
+    pairs = [(i, j) for i in range(n) for j in range(i + 1, n)]
+    if not pairs:
+        return {"pairs": 0, "separated": 0, "separability": float("nan")}
+    sep = sum(rows[i, 1] < rows[j, 0] or rows[j, 1] < rows[i, 0] for i, j in pairs)
+    return {"pairs": len(pairs), "separated": int(sep), "separability": sep / len(pairs)}
+
+
+def agreement_with_confidence(board: pd.DataFrame, reference: dict[str, float]) -> dict[str, Any]:
+    """Among pairs the benchmark separates with confidence, the share ordered as in ``reference``.
+
+    (Arena-Hard's "agreement with confidence" against a human ranking, without its tie penalty.)
+    """
+    b = board[board["model"].isin(reference)].reset_index(drop=True)
+    agree = total = 0
+    for i in range(len(b)):
+        for j in range(i + 1, len(b)):
+            ri, rj = b.loc[i], b.loc[j]
+            if ri.ci_high < rj.ci_low or rj.ci_high < ri.ci_low:
+                total += 1
+                agree += (ri.rating > rj.rating) == (reference[ri.model] > reference[rj.model])
+    return {"separated_pairs": total, "agreement": agree / total if total else float("nan")}
+
+
+# --------------------------------------------------------------------------- prompts
+def normalise_prompt(rec: dict, i: int = 0) -> dict | None:
+    """One prompt record from any of the known shapes -> {id, prompt, category, cluster}; None if empty.
+
+    Arena-Hard v0.1 (question_id, turns[0].content, cluster), v2 (uid, prompt, category,
+    subcategory), our BenchBuilder output (id, prompt, cluster, topic), or generic
+    (question / instruction / content).
+    """
+    pid = rec.get("question_id") or rec.get("uid") or rec.get("id") or f"p{i:05d}"
+    text = rec.get("prompt")
+    if text is None and isinstance(rec.get("turns"), list) and rec["turns"]:
+        first = rec["turns"][0]
+        text = first.get("content") if isinstance(first, dict) else first
+    for key in ("question", "instruction", "content"):
+        if text is None:
+            text = rec.get(key)
+    if not isinstance(text, str) or not text.strip():
+        return None
+    return {"id": str(pid), "prompt": text.strip(), "category": str(rec.get("category") or ""),
+            "cluster": str(rec.get("cluster") or rec.get("topic") or rec.get("subcategory") or "")}
+
+
+def load_arena_prompts(source: str, split: str = "train", config: str | None = None, limit: int | None = None,
+                       category: str = "") -> tuple[list[dict], int]:
+    """Prompts from a local file, builtin set, saved folder or hub id; returns (prompts, skipped empty)."""
+    from .data import load_records
+
+    records = load_records(source, split=split, config=config)
+    if category:
+        records = [r for r in records if str(r.get("category", "")) == category]
+    prompts, skipped = [], 0
+    for i, rec in enumerate(records):
+        p = normalise_prompt(rec, i)
+        if p is None:
+            skipped += 1
+        else:
+            prompts.append(p)
+    return (prompts[:limit] if limit else prompts), skipped
+
+
+def sibling_run_dir(run_dir: str | Path, notebook: str) -> Path:
+    """The folder of another notebook's run with the same run name (outputs/<notebook>/<run-name>)."""
+    run_dir = Path(run_dir)
+    return run_dir.parent.parent / notebook / run_dir.name

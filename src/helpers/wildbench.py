@@ -1,0 +1,478 @@
+"""WildBench (Lin et al. 2024, arXiv 2406.04770): tasks, judge prompts, parsers and the two scores.
+
+    tasks = load_tasks("builtin:wildbench_tasks.jsonl")            # or "allenai/WildBench" (config v2, split test)
+    msgs = score_prompt(task, answer)                                # WB-Score: one answer, checklist, 1-10
+    msgs = reward_prompt(task, answer_a, answer_b)                   # WB-Reward: pairwise, A++ .. B++
+    wb_score([7, 3, None])                                           # rescaled (s-5)*2, x10; None = parse failure
+    game_reward("A+", model_is_a=True, len_model=900, len_baseline=300, K=500)   # -> 0.0 (length penalty)
+
+Everything below the prompt builders is pure and tested (tests/test_wildbench.py). Parse failures
+are ``None`` and are counted and left out of every aggregate, never silently scored.
+"""
+from __future__ import annotations
+
+import json
+import math
+import random
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Sequence
+
+from .store import stable_id
+
+# The 12 WildBench tags merged into 5 task groups; a task counts in every group its tags touch.
+TAG_GROUPS = {
+    "Information seeking": "Information/Advice seeking",
+    "Advice seeking": "Information/Advice seeking",
+    "Creative Writing": "Creative Tasks",
+    "Editing": "Creative Tasks",
+    "Brainstorming": "Creative Tasks",
+    "Role playing": "Creative Tasks",
+    "Others": "Creative Tasks",
+    "Reasoning": "Planning & Reasoning",
+    "Planning": "Planning & Reasoning",
+    "Math": "Math & Data Analysis",
+    "Data Analysis": "Math & Data Analysis",
+    "Coding & Debugging": "Coding & Debugging",
+}
+# Weights of the WB-Score task macro average.
+GROUP_WEIGHTS = {
+    "Creative Tasks": 0.5,
+    "Planning & Reasoning": 1.25,
+    "Math & Data Analysis": 1.0,
+    "Information/Advice seeking": 0.75,
+    "Coding & Debugging": 1.25,
+}
+GROUPS = tuple(GROUP_WEIGHTS)
+# Pairwise labels and their reward for the response in slot A.
+LABEL_REWARD = {"A++": 1.0, "A+": 0.5, "A=B": 0.0, "B+": -0.5, "B++": -1.0}
+LABELS = tuple(LABEL_REWARD)
+TRUNCATION_MARKER = " ... (truncated)"
+
+
+class WildBenchError(ValueError):
+    """A task record is malformed; the message names the record and the field."""
+
+
+# --------------------------------------------------------------------------- tasks
+@dataclass
+class Task:
+    id: str
+    history: list[dict]  # earlier turns (user/assistant), may be empty
+    query: str  # the last user turn: what is answered and judged
+    checklist: list[str]
+    primary_tag: str
+    secondary_tags: list[str] = field(default_factory=list)
+
+    @property
+    def groups(self) -> list[str]:
+        return task_groups(self.primary_tag, self.secondary_tags)
+
+    @property
+    def messages(self) -> list[dict]:
+        """The conversation a model answers: history plus the current query."""
+        return [*self.history, {"role": "user", "content": self.query}]
+
+
+def task_groups(primary_tag: str, secondary_tags: Sequence[str] = ()) -> list[str]:
+    """The task groups (in GROUPS order) touched by a task's primary and secondary tags; unknown tags are ignored."""
+    touched = {TAG_GROUPS[t] for t in [primary_tag, *secondary_tags] if t in TAG_GROUPS}
+    return [g for g in GROUPS if g in touched]
+
+
+def task_from_record(rec: dict[str, Any]) -> Task:
+    """A Task from a record with WildBench's fields (session_id, conversation_input, checklist, primary_tag,
+    secondary_tags): the hub data set allenai/WildBench and our local JSONL share them."""
+    rid = rec.get("session_id") or rec.get("id")
+    if not rid:
+        raise WildBenchError(f"task record without session_id/id: {str(rec)[:120]}")
+    conv = rec.get("conversation_input")
+    if not isinstance(conv, list) or not conv:
+        raise WildBenchError(f"task {rid}: conversation_input must be a non-empty list of {{role, content}} turns")
+    turns = []
+    for turn in conv:
+        if not isinstance(turn, dict) or turn.get("role") not in ("user", "assistant") or not isinstance(turn.get("content"), str):
+            raise WildBenchError(f"task {rid}: every turn of conversation_input needs role user/assistant and text content")
+        turns.append({"role": turn["role"], "content": turn["content"]})
+    if turns[-1]["role"] != "user":
+        raise WildBenchError(f"task {rid}: the last turn of conversation_input must be the user's query")
+    checklist = rec.get("checklist") or []
+    if isinstance(checklist, str):
+        checklist = [checklist]
+    primary = rec.get("primary_tag") or "Others"
+    secondary = rec.get("secondary_tags") or []
+    if isinstance(secondary, str):
+        secondary = [secondary]
+    return Task(id=str(rid), history=turns[:-1], query=turns[-1]["content"], checklist=[str(c) for c in checklist],
+                primary_tag=str(primary), secondary_tags=[str(t) for t in secondary])
+
+
+def load_tasks(source: str, split: str = "test", config: str | None = "v2", limit: int | None = None) -> tuple[list[Task], list[str]]:
+    """Tasks from a builtin set, a local JSONL/JSON/parquet file or the hub set; returns (tasks, skipped reasons).
+
+    Malformed records are skipped with a reason (not fatal); no valid task at all is an error.
+    """
+    from .data import load_records
+
+    hub = not source.startswith("builtin:") and source.count("/") == 1 and not source.endswith((".jsonl", ".json", ".csv", ".parquet"))
+    records = load_records(source, split=split, config=config if hub else None)
+    tasks, skipped = [], []
+    for rec in records:
+        try:
+            tasks.append(task_from_record(rec))
+        except WildBenchError as exc:
+            skipped.append(str(exc))
+    if not tasks:
+        raise WildBenchError(f"no valid WildBench task in {source}: {skipped[:3]}")
+    return (tasks[:limit] if limit else tasks), skipped
+
+
+def select_tasks(tasks: Sequence[Task], n: int, seed: int = 0) -> list[Task]:
+    """``n`` tasks that cover every group present, in a deterministic order (round-robin over groups)."""
+    if n <= 0 or n >= len(tasks):
+        return list(tasks)
+    rng = random.Random(seed)
+    by_group = {g: [t for t in tasks if t.primary_tag in TAG_GROUPS and TAG_GROUPS[t.primary_tag] == g] for g in GROUPS}
+    for pool in by_group.values():
+        rng.shuffle(pool)
+    chosen, seen = [], set()
+    while len(chosen) < n and any(by_group.values()):
+        for g in GROUPS:
+            if by_group[g] and len(chosen) < n:
+                t = by_group[g].pop()
+                if t.id not in seen:
+                    chosen.append(t)
+                    seen.add(t.id)
+    rest = [t for t in tasks if t.id not in seen]
+    rng.shuffle(rest)
+    chosen += rest[: n - len(chosen)]
+    return chosen
+
+
+# --------------------------------------------------------------------------- prompts
+def truncate_words(text: str, max_words: int = 1000) -> str:
+    """Keep the first ``max_words`` words, with a marker when something was cut (WildBench truncates long inputs)."""
+    words = text.split(" ")
+    if max_words <= 0 or len(words) <= max_words:
+        return text
+    return " ".join(words[:max_words]) + TRUNCATION_MARKER
+
+
+def format_history(history: Sequence[dict], max_words: int = 1000) -> str:
+    if not history:
+        return "(no previous turns)"
+    return "\n\n".join(f"{t['role'].upper()}: {truncate_words(t['content'], max_words)}" for t in history)
+
+
+def format_checklist(checklist: Sequence[str]) -> str:
+    return "\n".join(f"- {c}" for c in checklist) if checklist else "- (no checklist for this task)"
+
+
+def score_prompt(task: Task, response: str, max_words: int = 1000) -> list[dict]:
+    """WB-Score judge prompt: history, query, one response, the checklist; asks for JSON with a 1-10 score."""
+    text = f"""You are an expert evaluator of AI assistants. Evaluate the quality of the AI assistant's response to the user's query below.
+
+# Conversation history
+{format_history(task.history, max_words)}
+
+# Current user query
+{truncate_words(task.query, max_words)}
+
+# AI assistant's response
+{truncate_words(response, max_words)}
+
+# Checklist
+Use this checklist to guide, not limit, your evaluation:
+{format_checklist(task.checklist)}
+
+# Instructions
+Write the strengths and the weaknesses of the response, then give a score from 1 to 10:
+1-2 = irrelevant or harmful, 3-4 = major problems, 5-6 = fair with clear flaws,
+7-8 = good, 9-10 = excellent and fully satisfies the query.
+Answer with JSON only, in this format:
+{{"strengths": "...", "weaknesses": "...", "score": 5}}"""
+    return [{"role": "user", "content": text}]
+
+
+def reward_prompt(task: Task, response_a: str, response_b: str, max_words: int = 1000) -> list[dict]:
+    """WB-Reward judge prompt: history, query, two responses, the checklist; asks for one of the 5 labels."""
+    text = f"""You are an expert evaluator of AI assistants. Compare two responses to the user's query below.
+
+# Conversation history
+{format_history(task.history, max_words)}
+
+# Current user query
+{truncate_words(task.query, max_words)}
+
+# Response A
+{truncate_words(response_a, max_words)}
+
+# Response B
+{truncate_words(response_b, max_words)}
+
+# Checklist
+Use this checklist to guide, not limit, your comparison:
+{format_checklist(task.checklist)}
+
+# Instructions
+Analyse both responses, then choose one label:
+"A++" = A is much better, "A+" = A is slightly better, "A=B" = tie,
+"B+" = B is slightly better, "B++" = B is much better.
+Do not let the order or the length of the responses decide. Answer with JSON only, in this format:
+{{"analysis of A": "...", "analysis of B": "...", "choice": "A=B"}}"""
+    return [{"role": "user", "content": text}]
+
+
+# --------------------------------------------------------------------------- parsing judge outputs
+def _json_object(text: str) -> dict | None:
+    """The last JSON object in ``text`` that parses (code fences and prose around it are ignored)."""
+    for start in [m.start() for m in re.finditer(r"\{", text)][::-1]:
+        depth = 0
+        for end in range(start, len(text)):
+            if text[end] == "{":
+                depth += 1
+            elif text[end] == "}":
+                depth -= 1
+                if depth == 0:
+                    try:
+                        obj = json.loads(text[start:end + 1])
+                    except json.JSONDecodeError:
+                        break
+                    if isinstance(obj, dict):
+                        return obj
+                    break
+    return None
+
+
+_SCORE_RE = re.compile(r'"?score"?\s*[:=]\s*"?\s*(\d+(?:\.\d+)?)', re.IGNORECASE)
+
+
+def parse_score(text: str) -> float | None:
+    """The 1-10 score of a WB-Score judgement: JSON first, regex on `"score": N` as fallback; None if absent or out of range."""
+    if not isinstance(text, str):
+        return None
+    value: Any = None
+    obj = _json_object(text)
+    if obj is not None:
+        for k, v in obj.items():
+            if str(k).strip().lower() == "score":
+                value = v
+    if value is None:
+        found = _SCORE_RE.findall(text)
+        value = found[-1] if found else None
+    if isinstance(value, str):
+        m = re.match(r"\s*(\d+(?:\.\d+)?)", value)
+        value = m.group(1) if m else None
+    try:
+        score = float(value)
+    except (TypeError, ValueError):
+        return None
+    return score if 1 <= score <= 10 and math.isfinite(score) else None
+
+
+_LABEL_ALT = r"A\+\+|A\+|A=B|B\+\+|B\+"
+_CHOICE_RE = re.compile(r'"?choice"?\s*[:=]\s*"?\s*(' + _LABEL_ALT + r')(?![+\w])', re.IGNORECASE)
+
+
+def parse_label(text: str) -> str | None:
+    """The pairwise label (A++ / A+ / A=B / B+ / B++) of a WB-Reward judgement, or None.
+
+    JSON ``choice`` first, then the last ``choice: LABEL`` in the text. A bare label without the
+    ``choice`` key is not accepted: small judges often echo the label list from the prompt.
+    """
+    if not isinstance(text, str):
+        return None
+    obj = _json_object(text)
+    if obj is not None:
+        for k, v in obj.items():
+            if str(k).strip().lower() == "choice" and isinstance(v, str) and v.strip().upper() in LABEL_REWARD:
+                return v.strip().upper()
+    found = _CHOICE_RE.findall(text)
+    return found[-1].upper() if found else None
+
+
+# --------------------------------------------------------------------------- WB-Score
+def rescale_score(score: float) -> float:
+    """WildBench's rescaling of a 1-10 score: (s - 5) * 2, shown x10 (5 -> 0, 10 -> 100, 1 -> -80)."""
+    return (score - 5.0) * 2.0 * 10.0
+
+
+def wb_score(scores: Iterable[float | None]) -> float:
+    """Mean rescaled score over valid (non-None) judgements; NaN when none is valid."""
+    valid = [rescale_score(s) for s in scores if s is not None]
+    return sum(valid) / len(valid) if valid else float("nan")
+
+
+def group_scores(items: Iterable[tuple[Sequence[str], float | None]]) -> dict[str, float]:
+    """WB-Score per task group from (groups of the task, score) pairs; a task counts in each of its groups."""
+    per: dict[str, list] = {g: [] for g in GROUPS}
+    for groups, score in items:
+        for g in groups:
+            if g in per and score is not None:
+                per[g].append(score)
+    return {g: wb_score(v) for g, v in per.items() if v}
+
+
+def task_macro(per_group: dict[str, float], weights: dict[str, float] = GROUP_WEIGHTS) -> float:
+    """Weighted macro average over the groups present (weights renormalised over them); NaN if none."""
+    present = [(g, s) for g, s in per_group.items() if g in weights and s == s]
+    total = sum(weights[g] for g, _ in present)
+    return sum(weights[g] * s for g, s in present) / total if total else float("nan")
+
+
+# --------------------------------------------------------------------------- WB-Reward
+def model_is_a(task_id: str, model: str, baseline: str, seed: int = 0) -> bool:
+    """Randomised but reproducible A/B order per (task, model, baseline): True puts the model in slot A."""
+    return int(stable_id("order", task_id, model, baseline, seed), 16) % 2 == 0
+
+
+def length_penalty(reward: float, len_model: int, len_baseline: int, K: float) -> float:
+    """WildBench's K penalty: a *slight* win whose winner is more than K characters longer becomes a tie.
+
+    ``K < 0`` or ``K == inf`` disables it; strong wins (+-1) and ties are never changed.
+    """
+    if K is None or K < 0 or math.isinf(K) or abs(reward) != 0.5:
+        return reward
+    winner, loser = (len_model, len_baseline) if reward > 0 else (len_baseline, len_model)
+    return 0.0 if winner - loser > K else reward
+
+
+def game_reward(label: str | None, model_is_a: bool, len_model: int, len_baseline: int, K: float = -1) -> float | None:
+    """Reward of one game from the model's side (+1, +0.5, 0, -0.5, -1), K penalty applied; None if unparsed."""
+    if label not in LABEL_REWARD:
+        return None
+    reward = LABEL_REWARD[label] if model_is_a else -LABEL_REWARD[label]
+    return length_penalty(reward, len_model, len_baseline, K)
+
+
+def empty_game_reward(model_text: str, baseline_text: str) -> float | None:
+    """Automatic result when a response is empty (no judge call): empty loses, both empty tie; None if neither is empty."""
+    m_empty, b_empty = not model_text.strip(), not baseline_text.strip()
+    if m_empty and b_empty:
+        return 0.0
+    if m_empty:
+        return -1.0
+    if b_empty:
+        return 1.0
+    return None
+
+
+def wb_reward(games: Iterable[dict], K: float = -1) -> float:
+    """WB-Reward (x100) over games {label, model_is_a, len_model, len_baseline} or {reward} (automatic results).
+
+    Unparsed judgements are left out; NaN when no game counts.
+    """
+    rewards = [r for r in (game_value(g, K) for g in games) if r is not None]
+    return 100.0 * sum(rewards) / len(rewards) if rewards else float("nan")
+
+
+def game_value(game: dict, K: float = -1) -> float | None:
+    """One game's reward: an automatic result (``auto_reward``) as is, else the judged label with the K penalty."""
+    if game.get("auto_reward") is not None:
+        return float(game["auto_reward"])
+    return game_reward(game.get("label"), game["model_is_a"], game["len_model"], game["len_baseline"], K)
+
+
+def reward_mixture(per_baseline: dict[str, float]) -> float:
+    """Mixture of WB-Rewards: the plain mean over baselines (NaN ones skipped)."""
+    vals = [v for v in per_baseline.values() if v == v]
+    return sum(vals) / len(vals) if vals else float("nan")
+
+
+def outcome_counts(games: Iterable[dict], K: float = -1) -> dict[str, int]:
+    """Counts of much better / slightly better / tie / slightly worse / much worse (model's side) and failures."""
+    names = {1.0: "much_better", 0.5: "better", 0.0: "tie", -0.5: "worse", -1.0: "much_worse"}
+    counts = {n: 0 for n in [*names.values(), "failed"]}
+    for g in games:
+        r = game_value(g, K)
+        counts["failed" if r is None else names[r]] += 1
+    return counts
+
+
+# --------------------------------------------------------------------------- uncertainty and judge reliability
+def bootstrap_ci(items: Sequence[Any], statistic: Callable[[list], float], rounds: int = 1000, seed: int = 0,
+                 level: float = 0.95) -> tuple[float, float]:
+    """Percentile bootstrap CI of ``statistic`` over ``items`` resampled with replacement (NaN rounds dropped)."""
+    if not items:
+        return float("nan"), float("nan")
+    rng = random.Random(seed)
+    stats = []
+    for _ in range(rounds):
+        value = statistic([items[rng.randrange(len(items))] for _ in items])
+        if value == value:
+            stats.append(value)
+    if not stats:
+        return float("nan"), float("nan")
+    stats.sort()
+    lo_q, hi_q = (1 - level) / 2, 1 - (1 - level) / 2
+    pick = lambda q: stats[min(len(stats) - 1, max(0, int(round(q * (len(stats) - 1)))))]  # noqa: E731
+    return pick(lo_q), pick(hi_q)
+
+
+def position_consistency(pairs: Iterable[tuple[str | None, str | None]]) -> dict[str, float]:
+    """Position bias from games judged in both orders: (label with the model in A, label with the model in B).
+
+    consistent: the model's outcome (win / tie / loss) is the same in both orders.
+    same_slot: both verdicts favour the same *slot* (A both times or B both times): a pure position effect.
+    a_slot_rate: share of decisive verdicts that favour slot A. Pairs with a failed parse are counted apart.
+    """
+    n = consistent = same_slot = decisive = a_wins = failed = 0
+    sign = lambda x: (x > 0) - (x < 0)  # noqa: E731
+    for first, second in pairs:
+        if first not in LABEL_REWARD or second not in LABEL_REWARD:
+            failed += 1
+            continue
+        n += 1
+        a1, a2 = LABEL_REWARD[first], LABEL_REWARD[second]  # rewards of slot A
+        consistent += sign(a1) == sign(-a2)
+        same_slot += sign(a1) != 0 and sign(a1) == sign(a2)
+        for a in (a1, a2):
+            if a != 0:
+                decisive += 1
+                a_wins += a > 0
+    return {"pairs": n, "failed_pairs": failed,
+            "consistent_rate": consistent / n if n else float("nan"),
+            "same_slot_rate": same_slot / n if n else float("nan"),
+            "a_slot_rate": a_wins / decisive if decisive else float("nan")}
+
+
+# --------------------------------------------------------------------------- contestants
+@dataclass(frozen=True)
+class Contestant:
+    name: str  # label in tables
+    model: str  # alias, folder or hub id
+    temperature: float = 0.0
+    system: str = ""  # optional system prompt (a decoding/prompting variant of a model)
+
+    def messages(self, task: Task) -> list[dict]:
+        sys = [{"role": "system", "content": self.system}] if self.system else []
+        return [*sys, *task.messages]
+
+
+def parse_contestant(spec: str) -> Contestant:
+    """``"MODEL"`` or ``"MODEL; name=LABEL; temperature=0.7; system=Answer briefly."`` -> Contestant."""
+    if not isinstance(spec, str) or not spec.strip():
+        raise WildBenchError("a model entry is empty")
+    head, *opts = [p.strip() for p in spec.split(";")]
+    kw: dict[str, Any] = {}
+    for opt in opts:
+        if not opt:
+            continue
+        key, sep, value = opt.partition("=")
+        key = key.strip().lower()
+        if not sep or key not in ("name", "temperature", "system"):
+            raise WildBenchError(f"model entry {spec!r}: option {opt!r} must be name=..., temperature=... or system=...")
+        if key == "temperature":
+            try:
+                kw[key] = float(value)
+            except ValueError:
+                raise WildBenchError(f"model entry {spec!r}: temperature {value!r} is not a number") from None
+        else:
+            kw[key] = value.strip()
+    name = kw.pop("name", None) or _short_name(head)
+    return Contestant(name=name, model=head, **kw)
+
+
+def _short_name(model: str) -> str:
+    parts = [p for p in re.split(r"[\\/]", model.rstrip("/\\")) if p]
+    return "/".join(parts[-2:]) if len(parts) > 1 else model

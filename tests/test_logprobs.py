@@ -1,0 +1,50 @@
+import math
+
+import pytest
+
+from helpers import hf
+from helpers.logprobs import LogProbScorer, token_logprobs_unbatched
+
+CHAT = [{"role": "user", "content": "What is the capital of France?"}]
+PAIRS = [(CHAT, "Paris."), (CHAT, "The capital of France is Paris, a large city."),
+         ([{"role": "user", "content": "hi"}], "Hello! How can I help you today?"),
+         ("Raw prompt without a template:", " a continuation")]
+
+
+def _reference(scorer, prompt, response):
+    p_ids, r_ids = scorer.encode_pair(prompt, response)
+    return sum(token_logprobs_unbatched(scorer.model, p_ids, r_ids)), len(r_ids)
+
+
+@pytest.mark.parametrize("batch_size", [1, 3])
+def test_batched_scores_match_direct_computation(tiny_model_dir, batch_size):
+    scorer = LogProbScorer(tiny_model_dir, batch_size=batch_size)
+    for (prompt, response), got in zip(PAIRS, scorer.score(PAIRS)):
+        ref_sum, n = _reference(scorer, prompt, response)
+        assert got.n_tokens == n and math.isclose(got.sum, ref_sum, rel_tol=1e-4, abs_tol=1e-3)
+        assert math.isclose(got.mean, got.sum / n, rel_tol=1e-6)
+
+
+def test_chat_response_is_closed_with_end_of_turn_and_truncated(tiny_model_dir):
+    scorer = LogProbScorer(tiny_model_dir, max_prompt_tokens=5, max_response_tokens=3)
+    p_ids, r_ids = scorer.encode_pair(CHAT, "Paris is the capital")
+    assert len(p_ids) == 5 and len(r_ids) == 3
+    full = LogProbScorer(tiny_model_dir)
+    _, r_ids = full.encode_pair(CHAT, "Paris.")
+    assert scorer.tokenizer.decode(r_ids).endswith("<|im_end|>")
+    # the left-truncated prompt keeps its END (the generation prompt), not its start
+    assert scorer.tokenizer.decode(p_ids).endswith("assistant\n")
+
+
+def test_no_template_with_messages_is_a_clear_error(tiny_base_model_dir):
+    with pytest.raises(hf.ChatTemplateError):
+        LogProbScorer(tiny_base_model_dir).score([(CHAT, "x")])
+
+
+@pytest.mark.slow
+def test_embedded_model_prefers_the_true_answer(embedded_model_dir):
+    scorer = LogProbScorer("smollm2-135m-instruct", batch_size=4)
+    good, bad = scorer.score([(CHAT, "The capital of France is Paris."), (CHAT, "The capital of France is Berlin.")])
+    assert good.sum > bad.sum
+    ref_sum, _ = _reference(scorer, CHAT, "The capital of France is Paris.")
+    assert math.isclose(good.sum, ref_sum, rel_tol=1e-4)
