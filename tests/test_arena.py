@@ -191,7 +191,7 @@ def test_separability():
                           "ci_low": [2.6, 1.5, 0.5], "ci_high": [3.5, 2.5, 1.6]})
     s = separability(board)
     assert s == {"pairs": 3, "separated": 2, "separability": 2 / 3}
-    agree = arena.agreement_with_confidence(board, {"a": 10, "b": 5, "c": 7})
+    agree = arena.agreement_with_confidence(board, {"a": 6, "b": 5, "c": 7})
     assert agree["separated_pairs"] == 2 and agree["agreement"] == 0.5
 
 
@@ -201,3 +201,24 @@ def test_normalise_prompt_shapes():
     assert arena.normalise_prompt(v01) == {"id": "q1", "prompt": "Write X", "category": "arena-hard-v0.1", "cluster": "Python"}
     assert arena.normalise_prompt(v2)["prompt"] == "Do Y"
     assert arena.normalise_prompt({"id": "x", "prompt": "  "}) is None
+
+
+def test_judge_messages_and_variants():
+    m = arena.judge_messages("Q?", "ans-a", "ans-b", "short")
+    assert m[0]["role"] == "system" and all(v in m[0]["content"] for v in arena.VERDICTS)
+    assert m[1]["content"].index("ans-a") < m[1]["content"].index("ans-b")
+    assert all(v in arena.JUDGE_SYSTEM["arena-hard"] for v in arena.VERDICTS)
+    with pytest.raises(ValueError):
+        arena.judge_messages("Q", "a", "b", "nope")
+    assert arena.answer_messages("Q", "") == [{"role": "user", "content": "Q"}]
+
+
+def test_read_model_tables_and_rank_agreement(tmp_path):
+    assert arena.read_model_tables(tmp_path / "absent") == {}
+    pd.DataFrame({"model": ["a", "b", "c"], "wb_score": [3.0, 2.0, 1.0], "note": ["x", "y", "z"]}).to_csv(
+        tmp_path / "scores.csv", index=False)
+    tables = arena.read_model_tables(tmp_path)
+    assert tables == {"scores:wb_score": {"a": 3.0, "b": 2.0, "c": 1.0}}
+    agree = arena.rank_agreement(tables["scores:wb_score"], {"a": 10, "b": 5, "c": 7, "d": 0})
+    assert agree["shared_models"] == 3 and agree["spearman"] == pytest.approx(0.5)
+    assert np.isnan(arena.rank_agreement({"a": 1}, {"a": 2})["spearman"])

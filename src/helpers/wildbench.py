@@ -112,9 +112,13 @@ def load_tasks(source: str, split: str = "test", config: str | None = "v2", limi
 
     Malformed records are skipped with a reason (not fatal); no valid task at all is an error.
     """
+    from pathlib import Path
     from .data import load_records
 
-    hub = not source.startswith("builtin:") and source.count("/") == 1 and not source.endswith((".jsonl", ".json", ".csv", ".parquet"))
+    if not source.startswith("builtin:") and not Path(source).expanduser().exists() and Path(resolve_repo_path(source)).exists():
+        source = resolve_repo_path(source)  # a repo-relative path given to a notebook running in notebooks/
+    hub = (not source.startswith("builtin:") and not Path(source).expanduser().exists() and source.count("/") == 1
+           and not source.endswith((".jsonl", ".json", ".csv", ".parquet")))
     records = load_records(source, split=split, config=config if hub else None)
     tasks, skipped = [], []
     for rec in records:
@@ -271,14 +275,16 @@ def parse_score(text: str) -> float | None:
 
 
 _LABEL_ALT = r"A\+\+|A\+|A=B|B\+\+|B\+"
+SHORT_REPLY = 40  # a reply this short that names exactly one label is taken as that verdict
 _CHOICE_RE = re.compile(r'"?choice"?\s*[:=]\s*"?\s*(' + _LABEL_ALT + r')(?![+\w])', re.IGNORECASE)
 
 
 def parse_label(text: str) -> str | None:
     """The pairwise label (A++ / A+ / A=B / B+ / B++) of a WB-Reward judgement, or None.
 
-    JSON ``choice`` first, then the last ``choice: LABEL`` in the text. A bare label without the
-    ``choice`` key is not accepted: small judges often echo the label list from the prompt.
+    JSON ``choice`` first, then the last ``choice: LABEL`` in the text, then a *short* reply (at most
+    ``SHORT_REPLY`` characters, e.g. 'The answer is: "A=B"') naming exactly one label. A bare label in a
+    longer text is not accepted: small judges often echo the label list from the prompt.
     """
     if not isinstance(text, str):
         return None
@@ -288,7 +294,13 @@ def parse_label(text: str) -> str | None:
             if str(k).strip().lower() == "choice" and isinstance(v, str) and v.strip().upper() in LABEL_REWARD:
                 return v.strip().upper()
     found = _CHOICE_RE.findall(text)
-    return found[-1].upper() if found else None
+    if found:
+        return found[-1].upper()
+    if len(text.strip()) <= SHORT_REPLY:
+        bare = set(re.findall(r"(?<![\w+=])(" + _LABEL_ALT + r")(?![\w+=])", text, re.IGNORECASE))
+        if len(bare) == 1:
+            return bare.pop().upper()
+    return None
 
 
 # --------------------------------------------------------------------------- WB-Score
@@ -450,7 +462,10 @@ class Contestant:
 
 
 def parse_contestant(spec: str) -> Contestant:
-    """``"MODEL"`` or ``"MODEL; name=LABEL; temperature=0.7; system=Answer briefly."`` -> Contestant."""
+    """``"MODEL"`` or ``"MODEL; name: LABEL; temperature: 0.7; system: Answer briefly."`` -> Contestant.
+
+    Options are ``key: value`` (or ``key=value``) after the model, separated by ``;``.
+    """
     if not isinstance(spec, str) or not spec.strip():
         raise WildBenchError("a model entry is empty")
     head, *opts = [p.strip() for p in spec.split(";")]
@@ -458,17 +473,17 @@ def parse_contestant(spec: str) -> Contestant:
     for opt in opts:
         if not opt:
             continue
-        key, sep, value = opt.partition("=")
-        key = key.strip().lower()
-        if not sep or key not in ("name", "temperature", "system"):
-            raise WildBenchError(f"model entry {spec!r}: option {opt!r} must be name=..., temperature=... or system=...")
+        m = re.match(r"(name|temperature|system)\s*[:=]\s*(.*)$", opt, re.IGNORECASE | re.DOTALL)
+        if not m:
+            raise WildBenchError(f"model entry {spec!r}: option {opt!r} must be name: ..., temperature: ... or system: ...")
+        key, value = m.group(1).lower(), m.group(2).strip()
         if key == "temperature":
             try:
                 kw[key] = float(value)
             except ValueError:
                 raise WildBenchError(f"model entry {spec!r}: temperature {value!r} is not a number") from None
         else:
-            kw[key] = value.strip()
+            kw[key] = value
     name = kw.pop("name", None) or _short_name(head)
     return Contestant(name=name, model=head, **kw)
 
@@ -476,3 +491,86 @@ def parse_contestant(spec: str) -> Contestant:
 def _short_name(model: str) -> str:
     parts = [p for p in re.split(r"[\\/]", model.rstrip("/\\")) if p]
     return "/".join(parts[-2:]) if len(parts) > 1 else model
+
+
+# --------------------------------------------------------------------------- tables (used by the notebook)
+def resolve_repo_path(path: str) -> str:
+    """A relative path as given if it exists from here, else relative to the repository root (notebooks run in notebooks/)."""
+    from pathlib import Path
+    from .params import REPO_ROOT
+    p = Path(path).expanduser()
+    if p.is_absolute() or p.exists():
+        return str(p)
+    return str(REPO_ROOT / p)
+
+
+def score_summary(records: Sequence[dict], task_groups_by_id: dict[str, list[str]], rounds: int = 500,
+                  seed: int = 0) -> list[dict]:
+    """Per model: WB-Score task macro with a bootstrap CI over tasks, the plain mean, per-group scores, failures.
+
+    ``records``: {model, task, score (1-10 or None for a parse failure)}.
+    """
+    rows = []
+    for model in dict.fromkeys(r["model"] for r in records):
+        mine = [r for r in records if r["model"] == model]
+        items = [(task_groups_by_id[r["task"]], r["score"]) for r in mine]
+        macro_of = lambda xs: task_macro(group_scores(xs))  # noqa: E731
+        lo, hi = bootstrap_ci(items, macro_of, rounds=rounds, seed=seed)
+        per = group_scores(items)
+        rows.append({"model": model, "wb_score": macro_of(items), "wb_score_lo": lo, "wb_score_hi": hi,
+                     "wb_score_plain_mean": wb_score(r["score"] for r in mine),
+                     "n_judged": len(mine), "n_failed": sum(r["score"] is None for r in mine),
+                     **{f"score[{g}]": per.get(g, float("nan")) for g in GROUPS}})
+    return rows
+
+
+def reward_summary(games: Sequence[dict], Ks: Sequence[float], K_main: float, rounds: int = 500,
+                   seed: int = 0) -> tuple[list[dict], list[dict]]:
+    """(leaderboard rows, K rows) of WB-Reward from games {model, baseline, task, label/auto_reward, ...}.
+
+    Leaderboard rows: per model, the reward against each baseline and the mixture at ``K_main``, with a
+    bootstrap CI of the mixture over tasks. K rows: per model and K, each baseline and the mixture.
+    """
+    models = list(dict.fromkeys(g["model"] for g in games))
+    board, by_k = [], []
+    for model in models:
+        mine = [g for g in games if g["model"] == model]
+        baselines = list(dict.fromkeys(g["baseline"] for g in mine))
+
+        def mix(gs: Sequence[dict], K: float = K_main) -> float:
+            return reward_mixture({b: wb_reward([g for g in gs if g["baseline"] == b], K) for b in baselines})
+
+        tasks = sorted({g["task"] for g in mine})
+        by_task = {t: [g for g in mine if g["task"] == t] for t in tasks}
+        lo, hi = bootstrap_ci(tasks, lambda ts: mix([g for t in ts for g in by_task[t]]), rounds=rounds, seed=seed)
+        counts = outcome_counts(mine, K_main)
+        board.append({"model": model, "wb_reward_mix": mix(mine), "wb_reward_lo": lo, "wb_reward_hi": hi,
+                      **{f"reward_vs[{b}]": wb_reward([g for g in mine if g["baseline"] == b], K_main) for b in baselines},
+                      "n_games": len(mine), "n_failed": counts["failed"]})
+        for K in Ks:
+            by_k.append({"model": model, "K": K, "wb_reward_mix": mix(mine, K),
+                         **{f"vs[{b}]": wb_reward([g for g in mine if g["baseline"] == b], K) for b in baselines}})
+    return board, by_k
+
+
+def group_rewards(games: Sequence[dict], task_groups_by_id: dict[str, list[str]], K: float) -> list[dict]:
+    """Per model and task group: the WB-Reward mixture over baselines on the tasks of that group."""
+    rows = []
+    for model in dict.fromkeys(g["model"] for g in games):
+        mine = [g for g in games if g["model"] == model]
+        baselines = list(dict.fromkeys(g["baseline"] for g in mine))
+        for group in GROUPS:
+            sub = [g for g in mine if group in task_groups_by_id[g["task"]]]
+            if sub:
+                rows.append({"model": model, "group": group, "wb_reward_mix": reward_mixture(
+                    {b: wb_reward([g for g in sub if g["baseline"] == b], K) for b in baselines})})
+    return rows
+
+
+def rank_agreement(a: dict[str, float], b: dict[str, float]) -> float:
+    """Kendall's tau between two scorings of the same models (NaN with fewer than 3 shared models)."""
+    shared = [m for m in a if m in b and a[m] == a[m] and b[m] == b[m]]
+    if len(shared) < 3:
+        return float("nan")
+    from scipy.stats import kendalltau
+    return float(kendalltau([a[m] for m in shared], [b[m] for m in shared]).statistic)

@@ -1,0 +1,173 @@
+"""Density-ratio reward against a direct token-by-token computation (same and different tokenizers),
+router parsing, customisation, on-policy pairs, derived models, statistics."""
+import random
+
+import pytest
+
+from helpers import cdr
+from helpers.logprobs import token_logprobs_unbatched
+
+CHATS = [[{"role": "user", "content": "What is 2 + 2?"}],
+         [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Name a colour."}]]
+RESPONSES = ["2 + 2 equals 4.", "Blue, like the sky on a clear summer day."]
+
+
+@pytest.fixture(scope="module")
+def wordpiece_model_dir(tmp_path_factory):
+    """A tiny random Llama with the MiniLM BERT WordPiece tokenizer and a small chat template."""
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+    from helpers.models import resolve_embedder
+
+    tok = AutoTokenizer.from_pretrained(resolve_embedder())
+    tok.chat_template = ("{% for m in messages %}[{{ m['role'] }}] {{ m['content'] }} [SEP] {% endfor %}"
+                         "{% if add_generation_prompt %}[assistant] {% endif %}")
+    torch.manual_seed(5)
+    cfg = LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                      num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
+                      pad_token_id=tok.pad_token_id, bos_token_id=tok.cls_token_id, eos_token_id=tok.sep_token_id)
+    path = tmp_path_factory.mktemp("tiny-wordpiece")
+    LlamaForCausalLM(cfg).save_pretrained(path)
+    tok.save_pretrained(path)
+    return str(path)
+
+
+def direct_logprob(path, prompt, response, max_prompt=2048, max_response=1024):
+    """Token by token, fresh forward pass each, own template and tokenizer."""
+    from helpers import hf
+    tok = hf.load_tokenizer(path)
+    model = hf.load_causal_lm(path, "float32", "cpu")
+    p_ids = hf.encode(tok, hf.render(tok, prompt))[-max_prompt:]
+    eot = hf.end_of_turn_token(tok)
+    text = response if response.endswith(eot) else response + eot
+    r_ids = tok(text, add_special_tokens=False).input_ids[:max_response]
+    return sum(token_logprobs_unbatched(model, p_ids, r_ids)), len(r_ids)
+
+
+@pytest.mark.parametrize("variant", ["sum", "mean"])
+def test_ratio_matches_direct_computation_same_tokenizer(tiny_model_dir, tiny_model_dir_b, variant):
+    reward = cdr.DensityRatioReward(tiny_model_dir, tiny_model_dir_b, variant=variant, dtype="float32", device="cpu", batch_size=2)
+    got = reward.score(list(zip(CHATS, RESPONSES)))
+    for (p, r), g in zip(zip(CHATS, RESPONSES), got):
+        s, ns = direct_logprob(tiny_model_dir, p, r)
+        w, nw = direct_logprob(tiny_model_dir_b, p, r)
+        want = s - w if variant == "sum" else s / ns - w / nw
+        assert g.reward == pytest.approx(want, abs=1e-4)
+
+
+def test_ratio_with_different_tokenizers(tiny_model_dir, wordpiece_model_dir):
+    reward = cdr.DensityRatioReward(tiny_model_dir, wordpiece_model_dir, variant="sum", dtype="float32", device="cpu")
+    got = reward.score(list(zip(CHATS, RESPONSES)))
+    for (p, r), g in zip(zip(CHATS, RESPONSES), got):
+        s, ns = direct_logprob(tiny_model_dir, p, r)
+        w, nw = direct_logprob(wordpiece_model_dir, p, r)
+        assert g.strong.n_tokens == ns and g.weak.n_tokens == nw
+        assert reward.strong.encode_pair(p, r) != reward.weak.encode_pair(p, r)  # each its own tokenizer
+        assert g.reward == pytest.approx(s - w, abs=1e-4)
+
+
+def test_truncation_params(tiny_model_dir, tiny_model_dir_b):
+    reward = cdr.DensityRatioReward(tiny_model_dir, tiny_model_dir_b, max_prompt_tokens=5, max_response_tokens=3,
+                                    dtype="float32", device="cpu")
+    g = reward.score([(CHATS[1], RESPONSES[1])])[0]
+    assert g.strong.n_tokens == 3
+    s, _ = direct_logprob(tiny_model_dir, CHATS[1], RESPONSES[1], 5, 3)
+    w, _ = direct_logprob(tiny_model_dir_b, CHATS[1], RESPONSES[1], 5, 3)
+    assert g.reward == pytest.approx(s - w, abs=1e-4)
+
+
+def test_cached_stage_and_token_budget_match_direct_scores(tmp_path, tiny_model_dir):
+    from helpers import JsonlStore, LogProbScorer
+    scorer = LogProbScorer(tiny_model_dir, dtype="float32", device="cpu", batch_size=1)
+    items = [{"id": f"i{k}", "prompt": p, "response": r} for k, (p, r) in enumerate(zip(CHATS, RESPONSES))]
+    store = JsonlStore(tmp_path / "lp.jsonl")
+    first = cdr.score_responses(store, scorer, items, max_batch_tokens=64)
+    plain = scorer.score([(it["prompt"], it["response"]) for it in items])
+    assert [first[i["id"]].sum for i in items] == pytest.approx([p.sum for p in plain], abs=1e-4)
+    assert len(store) == 2
+    again = cdr.score_responses(JsonlStore(tmp_path / "lp.jsonl"), scorer, items)  # resumed: nothing rescored
+    assert again == first
+
+
+def test_unknown_variant():
+    with pytest.raises(ValueError, match="variant"):
+        cdr.ratio(None, None, "max")
+
+
+def test_router_parse_and_failure():
+    assert cdr.parse_domain(" reasoning.") == "REASONING"
+    assert cdr.parse_domain("It is SAFETY related") == "SAFETY"
+    assert cdr.parse_domain("unsure") == "CHAT" and cdr.parse_domain(None) == "CHAT"
+
+    def broken(msgs):
+        raise RuntimeError("down")
+    assert cdr.route(["a", "b"], broken) == ["CHAT", "CHAT"]
+    assert cdr.route(["x"], lambda msgs: ["SAFETY"]) == ["SAFETY"]
+
+
+def test_customise_same_for_both_models_and_keeps_system():
+    spec = cdr.load_customisation()
+    out = cdr.customise(CHATS[1], "SAFETY", spec)
+    assert out[0]["role"] == "system" and out[0]["content"].startswith(spec["criteria"]["SAFETY"])
+    assert out[0]["content"].endswith("Be brief.")
+    assert out[-1]["content"].endswith("Name a colour.") and "Good assistant:" in out[-1]["content"]
+    assert CHATS[1][1]["content"] == "Name a colour."  # input untouched
+    plain = cdr.customise("hi", "BOGUS", spec, criteria=False, exemplars=False)
+    assert plain == [{"role": "user", "content": "hi"}]
+
+
+def test_best_vs_rest():
+    s = ["a", "b", "c", "d"]
+    assert cdr.best_vs_rest(s, [1, 3, 2, 0], "worst") == ("b", "d")
+    ch, rj = cdr.best_vs_rest(s, [1, 3, 2, 0], "random", random.Random(1))
+    assert ch == "b" and rj in {"a", "c", "d"}
+    assert cdr.best_vs_rest(s, [2, 2, 2, 2]) is None
+
+
+def test_preference_dataset_format():
+    ds = cdr.preference_dataset([{"prompt": CHATS[0], "chosen": "4", "rejected": "5"}])
+    assert ds.column_names == ["prompt", "chosen", "rejected"]
+    assert ds[0]["chosen"] == [{"role": "assistant", "content": "4"}]
+
+
+def test_derived_models(tmp_path, tiny_model_dir):
+    from helpers import hf
+    half = cdr.derive_model("layers:1", tiny_model_dir, tmp_path / "half")
+    assert hf.load_causal_lm(half, "float32", "cpu").config.num_hidden_layers == 1
+    noisy = cdr.derive_model("noise:0.5", tiny_model_dir, tmp_path / "noise")
+    a = hf.load_causal_lm(tiny_model_dir, "float32", "cpu").model.layers[0].mlp.up_proj.weight
+    b = hf.load_causal_lm(noisy, "float32", "cpu").model.layers[0].mlp.up_proj.weight
+    assert not (a == b).all()
+    with pytest.raises(ValueError, match="unknown derived"):
+        cdr.derive_model("bogus", tiny_model_dir, tmp_path / "x")
+
+
+def test_correlation_ci():
+    c = cdr.correlation_ci([0, 1, 2, 3, 4, 5], [0.1, 0.3, 0.2, 0.5, 0.6, 0.9], n_boot=200)
+    assert 0.8 < c["pearson"] < 1 and c["pearson_low"] < c["pearson"] < c["pearson_high"]
+    assert c["spearman_low"] <= c["spearman"] <= c["spearman_high"]
+    import math
+    assert math.isnan(cdr.correlation_ci([1, 2], [3, 4])["pearson"])
+
+
+def test_reward_model_baseline(tmp_path, embedded_model_dir):
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForSequenceClassification
+    tok = AutoTokenizer.from_pretrained(embedded_model_dir)
+    torch.manual_seed(0)
+    cfg = LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=4,
+                      num_key_value_heads=2, num_labels=1, pad_token_id=tok.pad_token_id)
+    LlamaForSequenceClassification(cfg).save_pretrained(tmp_path)
+    tok.save_pretrained(tmp_path)
+    pairs = list(zip(CHATS, RESPONSES))
+    batched = cdr.reward_model_scores(str(tmp_path), pairs, batch_size=2, device="cpu")
+    single = [cdr.reward_model_scores(str(tmp_path), [p], batch_size=1, device="cpu")[0] for p in pairs]
+    assert batched == pytest.approx(single, abs=1e-4) and batched[0] != batched[1]
+
+
+@pytest.mark.parametrize("loss", ["simpo", "dpo"])
+def test_train_preference_takes_the_dataset_as_is(tmp_path, tiny_model_dir, loss):
+    ds = cdr.preference_dataset([{"prompt": CHATS[0], "chosen": "4", "rejected": "5"}] * 2)
+    log = cdr.train_preference(tiny_model_dir, ds, tmp_path / loss, loss=loss, steps=1, batch_size=2, max_length=64)
+    assert log["steps"] == 1 and log["history"] and (tmp_path / loss / "config.json").exists()
+    assert cdr.train_preference(tiny_model_dir, ds, tmp_path / loss, loss=loss) == log  # reused, not retrained

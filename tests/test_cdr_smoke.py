@@ -1,0 +1,35 @@
+"""Smoke run of notebooks/05_cdr.ipynb on the quick profile with tiny sizes."""
+from pathlib import Path
+
+import pytest
+
+from helpers.params import PARAMS_DIR
+from helpers.store import read_json
+
+pytestmark = pytest.mark.slow
+
+
+def test_05_cdr_smoke(tmp_path):
+    from helpers.run import run_notebook
+    overrides = ["per_subset=1", 'derived_zoo=["random", "simpo"]', 'default_pair=["smollm2-135m-instruct", "random"]',
+                 "custom_per_subset=1", "onpolicy_prompts=2", "onpolicy_samples=2", "onpolicy_max_tokens=8",
+                 "train_steps=1", "train_batch_size=1"]
+    run_dir = run_notebook("05_cdr", files=[str(Path(PARAMS_DIR) / "05_cdr" / "quick.yaml")], overrides=overrides,
+                           outputs=tmp_path, progress=False)
+    m = read_json(run_dir / "metrics.json")
+    assert m["n_examples"] == 8 and m["n_pairs"] == 6  # 3 models -> 6 ordered pairs
+    assert 0 <= m["ratio_headline"] <= 100
+    lo, hi = m["ratio_headline_ci"]
+    assert lo <= m["ratio_headline"] <= hi
+    assert set(m["section_ci"]) == {"Chat", "Chat Hard", "Safety", "Reasoning"}
+    assert m["pairs_per_s"] is None or m["pairs_per_s"] > 0
+    assert 0 <= m["router_accuracy"] <= 1
+    assert set(m["customisation"]) == {"plain", "criteria + exemplar"}  # custom_criteria_only is off in quick
+    assert all(k in m for k in m["headline"])
+    assert 0 <= m["strong_alone_mean_headline"] <= 100
+    assert (run_dir / "figures" / "gap_vs_accuracy.png").exists()
+    assert (run_dir / "data" / "pair_sweep.csv").exists()
+    if m["onpolicy_pairs"]:
+        from datasets import load_from_disk
+        ds = load_from_disk(str(run_dir / "data" / "onpolicy_preferences"))
+        assert ds.column_names == ["prompt", "chosen", "rejected"] and len(ds) == m["onpolicy_pairs"]

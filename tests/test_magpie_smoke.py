@@ -1,0 +1,41 @@
+"""Smoke run of notebooks/01_magpie.ipynb: quick profile, HF backend, tiny sizes.
+
+The embedded model writes a few queries; a random tiny model is the tagger (its answers are garbage,
+so tag parse failures must be counted, not crash) and the SFT model (a couple of fast steps).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from helpers.params import PARAMS_DIR
+
+
+@pytest.mark.slow
+def test_magpie_notebook_quick_smoke(tmp_path, tiny_model_dir):
+    from helpers.run import run_notebook
+
+    overrides = ["backend=hf", "n_instructions=6", "samples_per_call=3", "ins_max_tokens=40", "n_responses=3",
+                 "res_max_tokens=12", f"tagger_model={tiny_model_dir}", "tag_max_tokens=4", "filter_preset=none",
+                 "min_instruction_words=2", f"sft_model={tiny_model_dir}", "sft_steps=2", "sft_batch_size=2",
+                 "sft_max_length=64"]
+    run_dir = run_notebook("01_magpie", files=[str(PARAMS_DIR / "01_magpie" / "quick.yaml")], overrides=overrides,
+                           outputs=tmp_path, progress=False)
+    m = json.loads((run_dir / "metrics.json").read_text())
+    assert m["n_samples"] == 6 and sum(m["status_counts"].values()) == 6
+    assert 0 <= m["clean_fraction"] <= 1 and m["n_with_response"] <= 3
+    assert set(m["headline"]) <= set(m)
+    if m["n_with_response"]:
+        # the random tagger writes no valid labels: every tag is a counted failure
+        assert m["tag_failures"] == {"quality": m["n_with_response"], "difficulty": m["n_with_response"],
+                                     "category": m["n_with_response"]}
+        assert m["n_kept"] == m["n_with_response"]  # preset none keeps everything with a response
+        assert m["sft_loss_first"] is not None and Path(m["sft_checkpoint"], "config.json").exists()
+    data = run_dir / "data"
+    rows = [json.loads(x) for x in (data / "magpie_all.jsonl").read_text().splitlines()]
+    assert len(rows) == m["n_with_response"]
+    assert all(r["conversations"][0]["from"] == "human" for r in rows)
+    assert (run_dir / "DATA_CARD.md").exists() and (run_dir / "report.html").exists()
+    assert (run_dir / "figures" / "neighbor_distances.png").exists()
