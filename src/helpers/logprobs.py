@@ -38,6 +38,8 @@ class LogProbScorer:
         self.max_prompt_tokens = max_prompt_tokens
         self.max_response_tokens = max_response_tokens
         self.end_of_turn = hf.end_of_turn_token(self.tokenizer) if add_end_of_turn else None
+        import inspect
+        self._keeps_logits = "logits_to_keep" in inspect.signature(self.model.forward).parameters
 
     def __repr__(self) -> str:
         return f"LogProbScorer({self.model_name!r})"
@@ -70,28 +72,34 @@ class LogProbScorer:
             idx = order[start:start + bs]
             seqs = [encoded[i][0] + encoded[i][1] for i in idx]
             width = max(len(s) for s in seqs)
+            keep = max(len(encoded[i][1]) for i in idx) + 1  # only the response span needs the vocab projection
             ids = torch.full((len(seqs), width), pad, dtype=torch.long)
             mask = torch.zeros((len(seqs), width), dtype=torch.long)
-            for r, s in enumerate(seqs):  # right padding: positions match an unpadded forward pass
-                ids[r, :len(s)] = torch.tensor(s)
-                mask[r, :len(s)] = 1
+            for r, s in enumerate(seqs):  # left padding: every response ends at the last position
+                ids[r, width - len(s):] = torch.tensor(s)
+                mask[r, width - len(s):] = 1
+            kwargs = {"position_ids": (mask.cumsum(-1) - 1).clamp(min=0).to(self.device)}
+            if self._keeps_logits:
+                kwargs["logits_to_keep"] = keep
             try:
                 with torch.inference_mode():
-                    logits = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device)).logits
+                    logits = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device), **kwargs).logits
             except torch.cuda.OutOfMemoryError:
                 if bs == 1:
                     raise
                 torch.cuda.empty_cache()
                 bs = max(1, bs // 2)
                 continue
+            offset = width - logits.shape[1]  # position of logits[:, 0] in the padded sequence
             for r, i in enumerate(idx):
-                n_p, n_r = len(encoded[i][0]), len(encoded[i][1])
+                n_r = len(encoded[i][1])
                 if n_r == 0:
                     out[i] = ResponseLogProb(0.0, 0.0, 0)
                     continue
-                # token t is predicted by the logits at t-1
-                step = logits[r, n_p - 1:n_p + n_r - 1].float().log_softmax(-1)
-                target = ids[r, n_p:n_p + n_r].to(step.device)
+                # the response token at position t is predicted by the logits at t - 1
+                first = width - n_r - 1 - offset
+                step = logits[r, first:first + n_r].float().log_softmax(-1)
+                target = ids[r, width - n_r:].to(step.device)
                 lp = step.gather(-1, target[:, None]).squeeze(-1)
                 total = float(lp.sum())
                 out[i] = ResponseLogProb(total, total / n_r, n_r)
