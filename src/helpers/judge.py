@@ -3,10 +3,18 @@
     judge = Judge("smollm2-135m-instruct", cache_dir=run.path("judge_cache"))             # local
     judge = Judge("gpt-4o-mini", base_url="https://api.example/v1", api_key_env="OPENAI_API_KEY")
     texts = judge.complete([[{"role": "user", "content": "..."}], ...])
+    texts = judge.complete(prompts, prefill='{"score": ')   # local judge only: the reply starts with this text
 
 Every judgement is cached on disk keyed by (judge, messages, decoding settings), so reruns and
 added models pay only for new judgements. Temperature 0 by default. ``judge.requests`` counts the
 calls that actually reached the model or endpoint (cache hits do not).
+
+**Prefill** (local judges): the prompt is rendered with the chat template and the generation prompt,
+the prefill text is appended, and the model continues from there; the returned text is prefill +
+continuation, so parsers see a complete reply. It forces a small model into the answer format (e.g. the
+opening of a JSON object up to the score field). The prefill is part of the cache key. OpenAI-style chat
+completion endpoints cannot continue an assistant message, so an endpoint judge raises JudgeError when
+a prefill is given (a caller that wants a fallback passes ``prefill=""`` for endpoint judges).
 
 A local model can also be served as an OpenAI-compatible endpoint on loopback (vLLM's server):
 
@@ -91,12 +99,26 @@ class Judge:
     def __repr__(self) -> str:
         return f"Judge({self.name!r})"
 
-    def key(self, messages: Messages) -> str:
-        return stable_id(self.name, messages, self.temperature, self.max_tokens)
+    def key(self, messages: Messages, prefill: str = "") -> str:
+        extra = [{"prefill": prefill}] if prefill else []  # no prefill: the same keys as before prefills existed
+        return stable_id(self.name, messages, self.temperature, self.max_tokens, *extra)
 
-    def complete(self, prompts: Sequence[Messages], desc: str = "judge") -> list[str]:
-        """The judge's reply to each prompt (chat messages), from the cache where already judged."""
-        keys = [self.key(m) for m in prompts]
+    def render(self, messages: Messages, prefill: str = "") -> str:
+        """The raw text a local judge continues: chat template + generation prompt + ``prefill``."""
+        if self._gen is None:
+            raise JudgeError(f"judge {self.name} is an endpoint: it has no local chat template to render")
+        return self._gen.render(messages) + prefill
+
+    def complete(self, prompts: Sequence[Messages], desc: str = "judge", prefill: str = "") -> list[str]:
+        """The judge's reply to each prompt (chat messages), from the cache where already judged.
+
+        ``prefill`` (local judges only): text the assistant's reply is forced to start with; each
+        returned text starts with it. An endpoint judge raises JudgeError when it is given.
+        """
+        if prefill and self._gen is None:
+            raise JudgeError(f"judge {self.name} is an OpenAI-compatible endpoint: chat completions cannot "
+                             f"continue a prefilled assistant reply; pass prefill='' (or judge locally)")
+        keys = [self.key(m, prefill) for m in prompts]
         todo: dict[str, Messages] = {}
         for k, m in zip(keys, prompts):
             if (self._cache is None or k not in self._cache) and k not in todo:
@@ -107,7 +129,7 @@ class Judge:
         with tqdm(total=len(items), desc=f"{desc} ({self.name})", unit="call", disable=not items) as bar:
             for start in range(0, len(items), self.batch_size):
                 chunk = items[start:start + self.batch_size]
-                texts = self._call([m for _, m in chunk])
+                texts = self._call([m for _, m in chunk], prefill)
                 self.requests += len(chunk)
                 records = [{"id": k, "text": t} for (k, _), t in zip(chunk, texts) if t is not None]
                 if self._cache is not None:
@@ -117,20 +139,21 @@ class Judge:
                 bar.update(len(chunk))
         return [fresh[k] if k in fresh else self._cache.get(k)["text"] for k in keys]
 
-    def _call(self, prompts: list[Messages]) -> list[str]:
+    def _call(self, prompts: list[Messages], prefill: str = "") -> list[str | None]:
         if self._gen is not None:
             from . import hf
             limit = self.max_model_len - self.max_tokens
-            fits = [len(hf.encode(self._gen.tokenizer, self._gen.render(p))) <= limit for p in prompts]
+            texts = [self.render(p, prefill) for p in prompts]  # raw strings: the generator uses them verbatim
+            fits = [len(hf.encode(self._gen.tokenizer, t)) <= limit for t in texts]
             if not all(fits):
                 if self.on_error == "raise":
                     raise JudgeError(f"{fits.count(False)} judge prompt(s) exceed {limit} tokens (max_model_len "
                                      f"{self.max_model_len} - max_tokens {self.max_tokens}): truncate the inputs")
                 self.errors += fits.count(False)
-            ok = [p for p, f in zip(prompts, fits) if f]
+            ok = [t for t, f in zip(texts, fits) if f]
             outs = iter(self._gen.generate(ok, Sampling(temperature=self.temperature, max_tokens=self.max_tokens),
                                            desc="judge") if ok else [])
-            return [next(outs)[0].text if f else None for f in fits]
+            return [prefill + next(outs)[0].text if f else None for f in fits]
 
         def one(messages: Messages) -> str | None:
             try:
