@@ -215,10 +215,88 @@ def test_judge_messages_and_variants():
 
 def test_read_model_tables_and_rank_agreement(tmp_path):
     assert arena.read_model_tables(tmp_path / "absent") == {}
-    pd.DataFrame({"model": ["a", "b", "c"], "wb_score": [3.0, 2.0, 1.0], "note": ["x", "y", "z"]}).to_csv(
-        tmp_path / "scores.csv", index=False)
+    # 02_wildbench's leaderboard shape: point scores plus *_lo/*_hi interval columns, and a per-K table beside it.
+    pd.DataFrame({"model": ["a", "b", "c"], "wb_score": [3.0, 2.0, 1.0], "wb_score_lo": [2.0, 1.0, 0.0],
+                  "wb_score_hi": [4.0, 3.0, 2.0], "wb_reward_mix": [0.5, -0.1, 0.2], "wb_reward_lo": [0.1, -0.5, 0.0],
+                  "wb_reward_hi": [0.9, 0.3, 0.4], "mean_chars": [10, 20, 30], "K": [500] * 3,
+                  "note": ["x", "y", "z"]}).to_csv(tmp_path / "leaderboard.csv", index=False)
+    pd.DataFrame({"model": ["a", "b"], "K": [100, 100], "wb_reward": [9.0, 8.0]}).to_csv(
+        tmp_path / "wb_reward_by_K.csv", index=False)
     tables = arena.read_model_tables(tmp_path)
-    assert tables == {"scores:wb_score": {"a": 3.0, "b": 2.0, "c": 1.0}}
-    agree = arena.rank_agreement(tables["scores:wb_score"], {"a": 10, "b": 5, "c": 7, "d": 0})
+    assert tables == {"leaderboard:wb_score": {"a": 3.0, "b": 2.0, "c": 1.0},
+                      "leaderboard:wb_reward_mix": {"a": 0.5, "b": -0.1, "c": 0.2}}
+    assert arena.model_name_overlap(["a", "x"], tables["leaderboard:wb_score"]) == {
+        "shared": ["a"], "only_ours": ["x"], "only_theirs": ["b", "c"]}
+    agree = arena.rank_agreement(tables["leaderboard:wb_score"], {"a": 10, "b": 5, "c": 7, "d": 0})
     assert agree["shared_models"] == 3 and agree["spearman"] == pytest.approx(0.5)
     assert np.isnan(arena.rank_agreement({"a": 1}, {"a": 2})["spearman"])
+
+
+class _FixedScorer:
+    """Stands in for LogProbScorer: returns preset sums per continuation, records what it was given."""
+
+    def __init__(self, tokenizer, sums):
+        self.tokenizer, self.sums, self.pairs = tokenizer, sums, []
+
+    def score(self, pairs, desc=None):
+        from helpers.logprobs import ResponseLogProb
+        self.pairs.extend(pairs)
+        return [ResponseLogProb(self.sums[i // 5][i % 5], 0.0, 1) for i in range(len(pairs))]
+
+
+def test_logprob_verdicts_argmax_and_margin():
+    class Tok:  # raw-string rendering needs no template; messages go through apply_chat_template
+        def apply_chat_template(self, msgs, tokenize, add_generation_prompt):
+            return "|".join(m["content"] for m in msgs) + ("<gen>" if add_generation_prompt else "")
+
+    sums = [[-5.0, -1.0, -3.0, -2.0, -9.0], [-4.0, -4.0, -7.0, -8.0, -0.5]]
+    scorer = _FixedScorer(Tok(), sums)
+    msgs = [arena.judge_messages("q", "a1", "b1", "short"), arena.judge_messages("q", "a2", "b2", "short")]
+    out = arena.logprob_verdicts(scorer, msgs)
+    assert [o["verdict"] for o in out] == ["A>B", "B>>A"]
+    assert out[0]["margin"] == pytest.approx(1.0) and out[1]["margin"] == pytest.approx(3.5)
+    assert out[0]["logprobs"] == dict(zip(arena.VERDICTS, sums[0]))
+    # the prompt is the rendered chat plus the prefill, and the five labels are scored after it
+    assert scorer.pairs[0][0].endswith("<gen>" + arena.VERDICT_PREFILL)
+    assert [c for _, c in scorer.pairs[:5]] == ["A>>B]]", "A>B]]", "A=B]]", "B>A]]", "B>>A]]"]
+
+
+def test_logprob_verdicts_match_direct_computation(tiny_model_dir):
+    import torch
+    from helpers import hf
+    from helpers.logprobs import LogProbScorer
+
+    scorer = LogProbScorer(tiny_model_dir, batch_size=3)
+    msgs = [arena.judge_messages("What is 2+2?", "4", "Five, probably.", "short"),
+            arena.judge_messages("Name a colour. " * 6, "Blue is a colour that many people like.", "red", "arena-hard")]
+    out = arena.logprob_verdicts(scorer, msgs)
+    tok, lm = scorer.tokenizer, scorer.model
+    for m, o in zip(msgs, out):
+        assert o["verdict"] in arena.VERDICTS
+        prompt = tok.apply_chat_template(m, tokenize=False, add_generation_prompt=True) + "My final verdict is [["
+        p_ids = hf.encode(tok, prompt)
+        direct = {}
+        for label in arena.VERDICTS:  # unbatched, unpadded forward over prompt + label
+            c_ids = tok(label + "]]", add_special_tokens=False).input_ids
+            with torch.inference_mode():
+                logits = lm(input_ids=torch.tensor([p_ids + c_ids])).logits[0].float()
+            lp = logits[len(p_ids) - 1:-1].log_softmax(-1).gather(-1, torch.tensor(c_ids)[:, None])
+            direct[label] = float(lp.sum())
+        assert o["logprobs"] == pytest.approx(direct, abs=1e-3)
+        best = max(direct.values())
+        assert direct[o["verdict"]] >= best - 1e-3  # the verdict is the argmax (up to float noise on near-ties)
+        assert o["margin"] >= 0
+
+
+@pytest.mark.parametrize("label", ["A>>B", "A>B", "B>A", "B>>A", "A=B"])
+def test_pure_position_bias_gives_baseline_ratings(label):
+    # A judge that returns the same label in every game (pure position bias) says nothing about the
+    # models: over the two swapped games each model wins once and loses once, so every rating is the
+    # baseline's (previously NaN when all battles had score_a == 1 or 0).
+    games = [{"prompt_id": p, "model": m, "game": g, "verdict": label}
+             for p in range(4) for m in ("x", "y") for g in (1, 2)]
+    battles, _ = battles_from_games(games, baseline="base")
+    ratings = fit_bradley_terry(battles, baseline="base")["ratings"]
+    assert ratings == pytest.approx({"base": 1000.0, "x": 1000.0, "y": 1000.0}, abs=1e-6)
+    board = leaderboard(battles, baseline="base", rounds=20, seed=0)
+    assert np.isfinite(board.rating).all() and board.win_rate.to_numpy() == pytest.approx(0.5, abs=1e-6)

@@ -1,4 +1,4 @@
-"""Runs notebooks/04_arena_hard.ipynb end to end with tiny random contestants and judge."""
+"""Runs notebooks/04_arena_hard.ipynb end to end with tiny random contestants and judge, in both judge modes."""
 from __future__ import annotations
 
 import json
@@ -9,18 +9,40 @@ import pytest
 from helpers.params import PARAMS_DIR
 from helpers.run import run_notebook
 
+_COMMON = ["backend=hf", "n_prompts=3", "answer_max_tokens=8", "judge_max_tokens=8", "bootstrap_rounds=10",
+           "extra_checkpoints=[/nonexistent/ckpt]"]
+
 
 @pytest.mark.slow
-def test_arena_notebook_smoke_counts_unparseable_judge(tmp_path, tiny_model_dir):
+def test_arena_notebook_smoke_logprob_judge(tmp_path, tiny_model_dir):
     # No 03_benchbuilder run exists under tmp_path: the notebook must fall back to the shipped prompts.
+    # quick.yaml's default judge_mode is logprob: every game gets one of the five labels.
     run_dir = run_notebook("04_arena_hard", files=[str(PARAMS_DIR / "04_arena_hard" / "quick.yaml")],
-                           overrides=[f"answer_model={tiny_model_dir}", f"judge={tiny_model_dir}", "backend=hf",
-                                      "n_prompts=3", "answer_max_tokens=8", "judge_max_tokens=8",
-                                      "bootstrap_rounds=10", "extra_checkpoints=[/nonexistent/ckpt]"],
+                           overrides=[f"answer_model={tiny_model_dir}", f"judge={tiny_model_dir}", *_COMMON],
                            outputs=tmp_path, progress=False)
     m = json.loads((run_dir / "metrics.json").read_text())
     assert m["prompts_source"] == "builtin:arena_prompts_sample.jsonl"
+    assert m["judge_mode"] == "logprob"
     assert m["prompts"] == 3 and m["games"] == 3 * 2 * 2
+    assert m["judge_parse_failure_rate"] == 0.0 and m["prompts_kept"] == 3 * 2  # (prompt, contestant) pairs
+    assert m["enough_valid_battles"] is True
+    assert set(m["win_rates"]) == {"base-greedy", "concise-system", "markdown-system"}
+    assert all(0.0 <= v <= 1.0 for v in m["win_rates"].values())
+    assert 0.0 <= m["position_bias_rate"] <= 1.0
+    games = [json.loads(l) for l in (run_dir / "data" / "games.jsonl").read_text().splitlines()]
+    assert len(games) == 12 and all(g["verdict"] in ("A>>B", "A>B", "A=B", "B>A", "B>>A") for g in games)
+    assert all(g["verdict"] == max(g["label_logprobs"], key=g["label_logprobs"].get) for g in games)
+    assert (run_dir / "data" / "leaderboard.csv").exists()
+
+
+@pytest.mark.slow
+def test_arena_notebook_smoke_generate_counts_unparseable_judge(tmp_path, tiny_model_dir):
+    run_dir = run_notebook("04_arena_hard", files=[str(PARAMS_DIR / "04_arena_hard" / "quick.yaml")],
+                           overrides=[f"answer_model={tiny_model_dir}", f"judge={tiny_model_dir}", "judge_mode=generate",
+                                      *_COMMON],
+                           outputs=tmp_path, progress=False)
+    m = json.loads((run_dir / "metrics.json").read_text())
+    assert m["judge_mode"] == "generate" and m["games"] == 3 * 2 * 2
     # A random tiny judge writes no [[..]] verdicts: every prompt is dropped, no ratings are invented.
     assert m["judge_parse_failure_rate"] == 1.0
     assert m["prompts_kept"] == 0 and m["enough_valid_battles"] is False

@@ -130,3 +130,31 @@ def test_local_judge_overlong_prompts_fail_cleanly(tiny_model_dir, tmp_path):
     assert out[1] == "" and judge.errors == 1 and isinstance(out[0], str)
     with pytest.raises(JudgeError, match="exceed"):
         Judge(tiny_model_dir, backend="hf", cache_dir=tmp_path / "b", max_tokens=4, max_model_len=256).complete(_msgs(long))
+
+
+def test_local_judge_prefill_is_rendered_returned_and_keyed(tiny_model_dir, tmp_path):
+    judge = Judge(tiny_model_dir, backend="hf", cache_dir=tmp_path, max_tokens=3)
+    msgs = _msgs("rate this")
+    prefill = '{"score": '
+    rendered = judge.render(msgs[0], prefill)
+    # chat template + generation prompt, then the prefill: the model continues the assistant turn
+    assert rendered == judge._gen.render(msgs[0]) + prefill and rendered.endswith("<|im_start|>assistant\n" + prefill)
+    seen = []
+    real_generate = judge._gen.generate
+    judge._gen.generate = lambda prompts, *a, **kw: seen.extend(prompts) or real_generate(prompts, *a, **kw)
+    out = judge.complete(msgs, prefill=prefill)
+    assert seen == [rendered]  # the raw prefilled string reached the generator
+    assert out[0].startswith(prefill) and len(out[0]) > len(prefill)
+    assert judge.key(msgs[0], prefill) != judge.key(msgs[0]) and judge.key(msgs[0], "") == judge.key(msgs[0])
+    # cached under the prefilled key: a rerun with the prefill hits the cache, without it is a new judgement
+    again = Judge(tiny_model_dir, backend="hf", cache_dir=tmp_path, max_tokens=3)
+    assert again.complete(msgs, prefill=prefill) == out and again.requests == 0
+    plain = again.complete(msgs)
+    assert again.requests == 1 and not plain[0].startswith(prefill)
+
+
+def test_endpoint_judge_refuses_prefill(stub_url, tmp_path):
+    judge = Judge("stub-judge", base_url=stub_url, cache_dir=tmp_path)
+    with pytest.raises(JudgeError, match="prefill"):
+        judge.complete(_msgs("a"), prefill='{"score": ')
+    assert len(_Stub.calls) == 0 and judge.complete(_msgs("a"), prefill="") == ["echo: a"]

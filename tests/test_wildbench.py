@@ -126,6 +126,14 @@ def test_order_is_random_but_reproducible():
     ('Strengths: fine.\n"score": 6, and more', 6.0),
     ('{"strengths": "x", "score": "9/10"}', 9.0),
     ('{"score": 11}', None),
+    # prefilled replies (SCORE_PREFILL + what a small judge writes, often cut off by max_tokens)
+    ('{"score": 7, "strengths": "', 7.0),
+    ('{"score": 10', 10.0),
+    ('{"score": 1 to 10, "streng', None),  # an echoed range, not a score
+    ('{"score": "1 to 10"}', None),
+    ('{"score": 75,', None),
+    ('{"score": true}', None),
+    ('{"score": 7 because', None),
     ('{"score": 0}', None),
     ('The response is good.', None),
     ('{"strengths": "truncated', None),
@@ -147,11 +155,27 @@ def test_parse_score(text, expected):
     ('A+ or B+?', None),  # two labels
     ('A is much better, B is slightly better, B++ is B is much better.', None),  # long echo
     ('{"choice": "A>B"}', None),
+    # prefilled replies (LABEL_PREFILL + what a small judge writes)
+    ('{"choice": "A+", "analysis of A": "', "A+"),
+    ('{"choice": "A=B"}\n\nThe two responses are both A+B and A=B.', "A=B"),
+    ('{"choice": "B++"', "B++"),
+    ('{"choice": "A", "analysis of A', None),  # "A" is not a label
+    ('{"choice": "B+ or B', None),  # an unclosed label followed by more: an echo of the options
+    ('{"choice": "B++, B, A+B', None),
+    ('{"choice": "A++ is better', None),
     ('{"analysis of A": "cut', None),
     (None, None),
 ])
 def test_parse_label(text, expected):
     assert parse_label(text) == expected
+
+
+def test_prefills_open_the_verdict_field():
+    from helpers.wildbench import LABEL_PREFILL, SCORE_PREFILL
+    assert parse_score(SCORE_PREFILL) is None and parse_label(LABEL_PREFILL) is None  # the prefill alone is no verdict
+    assert parse_score(SCORE_PREFILL + "8}") == 8.0 and parse_label(LABEL_PREFILL + 'B+"}') == "B+"
+    assert '"score"' in score_prompt(Task("t", [], "q", ["c"], "Math"), "a")[0]["content"]
+    assert '"choice"' in reward_prompt(Task("t", [], "q", ["c"], "Math"), "a", "b")[0]["content"]
 
 
 # ----------------------------------------------------------------- reliability and CIs

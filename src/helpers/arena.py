@@ -1,7 +1,8 @@
 """Arena-Hard-Auto scoring: verdict parsing, the two games per prompt, Bradley-Terry, bootstrap CIs,
 win rates against the baseline, style control, separability with confidence, and the prompt loader.
 
-Everything here is pure (no model calls) except ``load_arena_prompts`` (reads files / the hub).
+Everything here is pure (no model calls) except ``load_arena_prompts`` (reads files / the hub) and
+``logprob_verdicts`` (scores the five verdict labels with a local judge's log-probabilities).
 
     verdict = parse_verdict(judge_text)                       # "A>>B" ... "B>>A" or None
     battles = battles_from_games(games, baseline="base")     # two games per prompt -> weighted battles
@@ -181,10 +182,18 @@ def _fit_logistic(X: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float = 0.0) 
     X, y, w = X[keep], y[keep], w[keep]
     if X.shape[1] == 0:
         return np.zeros(0)
+    if len(np.unique(y)) < 2 and len(y) >= 2:
+        # Every battle has the same label (e.g. a judge that always picks the answer shown first).
+        # Without an intercept, (x, y=1) and (-x, y=0) are the same observation, so flipping every
+        # other row gives the solver two classes without changing the likelihood; whether the
+        # maximum is finite depends on the design (always-A verdicts over swapped games: rating 0).
+        X, y = X.copy(), y.copy()
+        X[1::2] *= -1
+        y[1::2] = 1 - y[1::2]
     if len(np.unique(y)) < 2:
-        # Every battle has the same label: the likelihood has no finite maximum.
+        # A single battle: the likelihood has no finite maximum along its design row.
         direction = np.sign(X.T @ np.where(y == 1, w, -w))
-        return direction * np.inf
+        return np.where(direction == 0, 0.0, direction * np.inf)
     # C = inf: the unpenalised maximum-likelihood fit (sklearn's C is the inverse L2 strength).
     C = np.inf if l2 <= 0 else 1.0 / l2
     # Newton-Cholesky: exact second-order steps, fast for the few columns a leaderboard has.
@@ -471,18 +480,61 @@ def judge_messages(prompt: str, answer_a: str, answer_b: str, style: str = "aren
     return [{"role": "system", "content": JUDGE_SYSTEM[style]}, {"role": "user", "content": user}]
 
 
-# --------------------------------------------------------------------------- other judges' rankings
-def read_model_tables(folder: str | Path) -> dict[str, dict[str, float]]:
-    """Per-model scores from CSV tables in another run's data folder (e.g. 02_wildbench).
+# --------------------------------------------------------------------------- log-prob verdicts (small local judges)
+VERDICT_PREFILL = "My final verdict is [["
+VERDICT_CONTINUATIONS = tuple(f"{v}]]" for v in VERDICTS)
 
-    Any CSV with a ``model`` column contributes its numeric columns whose names mention score or
-    reward, as ``{"<file>:<column>": {model: value}}``. Absent folder -> {}.
+
+def logprob_judge_prompt(tokenizer, messages: list[dict[str, str]], prefill: str = VERDICT_PREFILL) -> str:
+    """The raw text scored in log-prob mode: the judge's chat template with the generation prompt, then ``prefill``."""
+    from . import hf
+
+    return hf.render(tokenizer, messages, add_generation_prompt=True) + prefill
+
+
+def logprob_verdicts(scorer, message_lists: Sequence[list[dict[str, str]]], prefill: str = VERDICT_PREFILL,
+                     desc: str | None = None) -> list[dict[str, Any]]:
+    """One verdict per judge prompt: the label whose continuation (``"A>>B]]"`` ...) has the highest summed log-prob.
+
+    ``scorer`` is a ``helpers.logprobs.LogProbScorer`` (anything with ``.tokenizer`` and ``.score``).
+    The prompt is rendered with the judge's chat template and ``prefill`` appended, and scored as a
+    raw string, so every game yields exactly one of ``VERDICTS`` (no parse failures). The sum is the
+    log-probability of the whole label string, so the five labels compete as alternative texts.
+    Returns dicts with ``verdict``, ``logprobs`` ({label: sum log-prob}) and ``margin`` (best minus
+    second best, a confidence proxy). Ties in the maximum go to the first label in ``VERDICTS`` order.
+    """
+    raws = [logprob_judge_prompt(scorer.tokenizer, m, prefill) for m in message_lists]
+    pairs = [(raw, cont) for raw in raws for cont in VERDICT_CONTINUATIONS]
+    scores = scorer.score(pairs, desc=desc) if pairs else []
+    k = len(VERDICTS)
+    out = []
+    for i in range(len(raws)):
+        lp = [float(s.sum) for s in scores[i * k:(i + 1) * k]]
+        order = np.argsort(lp, kind="stable")[::-1]
+        best = int(np.argmax(lp))
+        second = int(order[1]) if order[0] == best else int(order[0])
+        out.append({"verdict": VERDICTS[best], "logprobs": dict(zip(VERDICTS, lp)), "margin": lp[best] - lp[second]})
+    return out
+
+
+# --------------------------------------------------------------------------- other judges' rankings
+_CI_SUFFIXES = ("_lo", "_hi", "_low", "_high", "_ci_low", "_ci_high", "_se", "_std")
+
+
+def read_model_tables(folder: str | Path, files: Sequence[str] = ("leaderboard.csv",)) -> dict[str, dict[str, float]]:
+    """Per-model scores from another run's leaderboard table(s) (e.g. 02_wildbench's data/leaderboard.csv).
+
+    Only the named ``files`` are read (not per-K or per-group tables). A table with a ``model``
+    column contributes its numeric columns whose names mention score or reward, except interval
+    bounds and spreads (``*_lo``, ``*_hi``, ``*_low``, ``*_high``, ``*_se``, ``*_std``), as
+    ``{"<file>:<column>": {model: value}}``. Absent folder or files -> {}.
     """
     folder = Path(folder)
     out: dict[str, dict[str, float]] = {}
-    if not folder.is_dir():
-        return out
-    for path in sorted(folder.glob("*.csv")):
+    for name in files:
+        path = folder / name
+        if not path.is_file():
+            continue
         try:
             df = pd.read_csv(path)
         except Exception:  # a table we cannot read is skipped, not fatal
@@ -491,11 +543,19 @@ def read_model_tables(folder: str | Path) -> dict[str, dict[str, float]]:
             continue
         for col in df.columns:
             low = col.lower()
-            if col != "model" and ("score" in low or "reward" in low) and pd.api.types.is_numeric_dtype(df[col]):
+            if col == "model" or low.endswith(_CI_SUFFIXES) or not ("score" in low or "reward" in low):
+                continue
+            if pd.api.types.is_numeric_dtype(df[col]):
                 vals = df.groupby("model")[col].mean().dropna()
                 if len(vals):
                     out[f"{path.stem}:{col}"] = {str(k): float(v) for k, v in vals.items()}
     return out
+
+
+def model_name_overlap(ours: Iterable[str], theirs: Iterable[str]) -> dict[str, list[str]]:
+    """Which model names two rankings share (exact names), and which appear in only one of them."""
+    a, b = set(map(str, ours)), set(map(str, theirs))
+    return {"shared": sorted(a & b), "only_ours": sorted(a - b), "only_theirs": sorted(b - a)}
 
 
 def rank_agreement(a: dict[str, float], b: dict[str, float]) -> dict[str, Any]:

@@ -194,7 +194,7 @@ Write the strengths and the weaknesses of the response, then give a score from 1
 1-2 = irrelevant or harmful, 3-4 = major problems, 5-6 = fair with clear flaws,
 7-8 = good, 9-10 = excellent and fully satisfies the query.
 Answer with JSON only, in this format:
-{{"strengths": "...", "weaknesses": "...", "score": 5}}"""
+{{"strengths": "<the strengths>", "weaknesses": "<the weaknesses>", "score": <1 to 10>}}"""
     return [{"role": "user", "content": text}]
 
 
@@ -248,11 +248,24 @@ def _json_object(text: str) -> dict | None:
     return None
 
 
-_SCORE_RE = re.compile(r'"?score"?\s*[:=]\s*"?\s*(\d+(?:\.\d+)?)', re.IGNORECASE)
+# Prefills for a local judge (Judge.complete(prefill=...)): the reply is forced to open the JSON object with
+# the verdict's field, so even a small model writes the score / label first (the reasoning fields follow, if at
+# all: with a prefill the verdict no longer comes after the analysis, unlike the paper's setting).
+SCORE_PREFILL = '{"score": '
+LABEL_PREFILL = '{"choice": "'
+# `score: N` (N optionally quoted, optionally "/10" or "out of 10") followed by the end of the value: a comma,
+# brace, bracket, line end, sentence end or the end of the text. "score": 1 to 10 (an echoed range) is no score.
+_SCORE_RE = re.compile(r'"?score"?\s*[:=]\s*("?)\s*(\d+(?:\.\d+)?)\s*(?:(?:/|out of)\s*10)?\s*\1'
+                       r'(?=\s*(?:[,}\]\n]|\.(?:\s|$)|$))', re.IGNORECASE)
+_SCORE_VALUE_RE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(?:(?:/|out of)\s*10)?\s*$", re.IGNORECASE)
 
 
 def parse_score(text: str) -> float | None:
-    """The 1-10 score of a WB-Score judgement: JSON first, regex on `"score": N` as fallback; None if absent or out of range."""
+    """The 1-10 score of a WB-Score judgement: JSON first, regex on `"score": N` as fallback; None if absent or out of range.
+
+    The number must be the whole value ("7", 7, "7/10"); an echoed range such as ``"score": 1 to 10`` is not a score.
+    A prefilled reply (``SCORE_PREFILL`` + "7, ...", possibly cut off by max_tokens) parses through the regex.
+    """
     if not isinstance(text, str):
         return None
     value: Any = None
@@ -263,9 +276,11 @@ def parse_score(text: str) -> float | None:
                 value = v
     if value is None:
         found = _SCORE_RE.findall(text)
-        value = found[-1] if found else None
+        value = found[-1][1] if found else None
+    if isinstance(value, bool):
+        return None
     if isinstance(value, str):
-        m = re.match(r"\s*(\d+(?:\.\d+)?)", value)
+        m = _SCORE_VALUE_RE.match(value)
         value = m.group(1) if m else None
     try:
         score = float(value)
@@ -276,15 +291,18 @@ def parse_score(text: str) -> float | None:
 
 _LABEL_ALT = r"A\+\+|A\+|A=B|B\+\+|B\+"
 SHORT_REPLY = 40  # a reply this short that names exactly one label is taken as that verdict
-_CHOICE_RE = re.compile(r'"?choice"?\s*[:=]\s*"?\s*(' + _LABEL_ALT + r')(?![+\w])', re.IGNORECASE)
+# `choice: LABEL`; a quoted label must be closed right after it ("choice": "B+ or B" is an echo, not a verdict).
+_CHOICE_RE = re.compile(r'"?choice"?\s*[:=]\s*(?:"\s*(' + _LABEL_ALT + r')\s*"|(' + _LABEL_ALT + r')(?![+=\w"]))',
+                        re.IGNORECASE)
 
 
 def parse_label(text: str) -> str | None:
     """The pairwise label (A++ / A+ / A=B / B+ / B++) of a WB-Reward judgement, or None.
 
-    JSON ``choice`` first, then the last ``choice: LABEL`` in the text, then a *short* reply (at most
-    ``SHORT_REPLY`` characters, e.g. 'The answer is: "A=B"') naming exactly one label. A bare label in a
-    longer text is not accepted: small judges often echo the label list from the prompt.
+    JSON ``choice`` first, then the last ``choice: LABEL`` in the text (a quoted label must be closed:
+    a prefilled reply ``LABEL_PREFILL`` + 'A+", ...' parses, 'B+ or B' does not), then a *short* reply (at most
+    ``SHORT_REPLY`` characters, e.g. 'The answer is: "A=B"') naming exactly one label and no ``choice`` field.
+    A bare label in a longer text is not accepted: small judges often echo the label list from the prompt.
     """
     if not isinstance(text, str):
         return None
@@ -295,8 +313,8 @@ def parse_label(text: str) -> str | None:
                 return v.strip().upper()
     found = _CHOICE_RE.findall(text)
     if found:
-        return found[-1].upper()
-    if len(text.strip()) <= SHORT_REPLY:
+        return "".join(found[-1]).upper()
+    if len(text.strip()) <= SHORT_REPLY and not re.search(r"choice", text, re.IGNORECASE):  # a malformed choice field is a failure
         bare = set(re.findall(r"(?<![\w+=])(" + _LABEL_ALT + r")(?![\w+=])", text, re.IGNORECASE))
         if len(bare) == 1:
             return bare.pop().upper()
