@@ -286,6 +286,9 @@ def test_logprob_verdicts_match_direct_computation(tiny_model_dir):
         best = max(direct.values())
         assert direct[o["verdict"]] >= best - 1e-3  # the verdict is the argmax (up to float noise on near-ties)
         assert o["margin"] >= 0
+        # the shared-prefix fast path agrees with LogProbScorer.score on the raw (prompt, label) strings
+        pair_scores = scorer.score([(prompt, label + "]]") for label in arena.VERDICTS])
+        assert [o["logprobs"][v] for v in arena.VERDICTS] == pytest.approx([x.sum for x in pair_scores], abs=1e-3)
 
 
 @pytest.mark.parametrize("label", ["A>>B", "A>B", "B>A", "B>>A", "A=B"])
