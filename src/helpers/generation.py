@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Sequence
 
 from . import hf
@@ -270,7 +270,3 @@ class VLLMBackend:
                                         finish_reason="length" if o.finish_reason == "length" else "stop"))
             results.append(group)
         return results
-
-
-def sampling_dict(sampling: Sampling) -> dict:
-    return asdict(sampling)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import functools
-from typing import Any, Sequence, Union
+from typing import Sequence, Union
 
 Messages = list[dict[str, str]]
 Prompt = Union[str, Messages]  # a raw string is used as is; messages get the chat template
@@ -102,7 +102,3 @@ def end_of_turn_token(tokenizer) -> str | None:
             if tok and tail.lstrip().startswith(tok):
                 return tok
     return tokenizer.eos_token
-
-
-def model_info(model: Any) -> dict:
-    return {"parameters": sum(p.numel() for p in model.parameters()), "dtype": str(next(model.parameters()).dtype)}

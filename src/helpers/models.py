@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -151,8 +150,3 @@ def resolve_embedder(name: str = DEFAULT_EMBEDDER) -> str:
     if key in {"all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}:
         return str(_resolve_embedded("all-minilm-l6-v2"))
     return resolve_model(name)
-
-
-def clear_converted(key: str = DEFAULT_MODEL) -> None:
-    """Remove a converted embedded model from the cache (it is rebuilt on next use)."""
-    shutil.rmtree(cache_dir() / "models" / key, ignore_errors=True)
