@@ -18,7 +18,7 @@ def test_arena_notebook_smoke_logprob_judge(tmp_path, tiny_model_dir):
     # No 03_benchbuilder run exists under tmp_path: the notebook must fall back to the shipped prompts.
     # quick.yaml's default judge_mode is logprob: every game gets one of the five labels.
     run_dir = run_notebook("04_arena_hard", files=[str(PARAMS_DIR / "04_arena_hard" / "quick.yaml")],
-                           overrides=[f"answer_model={tiny_model_dir}", f"judge={tiny_model_dir}", *_COMMON],
+                           overrides=[f"answer_model={tiny_model_dir}", f"judge_model={tiny_model_dir}", *_COMMON],
                            outputs=tmp_path, progress=False)
     m = json.loads((run_dir / "metrics.json").read_text())
     assert m["prompts_source"] == "builtin:arena_prompts_sample.jsonl"
@@ -38,7 +38,7 @@ def test_arena_notebook_smoke_logprob_judge(tmp_path, tiny_model_dir):
 @pytest.mark.slow
 def test_arena_notebook_smoke_generate_counts_unparseable_judge(tmp_path, tiny_model_dir):
     run_dir = run_notebook("04_arena_hard", files=[str(PARAMS_DIR / "04_arena_hard" / "quick.yaml")],
-                           overrides=[f"answer_model={tiny_model_dir}", f"judge={tiny_model_dir}", "judge_mode=generate",
+                           overrides=[f"answer_model={tiny_model_dir}", f"judge_model={tiny_model_dir}", "judge_mode=generate",
                                       *_COMMON],
                            outputs=tmp_path, progress=False)
     m = json.loads((run_dir / "metrics.json").read_text())

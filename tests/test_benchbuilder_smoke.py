@@ -13,7 +13,7 @@ from helpers.run import run_notebook
 @pytest.mark.slow
 def test_benchbuilder_notebook_smoke(tmp_path, tiny_model_dir):
     run_dir = run_notebook("03_benchbuilder", files=[str(PARAMS_DIR / "03_benchbuilder" / "quick.yaml")],
-                           overrides=[f"labeler={tiny_model_dir}", "backend=hf", "max_labels=12", "n_clusters=3",
+                           overrides=[f"labeler_model={tiny_model_dir}", "backend=hf", "max_labels=12", "n_clusters=3",
                                       "min_score=0", "min_cluster_mean=0", "per_cluster=2"],
                            outputs=tmp_path, progress=False)
     metrics = json.loads((run_dir / "metrics.json").read_text())

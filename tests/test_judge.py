@@ -34,6 +34,14 @@ class _Stub(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def do_GET(self):  # noqa: N802  (the health check: GET /v1/models)
+        data = json.dumps({"object": "list", "data": [{"id": "stub-judge", "object": "model"}]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
     def log_message(self, *args):
         pass
 
@@ -80,8 +88,9 @@ def test_endpoint_errors_raise_or_are_counted(stub_url, tmp_path):
 
 def test_unreachable_endpoint_names_it(tmp_path):
     url = f"http://127.0.0.1:{free_port()}/v1"
-    judge = Judge("nobody", base_url=url, cache_dir=tmp_path)
-    judge._client = judge._client.with_options(max_retries=0, timeout=5)
+    with pytest.raises(JudgeError, match=r"127\.0\.0\.1.*not reachable"):  # the health check, before any prompt
+        Judge("nobody", base_url=url, cache_dir=tmp_path)
+    judge = Judge("nobody", base_url=url, cache_dir=tmp_path, health_check=False, max_retries=0, timeout=5)
     with pytest.raises(JudgeError, match=r"127\.0\.0\.1"):
         judge.complete(_msgs("x"))
 

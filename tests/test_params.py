@@ -72,3 +72,41 @@ def test_cli_rejects_bad_input_before_compute(args, message):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=[n.stem for n in NOTEBOOKS])
+def test_papermill_reads_every_parameter_like_we_do(nb):
+    import ast
+
+    import papermill
+    ours = read_param_specs(nb)
+    theirs = papermill.inspect_notebook(str(nb))
+    assert list(theirs) == list(ours)
+    for name, spec in ours.items():
+        assert ast.literal_eval(theirs[name]["default"]) == spec.default, name
+        assert theirs[name]["help"], f"{name}: papermill sees no help text"
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=[n.stem for n in NOTEBOOKS])
+def test_defaults_meet_their_own_constraints(nb):
+    specs = read_param_specs(nb)
+    for name, spec in specs.items():
+        assert "=" not in spec.comment, f"{name}: '=' in a comment breaks papermill's parser"
+        validate_params({name: spec.default}, specs, origin=nb.stem)
+
+
+def test_constraints_from_comments():
+    from helpers.params import ParamSpec, check_constraints
+    spec = ParamSpec("x", 1, "[0..1] a fraction")
+    check_constraints("x", 0.5, spec)
+    with pytest.raises(ParamsError, match=r"must be in \[0..1\], got 1.5"):
+        check_constraints("x", 1.5, spec)
+    spec = ParamSpec("xs", ["a"], "[non-empty; a|b] letters")
+    check_constraints("xs", ["a", "b"], spec)
+    with pytest.raises(ParamsError, match="must not be empty"):
+        check_constraints("xs", [], spec)
+    with pytest.raises(ParamsError, match="one of a / b|one of a | b"):
+        check_constraints("xs", ["c"], spec)
+    assert spec.help == "letters"
+    with pytest.raises(ParamsError, match="unknown constraint"):
+        check_constraints("y", 1, ParamSpec("y", 1, "[positive-ish] huh"))

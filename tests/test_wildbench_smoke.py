@@ -23,7 +23,7 @@ def test_wildbench_notebook_quick_profile_on_tiny_models(tiny_model_dir, tmp_pat
         f"model_variants={json.dumps([tiny_model_dir + '; name: tiny-hot; temperature: 1.0; system: Be brief.'])}",
         f"optional_checkpoints={json.dumps(['does/not/exist/checkpoint'])}",
         f"baselines={json.dumps([base, 'tiny-hot'])}",
-        f"judge_name={tiny_model_dir}",
+        f"judge_model={tiny_model_dir}",
     ]
     run_dir = run_notebook("02_wildbench", files=[str(PARAMS_DIR / "02_wildbench" / "quick.yaml")],
                            overrides=overrides, outputs=tmp_path, progress=False)

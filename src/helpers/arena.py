@@ -615,3 +615,16 @@ def rank_agreement(a: dict[str, float], b: dict[str, float]) -> dict[str, Any]:
     x, y = [a[m] for m in shared], [b[m] for m in shared]
     return {"shared_models": len(shared), "spearman": float(spearmanr(x, y).statistic),
             "kendall": float(kendalltau(x, y).statistic)}
+
+
+def check_params(params: dict[str, Any]) -> None:
+    """Cross-parameter checks the runner makes before compute (ValueError names the parameter)."""
+    for key in ("baseline", "contestants"):
+        values = params.get(key)
+        values = values if isinstance(values, list) else [values]
+        unknown = [v for v in values if v not in ANSWER_VARIANTS]
+        if unknown:
+            raise ValueError(f"parameter {key!r}: unknown variant(s) {', '.join(map(repr, unknown))}; "
+                             f"choose from {', '.join(sorted(ANSWER_VARIANTS))}")
+    if params.get("baseline") in params.get("contestants", []):
+        raise ValueError("parameter 'contestants' must not include the baseline")

@@ -20,6 +20,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from .textparse import loads_safely
 from .store import stable_id
 
 CRITERIA = (
@@ -115,9 +116,8 @@ def parse_criteria(text: str | None) -> list[int] | None:
         inner = m.group(1).strip()
         if not inner:
             return []
-        try:
-            values = json.loads(f"[{inner}]")
-        except json.JSONDecodeError:
+        values = loads_safely(f"[{inner}]")
+        if not isinstance(values, list):
             continue
         if not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
             continue  # not a list of numbers (e.g. quoted words): look further

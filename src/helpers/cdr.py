@@ -407,3 +407,48 @@ def correlation_ci(x: Sequence[float], y: Sequence[float], n_boot: int = 2000, s
     lo, hi = (np.nanpercentile(boots, [(1 - level) / 2 * 100, (1 + level) / 2 * 100]) if boots else (nan, nan))
     return {"n": n, "pearson": r, "pearson_low": float(np.tanh(z - zc * se)), "pearson_high": float(np.tanh(z + zc * se)),
             "spearman": rho, "spearman_low": float(lo), "spearman_high": float(hi)}
+
+
+# ----------------------------------------------------------------------------------- params precheck
+DERIVED_KINDS = ("layers", "noise", "random", "simpo", "dpo")
+
+
+def check_params(params: dict[str, Any]) -> None:
+    """Cross-parameter checks the runner makes before compute (ValueError names the parameter)."""
+    for spec in params.get("derived_zoo", []):
+        kind, _, arg = str(spec).partition(":")
+        if kind not in DERIVED_KINDS or (kind == "layers" and not arg.isdigit()) or (kind == "noise" and not _is_number(arg or "0.1")):
+            raise ValueError(f"parameter 'derived_zoo': unknown member {spec!r} (use layers:K, noise:S, random, simpo or dpo)")
+    zoo = list(params.get("zoo_models", [])) + list(params.get("derived_zoo", []))
+    pair = params.get("default_pair", [])
+    if len(pair) != 2 or pair[0] == pair[1]:
+        raise ValueError(f"parameter 'default_pair' must name two different zoo members (strong, weak), got {pair!r}")
+    outside = [m for m in pair if m not in zoo]
+    if outside:
+        raise ValueError(f"parameter 'default_pair': {', '.join(map(repr, outside))} not in the zoo "
+                         f"(zoo_models + derived_zoo: {', '.join(zoo)})")
+    if params.get("gap_scores_file"):
+        load_gap_scores(params["gap_scores_file"])
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
+def load_gap_scores(path: str | Path) -> dict[str, float]:
+    """A JSON object {model name: finite number}; ValueError naming the file and what is wrong."""
+    import math
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"parameter 'gap_scores_file': {path} is not readable JSON ({type(exc).__name__})") from None
+    if not isinstance(data, dict) or not data:
+        raise ValueError(f"parameter 'gap_scores_file': {path} must hold a JSON object {{model: score}}")
+    bad = [k for k, v in data.items() if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v)]
+    if bad:
+        raise ValueError(f"parameter 'gap_scores_file': {path}: scores of {', '.join(map(repr, bad[:3]))} are not finite numbers")
+    return {str(k): float(v) for k, v in data.items()}

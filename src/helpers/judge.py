@@ -65,15 +65,22 @@ class Judge:
     def __init__(self, model: str = "smollm2-135m-instruct", base_url: str = "", api_key_env: str = "OPENAI_API_KEY",
                  backend: str = "auto", cache_dir: str | Path | None = None, temperature: float = 0.0,
                  max_tokens: int = 512, concurrency: int = 8, batch_size: int = 32, on_error: str = "raise",
-                 max_model_len: int = 2048):
+                 max_model_len: int = 2048, timeout: float = 120.0, max_retries: int = 2, health_check: bool = True):
         """``on_error``: "raise" (an endpoint failure stops the call with JudgeError) or "empty" (the failed
         prompt gets "" -- counted in ``errors``, not cached, retried by the next call). A local judge's
-        prompts longer than ``max_model_len - max_tokens`` tokens are failures of the same kind."""
+        prompts longer than ``max_model_len - max_tokens`` tokens are failures of the same kind.
+
+        Endpoints: each request is bounded by ``timeout`` seconds and retried ``max_retries`` times (so a
+        hanging endpoint costs at most about ``(max_retries + 1) * timeout`` per prompt); the endpoint must
+        answer ``GET /models`` at construction (``health_check``). A reply without a usable message
+        (no ``choices``, an empty list, no content) is never cached: it counts in ``malformed`` and is
+        retried by the next call, whatever ``on_error`` says."""
         if on_error not in ("raise", "empty"):
             raise ValueError(f"on_error must be 'raise' or 'empty', not {on_error!r}")
         self.on_error = on_error
         self.requests = 0  # calls that reached the model/endpoint (cache hits excluded)
         self.errors = 0  # endpoint calls that failed (on_error="empty")
+        self.malformed = 0  # endpoint replies without a usable message (not cached, retried next time)
         self.model = model
         self.base_url = base_url.rstrip("/")
         self.temperature = temperature
@@ -88,8 +95,15 @@ class Judge:
                 from openai import OpenAI
             except ImportError:
                 raise JudgeError("an endpoint judge needs the `openai` package: pip install openai") from None
+            if health_check:
+                from .params import ParamsError
+                from .precheck import check_endpoint
+                try:
+                    check_endpoint(self.base_url, api_key_env, timeout=min(timeout, 10.0))
+                except ParamsError as exc:
+                    raise JudgeError(f"judge {model}: {exc}") from None
             key = os.environ.get(api_key_env) or "EMPTY"  # local servers (vLLM) accept any key
-            self._client = OpenAI(base_url=self.base_url, api_key=key, max_retries=3, timeout=600)
+            self._client = OpenAI(base_url=self.base_url, api_key=key, max_retries=max_retries, timeout=timeout)
             self._gen = None
         else:
             self._client = None
@@ -166,10 +180,26 @@ class Judge:
                     return None
                 raise JudgeError(f"judge endpoint {self.base_url} (model {self.model}) failed: "
                                  f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
-            return resp.choices[0].message.content or ""
+            text = reply_text(resp)
+            if text is None:
+                with self._lock:
+                    self.malformed += 1
+            return text
 
         with ThreadPoolExecutor(self.concurrency) as pool:
             return list(pool.map(one, prompts))
+
+
+def reply_text(resp) -> str | None:
+    """The message text of a chat-completion reply, or None when the reply carries none (never raises)."""
+    try:
+        choices = getattr(resp, "choices", None)
+        if not choices:
+            return None
+        content = choices[0].message.content
+    except (AttributeError, IndexError, KeyError, TypeError):
+        return None
+    return content if isinstance(content, str) else None
 
 
 # --------------------------------------------------------------------------- a local endpoint

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from . import hf
+from .textparse import first_json_object
 
 SENTINEL = "MAGPIESENTINELQUERY7F3A"
 
@@ -279,33 +280,6 @@ def normalize_label(value: Any, labels: Sequence[str]) -> str | None:
     return best
 
 
-def _first_json_object(text: str) -> dict | None:
-    start = text.find("{")
-    while start >= 0:
-        depth, in_str, esc = 0, False, False
-        for i in range(start, len(text)):
-            ch = text[i]
-            if in_str:
-                esc = (ch == "\\") and not esc
-                if ch == '"' and not esc:
-                    in_str = False
-                continue
-            if ch == '"':
-                in_str = True
-            elif ch == "{":
-                depth += 1
-            elif ch == "}":
-                depth -= 1
-                if depth == 0:
-                    try:
-                        obj = json.loads(text[start:i + 1])
-                        return obj if isinstance(obj, dict) else None
-                    except json.JSONDecodeError:
-                        break
-        start = text.find("{", start + 1)
-    return None
-
-
 def parse_tag(task: str, text: str | None) -> dict | None:
     """The tag from a tagger's answer (prefill included), or None when no valid label is found.
 
@@ -315,7 +289,7 @@ def parse_tag(task: str, text: str | None) -> dict | None:
     if not isinstance(text, str) or not text.strip():
         return None
     key, labels = TAG_KEYS[task], TAG_LABELS[task]
-    obj = _first_json_object(text) or {}
+    obj = first_json_object(text) or {}
     raw = obj.get(key)
     if raw is None:  # other spellings of the key, or a truncated object
         for k in (key, "primary_tag", "quality", "input_quality", "difficulty", "category", "task_category"):

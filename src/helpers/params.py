@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,14 @@ class ParamsError(ValueError):
 
 @dataclass(frozen=True)
 class ParamSpec:
+    """One parameter: its default, its comment, and the constraint the comment may open with.
+
+    A comment may start with a bracketed constraint the runner checks before compute:
+    ``[1..]`` / ``[0..1]`` / ``[..10]`` (an inclusive numeric range), ``[a|b|c]`` (choices),
+    ``[non-empty]``; several are joined with ``;`` (``[non-empty; hf|vllm]``). For lists each
+    element is checked against the range or the choices. Comments never hold ``=`` (papermill's
+    own parameter parser reads a comment with ``=`` as part of the value).
+    """
     name: str
     default: Any
     comment: str
@@ -32,6 +41,47 @@ class ParamSpec:
     @property
     def type_name(self) -> str:
         return _type_name(self.default)
+
+    @property
+    def constraints(self) -> list[str]:
+        m = _CONSTRAINT_RE.match(self.comment)
+        return [c.strip() for c in m.group(1).split(";") if c.strip()] if m else []
+
+    @property
+    def help(self) -> str:
+        """The comment without its constraint."""
+        return _CONSTRAINT_RE.sub("", self.comment, count=1).strip()
+
+
+_CONSTRAINT_RE = re.compile(r"^\[([^\]]*)\]")
+_RANGE_RE = re.compile(r"^(-?[\d.e+-]*)\.\.(-?[\d.e+-]*)$")
+
+
+def check_constraints(name: str, value: Any, spec: ParamSpec, origin: str = "params") -> None:
+    """Raise ParamsError when ``value`` breaks the constraint declared in the parameter's comment."""
+    for c in spec.constraints:
+        if c == "non-empty":
+            if value is None or (isinstance(value, (str, list, dict)) and not value):
+                raise ParamsError(f"{origin}: parameter {name!r} must not be empty")
+            continue
+        items = value if isinstance(value, list) else [value]
+        if value is None:
+            continue
+        m = _RANGE_RE.match(c)
+        if m:
+            lo, hi = (float(x) if x else None for x in m.groups())
+            for v in items:
+                if isinstance(v, bool) or not isinstance(v, (int, float)):
+                    raise ParamsError(f"{origin}: parameter {name!r} must be a number in [{c}], got {v!r}")
+                if (lo is not None and v < lo) or (hi is not None and v > hi):
+                    raise ParamsError(f"{origin}: parameter {name!r} must be in [{c}], got {v!r}")
+        elif "|" in c or c.isidentifier():
+            choices = [x.strip() for x in c.split("|")]
+            for v in items:
+                if str(v) not in choices:
+                    raise ParamsError(f"{origin}: parameter {name!r} must be one of {' | '.join(choices)}, got {v!r}")
+        else:
+            raise ParamsError(f"{origin}: parameter {name!r} declares an unknown constraint [{c}]")
 
 
 def _type_name(value: Any) -> str:
@@ -81,7 +131,7 @@ def parameters_cell(nb_path: str | Path) -> str:
 def read_param_specs(nb_path: str | Path) -> dict[str, ParamSpec]:
     """Names, literal defaults and comments of a notebook's parameters cell."""
     source = parameters_cell(nb_path)
-    lines = source.splitlines()
+    comments = _line_comments(source)
     specs: dict[str, ParamSpec] = {}
     for node in ast.parse(source).body:
         if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
@@ -91,10 +141,17 @@ def read_param_specs(nb_path: str | Path) -> dict[str, ParamSpec]:
             value = ast.literal_eval(node.value)
         except ValueError:
             raise ParamsError(f"{nb_path}: parameter {node.targets[0].id} must have a literal default") from None
-        line = lines[node.lineno - 1]
-        comment = line.split("#", 1)[1].strip() if "#" in line else ""
+        comment = comments.get(node.end_lineno, "")
         specs[node.targets[0].id] = ParamSpec(node.targets[0].id, value, comment)
     return specs
+
+
+def _line_comments(source: str) -> dict[int, str]:
+    """Line number -> the comment on that line (a ``#`` inside a string literal is not a comment)."""
+    import io
+    import tokenize
+    toks = tokenize.generate_tokens(io.StringIO(source).readline)
+    return {t.start[0]: t.string.lstrip("#").strip() for t in toks if t.type == tokenize.COMMENT}
 
 
 def _check_type(name: str, value: Any, spec: ParamSpec, origin: str) -> Any:
@@ -120,7 +177,10 @@ def validate_params(values: dict[str, Any], specs: dict[str, ParamSpec], origin:
             close = difflib.get_close_matches(key, specs, n=1)
             hints.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
         raise ParamsError(f"{origin}: unknown parameter {', '.join(hints)}; known: {', '.join(specs)}")
-    return {k: _check_type(k, v, specs[k], origin) for k, v in values.items()}
+    checked = {k: _check_type(k, v, specs[k], origin) for k, v in values.items()}
+    for k, v in checked.items():
+        check_constraints(k, v, specs[k], origin)
+    return checked
 
 
 def load_params_file(path: str | Path) -> dict[str, Any]:

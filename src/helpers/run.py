@@ -1,54 +1,41 @@
 """Run notebooks headlessly with papermill, one folder per run.
 
     python -m helpers.run 00_quickstart -f params/00_quickstart/quick.yaml -p max_tokens=32
+    python -m helpers.run 01_magpie -f params/01_magpie/quick.yaml --report no-input   # code hidden
     python -m helpers.run suite --profile quick          # every notebook, dependency order
 
-Params are checked against the notebook's parameters cell before anything heavy starts
-(unknown key, wrong type, missing model or data file -> one line, exit code 2). A run writes
-``outputs/<notebook>/<run-name>/``: the executed notebook, report.html, params.yaml,
-metrics.json (from the notebook), environment.json. Re-running the same run name resumes: the
-notebook's stages reuse what the killed run already finished.
+Before the kernel starts, params are checked against the notebook's parameters cell (unknown key,
+wrong type, a value outside the range or choices its comment declares), models, data files and
+endpoints are checked (helpers.precheck), and the run name must be a plain folder name: any of
+these is one line on stderr and exit code 2. A run holds a lock on its folder, so a second run
+with the same name refuses. A run writes ``outputs/<notebook>/<run-name>/``: the executed
+notebook, report.html, params.yaml, metrics.json (from the notebook), environment.json and run.json
+(status, timing, git commit); outputs/index.html lists every run. Re-running the same run name
+resumes: the notebook's stages reuse what the killed run already finished. SIGINT or SIGTERM stop
+the kernel and every engine process it started (exit code 130); a failed notebook exits 1.
 """
 from __future__ import annotations
 
 import argparse
-import html
+import contextlib
 import json
 import os
+import re
+import shutil
+import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import yaml
 
-from .params import PARAMS_DIR, ParamsError, list_notebooks, notebook_path, resolve_params
+from .params import PARAMS_DIR, REPO_ROOT, ParamsError, list_notebooks, notebook_path, read_param_specs, resolve_params
+from .precheck import precheck
+from .report import export_html, headline, write_index
 from .runs import OUTPUTS, RUN_DIR_ENV
 from .store import atomic_write_json, atomic_write_text, read_json
-
-EXIT_BAD_INPUT = 2
-
-
-def precheck(params: dict[str, Any]) -> None:
-    """Cheap checks of what a run will need, before the kernel starts.
-
-    Convention: keys ending in ``model`` name one model and ``models`` a list (alias, folder or hub
-    id, resolved now; an empty string means "not configured"); keys ending in ``_file`` are local
-    files that must exist when set.
-    """
-    from .models import ModelNotFoundError, resolve_model
-
-    for key, value in params.items():
-        names = value if key.endswith("models") and isinstance(value, list) else [value] if key.endswith("model") else []
-        for name in names:
-            if isinstance(name, str) and name:
-                try:
-                    resolve_model(name)
-                except ModelNotFoundError as exc:
-                    raise ParamsError(f"parameter {key!r}: {exc}") from None
-        if key.endswith("_file") and isinstance(value, str) and value and not Path(value).expanduser().exists():
-            raise ParamsError(f"parameter {key!r}: file {value} not found")
-
 
 def environment_info() -> dict[str, Any]:
     import importlib.metadata as md
@@ -73,75 +60,174 @@ def environment_info() -> dict[str, Any]:
     return info
 
 
-def export_html(ipynb: Path, target: Path) -> None:
-    import nbformat
-    from nbconvert import HTMLExporter
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+RUN_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
-    body, _ = HTMLExporter().from_notebook_node(nbformat.read(ipynb, as_version=4))
-    atomic_write_text(target, body)
+
+class RunBusyError(ParamsError):
+    """Another process holds the run folder's lock."""
+
+
+class NotebookFailed(RuntimeError):
+    """The notebook raised; the message names the cell and the error, the report shows the traceback."""
+
+
+def check_run_name(name: str) -> str:
+    """A run name is one plain folder name: letters, digits, ``.``, ``_``, ``-``; at most 100 characters."""
+    if not isinstance(name, str) or not RUN_NAME_RE.match(name):
+        shown = name if isinstance(name, str) and len(name) <= 40 else f"{str(name)[:40]}..."
+        raise ParamsError(f"--run-name {shown!r} is not a plain folder name (letters, digits, '.', '_', '-'; "
+                          f"starting with a letter or digit; at most 100 characters)")
+    return name
+
+
+@contextlib.contextmanager
+def run_lock(run_dir: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the run folder: a second run with the same name refuses instead of racing."""
+    import fcntl
+
+    fd = os.open(run_dir / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "?"
+            raise RunBusyError(f"run folder {run_dir} is in use by another run (pid {holder}); wait for it, "
+                               f"or pick another --run-name") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def remove_stale_temporaries(run_dir: Path) -> int:
+    """Delete what killed atomic writes left behind (``.NAME.XXXX.tmp`` files and folders); returns how many."""
+    stale = list(run_dir.rglob(".*.tmp")) + list(run_dir.rglob("*.tmp.png"))
+    for p in sorted(stale, key=lambda p: len(p.parts), reverse=True):
+        if p.is_dir():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
+    return len(stale)
+
+
+def git_info() -> dict[str, Any]:
+    """The commit the run used and whether tracked files had uncommitted changes."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(REPO_ROOT), *args], capture_output=True, text=True,
+                              timeout=20, check=True).stdout.strip()
+    try:
+        return {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain", "--untracked-files=no"))}
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": "", "dirty": None}
+
+
+def terminate_descendants(grace: float = 10.0) -> int:
+    """Stop every process this one started (the kernel, vLLM engine workers, servers): TERM, then KILL."""
+    import psutil
+
+    procs = psutil.Process().children(recursive=True)
+    for p in procs:
+        with contextlib.suppress(psutil.Error):
+            p.terminate()
+    _, alive = psutil.wait_procs(procs, timeout=grace)
+    for p in alive:
+        with contextlib.suppress(psutil.Error):
+            p.kill()
+    psutil.wait_procs(alive, timeout=5)
+    return len(procs)
+
+
+def _on_signal(signum, frame) -> None:
+    # Stop the children now: once the kernel is gone its engine workers are re-parented and out of reach.
+    terminate_descendants()
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def install_signal_handlers() -> None:
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _on_signal)
+
+
+def _failure_message(exc: BaseException) -> str:
+    ename, evalue = getattr(exc, "ename", type(exc).__name__), str(getattr(exc, "evalue", exc)).strip()
+    cell = getattr(exc, "exec_count", None)
+    where = f" in cell [{cell}]" if cell else ""
+    return f"{ename}{where}: {evalue.splitlines()[0][:300] if evalue else ''}"
 
 
 def run_notebook(name: str, files: list[str] = (), overrides: list[str] = (), run_name: str | None = None,
-                 outputs: Path = OUTPUTS, progress: bool = True) -> Path:
-    """Validate, execute and export one notebook; returns its run folder."""
+                 outputs: Path = OUTPUTS, progress: bool = True, report: str = "full",
+                 endpoint_timeout: float = 10.0) -> Path:
+    """Validate, execute and export one notebook; returns its run folder.
+
+    Bad params, a missing model or data file, an unreachable endpoint or a busy run folder raise
+    ParamsError before the kernel starts. A failing notebook raises NotebookFailed after its report
+    and run.json (status "failed") are written; an interrupt (SIGINT/SIGTERM) stops the kernel and
+    its engine processes, marks the run "interrupted" and re-raises.
+    """
     import papermill as pm
 
     nb = notebook_path(name)
     params = resolve_params(nb, list(files), list(overrides))
-    precheck(params)
-    run_name = run_name or (Path(files[-1]).stem if files else "default")
-    run_dir = Path(outputs) / nb.stem / run_name
+    run_name = check_run_name(run_name or (Path(files[-1]).stem if files else "default"))
+    params = precheck(params, nb, endpoint_timeout)
+    os.umask(0o022)  # run files are readable by colleagues
+    outputs = Path(outputs)
+    run_dir = outputs / nb.stem / run_name
     run_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(run_dir / "params.yaml", yaml.safe_dump(params, sort_keys=False, allow_unicode=True))
-    atomic_write_json(run_dir / "environment.json", environment_info())
-    executed = run_dir / f"{nb.stem}.ipynb"
-    os.environ[RUN_DIR_ENV] = str(run_dir.resolve())
-    os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")  # the engine's INFO lines drown papermill's progress
-    start = time.time()
-    try:
-        pm.execute_notebook(str(nb), str(executed), parameters=params, progress_bar=progress,
-                            kernel_name="python3", cwd=str(nb.parent), log_output=False)
-    finally:
-        os.environ.pop(RUN_DIR_ENV, None)
-        if executed.exists():
-            export_html(executed, run_dir / "report.html")
-    seconds = round(time.time() - start, 1)
-    status = run_dir / "run.json"
-    atomic_write_json(status, {"notebook": nb.stem, "run_name": run_name, "seconds": seconds,
-                               "params_files": [str(f) for f in files], "overrides": list(overrides)})
+    with run_lock(run_dir):
+        remove_stale_temporaries(run_dir)
+        for stale in ("metrics.json", "report.html"):  # a failed rerun must not show the last run's results
+            (run_dir / stale).unlink(missing_ok=True)
+        atomic_write_text(run_dir / "params.yaml", yaml.safe_dump(params, sort_keys=False, allow_unicode=True))
+        atomic_write_json(run_dir / "environment.json", environment_info())
+        status: dict[str, Any] = {"notebook": nb.stem, "run_name": run_name, "status": "running",
+                                  "started_at": time.time(), "params_files": [str(f) for f in files],
+                                  "overrides": list(overrides), "git": git_info(), "pid": os.getpid()}
+        atomic_write_json(run_dir / "run.json", status)
+        executed = run_dir / f"{nb.stem}.ipynb"
+        os.environ[RUN_DIR_ENV] = str(run_dir.resolve())
+        os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")  # the engine's INFO lines drown papermill's progress
+        failure: BaseException | None = None
+        try:
+            pm.execute_notebook(str(nb), str(executed), parameters=params, progress_bar=progress,
+                                kernel_name="python3", cwd=str(nb.parent), log_output=False)
+            status["status"] = "ok"
+        except KeyboardInterrupt as exc:
+            terminate_descendants()
+            status.update(status="interrupted", error=f"interrupted ({exc or 'SIGINT'})")
+            failure = exc
+        except Exception as exc:  # papermill's execution error, a dead kernel, ...
+            status.update(status="failed", error=_failure_message(exc))
+            failure = exc
+        finally:
+            os.environ.pop(RUN_DIR_ENV, None)
+            status.update(finished_at=time.time(), seconds=round(time.time() - status["started_at"], 1))
+            if executed.exists():
+                try:
+                    warnings = export_html(executed, run_dir / "report.html", params, read_param_specs(nb),
+                                           exclude_input=report == "no-input")
+                    status["warnings"] = len(warnings)
+                except Exception as exc:  # a broken export must not hide the run's own status
+                    status["report_error"] = f"{type(exc).__name__}: {exc}"[:300]
+            atomic_write_json(run_dir / "run.json", status)
+            write_index(outputs)
+    if isinstance(failure, KeyboardInterrupt):
+        raise failure
+    if failure is not None:
+        raise NotebookFailed(f"{nb.stem} failed: {status['error']} (report: {run_dir / 'report.html'})")
     return run_dir
 
 
-def headline(metrics: dict[str, Any], limit: int = 6) -> dict[str, Any]:
-    """The metrics shown in the suite index: the notebook's ``headline`` list, else the first scalars."""
-    keys = metrics.get("headline") or [k for k, v in metrics.items() if isinstance(v, (int, float, str))]
-    return {k: metrics[k] for k in keys[:limit] if k in metrics}
-
-
-def write_index(results: list[dict[str, Any]], outputs: Path = OUTPUTS) -> Path:
-    rows = []
-    for r in results:
-        link = f'<a href="{html.escape(os.path.relpath(r["dir"], outputs))}/report.html">{html.escape(r["notebook"])}</a>'
-        metrics = "<br>".join(f"{html.escape(str(k))}: {html.escape(_fmt(v))}" for k, v in r["headline"].items())
-        status = "ok" if r["ok"] else f'<b style="color:#b00">failed</b>: {html.escape(r["error"])}'
-        rows.append(f"<tr><td>{link}</td><td>{status}</td><td>{r['seconds']:.0f} s</td><td>{metrics}</td></tr>")
-    page = ("<!doctype html><meta charset=utf-8><title>Alignment notebooks: suite</title>"
-            "<style>body{font-family:sans-serif;margin:2em}td,th{border:1px solid #ccc;padding:.4em .8em;"
-            "vertical-align:top}table{border-collapse:collapse}</style>"
-            f"<h1>Suite report</h1><p>{time.strftime('%Y-%m-%d %H:%M')}</p><table>"
-            "<tr><th>notebook</th><th>status</th><th>time</th><th>headline metrics</th></tr>"
-            + "".join(rows) + "</table>")
-    return atomic_write_text(Path(outputs) / "index.html", page)
-
-
-def _fmt(v: Any) -> str:
-    return f"{v:.4g}" if isinstance(v, float) else str(v)
-
-
-def run_suite(profile: str = "quick", overrides: list[str] = (), only: list[str] = (), outputs: Path = OUTPUTS) -> int:
+def run_suite(profile: str = "quick", overrides: list[str] = (), only: list[str] = (), outputs: Path = OUTPUTS,
+              report: str = "full") -> int:
+    check_run_name(profile)
     notebooks = [nb for nb in list_notebooks() if not only or nb.stem in only]
-    # Validate every notebook's params before running any of them.
-    plan = []
+    plan = []  # validate every notebook's params before running any of them
     for nb in notebooks:
         files = [PARAMS_DIR / nb.stem / f"{profile}.yaml"]
         if not files[0].exists():
@@ -154,19 +240,20 @@ def run_suite(profile: str = "quick", overrides: list[str] = (), only: list[str]
         start = time.time()
         entry = {"notebook": nb.stem, "dir": Path(outputs) / nb.stem / profile, "ok": True, "error": ""}
         try:
-            run_notebook(nb.stem, [str(f) for f in files], list(overrides), run_name=profile, outputs=outputs)
-        except Exception as exc:  # keep going: one broken notebook should not hide the others' reports
-            entry.update(ok=False, error=str(exc).strip().splitlines()[-1][:300] if str(exc).strip() else type(exc).__name__)
-            print(f"!!! {nb.stem} failed: {entry['error']}", file=sys.stderr)
+            run_notebook(nb.stem, [str(f) for f in files], list(overrides), run_name=profile, outputs=outputs,
+                         report=report)
+        except (ParamsError, NotebookFailed) as exc:  # keep going: one broken notebook should not hide the others
+            entry.update(ok=False, error=" ".join(str(exc).split())[:300])
+            print(f"!!! {entry['error']}", file=sys.stderr)
         entry["seconds"] = time.time() - start
         metrics_file = entry["dir"] / "metrics.json"
         entry["headline"] = headline(read_json(metrics_file)) if metrics_file.exists() else {}
         results.append(entry)
-        write_index(results, outputs)
-    print(f"\nsuite report: {Path(outputs) / 'index.html'}")
+    print(f"\nruns index: {Path(outputs) / 'index.html'}")
     for r in results:
-        print(f"  {'ok    ' if r['ok'] else 'FAILED'} {r['notebook']:<24} {r['seconds']:6.0f} s  {json.dumps(r['headline'], default=str)[:200]}")
-    return 0 if all(r["ok"] for r in results) else 1
+        print(f"  {'ok    ' if r['ok'] else 'FAILED'} {r['notebook']:<24} {r['seconds']:6.0f} s  "
+              f"{json.dumps(r['headline'], default=str)[:200]}")
+    return 0 if all(r["ok"] for r in results) else EXIT_FAILED
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -179,14 +266,25 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profile", default="quick", help="suite: the params profile to run (default quick)")
     ap.add_argument("--only", action="append", default=[], help="suite: run only these notebooks")
     ap.add_argument("--outputs", default=str(OUTPUTS), help="root folder for run folders")
+    ap.add_argument("--report", choices=["full", "no-input"], default="full",
+                    help="report.html with the code (full) or without it, for sharing (no-input)")
+    ap.add_argument("--endpoint-timeout", type=float, default=10.0, help="seconds an endpoint has to answer the health check")
     args = ap.parse_args(argv)
+    install_signal_handlers()
     try:
         if args.notebook == "suite":
-            return run_suite(args.profile, args.param, args.only, Path(args.outputs))
-        run_dir = run_notebook(args.notebook, args.file, args.param, args.run_name, Path(args.outputs))
+            return run_suite(args.profile, args.param, args.only, Path(args.outputs), args.report)
+        run_dir = run_notebook(args.notebook, args.file, args.param, args.run_name, Path(args.outputs),
+                               report=args.report, endpoint_timeout=args.endpoint_timeout)
     except ParamsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except NotebookFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("interrupted: the kernel and its engine processes were stopped", file=sys.stderr)
+        return EXIT_INTERRUPTED
     print(f"report: {run_dir / 'report.html'}")
     metrics = run_dir / "metrics.json"
     if metrics.exists():

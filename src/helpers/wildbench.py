@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
 from .store import stable_id
+from .textparse import last_json_object
 
 # The 12 WildBench tags merged into 5 task groups; a task counts in every group its tags touch.
 TAG_GROUPS = {
@@ -228,26 +229,6 @@ Do not let the order or the length of the responses decide. Answer with JSON onl
 
 
 # --------------------------------------------------------------------------- parsing judge outputs
-def _json_object(text: str) -> dict | None:
-    """The last JSON object in ``text`` that parses (code fences and prose around it are ignored)."""
-    for start in [m.start() for m in re.finditer(r"\{", text)][::-1]:
-        depth = 0
-        for end in range(start, len(text)):
-            if text[end] == "{":
-                depth += 1
-            elif text[end] == "}":
-                depth -= 1
-                if depth == 0:
-                    try:
-                        obj = json.loads(text[start:end + 1])
-                    except json.JSONDecodeError:
-                        break
-                    if isinstance(obj, dict):
-                        return obj
-                    break
-    return None
-
-
 # Prefills for a local judge (Judge.complete(prefill=...)): the reply is forced to open the JSON object with
 # the verdict's field, so even a small model writes the score / label first (the reasoning fields follow, if at
 # all: with a prefill the verdict no longer comes after the analysis, unlike the paper's setting).
@@ -269,7 +250,7 @@ def parse_score(text: str) -> float | None:
     if not isinstance(text, str):
         return None
     value: Any = None
-    obj = _json_object(text)
+    obj = last_json_object(text)
     if obj is not None:
         for k, v in obj.items():
             if str(k).strip().lower() == "score":
@@ -306,7 +287,7 @@ def parse_label(text: str) -> str | None:
     """
     if not isinstance(text, str):
         return None
-    obj = _json_object(text)
+    obj = last_json_object(text)
     if obj is not None:
         for k, v in obj.items():
             if str(k).strip().lower() == "choice" and isinstance(v, str) and v.strip().upper() in LABEL_REWARD:
