@@ -147,7 +147,7 @@ def test_correlation_ci():
     assert 0.8 < c["pearson"] < 1 and c["pearson_low"] < c["pearson"] < c["pearson_high"]
     assert c["spearman_low"] <= c["spearman"] <= c["spearman_high"]
     import math
-    assert math.isnan(cdr.correlation_ci([1, 2], [3, 4])["pearson"])
+    assert cdr.correlation_ci([1, 2], [3, 4])["pearson"] is None
 
 
 def test_reward_model_baseline(tmp_path, embedded_model_dir):
@@ -171,3 +171,20 @@ def test_train_preference_takes_the_dataset_as_is(tmp_path, tiny_model_dir, loss
     log = cdr.train_preference(tiny_model_dir, ds, tmp_path / loss, loss=loss, steps=1, batch_size=2, max_length=64)
     assert log["steps"] == 1 and log["history"] and (tmp_path / loss / "config.json").exists()
     assert cdr.train_preference(tiny_model_dir, ds, tmp_path / loss, loss=loss) == log  # reused, not retrained
+
+
+def test_unordered_pairs_put_the_higher_score_first_and_count_ties():
+    pairs, ties = cdr.unordered_pairs(["a", "b", "c", "d"], {"a": 0.5, "b": 0.9, "c": 0.5, "d": 0.1})
+    assert ties == [("a", "c")]
+    assert all(gap > 0 for _, _, gap in pairs) and len(pairs) == 5  # 6 unordered pairs, one tied
+    assert pairs[0] == ("b", "d", pytest.approx(0.8))
+    assert ("b", "a", pytest.approx(0.4)) in pairs and ("a", "b", pytest.approx(-0.4)) not in pairs
+    with pytest.raises(KeyError, match="no gap score for e"):
+        cdr.unordered_pairs(["a", "e"], {"a": 1.0})
+
+
+def test_cdr_findings_flip_with_the_interval():
+    above = cdr.findings({"ratio_headline": 70.0, "ratio_headline_ci": [60.0, 80.0], "n_examples": 32})
+    chance = cdr.findings({"ratio_headline": 55.0, "ratio_headline_ci": [40.0, 70.0], "n_examples": 32})
+    assert above["signal"] == "ratio above chance" and chance["signal"] == "ratio not distinguishable from chance"
+    assert "70.0 [60.0, 80.0]" in above["finding"]

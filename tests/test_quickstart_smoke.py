@@ -26,3 +26,29 @@ def test_suite_mode_writes_an_index(tmp_path):
     assert rc == 0
     index = (tmp_path / "index.html").read_text()
     assert "00_quickstart/quick/report.html" in index and "logprob_accuracy" in index
+
+
+@pytest.mark.slow
+def test_the_finding_is_computed_from_the_run_and_flips_with_the_data(tmp_path):
+    from helpers.data import load_records
+    swapped = tmp_path / "swapped.jsonl"
+    swapped.write_text("".join(json.dumps({**r, "correct": r["wrong"], "wrong": r["correct"]}) + "\n"
+                               for r in load_records("builtin:quickstart_facts.jsonl")))
+    tiny = ["backends=[hf]", "n_samples=1", "max_tokens=4"]
+    quick = [str(PARAMS_DIR / "00_quickstart" / "quick.yaml")]
+    right = run_notebook("00_quickstart", quick, tiny, run_name="right", outputs=tmp_path)
+    wrong = run_notebook("00_quickstart", quick, [*tiny, f"prompts_data={swapped}"], run_name="wrong", outputs=tmp_path)
+    m_right, m_wrong = (json.loads((d / "metrics.json").read_text()) for d in (right, wrong))
+    assert m_right["signal"] == "log-prob preference above chance", m_right["finding"]
+    assert m_wrong["signal"] == "log-prob preference below chance", m_wrong["finding"]
+    n = m_right["n_questions"]
+    k = round(m_right["logprob_accuracy"] * n)
+    assert f"{k}/{n} questions" in m_right["finding"] and f"{n - k}/{n} questions" in m_wrong["finding"]
+    for d, m in ((right, m_right), (wrong, m_wrong)):
+        html = (d / "report.html").read_text()
+        assert m["finding"].split(":")[0] in html  # the report states this run's finding
+        assert "it/s]" not in html and "%|" not in html  # no progress bars in the shared report
+        assert "<title>00 · Quickstart: the stack end to end</title>" in html
+        assert "n_prompts = " not in html and html.count("<td>n_prompts</td>") == 1  # parameters shown once, as a table
+    index = (tmp_path / "index.html").read_text()
+    assert "right" in index and "wrong" in index and m_wrong["finding"].split(":")[0] in index

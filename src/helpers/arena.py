@@ -628,3 +628,26 @@ def check_params(params: dict[str, Any]) -> None:
                              f"choose from {', '.join(sorted(ANSWER_VARIANTS))}")
     if params.get("baseline") in params.get("contestants", []):
         raise ValueError("parameter 'contestants' must not include the baseline")
+
+
+def findings(m: dict[str, Any], board: pd.DataFrame | None = None) -> dict[str, Any]:
+    """Finding, signal and detail sentences computed from the run's metrics (and leaderboard, when rated)."""
+    from .stats import judge_reliability, pct
+    ok, reason = judge_reliability(parse_failure_rate=m.get("judge_parse_failure_rate"),
+                                   position_bias_rate=m.get("position_bias_rate"))
+    details = [f"{m.get('games', 0)} games on {m.get('prompts', 0)} prompts; {pct(m.get('judge_parse_failure_rate'))} "
+               f"without a verdict; {m.get('prompts_kept', 0)} prompts kept, {m.get('prompts_dropped', 0)} dropped.",
+               f"The verdict followed the slot rather than the answer in {pct(m.get('position_bias_rate'))} of swapped "
+               f"game pairs; the two games agreed in {pct(m.get('two_game_consistency'))}."]
+    if not ok:
+        signal, finding = "judge degenerate: no ranking", f"No ranking: the judge is degenerate ({reason})."
+    elif not m.get("enough_valid_battles") or board is None or board.empty:
+        signal, finding = "not enough valid battles", "No ranking: too few prompts with both verdicts parsed."
+    else:
+        top = board.sort_values(["win_rate", "model"], ascending=[False, True]).iloc[0]
+        sep = m.get("separability")
+        signal = "ranking" if sep and sep > 0 else "ranking without separation"
+        finding = (f"Top contestant: {top['model']} with win rate {100 * top['win_rate']:.1f}% against the baseline; "
+                   f"separability {pct(sep)} of model pairs.")
+    details.append(f"Reliability: {reason}.")
+    return {"finding": finding, "signal": signal, "findings": details, "judge_reliable": ok}

@@ -265,3 +265,29 @@ def criteria_from_margins(margins: Sequence[float], threshold: float = 0.0) -> l
     if len(margins) != len(CRITERIA):
         raise ValueError(f"need one margin per criterion ({len(CRITERIA)}), got {len(margins)}")
     return [k for k, m in enumerate(margins, 1) if m > threshold]
+
+
+def findings(m: dict[str, Any], n_reference: int = 0) -> dict[str, Any]:
+    """Finding, signal and detail sentences computed from the run's metrics (no fixed prose)."""
+    from .stats import correlation_pvalue, pct
+    rho = m.get("labeler_spearman_vs_reference")
+    p = correlation_pvalue(rho, n_reference)
+    counts = m.get("filter_counts") or {}
+    details = [f"{m.get('conversations', 0)} conversations -> {m.get('prompts_after_filters', 0)} prompts after the "
+               f"filters" + (f" ({', '.join(f'{k}: {v}' for k, v in counts.items())})" if counts else "") + ".",
+               f"Labeler parse failures {pct(m.get('labeler_parse_failure_rate'))}; mean quality score "
+               f"{m.get('mean_quality_score') if m.get('mean_quality_score') is None else round(m['mean_quality_score'], 2)}.",
+               f"{m.get('topics_kept', 0)} of {m.get('topics', 0)} topics passed the cluster threshold; "
+               f"{m.get('bench_prompts', 0)} prompts selected."]
+    if rho is None or rho != rho:
+        signal = "labeler not checked"
+    elif p is not None and p < 0.05 and rho > 0:
+        signal = "labeler agrees with the reference"
+    else:
+        signal = "labeler carries no measurable signal"
+    if rho is not None and rho == rho:
+        details.append(f"Labeler vs reference scores: Spearman {rho:.2f} over {n_reference} prompts"
+                       + (f" (p = {p:.2g})." if p is not None else "."))
+    finding = (f"{m.get('bench_prompts', 0)} prompts selected from {m.get('topics_kept', 0)} topics; " +
+               (f"labeler Spearman vs reference {rho:.2f}: {signal}." if rho is not None and rho == rho else f"{signal}."))
+    return {"finding": finding, "signal": signal, "findings": details}

@@ -24,6 +24,7 @@ from typing import Any, Callable, Sequence
 
 from .hf import Messages, Prompt
 from .logprobs import LogProbScorer, ResponseLogProb
+from .stats import correlation_ci  # noqa: F401  (one implementation, in stats; re-exported)
 from .store import JsonlStore, run_stage, stable_id
 
 VARIANTS = ("sum", "mean")
@@ -382,33 +383,6 @@ def reward_model_scores(model: str, pairs: Sequence[tuple[Prompt, str]], batch_s
 
 
 # ----------------------------------------------------------------------------------- statistics
-def correlation_ci(x: Sequence[float], y: Sequence[float], n_boot: int = 2000, seed: int = 0,
-                   level: float = 0.95) -> dict[str, float]:
-    """Pearson r with a Fisher-z CI and Spearman rho with a bootstrap CI (NaN where n < 4)."""
-    import numpy as np
-    from scipy import stats
-
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    n = len(x)
-    nan = float("nan")
-    if n < 4 or np.std(x) == 0 or np.std(y) == 0:
-        return {"n": n, "pearson": nan, "pearson_low": nan, "pearson_high": nan,
-                "spearman": nan, "spearman_low": nan, "spearman_high": nan}
-    r = float(np.corrcoef(x, y)[0, 1])
-    z, se = np.arctanh(np.clip(r, -0.999999, 0.999999)), 1 / np.sqrt(n - 3)
-    zc = stats.norm.ppf((1 + level) / 2)
-    rho = float(stats.spearmanr(x, y).statistic)
-    rng = np.random.default_rng(seed)
-    boots = []
-    for _ in range(n_boot):
-        idx = rng.integers(0, n, n)
-        if np.std(x[idx]) > 0 and np.std(y[idx]) > 0:
-            boots.append(stats.spearmanr(x[idx], y[idx]).statistic)
-    lo, hi = (np.nanpercentile(boots, [(1 - level) / 2 * 100, (1 + level) / 2 * 100]) if boots else (nan, nan))
-    return {"n": n, "pearson": r, "pearson_low": float(np.tanh(z - zc * se)), "pearson_high": float(np.tanh(z + zc * se)),
-            "spearman": rho, "spearman_low": float(lo), "spearman_high": float(hi)}
-
-
 # ----------------------------------------------------------------------------------- params precheck
 DERIVED_KINDS = ("layers", "noise", "random", "simpo", "dpo")
 
@@ -452,3 +426,60 @@ def load_gap_scores(path: str | Path) -> dict[str, float]:
     if bad:
         raise ValueError(f"parameter 'gap_scores_file': {path}: scores of {', '.join(map(repr, bad[:3]))} are not finite numbers")
     return {str(k): float(v) for k, v in data.items()}
+
+
+def unordered_pairs(names: Sequence[str], scores: dict[str, float]) -> tuple[list[tuple[str, str, float]], list[tuple[str, str]]]:
+    """Every unordered pair of models as (strong, weak, gap) with strong = the higher external score.
+
+    The paper's sweep: each pair counted once, its gap = score(strong) - score(weak) > 0. Pairs with equal
+    scores have no strong side: they are returned apart (second list) so the caller can count them.
+    A model without a score is an error (KeyError naming it).
+    """
+    missing = [n for n in names if n not in scores]
+    if missing:
+        raise KeyError(f"no gap score for {', '.join(missing)} (scores known for: {', '.join(scores)})")
+    pairs, ties = [], []
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            gap = scores[a] - scores[b]
+            if gap == 0:
+                ties.append((a, b))
+            else:
+                pairs.append((a, b, gap) if gap > 0 else (b, a, -gap))
+    return sorted(pairs, key=lambda p: (-p[2], p[0], p[1])), ties
+
+
+def findings(m: dict[str, Any]) -> dict[str, Any]:
+    """Finding, signal and detail sentences computed from the run's metrics (no fixed prose)."""
+    from .stats import pct
+    head, ci = m.get("ratio_headline"), m.get("ratio_headline_ci")
+    strong = m.get("strong_alone_mean_headline")
+    if head is None or not ci:
+        signal = "no headline"
+    elif ci[0] > 50:
+        signal = "ratio above chance"
+    elif ci[1] < 50:
+        signal = "ratio below chance"
+    else:
+        signal = "ratio not distinguishable from chance"
+    details = []
+    if head is not None:
+        details.append(f"Density ratio ({m.get('default_pair')}, {m.get('variant')}): RewardBench-style headline "
+                       f"{head:.1f}" + (f" [{ci[0]:.1f}, {ci[1]:.1f}]" if ci else "") + f" on {m.get('n_examples')} examples"
+                       + (f"; the strong model alone (mean log-prob) {strong:.1f}." if strong is not None else "."))
+    longer = m.get("ratio_prefers_longer")
+    if longer is not None:
+        details.append(f"Where lengths differ, the ratio prefers the longer response {pct(longer)} of the time.")
+    r, lo, hi, n = (m.get(k) for k in ("gap_accuracy_pearson", "gap_accuracy_pearson_low", "gap_accuracy_pearson_high",
+                                       "n_pairs"))
+    if r is not None:
+        covers = lo is not None and hi is not None and lo <= 0 <= hi
+        details.append(f"Gap vs headline over {n} (strong, weak) pairs: Pearson {r:.2f}"
+                       + (f" [{lo:.2f}, {hi:.2f}]" if lo is not None else "")
+                       + ("; the interval covers 0." if covers else "."))
+    else:
+        details.append(f"Gap vs headline: not computed ({n or 0} pairs with distinct scores; at least 4 are needed).")
+    if m.get("router_accuracy") is not None:
+        details.append(f"Router accuracy {pct(m['router_accuracy'])} (routed: {m.get('router_domains', {})}).")
+    finding = details[0] if details else "No headline computed."
+    return {"finding": finding, "signal": signal, "findings": details}

@@ -817,3 +817,29 @@ def free_engines() -> None:
             torch.cuda.empty_cache()
     except ImportError:
         pass
+
+
+def findings(m: dict[str, Any], filter_preset: str = "") -> dict[str, Any]:
+    """The run's finding, signal and detail sentences, computed from its metrics (no fixed prose)."""
+    from .stats import pct
+    n, clean = m.get("n_samples", 0), m.get("n_clean", 0)
+    other = {k: v for k, v in (m.get("status_counts") or {}).items() if k != "ok" and v}
+    details = [f"{clean}/{n} sampled queries were clean ({pct(clean / n if n else None)})"
+               + (f"; dropped: {', '.join(f'{v} {k}' for k, v in other.items())}." if other else ".")]
+    details.append(f"{pct(m.get('near_duplicate_fraction'))} of the clean queries were near-duplicates of an earlier one.")
+    fails = m.get("tag_failures") or {}
+    if fails:
+        answered = m.get("n_with_response", 0)
+        details.append("Tagger parse failures: " + ", ".join(f"{k} {v}/{answered}" for k, v in fails.items()) + ".")
+    kept, answered = m.get("n_kept", 0), m.get("n_with_response", 0)
+    if m.get("sft_loss_first") is not None:
+        details.append(f"SFT on {m.get('sft_data')} records: loss {m['sft_loss_first']:.3f} -> {m['sft_loss_last']:.3f}.")
+    if answered and kept == 0:
+        signal = "filters removed every record"
+        details.append(f"The {filter_preset or 'configured'} filters removed all {answered} answered records: "
+                       f"at this tagger's quality the filters measure the tagger, not the data.")
+    else:
+        signal = f"{kept} records kept"
+    finding = (f"{clean}/{n} queries clean, {pct(m.get('near_duplicate_fraction'))} near-duplicates; "
+               f"the {filter_preset or 'configured'} filters kept {kept}/{answered} answered records.")
+    return {"finding": finding, "signal": signal, "findings": details}

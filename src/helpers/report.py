@@ -78,6 +78,7 @@ def clean_notebook(nb, params: dict[str, Any] | None = None, specs: dict[str, An
     import nbformat
 
     nb = copy.deepcopy(nb)
+    nb.metadata.pop("widgets", None)  # progress-widget state: nothing a reader of a static page can use
     warnings: list[str] = []
     cells = []
     for cell in nb.cells:
@@ -195,3 +196,12 @@ def write_index(outputs: Path) -> Path:
             "<tr><th>notebook / run</th><th>status</th><th>profile</th><th>when / commit</th><th>finding</th>"
             "<th>signal</th><th>headline</th><th>figures</th></tr>" + "".join(rows) + "</table>")
     return atomic_write_text(Path(outputs) / "index.html", page)
+
+
+def findings_markdown(metrics: dict[str, Any]) -> str:
+    """The run's computed findings as Markdown: the signal, the one-line finding, then the details."""
+    lines = [f"**Signal:** {metrics.get('signal', 'n/a')}", "", f"**Finding:** {metrics.get('finding', 'n/a')}"]
+    details = metrics.get("findings") or []
+    if details:
+        lines += ["", *[f"- {s}" for s in details]]
+    return "\n".join(lines)

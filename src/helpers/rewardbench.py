@@ -17,6 +17,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any, Sequence
 
+from .stats import wilson_interval  # noqa: F401  (one implementation, in stats; re-exported)
+
 SECTIONS = ("Chat", "Chat Hard", "Safety", "Reasoning")
 
 # allenai/reward-bench, split "filtered": subsets per section
@@ -153,17 +155,6 @@ def headline_score(sections: dict[str, float]) -> float:
     if missing:
         raise PreferenceDataError(f"headline needs all four sections; missing {missing}")
     return sum(sections[s] for s in SECTIONS) / len(SECTIONS)
-
-
-def wilson_interval(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """Wilson score interval for a binomial proportion k/n."""
-    if n == 0:
-        return (0.0, 1.0)
-    p = k / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / denom
-    return (max(0.0, centre - half), min(1.0, centre + half))
 
 
 def bootstrap_sections(tallies: dict[str, tuple[int, int]], weights: dict[str, int], n_boot: int = 2000,

@@ -1,0 +1,105 @@
+"""Confidence intervals, one implementation each (scipy.stats underneath), and verdicts built on them.
+
+    wilson_interval(8, 10)                      # (0.49, 0.94): a binomial proportion, 95%
+    chance_verdict(8, 10)                       # {"signal": "not distinguishable from chance", ...}
+    judge_reliability(tie_share=1.0)            # (False, "every pairwise judgement was a tie")
+
+Verdicts are what a report says in words; they are computed here, from the numbers, so the same
+run can never state a finding its metrics contradict.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+
+def wilson_interval(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval of the proportion k/n (scipy's binomtest); (0, 1) when n is 0."""
+    if n == 0:
+        return (0.0, 1.0)
+    from scipy.stats import binomtest
+    ci = binomtest(int(k), int(n)).proportion_ci(confidence_level=confidence, method="wilson")
+    return (float(ci.low), float(ci.high))
+
+
+def chance_verdict(k: int, n: int, chance: float = 0.5, what: str = "correct") -> dict[str, Any]:
+    """Whether k/n is above, below or indistinguishable from ``chance`` by its 95% Wilson interval."""
+    lo, hi = wilson_interval(k, n)
+    if n == 0:
+        signal = "no data"
+    elif lo > chance:
+        signal = "above chance"
+    elif hi < chance:
+        signal = "below chance"
+    else:
+        signal = "not distinguishable from chance"
+    rate = k / n if n else None
+    text = (f"{k}/{n} {what} ({100 * rate:.0f}%, 95% CI {100 * lo:.0f}-{100 * hi:.0f}%): {signal} "
+            f"(chance {100 * chance:.0f}%)") if n else f"0 {what}: no data"
+    return {"signal": signal, "rate": rate, "ci": [lo, hi], "text": text}
+
+
+def judge_reliability(tie_share: float | None = None, top_score_share: float | None = None,
+                      parse_failure_rate: float | None = None, position_bias_rate: float | None = None,
+                      max_share: float = 0.9, max_failures: float = 0.5) -> tuple[bool, str]:
+    """Can a ranking be read from these judgements? (False, the reason) when the judge is degenerate.
+
+    Degenerate: (nearly) every pairwise verdict a tie, (nearly) every score the same value, (nearly)
+    every verdict for the same slot, or most replies unparseable. Shares at or above ``max_share`` and
+    failure rates above ``max_failures`` fail the check.
+    """
+    reasons = []
+    if parse_failure_rate is not None and parse_failure_rate > max_failures:
+        reasons.append(f"{100 * parse_failure_rate:.0f}% of judge replies could not be parsed")
+    if tie_share is not None and tie_share >= max_share:
+        reasons.append(f"{100 * tie_share:.0f}% of pairwise verdicts were ties")
+    if top_score_share is not None and top_score_share >= max_share:
+        reasons.append(f"{100 * top_score_share:.0f}% of scores had the same value")
+    if position_bias_rate is not None and position_bias_rate >= max_share:
+        reasons.append(f"{100 * position_bias_rate:.0f}% of swapped game pairs followed the slot, not the answer")
+    return (not reasons, "; ".join(reasons) if reasons else "judge checks passed")
+
+
+def correlation_pvalue(r: float | None, n: int) -> float | None:
+    """Two-sided p-value of a (Pearson or Spearman) correlation r over n points (t approximation)."""
+    import math
+
+    from scipy.stats import t
+    if r is None or n < 3 or not math.isfinite(r):
+        return None
+    if abs(r) >= 1:
+        return 0.0
+    stat = r * math.sqrt((n - 2) / (1 - r * r))
+    return float(2 * t.sf(abs(stat), n - 2))
+
+
+def pct(x: float | None, digits: int = 0) -> str:
+    """0.1234 -> '12%'; None or NaN -> 'n/a'."""
+    return "n/a" if x is None or x != x else f"{100 * x:.{digits}f}%"
+
+
+def correlation_ci(x, y, n_boot: int = 2000, seed: int = 0, level: float = 0.95) -> dict[str, float | None]:
+    """Pearson r with its Fisher-z CI (scipy's ``pearsonr(...).confidence_interval``) and Spearman rho with a
+    paired percentile bootstrap CI; None where n < 4 or a side is constant."""
+    import numpy as np
+    from scipy import stats
+
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    n = len(x)
+    empty = {"n": n, "pearson": None, "pearson_low": None, "pearson_high": None,
+             "spearman": None, "spearman_low": None, "spearman_high": None}
+    if n < 4 or np.std(x) == 0 or np.std(y) == 0:
+        return empty
+    pr = stats.pearsonr(x, y)
+    pci = pr.confidence_interval(confidence_level=level)
+    rho = float(stats.spearmanr(x, y).statistic)
+
+    rng = np.random.default_rng(seed)
+    boots = []
+    for _ in range(n_boot):  # paired percentile bootstrap; resamples with a constant side are skipped
+        ix = rng.integers(0, n, n)
+        if np.std(x[ix]) > 0 and np.std(y[ix]) > 0:
+            boots.append(stats.spearmanr(x[ix], y[ix]).statistic)
+    lo, hi = np.nanpercentile(boots, [(1 - level) / 2 * 100, (1 + level) / 2 * 100]) if boots else (np.nan, np.nan)
+    fin = lambda v: float(v) if np.isfinite(v) else None  # noqa: E731
+    return {"n": n, "pearson": float(pr.statistic), "pearson_low": float(pci.low), "pearson_high": float(pci.high),
+            "spearman": rho, "spearman_low": fin(lo), "spearman_high": fin(hi)}
