@@ -48,3 +48,14 @@ def test_embedded_model_prefers_the_true_answer(embedded_model_dir):
     assert good.sum > bad.sum
     ref_sum, _ = _reference(scorer, CHAT, "The capital of France is Paris.")
     assert math.isclose(good.sum, ref_sum, rel_tol=1e-4)
+
+
+def test_choice_logprobs_match_scoring_each_pair(tiny_model_dir):
+    from helpers.logprobs import choice_logprobs
+    scorer = LogProbScorer(tiny_model_dir)
+    raws = ["The answer is: ", "Pick one of the labels and say it: "]
+    choices = ['good"', 'very poor"', 'A>>B]]']
+    got = choice_logprobs(scorer, raws, choices)
+    for raw, row in zip(raws, got):
+        want = [s.sum for s in scorer.score([(raw, c) for c in choices])]  # raw prompts: no end-of-turn appended
+        assert row == pytest.approx(want, rel=1e-4, abs=1e-3)

@@ -312,3 +312,30 @@ def test_instruction_and_response_stages_with_tiny_model(tmp_path, tiny_model_di
                                rules=mp.CleanRules(min_words=1))
     out = proc(rows)[0]
     assert out["id"] == "r0" and out["n_turns"] >= 1 and out["response"] == out["turns"][0]["response"]
+
+
+def test_logprob_tags_always_pick_an_allowed_label(tiny_model_dir):
+    from helpers.logprobs import LogProbScorer
+    recs = mp.logprob_tag_process(LogProbScorer(tiny_model_dir), mp.TAG_TASKS)(
+        [{"id": "a", "instruction": "Write a poem about the sea."}, {"id": "b", "instruction": "What is 2 + 2?"}])
+    for r in recs:
+        assert r["tag_failures"] == []
+        assert r["task_category"] in mp.TASK_CATEGORIES and r["input_quality"] in mp.QUALITY_LEVELS
+        assert r["difficulty"] in mp.DIFFICULTY_LEVELS and r["margin_category"] >= 0
+
+
+def test_tag_agreement_counts_exact_matches_with_a_wilson_interval():
+    ref = [{"id": "1", "task_category": "Math"}, {"id": "2", "task_category": "Math"},
+           {"id": "3", "task_category": "Coding & Debugging"}, {"id": "4", "task_category": "Others"}]
+    pred = {"1": {"task_category": "Math"}, "2": {"task_category": "Reasoning"}, "3": {"task_category": "Coding & Debugging"}}
+    [row] = mp.tag_agreement(pred, ref, ["category"])
+    assert row["n"] == 4 and row["agreement"] == 0.5 and row["majority_baseline"] == 0.5
+    assert row["ci_low"] < 0.5 < row["ci_high"] and row["chance"] == pytest.approx(1 / 12)
+
+
+def test_shipped_tag_reference_uses_only_allowed_labels():
+    from helpers.data import load_records
+    ref = load_records("builtin:magpie_tag_reference.jsonl")
+    assert len(ref) >= 30 and len({r["id"] for r in ref}) == len(ref)
+    assert {r["task_category"] for r in ref} == set(mp.TASK_CATEGORIES)
+    assert all(r["input_quality"] in mp.QUALITY_LEVELS and r["difficulty"] in mp.DIFFICULTY_LEVELS for r in ref)

@@ -28,9 +28,8 @@ def test_magpie_notebook_quick_smoke(tmp_path, tiny_model_dir):
     assert 0 <= m["clean_fraction"] <= 1 and m["n_with_response"] <= 3
     assert set(m["headline"]) <= set(m)
     if m["n_with_response"]:
-        # the random tagger writes no valid labels: every tag is a counted failure
-        assert m["tag_failures"] == {"quality": m["n_with_response"], "difficulty": m["n_with_response"],
-                                     "category": m["n_with_response"]}
+        # log-prob tags: every record gets a label from the allowed set, nothing fails to parse
+        assert m["tag_mode"] == "logprob" and m["tag_failures"] == {"quality": 0, "difficulty": 0, "category": 0}
         assert m["n_kept"] == m["n_with_response"]  # preset none keeps everything with a response
         assert m["sft_loss_first"] is not None and Path(m["sft_checkpoint"], "config.json").exists()
     data = run_dir / "data"
@@ -39,3 +38,13 @@ def test_magpie_notebook_quick_smoke(tmp_path, tiny_model_dir):
     assert all(r["conversations"][0]["from"] == "human" for r in rows)
     assert (run_dir / "DATA_CARD.md").exists() and (run_dir / "report.html").exists()
     assert (run_dir / "figures" / "neighbor_distances.png").exists()
+    # the tagger's agreement with our labelled queries, recomputed from the stored tags
+    from helpers.data import load_records
+    ref = {r["id"]: r for r in load_records("builtin:magpie_tag_reference.jsonl")}
+    tagged = [json.loads(x) for f in data.glob("tag_reference-*.jsonl") for x in f.read_text().splitlines()]
+    assert len(tagged) == len(ref)
+    hits = sum(t["task_category"] == ref[t["id"]]["task_category"] for t in tagged)
+    assert m["tag_agreement_category"] == pytest.approx(hits / len(ref))
+    lo, hi = m["tag_agreement_category_ci"]
+    assert lo <= m["tag_agreement_category"] <= hi
+    assert m["signal"] and m["finding"] and "findings" in m

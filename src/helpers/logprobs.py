@@ -120,3 +120,44 @@ def token_logprobs_unbatched(model, tokenizer_ids_prompt: list[int], response_id
         values.append(float(logits.log_softmax(-1)[tok]))
         ctx.append(tok)
     return values
+
+
+def choice_logprobs(scorer: LogProbScorer, raws: Sequence[str], choices: Sequence[str],
+                    desc: str | None = None) -> list[list[float]]:
+    """Summed log-prob of each of ``choices`` as the continuation of each raw prompt (the prompt encoded once).
+
+    For picking one option by likelihood (a verdict label, a tag): the prompt is tokenised as
+    ``LogProbScorer.score`` does for raw strings (left-truncated to ``max_prompt_tokens``), each choice on
+    its own with no end-of-turn; the prompt's key/value cache is shared by all choices, so k options cost
+    about one prompt forward instead of k.
+    """
+    import torch
+    from tqdm.auto import tqdm
+
+    tok, model = scorer.tokenizer, scorer.model
+    device = model.device
+    c_ids = [tok(c, add_special_tokens=False).input_ids for c in choices]
+    width = max(len(c) for c in c_ids)
+    cont = torch.full((len(choices), width), tok.pad_token_id or 0, dtype=torch.long)
+    for r, ids in enumerate(c_ids):  # right padding: pads come after every real token, so none attends to them
+        cont[r, :len(ids)] = torch.tensor(ids)
+    out = []
+    for raw in tqdm(raws, desc=desc or "choice log-probs", leave=False, disable=len(raws) < 8):
+        p = hf.encode(tok, raw)[-scorer.max_prompt_tokens:]
+        with torch.inference_mode():
+            first = model(input_ids=torch.tensor([p], device=device), use_cache=True)
+            head = first.logits[0, -1].float().log_softmax(-1)  # predicts each choice's first token
+            cache = first.past_key_values
+            cache.batch_repeat_interleave(len(choices))
+            pos = torch.arange(len(p), len(p) + width, device=device).expand(len(choices), width)
+            mask = torch.ones((len(choices), len(p) + width), dtype=torch.long, device=device)
+            rest = model(input_ids=cont.to(device), attention_mask=mask, position_ids=pos,
+                         past_key_values=cache).logits.float().log_softmax(-1)
+        row = []
+        for r, ids in enumerate(c_ids):
+            total = float(head[ids[0]])
+            for t in range(1, len(ids)):  # token t is predicted by the choice's logits at t - 1
+                total += float(rest[r, t - 1, ids[t]])
+            row.append(total)
+        out.append(row)
+    return out

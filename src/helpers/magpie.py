@@ -725,6 +725,48 @@ def tag_process(judge, tasks: Sequence[str], tokenizer=None, label_first: bool =
     return process
 
 
+def logprob_tag_process(scorer, tasks: Sequence[str]):
+    """Tag each record by likelihood: the tagger's chat template, the label-first prefill, then every allowed
+    label scored as the continuation (``label"``); the most likely one is the tag. Never a parse failure:
+    it measures which label the tagger prefers, not whether it can write JSON. The margin over the
+    runner-up is kept as a confidence proxy."""
+    from .logprobs import choice_logprobs
+
+    def process(batch: list[dict]) -> list[dict]:
+        recs = [{"id": it["id"], "tag_failures": []} for it in batch]
+        for task in tasks:
+            labels = TAG_LABELS[task]
+            raws = [hf.render(scorer.tokenizer, tag_messages(task, it["instruction"])) + tag_prefill(task, True)
+                    for it in batch]
+            sums = choice_logprobs(scorer, raws, [f'{lab}"' for lab in labels], desc=f"tag {task}")
+            for rec, row in zip(recs, sums):
+                order = sorted(range(len(labels)), key=lambda i: (-row[i], i))
+                rec[TAG_KEYS[task]] = labels[order[0]]
+                rec[f"margin_{task}"] = row[order[0]] - row[order[1]]
+        return recs
+    return process
+
+
+def tag_agreement(predicted: dict[str, dict], reference: Sequence[dict], tasks: Sequence[str]) -> list[dict]:
+    """Exact agreement of the tagger with a labelled reference set, per task, with a Wilson CI and the
+    rate of always answering the most common reference label (the baseline a useful tagger must beat).
+    ``predicted``: id -> tag record (as ``tag_process``/``logprob_tag_process`` write them)."""
+    from collections import Counter
+
+    from .stats import wilson_interval
+    rows = []
+    for task in tasks:
+        key = TAG_KEYS[task]
+        gold = [(r["id"], r[key]) for r in reference if r.get(key)]
+        hits = sum(1 for rid, g in gold if (predicted.get(rid) or {}).get(key) == g)
+        n = len(gold)
+        lo, hi = wilson_interval(hits, n)
+        majority = Counter(g for _, g in gold).most_common(1)[0][1] / n if n else None
+        rows.append({"task": task, "n": n, "agreement": hits / n if n else None, "ci_low": lo, "ci_high": hi,
+                     "majority_baseline": majority, "chance": 1 / len(TAG_LABELS[task])})
+    return rows
+
+
 # --------------------------------------------------------------------------- plots
 def plot_tag_distributions(df, ax_row=None):
     """Bar charts of task category, input quality and difficulty (None shown as "unparsed")."""
@@ -736,7 +778,7 @@ def plot_tag_distributions(df, ax_row=None):
         counts = {k: int((values == k).sum()) for k in order + ["unparsed"]} if len(values) else {k: 0 for k in order}
         ax.bar(range(len(counts)), list(counts.values()), color="tab:blue")
         ax.set_xticks(range(len(counts)), list(counts.keys()), rotation=40, ha="right")
-        ax.set(title=col, ylabel="records")
+        ax.set(title=col.replace("_", " "), xlabel="label", ylabel="records")
     fig.tight_layout()
     return fig
 
@@ -787,7 +829,7 @@ def plot_embedding_map(xy, labels: Sequence[str | None], title: str = "instructi
     for lab in sorted(set(labs)):
         pts = [p for p, l in zip(xy, labs) if l == lab]
         ax.scatter([p[0] for p in pts], [p[1] for p in pts], s=14, label=f"{lab} ({len(pts)})", alpha=0.8)
-    ax.set(title=title, xticks=[], yticks=[])
+    ax.set(title=title, xticks=[], yticks=[], xlabel="embedding map, dimension 1", ylabel="embedding map, dimension 2")
     if labs:
         ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1, 0.5))
     fig.tight_layout()
@@ -799,7 +841,7 @@ def plot_loss(history: Sequence[dict]):
     pts = [(h["step"], h["loss"]) for h in history if "loss" in h and "step" in h]
     fig, ax = plt.subplots(figsize=(6, 3.4))
     ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o")
-    ax.set(title="SFT training loss", xlabel="step", ylabel="loss")
+    ax.set(title="SFT training loss", xlabel="optimizer step", ylabel="loss (cross-entropy, nats/token)")
     fig.tight_layout()
     return fig
 
@@ -834,6 +876,11 @@ def findings(m: dict[str, Any], filter_preset: str = "") -> dict[str, Any]:
     kept, answered = m.get("n_kept", 0), m.get("n_with_response", 0)
     if m.get("sft_loss_first") is not None:
         details.append(f"SFT on {m.get('sft_data')} records: loss {m['sft_loss_first']:.3f} -> {m['sft_loss_last']:.3f}.")
+    for row in m.get("tag_agreement") or []:
+        if row.get("agreement") is not None:
+            details.append(f"Tagger vs our labels ({row['task']}, n={row['n']}): {pct(row['agreement'])} agreement "
+                           f"[{pct(row['ci_low'])}, {pct(row['ci_high'])}]; always answering the most common label "
+                           f"scores {pct(row['majority_baseline'])}, chance {pct(row['chance'])}.")
     if answered and kept == 0:
         signal = "filters removed every record"
         details.append(f"The {filter_preset or 'configured'} filters removed all {answered} answered records: "
@@ -843,3 +890,13 @@ def findings(m: dict[str, Any], filter_preset: str = "") -> dict[str, Any]:
     finding = (f"{clean}/{n} queries clean, {pct(m.get('near_duplicate_fraction'))} near-duplicates; "
                f"the {filter_preset or 'configured'} filters kept {kept}/{answered} answered records.")
     return {"finding": finding, "signal": signal, "findings": details}
+
+
+def check_params(params: dict[str, Any]) -> None:
+    """Cross-parameter checks the runner makes before compute (ValueError names the parameter)."""
+    if params.get("tag_mode") == "logprob" and params.get("tagger_base_url"):
+        raise ValueError("parameter 'tag_mode': logprob scores a local tagger's next tokens; an endpoint tagger "
+                         "(tagger_base_url) needs tag_mode generate")
+    unknown = [t for t in params.get("tag_tasks", []) if t not in TAG_TASKS]
+    if unknown:
+        raise ValueError(f"parameter 'tag_tasks': unknown {unknown} (use {', '.join(TAG_TASKS)})")
