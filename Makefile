@@ -38,8 +38,8 @@ test-fast: setup
 bench: setup
 	$(PY) benchmarks/generation.py
 
-lab: setup
-	$(VENV)/bin/jupyter lab notebooks/
+lab: setup  # as root (containers), Jupyter needs --allow-root
+	$(VENV)/bin/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 clean-outputs:
 	find outputs -mindepth 1 ! -name README.md -exec rm -rf {} +

@@ -188,3 +188,33 @@ def test_cdr_findings_flip_with_the_interval():
     chance = cdr.findings({"ratio_headline": 55.0, "ratio_headline_ci": [40.0, 70.0], "n_examples": 32})
     assert above["signal"] == "ratio above chance" and chance["signal"] == "ratio not distinguishable from chance"
     assert "70.0 [60.0, 80.0]" in above["finding"]
+
+
+def test_data_slices_are_disjoint_and_refuse_when_all_is_evaluated():
+    s = cdr.data_slices(per_subset=4, onpolicy_prompts=2, train_per_subset=4, gap_per_subset=8)
+    assert s == {"eval": (0, 4), "onpolicy": (4, 1), "train": (5, 4), "gap": (9, 8)}
+    ranges = [set(range(o, o + c)) for o, c in s.values()]
+    assert all(not (a & b) for i, a in enumerate(ranges) for b in ranges[i + 1:])
+    assert cdr.data_slices(0, 0, 0, 0)["eval"] == (0, 0)
+    with pytest.raises(ValueError, match="per_subset 0"):
+        cdr.data_slices(0, 0, 0, 8)
+
+
+def test_load_mc_set_reads_facts_and_preference_slices():
+    facts = cdr.load_mc_set("builtin:quickstart_facts.jsonl")
+    assert len(facts) == 16 and {"prompt", "chosen", "rejected"} <= set(facts[0])
+    a = cdr.load_mc_set("builtin:rewardbench_offline.jsonl", per_subset=2, offset=0)
+    b = cdr.load_mc_set("builtin:rewardbench_offline.jsonl", per_subset=2, offset=2)
+    assert len(a) == len(b) == 16 and not {x["id"] for x in a} & {x["id"] for x in b}
+
+
+def test_check_params_needs_a_score_for_every_zoo_model(tmp_path):
+    scores = tmp_path / "s.json"
+    scores.write_text('{"a": 1.0}')
+    base = {"zoo_models": ["a", "b"], "derived_zoo": [], "default_pair": ["a", "b"]}
+    with pytest.raises(ValueError, match="no score for 'b'"):
+        cdr.check_params({**base, "gap_scores_file": str(scores)})
+    scores.write_text('{"a": 1.0, "b": 0.5}')
+    cdr.check_params({**base, "gap_scores_file": str(scores)})
+    with pytest.raises(ValueError, match="per_subset 0"):
+        cdr.check_params({**base, "eval_data": "x", "gap_data": "x", "per_subset": 0, "gap_per_subset": 8})

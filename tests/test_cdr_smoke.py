@@ -11,13 +11,14 @@ pytestmark = pytest.mark.slow
 
 def test_05_cdr_smoke(tmp_path):
     from helpers.run import run_notebook
-    overrides = ["per_subset=1", 'derived_zoo=["random", "simpo"]', 'default_pair=["smollm2-135m-instruct", "random"]',
+    overrides = ["per_subset=1", 'derived_zoo=["random", "dpo-offline", "simpo"]', "offline_pairs_per_subset=1", "gap_per_subset=1",
+                 'default_pair=["smollm2-135m-instruct", "random"]',
                  "custom_per_subset=1", "onpolicy_prompts=2", "onpolicy_samples=2", "onpolicy_max_tokens=8",
                  "train_steps=1", "train_batch_size=1"]
     run_dir = run_notebook("05_cdr", files=[str(Path(PARAMS_DIR) / "05_cdr" / "quick.yaml")], overrides=overrides,
                            outputs=tmp_path, progress=False)
     m = read_json(run_dir / "metrics.json")
-    assert m["n_examples"] == 8 and m["n_pairs"] + m["pairs_tied"] == 3  # 3 models -> 3 unordered pairs
+    assert m["n_examples"] == 8 and m["n_pairs"] + m["pairs_tied"] == 6  # 4 models -> 6 unordered pairs
     assert 0 <= m["ratio_headline"] <= 100
     lo, hi = m["ratio_headline_ci"]
     assert lo <= m["ratio_headline"] <= hi

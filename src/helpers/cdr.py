@@ -259,11 +259,46 @@ def derive_model(spec: str, parent: str, out_dir: str | Path, seed: int = 0) -> 
     return str(out)
 
 
-def mean_loglik(scorer: LogProbScorer, qa: Sequence[tuple[Prompt, str]]) -> float:
-    """Mean per-token log-likelihood of reference answers: an offline gap metric between models."""
-    res = scorer.score(list(qa), desc=f"gap metric {scorer.model_name}")
-    n = sum(r.n_tokens for r in res)
-    return sum(r.sum for r in res) / max(1, n)
+def data_slices(per_subset: int, onpolicy_prompts: int, train_per_subset: int, gap_per_subset: int) -> dict[str, tuple[int, int]]:
+    """Disjoint per-subset slices (offset, count) of one preference file: eval, on-policy pool, DPO train, gap set.
+
+    ``load_preference_set(per_subset=count, offset=offset)`` takes examples offset..offset+count of every
+    subset, so consecutive slices never share an example. ``per_subset`` 0 means "all" and leaves nothing for
+    the later slices (a ValueError when they are asked for).
+    """
+    onpolicy = max(1, onpolicy_prompts // 8 + 1) if onpolicy_prompts else 0
+    later = onpolicy + train_per_subset + gap_per_subset
+    if per_subset == 0 and later:
+        raise ValueError("per_subset 0 evaluates every example: no examples are left for the on-policy pool, the "
+                         "dpo-offline train slice or the gap set from the same file (use another gap_data / gap_scores_file)")
+    out, at = {}, 0
+    for name, count in (("eval", per_subset), ("onpolicy", onpolicy), ("train", train_per_subset), ("gap", gap_per_subset)):
+        out[name] = (at, count)
+        at += count
+    return out
+
+
+def mc_accuracy(scorer: LogProbScorer, items: Sequence[dict]) -> float:
+    """Share of two-choice items (prompt, chosen, rejected) where the model's mean token log-prob prefers chosen.
+
+    An external per-model score in the paper's sense: an accuracy, comparable across tokenizers (unlike a
+    per-token log-likelihood), computed on examples disjoint from the evaluation set.
+    """
+    chats = [[{"role": "user", "content": it["prompt"]}] for it in items]
+    good = scorer.score(list(zip(chats, [it["chosen"] for it in items])), desc=f"gap set {scorer.model_name}")
+    bad = scorer.score(list(zip(chats, [it["rejected"] for it in items])), desc=f"gap set {scorer.model_name}")
+    return sum(g.mean > b.mean for g, b in zip(good, bad)) / max(1, len(items))
+
+
+def load_mc_set(source: str, per_subset: int = 0, offset: int = 0) -> list[dict]:
+    """Two-choice items from a preference file (prompt/chosen/rejected/subset) or a facts file (question/correct/wrong)."""
+    from .data import load_records
+    from .rewardbench import load_preference_set
+    records = load_records(source)
+    if records and {"question", "correct", "wrong"} <= set(records[0]):
+        return [{"id": str(r.get("id", i)), "prompt": r["question"], "chosen": r["correct"], "rejected": r["wrong"]}
+                for i, r in enumerate(records)]
+    return load_preference_set(source, per_subset=per_subset or None, offset=offset)
 
 
 # ----------------------------------------------------------------------------------- on-policy data
@@ -384,7 +419,8 @@ def reward_model_scores(model: str, pairs: Sequence[tuple[Prompt, str]], batch_s
 
 # ----------------------------------------------------------------------------------- statistics
 # ----------------------------------------------------------------------------------- params precheck
-DERIVED_KINDS = ("layers", "noise", "random", "simpo", "dpo")
+DERIVED_KINDS = ("layers", "noise", "random", "simpo", "dpo", "dpo-offline")
+TRAINED_KINDS = ("simpo", "dpo", "dpo-offline")
 
 
 def check_params(params: dict[str, Any]) -> None:
@@ -402,7 +438,15 @@ def check_params(params: dict[str, Any]) -> None:
         raise ValueError(f"parameter 'default_pair': {', '.join(map(repr, outside))} not in the zoo "
                          f"(zoo_models + derived_zoo: {', '.join(zoo)})")
     if params.get("gap_scores_file"):
-        load_gap_scores(params["gap_scores_file"])
+        scores = load_gap_scores(params["gap_scores_file"])
+        missing = [m for m in zoo if m not in scores]
+        if missing:
+            raise ValueError(f"parameter 'gap_scores_file': no score for {', '.join(map(repr, missing))} "
+                             f"(it scores {', '.join(map(repr, scores))})")
+    elif params.get("gap_data") == params.get("eval_data"):
+        data_slices(params.get("per_subset", 0), params.get("onpolicy_prompts", 0),
+                    params.get("offline_pairs_per_subset", 0) if "dpo-offline" in params.get("derived_zoo", []) else 0,
+                    params.get("gap_per_subset", 0))
 
 
 def _is_number(text: str) -> bool:
@@ -479,6 +523,12 @@ def findings(m: dict[str, Any]) -> dict[str, Any]:
                        + ("; the interval covers 0." if covers else "."))
     else:
         details.append(f"Gap vs headline: not computed ({n or 0} pairs with distinct scores; at least 4 are needed).")
+    for pair in m.get("child_parent_pairs") or []:
+        details.append(f"Preference-tuned child vs its parent (the paper's best pair type): strong {pair['strong']}, weak "
+                       f"{pair['weak']}, gap {pair['gap']:.3f}, ratio headline "
+                       f"{'n/a' if pair['headline'] is None else format(pair['headline'], '.1f')}.")
+    for a, b in m.get("tied_pairs") or []:
+        details.append(f"{a} and {b} have the same gap score: no strong side, left out of the sweep.")
     if m.get("router_accuracy") is not None:
         details.append(f"Router accuracy {pct(m['router_accuracy'])} (routed: {m.get('router_domains', {})}).")
     finding = details[0] if details else "No headline computed."
