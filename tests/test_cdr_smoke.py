@@ -11,7 +11,7 @@ pytestmark = pytest.mark.slow
 
 def test_05_cdr_smoke(tmp_path):
     from helpers.run import run_notebook
-    overrides = ["per_subset=1", 'derived_zoo=["random", "dpo-offline", "simpo"]', "offline_pairs_per_subset=1", "gap_per_subset=1",
+    overrides = ["per_subset=1", 'derived_zoo=["random", "dpo-offline", "simpo"]', "offline_pairs_per_subset=1", "gap_per_subset=3",
                  'default_pair=["smollm2-135m-instruct", "random"]',
                  "custom_per_subset=1", "onpolicy_prompts=2", "onpolicy_samples=2", "onpolicy_max_tokens=8",
                  "train_steps=1", "train_batch_size=1"]

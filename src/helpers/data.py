@@ -45,6 +45,9 @@ def load_records(source: str, split: str = "train", config: str | None = None, l
     """Records (dicts) from ``source``; checks that the ``required`` fields are present."""
     if not source:
         raise DataError("data source is empty: give builtin:NAME, a local file, or a hub data set id")
+    from . import rehearsal
+    if rehearsal.active():
+        source = rehearsal.data_source(source)
     if source.startswith("builtin:"):
         records = _read_local(builtin_path(source.split(":", 1)[1]))
     elif Path(source).expanduser().exists():

@@ -100,6 +100,9 @@ def resolve_model(name: str) -> str:
             return str(inner)
         return str(path)
     looks_local = name.startswith((".", "/", "~")) or name.count("/") != 1
+    from . import rehearsal
+    if rehearsal.active() and not name.startswith((".", "/", "~")):
+        return rehearsal.tiny_model(name)  # a hub id or an API model name: a tiny stand-in of its family
     if looks_local:
         raise ModelNotFoundError(
             f"model {name!r} not found: it is not an embedded alias ({', '.join(EMBEDDED)}), "

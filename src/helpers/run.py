@@ -33,6 +33,7 @@ import yaml
 
 from .params import PARAMS_DIR, REPO_ROOT, ParamsError, list_notebooks, notebook_path, read_param_specs, resolve_params
 from .precheck import precheck
+from .rehearsal import REHEARSAL_ENV
 from .report import export_html, headline, write_index
 from .runs import OUTPUTS, RUN_DIR_ENV
 from .store import atomic_write_json, atomic_write_text, read_json
@@ -161,7 +162,7 @@ def _failure_message(exc: BaseException) -> str:
 
 def run_notebook(name: str, files: list[str] = (), overrides: list[str] = (), run_name: str | None = None,
                  outputs: Path = OUTPUTS, progress: bool = True, report: str = "full",
-                 endpoint_timeout: float = 10.0) -> Path:
+                 endpoint_timeout: float = 10.0, rehearse: bool = False) -> Path:
     """Validate, execute and export one notebook; returns its run folder.
 
     Bad params, a missing model or data file, an unreachable endpoint or a busy run folder raise
@@ -172,8 +173,14 @@ def run_notebook(name: str, files: list[str] = (), overrides: list[str] = (), ru
     import papermill as pm
 
     nb = notebook_path(name)
-    params = resolve_params(nb, list(files), list(overrides))
-    run_name = check_run_name(run_name or (Path(files[-1]).stem if files else "default"))
+    files = list(files)
+    default_name = Path(files[-1]).stem if files else "default"
+    run_name = check_run_name(run_name or (f"rehearse-{default_name}" if rehearse else default_name))
+    if rehearse:  # see helpers.rehearsal: tiny stand-ins for hub models and data, counts cut
+        os.environ[REHEARSAL_ENV] = "1"
+        cuts = PARAMS_DIR / nb.stem / "rehearse.yaml"
+        files += [str(cuts)] if cuts.exists() else []
+    params = resolve_params(nb, files, list(overrides))
     params = precheck(params, nb, endpoint_timeout)
     os.umask(0o022)  # run files are readable by colleagues
     outputs = Path(outputs)
@@ -185,7 +192,7 @@ def run_notebook(name: str, files: list[str] = (), overrides: list[str] = (), ru
             (run_dir / stale).unlink(missing_ok=True)
         atomic_write_text(run_dir / "params.yaml", yaml.safe_dump(params, sort_keys=False, allow_unicode=True))
         atomic_write_json(run_dir / "environment.json", environment_info())
-        status: dict[str, Any] = {"notebook": nb.stem, "run_name": run_name, "status": "running",
+        status: dict[str, Any] = {"notebook": nb.stem, "run_name": run_name, "status": "running", "rehearsal": rehearse,
                                   "started_at": time.time(), "params_files": [str(f) for f in files],
                                   "overrides": list(overrides), "git": git_info(), "pid": os.getpid()}
         atomic_write_json(run_dir / "run.json", status)
@@ -224,15 +231,18 @@ def run_notebook(name: str, files: list[str] = (), overrides: list[str] = (), ru
 
 
 def run_suite(profile: str = "quick", overrides: list[str] = (), only: list[str] = (), outputs: Path = OUTPUTS,
-              report: str = "full") -> int:
+              report: str = "full", rehearse: bool = False) -> int:
     check_run_name(profile)
+    if rehearse:
+        os.environ[REHEARSAL_ENV] = "1"
     notebooks = [nb for nb in list_notebooks() if not only or nb.stem in only]
     plan = []  # validate every notebook's params before running any of them
     for nb in notebooks:
         files = [PARAMS_DIR / nb.stem / f"{profile}.yaml"]
         if not files[0].exists():
             raise ParamsError(f"{nb.stem} has no {profile} profile ({files[0]})")
-        resolve_params(nb, files, list(overrides))
+        cuts = [PARAMS_DIR / nb.stem / "rehearse.yaml"] if rehearse and (PARAMS_DIR / nb.stem / "rehearse.yaml").exists() else []
+        resolve_params(nb, files + cuts, list(overrides))
         plan.append((nb, files))
     results = []
     for nb, files in plan:
@@ -241,7 +251,7 @@ def run_suite(profile: str = "quick", overrides: list[str] = (), only: list[str]
         entry = {"notebook": nb.stem, "dir": Path(outputs) / nb.stem / profile, "ok": True, "error": ""}
         try:
             run_notebook(nb.stem, [str(f) for f in files], list(overrides), run_name=profile, outputs=outputs,
-                         report=report)
+                         report=report, rehearse=rehearse)
         except (ParamsError, NotebookFailed) as exc:  # keep going: one broken notebook should not hide the others
             entry.update(ok=False, error=" ".join(str(exc).split())[:300])
             print(f"!!! {entry['error']}", file=sys.stderr)
@@ -268,14 +278,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--outputs", default=str(OUTPUTS), help="root folder for run folders")
     ap.add_argument("--report", choices=["full", "no-input"], default="full",
                     help="report.html with the code (full) or without it, for sharing (no-input)")
+    ap.add_argument("--rehearse", action="store_true",
+                    help="rehearse a full profile on CPU: tiny stand-ins for hub models and data, counts cut (helpers.rehearsal)")
     ap.add_argument("--endpoint-timeout", type=float, default=10.0, help="seconds an endpoint has to answer the health check")
     args = ap.parse_args(argv)
     install_signal_handlers()
     try:
         if args.notebook == "suite":
-            return run_suite(args.profile, args.param, args.only, Path(args.outputs), args.report)
+            return run_suite(args.profile, args.param, args.only, Path(args.outputs), args.report, args.rehearse)
         run_dir = run_notebook(args.notebook, args.file, args.param, args.run_name, Path(args.outputs),
-                               report=args.report, endpoint_timeout=args.endpoint_timeout)
+                               report=args.report, endpoint_timeout=args.endpoint_timeout, rehearse=args.rehearse)
     except ParamsError as exc:
         print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
         return EXIT_BAD_INPUT

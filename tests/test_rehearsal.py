@@ -1,0 +1,47 @@
+"""Every full profile rehearsed on this CPU (helpers.rehearsal): the same cells with tiny stand-ins for hub
+models and hub data sets (in the hub's schema), counts cut by params/<nb>/rehearse.yaml."""
+import re
+
+import pytest
+
+from helpers.params import PARAMS_DIR, list_notebooks
+from helpers.run import run_notebook, run_suite
+from helpers.store import read_json
+
+FULL = sorted(p for p in PARAMS_DIR.glob("*/*.yaml") if p.stem.startswith("full") or p.stem == "offline-ci")
+
+
+def test_every_notebook_has_a_full_gpu_profile_and_rehearsal_cuts():
+    for nb in list_notebooks():
+        assert (PARAMS_DIR / nb.stem / "full-gpu.yaml").exists(), f"{nb.stem} has no full-gpu profile"
+        assert (PARAMS_DIR / nb.stem / "rehearse.yaml").exists(), f"{nb.stem} has no rehearse.yaml"
+
+
+def test_every_checkpoint_a_profile_reads_is_written_by_an_earlier_notebook_of_the_same_profile():
+    for path in FULL + sorted(PARAMS_DIR.glob("*/quick.yaml")):
+        for nb, run, rest in re.findall(r"outputs/(\d\d_\w+)/([\w.-]+)/(checkpoints/[\w/.-]+)", path.read_text()):
+            assert nb < path.parent.name, f"{path}: reads {nb}, which runs after {path.parent.name} in a suite"
+            assert (PARAMS_DIR / nb / f"{run}.yaml").exists(), f"{path}: no profile {nb}/{run} writes {rest}"
+            assert rest == "checkpoints/sft" and nb == "01_magpie", f"{path}: nothing writes {nb}/{run}/{rest}"
+
+
+@pytest.mark.slow
+def test_the_full_gpu_suite_rehearses_end_to_end(tmp_path):
+    assert run_suite("full-gpu", outputs=tmp_path, rehearse=True) == 0
+    for nb in list_notebooks():
+        status = read_json(tmp_path / nb.stem / "full-gpu" / "run.json")
+        assert status["status"] == "ok" and status["rehearsal"] is True
+        m = read_json(tmp_path / nb.stem / "full-gpu" / "metrics.json")
+        assert m.get("finding") and m.get("signal"), nb.stem
+    # cross-notebook wiring: 04 read the prompts 03 curated (or said why not), 02 found 01's SFT checkpoint
+    assert (tmp_path / "01_magpie" / "full-gpu" / "run.json").exists()
+
+
+OTHER = [p for p in FULL if p.stem != "full-gpu"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("profile", OTHER, ids=[f"{p.parent.name}/{p.stem}" for p in OTHER])
+def test_other_full_profiles_rehearse(profile, tmp_path):
+    run_dir = run_notebook(profile.parent.name, [str(profile)], outputs=tmp_path, rehearse=True, progress=False)
+    assert read_json(run_dir / "run.json")["status"] == "ok"
