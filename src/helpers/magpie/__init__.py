@@ -1,0 +1,18 @@
+"""Magpie (arXiv 2406.08464): alignment data sampled from an aligned model's own pre-query template.
+
+One module per step, each small and tested (``from helpers import magpie as mp`` gives every name):
+* ``templates``: ``derive_pre_query_template``, ``next_turn_template``, ``stop_strings``, ``clean_instruction``;
+* ``tagging``: tag prompts, robust parsing, the log-prob mode, ``tag_agreement``, ``detect_language``, ``parse_guard``;
+* ``reward``: ``RewardScorer`` (a classifier or a density ratio);
+* ``filters``: ``FilterSpec``, ``PRESETS`` (pro / air), ``apply_filters``;
+* ``export``: ``to_sharegpt``, ``data_card``, ``train_sft``;
+* ``pipeline``: the notebook's resumable stages; ``plots``; ``verdicts``: ``findings``, ``check_params``.
+"""
+from .export import *  # noqa: F401,F403
+from .filters import *  # noqa: F401,F403
+from .pipeline import *  # noqa: F401,F403
+from .plots import *  # noqa: F401,F403
+from .reward import *  # noqa: F401,F403
+from .tagging import *  # noqa: F401,F403
+from .templates import *  # noqa: F401,F403
+from .verdicts import *  # noqa: F401,F403
