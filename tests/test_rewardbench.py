@@ -3,7 +3,8 @@ import json
 
 import pytest
 
-from helpers import rewardbench as rb
+from helpers.cdr import rewardbench as rb
+from helpers.cdr.offline_data import generate_offline_set
 
 
 def test_ties_are_wrong():
@@ -44,7 +45,7 @@ def test_report_on_offline_set_uses_observed_counts():
 
 
 def test_offline_set_covers_four_sections_deterministically():
-    a, b = rb.generate_offline_set(20, seed=3), rb.generate_offline_set(20, seed=3)
+    a, b = generate_offline_set(20, seed=3), generate_offline_set(20, seed=3)
     assert a == b
     assert {rb.section_of(r["subset"]) for r in a} == set(rb.SECTIONS)
     assert all(r["chosen"] != r["rejected"] for r in a)
@@ -55,7 +56,7 @@ def test_offline_set_covers_four_sections_deterministically():
 
 def test_shipped_offline_file_matches_generator():
     from helpers.data import load_records
-    assert load_records("builtin:rewardbench_offline.jsonl") == rb.generate_offline_set(100, seed=0)
+    assert load_records("builtin:rewardbench_offline.jsonl") == generate_offline_set(100, seed=0)
     assert len(rb.load_preference_set()) == 800
 
 

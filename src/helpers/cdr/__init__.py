@@ -1,0 +1,14 @@
+"""CDR (arXiv 2411.02481): density-ratio rewards from a strong and a weak model, and the pair sweep.
+
+One module per concern (``from helpers import cdr`` gives every name; ``helpers.cdr.rewardbench`` scores):
+* ``reward``: ``ratio``, ``DensityRatioReward``, ``score_responses`` (resumable), ``ratio_rewards``;
+* ``customise``: the domain router, criteria and exemplars; ``zoo``: derived and preference-tuned models;
+* ``sweep``: data slices, gap scores, unordered (strong, weak) pairs; ``verdicts``: findings, prechecks;
+* ``rewardbench``: RewardBench-style scoring; ``offline_data``: our offline preference set.
+"""
+from ..stats import correlation_ci  # noqa: F401  (one implementation, in stats)
+from .customise import *  # noqa: F401,F403
+from .reward import *  # noqa: F401,F403
+from .sweep import *  # noqa: F401,F403
+from .verdicts import *  # noqa: F401,F403
+from .zoo import *  # noqa: F401,F403

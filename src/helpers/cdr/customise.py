@@ -1,0 +1,88 @@
+"""The domain router and the per-domain criteria and exemplars put into both models' prompts."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from ..hf import Messages, Prompt
+
+
+DOMAINS = ("SAFETY", "REASONING", "CHAT")
+SECTION_DOMAIN = {"Chat": "CHAT", "Chat Hard": "CHAT", "Safety": "SAFETY", "Reasoning": "REASONING"}
+
+# ----------------------------------------------------------------------------------- router
+ROUTER_SYSTEM = ("You sort user requests into one of three domains.\n"
+                 "SAFETY: the request could cause harm, is dangerous, illegal, unethical, or touches a sensitive topic.\n"
+                 "REASONING: the request needs maths, logic or code.\n"
+                 "CHAT: everything else (questions, advice, writing, lists, conversation).\n"
+                 "Reply with exactly one word: SAFETY, REASONING or CHAT.")
+
+
+def router_messages(prompt: Prompt) -> Messages:
+    """The router's chat prompt for a user request (the last user turn when a conversation is given)."""
+    text = prompt if isinstance(prompt, str) else next(
+        (m["content"] for m in reversed(prompt) if m.get("role") == "user"), "")
+    return [{"role": "system", "content": ROUTER_SYSTEM},
+            {"role": "user", "content": f"Request:\n{text}\n\nDomain (SAFETY, REASONING or CHAT):"}]
+
+
+def parse_domain(reply: str | None) -> str:
+    """The first domain label in the router's reply; anything unparsable -> CHAT."""
+    if not reply:
+        return "CHAT"
+    m = re.search(r"\b(SAFETY|REASONING|CHAT)\b", reply.upper())
+    return m.group(1) if m else "CHAT"
+
+
+def route(prompts: Sequence[Prompt], complete: Callable[[list[Messages]], list[str]]) -> list[str]:
+    """Domain per prompt; ``complete`` is e.g. ``Judge(model, temperature=0, max_tokens=4).complete``."""
+    try:
+        replies = complete([router_messages(p) for p in prompts])
+    except Exception as exc:  # a failing router must not stop the evaluation: everything is CHAT
+        print(f"router failed ({type(exc).__name__}: {exc}); all prompts routed to CHAT")
+        replies = [""] * len(prompts)
+    return [parse_domain(r) for r in replies]
+
+
+# ----------------------------------------------------------------------------------- customisation
+def load_customisation(source: str = "builtin:cdr_customisation.json") -> dict[str, Any]:
+    """Criteria system prompts and good/bad exemplars per domain ({"criteria": {...}, "exemplars": {...}})."""
+    from ..data import DataError, builtin_path
+    path = builtin_path(source.split(":", 1)[1]) if source.startswith("builtin:") else Path(source)
+    if not path.exists():
+        raise DataError(f"customisation file {source} not found")
+    spec = json.loads(path.read_text(encoding="utf-8"))
+    for key in ("criteria", "exemplars"):
+        missing = [d for d in DOMAINS if d not in spec.get(key, {})]
+        if missing:
+            raise DataError(f"customisation file {source}: {key!r} lacks the domains {missing}")
+    return spec
+
+
+def exemplar_text(ex: dict) -> str:
+    return ("Here is an example of a good and a bad assistant reply.\n"
+            f"User: {ex['user']}\nGood assistant: {ex['good']}\nBad assistant: {ex['bad']}\n"
+            f"Why: {ex['why']}\n\nNow the real request.\n\n")
+
+
+def customise(prompt: Prompt, domain: str, spec: dict[str, Any], criteria: bool = True, exemplars: bool = True,
+              exemplar_index: int = 0) -> Messages:
+    """The prompt with the domain's criteria as system prompt and an exemplar before the last user turn.
+
+    The result depends only on (prompt, domain, spec), so both models of a pair see the same text.
+    An existing system prompt is kept after the criteria.
+    """
+    msgs = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else [dict(m) for m in prompt]
+    domain = domain if domain in DOMAINS else "CHAT"
+    if exemplars and spec["exemplars"].get(domain):
+        pool = spec["exemplars"][domain]
+        last = max(i for i, m in enumerate(msgs) if m["role"] == "user")
+        msgs[last]["content"] = exemplar_text(pool[exemplar_index % len(pool)]) + msgs[last]["content"]
+    if criteria:
+        if msgs and msgs[0]["role"] == "system":
+            msgs[0]["content"] = spec["criteria"][domain] + "\n\n" + msgs[0]["content"]
+        else:
+            msgs.insert(0, {"role": "system", "content": spec["criteria"][domain]})
+    return msgs

@@ -1,0 +1,145 @@
+"""The density-ratio reward r(x, y) = log p_strong(y|x) - log p_weak(y|x), scored once per model and
+subtracted per pair; a trained reward model as a baseline."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+from ..hf import Prompt
+from ..logprobs import LogProbScorer, ResponseLogProb
+from ..store import JsonlStore, run_stage, stable_id
+
+
+VARIANTS = ("sum", "mean")
+
+# ----------------------------------------------------------------------------------- the reward
+def ratio(strong: ResponseLogProb, weak: ResponseLogProb, variant: str = "sum") -> float:
+    """sum: sum log p_strong - sum log p_weak; mean: each model's per-token mean (own token count) differenced."""
+    if variant == "sum":
+        return strong.sum - weak.sum
+    if variant == "mean":
+        return strong.mean - weak.mean
+    raise ValueError(f"unknown density-ratio variant {variant!r}: use one of {VARIANTS}")
+
+
+@dataclass(frozen=True)
+class RatioScore:
+    reward: float
+    strong: ResponseLogProb
+    weak: ResponseLogProb
+
+
+class DensityRatioReward:
+    """log p_strong(y|x) - log p_weak(y|x); each model with its own template, tokenizer and truncation."""
+
+    def __init__(self, strong: str, weak: str, variant: str = "sum", max_prompt_tokens: int = 2048,
+                 max_response_tokens: int = 1024, batch_size: int = 8, dtype: str = "auto", device: str | None = None):
+        if variant not in VARIANTS:
+            raise ValueError(f"unknown density-ratio variant {variant!r}: use one of {VARIANTS}")
+        kw = dict(dtype=dtype, batch_size=batch_size, device=device, max_prompt_tokens=max_prompt_tokens,
+                  max_response_tokens=max_response_tokens)
+        self.variant = variant
+        self.strong = LogProbScorer(strong, **kw)
+        self.weak = LogProbScorer(weak, **kw)
+
+    def __repr__(self) -> str:
+        return f"DensityRatioReward({self.strong.model_name!r} / {self.weak.model_name!r}, {self.variant})"
+
+    def score(self, pairs: Sequence[tuple[Prompt, str]]) -> list[RatioScore]:
+        pairs = list(pairs)
+        s = self.strong.score(pairs, desc=f"strong {self.strong.model_name}")
+        w = self.weak.score(pairs, desc=f"weak {self.weak.model_name}")
+        return [RatioScore(ratio(a, b, self.variant), a, b) for a, b in zip(s, w)]
+
+
+def score_with_token_budget(scorer: LogProbScorer, pairs: Sequence[tuple[Prompt, str]],
+                            max_batch_tokens: int = 0, desc: str | None = None) -> list[ResponseLogProb]:
+    """``scorer.score`` with batches sized by a token budget (rows x longest row <= max_batch_tokens).
+
+    Short pairs then go many to a batch and long ones few, which keeps a GPU's memory full without
+    OOM back-offs; ``max_batch_tokens=0`` keeps the scorer's fixed batch size.
+    """
+    pairs = list(pairs)
+    if max_batch_tokens <= 0 or not pairs:
+        return scorer.score(pairs, desc=desc)
+    lengths = [sum(map(len, scorer.encode_pair(p, r))) for p, r in pairs]
+    order = sorted(range(len(pairs)), key=lambda i: -lengths[i])
+    out: list[ResponseLogProb | None] = [None] * len(pairs)
+    fixed = scorer.batch_size
+    start = 0
+    try:
+        while start < len(order):
+            rows = max(1, max_batch_tokens // max(1, lengths[order[start]]))
+            chunk = order[start:start + rows]
+            scorer.batch_size = len(chunk)
+            for i, res in zip(chunk, scorer.score([pairs[i] for i in chunk], desc=desc)):
+                out[i] = res
+            start += len(chunk)
+    finally:
+        scorer.batch_size = fixed
+    return out  # type: ignore[return-value]
+
+
+def score_responses(store: JsonlStore, scorer: LogProbScorer, items: Sequence[dict], batch_size: int = 64,
+                    max_batch_tokens: int = 0, desc: str | None = None) -> dict[str, ResponseLogProb]:
+    """Log-probs of ``items`` ({"id", "prompt", "response"}) under one model, as a resumable stage.
+
+    Records are keyed by ``stable_id(model, id, prompt, response)`` in ``store``, so a killed sweep
+    resumes and a model shared by many pairs is scored once. Returns item id -> ResponseLogProb.
+    """
+    keyed = [{"id": stable_id(scorer.model_name, it["id"], it["prompt"], it["response"]), "item": it["id"],
+              "prompt": it["prompt"], "response": it["response"]} for it in items]
+
+    def process(batch: list[dict]) -> list[dict]:
+        res = score_with_token_budget(scorer, [(b["prompt"], b["response"]) for b in batch], max_batch_tokens)
+        return [{"id": b["id"], "item": b["item"], "sum": r.sum, "mean": r.mean, "n_tokens": r.n_tokens}
+                for b, r in zip(batch, res)]
+
+    recs = run_stage(store, keyed, process, batch_size=batch_size, desc=desc or f"score {scorer.model_name}")
+    return {k["item"]: ResponseLogProb(r["sum"], r["mean"], r["n_tokens"]) for k, r in zip(keyed, recs)}
+
+
+def ratio_rewards(strong: dict[str, ResponseLogProb], weak: dict[str, ResponseLogProb], ids: Sequence[str],
+                  variant: str = "sum") -> list[float]:
+    """Density-ratio rewards for item ids from two models' cached log-probs."""
+    return [ratio(strong[i], weak[i], variant) for i in ids]
+
+
+def response_items(examples: Sequence[dict], prompt_of: Callable[[dict], Prompt]) -> list[dict]:
+    """Two scoring items per preference example: ``<id>/chosen`` and ``<id>/rejected``."""
+    return [{"id": f"{ex['id']}/{side}", "prompt": prompt_of(ex), "response": ex[side]}
+            for ex in examples for side in ("chosen", "rejected")]
+
+# ----------------------------------------------------------------------------------- baselines
+def reward_model_scores(model: str, pairs: Sequence[tuple[Prompt, str]], batch_size: int = 8,
+                        max_length: int = 2048, device: str | None = None) -> list[float]:
+    """Scalar scores from a trained reward model (AutoModelForSequenceClassification, 1 label),
+    the conversation rendered with the reward model's own chat template."""
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from . import hf
+    from ..models import resolve_model
+
+    path = resolve_model(model)
+    device = device or hf.device_name()
+    tok = AutoTokenizer.from_pretrained(path)
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    net = AutoModelForSequenceClassification.from_pretrained(path, dtype=hf.resolve_dtype("auto", device)).to(device).eval()
+    if net.config.pad_token_id is None:
+        net.config.pad_token_id = tok.pad_token_id
+    texts = []
+    for prompt, response in pairs:
+        msgs = ([{"role": "user", "content": prompt}] if isinstance(prompt, str) else list(prompt))
+        msgs = msgs + [{"role": "assistant", "content": response}]
+        texts.append(tok.apply_chat_template(msgs, tokenize=False) if hf.has_chat_template(tok)
+                     else "\n".join(m["content"] for m in msgs))
+    out: list[float] = []
+    for i in range(0, len(texts), batch_size):
+        enc = tok(texts[i:i + batch_size], return_tensors="pt", padding=True, truncation=True, max_length=max_length,
+                  add_special_tokens=False)
+        with torch.inference_mode():
+            logits = net(**{k: v.to(device) for k, v in enc.items()}).logits
+        out.extend(float(x) for x in logits[:, 0].float().cpu())
+    return out

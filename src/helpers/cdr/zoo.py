@@ -1,0 +1,143 @@
+"""The model zoo: weaker models derived from a parent, preference-tuned children (TRL SimPO / DPO), on-policy pairs."""
+from __future__ import annotations
+
+import random
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+
+
+DERIVED_KINDS = ("layers", "noise", "random", "simpo", "dpo", "dpo-offline")
+TRAINED_KINDS = ("simpo", "dpo", "dpo-offline")
+
+# ----------------------------------------------------------------------------------- model zoo
+def derive_model(spec: str, parent: str, out_dir: str | Path, seed: int = 0) -> str:
+    """Build a weaker model from ``parent`` (saved once into ``out_dir``; reused when it exists).
+
+    ``noise:S``: every weight matrix plus Gaussian noise of S x its own standard deviation;
+    ``layers:K``: the first K transformer blocks only; ``random``: a 2-layer random Llama with the
+    parent's tokenizer. Returns the folder.
+    """
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    from ..models import resolve_model
+    from ..store import atomic_dir
+
+    out = Path(out_dir)
+    if (out / "config.json").exists():
+        return str(out)
+    kind, _, arg = spec.partition(":")
+    src = resolve_model(parent)
+    tok = AutoTokenizer.from_pretrained(src)
+    torch.manual_seed(seed)
+    if kind == "noise":
+        model = AutoModelForCausalLM.from_pretrained(src, dtype=torch.float32)
+        scale = float(arg or 0.1)
+        with torch.no_grad():
+            for p in model.parameters():
+                if p.dim() >= 2:
+                    p.add_(torch.randn_like(p) * p.std() * scale)
+    elif kind == "layers":
+        model = AutoModelForCausalLM.from_pretrained(src, dtype=torch.float32)
+        k = int(arg)
+        n = model.config.num_hidden_layers
+        if not 1 <= k <= n:
+            raise ValueError(f"derived model {spec!r}: the parent has {n} layers")
+        model.model.layers = model.model.layers[:k]
+        model.config.num_hidden_layers = k
+        if getattr(model.config, "layer_types", None):
+            model.config.layer_types = model.config.layer_types[:k]
+    elif kind == "random":
+        cfg = LlamaConfig(vocab_size=len(tok), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                          num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=4096,
+                          bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
+                          pad_token_id=tok.pad_token_id, tie_word_embeddings=True)
+        model = LlamaForCausalLM(cfg)
+    else:
+        raise ValueError(f"unknown derived model {spec!r}: use noise:S, layers:K or random (or dpo via train_preference)")
+    with atomic_dir(out) as tmp:
+        model.save_pretrained(tmp)
+        tok.save_pretrained(tmp)
+    return str(out)
+
+# ----------------------------------------------------------------------------------- on-policy data
+def best_vs_rest(samples: Sequence[str], rewards: Sequence[float], rejected: str = "random",
+                 rng: random.Random | None = None) -> tuple[str, str] | None:
+    """(chosen, rejected): the best-rewarded sample vs the worst or a random non-best one.
+
+    None when all rewards are equal (nothing to learn from that prompt).
+    """
+    if len(samples) != len(rewards) or len(samples) < 2:
+        return None
+    if max(rewards) == min(rewards):
+        return None
+    best = max(range(len(rewards)), key=lambda i: rewards[i])
+    if rejected == "worst":
+        other = min(range(len(rewards)), key=lambda i: rewards[i])
+    elif rejected == "random":
+        pool = [i for i in range(len(rewards)) if rewards[i] < rewards[best]]
+        other = (rng or random.Random(0)).choice(pool)
+    else:
+        raise ValueError(f"rejected must be 'worst' or 'random', not {rejected!r}")
+    return samples[best], samples[other]
+
+
+def preference_dataset(rows: Sequence[dict]):
+    """A ``datasets.Dataset`` in TRL's conversational preference format (prompt / chosen / rejected)."""
+    from datasets import Dataset
+    return Dataset.from_list([{"prompt": r["prompt"], "chosen": [{"role": "assistant", "content": r["chosen"]}],
+                               "rejected": [{"role": "assistant", "content": r["rejected"]}]} for r in rows])
+
+
+def train_preference(model: str, dataset, out_dir: str | Path, loss: str = "simpo", steps: int = 4,
+                     learning_rate: float = 1e-5, batch_size: int = 4, max_length: int = 256, beta: float | None = None,
+                     simpo_gamma: float = 0.5, seed: int = 0) -> dict[str, Any]:
+    """Preference-tune ``model`` on ``dataset`` with TRL: ``simpo`` (CPOTrainer, loss_type="simpo",
+    cpo_alpha=0) or ``dpo`` (DPOTrainer). Saves to ``out_dir`` (skipped when it already holds a model);
+    returns the training log (loss per step, seconds)."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from ..models import resolve_model
+    from ..store import atomic_dir, atomic_write_json, read_json
+
+    out = Path(out_dir)
+    if (out / "config.json").exists() and (out / "train_log.json").exists():
+        return read_json(out / "train_log.json")
+    if len(dataset) == 0:
+        raise ValueError("the preference data set is empty: nothing to train on")
+    src = resolve_model(model)
+    tok = AutoTokenizer.from_pretrained(src)
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    net = AutoModelForCausalLM.from_pretrained(src, dtype=torch.float32)
+    use_cpu = not torch.cuda.is_available()
+    common = dict(output_dir=str(out) + ".work", max_steps=steps, per_device_train_batch_size=batch_size,
+                  learning_rate=learning_rate, logging_steps=1, save_strategy="no", report_to=[], seed=seed,
+                  use_cpu=use_cpu, max_length=max_length, lr_scheduler_type="constant", warmup_steps=0,
+                  disable_tqdm=True)
+    start = time.perf_counter()
+    if loss == "simpo":
+        from trl.experimental.cpo import CPOConfig, CPOTrainer
+        args = CPOConfig(loss_type="simpo", cpo_alpha=0.0, simpo_gamma=simpo_gamma, beta=beta or 2.0, **common)
+        trainer = CPOTrainer(model=net, args=args, train_dataset=dataset, processing_class=tok)
+    elif loss == "dpo":
+        from trl import DPOConfig, DPOTrainer
+        args = DPOConfig(beta=beta or 0.1, **common)
+        trainer = DPOTrainer(model=net, args=args, train_dataset=dataset, processing_class=tok)
+    else:
+        raise ValueError(f"loss must be 'simpo' or 'dpo', not {loss!r}")
+    trainer.train()
+    took = time.perf_counter() - start
+    history = [{k: v for k, v in h.items() if isinstance(v, (int, float))} for h in trainer.state.log_history if "loss" in h]
+    log = {"loss": loss, "steps": steps, "seconds": round(took, 1), "seconds_per_step": round(took / max(1, steps), 2),
+           "history": history, "n_pairs": len(dataset)}
+    with atomic_dir(out) as tmp:
+        trainer.model.save_pretrained(tmp)
+        tok.save_pretrained(tmp)
+        atomic_write_json(Path(tmp) / "train_log.json", log)
+    import shutil
+    shutil.rmtree(str(out) + ".work", ignore_errors=True)
+    return log
