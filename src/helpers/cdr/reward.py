@@ -118,7 +118,7 @@ def reward_model_scores(model: str, pairs: Sequence[tuple[Prompt, str]], batch_s
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from . import hf
+    from .. import hf
     from ..models import resolve_model
 
     path = resolve_model(model)
