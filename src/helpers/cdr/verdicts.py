@@ -12,7 +12,7 @@ def check_params(params: dict[str, Any]) -> None:
     for spec in params.get("derived_zoo", []):
         kind, _, arg = str(spec).partition(":")
         if kind not in DERIVED_KINDS or (kind == "layers" and not arg.isdigit()) or (kind == "noise" and not _is_number(arg or "0.1")):
-            raise ValueError(f"parameter 'derived_zoo': unknown member {spec!r} (use layers:K, noise:S, random, simpo or dpo)")
+            raise ValueError(f"parameter 'derived_zoo': unknown member {spec!r} (use layers:K, noise:S, random, dpo-offline, simpo or dpo)")
     zoo = list(params.get("zoo_models", [])) + list(params.get("derived_zoo", []))
     pair = params.get("default_pair", [])
     if len(pair) != 2 or pair[0] == pair[1]:
