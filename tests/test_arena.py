@@ -135,7 +135,7 @@ def test_bootstrap_ci_coverage_on_known_strengths():
     for t in range(trials):
         rng = np.random.default_rng(100 + t)
         df = _synthetic_battles(strengths, "base", 150, rng)
-        board = leaderboard(df, "base", rounds=60, seed=t).set_index("model")
+        board = leaderboard(df, "base", rounds=60, seed=t, method="weighted", level=0.95).set_index("model")
         for m in hits:
             hits[m] += board.loc[m, "ci_low"] <= truth[m] <= board.loc[m, "ci_high"]
     for m, h in hits.items():
@@ -145,8 +145,8 @@ def test_bootstrap_ci_coverage_on_known_strengths():
 def test_bootstrap_prompt_unit_and_reproducible():
     rng = np.random.default_rng(1)
     df = _synthetic_battles({"base": 0.0, "m": 0.5}, "base", 50, rng)
-    a = bootstrap_ratings(df, "base", rounds=5, seed=3, unit="prompt")
-    b = bootstrap_ratings(df, "base", rounds=5, seed=3, unit="prompt")
+    a = bootstrap_ratings(df, "base", rounds=5, seed=3, unit="prompt", method="weighted")
+    b = bootstrap_ratings(df, "base", rounds=5, seed=3, unit="prompt", method="weighted")
     assert a.equals(b) and a.shape == (5, 2)
     assert (a["base"] == 1000).all()
 
@@ -303,3 +303,177 @@ def test_pure_position_bias_gives_baseline_ratings(label):
     assert ratings == pytest.approx({"base": 1000.0, "x": 1000.0, "y": 1000.0}, abs=1e-6)
     board = leaderboard(battles, baseline="base", rounds=20, seed=0)
     assert np.isfinite(board.rating).all() and board.win_rate.to_numpy() == pytest.approx(0.5, abs=1e-6)
+
+
+# ----------------------------------------------------------------- upstream definitions (Arena-Hard-Auto) and ours
+def _one_strong_win_three_losses() -> pd.DataFrame:
+    # one strong win (weight 3) and three plain losses of "m" against the baseline: win share 3/6 either way
+    return pd.DataFrame({"model_a": ["m"] * 4, "model_b": ["base"] * 4, "score_a": [1.0, 0.0, 0.0, 0.0],
+                         "weight": [3.0, 1.0, 1.0, 1.0], "prompt_id": list("abcd"), "game": [2] * 4})
+
+
+def test_expand_strong_makes_three_identical_rows():
+    ex = arena.expand_strong(_one_strong_win_three_losses())
+    assert len(ex) == 6 and (ex.weight == 1.0).all()
+    assert ex.score_a.tolist() == [1.0, 1.0, 1.0, 0.0, 0.0, 0.0] and ex.prompt_id.tolist()[:3] == ["a"] * 3
+    with pytest.raises(ValueError):
+        arena.expand_strong(pd.DataFrame({"model_a": ["m"], "model_b": ["b"], "score_a": [1.0], "weight": [1.5]}))
+
+
+def test_upstream_bootstrap_resamples_the_expanded_rows():
+    # Upstream: 6 rows (3 wins, 3 losses) resampled -> win share k/6 with k ~ Binomial(6, 1/2), sd sqrt(1/24) = 0.204.
+    # Weighted: 4 units; c strong-win draws ~ Binomial(4, 1/4) -> share 3c / (3c + 4 - c) in {0, .5, .75, .9, 1}, sd 0.306.
+    df = _one_strong_win_three_losses()
+    rounds = 600
+    shares = {}
+    for method in ("upstream", "weighted"):
+        boot = bootstrap_ratings(df, "base", rounds=rounds, seed=1, method=method)
+        shares[method] = np.array([win_rate_vs_baseline(r) for r in boot["m"]])
+    up_support = np.arange(7) / 6
+    w_support = np.array([3 * c / (3 * c + 4 - c) for c in range(5)])
+    assert np.all(np.min(np.abs(shares["upstream"][:, None] - up_support[None]), axis=1) < 1e-5)
+    assert np.all(np.min(np.abs(shares["weighted"][:, None] - w_support[None]), axis=1) < 1e-5)
+    assert np.any(np.isclose(shares["upstream"], 1 / 6, atol=1e-5))  # a value the weighted bootstrap cannot produce
+    from scipy.stats import binom
+    p_c = binom.pmf(np.arange(5), 4, 0.25)
+    sd_weighted = np.sqrt(np.sum(p_c * w_support ** 2) - np.sum(p_c * w_support) ** 2)  # 0.306
+    assert shares["upstream"].std() == pytest.approx(np.sqrt(0.25 / 6), rel=0.12)
+    assert shares["weighted"].std() == pytest.approx(sd_weighted, rel=0.12)
+
+
+def test_upstream_bootstrap_resamples_within_each_contestant():
+    rng = np.random.default_rng(0)
+    df = _synthetic_battles({"base": 0.0, "m1": 0.5, "m2": -0.2}, "base", 40, rng)
+    expanded = arena.expand_strong(df)
+    per_model = {m: int(((expanded.model_a == m) | (expanded.model_b == m)).sum()) for m in ("m1", "m2")}
+    totals = {True: [], False: []}
+    for stratify in (True, False):
+        r = np.random.default_rng(5)
+        for _ in range(30):
+            eff = df.weight.to_numpy() * arena.bootstrap_weights(df, r, "upstream", stratify=stratify)
+            assert np.allclose(eff, np.round(eff))  # whole expanded rows are drawn
+            totals[stratify].append({m: eff[((df.model_a == m) | (df.model_b == m)).to_numpy()].sum() for m in per_model})
+    # v2 (no style control): every resample keeps each contestant's number of expanded rows
+    assert all(t == pytest.approx(per_model) for t in totals[True])
+    # pooled over all rows (v2 with style control, v0.1): only the grand total is fixed
+    assert any(t != pytest.approx(per_model) for t in totals[False])
+    assert all(sum(t.values()) == pytest.approx(sum(per_model.values())) for t in totals[False])
+
+
+def test_leaderboard_interval_level_per_method():
+    rng = np.random.default_rng(4)
+    df = _synthetic_battles({"base": 0.0, "m": 0.4}, "base", 80, rng)
+    for method, level, q in (("upstream", None, (5, 95)), ("weighted", None, (2.5, 97.5)), ("upstream", 0.8, (10, 90))):
+        board = leaderboard(df, "base", rounds=50, seed=2, method=method, level=level).set_index("model")
+        boot = bootstrap_ratings(df, "base", rounds=50, seed=2, method=method)
+        assert board.loc["m", ["ci_low", "ci_high"]].tolist() == pytest.approx(np.percentile(boot["m"], q).tolist())
+        assert board.loc["m", "level"] == (level or arena.DEFAULT_LEVEL[method])
+    with pytest.raises(ValueError):
+        leaderboard(df, "base", rounds=5, level=1.0)
+
+
+def test_upstream_intervals_are_narrower_with_strong_verdicts():
+    rng = np.random.default_rng(7)
+    df = _synthetic_battles({"base": 0.0, "m": 0.3}, "base", 300, rng)  # 30% of battles are strong (weight 3)
+    up = leaderboard(df, "base", rounds=200, seed=0, method="upstream", level=0.9).set_index("model")
+    wt = leaderboard(df, "base", rounds=200, seed=0, method="weighted", level=0.9).set_index("model")
+    assert up.loc["m", "rating"] == pytest.approx(wt.loc["m", "rating"])  # same point estimate
+    ratio = (wt.loc["m", "ci_high"] - wt.loc["m", "ci_low"]) / (up.loc["m", "ci_high"] - up.loc["m", "ci_low"])
+    # expected sd ratio sqrt(E[w^2] / E[w]) = sqrt(3.4 / 1.6) = 1.46 for weights 1 (70%) and 3 (30%)
+    assert 1.2 < ratio < 1.8
+
+
+def _style_case(strong_long: bool = False):
+    """5 prompts at equal length (model wins 5 of 10 games) and 5 where the model is 3x longer (wins 8 of 10)."""
+    rows, fa, fb = [], [], []
+    outcomes = {"e": [1, 0] * 5, "l": [1] * 8 + [0] * 2}
+    for kind, (lm, lb) in (("e", (100, 100)), ("l", (300, 100))):
+        for i in range(5):
+            for game in (1, 2):
+                won = outcomes[kind][2 * i + game - 1]
+                a, b = ("base", "m") if game == 1 else ("m", "base")
+                score_a = float(won) if game == 2 else 1.0 - won
+                w = 3.0 if strong_long and kind == "l" else 1.0
+                rows.append({"model_a": a, "model_b": b, "score_a": score_a, "weight": w, "prompt_id": f"{kind}{i}",
+                             "game": game})
+                la, lb_ = (lb, lm) if game == 1 else (lm, lb)
+                fa.append(arena.StyleFeatures(la, 0, 0, 0))
+                fb.append(arena.StyleFeatures(lb_, 0, 0, 0))
+    return pd.DataFrame(rows), fa, fb
+
+
+@pytest.mark.parametrize("strong_long, want_upstream", [
+    # gap x = (300-100)/400 = 0.5 on half the rows: P(win | 0) = 1/2, P(win | 0.5) = 4/5. The fit is saturated,
+    # so logit P(win | x) = ln(4) * x / 0.5. Upstream reads it at the mean gap 0.25: logit = ln 2 -> 2/3.
+    (False, 2 / 3),
+    # strong verdicts on the long prompts: upstream's mean is over expanded rows, (10*0 + 30*0.5)/40 = 0.375
+    # -> logit = 0.75 ln 4 -> 4^0.75 / (1 + 4^0.75) = 0.739 (the rows' weights keep P(win | 0.5) = 4/5)
+    (True, 4 ** 0.75 / (1 + 4 ** 0.75)),
+])
+def test_style_control_upstream_reads_the_win_rate_at_the_mean_gap(strong_long, want_upstream):
+    df, fa, fb = _style_case(strong_long)
+    up = fit_bradley_terry(df, "base", style=arena.style_covariates(df, fa, fb, "base", "upstream"))
+    sym = fit_bradley_terry(df, "base", style=arena.style_covariates(df, fa, fb, "base", "symmetric"))
+    assert win_rate_vs_baseline(up["ratings"]["m"]) == pytest.approx(want_upstream, abs=1e-6)
+    assert win_rate_vs_baseline(sym["ratings"]["m"]) == pytest.approx(0.5, abs=1e-6)  # ours: equal style, x = 0
+    assert up["style_coef"][0] > 0 and list(up["style_coef"][1:]) == [0, 0, 0]  # constant markdown columns dropped
+
+
+def test_upstream_style_covariates_formula_and_orientation():
+    m = arena.StyleFeatures(9, 1, 0, 0)  # header density 1/(9+1) = 0.1
+    b = arena.StyleFeatures(4, 0, 2, 0)  # list density 2/(4+1) = 0.4
+    gap = arena.upstream_style_gap([m], [b])[0]
+    assert gap.tolist() == pytest.approx([5 / 13, 0.1 / 1.1, -0.4 / 1.4, 0.0])
+    # the same pair shown in both orders gets the same standardised gap, signed by who is A
+    df = pd.DataFrame({"model_a": ["base", "m", "base", "m"], "model_b": ["m", "base", "m", "base"],
+                       "score_a": [0.0, 1.0, 1.0, 0.0], "weight": [1.0, 1.0, 1.0, 1.0],
+                       "prompt_id": ["p", "p", "q", "q"], "game": [1, 2, 1, 2]})
+    plain = arena.StyleFeatures(4, 0, 0, 0)
+    Z = arena.style_covariates(df, [b, m, plain, plain], [m, b, plain, plain], "base", "upstream")
+    assert Z[0] == pytest.approx(-Z[1]) and Z[2] == pytest.approx(-Z[3])
+    x = np.array([5 / 13, 5 / 13, 0, 0])  # length gaps model minus baseline per row; mean 5/26, std ddof=1
+    assert Z[1, 0] == pytest.approx((x[1] - x.mean()) / x.std(ddof=1))
+    with pytest.raises(ValueError):
+        arena.style_covariates(df.assign(model_a="x"), [m] * 4, [b] * 4, "base", "upstream")
+
+
+def test_markdown_counting_upstream_strips_code_blocks():
+    text = ("# Title\n```python\n# a comment\n- not a list\n**not bold**\n```\n"
+            "1) paren item\n2. dot item\n- bullet\n**bold** and __also__")
+    up = style_features(text, n_tokens=50)
+    ours = style_features(text, n_tokens=50, counting="symmetric")
+    assert (up.headers, up.lists, up.bold) == (1, 2, 2)      # code block removed, "1)" is no list item upstream
+    assert (ours.headers, ours.lists, ours.bold) == (2, 4, 3)
+    with pytest.raises(ValueError):
+        style_features(text, counting="other")
+
+
+def test_method_comparison_table():
+    main = pd.DataFrame({"model": ["base", "m"], "win_rate": [0.5, 0.6], "win_rate_low": [0.5, 0.55],
+                         "win_rate_high": [0.5, 0.65]})
+    alt = pd.DataFrame({"model": ["m", "base"], "win_rate": [0.64, 0.5], "win_rate_low": [0.5, 0.5],
+                        "win_rate_high": [0.8, 0.5]})
+    cmp = arena.method_comparison(main, alt, "base").set_index("model")
+    assert list(cmp.index) == ["m"]
+    assert cmp.loc["m"].to_dict() == pytest.approx({"win_rate": 60, "win_rate_alt": 64, "ci_width": 10, "ci_width_alt": 30,
+                                                    "width_ratio_alt_over_main": 3.0, "win_rate_diff_points": 4})
+
+    summary = arena.comparison_summary(arena.method_comparison(main, alt, "base"),
+                                       arena.method_comparison(main, alt.assign(win_rate=[0.55, 0.5]), "base"))
+    assert summary == pytest.approx({"ci_width_ratio_weighted_over_upstream": 3.0, "style_methods_max_gap_points": 5.0})
+
+
+def test_findings_state_the_interval_definitions_from_the_metrics():
+    board = pd.DataFrame({"model": ["a", "base"], "win_rate": [0.6, 0.5], "ci_low": [1010, 1000], "ci_high": [1030, 1000]})
+    m = {"judge_parse_failure_rate": 0.0, "position_bias_rate": 0.1, "two_game_consistency": 0.9,
+         "enough_valid_battles": True, "separability": 1.0, "bootstrap_method": "upstream", "ci_level": 0.9,
+         "bootstrap_rounds": 100, "ci_width_ratio_weighted_over_upstream": 1.45, "style_method": "upstream",
+         "style_methods_max_gap_points": 2.34}
+    f = arena.findings(m, board)
+    assert f["finding"].endswith("separability 100% of model pairs at 90% intervals.")
+    text = " ".join(f["findings"])
+    assert "90% bootstrap, upstream definition over 100 rounds" in text and "1.45x as wide" in text
+    assert "differ by up to 2.3 points" in text
+    # a degenerate judge: no ranking, but the statistics' definitions are still stated
+    f = arena.findings({**m, "position_bias_rate": 1.0, "two_game_consistency": 0.0}, board)
+    assert f["signal"] == "judge degenerate: no ranking" and any("1.45x" in d for d in f["findings"])

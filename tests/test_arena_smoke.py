@@ -33,6 +33,17 @@ def test_arena_notebook_smoke_logprob_judge(tmp_path, tiny_model_dir):
     assert len(games) == 12 and all(g["verdict"] in ("A>>B", "A>B", "A=B", "B>A", "B>>A") for g in games)
     assert all(g["verdict"] == max(g["label_logprobs"], key=g["label_logprobs"].get) for g in games)
     assert (run_dir / "data" / "leaderboard.csv").exists()
+    # upstream definitions by default, ours computed beside them on the same battles
+    assert m["bootstrap_method"] == "upstream" and m["ci_level"] == 0.9 and m["style_method"] == "upstream"
+    assert set(m["win_rate_ci"]) == set(m["win_rates"])
+    assert all(lo <= m["win_rates"][k] + 1e-9 and m["win_rates"][k] <= hi + 1e-9 for k, (lo, hi) in m["win_rate_ci"].items())
+    assert set(m["win_rate_ci_by_bootstrap"]) == {"upstream", "weighted"}
+    assert set(m["win_rates_style_controlled_by_method"]) == {"upstream", "symmetric"}
+    assert "ci_level" in m["headline"]
+    for table in ("bootstrap_upstream_vs_weighted", "style_control_upstream_vs_symmetric"):
+        assert (run_dir / "data" / f"{table}.csv").exists()
+    for fig in ("judge_reliability", "leaderboard"):
+        assert (run_dir / "figures" / f"{fig}.png").exists()
 
 
 @pytest.mark.slow
@@ -46,5 +57,8 @@ def test_arena_notebook_smoke_generate_counts_unparseable_judge(tmp_path, tiny_m
     # A random tiny judge writes no [[..]] verdicts: every prompt is dropped, no ratings are invented.
     assert m["judge_parse_failure_rate"] == 1.0
     assert m["prompts_kept"] == 0 and m["enough_valid_battles"] is False
-    assert math.isnan(m["separability"]) and m["win_rates"] == {}
+    # metrics.json is strict JSON: NaN is written as null
+    assert (m["separability"] is None or math.isnan(m["separability"])) and m["win_rates"] == {}
+    assert m["win_rate_ci"] == {} and m["ci_width_ratio_weighted_over_upstream"] is None
     assert (run_dir / "figures" / "judge_reliability.png").exists()
+    assert not (run_dir / "figures" / "leaderboard.png").exists()  # no ratings, no leaderboard figure

@@ -37,10 +37,20 @@ def test_task_macro_uses_paper_weights():
            "Information/Advice seeking": 40.0, "Coding & Debugging": -20.0}
     expected = (0.5 * 100 + 1.25 * 0 + 1.0 * 20 + 0.75 * 40 + 1.25 * -20) / 4.75
     assert task_macro(per) == pytest.approx(expected)
-    # groups with no valid score are left out and the weights renormalised over the rest
-    assert task_macro({"Creative Tasks": 100.0, "Coding & Debugging": 0.0}) == pytest.approx(50 / 1.75)
-    assert task_macro({"Creative Tasks": float("nan"), "Coding & Debugging": 10.0}) == pytest.approx(10.0)
-    assert math.isnan(task_macro({}))
+    # upstream (default): a missing or NaN group counts 0, the sum is divided by all five weights (4.75)
+    assert task_macro({"Creative Tasks": 100.0, "Coding & Debugging": 0.0}) == pytest.approx(50 / 4.75)
+    assert task_macro({"Creative Tasks": float("nan"), "Coding & Debugging": 10.0}) == pytest.approx(12.5 / 4.75)
+    # ours: groups with no valid score are left out and the weights renormalised over the rest
+    assert task_macro({"Creative Tasks": 100.0, "Coding & Debugging": 0.0}, aggregation="renormalise") == pytest.approx(50 / 1.75)
+    assert task_macro({"Creative Tasks": float("nan"), "Coding & Debugging": 10.0},
+                      aggregation="renormalise") == pytest.approx(10.0)
+    # with every group present both give the same number
+    assert task_macro(per, aggregation="renormalise") == pytest.approx(expected)
+    # nothing measured is NaN either way, not 0
+    assert math.isnan(task_macro({})) and math.isnan(task_macro({"Math & Data Analysis": float("nan")}))
+    assert math.isnan(task_macro({}, aggregation="renormalise"))
+    with pytest.raises(ValueError):
+        task_macro(per, aggregation="mean")
 
 
 def test_macro_differs_from_plain_mean():
@@ -101,8 +111,13 @@ def test_wb_reward_with_and_without_K():
 
 def test_reward_mixture_is_mean_over_baselines():
     assert reward_mixture({"b1": 20.0, "b2": -10.0, "b3": 50.0}) == pytest.approx(20.0)
-    assert reward_mixture({"b1": 20.0, "b2": float("nan")}) == pytest.approx(20.0)
-    assert math.isnan(reward_mixture({}))
+    # upstream (default): a baseline without a value counts 0 and the mixture divides by every baseline
+    assert reward_mixture({"b1": 20.0, "b2": float("nan")}) == pytest.approx(10.0)
+    assert reward_mixture({"b1": 30.0}, baselines=["b1", "b2", "b3"]) == pytest.approx(10.0)
+    # ours: the mean over the baselines that have a value
+    assert reward_mixture({"b1": 20.0, "b2": float("nan")}, aggregation="renormalise") == pytest.approx(20.0)
+    assert reward_mixture({"b1": 30.0}, baselines=["b1", "b2", "b3"], aggregation="renormalise") == pytest.approx(30.0)
+    assert math.isnan(reward_mixture({})) and math.isnan(reward_mixture({"b1": float("nan")}, ["b1", "b2"]))
 
 
 def test_empty_responses_are_decided_without_judge():
@@ -271,8 +286,9 @@ def test_summaries_on_a_small_hand_made_run():
     groups = {"t1": ["Creative Tasks"], "t2": ["Coding & Debugging"]}
     recs = [{"model": "m", "task": "t1", "score": 9}, {"model": "m", "task": "t2", "score": 5},
             {"model": "m", "task": "t2", "score": None}]
-    row = score_summary(recs, groups, rounds=50)[0]
+    row = score_summary(recs, groups, rounds=50, aggregation="renormalise")[0]
     assert row["wb_score"] == pytest.approx((0.5 * 80 + 1.25 * 0) / 1.75)
+    assert score_summary(recs, groups, rounds=50)[0]["wb_score"] == pytest.approx((0.5 * 80 + 1.25 * 0) / 4.75)
     assert row["wb_score_plain_mean"] == pytest.approx(40) and row["n_failed"] == 1
     assert row["wb_score_lo"] <= row["wb_score"] <= row["wb_score_hi"]
     games = [{"model": "m", "baseline": "b1", "task": "t1", "label": "A+", "model_is_a": True, "len_model": 900, "len_baseline": 100},
@@ -285,7 +301,73 @@ def test_summaries_on_a_small_hand_made_run():
     assert board[0]["wb_reward_mix"] == pytest.approx(-25) and board[0]["n_failed"] == 1
     no_k = [r for r in by_k if r["K"] == -1][0]
     assert no_k["vs[b1]"] == pytest.approx(-25) and no_k["wb_reward_mix"] == pytest.approx(-12.5)
-    per_group = {r["group"]: r["wb_reward_mix"] for r in group_rewards(games, groups, K=-1)}
+    per_group = {r["group"]: r["wb_reward_mix"] for r in group_rewards(games, groups, K=-1, aggregation="renormalise")}
     assert per_group == {"Creative Tasks": pytest.approx(25.0), "Coding & Debugging": pytest.approx(-100.0)}
+    # upstream: the coding game against b2 failed to parse, so b2 has no coding reward and counts 0
+    per_group = {r["group"]: r["wb_reward_mix"] for r in group_rewards(games, groups, K=-1)}
+    assert per_group == {"Creative Tasks": pytest.approx(25.0), "Coding & Debugging": pytest.approx(-50.0)}
     assert rank_agreement({"a": 1, "b": 2, "c": 3}, {"a": 10, "b": 20, "c": 30}) == pytest.approx(1.0)
     assert math.isnan(rank_agreement({"a": 1, "b": 2}, {"a": 1, "b": 2}))
+
+
+# ----------------------------------------------------------------- task-macro WB-Reward (upstream and ours)
+_GROUPS3 = {"t1": ["Creative Tasks"], "t2": ["Coding & Debugging"], "t3": ["Creative Tasks", "Planning & Reasoning"]}
+
+
+def _g(baseline, task, label, model_is_a):
+    return {"model": "m", "baseline": baseline, "task": task, "label": label, "model_is_a": model_is_a,
+            "len_model": 10, "len_baseline": 10}
+
+
+_GAMES3 = [_g("b1", "t1", "A++", True),    # +1
+           _g("b1", "t2", "B+", True),     # -0.5
+           _g("b1", "t3", "A=B", True),    # 0
+           _g("b2", "t1", "A+", False),    # -0.5
+           _g("b2", "t3", "B++", False),   # +1
+           _g("b2", "t2", "junk", True)]   # parse failure: b2 has no coding reward; b3 has no game at all
+
+
+def test_task_macro_reward_hand_computed():
+    from helpers.wildbench import group_rewards, reward_summary, task_macro_reward
+    # per group (x100): b1 Creative (1+0)/2=50, Coding -50, Planning 0; b2 Creative (-0.5+1)/2=25, Planning 100
+    up = ((0.5 * 50 + 1.25 * -50 + 1.25 * 0) / 4.75 + (0.5 * 25 + 1.25 * 100) / 4.75 + 0) / 3
+    ours = ((0.5 * 50 + 1.25 * -50 + 1.25 * 0) / 3.0 + (0.5 * 25 + 1.25 * 100) / 1.75) / 2
+    bl = ["b1", "b2", "b3"]
+    assert task_macro_reward(_GAMES3, _GROUPS3, K=-1, baselines=bl) == pytest.approx(up)            # 7.02
+    assert task_macro_reward(_GAMES3, _GROUPS3, K=-1, baselines=bl, aggregation="renormalise") == pytest.approx(ours)  # 33.04
+    # upstream's macro is linear: it equals the weighted macro (/4.75) of the per-group mixtures (missing = 0)
+    per_group = {r["group"]: r["wb_reward_mix"] for r in group_rewards(_GAMES3, _GROUPS3, K=-1, baselines=bl)}
+    assert per_group == pytest.approx({"Creative Tasks": 25.0, "Coding & Debugging": -50 / 3, "Planning & Reasoning": 100 / 3})
+    assert task_macro(per_group) == pytest.approx(up)
+    board, by_k = reward_summary(_GAMES3, Ks=[-1], K_main=-1, rounds=200, baselines=bl, task_groups_by_id=_GROUPS3)
+    row = board[0]
+    assert row["wb_reward_task_macro"] == pytest.approx(up)
+    assert row["wb_reward_task_macro_lo"] <= row["wb_reward_task_macro"] <= row["wb_reward_task_macro_hi"]
+    # the plain mixture: b1 (1-0.5+0)/3, b2 (-0.5+1)/2, b3 missing -> 0, divided by 3
+    assert row["wb_reward_mix"] == pytest.approx(100 * (1 / 6 + 1 / 4) / 3)
+    assert by_k[0]["wb_reward_task_macro"] == pytest.approx(up)
+    board_r, _ = reward_summary(_GAMES3, Ks=[-1], K_main=-1, rounds=20, baselines=bl, aggregation="renormalise",
+                                task_groups_by_id=_GROUPS3)
+    assert board_r[0]["wb_reward_task_macro"] == pytest.approx(ours)
+    assert board_r[0]["wb_reward_mix"] == pytest.approx(100 * (1 / 6 + 1 / 4) / 2)
+
+
+def test_a_baseline_counts_its_self_comparison_as_zero_upstream():
+    from helpers.wildbench import reward_summary
+    # "b1" is a baseline and a contestant: it has no games against itself
+    games = [{**_g("b2", "t1", "A++", True), "model": "b1"}]
+    up, _ = reward_summary(games, Ks=[-1], K_main=-1, rounds=10, baselines=["b1", "b2"], task_groups_by_id=_GROUPS3)
+    ours, _ = reward_summary(games, Ks=[-1], K_main=-1, rounds=10, baselines=["b1", "b2"], aggregation="renormalise",
+                             task_groups_by_id=_GROUPS3)
+    assert up[0]["wb_reward_mix"] == pytest.approx(50.0) and ours[0]["wb_reward_mix"] == pytest.approx(100.0)
+    assert up[0]["wb_reward_task_macro"] == pytest.approx(0.5 * 100 / 4.75 / 2)
+    assert ours[0]["wb_reward_task_macro"] == pytest.approx(100.0)
+
+
+def test_diverging_limits_are_symmetric_and_never_degenerate():
+    import numpy as np
+    from helpers.wildbench import diverging_limits
+    assert diverging_limits([[1.0, -30.0], [np.nan, 12.0]]) == (-30.0, 30.0, False)
+    assert diverging_limits([[0.0, 0.0]], [[5.0]]) == (-5.0, 5.0, False)
+    assert diverging_limits([[0.0, 0.0], [0.0, np.nan]]) == (-1.0, 1.0, True)  # all zero: no signal
+    assert diverging_limits([[np.nan]]) == (-1.0, 1.0, True)

@@ -32,15 +32,17 @@ def test_wildbench_notebook_quick_profile_on_tiny_models(tiny_model_dir, tmp_pat
     assert set(metrics["wb_score"]) == {base, "tiny-hot"}
     for key in ("score_parse_failure_rate", "reward_parse_failure_rate"):
         rate = metrics[key]
-        assert rate != rate or 0.0 <= rate <= 1.0  # NaN only when every answer was empty (nothing judged)
+        assert rate is None or 0.0 <= rate <= 1.0  # null (NaN) only when every answer was empty (nothing judged)
+    assert metrics["aggregation"] == "upstream" and set(metrics["wb_reward_task_macro"]) == {base, "tiny-hot"}
     # 10 WB-Score judgements + 2 pairs x (5 games + 2 swapped checks), minus those decided without the judge
     assert 0 < metrics["judge_requests_this_run"] <= 10 + 14  # the sampled variant's answers are not empty
     board = pd.read_csv(run_dir / "data" / "leaderboard.csv")
     assert set(board.model) == {base, "tiny-hot"}
-    assert {"wb_score", "wb_score_lo", "wb_score_hi", "wb_reward_mix", "wb_reward_lo", "wb_reward_hi"} <= set(board.columns)
+    assert {"wb_score", "wb_score_lo", "wb_score_hi", "wb_reward_mix", "wb_reward_lo", "wb_reward_hi",
+            "wb_reward_task_macro", "wb_reward_task_macro_lo", "wb_reward_task_macro_hi"} <= set(board.columns)
     k_table = pd.read_csv(run_dir / "data" / "wb_reward_by_K.csv")
     assert sorted(k_table.K.unique()) == [-1, 100, 300, 500, 1000, 1500]
-    for fig in ("leaderboard", "k_sensitivity_and_groups", "judge_scores"):
+    for fig in ("leaderboard", "k_sensitivity", "task_groups", "judge_scores"):
         assert (run_dir / "figures" / f"{fig}.png").exists()
     assert (run_dir / "report.html").exists()
     # a rerun of the same run folder resumes: every answer and judgement comes from the stores / cache

@@ -7,13 +7,27 @@ Everything here is pure (no model calls) except ``load_arena_prompts`` (reads fi
     verdict = parse_verdict(judge_text)                       # "A>>B" ... "B>>A" or None
     battles = battles_from_games(games, baseline="base")     # two games per prompt -> weighted battles
     ratings = fit_bradley_terry(battles, baseline="base")    # Elo-scale, baseline anchored at 1000
-    boot = bootstrap_ratings(battles, baseline="base", rounds=100, seed=0)
-    board = leaderboard(battles, baseline="base", rounds=100)  # rating, 95% CI, win rate vs baseline
+    boot = bootstrap_ratings(battles, baseline="base", rounds=100, seed=0)   # method="upstream" (default)
+    board = leaderboard(battles, baseline="base", rounds=100)  # rating, 90% CI (upstream v2), win rate vs baseline
+    S = style_covariates(battles, feats_a, feats_b, baseline="base")          # style control, upstream definition
 
 Conventions (Arena-Hard-Auto v0.1): game 1 shows the baseline as assistant A and the model as B;
 game 2 swaps them. In game 2 "A>B" therefore means the *model* won. Strong verdicts (>>) weigh 3,
 the others 1; ties count as half a win for each side. A prompt is dropped if either game's verdict
 is missing (unparseable judge output), so both positions always enter the aggregate together.
+
+Upstream definitions and ours (lmarena/arena-hard-auto; the upstream one is every default here):
+
+* Bootstrap (``method``): upstream expands a strong verdict into 3 identical battles *before*
+  resampling and resamples those rows (v2: within each contestant's battles; with style control over
+  all battles), reporting 90% intervals (v2; v0.1 used 95%). ``"weighted"`` resamples the weight-3
+  battle as one unit (a strong verdict is one observation), which gives wider intervals.
+* Style control (``style_covariates``): upstream writes each feature model-minus-baseline and
+  z-scores it with its mean removed, so the model coefficient is the win rate at the *average* style
+  gap; markdown is counted after removing fenced code blocks, ordered list items only as ``1.``, and
+  (v2) length as (m-b)/(m+b), markdown as density count/(L+1) with (m-b)/(m+b+1). ``"symmetric"``
+  writes the features A-minus-B over the two swapped games, so the coefficient is the win rate at
+  *equal* style (and counts markdown everywhere, ``1)`` list items included).
 """
 from __future__ import annotations
 
@@ -194,6 +208,10 @@ def _fit_logistic(X: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float = 0.0) 
         # A single battle: the likelihood has no finite maximum along its design row.
         direction = np.sign(X.T @ np.where(y == 1, w, -w))
         return np.where(direction == 0, 0.0, direction * np.inf)
+    if l2 <= 0 and np.abs(X.T @ (w * (y - 0.5))).max() < 1e-9 * max(1.0, w.sum()):
+        # The gradient vanishes at 0 (e.g. every battle a tie): the convex likelihood's maximum is 0, and
+        # the Newton solver's line search, started there, cannot improve on it (it warns and falls back).
+        return np.zeros(X.shape[1])
     # C = inf: the unpenalised maximum-likelihood fit (sklearn's C is the inverse L2 strength).
     C = np.inf if l2 <= 0 else 1.0 / l2
     # Newton-Cholesky: exact second-order steps, fast for the few columns a leaderboard has.
@@ -268,36 +286,103 @@ def bradley_terry_nll(beta: np.ndarray, battles: pd.DataFrame, baseline: str) ->
 
 
 # --------------------------------------------------------------------------- bootstrap
+BOOTSTRAP_METHODS = ("upstream", "weighted")
+# The interval level each method reports by default: Arena-Hard v2 prints 5th/95th percentiles.
+DEFAULT_LEVEL = {"upstream": 0.90, "weighted": 0.95}
+
+
+def expand_strong(battles: pd.DataFrame) -> pd.DataFrame:
+    """Upstream's battle rows: a battle of weight w (1 or 3) becomes w identical rows of weight 1."""
+    w = battles["weight"].to_numpy(float)
+    copies = np.rint(w).astype(int)
+    if len(w) and (not np.allclose(copies, w) or (copies < 0).any()):
+        raise ValueError("upstream expansion needs whole, non-negative battle weights (1 or 3)")
+    out = battles.loc[battles.index.repeat(copies)].reset_index(drop=True)
+    out["weight"] = 1.0
+    return out
+
+
+def _pair_strata(battles: pd.DataFrame) -> np.ndarray:
+    """One stratum per unordered pair of models (per contestant when every battle is against the baseline)."""
+    keys = ["\x00".join(sorted(p)) for p in zip(battles["model_a"].astype(str), battles["model_b"].astype(str))]
+    return pd.factorize(pd.Series(keys, dtype=object))[0]
+
+
+def bootstrap_weights(battles: pd.DataFrame, rng: np.random.Generator, method: str = "upstream",
+                      unit: str = "battle", stratify: bool = True) -> np.ndarray:
+    """One bootstrap round as per-battle multipliers of the battles' own weights.
+
+    ``method="upstream"``: each battle of weight w counts as w unit rows (``expand_strong``); rows are
+    drawn with replacement, within each pair of models when ``stratify`` (Arena-Hard v2's
+    ``groupby("model").sample(frac=1, replace=True)``) or over all rows otherwise; the result is the
+    number of drawn copies of each battle divided by its weight (so weight x multiplier = copies drawn).
+    ``method="weighted"``: the weighted battle (``unit="battle"``) or the prompt with all its games
+    (``unit="prompt"``) is the resampling unit; the multiplier is how often it was drawn.
+    """
+    if method not in BOOTSTRAP_METHODS:
+        raise ValueError(f"bootstrap method must be one of {', '.join(BOOTSTRAP_METHODS)}, got {method!r}")
+    n = len(battles)
+    if method == "weighted":
+        if unit not in ("battle", "prompt"):
+            raise ValueError(f"unit must be 'battle' or 'prompt', got {unit!r}")
+        groups = np.arange(n) if unit == "battle" else pd.factorize(battles["prompt_id"])[0]
+        n_groups = groups.max() + 1 if n else 0
+        return rng.multinomial(n_groups, np.full(n_groups, 1.0 / n_groups))[groups].astype(float)
+    w = battles["weight"].to_numpy(float)
+    copies = np.rint(w).astype(int)
+    if n and (not np.allclose(copies, w) or (copies < 0).any()):
+        raise ValueError("upstream resampling needs whole, non-negative battle weights (1 or 3)")
+    owner = np.repeat(np.arange(n), copies)  # expanded row -> its battle
+    strata = np.repeat(_pair_strata(battles), copies) if stratify else np.zeros(len(owner), dtype=int)
+    drawn = np.zeros(len(owner))
+    for s in range(strata.max() + 1 if len(strata) else 0):
+        rows = np.flatnonzero(strata == s)
+        drawn[rows] = rng.multinomial(len(rows), np.full(len(rows), 1.0 / len(rows)))
+    per_battle = np.bincount(owner, weights=drawn, minlength=n)
+    return np.divide(per_battle, w, out=np.zeros(n), where=w > 0)
+
+
 def bootstrap_ratings(battles: pd.DataFrame, baseline: str, rounds: int = 100, seed: int = 0,
-                      unit: str = "battle", style: np.ndarray | None = None, l2: float = 0.0) -> pd.DataFrame:
+                      unit: str = "battle", style: np.ndarray | None = None, l2: float = 0.0,
+                      method: str = "upstream", stratify: bool | None = None) -> pd.DataFrame:
     """Ratings refitted on ``rounds`` resamples with replacement; one row per round, one column per model.
 
-    ``unit="battle"`` resamples battle rows (Arena-Hard v0.1); ``unit="prompt"`` resamples prompts
-    and keeps each prompt's games together. Resampling is done with multinomial counts used as
-    weights, which is the same as duplicating the drawn rows.
+    ``method="upstream"`` (default): strong verdicts are expanded into 3 battles before resampling
+    (see ``bootstrap_weights``); ``stratify`` defaults to True without style control and False with
+    it, as Arena-Hard v2 does. ``method="weighted"``: ``unit="battle"`` resamples weighted battle rows,
+    ``unit="prompt"`` resamples prompts and keeps each prompt's games together (``unit`` only applies
+    to this method). Resampling is done with multinomial counts used as weights, which is the same as
+    duplicating the drawn rows.
     """
     if unit not in ("battle", "prompt"):
         raise ValueError(f"unit must be 'battle' or 'prompt', got {unit!r}")
+    if method not in BOOTSTRAP_METHODS:
+        raise ValueError(f"bootstrap method must be one of {', '.join(BOOTSTRAP_METHODS)}, got {method!r}")
+    stratify = (style is None) if stratify is None else stratify
     rng = np.random.default_rng(seed)
-    if unit == "battle":
-        groups = np.arange(len(battles))
-    else:
-        groups = pd.factorize(battles["prompt_id"])[0]
-    n_groups = groups.max() + 1 if len(groups) else 0
     prep = _prepare(battles, baseline, style)
     out = []
     for _ in range(rounds):
-        counts = rng.multinomial(n_groups, np.full(n_groups, 1.0 / n_groups))
-        out.append(_fit_prepared(prep, counts[groups], l2)["ratings"])
+        out.append(_fit_prepared(prep, bootstrap_weights(battles, rng, method, unit, stratify), l2)["ratings"])
     return pd.DataFrame(out)
 
 
 def leaderboard(battles: pd.DataFrame, baseline: str, rounds: int = 100, seed: int = 0, unit: str = "battle",
-                style: np.ndarray | None = None, l2: float = 0.0, alpha: float = 0.05) -> pd.DataFrame:
-    """Rating, 95% bootstrap interval and win rate vs the baseline (with its interval), best first."""
+                style: np.ndarray | None = None, l2: float = 0.0, level: float | None = None,
+                method: str = "upstream") -> pd.DataFrame:
+    """Rating, bootstrap interval at ``level`` and win rate vs the baseline (with its interval), best first.
+
+    ``level`` defaults to the method's own (``DEFAULT_LEVEL``: 0.90 upstream, 0.95 weighted). The point
+    rating is the fit on all battles (v2 prints the bootstrap mean or median instead: the same up to
+    Monte Carlo noise). Columns: model, rating, ci_low, ci_high, win_rate, win_rate_low, win_rate_high,
+    battles, level, method.
+    """
+    level = DEFAULT_LEVEL[method] if level is None and method in DEFAULT_LEVEL else level
+    if level is None or not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level!r}")
     point = fit_bradley_terry(battles, baseline, style=style, l2=l2)["ratings"]
-    boot = bootstrap_ratings(battles, baseline, rounds, seed, unit, style, l2)
-    lo_q, hi_q = 100 * alpha / 2, 100 * (1 - alpha / 2)
+    boot = bootstrap_ratings(battles, baseline, rounds, seed, unit, style, l2, method=method)
+    lo_q, hi_q = 100 * (1 - level) / 2, 100 * (1 + level) / 2
     rows = []
     for m, r in point.items():
         col = boot[m].to_numpy(float) if m in boot else np.array([r])
@@ -306,14 +391,19 @@ def leaderboard(battles: pd.DataFrame, baseline: str, rounds: int = 100, seed: i
         rows.append({"model": m, "rating": r, "ci_low": lo, "ci_high": hi,
                      "win_rate": win_rate_vs_baseline(r, point[baseline]),
                      "win_rate_low": win_rate_vs_baseline(lo, point[baseline]),
-                     "win_rate_high": win_rate_vs_baseline(hi, point[baseline]), "battles": n})
+                     "win_rate_high": win_rate_vs_baseline(hi, point[baseline]), "battles": n,
+                     "level": level, "method": method})
     return pd.DataFrame(rows).sort_values("rating", ascending=False, ignore_index=True)
 
 
 # --------------------------------------------------------------------------- style control
+STYLE_METHODS = ("upstream", "symmetric")
 _HEADER_RE = re.compile(r"^#{1,6}\s", re.M)
-_LIST_RE = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s", re.M)
+_LIST_RE = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s", re.M)  # ours: "1)" items count too
+_ORDERED_RE = re.compile(r"^\s*\d+\.\s", re.M)  # upstream: ordered items only as "1."
+_UNORDERED_RE = re.compile(r"^\s*[-*+]\s", re.M)
 _BOLD_RE = re.compile(r"\*\*[^*\n]+\*\*|__[^_\n]+__")
+_CODE_BLOCK_RE = re.compile(r"```[^`]*```")  # upstream removes fenced code blocks before counting
 
 
 @dataclass(frozen=True)
@@ -324,24 +414,38 @@ class StyleFeatures:
     bold: int
 
 
-def style_features(text: str, n_tokens: int | None = None) -> StyleFeatures:
-    """Length and markdown counts of one answer (markdown headers, list items, bold spans)."""
+def style_features(text: str, n_tokens: int | None = None, counting: str = "upstream") -> StyleFeatures:
+    """Length and markdown counts of one answer (markdown headers, list items, bold spans).
+
+    ``counting="upstream"`` (Arena-Hard's add_markdown_info): fenced ```` ``` ```` code blocks are removed
+    first, and ordered list items count only in the ``1.`` form. ``counting="symmetric"`` (ours) counts
+    the whole text and ``1)`` items too. The length is ``n_tokens`` when given, else characters.
+    """
     text = text or ""
+    if counting == "upstream":
+        body = _CODE_BLOCK_RE.sub("", text)
+        lists = len(_ORDERED_RE.findall(body)) + len(_UNORDERED_RE.findall(body))
+    elif counting == "symmetric":
+        body = text
+        lists = len(_LIST_RE.findall(body))
+    else:
+        raise ValueError(f"counting must be one of {', '.join(STYLE_METHODS)}, got {counting!r}")
     return StyleFeatures(length=int(n_tokens if n_tokens is not None else len(text)),
-                         headers=len(_HEADER_RE.findall(text)), lists=len(_LIST_RE.findall(text)),
-                         bold=len(_BOLD_RE.findall(text)))
+                         headers=len(_HEADER_RE.findall(body)), lists=lists, bold=len(_BOLD_RE.findall(body)))
 
 
-def _norm_diff(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    total = a + b
+def _norm_diff(a: np.ndarray, b: np.ndarray, plus: float = 0.0) -> np.ndarray:
+    total = a + b + plus
     return np.divide(a - b, total, out=np.zeros_like(total, dtype=float), where=total != 0)
 
 
 def style_matrix(feats_a: Sequence[StyleFeatures], feats_b: Sequence[StyleFeatures], zscore: bool = True) -> np.ndarray:
-    """Per-battle style covariates (columns: length, header, list, bold density), A minus B.
+    """Per-battle style covariates (columns: length, header, list, bold density), A minus B ("symmetric").
 
     Length: (L_a - L_b) / (L_a + L_b). Markdown: counts per token (density), same normalised
-    difference. Each column is z-scored across battles (a constant column stays 0).
+    difference. Each column is z-scored across battles (a constant column stays 0). Over the two
+    swapped games of a prompt the features are antisymmetric, so their mean is 0 and the model
+    coefficients give the win rate at *equal* style.
     """
     La = np.array([f.length for f in feats_a], float)
     Lb = np.array([f.length for f in feats_b], float)
@@ -357,7 +461,95 @@ def style_matrix(feats_a: Sequence[StyleFeatures], feats_b: Sequence[StyleFeatur
     return M
 
 
+def upstream_style_gap(feats_model: Sequence[StyleFeatures], feats_baseline: Sequence[StyleFeatures]) -> np.ndarray:
+    """Arena-Hard v2's raw style features per battle, model minus baseline (not yet standardised).
+
+    Length (L_m - L_b) / (L_m + L_b); markdown density d = count / (L + 1) and (d_m - d_b) / (d_m + d_b + 1).
+    Columns as ``STYLE_COLUMNS``. (Both lengths 0 gives 0, where upstream would produce NaN.)
+    """
+    Lm = np.array([f.length for f in feats_model], float)
+    Lb = np.array([f.length for f in feats_baseline], float)
+    cols = [_norm_diff(Lm, Lb)]
+    for name in ("headers", "lists", "bold"):
+        dm = np.array([getattr(f, name) for f in feats_model], float) / (Lm + 1)
+        db = np.array([getattr(f, name) for f in feats_baseline], float) / (Lb + 1)
+        cols.append(_norm_diff(dm, db, plus=1.0))
+    return np.column_stack(cols) if cols[0].size else np.zeros((0, 4))
+
+
+def style_covariates(battles: pd.DataFrame, feats_a: Sequence[StyleFeatures], feats_b: Sequence[StyleFeatures],
+                     baseline: str, method: str = "upstream") -> np.ndarray:
+    """The style columns to add to the BT design (``fit_bradley_terry(style=...)``), one row per battle.
+
+    ``method="upstream"``: ``upstream_style_gap`` (model minus baseline) standardised over the battles
+    as upstream does after expanding strong verdicts (mean and std with the battle weights, std with
+    ddof=1), then signed for the battle's orientation (+ when the model is A). A zero feature is the
+    *average* style gap, so the model coefficient is the win rate at the average gap. Every battle must
+    involve the baseline. ``method="symmetric"``: ``style_matrix`` (A minus B; win rate at equal style).
+    A constant column comes out as zeros and is left out of the fit.
+    """
+    if method == "symmetric":
+        return style_matrix(feats_a, feats_b)
+    if method != "upstream":
+        raise ValueError(f"style method must be one of {', '.join(STYLE_METHODS)}, got {method!r}")
+    a = battles["model_a"].to_numpy(object)
+    b = battles["model_b"].to_numpy(object)
+    if np.any((a == baseline) == (b == baseline)):
+        raise ValueError("upstream style control writes features model minus baseline: every battle must involve "
+                         f"the baseline {baseline!r} exactly once")
+    model_is_a = b == baseline
+    fm = [fa if m else fb for fa, fb, m in zip(feats_a, feats_b, model_is_a)]
+    fb_ = [fb if m else fa for fa, fb, m in zip(feats_a, feats_b, model_is_a)]
+    X = upstream_style_gap(fm, fb_)
+    if not len(X):
+        return X
+    w = battles["weight"].to_numpy(float)
+    mean = (w[:, None] * X).sum(axis=0) / w.sum()
+    dof = w.sum() - 1
+    sd = np.sqrt((w[:, None] * (X - mean) ** 2).sum(axis=0) / dof) if dof > 0 else np.zeros(X.shape[1])
+    Z = np.divide(X - mean, sd, out=np.zeros_like(X), where=sd > 1e-12)
+    return Z * np.where(model_is_a, 1.0, -1.0)[:, None]
+
+
+def battle_style_features(battles: pd.DataFrame, answers: dict[str, dict[str, dict]],
+                          counting: str = "upstream") -> tuple[list[StyleFeatures], list[StyleFeatures]]:
+    """Style features of answer A and answer B of every battle, from ``answers[model][prompt_id]``
+    (dicts with ``text`` and, when known, ``n_tokens``)."""
+    def feats(model, pid):
+        rec = answers[model][pid]
+        return style_features(rec.get("text", ""), rec.get("n_tokens"), counting)
+    fa = [feats(m, p) for m, p in zip(battles["model_a"], battles["prompt_id"])]
+    fb = [feats(m, p) for m, p in zip(battles["model_b"], battles["prompt_id"])]
+    return fa, fb
+
+
 STYLE_COLUMNS = ("length", "header_density", "list_density", "bold_density")
+
+
+def comparison_summary(upstream_vs_weighted: pd.DataFrame, upstream_vs_symmetric: pd.DataFrame) -> dict[str, float]:
+    """Two numbers from ``method_comparison`` tables (main = upstream, alt = ours): the median ratio of the
+    weighted to the upstream interval width over contestants, and the largest gap in style-controlled win
+    rate (points) between the upstream and symmetric definitions; NaN where nothing is comparable."""
+    r = upstream_vs_weighted["width_ratio_alt_over_main"].to_numpy(float)
+    r = r[np.isfinite(r)]
+    g = upstream_vs_symmetric["win_rate_diff_points"].to_numpy(float)
+    g = g[np.isfinite(g)]
+    return {"ci_width_ratio_weighted_over_upstream": float(np.median(r)) if len(r) else float("nan"),
+            "style_methods_max_gap_points": float(np.abs(g).max()) if len(g) else float("nan")}
+
+
+def method_comparison(main: pd.DataFrame, alt: pd.DataFrame, baseline: str) -> pd.DataFrame:
+    """Two leaderboards of the same battles side by side (contestants only): win rates, interval widths in
+    win-rate points, their ratio (alt / main) and the win-rate difference in points (alt minus main)."""
+    cols = ["model", "win_rate", "win_rate_low", "win_rate_high"]
+    a = main[cols][main.model != baseline].set_index("model")
+    b = alt[cols][alt.model != baseline].set_index("model").reindex(a.index)
+    width_a = 100 * (a.win_rate_high - a.win_rate_low).to_numpy(float)
+    width_b = 100 * (b.win_rate_high - b.win_rate_low).to_numpy(float)
+    ratio = np.divide(width_b, width_a, out=np.full(len(a), np.nan), where=width_a > 0)
+    return pd.DataFrame({"win_rate": 100 * a.win_rate, "win_rate_alt": 100 * b.win_rate,
+                         "ci_width": width_a, "ci_width_alt": width_b, "width_ratio_alt_over_main": ratio,
+                         "win_rate_diff_points": 100 * (b.win_rate - a.win_rate)}, index=a.index).reset_index()
 
 
 # --------------------------------------------------------------------------- benchmark quality
@@ -628,6 +820,9 @@ def check_params(params: dict[str, Any]) -> None:
                              f"choose from {', '.join(sorted(ANSWER_VARIANTS))}")
     if params.get("baseline") in params.get("contestants", []):
         raise ValueError("parameter 'contestants' must not include the baseline")
+    level = params.get("ci_level")
+    if level is not None and not 0 < level < 1:
+        raise ValueError(f"parameter 'ci_level' must be strictly between 0 and 1 (e.g. 0.9), got {level!r}")
 
 
 def findings(m: dict[str, Any], board: pd.DataFrame | None = None) -> dict[str, Any]:
@@ -647,7 +842,19 @@ def findings(m: dict[str, Any], board: pd.DataFrame | None = None) -> dict[str, 
         top = board.sort_values(["win_rate", "model"], ascending=[False, True]).iloc[0]
         sep = m.get("separability")
         signal = "ranking" if sep and sep > 0 else "ranking without separation"
+        level = m.get("ci_level")
+        level_txt = f" at {pct(level)} intervals" if level is not None else ""
         finding = (f"Top contestant: {top['model']} with win rate {100 * top['win_rate']:.1f}% against the baseline; "
-                   f"separability {pct(sep)} of model pairs.")
+                   f"separability {pct(sep)} of model pairs{level_txt}.")
+    if board is not None and not board.empty and m.get("bootstrap_method"):
+        ratio = m.get("ci_width_ratio_weighted_over_upstream")
+        ratio_txt = (f"; the weighted-unit intervals are {ratio:.2f}x as wide as upstream's (median over contestants)"
+                     if ratio is not None and ratio == ratio else "")
+        details.append(f"Intervals: {pct(m.get('ci_level'))} bootstrap, {m['bootstrap_method']} definition over "
+                       f"{m.get('bootstrap_rounds', '?')} rounds{ratio_txt}.")
+        gap = m.get("style_methods_max_gap_points")
+        if m.get("style_method") and gap is not None and gap == gap:
+            details.append(f"Style control ({m['style_method']} definition in use): the win rates at the average style "
+                           f"gap (upstream) and at equal style (symmetric) differ by up to {gap:.1f} points.")
     details.append(f"Reliability: {reason}.")
     return {"finding": finding, "signal": signal, "findings": details, "judge_reliable": ok}
