@@ -229,7 +229,7 @@ def test_read_model_tables_and_rank_agreement(tmp_path):
         "shared": ["a"], "only_ours": ["x"], "only_theirs": ["b", "c"]}
     agree = arena.rank_agreement(tables["leaderboard:wb_score"], {"a": 10, "b": 5, "c": 7, "d": 0})
     assert agree["shared_models"] == 3 and agree["spearman"] == pytest.approx(0.5)
-    assert np.isnan(arena.rank_agreement({"a": 1}, {"a": 2})["spearman"])
+    assert arena.rank_agreement({"a": 1}, {"a": 2})["spearman"] is None
 
 
 class _FixedScorer:

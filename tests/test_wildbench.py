@@ -282,7 +282,8 @@ def test_parse_contestant():
 
 
 def test_summaries_on_a_small_hand_made_run():
-    from helpers.wildbench import group_rewards, rank_agreement, reward_summary, score_summary
+    from helpers.wildbench import group_rewards, reward_summary, score_summary
+    from helpers.stats import rank_agreement
     groups = {"t1": ["Creative Tasks"], "t2": ["Coding & Debugging"]}
     recs = [{"model": "m", "task": "t1", "score": 9}, {"model": "m", "task": "t2", "score": 5},
             {"model": "m", "task": "t2", "score": None}]
@@ -306,8 +307,8 @@ def test_summaries_on_a_small_hand_made_run():
     # upstream: the coding game against b2 failed to parse, so b2 has no coding reward and counts 0
     per_group = {r["group"]: r["wb_reward_mix"] for r in group_rewards(games, groups, K=-1)}
     assert per_group == {"Creative Tasks": pytest.approx(25.0), "Coding & Debugging": pytest.approx(-50.0)}
-    assert rank_agreement({"a": 1, "b": 2, "c": 3}, {"a": 10, "b": 20, "c": 30}) == pytest.approx(1.0)
-    assert math.isnan(rank_agreement({"a": 1, "b": 2}, {"a": 1, "b": 2}))
+    assert rank_agreement({"a": 1, "b": 2, "c": 3}, {"a": 10, "b": 20, "c": 30})["kendall"] == pytest.approx(1.0)
+    assert rank_agreement({"a": 1, "b": 2}, {"a": 1, "b": 2})["kendall"] is None
 
 
 # ----------------------------------------------------------------- task-macro WB-Reward (upstream and ours)

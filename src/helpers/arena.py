@@ -40,6 +40,9 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from .logprobs import choice_logprobs
+from .stats import rank_agreement  # noqa: F401  (one implementation, in stats)
+
 VERDICTS = ("A>>B", "A>B", "A=B", "B>A", "B>>A")
 STRONG_WEIGHT = 3.0
 SCALE, BASE, INIT_RATING = 400.0, 10.0, 1000.0
@@ -698,7 +701,7 @@ def logprob_verdicts(scorer, message_lists: Sequence[list[dict[str, str]]], pref
     raws = [logprob_judge_prompt(scorer.tokenizer, m, prefill) for m in message_lists]
     k = len(VERDICTS)
     if getattr(scorer, "model", None) is not None:
-        sums = _shared_prefix_logprobs(scorer, raws, VERDICT_CONTINUATIONS, desc)
+        sums = choice_logprobs(scorer, raws, VERDICT_CONTINUATIONS, desc)
     else:  # a scorer without a model object: one (prompt, continuation) pair per label
         pairs = [(raw, cont) for raw in raws for cont in VERDICT_CONTINUATIONS]
         scores = scorer.score(pairs, desc=desc) if pairs else []
@@ -709,50 +712,6 @@ def logprob_verdicts(scorer, message_lists: Sequence[list[dict[str, str]]], pref
         best = int(np.argmax(lp))
         second = int(order[1]) if order[0] == best else int(order[0])
         out.append({"verdict": VERDICTS[best], "logprobs": dict(zip(VERDICTS, lp)), "margin": lp[best] - lp[second]})
-    return out
-
-
-def _shared_prefix_logprobs(scorer, raws: Sequence[str], conts: Sequence[str], desc: str | None = None) -> list[list[float]]:
-    """Summed log-probs of each continuation after each raw prompt, the prompt encoded once.
-
-    The same tokenisation as ``LogProbScorer.score`` on raw strings (prompt via ``hf.encode``,
-    left-truncated to ``max_prompt_tokens``; continuation tokenised on its own, no end-of-turn), but
-    the prompt's key/value cache is computed once and shared by the five continuations: about five
-    times less compute than scoring (prompt, label) pairs separately.
-    """
-    import torch
-    from tqdm.auto import tqdm
-
-    from . import hf
-
-    tok, model = scorer.tokenizer, scorer.model
-    device = model.device
-    c_ids = [tok(c, add_special_tokens=False).input_ids for c in conts]
-    width = max(len(c) for c in c_ids)
-    cont = torch.full((len(conts), width), tok.pad_token_id or 0, dtype=torch.long)
-    for r, ids in enumerate(c_ids):  # right padding: pads come after every real token, so none attends to them
-        cont[r, :len(ids)] = torch.tensor(ids)
-    limit = getattr(scorer, "max_prompt_tokens", None)
-    out = []
-    for raw in tqdm(raws, desc=desc or "verdict log-probs", leave=False, disable=len(raws) < 8):
-        p = hf.encode(tok, raw)
-        p = p[-limit:] if limit else p
-        with torch.inference_mode():
-            first = model(input_ids=torch.tensor([p], device=device), use_cache=True)
-            head = first.logits[0, -1].float().log_softmax(-1)  # predicts each continuation's first token
-            cache = first.past_key_values
-            cache.batch_repeat_interleave(len(conts))
-            pos = torch.arange(len(p), len(p) + width, device=device).expand(len(conts), width)
-            mask = torch.ones((len(conts), len(p) + width), dtype=torch.long, device=device)
-            rest = model(input_ids=cont.to(device), attention_mask=mask, position_ids=pos,
-                         past_key_values=cache).logits.float().log_softmax(-1)
-        row = []
-        for r, ids in enumerate(c_ids):
-            total = float(head[ids[0]])
-            for t in range(1, len(ids)):  # token t is predicted by the continuation's logits at t - 1
-                total += float(rest[r, t - 1, ids[t]])
-            row.append(total)
-        out.append(row)
     return out
 
 
@@ -795,18 +754,6 @@ def model_name_overlap(ours: Iterable[str], theirs: Iterable[str]) -> dict[str, 
     """Which model names two rankings share (exact names), and which appear in only one of them."""
     a, b = set(map(str, ours)), set(map(str, theirs))
     return {"shared": sorted(a & b), "only_ours": sorted(a - b), "only_theirs": sorted(b - a)}
-
-
-def rank_agreement(a: dict[str, float], b: dict[str, float]) -> dict[str, Any]:
-    """Spearman and Kendall rank correlation on the models two rankings share (NaN below 3 models)."""
-    from scipy.stats import kendalltau, spearmanr
-
-    shared = sorted(set(a) & set(b))
-    if len(shared) < 3:
-        return {"shared_models": len(shared), "spearman": float("nan"), "kendall": float("nan")}
-    x, y = [a[m] for m in shared], [b[m] for m in shared]
-    return {"shared_models": len(shared), "spearman": float(spearmanr(x, y).statistic),
-            "kendall": float(kendalltau(x, y).statistic)}
 
 
 def check_params(params: dict[str, Any]) -> None:

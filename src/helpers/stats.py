@@ -103,3 +103,18 @@ def correlation_ci(x, y, n_boot: int = 2000, seed: int = 0, level: float = 0.95)
     fin = lambda v: float(v) if np.isfinite(v) else None  # noqa: E731
     return {"n": n, "pearson": float(pr.statistic), "pearson_low": float(pci.low), "pearson_high": float(pci.high),
             "spearman": rho, "spearman_low": fin(lo), "spearman_high": fin(hi)}
+
+
+def rank_agreement(a: dict[str, float], b: dict[str, float]) -> dict[str, Any]:
+    """Spearman and Kendall rank correlation of two scorings on the models both score (finite values only);
+    None for both with fewer than 3 shared models."""
+    import math
+
+    from scipy.stats import kendalltau, spearmanr
+    ok = lambda v: isinstance(v, (int, float)) and math.isfinite(v)  # noqa: E731
+    shared = sorted(m for m in set(a) & set(b) if ok(a[m]) and ok(b[m]))
+    if len(shared) < 3:
+        return {"shared_models": len(shared), "spearman": None, "kendall": None}
+    x, y = [a[m] for m in shared], [b[m] for m in shared]
+    return {"shared_models": len(shared), "spearman": float(spearmanr(x, y).statistic),
+            "kendall": float(kendalltau(x, y).statistic)}

@@ -20,6 +20,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
+from .stats import rank_agreement  # noqa: F401  (one implementation, in stats)
 from .store import stable_id
 from .textparse import last_json_object
 
@@ -694,15 +695,6 @@ def diverging_limits(*tables: Any) -> tuple[float, float, bool]:
     vals = vals[np.isfinite(vals)]
     top = float(np.abs(vals).max()) if len(vals) else 0.0
     return (-top, top, False) if top > 0 else (-1.0, 1.0, True)
-
-
-def rank_agreement(a: dict[str, float], b: dict[str, float]) -> float:
-    """Kendall's tau between two scorings of the same models (NaN with fewer than 3 shared models)."""
-    shared = [m for m in a if m in b and a[m] == a[m] and b[m] == b[m]]
-    if len(shared) < 3:
-        return float("nan")
-    from scipy.stats import kendalltau
-    return float(kendalltau([a[m] for m in shared], [b[m] for m in shared]).statistic)
 
 
 # --------------------------------------------------------------------------- computed findings
