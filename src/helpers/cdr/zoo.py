@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any, Sequence
 
 
-
 DERIVED_KINDS = ("layers", "noise", "random", "simpo", "dpo", "dpo-offline")
 TRAINED_KINDS = ("simpo", "dpo", "dpo-offline")
 
