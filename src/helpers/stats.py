@@ -118,3 +118,24 @@ def rank_agreement(a: dict[str, float], b: dict[str, float]) -> dict[str, Any]:
     x, y = [a[m] for m in shared], [b[m] for m in shared]
     return {"shared_models": len(shared), "spearman": float(spearmanr(x, y).statistic),
             "kendall": float(kendalltau(x, y).statistic)}
+
+
+def bootstrap_ci(items, statistic, rounds: int = 1000, seed: int = 0,
+                 level: float = 0.95) -> tuple[float, float]:
+    """Percentile bootstrap CI of ``statistic`` over ``items`` resampled with replacement (NaN rounds dropped)."""
+    import random
+    if not items:
+        return float("nan"), float("nan")
+    rng = random.Random(seed)
+    stats = []
+    for _ in range(rounds):
+        value = statistic([items[rng.randrange(len(items))] for _ in items])
+        if value == value:
+            stats.append(value)
+    if not stats:
+        return float("nan"), float("nan")
+    stats.sort()
+    lo_q, hi_q = (1 - level) / 2, 1 - (1 - level) / 2
+    pick = lambda q: stats[min(len(stats) - 1, max(0, int(round(q * (len(stats) - 1)))))]  # noqa: E731
+    return pick(lo_q), pick(hi_q)
+
