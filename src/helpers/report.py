@@ -24,8 +24,28 @@ from typing import Any
 from .store import atomic_write_text, read_json
 
 _PROGRESS_RE = re.compile(r"\d+%\||\|\s*\d+/\d+\s*\[|it/s\]|s/it\]|\r")
-_LOG_RE = re.compile(r"^(INFO|DEBUG|WARNING|ERROR)?\s*\d\d-\d\d \d\d:\d\d:\d\d|^\(\w+ pid=\d+\)|^\[[\w:. -]+\]")
+_LOG_RE = re.compile(r"^(INFO|DEBUG|WARNING|ERROR)?\s*\d\d-\d\d \d\d:\d\d:\d\d|^\([\w.-]+ pid=\d+\)|^\[[\w:. -]+\]")
 _WARN_RE = re.compile(r"warn|error|deprecat", re.IGNORECASE)
+_ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_LOG_PREFIX_RE = re.compile(r"^\([\w.-]+ pid=\d+\)\s*|^(INFO|DEBUG|WARNING|ERROR)\s+\d\d-\d\d \d\d:\d\d:\d\d\s+(\[[^\]]*\]\s*)?")
+
+
+def _split_stream(text: str) -> tuple[str, list[str]]:
+    """(the lines a reader wants, warning lines) of a stream: progress bars and engine logs leave the text;
+    engine WARNING/ERROR lines become warnings with their pid/time prefix stripped."""
+    keep, warnings = [], []
+    for raw in _ANSI_RE.sub("", text).replace("\r\n", "\n").split("\n"):
+        line = raw.split("\r")[-1]  # a carriage return redraws the line: the reader sees the last state
+        if _PROGRESS_RE.search(raw) and not line.strip():
+            continue
+        if _PROGRESS_RE.search(line):
+            continue
+        if _LOG_RE.search(line.strip()):
+            if re.search(r"WARN|ERROR", line):
+                warnings.append(_LOG_PREFIX_RE.sub("", _LOG_PREFIX_RE.sub("", line.strip()))[:400])
+            continue
+        keep.append(line)
+    return "\n".join(keep), warnings
 
 
 def notebook_title(nb) -> str:
@@ -40,7 +60,7 @@ def notebook_title(nb) -> str:
 def _stderr_warnings(text: str) -> list[str]:
     """The lines of a stderr stream worth keeping: warnings, not progress bars or engine start-up logs."""
     kept = []
-    for line in text.replace("\r", "\n").splitlines():
+    for line in _ANSI_RE.sub("", text).replace("\r", "\n").splitlines():
         line = line.strip()
         if not line or _PROGRESS_RE.search(line) or _LOG_RE.search(line) and not re.search(r"WARN|ERROR", line):
             continue
@@ -98,8 +118,8 @@ def clean_notebook(nb, params: dict[str, Any] | None = None, specs: dict[str, An
                     warnings.extend(_stderr_warnings(out.get("text", "")))
                     continue
                 if out.get("output_type") == "stream":
-                    out["text"] = "\n".join(l for l in out["text"].replace("\r\n", "\n").split("\n")
-                                            if not _PROGRESS_RE.search(l))
+                    out["text"], logged = _split_stream(out.get("text", ""))
+                    warnings.extend(logged)
                     if not out["text"].strip():
                         continue
                 outputs.append(out)

@@ -1,0 +1,44 @@
+"""The shareable report: no progress bars or engine logs in cells, warnings collected, parameters once, a title."""
+import nbformat
+
+from helpers.params import ParamSpec
+from helpers.report import clean_notebook, findings_markdown, headline, notebook_title
+
+
+def _nb():
+    params = nbformat.v4.new_code_cell("n = 3  # [1..] how many")
+    params.metadata["tags"] = ["parameters"]
+    injected = nbformat.v4.new_code_cell("n = 5")
+    injected.metadata["tags"] = ["injected-parameters"]
+    work = nbformat.v4.new_code_cell("work()")
+    work.outputs = [
+        nbformat.v4.new_output("stream", name="stderr", text="answers:  50%|#####     | 1/2 [00:01<00:01, 1.0it/s]\r"
+                               "answers: 100%|##########| 2/2 [00:02<00:00, 1.0it/s]\nUserWarning: the tokenizer has no pad token\n"),
+        nbformat.v4.new_output("stream", name="stdout", text="\x1b[36m(EngineCore pid=123)\x1b[0m INFO 11-25 16:07:12 [core.py:1] "
+                               "starting\n(VllmWorker-0 pid=9) WARNING 11-25 16:07:44 [vllm.py:725] Triton missing\n8 questions\n"),
+        nbformat.v4.new_output("display_data", data={"application/vnd.jupyter.widget-view+json": {"model_id": "x"},
+                                                      "text/plain": "HBox(children=(...))"}),
+    ]
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# 09 · A *test* notebook\ntext"), params, injected, work]
+    return nb
+
+
+def test_clean_notebook_keeps_what_a_reader_needs():
+    clean, warnings = clean_notebook(_nb(), {"n": 5}, {"n": ParamSpec("n", 3, "[1..] how many")})
+    sources = [c.source for c in clean.cells]
+    assert not any(s.startswith("n = ") for s in sources)  # neither the defaults nor papermill's injected cell
+    table = [s for s in sources if s.startswith("## Parameters of this run")][0]
+    assert "| **n** | **`5`** | how many | `3` |" in table and "1 differ" in table
+    outputs = clean.cells[2].outputs
+    assert [o["text"] for o in outputs] == ["8 questions\n"]
+    assert "UserWarning: the tokenizer has no pad token" in warnings and "Triton missing" in warnings
+    assert clean.cells[-1].source.startswith("## Warnings")
+    assert notebook_title(clean) == "09 · A test notebook"
+
+
+def test_headline_carries_intervals_and_findings_render():
+    m = {"headline": ["acc", "speed"], "acc": 0.75, "acc_ci": [0.5, 0.9], "speed": 3}
+    assert headline(m) == {"acc": "0.75 [0.5, 0.9]", "speed": "3"}
+    text = findings_markdown({"signal": "above chance", "finding": "8/8 right.", "findings": ["one", "two"]})
+    assert text.startswith("**Signal:** above chance") and "- two" in text
