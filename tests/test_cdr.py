@@ -101,8 +101,9 @@ def test_router_parse_and_failure():
 
     def broken(msgs):
         raise RuntimeError("down")
-    assert cdr.route(["a", "b"], broken) == ["CHAT", "CHAT"]
-    assert cdr.route(["x"], lambda msgs: ["SAFETY"]) == ["SAFETY"]
+    domains, fallbacks = cdr.route(["a", "b"], broken)
+    assert domains == ["CHAT", "CHAT"] and fallbacks["unparsed"] == 2 and fallbacks["error"]
+    assert cdr.route(["x", "y"], lambda msgs: ["SAFETY", "no idea"]) == (["SAFETY", "CHAT"], {"unparsed": 1, "error": None})
 
 
 def test_customise_same_for_both_models_and_keeps_system():

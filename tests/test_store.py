@@ -105,3 +105,12 @@ def test_killed_generation_stage_resumes_without_loss_or_duplicates(tmp_path, ti
     assert sorted(ids) == sorted(f"q{i}" for i in range(12)), "no lost and no duplicated records"
     redone = [i for line in log2.read_text().splitlines() for i in json.loads(line)]
     assert set(redone) == {f"q{i}" for i in range(12)} - done_before, "the rerun only did the missing work"
+
+
+def test_malformed_lines_are_counted_and_warned(tmp_path):
+    from helpers.store import JsonlStore
+    path = tmp_path / "s.jsonl"
+    path.write_text('{"id": "a", "v": 1}\nnot json\n{"no_id": 1}\n{"id": "b", "v": 2}\n')
+    with pytest.warns(UserWarning, match="2 malformed line"):
+        store = JsonlStore(path)
+    assert store.malformed_lines == 2 and sorted(r["id"] for r in store) == ["a", "b"]

@@ -112,6 +112,7 @@ class JsonlStore:
         self.key = key
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._records: dict[str, dict] = {}
+        self.malformed_lines = 0  # complete lines that were not JSON records (reported, never silent)
         self._load()
 
     def _load(self) -> None:
@@ -124,9 +125,13 @@ class JsonlStore:
                 continue
             try:
                 rec = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            self._records.setdefault(str(rec[self.key]), rec)
+                self._records.setdefault(str(rec[self.key]), rec)
+            except (ValueError, KeyError, TypeError):
+                self.malformed_lines += 1
+        if self.malformed_lines:
+            import warnings
+            warnings.warn(f"{self.path}: {self.malformed_lines} malformed line(s) skipped (not JSON records with "
+                          f"{self.key!r}); their items are recomputed", stacklevel=2)
         if good_end != len(raw):
             with open(self.path, "r+b") as f:
                 f.truncate(good_end)

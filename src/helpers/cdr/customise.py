@@ -36,14 +36,20 @@ def parse_domain(reply: str | None) -> str:
     return m.group(1) if m else "CHAT"
 
 
-def route(prompts: Sequence[Prompt], complete: Callable[[list[Messages]], list[str]]) -> list[str]:
-    """Domain per prompt; ``complete`` is e.g. ``Judge(model, temperature=0, max_tokens=4).complete``."""
+def route(prompts: Sequence[Prompt], complete: Callable[[list[Messages]], list[str]]) -> tuple[list[str], dict[str, Any]]:
+    """(domain per prompt, fallbacks): ``complete`` is e.g. ``Judge(model, temperature=0, max_tokens=4).complete``.
+
+    A reply naming no domain falls back to CHAT, and a router that raises sends every prompt to CHAT; both are
+    counted in ``fallbacks`` ({"unparsed": n, "error": message or None}) for the report, never silent.
+    """
+    error = None
     try:
         replies = complete([router_messages(p) for p in prompts])
-    except Exception as exc:  # a failing router must not stop the evaluation: everything is CHAT
-        print(f"router failed ({type(exc).__name__}: {exc}); all prompts routed to CHAT")
+    except Exception as exc:  # a failing router must not stop the evaluation: everything is CHAT, and said so
+        error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:300]
         replies = [""] * len(prompts)
-    return [parse_domain(r) for r in replies]
+    unparsed = sum(1 for r in replies if not r or not re.search(r"\b(SAFETY|REASONING|CHAT)\b", r.upper()))
+    return [parse_domain(r) for r in replies], {"unparsed": unparsed, "error": error}
 
 
 # ----------------------------------------------------------------------------------- customisation

@@ -77,6 +77,9 @@ def findings(m: dict[str, Any]) -> dict[str, Any]:
     for a, b in m.get("tied_pairs") or []:
         details.append(f"{a} and {b} have the same gap score: no strong side, left out of the sweep.")
     if m.get("router_accuracy") is not None:
-        details.append(f"Router accuracy {pct(m['router_accuracy'])} (routed: {m.get('router_domains', {})}).")
+        fb = m.get("router_fallbacks") or {}
+        details.append(f"Router accuracy {pct(m['router_accuracy'])} (routed: {m.get('router_domains', {})}; "
+                       f"{fb.get('unparsed', 0)} replies named no domain and fell back to CHAT"
+                       + (f"; the router failed: {fb['error']}" if fb.get("error") else "") + ").")
     finding = details[0] if details else "No headline computed."
     return {"finding": finding, "signal": signal, "findings": details}
