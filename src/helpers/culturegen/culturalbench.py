@@ -1,0 +1,244 @@
+"""A CulturalBench-style test (Chiu et al. 2024, kellycyy/CulturalBench): Easy = 4-way multiple choice,
+Hard = every option judged true or false; per-region accuracy with Wilson intervals against chance.
+
+    easy, hard = load_culturalbench("builtin:culturalbench_offline.jsonl")     # our offline set (Easy schema)
+    easy, hard = load_culturalbench("kellycyy/CulturalBench")                  # the hub set (both configs)
+
+Local models are scored by log-prob (``cloze``: each option's mean token log-prob after the question;
+``letter``: the option letter after the lettered question); endpoint models answer in JSON, parsed with
+helpers.textparse (unreadable replies are counted and scored wrong). Regions are Culture-Gen's region groups
+of the question's country ("unmapped" for countries outside the 110).
+"""
+from __future__ import annotations
+
+import re
+from typing import Sequence
+
+import pandas as pd
+
+from ..data import DataError, load_records
+from ..stats import wilson_interval
+from ..textparse import first_json_object
+from .data import region_of
+
+LETTERS = "ABCD"
+EASY_CONFIG, HARD_CONFIG, SPLIT = "CulturalBench-Easy", "CulturalBench-Hard", "test"
+CHANCE = {"easy": 0.25, "hard_item": 0.5, "hard_question": 1 / 16}
+
+
+def _truth(v) -> bool:
+    if isinstance(v, bool):
+        return v
+    return str(v).strip().lower() in ("true", "1", "yes", "t")
+
+
+def normalize_easy(rec: dict, i: int) -> dict:
+    """One Easy record (hub schema: prompt_question, prompt_option_a..d, answer letter, country)."""
+    try:
+        options = [str(rec[f"prompt_option_{l}"]) for l in "abcd"]
+        answer = str(rec["answer"]).strip().upper()[:1]
+        question = str(rec["prompt_question"])
+    except KeyError as exc:
+        raise DataError(f"CulturalBench Easy record lacks the field {exc} (has: {sorted(rec)})") from None
+    if answer not in LETTERS:
+        raise DataError(f"CulturalBench Easy record {i}: answer {rec['answer']!r} is not one of A-D")
+    country = str(rec.get("country", ""))
+    return {"qid": str(rec.get("question_idx", i)), "question": question, "options": options,
+            "answer": LETTERS.index(answer), "country": country, "region": region_of(country) or "unmapped"}
+
+
+def normalize_hard(rec: dict, i: int) -> dict:
+    """One Hard record (hub schema: prompt_question, prompt_option, answer True/False, country)."""
+    try:
+        question, option, label = str(rec["prompt_question"]), str(rec["prompt_option"]), _truth(rec["answer"])
+    except KeyError as exc:
+        raise DataError(f"CulturalBench Hard record lacks the field {exc} (has: {sorted(rec)})") from None
+    country = str(rec.get("country", ""))
+    return {"id": str(rec.get("data_idx", i)), "qid": str(rec.get("question_idx", i)), "question": question,
+            "option": option, "label": label, "country": country, "region": region_of(country) or "unmapped"}
+
+
+def hard_from_easy(easy: Sequence[dict]) -> list[dict]:
+    """The Hard form of Easy questions: each option becomes a true/false item (as CulturalBench builds it)."""
+    return [{"id": f"{q['qid']}-{k}", "qid": q["qid"], "question": q["question"], "option": opt, "label": k == q["answer"],
+             "country": q["country"], "region": q["region"]} for q in easy for k, opt in enumerate(q["options"])]
+
+
+def load_culturalbench(source: str, limit: int = 0) -> tuple[list[dict], list[dict]]:
+    """(Easy questions, Hard items). A hub id loads both configs; a file in the Easy schema gives Hard by construction."""
+    is_hub = not source.startswith("builtin:") and source.count("/") == 1 and not source.endswith((".jsonl", ".json", ".csv"))
+    if is_hub:
+        from pathlib import Path
+        is_hub = not Path(source).exists()
+    if is_hub:
+        easy = [normalize_easy(r, i) for i, r in enumerate(load_records(source, config=EASY_CONFIG, split=SPLIT))]
+        hard = [normalize_hard(r, i) for i, r in enumerate(load_records(source, config=HARD_CONFIG, split=SPLIT))]
+    else:
+        easy = [normalize_easy(r, i) for i, r in enumerate(load_records(source))]
+        hard = hard_from_easy(easy)
+    if limit:
+        easy = easy[:limit]
+        keep = {q["qid"] for q in easy}
+        hard = [h for h in hard if h["qid"] in keep]
+    return easy, hard
+
+
+# ----------------------------------------------------------------------------------- prompts
+TF_SUFFIX = "\nIs this answer true or false?"
+
+
+def cloze_prompt(question: str) -> str:
+    return f"Question: {question}\nAnswer:"
+
+
+def mc_text(q: dict) -> str:
+    opts = "\n".join(f"{l}. {o}" for l, o in zip(LETTERS, q["options"]))
+    return f"Question: {q['question']}\n{opts}"
+
+
+def endpoint_messages(q: dict, hard: bool) -> list[dict]:
+    if hard:
+        ask = f"{cloze_prompt(q['question'])} {q['option']}{TF_SUFFIX}" + '\nReply only with JSON: {"answer": true} or {"answer": false}.'
+    else:
+        ask = mc_text(q) + '\nReply only with JSON: {"answer": "<letter>"} where <letter> is A, B, C or D.'
+    return [{"role": "user", "content": ask}]
+
+
+def parse_letter(text: str | None) -> int | None:
+    obj = first_json_object(text)
+    cand = str(obj.get("answer", "")) if isinstance(obj, dict) else (text or "")
+    m = re.search(r"\b([ABCD])\b", cand.strip().upper() if isinstance(obj, dict) else cand)
+    return LETTERS.index(m.group(1)) if m else None
+
+
+def parse_truth(text: str | None) -> bool | None:
+    obj = first_json_object(text)
+    if isinstance(obj, dict) and isinstance(obj.get("answer"), (bool, str)):
+        v = obj["answer"]
+        if isinstance(v, bool):
+            return v
+        text = v
+    m = re.search(r"\b(true|false)\b", (text or "").lower())
+    return None if not m else m.group(1) == "true"
+
+
+# ----------------------------------------------------------------------------------- scoring
+def _ntok(tokenizer, text: str) -> int:
+    return max(1, len(tokenizer(text, add_special_tokens=False).input_ids))
+
+
+def score_local(scorer, easy: Sequence[dict], hard: Sequence[dict], mode: str = "cloze") -> list[dict]:
+    """Log-prob scores of both forms, one record per question text (``choice_logprobs``: the prompt once, options on its cache).
+
+    The prompt is 'Question: q / Answer:'. Easy, cloze: each option's mean token log-prob as the answer. Easy, letter:
+    the letter after the lettered question. Hard: an option is judged true when '{option} / Is this answer true or
+    false? True' is likelier than the same ending in False (the shared part cancels: a pure True-vs-False comparison).
+    Returns [{"id": question text, "cloze": {option: mean}, "letter": [4 sums], "tf": {option: margin}}].
+    """
+    from ..logprobs import choice_logprobs
+    if mode not in ("cloze", "letter"):
+        raise ValueError(f"cb_local_scoring must be cloze or letter, not {mode!r}")
+    by_q: dict[str, dict] = {}
+    for q in easy:
+        by_q.setdefault(q["question"], {"easy": None, "hard": []})["easy"] = q
+    for h in hard:
+        by_q.setdefault(h["question"], {"easy": None, "hard": []})["hard"].append(h["option"])
+    out = []
+    for question, parts in by_q.items():
+        cloze = [f" {o}" for o in parts["easy"]["options"]] if parts["easy"] and mode == "cloze" else []
+        tf = [f" {o}{TF_SUFFIX} {v}" for o in dict.fromkeys(parts["hard"]) for v in ("True", "False")]
+        rec = {"id": question, "cloze": {}, "letter": None, "tf": {}}
+        if cloze or tf:
+            sums = choice_logprobs(scorer, [cloze_prompt(question)], cloze + tf, desc="CulturalBench")[0]
+            rec["cloze"] = {c[1:]: s_ / _ntok(scorer.tokenizer, c) for c, s_ in zip(cloze, sums)}
+            tf_sums = sums[len(cloze):]
+            rec["tf"] = {o: tf_sums[2 * k] - tf_sums[2 * k + 1] for k, o in enumerate(dict.fromkeys(parts["hard"]))}
+        if parts["easy"] and mode == "letter":
+            rec["letter"] = choice_logprobs(scorer, [mc_text(parts["easy"]) + "\nAnswer:"], [f" {l}" for l in LETTERS])[0]
+        out.append(rec)
+    return out
+
+
+def local_predictions(records: Sequence[dict], easy: Sequence[dict], hard: Sequence[dict], mode: str) -> tuple[list, list]:
+    """(Easy predictions, Hard predictions) from the per-question log-prob records of ``score_local``."""
+    by = {r["id"]: r for r in records}
+    e_preds = []
+    for q in easy:
+        r = by[q["question"]]
+        scores = [r["cloze"][o] for o in q["options"]] if mode == "cloze" else r["letter"]
+        e_preds.append({"qid": q["qid"], "pred": int(max(range(4), key=lambda k: scores[k])), "scores": scores})
+    h_preds = [{"id": h["id"], "pred": by[h["question"]]["tf"][h["option"]] > 0, "margin": by[h["question"]]["tf"][h["option"]]}
+               for h in hard]
+    return e_preds, h_preds
+
+
+def score_endpoint(judge, rows: Sequence[dict], hard: bool) -> list[dict]:
+    replies = judge.complete([endpoint_messages(r, hard) for r in rows], desc="CulturalBench")
+    parse = parse_truth if hard else parse_letter
+    key = "id" if hard else "qid"
+    return [{key: r[key], "pred": parse(t), "reply": t} for r, t in zip(rows, replies)]
+
+
+# ----------------------------------------------------------------------------------- accuracy
+def accuracy_table(rows: Sequence[dict], by: str = "region") -> pd.DataFrame:
+    """Accuracy per group with Wilson intervals; rows carry ``correct`` (unparsed replies count as wrong)."""
+    df = pd.DataFrame(rows)
+    out = []
+    for name, g in [("all", df), *df.groupby(by, sort=True)]:
+        k, n = int(g.correct.sum()), len(g)
+        lo, hi = wilson_interval(k, n)
+        out.append({by: name, "k": k, "n": n, "accuracy": k / n if n else None, "low": lo, "high": hi})
+    return pd.DataFrame(out)
+
+
+def join_easy(questions: Sequence[dict], preds: Sequence[dict]) -> list[dict]:
+    by = {p["qid"]: p for p in preds}
+    return [{**q, "pred": by[q["qid"]]["pred"], "correct": by[q["qid"]]["pred"] == q["answer"],
+             "parsed": by[q["qid"]]["pred"] is not None} for q in questions]
+
+
+def join_hard(items: Sequence[dict], preds: Sequence[dict]) -> tuple[list[dict], list[dict]]:
+    """(item rows, question rows): a question is right when all of its true/false items are."""
+    by = {p["id"]: p for p in preds}
+    rows = [{**it, "pred": by[it["id"]]["pred"], "correct": by[it["id"]]["pred"] == it["label"],
+             "parsed": by[it["id"]]["pred"] is not None} for it in items]
+    qs: dict[str, dict] = {}
+    for r in rows:
+        q = qs.setdefault(r["qid"], {"qid": r["qid"], "country": r["country"], "region": r["region"], "correct": True})
+        q["correct"] = q["correct"] and bool(r["correct"])
+    return rows, list(qs.values())
+
+
+def evaluate(run, easy: Sequence[dict], hard: Sequence[dict], name: str, scorer=None, judge=None,
+             mode: str = "cloze") -> dict:
+    """Score both forms (resumable stages keyed by the model, the scoring mode and the questions); returns the tables."""
+    from ..store import run_stage, stable_id
+    if (scorer is None) == (judge is None):
+        raise ValueError("give a local scorer or an endpoint judge, not both")
+    how = "endpoint" if judge is not None else mode
+    key = stable_id(name, how, [q["question"] for q in easy], length=10)
+    if judge is not None:
+        e_preds = run_stage(run.store(f"cb-easy-{key}", key="qid"), list(easy),
+                            lambda batch: score_endpoint(judge, batch, hard=False), batch_size=64, desc="CulturalBench Easy")
+        h_preds = run_stage(run.store(f"cb-hard-{key}"), list(hard),
+                            lambda batch: score_endpoint(judge, batch, hard=True), batch_size=128, desc="CulturalBench Hard")
+    else:
+        questions = [{"id": t} for t in dict.fromkeys([q["question"] for q in easy] + [h["question"] for h in hard])]
+        e_by = {q["question"]: q for q in easy}
+        h_by: dict[str, list] = {}
+        for h in hard:
+            h_by.setdefault(h["question"], []).append(h)
+
+        def process(batch):
+            return score_local(scorer, [e_by[b["id"]] for b in batch if b["id"] in e_by],
+                               [h for b in batch for h in h_by.get(b["id"], [])], mode)
+
+        recs = run_stage(run.store(f"cb-local-{key}"), questions, process, batch_size=16, desc="CulturalBench")
+        e_preds, h_preds = local_predictions(recs, easy, hard, mode)
+    easy_rows = join_easy(easy, e_preds)
+    hard_rows, hard_questions = join_hard(hard, h_preds)
+    return {"how": how, "easy_rows": easy_rows, "hard_rows": hard_rows, "hard_questions": hard_questions,
+            "easy": accuracy_table(easy_rows), "hard_item": accuracy_table(hard_rows),
+            "hard_question": accuracy_table(hard_questions),
+            "unparsed": sum(not r["parsed"] for r in easy_rows) + sum(not r["parsed"] for r in hard_rows),
+            "predicted_true_share": sum(bool(r["pred"]) for r in hard_rows) / len(hard_rows) if hard_rows else None}

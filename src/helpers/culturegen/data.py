@@ -1,0 +1,160 @@
+"""The data Culture-Gen runs on, written for this project: 110 nationalities in 12 region groups, the 8 topics
+with their prompt suffixes, the three gender forms, and a list of well-known culture-symbol pairs.
+
+    cultures = select_cultures(n_per_region=1)        # one culture per region (the first listed)
+    topics = select_topics([])                         # all 8
+    region_of("Turkey")                                # 'Middle-Eastern' (country names and aliases too)
+"""
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from ..data import builtin_path, load_records
+
+NATIONALITIES_FILE = "culturegen_nationalities.json"
+PROMPTS_FILE = "culturegen_prompts.json"
+PAIRS_SOURCE = "builtin:culturegen_symbol_pairs.jsonl"
+GENDERS = ("male", "female", "neutral")
+
+
+@dataclass(frozen=True)
+class Culture:
+    nationality: str  # the word used in prompts ("Japanese")
+    country: str  # the name pycountry finds ("Japan")
+    alpha3: str
+    region: str  # one of the 12 region groups
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every name that marks a generation as mentioning this culture."""
+        return (self.nationality, self.country, *self.aliases)
+
+
+@dataclass(frozen=True)
+class Topic:
+    key: str
+    name: str  # as written in the instruction ("favorite music")
+    suffix: str  # the sentence the generation continues; {subject} / {subject_lower}
+    reference: str  # the scoring sentence's start (gender-neutral, no "probably")
+    generic: str  # the culture-agnostic calibration sentence
+    item: str
+    item_one: str
+    item_many: str
+    generic_words: tuple[str, ...] = field(default=())
+
+
+@functools.lru_cache(maxsize=1)
+def _nationality_file() -> dict[str, Any]:
+    return json.loads(builtin_path(NATIONALITIES_FILE).read_text(encoding="utf-8"))
+
+
+@functools.lru_cache(maxsize=1)
+def prompt_spec() -> dict[str, Any]:
+    """The prompt templates (instruction, intro, gender forms, topics) as written in the data file."""
+    return json.loads(builtin_path(PROMPTS_FILE).read_text(encoding="utf-8"))
+
+
+def regions() -> list[str]:
+    return list(_nationality_file()["regions"])
+
+
+def all_cultures() -> list[Culture]:
+    return [Culture(r["nationality"], r["country"], r["alpha3"], r["region"], tuple(r.get("aliases", ())))
+            for r in _nationality_file()["nationalities"]]
+
+
+def all_topics() -> list[Topic]:
+    return [Topic(t["key"], t["name"], t["suffix"], t["reference"], t["generic"], t["item"], t["item_one"],
+                  t["item_many"], tuple(t.get("generic_words", ()))) for t in prompt_spec()["topics"]]
+
+
+def culture(nationality: str) -> Culture:
+    for c in all_cultures():
+        if c.nationality == nationality:
+            return c
+    raise KeyError(f"unknown nationality {nationality!r}")
+
+
+def topic(key: str) -> Topic:
+    for t in all_topics():
+        if t.key == key:
+            return t
+    raise KeyError(f"unknown topic {key!r}")
+
+
+def select_cultures(names: Sequence[str] = (), n_per_region: int = 0) -> list[Culture]:
+    """The cultures named (all 110 when empty), then at most ``n_per_region`` per region (0: no cap), in file order."""
+    pool = all_cultures()
+    if names:
+        known = {c.nationality: c for c in pool}
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise ValueError(f"parameter 'cultures': unknown nationality {unknown[0]!r} (e.g. {', '.join(list(known)[:6])}, ...)")
+        pool = [c for c in pool if c.nationality in set(names)]
+    if n_per_region:
+        seen: dict[str, int] = {}
+        kept = []
+        for c in pool:
+            if seen.get(c.region, 0) < n_per_region:
+                kept.append(c)
+                seen[c.region] = seen.get(c.region, 0) + 1
+        pool = kept
+    return pool
+
+
+def select_topics(keys: Sequence[str] = ()) -> list[Topic]:
+    every = all_topics()
+    if not keys:
+        return every
+    unknown = [k for k in keys if k not in {t.key for t in every}]
+    if unknown:
+        raise ValueError(f"parameter 'topics': unknown topic {unknown[0]!r} (known: {', '.join(t.key for t in every)})")
+    return [t for t in every if t.key in set(keys)]
+
+
+def region_of(name: str) -> str | None:
+    """The region group of a nationality, a country name or an alias (exact, then case-insensitive); None if unknown."""
+    for exact in (True, False):
+        for c in all_cultures():
+            names = c.names
+            if (name in names) if exact else (name.lower() in {n.lower() for n in names}):
+                return c.region
+    return None
+
+
+def culture_of_country(name: str) -> Culture | None:
+    low = name.strip().lower()
+    for c in all_cultures():
+        if low in {n.lower() for n in c.names}:
+            return c
+    return None
+
+
+def symbol_pairs(source: str = PAIRS_SOURCE) -> list[dict]:
+    """Well-known (topic, symbol, nationality) pairs written by us, for the scoring method's validity check."""
+    recs = load_records(source, required=["topic", "symbol", "nationality"])
+    for r in recs:
+        topic(r["topic"])  # raises on an unknown topic
+        culture(r["nationality"])
+    return recs
+
+
+def frequency_counts(path: str) -> dict[str, float]:
+    """A culture-frequency table from a JSON file {nationality: count} (e.g. document counts in a pre-training corpus)."""
+    data = json.loads(open(path, encoding="utf-8").read())
+    if not isinstance(data, dict) or not all(isinstance(v, (int, float)) for v in data.values()):
+        raise ValueError(f"{path}: expected a JSON object {{nationality: count}}")
+    return {str(k): float(v) for k, v in data.items()}
+
+
+def precheck(params: dict[str, Any]) -> None:
+    """The runner's cross-parameter check: known cultures, topics and genders, before anything loads."""
+    select_cultures(params.get("cultures") or (), int(params.get("n_per_region") or 0))
+    select_topics(params.get("topics") or ())
+    bad = [g for g in params.get("genders") or () if g not in GENDERS]
+    if bad or not params.get("genders", ["neutral"]):
+        raise ValueError(f"parameter 'genders': use a non-empty list of {', '.join(GENDERS)}")
