@@ -149,14 +149,53 @@ def parse_task(task: str) -> tuple[str, int]:
     raise ValueError(f"task {task!r}: use mult:N (N-digit multiplication, e.g. mult:4) or gsm8k")
 
 
+def rehearsal_gsm8k(n: int = 60) -> list[dict[str, str]]:
+    """GSM8K-schema records (question, rationale with <<calc>> annotations, #### answer) written by us: the
+    stand-in for the hub set when a full profile is rehearsed offline (helpers.rehearsal)."""
+    rows = []
+    for i in range(n):
+        a, b, c = 2 + i % 7, 3 + i % 5, 2 + i % 3
+        rows.append({"question": f"Ann has {a} boxes with {b} pens each and gives away {c} pens. How many pens are left?",
+                     "answer": f"She has {a}*{b}=<<{a}*{b}={a * b}>>{a * b} pens.\n"
+                               f"After giving away {c}: {a * b}-{c}=<<{a * b}-{c}={a * b - c}>>{a * b - c}.\n#### {a * b - c}"})
+    return rows
+
+
+def _gsm8k_split(source: str, split: str, limit: int | None) -> list[dict[str, str]]:
+    """One split from a hub id, or from a folder holding ``<split>.jsonl`` or ``<split>.txt`` (the reference's)."""
+    from .. import rehearsal
+    folder = Path(source).expanduser()
+    if folder.is_dir():
+        files = [folder / f"{split}{ext}" for ext in (".jsonl", ".txt")]
+        found = next((f for f in files if f.exists()), None)
+        if found is None:
+            raise DataError(f"GSM8K folder {source} has no {split}.jsonl or {split}.txt")
+        return load_gsm8k(str(found), split, limit)
+    if rehearsal.active() and rehearsal.data_source(source) == source and not folder.exists():
+        rows = rehearsal_gsm8k()
+        half = len(rows) // 2
+        rows = rows[:half] if split == "test" else rows[half:]
+        return [{"id": f"{split}-{i}", **_from_record(r)} for i, r in enumerate(rows[:limit])]
+    return load_gsm8k(source, split, limit)
+
+
 def load_task(task: str, n_train: int, n_valid: int, n_test: int, seed: int = 0,
               gsm8k_data: str = "openai/gsm8k") -> dict[str, list[dict]]:
-    """Train / valid / test examples of a task (``mult:N`` generated, ``gsm8k`` loaded)."""
+    """Train / valid / test examples of a task (``mult:N`` generated, ``gsm8k`` loaded).
+
+    GSM8K from the hub (or a folder with train/test files) uses its train and test splits, validation
+    being the last ``n_valid`` training examples; a single local file is cut in order into test
+    (first ``n_test``), validation (next ``n_valid``) and train (the rest). ``n_train`` 0 keeps all.
+    """
     kind, size = parse_task(task)
     if kind == "mult":
         return multiplication_splits(size, n_train, n_valid, n_test, seed)
-    train = load_gsm8k(gsm8k_data, "train", limit=n_train + n_valid if n_train else None)  # 0: all
-    test = load_gsm8k(gsm8k_data, "test", limit=n_test or None)
-    # GSM8K has no validation split: the last n_valid training examples serve as one
+    if Path(gsm8k_data).expanduser().is_file():
+        rows = load_gsm8k(gsm8k_data, "all")
+        rest = rows[n_test + n_valid:]
+        return {"train": rest[:n_train] if n_train else rest, "valid": rows[n_test:n_test + n_valid],
+                "test": rows[:n_test]}
+    train = _gsm8k_split(gsm8k_data, "train", n_train + n_valid if n_train else None)
+    test = _gsm8k_split(gsm8k_data, "test", n_test or None)
     cut = max(len(train) - n_valid, 1) if n_valid else len(train)
     return {"train": train[:cut], "valid": train[cut:], "test": test}

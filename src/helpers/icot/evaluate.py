@@ -13,6 +13,8 @@ from typing import Any, Sequence
 
 import torch
 
+from ..stats import wilson_interval
+
 STOP_AFTER_EOS = 2  # end of the CoT, end of the answer
 
 
@@ -27,7 +29,8 @@ def _left_pad(rows: Sequence[list[int]], pad_id: int, device) -> tuple[torch.Ten
 
 
 @torch.no_grad()
-def _generate_chunk(model, rows: Sequence[list[int]], eos_id: int, pad_id: int, max_new_tokens: int) -> list[list[int]]:
+def _generate_chunk(model, rows: Sequence[list[int]], eos_id: int, pad_id: int, max_new_tokens: int,
+                    skip: int = 0) -> list[list[int]]:
     device = next(model.parameters()).device
     ids, mask = _left_pad(rows, pad_id, device)
     positions = (mask.cumsum(-1) - 1).clamp(min=0)
@@ -37,7 +40,9 @@ def _generate_chunk(model, rows: Sequence[list[int]], eos_id: int, pad_id: int, 
     eos_seen = torch.zeros(n, dtype=torch.long, device=device)
     done = torch.zeros(n, dtype=torch.bool, device=device)
     lengths = torch.zeros(n, dtype=torch.long, device=device)
-    last_pos = positions[:, -1]
+    last_pos = positions[:, -1] + skip  # a keep_position model's first new token sits after the removed CoT
+    n_positions = getattr(model.config, "n_positions", None) or model.config.max_position_embeddings
+    max_new_tokens = max(1, min(max_new_tokens, n_positions - int(last_pos.max()) - 1))
     for t in range(max_new_tokens):
         nxt = out.logits[:, -1].argmax(-1)
         nxt = torch.where(done, torch.full_like(nxt, pad_id), nxt)
@@ -55,15 +60,17 @@ def _generate_chunk(model, rows: Sequence[list[int]], eos_id: int, pad_id: int, 
 
 
 def greedy_generate(model, prompts: Sequence[list[int]], eos_id: int, pad_id: int, max_new_tokens: int,
-                    batch_size: int = 64) -> list[list[int]]:
-    """Greedy continuations (up to and including the second ``<eos>``), batched by similar length."""
+                    batch_size: int = 64, skip: int = 0) -> list[list[int]]:
+    """Greedy continuations (up to and including the second ``<eos>``), batched by similar length.
+
+    ``skip``: position ids to jump over after the prompt (models trained with keep_position)."""
     was_training = model.training
     model.eval()
     order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
     results: dict[int, list[int]] = {}
     for start in range(0, len(order), batch_size):
         chunk = order[start:start + batch_size]
-        for i, gen in zip(chunk, _generate_chunk(model, [prompts[i] for i in chunk], eos_id, pad_id, max_new_tokens)):
+        for i, gen in zip(chunk, _generate_chunk(model, [prompts[i] for i in chunk], eos_id, pad_id, max_new_tokens, skip)):
             results[i] = gen
     model.train(was_training)
     return [results[i] for i in range(len(prompts))]
@@ -114,34 +121,37 @@ def prompts_of(tok, examples: Sequence[dict]) -> list[list[int]]:
     return [tok.encode(ex["input"]) + [tok.eos_id] for ex in examples]
 
 
-def evaluate_examples(model, tok, examples: Sequence[dict], max_new_tokens: int, batch_size: int = 64) -> list[dict]:
-    gens = greedy_generate(model, prompts_of(tok, examples), tok.eos_id, tok.pad_id, max_new_tokens, batch_size)
+def evaluate_examples(model, tok, examples: Sequence[dict], max_new_tokens: int, batch_size: int = 64,
+                      skip: int = 0) -> list[dict]:
+    gens = greedy_generate(model, prompts_of(tok, examples), tok.eos_id, tok.pad_id, max_new_tokens, batch_size, skip)
     return score_generations(tok, examples, gens)
 
 
-def answers_per_second(model, tok, examples: Sequence[dict], max_new_tokens: int, batch_size: int = 1) -> float:
+def evaluate_stage(store, model, tok, examples: Sequence[dict], max_new_tokens: int, batch_size: int = 64,
+                   skip: int = 0) -> list[dict]:
+    """``evaluate_examples`` over the examples not yet in ``store`` (a JsonlStore), one batch at a time, so a
+    killed run keeps what it decoded; returns the records in the examples' order."""
+    todo = [ex for ex in examples if ex["id"] not in store]
+    for start in range(0, len(todo), batch_size):
+        store.extend(evaluate_examples(model, tok, todo[start:start + batch_size], max_new_tokens, batch_size, skip))
+    return [store.get(ex["id"]) for ex in examples]
+
+
+def answers_per_second(model, tok, examples: Sequence[dict], max_new_tokens: int, batch_size: int = 1,
+                       skip: int = 0) -> float:
     """Throughput of greedy answering (the paper measures it at batch size 1), after one warm-up batch."""
     prompts = prompts_of(tok, examples)
-    greedy_generate(model, prompts[:batch_size], tok.eos_id, tok.pad_id, max_new_tokens, batch_size)
+    greedy_generate(model, prompts[:batch_size], tok.eos_id, tok.pad_id, max_new_tokens, batch_size, skip)
     if next(model.parameters()).is_cuda:
         torch.cuda.synchronize()
     start = time.perf_counter()
-    greedy_generate(model, prompts, tok.eos_id, tok.pad_id, max_new_tokens, batch_size)
+    greedy_generate(model, prompts, tok.eos_id, tok.pad_id, max_new_tokens, batch_size, skip)
     if next(model.parameters()).is_cuda:
         torch.cuda.synchronize()
     return len(prompts) / (time.perf_counter() - start)
 
 
 # ------------------------------------------------------------------------------- statistics
-def wilson_ci(k: int, n: int, confidence: float = 0.95) -> tuple[float, float] | None:
-    """Wilson interval of k successes in n (scipy.stats.binomtest); None when n is 0."""
-    if n == 0:
-        return None
-    from scipy.stats import binomtest
-    ci = binomtest(k, n).proportion_ci(confidence_level=confidence, method="wilson")
-    return float(ci.low), float(ci.high)
-
-
 def paired_test(correct_a: Sequence[bool], correct_b: Sequence[bool]) -> dict[str, Any]:
     """Exact McNemar test on the same examples: discordant counts and a two-sided p-value."""
     from scipy.stats import binomtest
@@ -160,7 +170,73 @@ def verdict(acc_icot: float, acc_nocot: float, n: int, p_value: float, alpha: fl
     """
     if p_value < alpha:
         return "internalization beats no-CoT" if acc_icot > acc_nocot else "no-CoT beats internalization"
-    widths = [wilson_ci(round(a * n), n) for a in (acc_icot, acc_nocot)]
-    if n and all(w is not None and (w[1] - w[0]) / 2 <= resolution for w in widths):
+    widths = [wilson_interval(round(a * n), n) for a in (acc_icot, acc_nocot)]
+    if n and all((hi - lo) / 2 <= resolution for lo, hi in widths):
         return "no difference at this budget"
     return "too small to tell"
+
+
+def summarize(records: Sequence[dict]) -> dict[str, Any]:
+    """Accuracy with its Wilson CI, mean generated tokens and CoT tokens per answer."""
+    n = len(records)
+    k = sum(1 for r in records if r["correct"])
+    ci = wilson_interval(k, n) if n else None
+    return {"n": n, "correct": k, "accuracy": k / n if n else None,
+            "ci_low": ci[0] if ci else None, "ci_high": ci[1] if ci else None,
+            "tokens_per_answer": sum(r["n_generated"] for r in records) / n if n else None,
+            "cot_tokens_per_answer": sum(r["n_cot_tokens"] for r in records) / n if n else None}
+
+
+METHOD_INFERENCE = {"cot": "explicit CoT", "nocot": "no CoT", "stepwise": "no CoT"}
+
+
+def task_report(records: dict[str, Sequence[dict]], speeds: dict[str, float | None]) -> dict[str, Any]:
+    """Per method (cot, nocot, stepwise): ``summarize`` plus answers per second; then the paired test of
+    stepwise against no-CoT on the same examples and its ``verdict``."""
+    report: dict[str, Any] = {m: {**summarize(recs), "answers_per_s": speeds.get(m)} for m, recs in records.items()}
+    test = paired_test([r["correct"] for r in records["stepwise"]], [r["correct"] for r in records["nocot"]])
+    report.update(test, signal=verdict(report["stepwise"]["accuracy"], report["nocot"]["accuracy"],
+                                       report["nocot"]["n"], test["p_value"]))
+    return report
+
+
+def table_rows(per_task: dict[str, dict]) -> list[dict[str, Any]]:
+    """One row per task and method (the paper's table in long form)."""
+    return [{"task": task, "method": m, "inference": inference, **rep[m]}
+            for task, rep in per_task.items() for m, inference in METHOD_INFERENCE.items() if m in rep]
+
+
+def headline_task(tasks: Sequence[str]) -> str:
+    """The task whose numbers head the metrics: the largest multiplication, else the first task."""
+    sizes = {t: int(t.split(":")[1]) for t in tasks if t.startswith("mult:") and t.split(":")[1].isdigit()}
+    return max(sizes, key=sizes.get) if sizes else tasks[0]
+
+
+def _pct(x: float | None) -> str:
+    """0.318 -> '32%'; small shares keep a decimal (0.002 -> '0.2%') so that 1/500 is not printed as 0%."""
+    if x is None:
+        return "n/a"
+    return f"{100 * x:.1f}%" if 0 < x < 0.1 else f"{100 * x:.0f}%"
+
+
+def findings(per_task: dict[str, dict], head: str, init_from: str) -> dict[str, Any]:
+    """``finding`` (one sentence on the headline task), ``signal`` and ``findings`` (one line per task).
+
+    ``per_task[task]`` holds, per method (stepwise, nocot, cot), accuracy / ci_low / ci_high /
+    tokens_per_answer / answers_per_s, plus the paired test (a_only, b_only, p_value) and its signal.
+    """
+    def line(task: str, t: dict) -> str:
+        sw, no, cot = t["stepwise"], t["nocot"], t["cot"]
+        speed = (f", {sw['answers_per_s'] / cot['answers_per_s']:.1f}x the explicit model's answers per second"
+                 if sw.get("answers_per_s") and cot.get("answers_per_s") else "")
+        return (f"{task}: stepwise internalization {_pct(sw['accuracy'])} [{_pct(sw['ci_low'])}, {_pct(sw['ci_high'])}] "
+                f"without CoT vs no-CoT training {_pct(no['accuracy'])} [{_pct(no['ci_low'])}, {_pct(no['ci_high'])}] "
+                f"(right only for stepwise {t['a_only']}, only for no-CoT {t['b_only']}, McNemar p {t['p_value']:.2g}: "
+                f"{t['signal']}); explicit CoT {_pct(cot['accuracy'])} with {cot['tokens_per_answer']:.0f} generated "
+                f"tokens per answer against {sw['tokens_per_answer']:.0f}{speed}.")
+    h = per_task[head]
+    finding = (f"On {head} with {init_from} and the same training budget, stepwise internalization answers "
+               f"{_pct(h['stepwise']['accuracy'])} of test examples without CoT against {_pct(h['nocot']['accuracy'])} "
+               f"for no-CoT training ({h['signal']}, McNemar p {h['p_value']:.2g}); explicit CoT answers "
+               f"{_pct(h['cot']['accuracy'])} writing {h['cot']['tokens_per_answer']:.0f} tokens per answer.")
+    return {"finding": finding, "signal": h["signal"], "findings": [line(t, v) for t, v in per_task.items()]}

@@ -19,6 +19,8 @@ from typing import Iterable
 
 import torch
 
+from .schedule import remove_left
+
 CONFIG_PREFIX = "config:"
 PRESETS = {  # GPT-2 shapes built from a config (random init)
     "gpt2-tiny": {"n_layer": 2, "n_embd": 64, "n_head": 4},
@@ -103,6 +105,46 @@ def pack(enc: Encoded, cot: list[int], eos: int) -> tuple[list[int], int]:
     return ids, len(enc.prompt) + 1
 
 
+def make_batch(encoded, removed: list[float], eos: int, pad: int, keep_position: bool = False) -> dict[str, torch.Tensor]:
+    """Right-padded ids, mask and labels (-100 up to and including the first ``<eos>``).
+
+    ``keep_position``: the tokens after the removed ones keep their original position ids (the
+    reference's ``--keep_position``), so removing a token does not shift the rest.
+    """
+    seqs = [pack(e, remove_left(e.cot, k), eos) for e, k in zip(encoded, removed)]
+    width = max(len(ids) for ids, _ in seqs)
+    ids = torch.full((len(seqs), width), pad, dtype=torch.long)
+    labels = torch.full((len(seqs), width), -100, dtype=torch.long)
+    mask = torch.zeros((len(seqs), width), dtype=torch.long)
+    positions = torch.zeros((len(seqs), width), dtype=torch.long)
+    for i, ((row, loss_from), e) in enumerate(zip(seqs, encoded)):
+        ids[i, :len(row)] = torch.tensor(row)
+        labels[i, loss_from:len(row)] = torch.tensor(row[loss_from:])
+        mask[i, :len(row)] = 1
+        skipped = len(pack(e, e.cot, eos)[0]) - len(row) if keep_position else 0
+        positions[i, :len(row)] = torch.cat([torch.arange(loss_from), torch.arange(loss_from, len(row)) + skipped])
+    return {"input_ids": ids, "attention_mask": mask, "labels": labels, "position_ids": positions}
+
+
+def inference_skip(method: str, keep_position: bool, encoded, scheduled: float) -> int:
+    """Position ids a keep_position model jumps over after the prompt: the CoT tokens it was trained without."""
+    if not keep_position or method == "cot":
+        return 0
+    lengths = {len(e.cot) for e in encoded}
+    if len(lengths) != 1:
+        raise ValueError("keep_position needs CoTs of one length (multiplication); use it off for GSM8K")
+    cot_len = lengths.pop()
+    return cot_len if method == "nocot" else int(min(scheduled, cot_len))
+
+
+def decode_settings(tok, method: str, keep_position: bool, train_examples, sample: int = 2000) -> tuple[int, int]:
+    """(position skip, max new tokens) for decoding a model of ``method``: the skip a keep_position model
+    expects, and 1.5x the longest CoT + answer among the first ``sample`` training examples (+8)."""
+    enc = [encode_example(tok, e) for e in train_examples[:sample]]
+    skip = inference_skip(method, keep_position, enc, float("inf"))
+    return skip, int(1.5 * max(len(e.cot) + len(e.answer) for e in enc)) + 8
+
+
 def is_config_spec(init_from: str) -> bool:
     return init_from.startswith(CONFIG_PREFIX)
 
@@ -135,13 +177,21 @@ def build_model(init_from: str, tok, max_positions: int, seed: int = 0, dropout:
         p = dropout if dropout is not None else 0.0
         config = GPT2Config(vocab_size=len(tok), n_positions=max_positions, bos_token_id=tok.eos_id,
                             eos_token_id=tok.eos_id, pad_token_id=tok.pad_id, resid_pdrop=p, embd_pdrop=p,
-                            attn_pdrop=p, loss_type="ForCausalLM", **preset(init_from))
-        return GPT2LMHeadModel(config)
+                            attn_pdrop=p, **preset(init_from))
+        return with_causal_lm_loss(GPT2LMHeadModel(config))
     from transformers import AutoModelForCausalLM
+    from transformers.utils import logging as hf_logging
 
     from ..models import resolve_model
     kw = {} if dropout is None else {"resid_pdrop": dropout, "embd_pdrop": dropout, "attn_pdrop": dropout}
-    return AutoModelForCausalLM.from_pretrained(resolve_model(init_from), **kw)
+    hf_logging.disable_progress_bar()  # one "Loading weights" bar per model would fill the report
+    return with_causal_lm_loss(AutoModelForCausalLM.from_pretrained(resolve_model(init_from), **kw))
+
+
+def with_causal_lm_loss(model):
+    """Name the loss transformers should use (GPT2LMHeadModel's class name maps to none: a warning per model)."""
+    model.loss_type = "ForCausalLM"
+    return model
 
 
 def build(init_from: str, texts: Iterable[str], max_positions: int, seed: int = 0, dropout: float | None = None):

@@ -16,7 +16,7 @@ import json
 import math
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
@@ -24,7 +24,7 @@ import torch
 from ..store import atomic_dir, atomic_write_json, read_json, stable_id
 from . import model as icot_model
 from .evaluate import evaluate_examples
-from .schedule import INF, RemovalSchedule, remove_left, removal_counts, steps_per_removed_token
+from .schedule import INF, RemovalSchedule, removal_counts, steps_per_removed_token
 
 
 @dataclass
@@ -37,15 +37,16 @@ class TrainConfig:
     learning_rate: float = 5e-5
     weight_decay: float = 0.01  # AdamW's default, as in the reference
     remove_per_epoch: float = 8.0
-    smoothing_lambda: float = 4.0  # 0: no smoothing
+    removal_smoothing_lambda: float = 4.0  # 0: no smoothing
     remove_all_beyond: int = 0  # 0: never (inf)
     pretrain_epochs: int = 0
+    keep_position: bool = False  # removed CoT tokens leave a gap in the position ids
+    reset_optimizer: bool = True  # a fresh AdamW at each increase of the removal count (the reference's flag)
     max_grad_norm: float = 1.0
     max_len_train: int = 0  # drop longer training sequences (full CoT); 0: keep all
     eval_every: int = 0  # validation greedy decoding every N steps (0: only at the end)
     seed: int = 0
-    data_fingerprint: str = ""  # filled by ``train`` from the examples
-    extra: dict = field(default_factory=dict)  # anything else that changes the result (e.g. data params)
+    data_fingerprint: str = ""  # filled by ``train`` from the training and validation examples
 
     def key(self) -> str:
         return stable_id(asdict(self), length=12)
@@ -60,9 +61,54 @@ class TrainResult:
     steps: int
     seconds: float  # training time summed over the processes that ran it
     segments: list[list[int]]  # [start, end] steps of each process that trained (resumes add rows)
+    branched_from: str | None = None  # "cot@S": the first S steps are the explicit-CoT run's (see branch_source)
+
+
+def make_config(task: str, method: str, params: dict, overrides: dict | None = None) -> TrainConfig:
+    """A TrainConfig from notebook parameters (the same names), with a task's ``task_overrides`` on top."""
+    fields = set(TrainConfig.__dataclass_fields__) - {"task", "method", "data_fingerprint"}
+    merged = {**params, **((overrides or {}).get(task) or {})}
+    unknown = sorted(set((overrides or {}).get(task) or {}) - fields)
+    if unknown:
+        raise ValueError(f"task_overrides[{task!r}]: unknown training parameters {unknown}; known: {sorted(fields)}")
+    return TrainConfig(task=task, method=method, **{k: v for k, v in merged.items() if k in fields})
+
+
+def check_params(params: dict) -> None:
+    """The notebook's cross-parameter checks before compute (the runner's hook; ValueError names the parameter)."""
+    from .data import parse_task
+    for task in params.get("tasks", []):
+        try:
+            parse_task(task)
+        except ValueError as exc:
+            raise ValueError(f"parameter 'tasks': {exc}") from None
+    init_from = params.get("init_from", "")
+    if icot_model.is_config_spec(init_from):
+        try:
+            icot_model.preset(init_from)
+        except ValueError as exc:
+            raise ValueError(f"parameter 'init_from': {exc}") from None
+    else:
+        from ..models import ModelNotFoundError, resolve_model
+        try:
+            resolve_model(init_from)
+        except ModelNotFoundError as exc:
+            raise ValueError(f"parameter 'init_from': {exc}") from None
+    overrides = params.get("task_overrides") or {}
+    for task, values in overrides.items():
+        if task not in params.get("tasks", []) or not isinstance(values, dict):
+            raise ValueError(f"parameter 'task_overrides': {task!r} is not one of the tasks or maps to no dict of parameters")
+        try:
+            make_config(task, "stepwise", {}, overrides)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"parameter 'task_overrides': {exc}") from None
+    if "gsm8k" in params.get("tasks", []) and (overrides.get("gsm8k") or {}).get("keep_position", params.get("keep_position")):
+        raise ValueError("parameter 'keep_position': GSM8K CoTs differ in length; set task_overrides "
+                         "{gsm8k: {keep_position: false}} or keep_position false")
 
 
 def data_fingerprint(examples) -> str:
+    """A cheap id of a list of examples: count, first and last 50 (the data are generated from params)."""
     head = [[e["input"], e["cot"], e["answer"]] for e in examples[:50]]
     tail = [[e["input"], e["cot"], e["answer"]] for e in examples[-50:]]
     return stable_id(len(examples), head, tail, length=12)
@@ -77,32 +123,13 @@ def epoch_order(n: int, seed: int, epoch: int) -> list[int]:
     return torch.randperm(n, generator=gen).tolist()
 
 
-def make_batch(encoded, removed: list[float], eos: int, pad: int) -> dict[str, torch.Tensor]:
-    """Right-padded ids, mask and labels (-100 up to and including the first ``<eos>``)."""
-    seqs = [icot_model.pack(e, remove_left(e.cot, k), eos) for e, k in zip(encoded, removed)]
-    width = max(len(ids) for ids, _ in seqs)
-    ids = torch.full((len(seqs), width), pad, dtype=torch.long)
-    labels = torch.full((len(seqs), width), -100, dtype=torch.long)
-    mask = torch.zeros((len(seqs), width), dtype=torch.long)
-    for i, (row, loss_from) in enumerate(seqs):
-        ids[i, :len(row)] = torch.tensor(row)
-        labels[i, loss_from:len(row)] = torch.tensor(row[loss_from:])
-        mask[i, :len(row)] = 1
-    return {"input_ids": ids, "attention_mask": mask, "labels": labels}
-
-
 def _optimizer(model, cfg: TrainConfig):
     return torch.optim.AdamW(model.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
 
 
-def _fresh_state(cfg: TrainConfig, every: int) -> dict:
-    sched = RemovalSchedule(every, cfg.remove_all_beyond or INF, cfg.pretrain_epochs)
-    return {"step": 0, "schedule": sched.state(), "all_removed_last": False, "history": [], "seconds": 0.0,
-            "segments": [], "interval": {"loss": 0.0, "steps": 0, "removed_tokens": 0.0}}
-
-
-def save_checkpoint(folder: Path, model, tok, optimizer, state: dict, gen: torch.Generator) -> None:
-    with atomic_dir(folder / "last") as tmp:
+def save_checkpoint(target: Path, model, tok, optimizer, state: dict, gen: torch.Generator) -> None:
+    """Model, tokenizer, optimizer, RNG states and trainer state into ``target`` (atomically replaced)."""
+    with atomic_dir(target) as tmp:
         model.config.save_pretrained(tmp)
         tok.save(tmp)
         torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "smoothing": gen.get_state(),
@@ -111,17 +138,15 @@ def save_checkpoint(folder: Path, model, tok, optimizer, state: dict, gen: torch
         atomic_write_json(tmp / "trainer_state.json", state)
 
 
-def load_checkpoint(folder: Path, cfg: TrainConfig, device):
-    """(model, tok, optimizer, state, smoothing generator) from ``last/``, or None when there is none."""
-    last = folder / "last"
-    if not (last / "trainer_state.json").exists():
+def load_checkpoint(source: Path, cfg: TrainConfig, device):
+    """(model, tok, optimizer, state, smoothing generator) saved in ``source``, or None when there is none."""
+    if not (source / "trainer_state.json").exists():
         return None
     from transformers import AutoConfig, AutoModelForCausalLM
-    extra = torch.load(last / "train_state.pt", weights_only=False, map_location="cpu")
-    model = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(last))
+    extra = torch.load(source / "train_state.pt", weights_only=False, map_location="cpu")
+    model = icot_model.with_causal_lm_loss(AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(source)))
     model.load_state_dict(extra["model"])
     model.to(device)
-    tok = icot_model.load_tokenizer(cfg.init_from, last)
     optimizer = _optimizer(model, cfg)
     optimizer.load_state_dict(extra["optimizer"])
     gen = torch.Generator()
@@ -129,18 +154,28 @@ def load_checkpoint(folder: Path, cfg: TrainConfig, device):
     torch.set_rng_state(extra["torch"])
     if extra.get("cuda") is not None and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(extra["cuda"])
-    return model, tok, optimizer, read_json(last / "trainer_state.json"), gen
+    tok = icot_model.load_tokenizer(cfg.init_from, source)
+    return model, tok, optimizer, read_json(source / "trainer_state.json"), gen
+
+
+def branch_step(cfg: TrainConfig, steps_per_epoch: int) -> int:
+    """The step where stepwise removal starts (after ``pretrain_epochs``); 0 when there is no pretraining."""
+    return cfg.pretrain_epochs * steps_per_epoch if cfg.method in ("stepwise", "cot") else 0
+
+
+def branch_source(root: Path, cfg: TrainConfig, step: int) -> Path:
+    """Where the explicit-CoT run of the same config keeps its state at ``step``.
+
+    During ``pretrain_epochs`` a stepwise run is explicit-CoT training step for step (same data order,
+    optimizer and RNG; no removal offsets are drawn yet), so it starts from that snapshot when the
+    explicit-CoT baseline has already trained: the shared steps are not trained twice.
+    """
+    return checkpoint_folder(root, replace(cfg, method="cot")) / f"branch-{step}"
 
 
 def _max_positions(encoded) -> int:
     longest = max(len(e.prompt) + len(e.cot) + len(e.answer) + 3 for e in encoded)
-    return 1 << (longest - 1).bit_length()  # headroom for test inputs of other lengths
-
-
-def _start(cfg, tok, encoded, device):
-    """A fresh model (seeded), optimizer and smoothing generator."""
-    model = icot_model.build_model(cfg.init_from, tok, max(_max_positions(encoded), 64), cfg.seed).to(device)
-    return model, _optimizer(model, cfg), torch.Generator().manual_seed(cfg.seed)
+    return max(64, 1 << (longest - 1).bit_length())  # headroom for test inputs of other lengths
 
 
 def _interval_row(state: dict, step: int, epoch: int, scheduled: float, val) -> dict:
@@ -155,6 +190,75 @@ def _interval_row(state: dict, step: int, epoch: int, scheduled: float, val) -> 
     return row
 
 
+class _Session:
+    """One training process: the model, its optimizer and the loop state, from scratch or a checkpoint."""
+
+    def __init__(self, cfg: TrainConfig, train_examples: list[dict], root: Path, device):
+        self.cfg, self.device = cfg, device
+        self.folder = checkpoint_folder(root, cfg)
+        loaded = load_checkpoint(self.folder / "last", cfg, device)
+        tok = loaded[1] if loaded else icot_model.build_tokenizer(cfg.init_from, icot_model.example_texts(train_examples))
+        self.encoded = [e for e in (icot_model.encode_example(tok, ex) for ex in train_examples)
+                        if not cfg.max_len_train or len(e.prompt) + len(e.cot) + len(e.answer) + 3 <= cfg.max_len_train]
+        if not self.encoded:
+            raise ValueError(f"no training example fits max_len_train={cfg.max_len_train}")
+        self.steps_per_epoch = math.ceil(len(self.encoded) / cfg.batch_size)
+        self.total = self.steps_per_epoch * cfg.n_epochs
+        self.branch_at = branch_step(cfg, self.steps_per_epoch)
+        if not loaded and cfg.method == "stepwise" and 0 < self.branch_at <= self.total:
+            loaded = load_checkpoint(branch_source(root, cfg, self.branch_at), cfg, device)
+            if loaded:
+                loaded[3]["branched_from"] = f"cot@{self.branch_at}"
+        if loaded:
+            self.model, self.tok, self.optimizer, self.state, self.gen = loaded
+        else:
+            self.tok = tok
+            self.model = icot_model.build_model(cfg.init_from, tok, _max_positions(self.encoded), cfg.seed).to(device)
+            self.optimizer, self.gen = _optimizer(self.model, cfg), torch.Generator().manual_seed(cfg.seed)
+            every = steps_per_removed_token(self.steps_per_epoch, cfg.remove_per_epoch)
+            self.state = {"step": 0, "all_removed_last": False, "history": [], "seconds": 0.0, "segments": [],
+                          "schedule": RemovalSchedule(every, cfg.remove_all_beyond or INF, cfg.pretrain_epochs).state(),
+                          "interval": {"loss": 0.0, "steps": 0, "removed_tokens": 0.0}}
+        self.sched = RemovalSchedule.load(self.state["schedule"])
+
+    def removal(self, epoch: int, scheduled: float, n: int) -> list[float]:
+        if self.cfg.method == "stepwise" and epoch < self.cfg.pretrain_epochs:
+            return [0] * n  # explicit-CoT pretraining (no offsets drawn, so the run can branch)
+        lam = self.cfg.removal_smoothing_lambda if self.cfg.removal_smoothing_lambda > 0 else INF
+        return removal_counts(self.cfg.method, scheduled, n, lam, self.gen)
+
+    def step(self, step: int, order: list[int]) -> tuple[int, float]:
+        """One optimizer step; returns (epoch, scheduled removal count)."""
+        cfg, state = self.cfg, self.state
+        epoch, pos = divmod(step, self.steps_per_epoch)
+        batch_enc = [self.encoded[i] for i in order[pos * cfg.batch_size:(pos + 1) * cfg.batch_size]]
+        scheduled, increased = self.sched.advance(epoch)
+        if cfg.method == "stepwise" and cfg.reset_optimizer and increased and not state["all_removed_last"]:
+            self.optimizer = _optimizer(self.model, cfg)  # the reference resets AdamW at each increase
+        removed = self.removal(epoch, scheduled, len(batch_enc))
+        batch = icot_model.make_batch(batch_enc, removed, self.tok.eos_id, self.tok.pad_id, cfg.keep_position)
+        loss = self.model(**{k: v.to(self.device) for k, v in batch.items()}).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.max_grad_norm)
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        cut = [min(len(e.cot), k) for e, k in zip(batch_enc, removed)]
+        state["all_removed_last"] = all(c == len(e.cot) for c, e in zip(cut, batch_enc))
+        iv = state["interval"]
+        iv["loss"], iv["steps"] = iv["loss"] + loss.item(), iv["steps"] + 1
+        iv["removed_tokens"] += sum(cut) / len(cut)
+        state["step"] = step + 1
+        return epoch, scheduled
+
+    def save(self, target: Path, start_step: int, t0: float) -> float:
+        self.state["schedule"] = self.sched.state()
+        self.state["seconds"] += time.perf_counter() - t0
+        done = self.state["step"]
+        self.state["segments"] = [s for s in self.state["segments"] if s[0] != start_step] + [[start_step, done]]
+        save_checkpoint(target, self.model, self.tok, self.optimizer, self.state, self.gen)
+        return time.perf_counter()
+
+
 def train(cfg: TrainConfig, train_examples: list[dict], valid_examples: list[dict], root: str | Path,
           checkpoint_every: int = 0, progress: bool = False, device: str | None = None,
           max_new_tokens: int = 0) -> TrainResult:
@@ -163,69 +267,35 @@ def train(cfg: TrainConfig, train_examples: list[dict], valid_examples: list[dic
 
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     torch.backends.cuda.matmul.allow_tf32 = True
-    cfg.data_fingerprint = data_fingerprint(train_examples)
-    folder = checkpoint_folder(root, cfg)
-    folder.mkdir(parents=True, exist_ok=True)
-    if not (folder / "config.json").exists():
-        atomic_write_json(folder / "config.json", {**asdict(cfg), "key": cfg.key()})
-    loaded = load_checkpoint(folder, cfg, device)
-    tok = loaded[1] if loaded else icot_model.build_tokenizer(cfg.init_from, icot_model.example_texts(train_examples))
-    encoded = [icot_model.encode_example(tok, e) for e in train_examples]
-    if loaded:
-        model, tok, optimizer, state, gen = loaded
-    else:
-        (model, optimizer, gen), state = _start(cfg, tok, encoded, device), None
-    if cfg.max_len_train:
-        encoded = [e for e in encoded if len(e.prompt) + len(e.cot) + len(e.answer) + 3 <= cfg.max_len_train]
-    if not encoded:
-        raise ValueError(f"no training example fits max_len_train={cfg.max_len_train}")
-    steps_per_epoch = math.ceil(len(encoded) / cfg.batch_size)
-    total = steps_per_epoch * cfg.n_epochs
-    every = steps_per_removed_token(steps_per_epoch, cfg.remove_per_epoch)
-    state = state or _fresh_state(cfg, every)
-    sched = RemovalSchedule.load(state["schedule"])
-    max_new = max_new_tokens or max(len(e.cot) + len(e.answer) for e in encoded) + 8
-    start_step, t0 = state["step"], time.perf_counter()
-    model.train()
-    bar = tqdm(total=total, initial=start_step, desc=f"{cfg.task} {cfg.method}", disable=not progress, unit="step")
+    cfg.data_fingerprint = stable_id(data_fingerprint(train_examples), data_fingerprint(valid_examples), length=12)
+    s = _Session(cfg, train_examples, Path(root), device)
+    if not (s.folder / "config.json").exists():
+        atomic_write_json(s.folder / "config.json", {**asdict(cfg), "key": cfg.key()})
+    max_new = max_new_tokens or max(len(e.cot) + len(e.answer) for e in s.encoded) + 8
+    start_step, t0 = s.state["step"], time.perf_counter()
+    s.model.train()
+    bar = tqdm(total=s.total, initial=start_step, desc=f"{cfg.task} {cfg.method}", disable=not progress, unit="step")
     order, order_epoch = None, -1
-    for step in range(start_step, total):
-        epoch, pos = divmod(step, steps_per_epoch)
-        if epoch != order_epoch:
-            order, order_epoch = epoch_order(len(encoded), cfg.seed, epoch), epoch
-        batch_enc = [encoded[i] for i in order[pos * cfg.batch_size:(pos + 1) * cfg.batch_size]]
-        scheduled, increased = sched.advance(epoch)
-        if cfg.method == "stepwise" and increased and not state["all_removed_last"]:
-            optimizer = _optimizer(model, cfg)  # the reference resets AdamW at each increase
-        lam = cfg.smoothing_lambda if cfg.smoothing_lambda > 0 else INF
-        removed = removal_counts(cfg.method, scheduled, len(batch_enc), lam, gen)
-        batch = {k: v.to(device) for k, v in make_batch(batch_enc, removed, tok.eos_id, tok.pad_id).items()}
-        loss = model(**batch).loss
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-        cut = [min(len(e.cot), k) for e, k in zip(batch_enc, removed)]
-        state["all_removed_last"] = all(c == len(e.cot) for c, e in zip(cut, batch_enc))
-        iv = state["interval"]
-        iv["loss"] += loss.item()
-        iv["steps"] += 1
-        iv["removed_tokens"] += sum(cut) / len(cut)
-        state["step"] = done = step + 1
-        if (cfg.eval_every and done % cfg.eval_every == 0) or done == total:
-            val = evaluate_examples(model, tok, valid_examples, max_new) if valid_examples else None
-            model.train()
-            state["history"].append(_interval_row(state, done, epoch, scheduled, val))
+    for step in range(start_step, s.total):
+        if step // s.steps_per_epoch != order_epoch:
+            order_epoch = step // s.steps_per_epoch
+            order = epoch_order(len(s.encoded), cfg.seed, order_epoch)
+        epoch, scheduled = s.step(step, order)
+        done = step + 1
+        if (cfg.eval_every and done % cfg.eval_every == 0) or done == s.total:
+            skip = icot_model.inference_skip(cfg.method, cfg.keep_position, s.encoded, scheduled)
+            val = evaluate_examples(s.model, s.tok, valid_examples, max_new, skip=skip) if valid_examples else None
+            s.model.train()
+            s.state["history"].append(_interval_row(s.state, done, epoch, scheduled, val))
         bar.update(1)
-        if (checkpoint_every and done % checkpoint_every == 0) or done == total:
-            state["schedule"] = sched.state()
-            state["seconds"] += time.perf_counter() - t0
-            state["segments"] = [s for s in state["segments"] if s[0] != start_step] + [[start_step, done]]
-            t0 = time.perf_counter()
-            save_checkpoint(folder, model, tok, optimizer, state, gen)
+        if cfg.method == "cot" and done == s.branch_at:
+            t0 = s.save(branch_source(root, cfg, done), start_step, t0)
+        if (checkpoint_every and done % checkpoint_every == 0) or done == s.total:
+            t0 = s.save(s.folder / "last", start_step, t0)
     bar.close()
-    model.eval()
-    return TrainResult(model, tok, state["history"], folder, state["step"], state["seconds"], state["segments"])
+    s.model.eval()
+    return TrainResult(s.model, s.tok, s.state["history"], s.folder, s.state["step"], s.state["seconds"],
+                       s.state["segments"], s.state.get("branched_from"))
 
 
 def main(argv: list[str] | None = None) -> int:

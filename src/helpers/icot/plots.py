@@ -1,0 +1,63 @@
+"""Figures: validation accuracy and removed CoT tokens over training; test accuracy with CIs.
+
+    fig = plot_training({"stepwise": history, "nocot": ..., "cot": ...}, title="mult:3")
+    fig = plot_accuracy(results_table)
+"""
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+
+METHOD_LABELS = {"stepwise": "stepwise internalization", "nocot": "no CoT (trained without)",
+                 "cot": "explicit CoT"}
+METHOD_COLORS = {"stepwise": "tab:blue", "nocot": "tab:orange", "cot": "tab:green"}
+
+
+def plot_training(histories: Mapping[str, Sequence[dict]], title: str = ""):
+    """Top: validation accuracy (each model decoding as it was trained at that step). Bottom: CoT tokens
+    the schedule removes (stepwise) and CoT tokens the models actually write on the validation set."""
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 6.5), sharex=True)
+    for method, rows in histories.items():
+        rows = [r for r in rows if r.get("valid_accuracy") is not None]
+        if not rows:
+            continue
+        steps = [r["step"] for r in rows]
+        color = METHOD_COLORS.get(method)
+        top.plot(steps, [r["valid_accuracy"] for r in rows], marker=".", color=color, label=METHOD_LABELS.get(method, method))
+        bottom.plot(steps, [r["valid_cot_tokens"] for r in rows], ls="--", color=color,
+                    label=f"{METHOD_LABELS.get(method, method)}: CoT tokens written")
+        if method == "stepwise":
+            bottom.plot(steps, [r["mean_removed_tokens"] for r in rows], color=color, lw=2,
+                        label="stepwise: CoT tokens removed (training mean)")
+    top.set(ylabel="validation accuracy", ylim=(-0.03, 1.03), title=f"{title}: validation accuracy over training")
+    top.legend(loc="best", fontsize=8)
+    bottom.set(xlabel="training step", ylabel="CoT tokens", title="CoT tokens removed (training) and written (validation)")
+    bottom.legend(loc="best", fontsize=8)
+    return fig
+
+
+def plot_accuracy(rows: Sequence[dict]):
+    """Test accuracy per task and method with 95% Wilson CIs (rows: task, method, accuracy, ci_low, ci_high)."""
+    tasks = list(dict.fromkeys(r["task"] for r in rows))
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    width = 0.8 / max(len(methods), 1)
+    fig, ax = plt.subplots(figsize=(max(5, 2 + 1.6 * len(tasks)), 4))
+    for j, method in enumerate(methods):
+        xs, ys, err = [], [], [[], []]
+        for i, task in enumerate(tasks):
+            r = next((r for r in rows if r["task"] == task and r["method"] == method), None)
+            if r is None:
+                continue
+            xs.append(i + (j - (len(methods) - 1) / 2) * width)
+            ys.append(r["accuracy"])
+            err[0].append(r["accuracy"] - r["ci_low"])
+            err[1].append(r["ci_high"] - r["accuracy"])
+        bars = ax.bar(xs, ys, width, yerr=err, capsize=3, color=METHOD_COLORS.get(method),
+                      label=METHOD_LABELS.get(method, method) + (" (CoT at inference)" if method == "cot" else ""))
+        ax.bar_label(bars, labels=[f"{y:.2f}" for y in ys], padding=6, fontsize=8)
+    ax.set_xticks(range(len(tasks)), tasks)
+    ax.set(ylim=(0, 1.05), xlabel="task", ylabel="test accuracy (95% Wilson CI)",
+           title="Test accuracy: stepwise internalization vs. the two baselines")
+    ax.legend(fontsize=8)
+    return fig
