@@ -45,3 +45,20 @@ OTHER = [p for p in FULL if p.stem != "full-gpu"]
 def test_other_full_profiles_rehearse(profile, tmp_path):
     run_dir = run_notebook(profile.parent.name, [str(profile)], outputs=tmp_path, rehearse=True, progress=False)
     assert read_json(run_dir / "run.json")["status"] == "ok"
+
+
+def test_rehearsal_mode_ends_with_the_run(tmp_path, monkeypatch):
+    import os
+
+    from helpers import run as runner
+    from helpers.rehearsal import REHEARSAL_ENV
+    monkeypatch.delenv(REHEARSAL_ENV, raising=False)
+    seen = {}
+
+    def fake(*args):
+        seen["inside"] = os.environ.get(REHEARSAL_ENV)
+        raise RuntimeError("stop here")
+    monkeypatch.setattr(runner, "_run_notebook", fake)
+    with pytest.raises(RuntimeError):
+        runner.run_notebook("00_quickstart", rehearse=True, outputs=tmp_path)
+    assert seen["inside"] == "1" and REHEARSAL_ENV not in os.environ

@@ -170,6 +170,26 @@ def run_notebook(name: str, files: list[str] = (), overrides: list[str] = (), ru
     and run.json (status "failed") are written; an interrupt (SIGINT/SIGTERM) stops the kernel and
     its engine processes, marks the run "interrupted" and re-raises.
     """
+    with _rehearsal(rehearse):
+        return _run_notebook(name, files, overrides, run_name, outputs, progress, report, endpoint_timeout, rehearse)
+
+
+@contextlib.contextmanager
+def _rehearsal(on: bool) -> Iterator[None]:
+    """Set HELPERS_REHEARSAL for the run (the kernel inherits it) and restore the environment afterwards."""
+    before = os.environ.get(REHEARSAL_ENV)
+    if on:
+        os.environ[REHEARSAL_ENV] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(REHEARSAL_ENV, None)
+        else:
+            os.environ[REHEARSAL_ENV] = before
+
+
+def _run_notebook(name, files, overrides, run_name, outputs, progress, report, endpoint_timeout, rehearse) -> Path:
     import papermill as pm
 
     nb = notebook_path(name)
@@ -177,7 +197,6 @@ def run_notebook(name: str, files: list[str] = (), overrides: list[str] = (), ru
     default_name = Path(files[-1]).stem if files else "default"
     run_name = check_run_name(run_name or (f"rehearse-{default_name}" if rehearse else default_name))
     if rehearse:  # see helpers.rehearsal: tiny stand-ins for hub models and data, counts cut
-        os.environ[REHEARSAL_ENV] = "1"
         cuts = PARAMS_DIR / nb.stem / "rehearse.yaml"
         files += [str(cuts)] if cuts.exists() else []
     params = resolve_params(nb, files, list(overrides))
@@ -233,8 +252,11 @@ def run_notebook(name: str, files: list[str] = (), overrides: list[str] = (), ru
 def run_suite(profile: str = "quick", overrides: list[str] = (), only: list[str] = (), outputs: Path = OUTPUTS,
               report: str = "full", rehearse: bool = False) -> int:
     check_run_name(profile)
-    if rehearse:
-        os.environ[REHEARSAL_ENV] = "1"
+    with _rehearsal(rehearse):
+        return _run_suite(profile, overrides, only, outputs, report, rehearse)
+
+
+def _run_suite(profile, overrides, only, outputs, report, rehearse) -> int:
     notebooks = [nb for nb in list_notebooks() if not only or nb.stem in only]
     plan = []  # validate every notebook's params before running any of them
     for nb in notebooks:
