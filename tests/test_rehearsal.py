@@ -43,6 +43,13 @@ OTHER = [p for p in FULL if p.stem != "full-gpu"]
 @pytest.mark.slow
 @pytest.mark.parametrize("profile", OTHER, ids=[f"{p.parent.name}/{p.stem}" for p in OTHER])
 def test_other_full_profiles_rehearse(profile, tmp_path):
+    import yaml
+    params = yaml.safe_load(profile.read_text())
+    for value in params.values():  # a profile that reads another notebook's run (run:NB) gets that run first
+        if isinstance(value, str) and value.startswith("run:"):
+            upstream = value[4:]
+            run_notebook(upstream, [str(PARAMS_DIR / upstream / "full-gpu.yaml")], run_name=f"rehearse-{profile.stem}",
+                         outputs=tmp_path, rehearse=True, progress=False)
     run_dir = run_notebook(profile.parent.name, [str(profile)], outputs=tmp_path, rehearse=True, progress=False)
     assert read_json(run_dir / "run.json")["status"] == "ok"
 
