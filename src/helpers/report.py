@@ -58,15 +58,9 @@ def notebook_title(nb) -> str:
 
 
 def _stderr_warnings(text: str) -> list[str]:
-    """The lines of a stderr stream worth keeping: warnings, not progress bars or engine start-up logs."""
-    kept = []
-    for line in _ANSI_RE.sub("", text).replace("\r", "\n").splitlines():
-        line = line.strip()
-        if not line or _PROGRESS_RE.search(line) or _LOG_RE.search(line) and not re.search(r"WARN|ERROR", line):
-            continue
-        if _WARN_RE.search(line):
-            kept.append(line[:400])
-    return kept
+    """The warning lines of a stderr stream (the rest of stderr is progress and logs, not for readers)."""
+    kept, logged = _split_stream(text)
+    return logged + [line.strip()[:400] for line in kept.split("\n") if _WARN_RE.search(line)]
 
 
 def _format_value(value: Any) -> str:
