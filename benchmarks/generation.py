@@ -45,8 +45,8 @@ def main() -> None:
 
     import torch
     from helpers import Generator, Sampling
-    from helpers.generation import vllm_available
-    from helpers.hf import encode
+    from helpers.core.generation import vllm_available
+    from helpers.core.hf import encode
 
     prompts = make_prompts(args.prompts)
     sampling = Sampling(temperature=0.0, max_tokens=args.max_tokens)

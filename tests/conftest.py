@@ -10,7 +10,7 @@ os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
 
 import pytest  # noqa: E402
 
-from helpers.models import DEFAULT_MODEL, resolve_model  # noqa: E402
+from helpers.core.models import DEFAULT_MODEL, resolve_model  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -64,9 +64,9 @@ def tiny_base_model_dir(tmp_path_factory, embedded_model_dir) -> str:
 @pytest.fixture(scope="session")
 def vllm_generator(embedded_model_dir):
     """The one vLLM engine of a test session (embedded model, CPU); skipped where vLLM is absent."""
-    from helpers.generation import Generator, vllm_available
+    from helpers.core.generation import Generator, vllm_available
     if not vllm_available():
         pytest.skip("vLLM is not installed")
-    from helpers.generation import shutdown_engines
+    from helpers.core.generation import shutdown_engines
     yield Generator(DEFAULT_MODEL, backend="vllm")
     shutdown_engines()

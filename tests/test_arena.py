@@ -7,7 +7,7 @@ import pytest
 from scipy.optimize import minimize
 
 from helpers import arena
-from helpers.arena import (NotEnoughBattles, battles_from_games, bootstrap_ratings, fit_bradley_terry, leaderboard,
+from helpers.evaluation.arena import (NotEnoughBattles, battles_from_games, bootstrap_ratings, fit_bradley_terry, leaderboard,
                            model_view, parse_verdict, position_consistency, separability, style_features,
                            style_matrix, win_rate_vs_baseline)
 
@@ -239,7 +239,7 @@ class _FixedScorer:
         self.tokenizer, self.sums, self.pairs = tokenizer, sums, []
 
     def score(self, pairs, desc=None):
-        from helpers.logprobs import ResponseLogProb
+        from helpers.core.logprobs import ResponseLogProb
         self.pairs.extend(pairs)
         return [ResponseLogProb(self.sums[i // 5][i % 5], 0.0, 1) for i in range(len(pairs))]
 
@@ -263,8 +263,8 @@ def test_logprob_verdicts_argmax_and_margin():
 
 def test_logprob_verdicts_match_direct_computation(tiny_model_dir):
     import torch
-    from helpers import hf
-    from helpers.logprobs import LogProbScorer
+    from helpers.core import hf
+    from helpers.core.logprobs import LogProbScorer
 
     scorer = LogProbScorer(tiny_model_dir, batch_size=3)
     msgs = [arena.judge_messages("What is 2+2?", "4", "Five, probably.", "short"),

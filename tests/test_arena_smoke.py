@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from helpers.params import PARAMS_DIR
-from helpers.run import run_notebook
+from helpers.core.params import PARAMS_DIR
+from helpers.core.run import run_notebook
 
 _COMMON = ["backend=hf", "n_prompts=3", "answer_max_tokens=8", "judge_max_tokens=8", "bootstrap_rounds=10",
            "extra_checkpoints=[/nonexistent/ckpt]"]

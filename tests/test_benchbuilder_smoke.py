@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers.params import PARAMS_DIR
-from helpers.run import run_notebook
+from helpers.core.params import PARAMS_DIR
+from helpers.core.run import run_notebook
 
 
 @pytest.mark.slow

@@ -5,7 +5,7 @@ import random
 import pytest
 
 from helpers import cdr
-from helpers.logprobs import token_logprobs_unbatched
+from helpers.core.logprobs import token_logprobs_unbatched
 
 CHATS = [[{"role": "user", "content": "What is 2 + 2?"}],
          [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Name a colour."}]]
@@ -17,7 +17,7 @@ def wordpiece_model_dir(tmp_path_factory):
     """A tiny random Llama with the MiniLM BERT WordPiece tokenizer and a small chat template."""
     import torch
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
-    from helpers.models import resolve_embedder
+    from helpers.core.models import resolve_embedder
 
     tok = AutoTokenizer.from_pretrained(resolve_embedder())
     tok.chat_template = ("{% for m in messages %}[{{ m['role'] }}] {{ m['content'] }} [SEP] {% endfor %}"
@@ -34,7 +34,7 @@ def wordpiece_model_dir(tmp_path_factory):
 
 def direct_logprob(path, prompt, response, max_prompt=2048, max_response=1024):
     """Token by token, fresh forward pass each, own template and tokenizer."""
-    from helpers import hf
+    from helpers.core import hf
     tok = hf.load_tokenizer(path)
     model = hf.load_causal_lm(path, "float32", "cpu")
     p_ids = hf.encode(tok, hf.render(tok, prompt))[-max_prompt:]
@@ -132,7 +132,7 @@ def test_preference_dataset_format():
 
 
 def test_derived_models(tmp_path, tiny_model_dir):
-    from helpers import hf
+    from helpers.core import hf
     half = cdr.derive_model("layers:1", tiny_model_dir, tmp_path / "half")
     assert hf.load_causal_lm(half, "float32", "cpu").config.num_hidden_layers == 1
     noisy = cdr.derive_model("noise:0.5", tiny_model_dir, tmp_path / "noise")

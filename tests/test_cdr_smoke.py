@@ -3,14 +3,14 @@ from pathlib import Path
 
 import pytest
 
-from helpers.params import PARAMS_DIR
-from helpers.store import read_json
+from helpers.core.params import PARAMS_DIR
+from helpers.core.store import read_json
 
 pytestmark = pytest.mark.slow
 
 
 def test_05_cdr_smoke(tmp_path):
-    from helpers.run import run_notebook
+    from helpers.core.run import run_notebook
     overrides = ["per_subset=1", 'derived_zoo=["random", "dpo-offline", "simpo"]', "offline_pairs_per_subset=1", "gap_per_subset=3",
                  'default_pair=["smollm2-135m-instruct", "random"]',
                  "custom_per_subset=1", "onpolicy_prompts=2", "onpolicy_samples=2", "onpolicy_max_tokens=8",
@@ -33,7 +33,7 @@ def test_05_cdr_smoke(tmp_path):
     sweep = pd.read_csv(run_dir / "data" / "pair_sweep.csv")  # the headline numbers, recomputed from the stored table
     assert len(sweep) == m["n_pairs"] and (sweep.gap > 0).all()
     if m["gap_accuracy_pearson"] is not None:
-        from helpers.stats import correlation_ci
+        from helpers.core.stats import correlation_ci
         assert abs(correlation_ci(sweep.gap, sweep.headline)["pearson"] - m["gap_accuracy_pearson"]) < 1e-9
     assert m["signal"] and m["finding"]
     if m["onpolicy_pairs"]:

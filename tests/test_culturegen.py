@@ -193,8 +193,8 @@ def test_symbol_choice_and_validity_metrics():
 
 # ------------------------------------------------------------------------------------------ scoring with a model
 def test_two_piece_scores_equal_whole_sentence_scores(tmp_path, tiny_model_dir):
-    from helpers.logprobs import LogProbScorer
-    from helpers.runs import Run
+    from helpers.core.logprobs import LogProbScorer
+    from helpers.core.runs import Run
     scorer = LogProbScorer(tiny_model_dir, batch_size=4)
     cultures = [cgd.culture(n) for n in ("Japanese", "South Korean", "New Zealander")]
     items = cgs.score_items([cgd.topic("food")], {"food": ["sushi", "fish and chips"]})
@@ -295,8 +295,8 @@ def test_endpoint_reply_parsing_and_accuracy_tables():
 
 
 def test_local_culturalbench_scoring_runs_on_a_tiny_model(tmp_path, tiny_model_dir):
-    from helpers.logprobs import LogProbScorer, choice_logprobs
-    from helpers.runs import Run
+    from helpers.core.logprobs import LogProbScorer, choice_logprobs
+    from helpers.core.runs import Run
     scorer = LogProbScorer(tiny_model_dir, batch_size=4)
     easy, hard = cgb.load_culturalbench("builtin:culturalbench_offline.jsonl", limit=2)
     for mode in ("cloze", "letter"):
@@ -311,7 +311,7 @@ def test_local_culturalbench_scoring_runs_on_a_tiny_model(tmp_path, tiny_model_d
 
 
 class _FakeJudge:
-    """Stands in for helpers.judge.Judge: canned replies, the prompts it saw recorded."""
+    """Stands in for helpers.core.judge.Judge: canned replies, the prompts it saw recorded."""
 
     def __init__(self, replies, base_url=""):
         self.replies, self.base_url, self.name, self.max_tokens, self.seen = list(replies), base_url, "fake", 24, []
@@ -322,7 +322,7 @@ class _FakeJudge:
 
 
 def test_llm_extraction_stage_counts_failures_and_resumes(tmp_path):
-    from helpers.runs import Run
+    from helpers.core.runs import Run
     rows = [{"gen_id": f"g{i}", "nationality": "Japanese", "topic": "food", "gender": "male", "text": " sushi. More."}
             for i in range(3)]
     judge = _FakeJudge(['{"items": ["sushi"]}', "no idea", '{"items": []}'])
@@ -338,7 +338,7 @@ def test_llm_extraction_stage_counts_failures_and_resumes(tmp_path):
 
 
 def test_endpoint_culturalbench_scoring_parses_replies(tmp_path):
-    from helpers.runs import Run
+    from helpers.core.runs import Run
     easy, hard = cgb.load_culturalbench("builtin:culturalbench_offline.jsonl", limit=2)
     judge = _FakeJudge(['{"answer": "' + "ABCD"[easy[0]["answer"]] + '"}', "I cannot tell", '{"answer": false}'], base_url="http://x/v1")
     res = cgb.evaluate(Run(tmp_path), easy, hard, "fake", judge=judge)

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers.params import PARAMS_DIR
-from helpers.store import read_json
+from helpers.core.params import PARAMS_DIR
+from helpers.core.store import read_json
 
 pytestmark = pytest.mark.slow
 
@@ -25,7 +25,7 @@ def _recompute_markedness(run_dir: Path) -> float:
 
 
 def test_07_culturegen_quick_smoke(tmp_path):
-    from helpers.run import run_notebook
+    from helpers.core.run import run_notebook
     run_dir = run_notebook("07_culturegen", files=[str(PARAMS_DIR / "07_culturegen" / "quick.yaml")], overrides=TINY,
                            outputs=tmp_path, progress=False)
     m = read_json(run_dir / "metrics.json")
@@ -50,9 +50,9 @@ def test_07_culturegen_quick_smoke(tmp_path):
 
 
 def test_07_culturegen_full_profile_rehearsal(tmp_path):
-    """full-gpu.yaml rehearsed (helpers.rehearsal): Mistral-7B and the Qwen extractor become tiny stand-ins, counts
+    """full-gpu.yaml rehearsed (helpers.core.rehearsal): Mistral-7B and the Qwen extractor become tiny stand-ins, counts
     cut by rehearse.yaml; the LLM extractor reads every culture-conditioned generation, the options are scored by letter."""
-    from helpers.run import run_notebook
+    from helpers.core.run import run_notebook
     run_dir = run_notebook("07_culturegen", [str(PARAMS_DIR / "07_culturegen" / "full-gpu.yaml")], outputs=tmp_path,
                            progress=False, rehearse=True)
     m = read_json(run_dir / "metrics.json")

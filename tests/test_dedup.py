@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from helpers.dedup import duplicate_info, embed, nearest_neighbors
+from helpers.core.embeddings import duplicate_info, embed, nearest_neighbors
 
 
 def test_neighbors_on_constructed_vectors():

@@ -1,7 +1,7 @@
 import pytest
 
-from helpers.generation import Generator, Sampling, pick_backend
-from helpers.hf import ChatTemplateError
+from helpers.core.generation import Generator, Sampling, pick_backend
+from helpers.core.hf import ChatTemplateError
 
 Q = [{"role": "user", "content": "What is the capital of France?"}]
 

@@ -8,8 +8,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from helpers import arena, benchbuilder, magpie, wildbench
-from helpers.judge import Judge, JudgeError, free_port
-from helpers.textparse import json_objects
+from helpers.core.judge import Judge, JudgeError, free_port
+from helpers.core.textparse import json_objects
 
 HUGE = "9" * 4400  # past Python's 4,300-digit limit for int parsing
 NESTED = '{"score": ' + "[" * 100_000 + "]" * 100_000 + "}"

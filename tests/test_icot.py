@@ -322,7 +322,7 @@ def test_gsm8k_task_from_one_local_file_is_cut_into_splits(tmp_path):
 
 
 def test_gsm8k_rehearsal_fixture_has_the_hub_schema(monkeypatch):
-    from helpers import rehearsal
+    from helpers.core import rehearsal
     monkeypatch.setenv(rehearsal.REHEARSAL_ENV, "1")
     s = data.load_task("gsm8k", n_train=0, n_valid=4, n_test=10, gsm8k_data="whynlp/gsm8k-aug")
     assert len(s["test"]) == 10 and len(s["valid"]) == 4 and s["train"]
@@ -358,7 +358,7 @@ def test_check_params_names_the_bad_parameter():
 
 def test_plots_have_titles_and_labels():
     from helpers.icot import plots
-    from helpers.plotting import check_labels
+    from helpers.core.plotting import check_labels
     rows = [{"step": s, "valid_accuracy": s / 10, "valid_cot_tokens": 5 - s / 2, "mean_removed_tokens": s / 2}
             for s in range(1, 10)]
     assert check_labels(plots.plot_training({"stepwise": rows, "nocot": rows, "cot": rows}, "mult:2")) == []

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from helpers.params import PARAMS_DIR
-from helpers.run import run_notebook
-from helpers.store import read_json
+from helpers.core.params import PARAMS_DIR
+from helpers.core.run import run_notebook
+from helpers.core.store import read_json
 
 pytestmark = pytest.mark.slow
 
@@ -58,7 +58,7 @@ def test_09_icot_quick_smoke(tmp_path):
 
 
 def test_09_icot_full_profile_rehearsal(tmp_path):
-    """full-gpu.yaml rehearsed (helpers.rehearsal): the hub GPT-2 becomes a tiny stand-in loaded through the
+    """full-gpu.yaml rehearsed (helpers.core.rehearsal): the hub GPT-2 becomes a tiny stand-in loaded through the
     pretrained path and tokenizer, GSM8K a generated set in the hub's schema, counts cut by rehearse.yaml."""
     full = str(PARAMS_DIR / "09_icot" / "full-gpu.yaml")
     run_dir = run_notebook("09_icot", [full], outputs=tmp_path, progress=False, rehearse=True)

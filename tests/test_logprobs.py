@@ -2,8 +2,8 @@ import math
 
 import pytest
 
-from helpers import hf
-from helpers.logprobs import LogProbScorer, token_logprobs_unbatched
+from helpers.core import hf
+from helpers.core.logprobs import LogProbScorer, token_logprobs_unbatched
 
 CHAT = [{"role": "user", "content": "What is the capital of France?"}]
 PAIRS = [(CHAT, "Paris."), (CHAT, "The capital of France is Paris, a large city."),
@@ -51,7 +51,7 @@ def test_embedded_model_prefers_the_true_answer(embedded_model_dir):
 
 
 def test_choice_logprobs_match_scoring_each_pair(tiny_model_dir):
-    from helpers.logprobs import choice_logprobs
+    from helpers.core.logprobs import choice_logprobs
     scorer = LogProbScorer(tiny_model_dir)
     raws = ["The answer is: ", "Pick one of the labels and say it: "]
     choices = ['good"', 'very poor"', 'A>>B]]']

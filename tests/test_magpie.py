@@ -49,7 +49,7 @@ FAMILY_SPECIALS = {
 
 @pytest.fixture(scope="module")
 def smol_tok(embedded_model_dir):
-    from helpers.hf import load_tokenizer
+    from helpers.core.hf import load_tokenizer
     return load_tokenizer(embedded_model_dir)
 
 
@@ -210,7 +210,7 @@ def test_reward_model_that_cannot_load_raises_clear_error(tmp_path):
 
 
 def test_density_ratio_reward(tiny_model_dir, tiny_model_dir_b):
-    from helpers.logprobs import LogProbScorer
+    from helpers.core.logprobs import LogProbScorer
     pairs = [("What is 2+2?", "It is 4."), ("Name a colour.", "Blue.")]
     scorer = mp.RewardScorer(tiny_model_dir, tiny_model_dir_b)
     got = scorer.score(pairs)
@@ -295,7 +295,7 @@ def test_flatten_samples_statuses():
 def test_instruction_and_response_stages_with_tiny_model(tmp_path, tiny_model_dir):
     """The stage functions run end to end (HF backend, random tiny model) and resume without redoing work."""
     from helpers import Generator, Sampling
-    from helpers.store import JsonlStore, run_stage
+    from helpers.core.store import JsonlStore, run_stage
     gen = Generator(tiny_model_dir, backend="hf")
     tmpl = {"default": mp.derive_pre_query_template(gen.tokenizer)}
     sampling = Sampling(n=3, temperature=1.0, max_tokens=6, stop=tuple(mp.stop_strings(gen.tokenizer)))
@@ -315,7 +315,7 @@ def test_instruction_and_response_stages_with_tiny_model(tmp_path, tiny_model_di
 
 
 def test_logprob_tags_always_pick_an_allowed_label(tiny_model_dir):
-    from helpers.logprobs import LogProbScorer
+    from helpers.core.logprobs import LogProbScorer
     recs = mp.logprob_tag_process(LogProbScorer(tiny_model_dir), mp.TAG_TASKS)(
         [{"id": "a", "instruction": "Write a poem about the sea."}, {"id": "b", "instruction": "What is 2 + 2?"}])
     for r in recs:
@@ -334,7 +334,7 @@ def test_tag_agreement_counts_exact_matches_with_a_wilson_interval():
 
 
 def test_shipped_tag_reference_uses_only_allowed_labels():
-    from helpers.data import load_records
+    from helpers.core.data import load_records
     ref = load_records("builtin:magpie_tag_reference.jsonl")
     assert len(ref) >= 30 and len({r["id"] for r in ref}) == len(ref)
     assert {r["task_category"] for r in ref} == set(mp.TASK_CATEGORIES)

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from helpers.params import PARAMS_DIR
+from helpers.core.params import PARAMS_DIR
 
 
 @pytest.mark.slow
 def test_magpie_notebook_quick_smoke(tmp_path, tiny_model_dir):
-    from helpers.run import run_notebook
+    from helpers.core.run import run_notebook
 
     overrides = ["backend=hf", "n_instructions=6", "samples_per_call=3", "ins_max_tokens=40", "n_responses=3",
                  "res_max_tokens=12", f"tagger_model={tiny_model_dir}", "tag_max_tokens=4", "filter_preset=none",
@@ -39,7 +39,7 @@ def test_magpie_notebook_quick_smoke(tmp_path, tiny_model_dir):
     assert (run_dir / "DATA_CARD.md").exists() and (run_dir / "report.html").exists()
     assert (run_dir / "figures" / "neighbor_distances.png").exists()
     # the tagger's agreement with our labelled queries, recomputed from the stored tags
-    from helpers.data import load_records
+    from helpers.core.data import load_records
     ref = {r["id"]: r for r in load_records("builtin:magpie_tag_reference.jsonl")}
     tagged = [json.loads(x) for f in data.glob("tag_reference-*.jsonl") for x in f.read_text().splitlines()]
     assert len(tagged) == len(ref)

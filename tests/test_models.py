@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.models import ModelNotFoundError, resolve_embedder, resolve_model
+from helpers.core.models import ModelNotFoundError, resolve_embedder, resolve_model
 
 
 def test_embedded_alias_resolves_to_a_converted_folder(embedded_model_dir):

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from helpers.params import (PARAMS_DIR, ParamsError, list_notebooks, load_params_file, parse_override,
+from helpers.core.params import (PARAMS_DIR, ParamsError, list_notebooks, load_params_file, parse_override,
                             read_param_specs, resolve_params, validate_params)
-from helpers.run import precheck
+from helpers.core.run import precheck
 
 NOTEBOOKS = list_notebooks()
 PARAM_FILES = sorted(PARAMS_DIR.glob("*/*.yaml"))
@@ -96,7 +96,7 @@ def test_defaults_meet_their_own_constraints(nb):
 
 
 def test_constraints_from_comments():
-    from helpers.params import ParamSpec, check_constraints
+    from helpers.core.params import ParamSpec, check_constraints
     spec = ParamSpec("x", 1, "[0..1] a fraction")
     check_constraints("x", 0.5, spec)
     with pytest.raises(ParamsError, match=r"must be in \[0..1\], got 1.5"):

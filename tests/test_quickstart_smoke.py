@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from helpers.params import PARAMS_DIR
-from helpers.run import run_notebook, run_suite
+from helpers.core.params import PARAMS_DIR
+from helpers.core.run import run_notebook, run_suite
 
 TINY = ["backends=[hf]", "n_prompts=3", "n_samples=1", "max_tokens=8"]
 
@@ -30,7 +30,7 @@ def test_suite_mode_writes_an_index(tmp_path):
 
 @pytest.mark.slow
 def test_the_finding_is_computed_from_the_run_and_flips_with_the_data(tmp_path):
-    from helpers.data import load_records
+    from helpers.core.data import load_records
     swapped = tmp_path / "swapped.jsonl"
     swapped.write_text("".join(json.dumps({**r, "correct": r["wrong"], "wrong": r["correct"]}) + "\n"
                                for r in load_records("builtin:quickstart_facts.jsonl")))

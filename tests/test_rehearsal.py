@@ -1,12 +1,12 @@
-"""Every full profile rehearsed on this CPU (helpers.rehearsal): the same cells with tiny stand-ins for hub
+"""Every full profile rehearsed on this CPU (helpers.core.rehearsal): the same cells with tiny stand-ins for hub
 models and hub data sets (in the hub's schema), counts cut by params/<nb>/rehearse.yaml."""
 import re
 
 import pytest
 
-from helpers.params import PARAMS_DIR, list_notebooks
-from helpers.run import run_notebook, run_suite
-from helpers.store import read_json
+from helpers.core.params import PARAMS_DIR, list_notebooks
+from helpers.core.run import run_notebook, run_suite
+from helpers.core.store import read_json
 
 FULL = sorted(p for p in PARAMS_DIR.glob("*/*.yaml") if p.stem.startswith("full") or p.stem == "offline-ci")
 
@@ -58,7 +58,7 @@ def test_rehearsal_mode_ends_with_the_run(tmp_path, monkeypatch):
     import os
 
     from helpers import run as runner
-    from helpers.rehearsal import REHEARSAL_ENV
+    from helpers.core.rehearsal import REHEARSAL_ENV
     monkeypatch.delenv(REHEARSAL_ENV, raising=False)
     seen = {}
 

@@ -1,8 +1,8 @@
 """The shareable report: no progress bars or engine logs in cells, warnings collected, parameters once, a title."""
 import nbformat
 
-from helpers.params import ParamSpec
-from helpers.report import clean_notebook, findings_markdown, headline, notebook_title
+from helpers.core.params import ParamSpec
+from helpers.core.report import clean_notebook, findings_markdown, headline, notebook_title
 
 
 def _nb():

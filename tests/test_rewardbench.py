@@ -55,7 +55,7 @@ def test_offline_set_covers_four_sections_deterministically():
 
 
 def test_shipped_offline_file_matches_generator():
-    from helpers.data import load_records
+    from helpers.core.data import load_records
     assert load_records("builtin:rewardbench_offline.jsonl") == generate_offline_set(100, seed=0)
     assert len(rb.load_preference_set()) == 800
 
@@ -68,7 +68,7 @@ def test_loader_slices_and_rejects_bad_files(tmp_path):
     bad.write_text(json.dumps({"prompt": "p", "chosen": "a", "rejected": "b", "subset": "nope"}) + "\n")
     with pytest.raises(rb.PreferenceDataError, match="no RewardBench section"):
         rb.load_preference_set(str(bad))
-    from helpers.data import DataError
+    from helpers.core.data import DataError
     missing = tmp_path / "missing.jsonl"
     missing.write_text(json.dumps({"prompt": "p", "chosen": "a"}) + "\n")
     with pytest.raises(DataError, match="lacks the fields"):

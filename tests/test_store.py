@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.store import JsonlStore, atomic_write_json, cached_json, read_json, run_stage, stable_id
+from helpers.core.store import JsonlStore, atomic_write_json, cached_json, read_json, run_stage, stable_id
 
 
 def test_stable_id_is_deterministic_and_sensitive():
@@ -108,7 +108,7 @@ def test_killed_generation_stage_resumes_without_loss_or_duplicates(tmp_path, ti
 
 
 def test_malformed_lines_are_counted_and_warned(tmp_path):
-    from helpers.store import JsonlStore
+    from helpers.core.store import JsonlStore
     path = tmp_path / "s.jsonl"
     path.write_text('{"id": "a", "v": 1}\nnot json\n{"no_id": 1}\n{"id": "b", "v": 2}\n')
     with pytest.warns(UserWarning, match="2 malformed line"):

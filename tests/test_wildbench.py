@@ -3,7 +3,7 @@ import math
 
 import pytest
 
-from helpers.wildbench import (GROUP_WEIGHTS, GROUPS, Task, WildBenchError, bootstrap_ci, empty_game_reward,
+from helpers.evaluation.wildbench import (GROUP_WEIGHTS, GROUPS, Task, WildBenchError, bootstrap_ci, empty_game_reward,
                                game_reward, group_scores, length_penalty, load_tasks, model_is_a, outcome_counts,
                                parse_contestant, parse_label, parse_score, position_consistency, rescale_score,
                                reward_mixture, reward_prompt, score_prompt, select_tasks, task_from_record,
@@ -186,7 +186,7 @@ def test_parse_label(text, expected):
 
 
 def test_prefills_open_the_verdict_field():
-    from helpers.wildbench import LABEL_PREFILL, SCORE_PREFILL
+    from helpers.evaluation.wildbench import LABEL_PREFILL, SCORE_PREFILL
     assert parse_score(SCORE_PREFILL) is None and parse_label(LABEL_PREFILL) is None  # the prefill alone is no verdict
     assert parse_score(SCORE_PREFILL + "8}") == 8.0 and parse_label(LABEL_PREFILL + 'B+"}') == "B+"
     assert '"score"' in score_prompt(Task("t", [], "q", ["c"], "Math"), "a")[0]["content"]
@@ -282,8 +282,8 @@ def test_parse_contestant():
 
 
 def test_summaries_on_a_small_hand_made_run():
-    from helpers.wildbench import group_rewards, reward_summary, score_summary
-    from helpers.stats import rank_agreement
+    from helpers.evaluation.wildbench import group_rewards, reward_summary, score_summary
+    from helpers.core.stats import rank_agreement
     groups = {"t1": ["Creative Tasks"], "t2": ["Coding & Debugging"]}
     recs = [{"model": "m", "task": "t1", "score": 9}, {"model": "m", "task": "t2", "score": 5},
             {"model": "m", "task": "t2", "score": None}]
@@ -329,7 +329,7 @@ _GAMES3 = [_g("b1", "t1", "A++", True),    # +1
 
 
 def test_task_macro_reward_hand_computed():
-    from helpers.wildbench import group_rewards, reward_summary, task_macro_reward
+    from helpers.evaluation.wildbench import group_rewards, reward_summary, task_macro_reward
     # per group (x100): b1 Creative (1+0)/2=50, Coding -50, Planning 0; b2 Creative (-0.5+1)/2=25, Planning 100
     up = ((0.5 * 50 + 1.25 * -50 + 1.25 * 0) / 4.75 + (0.5 * 25 + 1.25 * 100) / 4.75 + 0) / 3
     ours = ((0.5 * 50 + 1.25 * -50 + 1.25 * 0) / 3.0 + (0.5 * 25 + 1.25 * 100) / 1.75) / 2
@@ -354,7 +354,7 @@ def test_task_macro_reward_hand_computed():
 
 
 def test_a_baseline_counts_its_self_comparison_as_zero_upstream():
-    from helpers.wildbench import reward_summary
+    from helpers.evaluation.wildbench import reward_summary
     # "b1" is a baseline and a contestant: it has no games against itself
     games = [{**_g("b2", "t1", "A++", True), "model": "b1"}]
     up, _ = reward_summary(games, Ks=[-1], K_main=-1, rounds=10, baselines=["b1", "b2"], task_groups_by_id=_GROUPS3)
@@ -367,7 +367,7 @@ def test_a_baseline_counts_its_self_comparison_as_zero_upstream():
 
 def test_diverging_limits_are_symmetric_and_never_degenerate():
     import numpy as np
-    from helpers.wildbench import diverging_limits
+    from helpers.evaluation.wildbench import diverging_limits
     assert diverging_limits([[1.0, -30.0], [np.nan, 12.0]]) == (-30.0, 30.0, False)
     assert diverging_limits([[0.0, 0.0]], [[5.0]]) == (-5.0, 5.0, False)
     assert diverging_limits([[0.0, 0.0], [0.0, np.nan]]) == (-1.0, 1.0, True)  # all zero: no signal

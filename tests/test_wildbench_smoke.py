@@ -8,9 +8,9 @@ import json
 import pandas as pd
 import pytest
 
-from helpers.params import PARAMS_DIR
-from helpers.run import run_notebook
-from helpers.wildbench import parse_contestant
+from helpers.core.params import PARAMS_DIR
+from helpers.core.run import run_notebook
+from helpers.evaluation.wildbench import parse_contestant
 
 
 @pytest.mark.slow

@@ -86,11 +86,11 @@ CELLS = [
     import pandas as pd
     import torch
     from IPython.display import display
-    from helpers.runs import Run
-    from helpers.judge import Judge
-    from helpers.generation import shutdown_engines
-    from helpers.logprobs import LogProbScorer
-    from helpers.plotting import use_style, show
+    from helpers.core.runs import Run
+    from helpers.core.judge import Judge
+    from helpers.core.generation import shutdown_engines
+    from helpers.core.logprobs import LogProbScorer
+    from helpers.core.plotting import use_style, show
     from helpers.culturegen import data as cgd, generate as cgg, extract as cge, score as cgs
     from helpers.culturegen import analyses as cga, culturalbench as cgb, plots as cgp
 
@@ -129,7 +129,7 @@ CELLS = [
     ## 2 · Symbol extraction
     Each continuation is cut at its first sentence end. The **rule-based extractor** takes that span (it starts right
     after the topic sentence), stops at a new clause and splits it into items; the **LLM extractor** gets the paper's
-    request ("Extract the {item} from this text ...") and answers in JSON, read by `helpers.textparse` (a local model's
+    request ("Extract the {item} from this text ...") and answers in JSON, read by `helpers.core.textparse` (a local model's
     reply is started with `{"items": ["`; unreadable replies are counted). Phrases with a marker are set aside; the
     rest give the 1-4-gram candidates (no n-gram starts or ends with a stop word or is only a generic topic word).
     """),
@@ -160,7 +160,7 @@ CELLS = [
     ## 3 · Symbol scoring, and whether it can be trusted
     Every candidate n-gram (the `n_ngrams_per_topic` most frequent per topic in the quick profile) and every known pair
     is scored for every culture of the run; the part of the sentence before the nationality is scored once and the
-    nationality tails on its cache (`helpers.logprobs`), which adds up to the paper's whole-sentence score exactly.
+    nationality tails on its cache (`helpers.core.logprobs`), which adds up to the paper's whole-sentence score exactly.
     For each kept phrase the n-gram most likely for its own culture is its candidate; it is a symbol when
     P(culture | n-gram) > 1/N.
     """),
@@ -310,7 +310,7 @@ CELLS = [
     """),
     code("""
     from IPython.display import Markdown
-    from helpers.report import findings_markdown
+    from helpers.core.report import findings_markdown
     Markdown(findings_markdown(metrics))
     """),
 ]

@@ -70,7 +70,7 @@ import pandas as pd
 import torch
 from IPython.display import Markdown, display
 from helpers import Run, cached_json
-from helpers.plotting import show, use_style
+from helpers.core.plotting import show, use_style
 from helpers.icot import data, evaluate as ev, plots
 from helpers.icot.model import decode_settings
 from helpers.icot.train import make_config, train
@@ -261,7 +261,7 @@ training on the headline task (the largest multiplication); one line per task fo
 """)
 
 FINDINGS = code('''
-from helpers.report import findings_markdown
+from helpers.core.report import findings_markdown
 Markdown(findings_markdown(metrics))
 ''')
 

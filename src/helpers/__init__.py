@@ -1,9 +1,15 @@
-"""Helpers shared by the alignment-research notebooks: models, generation, log-probs, runs, stages."""
-from .generation import Completion, Generator, Sampling
-from .logprobs import LogProbScorer, ResponseLogProb
-from .models import DEFAULT_EMBEDDER, DEFAULT_MODEL, ModelNotFoundError, resolve_embedder, resolve_model
-from .runs import Run
-from .store import JsonlStore, atomic_write_json, cached_json, run_stage, stable_id
+"""Helpers shared by the alignment-research notebooks.
+
+`helpers.core` knows no paper (models, generation, log-probs, judge, embeddings, stores, params and
+the runner, statistics, text parsing, plotting); each experiment family is a sub-package that uses
+the core (`magpie`, `evaluation`, `cdr`, `culturegen`, `icot`, ...). The names below are the few a
+notebook needs most.
+"""
+from .core.generation import Completion, Generator, Sampling
+from .core.logprobs import LogProbScorer, ResponseLogProb
+from .core.models import DEFAULT_EMBEDDER, DEFAULT_MODEL, ModelNotFoundError, resolve_embedder, resolve_model
+from .core.runs import Run
+from .core.store import JsonlStore, atomic_write_json, cached_json, run_stage, stable_id
 
 __all__ = [
     "Completion", "Generator", "Sampling", "LogProbScorer", "ResponseLogProb", "DEFAULT_MODEL",

@@ -6,7 +6,7 @@ One module per concern (``from helpers import cdr`` gives every name; ``helpers.
 * ``sweep``: data slices, gap scores, unordered (strong, weak) pairs; ``verdicts``: findings, prechecks;
 * ``rewardbench``: RewardBench-style scoring; ``offline_data``: our offline preference set.
 """
-from ..stats import correlation_ci  # noqa: F401  (one implementation, in stats)
+from ..core.stats import correlation_ci  # noqa: F401  (one implementation, in stats)
 from .customise import *  # noqa: F401,F403
 from .reward import *  # noqa: F401,F403
 from .sweep import *  # noqa: F401,F403

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from ..hf import Messages, Prompt
+from ..core.hf import Messages, Prompt
 
 
 DOMAINS = ("SAFETY", "REASONING", "CHAT")
@@ -55,7 +55,7 @@ def route(prompts: Sequence[Prompt], complete: Callable[[list[Messages]], list[s
 # ----------------------------------------------------------------------------------- customisation
 def load_customisation(source: str = "builtin:cdr_customisation.json") -> dict[str, Any]:
     """Criteria system prompts and good/bad exemplars per domain ({"criteria": {...}, "exemplars": {...}})."""
-    from ..data import DataError, builtin_path
+    from ..core.data import DataError, builtin_path
     path = builtin_path(source.split(":", 1)[1]) if source.startswith("builtin:") else Path(source)
     if not path.exists():
         raise DataError(f"customisation file {source} not found")

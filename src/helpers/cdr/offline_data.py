@@ -237,8 +237,8 @@ def generate_offline_set(n_per_subset: int = 100, seed: int = 0) -> list[dict[st
 
 def write_offline_set(path=None, n_per_subset: int = 100, seed: int = 0):
     """Regenerate ``src/helpers/data/rewardbench_offline.jsonl`` (or ``path``)."""
-    from ..data import DATA_DIR
-    from ..store import atomic_write_text
+    from ..core.data import DATA_DIR
+    from ..core.store import atomic_write_text
     rows = generate_offline_set(n_per_subset, seed)
     out = atomic_write_text(path or DATA_DIR / OFFLINE_FILE, "".join(json.dumps(r) + "\n" for r in rows))
     out.chmod(0o644)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from ..hf import Prompt
-from ..logprobs import LogProbScorer, ResponseLogProb
-from ..store import JsonlStore, run_stage, stable_id
+from ..core.hf import Prompt
+from ..core.logprobs import LogProbScorer, ResponseLogProb
+from ..core.store import JsonlStore, run_stage, stable_id
 
 
 VARIANTS = ("sum", "mean")
@@ -118,8 +118,8 @@ def reward_model_scores(model: str, pairs: Sequence[tuple[Prompt, str]], batch_s
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from .. import hf
-    from ..models import resolve_model
+    from ..core import hf
+    from ..core.models import resolve_model
 
     path = resolve_model(model)
     device = device or hf.device_name()

@@ -16,7 +16,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from ..stats import wilson_interval
+from ..core.stats import wilson_interval
 
 
 SECTIONS = ("Chat", "Chat Hard", "Safety", "Reasoning")
@@ -81,7 +81,7 @@ def load_preference_set(source: str = f"builtin:{OFFLINE_FILE}", split: str = "f
     ``offset .. offset+per_subset`` of each subset (in file order), so disjoint slices serve as
     train / eval. Rows with an empty prompt or response are dropped and counted in the error-free path.
     """
-    from ..data import load_records
+    from ..core.data import load_records
 
     records = load_records(source, split=split, required=REQUIRED_FIELDS)
     by_subset: dict[str, list[dict]] = defaultdict(list)

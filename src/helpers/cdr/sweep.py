@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Sequence
 
-from ..logprobs import LogProbScorer
+from ..core.logprobs import LogProbScorer
 
 
 def data_slices(per_subset: int, onpolicy_prompts: int, train_per_subset: int, gap_per_subset: int) -> dict[str, tuple[int, int]]:
@@ -42,7 +42,7 @@ def mc_accuracy(scorer: LogProbScorer, items: Sequence[dict]) -> float:
 
 def load_mc_set(source: str, per_subset: int = 0, offset: int = 0) -> list[dict]:
     """Two-choice items from a preference file (prompt/chosen/rejected/subset) or a facts file (question/correct/wrong)."""
-    from ..data import load_records
+    from ..core.data import load_records
     from .rewardbench import load_preference_set
     records = load_records(source)
     if records and {"question", "correct", "wrong"} <= set(records[0]):

@@ -42,7 +42,7 @@ def _is_number(text: str) -> bool:
 
 def findings(m: dict[str, Any]) -> dict[str, Any]:
     """Finding, signal and detail sentences computed from the run's metrics (no fixed prose)."""
-    from ..stats import pct
+    from ..core.stats import pct
     head, ci = m.get("ratio_headline"), m.get("ratio_headline_ci")
     strong = m.get("strong_alone_mean_headline")
     if head is None or not ci:

@@ -21,8 +21,8 @@ def derive_model(spec: str, parent: str, out_dir: str | Path, seed: int = 0) -> 
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
-    from ..models import resolve_model
-    from ..store import atomic_dir
+    from ..core.models import resolve_model
+    from ..core.store import atomic_dir
 
     out = Path(out_dir)
     if (out / "config.json").exists():
@@ -99,8 +99,8 @@ def train_preference(model: str, dataset, out_dir: str | Path, loss: str = "simp
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from ..models import resolve_model
-    from ..store import atomic_dir, atomic_write_json, read_json
+    from ..core.models import resolve_model
+    from ..core.store import atomic_dir, atomic_write_json, read_json
 
     out = Path(out_dir)
     if (out / "config.json").exists() and (out / "train_log.json").exists():

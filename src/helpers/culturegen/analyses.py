@@ -14,7 +14,7 @@ from typing import Sequence
 
 import pandas as pd
 
-from ..stats import correlation_ci, wilson_interval
+from ..core.stats import correlation_ci, wilson_interval
 from .score import SYMBOL_COLUMNS
 
 
@@ -69,7 +69,7 @@ def diversity(symbol_rows: Sequence[dict], cultures: Sequence, prior: dict[str, 
 
 
 def rank_correlation(x, y) -> dict:
-    """Spearman rho (bootstrap CI, helpers.stats) and Kendall tau (scipy.stats) between two series, NaNs dropped."""
+    """Spearman rho (bootstrap CI, helpers.core.stats) and Kendall tau (scipy.stats) between two series, NaNs dropped."""
     from scipy.stats import kendalltau
     d = pd.DataFrame({"x": x, "y": y}).dropna()
     out = {"n": len(d), "spearman": None, "spearman_ci": None, "kendall": None, "kendall_p": None}

@@ -6,7 +6,7 @@ Hard = every option judged true or false; per-region accuracy with Wilson interv
 
 Local models are scored by log-prob (``cloze``: each option's mean token log-prob after the question;
 ``letter``: the option letter after the lettered question); endpoint models answer in JSON, parsed with
-helpers.textparse (unreadable replies are counted and scored wrong). Regions are Culture-Gen's region groups
+helpers.core.textparse (unreadable replies are counted and scored wrong). Regions are Culture-Gen's region groups
 of the question's country ("unmapped" for countries outside the 110).
 """
 from __future__ import annotations
@@ -16,9 +16,9 @@ from typing import Sequence
 
 import pandas as pd
 
-from ..data import DataError, load_records
-from ..stats import wilson_interval
-from ..textparse import first_json_object
+from ..core.data import DataError, load_records
+from ..core.stats import wilson_interval
+from ..core.textparse import first_json_object
 from .data import region_of
 
 LETTERS = "ABCD"
@@ -135,7 +135,7 @@ def score_local(scorer, easy: Sequence[dict], hard: Sequence[dict], mode: str = 
     false? True' is likelier than the same ending in False (the shared part cancels: a pure True-vs-False comparison).
     Returns [{"id": question text, "cloze": {option: mean}, "letter": [4 sums], "tf": {option: margin}}].
     """
-    from ..logprobs import choice_logprobs
+    from ..core.logprobs import choice_logprobs
     if mode not in ("cloze", "letter"):
         raise ValueError(f"cb_local_scoring must be cloze or letter, not {mode!r}")
     by_q: dict[str, dict] = {}
@@ -212,7 +212,7 @@ def join_hard(items: Sequence[dict], preds: Sequence[dict]) -> tuple[list[dict],
 def evaluate(run, easy: Sequence[dict], hard: Sequence[dict], name: str, scorer=None, judge=None,
              mode: str = "cloze") -> dict:
     """Score both forms (resumable stages keyed by the model, the scoring mode and the questions); returns the tables."""
-    from ..store import run_stage, stable_id
+    from ..core.store import run_stage, stable_id
     if (scorer is None) == (judge is None):
         raise ValueError("give a local scorer or an endpoint judge, not both")
     how = "endpoint" if judge is not None else mode

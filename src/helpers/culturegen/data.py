@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from ..data import builtin_path, load_records
+from ..core.data import builtin_path, load_records
 
 NATIONALITIES_FILE = "culturegen_nationalities.json"
 PROMPTS_FILE = "culturegen_prompts.json"

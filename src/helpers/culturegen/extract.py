@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Iterable, Sequence
 
-from ..textparse import first_json_object
+from ..core.textparse import first_json_object
 from .data import Culture
 
 # "traditional", "typical", "classic" (the paper's list; "classical" is a genre, not a marker)
@@ -180,12 +180,12 @@ def extract_rows(rows: Sequence[dict], cultures_by_name: dict[str, Culture], top
 
 
 def llm_extract_stage(run, rows: Sequence[dict], judge, topics_by_key: dict, desc: str = "LLM extraction") -> dict:
-    """Ask ``judge`` (helpers.judge.Judge, local or endpoint) for the items of each row's first sentence (resumable).
+    """Ask ``judge`` (helpers.core.judge.Judge, local or endpoint) for the items of each row's first sentence (resumable).
 
     Returns {gen_id: items, or None when the reply could not be parsed}; local judges get the JSON opening
     as a prefill. Unparseable replies are kept (as None) so that failures are counted, not retried forever.
     """
-    from ..store import run_stage, stable_id
+    from ..core.store import run_stage, stable_id
     from .prompts import EXTRACTOR_PREFILL, extractor_messages
 
     prefill = "" if judge.base_url else EXTRACTOR_PREFILL

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from typing import Sequence
 
-from ..store import run_stage, stable_id
+from ..core.store import run_stage, stable_id
 from .data import Culture, Topic
 from .prompts import chat_prompt, generation_prompt, max_new_tokens
 
@@ -49,7 +49,7 @@ def generate_stage(run, items: Sequence[dict], model: str, backend: str = "auto"
                    max_tokens: int = 0, seed: int = 0, tensor_parallel_size: int = 1,
                    prompts_per_call: int = 0) -> tuple[list[dict], dict]:
     """Generate what the store lacks; returns (records in item order, speed stats of the fresh work)."""
-    from ..generation import Generator, Sampling
+    from ..core.generation import Generator, Sampling
 
     new_tokens = max_new_tokens(prompt_format, max_tokens)
     store = run.store(store_name(model, prompt_format, n_samples, temperature, top_k, top_p, new_tokens, seed))
@@ -78,7 +78,7 @@ def generate_stage(run, items: Sequence[dict], model: str, backend: str = "auto"
     per_call = prompts_per_call or max(1, (4096 if stats["backend"] == "vllm" else 256) // n_samples)
     records = run_stage(store, list(items), process, batch_size=per_call, desc="generations")
     if stats["backend"] == "vllm":
-        from ..generation import shutdown_engines
+        from ..core.generation import shutdown_engines
         shutdown_engines()  # give the GPU memory back to the extractor and the log-prob scorer
     stats["sequences_per_s"] = stats["sequences"] / stats["seconds"] if stats["seconds"] else None
     stats["tokens_per_s"] = stats["tokens"] / stats["seconds"] if stats["seconds"] else None

@@ -17,8 +17,8 @@ from typing import Sequence
 
 import numpy as np
 
-from ..stats import chance_verdict, wilson_interval
-from ..store import run_stage, stable_id
+from ..core.stats import chance_verdict, wilson_interval
+from ..core.store import run_stage, stable_id
 from .data import Culture, Topic
 from .prompts import culture_tail, reference_sentence
 
@@ -50,7 +50,7 @@ def scores_store_name(model: str, cultures: Sequence[Culture]) -> str:
 def splits_cleanly(tokenizer, start: str, head: str, tails: Sequence[str]) -> bool:
     """Whether scoring in two pieces sees the same tokens as the whole sentence (BPE at a word boundary does;
     some SentencePiece tokenizers add a space marker to a piece tokenised on its own)."""
-    from .. import hf
+    from ..core import hf
     piece = lambda t: tokenizer(t, add_special_tokens=False).input_ids  # noqa: E731
     head_alone = hf.encode(tokenizer, start) + piece(head)
     if hf.encode(tokenizer, start + head) != head_alone:
@@ -65,7 +65,7 @@ def score_stage(run, scorer, items: Sequence[dict], cultures: Sequence[Culture],
     Where the two pieces would not tokenise like the whole sentence, that item's sentences are scored whole
     (``LogProbScorer.score``, one per culture; the tail is then the whole minus the shared part).
     """
-    from ..logprobs import choice_logprobs
+    from ..core.logprobs import choice_logprobs
 
     start = start_text(scorer.tokenizer)
     tails = [culture_tail(c) for c in cultures]

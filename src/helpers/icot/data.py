@@ -20,8 +20,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ..data import DataError, load_records
-from ..store import stable_id
+from ..core.data import DataError, load_records
+from ..core.store import stable_id
 
 SEPARATOR = "||"
 ANSWER_MARK = "####"
@@ -151,7 +151,7 @@ def parse_task(task: str) -> tuple[str, int]:
 
 def rehearsal_gsm8k(n: int = 60) -> list[dict[str, str]]:
     """GSM8K-schema records (question, rationale with <<calc>> annotations, #### answer) written by us: the
-    stand-in for the hub set when a full profile is rehearsed offline (helpers.rehearsal)."""
+    stand-in for the hub set when a full profile is rehearsed offline (helpers.core.rehearsal)."""
     rows = []
     for i in range(n):
         a, b, c = 2 + i % 7, 3 + i % 5, 2 + i % 3
@@ -163,7 +163,7 @@ def rehearsal_gsm8k(n: int = 60) -> list[dict[str, str]]:
 
 def _gsm8k_split(source: str, split: str, limit: int | None) -> list[dict[str, str]]:
     """One split from a hub id, or from a folder holding ``<split>.jsonl`` or ``<split>.txt`` (the reference's)."""
-    from .. import rehearsal
+    from ..core import rehearsal
     folder = Path(source).expanduser()
     if folder.is_dir():
         files = [folder / f"{split}{ext}" for ext in (".jsonl", ".txt")]

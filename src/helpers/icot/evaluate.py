@@ -13,7 +13,7 @@ from typing import Any, Sequence
 
 import torch
 
-from ..stats import wilson_interval
+from ..core.stats import wilson_interval
 
 STOP_AFTER_EOS = 2  # end of the CoT, end of the answer
 

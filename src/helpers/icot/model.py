@@ -164,7 +164,7 @@ def build_tokenizer(init_from: str, texts: Iterable[str] = ()):
         return CharTokenizer.fit(texts)
     from transformers import AutoTokenizer
 
-    from ..models import resolve_model
+    from ..core.models import resolve_model
     return HubTokenizer(AutoTokenizer.from_pretrained(resolve_model(init_from)))
 
 
@@ -182,7 +182,7 @@ def build_model(init_from: str, tok, max_positions: int, seed: int = 0, dropout:
     from transformers import AutoModelForCausalLM
     from transformers.utils import logging as hf_logging
 
-    from ..models import resolve_model
+    from ..core.models import resolve_model
     kw = {} if dropout is None else {"resid_pdrop": dropout, "embd_pdrop": dropout, "attn_pdrop": dropout}
     hf_logging.disable_progress_bar()  # one "Loading weights" bar per model would fill the report
     return with_causal_lm_loss(AutoModelForCausalLM.from_pretrained(resolve_model(init_from), **kw))

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from ..store import atomic_dir, atomic_write_json, read_json, stable_id
+from ..core.store import atomic_dir, atomic_write_json, read_json, stable_id
 from . import model as icot_model
 from .evaluate import evaluate_examples
 from .schedule import INF, RemovalSchedule, removal_counts, steps_per_removed_token
@@ -89,7 +89,7 @@ def check_params(params: dict) -> None:
         except ValueError as exc:
             raise ValueError(f"parameter 'init_from': {exc}") from None
     else:
-        from ..models import ModelNotFoundError, resolve_model
+        from ..core.models import ModelNotFoundError, resolve_model
         try:
             resolve_model(init_from)
         except ModelNotFoundError as exc:

@@ -5,7 +5,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Sequence
 
-from .. import hf
+from ..core import hf
 from .templates import TemplateError
 
 
@@ -65,8 +65,8 @@ def train_sft(conversations: Sequence[list[dict]], model: str, output_dir: str |
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
 
-    from ..models import resolve_model
-    from ..store import atomic_dir, atomic_write_json
+    from ..core.models import resolve_model
+    from ..core.store import atomic_dir, atomic_write_json
 
     if not conversations:
         raise ValueError("SFT: no conversations to train on (zero records survived the filters)")

@@ -108,7 +108,7 @@ def free_engines() -> None:
     """Release cached vLLM engines and GPU memory (callers drop their own Generator first): lets a
     tagger, guard or reward model use the GPU after the writer model is done."""
     import gc
-    from ..generation import shutdown_engines
+    from ..core.generation import shutdown_engines
     shutdown_engines()
     gc.collect()
     try:

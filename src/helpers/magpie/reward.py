@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from .. import hf
+from ..core import hf
 
 
 class RewardLoadError(RuntimeError):
@@ -20,14 +20,14 @@ class RewardScorer:
     """
 
     def __init__(self, model: str, ref_model: str = "", batch_size: int = 8, max_length: int = 1024):
-        from ..models import resolve_model
+        from ..core.models import resolve_model
         self.name = f"{model} / {ref_model}" if ref_model else model
         self.kind = "density_ratio" if ref_model else "classifier"
         self.batch_size = batch_size
         self.max_length = max_length
         try:
             if self.kind == "density_ratio":
-                from ..logprobs import LogProbScorer
+                from ..core.logprobs import LogProbScorer
                 self.strong = LogProbScorer(model, batch_size=batch_size)
                 self.weak = LogProbScorer(ref_model, batch_size=batch_size)
             else:

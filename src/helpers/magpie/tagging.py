@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any, Sequence
 
-from .. import hf
-from ..textparse import first_json_object
+from ..core import hf
+from ..core.textparse import first_json_object
 
 
 TASK_CATEGORIES = ["Information seeking", "Reasoning", "Planning", "Editing", "Coding & Debugging", "Math",
@@ -160,7 +160,7 @@ def logprob_tag_process(scorer, tasks: Sequence[str]):
     label scored as the continuation (``label"``); the most likely one is the tag. Never a parse failure:
     it measures which label the tagger prefers, not whether it can write JSON. The margin over the
     runner-up is kept as a confidence proxy."""
-    from ..logprobs import choice_logprobs
+    from ..core.logprobs import choice_logprobs
 
     def process(batch: list[dict]) -> list[dict]:
         recs = [{"id": it["id"], "tag_failures": []} for it in batch]
@@ -183,7 +183,7 @@ def tag_agreement(predicted: dict[str, dict], reference: Sequence[dict], tasks: 
     ``predicted``: id -> tag record (as ``tag_process``/``logprob_tag_process`` write them)."""
     from collections import Counter
 
-    from ..stats import wilson_interval
+    from ..core.stats import wilson_interval
     rows = []
     for task in tasks:
         key = TAG_KEYS[task]

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from .. import hf
+from ..core import hf
 
 
 SENTINEL = "MAGPIESENTINELQUERY7F3A"

@@ -8,7 +8,7 @@ from .tagging import TAG_TASKS
 
 def findings(m: dict[str, Any], filter_preset: str = "") -> dict[str, Any]:
     """The run's finding, signal and detail sentences, computed from its metrics (no fixed prose)."""
-    from ..stats import pct
+    from ..core.stats import pct
     n, clean = m.get("n_samples", 0), m.get("n_clean", 0)
     other = {k: v for k, v in (m.get("status_counts") or {}).items() if k != "ok" and v}
     details = [f"{clean}/{n} sampled queries were clean ({pct(clean / n if n else None)})"

@@ -25,7 +25,7 @@ from pathlib import Path
 from .store import atomic_dir
 
 REHEARSAL_ENV = "HELPERS_REHEARSAL"
-FIXTURES_DIR = Path(__file__).parent / "data" / "hub_fixtures"
+FIXTURES_DIR = Path(__file__).resolve().parents[1] / "data" / "hub_fixtures"
 HUB_FIXTURES = {  # hub data set id -> local file in the same schema (written by us)
     "allenai/WildBench": "builtin:wildbench_tasks.jsonl",
     "allenai/WildChat-1M": "builtin:wildchat_sample.jsonl",

@@ -26,7 +26,7 @@ def check_params(params: dict[str, Any]) -> None:
 
 def findings(m: dict[str, Any], board: pd.DataFrame | None = None) -> dict[str, Any]:
     """Finding, signal and detail sentences computed from the run's metrics (and leaderboard, when rated)."""
-    from ..stats import judge_reliability, pct
+    from ...core.stats import judge_reliability, pct
     ok, reason = judge_reliability(parse_failure_rate=m.get("judge_parse_failure_rate"),
                                    position_bias_rate=m.get("position_bias_rate"))
     details = [f"{m.get('games', 0)} games on {m.get('prompts', 0)} prompts; {pct(m.get('judge_parse_failure_rate'))} "

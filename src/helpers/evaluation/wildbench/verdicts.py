@@ -13,7 +13,7 @@ def findings(board: Sequence[dict], score_fail: float, reward_fail: float, tie_s
     degenerate") when the judge fails the reliability checks; a best model whose interval overlaps the
     runner-up's is reported as a tie with it.
     """
-    from ..stats import judge_reliability, pct
+    from ...core.stats import judge_reliability, pct
     ok, reason = judge_reliability(tie_share=tie_share, top_score_share=top_score_share,
                                    parse_failure_rate=max(score_fail, reward_fail))
     rows = sorted([r for r in board if r.get("wb_score") is not None and r["wb_score"] == r["wb_score"]],

@@ -1,6 +1,6 @@
 """One plotting style for every notebook, figure saving with a caption.
 
-    from helpers.plotting import use_style, show
+    from helpers.core.plotting import use_style, show
     use_style()                                   # once, at the top of a notebook
     fig, ax = plt.subplots(); ...
     show(run, fig, "leaderboard", "WB-Score per model with 95% bootstrap CIs over tasks.")

@@ -5,7 +5,7 @@ import math
 from typing import Iterable, Sequence
 
 
-from ..store import stable_id
+from ...core.store import stable_id
 from .tasks import GROUP_WEIGHTS, GROUPS, LABEL_REWARD
 
 

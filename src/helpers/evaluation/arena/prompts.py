@@ -6,7 +6,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..logprobs import choice_logprobs
+from ...core.logprobs import choice_logprobs
 from .games import VERDICTS
 
 
@@ -35,7 +35,7 @@ def normalise_prompt(rec: dict, i: int = 0) -> dict | None:
 def load_arena_prompts(source: str, split: str = "train", config: str | None = None, limit: int | None = None,
                        category: str = "") -> tuple[list[dict], int]:
     """Prompts from a local file, builtin set, saved folder or hub id; returns (prompts, skipped empty)."""
-    from ..data import load_records
+    from ...core.data import load_records
 
     records = load_records(source, split=split, config=config)
     if category:
@@ -109,7 +109,7 @@ VERDICT_CONTINUATIONS = tuple(f"{v}]]" for v in VERDICTS)
 
 def logprob_judge_prompt(tokenizer, messages: list[dict[str, str]], prefill: str = VERDICT_PREFILL) -> str:
     """The raw text scored in log-prob mode: the judge's chat template with the generation prompt, then ``prefill``."""
-    from .. import hf
+    from ...core import hf
 
     return hf.render(tokenizer, messages, add_generation_prompt=True) + prefill
 
@@ -118,7 +118,7 @@ def logprob_verdicts(scorer, message_lists: Sequence[list[dict[str, str]]], pref
                      desc: str | None = None) -> list[dict[str, Any]]:
     """One verdict per judge prompt: the label whose continuation (``"A>>B]]"`` ...) has the highest summed log-prob.
 
-    ``scorer`` is a ``helpers.logprobs.LogProbScorer`` (anything with ``.tokenizer`` and ``.score``).
+    ``scorer`` is a ``helpers.core.logprobs.LogProbScorer`` (anything with ``.tokenizer`` and ``.score``).
     The prompt is rendered with the judge's chat template and ``prefill`` appended, and scored as a
     raw string, so every game yields exactly one of ``VERDICTS`` (no parse failures). The sum is the
     log-probability of the whole label string, so the five labels compete as alternative texts.

@@ -6,7 +6,7 @@ import re
 from typing import Any, Sequence
 
 
-from ..textparse import last_json_object
+from ...core.textparse import last_json_object
 from .tasks import LABEL_REWARD, TRUNCATION_MARKER, Task
 
 

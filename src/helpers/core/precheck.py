@@ -13,7 +13,7 @@ Conventions every notebook follows (so the runner needs to know no notebook):
 * relative paths (``./x``, ``outputs/...``, an existing repo-relative file or folder, any ``*_file`` or
   ``*checkpoints`` value) are made absolute from the repository root, because the kernel runs in
   ``notebooks/``;
-* a notebook may add cross-parameter checks: ``metadata.helpers.precheck = "module:function"``,
+* a notebook may add cross-parameter checks: ``metadata.helpers.core.precheck = "module:function"``,
   a function that raises ValueError naming the parameter.
 """
 from __future__ import annotations
@@ -130,7 +130,7 @@ def check_endpoints(params: dict[str, Any], timeout: float = 10.0) -> None:
 
 
 def notebook_hook(nb_path: str | Path) -> Callable[[dict[str, Any]], None] | None:
-    """The notebook's own cross-parameter check (``metadata.helpers.precheck``), if it declares one."""
+    """The notebook's own cross-parameter check (``metadata.helpers.core.precheck``), if it declares one."""
     meta = json.loads(Path(nb_path).read_text(encoding="utf-8")).get("metadata", {})
     target = (meta.get("helpers") or {}).get("precheck")
     if not target:

@@ -20,8 +20,8 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from .textparse import loads_safely
-from .store import stable_id
+from ..core.textparse import loads_safely
+from ..core.store import stable_id
 
 CRITERIA = (
     ("Specificity", "Does the prompt ask for a specific, well-defined output?"),
@@ -231,8 +231,8 @@ def yes_no_margins(model: str, prompts: Sequence, batch_size: int = 16, desc: st
     import torch
     from tqdm.auto import tqdm
 
-    from . import hf
-    from .models import resolve_model
+    from ..core import hf
+    from ..core.models import resolve_model
 
     path = resolve_model(model)
     tok = hf.load_tokenizer(path)
@@ -269,7 +269,7 @@ def criteria_from_margins(margins: Sequence[float], threshold: float = 0.0) -> l
 
 def findings(m: dict[str, Any], n_reference: int = 0) -> dict[str, Any]:
     """Finding, signal and detail sentences computed from the run's metrics (no fixed prose)."""
-    from .stats import correlation_pvalue, pct
+    from ..core.stats import correlation_pvalue, pct
     rho = m.get("labeler_spearman_vs_reference")
     p = correlation_pvalue(rho, n_reference)
     counts = m.get("filter_counts") or {}

@@ -9,7 +9,7 @@ from .scoring import _check_aggregation, game_value, group_scores, outcome_count
 from .tasks import GROUP_WEIGHTS, GROUPS
 
 
-from ..stats import bootstrap_ci
+from ...core.stats import bootstrap_ci
 
 
 # --------------------------------------------------------------------------- tables (used by the notebook)

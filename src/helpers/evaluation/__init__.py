@@ -1,0 +1,1 @@
+"""LLM-judge evaluation and benchmark curation: WildBench, Arena-Hard-Auto and BenchBuilder."""
