@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from scipy.optimize import minimize
 
-from helpers import arena
+from helpers.evaluation import arena
 from helpers.evaluation.arena import (NotEnoughBattles, battles_from_games, bootstrap_ratings, fit_bradley_terry, leaderboard,
                            model_view, parse_verdict, position_consistency, separability, style_features,
                            style_matrix, win_rate_vs_baseline)

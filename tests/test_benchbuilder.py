@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import benchbuilder as bb
+from helpers.evaluation import benchbuilder as bb
 from helpers.evaluation.arena import load_arena_prompts
 from helpers.core.data import load_records
 

@@ -7,7 +7,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from helpers import arena, benchbuilder, magpie, wildbench
+from helpers import magpie
+from helpers.evaluation import arena, benchbuilder, wildbench
 from helpers.core.judge import Judge, JudgeError, free_port
 from helpers.core.textparse import json_objects
 

@@ -57,7 +57,7 @@ def test_other_full_profiles_rehearse(profile, tmp_path):
 def test_rehearsal_mode_ends_with_the_run(tmp_path, monkeypatch):
     import os
 
-    from helpers import run as runner
+    from helpers.core import run as runner
     from helpers.core.rehearsal import REHEARSAL_ENV
     monkeypatch.delenv(REHEARSAL_ENV, raising=False)
     seen = {}
