@@ -6,6 +6,8 @@
 * ``run_stage``: apply a batch function to the items whose ids are not yet in a store.
 * ``atomic_write_*`` / ``atomic_dir``: write to a temporary sibling, then rename.
 * ``cached_json``: compute a JSON-able result once per run folder.
+* ``keyed_store`` / ``keyed_path`` / ``StageGraph``: stage files named by a hash of every input that
+  changes them, the configuration written beside them; a changed parameter never reads a stale file.
 """
 from __future__ import annotations
 
@@ -113,6 +115,7 @@ class JsonlStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._records: dict[str, dict] = {}
         self.malformed_lines = 0  # complete lines that were not JSON records (reported, never silent)
+        self.retry_pending = 0  # records run_stage returned but did not store (failed calls: retried next run)
         self._load()
 
     def _load(self) -> None:
@@ -181,6 +184,8 @@ def run_stage(
     """Process the items whose ``store.key`` is not in ``store`` yet, ``batch_size`` at a time.
 
     ``process`` gets a list of items and returns one record per item (carrying the same id).
+    A record with ``RETRY`` set (a failed endpoint call, say) is returned but not stored, so the next
+    run computes it again; ``store.retry_pending`` counts them.
     Each batch is appended (and flushed) before the next starts, so a kill loses at most the batch
     in flight. Returns the records for ``items`` in their order.
     """
@@ -191,6 +196,7 @@ def run_stage(
     if len(set(ids)) != len(ids):
         raise ValueError(f"run_stage: duplicate {key!r} values among the items of stage {desc or store.path.name}")
     todo = [it for it in items if str(it[key]) not in store]
+    transient: dict[str, dict] = {}
     if todo:
         with tqdm(total=len(items), initial=len(items) - len(todo), desc=desc or store.path.stem, unit="item") as bar:
             for start in range(0, len(todo), batch_size):
@@ -198,6 +204,153 @@ def run_stage(
                 out = process(batch)
                 if len(out) != len(batch):
                     raise RuntimeError(f"stage {desc}: process returned {len(out)} records for {len(batch)} items")
-                store.extend(out)
+                keep = [r for r in out if not r.get(RETRY)]
+                transient.update({str(r[key]): r for r in out if r.get(RETRY)})
+                store.retry_pending += len(out) - len(keep)
+                store.extend(keep)
                 bar.update(len(batch))
-    return [store.get(i) for i in ids]
+    return [store.get(i) or transient[i] for i in ids]
+
+
+# --------------------------------------------------------------------------- keyed stages
+# A cached artefact lives in a file whose name carries a short hash of everything that changes it,
+# with that configuration written beside it (``<stage>-<hash>.config.json``): a changed parameter
+# writes a new file, and the old one is never read.
+
+RETRY = "_retry"  # a record with this field set truthy is returned by run_stage but never stored
+
+
+def config_hash(config: Any, length: int = 10) -> str:
+    """A short, stable hash of a JSON-able configuration (dict order does not matter)."""
+    return stable_id(config, length=length)
+
+
+def _data_dir(where: Any) -> Path:
+    """The folder stage files go in: a Run's data folder, or a path."""
+    if hasattr(where, "dir") and hasattr(where, "path"):
+        return Path(where.dir) / "data"
+    return Path(where)
+
+
+def keyed_path(where: Any, stage: str, config: Any, suffix: str = "") -> Path:
+    """``<data>/<stage>-<hash><suffix>``, with ``<stage>-<hash>.config.json`` written beside it.
+
+    ``suffix`` is ".jsonl", ".json", ".npy", or "" for a folder (a derived or trained model).
+    """
+    name = f"{stage}-{config_hash(config)}"
+    folder = _data_dir(where)
+    target = folder / f"{name}{suffix}"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    cfg = target.parent / f"{Path(name).name}.config.json"
+    blob = {"stage": stage, "hash": config_hash(config), "config": config}
+    if not cfg.exists() or read_json(cfg) != finite_json(json.loads(json.dumps(blob, default=_json_default))):
+        atomic_write_json(cfg, blob)
+    return target
+
+
+def keyed_store(where: Any, stage: str, config: Any, key: str = "id") -> JsonlStore:
+    """A JsonlStore whose file name carries the hash of ``config`` (see ``keyed_path``)."""
+    return JsonlStore(keyed_path(where, stage, config, ".jsonl"), key=key)
+
+
+def keyed_json(where: Any, stage: str, config: Any, compute: Callable[[], Any]) -> Any:
+    """``cached_json`` under a keyed file name."""
+    return cached_json(keyed_path(where, stage, config, ".json"), compute)
+
+
+class StageGraph:
+    """Which parameters each cached stage of a notebook depends on, and which stages come before it.
+
+        GRAPH = StageGraph({
+            "responses": {"params": ["model", "res_temperature"], "after": ["instructions"]},
+            ...}, items={"n_responses": "selects which instructions are answered (ids)"},
+            uncached={"bootstrap_rounds": "analysis only"})
+
+    A stage's configuration is its own parameters, the hashes of the stages before it (so a change
+    upstream reaches every stage downstream) and the run-time inputs the notebook passes (a resolved
+    engine, a template derived from the tokenizer, a fingerprint of the training rows). ``items``
+    parameters choose which records a stage computes (records are joined by id, so they need no new
+    file); ``uncached`` ones change nothing that is cached (reason given). Every parameter of the
+    notebook belongs to exactly one of the three (tests check this).
+    """
+
+    def __init__(self, stages: dict[str, dict], items: dict[str, str] | None = None,
+                 uncached: dict[str, str] | None = None):
+        self.stages = {s: {"params": list(v.get("params", [])), "after": list(v.get("after", []))}
+                       for s, v in stages.items()}
+        for s, v in self.stages.items():
+            for u in v["after"]:
+                if u not in self.stages:
+                    raise ValueError(f"stage {s!r} comes after unknown stage {u!r}")
+        self.items = dict(items or {})
+        self.uncached = dict(uncached or {})
+
+    def keyed_params(self) -> set[str]:
+        return {p for v in self.stages.values() for p in v["params"]}
+
+    def unclassified(self, names: Iterable[str]) -> list[str]:
+        known = self.keyed_params() | set(self.items) | set(self.uncached)
+        return [n for n in names if n not in known]
+
+    def config(self, stage: str, params: dict, **inputs: Any) -> dict:
+        spec = self.stages[stage]
+        missing = [p for p in spec["params"] if p not in params]
+        if missing:
+            raise KeyError(f"stage {stage!r} needs parameters {missing}")
+        cfg = {"params": {p: params[p] for p in spec["params"]},
+               "after": {u: config_hash(self.config(u, params)) for u in spec["after"]}}
+        if inputs:
+            cfg["inputs"] = inputs
+        return cfg
+
+    def hashes(self, params: dict) -> dict[str, str]:
+        """Each stage's hash from the parameters alone (what tests compare)."""
+        return {s: config_hash(self.config(s, params)) for s in self.stages}
+
+    def affected(self, param: str) -> set[str]:
+        """The stages that list ``param`` and every stage after them."""
+        hit = {s for s, v in self.stages.items() if param in v["params"]}
+        grew = True
+        while grew:
+            more = {s for s, v in self.stages.items() if set(v["after"]) & hit} - hit
+            hit |= more
+            grew = bool(more)
+        return hit
+
+    def bind(self, where: Any, params: dict) -> "BoundStages":
+        return BoundStages(self, where, {p: params[p] for p in
+                                         self.keyed_params() | set(self.items) | set(self.uncached) if p in params})
+
+
+class BoundStages:
+    """A StageGraph with a run folder and the run's parameters: hands out keyed stores and paths,
+    and counts what a notebook must report (malformed store lines, records left to retry)."""
+
+    def __init__(self, graph: StageGraph, where: Any, params: dict):
+        self.graph, self.where, self.params = graph, where, params
+        self.opened: dict[str, JsonlStore] = {}
+
+    def config(self, stage: str, **inputs: Any) -> dict:
+        return self.graph.config(stage, self.params, **inputs)
+
+    def store(self, stage: str, key: str = "id", part: str = "", **inputs: Any) -> JsonlStore:
+        """The stage's keyed store; ``part`` names one of several stores of a stage (one per contestant)."""
+        st = keyed_store(self.where, _stage_name(stage, part), self.config(stage, **inputs), key=key)
+        self.opened[st.path.name] = st
+        return st
+
+    def path(self, stage: str, suffix: str = "", part: str = "", **inputs: Any) -> Path:
+        return keyed_path(self.where, _stage_name(stage, part), self.config(stage, **inputs), suffix)
+
+    def json(self, stage: str, compute: Callable[[], Any], **inputs: Any) -> Any:
+        return cached_json(self.path(stage, ".json", **inputs), compute)
+
+    def health(self) -> dict[str, int]:
+        """Counts for metrics.json: malformed lines skipped in the stores opened, records left to retry."""
+        return {"malformed_store_lines": sum(s.malformed_lines for s in self.opened.values()),
+                "records_to_retry": sum(s.retry_pending for s in self.opened.values())}
+
+
+def _stage_name(stage: str, part: str = "") -> str:
+    import re
+    return stage + ("_" + re.sub(r"[^A-Za-z0-9._-]+", "_", part).strip("_")[:60] if part else "")
