@@ -81,6 +81,7 @@ class Judge:
         self.requests = 0  # calls that reached the model/endpoint (cache hits excluded)
         self.errors = 0  # endpoint calls that failed (on_error="empty")
         self.malformed = 0  # endpoint replies without a usable message (not cached, retried next time)
+        self.last_failed: list[bool] = []  # per prompt of the last complete(): True where the call failed
         self.model = model
         self.base_url = base_url.rstrip("/")
         self.temperature = temperature
@@ -138,6 +139,7 @@ class Judge:
             if (self._cache is None or k not in self._cache) and k not in todo:
                 todo[k] = m
         fresh: dict[str, str] = {}
+        failed: set[str] = set()
         items = list(todo.items())
         from tqdm.auto import tqdm
         with tqdm(total=len(items), desc=f"{desc} ({self.name})", unit="call", disable=not items) as bar:
@@ -150,7 +152,9 @@ class Judge:
                     self._cache.extend(records)  # flushed per batch: a killed run keeps what it paid for
                 fresh.update({r["id"]: r["text"] for r in records})
                 fresh.update({k: "" for (k, _), t in zip(chunk, texts) if t is None})  # failed: not cached
+                failed.update(k for (k, _), t in zip(chunk, texts) if t is None)
                 bar.update(len(chunk))
+        self.last_failed = [k in failed for k in keys]  # per prompt: the call failed ("" returned, not cached)
         return [fresh[k] if k in fresh else self._cache.get(k)["text"] for k in keys]
 
     def _call(self, prompts: list[Messages], prefill: str = "") -> list[str | None]:
