@@ -96,6 +96,9 @@ CELLS = [
 
     use_style()
     run = Run.current("07_culturegen")
+    from helpers.core.store import fallback_lines
+    from helpers.culturegen.stages import GRAPH
+    stages = GRAPH.bind(run, globals())  # each stage's file is named by a hash of every parameter that changes it
     if torch_threads:
         torch.set_num_threads(torch_threads)
     chosen = cgd.select_cultures(cultures, n_per_region)
@@ -115,7 +118,8 @@ CELLS = [
     code("""
     records, gen_stats = cgg.generate_stage(run, items, model=model, backend=backend, prompt_format=prompt_format,
                                             n_samples=n_samples, temperature=temperature, top_k=top_k, top_p=top_p,
-                                            max_tokens=max_new_tokens, seed=seed, tensor_parallel_size=tensor_parallel_size)
+                                            max_tokens=max_new_tokens, seed=seed, tensor_parallel_size=tensor_parallel_size,
+                                            store=stages.store("generations"))
     rows = cgg.samples(records)
     speed = "resumed from the store" if not gen_stats["sequences"] else (
         f"{gen_stats['sequences']} sequences in {gen_stats['seconds']:.0f} s ({gen_stats['sequences_per_s']:.2f} seq/s, "
@@ -141,7 +145,8 @@ CELLS = [
     if llm_rows:
         judge = Judge(extractor_model, base_url=extractor_base_url, timeout=extractor_timeout, backend=backend,
                       cache_dir=run.path("judge_cache"), max_tokens=extractor_max_tokens, on_error="empty", batch_size=256)
-        llm_items = cge.llm_extract_stage(run, llm_rows, judge, topics_by_key)
+        llm_items = cge.llm_extract_stage(run, llm_rows, judge, topics_by_key,
+                                          store=stages.store("extract_llm", key="gen_id", judge=judge.name, temperature=judge.temperature))
         shutdown_engines()  # a vLLM extractor gives its GPU memory back to the log-prob scorer
     ext = cge.extract_rows(rows, cultures_by_name, topics_by_key, llm_items, use=extractor)
     agreement = cga.extractor_agreement(ext)
@@ -168,7 +173,9 @@ CELLS = [
     scorer = LogProbScorer(model, batch_size=score_batch_size)
     pairs, n_pairs_left_out = cgs.validity_items(cgd.symbol_pairs(validity_pairs), chosen)
     to_score = cgs.plan_scoring(ext, pairs, n_ngrams_per_topic)
-    scores, score_speed = cgs.score_stage(run, scorer, to_score, chosen, model, batch_size=score_batch_size)
+    scores, score_speed = cgs.score_stage(run, scorer, to_score, chosen, model, batch_size=score_batch_size, store=stages.store(
+        "scores", cultures=[c.nationality for c in chosen], start=cgs.start_text(scorer.tokenizer),
+        truncation=[scorer.max_prompt_tokens, scorer.max_response_tokens], end_of_turn=scorer.end_of_turn))
     assoc = cgs.Associations(scores, chosen, score_measure, calibrate)
     symbols = cgs.choose_symbols(ext, assoc)
     sym_df = pd.DataFrame(symbols, columns=cgs.SYMBOL_COLUMNS)
@@ -305,6 +312,9 @@ CELLS = [
                      "symbols_found", "diversity_spearman", "scoring_sentences_per_s"],
     }
     metrics.update(cga.findings(model, len(chosen), n_samples, mk, val, div_corr, div, pres, agreement, cb, n_symbols, len(rows)))
+    extractor_errors = judge.errors if judge else 0
+    metrics.update(extractor_endpoint_errors=extractor_errors, **stages.health())
+    metrics["findings"] = list(metrics.get("findings", [])) + fallback_lines({"extractor endpoint errors": extractor_errors, **stages.health()})
     run.log_metrics(metrics)
     print(metrics["signal"])
     """),

@@ -354,3 +354,10 @@ class BoundStages:
 def _stage_name(stage: str, part: str = "") -> str:
     import re
     return stage + ("_" + re.sub(r"[^A-Za-z0-9._-]+", "_", part).strip("_")[:60] if part else "")
+
+
+def fallback_lines(counts: dict[str, Any]) -> list[str]:
+    """One findings line naming every fallback that happened (non-zero counts), so the report shows them."""
+    hit = {k: v for k, v in counts.items() if v}
+    return [("Fallbacks counted in this run: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in hit.items())
+             + " (endpoint errors are not stored and are retried by the next run).")] if hit else []

@@ -179,22 +179,29 @@ def extract_rows(rows: Sequence[dict], cultures_by_name: dict[str, Culture], top
     return out
 
 
-def llm_extract_stage(run, rows: Sequence[dict], judge, topics_by_key: dict, desc: str = "LLM extraction") -> dict:
+def llm_extract_stage(run, rows: Sequence[dict], judge, topics_by_key: dict, desc: str = "LLM extraction",
+                      store=None) -> dict:
     """Ask ``judge`` (helpers.core.judge.Judge, local or endpoint) for the items of each row's first sentence (resumable).
 
     Returns {gen_id: items, or None when the reply could not be parsed}; local judges get the JSON opening
-    as a prefill. Unparseable replies are kept (as None) so that failures are counted, not retried forever.
+    as a prefill. Unparseable replies are kept (as None) so that failures are counted, not retried forever;
+    a failed endpoint call is not stored (``RETRY``) and is asked again by the next run (its items are None
+    now, and ``judge.errors`` counts it). ``store``: a keyed store from the notebook's stage graph, which
+    must come after the generations (a changed generation keeps its gen_id).
     """
-    from ..core.store import run_stage, stable_id
+    from ..core.store import RETRY, run_stage, stable_id
     from .prompts import EXTRACTOR_PREFILL, extractor_messages
 
     prefill = "" if judge.base_url else EXTRACTOR_PREFILL
-    store = run.store("extract-llm-" + stable_id(judge.name, judge.max_tokens, prefill, "v1", length=10), key="gen_id")
+    if store is None:
+        store = run.store("extract-llm-" + stable_id(judge.name, judge.max_tokens, prefill, "v1", length=10), key="gen_id")
 
     def process(batch):
         msgs = [extractor_messages(topics_by_key[r["topic"]], r["gender"], first_sentence(r["text"])) for r in batch]
         replies = judge.complete(msgs, desc=desc, prefill=prefill)
-        return [{"gen_id": r["gen_id"], "reply": t, "items": parse_llm_items(t)} for r, t in zip(batch, replies)]
+        failed = list(getattr(judge, "last_failed", None) or [False] * len(replies))
+        return [{"gen_id": r["gen_id"], "reply": t, "items": parse_llm_items(t), **({RETRY: True} if f else {})}
+                for r, t, f in zip(batch, replies, failed)]
 
     recs = run_stage(store, [{"gen_id": r["gen_id"], **r} for r in rows], process, batch_size=256, desc=desc)
     return {r["gen_id"]: r["items"] for r in recs}

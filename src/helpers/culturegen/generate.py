@@ -47,12 +47,16 @@ def item_seed(seed: int, item_id: str) -> int:
 def generate_stage(run, items: Sequence[dict], model: str, backend: str = "auto", prompt_format: str = "continuation",
                    n_samples: int = 100, temperature: float = 1.0, top_k: int = 50, top_p: float = 1.0,
                    max_tokens: int = 0, seed: int = 0, tensor_parallel_size: int = 1,
-                   prompts_per_call: int = 0) -> tuple[list[dict], dict]:
-    """Generate what the store lacks; returns (records in item order, speed stats of the fresh work)."""
+                   prompts_per_call: int = 0, store=None) -> tuple[list[dict], dict]:
+    """Generate what the store lacks; returns (records in item order, speed stats of the fresh work).
+
+    ``store``: a keyed store from the notebook's stage graph (helpers.culturegen.stages); by default one
+    named by a hash of the generation settings."""
     from ..core.generation import Generator, Sampling
 
     new_tokens = max_new_tokens(prompt_format, max_tokens)
-    store = run.store(store_name(model, prompt_format, n_samples, temperature, top_k, top_p, new_tokens, seed))
+    if store is None:
+        store = run.store(store_name(model, prompt_format, n_samples, temperature, top_k, top_p, new_tokens, seed))
     todo = [it for it in items if it["id"] not in store]
     stats = {"sequences": 0, "seconds": 0.0, "tokens": 0, "backend": None, "max_new_tokens": new_tokens}
     gen = None

@@ -59,7 +59,7 @@ def splits_cleanly(tokenizer, start: str, head: str, tails: Sequence[str]) -> bo
 
 
 def score_stage(run, scorer, items: Sequence[dict], cultures: Sequence[Culture], model: str,
-                batch_size: int = 32) -> tuple[dict[tuple, dict], dict]:
+                batch_size: int = 32, store=None) -> tuple[dict[tuple, dict], dict]:
     """Score every item for every culture (resumable); returns ({(topic, ngram): record}, speed of the fresh work).
 
     Where the two pieces would not tokenise like the whole sentence, that item's sentences are scored whole
@@ -93,7 +93,8 @@ def score_stage(run, scorer, items: Sequence[dict], cultures: Sequence[Culture],
         speed["sentences"] += len(batch) * len(cultures)
         return out
 
-    store = run.store(scores_store_name(model, cultures))
+    if store is None:  # the notebook passes a store keyed by its stage graph (model, cultures, scorer settings)
+        store = run.store(scores_store_name(model, cultures))
     records = run_stage(store, list(items), process, batch_size=batch_size, desc="association scores")
     speed["sentences_per_s"] = speed["sentences"] / speed["seconds"] if speed["seconds"] else None
     return {(r["topic"], r["ngram"]): r for r in records}, speed

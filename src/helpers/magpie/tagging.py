@@ -137,17 +137,27 @@ def tag_prompts(task: str, instructions: Sequence[str], tokenizer=None, label_fi
 
 
 def tag_process(judge, tasks: Sequence[str], tokenizer=None, label_first: bool = True):
-    """Tag each record with every task; unparseable answers become None tags and are counted per task."""
+    """Tag each record with every task; unparseable answers become None tags and are counted per task.
+
+    A record whose tagger call failed (endpoint error: ``judge.last_failed``) is not stored (``RETRY``): the
+    next run asks again, and the failure is counted in ``tag_errors``, apart from the parse failures."""
+    from ..core.store import RETRY
+
     def process(batch: list[dict]) -> list[dict]:
-        recs = [{"id": it["id"], "tag_failures": []} for it in batch]
+        recs = [{"id": it["id"], "tag_failures": [], "tag_errors": []} for it in batch]
         for task in tasks:
             prefill = tag_prefill(task, label_first) if tokenizer is not None else ""
             texts = judge.complete(tag_prompts(task, [it["instruction"] for it in batch], tokenizer, label_first),
                                    desc=f"tag {task}")
-            for rec, text in zip(recs, texts):
+            failed = list(getattr(judge, "last_failed", None) or [False] * len(texts))
+            for rec, text, err in zip(recs, texts, failed):
                 parsed = parse_tag(task, prefill + (text or ""))
                 rec[f"raw_{task}"] = text
-                if parsed is None:
+                if err:
+                    rec["tag_errors"].append(task)
+                    rec[RETRY] = True
+                    parsed = {TAG_KEYS[task]: None}
+                elif parsed is None:
                     rec["tag_failures"].append(task)
                     parsed = {TAG_KEYS[task]: None}
                 rec.update(parsed)

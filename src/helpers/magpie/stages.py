@@ -1,0 +1,53 @@
+"""What each cached stage of the Magpie notebook depends on (helpers.core.store.StageGraph).
+
+Each stage's store is named by a hash of these parameters and of the stages before it; run-time
+inputs (the resolved engine, the derived templates and stop strings, the SFT rows) are added by the
+notebook. ``tests/test_cache_keys.py`` checks that every notebook parameter is classified here.
+"""
+from ..core.store import StageGraph
+
+_TAGGER = ["tagger_model", "tagger_base_url", "tag_mode", "tag_tasks", "tag_max_tokens", "tag_label_first"]
+_FILTERS = ["filter_preset", "min_quality", "min_difficulty", "min_reward", "drop_duplicates", "min_response_tokens",
+            "languages", "top_n_longest", "dedup_threshold", "dedup_k", "n_responses"]
+
+GRAPH = StageGraph(
+    {
+        "instructions": {"params": ["model", "pre_query_template", "use_default_system", "system_prompts", "n_instructions",
+                                    "samples_per_call", "ins_temperature", "ins_top_p", "ins_max_tokens",
+                                    "first_line_stop", "role_word_stops", "seed"]},
+        # cleaning rules decide which samples are instructions and what their text is
+        "embeddings": {"params": ["min_instruction_words", "sanitize"], "after": ["instructions"]},
+        "responses": {"params": ["res_temperature", "res_top_p", "res_max_tokens", "n_turns", "multi_turn_system_prompt",
+                                 "min_instruction_words", "sanitize"], "after": ["instructions"]},
+        "tags": {"params": [*_TAGGER, "min_instruction_words", "sanitize"], "after": ["instructions"]},  # tags see the instruction only
+        "tag_reference": {"params": [*_TAGGER, "tag_reference"]},
+        "reward": {"params": ["reward_model", "reward_ref_model"], "after": ["responses"]},
+        "guard": {"params": ["guard_model"], "after": ["responses"]},
+        "sft": {"params": ["sft_model", "sft_data", "sft_steps", "sft_batch_size", "sft_lr", "sft_max_length", *_FILTERS],
+                "after": ["responses", "tags", "reward", "guard"]},
+    },
+    items={"n_responses": "chooses which instructions are answered (records joined by id)",
+           "dedup_threshold": "orders the instructions to answer (unique first)",
+           "dedup_k": "neighbours used for the near-duplicate check"},
+    uncached={"backend": "the resolved engine is a run-time input of the generating stages",
+              "tensor_parallel_size": "parallelism only", "hf_batch_size": "batching only",
+              "tagger_timeout": "time limit only", "sft": "switches the SFT stage on or off"},
+)
+
+
+def point_to(link, target) -> None:
+    """Make ``link`` (e.g. checkpoints/sft, the path other notebooks read) a symlink to ``target``, atomically.
+
+    An older real folder at ``link`` (trained under a configuration nobody recorded) is removed."""
+    import os
+    import shutil
+    from pathlib import Path
+    link, target = Path(link), Path(target)
+    link.parent.mkdir(parents=True, exist_ok=True)
+    if link.exists() and not link.is_symlink():
+        shutil.rmtree(link)
+    tmp = link.parent / f".{link.name}.link.tmp"
+    if tmp.is_symlink() or tmp.exists():
+        tmp.unlink()
+    tmp.symlink_to(os.path.relpath(target, link.parent))
+    os.replace(tmp, link)
