@@ -1,7 +1,12 @@
 """Training stages a researcher can leave running: one way to build TRL arguments, checkpoint every N
-steps, resume after a kill, log to a tracker, and use LoRA.
+steps, resume after a kill, log to a tracker, use LoRA, and launch through ``accelerate``.
 
-Every TRL stage of every notebook goes through here:
+The short way (what the notebooks' helpers call): one TRL stage, in this process or under
+``accelerate launch``, resumable, its result in ``out_dir``::
+
+    result = run_training("dpo", model, dataset, out_dir, opts, {"max_steps": 100, "learning_rate": 1e-6, ...})
+
+The long way, for a stage that builds its own trainer (kept for code that already uses it)::
 
     opts = TrainOptions(save_steps=50, report_to="none", lora_r=0)
     with resumable(out_dir, key=config_dict) as work:          # work/ survives a kill; keyed by the config
@@ -10,25 +15,60 @@ Every TRL stage of every notebook goes through here:
         history = train(trainer, work)                            # resumes from work/'s last checkpoint
         save_final(trainer, tok, work.final)                      # moved into out_dir atomically on exit
 
-The work folder is named by a hash of ``key`` (everything that changes the result), so a changed
-parameter never resumes a stale checkpoint; the config is written beside it.
+The work folder is named by a hash of ``key`` (everything that changes the weights: model, data, every
+hyperparameter, LoRA, the launcher's process count), so a changed parameter never resumes a stale
+checkpoint; the key is written beside it and into the finished model folder (``train_config.json``).
 """
 from __future__ import annotations
 
+import hashlib
 import importlib.util
+import json
+import os
 import shutil
+import subprocess
+import sys
+import time
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Iterator
 
-from .store import atomic_dir, atomic_write_json, stable_id
+from .store import atomic_dir, atomic_write_json, read_json, stable_id
 
 REPORTERS = ("none", "trackio", "wandb", "mlflow", "tensorboard")
+KINDS = ("sft", "dpo", "simpo", "reward")
+REPO_ROOT = Path(__file__).resolve().parents[3]
+ACCELERATE_CONFIGS = REPO_ROOT / "configs" / "accelerate"
+# the params every training notebook exposes, with the same names and meaning
+PARAM_NAMES = ("save_steps", "report_to", "lora_r", "train_launcher")
 
 
 class TrainingError(ValueError):
     """A training option that cannot work here (an uninstalled tracker, LoRA without peft, ...)."""
+
+
+def launchers() -> list[str]:
+    """``local`` plus ``accelerate-<name>`` for every shipped ``configs/accelerate/<name>.yaml``."""
+    shipped = sorted(p.stem for p in ACCELERATE_CONFIGS.glob("*.yaml")) if ACCELERATE_CONFIGS.is_dir() else []
+    return ["local"] + [f"accelerate-{name}" for name in shipped]
+
+
+def accelerate_config(launcher: str) -> Path:
+    """The config file of ``accelerate-<name>`` (a shipped name, or a path to a YAML file after the dash)."""
+    name = launcher[len("accelerate-"):]
+    path = ACCELERATE_CONFIGS / f"{name}.yaml"
+    if not path.is_file() and name.endswith((".yaml", ".yml")):
+        path = Path(name).expanduser()
+    if not path.is_file():
+        raise TrainingError(f"train_launcher={launcher!r}: no accelerate config {path}; choose one of {', '.join(launchers())}")
+    return path
+
+
+def _load_yaml(path: Path) -> dict:
+    import yaml
+    with open(path, encoding="utf-8") as fh:
+        return yaml.safe_load(fh) or {}
 
 
 @dataclass(frozen=True)
@@ -40,22 +80,76 @@ class TrainOptions:
     lora_r: int = 0              # LoRA rank through peft (0: full fine-tuning)
     lora_alpha: int = 16
     lora_dropout: float = 0.05
+    launcher: str = "local"      # local | accelerate-<config name> (configs/accelerate/<name>.yaml)
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any]) -> "TrainOptions":
+        """The options from a notebook's params (``save_steps``, ``report_to``, ``lora_r``, ``train_launcher``)."""
+        names = {f.name for f in fields(cls)}
+        kw = {k: v for k, v in params.items() if k in names and v is not None}
+        if params.get("train_launcher") is not None:
+            kw["launcher"] = params["train_launcher"]
+        return cls(**kw)
 
     def check(self) -> None:
+        """Raise TrainingError (one line naming the param) for options that cannot work on this machine."""
+        for name in ("save_steps", "lora_r", "save_total_limit"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise TrainingError(f"{name}={value!r}: must be an integer >= 0")
         if self.report_to not in REPORTERS:
             raise TrainingError(f"report_to={self.report_to!r}: choose one of {', '.join(REPORTERS)}")
         if self.report_to != "none" and importlib.util.find_spec(self.report_to) is None:
             raise TrainingError(f"report_to={self.report_to!r} but the package {self.report_to!r} is not installed "
-                                f"(pip install {self.report_to})")
+                                f"(pip install {self.report_to}, or report_to: none)")
         if self.lora_r and importlib.util.find_spec("peft") is None:
             raise TrainingError("lora_r > 0 needs the `peft` package (pip install peft)")
-        if self.save_steps < 0 or self.lora_r < 0:
-            raise TrainingError("save_steps and lora_r must be >= 0")
+        if self.launcher != "local":
+            if not self.launcher.startswith("accelerate-"):
+                raise TrainingError(f"train_launcher={self.launcher!r}: choose one of {', '.join(launchers())}")
+            cfg = _load_yaml(accelerate_config(self.launcher))
+            if importlib.util.find_spec("accelerate") is None:
+                raise TrainingError(f"train_launcher={self.launcher!r} needs the `accelerate` package")
+            if cfg.get("distributed_type") == "DEEPSPEED" and importlib.util.find_spec("deepspeed") is None:
+                raise TrainingError(f"train_launcher={self.launcher!r} needs the `deepspeed` package (pip install deepspeed; GPU only)")
+
+    def processes(self) -> int:
+        """How many training processes the launcher starts (1 for local)."""
+        if self.launcher == "local":
+            return 1
+        cfg = _load_yaml(accelerate_config(self.launcher))
+        n = int(cfg.get("num_processes") or 1)
+        if cfg.get("distributed_type") in ("MULTI_GPU", "DEEPSPEED", "FSDP") and not cfg.get("use_cpu"):
+            n = min(n, max(1, _gpu_count()))
+        return n
 
     def key(self) -> dict:
-        """The part of the options that changes the trained weights (LoRA); logging and saving do not."""
-        return {"lora_r": self.lora_r, "lora_alpha": self.lora_alpha, "lora_dropout": self.lora_dropout} \
+        """The part of the options that changes the trained weights: LoRA, and the number of processes
+        (data-parallel processes multiply the batch). Logging and checkpointing do not."""
+        out: dict[str, Any] = {"lora_r": self.lora_r, "lora_alpha": self.lora_alpha, "lora_dropout": self.lora_dropout} \
             if self.lora_r else {"lora_r": 0}
+        if self.launcher != "local":
+            out["processes"] = self.processes()
+        return out
+
+
+def check_params(params: dict[str, Any]) -> None:
+    """The runner's precheck for any notebook that trains: bad training params stop the run before compute."""
+    if not any(k in params for k in PARAM_NAMES):
+        return
+    try:
+        opts = TrainOptions.from_params(params)
+    except TypeError as exc:
+        raise TrainingError(f"training params: {exc}") from None
+    opts.check()
+
+
+def _gpu_count() -> int:
+    try:
+        import torch
+        return torch.cuda.device_count()
+    except Exception:  # noqa: BLE001 - no torch, no GPU
+        return 0
 
 
 def use_cpu() -> bool:
@@ -73,7 +167,7 @@ def trainer_kwargs(work: Path, opts: TrainOptions, **kwargs: Any) -> dict:
         output_dir=str(Path(work) / "checkpoints"),
         save_strategy="steps" if opts.save_steps else "no",
         save_steps=opts.save_steps or 500,
-        save_total_limit=opts.save_total_limit,
+        save_total_limit=max(1, opts.save_total_limit),
         report_to=[] if opts.report_to == "none" else [opts.report_to],
         use_cpu=cpu,
         bf16=False if cpu else torch.cuda.is_bf16_supported(),
@@ -95,13 +189,27 @@ def peft_config(opts: TrainOptions, task_type: str = "CAUSAL_LM"):
                       target_modules="all-linear", task_type=task_type)
 
 
+def _complete(checkpoint: Path) -> bool:
+    # the Trainer writes trainer_state.json last: a checkpoint without it was cut by a kill
+    return (checkpoint / "trainer_state.json").is_file()
+
+
 def last_checkpoint(work: Path) -> str | None:
-    """The newest complete ``checkpoint-N`` folder under ``work/checkpoints`` (None when there is none)."""
-    from transformers.trainer_utils import get_last_checkpoint
+    """The newest complete ``checkpoint-N`` folder under ``work/checkpoints`` (None when there is none);
+    a newer, incomplete one (a kill during the save) is removed."""
     folder = Path(work) / "checkpoints"
     if not folder.is_dir():
         return None
-    return get_last_checkpoint(str(folder))
+    found = []
+    for p in folder.iterdir():
+        name = p.name
+        if p.is_dir() and name.startswith("checkpoint-") and name[len("checkpoint-"):].isdigit():
+            found.append((int(name[len("checkpoint-"):]), p))
+    for _, path in sorted(found, reverse=True):
+        if _complete(path):
+            return str(path)
+        shutil.rmtree(path, ignore_errors=True)
+    return None
 
 
 def train(trainer, work: Path) -> list[dict]:
@@ -129,15 +237,33 @@ class Work:
         return self.path / other
 
 
+def _normal(key: dict) -> Any:
+    return json.loads(json.dumps(key, sort_keys=True, default=str))
+
+
+def work_dir(out_dir: str | Path, key: dict) -> Path:
+    """Where the checkpoints of the stage ``(out_dir, key)`` live while it trains."""
+    out_dir = Path(out_dir)
+    return out_dir.parent / f".{out_dir.name}.work-{stable_id(key)}"
+
+
+def finished(out_dir: str | Path, key: dict) -> bool:
+    """True when ``out_dir`` holds a finished model trained with exactly ``key``."""
+    path = Path(out_dir) / "train_config.json"
+    return path.is_file() and read_json(path) == _normal(key)
+
+
 @contextmanager
 def resumable(out_dir: str | Path, key: dict) -> Iterator[Work]:
     """A training stage whose result lands in ``out_dir`` (atomically) and whose checkpoints live in a
     sibling work folder named by a hash of ``key``. When the block ends without error the work folder is
     removed; after a kill it stays, and the next run with the same key resumes from it."""
     out_dir = Path(out_dir)
-    work = out_dir.parent / f".{out_dir.name}.work-{stable_id(key)}"
+    work = work_dir(out_dir, key)
     work.mkdir(parents=True, exist_ok=True)
     atomic_write_json(work / "config.json", key)
+    for stale in out_dir.parent.glob(f".{out_dir.name}.*.tmp"):  # a final folder a kill left half-written
+        shutil.rmtree(stale, ignore_errors=True)
     with atomic_dir(out_dir) as tmp:
         yield Work(work, Path(tmp))
         atomic_write_json(Path(tmp) / "train_config.json", key)
@@ -145,13 +271,122 @@ def resumable(out_dir: str | Path, key: dict) -> Iterator[Work]:
 
 
 def save_final(trainer, tokenizer, folder: str | Path) -> None:
-    """Save the trained model (LoRA adapters merged into the base weights) and its tokenizer."""
+    """Save the trained model (LoRA adapters merged into the base weights) and its tokenizer.
+    Without LoRA ``trainer.save_model`` writes it, which gathers ZeRO-3 shards and writes once under DDP."""
     model = trainer.model
     if hasattr(model, "merge_and_unload"):
-        model = model.merge_and_unload()
-    model.save_pretrained(str(folder))
-    tokenizer.save_pretrained(str(folder))
+        if trainer.args.should_save:
+            model.merge_and_unload().save_pretrained(str(folder))
+    else:
+        trainer.save_model(str(folder))
+    if trainer.args.should_save:
+        tokenizer.save_pretrained(str(folder))
 
 
 def options_dict(opts: TrainOptions) -> dict:
     return asdict(opts)
+
+
+# ----------------------------------------------------------------------------- one call per stage
+def dataset_fingerprint(dataset) -> str:
+    """A hash of every row of a ``datasets.Dataset`` (or a list of dicts): the data part of a stage key."""
+    digest = hashlib.sha1()
+    for row in (dataset if isinstance(dataset, list) else dataset.to_list()):
+        digest.update(json.dumps(row, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8"))
+        digest.update(b"\n")
+    return digest.hexdigest()[:16]
+
+
+def model_fingerprint(path: str | Path) -> list:
+    """Name, size and mtime of a local model folder's files (a re-trained checkpoint in the same folder
+    changes it); a hub id is its own fingerprint."""
+    path = Path(path)
+    if not path.is_dir():
+        return [str(path)]
+    return [str(path)] + sorted([p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in path.iterdir()
+                                if p.is_file() and p.suffix in (".safetensors", ".bin", ".json", ".model"))
+
+
+def stage_key(kind: str, model: str, dataset, opts: TrainOptions, config: dict) -> dict:
+    """Everything that changes the weights of a ``run_training`` stage."""
+    from .models import resolve_model
+    return _normal({"kind": kind, "model": model_fingerprint(resolve_model(model)), "data": dataset_fingerprint(dataset),
+                    "config": config, "options": opts.key()})
+
+
+def run_training(kind: str, model: str, dataset, out_dir: str | Path, opts: TrainOptions, config: dict,
+                 timeout: float | None = None) -> dict:
+    """Train ``model`` on ``dataset`` with the TRL trainer of ``kind`` (sft | dpo | simpo | reward), in this
+    process (``opts.launcher == "local"``) or under ``accelerate launch`` (a subprocess that runs
+    ``helpers.core.train_job``). ``config`` is passed to the TRL ``*Config`` (max_steps, learning_rate,
+    per_device_train_batch_size, max_length, beta, seed, ...). The model lands in ``out_dir``; a finished
+    ``out_dir`` with the same key is reused, an interrupted run resumes from its last checkpoint.
+
+    Returns {"history", "resumed_from", "global_step", "processes" (as the job saw them), "seconds",
+    "launcher", "n_examples"}.
+    """
+    from . import train_job
+    if kind not in KINDS:
+        raise TrainingError(f"unknown training kind {kind!r}: choose one of {', '.join(KINDS)}")
+    opts.check()
+    if len(dataset) == 0:
+        raise ValueError(f"{kind}: the training set is empty, nothing to train on")
+    out_dir = Path(out_dir)
+    key = stage_key(kind, model, dataset, opts, config)
+    if finished(out_dir, key) and (out_dir / "train_result.json").is_file():
+        return read_json(out_dir / "train_result.json")
+    from .models import resolve_model
+    start = time.perf_counter()
+    with resumable(out_dir, key) as work:
+        spec = {"kind": kind, "model": resolve_model(model), "work": str(work.path), "final": str(work.final),
+                "options": asdict(opts), "config": config, "result": str(work.path / "result.json")}
+        if opts.launcher == "local":
+            result = train_job.run(spec, dataset=dataset)
+        else:
+            spec["data"] = str(work.path / "data")
+            if not (work.path / "data" / "dataset_info.json").is_file():
+                _as_dataset(dataset).save_to_disk(spec["data"])
+            result = launch(spec, opts, timeout=timeout)
+        result.update(seconds=round(time.perf_counter() - start, 1), launcher=opts.launcher, n_examples=len(dataset))
+        atomic_write_json(work.final / "train_result.json", result)
+    return result
+
+
+def _as_dataset(dataset):
+    if isinstance(dataset, list):
+        from datasets import Dataset
+        return Dataset.from_list(dataset)
+    return dataset
+
+
+def launch_command(spec_path: str | Path, opts: TrainOptions) -> list[str]:
+    """``accelerate launch --config_file <cfg> [--num_processes N] -m helpers.core.train_job <spec>``."""
+    cfg_path = accelerate_config(opts.launcher)
+    cfg = _load_yaml(cfg_path)
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(cfg_path)]
+    n = opts.processes()
+    if n != int(cfg.get("num_processes") or 1):  # fewer GPUs here than the config was written for
+        cmd += ["--num_processes", str(n)]
+    return cmd + ["-m", "helpers.core.train_job", str(spec_path)]
+
+
+def launch(spec: dict, opts: TrainOptions, timeout: float | None = None) -> dict:
+    """Write ``spec`` as JSON into its work folder, run the job under ``accelerate launch``, wait, and
+    return the result the job wrote (its output goes to ``work/launch.log``; a failure raises with the
+    last lines of it)."""
+    work = Path(spec["work"])
+    spec_path = work / "job.json"
+    atomic_write_json(spec_path, spec)
+    Path(spec["result"]).unlink(missing_ok=True)
+    env = dict(os.environ)
+    src = str(REPO_ROOT / "src")
+    env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    cmd = launch_command(spec_path, opts)
+    log_path = work / "launch.log"
+    with open(log_path, "ab") as log:
+        proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, timeout=timeout)
+    if proc.returncode != 0 or not Path(spec["result"]).is_file():
+        tail = log_path.read_text(errors="replace").strip().splitlines()[-15:]
+        raise RuntimeError(f"accelerate launch ({opts.launcher}) failed with exit code {proc.returncode}; "
+                           f"log {log_path}:\n" + "\n".join(tail))
+    return read_json(spec["result"])
