@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from . import hf
+from . import engines, hf
 from .hf import Prompt
 from .models import resolve_model
 
@@ -79,19 +79,50 @@ def pick_backend(backend: str) -> str:
 class Generator:
     """Generate with one model through the chosen backend; engines are shared within a process."""
 
-    def __init__(self, model: str, backend: str = "auto", dtype: str = "auto", tensor_parallel_size: int = 1,
-                 max_model_len: int = 2048, batch_size: int = 16, device: str | None = None):
+    def __init__(self, model: str, backend: str = "auto", dtype: str = "auto", tensor_parallel_size: int = 0,
+                 max_model_len: int = 0, batch_size: int = 16, device: str | None = None,
+                 gpu_memory_utilization: float = 0.0):
+        """``tensor_parallel_size``, ``max_model_len`` (default 2048) and ``gpu_memory_utilization``: 0 takes
+        ``engines.settings()`` (a notebook's params through ``engines.configure``, or the environment).
+        ``release()`` (or a ``with`` block) gives the engine's memory back."""
         self.model_name = model
         self.path = resolve_model(model)
         self.backend_name = pick_backend(backend)
         self.tokenizer = hf.load_tokenizer(self.path)
         self.stats = GenStats()
+        tp = engines.pick(tensor_parallel_size, "tensor_parallel_size", 1)
+        self.max_model_len = engines.pick(max_model_len, "max_model_len", 2048)
+        self._engine_key = None
         if self.backend_name == "vllm":
-            self._backend = _vllm_engine(self.path, dtype, tensor_parallel_size, max_model_len)
+            server = engines.server_for(self.path)
+            if server:  # a suite run serves this model already: no engine of our own
+                self._backend = EndpointBackend(server, self.path, self.tokenizer)
+            else:
+                self._engine_key = (self.path, dtype, tp, self.max_model_len, gpu_memory_utilization)
+                self._backend = _vllm_engine(self._engine_key)
         else:
-            if tensor_parallel_size > 1:
+            if tp > 1:
                 raise ValueError("tensor_parallel_size > 1 needs backend 'vllm'")
             self._backend = HFBackend(self.path, dtype, batch_size, device)
+
+    def release(self) -> None:
+        """Give this generator's memory back: its vLLM engine stops once no other helper in this process uses
+        it; a transformers model leaves the process cache. The generator cannot generate afterwards."""
+        if self._backend is None:
+            return
+        if self._engine_key is not None:
+            _release_engine(self._engine_key)
+        elif isinstance(self._backend, HFBackend):
+            hf.evict_models(self.path)
+            self._backend.model = None
+        self._backend = None
+        engines.free_memory()
+
+    def __enter__(self) -> "Generator":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
 
     def __repr__(self) -> str:
         return f"Generator({self.model_name!r}, backend={self.backend_name!r})"
@@ -106,6 +137,8 @@ class Generator:
         hf.check_chat_prompts(prompts, self.tokenizer, self.model_name)
         ids = [hf.encode(self.tokenizer, self.render(p)) for p in prompts]
         seeds = list(seeds) if seeds is not None else [sampling.seed + i for i in range(len(prompts))]
+        if self._backend is None:
+            raise RuntimeError(f"{self!r} was released: build a new Generator to generate again")
         start = time.perf_counter()
         outs = self._backend.generate_ids(ids, sampling, seeds, desc)
         took = time.perf_counter() - start
@@ -208,29 +241,41 @@ class HFBackend:
 
 
 # --------------------------------------------------------------------------- vLLM backend
-_ENGINES: dict[tuple, "VLLMBackend"] = {}
+_ENGINES: dict[tuple, "VLLMBackend"] = {}  # shared by the generators, scorers and judges of a process
 
 
-def _vllm_engine(path: str, dtype: str, tp: int, max_model_len: int) -> "VLLMBackend":
-    key = (path, dtype, tp, max_model_len)
+def _vllm_engine(key: tuple) -> "VLLMBackend":
+    """The engine for ``key`` = (path, dtype, tp, max_model_len, gpu_memory_utilization), one more user counted."""
     if key not in _ENGINES:
-        _ENGINES[key] = VLLMBackend(path, dtype, tp, max_model_len)
+        _ENGINES[key] = VLLMBackend(*key)
+    _ENGINES[key].users += 1
     return _ENGINES[key]
+
+
+def find_engine(path: str) -> tuple | None:
+    """The key of a running engine of the model at ``path`` (any settings), or None."""
+    return next((k for k in _ENGINES if k[0] == path), None)
+
+
+def _release_engine(key: tuple) -> None:
+    backend = _ENGINES.get(key)
+    if backend is None:
+        return
+    backend.users -= 1
+    if backend.users <= 0:
+        _ENGINES.pop(key).shutdown()
 
 
 def shutdown_engines() -> None:
     """Free every vLLM engine of this process (they are otherwise kept for reuse)."""
-    import gc
-    for backend in _ENGINES.values():
-        core = getattr(getattr(backend.llm, "llm_engine", None), "engine_core", None)
-        if core is not None and hasattr(core, "shutdown"):
-            core.shutdown()  # stop the engine's worker processes now, not at interpreter exit
+    for backend in list(_ENGINES.values()):
+        backend.shutdown()
     _ENGINES.clear()
-    gc.collect()
+    engines.free_memory()
 
 
 class VLLMBackend:
-    def __init__(self, path: str, dtype: str, tp: int, max_model_len: int):
+    def __init__(self, path: str, dtype: str, tp: int, max_model_len: int, gpu_memory_utilization: float = 0.0):
         import torch
         on_gpu = torch.cuda.is_available()
         if not on_gpu:
@@ -240,13 +285,21 @@ class VLLMBackend:
         from vllm import LLM
         if dtype == "auto":
             dtype = "bfloat16" if on_gpu else "float32"  # float32 is ~4.6x faster on CPUs without bf16
+        self.users = 0
         kwargs = dict(model=path, dtype=dtype, tensor_parallel_size=tp, max_model_len=max_model_len,
-                      enable_prefix_caching=True, seed=0)
-        if on_gpu:
-            kwargs["gpu_memory_utilization"] = float(os.environ.get("HELPERS_VLLM_GPU_UTIL", "0.85"))
-        else:
-            kwargs.update(enforce_eager=True, gpu_memory_utilization=0.3)  # compiling costs ~6 min on 2 cores
+                      enable_prefix_caching=True, seed=0, **engines.vllm_kwargs(on_gpu, gpu_memory_utilization))
+        if not on_gpu:
+            kwargs.update(enforce_eager=True)  # compiling costs ~6 min on 2 cores
         self.llm = LLM(**kwargs)
+
+    def shutdown(self) -> None:
+        """Stop the engine's worker processes now, not at interpreter exit."""
+        llm, self.llm = getattr(self, "llm", None), None
+        core = getattr(getattr(llm, "llm_engine", None), "engine_core", None)
+        if core is not None and hasattr(core, "shutdown"):
+            core.shutdown()
+        del llm
+        engines.free_memory()
 
     def generate_ids(self, ids: list[list[int]], sampling: Sampling, seeds: list[int], desc: str):
         from vllm import SamplingParams
@@ -270,3 +323,76 @@ class VLLMBackend:
                                         finish_reason="length" if o.finish_reason == "length" else "stop"))
             results.append(group)
         return results
+
+
+# --------------------------------------------------------------------------- a shared server (suite runs)
+class EndpointBackend:
+    """Generation through a vLLM OpenAI-compatible server on loopback (``engines.server_for``).
+
+    Sends token ids (the same ids the in-process engine gets), one request per prompt with the same
+    per-prompt seeds and ``n``; the server batches concurrent requests like ``LLM.generate`` does.
+    """
+
+    def __init__(self, base_url: str, path: str, tokenizer, concurrency: int = 32, timeout: float = 600.0):
+        from openai import OpenAI
+        self.base_url, self.path, self.tokenizer = base_url, path, tokenizer
+        self.client = OpenAI(base_url=base_url, api_key="EMPTY", timeout=timeout, max_retries=1)
+        self.served = self.client.models.list().data[0].id
+        self.concurrency = concurrency
+        self.llm = None  # no engine in this process
+
+    def generate_ids(self, ids: list[list[int]], sampling: Sampling, seeds: list[int], desc: str):
+        from concurrent.futures import ThreadPoolExecutor
+
+        eos = self.tokenizer.eos_token or ""
+
+        def one(args):
+            p, s = args
+            resp = self.client.completions.create(
+                model=self.served, prompt=p, n=sampling.n, temperature=sampling.temperature, top_p=sampling.top_p,
+                max_tokens=sampling.max_tokens, stop=list(sampling.stop) or None, seed=s * sampling.n,
+                extra_body={"top_k": max(sampling.top_k, 0) or -1, "skip_special_tokens": False,
+                            "return_token_ids": True, "add_special_tokens": False})
+            group = []
+            for c in sorted(resp.choices, key=lambda c: c.index):
+                text = c.text[: -len(eos)] if eos and c.text.endswith(eos) else c.text
+                text, _ = _cut_at_stop(text, sampling.stop)
+                n_tok = len(getattr(c, "token_ids", None) or (c.model_extra or {}).get("token_ids") or [])
+                group.append(Completion(text=text, n_tokens=n_tok,
+                                        finish_reason="length" if c.finish_reason == "length" else "stop"))
+            return group
+
+        with ThreadPoolExecutor(self.concurrency) as pool:
+            return list(pool.map(one, zip(ids, seeds)))
+
+    def prompt_logprobs(self, seqs: list[list[int]]) -> list[list[float | None]]:
+        """Log-prob of every token of each sequence given the tokens before it (None for the first)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        def one(seq):
+            resp = self.client.completions.create(
+                model=self.served, prompt=seq, max_tokens=1, temperature=0.0,
+                extra_body={"prompt_logprobs": 0, "add_special_tokens": False})
+            raw = (resp.choices[0].model_extra or {}).get("prompt_logprobs") or (resp.model_extra or {}).get("prompt_logprobs")
+            return [None if d is None else _lp_of(d, tok) for d, tok in zip(raw, seq)]
+
+        with ThreadPoolExecutor(self.concurrency) as pool:
+            return list(pool.map(one, seqs))
+
+
+def _lp_of(entry: dict, token: int) -> float:
+    """The log-prob of ``token`` from one position of vLLM's prompt log-probs (objects or JSON dicts)."""
+    v = entry.get(token, entry.get(str(token)))
+    if v is None:
+        raise RuntimeError(f"vLLM returned no prompt log-prob for token {token}")
+    return float(v["logprob"] if isinstance(v, dict) else v.logprob)
+
+
+def vllm_prompt_logprobs(backend: "VLLMBackend", seqs: list[list[int]]) -> list[list[float | None]]:
+    """Prompt log-probs of each token sequence through an in-process engine (the first token has none)."""
+    from vllm import SamplingParams
+
+    params = SamplingParams(max_tokens=1, temperature=0.0, prompt_logprobs=0)
+    outs = backend.llm.generate([{"prompt_token_ids": s} for s in seqs], params, use_tqdm=False)
+    return [[None if d is None else _lp_of(d, tok) for d, tok in zip(o.prompt_logprobs, seq)]
+            for o, seq in zip(outs, seqs)]

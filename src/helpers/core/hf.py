@@ -38,13 +38,43 @@ def load_tokenizer(path: str):
     return tok
 
 
-@functools.lru_cache(maxsize=4)
+_MODELS: dict[tuple, object] = {}  # (path, dtype, device) -> model; shared by generators and scorers
+_MAX_MODELS = 4
+
+
 def load_causal_lm(path: str, dtype: str = "auto", device: str | None = None):
-    """A causal LM in eval mode on ``device``, loaded once per (path, dtype, device) in a process."""
+    """A causal LM in eval mode on ``device``, loaded once per (path, dtype, device) in a process.
+
+    Kept until ``evict_models`` (``Generator.release``, ``LogProbScorer.release``, ``engines.release_all``)
+    or until more than four are cached (the oldest goes first). Holders keep their own reference: eviction
+    only frees the memory once no helper uses the model any more.
+    """
     from transformers import AutoModelForCausalLM
     device = device or device_name()
-    model = AutoModelForCausalLM.from_pretrained(path, dtype=resolve_dtype(dtype, device))
-    return model.to(device).eval()
+    key = (str(path), dtype, device)
+    if key not in _MODELS:
+        from . import engines
+        engines.ensure_threads()
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=resolve_dtype(dtype, device))
+        _MODELS[key] = model.to(device).eval()
+        while len(_MODELS) > _MAX_MODELS:
+            _MODELS.pop(next(iter(_MODELS)))
+    return _MODELS[key]
+
+
+def evict_models(path: str | None = None) -> int:
+    """Drop cached models (those of ``path``, or all); returns how many were dropped."""
+    keys = [k for k in _MODELS if path is None or k[0] == str(path)]
+    for k in keys:
+        del _MODELS[k]
+    return len(keys)
+
+
+def cached_models() -> list[tuple]:
+    return list(_MODELS)
+
+
+load_causal_lm.cache_clear = evict_models  # the name the lru_cache version had
 
 
 def has_chat_template(tokenizer) -> bool:

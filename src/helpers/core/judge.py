@@ -65,7 +65,8 @@ class Judge:
     def __init__(self, model: str = "smollm2-135m-instruct", base_url: str = "", api_key_env: str = "OPENAI_API_KEY",
                  backend: str = "auto", cache_dir: str | Path | None = None, temperature: float = 0.0,
                  max_tokens: int = 512, concurrency: int = 8, batch_size: int = 32, on_error: str = "raise",
-                 max_model_len: int = 2048, timeout: float = 120.0, max_retries: int = 2, health_check: bool = True):
+                 max_model_len: int = 0, timeout: float = 120.0, max_retries: int = 2, health_check: bool = True,
+                 tensor_parallel_size: int = 0, gpu_memory_utilization: float = 0.0):
         """``on_error``: "raise" (an endpoint failure stops the call with JudgeError) or "empty" (the failed
         prompt gets "" -- counted in ``errors``, not cached, retried by the next call). A local judge's
         prompts longer than ``max_model_len - max_tokens`` tokens are failures of the same kind.
@@ -74,7 +75,10 @@ class Judge:
         hanging endpoint costs at most about ``(max_retries + 1) * timeout`` per prompt); the endpoint must
         answer ``GET /models`` at construction (``health_check``). A reply without a usable message
         (no ``choices``, an empty list, no content) is never cached: it counts in ``malformed`` and is
-        retried by the next call, whatever ``on_error`` says."""
+        retried by the next call, whatever ``on_error`` says.
+
+        A local judge's ``max_model_len`` (default 2048), ``tensor_parallel_size`` and ``gpu_memory_utilization``
+        (0: ``engines.settings()``) go to its Generator; ``release()`` or a ``with`` block frees its model."""
         if on_error not in ("raise", "empty"):
             raise ValueError(f"on_error must be 'raise' or 'empty', not {on_error!r}")
         self.on_error = on_error
@@ -108,8 +112,21 @@ class Judge:
             self._gen = None
         else:
             self._client = None
-            self._gen = Generator(model, backend=backend, max_model_len=max_model_len)
+            self._gen = Generator(model, backend=backend, max_model_len=max_model_len,
+                                  tensor_parallel_size=tensor_parallel_size, gpu_memory_utilization=gpu_memory_utilization)
+            max_model_len = self._gen.max_model_len
         self.max_model_len = max_model_len
+
+    def release(self) -> None:
+        """A local judge gives its model's memory back (``Generator.release``); cached judgements stay on disk."""
+        if self._gen is not None:
+            self._gen.release()
+
+    def __enter__(self) -> "Judge":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
 
     def __repr__(self) -> str:
         return f"Judge({self.name!r})"

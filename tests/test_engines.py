@@ -1,0 +1,105 @@
+"""Engine lifecycle: settings, thread choice, giving memory back (transformers cache, vLLM engine process)."""
+import time
+
+import pytest
+
+from helpers.core import engines, hf
+
+
+def test_threads_follow_the_cores_actually_free(monkeypatch):
+    monkeypatch.delenv(engines.THREADS_ENV, raising=False)
+    monkeypatch.setattr(engines, "available_cores", lambda: 4)
+    assert engines.choose_threads(load=0.0) == 4
+    assert engines.choose_threads(load=1.2) == 3
+    assert engines.choose_threads(load=9.0) == 1  # a busy machine: one thread, no barrier stalls
+    assert engines.choose_threads(3, load=9.0) == 3  # an explicit count wins
+    monkeypatch.setenv(engines.THREADS_ENV, "2")
+    assert engines.choose_threads(load=9.0) == 2
+
+
+def test_available_cores_is_within_the_machine():
+    import os
+    assert 1 <= engines.available_cores() <= len(os.sched_getaffinity(0))
+
+
+def test_configure_wins_over_the_environment_and_rejects_bad_values(monkeypatch):
+    monkeypatch.setenv("HELPERS_VLLM_GPU_UTIL", "0.5")
+    monkeypatch.setenv("HELPERS_VLLM_MAX_MODEL_LEN", "1024")
+    try:
+        engines.reset()
+        assert engines.settings().gpu_memory_utilization == 0.5 and engines.settings().max_model_len == 1024
+        assert engines.vllm_kwargs(on_gpu=True) == {"gpu_memory_utilization": 0.5}
+        engines.configure(gpu_memory_utilization=0.7, max_model_len=0, torch_threads=1)
+        assert engines.settings().gpu_memory_utilization == 0.7 and engines.settings().max_model_len == 1024
+        assert engines.pick(0, "max_model_len", 2048) == 1024 and engines.pick(512, "max_model_len", 2048) == 512
+        import torch
+        assert torch.get_num_threads() == 1
+        with pytest.raises(ValueError, match="gpu_memory_utilization"):
+            engines.configure(gpu_memory_utilization=1.5)
+        with pytest.raises(ValueError, match="max_model_len"):
+            engines.configure(max_model_len=-1)
+    finally:
+        engines.reset()
+
+
+def test_shared_servers_map_model_paths(monkeypatch, tmp_path):
+    monkeypatch.setenv(engines.SERVERS_ENV, '{"%s": "http://127.0.0.1:9/v1"}' % tmp_path)
+    assert engines.server_for(str(tmp_path)) == "http://127.0.0.1:9/v1"
+    assert engines.server_for(str(tmp_path / ".")) == "http://127.0.0.1:9/v1"
+    assert engines.server_for("/nowhere") is None
+    monkeypatch.setenv(engines.SERVERS_ENV, "not json")
+    with pytest.raises(ValueError, match="HELPERS_VLLM_SERVERS"):
+        engines.shared_servers()
+
+
+def test_release_evicts_the_transformers_model(tiny_model_dir):
+    import gc
+    import weakref
+    from helpers.core.generation import Generator, Sampling
+    from helpers.core.logprobs import LogProbScorer
+
+    engines.release_all()
+    with Generator(tiny_model_dir, backend="hf") as gen:
+        gen.generate(["Hello"], Sampling(max_tokens=2))
+        scorer = LogProbScorer(tiny_model_dir, backend="hf")
+        assert scorer.model is gen._backend.model  # one copy of the weights, shared
+        assert engines.memory_state()["hf_models"] == 1
+        alive = weakref.ref(scorer.model)
+    assert engines.memory_state()["hf_models"] == 0  # evicted from the cache...
+    assert alive() is not None  # ...but the scorer still holds it
+    scorer.score([("Hello", " there")])
+    scorer.release()
+    gc.collect()
+    assert alive() is None  # nobody holds it: the memory is back
+    with pytest.raises(RuntimeError, match="released"):
+        gen.generate(["Hello"], Sampling(max_tokens=2))
+
+
+def test_local_judge_releases_its_generator(tiny_model_dir, tmp_path):
+    from helpers.core.judge import Judge
+    engines.release_all()
+    with Judge(tiny_model_dir, backend="hf", cache_dir=tmp_path, max_tokens=2) as judge:
+        judge.complete([[{"role": "user", "content": "Hi"}]])
+        assert engines.memory_state()["hf_models"] == 1
+    assert engines.memory_state()["hf_models"] == 0
+
+
+@pytest.mark.vllm
+@pytest.mark.slow
+def test_release_stops_the_vllm_engine_process(embedded_model_dir):
+    import psutil
+    from helpers.core.generation import Generator, Sampling, vllm_available
+    if not vllm_available():
+        pytest.skip("vLLM is not installed")
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    gen = Generator(embedded_model_dir, backend="vllm", max_model_len=512)  # its own engine (not the session's)
+    spawned = [p for p in psutil.Process().children(recursive=True) if p.pid not in before]
+    assert spawned, "the engine runs in worker processes"
+    assert gen.generate(["Hi"], Sampling(max_tokens=2))[0][0].n_tokens >= 1
+    gen.release()
+    deadline = time.time() + 30
+    while time.time() < deadline and any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in spawned):
+        time.sleep(0.5)
+    assert not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in spawned)
+    assert engines.memory_state()["vllm_engines"] == 0 or all(k[3] != 512 for k in __import__(
+        "helpers.core.generation", fromlist=["_ENGINES"])._ENGINES)
