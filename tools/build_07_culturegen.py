@@ -92,7 +92,7 @@ CELLS = [
     from helpers.core.logprobs import LogProbScorer
     from helpers.core.plotting import use_style, show
     from helpers.culturegen import data as cgd, generate as cgg, extract as cge, score as cgs
-    from helpers.culturegen import analyses as cga, culturalbench as cgb, plots as cgp
+    from helpers.culturegen import analyses as cga, culturalbench as cgb, plots as cgp, worldmap as cgw
 
     use_style()
     run = Run.current("07_culturegen")
@@ -213,8 +213,9 @@ CELLS = [
     ## 4 · Markedness
     A culture-conditioned generation is *marked* when its first sentence carries a vocabulary marker ("traditional",
     "typical", "classic"), the culture's or its country's name, or a parenthesised explanation. The culture-agnostic
-    prompts can only carry the first and the last: their rate is the reference line. (No world map: no installed
-    package ships country shapes without a download at run time, so regions are drawn as bars.)
+    prompts can only carry the first and the last: their rate is the reference line. The world map colours each
+    culture's country by its marked share (Natural Earth 1:110m shapes bundled in an installed wheel; nothing is
+    downloaded); countries that are not in this run stay grey.
     """),
     code("""
     mk = cga.markedness(ext)
@@ -224,6 +225,12 @@ CELLS = [
          f"Share of marked generations per region (left; dashed: culture-agnostic prompts) and per gender and marker type "
          f"(right), with 95% Wilson intervals; overall {int(overall.k)}/{int(overall.n)} ({100 * overall.rate:.0f}%) are marked.")
     mk["culture"].sort_values("rate", ascending=False)
+    """),
+    code("""
+    fig, n_drawn, no_shape = cgw.world_map_figure(mk["culture"], chosen)
+    show(run, fig, "markedness_map",
+         f"Marked share per culture on a world map ({n_drawn} of {len(mk['culture'])} cultures of this run drawn"
+         + (f"; no 1:110m shape for {', '.join(no_shape)}" if no_shape else "") + "; grey: not in this run).")
     """),
     md("""
     ## 5 · Symbol diversity and culture frequency

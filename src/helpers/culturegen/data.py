@@ -158,3 +158,5 @@ def precheck(params: dict[str, Any]) -> None:
     bad = [g for g in params.get("genders") or () if g not in GENDERS]
     if bad or not params.get("genders", ["neutral"]):
         raise ValueError(f"parameter 'genders': use a non-empty list of {', '.join(GENDERS)}")
+    from .worldmap import country_shapes
+    country_shapes()  # the world map's shapes are installed (a clear error now, not in section 4)
