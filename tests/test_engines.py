@@ -103,3 +103,47 @@ def test_release_stops_the_vllm_engine_process(embedded_model_dir):
     assert not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in spawned)
     assert engines.memory_state()["vllm_engines"] == 0 or all(k[3] != 512 for k in __import__(
         "helpers.core.generation", fromlist=["_ENGINES"])._ENGINES)
+
+
+def test_suite_serves_only_models_several_vllm_notebooks_run(monkeypatch, tiny_model_dir, tiny_model_dir_b):
+    from helpers.core import run
+    monkeypatch.setattr("helpers.core.generation.vllm_available", lambda: True)
+    a, b = tiny_model_dir, tiny_model_dir_b
+    plan = [{"model": a, "backends": ["hf", "vllm"]},
+            {"model": a, "backend": "auto", "judge_model": b, "judge_base_url": ""},
+            {"model": b, "backend": "hf"},  # transformers only: its model does not count
+            {"judge_model": b, "judge_base_url": "http://x/v1", "backend": "vllm"}]  # an endpoint: not local
+    assert run.wants_vllm(plan[0]) and not run.wants_vllm(plan[2])
+    assert run.local_models(plan[1]) == {a, b} and run.local_models(plan[3]) == set()
+    assert run.shared_engine_models(plan) == [a]
+    monkeypatch.setattr("helpers.core.generation.vllm_available", lambda: False)
+    assert run.shared_engine_models(plan) == []
+
+
+@pytest.mark.vllm
+@pytest.mark.slow
+def test_a_shared_server_gives_the_same_greedy_outputs_and_logprobs(vllm_generator, monkeypatch):
+    """The suite's shared engine (a vLLM server on loopback) against the in-process engine: same greedy text."""
+    from helpers.core.generation import Generator, Sampling
+    from helpers.core.judge import serve_local
+    from helpers.core.logprobs import LogProbScorer
+
+    prompts = [[{"role": "user", "content": "Name three fruits."}], "<|im_start|>user\nWhat is 2+2?<|im_end|>\n"
+               "<|im_start|>assistant\n", [{"role": "user", "content": "Say hi."}]]
+    sampling = Sampling(temperature=0.0, max_tokens=24, stop=("\n\n",))
+    local = vllm_generator.generate(prompts, sampling)
+    hf_scorer = LogProbScorer(vllm_generator.path, backend="hf")
+    pairs = [(prompts[0], "Apple, banana, cherry."), (prompts[1], "4")]
+    with serve_local(vllm_generator.path, served_name=vllm_generator.path,
+                     extra_args=["--generation-config", "vllm", "--seed", "0"]) as server:
+        monkeypatch.setenv(engines.SERVERS_ENV, '{"%s": "%s"}' % (vllm_generator.path, server.base_url))
+        remote = Generator(vllm_generator.path, backend="vllm")
+        assert type(remote._backend).__name__ == "EndpointBackend"
+        served = remote.generate(prompts, sampling)
+        scorer = LogProbScorer(vllm_generator.path)  # auto: the shared server
+        assert scorer.backend_name == "vllm"
+        via_server = scorer.score(pairs)
+    for a, b in zip(local, served):
+        assert [(c.text, c.n_tokens, c.finish_reason) for c in a] == [(c.text, c.n_tokens, c.finish_reason) for c in b]
+    for a, b in zip(hf_scorer.score(pairs), via_server):
+        assert a.n_tokens == b.n_tokens and abs(a.sum - b.sum) < 1e-3 * a.n_tokens

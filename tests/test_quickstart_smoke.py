@@ -53,3 +53,20 @@ def test_the_finding_is_computed_from_the_run_and_flips_with_the_data(tmp_path):
     import html as html_lib
     index = (tmp_path / "index.html").read_text()
     assert "right" in index and "wrong" in index and html_lib.escape(m_wrong["finding"]) in index
+
+
+@pytest.mark.vllm
+@pytest.mark.slow
+def test_quickstart_runs_through_the_vllm_backend(tmp_path):
+    from helpers.core.generation import vllm_available
+    if not vllm_available():
+        pytest.skip("vLLM is not installed")
+    run_dir = run_notebook("00_quickstart", [str(PARAMS_DIR / "00_quickstart" / "quick.yaml")],
+                           ["backends=[vllm]", "n_prompts=3", "n_samples=2", "max_tokens=8", "max_model_len=512"],
+                           outputs=tmp_path)
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["tokens_per_s_vllm"] > 0 and "tokens_per_s_hf" not in metrics
+    assert metrics["n_questions"] == 3 and 0 <= metrics["logprob_accuracy"] <= 1
+    answers = [json.loads(line) for line in (run_dir / "data" / "answers_vllm.jsonl").read_text().splitlines()]
+    assert len(answers) == 3 and all(len(a["answers"]) == 2 and min(a["tokens"]) >= 1 for a in answers)
+    assert "Traceback" not in (run_dir / "report.html").read_text()

@@ -29,6 +29,7 @@ import gc
 import json
 import math
 import os
+import time
 from dataclasses import dataclass, fields
 
 SERVERS_ENV = "HELPERS_VLLM_SERVERS"
@@ -117,9 +118,7 @@ def available_cores() -> int:
 def choose_threads(requested: int = 0, load: float | None = None) -> int:
     """Threads for torch: ``requested`` if > 0, else ``HELPERS_TORCH_THREADS``, else the free cores.
 
-    Free cores = available cores minus the load other processes keep (1-minute load average, minus
-    what this process itself is likely to add: nothing yet when called before the work starts), at
-    least 1. On a busy machine this is 1: one thread never waits at an OpenMP barrier for a
+    Free cores = available cores minus the cores other processes keep busy (``busy_cores``), at least 1. On a busy machine this is 1: one thread never waits at an OpenMP barrier for a
     descheduled sibling.
     """
     if requested and requested > 0:
@@ -129,11 +128,28 @@ def choose_threads(requested: int = 0, load: float | None = None) -> int:
         return max(1, int(env))
     cores = available_cores()
     if load is None:
-        try:
-            load = os.getloadavg()[0]
-        except OSError:
-            load = 0.0
+        load = busy_cores()
     return max(1, min(cores, cores - math.floor(load + 0.5)))
+
+
+def busy_cores(samples: int = 5) -> float:
+    """How many cores other processes keep busy: the larger of the 1-minute load average and the number of
+    runnable tasks right now (median of a few samples of /proc/loadavg, this process's own thread excluded).
+    The instantaneous count sees a load that started seconds ago, which the 1-minute average still hides."""
+    try:
+        avg = os.getloadavg()[0]
+    except OSError:
+        avg = 0.0
+    now = []
+    for i in range(samples):
+        try:
+            with open("/proc/loadavg") as f:
+                now.append(max(0, int(f.read().split()[3].split("/")[0]) - 1))
+        except (OSError, ValueError, IndexError):
+            break
+        if i + 1 < samples:
+            time.sleep(0.02)
+    return max(avg, sorted(now)[len(now) // 2] if now else 0.0)
 
 
 _applied: int | None = None
