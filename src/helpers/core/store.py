@@ -258,6 +258,12 @@ def keyed_json(where: Any, stage: str, config: Any, compute: Callable[[], Any]) 
     return cached_json(keyed_path(where, stage, config, ".json"), compute)
 
 
+# Engine settings every notebook may expose (helpers.core.engines): where and how fast, never what is computed.
+ENGINE_SETTINGS = {"tensor_parallel_size": "engine setting only", "gpu_memory_utilization": "engine setting only",
+                   "max_model_len": "engine setting only (a judge prompt that does not fit is a counted failure)",
+                   "torch_threads": "engine setting only"}
+
+
 class StageGraph:
     """Which parameters each cached stage of a notebook depends on, and which stages come before it.
 
@@ -283,7 +289,7 @@ class StageGraph:
                 if u not in self.stages:
                     raise ValueError(f"stage {s!r} comes after unknown stage {u!r}")
         self.items = dict(items or {})
-        self.uncached = dict(uncached or {})
+        self.uncached = {**ENGINE_SETTINGS, **dict(uncached or {})}
 
     def keyed_params(self) -> set[str]:
         return {p for v in self.stages.values() for p in v["params"]}
