@@ -14,7 +14,7 @@ GRAPH = StageGraph(
         "onpolicy_rewards": {"params": ["default_pair", "variant", "max_prompt_tokens", "max_response_tokens"],
                              "after": ["onpolicy_samples", "derived"]},
         "trained": {"params": ["onpolicy_rejected", "train_steps", "train_batch_size", "learning_rate", "max_prompt_tokens",
-                               "per_subset", "offline_pairs_per_subset", "onpolicy_prompts"],
+                               "per_subset", "offline_pairs_per_subset", "onpolicy_prompts", "lora_r", "train_launcher"],
                     "after": ["onpolicy_rewards"]},
         "logprobs": {"params": ["max_prompt_tokens", "max_response_tokens"]},  # + the model's folder and end-of-turn token
         "gap_scores": {"params": ["gap_data", "gap_per_subset"]},  # + the gap items and each model's folder
@@ -29,5 +29,7 @@ GRAPH = StageGraph(
               "generation_backend": "engine only", "reward_model": "scored every run (a load failure stops the run)",
               "router_model": "replies cached by the judge cache (keyed by model and prompt)",
               "customisation": "prompts are part of the log-prob record keys", "custom_criteria_only": "selects variants",
-              "gap_scores_file": "read every run"},
+              "gap_scores_file": "read every run",
+              "save_steps": "checkpoint frequency only (the work folder is keyed by helpers.core.training)",
+              "report_to": "logging only"},
 )

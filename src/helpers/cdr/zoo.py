@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import random
-import time
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -92,51 +91,30 @@ def preference_dataset(rows: Sequence[dict]):
 
 def train_preference(model: str, dataset, out_dir: str | Path, loss: str = "simpo", steps: int = 4,
                      learning_rate: float = 1e-5, batch_size: int = 4, max_length: int = 256, beta: float | None = None,
-                     simpo_gamma: float = 0.5, seed: int = 0) -> dict[str, Any]:
-    """Preference-tune ``model`` on ``dataset`` with TRL: ``simpo`` (CPOTrainer, loss_type="simpo",
-    cpo_alpha=0) or ``dpo`` (DPOTrainer). Saves to ``out_dir`` (skipped when it already holds a model);
-    returns the training log (loss per step, seconds)."""
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+                     simpo_gamma: float = 0.5, seed: int = 0, options=None) -> dict[str, Any]:
+    """Preference-tune ``model`` on ``dataset`` with TRL through ``helpers.core.training``: ``simpo``
+    (CPOTrainer, loss_type="simpo", cpo_alpha=0) or ``dpo`` (DPOTrainer); ``options`` (a
+    ``TrainOptions``) adds checkpoints every N steps with resume after a kill, ``report_to``, LoRA and the
+    accelerate launcher. Saves to ``out_dir``; a finished ``out_dir`` trained with the same inputs is
+    reused, a changed input retrains. Returns the training log (loss per step, seconds)."""
+    from ..core.store import atomic_write_json, read_json
+    from ..core.training import TrainOptions, run_training
 
-    from ..core.models import resolve_model
-    from ..core.store import atomic_dir, atomic_write_json, read_json
-
-    out = Path(out_dir)
-    if (out / "config.json").exists() and (out / "train_log.json").exists():
-        return read_json(out / "train_log.json")
+    if loss not in ("simpo", "dpo"):
+        raise ValueError(f"loss must be 'simpo' or 'dpo', not {loss!r}")
     if len(dataset) == 0:
         raise ValueError("the preference data set is empty: nothing to train on")
-    src = resolve_model(model)
-    tok = AutoTokenizer.from_pretrained(src)
-    if tok.pad_token is None:
-        tok.pad_token = tok.eos_token
-    net = AutoModelForCausalLM.from_pretrained(src, dtype=torch.float32)
-    use_cpu = not torch.cuda.is_available()
-    common = dict(output_dir=str(out) + ".work", max_steps=steps, per_device_train_batch_size=batch_size,
-                  learning_rate=learning_rate, logging_steps=1, save_strategy="no", report_to=[], seed=seed,
-                  use_cpu=use_cpu, max_length=max_length, lr_scheduler_type="constant", warmup_steps=0,
-                  disable_tqdm=True)
-    start = time.perf_counter()
-    if loss == "simpo":
-        from trl.experimental.cpo import CPOConfig, CPOTrainer
-        args = CPOConfig(loss_type="simpo", cpo_alpha=0.0, simpo_gamma=simpo_gamma, beta=beta or 2.0, **common)
-        trainer = CPOTrainer(model=net, args=args, train_dataset=dataset, processing_class=tok)
-    elif loss == "dpo":
-        from trl import DPOConfig, DPOTrainer
-        args = DPOConfig(beta=beta or 0.1, **common)
-        trainer = DPOTrainer(model=net, args=args, train_dataset=dataset, processing_class=tok)
-    else:
-        raise ValueError(f"loss must be 'simpo' or 'dpo', not {loss!r}")
-    trainer.train()
-    took = time.perf_counter() - start
-    history = [{k: v for k, v in h.items() if isinstance(v, (int, float))} for h in trainer.state.log_history if "loss" in h]
-    log = {"loss": loss, "steps": steps, "seconds": round(took, 1), "seconds_per_step": round(took / max(1, steps), 2),
-           "history": history, "n_pairs": len(dataset)}
-    with atomic_dir(out) as tmp:
-        trainer.model.save_pretrained(tmp)
-        tok.save_pretrained(tmp)
-        atomic_write_json(Path(tmp) / "train_log.json", log)
-    import shutil
-    shutil.rmtree(str(out) + ".work", ignore_errors=True)
+    options = options or TrainOptions()
+    config = {"max_steps": steps, "per_device_train_batch_size": batch_size, "learning_rate": learning_rate,
+              "seed": seed, "max_length": max_length, "lr_scheduler_type": "constant", "warmup_steps": 0}
+    config.update({"beta": beta or 2.0, "simpo_gamma": simpo_gamma} if loss == "simpo" else {"beta": beta or 0.1})
+    out = Path(out_dir)
+    result = run_training(loss, model, dataset, out, options, config)
+    history = [{k: v for k, v in h.items() if isinstance(v, (int, float))} for h in result["history"] if "loss" in h]
+    took = result["seconds"]
+    log = {"loss": loss, "steps": steps, "seconds": took, "seconds_per_step": round(took / max(1, steps), 2),
+           "history": history, "n_pairs": len(dataset), "resumed_from": result.get("resumed_from"),
+           "lora_r": options.lora_r, "launcher": options.launcher, "processes": result.get("processes")}
+    if not (out / "train_log.json").is_file() or read_json(out / "train_log.json") != log:
+        atomic_write_json(out / "train_log.json", log)
     return log

@@ -13,6 +13,8 @@ Conventions every notebook follows (so the runner needs to know no notebook):
 * relative paths (``./x``, ``outputs/...``, an existing repo-relative file or folder, any ``*_file`` or
   ``*checkpoints`` value) are made absolute from the repository root, because the kernel runs in
   ``notebooks/``;
+* the training params (``save_steps``, ``report_to``, ``lora_r``, ``train_launcher``) are checked by
+  ``helpers.core.training.check_params`` (an uninstalled tracker, LoRA without peft, an unknown launcher);
 * a notebook may add cross-parameter checks: ``metadata.helpers.core.precheck = "module:function"``,
   a function that raises ValueError naming the parameter.
 """
@@ -129,6 +131,17 @@ def check_endpoints(params: dict[str, Any], timeout: float = 10.0) -> None:
                 raise ParamsError(f"parameter {key!r}: {exc}") from None
 
 
+def check_training(params: dict[str, Any]) -> None:
+    """``save_steps``, ``report_to``, ``lora_r``, ``train_launcher`` (any notebook that trains): a tracker or
+    launcher that cannot work here stops the run now (helpers.core.training.check_params)."""
+    from .training import TrainingError, check_params
+
+    try:
+        check_params(params)
+    except TrainingError as exc:
+        raise ParamsError(f"training parameters: {exc}") from None
+
+
 def notebook_hook(nb_path: str | Path) -> Callable[[dict[str, Any]], None] | None:
     """The notebook's own cross-parameter check (``metadata.helpers.core.precheck``), if it declares one."""
     meta = json.loads(Path(nb_path).read_text(encoding="utf-8")).get("metadata", {})
@@ -148,6 +161,7 @@ def precheck(params: dict[str, Any], nb_path: str | Path | None = None, endpoint
             hook(params)
         except ValueError as exc:
             raise ParamsError(str(exc)) from None
+    check_training(params)
     check_data(params)
     check_models(params)
     check_endpoints(params, endpoint_timeout)

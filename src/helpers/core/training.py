@@ -196,7 +196,7 @@ def _complete(checkpoint: Path) -> bool:
 
 def last_checkpoint(work: Path) -> str | None:
     """The newest complete ``checkpoint-N`` folder under ``work/checkpoints`` (None when there is none);
-    a newer, incomplete one (a kill during the save) is removed."""
+    a newer, incomplete one (a kill during the save) is skipped (and overwritten when training gets there)."""
     folder = Path(work) / "checkpoints"
     if not folder.is_dir():
         return None
@@ -208,7 +208,6 @@ def last_checkpoint(work: Path) -> str | None:
     for _, path in sorted(found, reverse=True):
         if _complete(path):
             return str(path)
-        shutil.rmtree(path, ignore_errors=True)
     return None
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ..core import hf
+from ..core.training import TrainOptions, run_training
 from .templates import TemplateError
 
 
@@ -58,43 +59,35 @@ def data_card(name: str, stages: list[dict], kept: int, total: int, categories: 
 # --------------------------------------------------------------------------- SFT
 def train_sft(conversations: Sequence[list[dict]], model: str, output_dir: str | Path, max_steps: int = 5,
               learning_rate: float = 2e-5, batch_size: int = 4, max_length: int = 512, seed: int = 42,
-              use_cpu: bool | None = None) -> list[dict]:
-    """Fine-tune ``model`` on chat conversations with TRL's SFTTrainer; save the model + tokenizer to
-    ``output_dir`` (atomically) and return the trainer's log history (losses per step)."""
-    import torch
-    from datasets import Dataset
-    from trl import SFTConfig, SFTTrainer
-
+              use_cpu: bool | None = None, options: TrainOptions | None = None) -> list[dict]:
+    """Fine-tune ``model`` on chat conversations with TRL's SFTTrainer through ``helpers.core.training``
+    (checkpoints every ``options.save_steps``, resume after a kill, ``report_to``, LoRA, accelerate launch);
+    the model + tokenizer land in ``output_dir`` (atomically) with ``sft_log.json``. Returns the trainer's
+    log history (losses per step). A finished ``output_dir`` trained with the same inputs is reused."""
     from ..core.models import resolve_model
-    from ..core.store import atomic_dir, atomic_write_json
+    from ..core.store import atomic_write_json, read_json
 
     if not conversations:
         raise ValueError("SFT: no conversations to train on (zero records survived the filters)")
-    path = resolve_model(model)
-    tok = hf.load_tokenizer(path)
+    options = options or TrainOptions()
+    options.check()
+    tok = hf.load_tokenizer(resolve_model(model))
     if not hf.has_chat_template(tok):
         raise TemplateError(f"SFT model {model} has no chat template: use a chat model (its template formats the data)")
-    ds = Dataset.from_list([{"messages": list(c)} for c in conversations])
-    use_cpu = (not torch.cuda.is_available()) if use_cpu is None else use_cpu
+    rows = [{"messages": list(c)} for c in conversations]
+    config = {"max_steps": max_steps, "per_device_train_batch_size": batch_size, "learning_rate": learning_rate,
+              "lr_scheduler_type": "cosine", "warmup_steps": 0, "max_length": max_length, "seed": seed}
+    if use_cpu is not None:
+        config["use_cpu"] = use_cpu
     output_dir = Path(output_dir)
-    with atomic_dir(output_dir) as tmp:
-        cfg = SFTConfig(output_dir=str(tmp / "trainer"), max_steps=max_steps, per_device_train_batch_size=batch_size,
-                        learning_rate=learning_rate, lr_scheduler_type="cosine", warmup_steps=0, logging_steps=1,
-                        save_strategy="no", report_to=[], use_cpu=use_cpu, max_length=max_length, seed=seed,
-                        bf16=False if use_cpu else torch.cuda.is_bf16_supported(), dataloader_num_workers=0,
-                        disable_tqdm=True)
-        from transformers import AutoModelForCausalLM
-        lm = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32 if use_cpu else hf.resolve_dtype("auto"))
-        trainer = SFTTrainer(model=lm, args=cfg, train_dataset=ds, processing_class=tok)
-        trainer.train()
-        import shutil
-        shutil.rmtree(tmp / "trainer", ignore_errors=True)
-        trainer.save_model(str(tmp))
-        tok.save_pretrained(str(tmp))
-        history = [h for h in trainer.state.log_history]
-        atomic_write_json(tmp / "sft_log.json", {"base_model": model, "max_steps": max_steps, "n_examples": len(ds),
-                                                  "log_history": history})
-    return history
+    log_path = output_dir / "sft_log.json"
+    result = run_training("sft", model, rows, output_dir, options, config)
+    if not log_path.is_file() or read_json(log_path).get("log_history") != result["history"]:
+        atomic_write_json(log_path, {"base_model": model, "max_steps": max_steps, "n_examples": len(rows),
+                                     "log_history": result["history"], "resumed_from": result.get("resumed_from"),
+                                     "lora_r": options.lora_r, "launcher": options.launcher,
+                                     "processes": result.get("processes"), "seconds": result.get("seconds")})
+    return result["history"]
 
 
 def as_dict(obj: Any) -> dict:

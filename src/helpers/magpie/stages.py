@@ -23,7 +23,8 @@ GRAPH = StageGraph(
         "tag_reference": {"params": [*_TAGGER, "tag_reference"]},
         "reward": {"params": ["reward_model", "reward_ref_model"], "after": ["responses"]},
         "guard": {"params": ["guard_model"], "after": ["responses"]},
-        "sft": {"params": ["sft_model", "sft_data", "sft_steps", "sft_batch_size", "sft_lr", "sft_max_length", *_FILTERS],
+        "sft": {"params": ["sft_model", "sft_data", "sft_steps", "sft_batch_size", "sft_lr", "sft_max_length", "lora_r",
+                        "train_launcher", *_FILTERS],
                 "after": ["responses", "tags", "reward", "guard"]},
     },
     items={"n_responses": "chooses which instructions are answered (records joined by id)",
@@ -31,7 +32,9 @@ GRAPH = StageGraph(
            "dedup_k": "neighbours used for the near-duplicate check"},
     uncached={"backend": "the resolved engine is a run-time input of the generating stages",
               "tensor_parallel_size": "parallelism only", "hf_batch_size": "batching only",
-              "tagger_timeout": "time limit only", "sft": "switches the SFT stage on or off"},
+              "tagger_timeout": "time limit only", "sft": "switches the SFT stage on or off",
+              "save_steps": "checkpoint frequency only (the work folder is keyed by helpers.core.training)",
+              "report_to": "logging only"},
 )
 
 
