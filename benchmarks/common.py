@@ -11,7 +11,7 @@ import platform
 import time
 from pathlib import Path
 
-RESULTS = Path(__file__).resolve().parent / "results"
+RESULTS = Path(os.environ.get("BENCH_RESULTS") or Path(__file__).resolve().parent / "results")  # BENCH_RESULTS: elsewhere
 
 
 def loadavg() -> float:

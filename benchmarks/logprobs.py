@@ -20,6 +20,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
 
 
+def random_model(shape_dir: str) -> str:
+    """Save a randomly initialised model of ``shape_dir``'s config (with its tokenizer) to a temporary folder."""
+    import tempfile
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+    torch.manual_seed(0)
+    out = tempfile.mkdtemp(prefix="random-model-")
+    model = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(shape_dir))
+    model.save_pretrained(out)
+    AutoTokenizer.from_pretrained(shape_dir).save_pretrained(out)
+    print(f"random-weight model of {shape_dir} in {out}")
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="smollm2-135m-instruct")
@@ -29,7 +43,12 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=2, help="timed passes per path (best kept)")
     ap.add_argument("--skip-vllm", action="store_true")
     ap.add_argument("--max-model-len", type=int, default=2048)
+    ap.add_argument("--random-init", metavar="DIR",
+                    help="a folder with a model's config.json and tokenizer only (no weights): benchmark that architecture "
+                         "with random weights (a machine without the embedded model's package; throughput is the same)")
     args = ap.parse_args()
+    if args.random_init:
+        args.model = random_model(args.random_init)
 
     from helpers.core import engines
     from helpers.core.generation import vllm_available
@@ -75,7 +94,8 @@ def main() -> None:
         vl.release()
         del torch
     hf_scorer.release()
-    common.write(f"logprobs-{args.device}", {"model": args.model, "rows": rows, "max_token_diff": diff,
+    common.write(f"logprobs-{args.device}", {"model": "random weights, shape of " + Path(args.random_init).name
+                                             if args.random_init else args.model, "rows": rows, "max_token_diff": diff,
                                              "load_before": load_before, "load_after": common.loadavg(),
                                              "torch_threads": torch_threads})
 

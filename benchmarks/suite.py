@@ -1,0 +1,58 @@
+"""Quick-suite wall time with per-notebook vLLM engines (``--shared-engines off``) and with one shared engine
+per model (``--shared-engines auto``), one after the other in this session.
+
+    .venv/bin/python benchmarks/suite.py [--only 00_quickstart --only 02_wildbench ...] [--profile quick]
+
+Each run goes to a fresh outputs folder (nothing resumed). Records wall seconds and the load average
+before and after each, and checks that the greedy stages agree (the metrics files' headline values of
+both runs are stored side by side). Writes ``benchmarks/results/suite-<profile>.json``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--profile", default="quick")
+    ap.add_argument("--only", action="append", default=[])
+    ap.add_argument("--order", default="off,auto", help="which runs, in order")
+    args = ap.parse_args()
+    rows = []
+    for mode in args.order.split(","):
+        out = Path(tempfile.mkdtemp(prefix=f"suite-{mode}-"))
+        cmd = [sys.executable, "-m", "helpers.run", "suite", "--profile", args.profile, "--outputs", str(out),
+               "--shared-engines", mode] + [x for nb in args.only for x in ("--only", nb)]
+        before = common.loadavg()
+        t = time.perf_counter()
+        rc = subprocess.call(cmd, cwd=ROOT)
+        took = time.perf_counter() - t
+        from helpers.core.report import headline
+        heads = {m.parent.parent.name: headline(json.loads(m.read_text())) for m in sorted(out.glob("*/*/metrics.json"))}
+        rows.append({"shared_engines": mode, "seconds": round(took, 1), "rc": rc, "load_before": before,
+                     "load_after": common.loadavg(), "outputs": str(out), "headlines": heads})
+        print(f"shared engines {mode}: {took:.0f} s (rc {rc}), load {before} -> {common.loadavg()}", flush=True)
+    same, differ = [], []
+    if len(rows) == 2:  # the stages' records (JSONL under each run's data/), file by file
+        a, b = (Path(r["outputs"]) for r in rows)
+        for f in sorted(a.glob("*/*/data/*.jsonl")):
+            g = b / f.relative_to(a)
+            (same if g.exists() and g.read_bytes() == f.read_bytes() else differ).append(str(f.relative_to(a)))
+        print(f"identical stage files: {len(same)}; differing: {differ}")
+    common.write(f"suite-{args.profile}", {"notebooks": args.only or ["all"], "rows": rows,
+                                           "identical_stage_files": same, "differing_stage_files": differ})
+
+
+if __name__ == "__main__":
+    main()
