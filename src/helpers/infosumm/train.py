@@ -1,0 +1,164 @@
+"""Fine-tuning stages: the teacher on the pairs that survive the critics (expert iteration), the student on the
+final pairs with control codes. Causal LMs go through TRL's ``SFTTrainer`` (prompt-completion data, loss on the
+completion); encoder-decoder students (T5, BART) through transformers' ``Seq2SeqTrainer``. Both through
+``helpers.core.training``: checkpoints every ``save_steps``, resume after a kill, a stage keyed by its inputs.
+
+    path, history = sft(base, [{"prompt": ..., "completion": ...}], out_dir, key, opts, max_steps=8, ...)
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Sequence
+
+from ..core import hf
+from ..core.models import resolve_model
+from ..core.store import atomic_dir, atomic_write_json, stable_id
+from ..core.training import TrainOptions, peft_config, resumable, save_final, train, trainer_kwargs
+
+
+def is_seq2seq(path: str) -> bool:
+    from transformers import AutoConfig
+    return bool(getattr(AutoConfig.from_pretrained(path), "is_encoder_decoder", False))
+
+
+def _done(out_dir: Path, key: dict) -> bool:
+    f = Path(out_dir) / "train_config.json"
+    return f.exists() and json.loads(f.read_text()) == json.loads(json.dumps(key, default=str))
+
+
+def sft(base: str, examples: Sequence[dict], out_dir: str | Path, key: dict, opts: TrainOptions, max_steps: int,
+        learning_rate: float, batch_size: int, max_length: int, seed: int) -> tuple[str, list[dict]]:
+    """Fine-tune ``base`` on prompt/completion examples into ``out_dir`` (skipped when a finished stage with the same
+    key is there). Returns the folder and the log history (empty when skipped: read ``train_log.json``)."""
+    out_dir = Path(out_dir)
+    if not examples:
+        raise ValueError(f"no training examples for {out_dir.name}")
+    key = {**key, "base": base, "examples": stable_id([[e["prompt"], e["completion"]] for e in examples]),
+           "max_steps": max_steps, "learning_rate": learning_rate, "batch_size": batch_size, "max_length": max_length,
+           "seed": seed, "train_options": opts.key()}
+    if _done(out_dir, key):
+        return str(out_dir), json.loads((out_dir / "train_log.json").read_text())
+    path = resolve_model(base)
+    with resumable(out_dir, key) as work:
+        fn = _train_seq2seq if is_seq2seq(path) else _train_causal
+        history = fn(path, examples, work, opts, max_steps=max_steps, learning_rate=learning_rate,
+                     batch_size=batch_size, max_length=max_length, seed=seed)
+        atomic_write_json(work.final / "train_log.json", history)
+    return str(out_dir), history
+
+
+def _train_causal(path, examples, work, opts, max_steps, learning_rate, batch_size, max_length, seed):
+    import torch
+    from datasets import Dataset
+    from transformers import AutoModelForCausalLM
+    from trl import SFTConfig, SFTTrainer
+
+    tok = hf.load_tokenizer(path)
+    args = trainer_kwargs(work, opts, max_steps=max_steps, learning_rate=learning_rate, per_device_train_batch_size=batch_size,
+                          max_length=max_length, seed=seed, lr_scheduler_type="constant", warmup_steps=0,
+                          completion_only_loss=True)
+    cpu = args["use_cpu"]
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32 if cpu else hf.resolve_dtype("auto"))
+    ds = Dataset.from_list([{"prompt": e["prompt"], "completion": e["completion"]} for e in examples])
+    trainer = SFTTrainer(model=model, args=SFTConfig(**args), train_dataset=ds, processing_class=tok,
+                         peft_config=peft_config(opts))
+    history = train(trainer, work)
+    save_final(trainer, tok, work.final)
+    return history
+
+
+def _train_seq2seq(path, examples, work, opts, max_steps, learning_rate, batch_size, max_length, seed):
+    import torch
+    from datasets import Dataset
+    from transformers import (AutoModelForSeq2SeqLM, AutoTokenizer, DataCollatorForSeq2Seq, Seq2SeqTrainer,
+                              Seq2SeqTrainingArguments)
+
+    tok = AutoTokenizer.from_pretrained(path)
+    args = trainer_kwargs(work, opts, max_steps=max_steps, learning_rate=learning_rate, per_device_train_batch_size=batch_size,
+                          seed=seed, lr_scheduler_type="constant", warmup_steps=0, remove_unused_columns=True)
+    cpu = args["use_cpu"]
+    model = AutoModelForSeq2SeqLM.from_pretrained(path, dtype=torch.float32 if cpu else hf.resolve_dtype("auto"))
+    if opts.lora_r:
+        from peft import get_peft_model
+        model = get_peft_model(model, peft_config(opts, task_type="SEQ_2_SEQ_LM"))
+
+    def encode(e):
+        enc = tok(e["prompt"], truncation=True, max_length=max_length)
+        enc["labels"] = tok(text_target=e["completion"].strip(), truncation=True, max_length=128).input_ids
+        return enc
+
+    ds = Dataset.from_list([{"prompt": e["prompt"], "completion": e["completion"]} for e in examples]).map(
+        encode, remove_columns=["prompt", "completion"])
+    trainer = Seq2SeqTrainer(model=model, args=Seq2SeqTrainingArguments(**args), train_dataset=ds,
+                             data_collator=DataCollatorForSeq2Seq(tok, model=model), processing_class=tok)
+    history = train(trainer, work)
+    save_final(trainer, tok, work.final)
+    return history
+
+
+def truncated_copy(base: str, n_layers: int, out_dir: str | Path) -> str:
+    """A causal LM made of ``base``'s embeddings, its first ``n_layers`` decoder layers and its head (built once)."""
+    out_dir = Path(out_dir)
+    if (out_dir / "config.json").exists():
+        return str(out_dir)
+    import torch
+    from transformers import AutoModelForCausalLM
+    path = resolve_model(base)
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
+    layers = model.model.layers
+    if not 1 <= n_layers <= len(layers):
+        raise ValueError(f"student_init truncate:{n_layers}: the teacher has {len(layers)} layers")
+    model.model.layers = layers[:n_layers]
+    model.config.num_hidden_layers = n_layers
+    if getattr(model.config, "layer_types", None):
+        model.config.layer_types = model.config.layer_types[:n_layers]
+    with atomic_dir(out_dir) as tmp:
+        model.save_pretrained(tmp)
+        hf.load_tokenizer(path).save_pretrained(tmp)
+    return str(out_dir)
+
+
+def rehearsal_seq2seq(name: str) -> str:
+    """While rehearsing, a seq2seq hub id (t5, bart) becomes a tiny random T5 with the embedded tokenizer, so the
+    encoder-decoder path runs offline (core's stand-ins are causal LMs)."""
+    import re
+
+    import torch
+    from transformers import T5Config, T5ForConditionalGeneration
+
+    from ..core.models import DEFAULT_MODEL, cache_dir
+    target = cache_dir() / "rehearsal" / ("seq2seq__" + re.sub(r"[^A-Za-z0-9._-]+", "__", name)[:100])
+    if (target / "config.json").exists():
+        return str(target)
+    tok = hf.load_tokenizer(resolve_model(DEFAULT_MODEL))
+    torch.manual_seed(0)
+    cfg = T5Config(vocab_size=len(tok), d_model=32, d_ff=64, d_kv=8, num_layers=2, num_heads=4,
+                   pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id, decoder_start_token_id=tok.pad_token_id)
+    model = T5ForConditionalGeneration(cfg)
+    with atomic_dir(target) as tmp:
+        model.save_pretrained(tmp)
+        tok.save_pretrained(tmp)
+    return str(target)
+
+
+def looks_seq2seq(name: str) -> bool:
+    n = name.lower()
+    return any(k in n for k in ("t5", "bart", "pegasus"))
+
+
+def generate_seq2seq(path: str, prompts: Sequence[str], max_tokens: int, batch_size: int = 16) -> list[str]:
+    """Greedy summaries from an encoder-decoder model."""
+    import torch
+    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+    device = hf.device_name()
+    tok = AutoTokenizer.from_pretrained(path)
+    model = AutoModelForSeq2SeqLM.from_pretrained(path, dtype=hf.resolve_dtype("auto", device)).to(device).eval()
+    out = []
+    for start in range(0, len(prompts), batch_size):
+        enc = tok(list(prompts[start:start + batch_size]), return_tensors="pt", padding=True, truncation=True,
+                  max_length=1024).to(device)
+        with torch.inference_mode():
+            ids = model.generate(**enc, max_new_tokens=max_tokens, do_sample=False)
+        out.extend(tok.batch_decode(ids, skip_special_tokens=True))
+    return out
