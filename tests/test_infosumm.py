@@ -208,10 +208,14 @@ def test_precheck_rejects_bad_params():
 def test_truncated_copy_keeps_the_first_layers(tmp_path, tiny_model_dir):
     from transformers import AutoModelForCausalLM
     from helpers.infosumm import train as ist
+    assert ist.kept_layers(30, 12) == list(range(10)) + [28, 29]
+    assert ist.kept_layers(2, 1) == [0] and ist.kept_layers(2, 2) == [0, 1]
     path = ist.truncated_copy(tiny_model_dir, 1, tmp_path / "student")
     small, big = AutoModelForCausalLM.from_pretrained(path), AutoModelForCausalLM.from_pretrained(tiny_model_dir)
     assert small.config.num_hidden_layers == 1 and len(small.model.layers) == 1
     import torch
     assert torch.equal(small.model.layers[0].self_attn.q_proj.weight, big.model.layers[0].self_attn.q_proj.weight)
+    out = small.generate(torch.tensor([[1, 2, 3]]), max_new_tokens=3, do_sample=False)  # the cache works with the new stack
+    assert out.shape == (1, 6)
     with pytest.raises(ValueError):
         ist.truncated_copy(tiny_model_dir, 5, tmp_path / "too-deep")

@@ -33,7 +33,7 @@ CELLS = [
 
     **What the quick profile shows, and what it does not.** It runs every stage on the 135M embedded model
     (SmolLM2-135M-Instruct) with a handful of documents, one round of a few SFT steps, a layer-truncated copy of the
-    teacher as the student and 12 documents with reference summaries written by us. It shows the pipeline works,
+    teacher as the student and 10 documents with reference summaries written by us. It shows the pipeline works,
     resumes and measures itself; it cannot show that the critics turn a weak teacher into a good summarizer (the paper
     uses Pythia-2.8B, 4.5M pairs and a 568M seq2seq student). The full profile (`params/08_infosumm/full-gpu.yaml`) is
     the experiment: Pythia-2.8B, thousands of documents, three rounds, a T5 student, CNN/DailyMail and XSum.
@@ -47,13 +47,13 @@ CELLS = [
     torch_threads = 0  # [0..] CPU threads for torch (0 keeps the default)
     documents_data = ""  # documents from a data set (builtin:NAME, local JSONL with a document field, or a hub id); empty: the teacher writes them
     prefixes = "builtin:infosumm_prefixes.jsonl"  # [non-empty] news-style prefixes the teacher continues into documents
-    n_documents_per_round = 8  # [1..] documents each sampling round summarises (fresh documents every round)
-    doc_max_tokens = 96  # [8..] new tokens of a generated document
-    doc_min_words = 30  # [1..] shorter documents are dropped (counted)
+    n_documents_per_round = 6  # [1..] documents each sampling round summarises (fresh documents every round)
+    doc_max_tokens = 64  # [8..] new tokens of a generated document
+    doc_min_words = 25  # [1..] shorter documents are dropped (counted)
     doc_temperature = 0.8  # [0..] sampling temperature of documents
     prompt_formats = ["tldr", "in_summary"]  # [non-empty; tldr|in_summary|to_summarize|summary] prompt formats the candidates are sampled under
     n_samples = 2  # [1..] candidate summaries per (document, format)
-    summary_max_tokens = 40  # [4..] new tokens of a candidate summary (cut at its first line)
+    summary_max_tokens = 32  # [4..] new tokens of a candidate summary (cut at its first line)
     temperature = 0.8  # [0..] sampling temperature of candidates
     top_p = 0.95  # [0..1] nucleus sampling of candidates and documents
     seed = 0  # [0..] sampling and training seed
@@ -65,17 +65,17 @@ CELLS = [
     copy_max = 0.75  # [0..1] not a copy: ROUGE-L precision against the source at most this
     nli_min = 0.75  # [0..1] entailment probability both ways (with nli_model)
     min_pairs = 4  # [0..] when fewer candidates pass every critic, add the best-ranked ones that pass brevity and not-a-copy (counted fallback)
-    sft_steps = 6  # [1..] optimizer steps per teacher fine-tuning round
+    sft_steps = 4  # [1..] optimizer steps per teacher fine-tuning round
     sft_learning_rate = 5e-05  # [0..] teacher learning rate
     sft_batch_size = 4  # [1..] teacher batch size
-    max_length = 384  # [32..] tokens of a training sequence
+    max_length = 256  # [32..] tokens of a training sequence
     save_steps = 0  # [0..] checkpoint every N steps (0: only the final model); a killed round resumes from the last one
     report_to = "none"  # [none|trackio|wandb|mlflow|tensorboard] training tracker
     lora_r = 0  # [0..] LoRA rank (0: full fine-tuning)
-    student_init = "truncate:8"  # [non-empty] the student: truncate:N (the teacher's first N layers), a folder or a hub id (a seq2seq model such as google/flan-t5-large)
+    student_init = "truncate:12"  # [non-empty] the student: truncate:N (N of the teacher's layers: the first N-2 and the last 2), a folder or a hub id (a seq2seq model such as google/flan-t5-large)
     student_data = "all"  # [all|last] train the student on the survivors of every round, or only of the final teacher's round (paper)
-    student_steps = 20  # [1..] student optimizer steps
-    student_learning_rate = 0.0001  # [0..] student learning rate
+    student_steps = 10  # [1..] student optimizer steps
+    student_learning_rate = 0.0003  # [0..] student learning rate
     student_batch_size = 4  # [1..] student batch size
     code_dropout = 0.3  # [0..1] probability of leaving out each control code in a training example
     length_buckets = [12, 24]  # [1..] word counts closing the short and medium length buckets
@@ -83,10 +83,10 @@ CELLS = [
     embedder = "all-minilm-l6-v2"  # [non-empty] sentence embedder that picks focus keywords
     eval_data = "builtin:infosumm_reference.jsonl"  # [non-empty] documents with reference summaries: builtin, local JSONL, abisee/cnn_dailymail or EdinburghNLP/xsum
     extra_eval_data = []  # more reference sets evaluated the same way (e.g. ["EdinburghNLP/xsum"])
-    n_eval = 12  # [1..] reference documents per set
+    n_eval = 10  # [1..] reference documents per set
     eval_max_words = 400  # [0..] reference documents cut to this many words (0: no cut)
-    eval_max_tokens = 40  # [4..] new tokens of an evaluated summary (greedy)
-    n_control_docs = 4  # [0..] reference documents the controllability test uses
+    eval_max_tokens = 32  # [4..] new tokens of an evaluated summary (greedy)
+    n_control_docs = 3  # [0..] reference documents the controllability test uses
     bootstrap_rounds = 1000  # [100..] bootstrap resamples for ROUGE CIs
     """),
     code("""
@@ -100,6 +100,7 @@ CELLS = [
     from helpers.core.plotting import use_style, show
     from helpers.core.training import TrainOptions
     from helpers.core.report import findings_markdown
+    from helpers.core import rehearsal
     from helpers.infosumm import data as isd, critics as isc, pipeline as isp, train as ist, controls as isk
     from helpers.infosumm import evaluate as ise, plots as isplot
 
@@ -226,13 +227,13 @@ CELLS = [
     ## 4 · Student distillation
     The student reads its control codes (`<length=short> <focus=rain> <extractive=low>`, each left out with probability
     `code_dropout`, so it also summarises without them) on the first line, then the document and "TL;DR:". Quick: the
-    teacher's first layers (`truncate:N`); full: a seq2seq model from the hub (trained with `Seq2SeqTrainer`).
+    teacher's first layers (`truncate:N`: the first N-2 layers and the last 2, a damaged model that the quick profile's few steps cannot repair); full: a seq2seq model from the hub (trained with `Seq2SeqTrainer`).
     """),
     code("""
     t0 = time.perf_counter()
     if student_init.startswith("truncate:"):
         student_base = ist.truncated_copy(teacher_model, int(student_init.split(":", 1)[1]), run.dir / "checkpoints" / f"student_init_{student_init.replace(':', '')}")
-    elif ist.looks_seq2seq(student_init) and __import__("helpers.core.rehearsal", fromlist=["active"]).active():
+    elif ist.looks_seq2seq(student_init) and rehearsal.active():  # core's stand-ins are causal: a tiny T5 instead
         student_base = ist.rehearsal_seq2seq(student_init)
     else:
         student_base = student_init
@@ -282,6 +283,7 @@ CELLS = [
     rouge_df
     """),
     code("""
+    t0 = time.perf_counter()
     refs, outs = main["refs"], main["outs"]
     crit_rows = []
     for name in outs:
@@ -295,6 +297,7 @@ CELLS = [
         brevity_pass=("brevity", "mean"), not_copy_pass=("not_copy", "mean"), mean_saliency=("saliency_pmi", "mean"),
         mean_faithfulness=("faithfulness_pmi", "mean")).reset_index()
     run.save_table(crit_summary, "eval_critics")
+    timings["evaluation_critics"] = time.perf_counter() - t0
     examples = pd.DataFrame({"reference": [x["summary"] for x in refs], **{k: v for k, v in outs.items()}}).head(4)
     display(crit_summary)
     examples
@@ -356,8 +359,13 @@ CELLS = [
         "headline": ["pass_rate_round0", "pass_rate_last", "rougeL_student", "rougeL_lead3", "rougeL_teacher_round0",
                      "rougeL_teacher_last", "student_minus_lead3_rougeL"],
     }
+    s_loss = losses.get("student") or [None]
+    d_st = ise.paired_difference(outs["student"], outs[f"teacher round {n_rounds}"], refs_s, rounds=bootstrap_rounds, seed=seed)
+    metrics.update({"student_minus_teacher_last_rougeL": d_st["mean"], "student_minus_teacher_last_rougeL_ci": d_st["ci"],
+                    "student_loss_first": s_loss[0], "student_loss_last": s_loss[-1], "student_init": student_init})
     metrics.update(ise.findings(teacher_model, rounds, main["rouge"], d_sl, d_lf, ctrl, ctrl_chance, len(pairs),
-                                n_fallback_total, len(docs)))
+                                n_fallback_total, len(docs), student={"init": student_init, "loss_first": s_loss[0],
+                                "loss_last": s_loss[-1], "steps": len(losses.get("student") or []), "minus_teacher": d_st}))
     run.log_metrics(metrics)
     print(f"total {timings['total']:.0f} s; load average {os.getloadavg()[0]:.1f}")
     print(metrics["signal"])

@@ -58,7 +58,8 @@ def _ci(ci) -> str:
 
 
 def findings(model: str, rounds: list[dict], rouge: list[dict], diff_student_lead: dict, diff_last_first: dict,
-             ctrl: dict, ctrl_chance: dict, n_final: int, n_fallback_total: int, n_docs: int) -> dict:
+             ctrl: dict, ctrl_chance: dict, n_final: int, n_fallback_total: int, n_docs: int,
+             student: dict | None = None) -> dict:
     """finding / signal / findings sentences; every number comes from this run's results."""
     by = {r["system"]: r for r in rouge}
     first, last = rounds[0], rounds[-1]
@@ -89,12 +90,20 @@ def findings(model: str, rounds: list[dict], rouge: list[dict], diff_student_lea
         details.append(f"Controllability, {attr}: the student's output honoured {v['hit']}/{v['n']} requests ({pct(v['rate'])}, "
                        f"95% CI {pct(v['ci'][0])}-{pct(v['ci'][1])}; {pct(ctrl_chance.get(attr))} if the code were ignored).")
     details.append(f"{n_final} final pairs trained the student ({n_fallback_total} of all training pairs came from the fallback).")
+    st = student or {}
+    if st.get("loss_first") is not None:
+        mt = st["minus_teacher"]
+        details.append(f"Student ({st['init']}): training loss {st['loss_first']:.2f} -> {st['loss_last']:.2f} in {st['steps']} "
+                       f"steps; its ROUGE-L minus the final teacher's is {mt['mean']:+.3f}{_ci(mt['ci'])}.")
     small = []
     if (r_all(last).get("rate") or 0) < 0.2:
         small.append(f"few candidates pass every critic ({pct(r_all(last).get('rate'))} in the last round), so each round "
                      f"trains on a handful of pairs")
     if lead["rougeL"] > max(t0["rougeL"], tl["rougeL"], student["rougeL"]):
         small.append("lead-3 (copying the first three sentences) beats every model-written summary")
+    st_diff = (student or {}).get("minus_teacher")
+    if st_diff and st_diff["ci"][1] < 0:
+        small.append(f"the student ({(student or {}).get('init')}) stays below its teacher after {(student or {}).get('steps')} steps")
     if not small:
         small.append("the critics pass a usable share of candidates and the models are competitive with lead-3")
     details.append(f"What a teacher of this size shows here: {'; '.join(small)}. {n_docs} documents and a few fine-tuning steps "

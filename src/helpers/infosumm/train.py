@@ -97,8 +97,18 @@ def _train_seq2seq(path, examples, work, opts, max_steps, learning_rate, batch_s
     return history
 
 
+def kept_layers(total: int, n_layers: int, n_last: int = 2) -> list[int]:
+    """Which of ``total`` decoder layers a truncated copy keeps: the first ``n_layers - n_last`` and the last
+    ``n_last`` (the last layers map into the space the final norm and head read; dropping them hurts most)."""
+    if not 1 <= n_layers <= total:
+        raise ValueError(f"student_init truncate:{n_layers}: the teacher has {total} layers")
+    n_last = min(n_last, n_layers - 1) if n_layers > 1 else 0
+    return list(range(n_layers - n_last)) + list(range(total - n_last, total))
+
+
 def truncated_copy(base: str, n_layers: int, out_dir: str | Path) -> str:
-    """A causal LM made of ``base``'s embeddings, its first ``n_layers`` decoder layers and its head (built once)."""
+    """A causal LM made of ``base``'s embeddings, ``n_layers`` of its decoder layers (``kept_layers``) and its head
+    (built once)."""
     out_dir = Path(out_dir)
     if (out_dir / "config.json").exists():
         return str(out_dir)
@@ -107,12 +117,14 @@ def truncated_copy(base: str, n_layers: int, out_dir: str | Path) -> str:
     path = resolve_model(base)
     model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
     layers = model.model.layers
-    if not 1 <= n_layers <= len(layers):
-        raise ValueError(f"student_init truncate:{n_layers}: the teacher has {len(layers)} layers")
-    model.model.layers = layers[:n_layers]
+    keep = kept_layers(len(layers), n_layers)
+    model.model.layers = torch.nn.ModuleList([layers[i] for i in keep])
+    for new_idx, layer in enumerate(model.model.layers):  # the key/value cache is indexed by position in the stack
+        if hasattr(getattr(layer, "self_attn", None), "layer_idx"):
+            layer.self_attn.layer_idx = new_idx
     model.config.num_hidden_layers = n_layers
     if getattr(model.config, "layer_types", None):
-        model.config.layer_types = model.config.layer_types[:n_layers]
+        model.config.layer_types = [model.config.layer_types[i] for i in keep]
     with atomic_dir(out_dir) as tmp:
         model.save_pretrained(tmp)
         hf.load_tokenizer(path).save_pretrained(tmp)
