@@ -83,11 +83,12 @@ def main() -> None:
         vl_out = timed(vl, "vLLM prompt log-probs", time.perf_counter() - t)
         encoded = [hf_scorer.encode_pair(p, r) for p, r in pairs[:16]]
         import torch
-        from helpers.core.logprobs import token_logprobs_unbatched
         diff = 0.0
         for (p, r), lps in zip(encoded, vl.token_logprobs(encoded)):
-            ref = token_logprobs_unbatched(hf_scorer.model, p, r)
-            diff = max(diff, max(abs(a - b) for a, b in zip(ref, lps)))
+            with torch.inference_mode():  # reference: one unpadded forward of prompt + response
+                logits = hf_scorer.model(input_ids=torch.tensor([p + r], device=hf_scorer.model.device)).logits[0].float()
+            ref = logits[len(p) - 1:len(p) + len(r) - 1].log_softmax(-1).gather(-1, torch.tensor(r, device=logits.device)[:, None])
+            diff = max(diff, max(abs(a - b) for a, b in zip(ref.squeeze(-1).tolist(), lps)))
         seq_diff = max(abs(a.sum - b.sum) / max(a.n_tokens, 1) for a, b in zip(hf_out, vl_out))
         print(f"largest per-token difference vs one-token-at-a-time transformers: {diff:.2e}; "
               f"largest per-token mean difference of sums: {seq_diff:.2e}")

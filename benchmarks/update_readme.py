@@ -34,6 +34,9 @@ def render() -> str:
                 lines.append(f"| log-prob scoring ({r['model']}, {row['sequences']} pairs) | {row['path']} | "
                              f"{row['sequences_per_s']} sequences/s (start-up {row['startup_s']} s) | "
                              f"{r['load_before']} -> {row['load']} | {mach} | {when} |")
+            if not any(row["path"].startswith("vLLM") for row in r["rows"]):
+                lines.append(f"| log-prob scoring ({r['model']}) | vLLM prompt log-probs | not measured: vLLM is not "
+                             f"installed on this machine | | {mach} | {when} |")
             if r.get("max_token_diff") is not None:
                 lines.append(f"| log-prob agreement | vLLM vs transformers | max per-token difference "
                              f"{r['max_token_diff']:.1e} | | {mach} | {when} |")
@@ -41,9 +44,9 @@ def render() -> str:
             alone = r["rows"][0]
             for row in r["rows"][1:]:
                 lines.append(f"| busy CPU, {r['background_procs']} busy processes on {r['cores']} cores | "
-                             f"transformers, {row['phase']} ({row['threads']} threads) | slowdown "
+                             f"transformers, {row['phase']} ({row['threads']} thread(s)) | slowdown "
                              f"{row['slowdown_generate']}x generation, {row['slowdown_logprobs']}x log-probs "
-                             f"(alone: {alone['generate_s']} s, {alone['logprobs_s']} s with {alone['threads']} threads) | "
+                             f"(alone: {alone['generate_s']} s, {alone['logprobs_s']} s with {alone['threads']} thread(s)) | "
                              f"{alone['load']} alone, {row['load']} busy | {mach} | {when} |")
         elif name.startswith("suite"):
             for row in r["rows"]:
