@@ -101,8 +101,8 @@ def test_release_stops_the_vllm_engine_process(embedded_model_dir):
     while time.time() < deadline and any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in spawned):
         time.sleep(0.5)
     assert not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in spawned)
-    assert engines.memory_state()["vllm_engines"] == 0 or all(k[3] != 512 for k in __import__(
-        "helpers.core.generation", fromlist=["_ENGINES"])._ENGINES)
+    from helpers.core.generation import _ENGINES
+    assert all(k[3] != 512 for k in _ENGINES)  # its engine is gone from the process (the session's may remain)
 
 
 def test_suite_serves_only_models_several_vllm_notebooks_run(monkeypatch, tiny_model_dir, tiny_model_dir_b):
