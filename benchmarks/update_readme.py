@@ -50,11 +50,14 @@ def render() -> str:
                              f"{alone['load']} alone, {row['load']} busy | {mach} | {when} |")
         elif name.startswith("suite"):
             for row in r["rows"]:
-                lines.append(f"| quick suite ({', '.join(r['notebooks'])}) | shared engines {row['shared_engines']} | "
+                label = "quick suite" + (" (server with vLLM's API-server batch defaults)" if "api-server" in name else "")
+                lines.append(f"| {label} ({', '.join(r['notebooks'])}) | shared engines {row['shared_engines']} | "
                              f"{row['seconds']} s wall | {row['load_before']} -> {row['load_after']} | {mach} | {when} |")
             if len(r["rows"]) == 2:
                 a, b = (row["seconds"] for row in r["rows"])
-                lines.append(f"| quick suite | shared vs per-notebook engines | {100 * (1 - b / a):.0f}% less wall time | | | |")
+                lines.append(f"| {label} | shared vs per-notebook engines | {100 * (1 - b / a):.0f}% less wall time; "
+                             f"{len(r.get('identical_stage_files', []))} stage files identical, "
+                             f"{len(r.get('differing_stage_files', []))} differ | | | |")
         elif name.startswith("generation"):
             for row in r["rows"]:
                 lines.append(f"| generation | {row['path']} | {row['tokens_per_s']} tokens/s | {r.get('load_before', '')} | "
