@@ -239,3 +239,15 @@ def test_findings_are_computed_from_the_numbers():
     assert "few candidates pass every critic (12%" in text and "most restrictive critic in the last round was brevity" in text
     g = ise.findings("m", rounds, rouge, {"mean": 0.1, "ci": [0.02, 0.2]}, {"mean": 0.1, "ci": [0.05, 0.15]}, {}, {}, 15, 0, 5000)
     assert g["signal"] == "student beats lead-3" and "needs the full profile" not in " ".join(g["findings"])
+
+
+def test_critic_summary_per_system():
+    v = lambda a: {"saliency": a, "faithfulness": True, "brevity": a, "not_copy": True, "all": a}  # noqa: E731
+    rows = [{"round": "lead-3", "verdicts": v(True), "scores": {"saliency": 2.0, "faithfulness": 1.0}},
+            {"round": "lead-3", "verdicts": v(False), "scores": {"saliency": -1.0, "faithfulness": 3.0}},
+            {"round": "student", "verdicts": v(False), "scores": {"saliency": None, "faithfulness": None}}]
+    df = ise.critic_summary(rows).set_index("system")
+    assert df.loc["lead-3", "pass_all"] == 0.5 and df.loc["lead-3", "mean_saliency"] == 0.5 and df.loc["lead-3", "n"] == 2
+    missing = df.loc["student", "mean_saliency"]
+    assert df.loc["student", "pass_all"] == 0.0 and (missing is None or missing != missing)  # no scores: None / NaN
+    assert list(ise.critic_summary([]).columns)[0] == "system"

@@ -86,6 +86,7 @@ CELLS = [
     n_eval = 10  # [1..] reference documents per set
     eval_max_words = 400  # [0..] reference documents cut to this many words (0: no cut)
     eval_max_tokens = 32  # [4..] new tokens of an evaluated summary (greedy)
+    n_eval_critics = 5  # [0..] reference documents whose summaries (every system) the critics also score (0: none)
     n_control_docs = 3  # [0..] reference documents the controllability test uses
     bootstrap_rounds = 1000  # [100..] bootstrap resamples for ROUGE CIs
     """),
@@ -254,7 +255,8 @@ CELLS = [
     ## 5 · Evaluation against reference summaries
     Greedy summaries of the reference documents ("TL;DR:" format) from the zero-shot teacher (round 0), the teacher
     after the last round and the student (no control codes); lead-3 copies the first three sentences. ROUGE-1/2/L F1
-    (`rouge-score`, stemmed) with 95% bootstrap intervals over documents; the critics score every output too.
+    (`rouge-score`, stemmed) with 95% bootstrap intervals over documents; the critics also score every system's summaries
+    of the first `n_eval_critics` documents.
     """),
     code("""
     t0 = time.perf_counter()
@@ -286,19 +288,15 @@ CELLS = [
     t0 = time.perf_counter()
     refs, outs = main["refs"], main["outs"]
     crit_rows = []
-    for name in outs:
+    for name in outs if n_eval_critics else []:
         c = [{"id": f"{name}-{x['id']}", "round": name, "doc_id": x["id"], "format": "tldr", "document": x["document"], "summary": o}
-             for x, o in zip(refs, outs[name])]
+             for x, o in zip(refs[:n_eval_critics], outs[name][:n_eval_critics])]
         crit_rows += isp.judge(isp.critic_stage(run, "eval", scorer, c, nli), thresholds, nli is not None)
-    eval_crit = pd.DataFrame([{"system": r["round"], **{k: r["verdicts"][k] for k in ("saliency", "faithfulness", "brevity", "not_copy", "all")},
-                               "saliency_pmi": r["scores"]["saliency"], "faithfulness_pmi": r["scores"]["faithfulness"]} for r in crit_rows])
-    crit_summary = eval_crit.groupby("system", sort=False).agg(
-        pass_all=("all", "mean"), saliency_pass=("saliency", "mean"), faithfulness_pass=("faithfulness", "mean"),
-        brevity_pass=("brevity", "mean"), not_copy_pass=("not_copy", "mean"), mean_saliency=("saliency_pmi", "mean"),
-        mean_faithfulness=("faithfulness_pmi", "mean")).reset_index()
+    crit_summary = ise.critic_summary(crit_rows)
     run.save_table(crit_summary, "eval_critics")
     timings["evaluation_critics"] = time.perf_counter() - t0
     examples = pd.DataFrame({"reference": [x["summary"] for x in refs], **{k: v for k, v in outs.items()}}).head(4)
+    print(f"critics on the summaries of {min(n_eval_critics, len(refs))} reference documents per system (share passing, mean PMI in nats):")
     display(crit_summary)
     examples
     """),
@@ -365,7 +363,8 @@ CELLS = [
                     "student_loss_first": s_loss[0], "student_loss_last": s_loss[-1], "student_init": student_init})
     metrics.update(ise.findings(teacher_model, rounds, main["rouge"], d_sl, d_lf, ctrl, ctrl_chance, len(pairs),
                                 n_fallback_total, len(docs), student={"init": student_init, "loss_first": s_loss[0],
-                                "loss_last": s_loss[-1], "steps": len(losses.get("student") or []), "minus_teacher": d_st}))
+                                "loss_last": s_loss[-1], "steps": len(losses.get("student") or []), "minus_teacher": d_st},
+                                eval_critics=metrics["eval_critic_pass_all"]))
     run.log_metrics(metrics)
     print(f"total {timings['total']:.0f} s; load average {os.getloadavg()[0]:.1f}")
     print(metrics["signal"])

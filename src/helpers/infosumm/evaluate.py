@@ -53,13 +53,32 @@ def controllability(rows: Sequence[dict]) -> dict[str, dict]:
     return out
 
 
+def critic_summary(rows: Sequence[dict]):
+    """Per system (the rows' ``round`` field): the share passing each critic and the mean PMI scores (nats)."""
+    import pandas as pd
+    cols = ["system", "pass_all", "saliency_pass", "faithfulness_pass", "brevity_pass", "not_copy_pass",
+            "mean_saliency", "mean_faithfulness", "n"]
+    if not rows:
+        return pd.DataFrame(columns=cols)
+    out = []
+    for system in dict.fromkeys(r["round"] for r in rows):
+        g = [r for r in rows if r["round"] == system]
+        mean = lambda xs: sum(xs) / len(xs) if xs else None  # noqa: E731
+        out.append({"system": system, "pass_all": mean([float(r["verdicts"]["all"]) for r in g]),
+                    **{f"{k}_pass": mean([float(r["verdicts"][k]) for r in g]) for k in ("saliency", "faithfulness", "brevity", "not_copy")},
+                    "mean_saliency": mean([r["scores"]["saliency"] for r in g if r["scores"]["saliency"] is not None]),
+                    "mean_faithfulness": mean([r["scores"]["faithfulness"] for r in g if r["scores"]["faithfulness"] is not None]),
+                    "n": len(g)})
+    return pd.DataFrame(out, columns=cols)
+
+
 def _ci(ci) -> str:
     return f" (95% CI {ci[0]:.3f}-{ci[1]:.3f})" if ci and ci[0] == ci[0] else ""
 
 
 def findings(model: str, rounds: list[dict], rouge: list[dict], diff_student_lead: dict, diff_last_first: dict,
              ctrl: dict, ctrl_chance: dict, n_final: int, n_fallback_total: int, n_docs: int,
-             student: dict | None = None) -> dict:
+             student: dict | None = None, eval_critics: dict | None = None) -> dict:
     """finding / signal / findings sentences; every number comes from this run's results."""
     st = student or {}
     by = {r["system"]: r for r in rouge}
@@ -91,6 +110,9 @@ def findings(model: str, rounds: list[dict], rouge: list[dict], diff_student_lea
         details.append(f"Controllability, {attr}: the student's output honoured {v['hit']}/{v['n']} requests ({pct(v['rate'])}, "
                        f"95% CI {pct(v['ci'][0])}-{pct(v['ci'][1])}; {pct(ctrl_chance.get(attr))} if the code were ignored).")
     details.append(f"{n_final} final pairs trained the student ({n_fallback_total} of all training pairs came from the fallback).")
+    if eval_critics:
+        details.append("On reference documents, share of summaries passing every critic: " + ", ".join(
+            f"{k} {pct(v)}" for k, v in eval_critics.items() if v is not None) + ".")
     if st.get("loss_first") is not None:
         mt = st["minus_teacher"]
         details.append(f"Student ({st['init']}): training loss {st['loss_first']:.2f} -> {st['loss_last']:.2f} in {st['steps']} "
