@@ -83,3 +83,30 @@ def test_culturegen_extractor_endpoint_error_is_retried(tmp_path):
     out = llm_extract_stage(None, rows, judge, topics, store=store)
     assert set(out) == {"g1", "g2"} and out["g2"] is None
     assert "g1" in store and "g2" not in store
+
+
+def test_an_unreadable_wildbench_table_is_named_not_skipped(tmp_path):
+    from helpers.evaluation import arena
+    (tmp_path / "leaderboard.csv").write_bytes(b"model,wb_score\n\xff\xfe\xfa,1\n")
+    tables = arena.read_model_tables(tmp_path)
+    assert tables == {} and set(tables.unreadable) == {"leaderboard.csv"}
+    (tmp_path / "leaderboard.csv").write_text("name,wb_score\na,1\n")
+    tables = arena.read_model_tables(tmp_path)
+    assert "no 'model' column" in tables.unreadable["leaderboard.csv"]
+    (tmp_path / "leaderboard.csv").write_text("model,wb_score\na,1\nb,2\n")
+    tables = arena.read_model_tables(tmp_path)
+    assert tables == {"leaderboard:wb_score": {"a": 1.0, "b": 2.0}} and tables.unreadable == {}
+
+
+def test_a_template_error_stops_instead_of_shrinking_the_stop_strings():
+    from transformers import PreTrainedTokenizerFast
+    from tokenizers import Tokenizer, models
+    from helpers.magpie import templates as tpl
+    tok = PreTrainedTokenizerFast(tokenizer_object=Tokenizer(models.WordLevel({"<unk>": 0, "</s>": 1}, unk_token="<unk>")),
+                                  eos_token="</s>", unk_token="<unk>")
+    tok.chat_template = "{{ raise_exception('roles must alternate') }}"
+    with pytest.raises(tpl.TemplateError, match="stop strings"):
+        tpl.stop_strings(tok)
+    tok.chat_template = "{% for m in messages %}<|im_start|>{{ m['content'] }}</s>{% endfor %}"
+    tok.add_special_tokens({"additional_special_tokens": ["<|im_start|>"]})
+    assert "<|im_start|>" in tpl.stop_strings(tok, role_words=False)

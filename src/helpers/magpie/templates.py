@@ -124,8 +124,10 @@ def special_tokens_in_template(tokenizer) -> list[str]:
         convo = [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}, {"role": "user", "content": "c"}]
         try:
             text = tokenizer.apply_chat_template(convo, tokenize=False, add_generation_prompt=True)
-        except Exception:
-            text = ""
+        except Exception as exc:  # without the rendered template the stop strings would shrink to EOS alone
+            raise TemplateError(f"the chat template failed on a user/assistant/user conversation ({type(exc).__name__}: "
+                                f"{' '.join(str(exc).split())[:200]}), so its special tokens (the stop strings) cannot "
+                                "be found; fix the template or pass it explicitly") from exc
     specials = set(tokenizer.all_special_tokens)
     specials |= {t.content for t in getattr(tokenizer, "added_tokens_decoder", {}).values() if getattr(t, "special", False)}
     found = [t for t in specials if t and t in text]

@@ -38,25 +38,37 @@ def agreement_with_confidence(board: pd.DataFrame, reference: dict[str, float]) 
 _CI_SUFFIXES = ("_lo", "_hi", "_low", "_high", "_ci_low", "_ci_high", "_se", "_std")
 
 
-def read_model_tables(folder: str | Path, files: Sequence[str] = ("leaderboard.csv",)) -> dict[str, dict[str, float]]:
+class ModelTables(dict):
+    """``{"<file>:<column>": {model: value}}`` plus ``unreadable``: ``{file: error}`` for tables that exist but
+    could not be read (counted and shown by the notebook, never skipped in silence)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.unreadable: dict[str, str] = {}
+
+
+def read_model_tables(folder: str | Path, files: Sequence[str] = ("leaderboard.csv",)) -> ModelTables:
     """Per-model scores from another run's leaderboard table(s) (e.g. 02_wildbench's data/leaderboard.csv).
 
     Only the named ``files`` are read (not per-K or per-group tables). A table with a ``model``
     column contributes its numeric columns whose names mention score or reward, except interval
     bounds and spreads (``*_lo``, ``*_hi``, ``*_low``, ``*_high``, ``*_se``, ``*_std``), as
-    ``{"<file>:<column>": {model: value}}``. Absent folder or files -> {}.
+    ``{"<file>:<column>": {model: value}}``. Absent folder or files -> {}. A table that exists but cannot be
+    parsed, or has no ``model`` column, is named in ``.unreadable`` with the reason.
     """
     folder = Path(folder)
-    out: dict[str, dict[str, float]] = {}
+    out = ModelTables()
     for name in files:
         path = folder / name
         if not path.is_file():
             continue
         try:
             df = pd.read_csv(path)
-        except Exception:  # a table we cannot read is skipped, not fatal
+        except Exception as exc:  # not fatal for the Arena run, but counted and shown
+            out.unreadable[name] = f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
             continue
         if "model" not in df.columns:
+            out.unreadable[name] = f"no 'model' column (columns: {', '.join(map(str, df.columns))[:200]})"
             continue
         for col in df.columns:
             low = col.lower()
