@@ -105,7 +105,9 @@ def findings(model: str, rounds: list[dict], rouge: list[dict], diff_student_lea
                        + (f"; {rd['fallback']} best-ranked candidates added as a counted fallback to reach the minimum "
                           f"training set" if rd.get("fallback") else "") + ".")
     details.append(f"Expert iteration changed the teacher's ROUGE-L on the reference set by {diff_last_first['mean']:+.3f}"
-                   f"{_ci(diff_last_first['ci'])}; the student minus lead-3 is {diff_student_lead['mean']:+.3f}{_ci(diff_student_lead['ci'])}.")
+                   f"{_ci(diff_last_first['ci'])}; the student minus lead-3 is {diff_student_lead['mean']:+.3f}{_ci(diff_student_lead['ci'])} "
+                   f"(paired bootstrap over the {by['lead-3']['n']} documents: the intervals cover the choice of documents, not "
+                   f"the sampling and training seed of this single run).")
     for attr, v in ctrl.items():
         details.append(f"Controllability, {attr}: the student's output honoured {v['hit']}/{v['n']} requests ({pct(v['rate'])}, "
                        f"95% CI {pct(v['ci'][0])}-{pct(v['ci'][1])}; {pct(ctrl_chance.get(attr))} if the code were ignored).")
