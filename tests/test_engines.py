@@ -106,18 +106,17 @@ def test_release_stops_the_vllm_engine_process(embedded_model_dir):
 
 
 def test_suite_serves_only_models_several_vllm_notebooks_run(monkeypatch, tiny_model_dir, tiny_model_dir_b):
-    from helpers.core import run
     monkeypatch.setattr("helpers.core.generation.vllm_available", lambda: True)
     a, b = tiny_model_dir, tiny_model_dir_b
     plan = [{"model": a, "backends": ["hf", "vllm"]},
             {"model": a, "backend": "auto", "judge_model": b, "judge_base_url": ""},
             {"model": b, "backend": "hf"},  # transformers only: its model does not count
             {"judge_model": b, "judge_base_url": "http://x/v1", "backend": "vllm"}]  # an endpoint: not local
-    assert run.wants_vllm(plan[0]) and not run.wants_vllm(plan[2])
-    assert run.local_models(plan[1]) == {a, b} and run.local_models(plan[3]) == set()
-    assert run.shared_engine_models(plan) == [a]
+    assert engines.wants_vllm(plan[0]) and not engines.wants_vllm(plan[2])
+    assert engines.local_models(plan[1]) == {a, b} and engines.local_models(plan[3]) == set()
+    assert engines.shared_engine_models(plan) == [a]
     monkeypatch.setattr("helpers.core.generation.vllm_available", lambda: False)
-    assert run.shared_engine_models(plan) == []
+    assert engines.shared_engine_models(plan) == []
 
 
 @pytest.mark.vllm

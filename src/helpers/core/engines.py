@@ -25,12 +25,15 @@ starting its own engine, so a suite pays each model's start-up once.
 """
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import math
 import os
+import sys
 import time
 from dataclasses import dataclass, fields
+from typing import Iterator
 
 SERVERS_ENV = "HELPERS_VLLM_SERVERS"
 THREADS_ENV = "HELPERS_TORCH_THREADS"
@@ -238,3 +241,96 @@ def server_for(path: str) -> str | None:
 __all__ = ["EngineSettings", "configure", "settings", "reset", "vllm_kwargs", "pick", "available_cores",
            "choose_threads", "apply_threads", "ensure_threads", "release_all", "free_memory", "memory_state",
            "shared_servers", "server_for"]
+
+
+# --------------------------------------------------------------------------- suite-wide shared servers
+VLLM_BACKEND_KEYS = ("backend", "backends", "generation_backend")
+
+
+def wants_vllm(params: dict) -> bool:
+    """Whether a notebook's params let it generate through vLLM (a backend of vllm or auto, vLLM installed)."""
+    from .generation import vllm_available
+    values = []
+    for key in VLLM_BACKEND_KEYS:
+        v = params.get(key)
+        values += v if isinstance(v, list) else [v]
+    return vllm_available() and any(v in ("vllm", "auto") for v in values)
+
+
+def local_models(params: dict) -> set[str]:
+    """Resolved paths of the models a notebook runs itself: ``*model`` params without an endpoint ``*base_url``."""
+    from .models import ModelNotFoundError, resolve_model
+    out = set()
+    for key, value in params.items():
+        if not key.endswith("model") or not isinstance(value, str) or not value.strip():
+            continue
+        if params.get(key[: -len("model")] + "base_url"):
+            continue  # served elsewhere
+        try:
+            out.add(resolve_model(value))
+        except ModelNotFoundError:
+            pass
+    return out
+
+
+def shared_engine_models(plan_params: list[dict], min_notebooks: int = 2) -> list[str]:
+    """Models that at least ``min_notebooks`` notebooks of the plan would run through vLLM."""
+    from collections import Counter
+    counts = Counter(m for p in plan_params if wants_vllm(p) for m in local_models(p))
+    return sorted(m for m, n in counts.items() if n >= min_notebooks)
+
+
+@contextlib.contextmanager
+def suite_engines(models: list[str]) -> Iterator[dict[str, str]]:
+    """One vLLM OpenAI-compatible server per model on 127.0.0.1 for the block: ``{model path: base URL}``.
+
+    The servers get the engine settings of the environment (``engines.settings``) and no model
+    generation defaults (``--generation-config vllm``), so requests carry exactly the sampling the
+    in-process engine would get. A server that fails to start is reported and skipped: its notebooks
+    start their own engines as when run alone.
+    """
+    import helpers.core.engines as engines
+    from .judge import JudgeError, serve_local
+    servers: dict[str, str] = {}
+    with contextlib.ExitStack() as stack:
+        for path in models:
+            try:
+                import torch
+                on_gpu = torch.cuda.is_available()
+            except ImportError:
+                on_gpu = False
+            extra = ["--generation-config", "vllm", "--seed", "0", "--enable-prefix-caching",
+                     "--tensor-parallel-size", str(engines.pick(0, "tensor_parallel_size", 1))]
+            # vLLM gives its API server half the batch of its offline LLM class (CPU: 2048 tokens / 128
+            # sequences vs 4096 / 256): ask for the offline values, so a shared engine batches like a notebook's own.
+            tp = engines.pick(0, "tensor_parallel_size", 1)
+            extra += ["--max-num-batched-tokens", str((16384 if on_gpu else 4096) * (1 if on_gpu else tp))]
+            if not on_gpu:
+                extra += ["--max-num-seqs", str(256 * tp)]
+            if on_gpu:
+                extra += ["--gpu-memory-utilization", str(engines.vllm_kwargs(True)["gpu_memory_utilization"])]
+            start = time.time()
+            try:
+                server = stack.enter_context(serve_local(path, served_name=path, timeout=900, extra_args=extra,
+                                                         max_model_len=engines.pick(0, "max_model_len", 2048)))
+            except JudgeError as exc:
+                print(f"!!! shared engine for {path} did not start; its notebooks start their own: "
+                      f"{str(exc).splitlines()[0]}", file=sys.stderr)
+                continue
+            servers[path] = server.base_url
+            print(f"shared vLLM engine for {path}: {server.base_url} (ready in {time.time() - start:.0f} s)", flush=True)
+        yield servers
+
+
+@contextlib.contextmanager
+def servers_env(servers: dict[str, str]) -> Iterator[None]:
+    before = os.environ.get(SERVERS_ENV)
+    if servers:
+        os.environ[SERVERS_ENV] = json.dumps(servers)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(SERVERS_ENV, None)
+        else:
+            os.environ[SERVERS_ENV] = before

@@ -3,12 +3,13 @@
     python -m helpers.run 00_quickstart -f params/00_quickstart/quick.yaml -p max_tokens=32
     python -m helpers.run 01_magpie -f params/01_magpie/quick.yaml --report no-input   # code hidden
     python -m helpers.run suite --profile quick          # every notebook, dependency order
-    python -m helpers.run suite --shared-engines off     # each notebook starts its own vLLM engine
+    python -m helpers.run suite --shared-engines auto    # one vLLM server per model for the whole suite
 
-In a suite, a model that two or more notebooks would run through vLLM (backend vllm or auto) is
-served once by a vLLM OpenAI-compatible server on 127.0.0.1 (``suite_engines``); those notebooks'
-Generator, LogProbScorer and local Judge use it (``HELPERS_VLLM_SERVERS``) instead of starting
-their own engine. A notebook run alone starts its own engine, as before.
+With ``--shared-engines auto``, a model that two or more notebooks of a suite would run through vLLM
+(backend vllm or auto) is served once by a vLLM OpenAI-compatible server on 127.0.0.1
+(``engines.suite_engines``); those notebooks' Generator, LogProbScorer and local Judge use it
+(``HELPERS_VLLM_SERVERS``) instead of starting their own engine. The default is off: on this project's
+2-core CPU it saved 1-17% of a 3-notebook suite, and one notebook generated more slowly through the server.
 
 Before the kernel starts, params are checked against the notebook's parameters cell (unknown key,
 wrong type, a value outside the range or choices its comment declares), models, data files and
@@ -42,6 +43,7 @@ from .precheck import precheck
 from .rehearsal import REHEARSAL_ENV
 from .report import export_html, headline, write_index
 from .runs import OUTPUTS, RUN_DIR_ENV
+from .engines import local_models, servers_env, shared_engine_models, suite_engines, wants_vllm
 from .store import atomic_write_json, atomic_write_text, read_json
 
 def environment_info() -> dict[str, Any]:
@@ -256,7 +258,7 @@ def _run_notebook(name, files, overrides, run_name, outputs, progress, report, e
 
 
 def run_suite(profile: str = "quick", overrides: list[str] = (), only: list[str] = (), outputs: Path = OUTPUTS,
-              report: str = "full", rehearse: bool = False, shared_engines: str = "auto") -> int:
+              report: str = "full", rehearse: bool = False, shared_engines: str = "off") -> int:
     """Run every notebook's ``profile``. ``shared_engines`` "auto": a model that two or more notebooks run
     through vLLM is served once for the whole suite (``suite_engines``); "off": each notebook starts its own."""
     check_run_name(profile)
@@ -266,100 +268,7 @@ def run_suite(profile: str = "quick", overrides: list[str] = (), only: list[str]
         return _run_suite(profile, overrides, only, outputs, report, rehearse, shared_engines)
 
 
-VLLM_BACKEND_KEYS = ("backend", "backends", "generation_backend")
-
-
-def wants_vllm(params: dict) -> bool:
-    """Whether a notebook's params let it generate through vLLM (a backend of vllm or auto, vLLM installed)."""
-    from .generation import vllm_available
-    values = []
-    for key in VLLM_BACKEND_KEYS:
-        v = params.get(key)
-        values += v if isinstance(v, list) else [v]
-    return vllm_available() and any(v in ("vllm", "auto") for v in values)
-
-
-def local_models(params: dict) -> set[str]:
-    """Resolved paths of the models a notebook runs itself: ``*model`` params without an endpoint ``*base_url``."""
-    from .models import ModelNotFoundError, resolve_model
-    out = set()
-    for key, value in params.items():
-        if not key.endswith("model") or not isinstance(value, str) or not value.strip():
-            continue
-        if params.get(key[: -len("model")] + "base_url"):
-            continue  # served elsewhere
-        try:
-            out.add(resolve_model(value))
-        except ModelNotFoundError:
-            pass
-    return out
-
-
-def shared_engine_models(plan_params: list[dict], min_notebooks: int = 2) -> list[str]:
-    """Models that at least ``min_notebooks`` notebooks of the plan would run through vLLM."""
-    from collections import Counter
-    counts = Counter(m for p in plan_params if wants_vllm(p) for m in local_models(p))
-    return sorted(m for m, n in counts.items() if n >= min_notebooks)
-
-
-@contextlib.contextmanager
-def suite_engines(models: list[str]) -> Iterator[dict[str, str]]:
-    """One vLLM OpenAI-compatible server per model on 127.0.0.1 for the block: ``{model path: base URL}``.
-
-    The servers get the engine settings of the environment (``engines.settings``) and no model
-    generation defaults (``--generation-config vllm``), so requests carry exactly the sampling the
-    in-process engine would get. A server that fails to start is reported and skipped: its notebooks
-    start their own engines as when run alone.
-    """
-    from . import engines
-    from .judge import JudgeError, serve_local
-    servers: dict[str, str] = {}
-    with contextlib.ExitStack() as stack:
-        for path in models:
-            try:
-                import torch
-                on_gpu = torch.cuda.is_available()
-            except ImportError:
-                on_gpu = False
-            extra = ["--generation-config", "vllm", "--seed", "0", "--enable-prefix-caching",
-                     "--tensor-parallel-size", str(engines.pick(0, "tensor_parallel_size", 1))]
-            # vLLM gives its API server half the batch of its offline LLM class (CPU: 2048 tokens / 128
-            # sequences vs 4096 / 256): ask for the offline values, so a shared engine batches like a notebook's own.
-            tp = engines.pick(0, "tensor_parallel_size", 1)
-            extra += ["--max-num-batched-tokens", str((16384 if on_gpu else 4096) * (1 if on_gpu else tp))]
-            if not on_gpu:
-                extra += ["--max-num-seqs", str(256 * tp)]
-            if on_gpu:
-                extra += ["--gpu-memory-utilization", str(engines.vllm_kwargs(True)["gpu_memory_utilization"])]
-            start = time.time()
-            try:
-                server = stack.enter_context(serve_local(path, served_name=path, timeout=900, extra_args=extra,
-                                                         max_model_len=engines.pick(0, "max_model_len", 2048)))
-            except JudgeError as exc:
-                print(f"!!! shared engine for {path} did not start; its notebooks start their own: "
-                      f"{str(exc).splitlines()[0]}", file=sys.stderr)
-                continue
-            servers[path] = server.base_url
-            print(f"shared vLLM engine for {path}: {server.base_url} (ready in {time.time() - start:.0f} s)", flush=True)
-        yield servers
-
-
-@contextlib.contextmanager
-def _servers_env(servers: dict[str, str]) -> Iterator[None]:
-    from .engines import SERVERS_ENV
-    before = os.environ.get(SERVERS_ENV)
-    if servers:
-        os.environ[SERVERS_ENV] = json.dumps(servers)
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop(SERVERS_ENV, None)
-        else:
-            os.environ[SERVERS_ENV] = before
-
-
-def _run_suite(profile, overrides, only, outputs, report, rehearse, shared_engines="auto") -> int:
+def _run_suite(profile, overrides, only, outputs, report, rehearse, shared_engines="off") -> int:
     notebooks = [nb for nb in list_notebooks() if not only or nb.stem in only]
     plan = []  # validate every notebook's params before running any of them
     for nb in notebooks:
@@ -382,7 +291,7 @@ def _run_plan(plan, profile, overrides, outputs, report, rehearse, servers) -> i
         entry = {"notebook": nb.stem, "dir": Path(outputs) / nb.stem / profile, "ok": True, "error": ""}
         mine = {m: u for m, u in servers.items() if wants_vllm(params) and m in local_models(params)}
         try:
-            with _servers_env(mine):  # only notebooks that would run vLLM themselves use the shared engines
+            with servers_env(mine):  # only notebooks that would run vLLM themselves use the shared engines
                 run_notebook(nb.stem, [str(f) for f in files], list(overrides), run_name=profile, outputs=outputs,
                              report=report, rehearse=rehearse)
         except (ParamsError, NotebookFailed) as exc:  # keep going: one broken notebook should not hide the others
@@ -413,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="report.html with the code (full) or without it, for sharing (no-input)")
     ap.add_argument("--rehearse", action="store_true",
                     help="rehearse a full profile on CPU: tiny stand-ins for hub models and data, counts cut (helpers.core.rehearsal)")
-    ap.add_argument("--shared-engines", choices=["auto", "off"], default="auto",
+    ap.add_argument("--shared-engines", choices=["auto", "off"], default="off",
                     help="suite: serve a model that several notebooks run through vLLM once, on 127.0.0.1 (auto), "
                          "or let each notebook start its own engine (off)")
     ap.add_argument("--endpoint-timeout", type=float, default=10.0, help="seconds an endpoint has to answer the health check")
