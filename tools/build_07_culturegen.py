@@ -50,7 +50,7 @@ CELLS = [
     model = "smollm2-135m-instruct"  # [non-empty] model that generates and whose associations are scored: embedded alias, folder or hub id
     backend = "hf"  # [auto|vllm|hf] generation backend: hf on a CPU, auto picks vLLM where installed (GPU)
     tensor_parallel_size = 1  # [1..] GPUs for a vLLM model
-    torch_threads = 1  # [0..] CPU threads for torch (0 keeps the default; 1 is steadier on a shared machine)
+    torch_threads = 1  # [0..] CPU threads for torch (0: the cores free right now, from os.sched_getaffinity and the load average; 1 is steadier on a shared machine)
     prompt_format = "continuation"  # [continuation|chat] raw continuation (paper; base models) or the chat template with the reply started by the topic sentence
     cultures = []  # nationalities to generate for, e.g. ["Japanese", "Kenyan"] (empty: all 110)
     n_per_region = 1  # [0..] keep the first N cultures of each region group (0: all); the data lists each region's best-known culture first
@@ -80,6 +80,8 @@ CELLS = [
     cb_base_url = ""  # OpenAI-compatible endpoint for the questions (empty: log-prob scoring of a local model)
     cb_timeout = 120.0  # [1..] seconds an endpoint request may take
     cb_local_scoring = "cloze"  # [cloze|letter] local models: each option's mean log-prob after the question, or the option letter's
+    gpu_memory_utilization = 0.0  # [0..1] vLLM: fraction of GPU memory per engine (CPU build: of RAM for the KV cache); 0: 0.85 on a GPU, 0.3 on a CPU
+    max_model_len = 0  # [0..] vLLM: context length of an engine (prompt + reply tokens); 0: 2048
     """),
     code("""
     import os
@@ -94,6 +96,9 @@ CELLS = [
     from helpers.culturegen import data as cgd, generate as cgg, extract as cge, score as cgs
     from helpers.culturegen import analyses as cga, culturalbench as cgb, plots as cgp, worldmap as cgw
 
+    from helpers.core import engines  # vLLM settings and CPU threads for every model this notebook loads
+    engines.configure(gpu_memory_utilization=gpu_memory_utilization, max_model_len=max_model_len,
+                      tensor_parallel_size=tensor_parallel_size, torch_threads=torch_threads)
     use_style()
     run = Run.current("07_culturegen")
     from helpers.core.store import fallback_lines
