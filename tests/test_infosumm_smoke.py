@@ -59,6 +59,20 @@ def test_08_infosumm_quick_smoke(tmp_path):
     assert m2["rougeL_student"] == m["rougeL_student"] and m2["pass_rates"] == m["pass_rates"]
     assert (ckpt / "student" / "train_config.json").stat().st_mtime == stamp
     assert len((run_dir / "data" / "summaries.jsonl").read_text().splitlines()) == n_summaries
+    # a run killed after the teacher's round: the student and the evaluation are gone; the rerun keeps the round's
+    # candidates, critic scores and fine-tuned teacher, and redoes only what is missing
+    import shutil
+    teacher_stamp = (ckpt / "teacher_round1" / "train_config.json").stat().st_mtime
+    cands = (run_dir / "data" / "candidates_round1.jsonl").read_text()
+    shutil.rmtree(ckpt / "student")
+    (run_dir / "data" / "summaries.jsonl").unlink()
+    (run_dir / "metrics.json").unlink()
+    third = run_notebook("08_infosumm", [quick], TINY, outputs=tmp_path, progress=False)
+    assert (ckpt / "teacher_round1" / "train_config.json").stat().st_mtime == teacher_stamp
+    assert (run_dir / "data" / "candidates_round1.jsonl").read_text() == cands
+    assert (ckpt / "student" / "train_config.json").exists()
+    assert len((run_dir / "data" / "summaries.jsonl").read_text().splitlines()) == n_summaries
+    assert read_json(third / "metrics.json")["pass_rates"] == m["pass_rates"]
 
 
 def test_08_infosumm_full_profile_rehearsal(tmp_path):
