@@ -29,7 +29,8 @@ def test_arena_notebook_smoke_logprob_judge(tmp_path, tiny_model_dir):
     assert set(m["win_rates"]) == {"base-greedy", "concise-system", "markdown-system"}
     assert all(0.0 <= v <= 1.0 for v in m["win_rates"].values())
     assert 0.0 <= m["position_bias_rate"] <= 1.0
-    games = [json.loads(l) for l in (run_dir / "data" / "games.jsonl").read_text().splitlines()]
+    (games_file,) = (run_dir / "data").glob("games-*.jsonl")  # the store's name carries its config hash
+    games = [json.loads(l) for l in games_file.read_text().splitlines()]
     assert len(games) == 12 and all(g["verdict"] in ("A>>B", "A>B", "A=B", "B>A", "B>>A") for g in games)
     assert all(g["verdict"] == max(g["label_logprobs"], key=g["label_logprobs"].get) for g in games)
     assert (run_dir / "data" / "leaderboard.csv").exists()

@@ -43,7 +43,7 @@ def test_no_template_with_messages_is_a_clear_error(tiny_base_model_dir):
 
 @pytest.mark.slow
 def test_embedded_model_prefers_the_true_answer(embedded_model_dir):
-    scorer = LogProbScorer("smollm2-135m-instruct", batch_size=4)
+    scorer = LogProbScorer("smollm2-135m-instruct", batch_size=4, backend="hf")  # the reference needs the HF model
     good, bad = scorer.score([(CHAT, "The capital of France is Paris."), (CHAT, "The capital of France is Berlin.")])
     assert good.sum > bad.sum
     ref_sum, _ = _reference(scorer, CHAT, "The capital of France is Paris.")

@@ -12,8 +12,9 @@ TINY = ["backends=[hf]", "n_prompts=3", "n_samples=1", "max_tokens=8"]
 def test_quickstart_runs_and_writes_a_full_run_folder(tmp_path):
     run_dir = run_notebook("00_quickstart", [str(PARAMS_DIR / "00_quickstart" / "quick.yaml")], TINY, outputs=tmp_path)
     for name in ("00_quickstart.ipynb", "report.html", "params.yaml", "metrics.json", "environment.json",
-                 "figures/quickstart.png", "data/answers_hf.jsonl"):
+                 "figures/quickstart.png"):
         assert (run_dir / name).exists(), name
+    assert len(list((run_dir / "data").glob("answers_hf-*.jsonl"))) == 1  # keyed by model, data and sampling
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["n_questions"] == 3 and 0 <= metrics["logprob_accuracy"] <= 1
     assert metrics["tokens_per_s_hf"] > 0
@@ -67,6 +68,7 @@ def test_quickstart_runs_through_the_vllm_backend(tmp_path):
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["tokens_per_s_vllm"] > 0 and "tokens_per_s_hf" not in metrics
     assert metrics["n_questions"] == 3 and 0 <= metrics["logprob_accuracy"] <= 1
-    answers = [json.loads(line) for line in (run_dir / "data" / "answers_vllm.jsonl").read_text().splitlines()]
+    (answers_file,) = (run_dir / "data").glob("answers_vllm-*.jsonl")  # the store's name carries its config hash
+    answers = [json.loads(line) for line in answers_file.read_text().splitlines()]
     assert len(answers) == 3 and all(len(a["answers"]) == 2 and min(a["tokens"]) >= 1 for a in answers)
     assert "Traceback" not in (run_dir / "report.html").read_text()
