@@ -1,0 +1,352 @@
+"""Build notebooks/06_tulu.ipynb (Tulu 2.5 preference-learning ablations):  python tools/build_06_tulu.py"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nbformat
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tools.nb import code, md, params, write_notebook  # noqa: E402
+
+HEADER = md("""
+# 06 · Tulu 2.5: what matters when learning from preferences
+
+**Question.** Starting from one SFT policy, change one aspect of preference learning at a time and measure
+its effect on several capability categories: (1) the preference **data** (source, label quality, labelling,
+quantity), (2) the learning **algorithm** (DPO vs PPO, plus RLOO and GRPO since TRL has them), (3) the
+**reward model** behind the online algorithms (size, training data), (4) extra unlabelled **prompts** for
+the online algorithms (none, in-domain targeted, out-of-domain). Which aspect moves the scores most?
+
+**Paper.** Ivison et al., *Unpacking DPO and PPO: Disentangling Best Practices for Learning from Preference
+Feedback* (Tulu 2.5), arXiv 2406.09279. On Tulu 2 13B: data matters most (up to +8% on instruction following
+and truthfulness), then the algorithm (PPO beats DPO by up to 2.5% on math, 1.2% overall), then the reward
+model (up to +5% on math, marginal elsewhere), then the policy-training prompts (targeted prompts help their
+own domain). Reported as one table: rows = configurations, columns = categories, deltas vs the SFT start.
+
+**Two worlds, one notebook.** `world = "quick"` (the default) is a controlled world that runs for real in
+minutes on two CPU cores: a small Llama built from a config with its own word tokenizer and ChatML-style
+template, SFT'd with TRL on tasks whose answers a program checks, in four categories that mirror the paper's
+columns; its SFT data carries systematic flaws on a "tricky" half of each category, and preferences come from
+the checkers with controlled defects. `world = "hub"` (`full-gpu.yaml`) runs the paper's pipeline on a hub
+SFT model with `allenai/tulu-2.5-preference-data` and `allenai/tulu-2.5-prompts`, the paper's
+hyperparameters, and lm-evaluation-harness; `cpu-embedded.yaml` runs that real-model path on the embedded
+SmolLM2-135M for a few steps on CPU.
+
+**Training.** SFT, DPO and reward models with TRL (`SFTTrainer`, `DPOTrainer`, `RewardTrainer`); RLOO and GRPO
+with TRL against the trained reward model; PPO with our own compact implementation (`helpers.tulu.ppo`): TRL
+removed its `PPOTrainer` in 1.16, and the paper's recipe (per-token KL penalty, GAE with gamma 1 and lambda
+0.95, clipped policy and value losses, whitened advantages, -10 for responses without EOS) is short enough to
+own and unit-test. Every stage checkpoints and resumes; every (row, seed) is cached by all its inputs.
+""")
+
+PARAMS = params('''
+world = "quick"  # [quick|hub] quick: the controlled world (config-built policy, checkable tasks); hub: a hub SFT model with Tulu 2.5 data
+policy = "config:llama-xs"  # [non-empty] SFT start: config:llama-xs / llama-s / llama-m (quick world, SFT here) or a chat model (alias, folder or hub id) used as it is
+seeds = [0, 1, 2]  # [non-empty; 0..] training seeds of every row
+sources = ["on-policy", "off-policy"]  # [non-empty] preference sources, the first is the reference: on-policy / off-policy (quick) or splits of pref_data (hub)
+labellers = ["fine", "overall"]  # [non-empty; fine|overall] labelling: the mean of fine-grained aspect ratings, or one overall rating
+label_noise = [0.0, 0.2, 0.4]  # [non-empty; 0..1] share of preference labels flipped
+data_sizes = [0, 64]  # [non-empty; 0..] preference pairs used (0: all of them)
+algorithms = ["dpo", "ppo", "rloo", "grpo"]  # [non-empty; dpo|ppo|rloo|grpo] learning algorithms (DPO first: the data rows use it)
+reward_inits = ["config:rm-m", "config:rm-s"]  # reward models, the largest first (the reference): config:rm-m / rm-s / rm-l (quick) or models to initialise from (hub; sft is the SFT policy)
+rm_data = ["reference", "noise:0.4"]  # [non-empty] reward-model training data: reference (the reference data), noise:R (R of the labels flipped) or another source
+prompt_sets = ["none", "in-domain", "out-of-domain"]  # [non-empty; none|in-domain|out-of-domain] extra unlabelled prompts for PPO / RLOO / GRPO
+n_entities = 24  # [2..] quick world: made-up creatures in the knowledge base (truthfulness)
+sft_examples = 4000  # [1..] quick world: SFT examples (a quarter per category)
+sft_flaw_rate = 0.65  # [0..1] quick world: share of flawed SFT answers on the tricky prompts of each category
+sft_steps = 500  # [1..] quick world: SFT optimizer steps
+sft_learning_rate = 0.008  # [0..] quick world: SFT learning rate
+sft_batch_size = 32  # [1..] quick world: SFT batch size
+pref_prompts = 128  # [1..] quick world: preference prompts per category
+samples_per_prompt = 4  # [2..] quick world: SFT samples per prompt for on-policy pairs
+sample_temperature = 0.7  # [0.01..] quick world: sampling temperature of those SFT samples
+extra_prompts = 256  # [0..] quick world: extra prompts added by in-domain / out-of-domain
+n_eval = 48  # [1..] evaluation prompts per category (quick: checker tasks held out from training; hub: English checker tasks)
+pref_data = "allenai/tulu-2.5-preference-data"  # hub world: preference data (a hub id whose splits are the sources, or an UltraFeedback-schema file)
+pref_limit = 0  # [0..] hub world: pairs read per source (0: the whole split)
+n_heldout = 200  # [0..] hub world: pairs after the training ones, for the reward models' held-out accuracy
+in_domain_prompts = "allenai/tulu-2.5-prompts:math_prompts"  # hub world: targeted extra prompts (hub_id:split or a file)
+ood_prompts = "allenai/tulu-2.5-prompts:ultrafeedback_code_math_prompts"  # hub world: out-of-domain extra prompts (the paper's mixed code and math set)
+prompt_limit = 0  # [0..] hub world: extra prompts read (0: all)
+harness_tasks = []  # hub world: lm-evaluation-harness tasks (gsm8k, ifeval, truthfulqa_mc2, mmlu); run when lm_eval is installed
+harness_limit = 0  # [0..] hub world: examples per harness task (0: all)
+eval_max_new_tokens = 256  # [1..] hub world: tokens per evaluation answer
+backend = "auto"  # [auto|vllm|hf] hub world: generation backend for evaluation
+tensor_parallel_size = 1  # [1..] hub world: GPUs per vLLM engine in evaluation
+dpo_steps = 32  # [1..] DPO optimizer steps
+dpo_learning_rate = 0.0002  # [0..] DPO learning rate (the paper: 5e-7)
+dpo_batch_size = 16  # [1..] DPO pairs per device step
+dpo_grad_accum = 1  # [1..] DPO gradient accumulation (the effective batch is batch size times this)
+dpo_warmup_ratio = 0.0  # [0..1] DPO warmup (the paper: 0.1, linear decay)
+beta = 0.1  # [0..] DPO beta
+rm_steps = 60  # [1..] reward-model optimizer steps
+rm_learning_rate = 0.001  # [0..] reward-model learning rate (the paper: 1e-5)
+rm_batch_size = 32  # [1..] reward-model pairs per device step
+rm_grad_accum = 1  # [1..] reward-model gradient accumulation
+rm_warmup_ratio = 0.0  # [0..1] reward-model warmup (the paper: 0.03)
+online_steps = 24  # [1..] PPO / RLOO / GRPO optimizer steps
+online_learning_rate = 0.0001  # [0..] PPO / RLOO / GRPO learning rate (the paper: 1e-6)
+online_batch_size = 16  # [1..] responses per step (RLOO / GRPO: this over num_generations prompts)
+kl_coef = 0.05  # [0..] KL coefficient (PPO: per-token penalty in the reward; RLOO / GRPO: their beta)
+temperature = 0.7  # [0.01..] rollout sampling temperature
+max_new_tokens = 24  # [1..] rollout response length (the paper: 1024)
+ppo_epochs = 1  # [1..] PPO epochs per rollout batch
+minibatch_size = 0  # [0..] PPO minibatch (0: the whole rollout batch)
+clip = 0.2  # [0..] PPO / RLOO / GRPO policy clip
+value_clip = 0.2  # [0..] PPO value clip
+vf_coef = 0.1  # [0..] PPO value-loss weight
+no_eos_penalty = -10.0  # PPO: the score of a response that never ends
+num_generations = 4  # [1..] RLOO / GRPO samples per prompt
+max_length = 64  # [8..] tokens per training sequence
+eval_every = 8  # [0..] steps between validation decodes (training curves); 0: none
+save_steps = 16  # [0..] steps between checkpoints (a killed run resumes there); 0: only the final model
+gradient_checkpointing = False  # recompute activations in the backward pass (large models)
+lora_r = 0  # [0..] LoRA rank for DPO / RM / RLOO / GRPO (0: full fine-tuning)
+report_to = "none"  # [none|trackio|wandb|mlflow|tensorboard] experiment tracker
+bootstrap_rounds = 500  # [100..] bootstrap resamples per confidence interval
+torch_threads = 1  # [0..] CPU threads for torch (0 keeps the default; 1 is steadier on a shared machine)
+''')
+
+SETUP = code('''
+import os, time
+import pandas as pd
+import torch
+from IPython.display import Markdown, display
+from helpers import Run
+from helpers.core.plotting import show, use_style
+from helpers.tulu import config, grid, plots, tables
+
+os.environ.setdefault("TQDM_DISABLE", "1")  # TRL's per-stage progress bars
+pd.set_option("display.max_colwidth", 90)
+if torch_threads:
+    torch.set_num_threads(torch_threads)
+use_style()
+run = Run.current("06_tulu")
+P = {k: v for k, v in globals().items() if k in config.PARAM_NAMES}
+world_, levels = config.build(P, run.dir)
+rows = grid.ablation_rows(levels)
+started = time.perf_counter()
+print(f"{world} world, {len(rows)} rows ({len(grid.unique_runs(rows))} trainings) x {len(seeds)} seeds; torch threads "
+      f"{torch.get_num_threads()}, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; run folder {run.dir}")
+''')
+
+SFT_MD = md("""
+## The SFT start
+Quick world: the policy is trained here with TRL's `SFTTrainer` on generated prompts whose SFT answers are
+right except on each category's *tricky* half, where `sft_flaw_rate` of them carry the category's typical
+mistake (stopping one arithmetic step early; a list one item short or without its ending; refusing a safe
+request with a violent verb, or complying with a harmful one with a mild verb; repeating a planted
+misconception). Greedy decoding then fails mostly on the tricky prompts: the room preference learning has.
+Hub world: the SFT model is used as it is. Evaluation prompts are never trained on.
+""")
+
+SFT = code('''
+world_.prepare()
+sft_records = world_.evaluate(world_.sft_dir)
+categories = list(dict.fromkeys(r["category"] for r in sft_records))
+sft_summary = pd.DataFrame(sft_records).groupby("category", sort=False).agg(prompts=("correct", "size"), accuracy=("correct", "mean"))
+if "tricky" in sft_records[0]:
+    split = pd.DataFrame(sft_records).pivot_table(index="category", columns="tricky", values="correct", aggfunc="mean", sort=False)
+    sft_summary = sft_summary.join(split.rename(columns={False: "accuracy, plain prompts", True: "accuracy, tricky prompts"}))
+run.save_table(sft_summary.reset_index(), "sft_accuracy")
+sft_summary.round(3)
+''')
+
+DATA_MD = md("""
+## Preference data
+One pair per prompt: the best candidate against a random worse one (UltraFeedback's binarisation), then the
+defects: labels flipped at random (`label_noise`), fewer pairs (`data_sizes`). Quick world: *on-policy*
+candidates are `samples_per_prompt` SFT samples at `sample_temperature`, labelled by the checkers (`fine`: the mean
+of every aspect a checker rates; `overall`: one holistic 1-5 rating that also weighs length and form, with
+rater noise); *off-policy* pairs are another model's answers in other words (a correct one against the
+category's typical mistake). `label accuracy` is the share of pairs whose chosen answer really is better.
+""")
+
+DATA = code('''
+data_specs = list(dict.fromkeys([r.data for r in rows] + [r.rm.data for r in rows if r.rm]))
+data_table = pd.DataFrame([{"data": spec.label(), "pairs": len(ps := world_.pairs(spec, seeds[0])),
+                            "label accuracy": (lambda a: None if a is None else round(a, 3))(
+                                sum(p["label_correct"] for p in ps) / len(ps) if ps and ps[0]["label_correct"] is not None else None),
+                            **{c: sum(p["category"] == c for p in ps) for c in categories if world == "quick"}}
+                           for spec in data_specs])
+run.save_table(data_table, "preference_data")
+data_table
+''')
+
+GRID_MD = md("""
+## The grid: one aspect at a time
+The reference configuration takes the first level of every aspect; each other row changes one aspect. Data
+rows use DPO (the paper's data comparison); reward-model and prompt rows use PPO with the reference data.
+Every row trains once per seed from the same SFT policy; its result is stored under a key of all its inputs
+(`data/results.jsonl`), so a rerun reuses it and a new row trains alone. Models land in `models/`.
+""")
+
+GRID = code('''
+results = grid.run_grid(world_, rows, seeds, run.store("results"))
+timing = pd.DataFrame([{"configuration": r.row.label, "seed": r.seed, "seconds": r.seconds} for r in results.values()])
+run.save_table(timing, "timing")
+display(Markdown(f"{len(results)} trained (row, seed) pairs; training and evaluation took {timing.seconds.sum():.0f} s "
+                 f"in all (stored runs count the time they took when they ran)."))
+pd.DataFrame([{"aspect": r.aspect, "configuration": r.label, "algorithm": r.algorithm, "reference": r.reference,
+               "key": r.slug} for r in rows])
+''')
+
+RM_MD = md("""
+## Reward models
+Each reward model is trained with TRL's `RewardTrainer` (loss -log sigmoid(r_chosen - r_rejected)) on its
+data, once per seed. Held-out accuracy: the share of clean pairs on prompts no reward model saw (quick: on-policy
+pairs on the evaluation prompts; hub: pairs of the reference source after the training ones) that it orders
+like the checker (or the data's label).
+""")
+
+RM = code('''
+rm_specs = [r.rm for r in rows if r.rm]
+rm_table = pd.DataFrame(world_.rm_accuracy(rm_specs, seeds)) if rm_specs else pd.DataFrame()
+if len(rm_table):
+    run.save_table(rm_table, "reward_models")
+    display(rm_table.groupby("reward model", sort=False)[["held_out_accuracy", "train_accuracy"]].agg(["mean", "min", "max"]).round(3))
+''')
+
+TABLE_MD = md("""
+## The table
+Rows = configurations, columns = categories and their average; each cell is the change in accuracy (points)
+against the SFT start, averaged over seeds and evaluation prompts, with a 95% bootstrap CI that resamples
+both prompts and seeds.
+""")
+
+TABLE = code('''
+table = tables.delta_table(rows, results, sft_records, categories, seeds, bootstrap_rounds)
+run.save_table(pd.DataFrame(table), "deltas")
+show(run, plots.plot_deltas(table, [*categories, "average"]), "deltas",
+     f"change vs the SFT policy in accuracy points per category (95% CI over {len(sft_records)} evaluation prompts "
+     f"and {len(seeds)} seeds); blue = better than SFT, red = worse. SFT accuracy: "
+     + ", ".join(f"{c} {sft_summary.loc[c, 'accuracy']:.0%}" for c in categories) + ".")
+tables.wide(table)
+''')
+
+RANK_MD = md("""
+## Which aspect matters most?
+An aspect's effect is the spread of the average score between its best and its worst configuration (their
+paired difference, with a CI; picking the best and worst on the same data makes it an upper-leaning estimate,
+equally for every aspect). The paper's order is data > algorithm > reward model > prompts.
+""")
+
+RANK = code('''
+ranking = tables.aspect_ranking(rows, results, sft_records, categories, seeds, bootstrap_rounds)
+run.save_table(pd.DataFrame(ranking), "aspect_ranking")
+if ranking:
+    show(run, plots.plot_ranking(ranking), "aspect_ranking",
+         "largest effect of each aspect on the average accuracy (best minus worst configuration of that aspect, "
+         f"points, 95% CI); the order here is {' > '.join(r['aspect'] for r in ranking)}.")
+pd.DataFrame(ranking).round(3)
+''')
+
+CURVES_MD = md("""
+## Training curves
+Reward and KL are what each trainer logs (PPO: the reward model's score of the sampled responses and the mean
+per-token KL to the SFT reference; RLOO / GRPO: TRL's reward and per-token KL; DPO: its implicit reward margin,
+as it has no reward model); accuracy is the checkers' on a small validation set, decoded every `eval_every` steps.
+Reference data, reference reward model, no extra prompts; mean over seeds.
+""")
+
+CURVES = code('''
+algorithm_rows = [r for r in rows if r.aspect == "algorithm"]
+curves = {r.algorithm.upper(): [results[(r.slug, s)].history for s in seeds] for r in algorithm_rows}
+last = {k: plots.mean_curve(v, "eval/average")[-1:] for k, v in curves.items()}
+show(run, plots.plot_curves(curves), "training_curves",
+     "reward, KL to the SFT reference and validation accuracy over optimizer steps per algorithm (mean over seeds); "
+     "final validation accuracy: " + ", ".join(f"{k} {v[0][1]:.0%}" for k, v in last.items() if v) + ".")
+''')
+
+FINDINGS_MD = md("""
+## The paper's findings in this world
+Each finding the grid can test, with the numbers behind it: *reproduced* when its CI excludes zero in the
+paper's direction (for the order: the aspects in the paper's order with no two adjacent CIs overlapping),
+*reversed* when it excludes zero the other way, *inconclusive* otherwise; `point_estimate_agrees` says whether
+the point estimate alone points the paper's way.
+""")
+
+FINDINGS_TABLE = code('''
+checked = tables.paper_findings(rows, results, sft_records, categories, seeds, ranking, bootstrap_rounds)
+pd.DataFrame(checked)
+''')
+
+METRICS = code('''
+effect = {r["aspect"]: r for r in ranking}
+key = lambda a: a.replace(" ", "_") + "_effect"
+ref = next(t for t in table if t["reference"] and t["aspect"] == "data" and t["column"] == "average")
+metrics = {
+    "headline": [key(a) for a in tables.PAPER_ORDER if a in effect] + ["reference_dpo_delta"],
+    **{key(a): r["effect"] for a, r in effect.items()}, **{f"{key(a)}_ci": [r["low"], r["high"]] for a, r in effect.items()},
+    "reference_dpo_delta": ref["delta"], "reference_dpo_delta_ci": [ref["low"], ref["high"]],
+    "aspect_order": [r["aspect"] for r in ranking], "findings_checked": checked, "world": world, "policy": policy,
+    "seeds": seeds, "n_rows": len(rows), "n_eval_prompts": len(sft_records),
+    "sft_accuracy": sft_summary["accuracy"].to_dict(), "seconds": round(time.perf_counter() - started, 1),
+    "signal": tables.signal(checked),
+    "finding": (f"In the {world} world the aspects rank " + " > ".join(f"{r['aspect']} ({100 * r['effect']:.1f} points)" for r in ranking)
+                + " (the paper: data > algorithm > reward model > prompts); " + tables.signal(checked) + "."),
+    "findings": [f"{c['finding']}: {c['status']} ({c['detail']})" for c in checked],
+}
+if len(rm_table):
+    metrics["reward_model_heldout_accuracy"] = rm_table.groupby("reward model")["held_out_accuracy"].mean().to_dict()
+run.log_metrics(metrics)
+{k: metrics[k] for k in metrics["headline"] + ["signal"]}
+''')
+
+READING = code('''
+notes = getattr(getattr(world_, "s", None), "notes", None) or []
+avg = {t["configuration"]: t for t in table if t["column"] == "average"}
+dpo_row = next((r for r in rows if r.aspect == "algorithm" and r.algorithm == "dpo"), None)
+ppo_row = next((r for r in rows if r.aspect == "algorithm" and r.algorithm == "ppo"), None)
+rm_acc = rm_table.groupby("reward model", sort=False)["held_out_accuracy"].mean() if len(rm_table) else None
+online = ""
+if dpo_row and ppo_row and rm_acc is not None:
+    gap = avg[ppo_row.label]["delta"] - avg[dpo_row.label]["delta"]
+    online = (f" Here PPO {'beats' if gap > 0 else 'trails'} DPO by {abs(100 * gap):.1f} points on the average; its reward "
+              f"model orders {rm_acc.iloc[0]:.0%} of held-out pairs like the checker, and an online algorithm can only climb "
+              f"what its reward model has learned, while DPO reads the checker's labels directly.")
+quick_note = (
+    "**What this world shows and what it does not.** The quick world is built so that each of the paper's four "
+    "aspects can matter: the SFT policy has learned a systematic mistake on half of each category, preference "
+    "pairs can point away from it (or not, when their labels are noisy or off-policy), and online training sees "
+    "only what its reward model learned." + online + " The ranking and the findings above are measured in that "
+    f"world, with {len(seeds)} seeds and {len(sft_records)} evaluation prompts; they show how the pipeline's parts "
+    "behave against each other, not how a 13B model behaves on GSM8k or AlpacaEval. The size of each aspect's effect "
+    "depends on the levels chosen for it (40% label noise is a deliberately poor data set), as it does in the "
+    "paper's table. `full-gpu.yaml` runs the same cells on a hub model and the Tulu 2.5 data.")
+hub_note = (
+    "**Win rates.** AlpacaEval / Arena-style win rates come from the suite's judge notebooks: run "
+    "`python -m helpers.run 02_wildbench -f params/02_wildbench/full-gpu.yaml -p optional_checkpoints=[...]` "
+    "with the folders listed in `data/checkpoints.json` (02 runs before this notebook in a suite, so the "
+    "suite cannot wire it itself)." + online)
+run.write_json("checkpoints.json", {r.label: str(world_.root / "models" / f"{r.slug}-s{s}") for r in grid.unique_runs(rows) for s in seeds})
+display(Markdown(quick_note if world == "quick" else hub_note))
+for n in notes:
+    display(Markdown(f"*Note: {n}*"))
+''')
+
+FINDINGS_MD2 = md("""
+## Findings
+Computed from this run's metrics (`metrics.json`): the signal counts the paper's findings this grid reproduces.
+""")
+
+FINDINGS = code('''
+from helpers.core.report import findings_markdown
+Markdown(findings_markdown(metrics))
+''')
+
+
+def main() -> None:
+    out = Path(__file__).resolve().parents[1] / "notebooks" / "06_tulu.ipynb"
+    write_notebook(str(out), [HEADER, PARAMS, SETUP, SFT_MD, SFT, DATA_MD, DATA, GRID_MD, GRID, RM_MD, RM, TABLE_MD,
+                              TABLE, RANK_MD, RANK, CURVES_MD, CURVES, FINDINGS_MD, FINDINGS_TABLE, METRICS, READING,
+                              FINDINGS_MD2, FINDINGS])
+    nb = nbformat.read(out, as_version=4)
+    nb.metadata["helpers"] = {"precheck": "helpers.tulu.config:check_params"}  # checked by the runner before compute
+    nbformat.write(nb, out)
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
