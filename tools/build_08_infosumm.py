@@ -86,7 +86,7 @@ CELLS = [
     n_eval = 10  # [1..] reference documents per set
     eval_max_words = 400  # [0..] reference documents cut to this many words (0: no cut)
     eval_max_tokens = 32  # [4..] new tokens of an evaluated summary (greedy)
-    n_eval_critics = 5  # [0..] reference documents whose summaries (every system) the critics also score (0: none)
+    n_eval_critics = 3  # [0..] reference documents whose summaries (every system) the critics also score (0: none)
     n_control_docs = 3  # [0..] reference documents the controllability test uses
     bootstrap_rounds = 1000  # [100..] bootstrap resamples for ROUGE CIs
     """),
