@@ -44,7 +44,9 @@ CELLS = [
     nli_model = ""  # NLI classifier for the entailment critic, e.g. microsoft/deberta-large-mnli (empty: off)
     backend = "hf"  # [auto|vllm|hf] generation backend: hf on a CPU, auto picks vLLM where installed (GPU)
     tensor_parallel_size = 1  # [1..] GPUs for a vLLM model
-    torch_threads = 0  # [0..] CPU threads for torch (0 keeps the default)
+    gpu_memory_utilization = 0.45  # [0..1] vLLM: fraction of GPU memory per engine, below the usual 0.85 so the log-prob scorer and training fit beside it (0: 0.85 on a GPU, 0.3 of RAM on a CPU)
+    max_model_len = 0  # [0..] vLLM: context length of an engine (prompt + reply tokens); 0: 2048
+    torch_threads = 0  # [0..] CPU threads for torch; 0: the cores free right now (os.sched_getaffinity minus the load average)
     documents_data = ""  # documents from a data set (builtin:NAME, local JSONL with a document field, or a hub id); empty: the teacher writes them
     prefixes = "builtin:infosumm_prefixes.jsonl"  # [non-empty] news-style prefixes the teacher continues into documents
     n_documents_per_round = 5  # [1..] documents each sampling round summarises (fresh documents every round)
@@ -107,9 +109,9 @@ CELLS = [
 
     use_style()
     run = Run.current("08_infosumm")
-    if torch_threads:
-        torch.set_num_threads(torch_threads)
-    os.environ.setdefault("HELPERS_VLLM_GPU_UTIL", "0.45")  # vLLM shares the GPU with the log-prob scorer and training
+    from helpers.core import engines  # vLLM settings and CPU threads for every model this notebook loads
+    engines.configure(gpu_memory_utilization=gpu_memory_utilization, max_model_len=max_model_len,
+                      tensor_parallel_size=tensor_parallel_size, torch_threads=torch_threads)
     opts = TrainOptions(save_steps=save_steps, report_to=report_to, lora_r=lora_r)
     opts.check()
     thresholds = isc.Thresholds(saliency_min, faithfulness_min, ratio_min, ratio_max, copy_max, nli_min)
