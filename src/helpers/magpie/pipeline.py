@@ -107,13 +107,7 @@ def response_process(gen, tokenizer, system_prompts: dict[str, str | None], samp
 def free_engines() -> None:
     """Release cached vLLM engines and GPU memory (callers drop their own Generator first): lets a
     tagger, guard or reward model use the GPU after the writer model is done."""
-    import gc
+    from ..core.engines import free_memory
     from ..core.generation import shutdown_engines
     shutdown_engines()
-    gc.collect()
-    try:
-        import torch
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()
-    except ImportError:
-        pass
+    free_memory()
