@@ -59,3 +59,12 @@ def test_choice_logprobs_match_scoring_each_pair(tiny_model_dir):
     for raw, row in zip(raws, got):
         want = [s.sum for s in scorer.score([(raw, c) for c in choices])]  # raw prompts: no end-of-turn appended
         assert row == pytest.approx(want, rel=1e-4, abs=1e-3)
+
+
+def test_auto_backend_reuses_an_engine_on_gpu_only():
+    from helpers.core.logprobs import auto_backend
+
+    assert auto_backend(served=True, engine_running=False, device="cpu") == "vllm"  # a suite's server
+    assert auto_backend(served=False, engine_running=True, device="cuda") == "vllm"
+    assert auto_backend(served=False, engine_running=True, device="cpu") == "hf"  # CPU: prompt once, choices share it
+    assert auto_backend(served=False, engine_running=False, device="cuda") == "hf"

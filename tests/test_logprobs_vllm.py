@@ -15,7 +15,7 @@ def test_vllm_prompt_logprobs_match_transformers_per_token(vllm_generator):
     from helpers.core.logprobs import LogProbScorer, choice_logprobs, token_logprobs_unbatched
 
     hf_scorer = LogProbScorer(DEFAULT_MODEL, backend="hf")
-    vl = LogProbScorer(DEFAULT_MODEL)  # auto: the session's running engine is reused, no second engine
+    vl = LogProbScorer(DEFAULT_MODEL, backend="vllm")  # the session's running engine is reused, no second engine
     assert vl.backend_name == "vllm" and hf_scorer.backend_name == "hf"
     encoded = [hf_scorer.encode_pair(p, r) for p, r in PAIRS]
     per_token = vl.token_logprobs(encoded)

@@ -39,6 +39,20 @@ SERVERS_ENV = "HELPERS_VLLM_SERVERS"
 THREADS_ENV = "HELPERS_TORCH_THREADS"
 
 
+class Releasable:
+    """``with Helper(...) as h:`` gives the memory back at the end: the Generator, LogProbScorer and local
+    Judge define ``release()``; this mixin makes each of them a context manager that calls it."""
+
+    def release(self) -> None:  # pragma: no cover - every subclass defines it
+        raise NotImplementedError
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
 @dataclass(frozen=True)
 class EngineSettings:
     gpu_memory_utilization: float = 0.0  # 0: 0.85 on a GPU, 0.3 of RAM for the KV cache on a CPU build

@@ -76,7 +76,7 @@ def pick_backend(backend: str) -> str:
     return backend
 
 
-class Generator:
+class Generator(engines.Releasable):
     """Generate with one model through the chosen backend; engines are shared within a process."""
 
     def __init__(self, model: str, backend: str = "auto", dtype: str = "auto", tensor_parallel_size: int = 0,
@@ -117,12 +117,6 @@ class Generator:
             self._backend.model = None
         self._backend = None
         engines.free_memory()
-
-    def __enter__(self) -> "Generator":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.release()
 
     def __repr__(self) -> str:
         return f"Generator({self.model_name!r}, backend={self.backend_name!r})"

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
 
+from . import engines
 from .generation import Generator, Sampling
 from .hf import Messages
 from .store import JsonlStore, stable_id
@@ -61,7 +62,7 @@ def judge_identity(model: str, base_url: str = "") -> str:
     return f"{model}@local-endpoint" if host in ("127.0.0.1", "localhost", "::1") else f"{model}@{base_url.rstrip('/')}"
 
 
-class Judge:
+class Judge(engines.Releasable):
     def __init__(self, model: str = "smollm2-135m-instruct", base_url: str = "", api_key_env: str = "OPENAI_API_KEY",
                  backend: str = "auto", cache_dir: str | Path | None = None, temperature: float = 0.0,
                  max_tokens: int = 512, concurrency: int = 8, batch_size: int = 32, on_error: str = "raise",
@@ -121,12 +122,6 @@ class Judge:
         """A local judge gives its model's memory back (``Generator.release``); cached judgements stay on disk."""
         if self._gen is not None:
             self._gen.release()
-
-    def __enter__(self) -> "Judge":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.release()
 
     def __repr__(self) -> str:
         return f"Judge({self.name!r})"

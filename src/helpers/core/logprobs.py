@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from . import hf
+from . import engines, hf
 from .hf import Prompt
 from .models import resolve_model
 
@@ -29,11 +29,23 @@ class ResponseLogProb:
 LOGPROB_BACKENDS = ("auto", "hf", "vllm")
 
 
-class LogProbScorer:
+def auto_backend(served: bool, engine_running: bool, device: str) -> str:
+    """The log-prob backend ``auto`` picks. A suite's shared server is always used. An in-process vLLM
+    engine is reused only on a GPU: on a CPU, vLLM computes prompt log-probs for every prefix of every
+    (prompt, choice) sequence again (requests that ask for prompt log-probs skip its prefix cache), while
+    transformers' ``choice_logprobs`` encodes each prompt once; Magpie's log-prob tagging of 48 records
+    took minutes through the CPU engine against seconds through transformers (README, performance)."""
+    if served:
+        return "vllm"
+    return "vllm" if engine_running and device != "cpu" else "hf"
+
+
+class LogProbScorer(engines.Releasable):
     """Batched response log-probs through transformers (``hf``) or vLLM's prompt log-probs (``vllm``).
 
-    ``backend="auto"``: vLLM when this process already runs a vLLM engine for the model (a Generator's:
-    no second copy of the weights) or a suite run serves it (``engines.server_for``), else transformers.
+    ``backend="auto"``: vLLM when a suite run serves the model (``engines.server_for``) or when this process
+    already runs a vLLM engine for it on a GPU (a Generator's: no second copy of the weights), else
+    transformers (``auto_backend`` says why the CPU keeps transformers).
     ``backend="vllm"`` starts (or shares) an in-process engine. Both give the same numbers within 1e-3
     per token (tests/test_logprobs_vllm.py). ``release()`` (or a ``with`` block) gives the memory back.
     """
@@ -58,8 +70,8 @@ class LogProbScorer:
         self._engine = self._engine_key = None
         server = engines.server_for(self.path)
         running = generation.find_engine(self.path)
-        if backend == "auto":
-            backend = "vllm" if server or running else "hf"
+        if backend == "auto":  # an in-process engine is reused on a GPU only: see auto_backend
+            backend = auto_backend(bool(server), bool(running), self.device)
         self.backend_name = backend
         if backend == "vllm":
             if server:
@@ -90,12 +102,6 @@ class LogProbScorer:
         self.model = self._engine = self._engine_key = None
         self.backend_name = "released"
         engines.free_memory()
-
-    def __enter__(self) -> "LogProbScorer":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.release()
 
     def __repr__(self) -> str:
         return f"LogProbScorer({self.model_name!r})"
