@@ -148,7 +148,7 @@ def test_a_shared_server_gives_the_same_greedy_outputs_and_logprobs(vllm_generat
         remote = Generator(vllm_generator.path, backend="vllm")
         assert type(remote._backend).__name__ == "EndpointBackend"
         served = remote.generate(prompts, sampling)
-        scorer = LogProbScorer(vllm_generator.path)  # auto: the shared server
+        scorer = LogProbScorer(vllm_generator.path, backend="vllm")  # the shared server
         assert scorer.backend_name == "vllm"
         via_server = scorer.score(pairs)
     for a, b in zip(local, served):

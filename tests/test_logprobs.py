@@ -61,10 +61,10 @@ def test_choice_logprobs_match_scoring_each_pair(tiny_model_dir):
         assert row == pytest.approx(want, rel=1e-4, abs=1e-3)
 
 
-def test_auto_backend_reuses_an_engine_on_gpu_only():
+def test_auto_backend_uses_vllm_on_a_gpu_only():
     from helpers.core.logprobs import auto_backend
 
-    assert auto_backend(served=True, engine_running=False, device="cpu") == "vllm"  # a suite's server
-    assert auto_backend(served=False, engine_running=True, device="cuda") == "vllm"
-    assert auto_backend(served=False, engine_running=True, device="cpu") == "hf"  # CPU: prompt once, choices share it
+    assert auto_backend(served=True, engine_running=False, device="cuda") == "vllm"  # a suite's server
+    assert auto_backend(served=False, engine_running=True, device="cuda") == "vllm"  # the Generator's engine
     assert auto_backend(served=False, engine_running=False, device="cuda") == "hf"
+    assert auto_backend(served=True, engine_running=True, device="cpu") == "hf"  # CPU: prompt once, choices share it
