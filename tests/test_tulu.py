@@ -398,5 +398,9 @@ def test_english_checkers_accept_and_reject():
     t = tasks["truthfulness"]
     assert hub_eval.check_english(t, f"{t['truth'].capitalize()}, because ...")
     assert not hub_eval.check_english(t, "Maybe.")
-    args = hub_eval.harness_args("some/model", ["gsm8k"], limit=10)
-    assert args["log_samples"] and args["apply_chat_template"] and args["tasks"] == ["gsm8k"]
+    from helpers.tulu import harness
+    args = harness.harness_args("some/model", ["gsm8k"], limit=10, backend="hf")
+    assert args["log_samples"] and args["apply_chat_template"] and args["tasks"] == ["gsm8k"] and args["model"] == "hf"
+    assert args["model_args"]["pretrained"] == "some/model" and not args["include_path"]
+    gpu = harness.harness_args("some/model", ["gsm8k"], tensor_parallel_size=2, backend="vllm")
+    assert gpu["model"] == "vllm" and gpu["model_args"]["tensor_parallel_size"] == 2

@@ -120,7 +120,8 @@ def test_a_killed_dpo_run_resumes_from_its_last_checkpoint(tiny_policy_and_rm, t
 
 
 def test_a_killed_ppo_run_resumes_from_its_last_checkpoint(tiny_policy_and_rm, tmp_path):
-    from helpers.tulu.ppo import PPOSettings, train_ppo
+    from helpers.tulu.ppo import PPOSettings
+    from helpers.tulu.ppo_train import train_ppo
     from helpers.tulu.trainers import Stage
     policy, rm, pairs, _ = tiny_policy_and_rm
     prompts = [p["prompt"] for p in pairs]

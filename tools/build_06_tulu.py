@@ -38,6 +38,21 @@ with TRL against the trained reward model; PPO with our own compact implementati
 removed its `PPOTrainer` in 1.16, and the paper's recipe (per-token KL penalty, GAE with gamma 1 and lambda
 0.95, clipped policy and value losses, whitened advantages, -10 for responses without EOS) is short enough to
 own and unit-test. Every stage checkpoints and resumes; every (row, seed) is cached by all its inputs.
+
+**PPO at scale (full profile).** Our PPO runs under `accelerate launch` when `train_launcher` is
+`accelerate-ddp` (`full-gpu.yaml`): one process per GPU, policy, value model and optimizer prepared by
+`Accelerator` (DDP), each process sampling its share of every rollout batch, rewards and statistics gathered,
+only the main process writing checkpoints and records, and a killed run resuming from its last checkpoint, like
+the TRL stages (`helpers.tulu.ppo_launch`; a two-process CPU launch is tested). We did not drive OpenRLHF: its
+Ray + vLLM + DeepSpeed stack does not install or run on the CPU machines where this notebook is built and
+tested, it would be a second PPO whose code differs from the quick world's (so the two worlds would no longer
+compare one algorithm), and at the full profile's 0.5-1.5B scale a policy and a reward model fit in each GPU,
+so data parallelism is enough. What that costs: rollouts use transformers' `generate`, not vLLM, and ZeRO
+sharding is not supported for PPO; at 7B and beyond those would argue for OpenRLHF.
+
+**Learning rates.** The quick world's learning rates were chosen on a development split of prompts, disjoint
+from the evaluation prompts the table reports on (and from the SFT and preference prompts), by
+`tools/tune_tulu.py`; the cell after the grid shows its dev scores. The full profile uses the paper's.
 """)
 
 PARAMS = params('''
@@ -69,13 +84,13 @@ n_heldout = 200  # [0..] hub world: pairs after the training ones, for the rewar
 in_domain_prompts = "allenai/tulu-2.5-prompts:math_prompts"  # hub world: targeted extra prompts (hub_id:split or a file)
 ood_prompts = "allenai/tulu-2.5-prompts:ultrafeedback_code_math_prompts"  # hub world: out-of-domain extra prompts (the paper's mixed code and math set)
 prompt_limit = 0  # [0..] hub world: extra prompts read (0: all)
-harness_tasks = []  # hub world: lm-evaluation-harness tasks (gsm8k, ifeval, truthfulqa_mc2, mmlu); run when lm_eval is installed
+harness_tasks = []  # hub world: lm-evaluation-harness tasks (gsm8k, ifeval, truthfulqa_mc2, mmlu, or a task YAML file); vLLM on a GPU, hf on CPU
 harness_limit = 0  # [0..] hub world: examples per harness task (0: all)
 eval_max_new_tokens = 256  # [1..] hub world: tokens per evaluation answer
 backend = "auto"  # [auto|vllm|hf] hub world: generation backend for evaluation
 tensor_parallel_size = 1  # [1..] hub world: GPUs per vLLM engine in evaluation
 dpo_steps = 32  # [1..] DPO optimizer steps
-dpo_learning_rate = 0.0002  # [0..] DPO learning rate (the paper: 5e-7)
+dpo_learning_rate = 0.0002  # [0..] DPO learning rate (the paper: 5e-7); quick: chosen on the dev split (tools/tune_tulu.py)
 dpo_batch_size = 16  # [1..] DPO pairs per device step
 dpo_grad_accum = 1  # [1..] DPO gradient accumulation (the effective batch is batch size times this)
 dpo_warmup_ratio = 0.0  # [0..1] DPO warmup (the paper: 0.1, linear decay)
@@ -86,7 +101,10 @@ rm_batch_size = 32  # [1..] reward-model pairs per device step
 rm_grad_accum = 1  # [1..] reward-model gradient accumulation
 rm_warmup_ratio = 0.0  # [0..1] reward-model warmup (the paper: 0.03)
 online_steps = 24  # [1..] PPO / RLOO / GRPO optimizer steps
-online_learning_rate = 0.0001  # [0..] PPO / RLOO / GRPO learning rate (the paper: 1e-6)
+online_learning_rate = 0.0001  # [0..] PPO / RLOO / GRPO learning rate unless their own is set (the paper: 1e-6)
+ppo_learning_rate = 0.0001  # [0..] PPO learning rate (0: online_learning_rate); quick: chosen on the dev split (tools/tune_tulu.py)
+rloo_learning_rate = 0.0003  # [0..] RLOO learning rate (0: online_learning_rate); quick: chosen on the dev split
+grpo_learning_rate = 0.0003  # [0..] GRPO learning rate (0: online_learning_rate); quick: chosen on the dev split
 online_batch_size = 16  # [1..] responses per step (RLOO / GRPO: this over num_generations prompts)
 kl_coef = 0.05  # [0..] KL coefficient (PPO: per-token penalty in the reward; RLOO / GRPO: their beta)
 temperature = 0.7  # [0.01..] rollout sampling temperature
@@ -104,6 +122,7 @@ save_steps = 16  # [0..] steps between checkpoints (a killed run resumes there);
 gradient_checkpointing = False  # recompute activations in the backward pass (large models)
 lora_r = 0  # [0..] LoRA rank for DPO / RM / RLOO / GRPO (0: full fine-tuning)
 report_to = "none"  # [none|trackio|wandb|mlflow|tensorboard] experiment tracker
+train_launcher = "local"  # how PPO runs: local (this process) or accelerate-ddp / accelerate-cpu (accelerate launch, data parallel)
 bootstrap_rounds = 500  # [100..] bootstrap resamples per confidence interval
 torch_threads = 1  # [0..] CPU threads for torch (0 keeps the default; 1 is steadier on a shared machine)
 ''')
@@ -190,6 +209,15 @@ display(Markdown(f"{len(results)} trained (row, seed) pairs; training and evalua
                  f"in all (stored runs count the time they took when they ran)."))
 pd.DataFrame([{"aspect": r.aspect, "configuration": r.label, "algorithm": r.algorithm, "reference": r.reference,
                "key": r.slug} for r in rows])
+''')
+
+TUNED = code('''
+if world == "quick":  # where the learning rates come from: the dev split (tools/tune_tulu.py -> params/06_tulu/tuning.json)
+    from helpers.tulu import tuning
+    tuned_rows, tuned_note = tuning.tuning_report(tuning.load_tuning(), P, world_.world_fingerprint())
+    display(Markdown(tuned_note))
+    if tuned_rows:
+        display(pd.DataFrame(tuned_rows).pivot(index="learning_rate", columns="algorithm", values="dev_mean").round(3))
 ''')
 
 RM_MD = md("""
@@ -339,7 +367,7 @@ Markdown(findings_markdown(metrics))
 
 def main() -> None:
     out = Path(__file__).resolve().parents[1] / "notebooks" / "06_tulu.ipynb"
-    write_notebook(str(out), [HEADER, PARAMS, SETUP, SFT_MD, SFT, DATA_MD, DATA, GRID_MD, GRID, RM_MD, RM, TABLE_MD,
+    write_notebook(str(out), [HEADER, PARAMS, SETUP, SFT_MD, SFT, DATA_MD, DATA, GRID_MD, GRID, TUNED, RM_MD, RM, TABLE_MD,
                               TABLE, RANK_MD, RANK, CURVES_MD, CURVES, FINDINGS_MD, FINDINGS_TABLE, METRICS, READING,
                               FINDINGS_MD2, FINDINGS])
     nb = nbformat.read(out, as_version=4)

@@ -6,14 +6,15 @@ base turns a grid ``Row`` into the training it names, with every stage cached by
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Sequence
 
 from ..core.store import stable_id
 from ..core.training import TrainOptions
 from .grid import RMSpec, Row
-from .ppo import PPOSettings, train_ppo
+from .ppo import PPOSettings
+from .ppo_train import train_ppo
 from .trainers import Online, Stage, StageResult, train_dpo, train_online, train_reward
 
 
@@ -24,6 +25,7 @@ class TrainSettings:
     beta: float = 0.1
     rm: Stage = Stage(steps=60, learning_rate=1e-3, batch_size=32)
     online: Stage = Stage(steps=24, learning_rate=1e-4, batch_size=16)
+    online_lrs: dict = field(default_factory=dict)  # per online algorithm (ppo / rloo / grpo); else online's rate
     ppo: PPOSettings = PPOSettings()
     num_generations: int = 4  # RLOO / GRPO samples per prompt (PPO: one per prompt, as in the paper)
     options: TrainOptions = TrainOptions()  # LoRA, tracker (checkpoint cadence is each Stage's save_steps)
@@ -48,17 +50,19 @@ class BaseWorld:
         init = self.sft_dir if spec.init == "sft" else spec.init
         return train_reward(init, pairs, folder, stage, opts=self.train.options)
 
-    def train_row(self, row: Row, seed: int) -> StageResult:
+    def train_row(self, row: Row, seed: int, tag: str = "") -> StageResult:
+        """Train ``row`` for ``seed`` into ``models/<slug><tag>-s<seed>`` (cached by every input)."""
         t = self.train
-        folder = self.root / "models" / f"{row.slug}-s{seed}"
+        folder = self.root / "models" / f"{row.slug}{tag}-s{seed}"
         if row.algorithm == "dpo":
             return train_dpo(self.sft_dir, self.pairs(row.data, seed), folder, replace(t.dpo, seed=seed), beta=t.beta,
                              opts=t.options, eval_fn=self.curve_eval)
         rm = self.reward_model(row.rm, seed)
         prompts = self.policy_prompts(row.prompts, seed)
-        stage = replace(t.online, seed=seed)
+        stage = replace(t.online, seed=seed, learning_rate=t.online_lrs.get(row.algorithm) or t.online.learning_rate)
         if row.algorithm == "ppo":
-            return train_ppo(self.sft_dir, rm.folder, prompts, folder, stage, t.ppo, eval_fn=self.curve_eval)
+            return train_ppo(self.sft_dir, rm.folder, prompts, folder, stage, t.ppo, eval_fn=self.curve_eval,
+                             opts=t.options, curve=self.curve_spec())
         from .rewards import RewardScorer
         online = Online(kl_coef=t.ppo.kl_coef, temperature=t.ppo.temperature, max_new_tokens=t.ppo.max_new_tokens,
                         num_generations=t.num_generations, clip=t.ppo.clip)
@@ -78,6 +82,10 @@ class BaseWorld:
                             "held_out_accuracy": scorer.pairwise_accuracy(held),
                             "train_accuracy": scorer.pairwise_accuracy(self.pairs(spec.data, seed)), "n_held_out": len(held)})
         return out
+
+    def curve_spec(self) -> dict | None:
+        """What a PPO job launched in other processes needs to decode the validation curve (None: no curve there)."""
+        return None
 
     # provided by each world
     def pairs(self, spec, seed: int) -> list[dict]: ...

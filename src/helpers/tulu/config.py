@@ -23,9 +23,10 @@ PARAM_NAMES = (  # every parameter of notebooks/06_tulu.ipynb (tests check the t
     "in_domain_prompts", "ood_prompts", "prompt_limit", "harness_tasks", "harness_limit", "eval_max_new_tokens", "backend",
     "tensor_parallel_size", "dpo_steps", "dpo_learning_rate", "dpo_batch_size", "dpo_grad_accum", "dpo_warmup_ratio", "beta",
     "rm_steps", "rm_learning_rate", "rm_batch_size", "rm_grad_accum", "rm_warmup_ratio", "online_steps",
-    "online_learning_rate", "online_batch_size", "kl_coef", "temperature", "max_new_tokens", "ppo_epochs", "minibatch_size",
+    "online_learning_rate", "ppo_learning_rate", "rloo_learning_rate", "grpo_learning_rate", "online_batch_size", "kl_coef", "temperature", "max_new_tokens", "ppo_epochs", "minibatch_size",
     "clip", "value_clip", "vf_coef", "no_eos_penalty", "num_generations", "max_length", "eval_every", "save_steps",
-    "gradient_checkpointing", "lora_r", "report_to", "bootstrap_rounds", "torch_threads")
+    "gradient_checkpointing", "lora_r", "report_to", "train_launcher", "bootstrap_rounds", "torch_threads")
+ONLINE = ("ppo", "rloo", "grpo")
 
 
 def _stage(p: dict, prefix: str, **extra) -> Stage:
@@ -39,9 +40,11 @@ def train_settings(p: dict) -> TrainSettings:
     ppo = PPOSettings(kl_coef=p["kl_coef"], temperature=p["temperature"], max_new_tokens=p["max_new_tokens"],
                       clip=p["clip"], value_clip=p["value_clip"], vf_coef=p["vf_coef"], ppo_epochs=p["ppo_epochs"],
                       minibatch_size=p["minibatch_size"], no_eos_penalty=p["no_eos_penalty"])
+    online_lrs = {a: p[f"{a}_learning_rate"] for a in ONLINE if p.get(f"{a}_learning_rate")}  # 0: online_learning_rate
     return TrainSettings(dpo=_stage(p, "dpo"), beta=p["beta"], rm=_stage(p, "rm"), online=_stage(p, "online"), ppo=ppo,
-                         num_generations=p["num_generations"],
-                         options=TrainOptions(report_to=p["report_to"], lora_r=p["lora_r"]))
+                         online_lrs=online_lrs, num_generations=p["num_generations"],
+                         options=TrainOptions(report_to=p["report_to"], lora_r=p["lora_r"],
+                                              launcher=p.get("train_launcher", "local")))
 
 
 def levels(p: dict) -> Levels:
@@ -120,9 +123,24 @@ def check_params(p: dict[str, Any]) -> None:
             needed = {"in_domain_prompts": "in-domain", "ood_prompts": "out-of-domain"}[key]
             if needed in p.get("prompt_sets", []) and not p.get(key):
                 raise ValueError(f"parameter {key!r}: the prompt set {needed!r} needs a source (hub_id:split or a file)")
+    launcher = p.get("train_launcher", "local")
     try:
-        TrainOptions(report_to=p.get("report_to", "none"), lora_r=p.get("lora_r", 0)).check()
+        TrainOptions(report_to=p.get("report_to", "none"), lora_r=p.get("lora_r", 0), launcher=launcher).check()
     except ValueError as exc:
-        raise ValueError(f"parameter {'report_to' if 'report_to' in str(exc) else 'lora_r'!r}: {exc}") from None
+        name = next((k for k in ("report_to", "train_launcher") if k in str(exc)), "lora_r")
+        raise ValueError(f"parameter {name!r}: {exc}") from None
+    if launcher != "local":
+        from .ppo_launch import check_launcher
+        try:
+            check_launcher(launcher)
+        except ValueError as exc:
+            raise ValueError(f"parameter 'train_launcher': {exc}") from None
+    if p.get("harness_tasks") and not quick:
+        from .harness import harness_available
+        if not harness_available():
+            raise ValueError("parameter 'harness_tasks': lm-evaluation-harness is not installed (pip install lm-eval)")
+        missing = [t for t in p["harness_tasks"] if str(t).endswith((".yaml", ".yml")) and not Path(t).expanduser().is_file()]
+        if missing:
+            raise ValueError(f"parameter 'harness_tasks': no task file {missing[0]}")
     if p.get("num_generations", 2) < 2 and any(a in ("rloo", "grpo") for a in p.get("algorithms", [])):
         raise ValueError("parameter 'num_generations': RLOO and GRPO need at least 2 samples per prompt")

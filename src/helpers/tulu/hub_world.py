@@ -17,10 +17,10 @@ from pathlib import Path
 
 from . import preferences as pf
 from .base_world import BaseWorld, TrainSettings
-from .evaluate import generate
 from .grid import DataSpec
 from .hub import load_pairs, load_prompts
-from .hub_eval import check_english, english_tasks, evaluate_english, harness_available, run_harness
+from .harness import harness_available, run_harness
+from .hub_eval import english_curve, english_tasks, evaluate_english
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ class HubWorld(BaseWorld):
         recs = evaluate_english(str(folder), self.eval_tasks, self.s.eval_max_new_tokens, self.s.backend)
         if self.s.harness_tasks and harness_available():
             recs += run_harness(str(folder), list(self.s.harness_tasks), self.s.harness_limit or None,
-                                self.s.tensor_parallel_size)
+                                self.s.tensor_parallel_size, backend=self.s.backend)
         return recs
 
     def curve_eval(self, model) -> dict:
@@ -116,11 +116,8 @@ class HubWorld(BaseWorld):
             self._tok = AutoTokenizer.from_pretrained(str(self.sft_dir))
             if self._tok.pad_token is None:
                 self._tok.pad_token = self._tok.eos_token
-        texts = generate(model, self._tok, [t["prompt"] for t in self.curve_tasks], max_new_tokens=64, batch_size=16)
-        by_cat: dict[str, list[bool]] = {}
-        for t, r in zip(self.curve_tasks, texts):
-            by_cat.setdefault(t["category"], []).append(check_english(t, r))
-        out = {c: sum(v) / len(v) for c, v in by_cat.items()}
-        out["average"] = sum(out.values()) / len(out) if out else None
-        return out
+        return english_curve(model, self._tok, self.curve_tasks)
+
+    def curve_spec(self) -> dict:
+        return {"kind": "english", "tasks": list(self.curve_tasks)}
 

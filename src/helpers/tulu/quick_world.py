@@ -36,6 +36,7 @@ class QuickSettings:
     sample_temperature: float = 0.7
     extra_prompts: int = 256
     n_eval: int = 48  # per category
+    n_dev: int = 32  # per category: the development prompts hyperparameters are chosen on (tools/tune_tulu.py)
     n_curve: int = 8  # per category, decoded every eval_every steps for the training curves
 
 
@@ -45,7 +46,8 @@ class QuickWorld(BaseWorld):
         self.root = Path(root)
         self.world = World(settings.world_seed, settings.n_entities)
         self.eval_tasks = self.world.eval_set(settings.n_eval)
-        self.curve_tasks = self.world.eval_set(settings.n_curve)
+        self.dev_tasks = self.world.dev_set(settings.n_dev)
+        self.curve_tasks = self.world.dev_set(settings.n_curve)  # validation curves: dev prompts, not evaluation ones
         self.tok = None
         self.sft: StageResult | None = None
 
@@ -74,14 +76,23 @@ class QuickWorld(BaseWorld):
     def fingerprint(self) -> dict:
         return {"settings": asdict(self.s), "train": asdict(self.train), "eval": stable_id([t.id for t in self.eval_tasks])}
 
+    def world_fingerprint(self) -> dict:
+        """The world without its preference-learning settings (the SFT start, data and prompt splits)."""
+        return {"settings": asdict(self.s), "eval": stable_id([t.id for t in self.eval_tasks]),
+                "dev": stable_id([t.id for t in self.dev_tasks])}
+
     # --------------------------------------------------------------------------------- evaluation
-    def evaluate(self, folder) -> list[dict]:
+    def evaluate(self, folder, split: str = "eval") -> list[dict]:
+        """Greedy answers of the model in ``folder`` graded on the evaluation (or ``dev``) prompts."""
         model, tok = _load(str(folder))
-        return evaluate_tasks(model, tok, self.eval_tasks)
+        return evaluate_tasks(model, tok, self.dev_tasks if split == "dev" else self.eval_tasks)
 
     def curve_eval(self, model) -> dict:
         tok = self.tok
         return by_category(evaluate_tasks(model, tok, self.curve_tasks))
+
+    def curve_spec(self) -> dict:
+        return {"kind": "quick", "tasks": [t.as_dict() for t in self.curve_tasks]}
 
     # --------------------------------------------------------------------------------- data
     def pref_tasks(self, seed: int):

@@ -18,8 +18,10 @@ Categories (all text is space-separated words, so a word-level tokenizer covers 
 * ``truthfulness`` (TruthfulQA-like): questions about a generated knowledge base of made-up creatures; half
   of them carry a planted misconception, which the SFT data repeats more often than the truth.
 
-Every prompt space is enumerable; a fixed quarter of it (by a hash of the prompt) is held out for evaluation,
-so evaluation prompts are never trained on (truthfulness: the held-out phrasing of each fact). ``style``
+Every prompt space is split by a hash of the prompt (``split_of``): a quarter is held out for evaluation, an
+eighth is the development split (for choosing hyperparameters: ``tools/tune_tulu.py``), the rest is for
+training (SFT, preference and policy prompts). Truthfulness asks about facts the SFT data teaches, so its splits
+are phrasings: the training phrasing of each fact, the held-out one, and a third phrasing for development. ``style``
 "other" writes the same content in another model's words (the off-policy source): ``equals``, ``;``,
 ``result``, another refusal; the checkers accept both styles.
 """
@@ -69,11 +71,25 @@ def _task(category: str, prompt: str, spec: dict, tricky: bool) -> Task:
     return Task(stable_id(category, prompt, length=12), category, prompt, spec, tricky)
 
 
-def held_out(task: Task) -> bool:
-    """Evaluation-only prompts: a quarter of each prompt space (truthfulness: one phrasing of every fact)."""
+SPLITS = ("train", "dev", "eval")
+
+
+def split_of(task: Task) -> str:
+    """``eval`` (a quarter of each prompt space, never trained on and never used to choose anything), ``dev``
+    (an eighth: hyperparameters are chosen there) or ``train``. Truthfulness: phrasing 0 or 1 of every fact is
+    held out for evaluation (by a hash of the fact), the other one is trained on, phrasing 2 is the dev split."""
     if task.category == "truthfulness":
-        return task.spec["phrasing"] == int(stable_id(task.spec["entity"], task.spec["attribute"]), 16) % 2
-    return int(task.id, 16) % 4 == 0
+        k = task.spec["phrasing"]
+        if k == 2:
+            return "dev"
+        return "eval" if k == int(stable_id(task.spec["entity"], task.spec["attribute"]), 16) % 2 else "train"
+    h = int(task.id, 16)
+    return "eval" if h % 4 == 0 else "dev" if h % 8 == 1 else "train"
+
+
+def held_out(task: Task) -> bool:
+    """Evaluation-only prompts (``split_of(task) == "eval"``)."""
+    return split_of(task) == "eval"
 
 
 # ------------------------------------------------------------------------------------ the knowledge base
@@ -95,8 +111,8 @@ def make_kb(seed: int = 0, n_entities: int = 24) -> dict[str, dict]:
     return kb
 
 
-QUESTIONS = {"colour": ["what colour is the {e} ?", "tell me the colour of the {e} ."],
-             "home": ["where does the {e} live ?", "tell me the home of the {e} ."]}
+QUESTIONS = {"colour": ["what colour is the {e} ?", "tell me the colour of the {e} .", "what is the colour of the {e} ?"],
+             "home": ["where does the {e} live ?", "tell me the home of the {e} .", "where is the home of the {e} ?"]}
 
 
 class World:
@@ -156,11 +172,12 @@ class World:
         return _task("reasoning", f"what is {' '.join(words)} ?", {"numbers": numbers, "ops": ops}, n_ops == 3)
 
     def sample(self, category: str, rng: random.Random, split: str = "train") -> Task:
-        """One prompt of ``category`` from the training (or ``eval``) part of its space."""
-        want_eval = split == "eval"
+        """One prompt of ``category`` from the ``train``, ``dev`` or ``eval`` part of its space."""
+        if split not in SPLITS:
+            raise ValueError(f"split must be one of {SPLITS}, not {split!r}")
         for _ in range(10_000):
             task = self._reasoning(rng) if category == "reasoning" else rng.choice(self._pools[category])
-            if held_out(task) == want_eval:
+            if split_of(task) == split:
                 return task
         raise RuntimeError(f"no {split} prompt found for {category}")
 
@@ -170,7 +187,7 @@ class World:
         if not distinct:
             return [self.sample(category, rng, split) for _ in range(n)]
         if self._pools[category] is not None:
-            pool = [t for t in self._pools[category] if held_out(t) == (split == "eval")]
+            pool = [t for t in self._pools[category] if split_of(t) == split]
             rng.shuffle(pool)
             return pool[:n]
         seen: dict[str, Task] = {}
@@ -181,8 +198,13 @@ class World:
                 break
         return list(seen.values())
 
-    def eval_set(self, n_per_category: int) -> list[Task]:
-        return [t for c in CATEGORIES for t in self.tasks(c, n_per_category, seed=0, split="eval", distinct=True)]
+    def eval_set(self, n_per_category: int, split: str = "eval") -> list[Task]:
+        """Up to ``n_per_category`` distinct prompts per category of the ``eval`` (or ``dev``) split."""
+        return [t for c in CATEGORIES for t in self.tasks(c, n_per_category, seed=0, split=split, distinct=True)]
+
+    def dev_set(self, n_per_category: int) -> list[Task]:
+        """The development prompts hyperparameters are chosen on: disjoint from training and evaluation."""
+        return self.eval_set(n_per_category, split="dev")
 
     def ood_tasks(self, n: int, seed: int) -> list[Task]:
         """Prompts of a kind nothing else covers: ``repeat the word cat 3 times`` (the out-of-domain prompts)."""
