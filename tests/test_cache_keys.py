@@ -120,7 +120,9 @@ EXPECTED = {
                "learning_rate": {"trained"}, "onpolicy_temperature": {"onpolicy_samples", "onpolicy_rewards", "trained"},
                "gap_data": {"gap_scores"}, "parent_model": {"derived", "onpolicy_samples", "onpolicy_rewards", "trained"}},
     "07_culturegen": {"extractor_max_tokens": {"extract_llm"}, "temperature": {"generations", "extract_llm"},
-                      "model": {"generations", "extract_llm", "scores", "culturalbench"}, "cb_local_scoring": {"culturalbench"}},
+                      "model": {"generations", "extract_llm", "scores", "culturalbench"}, "cb_local_scoring": {"culturalbench"},
+                      "cb_base_url": {"culturalbench"}, "cb_model": {"culturalbench"}, "cb_data": {"culturalbench"},
+                      "n_cb_questions": {"culturalbench"}},
 }
 NOTHING = {"02_wildbench": ["K", "bootstrap_rounds", "judge_timeout"], "04_arena_hard": ["bootstrap_rounds", "style_method"],
            "05_cdr": ["batch_size", "torch_threads"], "07_culturegen": ["score_measure", "calibrate"],
@@ -144,8 +146,10 @@ def test_notebooks_use_keyed_stores(nb):
     assert "run.store(" not in src and "cached_json(run.path(" not in src, "an unkeyed stage store in " + nb
     assert ".bind(run, globals())" in src
     for stage in GRAPHS[nb].stages:
-        if nb == "07_culturegen" and stage == "culturalbench":
-            continue  # keyed inside helpers.culturegen.culturalbench.evaluate (model, scoring, questions)
+        if nb == "07_culturegen" and stage == "culturalbench":  # its stores are opened inside culturalbench.evaluate
+            calls = re.findall(r"cgb\.evaluate\((.*?)\)\s*(?:#[^\n]*)?\n", src, flags=re.S)
+            assert len(calls) == 2 and all("stages=stages" in c for c in calls), "07: CulturalBench not keyed by its stage"
+            continue
         assert re.search(rf'stages\.(store|path|json)\(\s*"{stage}"', src), f"{nb}: stage {stage} is not read through its keyed store"
 
 
@@ -182,3 +186,45 @@ def test_logprob_stage_rescored_when_truncation_changes(tmp_path):
                               scorer, items)
         assert scorer.calls == fresh
         assert [out[it["id"]].n_tokens for it in items] == [min(5 + i, limit) for i in range(3)]
+
+
+class _CulturalBenchEndpoint:
+    """Stands in for helpers.core.judge.Judge behind an endpoint: answers every question, counts the calls."""
+
+    def __init__(self, base_url):
+        self.base_url, self.max_tokens, self.temperature, self.calls, self.last_failed = base_url, 32, 0.0, 0, []
+
+    def complete(self, prompts, desc="", prefill=""):
+        self.calls += len(prompts)
+        self.last_failed = [False] * len(prompts)
+        return ['{"answer": "A"}'] * len(prompts)
+
+
+def test_culturalbench_recomputed_when_the_answering_endpoint_or_model_changes(tmp_path):
+    """culturegen.culturalbench.evaluate through the notebook's keyed stage: a new cb_base_url or answering model
+    asks again; the same ones read the stored answers; going back finds the first answers still valid."""
+    from helpers.core.runs import Run
+    from helpers.culturegen import culturalbench as cgb
+
+    easy, hard = cgb.load_culturalbench("builtin:culturalbench_offline.jsonl", limit=2)
+    base = defaults("07_culturegen")
+    n = len(easy) + len(hard)
+
+    def answer(url, model="served-model", via_stages=True):
+        judge = _CulturalBenchEndpoint(url)
+        params = {**base, "cb_base_url": url, "cb_model": model}
+        stages = CULTUREGEN.bind(tmp_path, params) if via_stages else None
+        res = cgb.evaluate(Run(tmp_path), easy, hard, model, judge=judge, stages=stages)
+        assert len(res["easy_rows"]) == len(easy) and len(res["hard_rows"]) == len(hard)
+        return judge.calls
+
+    assert answer("http://one.example/v1") == n
+    assert answer("http://one.example/v1") == 0
+    assert answer("http://two.example/v1") == n
+    assert answer("http://two.example/v1", model="other-model") == n
+    assert answer("http://one.example/v1") == 0
+    # without the stage graph (a direct call), the endpoint and the model still key the stored answers
+    assert answer("http://one.example/v1", via_stages=False) == n
+    assert answer("http://one.example/v1", via_stages=False) == 0
+    assert answer("http://two.example/v1", via_stages=False) == n
+    assert answer("http://two.example/v1", model="other-model", via_stages=False) == n

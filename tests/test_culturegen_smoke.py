@@ -38,7 +38,7 @@ def test_07_culturegen_quick_smoke(tmp_path):
     assert m["cb_questions"] == 6 and m["extractor_checked"] == 3
     assert m["markedness"] == pytest.approx(_recompute_markedness(run_dir))  # the headline, recomputed from the JSONL
     from helpers.culturegen import culturalbench as cgb  # Easy accuracy, recomputed from the stored option scores
-    (cb_file,) = (run_dir / "data").glob("cb-local-*.jsonl")
+    (cb_file,) = (run_dir / "data").glob("culturalbench_local-*.jsonl")  # the keyed culturalbench stage
     records = [json.loads(line) for line in cb_file.read_text().splitlines() if line.strip()]
     easy, hard = cgb.load_culturalbench("builtin:culturalbench_offline.jsonl", limit=6)
     preds, _ = cgb.local_predictions(records, easy, hard, "cloze")

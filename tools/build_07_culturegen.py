@@ -93,6 +93,7 @@ CELLS = [
     from helpers.core.generation import shutdown_engines
     from helpers.core.logprobs import LogProbScorer
     from helpers.core.plotting import use_style, show
+    from helpers.core.stats import ranked
     from helpers.culturegen import data as cgd, generate as cgg, extract as cge, score as cgs
     from helpers.culturegen import analyses as cga, culturalbench as cgb, plots as cgp, worldmap as cgw
 
@@ -191,12 +192,13 @@ CELLS = [
           + (f": {score_speed['sentences']} sentences in {score_speed['seconds']:.0f} s ({rate:.1f} sentences/s)" if rate else " (resumed)"))
     print(f"{len(sym_df)} kept phrases, {int(sym_df.candidate.notna().sum())} with a scored n-gram; "
           f"{n_symbols} unique (culture, topic, symbol) triples")
-    sym_df[sym_df.symbol == True].sort_values("p_culture", ascending=False).head(12)
+    sym_df[sym_df.symbol == True].sort_values(["p_culture", "nationality", "candidate"], ascending=[False, True, True]).head(12)
     """),
     md("""
     ### Validity check on known pairs
     Culture-symbol pairs written by us (a dish, garment, instrument or sight strongly tied to one country), scored like
-    the candidates. **Top-1**: the true culture gets the highest P(c | symbol) (chance 1/N). **Precision**: of the
+    the candidates. **Top-1**: the true culture alone gets the highest P(c | symbol) (chance 1/N; a tie at the top is no
+    hit and is counted in `top1_ties`). **Precision**: of the
     (symbol, culture) pairs flagged as symbols, the share that are the true pair (1/N for random flags). **Recall**: the
     share of known pairs whose true culture is flagged. All four scoring variants are shown; the analyses below use the
     one chosen by `score_measure` and `calibrate`.
@@ -206,13 +208,13 @@ CELLS = [
     val = next(v for v in variants if v["measure"] == score_measure and v["calibrated"] == calibrate)
     print(f"{val['n_pairs']} known pairs among the run's {len(chosen)} cultures ({n_pairs_left_out} pairs of other cultures left out)")
     print("chosen variant:", val["top1_verdict"]["text"])
-    display(pd.DataFrame([{k: v[k] for k in ("measure", "calibrated", "top1", "precision", "recall", "flagged_per_pair")}
+    display(pd.DataFrame([{k: v[k] for k in ("measure", "calibrated", "top1", "top1_ties", "precision", "recall", "flagged_per_pair")}
                           for v in variants]))
     show(run, cgp.validity_figure(variants), "validity",
          f"Each scoring variant on {val['n_pairs']} known pairs over {val['n_cultures']} cultures; the dashed line is chance "
          f"(1/{val['n_cultures']}) for top-1 accuracy and precision. The chosen variant ranks the true culture first for "
          f"{100 * val['top1']:.0f}% of the pairs.")
-    pd.DataFrame(val["rows"]).sort_values("p_true", ascending=False)
+    pd.DataFrame(val["rows"]).sort_values(["p_true", "nationality", "symbol"], ascending=[False, True, True])
     """),
     md("""
     ## 4 · Markedness
@@ -229,7 +231,7 @@ CELLS = [
     show(run, cgp.markedness_figure(mk), "markedness",
          f"Share of marked generations per region (left; dashed: culture-agnostic prompts) and per gender and marker type "
          f"(right), with 95% Wilson intervals; overall {int(overall.k)}/{int(overall.n)} ({100 * overall.rate:.0f}%) are marked.")
-    mk["culture"].sort_values("rate", ascending=False)
+    ranked(mk["culture"], "rate", name="nationality")  # highest first; equal rates by name
     """),
     code("""
     fig, n_drawn, no_shape = cgw.world_map_figure(mk["culture"], chosen)
@@ -253,7 +255,7 @@ CELLS = [
     show(run, cgp.diversity_figure(div, div_corr), "diversity",
          f"Unique culture symbols per culture against the frequency proxy ({div.frequency_source.iloc[0]}); "
          + (f"Spearman {rho:.2f} over {div_corr['n']} cultures." if rho is not None else "no correlation computed (too few cultures with symbols)."))
-    div.sort_values("symbols", ascending=False)
+    ranked(div, "symbols", name="nationality")
     """),
     md("""
     ## 6 · Culture-agnostic presence
@@ -281,10 +283,11 @@ CELLS = [
     cb_name = cb_model or model
     if cb_base_url:
         cb = cgb.evaluate(run, easy, hard, cb_name, judge=Judge(cb_name, base_url=cb_base_url, timeout=cb_timeout,
-                                                                  cache_dir=run.path("judge_cache"), max_tokens=32, on_error="empty"))
+                                                                  cache_dir=run.path("judge_cache"), max_tokens=32, on_error="empty"),
+                          stages=stages)  # keyed by the answering model, its endpoint and the questions
     else:
         cb_scorer = scorer if cb_name == model else LogProbScorer(cb_name, batch_size=score_batch_size)
-        cb = cgb.evaluate(run, easy, hard, cb_name, scorer=cb_scorer, mode=cb_local_scoring)
+        cb = cgb.evaluate(run, easy, hard, cb_name, scorer=cb_scorer, mode=cb_local_scoring, stages=stages)
     e_all = cb["easy"].iloc[0]
     print(f"{len(easy)} questions, {len(hard)} true/false items ({cb['how']}); {cb['unparsed']} unparsed replies")
     show(run, cgp.culturalbench_figure(cb["easy"], cb["hard_item"], cgb.CHANCE), "culturalbench",
@@ -304,7 +307,7 @@ CELLS = [
         "model": model, "n_cultures": len(chosen), "n_topics": len(chosen_topics), "n_generations": len(rows),
         "validity_top1": val["top1"], "validity_top1_ci": val["top1_ci"], "validity_precision": val["precision"],
         "validity_precision_ci": val["precision_ci"], "validity_recall": val["recall"], "validity_recall_ci": val["recall_ci"],
-        "validity_chance": 1.0 / len(chosen), "validity_pairs": val["n_pairs"],
+        "validity_chance": 1.0 / len(chosen), "validity_pairs": val["n_pairs"], "validity_top1_ties": val["top1_ties"],
         "validity_variants": {f"{v['measure']}{'+calibration' if v['calibrated'] else ''}": {"top1": v["top1"], "precision": v["precision"], "recall": v["recall"]} for v in variants},
         "markedness": float(overall.rate), "markedness_ci": [float(overall.low), float(overall.high)],
         "markedness_baseline": float(mk["baseline"].rate.iloc[0]) if len(mk["baseline"]) else None,

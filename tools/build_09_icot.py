@@ -174,11 +174,12 @@ table.round(3)
 ''')
 
 FIG_ACC = code('''
-best = table.loc[table.accuracy.idxmax()]
+tops = table[table.accuracy == table.accuracy.max()].sort_values(["task", "method"])  # ties named, in a fixed order
+best = tops.iloc[0]
 show(run, plots.plot_accuracy(table.to_dict("records")), "test_accuracy",
      f"test accuracy per task and method with 95% Wilson intervals ({int(table.n.iloc[0])} test examples per bar); "
-     f"the highest is {plots.METHOD_LABELS[best.method]} on {best.task} at {best.accuracy:.0%}, the lowest "
-     f"{table.accuracy.min():.0%}.")
+     f"the highest is {plots.METHOD_LABELS[best.method]} on {best.task} at {best.accuracy:.0%}"
+     + (f" (tied with {len(tops) - 1} other bar(s))" if len(tops) > 1 else "") + f", the lowest {table.accuracy.min():.0%}.")
 ''')
 
 FIG_TRAIN = code('''

@@ -3,6 +3,7 @@
     wilson_interval(8, 10)                      # (0.49, 0.94): a binomial proportion, 95%
     chance_verdict(8, 10)                       # {"signal": "not distinguishable from chance", ...}
     judge_reliability(tie_share=1.0)            # (False, "every pairwise judgement was a tie")
+    rank_with_ties(board, "wb_score", low="wb_score_lo", high="wb_score_hi")  # best first, stable, a `ties` column
 
 Verdicts are what a report says in words; they are computed here, from the numbers, so the same
 run can never state a finding its metrics contradict.
@@ -139,3 +140,50 @@ def bootstrap_ci(items, statistic, rounds: int = 1000, seed: int = 0,
     pick = lambda q: stats[min(len(stats) - 1, max(0, int(round(q * (len(stats) - 1)))))]  # noqa: E731
     return pick(lo_q), pick(hi_q)
 
+
+
+# --------------------------------------------------------------------------- rankings: a stable order, ties counted
+_KEY = "__rank_key"
+
+
+def ranked(table, score: str, name: str = "model", ascending: bool = False, decimals: int = 9):
+    """``table`` (a DataFrame) best first by ``score`` (lowest first with ``ascending``), equal scores ordered by
+    ``name``: the same order whatever the input's row order. Scores equal to ``decimals`` places count as equal
+    (summation-order noise is no order). Rows without a score go last. Index reset."""
+    import pandas as pd
+    key = pd.to_numeric(table[score], errors="coerce").round(decimals)
+    return (table.assign(**{_KEY: key}).sort_values([_KEY, name], ascending=[ascending, True], kind="stable",
+                                                   na_position="last").drop(columns=_KEY).reset_index(drop=True))
+
+
+def tied_pairs(table, score: str, name: str = "model", low: str | None = None, high: str | None = None,
+               decimals: int = 9) -> list[tuple[Any, Any]]:
+    """The pairs of rows a ranking by ``score`` cannot order, as (name, name) in ranked order: equal scores (to
+    ``decimals`` places), or, with ``low``/``high`` interval columns, overlapping closed intervals (the complement
+    of separability). A row without a score ties with nothing; one without an interval ties only on an equal score."""
+    import math
+    import numbers
+    fin = lambda v: isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)  # noqa: E731
+    rows = [r for r in ranked(table, score, name, decimals=decimals).to_dict(orient="records") if fin(r[score])]
+    out = []
+    for i, a in enumerate(rows):
+        for b in rows[i + 1:]:
+            if round(a[score], decimals) == round(b[score], decimals):
+                tie = True
+            elif low and high and all(fin(r.get(c)) for r in (a, b) for c in (low, high)):
+                tie = a[low] <= b[high] and b[low] <= a[high]
+            else:
+                tie = False
+            if tie:
+                out.append((a[name], b[name]))
+    return out
+
+
+def rank_with_ties(table, score: str, name: str = "model", low: str | None = None, high: str | None = None,
+                   ascending: bool = False, decimals: int = 9):
+    """``ranked(table, ...)`` with a ``ties`` column: how many other rows each row is tied with (``tied_pairs``)."""
+    out = ranked(table, score, name, ascending, decimals)
+    count: dict[Any, int] = {}
+    for a, b in tied_pairs(out, score, name, low, high, decimals):
+        count[a], count[b] = count.get(a, 0) + 1, count.get(b, 0) + 1
+    return out.assign(ties=[count.get(n, 0) for n in out[name]])

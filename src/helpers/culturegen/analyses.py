@@ -14,7 +14,7 @@ from typing import Sequence
 
 import pandas as pd
 
-from ..core.stats import correlation_ci, wilson_interval
+from ..core.stats import correlation_ci, ranked, wilson_interval
 from .score import SYMBOL_COLUMNS
 
 
@@ -132,6 +132,12 @@ def signal(validity_main: dict) -> str:
             "no data": "no known pairs scored"}.get(v, "associations indistinguishable from chance")
 
 
+def _tied_with(table: pd.DataFrame, region: str, value: float, column: str = "rate") -> str:
+    """', tied with X, Y' when other regions have exactly the same value (the order among them is by name)."""
+    others = [str(r) for r, v in zip(table["region"], table[column]) if r != region and v == value]
+    return f", tied with {', '.join(others)}" if others else ""
+
+
 def findings(model: str, n_cultures: int, n_samples: int, mk: dict, val: dict, div_corr: dict, div: pd.DataFrame,
              pres: dict, agreement: dict, cb: dict | None, n_symbols: int, n_generations: int) -> dict:
     """finding / signal / findings sentences, every number taken from this run's results."""
@@ -149,11 +155,12 @@ def findings(model: str, n_cultures: int, n_samples: int, mk: dict, val: dict, d
                f"generations are marked{base}; {n_symbols} culture symbols found; "
                f"{val['top1_verdict']['text']} with {val['measure']}{' + calibration' if val['calibrated'] else ''}{cb_part}.")
     details = []
-    reg = mk["region"].sort_values("rate")
+    reg = ranked(mk["region"], "rate", name="region").dropna(subset=["rate"])  # highest first; equal rates by name
     if len(reg) > 1:
-        hi, lo = reg.iloc[-1], reg.iloc[0]
-        details.append(f"Markedness is highest for {hi.region} ({int(hi.k)}/{int(hi.n)}, {_pct(hi.rate)}) and lowest for "
-                       f"{lo.region} ({int(lo.k)}/{int(lo.n)}, {_pct(lo.rate)}); "
+        hi, lo = reg.iloc[0], reg.iloc[-1]
+        details.append(f"Markedness is highest for {hi.region} ({int(hi.k)}/{int(hi.n)}, {_pct(hi.rate)}"
+                       f"{_tied_with(reg, hi.region, hi.rate)}) and lowest for {lo.region} ({int(lo.k)}/{int(lo.n)}, "
+                       f"{_pct(lo.rate)}{_tied_with(reg, lo.region, lo.rate)}); "
                        + ("their intervals overlap." if hi.low <= lo.high else "their intervals do not overlap."))
     g = mk["gender"]
     if len(g) > 1:
@@ -174,19 +181,21 @@ def findings(model: str, n_cultures: int, n_samples: int, mk: dict, val: dict, d
                        f"with symbols, or a constant side).")
     pr = pres["region"]
     if len(pr):
-        top = pr.sort_values("rate").iloc[-1]
+        top = ranked(pr, "rate", name="region").iloc[0]
         details.append(f"Culture-agnostic presence: {int(pr.k.sum())}/{int(pr.n.sum())} symbols also appear without a culture; "
-                       f"highest for {top.region} ({int(top.k)}/{int(top.n)}).")
+                       f"highest for {top.region} ({int(top.k)}/{int(top.n)}{_tied_with(pr, top.region, top.rate)}).")
     if agreement["n"]:
         details.append(f"Rule-based vs LLM extraction on {agreement['n']} generations: exact agreement {_pct(agreement['exact'])}"
                        f"{_ci(agreement['exact_ci'])}, token F1 {agreement['token_f1'] or 0:.2f}, {agreement['parse_failures']} "
                        f"unparseable LLM replies.")
     if cb is not None:
         e = cb["easy"]
-        regions = e[e.region != "all"].sort_values("accuracy")
+        regions = ranked(e[e.region != "all"], "accuracy", name="region", ascending=True).dropna(subset=["accuracy"])
         if len(regions) > 1:
-            details.append(f"CulturalBench-style Easy accuracy ranges from {_pct(regions.accuracy.iloc[0])} ({regions.region.iloc[0]}) "
-                           f"to {_pct(regions.accuracy.iloc[-1])} ({regions.region.iloc[-1]}); few questions per region, wide intervals.")
+            lo, hi = regions.iloc[0], regions.iloc[-1]
+            details.append(f"CulturalBench-style Easy accuracy ranges from {_pct(lo.accuracy)} ({lo.region}"
+                           f"{_tied_with(regions, lo.region, lo.accuracy, 'accuracy')}) to {_pct(hi.accuracy)} ({hi.region}"
+                           f"{_tied_with(regions, hi.region, hi.accuracy, 'accuracy')}); few questions per region, wide intervals.")
         h, hq = cb["hard_item"].iloc[0], cb["hard_question"].iloc[0]
         details.append(f"Hard form: {int(h.k)}/{int(h.n)} true/false items right ({_pct(h.accuracy)}; the model answered 'true' "
                        f"{_pct(cb['predicted_true_share'])} of the time), {int(hq.k)}/{int(hq.n)} questions fully right "

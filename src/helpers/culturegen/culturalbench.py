@@ -173,10 +173,15 @@ def local_predictions(records: Sequence[dict], easy: Sequence[dict], hard: Seque
 
 
 def score_endpoint(judge, rows: Sequence[dict], hard: bool) -> list[dict]:
+    """The endpoint's answers, parsed; a failed call (``judge.last_failed``) is marked RETRY: returned as
+    unparsed now, never stored, asked again by the next run."""
+    from ..core.store import RETRY
     replies = judge.complete([endpoint_messages(r, hard) for r in rows], desc="CulturalBench")
+    failed = list(getattr(judge, "last_failed", None) or [False] * len(replies))
     parse = parse_truth if hard else parse_letter
     key = "id" if hard else "qid"
-    return [{key: r[key], "pred": parse(t), "reply": t} for r, t in zip(rows, replies)]
+    return [{key: r[key], "pred": None if f else parse(t), "reply": t, **({RETRY: True} if f else {})}
+            for r, t, f in zip(rows, replies, failed)]
 
 
 # ----------------------------------------------------------------------------------- accuracy
@@ -209,18 +214,46 @@ def join_hard(items: Sequence[dict], preds: Sequence[dict]) -> tuple[list[dict],
     return rows, list(qs.values())
 
 
+def cache_inputs(easy: Sequence[dict], hard: Sequence[dict], name: str, scorer=None, judge=None,
+                 mode: str = "cloze") -> dict:
+    """What the stored answers depend on: the model that answers (with its endpoint, as the judge cache names it),
+    how it is asked (endpoint, cloze or letter) with the settings that change its answers, and the questions."""
+    from ..core.judge import judge_identity
+    from ..core.store import stable_id
+    if judge is not None:
+        how = {"how": "endpoint", "max_tokens": getattr(judge, "max_tokens", None),
+               "temperature": getattr(judge, "temperature", None)}
+    else:
+        how = {"how": mode, "truncation": [getattr(scorer, "max_prompt_tokens", None),
+                                           getattr(scorer, "max_response_tokens", None)]}
+    return {"answerer": judge_identity(name, (getattr(judge, "base_url", "") or "") if judge is not None else ""), **how,
+            "questions": stable_id([[q["qid"], q["question"], q["options"]] for q in easy],
+                                   [[h["id"], h["question"], h["option"]] for h in hard], length=16)}
+
+
 def evaluate(run, easy: Sequence[dict], hard: Sequence[dict], name: str, scorer=None, judge=None,
-             mode: str = "cloze") -> dict:
-    """Score both forms (resumable stages keyed by the model, the scoring mode and the questions); returns the tables."""
+             mode: str = "cloze", stages=None) -> dict:
+    """Score both forms (resumable stages); returns the tables.
+
+    The stored answers are keyed by ``cache_inputs`` (the answering model and its endpoint, how it is asked, the
+    questions): a new endpoint or answering model recomputes them. ``stages``: the notebook's bound stage graph
+    (``helpers.culturegen.stages``), whose ``culturalbench`` stage adds the notebook's parameters to the key.
+    """
     from ..core.store import run_stage, stable_id
     if (scorer is None) == (judge is None):
         raise ValueError("give a local scorer or an endpoint judge, not both")
-    how = "endpoint" if judge is not None else mode
-    key = stable_id(name, how, [q["question"] for q in easy], length=10)
+    inputs = cache_inputs(easy, hard, name, scorer, judge, mode)
+    how = inputs["how"]
+
+    def store(part: str, key: str = "id"):
+        if stages is not None:
+            return stages.store("culturalbench", key=key, part=part, **inputs)
+        return run.store(f"cb-{part}-{stable_id(inputs, length=10)}", key=key)
+
     if judge is not None:
-        e_preds = run_stage(run.store(f"cb-easy-{key}", key="qid"), list(easy),
+        e_preds = run_stage(store("easy", key="qid"), list(easy),
                             lambda batch: score_endpoint(judge, batch, hard=False), batch_size=64, desc="CulturalBench Easy")
-        h_preds = run_stage(run.store(f"cb-hard-{key}"), list(hard),
+        h_preds = run_stage(store("hard"), list(hard),
                             lambda batch: score_endpoint(judge, batch, hard=True), batch_size=128, desc="CulturalBench Hard")
     else:
         questions = [{"id": t} for t in dict.fromkeys([q["question"] for q in easy] + [h["question"] for h in hard])]
@@ -233,7 +266,7 @@ def evaluate(run, easy: Sequence[dict], hard: Sequence[dict], name: str, scorer=
             return score_local(scorer, [e_by[b["id"]] for b in batch if b["id"] in e_by],
                                [h for b in batch for h in h_by.get(b["id"], [])], mode)
 
-        recs = run_stage(run.store(f"cb-local-{key}"), questions, process, batch_size=16, desc="CulturalBench")
+        recs = run_stage(store("local"), questions, process, batch_size=16, desc="CulturalBench")
         e_preds, h_preds = local_predictions(recs, easy, hard, mode)
     easy_rows = join_easy(easy, e_preds)
     hard_rows, hard_questions = join_hard(hard, h_preds)

@@ -43,7 +43,7 @@ def first_sentence(text: str) -> str:
 
 
 def _name_re(names: Iterable[str]) -> re.Pattern | None:
-    names = sorted({n for n in names if n}, key=len, reverse=True)
+    names = sorted({n for n in names if n}, key=lambda n: (-len(n), n))  # longest first; a fixed order, not the set's
     if not names:
         return None
     return re.compile(r"(?<![\w])(?:" + "|".join(re.escape(n) for n in names) + r")(?![\w])")

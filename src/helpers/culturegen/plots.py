@@ -13,7 +13,7 @@ import pandas as pd
 
 def _hbars(ax, table: pd.DataFrame, label: str, value: str = "rate", color=None):
     """Horizontal bars with Wilson intervals and k/n beside each; an 'all' row (the pooled value) goes on top, in grey."""
-    t = table.sort_values(value)
+    t = table.sort_values([value, label], kind="stable")  # equal values by name: the same order whatever the input's
     is_all = t[label].astype(str) == "all"
     t = pd.concat([t[~is_all], t[is_all]])
     y = np.arange(len(t))

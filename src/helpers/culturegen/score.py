@@ -200,9 +200,13 @@ def validity_items(pairs: Sequence[dict], cultures: Sequence[Culture]) -> tuple[
 
 
 def validity(pairs: Sequence[dict], assoc: Associations) -> dict:
-    """How the scoring method does on known pairs: precision and recall of 'symbol' (P > 1/N), top-1 accuracy."""
+    """How the scoring method does on known pairs: precision and recall of 'symbol' (P > 1/N), top-1 accuracy.
+
+    Top-1 counts a pair only when its culture is strictly first: a tie at the top is not a hit, whatever the
+    order of the cultures, and is counted (``top1_ties``; per row ``top_tied``). ``top_culture`` names the
+    first of the tied cultures by name."""
     n_cult = len(assoc.names)
-    flagged = hits = top1 = 0
+    flagged = hits = top1 = top1_ties = 0
     rows = []
     for p in pairs:
         probs = assoc.probs(p["topic"], p["symbol"])
@@ -210,14 +214,19 @@ def validity(pairs: Sequence[dict], assoc: Associations) -> dict:
         flags = probs > 1.0 / n_cult
         flagged += int(flags.sum())
         hits += int(flags[i])
-        top1 += int(np.argmax(probs) == i)
+        at_top = np.flatnonzero(probs == np.nanmax(probs)) if np.isfinite(probs).any() else np.zeros(0, dtype=int)
+        top1 += int(len(at_top) == 1 and at_top[0] == i)
+        tied = bool(len(at_top) > 1 and i in at_top)
+        top1_ties += int(tied)
         rows.append({"topic": p["topic"], "symbol": p["symbol"], "nationality": p["nationality"],
-                     "p_true": float(probs[i]), "rank_true": int((probs > probs[i]).sum()) + 1,
-                     "top_culture": assoc.names[int(np.argmax(probs))], "flagged": int(flags.sum()), "hit": bool(flags[i])})
+                     "p_true": float(probs[i]), "rank_true": int((probs > probs[i]).sum()) + 1, "top_tied": tied,
+                     "top_culture": min((assoc.names[k] for k in at_top), default=None), "flagged": int(flags.sum()),
+                     "hit": bool(flags[i])})
     n = len(pairs)
     return {"n_pairs": n, "n_cultures": n_cult, "measure": assoc.how, "calibrated": assoc.calibrate,
             "precision": hits / flagged if flagged else None, "precision_ci": list(wilson_interval(hits, flagged)),
             "recall": hits / n if n else None, "recall_ci": list(wilson_interval(hits, n)),
             "top1": top1 / n if n else None, "top1_ci": list(wilson_interval(top1, n)),
             "top1_verdict": chance_verdict(top1, n, chance=1.0 / n_cult, what="pairs ranked their culture first"),
+            "top1_ties": top1_ties,
             "precision_chance": 1.0 / n_cult, "flagged_per_pair": flagged / n if n else None, "rows": rows}

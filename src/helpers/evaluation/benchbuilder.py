@@ -175,7 +175,7 @@ def cluster_keywords(texts: Sequence[str], labels: Sequence[int], top: int = 4) 
     names = {}
     for row, c in enumerate(clusters):
         weights = m[row].toarray().ravel()
-        best = [vocab[i] for i in np.argsort(-weights)[:top] if weights[i] > 0]
+        best = [vocab[i] for i in np.argsort(-weights, kind="stable")[:top] if weights[i] > 0]  # equal weights: alphabetical
         names[c] = ("outliers: " if c == -1 else "") + (", ".join(best) or f"cluster {c}")
     return names
 

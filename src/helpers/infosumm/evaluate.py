@@ -132,8 +132,10 @@ def findings(model: str, rounds: list[dict], rouge: list[dict], diff_student_lea
         small.append(f"{last['round']} round(s) of expert iteration did not change the teacher's ROUGE-L beyond noise")
     rates = {k: v["rate"] for k, v in last["pass_rates"].items() if k != "all"}
     if rates:
-        worst = min(rates, key=rates.get)
-        details.append(f"The most restrictive critic in the last round was {worst} ({pct(rates[worst])} pass).")
+        low = min(rates.values())
+        worst = sorted(k for k, v in rates.items() if v == low)  # ties named together, in a fixed order
+        details.append(f"The most restrictive critic in the last round was {worst[0]} ({pct(low)} pass)." if len(worst) == 1 else
+                       f"The most restrictive critics in the last round were {' and '.join(worst)} (tied at {pct(low)} pass).")
     if not small:
         small.append("none of these limits was hit (pass rates of at least 20%, a model above lead-3, a student not "
                      "below its teacher, a measurable change from expert iteration)")

@@ -98,7 +98,8 @@ def leaderboard(battles: pd.DataFrame, baseline: str, rounds: int = 100, seed: i
     ``level`` defaults to the method's own (``DEFAULT_LEVEL``: 0.90 upstream, 0.95 weighted). The point
     rating is the fit on all battles (v2 prints the bootstrap mean or median instead: the same up to
     Monte Carlo noise). Columns: model, rating, ci_low, ci_high, win_rate, win_rate_low, win_rate_high,
-    battles, level, method.
+    battles, level, method, ties (how many other models' intervals overlap this one's). Equal ratings are
+    ordered by model name, so the order never depends on the battles' row order.
     """
     level = DEFAULT_LEVEL[method] if level is None and method in DEFAULT_LEVEL else level
     if level is None or not 0 < level < 1:
@@ -116,4 +117,5 @@ def leaderboard(battles: pd.DataFrame, baseline: str, rounds: int = 100, seed: i
                      "win_rate_low": win_rate_vs_baseline(lo, point[baseline]),
                      "win_rate_high": win_rate_vs_baseline(hi, point[baseline]), "battles": n,
                      "level": level, "method": method})
-    return pd.DataFrame(rows).sort_values("rating", ascending=False, ignore_index=True)
+    from ...core.stats import rank_with_ties
+    return rank_with_ties(pd.DataFrame(rows), "rating", low="ci_low", high="ci_high")

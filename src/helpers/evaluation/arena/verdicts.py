@@ -25,26 +25,40 @@ def check_params(params: dict[str, Any]) -> None:
 
 
 def findings(m: dict[str, Any], board: pd.DataFrame | None = None) -> dict[str, Any]:
-    """Finding, signal and detail sentences computed from the run's metrics (and leaderboard, when rated)."""
-    from ...core.stats import judge_reliability, pct
+    """Finding, signal and detail sentences computed from the run's metrics (and leaderboard, when rated).
+
+    ``top_contestant`` is the headline ranking's first place, or "n/a: judge degenerate (reason)" when the judge
+    fails the reliability checks; ``ranking_ties`` counts the model pairs whose intervals overlap (None when
+    no ranking is reported) and a top tied with others is named with them. Equal win rates go by model name.
+    """
+    from ...core.stats import judge_reliability, pct, ranked, tied_pairs
     ok, reason = judge_reliability(parse_failure_rate=m.get("judge_parse_failure_rate"),
                                    position_bias_rate=m.get("position_bias_rate"))
     details = [f"{m.get('games', 0)} games on {m.get('prompts', 0)} prompts; {pct(m.get('judge_parse_failure_rate'))} "
                f"without a verdict; {m.get('prompts_kept', 0)} prompts kept, {m.get('prompts_dropped', 0)} dropped.",
                f"The verdict followed the slot rather than the answer in {pct(m.get('position_bias_rate'))} of swapped "
                f"game pairs; the two games agreed in {pct(m.get('two_game_consistency'))}."]
+    n_ties = None
     if not ok:
         signal, finding = "judge degenerate: no ranking", f"No ranking: the judge is degenerate ({reason})."
+        top_name = f"n/a: judge degenerate ({reason})"
     elif not m.get("enough_valid_battles") or board is None or board.empty:
         signal, finding = "not enough valid battles", "No ranking: too few prompts with both verdicts parsed."
+        top_name = "n/a: not enough valid battles"
     else:
-        top = board.sort_values(["win_rate", "model"], ascending=[False, True]).iloc[0]
+        top = ranked(board, "win_rate").iloc[0]
+        ties = tied_pairs(board, "win_rate", low="ci_low", high="ci_high")
+        n_ties = len(ties)
+        tied = [b for a, b in ties if a == top["model"]]
         sep = m.get("separability")
         signal = "ranking" if sep and sep > 0 else "ranking without separation"
         level = m.get("ci_level")
         level_txt = f" at {pct(level)} intervals" if level is not None else ""
-        finding = (f"Top contestant: {top['model']} with win rate {100 * top['win_rate']:.1f}% against the baseline; "
+        top_name = str(top["model"]) + (f" (tied within CIs with {', '.join(map(str, tied))})" if tied else "")
+        finding = (f"Top contestant: {top_name} with win rate {100 * top['win_rate']:.1f}% against the baseline; "
                    f"separability {pct(sep)} of model pairs{level_txt}.")
+        details.append(f"Ties: {n_ties} of {len(board) * (len(board) - 1) // 2} model pairs have overlapping intervals "
+                       f"(the ranking cannot order them).")
     if board is not None and not board.empty and m.get("bootstrap_method"):
         ratio = m.get("ci_width_ratio_weighted_over_upstream")
         ratio_txt = (f"; the weighted-unit intervals are {ratio:.2f}x as wide as upstream's (median over contestants)"
@@ -56,4 +70,5 @@ def findings(m: dict[str, Any], board: pd.DataFrame | None = None) -> dict[str, 
             details.append(f"Style control ({m['style_method']} definition in use): the win rates at the average style "
                            f"gap (upstream) and at equal style (symmetric) differ by up to {gap:.1f} points.")
     details.append(f"Reliability: {reason}.")
-    return {"finding": finding, "signal": signal, "findings": details, "judge_reliable": ok}
+    return {"finding": finding, "signal": signal, "findings": details, "judge_reliable": ok, "top_contestant": top_name,
+            "ranking_ties": n_ties}
