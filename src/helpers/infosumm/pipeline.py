@@ -129,7 +129,7 @@ def survivors(rows: Sequence[dict], min_pairs: int) -> tuple[list[dict], int]:
     fallback = 0
     if len(passed) < min_pairs:
         rest = sorted((r for r in rows if not r["verdicts"]["all"] and rank_score(r) > float("-inf")),
-                      key=rank_score, reverse=True)
+                      key=lambda r: (-rank_score(r), str(r.get("id", ""))))  # equal scores: by id, not input order
         extra = rest[: min_pairs - len(passed)]
         fallback = len(extra)
         passed = passed + [{**r, "fallback": True} for r in extra]

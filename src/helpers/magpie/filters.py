@@ -93,7 +93,7 @@ def apply_filters(records: Sequence[dict], spec: FilterSpec) -> tuple[list[dict]
             steps.append({"filter": f"reward >= {spec.min_reward}", "dropped": 0, "remaining": len(kept),
                           "note": "skipped: no reward scores (no reward model configured or it failed)"})
     if spec.top_n_longest and len(kept) > spec.top_n_longest:
-        longest = sorted(kept, key=lambda r: -len(r.get("response") or ""))[: spec.top_n_longest]
+        longest = sorted(kept, key=lambda r: (-len(r.get("response") or ""), str(r.get("id", ""))))[: spec.top_n_longest]  # ties: by id
         ids = {id(r) for r in longest}
         step(f"top {spec.top_n_longest} longest responses", lambda r: id(r) in ids)
     return kept, steps
