@@ -68,3 +68,15 @@ def test_auto_backend_uses_vllm_on_a_gpu_only():
     assert auto_backend(served=False, engine_running=True, device="cuda") == "vllm"  # the Generator's engine
     assert auto_backend(served=False, engine_running=False, device="cuda") == "hf"
     assert auto_backend(served=True, engine_running=True, device="cpu") == "hf"  # CPU: prompt once, choices share it
+
+
+def test_batched_choice_logprobs_match_one_prompt_at_a_time(tiny_model_dir):
+    """The left-padded batch path (a GPU's) gives the per-prompt numbers for prompts of different lengths."""
+    from helpers.core import logprobs
+    scorer = LogProbScorer(tiny_model_dir)
+    raws = ["A: ", "The answer, in one word, is: ", "Pick one of the labels and say it now please: ", "x"]
+    choices = ['good"', 'very poor"', 'A>>B]]']
+    one = logprobs.choice_logprobs(scorer, raws, choices, batch_size=1)
+    batched = logprobs.choice_logprobs(scorer, raws, choices, batch_size=3)
+    for a, b in zip(one, batched):
+        assert b == pytest.approx(a, abs=1e-4)
