@@ -58,6 +58,18 @@ def render() -> str:
                 lines.append(f"| {label} | shared vs per-notebook engines | {100 * (1 - b / a):.0f}% less wall time; "
                              f"{len(r.get('identical_stage_files', []))} stage files identical, "
                              f"{len(r.get('differing_stage_files', []))} differ | | | |")
+        elif name == "ray_scaling":
+            for row in r["rows"]:
+                extra = (f" ({row['replicas_used']} of {row['replicas']} replica(s) got work; first batch after "
+                         f"{row['first_batch_s']} s, then {row['steady_rows_per_s']} rows/s)" if row.get("replicas") else "")
+                lines.append(f"| Ray executor, Magpie responses ({r['model']}, {row['rows']} rows, {r['max_tokens']} "
+                             f"greedy tokens) | {row['path']} | {row['rows_per_s']} rows/s end to end{extra} | "
+                             f"{r['load_before']} -> {row['load']} | {mach}, ray {r['ray']} | {when} |")
+            if r.get("scaling"):
+                sc = r["scaling"]
+                lines.append(f"| Ray executor | {sc['replicas']} replicas over 1 | {sc['end_to_end']}x end to end, "
+                             f"{sc['steady_state']}x after the first batch; same greedy text in every run: "
+                             f"{'yes' if r.get('identical_text') else 'NO'} | | | |")
         elif name.startswith("generation"):
             for row in r["rows"]:
                 lines.append(f"| generation | {row['path']} | {row['tokens_per_s']} tokens/s | {r.get('load_before', '')} | "

@@ -80,22 +80,60 @@ def score_with_token_budget(scorer: LogProbScorer, pairs: Sequence[tuple[Prompt,
     return out  # type: ignore[return-value]
 
 
-def score_responses(store: JsonlStore, scorer: LogProbScorer, items: Sequence[dict], batch_size: int = 64,
-                    max_batch_tokens: int = 0, desc: str | None = None) -> dict[str, ResponseLogProb]:
-    """Log-probs of ``items`` ({"id", "prompt", "response"}) under one model, as a resumable stage.
-
-    Records are keyed by ``stable_id(model, id, prompt, response)`` in ``store``, so a killed sweep
-    resumes and a model shared by many pairs is scored once. Returns item id -> ResponseLogProb.
-    """
-    keyed = [{"id": stable_id(scorer.model_name, it["id"], it["prompt"], it["response"]), "item": it["id"],
-              "prompt": it["prompt"], "response": it["response"]} for it in items]
-
+def _logprob_process(scorer: LogProbScorer, max_batch_tokens: int = 0):
     def process(batch: list[dict]) -> list[dict]:
         res = score_with_token_budget(scorer, [(b["prompt"], b["response"]) for b in batch], max_batch_tokens)
         return [{"id": b["id"], "item": b["item"], "sum": r.sum, "mean": r.mean, "n_tokens": r.n_tokens}
                 for b, r in zip(batch, res)]
+    return process
 
-    recs = run_stage(store, keyed, process, batch_size=batch_size, desc=desc or f"score {scorer.model_name}")
+
+def logprob_worker(model: str, batch_size: int = 8, max_prompt_tokens: int = 2048, max_response_tokens: int = 1024,
+                   max_batch_tokens: int = 0, backend: str = "auto", tensor_parallel_size: int = 0):
+    """The log-prob stage's batch function with its scorer built here (``logprob_spec`` names this factory);
+    a tensor-parallel replica (``tensor_parallel_size`` > 1) scores through vLLM."""
+    if tensor_parallel_size > 1 and backend == "auto":
+        backend = "vllm"
+    scorer = LogProbScorer(model, batch_size=batch_size, max_prompt_tokens=max_prompt_tokens,
+                           max_response_tokens=max_response_tokens, backend=backend,
+                           tensor_parallel_size=tensor_parallel_size)
+    return _logprob_process(scorer, max_batch_tokens)
+
+
+def logprob_spec(model: str, batch_size: int = 8, max_prompt_tokens: int = 2048, max_response_tokens: int = 1024,
+                 max_batch_tokens: int = 0, backend: str = "auto"):
+    """One model's log-prob scoring as a WorkerSpec (plain data: a replica loads the model itself)."""
+    from ..core.executor import WorkerSpec
+    return WorkerSpec(logprob_worker, {"model": model, "batch_size": batch_size, "max_prompt_tokens": max_prompt_tokens,
+                                       "max_response_tokens": max_response_tokens, "max_batch_tokens": max_batch_tokens,
+                                       "backend": backend})
+
+
+def end_of_turn(model: str) -> str | None:
+    """The end-of-turn token a LogProbScorer of ``model`` appends (part of the log-prob store's key), from the
+    tokenizer alone: no weights are loaded in the driver when replicas score."""
+    from ..core import hf
+    from ..core.models import resolve_model
+    return hf.end_of_turn_token(hf.load_tokenizer(resolve_model(model)))
+
+
+def score_responses(store: JsonlStore, scorer, items: Sequence[dict], batch_size: int = 64,
+                    max_batch_tokens: int = 0, desc: str | None = None, executor=None) -> dict[str, ResponseLogProb]:
+    """Log-probs of ``items`` ({"id", "prompt", "response"}) under one model, as a resumable stage.
+
+    ``scorer``: a LogProbScorer (scored in this process), or a ``logprob_spec`` run through ``executor``
+    (``helpers.core.executor``: local, or Ray replicas that each load the model once; the spec carries its
+    own ``max_batch_tokens``).
+    Records are keyed by ``stable_id(model, id, prompt, response)`` in ``store``, so a killed sweep
+    resumes and a model shared by many pairs is scored once. Returns item id -> ResponseLogProb.
+    """
+    from ..core.executor import WorkerSpec, run_stage_on
+    is_spec = isinstance(scorer, WorkerSpec)
+    name = scorer.kwargs["model"] if is_spec else scorer.model_name
+    keyed = [{"id": stable_id(name, it["id"], it["prompt"], it["response"]), "item": it["id"],
+              "prompt": it["prompt"], "response": it["response"]} for it in items]
+    work = scorer if is_spec else _logprob_process(scorer, max_batch_tokens)
+    recs = run_stage_on(executor, store, keyed, work, batch_size=batch_size, desc=desc or f"score {name}")
     return {k["item"]: ResponseLogProb(r["sum"], r["mean"], r["n_tokens"]) for k, r in zip(keyed, recs)}
 
 

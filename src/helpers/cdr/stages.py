@@ -4,6 +4,7 @@ Model folders (derived and trained) are keyed the same way, so a changed paramet
 and the log-prob and gap stores take the model's folder as a run-time input: a retrained model is
 rescored, an untouched hub model is not. ``tests/test_cache_keys.py`` checks every parameter.
 """
+from ..core.executor import EXECUTOR_SETTINGS
 from ..core.store import StageGraph
 
 GRAPH = StageGraph(
@@ -25,7 +26,7 @@ GRAPH = StageGraph(
            "custom_per_subset": "selects customisation examples (scored through the log-prob stores)",
            "eval_data": "evaluation examples (records keyed by their prompt and response)",
            "eval_split": "evaluation examples (records keyed by their prompt and response)"},
-    uncached={"batch_size": "batching only", "max_batch_tokens": "batching only", "torch_threads": "threads only",
+    uncached={**EXECUTOR_SETTINGS, "batch_size": "batching only", "max_batch_tokens": "batching only", "torch_threads": "threads only",
               "generation_backend": "engine only", "reward_model": "scored every run (a load failure stops the run)",
               "router_model": "replies cached by the judge cache (keyed by model and prompt)",
               "customisation": "prompts are part of the log-prob record keys", "custom_criteria_only": "selects variants",

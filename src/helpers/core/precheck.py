@@ -15,6 +15,8 @@ Conventions every notebook follows (so the runner needs to know no notebook):
   ``notebooks/``;
 * the training params (``save_steps``, ``report_to``, ``lora_r``, ``train_launcher``) are checked by
   ``helpers.core.training.check_params`` (an uninstalled tracker, LoRA without peft, an unknown launcher);
+* the executor params (``executor``, ``ray_address``, ...) are checked by ``helpers.core.executor.check_params``
+  (executor ray needs ``ray`` installed and, when ``ray_address`` is set, a cluster that answers there);
 * a notebook may add cross-parameter checks: ``metadata.helpers.core.precheck = "module:function"``,
   a function that raises ValueError naming the parameter.
 """
@@ -142,6 +144,16 @@ def check_training(params: dict[str, Any]) -> None:
         raise ParamsError(f"training parameters: {exc}") from None
 
 
+def check_executor(params: dict[str, Any], timeout: float = 5.0) -> None:
+    """``executor`` ray: ``ray`` importable and ``ray_address`` reachable (helpers.core.executor.check_params)."""
+    from .executor import check_params
+
+    try:
+        check_params(params, timeout)
+    except ValueError as exc:
+        raise ParamsError(str(exc)) from None
+
+
 def notebook_hook(nb_path: str | Path) -> Callable[[dict[str, Any]], None] | None:
     """The notebook's own cross-parameter check (``metadata.helpers.core.precheck``), if it declares one."""
     meta = json.loads(Path(nb_path).read_text(encoding="utf-8")).get("metadata", {})
@@ -162,6 +174,7 @@ def precheck(params: dict[str, Any], nb_path: str | Path | None = None, endpoint
         except ValueError as exc:
             raise ParamsError(str(exc)) from None
     check_training(params)
+    check_executor(params, endpoint_timeout)
     check_data(params)
     check_models(params)
     check_endpoints(params, endpoint_timeout)

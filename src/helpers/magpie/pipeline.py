@@ -1,4 +1,5 @@
-"""The notebook's resumable stages: instruction sampling calls, responses (multi-turn), engine hand-off."""
+"""The notebook's resumable stages: instruction sampling calls, responses (multi-turn), their WorkerSpecs (so
+the stages run locally or on Ray replicas, ``helpers.core.executor``), engine hand-off."""
 from __future__ import annotations
 
 from typing import Sequence
@@ -103,6 +104,44 @@ def response_process(gen, tokenizer, system_prompts: dict[str, str | None], samp
                          "n_turns": len(conv), "early_stop": why, "tokens": ntok})
         return _share_seconds(recs, took)
     return process
+
+# --------------------------------------------------------------------------- the same stages on any executor
+# A WorkerSpec names a factory below and holds plain data only, so a Ray replica (or this process, with
+# executor local) builds the writer's Generator from it once and runs the same batch function.
+def _writer(model: str, backend: str = "auto", tensor_parallel_size: int = 0, batch_size: int = 16):
+    from ..core.generation import Generator
+    return Generator(model, backend=backend, tensor_parallel_size=tensor_parallel_size, batch_size=batch_size)
+
+
+def instruction_worker(model: str, templates: dict[str, str], sampling, backend: str = "auto",
+                       tensor_parallel_size: int = 0, batch_size: int = 16):
+    """``instruction_process`` with the writer built here (``instruction_spec`` names this factory)."""
+    return instruction_process(_writer(model, backend, tensor_parallel_size, batch_size), templates, sampling)
+
+
+def response_worker(model: str, system_prompts: dict[str, str | None], sampling, n_turns: int = 1, query_sampling=None,
+                    mt_system_prompt: str = MULTI_TURN_SYSTEM_PROMPT, rules: CleanRules = CleanRules(),
+                    backend: str = "auto", tensor_parallel_size: int = 0, batch_size: int = 16):
+    """``response_process`` with the writer built here (``response_spec`` names this factory)."""
+    gen = _writer(model, backend, tensor_parallel_size, batch_size)
+    return response_process(gen, gen.tokenizer, system_prompts, sampling, n_turns=n_turns, query_sampling=query_sampling,
+                            mt_system_prompt=mt_system_prompt, rules=rules, model_name=model)
+
+
+def instruction_spec(writer: dict, templates: dict[str, str], sampling):
+    """The instruction stage for ``run_stage_on``; ``writer`` = model, backend, tensor_parallel_size, batch_size."""
+    from ..core.executor import WorkerSpec
+    return WorkerSpec(instruction_worker, {**writer, "templates": dict(templates), "sampling": sampling})
+
+
+def response_spec(writer: dict, system_prompts: dict[str, str | None], sampling, n_turns: int = 1, query_sampling=None,
+                  mt_system_prompt: str = MULTI_TURN_SYSTEM_PROMPT, rules: CleanRules = CleanRules()):
+    """The response stage for ``run_stage_on`` (arguments as ``response_process``, the writer as plain data)."""
+    from ..core.executor import WorkerSpec
+    return WorkerSpec(response_worker, {**writer, "system_prompts": dict(system_prompts), "sampling": sampling,
+                                        "n_turns": n_turns, "query_sampling": query_sampling,
+                                        "mt_system_prompt": mt_system_prompt, "rules": rules})
+
 
 def free_engines() -> None:
     """Release cached vLLM engines and GPU memory (callers drop their own Generator first): lets a

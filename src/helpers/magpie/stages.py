@@ -4,6 +4,7 @@ Each stage's store is named by a hash of these parameters and of the stages befo
 inputs (the resolved engine, the derived templates and stop strings, the SFT rows) are added by the
 notebook. ``tests/test_cache_keys.py`` checks that every notebook parameter is classified here.
 """
+from ..core.executor import EXECUTOR_SETTINGS
 from ..core.store import StageGraph
 
 _TAGGER = ["tagger_model", "tagger_base_url", "tag_mode", "tag_tasks", "tag_max_tokens", "tag_label_first"]
@@ -30,7 +31,7 @@ GRAPH = StageGraph(
     items={"n_responses": "chooses which instructions are answered (records joined by id)",
            "dedup_threshold": "orders the instructions to answer (unique first)",
            "dedup_k": "neighbours used for the near-duplicate check"},
-    uncached={"backend": "the resolved engine is a run-time input of the generating stages",
+    uncached={**EXECUTOR_SETTINGS, "backend": "the resolved engine is a run-time input of the generating stages",
               "tensor_parallel_size": "parallelism only", "hf_batch_size": "batching only",
               "tagger_timeout": "time limit only", "sft": "switches the SFT stage on or off",
               "save_steps": "checkpoint frequency only (the work folder is keyed by helpers.core.training)",
