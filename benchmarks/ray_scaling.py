@@ -14,6 +14,7 @@ On a machine with as many cores as replicas x CPUs per replica there is nothing 
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import tempfile
 import time
@@ -71,6 +72,7 @@ def main() -> None:
             print(row)
     finally:
         shutdown()
+        shutil.rmtree(work, ignore_errors=True)
     ray_rows = [r for r in rows if r.get("replicas")]
     base = next((r for r in ray_rows if r["replicas"] == 1), None)
     top = max(ray_rows, key=lambda r: r["replicas"], default=None)
