@@ -2,8 +2,9 @@
 
 Fast tests check the params, the WorkerSpec and the precheck. The slow ones start a REAL two-node Ray
 cluster on 127.0.0.1 (a head and one worker node, one CPU each, `ray start` in subprocesses with a temp
-dir, bounded by timeouts, stopped in the fixture's teardown) and run a Magpie responses stage and a CDR
-log-prob stage with 2 replicas on the embedded model, compared with executor local; then a resume.
+dir, bounded by timeouts, stopped in the fixture's teardown) and run a Magpie responses stage, a CDR
+log-prob stage and a Culture-Gen (07) continuation stage with 2 replicas on the embedded model, compared with
+executor local; then a resume.
 """
 from __future__ import annotations
 
@@ -48,8 +49,9 @@ def test_executor_params_are_validated_with_the_parameter_named():
 def test_every_executor_param_is_in_the_notebooks_and_not_keyed():
     from helpers.cdr.stages import GRAPH as CDR
     from helpers.core.params import notebook_path, read_param_specs
+    from helpers.culturegen.stages import GRAPH as CULTUREGEN
     from helpers.magpie.stages import GRAPH as MAGPIE
-    for nb, graph in (("01_magpie", MAGPIE), ("05_cdr", CDR)):
+    for nb, graph in (("01_magpie", MAGPIE), ("05_cdr", CDR), ("07_culturegen", CULTUREGEN)):
         specs = read_param_specs(notebook_path(nb))
         assert {k: specs[k].default for k in EXECUTOR_SETTINGS} == {
             "executor": "local", "ray_address": "", "ray_replicas": 1, "ray_gpus_per_replica": 0}
@@ -269,3 +271,23 @@ def test_cdr_logprobs_on_ray_match_local_and_resume_sends_only_missing_ids(clust
         assert resumed[k].sum == pytest.approx(local[k].sum, abs=1e-4)
     again = cdr.score_responses(JsonlStore(tmp_path / "resume.jsonl"), spec, items, batch_size=3, executor=ex)
     assert ex.last["sent"] == 0 and again == resumed  # complete: nothing sent, Ray not even asked
+
+
+@pytest.mark.slow
+def test_culturegen_continuations_on_ray_match_local(cluster, tmp_path):
+    from helpers.culturegen import data as cgd, generate as cgg
+    items = cgg.generation_items(cgd.select_cultures([], 1)[:2], cgd.select_topics([])[:2], ["neutral"])  # 6 prompts
+    kw = dict(model="smollm2-135m-instruct", backend="hf", n_samples=1, temperature=0.0, max_tokens=10, seed=0,
+              prompts_per_call=2)
+    local, local_stats = cgg.generate_stage(None, items, store=JsonlStore(tmp_path / "local.jsonl"), executor="local", **kw)
+    ex = _ray(cluster)
+    remote, stats = cgg.generate_stage(None, items, store=JsonlStore(tmp_path / "ray.jsonl"), executor=ex, **kw)
+    print("replicas used:", ex.last["replicas_used"], cgg.speed_line(stats))
+    assert ex.last["sent"] == len(items) and ex.last["batches"] == 3
+    assert [r["id"] for r in remote] == [r["id"] for r in local] == [it["id"] for it in items]
+    assert remote == local  # same prompts, same greedy continuations, same finish reasons
+    by_id = lambda name: sorted(_lines(tmp_path / name), key=lambda r: r["id"])  # noqa: E731 (batches may land in any order)
+    assert by_id("ray.jsonl") == by_id("local.jsonl")
+    assert stats["sequences"] == local_stats["sequences"] == len(items) and stats["backend"] == "hf"
+    again, again_stats = cgg.generate_stage(None, items, store=JsonlStore(tmp_path / "ray.jsonl"), executor=ex, **kw)
+    assert again == remote and ex.last["sent"] == 0 and cgg.speed_line(again_stats) == "resumed from the store"

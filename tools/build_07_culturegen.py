@@ -82,6 +82,10 @@ CELLS = [
     cb_local_scoring = "cloze"  # [cloze|letter] local models: each option's mean log-prob after the question, or the option letter's
     gpu_memory_utilization = 0.0  # [0..1] vLLM: fraction of GPU memory per engine (CPU build: of RAM for the KV cache); 0: 0.85 on a GPU, 0.3 on a CPU
     max_model_len = 0  # [0..] vLLM: context length of an engine (prompt + reply tokens); 0: 2048
+    executor = "local"  # [local|ray] where the resumable generation / scoring stages run: local (this process) or ray (Ray Data replicas; README, On a cluster)
+    ray_address = ""  # executor ray: empty starts Ray on this machine; auto, host:port or ray://host:port joins a running cluster
+    ray_replicas = 1  # [1..] executor ray: data-parallel replicas, each with its own copy of the model
+    ray_gpus_per_replica = 0  # [0..] executor ray: GPUs per replica (0 on a CPU; above 1: tensor parallel inside the replica, vLLM)
     """),
     code("""
     import os
@@ -92,6 +96,7 @@ CELLS = [
     from helpers.core.judge import Judge
     from helpers.core.generation import shutdown_engines
     from helpers.core.logprobs import LogProbScorer
+    from helpers.core.executor import Executor
     from helpers.core.plotting import use_style, show
     from helpers.core.stats import ranked
     from helpers.culturegen import data as cgd, generate as cgg, extract as cge, score as cgs
@@ -105,6 +110,7 @@ CELLS = [
     from helpers.core.store import fallback_lines
     from helpers.culturegen.stages import GRAPH
     stages = GRAPH.bind(run, globals())  # each stage's file is named by a hash of every parameter that changes it
+    executor = Executor.from_params(globals())  # the generation stage runs here (local) or on Ray replicas
     if torch_threads:
         torch.set_num_threads(torch_threads)
     chosen = cgd.select_cultures(cultures, n_per_region)
@@ -112,25 +118,23 @@ CELLS = [
     items = cgg.generation_items(chosen, chosen_topics, genders, with_baseline=True)
     print(f"{len(chosen)} cultures x {len(chosen_topics)} topics x {len(genders)} gender form(s) + the culture-agnostic "
           f"baseline = {len(items)} prompts x {n_samples} samples; torch threads {torch.get_num_threads()}, "
-          f"load average {os.getloadavg()[0]:.1f}; run folder {run.dir}")
+          f"load average {os.getloadavg()[0]:.1f}; generation runs {executor}; run folder {run.dir}")
     pd.DataFrame([(c.region, c.nationality, c.country) for c in chosen], columns=["region", "nationality", "country"])
     """),
     md("""
     ## 1 · Culture-conditioned generation
     One prompt per (culture, topic, gender) plus the culture-agnostic baseline, `n_samples` continuations each
-    (stored per prompt: a rerun generates only what is missing). Below: one prompt as the model sees it, and the first
+    (stored per prompt: a rerun generates only what is missing; with `executor = "ray"` the prompts go to Ray Data replicas
+    that each load the model once, and the records are the same). Below: one prompt as the model sees it, and the first
     continuation of each culture and topic.
     """),
     code("""
     records, gen_stats = cgg.generate_stage(run, items, model=model, backend=backend, prompt_format=prompt_format,
                                             n_samples=n_samples, temperature=temperature, top_k=top_k, top_p=top_p,
                                             max_tokens=max_new_tokens, seed=seed, tensor_parallel_size=tensor_parallel_size,
-                                            store=stages.store("generations"))
+                                            store=stages.store("generations"), executor=executor)
     rows = cgg.samples(records)
-    speed = "resumed from the store" if not gen_stats["sequences"] else (
-        f"{gen_stats['sequences']} sequences in {gen_stats['seconds']:.0f} s ({gen_stats['sequences_per_s']:.2f} seq/s, "
-        f"{gen_stats['tokens_per_s']:.0f} tokens/s, {gen_stats['backend']} backend)")
-    print(f"{len(rows)} continuations, up to {gen_stats['max_new_tokens']} new tokens each: {speed}")
+    print(f"{len(rows)} continuations, up to {gen_stats['max_new_tokens']} new tokens each: {cgg.speed_line(gen_stats)}")
     print("example prompt:", records[0]["prompt"][-300:])
     pd.set_option("display.max_colwidth", 110)
     pd.DataFrame(rows).groupby(["nationality", "topic"]).head(1)[["nationality", "topic", "text"]].head(12)
@@ -331,6 +335,7 @@ CELLS = [
     metrics.update(extractor_endpoint_errors=extractor_errors, **stages.health())
     metrics["findings"] = list(metrics.get("findings", [])) + fallback_lines({"extractor endpoint errors": extractor_errors, **stages.health()})
     run.log_metrics(metrics)
+    executor.close()  # executor ray: disconnect (a Ray started here stops) before the kernel ends
     print(metrics["signal"])
     """),
     code("""

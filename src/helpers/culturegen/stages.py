@@ -2,6 +2,7 @@
 
 ``tests/test_cache_keys.py`` checks every parameter is classified.
 """
+from ..core.executor import EXECUTOR_SETTINGS
 from ..core.store import StageGraph
 
 GRAPH = StageGraph(
@@ -17,7 +18,7 @@ GRAPH = StageGraph(
            "topics": "selects prompts", "genders": "selects prompts", "extractor": "selects rows for the LLM extractor",
            "n_agreement": "selects rows for the agreement check", "n_ngrams_per_topic": "selects n-grams to score",
            "validity_pairs": "selects n-grams to score"},
-    uncached={"backend": "engine only", "tensor_parallel_size": "parallelism only", "torch_threads": "threads only",
+    uncached={**EXECUTOR_SETTINGS, "backend": "engine only", "tensor_parallel_size": "parallelism only", "torch_threads": "threads only",
               "extractor_timeout": "time limit only", "cb_timeout": "time limit only", "score_batch_size": "batching only",
               "score_measure": "analysis of stored scores", "calibrate": "analysis of stored scores",
               "frequency_counts_file": "read every run"},
