@@ -257,16 +257,21 @@ RANK_MD = md("""
 ## Which aspect matters most?
 An aspect's effect is the spread of the average score between its best and its worst configuration (their
 paired difference, with a CI; picking the best and worst on the same data makes it an upper-leaning estimate,
-equally for every aspect). The paper's order is data > algorithm > reward model > prompts.
+equally for every aspect). The paper's order is data > algorithm > reward model > prompts. Ties are reported, not
+broken silently: equal effects are listed by aspect name (never in the paper's order by default) and joined by "="
+below; `ties` / `tied_with` name the aspects each one cannot be ordered against (equal effects or overlapping CIs);
+a tied best or worst configuration or largest category lists every tied member (`*_ties` counts them).
 """)
 
 RANK = code('''
 ranking = tables.aspect_ranking(rows, results, sft_records, categories, seeds, bootstrap_rounds)
 run.save_table(pd.DataFrame(ranking), "aspect_ranking")
+n_tied = tables.ranking_ties(ranking)["aspect_ranking_ties"]
 if ranking:
     show(run, plots.plot_ranking(ranking), "aspect_ranking",
          "largest effect of each aspect on the average accuracy (best minus worst configuration of that aspect, "
-         f"points, 95% CI); the order here is {' > '.join(r['aspect'] for r in ranking)}.")
+         f"points, 95% CI); the order here is {tables.order_text(ranking, points=False)}"
+         + (f" ({n_tied} aspect pair(s) tied: equal effects or overlapping CIs)." if n_tied else "."))
 pd.DataFrame(ranking).round(3)
 ''')
 
@@ -290,9 +295,11 @@ show(run, plots.plot_curves(curves), "training_curves",
 FINDINGS_MD = md("""
 ## The paper's findings in this world
 Each finding the grid can test, with the numbers behind it: *reproduced* when its CI excludes zero in the
-paper's direction (for the order: the aspects in the paper's order with no two adjacent CIs overlapping),
+paper's direction (for the order: the aspects in the paper's order with no two aspects' CIs overlapping),
 *reversed* when it excludes zero the other way, *inconclusive* otherwise; `point_estimate_agrees` says whether
-the point estimate alone points the paper's way.
+the point estimate alone points the paper's way. A tie is never read as the paper's order: an order that matches
+the paper's only through equal effects is *tied*, one whose CIs overlap *tied within CIs*, and "mainly on
+reasoning" is not reproduced when reasoning is tied with another category (`ties` counts the tied members).
 """)
 
 FINDINGS_TABLE = code('''
@@ -302,19 +309,22 @@ pd.DataFrame(checked)
 
 METRICS = code('''
 effect = {r["aspect"]: r for r in ranking}
+ties = tables.ranking_ties(ranking)
 key = lambda a: a.replace(" ", "_") + "_effect"
 ref = next(t for t in table if t["reference"] and t["aspect"] == "data" and t["column"] == "average")
 metrics = {
-    "headline": [key(a) for a in tables.PAPER_ORDER if a in effect] + ["reference_dpo_delta"],
+    "headline": [key(a) for a in tables.PAPER_ORDER if a in effect] + ["reference_dpo_delta", "aspect_ranking_ties"],
     **{key(a): r["effect"] for a, r in effect.items()}, **{f"{key(a)}_ci": [r["low"], r["high"]] for a, r in effect.items()},
     "reference_dpo_delta": ref["delta"], "reference_dpo_delta_ci": [ref["low"], ref["high"]],
-    "aspect_order": [r["aspect"] for r in ranking], "findings_checked": checked, "world": world, "policy": policy,
+    "aspect_order": [r["aspect"] for r in ranking], "aspect_ranking_ties": ties["aspect_ranking_ties"],
+    "aspect_ranking_equal_effects": ties["aspect_ranking_equal_effects"], "aspect_ranking_tied_pairs": ties["tied_pairs"],
+    "findings_checked": checked, "world": world, "policy": policy,
     "seeds": seeds, "n_rows": len(rows), "n_eval_prompts": len(sft_records),
     "sft_accuracy": sft_summary["accuracy"].to_dict(), "seconds": round(time.perf_counter() - started, 1),
     "signal": tables.signal(checked),
-    "finding": (f"In the {world} world the aspects rank " + " > ".join(f"{r['aspect']} ({100 * r['effect']:.1f} points)" for r in ranking)
+    "finding": (f"In the {world} world the aspects rank " + tables.order_text(ranking)
                 + " (the paper: data > algorithm > reward model > prompts); " + tables.signal(checked) + "."),
-    "findings": [f"{c['finding']}: {c['status']} ({c['detail']})" for c in checked],
+    "findings": tables.findings_lines(checked, ranking),  # with one sentence on the ties when there are any
 }
 if len(rm_table):
     metrics["reward_model_heldout_accuracy"] = rm_table.groupby("reward model")["held_out_accuracy"].mean().to_dict()

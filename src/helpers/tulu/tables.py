@@ -1,13 +1,20 @@
 """The paper's table and what it says: deltas vs the SFT start with CIs, the aspect ranking, the findings checked.
 
     table = delta_table(rows, results, sft_records, categories)      # one row per configuration
-    ranking = aspect_ranking(rows, results, sft_records, categories)  # aspects by their largest effect
+    ranking = aspect_ranking(rows, results, sft_records, categories)  # aspects by their largest effect, ties counted
     verdicts = paper_findings(rows, results, sft_records, categories, ranking)
+    ties = ranking_ties(ranking)                                      # aspect_ranking_ties and the findings sentence
 
 A cell is the mean over seeds and evaluation prompts of (correct now - correct for the SFT policy), with a
 95% percentile bootstrap CI (``helpers.core.stats.bootstrap_ci``) that resamples prompts and, inside each
 round, seeds: both the prompt sample and the training randomness are in the interval. The average column
 is the unweighted mean of the category columns (the paper's "average").
+
+Ties are never broken silently (issue #9 item 3): values equal to ``DECIMALS`` places are equal; equal aspect
+effects are ordered by aspect name (the same order whatever the input order, and never the paper's order by
+construction), and two aspects whose effect CIs overlap are tied too (``core.stats.tied_pairs``). A tied best or
+worst configuration or largest category names every tied member, and a finding "mainly on X" is not reproduced
+when X is tied with another category.
 """
 from __future__ import annotations
 
@@ -16,10 +23,23 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..core.stats import bootstrap_ci
+from ..core.stats import bootstrap_ci, rank_with_ties, tied_pairs
 from .grid import ASPECTS, Row
 
 PAPER_ORDER = ("data", "algorithm", "reward model", "prompts")
+DECIMALS = 9  # values equal to this many places are equal (summation-order noise is no order)
+
+
+def _eq(a: float, b: float) -> bool:
+    return round(a, DECIMALS) == round(b, DECIMALS)
+
+
+def tops(values: dict[str, float], lowest: bool = False) -> list[str]:
+    """Every key holding the largest (``lowest``: smallest) value, in name order: a tie names all its members."""
+    if not values:
+        return []
+    best = (min if lowest else max)(round(v, DECIMALS) for v in values.values())
+    return sorted(k for k, v in values.items() if round(v, DECIMALS) == best)
 
 
 def delta_matrix(row: Row, results: dict, sft: Sequence[dict], seeds: Sequence[int]) -> tuple[np.ndarray, list[str]]:
@@ -105,26 +125,108 @@ def difference(a: Row, b: Row, results: dict, sft: Sequence[dict], categories: S
 def aspect_ranking(rows: Sequence[Row], results: dict, sft: Sequence[dict], categories: Sequence[str],
                    seeds: Sequence[int], rounds: int = 1000) -> list[dict[str, Any]]:
     """Each aspect's largest effect: the spread of the average score between its best and worst configuration
-    (their paired difference with a CI), and the category where its configurations differ most; sorted."""
+    (their paired difference with a CI), and the category where its configurations differ most; largest effect
+    first, equal effects by aspect name (never by the paper's order), the same whatever the order of ``rows``.
+
+    Ties are reported, not broken silently: ``best`` / ``worst`` / ``largest_category`` name every tied member
+    (joined by " = "; ``*_ties`` counts the others), and ``ties`` / ``tied_with`` say which other aspects this
+    one cannot be ordered against (equal effects or overlapping CIs). ``equal_effect_with`` keeps the equal ones."""
+    import pandas as pd
     out = []
     for aspect in ASPECTS:
-        members = list({r.slug: r for r in rows if r.aspect == aspect}.values())
+        members = sorted({r.slug: r for r in rows if r.aspect == aspect}.values(), key=lambda r: (r.label, r.slug))
         if len(members) < 2:
             continue
         per_cat = {}
         for r in members:
             values, cats = delta_matrix(r, results, sft, seeds)
             per_cat[r.slug] = {c: float(values[:, np.asarray(cats) == c].mean()) for c in categories}
-        avg = {slug: float(np.mean(list(v.values()))) for slug, v in per_cat.items()}
-        best = max(members, key=lambda r: avg[r.slug])
-        worst = min(members, key=lambda r: avg[r.slug])
+        unique = len({r.label for r in members}) == len(members)
+        name = {r.slug: r.label if unique else f"{r.label} ({r.slug})" for r in members}
+        avg = {name[r.slug]: float(np.mean(list(per_cat[r.slug].values()))) for r in members}
+        by_name = {name[r.slug]: r for r in members}
+        best_all, worst_all = tops(avg), tops(avg, lowest=True)
+        best, worst = by_name[best_all[0]], by_name[worst_all[0]]  # any tied pick gives the same point effect
         diff = difference(best, worst, results, sft, categories, seeds, rounds)
         spreads = {c: max(v[c] for v in per_cat.values()) - min(v[c] for v in per_cat.values()) for c in categories}
-        top = max(spreads, key=spreads.get)
+        top_all = tops(spreads)
         out.append({"aspect": aspect, "effect": diff["average"]["delta"], "low": diff["average"]["low"],
-                    "high": diff["average"]["high"], "best": best.label, "worst": worst.label,
-                    "largest_category": top, "largest_category_spread": spreads[top], "n_configurations": len(members)})
-    return sorted(out, key=lambda r: -r["effect"])
+                    "high": diff["average"]["high"], "best": " = ".join(best_all), "best_ties": len(best_all) - 1,
+                    "worst": " = ".join(worst_all), "worst_ties": len(worst_all) - 1,
+                    "largest_category": " = ".join(top_all), "largest_category_ties": len(top_all) - 1,
+                    "largest_category_spread": spreads[top_all[0]], "n_configurations": len(members)})
+    if not out:
+        return out
+    table = pd.DataFrame(out)
+    order = rank_with_ties(table, "effect", name="aspect", low="low", high="high", decimals=DECIMALS)
+    pairs = tied_pairs(table, "effect", name="aspect", low="low", high="high", decimals=DECIMALS)
+    equal = tied_pairs(table, "effect", name="aspect", decimals=DECIMALS)
+    by_aspect = {r["aspect"]: r for r in out}
+    ranked_out = []
+    for aspect, n in zip(order.aspect, order.ties):
+        others = [b if a == aspect else a for a, b in pairs if aspect in (a, b)]
+        same = [b if a == aspect else a for a, b in equal if aspect in (a, b)]
+        ranked_out.append({**by_aspect[aspect], "ties": int(n), "tied_with": ", ".join(others),
+                           "equal_effect_with": ", ".join(same)})
+    return ranked_out
+
+
+def ranking_ties(ranking: Sequence[dict]) -> dict[str, Any]:
+    """The ties in an ``aspect_ranking``: ``aspect_ranking_ties`` (aspect pairs it cannot order: equal effects or
+    overlapping CIs), ``aspect_ranking_equal_effects`` (of those, equal effects), the pairs, the tied best/worst
+    configurations and largest categories, and ``sentence``: one line for the findings (None without ties)."""
+    table = [{k: r[k] for k in ("aspect", "effect", "low", "high")} for r in ranking]
+    pairs = equal = []
+    if table:
+        import pandas as pd
+        df = pd.DataFrame(table)
+        pairs = tied_pairs(df, "effect", name="aspect", low="low", high="high", decimals=DECIMALS)
+        equal = tied_pairs(df, "effect", name="aspect", decimals=DECIMALS)
+    within = []
+    for r in ranking:
+        a, n = r["aspect"], r.get("n_configurations")
+        if r.get("best_ties") and n and r["best_ties"] + 1 == n:
+            within.append(f"all {n} {a} configurations score the same average")
+        else:
+            within += [f"the {w} {a} configuration is tied ({r[k]})" for k, w in (("best", "best"), ("worst", "worst"))
+                       if r.get(f"{k}_ties")]
+        if r.get("largest_category_ties"):
+            within.append(f"the largest {a} category is tied ({r['largest_category']})")
+    n_pairs = len(ranking) * (len(ranking) - 1) // 2
+    parts = []
+    if pairs:
+        parts.append(f"{len(pairs)} of {n_pairs} aspect pair{'s' if n_pairs > 1 else ''} cannot be "
+                     "ordered by their effect (= equal effects, ~ overlapping 95% CIs): "
+                     + ", ".join(f"{a} {'=' if (a, b) in equal else '~'} {b}" for a, b in pairs))
+    parts += within
+    return {"aspect_ranking_ties": len(pairs), "aspect_ranking_equal_effects": len(equal),
+            "tied_pairs": [list(p) for p in pairs], "equal_pairs": [list(p) for p in equal],
+            "tied_within_aspects": within,
+            "sentence": ("Ties: " + "; ".join(parts) + ".") if parts else None}
+
+
+def findings_lines(checked: Sequence[dict], ranking: Sequence[dict]) -> list[str]:
+    """One line per checked finding; the ties sentence (``ranking_ties``), when there are ties, closes the
+    aspect-order line (its own line when the order was not testable)."""
+    lines = [f"{c['finding']}: {c['status']} ({c['detail']})" for c in checked]
+    sentence = ranking_ties(ranking)["sentence"]
+    if sentence:
+        at = next((i for i, c in enumerate(checked) if c["finding"].startswith("aspect order")), None)
+        if at is None:
+            lines.append(sentence)
+        else:
+            lines[at] += " " + sentence
+    return lines
+
+
+def order_text(ranking: Sequence[dict], points: bool = True) -> str:
+    """"data (12.0 points) > algorithm (3.0 points) = prompts (3.0 points)": equal effects joined by "=", not ">"."""
+    text = ""
+    for i, r in enumerate(ranking):
+        if i:
+            text += " = " if _eq(r["effect"], ranking[i - 1]["effect"]) else " > "
+        text += r["aspect"] + (f" ({100 * r['effect']:.1f} points)" if points else "")
+    return text
 
 
 def _row(rows: Sequence[Row], aspect: str, pred) -> Row | None:
@@ -141,40 +243,65 @@ def _status(d: dict) -> str:
 
 def paper_findings(rows: Sequence[Row], results: dict, sft: Sequence[dict], categories: Sequence[str],
                    seeds: Sequence[int], ranking: Sequence[dict], rounds: int = 1000) -> list[dict[str, Any]]:
-    """The paper's findings this grid can test, each with a computed status and the numbers behind it."""
+    """The paper's findings this grid can test, each with a computed status and the numbers behind it.
+
+    A tie is never read in the paper's favour: the aspect order is *reproduced* only when the effects follow the
+    paper's order strictly and no two aspects' CIs overlap; an order that matches the paper's only through equal
+    effects is "tied (...)" (and its point estimate does not agree), one with overlapping CIs "tied within CIs (...)".
+    "Mainly / most on reasoning" needs reasoning alone at the top: tied with another category, the finding is at
+    most partly reproduced. Each finding's ``ties`` counts the tied pairs (order) or tied categories (others)."""
     pct = lambda d: f"{100 * d['delta']:+.1f} points [{100 * d['low']:+.1f}, {100 * d['high']:+.1f}]"  # noqa: E731
     out = []
     order = [r["aspect"] for r in ranking]
     if len(order) >= 2:
         paper = [a for a in PAPER_ORDER if a in order]
-        from scipy.stats import kendalltau
-        tau = float(kendalltau([paper.index(a) for a in order], list(range(len(order)))).statistic) if len(order) > 2 else (
-            1.0 if order == paper else -1.0)
-        overlap = any(a["low"] <= b["high"] for a, b in zip(ranking, ranking[1:]))
+        effect = {r["aspect"]: r["effect"] for r in ranking}
+        tau = _kendall_tau_b(paper, effect)
+        ties = ranking_ties(ranking)
+        equal, n_tied = ties["equal_pairs"], ties["aspect_ranking_ties"]
+        # the paper's order is one way to read this ranking when no aspect pair runs against it
+        consistent = all(round(effect[a], DECIMALS) >= round(effect[b], DECIMALS)
+                         for i, a in enumerate(paper) for b in paper[i + 1:])
+        top_alone = order[0] == paper[0] and not ranking[0].get("equal_effect_with")
         if all(r["effect"] == 0 for r in ranking):
             status = "not testable (no configuration changed any answer)"
-        elif order == paper:
-            status = "matches in the point estimates (adjacent CIs overlap)" if overlap else "reproduced"
+        elif consistent and equal:
+            status = ("tied (equal effects: " + ", ".join(f"{a} = {b}" for a, b in equal)
+                      + "; the order matches the paper's only up to the ties)")
+        elif consistent and n_tied:
+            status = "tied within CIs (the point estimates follow the paper's order; overlapping CIs do not resolve it)"
+        elif consistent:
+            status = "reproduced"
         else:
-            status = "partly reproduced" if order[0] == paper[0] or tau > 0 else "not reproduced"
+            status = "partly reproduced" if top_alone or tau > 0 else "not reproduced"
+        pairs = len(order) * (len(order) - 1) // 2
         out.append({"finding": "aspect order: data > algorithm > reward model > prompts", "status": status,
-                    "point_estimate_agrees": order == paper and not all(r["effect"] == 0 for r in ranking),
-                    "detail": "this world: " + " > ".join(f"{r['aspect']} ({100 * r['effect']:.1f} [{100 * r['low']:.1f}, "
-                                                          f"{100 * r['high']:.1f}])" for r in ranking)
-                    + f"; Kendall tau with the paper's order {tau:.2f}"
-                    + ("; adjacent CIs overlap, so the CIs do not resolve the order" if overlap else "")})
+                    "point_estimate_agrees": consistent and not equal and not all(r["effect"] == 0 for r in ranking),
+                    "ties": n_tied,
+                    "detail": "this world: " + " ".join(
+                        (("= " if _eq(r["effect"], ranking[i - 1]["effect"]) else "> ") if i else "")
+                        + f"{r['aspect']} ({100 * r['effect']:.1f} [{100 * r['low']:.1f}, {100 * r['high']:.1f}])"
+                        for i, r in enumerate(ranking))
+                    + f"; Kendall tau-b with the paper's order {tau:.2f}"
+                    + (f"; {n_tied} of {pairs} aspect pairs tied (equal effects or overlapping CIs), so the CIs do not "
+                       "resolve the order" if n_tied else "")})
     dpo = _row(rows, "algorithm", lambda r: r.algorithm == "dpo")
     ppo = _row(rows, "algorithm", lambda r: r.algorithm == "ppo")
     if dpo and ppo:
         d = difference(ppo, dpo, results, sft, categories, seeds, rounds)
-        top = max(categories, key=lambda c: d[c]["delta"])
+        top_all = tops({c: d[c]["delta"] for c in categories})  # every category tied for the largest gain
+        top = " = ".join(top_all)
+        mainly = top_all == ["reasoning"]
         status = _status(d["average"])
-        if status == "reproduced" and top != "reasoning":
-            status = "partly reproduced (PPO wins, but most on " + top + ")"
+        if status == "reproduced" and not mainly:
+            status = ("partly reproduced (PPO wins, but reasoning is tied with " + ", ".join(c for c in top_all if c != "reasoning")
+                      + ")" if "reasoning" in top_all else "partly reproduced (PPO wins, but most on " + top + ")")
+        tie_note = f"; largest on {top} (tied)" if len(top_all) > 1 else ""
         out.append({"finding": "PPO beats DPO, mainly on reasoning", "status": status,
-                    "point_estimate_agrees": d["average"]["delta"] > 0 and top == "reasoning",
-                    "detail": f"PPO - DPO: average {pct(d['average'])}, reasoning {pct(d['reasoning'])}" if "reasoning" in d
-                    else f"PPO - DPO: average {pct(d['average'])}; largest on {top}"})
+                    "point_estimate_agrees": d["average"]["delta"] > 0 and mainly,
+                    "ties": len(top_all) - 1,
+                    "detail": (f"PPO - DPO: average {pct(d['average'])}, reasoning {pct(d['reasoning'])}" + tie_note)
+                    if "reasoning" in d else f"PPO - DPO: average {pct(d['average'])}; largest on {top}"})
     fine = _row(rows, "data", lambda r: r.reference)
     overall = _row(rows, "data", lambda r: r.data.labeller == "overall")
     if fine and overall:
@@ -185,13 +312,17 @@ def paper_findings(rows: Sequence[Row], results: dict, sft: Sequence[dict], cate
     if len(rm_rows) >= 2 and "reasoning" in categories:
         big, small = rm_rows[0], rm_rows[1]  # the reference RM is the first (largest) size
         d = difference(big, small, results, sft, categories, seeds, rounds)
-        others = [d[c]["delta"] for c in categories if c != "reasoning"]
+        top_all = tops({c: d[c]["delta"] for c in categories})
         status = _status(d["reasoning"])
-        if status == "reproduced" and max(others) > d["reasoning"]["delta"]:
+        if status == "reproduced" and "reasoning" not in top_all:
             status = "partly reproduced (helps reasoning, but helps another category more)"
+        elif status == "reproduced" and len(top_all) > 1:
+            status = "partly reproduced (helps reasoning, tied with " + ", ".join(c for c in top_all if c != "reasoning") + ")"
         out.append({"finding": "a larger reward model helps PPO most on reasoning, marginally elsewhere", "status": status,
-                    "point_estimate_agrees": d["reasoning"]["delta"] > 0 and d["reasoning"]["delta"] >= max(others),
-                    "detail": f"{big.rm.label()} - {small.rm.label()}: reasoning {pct(d['reasoning'])}, average {pct(d['average'])}"})
+                    "point_estimate_agrees": d["reasoning"]["delta"] > 0 and top_all == ["reasoning"],
+                    "ties": len(top_all) - 1,
+                    "detail": f"{big.rm.label()} - {small.rm.label()}: reasoning {pct(d['reasoning'])}, average {pct(d['average'])}"
+                    + (f"; largest on {' = '.join(top_all)} (tied)" if len(top_all) > 1 else "")})
     none = _row(rows, "prompts", lambda r: r.prompts == "none")
     targeted = _row(rows, "prompts", lambda r: r.prompts == "in-domain")
     if none and targeted and "reasoning" in categories:
@@ -200,6 +331,19 @@ def paper_findings(rows: Sequence[Row], results: dict, sft: Sequence[dict], cate
                     "point_estimate_agrees": d["reasoning"]["delta"] > 0,
                     "detail": f"in-domain - none: reasoning {pct(d['reasoning'])}, average {pct(d['average'])}"})
     return out
+
+
+def _kendall_tau_b(paper: Sequence[str], effect: dict[str, float]) -> float:
+    """Kendall's tau-b between the paper's order and the effects (largest first), equal effects counted as ties
+    (scipy's default variant), so a tie-break cannot move it; 0 when every effect is equal."""
+    import math
+    conc = disc = ties = 0
+    for i, a in enumerate(paper):
+        for b in paper[i + 1:]:
+            x, y = round(effect[a], DECIMALS), round(effect[b], DECIMALS)
+            conc, disc, ties = conc + (x > y), disc + (x < y), ties + (x == y)
+    n0 = len(paper) * (len(paper) - 1) // 2
+    return (conc - disc) / math.sqrt(n0 * (n0 - ties)) if n0 > ties else 0.0
 
 
 def signal(findings: Sequence[dict]) -> str:
