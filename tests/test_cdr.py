@@ -220,3 +220,81 @@ def test_check_params_needs_a_score_for_every_zoo_model(tmp_path):
     cdr.check_params({**base, "gap_scores_file": str(scores)})
     with pytest.raises(ValueError, match="per_subset 0"):
         cdr.check_params({**base, "eval_data": "x", "gap_data": "x", "per_subset": 0, "gap_per_subset": 8})
+
+
+# ------------------------------------------------------------------ issue #9 item 3: degenerate rewards, stable sweep
+def test_tied_share_counts_pairs_the_reward_cannot_order():
+    assert cdr.tied_share([1.0, 2.0, 3.0, 4.0], [1.0 + 1e-9, 1.0, 3.0, float("nan")]) == pytest.approx(0.75)
+    assert cdr.tied_share([1.0, 2.0], [0.0, 3.0]) == 0.0 and cdr.tied_share([], []) is None
+    assert cdr.tied_share([float("inf")], [0.0]) == 0.0  # an infinite margin still orders the pair
+    with pytest.raises(ValueError, match="differ in length"):
+        cdr.tied_share([1.0], [])
+
+
+HEAD = {"ratio_headline": 30.0, "ratio_headline_ci": [20.0, 40.0], "n_examples": 32, "default_pair": "s / w",
+        "variant": "sum", "strong_alone_mean_headline": 60.0}
+
+
+def test_degenerate_reward_withholds_the_headline_with_the_reason():
+    f = cdr.findings({**HEAD, "ratio_tied_share": 0.95, "strong_alone_mean_tied_share": 0.0})
+    assert f["reward_reliable"] is False and f["signal"] == "reward degenerate: no headline"
+    assert f["ratio_headline_reported"].startswith("n/a: reward degenerate (95% of pairs tied")
+    assert "n/a: reward degenerate (95% of pairs tied" in f["findings"][0] and "30.0" not in f["findings"][0]
+    assert "degenerate (95% of pairs tied" in f["finding"] and "below chance" not in f["signal"]
+    assert f["rewards_degenerate"] == 1
+    at = cdr.findings({**HEAD, "ratio_tied_share": cdr.MAX_TIED_SHARE})  # the threshold itself fails
+    assert at["signal"] == "reward degenerate: no headline"
+    # the baselines table's rows are counted (the headline is one of them), customisation variants too
+    many = cdr.findings({**HEAD, "ratio_tied_share": 1.0, "strong_alone_mean_tied_share": 1.0,
+                         "baseline_tied_share": {"ratio sum (s / w)": 1.0, "strong alone, mean log-prob": 1.0,
+                                                 "weak alone, mean log-prob": 0.1},
+                         "customisation_tied_share": {"plain": 1.0, "criteria + exemplar": 0.5}})
+    assert many["rewards_degenerate"] == 3
+    assert "the strong model alone (mean log-prob) n/a: reward degenerate (100% of pairs tied" in many["findings"][0]
+    assert any(s.startswith("customisation (plain): n/a: reward degenerate") for s in many["findings"])
+    assert not any(s.startswith("ratio sum (s / w):") for s in many["findings"])  # the headline sentence says it
+
+
+def test_non_degenerate_reward_keeps_the_headline():
+    plain = cdr.findings(HEAD)
+    checked = cdr.findings({**HEAD, "ratio_tied_share": 0.2, "strong_alone_mean_tied_share": 0.0})
+    for f in (plain, checked):
+        assert f["reward_reliable"] is True and f["signal"] == "ratio below chance"
+        assert "headline 30.0 [20.0, 40.0] on 32 examples; the strong model alone (mean log-prob) 60.0." in f["finding"]
+        assert f["ratio_headline_reported"] == "30.0 [20.0, 40.0]" and f["rewards_degenerate"] == 0
+    assert "Reward reliability: reward checks passed (20% of pairs tied)." in checked["findings"]
+
+
+def test_sweep_with_degenerate_pairs_and_equal_gaps_says_so():
+    f = cdr.findings({**HEAD, "n_pairs": 6, "pairs_rated": 5, "pairs_reward_degenerate": 1, "pairs_gap_distinct": 1,
+                      "pairs_headline_distinct": 3, "gap_accuracy_pearson": None,
+                      "pairs_gap_tied": [["a / d", "b / d"], ["a / d", "c / d"]]})
+    assert any("n/a: gaps degenerate (all 5 pairs have the same gap); 1 pair(s) with a degenerate reward" in s
+               for s in f["findings"])
+    assert f["rewards_degenerate"] == 1 and f["ranking_ties"] == 2
+    assert "Sweep ranking: 2 of 15 pairs of pairs have the same gap, ordered by name: {a / d, b / d, c / d}." in f["findings"]
+
+
+def test_sweep_order_is_the_same_whatever_the_input_order():
+    import itertools
+
+    import pandas as pd
+    rows = [{"strong": "b", "weak": "d", "gap": 0.4, "headline": 50.0},
+            {"strong": "a", "weak": "d", "gap": 0.4, "headline": 60.0},
+            {"strong": "c", "weak": "d", "gap": 0.1 + 0.2, "headline": 55.0},   # 0.30000000000000004
+            {"strong": "a", "weak": "c", "gap": 0.3, "headline": 40.0},
+            {"strong": "a", "weak": "b", "gap": 0.0 + 1e-12 + 0.1, "headline": 45.0}]
+    seen = set()
+    for perm in itertools.permutations(rows):
+        out = cdr.rank_sweep(list(perm))
+        seen.add((tuple(zip(out.strong, out.weak)), tuple(out.gap_ties)))
+        assert cdr.gap_ties(out) == cdr.gap_ties(pd.DataFrame(list(perm))) == [("a / d", "b / d"), ("a / c", "c / d")]
+    assert seen == {((("a", "d"), ("b", "d"), ("a", "c"), ("c", "d"), ("a", "b")), (1, 1, 1, 1, 0))}
+    empty = cdr.rank_sweep([])
+    assert empty.empty and {"strong", "weak", "gap", "headline", "gap_ties"} <= set(empty.columns)
+    assert cdr.gap_ties(empty) == []
+
+
+def test_unordered_pairs_treat_summation_noise_as_a_tie():
+    pairs, ties = cdr.unordered_pairs(["a", "b", "c"], {"a": 0.1 + 0.2, "b": 0.3, "c": 0.1})
+    assert ties == [("a", "b")] and [p[:2] for p in pairs] == [("a", "c"), ("b", "c")]

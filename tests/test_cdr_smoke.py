@@ -32,9 +32,15 @@ def test_05_cdr_smoke(tmp_path):
     import pandas as pd
     sweep = pd.read_csv(run_dir / "data" / "pair_sweep.csv")  # the headline numbers, recomputed from the stored table
     assert len(sweep) == m["n_pairs"] and (sweep.gap > 0).all()
+    assert list(sweep.gap) == sorted(sweep.gap, reverse=True) and "gap_ties" in sweep  # largest gap first, ties counted
+    rated = sweep[~sweep.reward_degenerate.astype(bool)]  # a degenerate reward's headline is left out
+    assert len(rated) == m["pairs_rated"] and m["pairs_reward_degenerate"] == len(sweep) - len(rated)
     if m["gap_accuracy_pearson"] is not None:
         from helpers.core.stats import correlation_ci
-        assert abs(correlation_ci(sweep.gap, sweep.headline)["pearson"] - m["gap_accuracy_pearson"]) < 1e-9
+        assert abs(correlation_ci(rated.gap, rated.headline)["pearson"] - m["gap_accuracy_pearson"]) < 1e-9
+    assert 0 <= m["ratio_tied_share"] <= 1 and set(m["customisation_tied_share"]) == set(m["customisation"])
+    assert m["reward_reliable"] == (m["ratio_tied_share"] < 0.9)
+    assert m["ratio_headline_reported"].startswith("n/a: reward degenerate") != m["reward_reliable"]
     assert m["signal"] and m["finding"]
     if m["onpolicy_pairs"]:
         from datasets import load_from_disk

@@ -69,7 +69,7 @@ def unordered_pairs(names: Sequence[str], scores: dict[str, float]) -> tuple[lis
     """Every unordered pair of models as (strong, weak, gap) with strong = the higher external score.
 
     The paper's sweep: each pair counted once, its gap = score(strong) - score(weak) > 0. Pairs with equal
-    scores have no strong side: they are returned apart (second list) so the caller can count them.
+    scores (to 9 decimal places) have no strong side: they are returned apart (second list) so the caller can count them.
     A model without a score is an error (KeyError naming it).
     """
     missing = [n for n in names if n not in scores]
@@ -79,8 +79,39 @@ def unordered_pairs(names: Sequence[str], scores: dict[str, float]) -> tuple[lis
     for i, a in enumerate(names):
         for b in names[i + 1:]:
             gap = scores[a] - scores[b]
-            if gap == 0:
+            if round(gap, 9) == 0:  # as core.stats.ranked: summation noise is no order
                 ties.append((a, b))
             else:
                 pairs.append((a, b, gap) if gap > 0 else (b, a, -gap))
-    return sorted(pairs, key=lambda p: (-p[2], p[0], p[1])), ties
+    return sorted(pairs, key=lambda p: (-round(p[2], 9), p[0], p[1])), ties
+
+
+SWEEP_COLUMNS = ["strong", "weak", "gap", "accuracy", "headline", "tied_share", "reward_degenerate"]
+
+
+def rank_sweep(rows, decimals: int = 9):
+    """The sweep table (a DataFrame, or a list of row dicts with strong, weak, gap) largest gap first; equal gaps (to
+    ``decimals`` places: summation noise is no order) by strong, then weak name, so the order is the same whatever
+    the input order. A ``gap_ties`` column counts the other pairs with the same gap. Index reset."""
+    import pandas as pd
+    table = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows))
+    table = table.reindex(columns=list(dict.fromkeys([*SWEEP_COLUMNS, *table.columns])))
+    key = "__gap_key"
+    out = (table.assign(**{key: pd.to_numeric(table["gap"], errors="coerce").round(decimals)})
+           .sort_values([key, "strong", "weak"], ascending=[False, True, True], kind="stable", na_position="last")
+           .drop(columns=key).reset_index(drop=True))
+    count: dict[tuple, int] = {}
+    for a, b in gap_ties(out, decimals):
+        for p in (a, b):
+            count[p] = count.get(p, 0) + 1
+    return out.assign(gap_ties=[count.get(f"{s} / {w}", 0) for s, w in zip(out.strong, out.weak)])
+
+
+def gap_ties(table, decimals: int = 9) -> list[tuple[str, str]]:
+    """The pairs of sweep rows with the same gap (to ``decimals`` places), as ("strong / weak", "strong / weak") in
+    ranked order (``core.stats.tied_pairs``)."""
+    from ..core.stats import tied_pairs
+    if not len(table):
+        return []
+    named = table.assign(pair=[f"{s} / {w}" for s, w in zip(table.strong, table.weak)])
+    return tied_pairs(named[["pair", "gap"]], "gap", name="pair", decimals=decimals)
