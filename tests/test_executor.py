@@ -3,8 +3,8 @@
 Fast tests check the params, the WorkerSpec and the precheck. The slow ones start a REAL two-node Ray
 cluster on 127.0.0.1 (a head and one worker node, one CPU each, `ray start` in subprocesses with a temp
 dir, bounded by timeouts, stopped in the fixture's teardown) and run a Magpie responses stage, a CDR
-log-prob stage and a Culture-Gen (07) continuation stage with 2 replicas on the embedded model, compared with
-executor local; then a resume.
+log-prob stage and Culture-Gen's (07) continuation and symbol-scoring stages with 2 replicas on the embedded
+model, compared with executor local; then a resume.
 """
 from __future__ import annotations
 
@@ -291,3 +291,25 @@ def test_culturegen_continuations_on_ray_match_local(cluster, tmp_path):
     assert stats["sequences"] == local_stats["sequences"] == len(items) and stats["backend"] == "hf"
     again, again_stats = cgg.generate_stage(None, items, store=JsonlStore(tmp_path / "ray.jsonl"), executor=ex, **kw)
     assert again == remote and ex.last["sent"] == 0 and cgg.speed_line(again_stats) == "resumed from the store"
+
+
+@pytest.mark.slow
+def test_culturegen_symbol_scores_on_ray_match_local(cluster, tmp_path):
+    from helpers.core.logprobs import LogProbScorer
+    from helpers.culturegen import data as cgd, score as cgs
+    cultures = cgd.select_cultures([], 1)[:3]
+    topics = cgd.select_topics([])[:2]
+    items = cgs.score_items(topics, {topics[0].key: ["sushi", "rice"], topics[1].key: ["tea"]})  # + each generic
+    local, _ = cgs.score_stage(None, LogProbScorer("smollm2-135m-instruct", batch_size=2), items, cultures,
+                               "smollm2-135m-instruct", batch_size=2, store=JsonlStore(tmp_path / "local.jsonl"))
+    ex = _ray(cluster)
+    spec = cgs.score_spec("smollm2-135m-instruct", cultures, batch_size=2)
+    remote, speed = cgs.score_stage(None, spec, items, cultures, "smollm2-135m-instruct", batch_size=2,
+                                    store=JsonlStore(tmp_path / "ray.jsonl"), executor=ex)
+    assert ex.last["sent"] == len(items) == 5 and ex.last["batches"] == 3
+    assert list(remote) == list(local) and speed["sentences"] == len(items) * len(cultures)
+    for k, a in local.items():
+        b = remote[k]
+        assert (b["id"], b["head"], b["head_n"], b["tail_n"]) == (a["id"], a["head"], a["head_n"], a["tail_n"])
+        assert b["head_sum"] == pytest.approx(a["head_sum"], abs=1e-4)
+        assert b["tail_sum"] == pytest.approx(a["tail_sum"], abs=1e-4)

@@ -110,7 +110,7 @@ CELLS = [
     from helpers.core.store import fallback_lines
     from helpers.culturegen.stages import GRAPH
     stages = GRAPH.bind(run, globals())  # each stage's file is named by a hash of every parameter that changes it
-    executor = Executor.from_params(globals())  # the generation stage runs here (local) or on Ray replicas
+    executor = Executor.from_params(globals())  # the generation and scoring stages run here (local) or on Ray replicas
     if torch_threads:
         torch.set_num_threads(torch_threads)
     chosen = cgd.select_cultures(cultures, n_per_region)
@@ -118,7 +118,7 @@ CELLS = [
     items = cgg.generation_items(chosen, chosen_topics, genders, with_baseline=True)
     print(f"{len(chosen)} cultures x {len(chosen_topics)} topics x {len(genders)} gender form(s) + the culture-agnostic "
           f"baseline = {len(items)} prompts x {n_samples} samples; torch threads {torch.get_num_threads()}, "
-          f"load average {os.getloadavg()[0]:.1f}; generation runs {executor}; run folder {run.dir}")
+          f"load average {os.getloadavg()[0]:.1f}; generation and scoring run {executor}; run folder {run.dir}")
     pd.DataFrame([(c.region, c.nationality, c.country) for c in chosen], columns=["region", "nationality", "country"])
     """),
     md("""
@@ -177,15 +177,19 @@ CELLS = [
     is scored for every culture of the run; the part of the sentence before the nationality is scored once and the
     nationality tails on its cache (`helpers.core.logprobs`), which adds up to the paper's whole-sentence score exactly.
     For each kept phrase the n-gram most likely for its own culture is its candidate; it is a symbol when
-    P(culture | n-gram) > 1/N.
+    P(culture | n-gram) > 1/N. With `executor = "ray"` the n-grams are scored on Ray Data replicas (same records;
+    log-probs within 1e-4).
     """),
     code("""
     scorer = LogProbScorer(model, batch_size=score_batch_size)
     pairs, n_pairs_left_out = cgs.validity_items(cgd.symbol_pairs(validity_pairs), chosen)
     to_score = cgs.plan_scoring(ext, pairs, n_ngrams_per_topic)
-    scores, score_speed = cgs.score_stage(run, scorer, to_score, chosen, model, batch_size=score_batch_size, store=stages.store(
+    # executor ray: the replicas each load the model (score_spec); this scorer keys the store and answers CulturalBench
+    score_work = scorer if executor.kind == "local" else cgs.score_spec(model, chosen, batch_size=score_batch_size)
+    scores, score_speed = cgs.score_stage(run, score_work, to_score, chosen, model, batch_size=score_batch_size, store=stages.store(
         "scores", cultures=[c.nationality for c in chosen], start=cgs.start_text(scorer.tokenizer),
-        truncation=[scorer.max_prompt_tokens, scorer.max_response_tokens], end_of_turn=scorer.end_of_turn))
+        truncation=[scorer.max_prompt_tokens, scorer.max_response_tokens], end_of_turn=scorer.end_of_turn),
+        executor=executor)
     assoc = cgs.Associations(scores, chosen, score_measure, calibrate)
     symbols = cgs.choose_symbols(ext, assoc)
     sym_df = pd.DataFrame(symbols, columns=cgs.SYMBOL_COLUMNS)

@@ -11,6 +11,7 @@ An n-gram is a symbol of culture c when P(c | n-gram) > 1/N over the N cultures 
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections import Counter
 from typing import Sequence
@@ -18,7 +19,7 @@ from typing import Sequence
 import numpy as np
 
 from ..core.stats import chance_verdict, wilson_interval
-from ..core.store import run_stage, stable_id
+from ..core.store import stable_id
 from .data import Culture, Topic
 from .prompts import culture_tail, reference_sentence
 
@@ -58,23 +59,18 @@ def splits_cleanly(tokenizer, start: str, head: str, tails: Sequence[str]) -> bo
     return all(hf.encode(tokenizer, start + head + t) == head_alone + piece(t) for t in tails)
 
 
-def score_stage(run, scorer, items: Sequence[dict], cultures: Sequence[Culture], model: str,
-                batch_size: int = 32, store=None) -> tuple[dict[tuple, dict], dict]:
-    """Score every item for every culture (resumable); returns ({(topic, ngram): record}, speed of the fresh work).
-
-    Where the two pieces would not tokenise like the whole sentence, that item's sentences are scored whole
-    (``LogProbScorer.score``, one per culture; the tail is then the whole minus the shared part).
-    """
+def _score_process(scorer, tails: Sequence[str], speed: dict):
+    """The scoring stage's batch function on a loaded ``scorer`` (``speed`` collects its timings)."""
     from ..core.logprobs import choice_logprobs
+    from .generate import _topic_of
 
     start = start_text(scorer.tokenizer)
-    tails = [culture_tail(c) for c in cultures]
+    tails = list(tails)
     tail_n = [len(scorer.tokenizer(t, add_special_tokens=False).input_ids) for t in tails]
-    speed = {"sentences": 0, "seconds": 0.0, "whole_sentence_items": 0}
 
     def process(batch: list[dict]) -> list[dict]:
         t0 = time.perf_counter()
-        heads = [reference_sentence(it["_topic"], it["ngram"]) for it in batch]
+        heads = [reference_sentence(_topic_of(it["_topic"]), it["ngram"]) for it in batch]
         pre = scorer.score([(start, h) for h in heads], desc="shared parts")
         clean = [splits_cleanly(scorer.tokenizer, start, h, tails) for h in heads]
         two = [h for h, ok in zip(heads, clean) if ok]
@@ -90,12 +86,58 @@ def score_stage(run, scorer, items: Sequence[dict], cultures: Sequence[Culture],
             out.append({"id": it["id"], "topic": it["topic"], "ngram": it["ngram"], "head": h, "head_sum": p.sum,
                         "head_n": p.n_tokens, "tail_sum": list(t_sum), "tail_n": list(t_n)})
         speed["seconds"] += time.perf_counter() - t0
-        speed["sentences"] += len(batch) * len(cultures)
+        speed["sentences"] += len(batch) * len(tails)
         return out
+    return process
 
+
+def score_worker(model: str, tails: Sequence[str], batch_size: int = 32):
+    """The scoring stage's batch function with the model's LogProbScorer built here (``score_spec`` names this
+    factory; a Ray replica calls it once). ``tails``: ``culture_tail`` of each culture, in order."""
+    from ..core.logprobs import LogProbScorer
+    speed = {"sentences": 0, "seconds": 0.0, "whole_sentence_items": 0}
+    process = _score_process(LogProbScorer(model, batch_size=batch_size), tails, speed)
+    process.speed = speed
+    return process
+
+
+def score_spec(model: str, cultures: Sequence[Culture], batch_size: int = 32):
+    """The scoring stage as a WorkerSpec (plain data: a replica loads the model as ``LogProbScorer(model,
+    batch_size=batch_size)``, the notebook's scorer)."""
+    from ..core.executor import WorkerSpec
+    return WorkerSpec(score_worker, {"model": model, "tails": [culture_tail(c) for c in cultures],
+                                     "batch_size": batch_size})
+
+
+def score_stage(run, scorer, items: Sequence[dict], cultures: Sequence[Culture], model: str,
+                batch_size: int = 32, store=None, executor=None) -> tuple[dict[tuple, dict], dict]:
+    """Score every item for every culture (resumable); returns ({(topic, ngram): record}, speed of the fresh work).
+
+    Where the two pieces would not tokenise like the whole sentence, that item's sentences are scored whole
+    (``LogProbScorer.score``, one per culture; the tail is then the whole minus the shared part).
+    ``scorer``: a LogProbScorer (scored in this process), or a ``score_spec`` run through ``executor``
+    (``helpers.core.executor``: local, or Ray replicas that each load the model once; same records). On Ray the
+    seconds are the driver's wall time (start-up included) and ``whole_sentence_items`` is None.
+    """
+    from ..core.executor import WorkerSpec, as_executor, run_stage_on
+
+    executor = as_executor(executor)
+    speed = {"sentences": 0, "seconds": 0.0, "whole_sentence_items": 0}
     if store is None:  # the notebook passes a store keyed by its stage graph (model, cultures, scorer settings)
         store = run.store(scores_store_name(model, cultures))
-    records = run_stage(store, list(items), process, batch_size=batch_size, desc="association scores")
+    todo = [it for it in items if it["id"] not in store]
+    if not isinstance(scorer, WorkerSpec):
+        work = _score_process(scorer, [culture_tail(c) for c in cultures], speed)
+    elif todo and executor.kind == "local":
+        work = scorer.build()
+        speed = work.speed
+    else:
+        work = scorer
+    plain = [{**it, "_topic": dataclasses.asdict(it["_topic"])} for it in items]
+    records = run_stage_on(executor, store, plain, work, batch_size=batch_size, desc="association scores")
+    if todo and executor.kind == "ray":
+        speed = {"sentences": len(todo) * len(cultures), "seconds": float(executor.last.get("seconds") or 0.0),
+                 "whole_sentence_items": None}
     speed["sentences_per_s"] = speed["sentences"] / speed["seconds"] if speed["seconds"] else None
     return {(r["topic"], r["ngram"]): r for r in records}, speed
 
