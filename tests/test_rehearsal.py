@@ -4,8 +4,10 @@ import re
 
 import pytest
 
-from helpers.core.params import PARAMS_DIR, list_notebooks
+from helpers.core.params import PARAMS_DIR, list_notebooks, notebook_path, resolve_params
+from helpers.core.rehearsal import published_checkpoints
 from helpers.core.run import run_notebook, run_suite
+from helpers.core.runs import suite_order
 from helpers.core.store import read_json
 
 FULL = sorted(p for p in PARAMS_DIR.glob("*/*.yaml") if p.stem.startswith("full") or p.stem == "offline-ci")
@@ -17,12 +19,30 @@ def test_every_notebook_has_a_full_gpu_profile_and_rehearsal_cuts():
         assert (PARAMS_DIR / nb.stem / "rehearse.yaml").exists(), f"{nb.stem} has no rehearse.yaml"
 
 
-def test_every_checkpoint_a_profile_reads_is_written_by_an_earlier_notebook_of_the_same_profile():
+def _suite_plan(profile: str) -> list[tuple[str, dict]]:
+    return [(nb.stem, resolve_params(nb, [PARAMS_DIR / nb.stem / f"{profile}.yaml"])) for nb in list_notebooks()
+            if (PARAMS_DIR / nb.stem / f"{profile}.yaml").exists()]
+
+
+def test_every_checkpoint_a_profile_reads_is_written_by_a_profile_that_runs_first():
+    orders = {}
     for path in FULL + sorted(PARAMS_DIR.glob("*/quick.yaml")):
         for nb, run, rest in re.findall(r"outputs/(\d\d_\w+)/([\w.-]+)/(checkpoints/[\w/.-]+)", path.read_text()):
-            assert nb < path.parent.name, f"{path}: reads {nb}, which runs after {path.parent.name} in a suite"
-            assert (PARAMS_DIR / nb / f"{run}.yaml").exists(), f"{path}: no profile {nb}/{run} writes {rest}"
-            assert rest == "checkpoints/sft" and nb == "01_magpie", f"{path}: nothing writes {nb}/{run}/{rest}"
+            producer = PARAMS_DIR / nb / f"{run}.yaml"
+            assert producer.exists(), f"{path}: no profile {nb}/{run} writes {rest}"
+            written = published_checkpoints(nb, resolve_params(notebook_path(nb), [producer]))
+            assert rest in written, f"{path}: {nb}/{run} does not publish {rest} (it publishes {written})"
+            if run == path.stem:  # read inside one suite run of that profile: the suite runs the writer first
+                order = orders.setdefault(run, suite_order(_suite_plan(run)))
+                assert order.index(nb) < order.index(path.parent.name), f"{path}: reads {nb}, which runs after it"
+
+
+def test_the_full_gpu_suite_runs_tulu_before_arena_hard_which_judges_its_policies():
+    order = suite_order(_suite_plan("full-gpu"))
+    assert order.index("06_tulu") < order.index("04_arena_hard")
+    assert order.index("01_magpie") < order.index("02_wildbench") and order.index("03_benchbuilder") < order.index("04_arena_hard")
+    extra = dict(_suite_plan("full-gpu"))["04_arena_hard"]["extra_checkpoints"]
+    assert [c for c in extra if c.startswith("outputs/06_tulu/full-gpu/checkpoints/")], extra
 
 
 @pytest.mark.slow

@@ -404,3 +404,34 @@ def test_english_checkers_accept_and_reject():
     assert args["model_args"]["pretrained"] == "some/model" and not args["include_path"]
     gpu = harness.harness_args("some/model", ["gsm8k"], tensor_parallel_size=2, backend="vllm")
     assert gpu["model"] == "vllm" and gpu["model_args"]["tensor_parallel_size"] == 2
+
+
+def test_the_hub_world_publishes_its_policies_where_arena_hard_reads_them(tmp_path):
+    """06 full-gpu links every final model at checkpoints/<slug>-s<seed>; 04's full-gpu profile reads two of them."""
+    import os
+
+    import yaml
+
+    from helpers.core.params import PARAMS_DIR
+    from helpers.core.rehearsal import published_checkpoints
+    from helpers.tulu import config, grid
+
+    p = yaml.safe_load((PARAMS_DIR / "06_tulu" / "full-gpu.yaml").read_text())
+    names = config.published_checkpoints(p)
+    assert names == published_checkpoints("06_tulu", p) and len(names) == len(set(names)) > 2
+    assert config.published_checkpoints({**p, "world": "quick"}) == []
+    arena = yaml.safe_load((PARAMS_DIR / "04_arena_hard" / "full-gpu.yaml").read_text())["extra_checkpoints"]
+    read = [c.split("outputs/06_tulu/full-gpu/", 1)[1] for c in arena if c.startswith("outputs/06_tulu/")]
+    rows = grid.ablation_rows(config.levels(p))
+    by_slug = {f"checkpoints/{r.slug}-s0": r for r in rows}
+    assert len(read) == 2 and {by_slug[c].algorithm for c in read} == {"dpo", "ppo"}  # real slugs of seed 0
+    # publishing links the trained folders (only those that exist) and reports them by label and seed
+    models = tmp_path / "run" / "models"
+    for name in names[:2]:
+        (models / name.split("/")[1]).mkdir(parents=True)
+        (models / name.split("/")[1] / "config.json").write_text("{}")
+    out = config.publish_checkpoints(tmp_path / "run", models, rows, p["seeds"])
+    assert sorted(os.path.basename(v) for v in out.values()) == sorted(n.split("/")[1] for n in names[:2])
+    for path in out.values():
+        assert os.path.islink(path) and (tmp_path / "run" / "checkpoints" / os.path.basename(path) / "config.json").exists()
+    assert config.publish_checkpoints(tmp_path / "run", models, rows, p["seeds"]) == out  # idempotent

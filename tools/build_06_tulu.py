@@ -353,13 +353,28 @@ quick_note = (
     "behave against each other, not how a 13B model behaves on GSM8k or AlpacaEval. The size of each aspect's effect "
     "depends on the levels chosen for it (40% label noise is a deliberately poor data set), as it does in the "
     "paper's table. `full-gpu.yaml` runs the same cells on a hub model and the Tulu 2.5 data.")
+# the hub world publishes its final policies at stable paths (links) that the judge notebooks read
+published = config.publish_checkpoints(run.dir, world_.root / "models", rows, seeds) if world == "hub" else {}
+run.write_json("checkpoints.json", published or {f"{r.label} (seed {s})": str(world_.root / "models" / f"{r.slug}-s{s}")
+                                                  for r in grid.unique_runs(rows) for s in seeds})
+arena_board = run.dir.parent.parent / "04_arena_hard" / run.dir.name / "data" / "leaderboard.csv"
 hub_note = (
-    "**Win rates.** AlpacaEval / Arena-style win rates come from the suite's judge notebooks: run "
-    "`python -m helpers.run 02_wildbench -f params/02_wildbench/full-gpu.yaml -p optional_checkpoints=[...]` "
-    "with the folders listed in `data/checkpoints.json` (02 runs before this notebook in a suite, so the "
-    "suite cannot wire it itself)." + online)
-run.write_json("checkpoints.json", {r.label: str(world_.root / "models" / f"{r.slug}-s{s}") for r in grid.unique_runs(rows) for s in seeds})
+    "**Win rates.** This notebook measures task accuracy, not win rates. The trained "
+    f"policies are linked at `checkpoints/<slug>-s<seed>` in this run folder ({len(published)} listed in "
+    "`data/checkpoints.json`); in a `full-gpu` suite run, 04_arena_hard runs after this notebook and judges the DPO "
+    "and PPO policies of seed 0 (its `extra_checkpoints`) against its baseline, with bootstrap CIs, in "
+    f"`outputs/04_arena_hard/{run.dir.name}/data/leaderboard.csv`." + online)
 display(Markdown(quick_note if world == "quick" else hub_note))
+if world == "hub" and arena_board.exists():
+    names = {os.path.basename(path): label for label, path in published.items()}
+    board_ = pd.read_csv(arena_board)
+    board_ = board_[board_.model.isin(names)]
+    print(f"{len(board_)} Tulu rows in {arena_board}, written {time.ctime(arena_board.stat().st_mtime)} by a 04_arena_hard "
+          "run before this notebook finished (it judged the models these links pointed to then):")
+    if len(board_):
+        display(board_.assign(configuration=board_.model.map(names)).set_index("configuration"))
+elif world == "hub":
+    print(f"no Arena-Hard leaderboard at {arena_board} yet: the win rates come from 04_arena_hard in the same suite run")
 for n in notes:
     display(Markdown(f"*Note: {n}*"))
 ''')
@@ -381,7 +396,8 @@ def main() -> None:
                               TABLE, RANK_MD, RANK, CURVES_MD, CURVES, FINDINGS_MD, FINDINGS_TABLE, METRICS, READING,
                               FINDINGS_MD2, FINDINGS])
     nb = nbformat.read(out, as_version=4)
-    nb.metadata["helpers"] = {"precheck": "helpers.tulu.config:check_params"}  # checked by the runner before compute
+    nb.metadata["helpers"] = {"precheck": "helpers.tulu.config:check_params",  # checked by the runner before compute
+                              "checkpoints": "helpers.tulu.config:published_checkpoints"}  # the folders it publishes
     nbformat.write(nb, out)
     print(f"wrote {out}")
 

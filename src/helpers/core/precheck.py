@@ -154,10 +154,11 @@ def check_executor(params: dict[str, Any], timeout: float = 5.0) -> None:
         raise ParamsError(str(exc)) from None
 
 
-def notebook_hook(nb_path: str | Path) -> Callable[[dict[str, Any]], None] | None:
-    """The notebook's own cross-parameter check (``metadata.helpers.core.precheck``), if it declares one."""
+def notebook_hook(nb_path: str | Path, name: str = "precheck") -> Callable[[dict[str, Any]], Any] | None:
+    """The function a notebook declares in ``metadata.helpers.<name>`` ("module:function"), if it declares one:
+    ``precheck`` (its cross-parameter check) or ``checkpoints`` (see ``rehearsal.published_checkpoints``)."""
     meta = json.loads(Path(nb_path).read_text(encoding="utf-8")).get("metadata", {})
-    target = (meta.get("helpers") or {}).get("precheck")
+    target = (meta.get("helpers") or {}).get(name)
     if not target:
         return None
     module, _, func = target.partition(":")

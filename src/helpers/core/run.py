@@ -42,7 +42,7 @@ from .params import PARAMS_DIR, REPO_ROOT, ParamsError, list_notebooks, notebook
 from .precheck import precheck
 from .rehearsal import REHEARSAL_ENV
 from .report import export_html, headline, write_index
-from .runs import OUTPUTS, RUN_DIR_ENV
+from .runs import OUTPUTS, RUN_DIR_ENV, suite_order
 from .engines import local_models, servers_env, shared_engine_models, suite_engines, wants_vllm
 from .store import atomic_write_json, atomic_write_text, read_json
 
@@ -278,6 +278,8 @@ def _run_suite(profile, overrides, only, outputs, report, rehearse, shared_engin
         cuts = [PARAMS_DIR / nb.stem / "rehearse.yaml"] if rehearse and (PARAMS_DIR / nb.stem / "rehearse.yaml").exists() else []
         params = resolve_params(nb, files + cuts, list(overrides))
         plan.append((nb, files, params))
+    order = suite_order([(nb.stem, params) for nb, _, params in plan])  # a notebook after those whose outputs it reads
+    plan.sort(key=lambda item: order.index(item[0].stem))
     shared = shared_engine_models([p for _, _, p in plan]) if shared_engines == "auto" else []
     with suite_engines(shared) as servers:
         return _run_plan(plan, profile, overrides, outputs, report, rehearse, servers)

@@ -70,3 +70,34 @@ class Run:
 
     def write_json(self, name: str, obj: Any) -> Path:
         return atomic_write_json(self.path(name), obj)
+
+
+def _param_strings(params: dict[str, Any]) -> list[str]:
+    out = []
+    for value in params.values():
+        values = value if isinstance(value, (list, tuple)) else [value]
+        out += [v for v in values if isinstance(v, str) and v]
+    return out
+
+
+def suite_order(plan: list[tuple[str, dict[str, Any]]]) -> list[str]:
+    """The notebooks of a suite ``plan`` ((name, resolved params) in file-name order) in the order they must run.
+
+    X runs after Y when one of X's params (a string, or a string in a list) points into ``outputs/<Y>/`` or is
+    ``run:<Y>``, Y being another notebook of the plan; among the notebooks that may run next, file-name order
+    wins. A cycle raises ParamsError naming its notebooks (before anything runs)."""
+    from .params import ParamsError
+
+    names = [name for name, _ in plan]
+    needs = {name: {y for y in names if y != name and any(f"outputs/{y}/" in s.replace(os.sep, "/") or s == f"run:{y}"
+                                                          for s in _param_strings(params))}
+             for name, params in plan}
+    order: list[str] = []
+    while len(order) < len(names):
+        ready = [n for n in names if n not in order and needs[n] <= set(order)]
+        if not ready:
+            left = [n for n in names if n not in order]
+            raise ParamsError("suite: notebooks read each other's outputs in a cycle: "
+                              + "; ".join(f"{n} reads {', '.join(sorted(needs[n] - set(order)))}" for n in left))
+        order.append(ready[0])
+    return order

@@ -367,3 +367,18 @@ def fallback_lines(counts: dict[str, Any]) -> list[str]:
     hit = {k: v for k, v in counts.items() if v}
     return [("Fallbacks counted in this run: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in hit.items())
              + " (endpoint errors are not stored and are retried by the next run).")] if hit else []
+
+
+def point_to(link, target) -> None:
+    """Make ``link`` (e.g. 01's checkpoints/sft, the path other notebooks read) a symlink to ``target``, atomically.
+
+    An older real folder at ``link`` (trained under a configuration nobody recorded) is removed."""
+    link, target = Path(link), Path(target)
+    link.parent.mkdir(parents=True, exist_ok=True)
+    if link.exists() and not link.is_symlink():
+        shutil.rmtree(link)
+    tmp = link.parent / f".{link.name}.link.tmp"
+    if tmp.is_symlink() or tmp.exists():
+        tmp.unlink()
+    tmp.symlink_to(os.path.relpath(target, link.parent))
+    os.replace(tmp, link)

@@ -5,7 +5,7 @@ inputs (the resolved engine, the derived templates and stop strings, the SFT row
 notebook. ``tests/test_cache_keys.py`` checks that every notebook parameter is classified here.
 """
 from ..core.executor import EXECUTOR_SETTINGS
-from ..core.store import StageGraph
+from ..core.store import StageGraph, point_to  # noqa: F401  (point_to: 01 links checkpoints/sft; it lives in the core)
 
 _TAGGER = ["tagger_model", "tagger_base_url", "tag_mode", "tag_tasks", "tag_max_tokens", "tag_label_first"]
 _FILTERS = ["filter_preset", "min_quality", "min_difficulty", "min_reward", "drop_duplicates", "min_response_tokens",
@@ -37,21 +37,3 @@ GRAPH = StageGraph(
               "save_steps": "checkpoint frequency only (the work folder is keyed by helpers.core.training)",
               "report_to": "logging only"},
 )
-
-
-def point_to(link, target) -> None:
-    """Make ``link`` (e.g. checkpoints/sft, the path other notebooks read) a symlink to ``target``, atomically.
-
-    An older real folder at ``link`` (trained under a configuration nobody recorded) is removed."""
-    import os
-    import shutil
-    from pathlib import Path
-    link, target = Path(link), Path(target)
-    link.parent.mkdir(parents=True, exist_ok=True)
-    if link.exists() and not link.is_symlink():
-        shutil.rmtree(link)
-    tmp = link.parent / f".{link.name}.link.tmp"
-    if tmp.is_symlink() or tmp.exists():
-        tmp.unlink()
-    tmp.symlink_to(os.path.relpath(target, link.parent))
-    os.replace(tmp, link)

@@ -45,3 +45,9 @@ def check_params(params: dict[str, Any]) -> None:
     unknown = [t for t in params.get("tag_tasks", []) if t not in TAG_TASKS]
     if unknown:
         raise ValueError(f"parameter 'tag_tasks': unknown {unknown} (use {', '.join(TAG_TASKS)})")
+
+
+def published_checkpoints(params: dict[str, Any]) -> list[str]:
+    """The model folders a run publishes for other notebooks (the runner's ``metadata.helpers.checkpoints``):
+    ``checkpoints/sft``, a link to the SFT model, when the SFT stage is on."""
+    return ["checkpoints/sft"] if params.get("sft") else []

@@ -144,3 +144,28 @@ def check_params(p: dict[str, Any]) -> None:
             raise ValueError(f"parameter 'harness_tasks': no task file {missing[0]}")
     if p.get("num_generations", 2) < 2 and any(a in ("rloo", "grpo") for a in p.get("algorithms", [])):
         raise ValueError("parameter 'num_generations': RLOO and GRPO need at least 2 samples per prompt")
+
+
+def published_checkpoints(p: dict[str, Any]) -> list[str]:
+    """The model folders a run publishes under its run folder, for other notebooks to read (the runner's
+    ``metadata.helpers.checkpoints``): ``checkpoints/<slug>-s<seed>`` for every training of the grid, hub world only
+    (the quick world's toy models are not chat models a judge could read)."""
+    if p.get("world") != "hub":
+        return []
+    from .grid import ablation_rows, unique_runs
+    return [f"checkpoints/{r.slug}-s{s}" for r in unique_runs(ablation_rows(levels(p))) for s in p["seeds"]]
+
+
+def publish_checkpoints(run_dir: str | Path, models_dir: str | Path, rows, seeds) -> dict[str, str]:
+    """Link ``run_dir/checkpoints/<slug>-s<seed>`` to each final model in ``models_dir`` (core.store.point_to, as
+    01 links checkpoints/sft): stable paths for the judge notebooks. Returns {"<label> (seed s)": path}."""
+    from ..core.store import point_to
+    from .grid import unique_runs
+    out = {}
+    for r in unique_runs(rows):
+        for s in seeds:
+            name = f"{r.slug}-s{s}"
+            if (Path(models_dir) / name / "config.json").exists():
+                point_to(Path(run_dir) / "checkpoints" / name, Path(models_dir) / name)
+                out[f"{r.label} (seed {s})"] = str(Path(run_dir) / "checkpoints" / name)
+    return out

@@ -1,0 +1,65 @@
+"""The suite runs a notebook after every notebook whose outputs it reads (helpers.core.runs.suite_order)."""
+import pytest
+
+from helpers.core.params import ParamsError
+from helpers.core.runs import suite_order
+
+ROOT = "/repo/outputs"
+
+
+def test_no_dependencies_keeps_file_name_order():
+    plan = [("00_a", {"x": 1}), ("01_b", {"m": "smollm2"}), ("02_c", {"l": ["a", "b"]})]
+    assert suite_order(plan) == ["00_a", "01_b", "02_c"]
+
+
+def test_a_notebook_runs_after_the_one_whose_outputs_it_reads():
+    plan = [("00_a", {}),
+            ("04_arena", {"extra_checkpoints": ["hub/model", f"{ROOT}/06_tulu/full-gpu/checkpoints/dpo-1-s0"], "n": 3}),
+            ("05_cdr", {}),
+            ("06_tulu", {"policy": "Qwen/Qwen2.5-0.5B-Instruct"})]
+    assert suite_order(plan) == ["00_a", "05_cdr", "06_tulu", "04_arena"]
+
+
+def test_string_params_and_run_sources_count_and_ties_keep_file_name_order():
+    plan = [("02_w", {"ckpt": f"{ROOT}/01_m/quick/checkpoints/sft"}), ("01_m", {}),
+            ("03_b", {}), ("04_a", {"prompts_data": "run:03_b"})]
+    assert suite_order(plan) == ["01_m", "02_w", "03_b", "04_a"]
+
+
+def test_outputs_of_a_notebook_outside_the_plan_and_of_itself_are_ignored():
+    plan = [("01_a", {"p": f"{ROOT}/09_z/run/x", "q": f"{ROOT}/01_a/run/y"}), ("02_b", {})]
+    assert suite_order(plan) == ["01_a", "02_b"]
+    # a prefix of another name is not that notebook
+    assert suite_order([("01_a", {"p": f"{ROOT}/02_bb/run/x"}), ("02_b", {})]) == ["01_a", "02_b"]
+
+
+def test_a_chain_moves_every_dependant():
+    plan = [("01_a", {"p": f"{ROOT}/03_c/r/x"}), ("02_b", {"p": [f"{ROOT}/01_a/r/x"]}), ("03_c", {})]
+    assert suite_order(plan) == ["03_c", "01_a", "02_b"]
+
+
+def test_a_cycle_is_a_params_error_naming_the_notebooks():
+    plan = [("01_a", {"p": f"{ROOT}/02_b/r/x"}), ("02_b", {"p": [f"{ROOT}/01_a/r/y"]}), ("03_c", {})]
+    with pytest.raises(ParamsError, match="cycle.*01_a reads 02_b.*02_b reads 01_a"):
+        suite_order(plan)
+
+
+def test_the_suite_runs_nothing_when_the_plan_has_a_cycle(monkeypatch, tmp_path):
+    from helpers.core import run as runner
+    calls = []
+    monkeypatch.setattr(runner, "run_notebook", lambda *a, **k: calls.append(a))
+    fake = {"00_quickstart": {"m": f"{ROOT}/01_magpie/quick/x"}, "01_magpie": {"m": f"{ROOT}/00_quickstart/quick/y"}}
+    monkeypatch.setattr(runner, "resolve_params", lambda nb, files, overrides: fake[nb.stem])
+    with pytest.raises(ParamsError, match="cycle"):
+        runner.run_suite("quick", only=["00_quickstart", "01_magpie"], outputs=tmp_path)
+    assert calls == []
+
+
+def test_the_suite_runs_the_plan_in_dependency_order(monkeypatch, tmp_path):
+    from helpers.core import run as runner
+    calls = []
+    monkeypatch.setattr(runner, "run_notebook", lambda name, *a, **k: calls.append(name))
+    fake = {"04_arena_hard": {"extra_checkpoints": [f"{ROOT}/06_tulu/quick/checkpoints/x-s0"]}, "05_cdr": {}, "06_tulu": {}}
+    monkeypatch.setattr(runner, "resolve_params", lambda nb, files, overrides: fake[nb.stem])
+    runner.run_suite("quick", only=list(fake), outputs=tmp_path)
+    assert calls == ["05_cdr", "06_tulu", "04_arena_hard"]
