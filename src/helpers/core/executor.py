@@ -39,7 +39,7 @@ import socket
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from .store import RETRY, JsonlStore, _json_default, run_stage
+from .store import RETRY, JsonlStore, _json_default, pending_items, run_stage
 
 EXECUTORS = ("local", "ray")
 # Where stages run, never what they compute: StageGraphs list these as not keyed (tests/test_cache_keys.py).
@@ -297,10 +297,7 @@ def _run_on_ray(executor: Executor, store: JsonlStore, items: Sequence[dict], sp
     from tqdm.auto import tqdm
 
     key = store.key
-    ids = [str(it[key]) for it in items]
-    if len(set(ids)) != len(ids):
-        raise ValueError(f"run_stage: duplicate {key!r} values among the items of stage {desc or store.path.name}")
-    todo = [it for it in items if str(it[key]) not in store]
+    ids, todo = pending_items(store, items, desc)
     transient: dict[str, dict] = {}
     executor.last.clear()
     executor.last.update(items=len(items), sent=len(todo), replicas_used=[], batches=0)

@@ -174,6 +174,14 @@ class JsonlStore:
         return self.extend([record]) == 1
 
 
+def pending_items(store: JsonlStore, items: Sequence[dict], desc: str | None = None) -> tuple[list[str], list[dict]]:
+    """(Every item's id, the items not in ``store`` yet); duplicate ids are an error."""
+    ids = [str(it[store.key]) for it in items]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"run_stage: duplicate {store.key!r} values among the items of stage {desc or store.path.name}")
+    return ids, [it for it in items if str(it[store.key]) not in store]
+
+
 def run_stage(
     store: JsonlStore,
     items: Sequence[dict],
@@ -192,10 +200,7 @@ def run_stage(
     from tqdm.auto import tqdm
 
     key = store.key
-    ids = [str(it[key]) for it in items]
-    if len(set(ids)) != len(ids):
-        raise ValueError(f"run_stage: duplicate {key!r} values among the items of stage {desc or store.path.name}")
-    todo = [it for it in items if str(it[key]) not in store]
+    ids, todo = pending_items(store, items, desc)
     transient: dict[str, dict] = {}
     if todo:
         with tqdm(total=len(items), initial=len(items) - len(todo), desc=desc or store.path.stem, unit="item") as bar:

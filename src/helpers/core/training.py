@@ -32,7 +32,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from .store import atomic_dir, atomic_write_json, read_json, stable_id
 
@@ -373,6 +373,14 @@ def launch(spec: dict, opts: TrainOptions, timeout: float | None = None) -> dict
     """Write ``spec`` as JSON into its work folder, run the job under ``accelerate launch``, wait, and
     return the result the job wrote (its output goes to ``work/launch.log``; a failure raises with the
     last lines of it)."""
+    return run_launched(spec, lambda spec_path: launch_command(spec_path, opts), f"accelerate launch ({opts.launcher})",
+                        timeout)
+
+
+def run_launched(spec: dict, command: Callable[[Path], list[str]], what: str, timeout: float | None = None) -> dict:
+    """Write ``spec`` to ``<work>/job.json``, run ``command(spec_path)`` with this checkout's ``src`` on the
+    PYTHONPATH and its output in ``<work>/launch.log``, and return the result the job wrote; a failure raises
+    with the log's last lines."""
     work = Path(spec["work"])
     spec_path = work / "job.json"
     atomic_write_json(spec_path, spec)
@@ -380,12 +388,10 @@ def launch(spec: dict, opts: TrainOptions, timeout: float | None = None) -> dict
     env = dict(os.environ)
     src = str(REPO_ROOT / "src")
     env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    cmd = launch_command(spec_path, opts)
     log_path = work / "launch.log"
     with open(log_path, "ab") as log:
-        proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, timeout=timeout)
+        proc = subprocess.run(command(spec_path), stdout=log, stderr=subprocess.STDOUT, env=env, timeout=timeout)
     if proc.returncode != 0 or not Path(spec["result"]).is_file():
         tail = log_path.read_text(errors="replace").strip().splitlines()[-15:]
-        raise RuntimeError(f"accelerate launch ({opts.launcher}) failed with exit code {proc.returncode}; "
-                           f"log {log_path}:\n" + "\n".join(tail))
+        raise RuntimeError(f"{what} failed with exit code {proc.returncode}; log {log_path}:\n" + "\n".join(tail))
     return read_json(spec["result"])

@@ -15,21 +15,13 @@ starts several CPU processes only through ``mpirun``, so the job is launched thr
 from __future__ import annotations
 
 import json
-import os
 import socket
-import subprocess
 import sys
 from pathlib import Path
 
-from ..core.store import atomic_write_json, read_json
-from ..core.training import REPO_ROOT, TrainOptions, accelerate_config
+from ..core.training import TrainOptions, _load_yaml, accelerate_config, run_launched
 
 MODULE = "helpers.tulu.ppo_launch"
-
-
-def _load_yaml(path: Path) -> dict:
-    import yaml
-    return yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
 
 
 def check_launcher(launcher: str) -> None:
@@ -75,21 +67,8 @@ def launch(spec: dict, opts: TrainOptions, timeout: float | None = None) -> dict
     work = Path(spec["work"])
     cfg = _load_yaml(accelerate_config(opts.launcher))
     spec = {**spec, "use_cpu": bool(cfg.get("use_cpu"))}
-    spec_path = work / "job.json"
-    atomic_write_json(spec_path, spec)
-    Path(spec["result"]).unlink(missing_ok=True)
-    env = dict(os.environ)
-    src = str(REPO_ROOT / "src")
-    env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    log_path = work / "launch.log"
-    with open(log_path, "ab") as log:
-        proc = subprocess.run(launch_command(spec_path, opts, work), stdout=log, stderr=subprocess.STDOUT, env=env,
-                              timeout=timeout)
-    if proc.returncode != 0 or not Path(spec["result"]).is_file():
-        tail = log_path.read_text(errors="replace").strip().splitlines()[-15:]
-        raise RuntimeError(f"accelerate launch of PPO ({opts.launcher}) failed with exit code {proc.returncode}; "
-                           f"log {log_path}:\n" + "\n".join(tail))
-    return read_json(spec["result"])
+    return run_launched(spec, lambda spec_path: launch_command(spec_path, opts, work),
+                        f"accelerate launch of PPO ({opts.launcher})", timeout)
 
 
 def curve_eval(curve: dict, tok):
