@@ -10,8 +10,7 @@ import re
 import pytest
 
 from helpers.core.params import notebook_path, read_param_specs
-from helpers.core.store import (ENGINE_SETTINGS, JsonlStore, StageGraph, config_hash, keyed_path, keyed_store, run_stage,
-                                stable_id)
+from helpers.core.store import (ENGINE_SETTINGS, StageGraph, config_hash, keyed_path, keyed_store, run_stage)
 from helpers.cdr.stages import GRAPH as CDR
 from helpers.culturegen.stages import GRAPH as CULTUREGEN
 from helpers.evaluation.stages import ARENA, BENCHBUILDER, WILDBENCH

@@ -147,7 +147,6 @@ def test_correlation_ci():
     c = cdr.correlation_ci([0, 1, 2, 3, 4, 5], [0.1, 0.3, 0.2, 0.5, 0.6, 0.9], n_boot=200)
     assert 0.8 < c["pearson"] < 1 and c["pearson_low"] < c["pearson"] < c["pearson_high"]
     assert c["spearman_low"] <= c["spearman"] <= c["spearman_high"]
-    import math
     assert cdr.correlation_ci([1, 2], [3, 4])["pearson"] is None
 
 
@@ -298,3 +297,11 @@ def test_sweep_order_is_the_same_whatever_the_input_order():
 def test_unordered_pairs_treat_summation_noise_as_a_tie():
     pairs, ties = cdr.unordered_pairs(["a", "b", "c"], {"a": 0.1 + 0.2, "b": 0.3, "c": 0.1})
     assert ties == [("a", "b")] and [p[:2] for p in pairs] == [("a", "c"), ("b", "c")]
+
+
+def test_onpolicy_seeds_come_from_ids_not_batch_positions():
+    from helpers import cdr
+    assert cdr.sample_seed(0, "a") == cdr.sample_seed(0, "a") != cdr.sample_seed(1, "a") != cdr.sample_seed(0, "b")
+    assert 0 <= cdr.sample_seed(0, "a") < 2 ** 28
+    items = cdr.sample_items([{"id": "x", "prompt": "p", "samples": ["u", "v"]}])
+    assert items == [{"id": "x/s0", "prompt": "p", "response": "u"}, {"id": "x/s1", "prompt": "p", "response": "v"}]

@@ -3,7 +3,7 @@ import time
 
 import pytest
 
-from helpers.core import engines, hf
+from helpers.core import engines
 
 
 def test_threads_follow_the_cores_actually_free(monkeypatch):

@@ -50,8 +50,10 @@ def test_every_executor_param_is_in_the_notebooks_and_not_keyed():
     from helpers.cdr.stages import GRAPH as CDR
     from helpers.core.params import notebook_path, read_param_specs
     from helpers.culturegen.stages import GRAPH as CULTUREGEN
+    from helpers.evaluation.stages import ARENA, BENCHBUILDER, WILDBENCH
     from helpers.magpie.stages import GRAPH as MAGPIE
-    for nb, graph in (("01_magpie", MAGPIE), ("05_cdr", CDR), ("07_culturegen", CULTUREGEN)):
+    for nb, graph in (("01_magpie", MAGPIE), ("02_wildbench", WILDBENCH), ("03_benchbuilder", BENCHBUILDER),
+                      ("04_arena_hard", ARENA), ("05_cdr", CDR), ("07_culturegen", CULTUREGEN)):
         specs = read_param_specs(notebook_path(nb))
         assert {k: specs[k].default for k in EXECUTOR_SETTINGS} == {
             "executor": "local", "ray_address": "", "ray_replicas": 1, "ray_gpus_per_replica": 0}
@@ -313,3 +315,48 @@ def test_culturegen_symbol_scores_on_ray_match_local(cluster, tmp_path):
         assert (b["id"], b["head"], b["head_n"], b["tail_n"]) == (a["id"], a["head"], a["head_n"], a["tail_n"])
         assert b["head_sum"] == pytest.approx(a["head_sum"], abs=1e-4)
         assert b["tail_sum"] == pytest.approx(a["tail_sum"], abs=1e-4)
+
+
+@pytest.mark.slow
+def test_judge_calls_on_ray_match_local_and_failures_are_retried_not_cached(cluster, tmp_path):
+    """A local judge (WildBench-style prefill) on 2 replicas: same judgements and cache records as a local
+    judge; an over-long prompt is a counted failure, not cached; a second call sends nothing."""
+    from helpers.core.judge import Judge
+    msgs = [[{"role": "user", "content": q}] for q in MAGPIE_QUERIES[:4]] + [[{"role": "user", "content": "word " * 600}]]
+    kw = dict(backend="hf", max_tokens=6, max_model_len=256, on_error="empty", batch_size=2)
+    local = Judge("smollm2-135m-instruct", cache_dir=tmp_path / "local", **kw)
+    expected = local.complete(msgs, prefill='{"score": ')
+    ex = _ray(cluster)
+    judge = Judge("smollm2-135m-instruct", cache_dir=tmp_path / "ray", executor=ex, **kw)
+    got = judge.complete(msgs, prefill='{"score": ')
+    pool = next(iter(ex._pools.values()))
+    print("replicas used:", pool.used)
+    assert len(pool.used) == 2  # 3 batches over 2 replicas on 2 nodes
+    assert got == expected and got[-1] == "" and judge.last_failed == [False] * 4 + [True]
+    assert (judge.requests, judge.errors) == (5, 1)
+    by_id = lambda d: sorted(_lines(next(d.glob("judge-*.jsonl"))), key=lambda r: r["id"])  # noqa: E731
+    assert by_id(tmp_path / "ray") == by_id(tmp_path / "local") and len(by_id(tmp_path / "ray")) == 4
+    assert len(ex._pools) == 1 and pool.calls == 1
+    again = Judge("smollm2-135m-instruct", cache_dir=tmp_path / "ray", executor=ex, **kw)
+    assert again.complete(msgs[:4], prefill='{"score": ') == expected[:4] and again.requests == 0
+    # a later call (a judge asked per batch of a stage) reuses the same replicas: no model is loaded again
+    more = [[{"role": "user", "content": q}] for q in MAGPIE_QUERIES[4:]]
+    assert again.complete(more, prefill='{"score": ') == local.complete(more, prefill='{"score": ')
+    assert next(iter(ex._pools.values())) is pool and pool.calls == 2 and len(pool.used) == 2
+    # a Ray Data stage on the same executor first gives the held replicas' CPUs back (else it would wait forever)
+    out = run_stage_on(ex, JsonlStore(tmp_path / "echo.jsonl"), [{"id": "e0"}, {"id": "e1"}], WorkerSpec(echo_worker), batch_size=1)
+    assert [r["id"] for r in out] == ["e0", "e1"] and not ex._pools and pool.actors == []
+
+
+@pytest.mark.slow
+def test_cdr_onpolicy_samples_on_ray_match_local(cluster, tmp_path):
+    """05's on-policy sampling (temperature 0.8, 2 samples per prompt, seeds from the ids) on 2 replicas."""
+    from helpers import cdr
+    items = [{"id": f"p{k}", "prompt": [{"role": "user", "content": q}]} for k, q in enumerate(MAGPIE_QUERIES[:3])]
+    spec = cdr.onpolicy_spec("smollm2-135m-instruct", "hf", n=2, temperature=0.8, max_tokens=8, seed=3)
+    local = run_stage_on("local", JsonlStore(tmp_path / "local.jsonl"), items, spec, batch_size=2, desc="local")
+    ex = _ray(cluster)
+    remote = run_stage_on(ex, JsonlStore(tmp_path / "ray.jsonl"), items, spec, batch_size=2, desc="ray")
+    assert ex.last["sent"] == 3 and ex.last["batches"] == 2
+    assert remote == local and all(len(r["samples"]) == 2 for r in remote)
+    assert [i["id"] for i in cdr.sample_items(remote)] == ["p0/s0", "p0/s1", "p1/s0", "p1/s1", "p2/s0", "p2/s1"]

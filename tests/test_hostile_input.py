@@ -2,7 +2,6 @@
 run folders cannot be escaped or shared, a failed or interrupted run says so and leaves nothing stale."""
 import json
 import math
-import os
 import signal
 import subprocess
 import sys

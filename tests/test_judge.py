@@ -167,3 +167,32 @@ def test_endpoint_judge_refuses_prefill(stub_url, tmp_path):
     with pytest.raises(JudgeError, match="prefill"):
         judge.complete(_msgs("a"), prefill='{"score": ')
     assert len(_Stub.calls) == 0 and judge.complete(_msgs("a"), prefill="") == ["echo: a"]
+
+
+def test_judge_worker_makes_the_local_judges_records_and_retries_failures(tiny_model_dir, tmp_path):
+    """What a Ray replica runs (``judge_worker``), here in this process: the same text as the local judge,
+    a retry record (never cached) where the prompt is over the length limit."""
+    from helpers.core.judge import judge_worker
+    from helpers.core.store import RETRY
+    long = "word " * 600
+    kw = dict(backend="hf", max_tokens=3, max_model_len=256, on_error="empty")
+    local = Judge(tiny_model_dir, cache_dir=tmp_path / "local", **kw)
+    msgs = _msgs("rate this", long)
+    expected = local.complete(msgs, prefill='{"score": ')
+    process = judge_worker(tiny_model_dir, prefill='{"score": ', **kw)
+    out = process([{"id": "a", "messages": msgs[0]}, {"id": "b", "messages": msgs[1]}])
+    assert out[0] == {"id": "a", "text": expected[0]} and expected[0].startswith('{"score": ')
+    assert out[1][RETRY] and out[1]["text"] == "" == expected[1]
+
+
+def test_judge_on_ray_needs_a_cache_and_loads_no_model_here(tiny_model_dir, tmp_path):
+    from helpers.core.executor import Executor
+    with pytest.raises(JudgeError, match="needs cache_dir"):
+        Judge(tiny_model_dir, backend="hf", executor=Executor("ray"))
+    judge = Judge(tiny_model_dir, backend="hf", cache_dir=tmp_path, executor=Executor("ray"))
+    assert judge._gen._backend is None and judge.render(_msgs("x")[0]).endswith("assistant\n")
+    # everything already judged: Ray is not even asked
+    cached = Judge(tiny_model_dir, backend="hf", cache_dir=tmp_path, max_tokens=3)
+    texts = cached.complete(_msgs("one"))
+    judge = Judge(tiny_model_dir, backend="hf", cache_dir=tmp_path, max_tokens=3, executor=Executor("ray"))
+    assert judge.complete(_msgs("one")) == texts and judge.requests == 0

@@ -82,7 +82,7 @@ CELLS = [
     cb_local_scoring = "cloze"  # [cloze|letter] local models: each option's mean log-prob after the question, or the option letter's
     gpu_memory_utilization = 0.0  # [0..1] vLLM: fraction of GPU memory per engine (CPU build: of RAM for the KV cache); 0: 0.85 on a GPU, 0.3 on a CPU
     max_model_len = 0  # [0..] vLLM: context length of an engine (prompt + reply tokens); 0: 2048
-    executor = "local"  # [local|ray] where the resumable generation / scoring stages run: local (this process) or ray (Ray Data replicas; README, On a cluster)
+    executor = "local"  # [local|ray] where the resumable generation / scoring stages and the local judge's calls run: local (this process) or ray (Ray replicas; README, On a cluster)
     ray_address = ""  # executor ray: empty starts Ray on this machine; auto, host:port or ray://host:port joins a running cluster
     ray_replicas = 1  # [1..] executor ray: data-parallel replicas, each with its own copy of the model
     ray_gpus_per_replica = 0  # [0..] executor ray: GPUs per replica (0 on a CPU; above 1: tensor parallel inside the replica, vLLM)
@@ -154,7 +154,8 @@ CELLS = [
     llm_items, judge = {}, None
     if llm_rows:
         judge = Judge(extractor_model, base_url=extractor_base_url, timeout=extractor_timeout, backend=backend,
-                      cache_dir=run.path("judge_cache"), max_tokens=extractor_max_tokens, on_error="empty", batch_size=256)
+                      cache_dir=run.path("judge_cache"), max_tokens=extractor_max_tokens, on_error="empty", batch_size=256,
+                      executor=executor)  # executor ray: the extractor's calls go to long-lived Ray replicas
         llm_items = cge.llm_extract_stage(run, llm_rows, judge, topics_by_key,
                                           store=stages.store("extract_llm", key="gen_id", judge=judge.name, temperature=judge.temperature))
         shutdown_engines()  # a vLLM extractor gives its GPU memory back to the log-prob scorer

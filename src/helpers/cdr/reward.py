@@ -7,7 +7,7 @@ from typing import Callable, Sequence
 
 from ..core.hf import Prompt
 from ..core.logprobs import LogProbScorer, ResponseLogProb
-from ..core.store import JsonlStore, run_stage, stable_id
+from ..core.store import JsonlStore, stable_id
 
 
 VARIANTS = ("sum", "mean")

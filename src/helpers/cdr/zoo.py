@@ -61,6 +61,45 @@ def derive_model(spec: str, parent: str, out_dir: str | Path, seed: int = 0) -> 
     return str(out)
 
 # ----------------------------------------------------------------------------------- on-policy data
+def sample_seed(seed: int, item_id: str) -> int:
+    """The sampling seed of one on-policy prompt: from (seed, its id), never its place in a batch."""
+    from ..core.store import stable_id
+    return int(stable_id(seed, item_id, length=7), 16)
+
+
+def onpolicy_worker(model: str, backend: str = "auto", n: int = 4, temperature: float = 1.0, max_tokens: int = 128,
+                    seed: int = 0, tensor_parallel_size: int = 0):
+    """On-policy sampling's batch function, the policy loaded here (once per Ray replica, or once in this
+    process): items {"id", "prompt"} -> {"id", "prompt", "samples"}, ``n`` samples per prompt. Each prompt
+    samples with ``sample_seed(seed, id)``: vLLM gives the same samples whatever the batching; transformers
+    seeds a batch from its first row, and the executor hands every replica the batches a local run makes."""
+    from ..core.generation import Generator, Sampling
+    if tensor_parallel_size > 1 and backend == "auto":
+        backend = "vllm"
+    gen = Generator(model, backend=backend, tensor_parallel_size=tensor_parallel_size)
+    sampling = Sampling(n=n, temperature=temperature, max_tokens=max_tokens, seed=seed)
+
+    def process(batch: list[dict]) -> list[dict]:
+        outs = gen.generate([it["prompt"] for it in batch], sampling, desc="on-policy samples",
+                            seeds=[sample_seed(seed, it["id"]) for it in batch])
+        return [{"id": it["id"], "prompt": it["prompt"], "samples": [c.text for c in o]} for it, o in zip(batch, outs)]
+    return process
+
+
+def onpolicy_spec(model: str, backend: str = "auto", n: int = 4, temperature: float = 1.0, max_tokens: int = 128,
+                  seed: int = 0):
+    """On-policy sampling as a WorkerSpec (plain data: a replica loads the policy itself)."""
+    from ..core.executor import WorkerSpec
+    return WorkerSpec(onpolicy_worker, {"model": model, "backend": backend, "n": n, "temperature": temperature,
+                                        "max_tokens": max_tokens, "seed": seed})
+
+
+def sample_items(scored_prompts: Sequence[dict]) -> list[dict]:
+    """One log-prob item per on-policy sample (``<prompt id>/s<k>``), for ``score_responses``."""
+    return [{"id": f"{r['id']}/s{k}", "prompt": r["prompt"], "response": s}
+            for r in scored_prompts for k, s in enumerate(r["samples"])]
+
+
 def best_vs_rest(samples: Sequence[str], rewards: Sequence[float], rejected: str = "random",
                  rng: random.Random | None = None) -> tuple[str, str] | None:
     """(chosen, rejected): the best-rewarded sample vs the worst or a random non-best one.

@@ -21,6 +21,12 @@ returns ``process(batch) -> records``, the function ``store.run_stage`` takes.
   the factory as ``tensor_parallel_size`` (vLLM inside the replica); on a CPU a replica runs
   ``ray_cpus_per_replica`` torch threads.
 
+**Long-lived replicas** (``executor.replica_pool(spec)``): a caller that sends many small calls (a judge
+asked per batch of a stage) would rebuild its model at every Ray Data run; a ``ReplicaPool`` keeps
+``ray_replicas`` Ray actors holding one built processor each for the executor's lifetime (``close()``
+or the next Ray Data stage stops them) and spreads each call's batches over them (``ray.util.ActorPool``), records streaming back
+as each batch finishes. ``helpers.core.judge`` uses it.
+
 ``ray_address``: "" starts Ray on this machine; "auto", "host:port" or "ray://host:port" join a running cluster
 (``ray start --head`` / ``ray start --address=...``); every node needs this checkout and its ``.venv``.
 ``ray.data.llm`` (``vLLMEngineProcessorConfig`` + ``build_llm_processor``) is Ray's own vLLM path on GPUs; it
@@ -33,13 +39,13 @@ import dataclasses
 import importlib.util
 import inspect
 import json
-import logging
 import os
 import socket
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from .store import RETRY, JsonlStore, _json_default, pending_items, run_stage
+from .ray_exec import ReplicaPool, _run_on_ray, connect, shutdown  # noqa: F401  (the Ray side, re-exported)
+from .store import RETRY, JsonlStore, _json_default, run_stage
 
 EXECUTORS = ("local", "ray")
 # Where stages run, never what they compute: StageGraphs list these as not keyed (tests/test_cache_keys.py).
@@ -49,15 +55,6 @@ EXECUTOR_SETTINGS = {
     "ray_replicas": "data parallelism only",
     "ray_gpus_per_replica": "placement and tensor parallelism only",
 }  # (a notebook that exposes ray_cpus_per_replica too classifies it the same way: placement and threads only)
-# Environment a replica gets from the driver (settings and caches; not the suite's shared servers).
-_ENV_PREFIXES = ("HELPERS_", "HF_", "HUGGING_FACE_", "TRANSFORMERS_", "VLLM_", "OPENAI_")
-_ENV_SKIP = ("HELPERS_VLLM_SERVERS",)
-# Ray Data warns at every start that a fixed-size actor pool cannot scale, that the object store is under half
-# the RAM and (before the actors are up) that resources look short; connect() checks the resources itself.
-_QUIET_LOGGERS = ("ray.data._internal.execution.resource_manager",
-                  "ray.data._internal.actor_autoscaler.default_actor_autoscaler")
-
-
 # --------------------------------------------------------------------------- the worker spec
 def _check_plain(value: Any, where: str) -> None:
     """Raise TypeError unless ``value`` is plain data (what a replica can rebuild a processor from)."""
@@ -139,6 +136,7 @@ class Executor:
     gpus_per_replica: float = 0
     cpus_per_replica: float = 1
     last: dict = field(default_factory=dict, compare=False, repr=False)
+    _pools: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self):
         if self.kind not in EXECUTORS:
@@ -180,7 +178,24 @@ class Executor:
         """Disconnect from Ray (a Ray instance this process started stops); nothing to do for local. A notebook
         calls it last, so the kernel exits at once instead of being killed while Ray shuts down."""
         if self.kind == "ray":
+            self.release_replicas()
             shutdown()
+
+    def release_replicas(self) -> None:
+        """Stop the long-lived replicas (their CPUs and GPUs go back to the cluster); a later call starts them
+        again. A Ray Data stage calls it first, so held replicas never starve its actor pool."""
+        for pool in self._pools.values():
+            pool.stop()
+        self._pools.clear()
+
+    def replica_pool(self, spec: WorkerSpec) -> "ReplicaPool":
+        """The long-lived replicas for ``spec`` (started on first use, reused by every later call)."""
+        if self.kind != "ray":
+            raise ValueError("replica_pool needs executor ray")
+        key = json.dumps([spec.factory, spec.kwargs], sort_keys=True, default=_json_default)
+        if key not in self._pools:
+            self._pools[key] = ReplicaPool(self, spec)
+        return self._pools[key]
 
     def run(self, store: JsonlStore, items: Sequence[dict], spec: WorkerSpec | Callable, batch_size: int = 16,
             desc: str | None = None) -> list[dict]:
@@ -232,123 +247,6 @@ def run_stage_on(executor: Executor | dict | str | None, store: JsonlStore, item
         raise TypeError("executor ray needs a WorkerSpec (factory name + plain kwargs), not a batch function: "
                         "a replica builds its own model from the spec")
     return _run_on_ray(executor, store, items, spec, batch_size, desc)
-
-
-# --------------------------------------------------------------------------- the Ray path
-class _Replica:
-    """One Ray Data actor: builds the stage's processor once, then maps batches of JSON items to JSON records."""
-
-    def __init__(self, spec: WorkerSpec, cpus: float, gpus: float):
-        from . import engines
-        if not gpus:  # torch threads = the CPUs Ray reserved for this replica (no oversubscription)
-            engines.apply_threads(max(1, int(cpus)))
-        overrides = {"tensor_parallel_size": int(gpus)} if gpus > 1 else {}
-        self.process = spec.build(**overrides)
-        self.where = f"{socket.gethostname()}:{os.getpid()}"
-
-    def __call__(self, batch: dict) -> dict:
-        import numpy as np
-        items = [json.loads(s) for s in batch["item"]]
-        out = self.process(items)
-        if len(out) != len(items):
-            raise RuntimeError(f"process returned {len(out)} records for {len(items)} items")
-        return {"record": np.array([json.dumps(r, ensure_ascii=False, default=_json_default) for r in out], dtype=object),
-                "replica": np.array([self.where] * len(out), dtype=object)}
-
-
-def _runtime_env() -> dict:
-    from . import engines
-    env = {k: v for k, v in os.environ.items() if k.startswith(_ENV_PREFIXES) and k not in _ENV_SKIP}
-    s = engines.settings()  # a notebook's engines.configure(...) reaches the replicas through the environment
-    for name, value in (("HELPERS_VLLM_GPU_UTIL", s.gpu_memory_utilization), ("HELPERS_VLLM_MAX_MODEL_LEN", s.max_model_len)):
-        if value:
-            env[name] = str(value)
-    env["TQDM_DISABLE"] = "1"  # replicas' progress bars would interleave in the notebook; the driver keeps one
-    return {"env_vars": env}
-
-
-def connect(executor: Executor) -> dict:
-    """Start or join Ray for ``executor`` (once per process); check the cluster can host the replicas."""
-    import warnings
-
-    import ray
-    if not ray.is_initialized():
-        # replica and daemon logs stay in each node's Ray session folder (/tmp/ray/session_latest/logs): without
-        # ray[default] every Ray process logs a metrics-agent error; a replica's exception still comes back here
-        kwargs = dict(runtime_env=_runtime_env(), log_to_driver=False, configure_logging=True, logging_level="WARNING")
-        with warnings.catch_warnings():  # a tip about Ray's future GPU-visibility default, on every init
-            warnings.filterwarnings("ignore", message="Tip: In future versions of Ray", category=FutureWarning)
-            if executor.address:
-                ray.init(address=executor.address, **kwargs)
-            else:  # no dashboard: ray[data] lacks its packages
-                ray.init(address="local", include_dashboard=False, **kwargs)
-    total = ray.cluster_resources()
-    need = {"CPU": executor.replicas * executor.cpus_per_replica, "GPU": executor.replicas * executor.gpus_per_replica}
-    short = {k: (v, total.get(k, 0)) for k, v in need.items() if v and total.get(k, 0) + 1e-9 < v}
-    if short:
-        raise RuntimeError("the Ray cluster cannot host the replicas: " + "; ".join(
-            f"{k} needed {v:g}, cluster has {have:g}" for k, (v, have) in short.items())
-            + " (lower ray_replicas or the per-replica resources, or add nodes)")
-    return total
-
-
-def _run_on_ray(executor: Executor, store: JsonlStore, items: Sequence[dict], spec: WorkerSpec, batch_size: int,
-                desc: str | None) -> list[dict]:
-    from tqdm.auto import tqdm
-
-    key = store.key
-    ids, todo = pending_items(store, items, desc)
-    transient: dict[str, dict] = {}
-    executor.last.clear()
-    executor.last.update(items=len(items), sent=len(todo), replicas_used=[], batches=0)
-    if executor.tensor_parallel_size and not spec.accepts("tensor_parallel_size"):
-        raise ValueError(f"ray_gpus_per_replica {executor.gpus_per_replica:g} needs tensor parallelism, which "
-                         f"{spec.factory} does not take (no tensor_parallel_size argument)")
-    if todo:
-        import time
-
-        import ray
-        start = time.perf_counter()
-        connect(executor)
-        ctx = ray.data.DataContext.get_current()
-        ctx.enable_progress_bars = False  # one tqdm bar below, as a local run shows
-        logging.getLogger("ray.data").setLevel(logging.WARNING)  # no per-dataset INFO lines in the notebook
-        for name in _QUIET_LOGGERS:  # start-up warnings about a fixed-size pool and the object store's size
-            logging.getLogger(name).setLevel(logging.ERROR)
-        rows = [{"id": str(it[key]), "item": json.dumps(it, ensure_ascii=False, default=_json_default)} for it in todo]
-        ds = ray.data.from_items(rows, override_num_blocks=len(rows))
-        ds = ds.map_batches(
-            _Replica, fn_constructor_kwargs={"spec": spec, "cpus": executor.cpus_per_replica,
-                                             "gpus": executor.gpus_per_replica},
-            compute=ray.data.ActorPoolStrategy(size=executor.replicas, max_tasks_in_flight_per_actor=1),
-            num_cpus=executor.cpus_per_replica, num_gpus=executor.gpus_per_replica or None,
-            batch_size=batch_size, batch_format="numpy")
-        used: set[str] = set()
-        with tqdm(total=len(items), initial=len(items) - len(todo), desc=desc or store.path.stem, unit="item") as bar:
-            for batch in ds.iter_batches(batch_size=None, batch_format="numpy", prefetch_batches=0):
-                out = [json.loads(s) for s in batch["record"]]
-                used.update(str(w) for w in batch["replica"])
-                keep = [r for r in out if not r.get(RETRY)]
-                transient.update({str(r[key]): r for r in out if r.get(RETRY)})
-                store.retry_pending += len(out) - len(keep)
-                store.extend(keep)
-                executor.last["batches"] += 1
-                executor.last.setdefault("first_batch_s", round(time.perf_counter() - start, 2))
-                bar.update(len(out))
-        executor.last.update(replicas_used=sorted(used), seconds=round(time.perf_counter() - start, 2))
-    missing = [i for i in ids if store.get(i) is None and i not in transient]
-    if missing:
-        raise RuntimeError(f"stage {desc or store.path.stem}: Ray returned no record for {len(missing)} item(s), "
-                           f"e.g. {missing[:3]}")
-    return [store.get(i) or transient[i] for i in ids]
-
-
-def shutdown() -> None:
-    """Disconnect from Ray (a local instance started by ``connect`` stops)."""
-    import sys
-    ray = sys.modules.get("ray")
-    if ray is not None and ray.is_initialized():
-        ray.shutdown()
 
 
 # --------------------------------------------------------------------------- precheck

@@ -81,10 +81,11 @@ class Generator(engines.Releasable):
 
     def __init__(self, model: str, backend: str = "auto", dtype: str = "auto", tensor_parallel_size: int = 0,
                  max_model_len: int = 0, batch_size: int = 16, device: str | None = None,
-                 gpu_memory_utilization: float = 0.0):
+                 gpu_memory_utilization: float = 0.0, load: bool = True):
         """``tensor_parallel_size``, ``max_model_len`` (default 2048) and ``gpu_memory_utilization``: 0 takes
         ``engines.settings()`` (a notebook's params through ``engines.configure``, or the environment).
-        ``release()`` (or a ``with`` block) gives the engine's memory back."""
+        ``release()`` (or a ``with`` block) gives the engine's memory back. ``load=False``: the tokenizer and
+        chat template only (rendering, token counts), no engine -- e.g. when Ray replicas generate."""
         self.model_name = model
         self.path = resolve_model(model)
         self.backend_name = pick_backend(backend)
@@ -93,7 +94,9 @@ class Generator(engines.Releasable):
         tp = engines.pick(tensor_parallel_size, "tensor_parallel_size", 1)
         self.max_model_len = engines.pick(max_model_len, "max_model_len", 2048)
         self._engine_key = None
-        if self.backend_name == "vllm":
+        if not load:
+            self._backend = None
+        elif self.backend_name == "vllm":
             server = engines.server_for(self.path)
             if server:  # a suite run serves this model already: no engine of our own
                 self._backend = EndpointBackend(server, self.path, self.tokenizer)
@@ -132,7 +135,7 @@ class Generator(engines.Releasable):
         ids = [hf.encode(self.tokenizer, self.render(p)) for p in prompts]
         seeds = list(seeds) if seeds is not None else [sampling.seed + i for i in range(len(prompts))]
         if self._backend is None:
-            raise RuntimeError(f"{self!r} was released: build a new Generator to generate again")
+            raise RuntimeError(f"{self!r} was released or built with load=False: build a new Generator to generate")
         start = time.perf_counter()
         outs = self._backend.generate_ids(ids, sampling, seeds, desc)
         took = time.perf_counter() - start

@@ -16,6 +16,12 @@ opening of a JSON object up to the score field). The prefill is part of the cach
 completion endpoints cannot continue an assistant message, so an endpoint judge raises JudgeError when
 a prefill is given (a caller that wants a fallback passes ``prefill=""`` for endpoint judges).
 
+**On Ray** (``executor``, ``helpers.core.executor``): a local judge's missing judgements go to the
+executor's long-lived Ray replicas (``replica_pool``: each builds the same judge once, ``judge_worker``, and
+serves every later call) and come back as ``{"id", "text"}`` records appended to the same cache, so a run
+started locally finishes on Ray and back; failed calls come back as retries, never cached. An endpoint judge's calls are HTTP requests, already concurrent (``concurrency``): they stay in
+this process whatever the executor.
+
 A local model can also be served as an OpenAI-compatible endpoint on loopback (vLLM's server):
 
     with serve_local("smollm2-135m-instruct", port=8011) as server:
@@ -42,7 +48,7 @@ from typing import Iterator, Sequence
 from . import engines
 from .generation import Generator, Sampling
 from .hf import Messages
-from .store import JsonlStore, stable_id
+from .store import RETRY, JsonlStore, stable_id
 
 
 class JudgeError(RuntimeError):
@@ -67,7 +73,7 @@ class Judge(engines.Releasable):
                  backend: str = "auto", cache_dir: str | Path | None = None, temperature: float = 0.0,
                  max_tokens: int = 512, concurrency: int = 8, batch_size: int = 32, on_error: str = "raise",
                  max_model_len: int = 0, timeout: float = 120.0, max_retries: int = 2, health_check: bool = True,
-                 tensor_parallel_size: int = 0, gpu_memory_utilization: float = 0.0):
+                 tensor_parallel_size: int = 0, gpu_memory_utilization: float = 0.0, executor=None):
         """``on_error``: "raise" (an endpoint failure stops the call with JudgeError) or "empty" (the failed
         prompt gets "" -- counted in ``errors``, not cached, retried by the next call). A local judge's
         prompts longer than ``max_model_len - max_tokens`` tokens are failures of the same kind.
@@ -79,7 +85,11 @@ class Judge(engines.Releasable):
         retried by the next call, whatever ``on_error`` says.
 
         A local judge's ``max_model_len`` (default 2048), ``tensor_parallel_size`` and ``gpu_memory_utilization``
-        (0: ``engines.settings()``) go to its Generator; ``release()`` or a ``with`` block frees its model."""
+        (0: ``engines.settings()``) go to its Generator; ``release()`` or a ``with`` block frees its model.
+
+        ``executor`` (an ``Executor``, its params dict or "local"/"ray"; None: local): where a local judge's
+        calls run. On Ray the judge needs ``cache_dir`` (the replicas' records land there) and this process
+        loads only the tokenizer."""
         if on_error not in ("raise", "empty"):
             raise ValueError(f"on_error must be 'raise' or 'empty', not {on_error!r}")
         self.on_error = on_error
@@ -96,6 +106,15 @@ class Judge(engines.Releasable):
         self.name = judge_identity(model, self.base_url)
         self._lock = threading.Lock()
         self._cache = JsonlStore(Path(cache_dir) / f"judge-{stable_id(self.name, length=10)}.jsonl") if cache_dir else None
+        from .executor import as_executor
+        self.executor = as_executor(executor)
+        # what a replica needs to build the same local judge (plain data; executor ray only)
+        self._worker_kwargs = dict(model=model, backend=backend, temperature=temperature, max_tokens=max_tokens,
+                                   on_error=on_error, max_model_len=max_model_len,
+                                   gpu_memory_utilization=gpu_memory_utilization)
+        on_ray = self.executor.kind == "ray" and not self.base_url
+        if on_ray and self._cache is None:
+            raise JudgeError(f"judge {model} on Ray needs cache_dir: the replicas' judgements are stored there")
         if self.base_url:
             try:
                 from openai import OpenAI
@@ -114,7 +133,8 @@ class Judge(engines.Releasable):
         else:
             self._client = None
             self._gen = Generator(model, backend=backend, max_model_len=max_model_len,
-                                  tensor_parallel_size=tensor_parallel_size, gpu_memory_utilization=gpu_memory_utilization)
+                                  tensor_parallel_size=tensor_parallel_size, gpu_memory_utilization=gpu_memory_utilization,
+                                  load=not on_ray)  # on Ray the replicas load the model; here the template only
             max_model_len = self._gen.max_model_len
         self.max_model_len = max_model_len
 
@@ -150,6 +170,8 @@ class Judge(engines.Releasable):
         for k, m in zip(keys, prompts):
             if (self._cache is None or k not in self._cache) and k not in todo:
                 todo[k] = m
+        if todo and self.executor.kind == "ray" and self._gen is not None:
+            return self._complete_on_ray(keys, todo, desc, prefill)
         fresh: dict[str, str] = {}
         failed: set[str] = set()
         items = list(todo.items())
@@ -168,6 +190,26 @@ class Judge(engines.Releasable):
                 bar.update(len(chunk))
         self.last_failed = [k in failed for k in keys]  # per prompt: the call failed ("" returned, not cached)
         return [fresh[k] if k in fresh else self._cache.get(k)["text"] for k in keys]
+
+    def _complete_on_ray(self, keys: list[str], todo: dict[str, Messages], desc: str, prefill: str) -> list[str]:
+        """``complete`` with the missing judgements made by the executor's long-lived Ray replicas
+        (``judge_worker``, built once per replica for all calls); each batch is cached as it arrives."""
+        from tqdm.auto import tqdm
+
+        from .executor import WorkerSpec
+        spec = WorkerSpec(judge_worker, {**self._worker_kwargs, "prefill": prefill,
+                                         "tensor_parallel_size": self.executor.tensor_parallel_size})
+        items = [{"id": k, "messages": m} for k, m in todo.items()]
+        failed: set[str] = set()
+        with tqdm(total=len(items), desc=f"{desc} ({self.name})", unit="call") as bar:
+            for records, _ in self.executor.replica_pool(spec).map(items, self.batch_size):
+                self._cache.extend([r for r in records if not r.get(RETRY)])  # flushed per batch, as locally
+                failed.update(r["id"] for r in records if r.get(RETRY))
+                bar.update(len(records))
+        self.requests += len(items)
+        self.errors += len(failed)
+        self.last_failed = [k in failed for k in keys]
+        return ["" if k in failed else self._cache.get(k)["text"] for k in keys]
 
     def _call(self, prompts: list[Messages], prefill: str = "") -> list[str | None]:
         if self._gen is not None:
@@ -204,6 +246,19 @@ class Judge(engines.Releasable):
 
         with ThreadPoolExecutor(self.concurrency) as pool:
             return list(pool.map(one, prompts))
+
+
+def judge_worker(model: str, prefill: str = "", **judge_kwargs):
+    """A local judge's batch function for Ray replicas (``Judge(executor=...)`` builds the spec): the judge is
+    built once per replica without a cache; each item {"id", "messages"} -> {"id", "text"}, or a retry
+    record (``RETRY``, not stored) where the call failed (a prompt over the length limit, on_error "empty")."""
+    judge = Judge(model, **judge_kwargs)
+
+    def process(batch: list[dict]) -> list[dict]:
+        texts = judge._call([it["messages"] for it in batch], prefill)
+        return [{"id": it["id"], "text": t} if t is not None else {"id": it["id"], "text": "", RETRY: True}
+                for it, t in zip(batch, texts)]
+    return process
 
 
 def reply_text(resp) -> str | None:

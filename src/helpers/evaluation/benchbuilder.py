@@ -13,7 +13,6 @@ mean score >= a second threshold; sample a fixed number per cluster.
 """
 from __future__ import annotations
 
-import json
 import re
 from typing import Any, Iterable, Sequence
 

@@ -3,6 +3,7 @@
 See helpers.core.store.StageGraph; run-time inputs (a contestant's configuration, the resolved engine,
 the judge's identity) are added by the notebooks. ``tests/test_cache_keys.py`` checks every parameter.
 """
+from ..core.executor import EXECUTOR_SETTINGS
 from ..core.store import StageGraph
 
 _WB_JUDGE = ["judge_model", "judge_base_url", "judge_max_tokens", "judge_prefill", "max_words"]
@@ -16,7 +17,7 @@ WILDBENCH = StageGraph(
     items={"n_tasks": "selects tasks (records joined by task id)", "models": "one answers store per contestant",
            "model_variants": "one answers store per contestant", "optional_checkpoints": "one answers store per contestant",
            "baselines": "selects games", "position_check_tasks": "selects swapped games"},
-    uncached={"backend": "the resolved engine is a run-time input of the answers", "judge_timeout": "time limit only",
+    uncached={**EXECUTOR_SETTINGS, "backend": "the resolved engine is a run-time input of the answers", "judge_timeout": "time limit only",
               "judge_api_key_env": "credentials only", "judge_concurrency": "parallelism only",
               "K_values": "analysis of stored verdicts", "K": "analysis of stored verdicts",
               "aggregation": "analysis of stored verdicts", "bootstrap_rounds": "analysis of stored verdicts"},
@@ -26,7 +27,7 @@ BENCHBUILDER = StageGraph(
     {"labels": {"params": ["labeler_mode", "yes_no_threshold", "labeler_model", "labeler_base_url", "labeler_max_tokens"]}},
     items={k: "selects prompts (ids are hashes of the prompt text)" for k in
            ("conversations", "conversations_split", "max_conversations", "languages", "min_chars", "max_labels")},
-    uncached={"labeler_timeout": "time limit only", "backend": "engine of a local labeler",
+    uncached={**EXECUTOR_SETTINGS, "labeler_timeout": "time limit only", "backend": "engine of a local labeler",
               **{k: "clustering and selection are recomputed every run" for k in
                  ("embedder", "cluster_method", "n_clusters", "min_cluster_size", "min_score", "min_cluster_mean",
                   "per_cluster", "seed")},
@@ -43,7 +44,7 @@ ARENA = StageGraph(
            ("prompts_data", "fallback_prompts", "prompts_split", "prompts_category", "n_prompts")}
     | {"baseline": "one answers store per variant", "contestants": "one answers store per variant",
        "extra_checkpoints": "one answers store per variant"},
-    uncached={"judge_timeout": "time limit only", "backend": "the resolved engine is a run-time input of the answers",
-              **{k: "analysis of stored verdicts" for k in ("bootstrap_rounds", "bootstrap_method", "bootstrap_unit",
+    uncached={**EXECUTOR_SETTINGS, "judge_timeout": "time limit only",
+              "backend": "the resolved engine is a run-time input of the answers", **{k: "analysis of stored verdicts" for k in ("bootstrap_rounds", "bootstrap_method", "bootstrap_unit",
                                                               "ci_level", "style_method", "min_valid_prompts")}},
 )

@@ -12,7 +12,6 @@ under ``accelerate launch`` through ``ppo_launch``), checkpointed and resumable.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
