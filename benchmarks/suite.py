@@ -1,7 +1,9 @@
 """Quick-suite wall time with per-notebook vLLM engines (``--shared-engines off``) and with one shared engine
-per model (``--shared-engines auto``), one after the other in this session.
+per model (``--shared-engines auto``), one after the other in this session; ``mode:N`` also runs N notebooks
+at once (``--jobs N``).
 
     .venv/bin/python benchmarks/suite.py [--only 00_quickstart --only 02_wildbench ...] [--profile quick]
+    .venv/bin/python benchmarks/suite.py --order off,auto:2 --name suite-quick-all   # the whole quick suite
 
 Each run goes to a fresh outputs folder (nothing resumed). Records wall seconds and the load average
 before and after each, and checks that the greedy stages agree (the metrics files' headline values of
@@ -27,22 +29,27 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--profile", default="quick")
     ap.add_argument("--only", action="append", default=[])
-    ap.add_argument("--order", default="off,auto", help="which runs, in order")
+    ap.add_argument("--order", default="off,auto", help="which runs, in order: off or auto, each optionally :jobs")
+    ap.add_argument("--name", default="", help="results file name (default suite-<profile>)")
     args = ap.parse_args()
     rows = []
-    for mode in args.order.split(","):
-        out = Path(tempfile.mkdtemp(prefix=f"suite-{mode}-"))
+    for run in args.order.split(","):
+        mode, _, jobs = run.partition(":")
+        jobs = int(jobs or 1)
+        out = Path(tempfile.mkdtemp(prefix=f"suite-{mode}-{jobs}-"))
         cmd = [sys.executable, "-m", "helpers.run", "suite", "--profile", args.profile, "--outputs", str(out),
-               "--shared-engines", mode] + [x for nb in args.only for x in ("--only", nb)]
+               "--shared-engines", mode, "--jobs", str(jobs)] + [x for nb in args.only for x in ("--only", nb)]
         before = common.loadavg()
         t = time.perf_counter()
         rc = subprocess.call(cmd, cwd=ROOT)
         took = time.perf_counter() - t
         from helpers.core.report import headline
         heads = {m.parent.parent.name: headline(json.loads(m.read_text())) for m in sorted(out.glob("*/*/metrics.json"))}
-        rows.append({"shared_engines": mode, "seconds": round(took, 1), "rc": rc, "load_before": before,
-                     "load_after": common.loadavg(), "outputs": str(out), "headlines": heads})
-        print(f"shared engines {mode}: {took:.0f} s (rc {rc}), load {before} -> {common.loadavg()}", flush=True)
+        runs = {m.parent.parent.name: round(json.loads(m.read_text()).get("seconds", 0), 1)
+                for m in sorted(out.glob("*/*/run.json"))}
+        rows.append({"shared_engines": mode, "jobs": jobs, "seconds": round(took, 1), "rc": rc, "load_before": before,
+                     "load_after": common.loadavg(), "outputs": str(out), "notebook_seconds": runs, "headlines": heads})
+        print(f"shared engines {mode}, jobs {jobs}: {took:.0f} s (rc {rc}), load {before} -> {common.loadavg()}", flush=True)
     same, differ = [], []
     if len(rows) == 2:  # the stages' records (JSONL under each run's data/), file by file
         a, b = (Path(r["outputs"]) for r in rows)
@@ -50,7 +57,7 @@ def main() -> None:
             g = b / f.relative_to(a)
             (same if g.exists() and g.read_bytes() == f.read_bytes() else differ).append(str(f.relative_to(a)))
         print(f"identical stage files: {len(same)}; differing: {differ}")
-    common.write(f"suite-{args.profile}", {"notebooks": args.only or ["all"], "rows": rows,
+    common.write(args.name or f"suite-{args.profile}", {"notebooks": args.only or ["all"], "rows": rows,
                                            "identical_stage_files": same, "differing_stage_files": differ})
 
 

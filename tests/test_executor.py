@@ -343,6 +343,13 @@ def test_judge_calls_on_ray_match_local_and_failures_are_retried_not_cached(clus
     more = [[{"role": "user", "content": q}] for q in MAGPIE_QUERIES[4:]]
     assert again.complete(more, prefill='{"score": ') == local.complete(more, prefill='{"score": ')
     assert next(iter(ex._pools.values())) is pool and pool.calls == 2 and len(pool.used) == 2
+    # another prefill (WB-Score, then WB-Reward) is the same judge: the same replicas again, none left waiting
+    plain = again.complete(more)
+    assert plain == local.complete(more) and next(iter(ex._pools.values())) is pool and pool.calls == 3
+    # another judge replaces the pool (one pool at a time: held CPUs would leave a second one waiting forever)
+    other = Judge("smollm2-135m-instruct", cache_dir=tmp_path / "other", executor=ex, **{**kw, "max_tokens": 3})
+    assert len(other.complete(more)) == 2 and other.requests == 2 and len(ex._pools) == 1
+    assert next(iter(ex._pools.values())) is not pool and pool.actors == []
     # a Ray Data stage on the same executor first gives the held replicas' CPUs back (else it would wait forever)
     out = run_stage_on(ex, JsonlStore(tmp_path / "echo.jsonl"), [{"id": "e0"}, {"id": "e1"}], WorkerSpec(echo_worker), batch_size=1)
     assert [r["id"] for r in out] == ["e0", "e1"] and not ex._pools and pool.actors == []

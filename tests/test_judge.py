@@ -179,8 +179,8 @@ def test_judge_worker_makes_the_local_judges_records_and_retries_failures(tiny_m
     local = Judge(tiny_model_dir, cache_dir=tmp_path / "local", **kw)
     msgs = _msgs("rate this", long)
     expected = local.complete(msgs, prefill='{"score": ')
-    process = judge_worker(tiny_model_dir, prefill='{"score": ', **kw)
-    out = process([{"id": "a", "messages": msgs[0]}, {"id": "b", "messages": msgs[1]}])
+    process = judge_worker(tiny_model_dir, **kw)
+    out = process([{"id": "a", "messages": msgs[0], "prefill": '{"score": '}, {"id": "b", "messages": msgs[1], "prefill": '{"score": '}])
     assert out[0] == {"id": "a", "text": expected[0]} and expected[0].startswith('{"score": ')
     assert out[1][RETRY] and out[1]["text"] == "" == expected[1]
 

@@ -63,3 +63,31 @@ def test_the_suite_runs_the_plan_in_dependency_order(monkeypatch, tmp_path):
     monkeypatch.setattr(runner, "resolve_params", lambda nb, files, overrides: fake[nb.stem])
     runner.run_suite("quick", only=list(fake), outputs=tmp_path)
     assert calls == ["05_cdr", "06_tulu", "04_arena_hard"]
+
+
+def test_side_by_side_respects_dependencies_and_the_job_limit(tmp_path, monkeypatch):
+    """``suite --jobs 2``: children are real processes (here a stand-in that records start and end times)."""
+    import json
+    import sys
+    from pathlib import Path
+
+    from helpers.core import suite_jobs
+    from helpers.core.runs import suite_needs
+
+    def fake(nb, files, overrides, profile, outputs, report, rehearse):
+        code = (f"import json, time; t = time.time(); time.sleep(0.6); "
+                f"open({str(tmp_path / nb)!r} + '.json', 'w').write(json.dumps([t, time.time()])); "
+                f"raise SystemExit(3 if {nb!r} == '02_c' else 0)")
+        return [sys.executable, "-c", code]
+    monkeypatch.setattr(suite_jobs, "child_command", fake)
+    raw = [("00_a", {}), ("01_b", {"ckpt": f"{ROOT}/00_a/quick/x"}), ("02_c", {}), ("03_d", {})]
+    plan = [(Path(f"{name}.ipynb"), [], params) for name, params in raw]
+    results = suite_jobs.run_side_by_side(plan, suite_needs(raw), 2, "quick", [], tmp_path / "out", "full", False, {})
+    assert [r["notebook"] for r in results] == ["00_a", "01_b", "02_c", "03_d"]
+    assert [r["ok"] for r in results] == [True, True, False, True] and "exit code 3" in results[2]["error"]
+    span = {nb: json.loads((tmp_path / f"{nb}.json").read_text()) for nb, _ in raw}
+    assert span["01_b"][0] >= span["00_a"][1]  # started after the notebook whose outputs it reads had finished
+    starts = sorted(t for t, _ in span.values())
+    for t in starts:  # never more than 2 at once
+        assert sum(s <= t < e for s, e in span.values()) <= 2
+    assert span["02_c"][0] < span["00_a"][1]  # an independent notebook ran beside 00_a

@@ -194,6 +194,7 @@ class Executor:
             raise ValueError("replica_pool needs executor ray")
         key = json.dumps([spec.factory, spec.kwargs], sort_keys=True, default=_json_default)
         if key not in self._pools:
+            self.release_replicas()  # one pool at a time: another's held CPUs/GPUs would keep this one waiting
             self._pools[key] = ReplicaPool(self, spec)
         return self._pools[key]
 

@@ -197,9 +197,8 @@ class Judge(engines.Releasable):
         from tqdm.auto import tqdm
 
         from .executor import WorkerSpec
-        spec = WorkerSpec(judge_worker, {**self._worker_kwargs, "prefill": prefill,
-                                         "tensor_parallel_size": self.executor.tensor_parallel_size})
-        items = [{"id": k, "messages": m} for k, m in todo.items()]
+        spec = WorkerSpec(judge_worker, {**self._worker_kwargs, "tensor_parallel_size": self.executor.tensor_parallel_size})
+        items = [{"id": k, "messages": m, "prefill": prefill} for k, m in todo.items()]  # one pool for every prefill
         failed: set[str] = set()
         with tqdm(total=len(items), desc=f"{desc} ({self.name})", unit="call") as bar:
             for records, _ in self.executor.replica_pool(spec).map(items, self.batch_size):
@@ -248,14 +247,18 @@ class Judge(engines.Releasable):
             return list(pool.map(one, prompts))
 
 
-def judge_worker(model: str, prefill: str = "", **judge_kwargs):
+def judge_worker(model: str, **judge_kwargs):
     """A local judge's batch function for Ray replicas (``Judge(executor=...)`` builds the spec): the judge is
-    built once per replica without a cache; each item {"id", "messages"} -> {"id", "text"}, or a retry
-    record (``RETRY``, not stored) where the call failed (a prompt over the length limit, on_error "empty")."""
+    built once per replica without a cache; each item {"id", "messages", "prefill"} -> {"id", "text"}, or a
+    retry record (``RETRY``, not stored) where the call failed (a prompt over the length limit, on_error
+    "empty"). A batch shares one prefill (a ``complete`` call's)."""
     judge = Judge(model, **judge_kwargs)
 
     def process(batch: list[dict]) -> list[dict]:
-        texts = judge._call([it["messages"] for it in batch], prefill)
+        prefills = {it.get("prefill", "") for it in batch}
+        if len(prefills) > 1:
+            raise ValueError(f"judge_worker: one prefill per batch, got {sorted(prefills)}")
+        texts = judge._call([it["messages"] for it in batch], prefills.pop() if prefills else "")
         return [{"id": it["id"], "text": t} if t is not None else {"id": it["id"], "text": "", RETRY: True}
                 for it, t in zip(batch, texts)]
     return process

@@ -42,7 +42,7 @@ from .params import PARAMS_DIR, REPO_ROOT, ParamsError, list_notebooks, notebook
 from .precheck import precheck
 from .rehearsal import REHEARSAL_ENV
 from .report import export_html, headline, write_index
-from .runs import OUTPUTS, RUN_DIR_ENV, suite_order
+from .runs import OUTPUTS, RUN_DIR_ENV, suite_needs, suite_order
 from .engines import local_models, servers_env, shared_engine_models, suite_engines, wants_vllm
 from .store import atomic_write_json, atomic_write_text, read_json
 
@@ -258,17 +258,20 @@ def _run_notebook(name, files, overrides, run_name, outputs, progress, report, e
 
 
 def run_suite(profile: str = "quick", overrides: list[str] = (), only: list[str] = (), outputs: Path = OUTPUTS,
-              report: str = "full", rehearse: bool = False, shared_engines: str = "off") -> int:
+              report: str = "full", rehearse: bool = False, shared_engines: str = "off", jobs: int = 1) -> int:
     """Run every notebook's ``profile``. ``shared_engines`` "auto": a model that two or more notebooks run
-    through vLLM is served once for the whole suite (``suite_engines``); "off": each notebook starts its own."""
+    through vLLM is served once for the whole suite (``suite_engines``); "off": each notebook starts its own.
+    ``jobs`` > 1: up to that many notebooks at once, each after the notebooks it reads (``suite_jobs``)."""
     check_run_name(profile)
     if shared_engines not in ("auto", "off"):
         raise ParamsError(f"shared_engines must be auto or off, not {shared_engines!r}")
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ParamsError(f"jobs must be a whole number >= 1, not {jobs!r}")
     with _rehearsal(rehearse):
-        return _run_suite(profile, overrides, only, outputs, report, rehearse, shared_engines)
+        return _run_suite(profile, overrides, only, outputs, report, rehearse, shared_engines, jobs)
 
 
-def _run_suite(profile, overrides, only, outputs, report, rehearse, shared_engines="off") -> int:
+def _run_suite(profile, overrides, only, outputs, report, rehearse, shared_engines="off", jobs=1) -> int:
     notebooks = [nb for nb in list_notebooks() if not only or nb.stem in only]
     plan = []  # validate every notebook's params before running any of them
     for nb in notebooks:
@@ -282,10 +285,24 @@ def _run_suite(profile, overrides, only, outputs, report, rehearse, shared_engin
     plan.sort(key=lambda item: order.index(item[0].stem))
     shared = shared_engine_models([p for _, _, p in plan]) if shared_engines == "auto" else []
     with suite_engines(shared) as servers:
-        return _run_plan(plan, profile, overrides, outputs, report, rehearse, servers)
+        if jobs == 1:
+            results = _run_plan(plan, profile, overrides, outputs, report, rehearse, servers)
+        else:
+            from .suite_jobs import run_side_by_side
+            needs = suite_needs([(nb.stem, params) for nb, _, params in plan])
+            results = run_side_by_side(plan, needs, jobs, profile, list(overrides), Path(outputs), report, rehearse, servers)
+            write_index(Path(outputs))
+    for r in results:
+        metrics_file = r["dir"] / "metrics.json"
+        r["headline"] = headline(read_json(metrics_file)) if metrics_file.exists() else {}
+    print(f"\nruns index: {Path(outputs) / 'index.html'}")
+    for r in results:
+        print(f"  {'ok    ' if r['ok'] else 'FAILED'} {r['notebook']:<24} {r['seconds']:6.0f} s  "
+              f"{json.dumps(r['headline'], default=str)[:200]}")
+    return 0 if all(r["ok"] for r in results) else EXIT_FAILED
 
 
-def _run_plan(plan, profile, overrides, outputs, report, rehearse, servers) -> int:
+def _run_plan(plan, profile, overrides, outputs, report, rehearse, servers) -> list[dict]:
     results = []
     for nb, files, params in plan:
         print(f"\n=== {nb.stem} ({profile}) ===", flush=True)
@@ -300,14 +317,8 @@ def _run_plan(plan, profile, overrides, outputs, report, rehearse, servers) -> i
             entry.update(ok=False, error=" ".join(str(exc).split())[:300])
             print(f"!!! {entry['error']}", file=sys.stderr)
         entry["seconds"] = time.time() - start
-        metrics_file = entry["dir"] / "metrics.json"
-        entry["headline"] = headline(read_json(metrics_file)) if metrics_file.exists() else {}
         results.append(entry)
-    print(f"\nruns index: {Path(outputs) / 'index.html'}")
-    for r in results:
-        print(f"  {'ok    ' if r['ok'] else 'FAILED'} {r['notebook']:<24} {r['seconds']:6.0f} s  "
-              f"{json.dumps(r['headline'], default=str)[:200]}")
-    return 0 if all(r["ok"] for r in results) else EXIT_FAILED
+    return results
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -327,13 +338,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--shared-engines", choices=["auto", "off"], default="off",
                     help="suite: serve a model that several notebooks run through vLLM once, on 127.0.0.1 (auto), "
                          "or let each notebook start its own engine (off)")
+    ap.add_argument("--jobs", type=int, default=1,
+                    help="suite: notebooks run at once, each after those whose outputs it reads (default 1: one after another)")
     ap.add_argument("--endpoint-timeout", type=float, default=10.0, help="seconds an endpoint has to answer the health check")
     args = ap.parse_args(argv)
     install_signal_handlers()
     try:
         if args.notebook == "suite":
             return run_suite(args.profile, args.param, args.only, Path(args.outputs), args.report, args.rehearse,
-                             args.shared_engines)
+                             args.shared_engines, args.jobs)
         run_dir = run_notebook(args.notebook, args.file, args.param, args.run_name, Path(args.outputs),
                                report=args.report, endpoint_timeout=args.endpoint_timeout, rehearse=args.rehearse)
     except ParamsError as exc:

@@ -80,6 +80,15 @@ def _param_strings(params: dict[str, Any]) -> list[str]:
     return out
 
 
+def suite_needs(plan: list[tuple[str, dict[str, Any]]]) -> dict[str, set[str]]:
+    """For each notebook of a suite ``plan``, the other notebooks of the plan whose outputs its params read
+    (a string, or a string in a list, pointing into ``outputs/<Y>/`` or equal to ``run:<Y>``)."""
+    names = [name for name, _ in plan]
+    return {name: {y for y in names if y != name and any(f"outputs/{y}/" in s.replace(os.sep, "/") or s == f"run:{y}"
+                                                         for s in _param_strings(params))}
+            for name, params in plan}
+
+
 def suite_order(plan: list[tuple[str, dict[str, Any]]]) -> list[str]:
     """The notebooks of a suite ``plan`` ((name, resolved params) in file-name order) in the order they must run.
 
@@ -89,9 +98,7 @@ def suite_order(plan: list[tuple[str, dict[str, Any]]]) -> list[str]:
     from .params import ParamsError
 
     names = [name for name, _ in plan]
-    needs = {name: {y for y in names if y != name and any(f"outputs/{y}/" in s.replace(os.sep, "/") or s == f"run:{y}"
-                                                          for s in _param_strings(params))}
-             for name, params in plan}
+    needs = suite_needs(plan)
     order: list[str] = []
     while len(order) < len(names):
         ready = [n for n in names if n not in order and needs[n] <= set(order)]
