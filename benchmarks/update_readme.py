@@ -49,13 +49,17 @@ def render() -> str:
                              f"(alone: {alone['generate_s']} s, {alone['logprobs_s']} s with {alone['threads']} thread(s)) | "
                              f"{alone['load']} alone, {row['load']} busy | {mach} | {when} |")
         elif name.startswith("suite"):
+            label = "quick suite" + (" (server with vLLM's API-server batch defaults)" if "api-server" in name else "")
+            what = "all 10 notebooks" if r["notebooks"] == ["all"] else ", ".join(r["notebooks"])
             for row in r["rows"]:
-                label = "quick suite" + (" (server with vLLM's API-server batch defaults)" if "api-server" in name else "")
-                lines.append(f"| {label} ({', '.join(r['notebooks'])}) | shared engines {row['shared_engines']} | "
+                jobs = f", {row['jobs']} notebooks at once" if row.get("jobs", 1) > 1 else ""
+                lines.append(f"| {label} ({what}) | shared engines {row['shared_engines']}{jobs} | "
                              f"{row['seconds']} s wall | {row['load_before']} -> {row['load_after']} | {mach} | {when} |")
             if len(r["rows"]) == 2:
                 a, b = (row["seconds"] for row in r["rows"])
-                lines.append(f"| {label} | shared vs per-notebook engines | {100 * (1 - b / a):.0f}% less wall time; "
+                how = ("shared engines and --jobs vs one after another" if r["rows"][1].get("jobs", 1) > 1
+                       else "shared vs per-notebook engines")
+                lines.append(f"| {label} ({what}) | {how} | {100 * (1 - b / a):.0f}% less wall time; "
                              f"{len(r.get('identical_stage_files', []))} stage files identical, "
                              f"{len(r.get('differing_stage_files', []))} differ | | | |")
         elif name == "ray_scaling":

@@ -4,12 +4,17 @@
     python -m helpers.run 01_magpie -f params/01_magpie/quick.yaml --report no-input   # code hidden
     python -m helpers.run suite --profile quick          # every notebook, dependency order
     python -m helpers.run suite --shared-engines auto    # one vLLM server per model for the whole suite
+    python -m helpers.run suite --jobs 2                 # two notebooks at once, dependencies first
 
 With ``--shared-engines auto``, a model that two or more notebooks of a suite would run through vLLM
 (backend vllm or auto) is served once by a vLLM OpenAI-compatible server on 127.0.0.1
 (``engines.suite_engines``); those notebooks' Generator, LogProbScorer and local Judge use it
 (``HELPERS_VLLM_SERVERS``) instead of starting their own engine. The default is off: on this project's
 2-core CPU it saved 1-17% of a 3-notebook suite, and one notebook generated more slowly through the server.
+
+With ``--jobs N`` the suite runs up to N notebooks at once, each in its own ``helpers.run`` process
+started once the notebooks whose outputs it reads have finished (``suite_jobs``); a child's console
+output goes to ``outputs/<notebook>/<profile>.log``, its run folder is the one a sequential suite writes.
 
 Before the kernel starts, params are checked against the notebook's parameters cell (unknown key,
 wrong type, a value outside the range or choices its comment declares), models, data files and
