@@ -56,6 +56,11 @@ def write(name: str, payload: dict) -> Path:
     return path
 
 
+def read(name: str) -> dict:
+    """A results file ``write`` left (``benchmarks/results/<name>.json``)."""
+    return json.loads((RESULTS / f"{name}.json").read_text())
+
+
 def pairs(n: int) -> list[tuple[list[dict], str]]:
     """``n`` (chat prompt, response) pairs from the shipped offline preference set (chosen and rejected)."""
     from helpers.core.data import load_records

@@ -31,11 +31,20 @@ def main() -> None:
     ap.add_argument("--only", action="append", default=[])
     ap.add_argument("--order", default="off,auto", help="which runs, in order: off or auto, each optionally :jobs")
     ap.add_argument("--name", default="", help="results file name (default suite-<profile>)")
+    ap.add_argument("--reuse", action="append", default=[],
+                    help="mode:jobs of --order to take from the existing results file (a run already measured this "
+                         "session, its outputs folder still there) instead of running it again")
     args = ap.parse_args()
+    name = args.name or f"suite-{args.profile}"
+    old = common.read(name) if args.reuse else {}
     rows = []
     for run in args.order.split(","):
         mode, _, jobs = run.partition(":")
         jobs = int(jobs or 1)
+        if f"{mode}:{jobs}" in args.reuse or (jobs == 1 and mode in args.reuse):
+            rows.append(next(r for r in old["rows"] if r["shared_engines"] == mode and r.get("jobs", 1) == jobs))
+            print(f"shared engines {mode}, jobs {jobs}: {rows[-1]['seconds']} s (measured earlier, reused)", flush=True)
+            continue
         out = Path(tempfile.mkdtemp(prefix=f"suite-{mode}-{jobs}-"))
         cmd = [sys.executable, "-m", "helpers.run", "suite", "--profile", args.profile, "--outputs", str(out),
                "--shared-engines", mode, "--jobs", str(jobs)] + [x for nb in args.only for x in ("--only", nb)]
@@ -50,15 +59,18 @@ def main() -> None:
         rows.append({"shared_engines": mode, "jobs": jobs, "seconds": round(took, 1), "rc": rc, "load_before": before,
                      "load_after": common.loadavg(), "outputs": str(out), "notebook_seconds": runs, "headlines": heads})
         print(f"shared engines {mode}, jobs {jobs}: {took:.0f} s (rc {rc}), load {before} -> {common.loadavg()}", flush=True)
-    same, differ = [], []
+    same, differ, unpaired = [], [], []
     if len(rows) == 2:  # the stages' records (JSONL under each run's data/), file by file
         a, b = (Path(r["outputs"]) for r in rows)
         for f in sorted(a.glob("*/*/data/*.jsonl")):
             g = b / f.relative_to(a)
-            (same if g.exists() and g.read_bytes() == f.read_bytes() else differ).append(str(f.relative_to(a)))
-        print(f"identical stage files: {len(same)}; differing: {differ}")
-    common.write(args.name or f"suite-{args.profile}", {"notebooks": args.only or ["all"], "rows": rows,
-                                           "identical_stage_files": same, "differing_stage_files": differ})
+            if not g.exists():  # a store keyed by a model folder inside the run (05's derived models): named apart
+                unpaired.append(str(f.relative_to(a)))
+            else:
+                (same if g.read_bytes() == f.read_bytes() else differ).append(str(f.relative_to(a)))
+        print(f"identical stage files: {len(same)}; differing: {differ}; unpaired: {len(unpaired)}")
+    common.write(name, {"notebooks": args.only or ["all"], "rows": rows, "identical_stage_files": same,
+                        "differing_stage_files": differ, "unpaired_stage_files": unpaired})
 
 
 if __name__ == "__main__":

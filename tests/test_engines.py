@@ -138,7 +138,8 @@ def test_a_shared_server_gives_the_same_greedy_outputs_and_logprobs(vllm_generat
 
     prompts = [[{"role": "user", "content": "Name three fruits."}], "<|im_start|>user\nWhat is 2+2?<|im_end|>\n"
                "<|im_start|>assistant\n", [{"role": "user", "content": "Say hi."}]]
-    sampling = Sampling(temperature=0.0, max_tokens=24, stop=("\n\n",))
+    # seven stop strings, as Magpie's instruction stage sends (vLLM's server takes 4 unless VLLM_MAX_STOP_STRINGS)
+    sampling = Sampling(temperature=0.0, max_tokens=24, stop=("\n\n", "User:", "###", "Q:", "Question:", "\nA:", "<|im_end|>"))
     local = vllm_generator.generate(prompts, sampling)
     hf_scorer = LogProbScorer(vllm_generator.path, backend="hf")
     pairs = [(prompts[0], "Apple, banana, cherry."), (prompts[1], "4")]

@@ -336,7 +336,9 @@ def serve_local(model: str = "smollm2-135m-instruct", port: int | None = None, s
     if not on_gpu:
         cmd.append("--enforce-eager")  # compiling costs minutes on a small CPU
     cmd += list(extra_args)
-    env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": str(kv_cache_gib)}
+    # the server checks requests against the OpenAI schema, at most 4 stop strings unless told otherwise: a
+    # Magpie stage stops on 7 (the in-process engine takes any number)
+    env = {"VLLM_MAX_STOP_STRINGS": "1024", **os.environ, "VLLM_CPU_KVCACHE_SPACE": str(kv_cache_gib)}
     log_path = Path(tempfile.mkstemp(prefix=f"vllm-serve-{port}-", suffix=".log")[1])
     base_url = f"http://127.0.0.1:{port}/v1"
     with open(log_path, "wb") as log:
