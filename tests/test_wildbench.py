@@ -309,6 +309,11 @@ def test_summaries_on_a_small_hand_made_run():
     assert per_group == {"Creative Tasks": pytest.approx(25.0), "Coding & Debugging": pytest.approx(-50.0)}
     assert rank_agreement({"a": 1, "b": 2, "c": 3}, {"a": 10, "b": 20, "c": 30})["kendall"] == pytest.approx(1.0)
     assert rank_agreement({"a": 1, "b": 2}, {"a": 1, "b": 2})["kendall"] is None
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a degenerate judge's constant scores: no warning in the report, None
+        same = rank_agreement({"a": 5, "b": 5, "c": 5}, {"a": 1, "b": 2, "c": 3})
+    assert same["spearman"] is None and same["kendall"] is None and same["constant"]
 
 
 # ----------------------------------------------------------------- task-macro WB-Reward (upstream and ours)

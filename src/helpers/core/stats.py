@@ -108,7 +108,8 @@ def correlation_ci(x, y, n_boot: int = 2000, seed: int = 0, level: float = 0.95)
 
 def rank_agreement(a: dict[str, float], b: dict[str, float]) -> dict[str, Any]:
     """Spearman and Kendall rank correlation of two scorings on the models both score (finite values only);
-    None for both with fewer than 3 shared models."""
+    None for both with fewer than 3 shared models, or when a scoring gives them all one value (no ranking to
+    correlate: ``constant`` True)."""
     import math
 
     from scipy.stats import kendalltau, spearmanr
@@ -117,6 +118,8 @@ def rank_agreement(a: dict[str, float], b: dict[str, float]) -> dict[str, Any]:
     if len(shared) < 3:
         return {"shared_models": len(shared), "spearman": None, "kendall": None}
     x, y = [a[m] for m in shared], [b[m] for m in shared]
+    if len(set(x)) < 2 or len(set(y)) < 2:  # scipy would warn and return NaN
+        return {"shared_models": len(shared), "spearman": None, "kendall": None, "constant": True}
     return {"shared_models": len(shared), "spearman": float(spearmanr(x, y).statistic),
             "kendall": float(kendalltau(x, y).statistic)}
 
