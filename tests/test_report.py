@@ -13,7 +13,9 @@ def _nb():
     work = nbformat.v4.new_code_cell("work()")
     work.outputs = [
         nbformat.v4.new_output("stream", name="stderr", text="answers:  50%|#####     | 1/2 [00:01<00:01, 1.0it/s]\r"
-                               "answers: 100%|##########| 2/2 [00:02<00:00, 1.0it/s]\nUserWarning: the tokenizer has no pad token\n"),
+                               "answers: 100%|##########| 2/2 [00:02<00:00, 1.0it/s]\nUserWarning: the tokenizer has no pad token\n"
+                               "[2026-12-05 01:05:29,709 E 12545 12856] core_worker_process.cc:837: Failed to establish "
+                               "connection to the metrics exporter agent. Metrics will not be exported. RpcError\n"),
         nbformat.v4.new_output("stream", name="stdout", text="\x1b[36m(EngineCore pid=123)\x1b[0m INFO 11-25 16:07:12 [core.py:1] "
                                "starting\n(VllmWorker-0 pid=9) WARNING 11-25 16:07:44 [vllm.py:725] Triton missing\n8 questions\n"),
         nbformat.v4.new_output("display_data", data={"application/vnd.jupyter.widget-view+json": {"model_id": "x"},
@@ -33,6 +35,7 @@ def test_clean_notebook_keeps_what_a_reader_needs():
     outputs = clean.cells[2].outputs
     assert [o["text"] for o in outputs] == ["8 questions\n"]
     assert "UserWarning: the tokenizer has no pad token" in warnings and "Triton missing" in warnings
+    assert not any("metrics exporter" in w for w in warnings)  # Ray's known-harmless line: not even a warning
     assert clean.cells[-1].source.startswith("## Warnings")
     assert notebook_title(clean) == "09 · A test notebook"
 

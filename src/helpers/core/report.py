@@ -27,6 +27,8 @@ _PROGRESS_RE = re.compile(r"\d+%\||\|\s*\d+/\d+\s*\[|it/s\]|s/it\]|\r")
 _LOG_RE = re.compile(r"^(INFO|DEBUG|WARNING|ERROR)?\s*\d\d-\d\d \d\d:\d\d:\d\d|^\([\w.-]+ pid=\d+\)|^\[[\w:. -]+\]")
 _WARN_RE = re.compile(r"warn|error|deprecat", re.IGNORECASE)
 _ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+# Known-harmless lines, never shown: Ray without ray[default]'s metrics agent says so once per process.
+_HARMLESS_RE = re.compile(r"Failed to establish connection to the metrics exporter agent")
 _LOG_PREFIX_RE = re.compile(r"^\([\w.-]+ pid=\d+\)\s*|^(INFO|DEBUG|WARNING|ERROR)\s+\d\d-\d\d \d\d:\d\d:\d\d\s+(\[[^\]]*\]\s*)?")
 
 
@@ -36,6 +38,8 @@ def _split_stream(text: str) -> tuple[str, list[str]]:
     keep, warnings = [], []
     for raw in _ANSI_RE.sub("", text).replace("\r\n", "\n").split("\n"):
         line = raw.split("\r")[-1]  # a carriage return redraws the line: the reader sees the last state
+        if _HARMLESS_RE.search(line):
+            continue
         if _PROGRESS_RE.search(raw) and not line.strip():
             continue
         if _PROGRESS_RE.search(line):
