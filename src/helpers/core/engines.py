@@ -287,6 +287,11 @@ def local_models(params: dict) -> set[str]:
     return out
 
 
+def notebook_servers(servers: dict[str, str], params: dict) -> dict[str, str]:
+    """The suite's shared servers a notebook with ``params`` uses: those of models it would run through vLLM."""
+    return {m: u for m, u in servers.items() if wants_vllm(params) and m in local_models(params)}
+
+
 def shared_engine_models(plan_params: list[dict], min_notebooks: int = 2) -> list[str]:
     """Models that at least ``min_notebooks`` notebooks of the plan would run through vLLM."""
     from collections import Counter

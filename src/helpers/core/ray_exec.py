@@ -62,9 +62,7 @@ class ReplicaPool:
     def __init__(self, executor: Executor, spec: WorkerSpec):
         import ray
         connect(executor)
-        if executor.tensor_parallel_size and not spec.accepts("tensor_parallel_size"):
-            raise ValueError(f"ray_gpus_per_replica {executor.gpus_per_replica:g} needs tensor parallelism, which "
-                             f"{spec.factory} does not take (no tensor_parallel_size argument)")
+        _check_tensor_parallel(executor, spec)
         remote = ray.remote(num_cpus=executor.cpus_per_replica, num_gpus=executor.gpus_per_replica or None)(_PoolReplica)
         self.actors = [remote.remote(spec, executor.cpus_per_replica, executor.gpus_per_replica)
                        for _ in range(executor.replicas)]
@@ -85,6 +83,12 @@ class ReplicaPool:
         for actor in self.actors:
             ray.kill(actor)
         self.actors = []
+
+
+def _check_tensor_parallel(executor: "Executor", spec: "WorkerSpec") -> None:
+    if executor.tensor_parallel_size and not spec.accepts("tensor_parallel_size"):
+        raise ValueError(f"ray_gpus_per_replica {executor.gpus_per_replica:g} needs tensor parallelism, which "
+                         f"{spec.factory} does not take (no tensor_parallel_size argument)")
 
 
 def _runtime_env() -> dict:
@@ -132,9 +136,7 @@ def _run_on_ray(executor: Executor, store: JsonlStore, items: Sequence[dict], sp
     transient: dict[str, dict] = {}
     executor.last.clear()
     executor.last.update(items=len(items), sent=len(todo), replicas_used=[], batches=0)
-    if executor.tensor_parallel_size and not spec.accepts("tensor_parallel_size"):
-        raise ValueError(f"ray_gpus_per_replica {executor.gpus_per_replica:g} needs tensor parallelism, which "
-                         f"{spec.factory} does not take (no tensor_parallel_size argument)")
+    _check_tensor_parallel(executor, spec)
     if todo:
         import time
 

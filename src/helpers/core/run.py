@@ -48,7 +48,7 @@ from .precheck import precheck
 from .rehearsal import REHEARSAL_ENV
 from .report import export_html, headline, write_index
 from .runs import OUTPUTS, RUN_DIR_ENV, suite_needs, suite_order
-from .engines import local_models, servers_env, shared_engine_models, suite_engines, wants_vllm
+from .engines import servers_env, notebook_servers, shared_engine_models, suite_engines
 from .store import atomic_write_json, atomic_write_text, read_json
 
 def environment_info() -> dict[str, Any]:
@@ -313,7 +313,7 @@ def _run_plan(plan, profile, overrides, outputs, report, rehearse, servers) -> l
         print(f"\n=== {nb.stem} ({profile}) ===", flush=True)
         start = time.time()
         entry = {"notebook": nb.stem, "dir": Path(outputs) / nb.stem / profile, "ok": True, "error": ""}
-        mine = {m: u for m, u in servers.items() if wants_vllm(params) and m in local_models(params)}
+        mine = notebook_servers(servers, params)
         try:
             with servers_env(mine):  # only notebooks that would run vLLM themselves use the shared engines
                 run_notebook(nb.stem, [str(f) for f in files], list(overrides), run_name=profile, outputs=outputs,

@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from .engines import SERVERS_ENV, local_models, wants_vllm
+from .engines import SERVERS_ENV, notebook_servers
 
 
 def child_command(nb: str, files: list, overrides: list, profile: str, outputs: Path, report: str,
@@ -32,7 +32,7 @@ def run_side_by_side(plan: list, needs: dict[str, set[str]], jobs: int, profile:
                      report: str, rehearse: bool, servers: dict[str, str]) -> list[dict]:
     """Run ``plan`` ((notebook path, params files, params) in suite order) with up to ``jobs`` at once; one
     result per notebook (notebook, dir, ok, error, seconds), in plan order."""
-    pending = [item for item in plan]
+    pending = list(plan)
     running: dict[str, tuple[subprocess.Popen, float, object]] = {}
     results: dict[str, dict] = {}
     while pending or running:
@@ -43,7 +43,7 @@ def run_side_by_side(plan: list, needs: dict[str, set[str]], jobs: int, profile:
             if not needs.get(nb.stem, set()) <= set(results):
                 continue
             pending.remove(item)
-            mine = {m: u for m, u in servers.items() if wants_vllm(params) and m in local_models(params)}
+            mine = notebook_servers(servers, params)
             env = {k: v for k, v in os.environ.items() if k != SERVERS_ENV}
             if mine:
                 env[SERVERS_ENV] = json.dumps(mine)
