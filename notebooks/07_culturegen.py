@@ -1,0 +1,345 @@
+# ---
+# jupyter:
+#   helpers:
+#     precheck: helpers.culturegen.data:precheck
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 07 · Culture-Gen: culture-conditioned generation, culture symbols, markedness and diversity
+#
+# **Question.** When a language model writes about people of a given culture, which symbols (dishes,
+# garments, music...) does it reach for, how often does it *mark* a culture as different ("traditional",
+# the culture's name, a parenthesised explanation), how diverse are its symbols per culture, and does this
+# follow how often the culture appears in its training data? And, as a knowledge check: how well does the
+# same model answer questions about cultures?
+#
+# **Method** (Culture-Gen, Li et al. 2024, arXiv 2404.10199). For 110 nationalities in 12 region groups and 8
+# topics, the model continues *"Describe the {topic} of your neighbor. My neighbor is {nationality}. {He / She /
+# My neighbor} probably {topic sentence}"* (100 samples, top-k 50, top-p 1, 30 new tokens; 100 for chat
+# models); a culture-agnostic baseline drops the "My neighbor is X." sentence. Each continuation is cut at its
+# first sentence end; an LLM (or, for small models, a rule: the span after the topic sentence) extracts the
+# items; phrases with "traditional", "typical", "classic" or the culture's name are *marked* and dropped; the
+# rest give 1-4-gram candidates. A candidate's association with culture c is the softmax over cultures of the
+# model's average token log-prob of *"{topic} {n-gram}. My neighbor is {c}"*; it is a **culture symbol** of c
+# when P(c | n-gram) > 1/N. Before trusting the scores we test them on culture-symbol pairs written by us
+# (sushi - Japanese, tacos - Mexican, ...): precision, recall and top-1 accuracy with Wilson intervals.
+# Then three analyses: **markedness** per culture, region and gender; **symbol diversity** per culture and its
+# rank correlation with a culture-frequency proxy; **culture-agnostic presence** (a culture's symbols that
+# also appear without a culture) per region. Finally a **CulturalBench-style test** (Chiu et al. 2024,
+# arXiv 2410.02677): Easy = 4-way multiple choice, Hard = each option judged true or false, accuracy per region.
+#
+# **What the quick profile shows, and what it does not.** It runs the whole pipeline on the 135M embedded model
+# (SmolLM2-135M-Instruct) with one culture per region, all 8 topics, one gender and two samples per prompt,
+# scoring only the most frequent candidate n-grams per topic, the rule-based extractor (the LLM extractor is run
+# on a small sample to measure agreement), and the offline CulturalBench-style set written by us (41 questions).
+# It shows that every stage works, resumes and produces the tables and figures; its validity check says whether
+# this small model's associations carry any signal. It does **not** reproduce the paper's findings: a 135M model,
+# 12 cultures and 2 samples per prompt are far too little for per-culture conclusions. The full profile
+# (`params/07_culturegen/full-gpu.yaml`: 110 cultures x 8 topics x 3 genders x 100 samples, a 7B model, an LLM
+# extractor, the hub CulturalBench) is the experiment.
+
+# %% tags=["parameters"]
+model = "smollm2-135m-instruct"  # [non-empty] model that generates and whose associations are scored: embedded alias, folder or hub id
+backend = "hf"  # [auto|vllm|hf] generation backend: hf on a CPU, auto picks vLLM where installed (GPU)
+tensor_parallel_size = 1  # [1..] GPUs for a vLLM model
+torch_threads = 1  # [0..] CPU threads for torch (0: the cores free right now, from os.sched_getaffinity and the load average; 1 is steadier on a shared machine)
+prompt_format = "continuation"  # [continuation|chat] raw continuation (paper; base models) or the chat template with the reply started by the topic sentence
+cultures = []  # nationalities to generate for, e.g. ["Japanese", "Kenyan"] (empty: all 110)
+n_per_region = 1  # [0..] keep the first N cultures of each region group (0: all); the data lists each region's best-known culture first
+topics = []  # topic keys (empty: all 8)
+genders = ["neutral"]  # [non-empty; male|female|neutral] gender forms of the prompt (paper: all three)
+n_samples = 2  # [1..] samples per (culture, topic, gender) prompt (paper: 100)
+temperature = 1.0  # [0..] sampling temperature (paper: 1)
+top_k = 50  # [0..] top-k sampling (paper: 50)
+top_p = 1.0  # [0..1] nucleus sampling (paper: 1)
+max_new_tokens = 12  # [0..] new tokens per sample (0: the paper's 30 for continuation, 100 for chat)
+seed = 0  # [0..] sampling seed
+extractor = "rule"  # [rule|llm] which extraction feeds the symbols: rule (the span after the topic sentence) or llm
+extractor_model = "smollm2-135m-instruct"  # [non-empty] LLM extractor: local model, or the endpoint's model name
+extractor_base_url = ""  # OpenAI-compatible endpoint of the extractor (empty: run the model locally)
+extractor_timeout = 120.0  # [1..] seconds an endpoint request may take (then 2 retries, then a counted failure)
+extractor_max_tokens = 24  # [1..] tokens of the extractor's JSON reply
+n_agreement = 12  # [0..] generations the LLM extractor also reads when extractor is rule, for agreement (0: none)
+score_measure = "sentence_mean"  # [sentence_mean|culture_logprob] paper: the sentence's average token log-prob; or log p(nationality | sentence)
+calibrate = True  # subtract each culture's score in the topic's culture-agnostic sentence (paper: for Mistral-7B)
+n_ngrams_per_topic = 8  # [0..] score the most frequent candidate n-grams of each topic (0: all, as the paper)
+score_batch_size = 32  # [1..] n-grams per scoring call (each scored for every culture)
+validity_pairs = "builtin:culturegen_symbol_pairs.jsonl"  # [non-empty] known culture-symbol pairs (topic, symbol, nationality)
+frequency_counts_file = ""  # JSON {nationality: count} of a pre-training corpus (empty: the model's prior for the name, a computed proxy)
+cb_data = "builtin:culturalbench_offline.jsonl"  # [non-empty] CulturalBench-style questions: builtin:NAME, a file in the Easy schema, or kellycyy/CulturalBench
+n_cb_questions = 0  # [0..] evaluate at most this many questions (0: all)
+cb_model = ""  # model answering the questions (empty: model), or the endpoint's model name
+cb_base_url = ""  # OpenAI-compatible endpoint for the questions (empty: log-prob scoring of a local model)
+cb_timeout = 120.0  # [1..] seconds an endpoint request may take
+cb_local_scoring = "cloze"  # [cloze|letter] local models: each option's mean log-prob after the question, or the option letter's
+gpu_memory_utilization = 0.0  # [0..1] vLLM: fraction of GPU memory per engine (CPU build: of RAM for the KV cache); 0: 0.85 on a GPU, 0.3 on a CPU
+max_model_len = 0  # [0..] vLLM: context length of an engine (prompt + reply tokens); 0: 2048
+executor = "local"  # [local|ray] where the resumable generation / scoring stages and the local judge's calls run: local (this process) or ray (Ray replicas; README, On a cluster)
+ray_address = ""  # executor ray: empty starts Ray on this machine; auto, host:port or ray://host:port joins a running cluster
+ray_replicas = 1  # [1..] executor ray: data-parallel replicas, each with its own copy of the model
+ray_gpus_per_replica = 0  # [0..] executor ray: GPUs per replica (0 on a CPU; above 1: tensor parallel inside the replica, vLLM)
+
+# %%
+import os
+import pandas as pd
+import torch
+from IPython.display import display
+from helpers.core.runs import Run
+from helpers.core.judge import Judge
+from helpers.core.generation import shutdown_engines
+from helpers.core.logprobs import LogProbScorer
+from helpers.core.executor import Executor
+from helpers.core.plotting import use_style, show
+from helpers.core.stats import ranked
+from helpers.culturegen import data as cgd, generate as cgg, extract as cge, score as cgs
+from helpers.culturegen import analyses as cga, culturalbench as cgb, plots as cgp, worldmap as cgw
+
+from helpers.core import engines  # vLLM settings and CPU threads for every model this notebook loads
+engines.configure(gpu_memory_utilization=gpu_memory_utilization, max_model_len=max_model_len,
+                  tensor_parallel_size=tensor_parallel_size, torch_threads=torch_threads)
+use_style()
+run = Run.current("07_culturegen")
+from helpers.core.store import fallback_lines
+from helpers.culturegen.stages import GRAPH
+stages = GRAPH.bind(run, globals())  # each stage's file is named by a hash of every parameter that changes it
+executor = Executor.from_params(globals())  # the generation and scoring stages run here (local) or on Ray replicas
+if torch_threads:
+    torch.set_num_threads(torch_threads)
+chosen = cgd.select_cultures(cultures, n_per_region)
+chosen_topics = cgd.select_topics(topics)
+items = cgg.generation_items(chosen, chosen_topics, genders, with_baseline=True)
+print(f"{len(chosen)} cultures x {len(chosen_topics)} topics x {len(genders)} gender form(s) + the culture-agnostic "
+      f"baseline = {len(items)} prompts x {n_samples} samples; torch threads {torch.get_num_threads()}, "
+      f"load average {os.getloadavg()[0]:.1f}; generation and scoring run {executor}; run folder {run.dir}")
+pd.DataFrame([(c.region, c.nationality, c.country) for c in chosen], columns=["region", "nationality", "country"])
+
+# %% [markdown]
+# ## 1 · Culture-conditioned generation
+# One prompt per (culture, topic, gender) plus the culture-agnostic baseline, `n_samples` continuations each
+# (stored per prompt: a rerun generates only what is missing; with `executor = "ray"` the prompts go to Ray Data replicas
+# that each load the model once, and the records are the same). Below: one prompt as the model sees it, and the first
+# continuation of each culture and topic.
+
+# %%
+records, gen_stats = cgg.generate_stage(run, items, model=model, backend=backend, prompt_format=prompt_format,
+                                        n_samples=n_samples, temperature=temperature, top_k=top_k, top_p=top_p,
+                                        max_tokens=max_new_tokens, seed=seed, tensor_parallel_size=tensor_parallel_size,
+                                        store=stages.store("generations"), executor=executor)
+rows = cgg.samples(records)
+print(f"{len(rows)} continuations, up to {gen_stats['max_new_tokens']} new tokens each: {cgg.speed_line(gen_stats)}")
+print("example prompt:", records[0]["prompt"][-300:])
+pd.set_option("display.max_colwidth", 110)
+pd.DataFrame(rows).groupby(["nationality", "topic"]).head(1)[["nationality", "topic", "text"]].head(12)
+
+# %% [markdown]
+# ## 2 · Symbol extraction
+# Each continuation is cut at its first sentence end. The **rule-based extractor** takes that span (it starts right
+# after the topic sentence), stops at a new clause and splits it into items; the **LLM extractor** gets the paper's
+# request ("Extract the {item} from this text ...") and answers in JSON, read by `helpers.core.textparse` (a local model's
+# reply is started with `{"items": ["`; unreadable replies are counted). Phrases with a marker are set aside; the
+# rest give the 1-4-gram candidates (no n-gram starts or ends with a stop word or is only a generic topic word).
+
+# %%
+cultures_by_name = {c.nationality: c for c in cgd.all_cultures()}
+topics_by_key = {t.key: t for t in cgd.all_topics()}
+llm_rows = [r for r in rows if r["nationality"]] if extractor == "llm" else cge.agreement_sample(rows, n_agreement, seed)
+llm_items, judge = {}, None
+if llm_rows:
+    judge = Judge(extractor_model, base_url=extractor_base_url, timeout=extractor_timeout, backend=backend,
+                  cache_dir=run.path("judge_cache"), max_tokens=extractor_max_tokens, on_error="empty", batch_size=256,
+                  executor=executor)  # executor ray: the extractor's calls go to long-lived Ray replicas
+    llm_items = cge.llm_extract_stage(run, llm_rows, judge, topics_by_key,
+                                      store=stages.store("extract_llm", key="gen_id", judge=judge.name, temperature=judge.temperature))
+    shutdown_engines()  # a vLLM extractor gives its GPU memory back to the log-prob scorer
+ext = cge.extract_rows(rows, cultures_by_name, topics_by_key, llm_items, use=extractor)
+agreement = cga.extractor_agreement(ext)
+n_marked_phrases = sum(len(r["marked_phrases"]) for r in ext)
+n_phrases = sum(len(r["phrases"]) for r in ext)
+print(f"extractor: {extractor}; {n_phrases} phrases kept, {n_marked_phrases} marked phrases dropped")
+print(f"rule vs LLM ({judge.name if judge else 'not run'}) on {agreement['n']} generations: exact agreement "
+      f"{agreement['exact'] if agreement['exact'] is None else round(agreement['exact'], 2)}, token F1 "
+      f"{agreement['token_f1'] if agreement['token_f1'] is None else round(agreement['token_f1'], 2)}, "
+      f"{agreement['parse_failures']} unparseable replies")
+run.save_table(pd.DataFrame(ext)[["gen_id", "nationality", "topic", "gender", "text", "sentence", "marked", "rule_items",
+                                  "llm_items", "phrases", "marked_phrases"]], "extracted")
+pd.DataFrame([r for r in ext if r["llm_items"] is not None or r["llm_failed"]])[["nationality", "sentence", "rule_items", "llm_items", "marked_phrases"]].head(10)
+
+# %% [markdown]
+# ## 3 · Symbol scoring, and whether it can be trusted
+# Every candidate n-gram (the `n_ngrams_per_topic` most frequent per topic in the quick profile) and every known pair
+# is scored for every culture of the run; the part of the sentence before the nationality is scored once and the
+# nationality tails on its cache (`helpers.core.logprobs`), which adds up to the paper's whole-sentence score exactly.
+# For each kept phrase the n-gram most likely for its own culture is its candidate; it is a symbol when
+# P(culture | n-gram) > 1/N. With `executor = "ray"` the n-grams are scored on Ray Data replicas (same records;
+# log-probs within 1e-4).
+
+# %%
+scorer = LogProbScorer(model, batch_size=score_batch_size)
+pairs, n_pairs_left_out = cgs.validity_items(cgd.symbol_pairs(validity_pairs), chosen)
+to_score = cgs.plan_scoring(ext, pairs, n_ngrams_per_topic)
+# executor ray: the replicas each load the model (score_spec); this scorer keys the store and answers CulturalBench
+score_work = scorer if executor.kind == "local" else cgs.score_spec(model, chosen, batch_size=score_batch_size)
+scores, score_speed = cgs.score_stage(run, score_work, to_score, chosen, model, batch_size=score_batch_size, store=stages.store(
+    "scores", cultures=[c.nationality for c in chosen], start=cgs.start_text(scorer.tokenizer),
+    truncation=[scorer.max_prompt_tokens, scorer.max_response_tokens], end_of_turn=scorer.end_of_turn),
+    executor=executor)
+assoc = cgs.Associations(scores, chosen, score_measure, calibrate)
+symbols = cgs.choose_symbols(ext, assoc)
+sym_df = pd.DataFrame(symbols, columns=cgs.SYMBOL_COLUMNS)
+run.save_table(sym_df, "symbols")
+n_symbols = int((sym_df.drop_duplicates(["nationality", "topic", "candidate"]).symbol == True).sum())
+rate = score_speed["sentences_per_s"]
+print(f"{len(to_score)} n-grams x {len(chosen)} cultures scored"
+      + (f": {score_speed['sentences']} sentences in {score_speed['seconds']:.0f} s ({rate:.1f} sentences/s)" if rate else " (resumed)"))
+print(f"{len(sym_df)} kept phrases, {int(sym_df.candidate.notna().sum())} with a scored n-gram; "
+      f"{n_symbols} unique (culture, topic, symbol) triples")
+sym_df[sym_df.symbol == True].sort_values(["p_culture", "nationality", "candidate"], ascending=[False, True, True]).head(12)
+
+# %% [markdown]
+# ### Validity check on known pairs
+# Culture-symbol pairs written by us (a dish, garment, instrument or sight strongly tied to one country), scored like
+# the candidates. **Top-1**: the true culture alone gets the highest P(c | symbol) (chance 1/N; a tie at the top is no
+# hit and is counted in `top1_ties`). **Precision**: of the
+# (symbol, culture) pairs flagged as symbols, the share that are the true pair (1/N for random flags). **Recall**: the
+# share of known pairs whose true culture is flagged. All four scoring variants are shown; the analyses below use the
+# one chosen by `score_measure` and `calibrate`.
+
+# %%
+variants = [cgs.validity(pairs, cgs.Associations(scores, chosen, m, c)) for m in cgs.MEASURES for c in (False, True)]
+val = next(v for v in variants if v["measure"] == score_measure and v["calibrated"] == calibrate)
+print(f"{val['n_pairs']} known pairs among the run's {len(chosen)} cultures ({n_pairs_left_out} pairs of other cultures left out)")
+print("chosen variant:", val["top1_verdict"]["text"])
+display(pd.DataFrame([{k: v[k] for k in ("measure", "calibrated", "top1", "top1_ties", "precision", "recall", "flagged_per_pair")}
+                      for v in variants]))
+show(run, cgp.validity_figure(variants), "validity",
+     f"Each scoring variant on {val['n_pairs']} known pairs over {val['n_cultures']} cultures; the dashed line is chance "
+     f"(1/{val['n_cultures']}) for top-1 accuracy and precision. The chosen variant ranks the true culture first for "
+     f"{100 * val['top1']:.0f}% of the pairs.")
+pd.DataFrame(val["rows"]).sort_values(["p_true", "nationality", "symbol"], ascending=[False, True, True])
+
+# %% [markdown]
+# ## 4 · Markedness
+# A culture-conditioned generation is *marked* when its first sentence carries a vocabulary marker ("traditional",
+# "typical", "classic"), the culture's or its country's name, or a parenthesised explanation. The culture-agnostic
+# prompts can only carry the first and the last: their rate is the reference line. The world map colours each
+# culture's country by its marked share (Natural Earth 1:110m shapes bundled in an installed wheel; nothing is
+# downloaded); countries that are not in this run stay grey.
+
+# %%
+mk = cga.markedness(ext)
+run.save_table(mk["culture"], "markedness_culture")
+overall = mk["overall"].iloc[0]
+show(run, cgp.markedness_figure(mk), "markedness",
+     f"Share of marked generations per region (left; dashed: culture-agnostic prompts) and per gender and marker type "
+     f"(right), with 95% Wilson intervals; overall {int(overall.k)}/{int(overall.n)} ({100 * overall.rate:.0f}%) are marked.")
+ranked(mk["culture"], "rate", name="nationality")  # highest first; equal rates by name
+
+# %%
+fig, n_drawn, no_shape = cgw.world_map_figure(mk["culture"], chosen)
+show(run, fig, "markedness_map",
+     f"Marked share per culture on a world map ({n_drawn} of {len(mk['culture'])} cultures of this run drawn"
+     + (f"; no 1:110m shape for {', '.join(no_shape)}" if no_shape else "") + "; grey: not in this run).")
+
+# %% [markdown]
+# ## 5 · Symbol diversity and culture frequency
+# Diversity = the number of unique (topic, symbol) pairs of a culture. The paper correlates it with how often the
+# culture appears in pre-training data. Give such counts in `frequency_counts_file`; without one the proxy is
+# **computed**: the model's own mean log-prob of the nationality word after the culture-agnostic sentences (a name the
+# model saw more often is likelier). It is a proxy, not a corpus count.
+
+# %%
+counts = cgd.frequency_counts(frequency_counts_file) if frequency_counts_file else None
+div = cga.diversity(symbols, chosen, assoc.prior(), counts)
+div_corr = cga.rank_correlation(div.frequency, div.symbols)
+run.save_table(div, "diversity")
+rho = div_corr["spearman"]
+show(run, cgp.diversity_figure(div, div_corr), "diversity",
+     f"Unique culture symbols per culture against the frequency proxy ({div.frequency_source.iloc[0]}); "
+     + (f"Spearman {rho:.2f} over {div_corr['n']} cultures." if rho is not None else "no correlation computed (too few cultures with symbols)."))
+ranked(div, "symbols", name="nationality")
+
+# %% [markdown]
+# ## 6 · Culture-agnostic presence
+# The share of a culture's symbols that the model also produces when no culture is named: a high share means the
+# culture's "symbols" are the model's defaults rather than anything specific to it.
+
+# %%
+pres = cga.agnostic_presence(symbols, cga.agnostic_vocabulary(ext))
+run.save_table(pres["culture"], "agnostic_presence")
+tot_k, tot_n = (int(pres["region"].k.sum()), int(pres["region"].n.sum())) if len(pres["region"]) else (0, 0)
+show(run, cgp.presence_figure(pres), "agnostic_presence",
+     f"Per region, the share of its cultures' symbols that also occur in culture-agnostic generations (95% Wilson "
+     f"intervals); {tot_k} of {tot_n} symbols overall.")
+pres["region"]
+
+# %% [markdown]
+# ## 7 · CulturalBench-style test
+# Easy: pick one of four options; Hard: judge each option true or false (a question counts when all four judgements
+# are right). Local models are scored by log-prob (`cb_local_scoring`), endpoint models answer in JSON. The offline
+# set (41 questions, 12 regions) was written by us in the hub set's schema; `cb_data: kellycyy/CulturalBench` loads the
+# real one (both configs).
+
+# %%
+easy, hard = cgb.load_culturalbench(cb_data, limit=n_cb_questions)
+cb_name = cb_model or model
+if cb_base_url:
+    cb = cgb.evaluate(run, easy, hard, cb_name, judge=Judge(cb_name, base_url=cb_base_url, timeout=cb_timeout,
+                                                              cache_dir=run.path("judge_cache"), max_tokens=32, on_error="empty"),
+                      stages=stages)  # keyed by the answering model, its endpoint and the questions
+else:
+    cb_scorer = scorer if cb_name == model else LogProbScorer(cb_name, batch_size=score_batch_size)
+    cb = cgb.evaluate(run, easy, hard, cb_name, scorer=cb_scorer, mode=cb_local_scoring, stages=stages)
+e_all = cb["easy"].iloc[0]
+print(f"{len(easy)} questions, {len(hard)} true/false items ({cb['how']}); {cb['unparsed']} unparsed replies")
+show(run, cgp.culturalbench_figure(cb["easy"], cb["hard_item"], cgb.CHANCE), "culturalbench",
+     f"Accuracy per region with 95% Wilson intervals (the 'all' row pools every question); Easy overall "
+     f"{int(e_all.k)}/{int(e_all.n)} ({100 * e_all.accuracy:.0f}%), dashed lines are chance.")
+cb["easy"].merge(cb["hard_item"], on="region", suffixes=("_easy", "_hard_item"))[["region", "n_easy", "accuracy_easy", "accuracy_hard_item"]]
+
+# %% [markdown]
+# ## Findings
+# Computed from this run's results: the signal line is the validity check's verdict (does the scoring method rank
+# known symbols' cultures above chance?), so a reader knows whether the symbol analyses above rest on associations
+# the model actually holds.
+
+# %%
+h_all, hq_all = cb["hard_item"].iloc[0], cb["hard_question"].iloc[0]
+metrics = {
+    "model": model, "n_cultures": len(chosen), "n_topics": len(chosen_topics), "n_generations": len(rows),
+    "validity_top1": val["top1"], "validity_top1_ci": val["top1_ci"], "validity_precision": val["precision"],
+    "validity_precision_ci": val["precision_ci"], "validity_recall": val["recall"], "validity_recall_ci": val["recall_ci"],
+    "validity_chance": 1.0 / len(chosen), "validity_pairs": val["n_pairs"], "validity_top1_ties": val["top1_ties"],
+    "validity_variants": {f"{v['measure']}{'+calibration' if v['calibrated'] else ''}": {"top1": v["top1"], "precision": v["precision"], "recall": v["recall"]} for v in variants},
+    "markedness": float(overall.rate), "markedness_ci": [float(overall.low), float(overall.high)],
+    "markedness_baseline": float(mk["baseline"].rate.iloc[0]) if len(mk["baseline"]) else None,
+    "markedness_no_name": float(mk["overall_no_name"].rate.iloc[0]),
+    "markedness_by_region": dict(zip(mk["region"].region, mk["region"].rate.astype(float))),
+    "symbols_found": n_symbols, "phrases_scored": int(sym_df.candidate.notna().sum()),
+    "diversity_spearman": div_corr["spearman"], "diversity_spearman_ci": div_corr["spearman_ci"],
+    "diversity_kendall": div_corr["kendall"], "frequency_source": str(div.frequency_source.iloc[0]),
+    "agnostic_presence": tot_k / tot_n if tot_n else None,
+    "extractor": extractor, "extractor_agreement": agreement["exact"], "extractor_agreement_ci": agreement["exact_ci"],
+    "extractor_parse_failures": agreement["parse_failures"], "extractor_checked": agreement["n"],
+    "cb_easy_accuracy": float(e_all.accuracy), "cb_easy_accuracy_ci": [float(e_all.low), float(e_all.high)],
+    "cb_hard_item_accuracy": float(h_all.accuracy), "cb_hard_item_accuracy_ci": [float(h_all.low), float(h_all.high)],
+    "cb_hard_question_accuracy": float(hq_all.accuracy), "cb_questions": len(easy), "cb_scoring": cb["how"],
+    "generation_sequences_per_s": gen_stats["sequences_per_s"], "scoring_sentences_per_s": score_speed["sentences_per_s"],
+    "headline": ["validity_top1", "validity_precision", "validity_recall", "markedness", "cb_easy_accuracy",
+                 "symbols_found", "diversity_spearman", "scoring_sentences_per_s"],
+}
+metrics.update(cga.findings(model, len(chosen), n_samples, mk, val, div_corr, div, pres, agreement, cb, n_symbols, len(rows)))
+extractor_errors = judge.errors if judge else 0
+metrics.update(extractor_endpoint_errors=extractor_errors, **stages.health())
+metrics["findings"] = list(metrics.get("findings", [])) + fallback_lines({"extractor endpoint errors": extractor_errors, **stages.health()})
+run.log_metrics(metrics)
+executor.close()  # executor ray: disconnect (a Ray started here stops) before the kernel ends
+print(metrics["signal"])
+
+# %%
+from IPython.display import Markdown
+from helpers.core.report import findings_markdown
+Markdown(findings_markdown(metrics))
