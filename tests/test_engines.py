@@ -3,7 +3,7 @@ import time
 
 import pytest
 
-from helpers.core import engines
+from helpers.core import engines, generation, serving
 
 
 def test_threads_follow_the_cores_actually_free(monkeypatch):
@@ -58,14 +58,14 @@ def test_release_evicts_the_transformers_model(tiny_model_dir):
     from helpers.core.generation import Generator, Sampling
     from helpers.core.logprobs import LogProbScorer
 
-    engines.release_all()
+    generation.release_all()
     with Generator(tiny_model_dir, backend="hf") as gen:
         gen.generate(["Hello"], Sampling(max_tokens=2))
         scorer = LogProbScorer(tiny_model_dir, backend="hf")
         assert scorer.model is gen._backend.model  # one copy of the weights, shared
-        assert engines.memory_state()["hf_models"] == 1
+        assert generation.memory_state()["hf_models"] == 1
         alive = weakref.ref(scorer.model)
-    assert engines.memory_state()["hf_models"] == 0  # evicted from the cache...
+    assert generation.memory_state()["hf_models"] == 0  # evicted from the cache...
     assert alive() is not None  # ...but the scorer still holds it
     scorer.score([("Hello", " there")])
     scorer.release()
@@ -77,11 +77,11 @@ def test_release_evicts_the_transformers_model(tiny_model_dir):
 
 def test_local_judge_releases_its_generator(tiny_model_dir, tmp_path):
     from helpers.core.judge import Judge
-    engines.release_all()
+    generation.release_all()
     with Judge(tiny_model_dir, backend="hf", cache_dir=tmp_path, max_tokens=2) as judge:
         judge.complete([[{"role": "user", "content": "Hi"}]])
-        assert engines.memory_state()["hf_models"] == 1
-    assert engines.memory_state()["hf_models"] == 0
+        assert generation.memory_state()["hf_models"] == 1
+    assert generation.memory_state()["hf_models"] == 0
 
 
 @pytest.mark.vllm
@@ -121,11 +121,11 @@ def test_suite_serves_only_models_several_vllm_notebooks_run(monkeypatch, tiny_m
             {"model": a, "backend": "auto", "judge_model": b, "judge_base_url": ""},
             {"model": b, "backend": "hf"},  # transformers only: its model does not count
             {"judge_model": b, "judge_base_url": "http://x/v1", "backend": "vllm"}]  # an endpoint: not local
-    assert engines.wants_vllm(plan[0]) and not engines.wants_vllm(plan[2])
-    assert engines.local_models(plan[1]) == {a, b} and engines.local_models(plan[3]) == set()
-    assert engines.shared_engine_models(plan) == [a]
+    assert serving.wants_vllm(plan[0]) and not serving.wants_vllm(plan[2])
+    assert serving.local_models(plan[1]) == {a, b} and serving.local_models(plan[3]) == set()
+    assert serving.shared_engine_models(plan) == [a]
     monkeypatch.setattr("helpers.core.generation.vllm_available", lambda: False)
-    assert engines.shared_engine_models(plan) == []
+    assert serving.shared_engine_models(plan) == []
 
 
 @pytest.mark.vllm
@@ -133,7 +133,6 @@ def test_suite_serves_only_models_several_vllm_notebooks_run(monkeypatch, tiny_m
 def test_a_shared_server_gives_the_same_greedy_outputs_and_logprobs(vllm_generator, monkeypatch):
     """The suite's shared engine (a vLLM server on loopback) against the in-process engine: same greedy text."""
     from helpers.core.generation import Generator, Sampling
-    from helpers.core.judge import serve_local
     from helpers.core.logprobs import LogProbScorer
 
     prompts = [[{"role": "user", "content": "Name three fruits."}], "<|im_start|>user\nWhat is 2+2?<|im_end|>\n"
@@ -143,7 +142,7 @@ def test_a_shared_server_gives_the_same_greedy_outputs_and_logprobs(vllm_generat
     local = vllm_generator.generate(prompts, sampling)
     hf_scorer = LogProbScorer(vllm_generator.path, backend="hf")
     pairs = [(prompts[0], "Apple, banana, cherry."), (prompts[1], "4")]
-    with serve_local(vllm_generator.path, served_name=vllm_generator.path,
+    with serving.serve_local(vllm_generator.path, served_name=vllm_generator.path,
                      extra_args=["--generation-config", "vllm", "--seed", "0"]) as server:
         monkeypatch.setenv(engines.SERVERS_ENV, '{"%s": "%s"}' % (vllm_generator.path, server.base_url))
         remote = Generator(vllm_generator.path, backend="vllm")

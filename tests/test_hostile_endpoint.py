@@ -9,7 +9,8 @@ import pytest
 
 from helpers import magpie
 from helpers.evaluation import arena, benchbuilder, wildbench
-from helpers.core.judge import Judge, JudgeError, free_port
+from helpers.core.judge import Judge, JudgeError
+from helpers.core.serving import free_port
 from helpers.core.textparse import json_objects
 
 HUGE = "9" * 4400  # past Python's 4,300-digit limit for int parsing

@@ -6,7 +6,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from helpers.core.judge import Judge, JudgeError, free_port, judge_identity
+from helpers.core.judge import Judge, JudgeError, judge_identity
+from helpers.core.serving import free_port
 
 
 class _Stub(BaseHTTPRequestHandler):
@@ -114,7 +115,7 @@ def test_local_model_judge_caches(tiny_model_dir, tmp_path):
 def test_real_vllm_endpoint_on_loopback(embedded_model_dir, tmp_path):
     """Starts `python -m vllm.entrypoints.openai.api_server` once (about 80 s on 2 CPU cores)."""
     from helpers.core.generation import vllm_available
-    from helpers.core.judge import serve_local
+    from helpers.core.serving import serve_local
     if not vllm_available():
         pytest.skip("vLLM is not installed")
     with serve_local("smollm2-135m-instruct", served_name="smol-judge", timeout=400) as server:

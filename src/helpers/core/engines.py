@@ -1,11 +1,11 @@
-"""Engine lifecycle: vLLM settings, giving memory back, CPU thread counts, and suite-wide shared servers.
+"""Engine settings: vLLM settings, CPU thread counts, giving memory back, and finding a suite's shared servers.
 
     from helpers.core import engines
     engines.configure(gpu_memory_utilization=0.85, max_model_len=4096, tensor_parallel_size=1, torch_threads=0)
 
     with Generator(model, backend="vllm") as gen:      # or gen.release(): the engine stops, memory comes back
         outs = gen.generate(prompts, Sampling())
-    engines.release_all()                               # every vLLM engine and every cached transformers model
+    generation.release_all()                            # every vLLM engine and every cached transformers model
 
 **Settings** (``configure``; 0 = the default): the vLLM engine's ``gpu_memory_utilization`` (on a CPU
 build: the fraction of RAM for the KV cache), ``max_model_len`` and ``tensor_parallel_size`` are used by
@@ -19,21 +19,18 @@ processes hold the cores (each barrier waits for the slowest, descheduled thread
 cgroup quota) minus the run queue other processes keep busy (the 1-minute load average).
 
 **Shared servers** (``helpers.run suite``): the runner starts one vLLM OpenAI-compatible server per
-model on 127.0.0.1 and exports ``HELPERS_VLLM_SERVERS`` = ``{model path: base URL}``; a Generator,
-LogProbScorer or Judge whose backend resolves to vLLM for that model talks to the server instead of
+model on 127.0.0.1 (``serving.suite_engines``) and exports ``HELPERS_VLLM_SERVERS`` = ``{model path: base
+URL}``; a Generator, LogProbScorer or Judge whose backend resolves to vLLM for that model talks to the server instead of
 starting its own engine, so a suite pays each model's start-up once.
 """
 from __future__ import annotations
 
-import contextlib
 import gc
 import json
 import math
 import os
-import sys
 import time
 from dataclasses import dataclass, fields
-from typing import Iterator
 
 SERVERS_ENV = "HELPERS_VLLM_SERVERS"
 THREADS_ENV = "HELPERS_TORCH_THREADS"
@@ -189,16 +186,6 @@ def ensure_threads() -> None:
 
 
 # --------------------------------------------------------------------------- giving memory back
-def release_all() -> dict:
-    """Stop every in-process vLLM engine and evict every cached transformers model; returns ``memory_state()``."""
-    from . import hf
-    from .generation import shutdown_engines
-    shutdown_engines()
-    hf.evict_models()
-    free_memory()
-    return memory_state()
-
-
 def free_memory() -> None:
     gc.collect()
     try:
@@ -209,22 +196,13 @@ def free_memory() -> None:
         pass
 
 
-def memory_state() -> dict:
-    """What this process holds: vLLM engines, cached transformers models, child processes, RSS (MiB)."""
-    import psutil
-    from . import hf
-    from .generation import _ENGINES
-    proc = psutil.Process()
-    children = [p for p in proc.children(recursive=True) if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
-    state = {"vllm_engines": len(_ENGINES), "hf_models": len(hf.cached_models()), "child_processes": len(children),
-             "rss_mib": round(proc.memory_info().rss / 2**20, 1)}
+def on_gpu() -> bool:
+    """Whether this process sees a CUDA GPU (False when torch is not installed)."""
     try:
         import torch
-        if torch.cuda.is_available():
-            state["cuda_allocated_mib"] = round(torch.cuda.memory_allocated() / 2**20, 1)
     except ImportError:
-        pass
-    return state
+        return False
+    return torch.cuda.is_available()
 
 
 # --------------------------------------------------------------------------- shared servers (suite runs)
@@ -253,103 +231,4 @@ def server_for(path: str) -> str | None:
 
 
 __all__ = ["EngineSettings", "configure", "settings", "reset", "vllm_kwargs", "pick", "available_cores",
-           "choose_threads", "apply_threads", "ensure_threads", "release_all", "free_memory", "memory_state",
-           "shared_servers", "server_for"]
-
-
-# --------------------------------------------------------------------------- suite-wide shared servers
-VLLM_BACKEND_KEYS = ("backend", "backends", "generation_backend")
-
-
-def wants_vllm(params: dict) -> bool:
-    """Whether a notebook's params let it generate through vLLM (a backend of vllm or auto, vLLM installed)."""
-    from .generation import vllm_available
-    values = []
-    for key in VLLM_BACKEND_KEYS:
-        v = params.get(key)
-        values += v if isinstance(v, list) else [v]
-    return vllm_available() and any(v in ("vllm", "auto") for v in values)
-
-
-def local_models(params: dict) -> set[str]:
-    """Resolved paths of the models a notebook runs itself: ``*model`` params without an endpoint ``*base_url``."""
-    from .models import ModelNotFoundError, resolve_model
-    out = set()
-    for key, value in params.items():
-        if not key.endswith("model") or not isinstance(value, str) or not value.strip():
-            continue
-        if params.get(key[: -len("model")] + "base_url"):
-            continue  # served elsewhere
-        try:
-            out.add(resolve_model(value))
-        except ModelNotFoundError:
-            pass
-    return out
-
-
-def notebook_servers(servers: dict[str, str], params: dict) -> dict[str, str]:
-    """The suite's shared servers a notebook with ``params`` uses: those of models it would run through vLLM."""
-    return {m: u for m, u in servers.items() if wants_vllm(params) and m in local_models(params)}
-
-
-def shared_engine_models(plan_params: list[dict], min_notebooks: int = 2) -> list[str]:
-    """Models that at least ``min_notebooks`` notebooks of the plan would run through vLLM."""
-    from collections import Counter
-    counts = Counter(m for p in plan_params if wants_vllm(p) for m in local_models(p))
-    return sorted(m for m, n in counts.items() if n >= min_notebooks)
-
-
-@contextlib.contextmanager
-def suite_engines(models: list[str]) -> Iterator[dict[str, str]]:
-    """One vLLM OpenAI-compatible server per model on 127.0.0.1 for the block: ``{model path: base URL}``.
-
-    The servers get the engine settings of the environment (``engines.settings``) and no model
-    generation defaults (``--generation-config vllm``), so requests carry exactly the sampling the
-    in-process engine would get. A server that fails to start is reported and skipped: its notebooks
-    start their own engines as when run alone.
-    """
-    import helpers.core.engines as engines
-    from .judge import JudgeError, serve_local
-    servers: dict[str, str] = {}
-    with contextlib.ExitStack() as stack:
-        for path in models:
-            try:
-                import torch
-                on_gpu = torch.cuda.is_available()
-            except ImportError:
-                on_gpu = False
-            extra = ["--generation-config", "vllm", "--seed", "0", "--enable-prefix-caching",
-                     "--tensor-parallel-size", str(engines.pick(0, "tensor_parallel_size", 1))]
-            # vLLM gives its API server half the batch of its offline LLM class (CPU: 2048 tokens / 128
-            # sequences vs 4096 / 256): ask for the offline values, so a shared engine batches like a notebook's own.
-            tp = engines.pick(0, "tensor_parallel_size", 1)
-            extra += ["--max-num-batched-tokens", str((16384 if on_gpu else 4096) * (1 if on_gpu else tp))]
-            if not on_gpu:
-                extra += ["--max-num-seqs", str(256 * tp)]
-            if on_gpu:
-                extra += ["--gpu-memory-utilization", str(engines.vllm_kwargs(True)["gpu_memory_utilization"])]
-            start = time.time()
-            try:
-                server = stack.enter_context(serve_local(path, served_name=path, timeout=900, extra_args=extra,
-                                                         max_model_len=engines.pick(0, "max_model_len", 2048)))
-            except JudgeError as exc:
-                print(f"!!! shared engine for {path} did not start; its notebooks start their own: "
-                      f"{str(exc).splitlines()[0]}", file=sys.stderr)
-                continue
-            servers[path] = server.base_url
-            print(f"shared vLLM engine for {path}: {server.base_url} (ready in {time.time() - start:.0f} s)", flush=True)
-        yield servers
-
-
-@contextlib.contextmanager
-def servers_env(servers: dict[str, str]) -> Iterator[None]:
-    before = os.environ.get(SERVERS_ENV)
-    if servers:
-        os.environ[SERVERS_ENV] = json.dumps(servers)
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop(SERVERS_ENV, None)
-        else:
-            os.environ[SERVERS_ENV] = before
+           "choose_threads", "apply_threads", "ensure_threads", "free_memory", "on_gpu", "shared_servers", "server_for"]

@@ -271,10 +271,30 @@ def shutdown_engines() -> None:
     engines.free_memory()
 
 
+def release_all() -> dict:
+    """Stop every in-process vLLM engine and evict every cached transformers model; returns ``memory_state()``."""
+    shutdown_engines()
+    hf.evict_models()
+    engines.free_memory()
+    return memory_state()
+
+
+def memory_state() -> dict:
+    """What this process holds: vLLM engines, cached transformers models, child processes, RSS (MiB)."""
+    import psutil
+    proc = psutil.Process()
+    children = [p for p in proc.children(recursive=True) if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    state = {"vllm_engines": len(_ENGINES), "hf_models": len(hf.cached_models()), "child_processes": len(children),
+             "rss_mib": round(proc.memory_info().rss / 2**20, 1)}
+    if engines.on_gpu():
+        import torch
+        state["cuda_allocated_mib"] = round(torch.cuda.memory_allocated() / 2**20, 1)
+    return state
+
+
 class VLLMBackend:
     def __init__(self, path: str, dtype: str, tp: int, max_model_len: int, gpu_memory_utilization: float = 0.0):
-        import torch
-        on_gpu = torch.cuda.is_available()
+        on_gpu = engines.on_gpu()
         if not on_gpu:
             # CPU build: KV cache size comes from this variable (GiB); keep it modest so several
             # engines (tests, notebooks) fit in the machine's memory.

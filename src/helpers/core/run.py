@@ -48,7 +48,7 @@ from .precheck import precheck
 from .rehearsal import REHEARSAL_ENV
 from .report import export_html, headline, write_index
 from .runs import OUTPUTS, RUN_DIR_ENV, suite_needs, suite_order
-from .engines import servers_env, notebook_servers, shared_engine_models, suite_engines
+from .serving import notebook_servers, servers_env, shared_engine_models, suite_engines
 from .store import atomic_write_json, atomic_write_text, read_json
 
 def environment_info() -> dict[str, Any]:

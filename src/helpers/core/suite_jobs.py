@@ -17,7 +17,8 @@ import sys
 import time
 from pathlib import Path
 
-from .engines import SERVERS_ENV, notebook_servers
+from .engines import SERVERS_ENV
+from .serving import notebook_servers
 
 
 def child_command(nb: str, files: list, overrides: list, profile: str, outputs: Path, report: str,
