@@ -5,8 +5,8 @@ import re
 import pytest
 
 from helpers.core.params import PARAMS_DIR, list_notebooks, notebook_path, resolve_params
-from helpers.core.rehearsal import published_checkpoints
-from helpers.core.run import run_notebook, run_suite
+from helpers.core.runs import published_checkpoints
+from helpers.core.run import run_notebook
 from helpers.core.runs import suite_order
 from helpers.core.store import read_json
 
@@ -46,8 +46,9 @@ def test_the_full_gpu_suite_runs_tulu_before_arena_hard_which_judges_its_policie
 
 
 @pytest.mark.slow
-def test_the_full_gpu_suite_rehearses_end_to_end(tmp_path):
-    assert run_suite("full-gpu", outputs=tmp_path, rehearse=True) == 0
+def test_the_full_gpu_suite_rehearses_end_to_end(full_gpu_rehearsal):
+    tmp_path, code = full_gpu_rehearsal  # run once per session (conftest); smoke tests check their notebook's folder
+    assert code == 0
     for nb in list_notebooks():
         status = read_json(tmp_path / nb.stem / "full-gpu" / "run.json")
         assert status["status"] == "ok" and status["rehearsal"] is True
@@ -89,3 +90,18 @@ def test_rehearsal_mode_ends_with_the_run(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError):
         runner.run_notebook("00_quickstart", rehearse=True, outputs=tmp_path)
     assert seen["inside"] == "1" and REHEARSAL_ENV not in os.environ
+
+
+def test_experiments_register_their_hub_stand_ins_and_the_core_names_none():
+    import helpers.cdr  # noqa: F401  (importing a package registers its stand-ins)
+    import helpers.evaluation  # noqa: F401
+    from helpers.core import rehearsal
+    fixtures = rehearsal.hub_fixtures()
+    assert fixtures["allenai/WildBench"] == "builtin:wildbench_tasks.jsonl"
+    assert rehearsal.data_source("allenai/reward-bench").endswith("allenai__reward-bench.jsonl")
+    assert rehearsal.data_source("org/unregistered") == "org/unregistered"
+    rehearsal.register_hub_fixture("allenai/WildBench", "builtin:wildbench_tasks.jsonl")  # the same again: fine
+    with pytest.raises(ValueError, match="already has"):
+        rehearsal.register_hub_fixture("allenai/WildBench", "builtin:other.jsonl")
+    core_text = rehearsal.__file__ and open(rehearsal.__file__).read()
+    assert not any(hub_id in core_text for hub_id in fixtures)

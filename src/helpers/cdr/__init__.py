@@ -6,9 +6,13 @@ One module per concern (``from helpers import cdr`` gives every name; ``helpers.
 * ``sweep``: data slices, gap scores, unordered (strong, weak) pairs; ``verdicts``: findings, prechecks;
 * ``rewardbench``: RewardBench-style scoring; ``offline_data``: our offline preference set.
 """
+from ..core import rehearsal
 from ..core.stats import correlation_ci  # noqa: F401  (one implementation, in stats)
 from .customise import *  # noqa: F401,F403
 from .reward import *  # noqa: F401,F403
 from .sweep import *  # noqa: F401,F403
 from .verdicts import *  # noqa: F401,F403
 from .zoo import *  # noqa: F401,F403
+
+# what a rehearsal (``helpers.run --rehearse``) reads in place of the hub preference set
+rehearsal.register_hub_fixture("allenai/reward-bench", str(rehearsal.FIXTURES_DIR / "allenai__reward-bench.jsonl"))

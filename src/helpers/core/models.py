@@ -102,7 +102,8 @@ def resolve_model(name: str) -> str:
     looks_local = name.startswith((".", "/", "~")) or name.count("/") != 1
     from . import rehearsal
     if rehearsal.active() and not name.startswith((".", "/", "~")):
-        return rehearsal.tiny_model(name)  # a hub id or an API model name: a tiny stand-in of its family
+        # a hub id or an API model name: a tiny stand-in of its family, with the embedded model's tokenizer
+        return rehearsal.tiny_model(name, resolve_model(DEFAULT_MODEL), cache_dir())
     if looks_local:
         raise ModelNotFoundError(
             f"model {name!r} not found: it is not an embedded alias ({', '.join(EMBEDDED)}), "

@@ -8,8 +8,8 @@ While ``HELPERS_REHEARSAL`` is set (the runner sets it for ``--rehearse``):
 * every model name that is not an embedded alias or a local folder (a hub id, an API model name) resolves
   to a tiny random model of the same family (Llama, Qwen2, Mistral by the name), built from a config with
   the embedded model's tokenizer and chat template, once per name under the cache folder;
-* every hub data set id resolves to a small local file in the hub's own schema (``HUB_FIXTURES``), so the
-  loaders' parsing of the real fields runs;
+* every hub data set id an experiment registered (``register_hub_fixture``, called when its package is imported)
+  resolves to a small local file in the hub's own schema, so the loaders' parsing of the real fields runs;
 * the runner applies ``params/<notebook>/rehearse.yaml`` after the profile: counts cut, endpoints cleared
   (a cleared ``*_base_url`` makes the role's model run locally: a tiny model), engines on transformers.
 
@@ -26,12 +26,20 @@ from .store import atomic_dir
 
 REHEARSAL_ENV = "HELPERS_REHEARSAL"
 FIXTURES_DIR = Path(__file__).resolve().parents[1] / "data" / "hub_fixtures"
-HUB_FIXTURES = {  # hub data set id -> local file in the same schema (written by us)
-    "allenai/WildBench": "builtin:wildbench_tasks.jsonl",
-    "allenai/WildChat-1M": "builtin:wildchat_sample.jsonl",
-    "lmarena-ai/arena-hard-auto-v0.1": "builtin:arena_prompts_sample.jsonl",
-    "allenai/reward-bench": str(FIXTURES_DIR / "allenai__reward-bench.jsonl"),
-}
+_HUB_FIXTURES: dict[str, str] = {}  # hub data set id -> local file in the same schema (written by us)
+
+
+def register_hub_fixture(hub_id: str, local: str) -> None:
+    """Let a rehearsal read ``local`` (``builtin:NAME`` or a path) wherever ``hub_id`` is asked for. An experiment
+    package registers the stand-ins of the hub data sets its loaders read when it is imported."""
+    if _HUB_FIXTURES.get(hub_id, local) != local:
+        raise ValueError(f"hub data set {hub_id!r} already has the rehearsal stand-in {_HUB_FIXTURES[hub_id]!r}")
+    _HUB_FIXTURES[hub_id] = local
+
+
+def hub_fixtures() -> dict[str, str]:
+    """The registered stand-ins: ``{hub data set id: local source}``."""
+    return dict(_HUB_FIXTURES)
 
 
 def active() -> bool:
@@ -47,18 +55,17 @@ def family(name: str) -> str:
     return "llama"
 
 
-def tiny_model(name: str) -> str:
-    """A tiny random causal LM standing in for ``name`` (built once, cached by name)."""
-    from .models import DEFAULT_MODEL, cache_dir, resolve_model
-
+def tiny_model(name: str, tokenizer: str, cache: Path) -> str:
+    """A tiny random causal LM standing in for ``name`` with the tokenizer (and chat template) of the model folder
+    ``tokenizer``, built once under ``cache``/rehearsal, cached by name."""
     slug = re.sub(r"[^A-Za-z0-9._-]+", "__", name.strip())[:120]
-    target = cache_dir() / "rehearsal" / slug
+    target = Path(cache) / "rehearsal" / slug
     if (target / "config.json").exists():
         return str(target)
     import torch
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM, MistralConfig, MistralForCausalLM, Qwen2Config, Qwen2ForCausalLM
 
-    tok = AutoTokenizer.from_pretrained(resolve_model(DEFAULT_MODEL))
+    tok = AutoTokenizer.from_pretrained(tokenizer)
     config_cls, model_cls = {"llama": (LlamaConfig, LlamaForCausalLM), "qwen2": (Qwen2Config, Qwen2ForCausalLM),
                              "mistral": (MistralConfig, MistralForCausalLM)}[family(name)]
     torch.manual_seed(sum(map(ord, name)))
@@ -76,16 +83,4 @@ def tiny_model(name: str) -> str:
 
 def data_source(source: str) -> str:
     """The local stand-in for a hub data set id (the id itself when it has none)."""
-    return HUB_FIXTURES.get(source, source)
-
-
-def published_checkpoints(notebook: str, params: dict) -> list[str]:
-    """The model folders (relative to its run folder) a run of ``notebook`` with ``params`` publishes for other
-    notebooks to read, e.g. 01's ``checkpoints/sft`` and 06's ``checkpoints/<slug>-s<seed>``: what the notebook's
-    ``metadata.helpers.checkpoints`` function returns for those params (none when it declares none). Lets the
-    rehearsal test check that every ``outputs/<nb>/<run>/checkpoints/...`` a profile reads is written by a profile."""
-    from .params import notebook_path
-    from .precheck import notebook_hook
-
-    hook = notebook_hook(notebook_path(notebook), "checkpoints")
-    return list(hook(params)) if hook else []
+    return _HUB_FIXTURES.get(source, source)

@@ -72,6 +72,20 @@ class Run:
         return atomic_write_json(self.path(name), obj)
 
 
+PUBLISHED_FILE = "prompts.jsonl"  # what ``run:<notebook>`` names in a run's data/ folder unless a file is given
+
+
+def run_source(value: str, run_dir: str | Path | None = None) -> Path:
+    """``run:NB`` -> ``outputs/NB/<run name>/data/prompts.jsonl`` (``run:NB/FILE``: that file in data/): the file
+    another notebook's run with the same run name published. ``run_dir``: this run's folder (default: the
+    runner's $HELPERS_RUN_DIR, else an interactive run)."""
+    if not value.startswith("run:") or not value[4:].strip("/"):
+        raise ValueError(f"{value!r} is not run:NOTEBOOK or run:NOTEBOOK/FILE")
+    notebook, _, name = value[4:].partition("/")
+    here = Path(run_dir or os.environ.get(RUN_DIR_ENV) or OUTPUTS / notebook / "interactive")
+    return here.parent.parent / notebook / here.name / "data" / (name or PUBLISHED_FILE)
+
+
 def _param_strings(params: dict[str, Any]) -> list[str]:
     out = []
     for value in params.values():
@@ -108,3 +122,15 @@ def suite_order(plan: list[tuple[str, dict[str, Any]]]) -> list[str]:
                               + "; ".join(f"{n} reads {', '.join(sorted(needs[n] - set(order)))}" for n in left))
         order.append(ready[0])
     return order
+
+
+def published_checkpoints(notebook: str, params: dict[str, Any]) -> list[str]:
+    """The model folders (relative to its run folder) a run of ``notebook`` with ``params`` publishes for other
+    notebooks to read, e.g. 01's ``checkpoints/sft`` and 06's ``checkpoints/<slug>-s<seed>``: what the notebook's
+    ``metadata.helpers.checkpoints`` function returns for those params (none when it declares none). Lets the
+    rehearsal test check that every ``outputs/<nb>/<run>/checkpoints/...`` a profile reads is written by a profile."""
+    from .params import notebook_path
+    from .precheck import notebook_hook
+
+    hook = notebook_hook(notebook_path(notebook), "checkpoints")
+    return list(hook(params)) if hook else []
