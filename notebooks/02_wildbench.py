@@ -1,5 +1,7 @@
 # ---
 # jupyter:
+#   helpers:
+#     precheck: helpers.evaluation.wildbench:check_params
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -78,30 +80,15 @@ ray_replicas = 1  # [1..] executor ray: data-parallel replicas, each with its ow
 ray_gpus_per_replica = 0  # [0..] executor ray: GPUs per replica (0 on a CPU; above 1: tensor parallel inside the replica, vLLM)
 
 # %%
-import warnings
-from pathlib import Path
-import numpy as np
 import pandas as pd
-import matplotlib.pyplot as plt
-import seaborn as sns
-import textwrap
-from helpers import Generator, Run, Sampling, run_stage, stable_id
-from helpers.core.generation import shutdown_engines
-from helpers.core.judge import Judge
-from helpers.core.models import ModelNotFoundError, resolve_model
+from helpers.core.notebook import start_notebook
+from helpers.core.plotting import show
 from helpers.evaluation import wildbench as wb
-from helpers.core.plotting import show, use_style
-from helpers.core.stats import pct, rank_with_ties
-
-from helpers.core import engines  # vLLM settings and CPU threads for every model this notebook loads
-engines.configure(gpu_memory_utilization=gpu_memory_utilization, max_model_len=max_model_len,
-                  tensor_parallel_size=tensor_parallel_size, torch_threads=torch_threads)
-use_style()
-pd.set_option("display.max_colwidth", 100)
-run = Run.current("02_wildbench")
-from helpers.core.store import RETRY, fallback_lines
 from helpers.evaluation.stages import WILDBENCH
-stages = WILDBENCH.bind(run, globals())  # each stage's file is named by a hash of every parameter that changes it
+from helpers.evaluation.wildbench import plots as wbp
+
+run, stages = start_notebook("02_wildbench", globals(), WILDBENCH)  # engine settings, plot style, run folder
+pd.set_option("display.max_colwidth", 100)
 all_tasks, skipped = wb.load_tasks(tasks_data, split=tasks_split, config=tasks_config)
 tasks = wb.select_tasks(all_tasks, n_tasks, seed=seed)
 groups_of = {t.id: t.groups for t in tasks}
@@ -113,24 +100,13 @@ pd.DataFrame([{g: g in t.groups for g in wb.GROUPS} for t in tasks]).sum().renam
 # ## Contestants
 # `models` are answered greedily; `model_variants` are the same weights with another system prompt or
 # temperature (they are *not* different models, and the tables name them as variants); checkpoints from
-# other notebooks join when their folders exist.
+# other notebooks join when their folders exist. Unique names and baselines that are contestants are
+# checked by the precheck (`wb.check_params`), before the kernel starts.
 
 # %%
-contestants = [wb.parse_contestant(m) for m in models] + [wb.parse_contestant(v) for v in model_variants]
-for folder in optional_checkpoints:
-    path = wb.resolve_repo_path(folder)
-    try:
-        resolve_model(path)
-    except ModelNotFoundError as exc:
-        print(f"note: optional checkpoint {folder} skipped ({str(exc).splitlines()[0][:120]})")
-        continue
-    contestants.append(wb.parse_contestant(path))
-names = [c.name for c in contestants]
-if len(set(names)) != len(names):
-    raise ValueError(f"contestant names must be unique, got {names}: add '; name=...' to a variant")
-missing = [b for b in baselines if b not in names]
-if missing or not baselines:
-    raise ValueError(f"baselines {missing or baselines} are not contestants ({names})")
+contestants, notes = wb.contestants_from(models, model_variants, optional_checkpoints)
+for note in notes:
+    print(note)
 pd.DataFrame([vars(c) for c in contestants])
 
 # %% [markdown]
@@ -138,29 +114,8 @@ pd.DataFrame([vars(c) for c in contestants])
 # One resumable stage per contestant (a killed run regenerates only what is missing).
 
 # %%
-answers, gen = {}, None
-order = sorted(contestants, key=lambda c: (c.model != judge_model, c.model))  # the local judge's model last: its engine stays
-for c in order[::-1]:
-    if gen is None or gen.model_name != c.model:
-        if gen is not None and gen.backend_name == "vllm":
-            gen = answer = None  # drop every reference, then free the engine before loading the next model
-            shutdown_engines()
-        gen = Generator(c.model, backend=backend)
-    sampling = Sampling(temperature=c.temperature, max_tokens=answer_max_tokens, seed=seed)
-
-    def answer(batch, gen=gen, c=c, sampling=sampling):
-        outs = gen.generate([c.messages(t) for t in batch], sampling, desc=c.name,
-                            seeds=[int(stable_id(seed, t.id), 16) % 2**31 for t in batch])
-        return [{"id": t.id, "text": o[0].text.strip(), "n_tokens": o[0].n_tokens, "finish": o[0].finish_reason}
-                for t, o in zip(batch, outs)]
-
-    recs = run_stage(stages.store("answers", part=c.name, contestant=vars(c), engine=gen.backend_name), [{"id": t.id, "t": t} for t in tasks],
-                     lambda items, f=answer: f([it["t"] for it in items]), batch_size=len(tasks), desc=f"answers {c.name}")
-    answers[c.name] = {r["id"]: r for r in recs}
-answers = {c.name: answers[c.name] for c in contestants}
-lengths = pd.DataFrame([{"model": m, "mean_chars": np.mean([len(a["text"]) for a in recs.values()]),
-                         "empty": sum(not a["text"] for a in recs.values()),
-                         "hit_max_tokens": sum(a["finish"] == "length" for a in recs.values())} for m, recs in answers.items()])
+answers = wb.generate_answers(contestants, tasks, stages, backend, judge_model, answer_max_tokens, seed)
+lengths = wb.answer_lengths(answers)
 lengths
 
 # %%
@@ -182,6 +137,8 @@ for m in answers:
 
 # %%
 from helpers.core.executor import Executor
+from helpers.core.judge import Judge
+from helpers.core.models import resolve_model
 executor = Executor.from_params(globals())  # local, or the long-lived Ray replicas that make the judge calls
 if not judge_base_url:
     resolve_model(judge_model)  # a clear error now rather than deep inside the first judging call
@@ -198,33 +155,8 @@ print(f"{judge}; prefill: {use_prefill} (WB-Score {score_prefill!r}, WB-Reward {
 # ## WB-Score
 
 # %%
-score_items = [{"id": stable_id("score", judge.name, c.name, t.id, answers[c.name][t.id]["text"], max_words, score_prefill),
-                "model": c.name, "task": t.id} for c in contestants for t in tasks]
-task_by_id = {t.id: t for t in tasks}
-
-def judge_scores(batch):
-    todo = [it for it in batch if answers[it["model"]][it["task"]]["text"]]
-    texts = dict(zip([it["id"] for it in todo], judge.complete(
-        [wb.score_prompt(task_by_id[it["task"]], answers[it["model"]][it["task"]]["text"], max_words) for it in todo],
-        desc="WB-Score", prefill=score_prefill) if todo else []))
-    failed = {it["id"] for it, f in zip(todo, judge.last_failed if todo else []) if f}
-    out = []
-    for it in batch:
-        if it["id"] in failed:  # endpoint error: not a judgement; not stored, judged again next run
-            out.append({**it, "score": None, "auto": False, "raw": "", "endpoint_error": True, RETRY: True})
-        elif it["id"] in texts:  # judged
-            out.append({**it, "score": wb.parse_score(texts[it["id"]]), "auto": False, "raw": texts[it["id"]][:1500]})
-        else:  # empty answer: worst score without a judge call
-            out.append({**it, "score": 1.0, "auto": True, "raw": ""})
-    return out
-
-scores_all = run_stage(stages.store("wb_score", judge=judge.name, temperature=judge.temperature), score_items, judge_scores,
-                       batch_size=64, desc="WB-Score")
-score_errors = sum(bool(s.get("endpoint_error")) for s in scores_all)
-scores = [s for s in scores_all if not s.get("endpoint_error")]  # endpoint errors are no judgement (retried next run)
-score_df = pd.DataFrame(scores, columns=["id", "model", "task", "score", "auto", "raw"])
-score_df["auto"] = score_df["auto"].astype(bool)
-score_fail = float(score_df.loc[~score_df.auto, "score"].isna().mean()) if (~score_df.auto).any() else float("nan")
+scores, score_errors = wb.judge_wb_scores(judge, contestants, tasks, answers, stages, max_words, score_prefill)
+score_df, score_fail = wb.score_frame(scores)  # endpoint errors are no judgement (retried next run)
 print(f"WB-Score: {len(score_df)} judgements, {int(score_df.auto.sum())} automatic (empty answers), "
       f"parse failures {int(score_df.score.isna().sum())} ({score_fail:.0%} of judged); "
       f"{score_errors} endpoint errors (not judgements: retried next run)")
@@ -237,42 +169,14 @@ score_table.round(1)
 # tasks of each pair are also judged in the swapped order (those extra games only measure position bias).
 
 # %%
-game_items = []
-for b in baselines:
-    for c in contestants:
-        if c.name == b:
-            continue  # a model is not compared with itself
-        for i, t in enumerate(tasks):
-            first = wb.model_is_a(t.id, c.name, b, seed)
-            for swap in ([False, True] if i < position_check_tasks else [False]):
-                m_text, b_text = answers[c.name][t.id]["text"], answers[b][t.id]["text"]
-                game_items.append({"id": stable_id("reward", judge.name, c.name, b, t.id, m_text, b_text, first != swap, max_words, label_prefill),
-                                   "model": c.name, "baseline": b, "task": t.id, "model_is_a": first != swap,
-                                   "swap_check": swap, "len_model": len(m_text), "len_baseline": len(b_text)})
-
-def judge_games(batch):
-    auto = {it["id"]: wb.empty_game_reward(answers[it["model"]][it["task"]]["text"], answers[it["baseline"]][it["task"]]["text"]) for it in batch}
-    todo = [it for it in batch if auto[it["id"]] is None]
-    prompts = []
-    for it in todo:
-        m_text, b_text = answers[it["model"]][it["task"]]["text"], answers[it["baseline"]][it["task"]]["text"]
-        a, bb = (m_text, b_text) if it["model_is_a"] else (b_text, m_text)
-        prompts.append(wb.reward_prompt(task_by_id[it["task"]], a, bb, max_words))
-    texts = dict(zip([it["id"] for it in todo], judge.complete(prompts, desc="WB-Reward", prefill=label_prefill) if todo else []))
-    failed = {it["id"] for it, f in zip(todo, judge.last_failed if todo else []) if f}
-    return [{**it, "auto_reward": auto[it["id"]], "label": wb.parse_label(texts.get(it["id"], "")),
-             "raw": texts.get(it["id"], "")[:1500], **({"endpoint_error": True, RETRY: True} if it["id"] in failed else {})}
-            for it in batch]
-
-games_all = run_stage(stages.store("wb_reward", judge=judge.name, temperature=judge.temperature), game_items, judge_games,
-                      batch_size=64, desc="WB-Reward")
-reward_errors = sum(bool(g.get("endpoint_error")) for g in games_all)
-games_all = [g for g in games_all if not g.get("endpoint_error")]  # endpoint errors are no verdict (retried next run)
+game_items = wb.game_items(judge.name, contestants, baselines, tasks, answers, seed, position_check_tasks, max_words,
+                           label_prefill)
+games_all, reward_errors = wb.judge_wb_games(judge, game_items, tasks, answers, stages, max_words, label_prefill)
 if reward_errors:
     print(f"WB-Reward: {reward_errors} endpoint errors (not verdicts: retried next run)")
 games = [g for g in games_all if not g["swap_check"]]
 judged = [g for g in games_all if g["auto_reward"] is None]
-reward_fail = float(np.mean([g["label"] is None for g in judged])) if judged else float("nan")
+reward_fail = wb.reward_parse_failure_rate(judged)
 print(f"WB-Reward: {len(games)} games (+{len(games_all) - len(games)} swapped checks); "
       f"{sum(g['auto_reward'] is not None for g in games_all)} automatic; parse failures "
       f"{sum(g['label'] is None for g in judged)} ({reward_fail:.0%} of judged)")
@@ -298,112 +202,25 @@ k_table.pivot(index="model", columns="K", values=["wb_reward_mix", "wb_reward_ta
 # toward 0 (with hundreds of tasks no resample misses a group and the two treatments agree).
 
 # %%
-board = score_table[["model", "wb_score", "wb_score_lo", "wb_score_hi", "wb_score_plain_mean"]].merge(
-    reward_table[["model", "wb_reward_task_macro", "wb_reward_task_macro_lo", "wb_reward_task_macro_hi",
-                  "wb_reward_mix", "wb_reward_lo", "wb_reward_hi"]], on="model", how="left").merge(
-    lengths[["model", "mean_chars"]], on="model")
-board["K"] = K
-board["aggregation"] = aggregation
-board = rank_with_ties(board, "wb_score", low="wb_score_lo", high="wb_score_hi")  # best first; equal scores by name; ties: overlapping CIs
+board = wb.leaderboard(score_table, reward_table, lengths, K, aggregation)  # best first; ties: overlapping CIs
 run.save_table(board, "leaderboard")           # per-model WB-Score and WB-Reward (read by 04_arena_hard)
 run.save_table(k_table, "wb_reward_by_K")
 run.save_table(score_table, "wb_score_by_group")
-
 order = list(board.model)  # best WB-Score first; the same order in every figure below
-fig, axes = plt.subplots(1, 2, figsize=(12, 0.55 * len(order) + 2.8), sharey=True)
-y = np.arange(len(order))[::-1]
-series = [(axes[0], "wb_score", "wb_score_lo", "wb_score_hi", "WB-Score task macro", "tab:blue", 0.0),
-          (axes[1], "wb_reward_task_macro", "wb_reward_task_macro_lo", "wb_reward_task_macro_hi", "task macro", "tab:blue", -0.12),
-          (axes[1], "wb_reward_mix", "wb_reward_lo", "wb_reward_hi", "plain mixture", "tab:gray", 0.12)]
-for ax, col, lo, hi, label, colour, dy in series:
-    d = board.set_index("model").reindex(order)
-    ok = d[col].notna().to_numpy()
-    ax.errorbar(d[col][ok], y[ok] + dy, xerr=[(d[col] - d[lo])[ok], (d[hi] - d[col])[ok]], fmt="o", ms=5, capsize=3,
-                color=colour, label=label)
-for ax in axes:
-    ax.axvline(0, color="k", lw=0.8)
-axes[0].set(title="WB-Score (task macro), 95% CI", xlabel="WB-Score (0 = judge score 5, 100 = score 10)",
-            yticks=y, yticklabels=order, ylabel="model")
-axes[1].set(title=f"WB-Reward at K={K}, 95% CI", xlabel="WB-Reward (x100; 0 = even with the baselines)")
-axes[1].legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2)  # below the axis, never over the points
-reward_cols = ["wb_reward_task_macro", "wb_reward_task_macro_lo", "wb_reward_task_macro_hi", "wb_reward_mix",
-               "wb_reward_lo", "wb_reward_hi"]
-lo_r, hi_r, no_signal = wb.diverging_limits(board[reward_cols])  # symmetric around 0, never a degenerate range
-axes[1].set_xlim(1.1 * lo_r, 1.1 * hi_r)
-for ax, cols in ((axes[0], ["wb_score"]), (axes[1], ["wb_reward_task_macro", "wb_reward_mix"])):
-    if board[cols].isna().all().all():
-        ax.text(0.5, 0.5, "no valid judgement", ha="center", va="center", transform=ax.transAxes)
-    elif ax is axes[1] and no_signal:
-        ax.text(0.5, 0.5, "no signal: every reward is 0", ha="center", va="center", transform=ax.transAxes,
-                bbox={"facecolor": "white", "edgecolor": "grey", "alpha": 0.9})
-valid_board = board.dropna(subset=["wb_score"])
-show(run, fig, "leaderboard",
-     f"Per model, left: WB-Score task macro with a 95% bootstrap CI over {len(tasks)} tasks; right: WB-Reward at K={K} "
-     f"against {', '.join(baselines)} as WildBench's task macro (blue) and as the plain mixture (grey), {aggregation} "
-     f"treatment of missing groups and baselines. {len(valid_board)} of {len(board)} models have a valid WB-Score.")
+fig, caption = wbp.leaderboard_figure(board, K, baselines, aggregation, len(tasks))
+show(run, fig, "leaderboard", caption)
 board.round(1)
 
 # %%
-kt = k_table.copy()
-kt["K_label"] = kt.K.map(lambda k: "none" if k < 0 else str(int(k)))
-fig, ax = plt.subplots(figsize=(8, 4))
-if kt.wb_reward_mix.notna().any():
-    sns.lineplot(data=kt, x="K_label", y="wb_reward_mix", hue="model", hue_order=order, marker="o", sort=False, ax=ax)
-    ax.legend(title="model", bbox_to_anchor=(1.01, 1), loc="upper left")  # outside the lines
-else:
-    ax.text(0.5, 0.5, "no valid judgement", ha="center", va="center", transform=ax.transAxes)
-ax.axhline(0, color="k", lw=0.8)
-lo_k, hi_k, flat = wb.diverging_limits(kt.wb_reward_mix)  # symmetric around 0, never a degenerate range
-ax.set_ylim(1.1 * lo_k, 1.1 * hi_k)
-if flat and kt.wb_reward_mix.notna().any():
-    ax.text(0.5, 0.8, "no signal: every reward is 0", ha="center", va="center", transform=ax.transAxes,
-            bbox={"facecolor": "white", "edgecolor": "grey", "alpha": 0.9})
-ax.set(title="K-sensitivity of WB-Reward", xlabel="length penalty K (characters; none = no penalty)",
-       ylabel="WB-Reward mixture (x100)")
-span = kt.wb_reward_mix.dropna()
-show(run, fig, "k_sensitivity",
-     f"WB-Reward mixture against {', '.join(baselines)} for each length penalty K (a slight win by an answer more than K "
-     f"characters longer counts as a tie); over all models and K the values span "
-     + (f"{span.min():.1f} to {span.max():.1f}." if len(span) else "nothing (no valid judgement)."))
+fig, caption = wbp.k_sensitivity_figure(k_table, order, baselines)
+show(run, fig, "k_sensitivity", caption)
 
 # %%
-group_reward = pd.DataFrame(wb.group_rewards(games, groups_of, K, baselines=baselines, aggregation=aggregation),
-                            columns=["model", "group", "wb_reward_mix"]).pivot(index="model", columns="group", values="wb_reward_mix")
+group_reward = wb.group_reward_table(games, groups_of, K, baselines, aggregation)
 run.save_table(group_reward.reset_index(), "wb_reward_by_group")
-groups = list(wb.GROUPS)
-heat_score = score_table.set_index("model")[[f"score[{g}]" for g in groups]]
-heat_score.columns = groups
-panels = [("WB-Score per task group", "WB-Score", heat_score.reindex(index=order, columns=groups)),
-          (f"WB-Reward mixture per task group (K={K})", "WB-Reward (x100)", group_reward.reindex(index=order, columns=groups))]
-fig, axes = plt.subplots(1, 2, figsize=(15, 0.5 * len(order) + 3.4))
-notes = []
-for k, (ax, (title, unit, data)) in enumerate(zip(axes, panels)):
-    vmin, vmax, no_signal = wb.diverging_limits(data)  # symmetric around 0; +-1 when everything is 0 or missing
-    sns.heatmap(data.astype(float), annot=True, fmt=".0f", cmap="RdBu", center=0, vmin=vmin, vmax=vmax, ax=ax,
-                linewidths=0.5, linecolor="white", cbar_kws={"label": unit, "shrink": 0.8},
-                xticklabels=[textwrap.fill(g.replace("/", "/ "), 12) for g in groups], yticklabels=order if k == 0 else False)
-    ax.set_facecolor("#d9d9d9")  # missing cells grey, so they never read as 0 (white)
-    ax.grid(False)
-    ax.tick_params(axis="x", rotation=0)
-    ax.tick_params(axis="y", rotation=0)
-    ax.set(title=title, xlabel="task group", ylabel="model" if k == 0 else "")
-    if data.isna().all().all():
-        msg = "no valid judgement"
-    elif no_signal:
-        msg = "no signal: every value is 0"
-    else:
-        msg = ""
-    if msg:
-        notes.append(f"{unit}: {msg}")
-        ax.text(0.5, 0.5, msg, ha="center", va="center", transform=ax.transAxes,
-                bbox={"facecolor": "white", "edgecolor": "grey", "alpha": 0.9})
-show(run, fig, "task_groups",
-     f"Per model (rows, best WB-Score first) and task group (columns), the WB-Score (left) and the WB-Reward mixture "
-     f"against {', '.join(baselines)} at K={K} (right); blue above 0, red below, white at 0, on a scale symmetric around 0 "
-     f"per panel; a grey cell has no task of that group or no valid judgement. "
-     + ("; ".join(notes) + "." if notes else f"Scales: +-{wb.diverging_limits(panels[0][2])[1]:.0f} and "
-        f"+-{wb.diverging_limits(panels[1][2])[1]:.0f}."))
-group_reward.reindex(index=order, columns=groups).round(0)
+fig, caption = wbp.task_groups_figure(score_table, group_reward, order, K, baselines)
+show(run, fig, "task_groups", caption)
+group_reward.reindex(index=order, columns=list(wb.GROUPS)).round(0)
 
 # %% [markdown]
 # ## How reliable is this judge?
@@ -417,90 +234,25 @@ group_reward.reindex(index=order, columns=groups).round(0)
 # * **Agreement of the two scores**: Kendall's tau between the WB-Score and WB-Reward rankings.
 
 # %%
-from helpers.core.stats import rank_agreement
-pair_of = {}
-for g in games_all:
-    if g["auto_reward"] is None:
-        pair_of.setdefault((g["model"], g["baseline"], g["task"]), {})[g["model_is_a"]] = g["label"]
-pairs = [(p[True], p[False]) for p in pair_of.values() if True in p and False in p]
-pos = wb.position_consistency(pairs)
-valid_scores = score_df.loc[~score_df.auto, "score"].dropna()
-judged_labels = [g["label"] for g in judged if g["label"] is not None]
-tie_share = judged_labels.count("A=B") / len(judged_labels) if judged_labels else float("nan")
-top_score_share = float(valid_scores.value_counts(normalize=True).iloc[0]) if len(valid_scores) else float("nan")
-tau = rank_agreement(dict(zip(board.model, board.wb_score)), dict(zip(board.model, board.wb_reward_mix)))["kendall"]
-reliability = pd.DataFrame([
-    {"check": "WB-Score parse failures", "value": score_fail},
-    {"check": "WB-Reward parse failures", "value": reward_fail},
-    {"check": "pairs judged in both orders", "value": pos["pairs"]},
-    {"check": "consistent across orders", "value": pos["consistent_rate"]},
-    {"check": "same slot wins both orders", "value": pos["same_slot_rate"]},
-    {"check": "slot-A share of decisive verdicts", "value": pos["a_slot_rate"]},
-    {"check": "distinct 1-10 scores used", "value": valid_scores.nunique()},
-    {"check": "std of valid 1-10 scores", "value": float(valid_scores.std()) if len(valid_scores) > 1 else float("nan")},
-    {"check": "share of the most common score", "value": top_score_share},
-    {"check": "share of tie (A=B) verdicts", "value": tie_share},
-    {"check": "Kendall tau WB-Score vs WB-Reward", "value": tau}])
-fig, ax = plt.subplots(figsize=(6, 3.2))
-if len(valid_scores):
-    sns.histplot(valid_scores, bins=np.arange(0.5, 11), ax=ax)
-else:
-    ax.text(0.5, 0.5, "no valid score", ha="center", va="center", transform=ax.transAxes)
-ax.set(title="Judge's 1-10 scores (valid ones)", xlabel="judge score (1-10)", ylabel="judgements (count)",
-       xticks=range(1, 11), xlim=(0.5, 10.5))
-show(run, fig, "judge_scores",
-     f"Distribution of the {len(valid_scores)} valid WB-Score judgements (parse failures and automatic scores for empty "
-     "answers left out)" + (f"; {valid_scores.nunique()} distinct scores were used and the most common covers "
-                            f"{pct(top_score_share)} of them." if len(valid_scores) else "; the judge gave no valid score."))
-fails = [r for r in (score_fail, reward_fail) if r == r]
-if fails and max(fails) > 0.5:
-    print(f"VERDICT: this judge ({judge.name}) did not follow the judgement format in {score_fail:.0%} of WB-Score and "
-          f"{reward_fail:.0%} of WB-Reward calls; those are excluded, so the scores above rest on few or no judgements "
-          "and say nothing reliable about the contestants.")
-elif pos["pairs"] and pos["consistent_rate"] < 0.6:
-    print(f"VERDICT: the judge's verdicts change with the A/B order in {1 - pos['consistent_rate']:.0%} of the pairs "
-          "judged both ways: rankings here mostly reflect position, not quality.")
-degenerate = [f"gave the same score to {top_score_share:.0%} of the answers it scored"] if top_score_share > 0.8 else []
-degenerate += [f"called {tie_share:.0%} of the games it judged a tie"] if tie_share > 0.8 else []
-if degenerate:
-    print(f"VERDICT: this judge ({judge.name}) {' and '.join(degenerate)}: its verdicts are (near) constant, so the "
-          "leaderboard differences are noise, WB-Reward is ~0 by construction and the order consistency is trivial. "
-          "The run shows the pipeline working, not how the contestants compare.")
+rel, reliability = wb.reliability_checks(games_all, score_df, board, score_fail, reward_fail)
+fig, caption = wbp.judge_scores_figure(rel["valid_scores"], rel["top_score_share"])
+show(run, fig, "judge_scores", caption)
+print(wb.judge_verdict({**rel, "judge": judge.name, "score_parse_failure_rate": score_fail,
+                        "reward_parse_failure_rate": reward_fail}))  # the same check as the findings
 reliability.round(3)
 
 # %%
-bad = [s["raw"] for s in scores if s["score"] is None and not s["auto"]][:2] + [g["raw"] for g in judged if g["label"] is None][:2]
-for text in bad:
+for text in wb.unparsed_examples(scores, games_all):
     print("--- unparsed judgement:\n", text[:400])
 
 # %%
 executor.close()  # executor ray: stop the replicas (a Ray started here stops) before the report
-verdict = wb.findings(board.to_dict(orient="records"), score_fail, reward_fail, tie_share, top_score_share, pos,
-                      aggregation=aggregation)
-metrics = {
-    "n_tasks": len(tasks), "n_models": len(contestants), "judge": judge.name, "K": K,
-    "wb_score": dict(zip(board.model, board.wb_score.round(2))),
-    "wb_reward_mix": dict(zip(board.model, board.wb_reward_mix.round(2))),
-    "wb_reward_task_macro": dict(zip(board.model, board.wb_reward_task_macro.round(2))),
-    "wb_reward_task_macro_ci": {m: [round(lo, 2), round(hi, 2)] for m, lo, hi in
-                                zip(board.model, board.wb_reward_task_macro_lo, board.wb_reward_task_macro_hi)},
-    "aggregation": aggregation, "baselines": baselines,
-    "best_by_wb_score": verdict["best_by_wb_score"], "judge_reliable": verdict["judge_reliable"],
-    "ranking_ties": verdict["ranking_ties"], "tied_with_best": verdict["tied_with_best"],
-    "score_parse_failure_rate": score_fail, "reward_parse_failure_rate": reward_fail,
-    "position_consistency": pos["consistent_rate"] if verdict["judge_reliable"] else None,
-    "position_consistency_raw": pos["consistent_rate"], "position_same_slot_rate": pos["same_slot_rate"],
-    "tie_share": tie_share, "top_score_share": top_score_share,
-    "slot_a_rate": pos["a_slot_rate"], "position_pairs": pos["pairs"],
-    "score_reward_kendall_tau": tau, "judge_prefill": use_prefill, "judge_requests_this_run": judge.requests, "judge_endpoint_errors": judge.errors, "judge_malformed_replies": judge.malformed,
-    "score_endpoint_errors": score_errors, "reward_endpoint_errors": reward_errors, "tasks_skipped_malformed": len(skipped),
-    **stages.health(),
-    "finding": verdict["finding"], "signal": verdict["signal"],
-    "findings": verdict["findings"] + fallback_lines({"WB-Score endpoint errors": score_errors, "WB-Reward endpoint errors": reward_errors,
-                                                      "tasks skipped (malformed)": len(skipped), **stages.health()}),
-    "headline": ["best_by_wb_score", "ranking_ties", "score_parse_failure_rate", "reward_parse_failure_rate", "tie_share",
-                 "top_score_share"],
-}
+counts = {"n_tasks": len(tasks), "n_models": len(contestants), "judge": judge.name, "K": K, "aggregation": aggregation,
+          "baselines": baselines, "score_parse_failure_rate": score_fail, "reward_parse_failure_rate": reward_fail,
+          "judge_prefill": use_prefill, "judge_requests_this_run": judge.requests, "judge_endpoint_errors": judge.errors,
+          "judge_malformed_replies": judge.malformed, "score_endpoint_errors": score_errors,
+          "reward_endpoint_errors": reward_errors, "tasks_skipped_malformed": len(skipped)}
+metrics = wb.run_metrics(board, rel, counts, stages.health())  # the scores, the judge checks and the findings
 run.log_metrics(metrics)
 {k: v for k, v in metrics.items() if k != "headline"}
 

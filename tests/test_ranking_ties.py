@@ -52,11 +52,12 @@ def test_ties_without_intervals_are_equal_scores_only():
 WB_BOARD = [{"model": "m2", "wb_score": 40.0, "wb_score_lo": 30.0, "wb_score_hi": 50.0},
             {"model": "m1", "wb_score": 40.0, "wb_score_lo": 35.0, "wb_score_hi": 45.0},
             {"model": "m3", "wb_score": 10.0, "wb_score_lo": 5.0, "wb_score_hi": 15.0}]
-POSITION = {"pairs": 4, "consistent_rate": 0.75, "same_slot_rate": 0.25}
+WB_METRICS = {"score_parse_failure_rate": 0.0, "reward_parse_failure_rate": 0.0, "tie_share": 0.2, "top_score_share": 0.3,
+              "position_pairs": 4, "position_consistency_raw": 0.75, "position_same_slot_rate": 0.25}
 
 
 def test_wildbench_best_is_the_same_for_every_input_order_and_its_tie_is_reported():
-    outs = [wb.findings(list(p), 0.0, 0.0, 0.2, 0.3, POSITION) for p in itertools.permutations(WB_BOARD)]
+    outs = [wb.findings(WB_METRICS, list(p)) for p in itertools.permutations(WB_BOARD)]
     assert all(o == outs[0] for o in outs)
     f = outs[0]
     assert f["best_by_wb_score"] == "m1 (tied within CIs with m2)" and f["signal"] == "top not separable"
@@ -66,18 +67,17 @@ def test_wildbench_best_is_the_same_for_every_input_order_and_its_tie_is_reporte
 
 def test_wildbench_separated_ranking_reports_zero_ties():
     board = [dict(WB_BOARD[1]), dict(WB_BOARD[2])]
-    f = wb.findings(board, 0.0, 0.0, 0.2, 0.3, POSITION)
+    f = wb.findings(WB_METRICS, board)
     assert f["best_by_wb_score"] == "m1" and f["signal"] == "ranking" and f["ranking_ties"] == 0
 
 
 @pytest.mark.parametrize("checks, reason", [
     ({"tie_share": 0.95}, "95% of pairwise verdicts were ties"),
     ({"top_score_share": 1.0}, "100% of scores had the same value"),
-    ({"score_fail": 0.8}, "80% of judge replies could not be parsed"),
+    ({"score_parse_failure_rate": 0.8}, "80% of judge replies could not be parsed"),
 ])
 def test_wildbench_headline_ranking_is_withheld_when_the_judge_is_degenerate(checks, reason):
-    args = {"score_fail": 0.0, "reward_fail": 0.0, "tie_share": 0.2, "top_score_share": 0.3, **checks}
-    f = wb.findings(WB_BOARD, args["score_fail"], args["reward_fail"], args["tie_share"], args["top_score_share"], POSITION)
+    f = wb.findings({**WB_METRICS, **checks}, pd.DataFrame(WB_BOARD))
     assert f["best_by_wb_score"] == f"n/a: judge degenerate ({reason})"
     assert f["signal"] == "judge degenerate: no ranking" and not f["judge_reliable"]
     assert f["ranking_ties"] is None and f["tied_with_best"] == [] and "m1" not in f["finding"]

@@ -17,3 +17,4 @@ from .scoring import *  # noqa: F401,F403
 from .tables import *  # noqa: F401,F403
 from .tasks import *  # noqa: F401,F403
 from .verdicts import *  # noqa: F401,F403
+from .pipeline import *  # noqa: F401,F403

@@ -1,25 +1,51 @@
-"""The run's findings (computed from its metrics)."""
+"""The run's verdicts and findings (computed from its metrics)."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
+
+
+# --------------------------------------------------------------------------- the judge's verdict
+def judge_check(m: dict[str, Any]) -> tuple[bool, str]:
+    """(reliable, reason): the one decision on this run's judge, from its metrics (parse failures, tie share, share
+    of the most common score; ``core.stats.judge_reliability``). The notebook's VERDICT and the findings use it."""
+    from ...core.stats import judge_reliability
+    return judge_reliability(tie_share=m.get("tie_share"), top_score_share=m.get("top_score_share"),
+                             parse_failure_rate=max(m["score_parse_failure_rate"], m["reward_parse_failure_rate"]))
+
+
+def judge_verdict(m: dict[str, Any]) -> str:
+    """The notebook's one-line VERDICT on the judge (``judge_check``)."""
+    ok, reason = judge_check(m)
+    if ok:
+        return f"VERDICT: the judge ({m.get('judge')}) passes the reliability checks ({reason})."
+    return (f"VERDICT: this judge ({m.get('judge')}) is degenerate ({reason}): the leaderboard differences say "
+            "nothing reliable about the contestants; the run shows the pipeline working, not how they compare.")
 
 
 # --------------------------------------------------------------------------- computed findings
-def findings(board: Sequence[dict], score_fail: float, reward_fail: float, tie_share: float | None,
-             top_score_share: float | None, position: dict[str, Any], aggregation: str | None = None) -> dict[str, Any]:
-    """Finding, signal, detail sentences and the headline ranking, computed from the run (no fixed prose).
+def findings(m: dict[str, Any], board: Any = None) -> dict[str, Any]:
+    """Finding, signal, detail sentences and the headline ranking, computed from the run's metrics and leaderboard.
 
-    ``board``: rows with model, wb_score, wb_score_lo, wb_score_hi. The ranking is withheld ("n/a: judge
-    degenerate") when the judge fails the reliability checks; a best model whose interval overlaps the
-    runner-up's is reported as a tie with it. Ties are counted: ``ranking_ties`` is the number of model pairs
-    the ranking cannot order (equal WB-Scores or overlapping intervals; None when the ranking is withheld),
-    ``tied_with_best`` the models tied with the best one. Equal scores are ordered by model name.
+    ``board``: the leaderboard (DataFrame or rows) with model, wb_score, wb_score_lo, wb_score_hi (and the WB-Reward
+    task macro and mixture). The ranking is withheld ("n/a: judge degenerate") when the judge fails ``judge_check``;
+    a best model whose interval overlaps the runner-up's is reported as a tie with it. Ties are counted:
+    ``ranking_ties`` is the number of model pairs the ranking cannot order (equal WB-Scores or overlapping
+    intervals; None when the ranking is withheld), ``tied_with_best`` the models tied with the best one. Equal
+    scores are ordered by model name. Metrics read: score/reward parse failure rates, tie_share, top_score_share,
+    position_pairs, position_consistency_raw, position_same_slot_rate, aggregation.
     """
     import pandas as pd
 
-    from ...core.stats import judge_reliability, pct, ranked, tied_pairs
-    ok, reason = judge_reliability(tie_share=tie_share, top_score_share=top_score_share,
-                                   parse_failure_rate=max(score_fail, reward_fail))
+    from ...core.stats import pct, ranked, tied_pairs
+    ok, reason = judge_check(m)
+    score_fail, reward_fail = m["score_parse_failure_rate"], m["reward_parse_failure_rate"]
+    tie_share, top_score_share, aggregation = m.get("tie_share"), m.get("top_score_share"), m.get("aggregation")
+    position = {"pairs": m.get("position_pairs"), "consistent_rate": m.get("position_consistency_raw"),
+                "same_slot_rate": m.get("position_same_slot_rate")}
+    if board is None:
+        board = []
+    elif hasattr(board, "to_dict"):
+        board = board.to_dict(orient="records")
     valid = [{**r, "model": str(r["model"])} for r in board if r.get("wb_score") is not None and r["wb_score"] == r["wb_score"]]
     table = pd.DataFrame(valid, columns=list(dict.fromkeys(["model", "wb_score", "wb_score_lo", "wb_score_hi",
                                                             *(k for r in valid for k in r)])))
@@ -59,3 +85,36 @@ def findings(board: Sequence[dict], score_fail: float, reward_fail: float, tie_s
     details.append(f"Reliability: {reason}.")
     return {"finding": finding, "signal": signal, "findings": details, "best_by_wb_score": best, "judge_reliable": ok,
             "ranking_ties": n_ties, "tied_with_best": tied}
+
+
+# --------------------------------------------------------------------------- metrics.json
+HEADLINE = ["best_by_wb_score", "ranking_ties", "score_parse_failure_rate", "reward_parse_failure_rate", "tie_share",
+            "top_score_share"]
+
+
+def run_metrics(board: Any, reliability: dict[str, Any], counts: dict[str, Any], health: dict[str, int]) -> dict[str, Any]:
+    """metrics.json: the leaderboard's scores, the judge's reliability numbers (``pipeline.reliability_checks``),
+    the run's ``counts`` (n_tasks, n_models, judge, K, aggregation, baselines, score/reward parse failure rates,
+    judge_prefill, judge_requests_this_run, judge_endpoint_errors, judge_malformed_replies, score/reward endpoint
+    errors, tasks_skipped_malformed), the stores' health, and the findings computed from them (``findings``)."""
+    from ...core.store import fallback_lines
+    pos = reliability["position"]
+    m = {**counts,
+         "wb_score": dict(zip(board.model, board.wb_score.round(2))),
+         "wb_reward_mix": dict(zip(board.model, board.wb_reward_mix.round(2))),
+         "wb_reward_task_macro": dict(zip(board.model, board.wb_reward_task_macro.round(2))),
+         "wb_reward_task_macro_ci": {m: [round(lo, 2), round(hi, 2)] for m, lo, hi in
+                                     zip(board.model, board.wb_reward_task_macro_lo, board.wb_reward_task_macro_hi)},
+         "position_consistency_raw": pos["consistent_rate"], "position_same_slot_rate": pos["same_slot_rate"],
+         "tie_share": reliability["tie_share"], "top_score_share": reliability["top_score_share"],
+         "slot_a_rate": pos["a_slot_rate"], "position_pairs": pos["pairs"],
+         "score_reward_kendall_tau": reliability["kendall_tau"], **health}
+    f = findings(m, board)
+    fallbacks = fallback_lines({"WB-Score endpoint errors": counts["score_endpoint_errors"],
+                                "WB-Reward endpoint errors": counts["reward_endpoint_errors"],
+                                "tasks skipped (malformed)": counts["tasks_skipped_malformed"], **health})
+    return {**m, "best_by_wb_score": f["best_by_wb_score"], "judge_reliable": f["judge_reliable"],
+            "ranking_ties": f["ranking_ties"], "tied_with_best": f["tied_with_best"],
+            "position_consistency": pos["consistent_rate"] if f["judge_reliable"] else None,
+            "finding": f["finding"], "signal": f["signal"], "findings": f["findings"] + fallbacks,
+            "headline": HEADLINE}
