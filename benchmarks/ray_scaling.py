@@ -41,7 +41,8 @@ def main() -> None:
 
     import importlib.metadata as md
     from helpers import magpie as mp
-    from helpers.core.executor import Executor, run_stage_on, shutdown
+    from helpers.core.executor import Executor, run_stage_on
+    from helpers.core.ray_exec import shutdown
     from helpers.core.generation import Sampling
     from helpers.core.store import JsonlStore
 

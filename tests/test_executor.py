@@ -200,7 +200,7 @@ def _lines(path: Path) -> list[dict]:
 @pytest.mark.slow
 def test_cluster_has_two_nodes_on_loopback_and_echo_runs_with_retries(cluster, tmp_path):
     import ray
-    from helpers.core.executor import connect
+    from helpers.core.ray_exec import connect
     ex = _ray(cluster)
     assert connect(ex)["CPU"] == 2
     assert sorted(n["NodeManagerAddress"] for n in ray.nodes() if n["Alive"]) == ["127.0.0.1", "127.0.0.1"]

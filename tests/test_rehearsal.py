@@ -5,7 +5,7 @@ import re
 import pytest
 
 from helpers.core.params import PARAMS_DIR, list_notebooks, notebook_path, resolve_params
-from helpers.core.runs import published_checkpoints
+from helpers.core.wiring import published_checkpoints
 from helpers.core.run import run_notebook
 from helpers.core.runs import suite_order
 from helpers.core.store import read_json

@@ -413,7 +413,7 @@ def test_the_hub_world_publishes_its_policies_where_arena_hard_reads_them(tmp_pa
     import yaml
 
     from helpers.core.params import PARAMS_DIR
-    from helpers.core.runs import published_checkpoints
+    from helpers.core.wiring import published_checkpoints
     from helpers.tulu import config, grid
 
     p = yaml.safe_load((PARAMS_DIR / "06_tulu" / "full-gpu.yaml").read_text())

@@ -44,8 +44,8 @@ import socket
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from .ray_exec import ReplicaPool, _run_on_ray, connect, shutdown  # noqa: F401  (the Ray side, re-exported)
-from .store import RETRY, JsonlStore, _json_default, run_stage
+from .ray_exec import ReplicaPool, run_on_ray, shutdown
+from .store import RETRY, JsonlStore, json_default, run_stage
 
 EXECUTORS = ("local", "ray")
 # Where stages run, never what they compute: StageGraphs list these as not keyed (tests/test_cache_keys.py).
@@ -192,7 +192,7 @@ class Executor:
         """The long-lived replicas for ``spec`` (started on first use, reused by every later call)."""
         if self.kind != "ray":
             raise ValueError("replica_pool needs executor ray")
-        key = json.dumps([spec.factory, spec.kwargs], sort_keys=True, default=_json_default)
+        key = json.dumps([spec.factory, spec.kwargs], sort_keys=True, default=json_default)
         if key not in self._pools:
             self.release_replicas()  # one pool at a time: another's held CPUs/GPUs would keep this one waiting
             self._pools[key] = ReplicaPool(self, spec)
@@ -247,7 +247,7 @@ def run_stage_on(executor: Executor | dict | str | None, store: JsonlStore, item
     if not isinstance(spec, WorkerSpec):
         raise TypeError("executor ray needs a WorkerSpec (factory name + plain kwargs), not a batch function: "
                         "a replica builds its own model from the spec")
-    return _run_on_ray(executor, store, items, spec, batch_size, desc)
+    return run_on_ray(executor, store, items, spec, batch_size, desc)
 
 
 # --------------------------------------------------------------------------- precheck

@@ -1,6 +1,6 @@
 """The Ray side of ``helpers.core.executor``: Ray Data replicas for a stage, long-lived replicas for many calls.
 
-Imported by ``executor`` (names re-exported there); ``ray`` itself is imported only when a Ray run starts.
+Imported by ``executor``; ``ray`` itself is imported only when a Ray run starts.
 """
 from __future__ import annotations
 
@@ -8,12 +8,32 @@ import json
 import logging
 import os
 import socket
-from typing import TYPE_CHECKING, Sequence
+from typing import Any, Callable, Protocol, Sequence
 
-from .store import RETRY, JsonlStore, _json_default, pending_items
+from .store import RETRY, JsonlStore, json_default, pending_items
 
-if TYPE_CHECKING:
-    from .executor import Executor, WorkerSpec
+
+class Spec(Protocol):
+    """What the Ray side uses of an ``executor.WorkerSpec``: it builds the batch function in each replica."""
+    factory: str
+
+    def accepts(self, name: str) -> bool: ...
+
+    def build(self, **overrides: Any) -> Callable[[list[dict]], list[dict]]: ...
+
+
+class Placement(Protocol):
+    """What the Ray side reads (and records in ``last``) of an ``executor.Executor``."""
+    address: str
+    replicas: int
+    gpus_per_replica: float
+    cpus_per_replica: float
+    last: dict
+
+    @property
+    def tensor_parallel_size(self) -> int: ...
+
+    def release_replicas(self) -> None: ...
 
 # Environment a replica gets from the driver (settings and caches; not the suite's shared servers).
 _ENV_PREFIXES = ("HELPERS_", "HF_", "HUGGING_FACE_", "TRANSFORMERS_", "VLLM_", "OPENAI_")
@@ -28,7 +48,7 @@ _QUIET_LOGGERS = ("ray.data._internal.execution.resource_manager",
 class _Replica:
     """One Ray Data actor: builds the stage's processor once, then maps batches of JSON items to JSON records."""
 
-    def __init__(self, spec: WorkerSpec, cpus: float, gpus: float):
+    def __init__(self, spec: Spec, cpus: float, gpus: float):
         from . import engines
         if not gpus:  # torch threads = the CPUs Ray reserved for this replica (no oversubscription)
             engines.apply_threads(max(1, int(cpus)))
@@ -42,7 +62,7 @@ class _Replica:
         out = self.process(items)
         if len(out) != len(items):
             raise RuntimeError(f"process returned {len(out)} records for {len(items)} items")
-        return {"record": np.array([json.dumps(r, ensure_ascii=False, default=_json_default) for r in out], dtype=object),
+        return {"record": np.array([json.dumps(r, ensure_ascii=False, default=json_default) for r in out], dtype=object),
                 "replica": np.array([self.where] * len(out), dtype=object)}
 
 
@@ -59,7 +79,7 @@ class _PoolReplica(_Replica):
 class ReplicaPool:
     """``executor.ray_replicas`` actors, each holding ``spec.build()`` once, for many calls (``map``)."""
 
-    def __init__(self, executor: Executor, spec: WorkerSpec):
+    def __init__(self, executor: Placement, spec: Spec):
         import ray
         connect(executor)
         _check_tensor_parallel(executor, spec)
@@ -85,7 +105,7 @@ class ReplicaPool:
         self.actors = []
 
 
-def _check_tensor_parallel(executor: "Executor", spec: "WorkerSpec") -> None:
+def _check_tensor_parallel(executor: Placement, spec: Spec) -> None:
     if executor.tensor_parallel_size and not spec.accepts("tensor_parallel_size"):
         raise ValueError(f"ray_gpus_per_replica {executor.gpus_per_replica:g} needs tensor parallelism, which "
                          f"{spec.factory} does not take (no tensor_parallel_size argument)")
@@ -102,7 +122,7 @@ def _runtime_env() -> dict:
     return {"env_vars": env}
 
 
-def connect(executor: "Executor") -> dict:
+def connect(executor: Placement) -> dict:
     """Start or join Ray for ``executor`` (once per process); check the cluster can host the replicas."""
     import warnings
 
@@ -127,7 +147,7 @@ def connect(executor: "Executor") -> dict:
     return total
 
 
-def _run_on_ray(executor: Executor, store: JsonlStore, items: Sequence[dict], spec: WorkerSpec, batch_size: int,
+def run_on_ray(executor: Placement, store: JsonlStore, items: Sequence[dict], spec: Spec, batch_size: int,
                 desc: str | None) -> list[dict]:
     from tqdm.auto import tqdm
 
@@ -149,7 +169,7 @@ def _run_on_ray(executor: Executor, store: JsonlStore, items: Sequence[dict], sp
         logging.getLogger("ray.data").setLevel(logging.WARNING)  # no per-dataset INFO lines in the notebook
         for name in _QUIET_LOGGERS:  # start-up warnings about a fixed-size pool and the object store's size
             logging.getLogger(name).setLevel(logging.ERROR)
-        rows = [{"id": str(it[key]), "item": json.dumps(it, ensure_ascii=False, default=_json_default)} for it in todo]
+        rows = [{"id": str(it[key]), "item": json.dumps(it, ensure_ascii=False, default=json_default)} for it in todo]
         ds = ray.data.from_items(rows, override_num_blocks=len(rows))
         ds = ds.map_batches(
             _Replica, fn_constructor_kwargs={"spec": spec, "cpus": executor.cpus_per_replica,

@@ -123,14 +123,3 @@ def suite_order(plan: list[tuple[str, dict[str, Any]]]) -> list[str]:
         order.append(ready[0])
     return order
 
-
-def published_checkpoints(notebook: str, params: dict[str, Any]) -> list[str]:
-    """The model folders (relative to its run folder) a run of ``notebook`` with ``params`` publishes for other
-    notebooks to read, e.g. 01's ``checkpoints/sft`` and 06's ``checkpoints/<slug>-s<seed>``: what the notebook's
-    ``metadata.helpers.checkpoints`` function returns for those params (none when it declares none). Lets the
-    rehearsal test check that every ``outputs/<nb>/<run>/checkpoints/...`` a profile reads is written by a profile."""
-    from .params import notebook_path
-    from .precheck import notebook_hook
-
-    hook = notebook_hook(notebook_path(notebook), "checkpoints")
-    return list(hook(params)) if hook else []

@@ -51,7 +51,7 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
 
 def atomic_write_json(path: str | Path, obj: Any) -> Path:
     """Strict JSON (NaN and infinities become null, so every JSON reader can load the file)."""
-    clean = finite_json(json.loads(json.dumps(obj, ensure_ascii=False, default=_json_default)))
+    clean = finite_json(json.loads(json.dumps(obj, ensure_ascii=False, default=json_default)))
     return atomic_write_text(path, json.dumps(clean, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
 
 
@@ -66,7 +66,8 @@ def finite_json(obj: Any) -> Any:
     return obj
 
 
-def _json_default(obj: Any) -> Any:
+def json_default(obj: Any) -> Any:
+    """``json.dumps(default=...)`` for what metrics and records carry: numpy values and arrays, paths."""
     # numpy scalars/arrays and paths show up in metrics all the time.
     if hasattr(obj, "tolist"):
         return obj.tolist()
@@ -162,7 +163,7 @@ class JsonlStore:
             if rid in self._records:
                 continue
             self._records[rid] = rec
-            lines.append(json.dumps(rec, ensure_ascii=False, default=_json_default) + "\n")
+            lines.append(json.dumps(rec, ensure_ascii=False, default=json_default) + "\n")
         if lines:
             with open(self.path, "a", encoding="utf-8") as f:
                 f.write("".join(lines))
@@ -248,7 +249,7 @@ def keyed_path(where: Any, stage: str, config: Any, suffix: str = "") -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     cfg = target.parent / f"{Path(name).name}.config.json"
     blob = {"stage": stage, "hash": config_hash(config), "config": config}
-    if not cfg.exists() or read_json(cfg) != finite_json(json.loads(json.dumps(blob, default=_json_default))):
+    if not cfg.exists() or read_json(cfg) != finite_json(json.loads(json.dumps(blob, default=json_default))):
         atomic_write_json(cfg, blob)
     return target
 
@@ -256,11 +257,6 @@ def keyed_path(where: Any, stage: str, config: Any, suffix: str = "") -> Path:
 def keyed_store(where: Any, stage: str, config: Any, key: str = "id") -> JsonlStore:
     """A JsonlStore whose file name carries the hash of ``config`` (see ``keyed_path``)."""
     return JsonlStore(keyed_path(where, stage, config, ".jsonl"), key=key)
-
-
-def keyed_json(where: Any, stage: str, config: Any, compute: Callable[[], Any]) -> Any:
-    """``cached_json`` under a keyed file name."""
-    return cached_json(keyed_path(where, stage, config, ".json"), compute)
 
 
 # Engine settings every notebook may expose (helpers.core.engines): where and how fast, never what is computed.
