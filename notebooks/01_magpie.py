@@ -94,37 +94,23 @@ ray_replicas = 1  # [1..] executor ray: data-parallel replicas, each with its ow
 ray_gpus_per_replica = 0  # [0..] executor ray: GPUs per replica (0 on a CPU; above 1: tensor parallel inside the replica, vLLM)
 
 # %%
-import collections, json, time
 import pandas as pd
-import matplotlib.pyplot as plt
-from helpers import Generator, LogProbScorer, Run, Sampling, run_stage, stable_id
-from helpers import magpie as mp
-from helpers.core.embeddings import embed, nearest_neighbors, duplicate_info
-from helpers.core.judge import Judge
-from helpers.core.store import cached_json, atomic_write_text
-from helpers.core.hf import load_tokenizer
-from helpers.core.models import resolve_model
-from helpers.core.data import load_records
-from helpers.core.plotting import use_style, show
-from helpers.core.generation import pick_backend
-from helpers.core.executor import Executor, run_stage_on
 from IPython.display import Markdown, display
-
-from helpers.core import engines  # vLLM settings and CPU threads for every model this notebook loads
-engines.configure(gpu_memory_utilization=gpu_memory_utilization, max_model_len=max_model_len,
-                  tensor_parallel_size=tensor_parallel_size, torch_threads=torch_threads)
-use_style()
-
-pd.set_option("display.max_colwidth", 110)
-run = Run.current("01_magpie")
+from helpers import Sampling, stable_id
+from helpers import magpie as mp
+from helpers.core.executor import Executor, run_stage_on
+from helpers.core.notebook import start_notebook
+from helpers.core.plotting import show
+from helpers.core.store import atomic_write_text
 from helpers.magpie.stages import GRAPH, point_to
-stages = GRAPH.bind(run, globals())  # each stage's file is named by a hash of every parameter that changes it
+
+run, stages = start_notebook("01_magpie", globals(), GRAPH)  # engine settings, plot style, run folder
+pd.set_option("display.max_colwidth", 110)
 # the writer as plain data: the instruction and response stages build its Generator in this process
 # (executor local) or once per Ray replica (executor ray); the records are the same either way
 executor = Executor.from_params(globals())
 writer = dict(model=model, backend=backend, tensor_parallel_size=tensor_parallel_size, batch_size=hf_batch_size)
-tok, engine_name = load_tokenizer(resolve_model(model)), pick_backend(backend)
-on_gpu = __import__("torch").cuda.is_available()
+tok, engine_name, on_gpu = mp.writer_setup(model, backend)
 print(f"writer {model} ({engine_name}); stages run {executor} | run folder: {run.dir}")
 
 # %% [markdown]
@@ -164,9 +150,7 @@ calls = run_stage_on(executor, stages.store("instructions", templates=templates,
 rules = mp.CleanRules(min_words=min_instruction_words, sanitize=sanitize, first_line=first_line_stop, cut_at=tuple(stops))
 gen_config = {"temperature": ins_temperature, "top_p": ins_top_p, "input_generator": model}
 samples = mp.flatten_samples(calls, rules, templates, gen_config)[:n_instructions]
-status = collections.Counter(s["status"] for s in samples)
-ins_seconds = sum(c["seconds"] for c in calls)
-ins_per_min = len(samples) / ins_seconds * 60 if ins_seconds else float("nan")
+status, ins_seconds, ins_per_min = mp.instruction_throughput(samples, calls)
 print(f"{len(samples)} samples in {ins_seconds:.0f} s of generation = {ins_per_min:.0f} instructions/min; status: {dict(status)}")
 pd.DataFrame([{"instruction": s["raw"][:150], "status": s["status"]} for s in samples[:12]])
 
@@ -180,18 +164,7 @@ pd.DataFrame([{"instruction": s["raw"][:150], "status": s["status"]} for s in sa
 ok = [s for s in samples if s["status"] == "ok"]
 if not ok:
     print("No instruction survived cleaning: look at the raw samples above (template, stops, max tokens).")
-import numpy as np
-emb_path = stages.path("embeddings", ".npy", texts=stable_id([s["instruction"] for s in ok]))
-if emb_path.exists():
-    emb = np.load(emb_path)
-else:
-    emb = embed([s["instruction"] for s in ok])
-    np.save(emb_path, emb)
-dist, idx = nearest_neighbors(emb, k=dedup_k)
-for s, info in zip(ok, duplicate_info(dist, idx, dedup_threshold)):
-    s.update(min_neighbor_distance=info["min_neighbor_distance"], repeat_count=info["repeat_count"],
-             min_similar_conversation_id=ok[info["min_similar_index"]]["id"])
-n_dup = sum(s["min_similar_conversation_id"] != s["id"] for s in ok)
+emb, n_dup = mp.mark_near_duplicates(ok, stages, dedup_k, dedup_threshold)  # embeddings cached by the query texts
 print(f"{len(ok)} clean queries, {n_dup} near-duplicates of an earlier one ({n_dup / max(len(ok), 1):.0%}), "
       f"{len({s['instruction'] for s in ok})} distinct strings")
 fig = mp.plot_neighbor_distances([s["min_neighbor_distance"] for s in ok], dedup_threshold)
@@ -203,24 +176,17 @@ show(run, fig, "neighbor_distances", f"Distance of each clean query to its neare
 # with), greedy by default. Unique queries go first, so the response budget is not spent on copies.
 
 # %%
-unique_first = sorted(ok, key=lambda s: s["min_similar_conversation_id"] != s["id"])
-chosen = unique_first[: n_responses or len(unique_first)]
+chosen = mp.unique_first(ok)[: n_responses or len(ok)]
 res_sampling = Sampling(temperature=res_temperature, top_p=res_top_p, max_tokens=res_max_tokens, seed=seed)
 q_sampling = Sampling(temperature=ins_temperature, top_p=ins_top_p, max_tokens=ins_max_tokens, stop=stops, seed=seed + 1)
+mt_prompt = multi_turn_system_prompt or mp.MULTI_TURN_SYSTEM_PROMPT
 res_spec = mp.response_spec(writer, variants, res_sampling, n_turns=n_turns, query_sampling=q_sampling,
-                            mt_system_prompt=multi_turn_system_prompt or mp.MULTI_TURN_SYSTEM_PROMPT, rules=rules)
+                            mt_system_prompt=mt_prompt, rules=rules)
 res_store = stages.store("responses", templates=templates, stops=stops, engine=engine_name, variants=variants,
-                         multi_turn_system_prompt=multi_turn_system_prompt or mp.MULTI_TURN_SYSTEM_PROMPT)
+                         multi_turn_system_prompt=mt_prompt)
 responses = run_stage_on(executor, res_store, chosen, res_spec, batch_size=16, desc="responses") if chosen else []
-res_tokens = sum(r["tokens"] for r in responses)
-res_seconds = sum(r["seconds"] for r in responses)
-res_tok_s = res_tokens / res_seconds if res_seconds else float("nan")
-n_res_trunc = sum(r["response_finish"] == "length" for r in responses)
-print(f"{len(responses)} conversations, {res_tokens} response tokens in {res_seconds:.0f} s = {res_tok_s:.1f} tokens/s; "
-      f"{n_res_trunc} responses hit res_max_tokens")
-if n_turns > 1:
-    print("turns per conversation:", dict(collections.Counter(r["n_turns"] for r in responses)),
-          "| early stops:", dict(collections.Counter(r["early_stop"] for r in responses if r["early_stop"])))
+res_tok_s, lines = mp.response_stats(responses, n_turns)
+print(*lines, sep="\n")
 
 # %% [markdown]
 # ## 5 · Tags
@@ -234,58 +200,26 @@ if n_turns > 1:
 
 # %%
 notes = []
-tags = {}
-if on_gpu and engine_name == "vllm" and (tagger_model not in ("", model) or guard_model or reward_model):
+if mp.writer_gpu_needed_elsewhere(on_gpu, engine_name, model, tagger_model, guard_model, reward_model):
     gen = None; mp.free_engines()  # the writer is done: give its GPU memory to the tagger/guard/reward models
-tag_agreement = []
+tags, tag_agreement = {}, []
 if tagger_model and chosen:
-    if tag_mode == "logprob":
-        tag_proc = mp.logprob_tag_process(LogProbScorer(tagger_model, batch_size=8), tag_tasks)
-        tag_key = stable_id(tagger_model, "logprob", tag_tasks, length=8)
-    else:
-        judge = Judge(tagger_model, base_url=tagger_base_url, timeout=tagger_timeout, backend=backend,
-                      cache_dir=run.path("tagger_cache"), temperature=0.0, max_tokens=tag_max_tokens, executor=executor)
-        tag_tok = None if tagger_base_url else load_tokenizer(resolve_model(tagger_model))
-        tag_proc = mp.tag_process(judge, tag_tasks, tag_tok, tag_label_first)
-        tag_key = stable_id(tagger_model, tagger_base_url, tag_tasks, tag_max_tokens, tag_label_first, length=8)
-    t0 = time.perf_counter()
-    tagged = run_stage(stages.store("tags"), chosen, tag_proc, batch_size=48, desc="tags")
-    tags = {t["id"]: t for t in tagged}
-    tag_seconds = time.perf_counter() - t0
+    tag_proc = mp.make_tag_process(tag_mode, tagger_model, tag_tasks, base_url=tagger_base_url, timeout=tagger_timeout,
+                                   backend=backend, cache_dir=run.path("tagger_cache"), max_tokens=tag_max_tokens,
+                                   label_first=tag_label_first, executor=executor)
+    tags, tag_agreement = mp.tag_records(chosen, stages, tag_proc, tag_reference, tag_tasks)
     if tag_reference:  # how far can these tags be trusted? the same tagger on queries labelled by us
-        ref = load_records(tag_reference, required=["id", "instruction"])
-        ref_tags = run_stage(stages.store("tag_reference"), [{"id": r["id"], "instruction": r["instruction"]} for r in ref],
-                             tag_proc, batch_size=48, desc="tag reference")
-        tag_agreement = mp.tag_agreement({t["id"]: t for t in ref_tags}, ref, tag_tasks)
         display(pd.DataFrame(tag_agreement).round(3))
-fails = collections.Counter(f for t in tags.values() for f in t["tag_failures"])
-tag_failures = {task: fails.get(task, 0) for task in tag_tasks} if tags else {}
-errs = collections.Counter(f for t in tags.values() for f in t.get("tag_errors", []))
-tag_errors = {task: errs.get(task, 0) for task in tag_tasks} if tags else {}  # endpoint failures: not stored, retried next run
+tag_failures, tag_errors, tag_notes = mp.tag_failure_counts(tags, tag_tasks)  # endpoint errors: retried next run
+notes += tag_notes
 print("tagger:", tagger_model or "none", "| parse failures per task:", tag_failures, f"of {len(tags)}",
       "| endpoint errors per task (retried next run):", tag_errors)
-if tags and any(tag_failures.values()):
-    notes.append(f"tagger parse failures (tag = None): {tag_failures} of {len(tags)} records")
-if tags and any(tag_errors.values()):
-    notes.append(f"tagger endpoint errors (not stored, retried next run): {tag_errors} of {len(tags)} records")
 
-reward_scores, reward_name = {}, None
-if reward_model and responses:  # a configured reward model that cannot load stops the run (RewardLoadError): no silent skip
-    scorer = mp.RewardScorer(reward_model, reward_ref_model)
-    reward_name = scorer.name
-    reward_scores = stages.json("reward", responses=stable_id([(r["id"], r["response"]) for r in responses]), compute=lambda: dict(zip(
-        [r["id"] for r in responses], scorer.score([(c["instruction"], r["response"]) for c, r in zip(chosen, responses)]))))
-safety = {}
-if guard_model and responses:  # likewise a configured guard model
-    guard = Generator(guard_model, backend=backend)
-    outs = stages.json("guard", responses=stable_id([(r["id"], r["response"]) for r in responses]), compute=lambda: dict(zip(
-        [r["id"] for r in responses], [o[0].text for o in guard.generate(
-            [[{"role": "user", "content": c["instruction"]}, {"role": "assistant", "content": r["response"]}]
-             for c, r in zip(chosen, responses)], Sampling(max_tokens=12), desc="guard")])))
-    safety = {r["id"]: mp.parse_guard(outs[r["id"]]) for r in responses}  # joined by id
-    unparsed = sum(v is None for v in safety.values())
-    if unparsed:
-        notes.append(f"guard replies without a safe/unsafe verdict: {unparsed} of {len(safety)}")
+# %%
+# a configured reward or guard model that cannot load stops the run (RewardLoadError): no silent skip
+reward_scores, reward_name = mp.reward_scores(stages, reward_model, reward_ref_model, chosen, responses)
+safety, guard_notes = mp.guard_verdicts(stages, guard_model, backend, chosen, responses)  # joined by id
+notes += guard_notes
 
 # %% [markdown]
 # ## 6 · Records, filters and export
@@ -295,23 +229,10 @@ if guard_model and responses:  # likewise a configured guard model
 # difficulty ≥ medium and optionally the N longest responses; both drop queries ending in ":".
 
 # %%
-created = time.strftime("%Y-%m-%dT%H:%M:%S")
-records = []
-for c, r in zip(chosen, responses):
-    t = tags.get(c["id"], {})
-    records.append({
-        "conversation_id": c["id"], "instruction": c["instruction"], "response": r["response"], "turns": r["turns"],
-        "pre_query_template": c["pre_query_template"], "created": created, "gen_input_configs": c["gen_input_configs"],
-        "gen_response_configs": {"prompt": "chat template", "temperature": res_temperature, "top_p": res_top_p,
-                                 "repetition_penalty": 1.0, "max_tokens": res_max_tokens, "stop_tokens": [tok.eos_token],
-                                 "output_generator": model, "engine": engine_name},
-        "response_tokens": r["response_tokens"], "response_finish": r["response_finish"],
-        **{k: t.get(k) for k in ["task_category", "other_task_category", "input_quality", "quality_explanation",
-                                 "difficulty", "intent", "knowledge"]},
-        "llama_guard_2": safety.get(c["id"]), "instruct_reward": reward_scores.get(c["id"]), "reward_model": reward_name,
-        "language": mp.detect_language(c["instruction"]),
-        "min_neighbor_distance": c["min_neighbor_distance"], "repeat_count": c["repeat_count"],
-        "min_similar_conversation_id": c["min_similar_conversation_id"]})
+response_configs = {"prompt": "chat template", "temperature": res_temperature, "top_p": res_top_p,
+                    "repetition_penalty": 1.0, "max_tokens": res_max_tokens, "stop_tokens": [tok.eos_token],
+                    "output_generator": model, "engine": engine_name}
+records = mp.build_records(chosen, responses, tags, safety, reward_scores, reward_name, response_configs)
 spec = mp.filter_spec(filter_preset, min_quality=min_quality, min_difficulty=min_difficulty, min_reward=min_reward,
                       drop_duplicates=drop_duplicates, min_response_tokens=min_response_tokens, languages=languages,
                       top_n_longest=top_n_longest, min_instruction_words=min_instruction_words)
@@ -325,23 +246,9 @@ if records and not kept:
 pd.DataFrame(steps)
 
 # %%
-from datasets import Dataset
-rows_all = [mp.to_sharegpt(r) for r in records]
-rows = [mp.to_sharegpt(r) for r in kept]
-for name, rr in [("magpie_all", rows_all), ("magpie_filtered", rows)]:
-    atomic_write_text(run.path(f"{name}.jsonl"), "".join(json.dumps(x, ensure_ascii=False) + "\n" for x in rr))
-ds_dir = run.path("magpie_filtered_dataset")
-Dataset.from_list(rows_all).save_to_disk(str(run.path("magpie_all_dataset")))
-if rows:
-    Dataset.from_list(rows).save_to_disk(str(ds_dir))
-stage_counts = [{"stage": "query samples", "count": len(samples)},
-                *[{"stage": f"  {k}", "count": v} for k, v in sorted(status.items())],
-                {"stage": "clean queries", "count": len(ok)},
-                {"stage": "unique queries (not near-duplicates)", "count": len(ok) - n_dup},
-                {"stage": "with responses", "count": len(records)},
-                {"stage": "tagged (all tags parsed)", "count": sum(1 for t in tags.values() if not t["tag_failures"])},
-                {"stage": f"kept by filters ({filter_preset})", "count": len(kept)}]
-category_mix = dict(collections.Counter(str(r["task_category"]) for r in kept).most_common())
+rows_all, rows = mp.export_sets(run, records, kept)  # ShareGPT JSONL and `datasets` folders under data/
+stage_counts = mp.stage_counts(samples, status, len(ok), n_dup, records, tags, len(kept), filter_preset)
+category_mix = mp.category_mix(kept)
 throughput = {"instructions per minute (query samples)": round(ins_per_min, 1),
               "response tokens per second": round(res_tok_s, 1), "backend": engine_name,
               "device": "GPU" if on_gpu else "CPU"}
@@ -362,10 +269,7 @@ fig = mp.plot_lengths([len(s["instruction"].split()) for s in ok], [r["response_
 show(run, fig, "lengths", f"Lengths of the {len(ok)} clean instructions (words) and the {len(records)} responses (tokens; at most {res_max_tokens}).")
 if len(ok) >= 3:
     xy = mp.embedding_map(emb, seed)
-    cat = {r["conversation_id"]: r["task_category"] for r in records}
-    labels = [cat.get(s["id"], "no response") if s["id"] in cat else "no response" for s in ok]
-    labels = [("unparsed" if l is None else l) for l in labels]
-    fig = mp.plot_embedding_map(xy, labels, "instruction embeddings (t-SNE), coloured by task category")
+    fig = mp.plot_embedding_map(xy, mp.embedding_labels(ok, records), "instruction embeddings (t-SNE), coloured by task category")
     show(run, fig, "embedding_map", "Each dot is a clean query placed by its MiniLM embedding (t-SNE, or PCA below 30 queries), coloured by its task category; nearby dots are similar queries.")
 cols = ["instruction", "response", "task_category", "input_quality", "difficulty", "language", "min_neighbor_distance"]
 examples = df[cols].head(8) if len(df) else pd.DataFrame(columns=cols)
@@ -380,27 +284,21 @@ examples
 # path as their model). A rerun reuses a finished checkpoint.
 
 # %%
-sft_history = []
+from helpers.core.training import TrainOptions  # checkpoints every save_steps, resume after a kill, tracker, LoRA, launcher
 sft_rows = {"filtered": rows, "all": rows_all}[sft_data]
 # the checkpoint folder is keyed by the training rows and every SFT setting; checkpoints/sft points at the current one
 sft_dir = stages.path("sft", "", rows=stable_id(sft_rows))
 sft_link = run.dir / "checkpoints" / "sft"
-if not sft:
-    print("SFT disabled (sft = False)")
-elif not sft_rows:
-    print(f"SFT skipped: no records in the {sft_data!r} set, nothing to train on")
-else:
-    from helpers.core.training import TrainOptions  # checkpoints every save_steps, resume after a kill, tracker, LoRA, launcher
-    t0 = time.perf_counter()  # a finished sft_dir trained on the same inputs is reused inside train_sft
-    sft_history = mp.train_sft([mp.to_messages(x) for x in sft_rows], sft_model, sft_dir, max_steps=sft_steps,
-                               learning_rate=sft_lr, batch_size=sft_batch_size, max_length=sft_max_length, seed=seed,
-                               options=TrainOptions(save_steps=save_steps, report_to=report_to, lora_r=lora_r, launcher=train_launcher))
-    sft_info = json.loads((sft_dir / "sft_log.json").read_text())
-    print(f"SFT on {len(sft_rows)} {sft_data} conversations ({train_launcher}, lora_r={lora_r}): {sft_steps} steps, "
-          f"{time.perf_counter() - t0:.0f} s here, resumed from {sft_info.get('resumed_from')} -> {sft_dir}")
+sft_history, skip = [], mp.sft_status(sft, sft_rows, sft_data)
+if skip:
+    print(skip)
+else:  # a finished sft_dir trained on the same inputs is reused inside train_sft
+    options = TrainOptions(save_steps=save_steps, report_to=report_to, lora_r=lora_r, launcher=train_launcher)
+    sft_history, line = mp.run_sft(sft_rows, sft_model, sft_dir, options, max_steps=sft_steps, learning_rate=sft_lr,
+                                   batch_size=sft_batch_size, max_length=sft_max_length, seed=seed)
+    print(f"SFT on {len(sft_rows)} {sft_data} conversations ({train_launcher}, lora_r={lora_r}): {line}")
     point_to(sft_link, sft_dir)
-    fig = mp.plot_loss(sft_history)
-    show(run, fig, "sft_loss", f"Training loss per logged step of the SFT run ({len(sft_history)} log entries).")
+    show(run, mp.plot_loss(sft_history), "sft_loss", f"Training loss per logged step of the SFT run ({len(sft_history)} log entries).")
 sft_losses = [h["loss"] for h in sft_history if "loss" in h]
 
 # %%

@@ -7,6 +7,7 @@ One module per step, each small and tested (``from helpers import magpie as mp``
 * ``filters``: ``FilterSpec``, ``PRESETS`` (pro / air), ``apply_filters``;
 * ``export``: ``to_sharegpt``, ``data_card``, ``train_sft``;
 * ``pipeline``: the notebook's resumable stages; ``plots``; ``verdicts``: ``findings``, ``check_params``.
+* ``steps``: the rest of the notebook's steps (de-duplication, tags, records, export, SFT), one function per cell.
 """
 from .export import *  # noqa: F401,F403
 from .filters import *  # noqa: F401,F403
@@ -16,3 +17,4 @@ from .reward import *  # noqa: F401,F403
 from .tagging import *  # noqa: F401,F403
 from .templates import *  # noqa: F401,F403
 from .verdicts import *  # noqa: F401,F403
+from .steps import *  # noqa: F401,F403
