@@ -113,3 +113,21 @@ def test_malformed_lines_are_counted_and_warned(tmp_path):
     with pytest.warns(UserWarning, match="2 malformed line"):
         store = JsonlStore(path)
     assert store.malformed_lines == 2 and sorted(r["id"] for r in store) == ["a", "b"]
+
+
+def test_atomic_dir_keep_existing_never_removes_a_build_another_process_finished_first(tmp_path):
+    from helpers.core.store import atomic_dir
+    target = tmp_path / "cache" / "model"
+    with atomic_dir(target, keep_existing=True) as mine:
+        (mine / "w").write_text("mine")
+        with atomic_dir(target, keep_existing=True) as theirs:  # another process finishes first
+            (theirs / "w").write_text("theirs")
+    assert (target / "w").read_text() == "theirs" and sorted(p.name for p in target.parent.iterdir()) == ["model"]
+    with atomic_dir(target, keep_existing=True) as again:  # a target there from the start is replaced, as before
+        (again / "w").write_text("again")
+    assert (target / "w").read_text() == "again"
+    with atomic_dir(target) as plain:
+        (plain / "w").write_text("plain")
+        with atomic_dir(target) as other:
+            (other / "w").write_text("other")
+    assert (target / "w").read_text() == "plain"  # without keep_existing the last build wins

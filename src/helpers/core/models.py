@@ -66,7 +66,7 @@ def _convert_gguf(gguf_path: Path, target: Path) -> None:
     """De-quantise a GGUF chat model into a safetensors folder (atomic: a killed conversion leaves nothing)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    with atomic_dir(target) as tmp:
+    with atomic_dir(target, keep_existing=True) as tmp:
         tok = AutoTokenizer.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name)
         model = AutoModelForCausalLM.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name)
         # The loaded model still carries the GGUF quantizer; drop it so the folder is a plain one.

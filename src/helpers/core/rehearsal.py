@@ -75,7 +75,7 @@ def tiny_model(name: str, tokenizer: str, cache: Path) -> str:
                         tie_word_embeddings=True)
     model = model_cls(config)
     model.generation_config.eos_token_id = tok.eos_token_id
-    with atomic_dir(target) as tmp:
+    with atomic_dir(target, keep_existing=True) as tmp:
         model.save_pretrained(tmp)
         tok.save_pretrained(tmp)
     return str(target)

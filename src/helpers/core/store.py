@@ -81,17 +81,31 @@ def read_json(path: str | Path) -> Any:
 
 
 @contextlib.contextmanager
-def atomic_dir(target: str | Path) -> Iterator[Path]:
-    """Yield a temporary folder next to ``target``; on success it replaces ``target`` in one rename."""
+def atomic_dir(target: str | Path, keep_existing: bool = False) -> Iterator[Path]:
+    """Yield a temporary folder next to ``target``; on success it replaces ``target`` in one rename.
+
+    ``keep_existing``: for a cache that several processes may build at once with the same content (the converted
+    embedded model, rehearsal stand-ins; two notebooks of ``suite --jobs 2`` or two pytest-xdist workers): a
+    ``target`` that another process finished while this one was building is kept, never removed under its readers,
+    and this build is dropped."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    existed = target.exists()
     tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"))
     os.chmod(tmp, 0o755)
     try:
         yield tmp
+        if keep_existing and not existed and target.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+            return
         if target.exists():
             shutil.rmtree(target)
-        os.replace(tmp, target)
+        try:
+            os.replace(tmp, target)
+        except OSError:  # another process renamed its build into place first
+            if not (keep_existing and target.exists()):
+                raise
+            shutil.rmtree(tmp, ignore_errors=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

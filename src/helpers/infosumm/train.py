@@ -148,7 +148,7 @@ def rehearsal_seq2seq(name: str) -> str:
     cfg = T5Config(vocab_size=len(tok), d_model=32, d_ff=64, d_kv=8, num_layers=2, num_heads=4,
                    pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id, decoder_start_token_id=tok.pad_token_id)
     model = T5ForConditionalGeneration(cfg)
-    with atomic_dir(target) as tmp:
+    with atomic_dir(target, keep_existing=True) as tmp:
         model.save_pretrained(tmp)
         tok.save_pretrained(tmp)
     return str(target)
