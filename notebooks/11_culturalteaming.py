@@ -40,7 +40,7 @@
 # logs to analyse real sessions. The full profile uses hub models and also scores the hub CulturalBench.
 
 # %% tags=["parameters"]
-sessions_file = "src/helpers/data/culturalteaming_sessions.yaml"  # [non-empty] scripted sessions to replay (YAML of events)
+sessions_file = "src/helpers/data/culturalteaming_sessions.yaml"  # [non-empty] scripted sessions (YAML) to replay
 sessions_dir = ""  # a folder of annotators' session logs (from the server) to analyse instead of replaying the script
 verifier_model = "smollm2-135m-instruct"  # [non-empty] the verifier (embedded alias, local folder or hub id)
 verifier_base_url = ""  # OpenAI-compatible endpoint of the verifier (empty: run it here, option log-probs)

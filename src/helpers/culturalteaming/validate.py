@@ -8,7 +8,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 LETTERS = "ABCD"
 MAX_QUESTION_CHARS = 600
@@ -31,11 +31,10 @@ class Draft:
     options: tuple[str, ...]
     answer: int
     scenario: str = ""
-    multi_answer: tuple[int, ...] = field(default_factory=tuple)  # reserved: extra correct options (not exported)
 
     def to_dict(self) -> dict:
         d = asdict(self)
-        d["options"], d["multi_answer"] = list(self.options), list(self.multi_answer)
+        d["options"] = list(self.options)
         return d
 
     @classmethod
