@@ -45,3 +45,25 @@ def test_headline_carries_intervals_and_findings_render():
     assert headline(m) == {"acc": "0.75 [0.5, 0.9]", "speed": "3"}
     text = findings_markdown({"signal": "above chance", "finding": "8/8 right.", "findings": ["one", "two"]})
     assert text.startswith("**Signal:** above chance") and "- two" in text
+
+
+def test_a_suite_run_records_each_notebooks_wall_time_and_the_index_shows_them(tmp_path, monkeypatch, capsys):
+    from helpers.core import run as runner
+    from helpers.core.store import read_json
+
+    def fake_plan(plan, profile, *args):
+        return [{"notebook": nb.stem, "dir": tmp_path / nb.stem / profile, "ok": nb.stem == "00_quickstart",
+                 "error": "" if nb.stem == "00_quickstart" else "boom", "seconds": 100.4 + 10 * i}
+                for i, (nb, _, _) in enumerate(plan)]
+    monkeypatch.setattr(runner, "_run_plan", fake_plan)
+    assert runner.run_suite("quick", only=["00_quickstart", "03_benchbuilder"], outputs=tmp_path) == runner.EXIT_FAILED
+    record = read_json(tmp_path / "suite.json")
+    assert record["jobs"] == 1 and record["shared_engines"] == "off" and record["profile"] == "quick"
+    assert [(n["notebook"], n["ok"], n["seconds"]) for n in record["notebooks"]] == [
+        ("00_quickstart", True, 100.4), ("03_benchbuilder", False, 110.4)]
+    assert record["seconds"] >= 0 and record["started_at"] > 0  # the suite's own wall clock, engine start-up included
+    index = (tmp_path / "index.html").read_text()
+    assert "Last suite run" in index and "one after another" in index and "add up to 211 s" in index
+    assert "<td>03_benchbuilder</td><td>FAILED</td><td>110 s</td>" in index
+    out = capsys.readouterr().out
+    assert "  total " in out and "2 notebooks, one after another, shared engines off" in out

@@ -186,6 +186,29 @@ def collect_runs(outputs: Path) -> list[dict[str, Any]]:
     return sorted(runs, key=lambda r: (r.get("notebook", ""), -float(r.get("finished_at") or r.get("started_at") or 0)))
 
 
+SUITE_RECORD = "suite.json"  # the last ``helpers.run suite`` under an outputs folder: wall times, written by the runner
+
+
+def suite_section(outputs: Path) -> str:
+    """The index's account of the last suite run (``suite.json``): each notebook's wall time and the total."""
+    try:
+        s = read_json(Path(outputs) / SUITE_RECORD)
+    except (OSError, ValueError):
+        return ""
+    nbs = s.get("notebooks") or []
+    rows = "".join(f"<tr><td>{html.escape(str(n.get('notebook')))}</td><td>{'ok' if n.get('ok') else 'FAILED'}</td>"
+                   f"<td>{float(n.get('seconds') or 0):.0f} s</td></tr>" for n in nbs)
+    jobs = int(s.get("jobs") or 1)
+    how = "one after another" if jobs == 1 else f"up to {jobs} at once"
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(float(s.get("started_at") or 0)))
+    added = sum(float(n.get("seconds") or 0) for n in nbs)
+    return (f"<h2>Last suite run</h2><p>Profile {html.escape(str(s.get('profile')))}"
+            f"{' (rehearsal)' if s.get('rehearse') else ''}, {len(nbs)} notebooks {how}, shared engines "
+            f"{html.escape(str(s.get('shared_engines')))}, started {when}: <b>{float(s.get('seconds') or 0):.0f} s</b> "
+            f"wall in total (the notebooks' own wall times add up to {added:.0f} s).</p>"
+            f"<table><tr><th>notebook</th><th>status</th><th>wall time</th></tr>{rows}</table><h2>Every run</h2>")
+
+
 def write_index(outputs: Path) -> Path:
     rows = []
     for r in collect_runs(outputs):
@@ -210,7 +233,7 @@ def write_index(outputs: Path) -> Path:
             "<style>body{font-family:system-ui,sans-serif;margin:2em}td,th{border:1px solid #ccc;padding:.4em .6em;"
             "vertical-align:top;text-align:left}table{border-collapse:collapse}small{color:#444}</style>"
             f"<h1>Runs</h1><p>Every run folder under outputs/, by notebook, newest first "
-            f"(written {time.strftime('%Y-%m-%d %H:%M')}).</p><table>"
+            f"(written {time.strftime('%Y-%m-%d %H:%M')}).</p>{suite_section(outputs)}<table>"
             "<tr><th>notebook / run</th><th>status</th><th>profile</th><th>when / commit</th><th>finding</th>"
             "<th>signal</th><th>headline</th><th>figures</th></tr>" + "".join(rows) + "</table>")
     return atomic_write_text(Path(outputs) / "index.html", page)

@@ -46,7 +46,7 @@ import yaml
 from .params import PARAMS_DIR, REPO_ROOT, ParamsError, list_notebooks, notebook_path, read_param_specs, resolve_params
 from .precheck import precheck
 from .rehearsal import REHEARSAL_ENV
-from .report import export_html, headline, write_index
+from .report import SUITE_RECORD, export_html, headline, write_index
 from .runs import OUTPUTS, RUN_DIR_ENV, suite_needs, suite_order
 from .serving import notebook_servers, servers_env, shared_engine_models, suite_engines
 from .store import atomic_write_json, atomic_write_text, read_json
@@ -277,6 +277,7 @@ def run_suite(profile: str = "quick", overrides: list[str] = (), only: list[str]
 
 
 def _run_suite(profile, overrides, only, outputs, report, rehearse, shared_engines="off", jobs=1) -> int:
+    started = time.time()
     notebooks = [nb for nb in list_notebooks() if not only or nb.stem in only]
     plan = []  # validate every notebook's params before running any of them
     for nb in notebooks:
@@ -300,10 +301,18 @@ def _run_suite(profile, overrides, only, outputs, report, rehearse, shared_engin
     for r in results:
         metrics_file = r["dir"] / "metrics.json"
         r["headline"] = headline(read_json(metrics_file)) if metrics_file.exists() else {}
+    total = time.time() - started  # engine start-up included
+    atomic_write_json(Path(outputs) / SUITE_RECORD, {  # the index shows it: each notebook's wall time and the total
+        "profile": profile, "rehearse": rehearse, "jobs": jobs, "shared_engines": shared_engines, "started_at": started,
+        "seconds": round(total, 1), "notebooks": [{k: r[k] for k in ("notebook", "ok", "error")} | {
+            "seconds": round(r["seconds"], 1)} for r in results]})
+    write_index(Path(outputs))
     print(f"\nruns index: {Path(outputs) / 'index.html'}")
     for r in results:
         print(f"  {'ok    ' if r['ok'] else 'FAILED'} {r['notebook']:<24} {r['seconds']:6.0f} s  "
               f"{json.dumps(r['headline'], default=str)[:200]}")
+    how = "one after another" if jobs == 1 else f"up to {jobs} at once"
+    print(f"  total {total:.0f} s wall: {len(results)} notebooks, {how}, shared engines {shared_engines}")
     return 0 if all(r["ok"] for r in results) else EXIT_FAILED
 
 
