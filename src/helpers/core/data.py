@@ -3,6 +3,7 @@
     load_records("builtin:quickstart_facts.jsonl")       # shipped with the package (written by us)
     load_records("path/to/tasks.jsonl")                  # local JSONL / JSON / CSV / parquet
     load_records("allenai/WildBench", config="v2", split="test")   # hub (needs network or cache)
+    load_records("run:10_wildchat")       # data/prompts.jsonl of 10's run with this run's name (core.runs.run_source)
 """
 from __future__ import annotations
 
@@ -48,7 +49,13 @@ def load_records(source: str, split: str = "train", config: str | None = None, l
     from . import rehearsal
     if rehearsal.active():
         source = rehearsal.data_source(source)
-    if source.startswith("builtin:"):
+    if source.startswith("run:"):  # another notebook's published file, same run name (core.runs.run_source)
+        from .runs import run_source
+        path = run_source(source)
+        if not path.exists():
+            raise DataError(f"{source}: {path} not found; run {source[4:].split('/')[0]} with the same run name first")
+        records = _read_local(path)
+    elif source.startswith("builtin:"):
         records = _read_local(builtin_path(source.split(":", 1)[1]))
     elif Path(source).expanduser().exists():
         path = Path(source).expanduser()
