@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers.core import launch as L
 from helpers.core import training as T
 from helpers.core.params import ParamsError
 from helpers.core.precheck import precheck
@@ -85,12 +86,12 @@ def test_shipped_accelerate_configs_load_with_accelerate():
 
 
 def test_launch_command_and_gpu_count(monkeypatch):
-    cmd = T.launch_command("/w/job.json", T.TrainOptions(launcher="accelerate-cpu"))
+    cmd = L.launch_command("/w/job.json", T.TrainOptions(launcher="accelerate-cpu"))
     assert cmd[1:] == ["-m", "accelerate.commands.launch", "--config_file", str(ROOT / "configs/accelerate/cpu.yaml"),
                        "-m", "helpers.core.train_job", "/w/job.json"]
     monkeypatch.setattr(T, "_gpu_count", lambda: 2)  # a 2-GPU node runs the 8-process DDP config on 2 GPUs
     ddp = T.TrainOptions(launcher="accelerate-ddp")
-    assert ddp.processes() == 2 and T.launch_command("j", ddp)[5:7] == ["--num_processes", "2"]
+    assert ddp.processes() == 2 and L.launch_command("j", ddp)[5:7] == ["--num_processes", "2"]
     assert ddp.key() == {"lora_r": 0, "processes": 2}
 
 
@@ -134,7 +135,7 @@ DRIVER = textwrap.dedent('''
     train_job.build_trainer = counting_build
     cfg = {"max_steps": 8, "per_device_train_batch_size": 2, "learning_rate": lr, "max_length": 64, "seed": 0,
            "lr_scheduler_type": "constant"}
-    result = T.run_training("sft", model, rows, out, T.TrainOptions(save_steps=2), cfg)
+    result = L.run_training("sft", model, rows, out, T.TrainOptions(save_steps=2), cfg)
     print("RESULT", json.dumps({"resumed_from": result["resumed_from"], "global_step": result["global_step"],
                                 "steps_here": steps_here}))
 ''')
@@ -193,7 +194,7 @@ def test_sigkill_then_resume_from_the_last_checkpoint_and_a_changed_param_starts
 def test_lora_trains_adapters_and_saves_a_merged_model(tmp_path, tiny_model_dir):
     import torch
     from transformers import AutoModelForCausalLM
-    result = T.run_training("sft", tiny_model_dir, SFT_ROWS, tmp_path / "lora", T.TrainOptions(lora_r=4, lora_alpha=8),
+    result = L.run_training("sft", tiny_model_dir, SFT_ROWS, tmp_path / "lora", T.TrainOptions(lora_r=4, lora_alpha=8),
                             {**CFG, "learning_rate": 5e-2})
     assert result["global_step"] == 4 and result["lora_r"] == 4
     assert not (tmp_path / "lora" / "adapter_config.json").exists()  # merged: a normal model folder
@@ -204,9 +205,9 @@ def test_lora_trains_adapters_and_saves_a_merged_model(tmp_path, tiny_model_dir)
     assert torch.equal(base["model.embed_tokens.weight"], tuned["model.embed_tokens.weight"])
     assert not torch.allclose(base["model.layers.0.self_attn.q_proj.weight"], tuned["model.layers.0.self_attn.q_proj.weight"])
     # reused when nothing changed; retrained (full fine-tuning) when lora_r changes
-    assert T.run_training("sft", tiny_model_dir, SFT_ROWS, tmp_path / "lora", T.TrainOptions(lora_r=4, lora_alpha=8),
+    assert L.run_training("sft", tiny_model_dir, SFT_ROWS, tmp_path / "lora", T.TrainOptions(lora_r=4, lora_alpha=8),
                           {**CFG, "learning_rate": 5e-2}) == result
-    full = T.run_training("sft", tiny_model_dir, SFT_ROWS, tmp_path / "lora", T.TrainOptions(), {**CFG, "learning_rate": 5e-2})
+    full = L.run_training("sft", tiny_model_dir, SFT_ROWS, tmp_path / "lora", T.TrainOptions(), {**CFG, "learning_rate": 5e-2})
     assert full["lora_r"] == 0
     tuned = AutoModelForCausalLM.from_pretrained(tmp_path / "lora", dtype=torch.float32).state_dict()
     assert not torch.equal(base["model.embed_tokens.weight"], tuned["model.embed_tokens.weight"])
@@ -220,7 +221,7 @@ def test_accelerate_launch_runs_the_job_in_a_subprocess(tmp_path, tiny_model_dir
         raise AssertionError("the accelerate launcher must not train in this process")
     monkeypatch.setattr(train_job, "run", not_here)
     opts = T.TrainOptions(save_steps=2, launcher="accelerate-cpu")
-    result = T.run_training("dpo", tiny_model_dir, PREF_ROWS, tmp_path / "dpo", opts, {**CFG, "beta": 0.1})
+    result = L.run_training("dpo", tiny_model_dir, PREF_ROWS, tmp_path / "dpo", opts, {**CFG, "beta": 0.1})
     assert result["launcher"] == "accelerate-cpu" and result["processes"] == 1 and result["global_step"] == 4
     assert [h["step"] for h in result["history"] if "loss" in h] == [1, 2, 3, 4]
     assert (tmp_path / "dpo" / "model.safetensors").is_file() and not list(tmp_path.glob(".dpo.work-*"))

@@ -42,15 +42,15 @@ def policy_and_rm(tmp_path):
 
 def test_ppo_under_accelerate_launch_with_two_cpu_processes(policy_and_rm, tmp_path, monkeypatch):
     from helpers.tulu.ppo import PPOSettings
-    from helpers.tulu.ppo_launch import launch_command, processes
+    from helpers.core.launch import launch_command
     from helpers.tulu.ppo_train import train_ppo
     from helpers.tulu.trainers import Stage
     policy, rm, prompts, world = policy_and_rm
     cfg = tmp_path / "cpu2.yaml"
     cfg.write_text(CPU2)
     opts = TrainOptions(launcher=f"accelerate-{cfg}")
-    assert processes(opts) == 2
-    cmd = launch_command(tmp_path / "job.json", opts, tmp_path)
+    assert opts.processes() == 2
+    cmd = launch_command(tmp_path / "job.json", opts, "helpers.tulu.ppo_launch")
     assert cmd[1:3] == ["-m", "accelerate.commands.launch"] and cmd[-2:] == ["helpers.tulu.ppo_launch", str(tmp_path / "job.json")]
     stage = Stage(steps=3, learning_rate=1e-4, batch_size=2, save_steps=1, eval_every=1)
     settings = PPOSettings(max_new_tokens=6)

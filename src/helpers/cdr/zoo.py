@@ -137,7 +137,8 @@ def train_preference(model: str, dataset, out_dir: str | Path, loss: str = "simp
     accelerate launcher. Saves to ``out_dir``; a finished ``out_dir`` trained with the same inputs is
     reused, a changed input retrains. Returns the training log (loss per step, seconds)."""
     from ..core.store import atomic_write_json, read_json
-    from ..core.training import TrainOptions, run_training
+    from ..core.launch import run_training
+    from ..core.training import TrainOptions
 
     if loss not in ("simpo", "dpo"):
         raise ValueError(f"loss must be 'simpo' or 'dpo', not {loss!r}")

@@ -1,5 +1,5 @@
 """One TRL training job from a JSON spec: build the trainer, train (resuming from the work folder's last
-checkpoint), save the final model, write the result. ``helpers.core.training.run_training`` calls
+checkpoint), save the final model, write the result. ``helpers.core.launch.run_training`` calls
 ``run`` in its own process, or launches this module under ``accelerate launch`` (one copy per process):
 
     accelerate launch --config_file configs/accelerate/ddp.yaml -m helpers.core.train_job work/job.json

@@ -1,8 +1,8 @@
 """Training stages a researcher can leave running: one way to build TRL arguments, checkpoint every N
 steps, resume after a kill, log to a tracker, use LoRA, and launch through ``accelerate``.
 
-The short way (what the notebooks' helpers call): one TRL stage, in this process or under
-``accelerate launch``, resumable, its result in ``out_dir``::
+The short way (what the notebooks' helpers call, ``helpers.core.launch``): one TRL stage, in this process or
+under ``accelerate launch``, resumable, its result in ``out_dir``::
 
     result = run_training("dpo", model, dataset, out_dir, opts, {"max_steps": 100, "learning_rate": 1e-6, ...})
 
@@ -24,15 +24,11 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
-import os
 import shutil
-import subprocess
-import sys
-import time
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 from .store import atomic_dir, atomic_write_json, read_json, stable_id
 
@@ -65,9 +61,10 @@ def accelerate_config(launcher: str) -> Path:
     return path
 
 
-def _load_yaml(path: Path) -> dict:
+def accelerate_settings(launcher: str) -> dict:
+    """The contents of ``accelerate-<name>``'s config file (``accelerate_config``)."""
     import yaml
-    with open(path, encoding="utf-8") as fh:
+    with open(accelerate_config(launcher), encoding="utf-8") as fh:
         return yaml.safe_load(fh) or {}
 
 
@@ -107,7 +104,7 @@ class TrainOptions:
         if self.launcher != "local":
             if not self.launcher.startswith("accelerate-"):
                 raise TrainingError(f"train_launcher={self.launcher!r}: choose one of {', '.join(launchers())}")
-            cfg = _load_yaml(accelerate_config(self.launcher))
+            cfg = accelerate_settings(self.launcher)
             if importlib.util.find_spec("accelerate") is None:
                 raise TrainingError(f"train_launcher={self.launcher!r} needs the `accelerate` package")
             if cfg.get("distributed_type") == "DEEPSPEED" and importlib.util.find_spec("deepspeed") is None:
@@ -117,7 +114,7 @@ class TrainOptions:
         """How many training processes the launcher starts (1 for local)."""
         if self.launcher == "local":
             return 1
-        cfg = _load_yaml(accelerate_config(self.launcher))
+        cfg = accelerate_settings(self.launcher)
         n = int(cfg.get("num_processes") or 1)
         if cfg.get("distributed_type") in ("MULTI_GPU", "DEEPSPEED", "FSDP") and not cfg.get("use_cpu"):
             n = min(n, max(1, _gpu_count()))
@@ -282,11 +279,6 @@ def save_final(trainer, tokenizer, folder: str | Path) -> None:
         tokenizer.save_pretrained(str(folder))
 
 
-def options_dict(opts: TrainOptions) -> dict:
-    return asdict(opts)
-
-
-# ----------------------------------------------------------------------------- one call per stage
 def dataset_fingerprint(dataset) -> str:
     """A hash of every row of a ``datasets.Dataset`` (or a list of dicts): the data part of a stage key."""
     digest = hashlib.sha1()
@@ -311,87 +303,3 @@ def stage_key(kind: str, model: str, dataset, opts: TrainOptions, config: dict) 
     from .models import resolve_model
     return _normal({"kind": kind, "model": model_fingerprint(resolve_model(model)), "data": dataset_fingerprint(dataset),
                     "config": config, "options": opts.key()})
-
-
-def run_training(kind: str, model: str, dataset, out_dir: str | Path, opts: TrainOptions, config: dict,
-                 timeout: float | None = None) -> dict:
-    """Train ``model`` on ``dataset`` with the TRL trainer of ``kind`` (sft | dpo | simpo | reward), in this
-    process (``opts.launcher == "local"``) or under ``accelerate launch`` (a subprocess that runs
-    ``helpers.core.train_job``). ``config`` is passed to the TRL ``*Config`` (max_steps, learning_rate,
-    per_device_train_batch_size, max_length, beta, seed, ...). The model lands in ``out_dir``; a finished
-    ``out_dir`` with the same key is reused, an interrupted run resumes from its last checkpoint.
-
-    Returns {"history", "resumed_from", "global_step", "processes" (as the job saw them), "seconds",
-    "launcher", "n_examples"}.
-    """
-    from . import train_job
-    if kind not in KINDS:
-        raise TrainingError(f"unknown training kind {kind!r}: choose one of {', '.join(KINDS)}")
-    opts.check()
-    if len(dataset) == 0:
-        raise ValueError(f"{kind}: the training set is empty, nothing to train on")
-    out_dir = Path(out_dir)
-    key = stage_key(kind, model, dataset, opts, config)
-    if finished(out_dir, key) and (out_dir / "train_result.json").is_file():
-        return read_json(out_dir / "train_result.json")
-    from .models import resolve_model
-    start = time.perf_counter()
-    with resumable(out_dir, key) as work:
-        spec = {"kind": kind, "model": resolve_model(model), "work": str(work.path), "final": str(work.final),
-                "options": asdict(opts), "config": config, "result": str(work.path / "result.json")}
-        if opts.launcher == "local":
-            result = train_job.run(spec, dataset=dataset)
-        else:
-            spec["data"] = str(work.path / "data")
-            if not (work.path / "data" / "dataset_info.json").is_file():
-                _as_dataset(dataset).save_to_disk(spec["data"])
-            result = launch(spec, opts, timeout=timeout)
-        result.update(seconds=round(time.perf_counter() - start, 1), launcher=opts.launcher, n_examples=len(dataset))
-        atomic_write_json(work.final / "train_result.json", result)
-    return result
-
-
-def _as_dataset(dataset):
-    if isinstance(dataset, list):
-        from datasets import Dataset
-        return Dataset.from_list(dataset)
-    return dataset
-
-
-def launch_command(spec_path: str | Path, opts: TrainOptions) -> list[str]:
-    """``accelerate launch --config_file <cfg> [--num_processes N] -m helpers.core.train_job <spec>``."""
-    cfg_path = accelerate_config(opts.launcher)
-    cfg = _load_yaml(cfg_path)
-    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(cfg_path)]
-    n = opts.processes()
-    if n != int(cfg.get("num_processes") or 1):  # fewer GPUs here than the config was written for
-        cmd += ["--num_processes", str(n)]
-    return cmd + ["-m", "helpers.core.train_job", str(spec_path)]
-
-
-def launch(spec: dict, opts: TrainOptions, timeout: float | None = None) -> dict:
-    """Write ``spec`` as JSON into its work folder, run the job under ``accelerate launch``, wait, and
-    return the result the job wrote (its output goes to ``work/launch.log``; a failure raises with the
-    last lines of it)."""
-    return run_launched(spec, lambda spec_path: launch_command(spec_path, opts), f"accelerate launch ({opts.launcher})",
-                        timeout)
-
-
-def run_launched(spec: dict, command: Callable[[Path], list[str]], what: str, timeout: float | None = None) -> dict:
-    """Write ``spec`` to ``<work>/job.json``, run ``command(spec_path)`` with this checkout's ``src`` on the
-    PYTHONPATH and its output in ``<work>/launch.log``, and return the result the job wrote; a failure raises
-    with the log's last lines."""
-    work = Path(spec["work"])
-    spec_path = work / "job.json"
-    atomic_write_json(spec_path, spec)
-    Path(spec["result"]).unlink(missing_ok=True)
-    env = dict(os.environ)
-    src = str(REPO_ROOT / "src")
-    env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    log_path = work / "launch.log"
-    with open(log_path, "ab") as log:
-        proc = subprocess.run(command(spec_path), stdout=log, stderr=subprocess.STDOUT, env=env, timeout=timeout)
-    if proc.returncode != 0 or not Path(spec["result"]).is_file():
-        tail = log_path.read_text(errors="replace").strip().splitlines()[-15:]
-        raise RuntimeError(f"{what} failed with exit code {proc.returncode}; log {log_path}:\n" + "\n".join(tail))
-    return read_json(spec["result"])

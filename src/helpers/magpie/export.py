@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ..core import hf
-from ..core.training import TrainOptions, run_training
+from ..core.launch import run_training
+from ..core.training import TrainOptions
 from .templates import TemplateError
 
 

@@ -7,7 +7,7 @@
 * ``preferences``: pairs from checkers (on- or off-policy, fine-grained or overall labels, label noise, size);
 * ``trainers``: TRL SFT / DPO / Reward / RLOO / GRPO launches, resumable (helpers.core.training);
 * ``ppo``: the pieces of a compact PPO of ours (TRL has none since 1.16), each unit-tested; ``ppo_train`` its loop,
-  resumable, in one process or data parallel under ``accelerate launch`` (``ppo_launch``: the command and the job);
+  resumable, in one process or data parallel under ``accelerate launch`` (``ppo_launch``: the job);
 * ``evaluate``: greedy decoding + checkers per category; ``hub_eval``: English checker tasks for hub models;
 * ``harness``: lm-evaluation-harness (vLLM on GPU, transformers on CPU), local task files, records for the table;
 * ``tuning``: learning rates chosen on the dev split (``tools/tune_tulu.py`` writes ``params/06_tulu/tuning.json``);

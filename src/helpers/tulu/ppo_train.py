@@ -26,7 +26,8 @@ from typing import Callable, Sequence
 import torch
 
 from ..core.store import atomic_write_json, stable_id
-from ..core.training import TrainOptions, resumable
+from ..core.launch import launch_command, run_launched
+from ..core.training import TrainOptions, accelerate_settings, resumable
 from .ppo import (PPOSettings, ValueModel, apply_no_eos_penalty, gae, kl_rewards, pack, policy_loss, response_view,
                   token_logprobs, value_loss, whiten)
 
@@ -64,7 +65,7 @@ def train_ppo(policy: str | Path, reward: str | Path, prompts: Sequence[str], ou
               settings: PPOSettings = PPOSettings(), eval_fn: Callable | None = None, key_extra: dict | None = None,
               opts: TrainOptions | None = None, curve: dict | None = None):
     """PPO from the policy folder against the reward-model folder; the final policy lands in ``out_dir``.
-    ``eval_fn(model)`` (local) or ``curve`` (launched: what ``ppo_launch.curve_eval`` decodes) adds the validation
+    ``eval_fn(model)`` (local) or ``curve`` (launched: what ``curve_eval`` decodes) adds the validation
     accuracy to the history every ``stage.eval_every`` steps."""
     from .trainers import StageResult, _done
 
@@ -72,8 +73,7 @@ def train_ppo(policy: str | Path, reward: str | Path, prompts: Sequence[str], ou
     key = {"stage": "ppo", "policy": str(policy), "reward": str(reward), "prompts": stable_id(list(prompts)),
            **asdict(stage), **asdict(settings), **(key_extra or {})}
     if opts.launcher != "local":
-        from .ppo_launch import processes
-        key["processes"] = processes(opts)
+        key["processes"] = opts.processes()
     if (done := _done(out_dir, key)):
         return done
     with resumable(out_dir, key) as work:
@@ -83,7 +83,6 @@ def train_ppo(policy: str | Path, reward: str | Path, prompts: Sequence[str], ou
         if opts.launcher == "local":
             result = run_job(spec, eval_fn=eval_fn)
         else:
-            from .ppo_launch import launch
             result = launch(spec, opts)
         atomic_write_json(Path(work.final) / "train_result.json", {k: v for k, v in result.items() if k != "history"})
     return StageResult(out_dir, result["history"])
@@ -120,7 +119,6 @@ def run_job(spec: dict, eval_fn: Callable | None = None, accelerator=None) -> di
         history = state["history"] + [{"resumed_from": start}]
     model, value, opt = acc.prepare(model, value, opt)
     if eval_fn is None and spec.get("curve") and main:
-        from .ppo_launch import curve_eval
         eval_fn = curve_eval(spec["curve"], tok)
     evaluate = (lambda: {f"eval/{k}": v for k, v in eval_fn(acc.unwrap_model(model)).items() if v is not None}) \
         if eval_fn and main else (lambda: {})
@@ -214,3 +212,35 @@ def ppo_step(acc, model, ref, value, scorer, tok, opt, prompts: Sequence[str], s
             "kl": float(kl_sum[0] / kl_sum[1].clamp(min=1)), "kl_per_response": float(kl_per.mean()),
             "no_eos": float(1 - ended_all.mean()), "response_length": float(lengths.mean()),
             "pg_loss": float(stats[0]), "vf_loss": float(stats[1]), "clipfrac": float(stats[2])}
+
+
+# --------------------------------------------------------------------------- under accelerate launch
+JOB_MODULE = "helpers.tulu.ppo_launch"  # what every launched process runs (``ppo_launch.main`` -> ``run_job``)
+
+
+def check_launcher(launcher: str) -> None:
+    """ValueError when the launcher cannot run our PPO (sharded DeepSpeed / FSDP configs)."""
+    cfg = accelerate_settings(launcher)
+    if cfg.get("distributed_type") in ("DEEPSPEED", "FSDP"):
+        raise ValueError(f"{launcher}: our PPO is data parallel (each process generates with the whole policy); "
+                         "use accelerate-ddp on GPUs (or a CPU config), not a sharded DeepSpeed / FSDP one")
+
+
+def launch(spec: dict, opts: TrainOptions, timeout: float | None = None) -> dict:
+    """Run the PPO job ``spec`` under ``accelerate launch``, wait, return the main process's result."""
+    check_launcher(opts.launcher)
+    spec = {**spec, "use_cpu": bool(accelerate_settings(opts.launcher).get("use_cpu"))}
+    return run_launched(spec, lambda spec_path: launch_command(spec_path, opts, JOB_MODULE),
+                        f"accelerate launch of PPO ({opts.launcher})", timeout)
+
+
+def curve_eval(curve: dict, tok):
+    """The validation decode a launched job runs on its main process: ``{"kind": "quick", "tasks": [Task dicts]}``
+    (the quick world's checkers) or ``{"kind": "english", "tasks": [...]}`` (the hub world's English checkers)."""
+    if curve["kind"] == "quick":
+        from .evaluate import by_category, evaluate_tasks
+        from .tasks import Task
+        tasks = [Task(**t) for t in curve["tasks"]]
+        return lambda model: by_category(evaluate_tasks(model, tok, tasks))
+    from .hub_eval import english_curve
+    return lambda model: english_curve(model, tok, curve["tasks"])
