@@ -77,3 +77,16 @@ def test_readme_table_is_generated_from_the_map():
     assert len(rows) == 18
     assert "| 4.4 Socioeconomic impacts of LLMs may be highly disruptive | `12_participai` (develop_share) |" in table
     assert table.count("**gap**") == 17 and table.endswith("1 of 18 challenges informed; 17 gaps.")
+
+
+def test_outputs_index_has_the_by_challenge_view(tmp_path):
+    from helpers.core.report import write_index
+    from helpers.core.store import atomic_write_json
+    run = tmp_path / "12_participai" / "quick"
+    atomic_write_json(run / "run.json", {"notebook": "12_participai", "run_name": "quick", "status": "ok",
+                                         "started_at": 1.0, "finished_at": 2.0})
+    atomic_write_json(run / "metrics.json", {"develop_share": 0.8, "develop_share_ci": [0.75, 0.84]})
+    page = write_index(tmp_path).read_text()
+    by = page.split("<h2>By challenge</h2>", 1)[1]
+    assert by.count("<tr>") == 19 and "develop_share = 0.8 [0.75, 0.84]" in by
+    assert "coding_micro_f1 = –" in by and "no run yet" in by  # a mapped key the run lacks; notebooks never run

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .challenges import index_section as challenges_section
 from .store import atomic_write_text, read_json
 
 _PROGRESS_RE = re.compile(r"\d+%\||\|\s*\d+/\d+\s*\[|it/s\]|s/it\]|\r")
@@ -210,8 +211,8 @@ def suite_section(outputs: Path) -> str:
 
 
 def write_index(outputs: Path) -> Path:
-    rows = []
-    for r in collect_runs(outputs):
+    rows, runs = [], collect_runs(outputs)
+    for r in runs:
         rel = os.path.relpath(r["dir"], outputs)
         m = r["metrics"]
         state = r.get("status", "?")
@@ -235,7 +236,8 @@ def write_index(outputs: Path) -> Path:
             f"<h1>Runs</h1><p>Every run folder under outputs/, by notebook, newest first "
             f"(written {time.strftime('%Y-%m-%d %H:%M')}).</p>{suite_section(outputs)}<table>"
             "<tr><th>notebook / run</th><th>status</th><th>profile</th><th>when / commit</th><th>finding</th>"
-            "<th>signal</th><th>headline</th><th>figures</th></tr>" + "".join(rows) + "</table>")
+            "<th>signal</th><th>headline</th><th>figures</th></tr>" + "".join(rows) + "</table>"
+            + challenges_section(runs))  # the 18 challenges: latest value of each mapped metric, gaps shown
     return atomic_write_text(Path(outputs) / "index.html", page)
 
 
