@@ -141,7 +141,7 @@ if fit["table"] is not None:
 
 # %%
 items = pac.coding_items(rel, coding_questions, n_coded)
-store = stages.store("coding")
+store = stages.store("coding", codebooks=pac.codebook_fingerprint(rel, coding_questions))
 if coder == "logprobs":
     from helpers.core.logprobs import LogProbScorer
     worker = pac.logprob_coder(LogProbScorer(coder_model), rel, n_fewshot, logprob_margin, max_codes)

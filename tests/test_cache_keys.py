@@ -16,9 +16,10 @@ from helpers.cdr.stages import GRAPH as CDR
 from helpers.culturegen.stages import GRAPH as CULTUREGEN
 from helpers.evaluation.stages import ARENA, BENCHBUILDER, WILDBENCH
 from helpers.magpie.stages import GRAPH as MAGPIE
+from helpers.participai.stages import GRAPH as PARTICIPAI
 
 GRAPHS = {"01_magpie": MAGPIE, "02_wildbench": WILDBENCH, "03_benchbuilder": BENCHBUILDER,
-          "04_arena_hard": ARENA, "05_cdr": CDR, "07_culturegen": CULTUREGEN}
+          "04_arena_hard": ARENA, "05_cdr": CDR, "07_culturegen": CULTUREGEN, "12_participai": PARTICIPAI}
 
 
 def defaults(nb):
@@ -123,10 +124,13 @@ EXPECTED = {
                       "model": {"generations", "extract_llm", "scores", "culturalbench"}, "cb_local_scoring": {"culturalbench"},
                       "cb_base_url": {"culturalbench"}, "cb_model": {"culturalbench"}, "cb_data": {"culturalbench"},
                       "n_cb_questions": {"culturalbench"}},
+    "12_participai": {"coder_model": {"coding"}, "coder_max_tokens": {"coding"}, "n_fewshot": {"coding"},
+                      "release_dir": {"coding"}},
 }
 NOTHING = {"02_wildbench": ["K", "bootstrap_rounds", "judge_timeout"], "04_arena_hard": ["bootstrap_rounds", "style_method"],
            "05_cdr": ["batch_size", "torch_threads"], "07_culturegen": ["score_measure", "calibrate"],
-           "01_magpie": ["hf_batch_size"], "03_benchbuilder": ["min_score", "n_clusters"]}
+           "01_magpie": ["hf_batch_size"], "03_benchbuilder": ["min_score", "n_clusters"],
+           "12_participai": ["bootstrap_rounds", "coder_batch_size", "n_coded", "coder_timeout"]}
 
 
 @pytest.mark.parametrize("nb", list(GRAPHS))
@@ -140,7 +144,8 @@ def test_graph_matches_the_pipeline(nb):
 
 
 # the experiment-package modules that open a notebook's stage stores for its cells
-STAGE_MODULES = {"01_magpie": ["magpie/steps.py"], "02_wildbench": ["evaluation/wildbench/pipeline.py"]}
+STAGE_MODULES = {"01_magpie": ["magpie/steps.py"], "02_wildbench": ["evaluation/wildbench/pipeline.py"],
+                 "04_arena_hard": ["evaluation/arena/pipeline.py"]}
 
 
 @pytest.mark.parametrize("nb", list(GRAPHS))

@@ -121,7 +121,11 @@ def test_loaders_read_the_release_schema(tmp_path):
     assert [m["role"] for m in msgs] == ["system", "user", "assistant", "user"]
     assert "crime: helps crime" in msgs[-1]["content"] and "steal {money} from people" in msgs[-1]["content"]
     items = co.coding_items(rel, ["Q11_4"], n_per_question=1)
-    assert items == [{"id": "Q11_4|h1", "qid": "Q11_4", "rid": "h1", "text": "steal {money} from people"}]
+    assert [(it["qid"], it["rid"], it["text"]) for it in items] == [("Q11_4", "h1", "steal {money} from people")]
+    assert items[0]["id"].startswith("Q11_4|h1|")
+    fp = co.codebook_fingerprint(rel, ["Q11_4"])
+    book.codes["crime"] = "helps crime (edited)"
+    assert co.codebook_fingerprint(rel, ["Q11_4"]) != fp  # an edited codebook keys a new coding store
     frame = an.survey_frame(rel.responses)
     assert list(frame.develop) == [1.0, 0.0] and frame.literacy.isna().all()  # no literacy items in this stand-in
 

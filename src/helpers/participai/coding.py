@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from ..core.store import RETRY, JsonlStore, run_stage
+from ..core.store import RETRY, JsonlStore, run_stage, stable_id
 from ..core.textparse import first_json_object
 from .release import Codebook, Release
 
@@ -33,14 +33,22 @@ def code_prompt(book: Codebook, qid: str, answer: str, n_fewshot: int = 0) -> li
 
 def coding_items(release: Release, questions: Sequence[str], n_per_question: int = 0) -> list[dict]:
     """The answers to code: each question's human-annotated answers (sorted ids; the first ``n_per_question``,
-    0: all), with the text from raw_data.csv (or the annotation file's copy when the id is not there)."""
+    0: all), with the text from raw_data.csv."""
     items = []
     for qid in questions:
         rids = sorted(release.human_codes.get(qid, {}))
         rids = rids[:n_per_question] if n_per_question else rids
         texts = release.answers.get(qid, {})
-        items += [{"id": f"{qid}|{rid}", "qid": qid, "rid": rid, "text": str(texts.get(rid, ""))} for rid in rids]
+        for rid in rids:  # the id carries the text's hash: an edited answer is coded afresh, never read stale
+            text = str(texts.get(rid, ""))
+            items.append({"id": f"{qid}|{rid}|{stable_id(text, length=8)}", "qid": qid, "rid": rid, "text": text})
     return items
+
+
+def codebook_fingerprint(release: Release, questions: Sequence[str]) -> dict[str, str]:
+    """A hash per codebook the questions use (codes, definitions, template, few-shot): keys the coding store."""
+    books = {release.codebook_for(q).name: release.codebook_for(q) for q in questions}
+    return {name: stable_id(b.codes, b.template, b.fewshot, length=10) for name, b in sorted(books.items())}
 
 
 def pick_codes(scores: dict[str, float], margin: float, max_codes: int) -> list[str]:

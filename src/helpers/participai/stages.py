@@ -6,12 +6,11 @@ from typing import Any
 from ..core.store import StageGraph
 
 GRAPH = StageGraph(
-    {"coding": {"params": ["release_dir", "coder", "coder_model", "coder_base_url", "n_fewshot", "logprob_margin",
-                           "max_codes"]}},
+    {"coding": {"params": ["release_dir", "coder", "coder_model", "coder_base_url", "coder_max_tokens", "n_fewshot",
+                           "logprob_margin", "max_codes"]}},  # + the codebooks' fingerprint (codebook_fingerprint)
     items={"coding_questions": "selects answers to code (records keyed by question and response id)",
            "n_coded": "selects answers to code"},
     uncached={"backend": "engine only", "torch_threads": "threads only", "coder_timeout": "time limit only",
-              "coder_max_tokens": "reply length limit of the judge (cached by the judge's own key)",
               "coder_batch_size": "batching only", "bootstrap_rounds": "analysis only", "seed": "analysis only",
               "show_form": "display only"},
 )
