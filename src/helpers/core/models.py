@@ -108,7 +108,7 @@ def resolve_model(name: str) -> str:
         raise ModelNotFoundError(
             f"model {name!r} not found: it is not an embedded alias ({', '.join(EMBEDDED)}), "
             f"not an existing folder, and not a hub id of the form org/name")
-    if os.environ.get("HF_HUB_OFFLINE") == "1" and not _in_hub_cache(name):
+    if os.environ.get("HF_HUB_OFFLINE") == "1" and not in_hub_cache(name):
         raise ModelNotFoundError(
             f"hub model {name!r} is not in the local hub cache and HF_HUB_OFFLINE=1: "
             f"download it on a machine with hub access (huggingface-cli download {name}) or use "
@@ -116,7 +116,7 @@ def resolve_model(name: str) -> str:
     return name
 
 
-def _in_hub_cache(repo_id: str) -> bool:
+def in_hub_cache(repo_id: str) -> bool:
     try:
         from huggingface_hub import try_to_load_from_cache
         return isinstance(try_to_load_from_cache(repo_id, "config.json"), str)

@@ -52,7 +52,8 @@ def _culture_of(value) -> Culture | None:
     return Culture(**{**value, "aliases": tuple(value.get("aliases") or ())})
 
 
-def _topic_of(value) -> Topic:
+def topic_of(value) -> Topic:
+    """A ``Topic`` from itself or from its dict form (as items carry it)."""
     if isinstance(value, Topic):
         return value
     return Topic(**{**value, "generic_words": tuple(value.get("generic_words") or ())})
@@ -77,7 +78,7 @@ def generation_worker(model: str, backend: str = "auto", tensor_parallel_size: i
     sampling = Sampling(n=n_samples, temperature=temperature, top_k=top_k, top_p=top_p, max_tokens=max_new_tokens)
 
     def process(batch: list[dict]) -> list[dict]:
-        parts = [(_topic_of(it["_topic"]), it["gender"], _culture_of(it["_culture"])) for it in batch]
+        parts = [(topic_of(it["_topic"]), it["gender"], _culture_of(it["_culture"])) for it in batch]
         if prompt_format == "chat":
             prompts = [chat_prompt(gen.render, *p) for p in parts]
         else:

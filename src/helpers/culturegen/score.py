@@ -62,7 +62,7 @@ def splits_cleanly(tokenizer, start: str, head: str, tails: Sequence[str]) -> bo
 def _score_process(scorer, tails: Sequence[str], speed: dict):
     """The scoring stage's batch function on a loaded ``scorer`` (``speed`` collects its timings)."""
     from ..core.logprobs import choice_logprobs
-    from .generate import _topic_of
+    from .generate import topic_of
 
     start = start_text(scorer.tokenizer)
     tails = list(tails)
@@ -70,7 +70,7 @@ def _score_process(scorer, tails: Sequence[str], speed: dict):
 
     def process(batch: list[dict]) -> list[dict]:
         t0 = time.perf_counter()
-        heads = [reference_sentence(_topic_of(it["_topic"]), it["ngram"]) for it in batch]
+        heads = [reference_sentence(topic_of(it["_topic"]), it["ngram"]) for it in batch]
         pre = scorer.score([(start, h) for h in heads], desc="shared parts")
         clean = [splits_cleanly(scorer.tokenizer, start, h, tails) for h in heads]
         two = [h for h, ok in zip(heads, clean) if ok]

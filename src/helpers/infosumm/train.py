@@ -14,17 +14,12 @@ from typing import Sequence
 from ..core import hf
 from ..core.models import resolve_model
 from ..core.store import atomic_dir, atomic_write_json, stable_id
-from ..core.training import TrainOptions, peft_config, resumable, save_final, train, trainer_kwargs
+from ..core.training import TrainOptions, finished, peft_config, resumable, save_final, train, trainer_kwargs
 
 
 def is_seq2seq(path: str) -> bool:
     from transformers import AutoConfig
     return bool(getattr(AutoConfig.from_pretrained(path), "is_encoder_decoder", False))
-
-
-def _done(out_dir: Path, key: dict) -> bool:
-    f = Path(out_dir) / "train_config.json"
-    return f.exists() and json.loads(f.read_text()) == json.loads(json.dumps(key, default=str))
 
 
 def sft(base: str, examples: Sequence[dict], out_dir: str | Path, key: dict, opts: TrainOptions, max_steps: int,
@@ -37,7 +32,7 @@ def sft(base: str, examples: Sequence[dict], out_dir: str | Path, key: dict, opt
     key = {**key, "base": base, "examples": stable_id([[e["prompt"], e["completion"]] for e in examples]),
            "max_steps": max_steps, "learning_rate": learning_rate, "batch_size": batch_size, "max_length": max_length,
            "seed": seed, "train_options": opts.key()}
-    if _done(out_dir, key):
+    if finished(out_dir, key):
         return str(out_dir), json.loads((out_dir / "train_log.json").read_text())
     path = resolve_model(base)
     with resumable(out_dir, key) as work:

@@ -67,14 +67,14 @@ def train_ppo(policy: str | Path, reward: str | Path, prompts: Sequence[str], ou
     """PPO from the policy folder against the reward-model folder; the final policy lands in ``out_dir``.
     ``eval_fn(model)`` (local) or ``curve`` (launched: what ``curve_eval`` decodes) adds the validation
     accuracy to the history every ``stage.eval_every`` steps."""
-    from .trainers import StageResult, _done
+    from .trainers import StageResult, cached_stage
 
     out_dir, opts = Path(out_dir), opts or TrainOptions()
     key = {"stage": "ppo", "policy": str(policy), "reward": str(reward), "prompts": stable_id(list(prompts)),
            **asdict(stage), **asdict(settings), **(key_extra or {})}
     if opts.launcher != "local":
         key["processes"] = opts.processes()
-    if (done := _done(out_dir, key)):
+    if (done := cached_stage(out_dir, key)):
         return done
     with resumable(out_dir, key) as work:
         spec = {"policy": str(policy), "reward": str(reward), "prompts": list(prompts), "stage": asdict(stage),

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from ..core.store import read_json, stable_id
-from ..core.training import TrainOptions, peft_config, resumable, save_final, train, trainer_kwargs
+from ..core.training import TrainOptions, finished, peft_config, resumable, save_final, train, trainer_kwargs
 from .toy_model import build_reward_model, is_config_spec
 
 
@@ -59,9 +59,9 @@ class StageResult:
         return [(h["step"], h[key]) for h in self.history if key in h and "step" in h]
 
 
-def _done(out_dir: Path, key: dict) -> StageResult | None:
-    cfg = out_dir / "train_config.json"
-    if cfg.exists() and read_json(cfg) == json.loads(json.dumps(key, default=str)) and (out_dir / "history.json").exists():
+def cached_stage(out_dir: Path, key: dict) -> StageResult | None:
+    """The stage finished in ``out_dir`` with exactly ``key`` (``training.finished``) and its history; None: train."""
+    if finished(out_dir, key) and (out_dir / "history.json").exists():
         return StageResult(out_dir, read_json(out_dir / "history.json"), cached=True)
     return None
 
@@ -124,7 +124,7 @@ def train_sft(start: str, rows: Sequence[dict], out_dir: str | Path, stage: Stag
 
     out_dir = Path(out_dir)
     key = {"stage": "sft", "start": start, "data": data_id or stable_id(list(rows)), **asdict(stage), **_opts(stage, opts).key()}
-    if (done := _done(out_dir, key)):
+    if (done := cached_stage(out_dir, key)):
         return done
     model, tok = _load_policy(start, tok, stage.seed)
     ds = Dataset.from_list([{"prompt": [{"role": "user", "content": r["prompt"]}],
@@ -148,7 +148,7 @@ def train_dpo(policy: str | Path, pairs: Sequence[dict], out_dir: str | Path, st
     out_dir = Path(out_dir)
     key = {"stage": "dpo", "policy": str(policy), "data": data_id or stable_id(list(pairs)), "beta": beta,
            "loss_type": loss_type, **asdict(stage), **_opts(stage, opts).key()}
-    if (done := _done(out_dir, key)):
+    if (done := cached_stage(out_dir, key)):
         return done
     if not pairs:
         raise ValueError(f"DPO for {out_dir.name}: no preference pairs to train on")
@@ -174,7 +174,7 @@ def train_reward(init: str | Path, pairs: Sequence[dict], out_dir: str | Path, s
     out_dir = Path(out_dir)
     key = {"stage": "reward", "init": preset or str(init), "data": data_id or stable_id(list(pairs)),
            **asdict(stage), **_opts(stage, opts).key()}
-    if (done := _done(out_dir, key)):
+    if (done := cached_stage(out_dir, key)):
         return done
     if preset:
         model = build_reward_model(preset, tok, stage.seed)
@@ -207,7 +207,7 @@ def train_online(algorithm: str, policy: str | Path, prompts: Sequence[str], rew
     out_dir = Path(out_dir)
     key = {"stage": algorithm, "policy": str(policy), "prompts": stable_id(list(prompts)), **asdict(stage),
            **asdict(online), **(key_extra or {}), **_opts(stage, opts).key()}
-    if (done := _done(out_dir, key)):
+    if (done := cached_stage(out_dir, key)):
         return done
     if algorithm == "rloo":
         from trl import RLOOConfig as Config, RLOOTrainer as Trainer

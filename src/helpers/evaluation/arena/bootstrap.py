@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .bradley_terry import _fit_prepared, _prepare, fit_bradley_terry, win_rate_vs_baseline
+from .bradley_terry import fit_prepared, prepare_battles, fit_bradley_terry, win_rate_vs_baseline
 
 
 # --------------------------------------------------------------------------- bootstrap
@@ -83,10 +83,10 @@ def bootstrap_ratings(battles: pd.DataFrame, baseline: str, rounds: int = 100, s
         raise ValueError(f"bootstrap method must be one of {', '.join(BOOTSTRAP_METHODS)}, got {method!r}")
     stratify = (style is None) if stratify is None else stratify
     rng = np.random.default_rng(seed)
-    prep = _prepare(battles, baseline, style)
+    prep = prepare_battles(battles, baseline, style)
     out = []
     for _ in range(rounds):
-        out.append(_fit_prepared(prep, bootstrap_weights(battles, rng, method, unit, stratify), l2)["ratings"])
+        out.append(fit_prepared(prep, bootstrap_weights(battles, rng, method, unit, stratify), l2)["ratings"])
     return pd.DataFrame(out)
 
 

@@ -88,11 +88,12 @@ def fit_bradley_terry(battles: pd.DataFrame, baseline: str, style: np.ndarray | 
     ratings are then the style-controlled ones. ``weights`` multiply the battles' own weights
     (bootstrap resampling). A model that wins or loses every battle gets +/- inf.
     """
-    prep = _prepare(battles, baseline, style)
-    return _fit_prepared(prep, weights, l2)
+    prep = prepare_battles(battles, baseline, style)
+    return fit_prepared(prep, weights, l2)
 
 
-def _prepare(battles: pd.DataFrame, baseline: str, style: np.ndarray | None) -> dict[str, Any]:
+def prepare_battles(battles: pd.DataFrame, baseline: str, style: np.ndarray | None) -> dict[str, Any]:
+    """The design of a Bradley-Terry fit (``fit_prepared``), built once and refitted under bootstrap weights."""
     if battles is None or len(battles) == 0:
         raise NotEnoughBattles("no valid battles: every prompt lacked a parseable verdict in one of its two games")
     models = _models(battles, baseline)
@@ -106,7 +107,8 @@ def _prepare(battles: pd.DataFrame, baseline: str, style: np.ndarray | None) -> 
             "w": battles["weight"].to_numpy(dtype=float), "styled": style is not None, "used": used}
 
 
-def _fit_prepared(prep: dict[str, Any], weights: np.ndarray | None, l2: float) -> dict[str, Any]:
+def fit_prepared(prep: dict[str, Any], weights: np.ndarray | None, l2: float) -> dict[str, Any]:
+    """The Bradley-Terry fit of ``prepare_battles``' design, each battle weighted by ``weights`` (None: 1)."""
     X, score, w = prep["X"], prep["score"], prep["w"]
     if weights is not None:
         w = w * np.asarray(weights, dtype=float)

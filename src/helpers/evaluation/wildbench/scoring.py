@@ -39,7 +39,8 @@ def group_scores(items: Iterable[tuple[Sequence[str], float | None]]) -> dict[st
 AGGREGATIONS = ("upstream", "renormalise")
 
 
-def _check_aggregation(aggregation: str) -> None:
+def check_aggregation(aggregation: str) -> None:
+    """ValueError unless ``aggregation`` is one of ``AGGREGATIONS``."""
     if aggregation not in AGGREGATIONS:
         raise ValueError(f"aggregation must be one of {', '.join(AGGREGATIONS)}, got {aggregation!r}")
 
@@ -51,7 +52,7 @@ def task_macro(per_group: dict[str, float], weights: dict[str, float] = GROUP_WE
     ``aggregation="upstream"``: divided by the sum of all weights, a missing (or NaN) group counts 0;
     ``"renormalise"``: the weights are renormalised over the groups present.
     """
-    _check_aggregation(aggregation)
+    check_aggregation(aggregation)
     present = [(g, s) for g, s in per_group.items() if g in weights and s == s]
     if not present:
         return float("nan")
@@ -120,7 +121,7 @@ def reward_mixture(per_baseline: dict[str, float], baselines: Sequence[str] | No
     number, a missing or NaN baseline (e.g. the model itself, when it is a baseline) counting 0;
     ``"renormalise"``: the mean over the baselines that have a value.
     """
-    _check_aggregation(aggregation)
+    check_aggregation(aggregation)
     names = list(baselines) if baselines is not None else list(per_baseline)
     vals = [per_baseline[b] for b in names if b in per_baseline and per_baseline[b] == per_baseline[b]]
     if not vals:

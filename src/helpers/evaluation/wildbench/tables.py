@@ -5,7 +5,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .scoring import _check_aggregation, game_value, group_scores, outcome_counts, reward_mixture, task_macro, wb_reward, wb_score
+from .scoring import check_aggregation, game_value, group_scores, outcome_counts, reward_mixture, task_macro, wb_reward, wb_score
 from .tasks import GROUP_WEIGHTS, GROUPS
 
 
@@ -20,7 +20,7 @@ def score_summary(records: Sequence[dict], task_groups_by_id: dict[str, list[str
     ``records``: {model, task, score (1-10 or None for a parse failure)}. ``aggregation``: how a group
     without a valid score enters the macro (see ``task_macro``).
     """
-    _check_aggregation(aggregation)
+    check_aggregation(aggregation)
     rows = []
     for model in dict.fromkeys(r["model"] for r in records):
         mine = [r for r in records if r["model"] == model]
@@ -83,7 +83,7 @@ def task_macro_reward(games: Sequence[dict], task_groups_by_id: dict[str, list[s
     (4.75; a missing group counts 0) and the mixture by the number of ``baselines`` (a missing baseline,
     e.g. the model itself, counts 0). ``"renormalise"``: over the groups and baselines present.
     """
-    _check_aggregation(aggregation)
+    check_aggregation(aggregation)
     baselines = list(baselines) if baselines is not None else list(dict.fromkeys(g["baseline"] for g in games))
     tasks = sorted({g["task"] for g in games})
     if not tasks or not baselines:
@@ -104,7 +104,7 @@ def reward_summary(games: Sequence[dict], Ks: Sequence[float], K_main: float, ro
     macro). ``baselines``: every configured baseline (default: those in each model's games); with
     ``aggregation="upstream"`` a baseline the model has no counted game against counts 0.
     """
-    _check_aggregation(aggregation)
+    check_aggregation(aggregation)
     models = list(dict.fromkeys(g["model"] for g in games))
     board, by_k = [], []
     rng = np.random.default_rng(seed)
@@ -150,7 +150,7 @@ def group_rewards(games: Sequence[dict], task_groups_by_id: dict[str, list[str]]
                   baselines: Sequence[str] | None = None, aggregation: str = "upstream") -> list[dict]:
     """Per model and task group: the WB-Reward mixture over baselines on the tasks of that group
     (WildBench's mixture_of_rewards.<group>; a missing baseline counts 0 with ``aggregation="upstream"``)."""
-    _check_aggregation(aggregation)
+    check_aggregation(aggregation)
     rows = []
     for model in dict.fromkeys(g["model"] for g in games):
         mine = [g for g in games if g["model"] == model]
