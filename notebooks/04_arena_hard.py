@@ -86,35 +86,18 @@ ray_replicas = 1  # [1..] executor ray: data-parallel replicas, each with its ow
 ray_gpus_per_replica = 0  # [0..] executor ray: GPUs per replica (0 on a CPU; above 1: tensor parallel inside the replica, vLLM)
 
 # %%
-import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
-from helpers import Generator, Run, Sampling, run_stage
+from helpers import run_stage
+from helpers.core.notebook import start_notebook
+from helpers.core.plotting import show
 from helpers.evaluation import arena
-from helpers.core.judge import Judge
-from helpers.core.logprobs import LogProbScorer
-from helpers.core.models import ModelNotFoundError, resolve_model
-from helpers.core.plotting import show, use_style
-from helpers.core.stats import pct
-from helpers.core.store import stable_id
-
-from helpers.core import engines  # vLLM settings and CPU threads for every model this notebook loads
-engines.configure(gpu_memory_utilization=gpu_memory_utilization, max_model_len=max_model_len,
-                  tensor_parallel_size=tensor_parallel_size, torch_threads=torch_threads)
-use_style()
-run = Run.current("04_arena_hard")
-from helpers.core.store import RETRY, fallback_lines
+from helpers.evaluation.arena import plots as arena_plots
 from helpers.evaluation.stages import ARENA
-stages = ARENA.bind(run, globals())  # each stage's file is named by a hash of every parameter that changes it
-source = prompts_data
-if prompts_data.startswith("run:"):
-    path = arena.sibling_run_dir(run.dir, prompts_data[4:]) / "data" / "bench_prompts.jsonl"
-    source = str(path)
-    if not path.exists() or not path.read_text().strip():
-        if not fallback_prompts:
-            raise FileNotFoundError(f"{path} is missing or empty: run {prompts_data[4:]} with the same run name first")
-        print(f"NOTE: {path} is missing or empty (no BenchBuilder output for this run name); using {fallback_prompts}")
-        source = fallback_prompts
+
+run, stages = start_notebook("04_arena_hard", globals(), ARENA)  # engine settings, plot style, run folder
+source, note = arena.prompts_source(run.dir, prompts_data, fallback_prompts)  # run:03_benchbuilder, or the fallback
+if note:
+    print(note)
 prompts, skipped = arena.load_arena_prompts(source, split=prompts_split, category=prompts_category, limit=n_prompts or None)
 print(f"{len(prompts)} prompts from {source} ({skipped} empty records skipped); run folder: {run.dir}")
 pd.DataFrame(prompts).head()
@@ -122,36 +105,15 @@ pd.DataFrame(prompts).head()
 # %% [markdown]
 # ## Answers
 # The baseline and the contestants answer every prompt (a resumable stage per model). Contestants are
-# the same model with a different system prompt or temperature, plus any extra checkpoints that exist.
+# the same model with a different system prompt or temperature, plus any extra checkpoints that exist
+# (unknown variants are refused by the precheck, `arena.check_params`, before the kernel starts).
 
 # %%
-unknown = [v for v in [baseline, *contestants] if v not in arena.ANSWER_VARIANTS]
-if unknown:
-    raise ValueError(f"unknown variants {unknown}: choose from {sorted(arena.ANSWER_VARIANTS)}")
-configs = {v: {"model": answer_model, **arena.ANSWER_VARIANTS[v]} for v in [baseline, *contestants]}
-for ckpt in extra_checkpoints:
-    try:
-        resolve_model(ckpt)
-        configs[ckpt.rstrip("/").split("/")[-1]] = {"model": ckpt, "system": "", "temperature": 0.0}
-    except ModelNotFoundError as exc:
-        print(f"skipping extra checkpoint {ckpt!r}: {exc}")
-
-gens, answers = {}, {}
-for name, cfg in configs.items():
-    if cfg["model"] not in gens:
-        gens[cfg["model"]] = Generator(cfg["model"], backend=backend)
-    gen = gens[cfg["model"]]
-    sampling = Sampling(temperature=cfg["temperature"], max_tokens=answer_max_tokens, seed=seed)
-
-    def answer(batch, gen=gen, cfg=cfg, sampling=sampling):
-        outs = gen.generate([arena.answer_messages(p["prompt"], cfg["system"]) for p in batch], sampling, desc="answers")
-        return [{"key": p["key"], "id": p["id"], "text": o[0].text, "n_tokens": o[0].n_tokens} for p, o in zip(batch, outs)]
-
-    # records keyed by the prompt's id and text (a "run:" source can change under the same id), joined by id
-    recs = run_stage(stages.store("answers", key="key", part=name, variant=cfg, engine=gen.backend_name),
-                     [{**p, "key": stable_id(p["id"], p["prompt"])} for p in prompts], answer, batch_size=16, desc=name)
-    answers[name] = {r["id"]: r for r in recs}
-pd.DataFrame({n: [np.mean([a["n_tokens"] for a in ans.values()])] for n, ans in answers.items()}, index=["mean answer tokens"])
+configs, notes = arena.answer_configs(answer_model, [baseline, *contestants], extra_checkpoints)
+for note in notes:
+    print(note)
+answers = arena.generate_answers(configs, prompts, stages, backend, answer_max_tokens, seed)  # joined by prompt id
+arena.mean_answer_tokens(answers)
 
 # %% [markdown]
 # ## Judgements: two games per prompt
@@ -170,49 +132,21 @@ pd.DataFrame({n: [np.mean([a["n_tokens"] for a in ans.values()])] for n, ans in 
 
 # %%
 from helpers.core.executor import Executor
+from helpers.core.judge import Judge
 executor = Executor.from_params(globals())  # local, or the long-lived Ray replicas that make the judge calls
-if judge_mode not in ("logprob", "generate"):
-    raise ValueError(f"judge_mode must be 'logprob' or 'generate', got {judge_mode!r}")
-if judge_mode == "logprob" and judge_base_url:
-    raise ValueError("judge_mode='logprob' scores a local judge's next tokens; an endpoint judge needs judge_mode='generate'")
-setting = arena.VERDICT_PREFILL if judge_mode == "logprob" else judge_max_tokens
-items, judge_msgs = [], {}
-for m in configs:
-    if m == baseline:
-        continue
-    for p in prompts:
-        for g in (1, 2):
-            a, b = arena.game_order(answers[baseline][p["id"]], answers[m][p["id"]], g)
-            msgs = arena.judge_messages(p["prompt"], a["text"], b["text"], judge_prompt)
-            gid = stable_id(judge_model, judge_base_url, judge_mode, setting, m, p["id"], g, msgs)
-            judge_msgs[gid] = msgs
-            items.append({"id": gid, "model": m, "prompt_id": p["id"], "game": g})  # style features: from the answers, later
-_judges = {}  # loaded on first use: a fully cached rerun loads no judge
-
-def judge_games(batch):
-    msgs = [judge_msgs[it["id"]] for it in batch]
-    if judge_mode == "logprob":
-        if "scorer" not in _judges:
-            _judges["scorer"] = LogProbScorer(judge_model, batch_size=8)
-        res = arena.logprob_verdicts(_judges["scorer"], msgs, desc="judge log-probs")
-        return [{**it, "judgement": arena.VERDICT_PREFILL + r["verdict"] + "]]", "verdict": r["verdict"],
-                 "label_logprobs": r["logprobs"], "margin": r["margin"]} for it, r in zip(batch, res)]
-    if "judge" not in _judges:
-        _judges["judge"] = Judge(judge_model, base_url=judge_base_url, timeout=judge_timeout, backend=backend, cache_dir=run.path("judge_cache"),
-                                 max_tokens=judge_max_tokens, batch_size=16, executor=executor)
-    texts = _judges["judge"].complete(msgs, desc="judge")
-    # an endpoint error is no verdict: not stored (RETRY), judged again next run, counted apart from parse failures
-    return [{**it, "judgement": t, "verdict": None if f else arena.parse_verdict(t),
-             **({"endpoint_error": True, RETRY: True} if f else {})}
-            for it, t, f in zip(batch, texts, _judges["judge"].last_failed)]
-
+items, judge_msgs = arena.game_items(configs, baseline, prompts, answers, judge_model, judge_base_url, judge_mode,
+                                     judge_max_tokens, judge_prompt)  # style features: from the answers, later
+make_judge = lambda: Judge(judge_model, base_url=judge_base_url, timeout=judge_timeout, backend=backend,  # noqa: E731
+                           cache_dir=run.path("judge_cache"), max_tokens=judge_max_tokens, batch_size=16, executor=executor)
+judge_games, judges = arena.game_judge(judge_mode, judge_msgs, make_judge, judge_model)  # a cached rerun loads no judge
 games = run_stage(stages.store("games"), items, judge_games, batch_size=16, desc="games")
 judge_endpoint_errors = sum(bool(g.get("endpoint_error")) for g in games)
-games = [g for g in games if not g.get("endpoint_error")]
+games = [g for g in games if not g.get("endpoint_error")]  # an endpoint error is no verdict: judged again next run
 if judge_endpoint_errors:
     print(f"{judge_endpoint_errors} judge endpoint errors: not verdicts, judged again next run")
-gdf = pd.DataFrame(games, columns=["id", "model", "prompt_id", "game", "judgement", "verdict"] + (["margin"] if judge_mode == "logprob" else []))
-parse_failure_rate = float(gdf.verdict.isna().mean())
+
+# %%
+gdf, parse_failure_rate = arena.games_frame(games, judge_mode)
 consistency = arena.position_consistency(games)
 print(f"{len(gdf)} games ({judge_mode} mode); missing verdicts {gdf.verdict.isna().sum()} ({parse_failure_rate:.0%})")
 print("position consistency:", {k: (round(v, 2) if isinstance(v, float) else v) for k, v in consistency.items()})
@@ -228,31 +162,8 @@ gdf[["model", "game", "judgement", "verdict"] + (["margin"] if judge_mode == "lo
 # (or second) in *both* games, i.e. its decision followed the position rather than the answer.
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(12, 4.2), gridspec_kw={"width_ratios": [1.15, 1]})
-labels = [*arena.VERDICTS, "unparsed"]
-counts = (gdf.assign(verdict=gdf.verdict.fillna("unparsed")).groupby(["game", "verdict"]).size()
-          .unstack(fill_value=0).reindex(index=[1, 2], columns=labels, fill_value=0))
-counts.index = ["game 1\n(baseline shown as A)", "game 2\n(baseline shown as B)"]
-colours = [*plt.get_cmap("RdBu")(np.linspace(0.1, 0.9, len(arena.VERDICTS))), "lightgrey"]
-counts.plot.bar(stacked=True, ax=axes[0], color=colours, width=0.55, rot=0)
-axes[0].legend(title="verdict label", bbox_to_anchor=(1.01, 1), loc="upper left")  # outside the bars
-axes[0].set(title="Verdict labels by game position", xlabel="game", ylabel="games (count)")
-n_pairs = consistency["pairs_with_both_verdicts"]
-rates = {"two games agree": consistency["consistent_rate"], "first slot won both": consistency["first_position_bias"],
-         "second slot won both": consistency["second_position_bias"]}
-values = [0.0 if v != v else 100 * v for v in rates.values()]
-bars = axes[1].bar(list(rates), values, color=["tab:green", "tab:red", "tab:orange"], width=0.55)
-for bar, v in zip(bars, rates.values()):
-    axes[1].annotate(pct(v), (bar.get_x() + bar.get_width() / 2, bar.get_height()), ha="center", va="bottom",
-                     xytext=(0, 2), textcoords="offset points")
-axes[1].set(ylim=(0, 110), title=f"Two-game consistency (n={n_pairs} prompt pairs)", xlabel="position check",
-            ylabel="share of prompt pairs (%)")
-n_unparsed = int(gdf.verdict.isna().sum())
-show(run, fig, "judge_reliability",
-     f"Left: how often the judge gave each verdict label in game 1 (baseline shown as A) and game 2 (swapped); "
-     f"{n_unparsed} of {len(gdf)} games had no verdict. Right: of {n_pairs} prompt pairs with both verdicts, "
-     f"{pct(consistency['consistent_rate'])} gave the same outcome for the contestant in both orders and "
-     f"{pct(consistency['position_bias_rate'])} followed the slot (the same position won both games).")
+fig, caption = arena_plots.judge_reliability_figure(gdf, consistency)
+show(run, fig, "judge_reliability", caption)
 
 # %% [markdown]
 # ## Leaderboard
@@ -265,69 +176,34 @@ show(run, fig, "judge_reliability",
 # %%
 battles, drop_stats = arena.battles_from_games(games, baseline=baseline)
 print("battle accounting:", drop_stats)
-names = [m for m in configs if m != baseline]
-valid = {m: int(battles[battles.model_a.eq(m) | battles.model_b.eq(m)].prompt_id.nunique()) if len(battles) else 0
-         for m in names}
+valid = arena.valid_prompts(battles, [m for m in configs if m != baseline])
 print("valid prompts per contestant:", valid)
-board = styled = None
-boards, styled_boards, summary = {}, {}, {}
-enough = len(valid) > 0 and min(valid.values()) >= min_valid_prompts
+enough = arena.enough_battles(valid, min_valid_prompts)
 if bootstrap_method == "upstream" and bootstrap_unit != "battle":
     print(f"note: bootstrap_unit={bootstrap_unit!r} applies to the weighted method only; upstream resamples battle rows")
 if not enough:
     print(f"NOT ENOUGH VALID BATTLES: need {min_valid_prompts} valid prompts per contestant; no ratings are reported.")
-else:
-    opts = dict(rounds=bootstrap_rounds, seed=seed, unit=bootstrap_unit, level=ci_level)
-    boards = {bm: arena.leaderboard(battles, baseline, method=bm, **opts) for bm in arena.BOOTSTRAP_METHODS}
-    style_cov = {}
-    for sm in arena.STYLE_METHODS:
-        fa, fb = arena.battle_style_features(battles, answers, counting=sm)
-        style_cov[sm] = arena.style_covariates(battles, fa, fb, baseline, method=sm)
-    styled_boards = {sm: arena.leaderboard(battles, baseline, method=bootstrap_method, style=S, **opts)
-                     for sm, S in style_cov.items()}
-    board, styled = boards[bootstrap_method], styled_boards[style_method]
-    style_coef = dict(zip(arena.STYLE_COLUMNS, arena.fit_bradley_terry(battles, baseline, style=style_cov[style_method])["style_coef"]))
-    ci_cmp = arena.method_comparison(boards["upstream"], boards["weighted"], baseline)
-    style_cmp = arena.method_comparison(styled_boards["upstream"], styled_boards["symmetric"], baseline)
-    summary = arena.comparison_summary(ci_cmp, style_cmp)
-    run.save_table(board, "leaderboard")
-    run.save_table(styled, "leaderboard_style_controlled")
-    run.save_table(ci_cmp, "bootstrap_upstream_vs_weighted")
-    run.save_table(style_cmp, "style_control_upstream_vs_symmetric")
-    print(f"style coefficients ({style_method}, z-scored features):", {k: round(float(v), 3) for k, v in style_coef.items()})
+
+# %%
+rated = arena.ratings(battles, answers, baseline, bootstrap_method, style_method, rounds=bootstrap_rounds, seed=seed,
+                      unit=bootstrap_unit, level=ci_level) if enough else {}
+board = rated.get("board")
+if rated:
+    for key, table in (("board", "leaderboard"), ("styled", "leaderboard_style_controlled"),
+                       ("ci_cmp", "bootstrap_upstream_vs_weighted"), ("style_cmp", "style_control_upstream_vs_symmetric")):
+        run.save_table(rated[key], table)
+    print(f"style coefficients ({style_method}, z-scored features):", {k: round(float(v), 3) for k, v in rated["style_coef"].items()})
     print(f"{ci_level:.0%} interval widths in win-rate points, upstream (main) vs weighted (alt) bootstrap:")
-    display(ci_cmp.round(2))
-    print(f"style-controlled win rates (%), upstream (main, average style gap) vs symmetric (alt, equal style):")
-    display(style_cmp.round(2))
+    display(rated["ci_cmp"].round(2))
+    print("style-controlled win rates (%), upstream (main, average style gap) vs symmetric (alt, equal style):")
+    display(rated["style_cmp"].round(2))
 board
 
 # %%
 if board is not None:
-    alt_boot = [bm for bm in arena.BOOTSTRAP_METHODS if bm != bootstrap_method][0]
-    alt_style = [sm for sm in arena.STYLE_METHODS if sm != style_method][0]
-    order = list(board.sort_values(["win_rate", "model"]).model)  # the same row order in both panels
-    fig, axes = plt.subplots(1, 2, figsize=(12, 0.55 * len(order) + 2.6), sharey=True)
-    panels = [(axes[0], boards[bootstrap_method], boards[alt_boot], f"{bootstrap_method} bootstrap", f"{alt_boot} bootstrap",
-               "Raw win rate"),
-              (axes[1], styled, styled_boards[alt_style], f"{style_method} style control", f"{alt_style} style control",
-               "Style-controlled win rate")]
-    y = np.arange(len(order))
-    for ax, main, alt, main_label, alt_label, title in panels:
-        for b, dy, colour, label in ((main, -0.12, "tab:blue", f"{main_label} (in use)"), (alt, 0.12, "tab:gray", alt_label)):
-            b = b.set_index("model").reindex(order)
-            ax.errorbar(100 * b.win_rate, y + dy, xerr=[100 * (b.win_rate - b.win_rate_low), 100 * (b.win_rate_high - b.win_rate)],
-                        fmt="o", ms=5, capsize=3, color=colour, label=label)
-        ax.axvline(50, color="k", lw=0.8, ls="--")
-        ax.set(title=f"{title} vs {baseline}, {ci_level:.0%} CI", xlabel="win rate against the baseline (%)", xlim=(-2, 102))
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)  # below the axis, never over the bars
-    axes[0].set(yticks=y, yticklabels=[f"{m} (baseline)" if m == baseline else m for m in order], ylabel="contestant")
-    ratio, gap = summary["ci_width_ratio_weighted_over_upstream"], summary["style_methods_max_gap_points"]
-    show(run, fig, "leaderboard",
-         f"Win rate of each contestant against {baseline} (dot) with {ci_level:.0%} bootstrap intervals over "
-         f"{bootstrap_rounds} rounds; the dashed line is a tie with the baseline. Left: raw ratings, blue with the "
-         f"{bootstrap_method} bootstrap in use, grey with the {alt_boot} one (median width ratio weighted/upstream "
-         f"{ratio:.2f}). Right: style-controlled, blue with the {style_method} definition, grey with the {alt_style} one "
-         f"(largest gap between them {gap:.1f} points).")
+    fig, caption = arena_plots.leaderboard_figure(rated, baseline, bootstrap_method, style_method, ci_level,
+                                                  bootstrap_rounds)
+    show(run, fig, "leaderboard", caption)
 else:
     print("no leaderboard figure: no ratings (not enough valid battles)")
 
@@ -346,51 +222,20 @@ wb_dir = arena.sibling_run_dir(run.dir, "02_wildbench") / "data"
 tables = arena.read_model_tables(wb_dir)
 for name, why in tables.unreadable.items():
     print(f"UNREADABLE WildBench table {wb_dir / name}: {why} (left out of the agreement)")
-agreement = []
-if not tables:
-    print(f"no WildBench per-model tables at {wb_dir}: judge agreement not computed (absent)")
-elif board is None:
-    print("WildBench tables found, but there is no Arena-Hard ranking to compare (not enough valid battles)")
-else:
-    ours = dict(zip(board.model, board.rating))
-    overlap = arena.model_name_overlap(ours, set().union(*[set(t) for t in tables.values()]))
-    print(f"WildBench columns: {sorted(tables)}")
-    if not overlap["shared"]:
-        print(f"NO MODEL NAMES MATCH: Arena-Hard rated {overlap['only_ours']}, WildBench rated {overlap['only_theirs']}; "
-              "agreement cannot be computed (give both notebooks the same contestant names)")
-    else:
-        print(f"shared models: {overlap['shared']}; only here: {overlap['only_ours']}; only in WildBench: {overlap['only_theirs']}")
-    for name, scores in tables.items():
-        agreement.append({"wildbench_table": name, **arena.rank_agreement(ours, scores)})
-    agreement = pd.DataFrame(agreement)
+agreement, lines = arena.wildbench_agreement(board, tables, wb_dir)  # models matched by exact name
+print(*lines, sep="\n")
+if agreement:
     print("rank agreement (NaN = fewer than 3 shared models):")
-    display(agreement)
-    agreement = agreement.to_dict(orient="records")
+    display(pd.DataFrame(agreement))
 
 # %%
 executor.close()  # executor ray: stop the replicas (a Ray started here stops) before the report
-rated = board is not None
-interval = lambda b: {m: [round(lo, 4), round(hi, 4)] for m, lo, hi in zip(b.model, b.win_rate_low, b.win_rate_high)}  # noqa: E731
-metrics = {"prompts": len(prompts), "prompts_source": source, "games": len(gdf), "judge_parse_failure_rate": parse_failure_rate,
-           "prompts_kept": drop_stats["prompts_kept"], "prompts_dropped": drop_stats["prompts_dropped"],
-           "position_bias_rate": consistency["position_bias_rate"], "two_game_consistency": consistency["consistent_rate"],
-           "judge_mode": judge_mode, "enough_valid_battles": enough, "separability": sep["separability"],
-           "bootstrap_method": bootstrap_method, "bootstrap_rounds": bootstrap_rounds, "ci_level": ci_level,
-           "style_method": style_method,
-           "win_rates": dict(zip(board.model, board.win_rate.round(4))) if rated else {},
-           "win_rate_ci": interval(board) if rated else {},
-           "win_rate_ci_by_bootstrap": {bm: interval(b) for bm, b in boards.items()},
-           "win_rates_style_controlled": dict(zip(styled.model, styled.win_rate.round(4))) if rated else {},
-           "win_rates_style_controlled_by_method": {sm: dict(zip(b.model, b.win_rate.round(4))) for sm, b in styled_boards.items()},
-           "ci_width_ratio_weighted_over_upstream": summary.get("ci_width_ratio_weighted_over_upstream"),
-           "style_methods_max_gap_points": summary.get("style_methods_max_gap_points"),
-           "wildbench_agreement": agreement, "wildbench_tables_unreadable": tables.unreadable, "judge_requests": {k: getattr(v, "requests", None) for k, v in _judges.items()},
-           "headline": ["top_contestant", "judge_parse_failure_rate", "position_bias_rate", "enough_valid_battles", "separability",
-                        "ci_level"]}
-metrics.update(judge_endpoint_errors=judge_endpoint_errors, **stages.health())
-metrics.update(arena.findings(metrics, board))
-metrics["findings"] = list(metrics.get("findings", [])) + fallback_lines({"judge endpoint errors": judge_endpoint_errors,
-                                                                              "unreadable WildBench tables": len(tables.unreadable), **stages.health()})
+counts = {"prompts": len(prompts), "prompts_source": source, "games": len(gdf), "judge_parse_failure_rate": parse_failure_rate,
+          "judge_mode": judge_mode, "enough_valid_battles": enough, "bootstrap_method": bootstrap_method,
+          "bootstrap_rounds": bootstrap_rounds, "ci_level": ci_level, "style_method": style_method,
+          "judge_requests": {k: getattr(v, "requests", None) for k, v in judges.items()},
+          "judge_endpoint_errors": judge_endpoint_errors}
+metrics = arena.run_metrics(counts, consistency, drop_stats, rated, sep, agreement, tables, stages.health())
 run.log_metrics(metrics)
 
 # %% [markdown]

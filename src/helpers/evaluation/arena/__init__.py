@@ -37,3 +37,4 @@ from .prompts import *  # noqa: F401,F403
 from .quality import *  # noqa: F401,F403
 from .style import *  # noqa: F401,F403
 from .verdicts import *  # noqa: F401,F403
+from .pipeline import *  # noqa: F401,F403

@@ -19,6 +19,9 @@ def check_params(params: dict[str, Any]) -> None:
                              f"choose from {', '.join(sorted(ANSWER_VARIANTS))}")
     if params.get("baseline") in params.get("contestants", []):
         raise ValueError("parameter 'contestants' must not include the baseline")
+    if params.get("judge_mode") == "logprob" and params.get("judge_base_url"):
+        raise ValueError("parameter 'judge_mode': logprob scores a local judge's next tokens; an endpoint judge "
+                         "(judge_base_url) needs judge_mode generate")
     level = params.get("ci_level")
     if level is not None and not 0 < level < 1:
         raise ValueError(f"parameter 'ci_level' must be strictly between 0 and 1 (e.g. 0.9), got {level!r}")
