@@ -166,7 +166,8 @@ print(f"rule vs LLM ({judge.name if judge else 'not run'}) on {agreement['n']} g
       f"{agreement['parse_failures']} unparseable replies")
 run.save_table(pd.DataFrame(ext)[["gen_id", "nationality", "topic", "gender", "text", "sentence", "marked", "rule_items",
                                   "llm_items", "phrases", "marked_phrases"]], "extracted")
-pd.DataFrame([r for r in ext if r["llm_items"] is not None or r["llm_failed"]])[["nationality", "sentence", "rule_items", "llm_items", "marked_phrases"]].head(10)
+shown = ["nationality", "sentence", "rule_items", "llm_items", "marked_phrases"]  # n_agreement 0: no rows, same columns
+pd.DataFrame([r for r in ext if r["llm_items"] is not None or r["llm_failed"]], columns=list(ext[0]) if ext else shown)[shown].head(10)
 
 # %% [markdown]
 # ## 3 · Symbol scoring, and whether it can be trusted
@@ -294,10 +295,12 @@ else:
     cb_scorer = scorer if cb_name == model else LogProbScorer(cb_name, batch_size=score_batch_size)
     cb = cgb.evaluate(run, easy, hard, cb_name, scorer=cb_scorer, mode=cb_local_scoring, stages=stages)
 e_all = cb["easy"].iloc[0]
-print(f"{len(easy)} questions, {len(hard)} true/false items ({cb['how']}); {cb['unparsed']} unparsed replies")
+print(f"{len(easy)} questions, {len(hard)} true/false items ({cb['how']}); {cb['unparsed']} unparsed replies; "
+      f"failed endpoint calls {cb['failed_calls']}")
+easy_note = cgb.not_measured(cb, "easy") or f"{int(e_all.k)}/{int(e_all.n)} ({100 * e_all.accuracy:.0f}%)"
 show(run, cgp.culturalbench_figure(cb["easy"], cb["hard_item"], cgb.CHANCE), "culturalbench",
-     f"Accuracy per region with 95% Wilson intervals (the 'all' row pools every question); Easy overall "
-     f"{int(e_all.k)}/{int(e_all.n)} ({100 * e_all.accuracy:.0f}%), dashed lines are chance.")
+     f"Accuracy per region with 95% Wilson intervals (the 'all' row pools every question; a failed call counts as "
+     f"wrong); Easy overall {easy_note}, dashed lines are chance.")
 cb["easy"].merge(cb["hard_item"], on="region", suffixes=("_easy", "_hard_item"))[["region", "n_easy", "accuracy_easy", "accuracy_hard_item"]]
 
 # %% [markdown]
@@ -324,9 +327,10 @@ metrics = {
     "agnostic_presence": tot_k / tot_n if tot_n else None,
     "extractor": extractor, "extractor_agreement": agreement["exact"], "extractor_agreement_ci": agreement["exact_ci"],
     "extractor_parse_failures": agreement["parse_failures"], "extractor_checked": agreement["n"],
-    "cb_easy_accuracy": float(e_all.accuracy), "cb_easy_accuracy_ci": [float(e_all.low), float(e_all.high)],
-    "cb_hard_item_accuracy": float(h_all.accuracy), "cb_hard_item_accuracy_ci": [float(h_all.low), float(h_all.high)],
-    "cb_hard_question_accuracy": float(hq_all.accuracy), "cb_questions": len(easy), "cb_scoring": cb["how"],
+    "cb_easy_accuracy": cgb.measured(cb, "easy", e_all.accuracy), "cb_easy_accuracy_ci": [float(e_all.low), float(e_all.high)],
+    "cb_hard_item_accuracy": cgb.measured(cb, "hard", h_all.accuracy), "cb_hard_item_accuracy_ci": [float(h_all.low), float(h_all.high)],
+    "cb_hard_question_accuracy": cgb.measured(cb, "hard", hq_all.accuracy), "cb_questions": len(easy), "cb_scoring": cb["how"],
+    "cb_failed_calls": cb["failed_calls"], "cb_not_measured": {f: cgb.not_measured(cb, f) for f in ("easy", "hard")},
     "generation_sequences_per_s": gen_stats["sequences_per_s"], "scoring_sentences_per_s": score_speed["sentences_per_s"],
     "headline": ["validity_top1", "validity_precision", "validity_recall", "markedness", "cb_easy_accuracy",
                  "symbols_found", "diversity_spearman", "scoring_sentences_per_s"],

@@ -55,11 +55,18 @@ def route(prompts: Sequence[Prompt], complete: Callable[[list[Messages]], list[s
 # ----------------------------------------------------------------------------------- customisation
 def load_customisation(source: str = "builtin:cdr_customisation.json") -> dict[str, Any]:
     """Criteria system prompts and good/bad exemplars per domain ({"criteria": {...}, "exemplars": {...}})."""
-    from ..core.data import DataError, builtin_path
+    from ..core.data import DataError, builtin_path, read_local_text
     path = builtin_path(source.split(":", 1)[1]) if source.startswith("builtin:") else Path(source)
     if not path.exists():
         raise DataError(f"customisation file {source} not found")
-    spec = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        spec = json.loads(read_local_text(path))
+    except (ValueError, RecursionError) as exc:
+        if isinstance(exc, DataError):
+            raise
+        raise DataError(f"customisation file {source} is not readable JSON ({type(exc).__name__})") from None
+    if not isinstance(spec, dict) or not all(isinstance(spec.get(k), dict) for k in ("criteria", "exemplars")):
+        raise DataError(f"customisation file {source} must hold a JSON object with 'criteria' and 'exemplars' objects")
     for key in ("criteria", "exemplars"):
         missing = [d for d in DOMAINS if d not in spec.get(key, {})]
         if missing:

@@ -50,18 +50,27 @@ def load_mc_set(source: str, per_subset: int = 0, offset: int = 0) -> list[dict]
                 for i, r in enumerate(records)]
     return load_preference_set(source, per_subset=per_subset or None, offset=offset)
 
+MAX_GAP_SCORE = 1e12  # benchmark scores are percentages or Elo points; 1e308 minus -1e308 overflows to inf
+
+
 def load_gap_scores(path: str | Path) -> dict[str, float]:
     """A JSON object {model name: finite number}; ValueError naming the file and what is wrong."""
     import math
+
+    from ..core.data import DataError, read_local_text
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        data = json.loads(read_local_text(path))
+    except DataError as exc:
+        raise ValueError(f"parameter 'gap_scores_file': {exc}") from None
+    except (OSError, ValueError, RecursionError) as exc:
         raise ValueError(f"parameter 'gap_scores_file': {path} is not readable JSON ({type(exc).__name__})") from None
     if not isinstance(data, dict) or not data:
         raise ValueError(f"parameter 'gap_scores_file': {path} must hold a JSON object {{model: score}}")
-    bad = [k for k, v in data.items() if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v)]
+    bad = [k for k, v in data.items() if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v)
+           or abs(v) > MAX_GAP_SCORE]
     if bad:
-        raise ValueError(f"parameter 'gap_scores_file': {path}: scores of {', '.join(map(repr, bad[:3]))} are not finite numbers")
+        raise ValueError(f"parameter 'gap_scores_file': {path}: scores of {', '.join(map(repr, bad[:3]))} are not "
+                         f"finite numbers within +-{MAX_GAP_SCORE:g} (a difference of two must stay a finite number)")
     return {str(k): float(v) for k, v in data.items()}
 
 

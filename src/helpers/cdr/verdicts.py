@@ -31,6 +31,21 @@ def check_params(params: dict[str, Any]) -> None:
         data_slices(params.get("per_subset", 0), params.get("onpolicy_prompts", 0),
                     params.get("offline_pairs_per_subset", 0) if "dpo-offline" in params.get("derived_zoo", []) else 0,
                     params.get("gap_per_subset", 0))
+    _check_data_sources(params)  # last: the cheap cross-parameter checks above name a bad count first
+
+
+def _check_data_sources(params: dict[str, Any]) -> None:
+    """eval_data, gap_data and customisation read (bounded) by the loaders the notebook uses, before any model."""
+    from ..core.data import check_source
+    from .customise import load_customisation
+    from .rewardbench import load_preference_set
+    from .sweep import load_mc_set
+    split = params.get("eval_split", "filtered")
+    check_source("eval_data", params.get("eval_data", ""), lambda s: load_preference_set(s, split=split))
+    if not params.get("gap_scores_file") and params.get("gap_data") != params.get("eval_data"):
+        check_source("gap_data", params.get("gap_data", ""), load_mc_set)
+    if params.get("custom_per_subset", 0) and params.get("customisation"):
+        check_source("customisation", params["customisation"], load_customisation)
 
 
 def _is_number(text: str) -> bool:

@@ -8,8 +8,11 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
+import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 LOCAL_SUFFIXES = (".jsonl", ".json", ".csv", ".parquet")
@@ -27,18 +30,154 @@ def builtin_path(name: str) -> Path:
     return path
 
 
+MAX_DATA_BYTES = int(os.environ.get("HELPERS_MAX_DATA_BYTES", 1 << 30))  # a local data file larger than this is refused
+READ_SECONDS = float(os.environ.get("HELPERS_READ_SECONDS", 120))  # a read slower than this is refused (a stuck mount)
+
+
+def check_regular(path: str | Path, max_bytes: int = MAX_DATA_BYTES) -> Path:
+    """``path`` if it is a regular file of at most ``max_bytes`` (a stat: never opens a FIFO or a device)."""
+    path = Path(path).expanduser()
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise DataError(f"data file {path} not found" if isinstance(exc, FileNotFoundError)
+                        else f"data file {path}: {exc.strerror}") from None
+    if not stat.S_ISREG(st.st_mode):
+        kind = "a folder" if stat.S_ISDIR(st.st_mode) else "a FIFO" if stat.S_ISFIFO(st.st_mode) else "a device or special file"
+        raise DataError(f"data file {path} is {kind}, not a regular file")
+    if st.st_size > max_bytes:
+        raise DataError(f"data file {path} is {st.st_size} bytes, more than the {max_bytes} read (HELPERS_MAX_DATA_BYTES)")
+    return path
+
+
+def read_local_bytes(path: str | Path, max_bytes: int = MAX_DATA_BYTES, seconds: float = READ_SECONDS) -> bytes:
+    """The bytes of a local data file, bounded: regular files only (a FIFO, ``/dev/zero`` or a folder is a
+    DataError, never a hang or an endless read), at most ``max_bytes``, read within ``seconds``."""
+    path = check_regular(path, max_bytes)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        raise DataError(f"data file {path} is not readable ({exc.strerror})") from None
+    chunks, size, deadline = [], 0, time.monotonic() + seconds
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            raise DataError(f"data file {path} is not a regular file")
+        while chunk := f.read(1 << 22):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > max_bytes:
+                raise DataError(f"data file {path} grew past the {max_bytes} bytes read (HELPERS_MAX_DATA_BYTES)")
+            if time.monotonic() > deadline:
+                raise DataError(f"data file {path}: reading took more than {seconds:.0f} s (HELPERS_READ_SECONDS)")
+    return b"".join(chunks)
+
+
+def read_local_text(path: str | Path) -> str:
+    """``read_local_bytes`` decoded as UTF-8 (DataError naming the file and the byte otherwise)."""
+    data = read_local_bytes(path)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"data file {path} is not UTF-8 text (byte {exc.start})") from None
+
+
+def _records(rows: Any, path: Path) -> list[dict]:
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        bad = next((i for i, r in enumerate(rows) if not isinstance(r, dict)), 0) if isinstance(rows, list) else 0
+        raise DataError(f"data file {path}: record {bad + 1} is not a JSON object")
+    return rows
+
+
 def _read_local(path: Path) -> list[dict]:
+    check_regular(path)
     try:
         if path.suffix == ".jsonl":
-            return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+            rows = []
+            for n, line in enumerate(read_local_text(path).splitlines(), 1):
+                if line.strip():
+                    try:
+                        rows.append(json.loads(line))
+                    except json.JSONDecodeError as exc:
+                        raise DataError(f"data file {path}: line {n} is not JSON ({exc.msg})") from None
+            return _records(rows, path)
         if path.suffix == ".json":
-            data = json.loads(path.read_text(encoding="utf-8"))
-            return data if isinstance(data, list) else data.get("records") or data.get("data") or [data]
+            data = json.loads(read_local_text(path))
+            rows = data if isinstance(data, list) else (data.get("records") or data.get("data") or [data]
+                                                        if isinstance(data, dict) else data)
+            return _records(rows, path)
+        if path.suffix not in LOCAL_SUFFIXES:
+            raise DataError(f"data file {path}: unknown format {path.suffix or '(no suffix)'} "
+                            f"(use {', '.join(LOCAL_SUFFIXES)})")
+        import io
+
         import pandas as pd
-        df = pd.read_csv(path) if path.suffix == ".csv" else pd.read_parquet(path)
+        raw = io.BytesIO(read_local_bytes(path))
+        df = pd.read_csv(raw) if path.suffix == ".csv" else pd.read_parquet(raw)
         return df.to_dict(orient="records")
-    except (json.JSONDecodeError, UnicodeDecodeError, ValueError) as exc:
-        raise DataError(f"could not read {path}: {exc}".splitlines()[0]) from None
+    except DataError:
+        raise
+    except RecursionError:
+        raise DataError(f"could not read {path}: JSON nested too deeply") from None
+    except Exception as exc:  # any parser's complaint about the file's contents (pandas, pyarrow, json) is bad input
+        raise DataError(f"could not read {path}: {type(exc).__name__}: {exc}".splitlines()[0][:300]) from None
+
+
+def is_hub_id(source: str) -> bool:
+    """``org/name`` that is not a local path or a shipped data set."""
+    return (isinstance(source, str) and not source.startswith(("builtin:", ".", "/", "~")) and source.count("/") == 1
+            and not source.endswith(LOCAL_SUFFIXES + (".txt",)) and not Path(source).expanduser().exists())
+
+
+def _in_dataset_cache(repo_id: str) -> bool:
+    try:
+        from huggingface_hub import scan_cache_dir
+        if any(r.repo_id == repo_id and r.repo_type == "dataset" for r in scan_cache_dir().repos):
+            return True
+    except Exception:
+        pass
+    try:
+        from datasets import config
+        return any(Path(config.HF_DATASETS_CACHE).glob(repo_id.replace("/", "___") + "*"))
+    except Exception:
+        return False
+
+
+def check_hub_dataset(repo_id: str, timeout: float = 10.0) -> None:
+    """DataError unless the hub data set can be loaded: cached when offline, known to the hub when online."""
+    from . import rehearsal
+    if rehearsal.active() or _in_dataset_cache(repo_id):
+        return
+    if os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("HF_DATASETS_OFFLINE") == "1":
+        raise DataError(f"hub data set {repo_id!r} is not in the local cache and HF_HUB_OFFLINE=1: download it on a "
+                        f"machine with hub access, or give a local file or a builtin: set")
+    try:
+        from huggingface_hub import HfApi
+        from huggingface_hub.utils import RepositoryNotFoundError
+        HfApi().dataset_info(repo_id, timeout=timeout)
+    except RepositoryNotFoundError:
+        raise DataError(f"hub data set {repo_id!r} does not exist (or needs a token: set HF_TOKEN)") from None
+    except Exception as exc:  # network down, proxy, timeout
+        raise DataError(f"hub data set {repo_id!r} cannot be checked: the hub is not reachable "
+                        f"({type(exc).__name__}); set HF_HUB_OFFLINE=1 with a cached copy, or give a local file") from None
+
+
+def check_source(param: str, source: str, load: Callable[[str], Any] | None = None) -> None:
+    """Before compute: a hub id must be loadable (``check_hub_dataset``); a local or builtin source is read
+    (bounded) by ``load``, the notebook's own loader, so its records meet the schema the notebook needs.
+    ValueError naming ``param`` otherwise."""
+    if not source:
+        return
+    try:
+        if is_hub_id(source):
+            check_hub_dataset(source)
+            return
+        records = (load or load_records)(source)
+        if records is not None and hasattr(records, "__len__") and not len(records):
+            raise DataError(f"data source {source!r} has no records")
+    except Exception as exc:  # the loader's own complaint (DataError, KeyError of a missing field, ...) is bad input
+        text = str(exc).splitlines()[0] if str(exc) else ""
+        raise ValueError(f"parameter {param!r}: {type(exc).__name__ + ': ' if not isinstance(exc, ValueError) else ''}"
+                         f"{text}"[:400]) from None
 
 
 def load_records(source: str, split: str = "train", config: str | None = None, limit: int | None = None,
@@ -80,7 +219,8 @@ def load_records(source: str, split: str = "train", config: str | None = None, l
         records = records[:limit]
     if not records:
         raise DataError(f"data source {source!r} has no records")
-    missing = [f for f in required if f not in records[0]]
-    if missing:
-        raise DataError(f"data source {source!r} lacks the fields {missing} (has: {sorted(records[0])})")
+    for n, rec in enumerate(records):
+        missing = [f for f in required if f not in rec]
+        if missing:
+            raise DataError(f"data source {source!r}: record {n + 1} lacks the fields {missing} (has: {sorted(rec)[:12]})")
     return records

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import ast
 import json
+import math
+import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -73,6 +76,8 @@ def check_constraints(name: str, value: Any, spec: ParamSpec, origin: str = "par
             for v in items:
                 if isinstance(v, bool) or not isinstance(v, (int, float)):
                     raise ParamsError(f"{origin}: parameter {name!r} must be a number in [{c}], got {v!r}")
+                if not math.isfinite(v):  # NaN compares False with every bound: reject it by name
+                    raise ParamsError(f"{origin}: parameter {name!r} must be a finite number in [{c}], got {v!r}")
                 if (lo is not None and v < lo) or (hi is not None and v > hi):
                     raise ParamsError(f"{origin}: parameter {name!r} must be in [{c}], got {v!r}")
         elif "|" in c or c.isidentifier():
@@ -154,17 +159,59 @@ def _line_comments(source: str) -> dict[int, str]:
     return {t.start[0]: t.string.lstrip("#").strip() for t in toks if t.type == tokenize.COMMENT}
 
 
+MAX_INT = 2**63 - 1  # a count or a seed beyond this is a typo (and past what torch, numpy and range() take)
+
+
+def _check_scalar(name: str, value: Any, want: str, origin: str, what: str = "") -> Any:
+    """``value`` coerced to ``want`` (int -> float), or ParamsError: a wrong type, a non-finite float, a huge int."""
+    got = _type_name(value)
+    if want == "float" and got == "int" and abs(value) <= MAX_INT:
+        value, got = float(value), "float"
+    if got != want and not (want == "float" and got == "int"):
+        raise ParamsError(f"{origin}: parameter {name!r}{what} must be {want}, got {got} {_short(value)}")
+    if got == "int" and abs(value) > MAX_INT:
+        raise ParamsError(f"{origin}: parameter {name!r}{what} is too large ({len(str(abs(value)))} digits; "
+                          f"at most {MAX_INT})")
+    if got == "float" and not math.isfinite(value):
+        raise ParamsError(f"{origin}: parameter {name!r}{what} must be a finite number, got {value!r}")
+    return value
+
+
+def _element_type(default: list) -> str:
+    """The type every element of a list parameter must have: the default's (str for an empty default)."""
+    kinds = {_type_name(v) for v in default}
+    if kinds <= {"int", "float"} and "float" in kinds:
+        return "float"
+    return kinds.pop() if len(kinds) == 1 else ("str" if not kinds else "any")
+
+
 def _check_type(name: str, value: Any, spec: ParamSpec, origin: str) -> Any:
     want = spec.type_name
     if want == "any" or value is None:
         return value
     got = _type_name(value)
+    if want == "list" and got == "list":
+        elem = _element_type(spec.default)
+        if elem == "any":
+            return list(value)
+        return [_check_scalar(name, v, elem, origin, f" element {i}") for i, v in enumerate(value)]
+    if want in ("int", "float", "str", "bool") and got in ("int", "float", "str", "bool"):
+        try:
+            return _check_scalar(name, value, want, origin)
+        except ParamsError as exc:
+            if got == want or (want == "float" and got == "int"):
+                raise
+            raise ParamsError(f"{origin}: parameter {name!r} must be {want} (like the default {spec.default!r}), "
+                              f"got {got} {_short(value)}") from exc
     if got == want:
-        return list(value) if want == "list" else value
-    if want == "float" and got == "int":
-        return float(value)
+        return value
     raise ParamsError(f"{origin}: parameter {name!r} must be {want} (like the default {spec.default!r}), "
-                      f"got {got} {value!r}")
+                      f"got {got} {_short(value)}")
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else f"{text[:60]}... ({len(text)} chars)"
 
 
 def validate_params(values: dict[str, Any], specs: dict[str, ParamSpec], origin: str = "params") -> dict[str, Any]:
@@ -183,12 +230,85 @@ def validate_params(values: dict[str, Any], specs: dict[str, ParamSpec], origin:
     return checked
 
 
+MAX_PARAMS_BYTES = 1 << 20  # a params file is a page of settings, not data
+MAX_YAML_ALIASES = 50  # a few anchors are normal; thousands are a "billion laughs" bomb
+MAX_YAML_DEPTH = 20  # the deepest legitimate value is a dict of dicts of lists (task_overrides)
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """SafeLoader with a cap on aliases and on nesting depth (checked while composing, before any object exists)."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._aliases = 0
+        self._depth = 0
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            self._aliases += 1
+            if self._aliases > MAX_YAML_ALIASES:
+                raise ParamsError(f"more than {MAX_YAML_ALIASES} YAML aliases (*name): refused (alias bomb?)")
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise ParamsError(f"YAML nested deeper than {MAX_YAML_DEPTH} levels: refused")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def safe_yaml(text: str) -> Any:
+    """``yaml.safe_load`` with the alias and depth caps of ``_BoundedLoader``; ParamsError or yaml.YAMLError."""
+    loader = _BoundedLoader(text)
+    try:
+        return loader.get_single_data()
+    except ValueError as exc:  # int("9" * 5000): past Python's digit limit
+        if isinstance(exc, ParamsError):
+            raise
+        raise ParamsError(f"value not readable: {str(exc).splitlines()[0][:120]}") from None
+    except RecursionError:
+        raise ParamsError(f"YAML nested deeper than {MAX_YAML_DEPTH} levels: refused") from None
+    finally:
+        loader.dispose()
+
+
+def read_regular_file(path: str | Path, max_bytes: int, what: str = "file") -> bytes:
+    """The bytes of a regular file of at most ``max_bytes`` (never blocks on a FIFO, never reads a device)."""
+    path = Path(path).expanduser()
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise ParamsError(f"{what} {path} not found" if isinstance(exc, FileNotFoundError)
+                          else f"{what} {path}: {exc.strerror}") from None
+    if not stat.S_ISREG(st.st_mode):
+        kind = "a folder" if stat.S_ISDIR(st.st_mode) else "a FIFO" if stat.S_ISFIFO(st.st_mode) else "not a regular file"
+        raise ParamsError(f"{what} {path} is {kind}: give a regular file")
+    if st.st_size > max_bytes:
+        raise ParamsError(f"{what} {path} is {st.st_size} bytes, more than the {max_bytes} this reads")
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        raise ParamsError(f"{what} {path} is not readable ({exc.strerror})") from None
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):  # swapped between the stat and the open
+            raise ParamsError(f"{what} {path} is not a regular file")
+        data = f.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise ParamsError(f"{what} {path} is larger than the {max_bytes} bytes this reads")
+    return data
+
+
 def load_params_file(path: str | Path) -> dict[str, Any]:
     path = Path(path)
-    if not path.exists():
-        raise ParamsError(f"params file {path} not found")
+    raw = read_regular_file(path, MAX_PARAMS_BYTES, "params file")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ParamsError(f"params file {path} is not UTF-8 text (byte {exc.start})") from None
+    try:
+        data = safe_yaml(text)
+    except ParamsError as exc:
+        raise ParamsError(f"params file {path}: {exc}") from None
     except yaml.YAMLError as exc:
         raise ParamsError(f"params file {path} is not valid YAML: {exc}".splitlines()[0]) from None
     if data is None:
@@ -203,8 +323,12 @@ def parse_override(text: str) -> tuple[str, Any]:
     if "=" not in text:
         raise ParamsError(f"override {text!r} must look like key=value")
     key, raw = text.split("=", 1)
+    if len(raw) > MAX_PARAMS_BYTES:
+        raise ParamsError(f"override {key.strip()!r}: value longer than {MAX_PARAMS_BYTES} characters")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
+        value = safe_yaml(raw) if raw.strip() else ""
+    except ParamsError as exc:
+        raise ParamsError(f"-p {key.strip()}: {exc}") from None
     except yaml.YAMLError:
         value = raw
     return key.strip(), value
@@ -220,7 +344,3 @@ def resolve_params(nb_path: str | Path, files: list[str | Path] = (), overrides:
         key, value = parse_override(text)
         resolved.update(validate_params({key: value}, specs, origin=f"-p {text}"))
     return resolved
-
-
-def profile_files(nb_name: str) -> list[Path]:
-    return sorted((PARAMS_DIR / nb_name).glob("*.yaml"))

@@ -30,7 +30,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any, Callable
 
-from .data import LOCAL_SUFFIXES, DataError, builtin_path
+from .data import LOCAL_SUFFIXES, DataError, builtin_path, load_records, read_local_bytes
 from .params import REPO_ROOT, ParamsError
 
 _PATH_KEYS = ("_file", "checkpoints", "_dir")
@@ -87,23 +87,52 @@ def check_models(params: dict[str, Any]) -> None:
             continue
         for name in _strings(value):
             try:
-                resolve(name)
+                resolved = resolve(name)
             except ModelNotFoundError as exc:
                 raise ParamsError(f"parameter {key!r}: {exc}") from None
+            if resolved == name and resolve is resolve_model:
+                check_hub_model(key, name)
+
+
+def check_hub_model(key: str, repo_id: str, timeout: float = 10.0) -> None:
+    """Online (no HF_HUB_OFFLINE), a hub model id that is not cached must exist on the hub: asked now (``timeout``
+    seconds), not found by the kernel a minute in. Offline, ``resolve_model`` already refused an uncached id."""
+    from . import rehearsal
+    from .models import in_hub_cache
+    if os.environ.get("HF_HUB_OFFLINE") == "1" or rehearsal.active() or in_hub_cache(repo_id) or repo_id.count("/") != 1:
+        return
+    try:
+        from huggingface_hub import HfApi
+        from huggingface_hub.utils import RepositoryNotFoundError
+        HfApi().model_info(repo_id, timeout=timeout)
+    except RepositoryNotFoundError:
+        raise ParamsError(f"parameter {key!r}: hub model {repo_id!r} does not exist (or needs a token: set HF_TOKEN)") from None
+    except Exception as exc:  # network down, proxy, timeout
+        raise ParamsError(f"parameter {key!r}: hub model {repo_id!r} is not cached and the hub is not reachable "
+                          f"({type(exc).__name__}); download it where the hub is reachable, or set HF_HUB_OFFLINE=1 "
+                          f"with a cached copy") from None
 
 
 def check_data(params: dict[str, Any]) -> None:
+    """Every shipped or local data file a param names exists and parses as records (bounded reads: regular files
+    only, a size and a time limit); a ``*_file`` of another kind is at least a readable regular file. The schema a
+    notebook needs (its fields) is checked by its precheck hook, through its own loader."""
     for key, value in params.items():
         for text in _strings(value):
-            if text.startswith("builtin:"):
-                try:
+            try:
+                if text.startswith("builtin:"):
                     builtin_path(text.split(":", 1)[1])
-                except DataError as exc:
-                    raise ParamsError(f"parameter {key!r}: {exc}") from None
-            elif (key.endswith("_file") or text.endswith(LOCAL_SUFFIXES)) and not Path(text).expanduser().exists():
-                raise ParamsError(f"parameter {key!r}: file {text} not found")
-            elif key.endswith("_file") and not os.access(Path(text).expanduser(), os.R_OK):
-                raise ParamsError(f"parameter {key!r}: file {text} is not readable")
+                    load_records(text)
+                elif text.endswith(LOCAL_SUFFIXES) and not Path(text).expanduser().is_dir():
+                    if not Path(text).expanduser().exists():
+                        raise ParamsError(f"parameter {key!r}: file {text} not found")
+                    load_records(text)
+                elif key.endswith("_file"):
+                    if not Path(text).expanduser().exists():
+                        raise ParamsError(f"parameter {key!r}: file {text} not found")
+                    read_local_bytes(text)
+            except DataError as exc:
+                raise ParamsError(f"parameter {key!r}: {exc}") from None
 
 
 def check_endpoint(base_url: str, api_key_env: str = "OPENAI_API_KEY", timeout: float = 10.0) -> None:
@@ -168,15 +197,17 @@ def notebook_hook(nb_path: str | Path, name: str = "precheck") -> Callable[[dict
 def precheck(params: dict[str, Any], nb_path: str | Path | None = None, endpoint_timeout: float = 10.0) -> dict[str, Any]:
     """All checks above, in order of cost; returns the params with absolute paths."""
     params = absolutize_paths(params)
+    check_data(params)  # first: a FIFO or /dev/zero must be refused before a notebook hook opens it
     hook = notebook_hook(nb_path) if nb_path else None
     if hook is not None:
         try:
             hook(params)
         except ValueError as exc:
             raise ParamsError(str(exc)) from None
+        except (TypeError, KeyError, AttributeError, OSError, RecursionError) as exc:  # a value the hook did not foresee
+            raise ParamsError(f"{Path(nb_path).stem} precheck: {type(exc).__name__}: {exc}".splitlines()[0][:300]) from None
     check_training(params)
     check_executor(params, endpoint_timeout)
-    check_data(params)
     check_models(params)
     check_endpoints(params, endpoint_timeout)
     return params

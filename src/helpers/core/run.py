@@ -35,6 +35,7 @@ import os
 import re
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -90,11 +91,23 @@ class NotebookFailed(RuntimeError):
 
 def check_run_name(name: str) -> str:
     """A run name is one plain folder name: letters, digits, ``.``, ``_``, ``-``; at most 100 characters."""
-    if not isinstance(name, str) or not RUN_NAME_RE.match(name):
+    if not isinstance(name, str) or not RUN_NAME_RE.fullmatch(name):  # fullmatch: "$" would accept a trailing newline
         shown = name if isinstance(name, str) and len(name) <= 40 else f"{str(name)[:40]}..."
         raise ParamsError(f"--run-name {shown!r} is not a plain folder name (letters, digits, '.', '_', '-'; "
                           f"starting with a letter or digit; at most 100 characters)")
     return name
+
+
+def check_outputs(outputs: Path) -> Path:
+    """``--outputs`` must be a folder, or a path whose first existing ancestor is a writable folder."""
+    probe = Path(outputs).expanduser().absolute()
+    while not probe.exists() and not probe.is_symlink() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise ParamsError(f"--outputs {outputs}: {probe} is not a folder")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise ParamsError(f"--outputs {outputs}: folder {probe} is not writable")
+    return Path(outputs)
 
 
 @contextlib.contextmanager
@@ -102,7 +115,14 @@ def run_lock(run_dir: Path) -> Iterator[None]:
     """Hold an exclusive lock on the run folder: a second run with the same name refuses instead of racing."""
     import fcntl
 
-    fd = os.open(run_dir / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:  # never through a planted symlink: its target would be truncated and overwritten with our pid
+        fd = os.open(run_dir / ".lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
+    except OSError as exc:
+        raise ParamsError(f"run folder lock {run_dir / '.lock'} cannot be opened ({exc.strerror}): a symlink or a "
+                          f"special file is there; remove it") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise ParamsError(f"run folder lock {run_dir / '.lock'} is not a regular file; remove it")
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -208,7 +228,10 @@ def _run_notebook(name, files, overrides, run_name, outputs, progress, report, e
     nb = notebook_path(name)
     files = list(files)
     default_name = Path(files[-1]).stem if files else "default"
-    run_name = check_run_name(run_name or (f"rehearse-{default_name}" if rehearse else default_name))
+    if run_name is None:  # an empty --run-name is refused by check_run_name, never replaced by the default
+        run_name = f"rehearse-{default_name}" if rehearse else default_name
+    run_name = check_run_name(run_name)
+    check_outputs(Path(outputs))
     if rehearse:  # see helpers.core.rehearsal: tiny stand-ins for hub models and data, counts cut
         cuts = PARAMS_DIR / nb.stem / "rehearse.yaml"
         files += [str(cuts)] if cuts.exists() else []
@@ -268,6 +291,7 @@ def run_suite(profile: str = "quick", overrides: list[str] = (), only: list[str]
     through vLLM is served once for the whole suite (``suite_engines``); "off": each notebook starts its own.
     ``jobs`` > 1: up to that many notebooks at once, each after the notebooks it reads (``suite_jobs``)."""
     check_run_name(profile)
+    check_outputs(Path(outputs))
     if shared_engines not in ("auto", "off"):
         raise ParamsError(f"shared_engines must be auto or off, not {shared_engines!r}")
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:

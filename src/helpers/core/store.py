@@ -112,10 +112,16 @@ def atomic_dir(target: str | Path, keep_existing: bool = False) -> Iterator[Path
 
 
 def cached_json(path: str | Path, compute: Callable[[], Any]) -> Any:
-    """Load ``path`` if a finished earlier run wrote it, else compute, write atomically and return."""
+    """Load ``path`` if a finished earlier run wrote it, else compute, write atomically and return.
+    A cached file that is not readable JSON (garbage, a torn copy) is named in a warning and recomputed."""
     path = Path(path)
     if path.exists():
-        return read_json(path)
+        try:
+            return read_json(path)
+        except (ValueError, OSError, RecursionError) as exc:
+            import warnings
+            warnings.warn(f"{path}: cached result is not readable JSON ({type(exc).__name__}); recomputed",
+                          stacklevel=2)
     result = compute()
     atomic_write_json(path, result)
     return result
@@ -130,6 +136,7 @@ class JsonlStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._records: dict[str, dict] = {}
         self.malformed_lines = 0  # complete lines that were not JSON records (reported, never silent)
+        self.conflicting_ids = 0  # ids on two lines with different content (the first line is used; reported)
         self.retry_pending = 0  # records run_stage returned but did not store (failed calls: retried next run)
         self._load()
 
@@ -138,18 +145,29 @@ class JsonlStore:
             return
         raw = self.path.read_bytes()
         good_end = raw.rfind(b"\n") + 1  # a kill mid-write leaves a torn last line: drop it
-        for line in raw[:good_end].splitlines():
+        first_line: dict[str, int] = {}
+        conflicts: list[str] = []
+        for n, line in enumerate(raw[:good_end].splitlines(), 1):
             if not line.strip():
                 continue
             try:
                 rec = json.loads(line)
-                self._records.setdefault(str(rec[self.key]), rec)
-            except (ValueError, KeyError, TypeError):
+                rid = str(rec[self.key])
+            except (ValueError, KeyError, TypeError, RecursionError):
                 self.malformed_lines += 1
+                continue
+            if rid not in self._records:
+                self._records[rid], first_line[rid] = rec, n
+            elif rec != self._records[rid]:
+                self.conflicting_ids += 1
+                conflicts.append(f"{self.key} {rid!r} on line {n} (line {first_line[rid]} is used)")
+        import warnings
         if self.malformed_lines:
-            import warnings
             warnings.warn(f"{self.path}: {self.malformed_lines} malformed line(s) skipped (not JSON records with "
                           f"{self.key!r}); their items are recomputed", stacklevel=2)
+        if conflicts:
+            warnings.warn(f"{self.path}: {len(conflicts)} line(s) repeat an id with other content, the first line of "
+                          f"each id wins: {'; '.join(conflicts[:3])}{' ...' if len(conflicts) > 3 else ''}", stacklevel=2)
         if good_end != len(raw):
             with open(self.path, "r+b") as f:
                 f.truncate(good_end)
@@ -368,8 +386,10 @@ class BoundStages:
 
     def health(self) -> dict[str, int]:
         """Counts for metrics.json: malformed lines skipped in the stores opened, records left to retry."""
-        return {"malformed_store_lines": sum(s.malformed_lines for s in self.opened.values()),
-                "records_to_retry": sum(s.retry_pending for s in self.opened.values())}
+        counts = {"malformed_store_lines": sum(s.malformed_lines for s in self.opened.values()),
+                  "records_to_retry": sum(s.retry_pending for s in self.opened.values())}
+        conflicting = sum(s.conflicting_ids for s in self.opened.values())
+        return {**counts, "conflicting_store_ids": conflicting} if conflicting else counts
 
 
 def _stage_name(stage: str, part: str = "") -> str:

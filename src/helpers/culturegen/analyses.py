@@ -147,10 +147,12 @@ def findings(model: str, n_cultures: int, n_samples: int, mk: dict, val: dict, d
         nn, b = mk["overall_no_name"].iloc[0], mk["baseline"].iloc[0]
         base = (f" ({_pct(nn.rate)} by vocabulary or parenthesis markers alone, against {int(b.k)}/{int(b.n)} = "
                 f"{_pct(b.rate)} of culture-agnostic generations)")
+    from .culturalbench import not_measured
     cb_part = ""
     if cb is not None:
         e = cb["easy"].iloc[0]
-        cb_part = f"; CulturalBench-style Easy accuracy {int(e.k)}/{int(e.n)} ({_pct(e.accuracy)}, chance 25%)"
+        cb_part = (f"; CulturalBench-style Easy {not_measured(cb, 'easy')}" if not_measured(cb, "easy") else
+                   f"; CulturalBench-style Easy accuracy {int(e.k)}/{int(e.n)} ({_pct(e.accuracy)}, chance 25%)")
     finding = (f"{model} on {n_cultures} cultures ({n_generations} generations): {_pct(overall.rate)} of culture-conditioned "
                f"generations are marked{base}; {n_symbols} culture symbols found; "
                f"{val['top1_verdict']['text']} with {val['measure']}{' + calibration' if val['calibrated'] else ''}{cb_part}.")
@@ -188,7 +190,9 @@ def findings(model: str, n_cultures: int, n_samples: int, mk: dict, val: dict, d
         details.append(f"Rule-based vs LLM extraction on {agreement['n']} generations: exact agreement {_pct(agreement['exact'])}"
                        f"{_ci(agreement['exact_ci'])}, token F1 {agreement['token_f1'] or 0:.2f}, {agreement['parse_failures']} "
                        f"unparseable LLM replies.")
-    if cb is not None:
+    if cb is not None and not_measured(cb, "hard"):
+        details.append(f"CulturalBench-style Hard form {not_measured(cb, 'hard')}.")
+    if cb is not None and not not_measured(cb, "easy"):
         e = cb["easy"]
         regions = ranked(e[e.region != "all"], "accuracy", name="region", ascending=True).dropna(subset=["accuracy"])
         if len(regions) > 1:
@@ -196,6 +200,7 @@ def findings(model: str, n_cultures: int, n_samples: int, mk: dict, val: dict, d
             details.append(f"CulturalBench-style Easy accuracy ranges from {_pct(lo.accuracy)} ({lo.region}"
                            f"{_tied_with(regions, lo.region, lo.accuracy, 'accuracy')}) to {_pct(hi.accuracy)} ({hi.region}"
                            f"{_tied_with(regions, hi.region, hi.accuracy, 'accuracy')}); few questions per region, wide intervals.")
+    if cb is not None and not not_measured(cb, "hard"):
         h, hq = cb["hard_item"].iloc[0], cb["hard_question"].iloc[0]
         details.append(f"Hard form: {int(h.k)}/{int(h.n)} true/false items right ({_pct(h.accuracy)}; the model answered 'true' "
                        f"{_pct(cb['predicted_true_share'])} of the time), {int(hq.k)}/{int(hq.n)} questions fully right "

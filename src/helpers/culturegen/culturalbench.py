@@ -185,6 +185,25 @@ def score_endpoint(judge, rows: Sequence[dict], hard: bool) -> list[dict]:
 
 
 # ----------------------------------------------------------------------------------- accuracy
+MAX_FAILED_SHARE = 0.1  # a form whose endpoint calls failed above this share gets no accuracy (a failure counts as wrong)
+
+
+def not_measured(cb: dict, form: str, max_share: float = MAX_FAILED_SHARE) -> str | None:
+    """Why ``form`` ("easy" or "hard") of an evaluation gives no accuracy, or None when it does: more than
+    ``max_share`` of its endpoint calls failed (HTTP errors, no reply, no choices), so the accuracy would
+    measure the endpoint, not the model."""
+    failed, calls = (cb.get("failed_calls") or {}).get(form, 0), (cb.get("calls") or {}).get(form, 0)
+    if calls and failed / calls > max_share:
+        return (f"not measured: {failed}/{calls} endpoint calls failed ({failed / calls:.0%}, above the "
+                f"{max_share:.0%} threshold)")
+    return None
+
+
+def measured(cb: dict, form: str, value):
+    """``value`` (an accuracy of ``form``) as a float, or None when ``not_measured`` says the form is not."""
+    return None if not_measured(cb, form) or value is None else float(value)
+
+
 def accuracy_table(rows: Sequence[dict], by: str = "region") -> pd.DataFrame:
     """Accuracy per group with Wilson intervals; rows carry ``correct`` (unparsed replies count as wrong)."""
     df = pd.DataFrame(rows)
@@ -239,7 +258,7 @@ def evaluate(run, easy: Sequence[dict], hard: Sequence[dict], name: str, scorer=
     questions): a new endpoint or answering model recomputes them. ``stages``: the notebook's bound stage graph
     (``helpers.culturegen.stages``), whose ``culturalbench`` stage adds the notebook's parameters to the key.
     """
-    from ..core.store import run_stage, stable_id
+    from ..core.store import RETRY, run_stage, stable_id
     if (scorer is None) == (judge is None):
         raise ValueError("give a local scorer or an endpoint judge, not both")
     inputs = cache_inputs(easy, hard, name, scorer, judge, mode)
@@ -270,7 +289,9 @@ def evaluate(run, easy: Sequence[dict], hard: Sequence[dict], name: str, scorer=
         e_preds, h_preds = local_predictions(recs, easy, hard, mode)
     easy_rows = join_easy(easy, e_preds)
     hard_rows, hard_questions = join_hard(hard, h_preds)
-    return {"how": how, "easy_rows": easy_rows, "hard_rows": hard_rows, "hard_questions": hard_questions,
+    failed = {"easy": sum(bool(p.get(RETRY)) for p in e_preds) if judge is not None else 0,
+              "hard": sum(bool(p.get(RETRY)) for p in h_preds) if judge is not None else 0}
+    return {"how": how, "failed_calls": failed, "calls": {"easy": len(e_preds), "hard": len(h_preds)}, "easy_rows": easy_rows, "hard_rows": hard_rows, "hard_questions": hard_questions,
             "easy": accuracy_table(easy_rows), "hard_item": accuracy_table(hard_rows),
             "hard_question": accuracy_table(hard_questions),
             "unparsed": sum(not r["parsed"] for r in easy_rows) + sum(not r["parsed"] for r in hard_rows),

@@ -145,9 +145,18 @@ def symbol_pairs(source: str = PAIRS_SOURCE) -> list[dict]:
 
 def frequency_counts(path: str) -> dict[str, float]:
     """A culture-frequency table from a JSON file {nationality: count} (e.g. document counts in a pre-training corpus)."""
-    data = json.loads(open(path, encoding="utf-8").read())
-    if not isinstance(data, dict) or not all(isinstance(v, (int, float)) for v in data.values()):
-        raise ValueError(f"{path}: expected a JSON object {{nationality: count}}")
+    import math
+
+    from ..core.data import DataError, read_local_text
+    try:
+        data = json.loads(read_local_text(path))
+    except DataError:
+        raise
+    except (ValueError, RecursionError) as exc:
+        raise DataError(f"{path} is not readable JSON ({type(exc).__name__})") from None
+    if not isinstance(data, dict) or not data or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= 0 for v in data.values()):
+        raise DataError(f"{path}: expected a JSON object {{nationality: count}} with finite counts >= 0")
     return {str(k): float(v) for k, v in data.items()}
 
 
@@ -160,3 +169,9 @@ def precheck(params: dict[str, Any]) -> None:
         raise ValueError(f"parameter 'genders': use a non-empty list of {', '.join(GENDERS)}")
     from .worldmap import country_shapes
     country_shapes()  # the world map's shapes are installed (a clear error now, not in section 4)
+    from ..core.data import check_source
+    from .culturalbench import load_culturalbench
+    check_source("validity_pairs", params.get("validity_pairs", ""), symbol_pairs)
+    check_source("cb_data", params.get("cb_data", ""), load_culturalbench)
+    if params.get("frequency_counts_file"):
+        check_source("frequency_counts_file", params["frequency_counts_file"], frequency_counts)

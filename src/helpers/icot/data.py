@@ -20,7 +20,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ..core.data import DataError, load_records
+from ..core.data import DataError, load_records, read_local_text
 from ..core.store import stable_id
 
 SEPARATOR = "||"
@@ -130,7 +130,7 @@ def load_gsm8k(source: str, split: str = "train", limit: int | None = None) -> l
     if path.suffix == ".txt":
         if not path.exists():
             raise DataError(f"data file {source} not found")
-        lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
+        lines = [ln for ln in read_local_text(path).splitlines() if ln.strip()]
         records = [parse_line(ln) for ln in lines[:limit]]
     else:
         config = "main" if source.rstrip("/").endswith("openai/gsm8k") else None

@@ -9,6 +9,7 @@ When a full profile is rehearsed offline, the hub ids map to small fixtures in t
 """
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -107,3 +108,27 @@ def precheck(params: dict) -> None:
     init = str(params.get("student_init", ""))
     if init.startswith("truncate:") and not init.split(":", 1)[1].isdigit():
         raise ValueError(f"parameter 'student_init': truncate:N needs a layer count, got {init!r}")
+    if init.startswith("truncate:"):
+        total = teacher_layers(params.get("teacher_model", ""))
+        n = int(init.split(":", 1)[1])
+        if n < 1 or (total is not None and n > total):
+            raise ValueError(f"parameter 'student_init': truncate:{n} must keep 1 to {total or 'all'} of the teacher's "
+                             f"layers" + (f" ({params.get('teacher_model')} has {total})" if total else ""))
+    from ..core.data import check_source
+    check_source("prefixes", params.get("prefixes", ""), load_prefixes)
+    for key in ("eval_data", "documents_data"):
+        check_source(key, params.get(key, ""), load_pairs)
+    for source in params.get("extra_eval_data") or []:
+        check_source("extra_eval_data", source, load_pairs)
+
+
+def teacher_layers(model: str) -> int | None:
+    """The decoder layer count in a local model's config.json (no weights loaded); None when it cannot be read here."""
+    from ..core.models import ModelNotFoundError, resolve_model
+    try:
+        folder = Path(resolve_model(model))
+        cfg = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (ModelNotFoundError, OSError, ValueError):
+        return None
+    n = cfg.get("num_hidden_layers", cfg.get("n_layer"))
+    return n if isinstance(n, int) else None

@@ -144,6 +144,18 @@ def check_params(p: dict[str, Any]) -> None:
             raise ValueError(f"parameter 'harness_tasks': no task file {missing[0]}")
     if p.get("num_generations", 2) < 2 and any(a in ("rloo", "grpo") for a in p.get("algorithms", [])):
         raise ValueError("parameter 'num_generations': RLOO and GRPO need at least 2 samples per prompt")
+    if not quick:
+        _check_hub_world_data(p)
+
+
+def _check_hub_world_data(p: dict[str, Any]) -> None:
+    """Hub world: pref_data and the prompt sets it uses are loadable (a local file is read, bounded; a hub id is
+    cached offline or known to the hub online), before any model loads."""
+    from ..core.data import check_source
+    check_source("pref_data", p.get("pref_data", ""))
+    for key, needed in (("in_domain_prompts", "in-domain"), ("ood_prompts", "out-of-domain")):
+        if needed in p.get("prompt_sets", []) and p.get(key):
+            check_source(key, str(p[key]).split(":", 1)[0] if "/" in str(p[key]).split(":", 1)[0] else p[key])
 
 
 def published_checkpoints(p: dict[str, Any]) -> list[str]:
