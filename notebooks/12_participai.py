@@ -2,9 +2,6 @@
 # jupyter:
 #   helpers:
 #     precheck: helpers.participai.stages:precheck
-#   jupytext:
-#     cell_metadata_filter: tags,-all
-#     notebook_metadata_filter: helpers,kernelspec,-jupytext
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -60,13 +57,20 @@ show_form = False  # show the ipywidgets form that records one response in the r
 # %%
 import pandas as pd
 from IPython.display import Markdown, display
+
 from helpers.core.plotting import show, use_style
 from helpers.core.report import findings_markdown
 from helpers.core.runs import Run
-from helpers.participai import agreement as pag, analysis as paa, coding as pac, findings as paf
-from helpers.participai import instrument as pai, plots as pap, release as par
+from helpers.participai import agreement as pag
+from helpers.participai import analysis as paa
+from helpers.participai import coding as pac
+from helpers.participai import findings as paf
+from helpers.participai import instrument as pai
+from helpers.participai import plots as pap
+from helpers.participai import release as par
 from helpers.participai.stages import GRAPH
 
+# %%
 use_style()
 run = Run.current("12_participai")
 stages = GRAPH.bind(run, globals())

@@ -9,7 +9,11 @@ import pandas as pd
 import pytest
 
 from helpers.core.challenges import challenge_map
-from helpers.participai import agreement as ag, analysis as an, coding as co, findings as fi, offline_data as od
+from helpers.participai import agreement as ag
+from helpers.participai import analysis as an
+from helpers.participai import coding as co
+from helpers.participai import findings as fi
+from helpers.participai import offline_data as od
 from helpers.participai.release import ReleaseError, check_release, load_release
 
 

@@ -13,7 +13,7 @@ gap, shown as one.
 from __future__ import annotations
 
 import html
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import yaml
@@ -24,7 +24,7 @@ CHALLENGES_FILE = DATA_DIR / "challenges.yaml"
 MAP_FILE = DATA_DIR / "challenge_map.yaml"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load(path: str) -> Any:
     with open(path, encoding="utf-8") as f:
         return yaml.safe_load(f)

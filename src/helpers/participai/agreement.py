@@ -11,7 +11,7 @@ decision is the same (alpha undefined). The majority baseline gives every answer
 from __future__ import annotations
 
 from collections import Counter
-from typing import Sequence
+from collections.abc import Sequence
 
 from ..core.stats import bootstrap_ci
 

@@ -7,7 +7,8 @@ the develop decision (Q23) on the five ratings, then with AI-literacy and demogr
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from ..core.stats import bootstrap_ci, wilson_interval
 from .instrument import DEVELOP, LITERACY_ITEMS, RATINGS, load_instrument, scale_index

@@ -11,7 +11,8 @@ Two coders, one record shape ({id, qid, rid, codes, parse_failed}):
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from ..core.store import RETRY, JsonlStore, run_stage, stable_id
 from ..core.textparse import first_json_object

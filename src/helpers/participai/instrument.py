@@ -9,8 +9,9 @@ codebook we wrote for the quick profile, and the answer formats both our data an
 from __future__ import annotations
 
 import re
-from functools import lru_cache
-from typing import Any, Callable
+from collections.abc import Callable
+from functools import cache
+from typing import Any
 
 import yaml
 
@@ -22,12 +23,12 @@ LITERACY_ITEMS = ["AI-Q1", "AI-Q2", "AI-Q3", "AI-Q4", "AI-Q5", "AI-Q6"]
 DEVELOP = "should be developed"
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_instrument(name: str = "participai_instrument.yaml") -> dict[str, Any]:
     return yaml.safe_load(builtin_path(name).read_text(encoding="utf-8"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_codebooks(name: str = "participai_codebook.yaml") -> dict[str, Any]:
     """Our codebooks: {book: {questions, question_text, codes: {code: {theme, definition, phrases}}}}."""
     return yaml.safe_load(builtin_path(name).read_text(encoding="utf-8"))

@@ -25,7 +25,7 @@ def odds_ratio_figure(fits: dict[str, dict], labels: dict[str, str]):
     return fig
 
 
-def shares_figure(tables: dict[str, "object"], top: int = 8):
+def shares_figure(tables: dict[str, object], top: int = 8):
     """Horizontal bars of code/theme shares with Wilson CIs, one panel per table."""
     import matplotlib.pyplot as plt
 
