@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,6 +22,7 @@ import pytest
 
 from helpers.core.executor import (EXECUTOR_SETTINGS, Executor, WorkerSpec, check_params, echo_worker, parse_address,
                                    run_stage_on)
+from helpers.core.serving import free_port
 from helpers.core.store import RETRY, JsonlStore
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -97,16 +97,10 @@ def test_local_executor_is_run_stage_and_builds_nothing_when_all_ids_are_stored(
         run_stage_on(Executor("ray"), JsonlStore(tmp_path / "t.jsonl"), items, lambda b: b)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_precheck_gives_one_line_for_an_unreachable_cluster_or_a_missing_ray(monkeypatch):
     check_params({"executor": "local", "ray_address": "nowhere:1"})  # local: the Ray params are not looked at
     check_params({"executor": "ray", "ray_address": ""})  # a local Ray instance: nothing to reach
-    port = _free_port()
+    port = free_port()
     with pytest.raises(ValueError, match=rf"parameter 'ray_address': no Ray cluster answers at 127.0.0.1:{port}"):
         check_params({"executor": "ray", "ray_address": f"127.0.0.1:{port}"}, timeout=2)
     with pytest.raises(ValueError, match="tensor parallelism, which needs backend vllm"):
@@ -119,7 +113,7 @@ def test_precheck_gives_one_line_for_an_unreachable_cluster_or_a_missing_ray(mon
 
 
 def test_runner_stops_before_compute_when_the_cluster_is_unreachable(tmp_path):
-    port = _free_port()
+    port = free_port()
     proc = subprocess.run([sys.executable, "-m", "helpers.run", "05_cdr", "-p", "executor=ray",
                            "-p", f"ray_address=127.0.0.1:{port}", "--outputs", str(tmp_path)],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
@@ -164,14 +158,14 @@ def cluster(monkeypatch_module):
     monkeypatch_module.setattr(services, "resolve_ip_for_localhost", lambda host: host)
     tmp = tempfile.mkdtemp(prefix="ray-", dir="/tmp")  # short: Ray's unix sockets live under it
     env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "TOKENIZERS_PARALLELISM": "false"}
-    port, groups = _free_port(), []
+    port, groups = free_port(), []
     common = ["--num-cpus=1", "--object-store-memory=150000000", "--disable-usage-stats",
               "--node-ip-address=127.0.0.1"]
     try:
         _ray_start(["--head", f"--port={port}", "--include-dashboard=false", f"--temp-dir={tmp}",
-                    f"--ray-client-server-port={_free_port()}", f"--dashboard-agent-listen-port={_free_port()}", *common],
+                    f"--ray-client-server-port={free_port()}", f"--dashboard-agent-listen-port={free_port()}", *common],
                    env, groups)
-        _ray_start([f"--address=127.0.0.1:{port}", f"--dashboard-agent-listen-port={_free_port()}", *common], env, groups)
+        _ray_start([f"--address=127.0.0.1:{port}", f"--dashboard-agent-listen-port={free_port()}", *common], env, groups)
         yield f"127.0.0.1:{port}"
     finally:
         try:

@@ -98,8 +98,3 @@ def removal_counts(method: str, scheduled: float, n: int, lam: float, generator:
     if method == "stepwise":
         return [scheduled + o for o in sample_offsets(lam, n, generator)]
     raise ValueError(f"unknown method {method!r}: stepwise, nocot or cot")
-
-
-def tokens_to_remove_all(cot_lengths: list[int], every: int, pretrain_steps: int = 0) -> int:
-    """Steps until the schedule has removed the longest CoT (no smoothing): for planning budgets."""
-    return pretrain_steps + (max(cot_lengths, default=0)) * max(every, 1)
