@@ -1,7 +1,7 @@
 # ---
 # jupyter:
 #   helpers:
-#     precheck: helpers.culturegen.data:precheck
+#     precheck: helpers.culturegen.checks:precheck
 #   kernelspec:
 #     display_name: Python 3
 #     language: python

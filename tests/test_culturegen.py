@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from helpers.culturegen import analyses as cga
+from helpers.culturegen import checks as cgc
 from helpers.culturegen import culturalbench as cgb
 from helpers.culturegen import data as cgd
 from helpers.culturegen import extract as cge
@@ -41,9 +42,9 @@ def test_topics_genders_and_culture_selection():
     with pytest.raises(ValueError, match="cultures"):
         cgd.select_cultures(["Atlantean"])
     with pytest.raises(ValueError, match="topics"):
-        cgd.precheck({"topics": ["weather"], "genders": ["male"]})
+        cgc.precheck({"topics": ["weather"], "genders": ["male"]})
     with pytest.raises(ValueError, match="genders"):
-        cgd.precheck({"genders": ["robot"]})
+        cgc.precheck({"genders": ["robot"]})
     assert cgd.region_of("Turkey") == "Middle-Eastern" and cgd.region_of("united states") == "English-Speaking"
     assert cgd.region_of("Hong Kong") is None
 

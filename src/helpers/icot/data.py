@@ -161,7 +161,7 @@ def rehearsal_gsm8k(n: int = 60) -> list[dict[str, str]]:
     return rows
 
 
-def _gsm8k_split(source: str, split: str, limit: int | None) -> list[dict[str, str]]:
+def gsm8k_split(source: str, split: str, limit: int | None) -> list[dict[str, str]]:
     """One split from a hub id, or from a folder holding ``<split>.jsonl`` or ``<split>.txt`` (the reference's)."""
     from ..core import rehearsal
     folder = Path(source).expanduser()
@@ -195,7 +195,7 @@ def load_task(task: str, n_train: int, n_valid: int, n_test: int, seed: int = 0,
         rest = rows[n_test + n_valid:]
         return {"train": rest[:n_train] if n_train else rest, "valid": rows[n_test:n_test + n_valid],
                 "test": rows[:n_test]}
-    train = _gsm8k_split(gsm8k_data, "train", n_train + n_valid if n_train else None)
-    test = _gsm8k_split(gsm8k_data, "test", n_test or None)
+    train = gsm8k_split(gsm8k_data, "train", n_train + n_valid if n_train else None)
+    test = gsm8k_split(gsm8k_data, "test", n_test or None)
     cut = max(len(train) - n_valid, 1) if n_valid else len(train)
     return {"train": train[:cut], "valid": train[cut:], "test": test}

@@ -111,8 +111,8 @@ def check_params(params: dict) -> None:
         _check_override_values(task, values)
     if "gsm8k" in params.get("tasks", []) and params.get("gsm8k_data"):
         from ..core.data import check_source
-        from .data import _gsm8k_split
-        check_source("gsm8k_data", params["gsm8k_data"], lambda s: _gsm8k_split(s, "train", None))
+        from .data import gsm8k_split
+        check_source("gsm8k_data", params["gsm8k_data"], lambda s: gsm8k_split(s, "train", None))
     if "gsm8k" in params.get("tasks", []) and (overrides.get("gsm8k") or {}).get("keep_position", params.get("keep_position")):
         raise ValueError("parameter 'keep_position': GSM8K CoTs differ in length; set task_overrides "
                          "{gsm8k: {keep_position: false}} or keep_position false")
