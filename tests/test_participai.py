@@ -35,6 +35,8 @@ def test_regression_recovers_the_known_coefficients_within_their_cis(big):
     for term in ("genai_use", "age", "woman", "college", "conservative"):  # no effect in the generator
         assert t.loc[term, "ci_low"] <= 0 <= t.loc[term, "ci_high"], term
     assert t.loc["literacy", "odds_ratio"] == pytest.approx(math.exp(t.loc["literacy", "coef"]))
+    assert fi.truth_check(fit, rel.truth) == {k: True for k in truth["coefficients"]}
+    assert fi.truth_check(fit, {"coefficients": {"benefit": 5.0}}) == {"benefit": False}
     base = an.logistic(frame, an.RATING_TERMS)
     assert fi.decision_verdict(base)["signal"] == "reproduced"  # Q19, Q22 strongest, Q13 and Q16 null by construction
     assert 0.75 < an.share(frame.develop)["share"] < 0.88

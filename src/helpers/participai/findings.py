@@ -44,6 +44,15 @@ def decision_verdict(fit: dict[str, Any], min_n: int = 30) -> dict[str, Any]:
     return {"signal": signal, "checks": checks, "ranking": ranking, "reason": ""}
 
 
+def truth_check(fit: dict[str, Any], truth: dict[str, Any]) -> dict[str, bool]:
+    """Synthetic data only: for each term of ``fit`` the generator set, is its true coefficient inside the 95% CI?"""
+    if fit["table"] is None or not truth.get("coefficients"):
+        return {}
+    t = fit["table"].set_index("term")
+    return {k: bool(t.loc[k, "ci_low"] <= v <= t.loc[k, "ci_high"]) for k, v in truth["coefficients"].items()
+            if k in t.index}
+
+
 def _or_text(fit: dict[str, Any], term: str) -> str:
     r = fit["table"].set_index("term").loc[term]
     return f"OR {r.odds_ratio:.2f} [{r.or_low:.2f}, {r.or_high:.2f}], p={r.p:.2g}"
@@ -102,6 +111,12 @@ def findings(m: dict[str, Any], fit: dict[str, Any], fit_controls: dict[str, Any
                          f"{', '.join(kept) or 'none'}; AI literacy {_or_text(fit_controls, 'literacy')}.")
         else:
             lines.append(f"Regression with controls: {fit_controls['error']}.")
+    if m.get("truth_in_ci"):
+        inside = m["truth_in_ci"]
+        lines.append(f"Synthetic data: the generator's true coefficient lies inside the 95% CI for {sum(inside.values())} "
+                     f"of {len(inside)} terms of the model with controls"
+                     + (f" (outside: {', '.join(k for k, ok in inside.items() if not ok)})." if not all(inside.values())
+                        else "."))
     for a in agreement_rows:
         if a["micro_f1"] is None:
             lines.append(f"{a['question']} ({a['coder']}): no answers coded by both sides.")

@@ -56,6 +56,7 @@ class Release:
     themes: dict[str, dict[str, str]] = field(default_factory=dict)
     answers: dict[str, dict[str, str]] = field(default_factory=dict)  # qid -> {rid: text} (all respondents)
     synthetic: bool = False  # our generated data (its truth.json is beside questions.json)
+    truth: dict[str, Any] = field(default_factory=dict)  # synthetic data: the generator's coefficients (truth.json)
 
     def codes(self, qid: str) -> tuple[dict[str, list[str]], str]:
         """A question's codes for the descriptives: the release's LLM codes (all respondents) where it has them,
@@ -158,6 +159,9 @@ def load_release(source: str) -> Release:
         raise ReleaseError(f"{root} has no questions.json: is this the Particip-AI repository folder?")
     responses = _read_csv(data / "raw_data.csv", REQUIRED_COLUMNS)
     rel = Release(root, responses, _read_json(root / "questions.json"), synthetic=(root / "truth.json").exists())
+    if rel.synthetic:
+        truth = _read_json(root / "truth.json")
+        rel.truth = {k: truth.get(k) for k in ("coefficients", "intercept", "drop_rate", "add_rate")}
     for folder in sorted((data / "codes").glob("*-coding")):
         book = _codebook(folder)
         rel.codebooks[book.name] = book
