@@ -128,3 +128,22 @@ def test_reliability_figure_caption_counts_unparsed_games():
     gdf = pd.DataFrame([{"game": 1, "verdict": "A>B"}, {"game": 2, "verdict": None}])
     fig, caption = arena_plots.judge_reliability_figure(gdf, {**CONSISTENCY, "pairs_with_both_verdicts": 0})
     assert "1 of 2 games had no verdict" in caption and len(fig.axes) == 2
+
+
+def test_ratings_under_both_definitions_and_the_leaderboard_figure():
+    verdicts = {"0": ("B>A", "A>B"), "1": ("A>B", "B>A"), "2": ("B>>A", "A>B"), "3": ("A=B", "A=B"), "4": ("B>A", "A>>B")}
+    games = [{"prompt_id": p, "model": m, "game": g + 1, "verdict": v[g] if m == "x" else v[(g + 1) % 2]}
+             for p, v in verdicts.items() for m in ("x", "y") for g in (0, 1)]
+    battles, _ = arena.battles_from_games(games, baseline="base")
+    answers = {m: {p: {"text": f"answer {m} " * (3 if m == "x" else 1) + "\n- item", "n_tokens": 5} for p in verdicts}
+               for m in ("base", "x", "y")}
+    rated = arena.ratings(battles, answers, "base", "upstream", "upstream", rounds=10, seed=0, unit="battle", level=0.9)
+    assert set(rated["boards"]) == set(arena.BOOTSTRAP_METHODS) and set(rated["styled_boards"]) == set(arena.STYLE_METHODS)
+    assert rated["board"] is rated["boards"]["upstream"] and set(rated["board"].model) == {"base", "x", "y"}
+    assert set(rated["style_coef"]) == set(arena.STYLE_COLUMNS)
+    assert {"ci_width_ratio_weighted_over_upstream", "style_methods_max_gap_points"} <= set(rated["summary"])
+    fig, caption = arena_plots.leaderboard_figure(rated, "base", "upstream", "upstream", 0.9, 10)
+    assert "over 10 rounds" in caption and "grey with the weighted one" in caption and len(fig.axes) == 2
+    m = arena.run_metrics({**COUNTS, "enough_valid_battles": True}, CONSISTENCY, {"prompts_kept": 5, "prompts_dropped": 0},
+                          rated, arena.separability(rated["board"]), [], ModelTables(), {})
+    assert set(m["win_rates"]) == {"base", "x", "y"} and set(m["win_rate_ci_by_bootstrap"]) == set(arena.BOOTSTRAP_METHODS)

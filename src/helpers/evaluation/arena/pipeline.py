@@ -152,9 +152,10 @@ def ratings(battles, answers: dict, baseline: str, bootstrap_method: str, style_
     """Bradley-Terry leaderboards for every bootstrap definition (raw) and every style definition (style-controlled,
     with ``bootstrap_method``), the ones in use (``board``, ``styled``), the style coefficients, the two comparison
     tables and their summary. ``opts``: rounds, seed, unit, level."""
-    from .bootstrap import BOOTSTRAP_METHODS, comparison_summary, leaderboard, method_comparison
+    from .bootstrap import BOOTSTRAP_METHODS, leaderboard
     from .bradley_terry import fit_bradley_terry
-    from .style import STYLE_COLUMNS, STYLE_METHODS, battle_style_features, style_covariates
+    from .style import (STYLE_COLUMNS, STYLE_METHODS, battle_style_features, comparison_summary, method_comparison,
+                        style_covariates)
     boards = {bm: leaderboard(battles, baseline, method=bm, **opts) for bm in BOOTSTRAP_METHODS}
     style_cov = {}
     for sm in STYLE_METHODS:
