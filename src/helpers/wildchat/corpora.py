@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..core import rehearsal
+from .files import iter_local
 from .offline_corpora import FILES, OASST_LANGS
 
 SCHEMAS = ("alpaca", "dolly", "oasst", "sharegpt", "lmsys")
@@ -47,9 +48,8 @@ def _rows(source: str, split: str, limit: int | None) -> Iterator[dict]:
     if rehearsal.active():  # the package registers its stand-ins (helpers.wildchat.__init__)
         source = rehearsal.data_source(source)
     if source.startswith("builtin:") or Path(source).expanduser().exists():
-        from .load import _iter_local
         path = builtin_path(source.split(":", 1)[1]) if source.startswith("builtin:") else Path(source).expanduser()
-        it = _iter_local(path, None)
+        it = iter_local(path, None)
     else:
         from datasets import load_dataset
         it = iter(load_dataset(source, split=split, streaming=True))

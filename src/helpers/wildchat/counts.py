@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter, defaultdict
-from typing import Any, Sequence
+from typing import Any
 
 COLUMNS = ("conversation", "turn", "language", "country", "state", "hashed_ip", "model", "timestamp")
 
@@ -154,11 +154,3 @@ def turns_frame(hist: dict[str, int], cap: int = 10) -> "Any":
     df["share"] = df.conversations / total if total else 0.0
     df["turns"] = [f"{t}+" if t == cap else str(t) for t in df.turns]
     return df
-
-
-def columns_for(analyses: Sequence[str]) -> list[str]:
-    from . import safety
-    cols = set(COLUMNS)
-    if "safety" in analyses:
-        cols |= set(safety.COLUMNS)
-    return sorted(cols)

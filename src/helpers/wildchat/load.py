@@ -16,6 +16,7 @@ from typing import Any, Iterable, Iterator, Sequence
 
 from ..core import rehearsal
 from ..core.data import builtin_path
+from .files import iter_local
 
 FIXTURE = "builtin:wildchat_fixture.jsonl"
 # every field of a conversation-level record (the data card's schema)
@@ -131,22 +132,6 @@ def check_source(source: str) -> str:
     return source
 
 
-def _iter_local(path: Path, columns: Sequence[str] | None) -> Iterator[dict]:
-    if path.suffix == ".parquet":
-        import pyarrow.parquet as pq
-        pf = pq.ParquetFile(path)
-        cols = [c for c in columns if c in pf.schema_arrow.names] if columns else None
-        for batch in pf.iter_batches(batch_size=2048, columns=cols):
-            yield from batch.to_pylist()
-        return
-    keep = set(columns) if columns else None
-    with path.open(encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                rec = json.loads(line)
-                yield {k: rec.get(k) for k in keep} if keep else rec
-
-
 def iter_records(source: str, columns: Sequence[str] | None = None, split: str = "train",
                  limit: int | None = None) -> Iterator[dict[str, Any]]:
     """WildChat records from ``source`` with only ``columns`` (all when None), at most ``limit`` (0/None: all)."""
@@ -162,7 +147,7 @@ def iter_records(source: str, columns: Sequence[str] | None = None, split: str =
                                       f"{str(exc).splitlines()[0] if str(exc) else ''}); log in with `hf auth login` "
                                       f"for a gated release, or use a local copy") from None
     else:
-        it = (rec for path in local_files(source) for rec in _iter_local(path, columns))
+        it = (rec for path in local_files(source) for rec in iter_local(path, columns))
     for i, rec in enumerate(it):
         if limit and i >= limit:
             return
