@@ -14,12 +14,15 @@ import numpy as np
 from ..core.stats import wilson_interval
 
 
-def _mean_pairwise_distance(emb: np.ndarray) -> float:
-    n = len(emb)
-    if n < 2:
+def _mean_pairwise_distance(emb: np.ndarray, idx: np.ndarray | None = None) -> float:
+    """1 - the mean cosine similarity over pairs of distinct prompts (``idx``: a resample; pairs of the same
+    prompt drawn twice are left out, so resampling does not shrink the distance)."""
+    idx = np.arange(len(emb)) if idx is None else idx
+    mask = idx[:, None] != idx[None, :]
+    if not mask.any():
         return float("nan")
-    sims = emb @ emb.T
-    return float(1.0 - (sims.sum() - np.trace(sims)) / (n * (n - 1)))
+    sims = emb[idx] @ emb[idx].T
+    return float(1.0 - sims[mask].mean())
 
 
 def diversity(emb: np.ndarray, rounds: int = 200, seed: int = 0) -> dict[str, Any]:
@@ -29,7 +32,7 @@ def diversity(emb: np.ndarray, rounds: int = 200, seed: int = 0) -> dict[str, An
     boots = []
     for _ in range(rounds if len(emb) >= 3 else 0):
         idx = rng.integers(0, len(emb), len(emb))
-        v = _mean_pairwise_distance(emb[idx])
+        v = _mean_pairwise_distance(emb, idx)
         if v == v:
             boots.append(v)
     lo, hi = (float(np.percentile(boots, 2.5)), float(np.percentile(boots, 97.5))) if boots else (None, None)

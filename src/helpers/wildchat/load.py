@@ -49,6 +49,8 @@ def release_name(source: str) -> str:
     """What the notebook says it loaded: the hub id, or the file (the fixture named as such)."""
     if source == FIXTURE:
         return "offline fixture (written by tools/make_wildchat_fixture.py)"
+    if rehearsal.active() and resolve(source) != source:
+        return f"{source} (rehearsal: {resolve(source)} read in its place)"
     return source if is_hub_id(source) else f"local file {Path(source).name}"
 
 

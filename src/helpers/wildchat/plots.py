@@ -108,7 +108,7 @@ def diversity(div: dict[str, Any], cov: pd.DataFrame):
     names = list(div)
     vals = [div[n]["diversity"] for n in names]
     err = np.array([[v - (div[n]["diversity_ci"][0] or v), (div[n]["diversity_ci"][1] or v) - v]
-                    for n, v in zip(names, vals)]).T
+                    for n, v in zip(names, vals)]).T.clip(min=0)
     axes[0].bar(names, vals, yerr=err, capsize=4)
     axes[0].set(title="Prompt diversity (95% bootstrap CI)", xlabel="corpus", ylabel="mean pairwise cosine distance")
     sns.heatmap(cov, annot=True, fmt=".2f", vmin=0, vmax=1, cmap="viridis", ax=axes[1], cbar_kws={"label": "coverage"})
