@@ -155,3 +155,20 @@ def test_a_shared_server_gives_the_same_greedy_outputs_and_logprobs(vllm_generat
         assert [(c.text, c.n_tokens, c.finish_reason) for c in a] == [(c.text, c.n_tokens, c.finish_reason) for c in b]
     for a, b in zip(hf_scorer.score(pairs), via_server):
         assert a.n_tokens == b.n_tokens and abs(a.sum - b.sum) < 1e-3 * a.n_tokens
+
+
+def test_run_in_batches_halves_a_batch_that_runs_out_of_gpu_memory():
+    import torch
+    seen, shrunk = [], []
+
+    def process(start, stop):
+        if stop - start > 2:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory")
+        seen.append((start, stop))
+    assert engines.run_in_batches(7, 8, process, shrunk.append) == 2
+    assert shrunk == [4, 2] and seen == [(0, 2), (2, 4), (4, 6), (6, 7)]
+
+    def always(start, stop):
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory")
+    with pytest.raises(torch.cuda.OutOfMemoryError):
+        engines.run_in_batches(3, 2, always)

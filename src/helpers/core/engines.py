@@ -31,6 +31,7 @@ import math
 import os
 import time
 from dataclasses import dataclass, fields
+from typing import Callable
 
 SERVERS_ENV = "HELPERS_VLLM_SERVERS"
 THREADS_ENV = "HELPERS_TORCH_THREADS"
@@ -196,6 +197,29 @@ def free_memory() -> None:
         pass
 
 
+def run_in_batches(n: int, batch_size: int, process: Callable[[int, int], None],
+                   on_shrink: Callable[[int], None] | None = None) -> int:
+    """``process(start, stop)`` over ``range(n)`` in consecutive batches of ``batch_size``; a batch that runs out of
+    GPU memory is run again at half the size (``on_shrink(new size)`` is told), down to 1, where the error is raised.
+    Returns the batch size that worked last (a caller keeps it for its next call)."""
+    import torch
+    start = 0
+    while start < n:
+        stop = min(n, start + batch_size)
+        try:
+            process(start, stop)
+        except torch.cuda.OutOfMemoryError:
+            if batch_size == 1:
+                raise
+            torch.cuda.empty_cache()
+            batch_size = max(1, batch_size // 2)
+            if on_shrink is not None:
+                on_shrink(batch_size)
+            continue
+        start = stop
+    return batch_size
+
+
 def on_gpu() -> bool:
     """Whether this process sees a CUDA GPU (False when torch is not installed)."""
     try:
@@ -231,4 +255,4 @@ def server_for(path: str) -> str | None:
 
 
 __all__ = ["EngineSettings", "configure", "settings", "reset", "vllm_kwargs", "pick", "available_cores",
-           "choose_threads", "apply_threads", "ensure_threads", "free_memory", "on_gpu", "shared_servers", "server_for"]
+           "choose_threads", "apply_threads", "ensure_threads", "free_memory", "run_in_batches", "on_gpu", "shared_servers", "server_for"]

@@ -171,29 +171,23 @@ class HFBackend:
         self.eos_ids = set(eos if isinstance(eos, list) else [eos])
 
     def generate_ids(self, ids: list[list[int]], sampling: Sampling, seeds: list[int], desc: str):
-        import torch
         from tqdm.auto import tqdm
 
         rows = [(i, j) for i in range(len(ids)) for j in range(sampling.n)]
         rows.sort(key=lambda r: len(ids[r[0]]))  # similar lengths together -> little padding
         results: list[list[Completion | None]] = [[None] * sampling.n for _ in ids]
         bar = tqdm(total=len(rows), desc=f"{desc} [hf]", unit="seq", leave=False)
-        start = 0
-        while start < len(rows):
-            chunk = rows[start:start + self.batch_size]
-            try:
-                done = self._generate_rows(chunk, ids, sampling, seeds)
-            except torch.cuda.OutOfMemoryError:
-                if self.batch_size == 1:
-                    raise
-                torch.cuda.empty_cache()
-                self.batch_size = max(1, self.batch_size // 2)
-                bar.write(f"out of GPU memory: batch size -> {self.batch_size}")
-                continue
-            for (i, j), comp in zip(chunk, done):
+
+        def run(start: int, stop: int) -> None:
+            chunk = rows[start:stop]
+            for (i, j), comp in zip(chunk, self._generate_rows(chunk, ids, sampling, seeds)):
                 results[i][j] = comp
-            start += len(chunk)
             bar.update(len(chunk))
+
+        def shrink(size: int) -> None:
+            self.batch_size = size
+            bar.write(f"out of GPU memory: batch size -> {size}")
+        engines.run_in_batches(len(rows), self.batch_size, run, shrink)
         bar.close()
         return results
 

@@ -163,9 +163,9 @@ class LogProbScorer(engines.Releasable):
         bs = self.batch_size
         bar = tqdm(total=len(order), desc=desc or f"log-probs {self.model_name}", unit="pair", leave=False,
                    disable=len(order) < 2 * bs)
-        start = 0
-        while start < len(order):
-            idx = order[start:start + bs]
+
+        def run(start: int, stop: int) -> None:
+            idx = order[start:stop]
             seqs = [encoded[i][0] + encoded[i][1] for i in idx]
             width = max(len(s) for s in seqs)
             keep = max(len(encoded[i][1]) for i in idx) + 1  # only the response span needs the vocab projection
@@ -177,15 +177,8 @@ class LogProbScorer(engines.Releasable):
             kwargs = {"position_ids": (mask.cumsum(-1) - 1).clamp(min=0).to(self.device)}
             if self._keeps_logits:
                 kwargs["logits_to_keep"] = keep
-            try:
-                with torch.inference_mode():
-                    logits = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device), **kwargs).logits
-            except torch.cuda.OutOfMemoryError:
-                if bs == 1:
-                    raise
-                torch.cuda.empty_cache()
-                bs = max(1, bs // 2)
-                continue
+            with torch.inference_mode():
+                logits = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device), **kwargs).logits
             offset = width - logits.shape[1]  # position of logits[:, 0] in the padded sequence
             for r, i in enumerate(idx):
                 n_r = len(encoded[i][1])
@@ -199,8 +192,9 @@ class LogProbScorer(engines.Releasable):
                 lp = step.gather(-1, target[:, None]).squeeze(-1)
                 total = float(lp.sum())
                 out[i] = ResponseLogProb(total, total / n_r, n_r)
-            start += len(idx)
             bar.update(len(idx))
+
+        engines.run_in_batches(len(order), bs, run)
         bar.close()
         return out  # type: ignore[return-value]
 

@@ -101,7 +101,8 @@ def serve_local(model: str = "smollm2-135m-instruct", port: int | None = None, s
                 raise ServerError(f"vLLM server for {model} exited with code {proc.returncode} before it was "
                                  f"ready; log {log_path}:\n{_tail(log_path)}")
             if time.monotonic() > deadline:
-                raise ServerError(f"vLLM server for {model} not ready after {timeout:.0f} s; log {log_path}:\n{_tail(log_path)}")
+                raise ServerError(f"vLLM server for {model} not ready after {timeout:.0f} s; "
+                                  f"log {log_path}:\n{_tail(log_path)}")
             time.sleep(1.0)
         yield LocalServer(base_url=base_url, name=name, log_path=log_path, process=proc)
     finally:
@@ -193,7 +194,8 @@ def suite_engines(models: list[str]) -> Iterator[dict[str, str]]:
                       f"{str(exc).splitlines()[0]}", file=sys.stderr)
                 continue
             servers[path] = server.base_url
-            print(f"shared vLLM engine for {path}: {server.base_url} (ready in {time.time() - start:.0f} s)", flush=True)
+            print(f"shared vLLM engine for {path}: {server.base_url} (ready in {time.time() - start:.0f} s)",
+                  flush=True)
         yield servers
 
 
