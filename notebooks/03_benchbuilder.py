@@ -1,5 +1,7 @@
 # ---
 # jupyter:
+#   helpers:
+#     precheck: helpers.evaluation.benchbuilder_steps:check_params
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -65,34 +67,17 @@ ray_replicas = 1  # [1..] executor ray: data-parallel replicas, each with its ow
 ray_gpus_per_replica = 0  # [0..] executor ray: GPUs per replica (0 on a CPU; above 1: tensor parallel inside the replica, vLLM)
 
 # %%
-import json
-import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
-import seaborn as sns
-from scipy.stats import spearmanr
-from sklearn.decomposition import PCA
-from helpers import Run, run_stage
-from helpers.evaluation import benchbuilder as bb
-from helpers.core.data import load_records
-from helpers.core.judge import Judge
+from helpers import run_stage
 from helpers.core.models import resolve_embedder
-from helpers.core.store import atomic_write_text
-from helpers.core.plotting import use_style, show
-
-from helpers.core import engines  # vLLM settings and CPU threads for every model this notebook loads
-engines.configure(gpu_memory_utilization=gpu_memory_utilization, max_model_len=max_model_len,
-                  tensor_parallel_size=tensor_parallel_size, torch_threads=torch_threads)
-use_style()
-run = Run.current("03_benchbuilder")
-from helpers.core.store import RETRY, fallback_lines
+from helpers.core.notebook import start_notebook
+from helpers.core.plotting import show
+from helpers.evaluation import benchbuilder as bb, benchbuilder_plots as bbp, benchbuilder_steps as bbs
 from helpers.evaluation.stages import BENCHBUILDER
-stages = BENCHBUILDER.bind(run, globals())  # each stage's file is named by a hash of every parameter that changes it
-records = load_records(conversations, split=conversations_split, limit=max_conversations or None,
-                       required=["conversation"])
-prompts, counts = bb.extract_prompts(records, languages=languages, min_chars=min_chars)
-if max_labels:
-    prompts = prompts[:max_labels]
+
+run, stages = start_notebook("03_benchbuilder", globals(), BENCHBUILDER)  # engine settings, plot style, run folder
+records, prompts, counts = bbs.prompts_to_label(conversations, conversations_split, max_conversations, languages,
+                                                min_chars, max_labels)
 print(f"{len(records)} conversations -> {len(prompts)} prompts to label; run folder: {run.dir}")
 pd.DataFrame([counts])
 
@@ -106,39 +91,15 @@ pd.DataFrame([counts])
 
 # %%
 from helpers.core.executor import Executor
+from helpers.core.judge import Judge
 executor = Executor.from_params(globals())  # local, or the long-lived Ray replicas that make the judge calls
-if labeler_mode == "list":
-    judge = Judge(labeler_model, base_url=labeler_base_url, timeout=labeler_timeout, backend=backend, cache_dir=run.path("judge_cache"),
-                  max_tokens=labeler_max_tokens, executor=executor)
-
-    def label(batch):
-        texts = judge.complete([bb.labeler_messages(p["prompt"]) for p in batch], desc="label")
-        # an endpoint error is no label: not stored (RETRY), labelled again next run, counted apart from parse failures
-        return [{"id": p["id"], "reply": t, "criteria": None if f else bb.parse_criteria(t), **({"endpoint_error": True, RETRY: True} if f else {})}
-                for p, t, f in zip(batch, texts, judge.last_failed)]
-elif labeler_mode == "yes_no":
-    if labeler_base_url:
-        raise ValueError("labeler_mode='yes_no' needs next-token log-probs of a local model: clear labeler_base_url or use 'list'")
-
-    def label(batch):
-        qs = [bb.criterion_messages(p["prompt"], k) for p in batch for k in range(1, 8)]
-        m = bb.yes_no_margins(labeler_model, qs).reshape(len(batch), 7)
-        return [{"id": p["id"], "reply": "margins " + " ".join(f"{x:+.2f}" for x in row),
-                 "criteria": bb.criteria_from_margins(row, yes_no_threshold)} for p, row in zip(batch, m)]
-else:
-    raise ValueError(f"labeler_mode must be 'list' or 'yes_no', got {labeler_mode!r}")
-
+make_judge = lambda: Judge(labeler_model, base_url=labeler_base_url, timeout=labeler_timeout, backend=backend,  # noqa: E731
+                           cache_dir=run.path("judge_cache"), max_tokens=labeler_max_tokens, executor=executor)
+label = bbs.labeler(labeler_mode, make_judge, labeler_model, yes_no_threshold)  # yes_no + endpoint: refused by the precheck
 labels = run_stage(stages.store("labels"), prompts, label, batch_size=32, desc="labels")
-label_errors = sum(bool(l.get("endpoint_error")) for l in labels)
-kept_ids = {l["id"] for l in labels if not l.get("endpoint_error")}
-label_by_id = {l["id"]: l for l in labels}
-df = pd.DataFrame([p for p in prompts if p["id"] in kept_ids], columns=list(prompts[0]) if prompts else ["id", "prompt"])
-df = df.assign(reply=[label_by_id[i]["reply"] for i in df["id"]],
-               score=[bb.quality_score(label_by_id[i]["criteria"]) for i in df["id"]])  # joined by id
+df, label_errors, parse_failure_rate = bbs.labelled_prompts(prompts, labels)  # joined by id
 if label_errors:
     print(f"{label_errors} labeler endpoint errors: those prompts are left out now and labelled again next run")
-df["score"] = df["score"].astype(float)
-parse_failure_rate = float(df.score.isna().mean())
 print(f"parse failures: {df.score.isna().sum()}/{len(df)} ({parse_failure_rate:.0%})")
 pd.set_option("display.max_colwidth", 90)
 df[["prompt", "reply", "score"]].head(8)
@@ -150,20 +111,13 @@ df[["prompt", "reply", "score"]].head(8)
 # a strong labeler should correlate clearly, a 135M one may not.
 
 # %%
-labeler_spearman = float("nan")
+labeler_spearman, both = float("nan"), []
 if quality_ref:
-    ref = {r["conversation_hash"]: r["ref_score"] for r in load_records(quality_ref)}
-    both = df[df.score.notna() & df.conversation_hash.isin(ref)]
-    if len(both) >= 3:
-        labeler_spearman = float(spearmanr(both.score, both.conversation_hash.map(ref)).statistic)
+    labeler_spearman, both, ref_scores = bbs.labeler_vs_reference(df, quality_ref)
     print(f"labeler vs reference (n={len(both)}): Spearman {labeler_spearman:.2f}")
     if len(both):
-        fig, ax = plt.subplots(figsize=(5, 3.5))
-        sns.stripplot(x=both.conversation_hash.map(ref), y=both.score, ax=ax, jitter=0.25)
-        ax.set(xlabel="reference score (criteria met, by the authors)", ylabel="labeler score (criteria met)",
-               title="Labeler vs reference scores")
-        show(run, fig, "labeler_vs_reference", f"Each dot is one of {len(both)} prompts; Spearman {labeler_spearman:.2f}. "
-             "A labeler with signal puts higher reference scores higher.")
+        fig, caption = bbp.labeler_reference_figure(both, ref_scores, labeler_spearman)
+        show(run, fig, "labeler_vs_reference", caption)
 else:
     print("no reference scores given: labeler reliability not measured")
 
@@ -175,41 +129,19 @@ else:
 
 # %%
 emb = bb.embed_texts(df.prompt.tolist(), resolve_embedder(embedder))
-df["cluster"] = bb.cluster_prompts(emb, cluster_method, n_clusters=n_clusters, min_cluster_size=min_cluster_size, seed=seed)
-names = bb.cluster_keywords(df.prompt.tolist(), df.cluster)
-selected, clusters = bb.select_prompts(df, min_score=min_score, min_cluster_mean=min_cluster_mean,
-                                       per_cluster=per_cluster, seed=seed)
-clusters["topic"] = clusters.cluster.map(names)
+selected, clusters, names = bbs.topics(df, emb, cluster_method, n_clusters, min_cluster_size, min_score,
+                                       min_cluster_mean, per_cluster, seed)
 run.save_table(clusters, "clusters")
-
-topics = sorted(df.cluster.unique())
-palette = dict(zip(topics, sns.color_palette("colorblind", len(topics))))
-label = {t: f"{t}: {str(names.get(t, ''))[:38]}" for t in topics}
-fig, axes = plt.subplots(2, 1, figsize=(11, 5 + 0.45 * len(topics)), gridspec_kw={"height_ratios": [3, max(1.5, 0.35 * len(topics))]})
-xy = PCA(n_components=2, random_state=seed).fit_transform(emb) if len(emb) > 2 else np.zeros((len(emb), 2))
-for t in topics:
-    m = (df.cluster == t).to_numpy()
-    axes[0].scatter(xy[m, 0], xy[m, 1], s=20 + 12 * df.score[m].fillna(0), color=palette[t], label=label[t], alpha=0.8)
-axes[0].legend(title="topic (cluster: keywords)", bbox_to_anchor=(1.01, 1), loc="upper left", fontsize=8)
-axes[0].set(title="Prompt embeddings (PCA): colour = topic, marker size = quality score",
-            xlabel="first principal component", ylabel="second principal component")
-c = clusters.sort_values(["mean_score", "cluster"], kind="stable")  # equal means by cluster id
-axes[1].barh([label[t] for t in c.cluster], c.mean_score, color=[palette[t] for t in c.cluster],
-             edgecolor=["black" if k else "none" for k in c.cluster_kept], hatch=None)
-axes[1].axvline(min_cluster_mean, color="k", ls="--", lw=1, label=f"cluster threshold ({min_cluster_mean:g})")
-axes[1].legend(loc="upper left", bbox_to_anchor=(1.01, 1))
-axes[1].set(title="Mean quality score per topic (outlined = kept)", xlabel="mean quality score (criteria met, 0-7)", ylabel="")
-show(run, fig, "topics", f"{len(topics)} topics from {len(df)} prompts; {int(clusters.cluster_kept.sum())} topics have a mean "
-     f"score of at least {min_cluster_mean:g} and are kept (outlined bars); colours match between the two panels.")
+fig, caption = bbp.topics_figure(df, emb, clusters, names, min_cluster_mean, seed)
+show(run, fig, "topics", caption)
 clusters
 
 # %% [markdown]
 # ## The curated prompt set
 
 # %%
-bench = bb.benchmark_records(selected, names)
 out = run.path("bench_prompts.jsonl")
-atomic_write_text(out, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in bench))
+bench = bbs.write_bench(out, selected, names)
 print(f"{len(bench)} prompts from {int(clusters.cluster_kept.sum())} kept topics -> {out}")
 if not bench:
     print("No prompt passed both thresholds: lower min_score / min_cluster_mean or use a stronger labeler.")
@@ -217,14 +149,10 @@ pd.DataFrame(bench)[["prompt", "cluster", "score"]] if bench else None
 
 # %%
 executor.close()  # executor ray: stop the replicas (a Ray started here stops) before the report
-metrics = {"conversations": len(records), "prompts_after_filters": len(df), "labeler_parse_failure_rate": parse_failure_rate,
-           "mean_quality_score": float(df.score.mean()) if df.score.notna().any() else None,
-           "labeler_spearman_vs_reference": labeler_spearman, "topics": int(df.cluster.nunique()),
-           "topics_kept": int(clusters.cluster_kept.sum()), "bench_prompts": len(bench), "filter_counts": counts,
-           "headline": ["bench_prompts", "labeler_parse_failure_rate", "labeler_spearman_vs_reference", "topics_kept"]}
-metrics.update(bb.findings(metrics, n_reference=len(both) if quality_ref else 0))
-metrics.update(labeler_endpoint_errors=label_errors, **stages.health())
-metrics["findings"] = list(metrics.get("findings", [])) + fallback_lines({"labeler endpoint errors": label_errors, **stages.health()})
+run_counts = {"conversations": len(records), "labeler_parse_failure_rate": parse_failure_rate,
+              "bench_prompts": len(bench), "filter_counts": counts}
+metrics = bbs.run_metrics(run_counts, df, clusters, labeler_spearman, len(both) if quality_ref else 0, label_errors,
+                          stages.health())
 run.log_metrics(metrics)
 
 # %% [markdown]
