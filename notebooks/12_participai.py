@@ -180,7 +180,7 @@ agree.round(3)
 ours = [dict(question=q, coder=c, **results[(q, c)]) for (q, c) in results]
 metrics = paf.run_metrics(source, len(rel.responses), shares["should be developed (Q23)"], fit, fit_c, verdict, ours,
                           f"{coder}:{coder_model}", len(records), n_parse_failures)
-metrics["truth_in_ci"] = paf.truth_check(fit_c, rel.truth)  # synthetic data: are the known coefficients recovered?
-metrics.update(paf.findings(metrics, fit, fit_c, verdict, ours, source), **stages.health())
+metrics.update(truth_in_ci=paf.truth_check(fit_c, rel.truth), **stages.health())  # truth: synthetic data only
+metrics.update(paf.findings(metrics, fit, fit_c, verdict, ours, source))
 run.log_metrics(metrics)
 Markdown(findings_markdown(metrics))

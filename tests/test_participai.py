@@ -198,3 +198,7 @@ def test_run_metrics_write_the_keys_the_challenge_map_names(big):
     assert set(m["headline"]) <= set(m) and m["ratings_not_developing_harm_or"] > 1 > m["ratings_not_developing_benefit_or"]
     m.update(fi.findings(m, fit, fit_c, fi.decision_verdict(fit), rows, "synthetic"))
     assert m["signal"] in fi.SIGNALS and "reproduced" in m["finding"] and len(m["findings"]) >= 8
+    assert not any("could not be parsed" in s for s in m["findings"])
+    m.update(coding_parse_failures=3, records_to_retry=2)
+    lines = fi.findings(m, fit, fit_c, fi.decision_verdict(fit), rows, "synthetic")["findings"]
+    assert "3 of 80 coder replies could not be parsed" in " ".join(lines) and "retry (endpoint errors) 2" in lines[-1]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..core.stats import pct
+from ..core.store import fallback_lines
 
 NOT_DEVELOPING = ("not_developing_harm", "not_developing_benefit")
 HARMS = ("misuse_harm", "failure_harm")
@@ -124,4 +125,9 @@ def findings(m: dict[str, Any], fit: dict[str, Any], fit_controls: dict[str, Any
         lines.append(f"Coding {a['question']} ({a['coder']}, n={a['n']}): micro-F1 {a['micro_f1']:.2f} "
                      f"[{a['micro_f1_ci'][0]:.2f}, {a['micro_f1_ci'][1]:.2f}] vs the majority-code baseline "
                      f"{a['majority_f1']:.2f}; paper: 0.65-0.69 vs 0.04-0.15.")
+    if m.get("coding_parse_failures"):
+        lines.append(f"{m['coding_parse_failures']} of {m['coded_answers']} coder replies could not be parsed "
+                     f"(counted as answers with no code, so they lower the coder's agreement).")
+    lines += fallback_lines({"codings to retry (endpoint errors)": m.get("records_to_retry", 0),
+                             "malformed store lines": m.get("malformed_store_lines", 0)})
     return {"signal": verdict["signal"], "finding": finding, "findings": lines}
