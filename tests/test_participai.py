@@ -202,3 +202,18 @@ def test_run_metrics_write_the_keys_the_challenge_map_names(big):
     m.update(coding_parse_failures=3, records_to_retry=2)
     lines = fi.findings(m, fit, fit_c, fi.decision_verdict(fit), rows, "synthetic")["findings"]
     assert "3 of 80 coder replies could not be parsed" in " ".join(lines) and "retry (endpoint errors) 2" in lines[-1]
+
+
+def test_instrument_is_the_release_schema_and_the_form_records_it():
+    from helpers.participai import instrument as ins
+    inst = ins.load_instrument()
+    ids = ins.question_ids(inst)
+    assert len(ids) == 53 and ids[:3] == ["Q1", "Q2", "Q3"] and ids[-1] == "D-Q12"  # raw_data.csv after ResponseIdHash
+    assert ins.scale_index("Very Rarely(I have used it a few times before.)", inst["scales"]["genai_use"]) == 1
+    assert ins.scale_index("Bachelor's degree", inst["scales"]["education"]) == 3 and ins.scale_index("x", ["y"]) is None
+    md = ins.instrument_markdown(inst)
+    assert "| Q19_1 |" in md and "0-8" in md and "(reverse-scored)" in md
+    got = []
+    form = ins.form(inst, got.append)
+    form.children[-1].click()  # Submit
+    assert list(got[0]) == ["ResponseIdHash", *ids] and got[0]["Q10_1"] == 4
