@@ -62,30 +62,21 @@ seed = 0  # [0..] data split, initialisation and smoothing seed
 torch_threads = 1  # [0..] CPU threads for torch (0 keeps the default; 1 is steadier on a shared machine)
 
 # %%
-import os, time
 import pandas as pd
-import torch
 from IPython.display import Markdown, display
-from helpers import Run, cached_json
+from helpers import Run
 from helpers.core.plotting import show, use_style
-from helpers.icot import data, evaluate as ev, plots
-from helpers.icot.model import decode_settings
-from helpers.icot.train import make_config, train
+from helpers.icot import data, evaluate as ev, plots, steps
 
-if torch_threads:
-    torch.set_num_threads(torch_threads)
+device, line = steps.configure_device(torch_threads)
 use_style()
 run = Run.current("09_icot")
-device = "cuda" if torch.cuda.is_available() else "cpu"
-interactive = not os.environ.get("HELPERS_RUN_DIR")
-METHODS = ["cot", "nocot", "stepwise"]  # explicit CoT first: stepwise starts from its state after pretrain_epochs
 train_params = dict(init_from=init_from, n_epochs=n_epochs, batch_size=batch_size, learning_rate=learning_rate,
                     pretrain_epochs=pretrain_epochs, remove_per_epoch=remove_per_epoch,
                     removal_smoothing_lambda=removal_smoothing_lambda, remove_all_beyond=remove_all_beyond,
                     keep_position=keep_position, reset_optimizer=reset_optimizer, max_len_train=max_len_train,
                     eval_every=eval_every, seed=seed)
-print(f"device {device}, torch threads {torch.get_num_threads()}, load average {os.getloadavg()[0]:.1f} "
-      f"on {os.cpu_count()} cores; run folder {run.dir}")
+print(f"{line}; run folder {run.dir}")
 
 # %% [markdown]
 # ## Data
@@ -95,10 +86,7 @@ print(f"device {device}, torch threads {torch.get_num_threads()}, load average {
 
 # %%
 splits = {t: data.load_task(t, n_train, n_valid, n_test, seed=seed, gsm8k_data=gsm8k_data) for t in tasks}
-summary = pd.DataFrame([{"task": t, **{f"n_{k}": len(v) for k, v in s.items()},
-                         "CoT words (mean)": sum(len(e["cot"].split()) for e in s["train"]) / len(s["train"]),
-                         "example (test)": data.format_line(s["test"][0])[:140]} for t, s in splits.items()])
-summary
+steps.data_summary(splits)
 
 # %% [markdown]
 # ## Training: three methods, one budget
@@ -109,34 +97,13 @@ summary
 # changes the result: rerunning resumes or reuses, and a changed parameter trains afresh.
 
 # %%
-results, rows = {}, []
-for task in tasks:
-    for method in METHODS:
-        cfg = make_config(task, method, train_params, task_overrides)
-        t0 = time.perf_counter()
-        res = train(cfg, splits[task]["train"], splits[task]["valid"], run.dir / "checkpoints",
-                    checkpoint_every=checkpoint_every, progress=interactive, device=device)
-        results[(task, method)] = (cfg, res)
-        last = res.history[-1] if res.history else {}
-        rows.append({"task": task, "method": method, "steps": res.steps, "train_s": round(res.seconds, 1),
-                     "this_process_s": round(time.perf_counter() - t0, 1), "segments": res.segments,
-                     "branched_from": res.branched_from,
-                     "final_valid_accuracy": last.get("valid_accuracy"), "final_loss": last.get("loss"),
-                     "checkpoint": f"{res.folder.parent.name}/{res.folder.name}"})
-training = pd.DataFrame(rows)
+results, training = steps.train_all(tasks, train_params, task_overrides, splits, run.dir / "checkpoints",
+                                    checkpoint_every, steps.interactive(), device)  # explicit CoT first: stepwise branches from it
 run.save_table(training, "training")
 training
 
-
 # %%
-def how(r):
-    branched = isinstance(r.branched_from, str)
-    shared = f" (the first {r.segments[0][1]} shared with explicit CoT)" if branched else ""
-    resumed = len(r.segments) - (2 if branched else 1)
-    return shared + (f", resumed {resumed} time(s): {r.segments}" if resumed > 0 else "")
-display(Markdown(" ".join(
-    f"**{r.task} {r.method}**: {r.steps} steps{how(r)} in {r.train_s:.0f} s of training, final validation "
-    f"accuracy {r.final_valid_accuracy:.0%}." for r in training.itertuples() if r.final_valid_accuracy is not None)))
+display(Markdown(steps.training_summary(training)))
 
 # %% [markdown]
 # ## Test accuracy, tokens per answer, answers per second
@@ -147,48 +114,21 @@ display(Markdown(" ".join(
 # examples, timed on this machine (device above).
 
 # %%
-records, speeds = {}, {}
-for (task, method), (cfg, res) in results.items():
-    skip, max_new = decode_settings(res.tok, method, cfg.keep_position, splits[task]["train"])
-    key = f"{task.replace(':', '')}_{method}_{cfg.key()}"  # stored per checkpoint: a changed config decodes afresh
-    records[(task, method)] = ev.evaluate_stage(run.store(f"test_{key}"), res.model, res.tok, splits[task]["test"],
-                                                max_new, eval_batch_size, skip)
-    timed = lambda res=res, skip=skip, max_new=max_new: {"answers_per_s": ev.answers_per_second(
-        res.model, res.tok, splits[task]["test"][:n_speed], max_new, speed_batch_size, skip), "device": device}
-    speeds[(task, method)] = cached_json(run.path(f"speed_{key}.json"), timed)["answers_per_s"]
-per_task = {t: ev.task_report({m: records[(t, m)] for m in METHODS}, {m: speeds[(t, m)] for m in METHODS}) for t in tasks}
+records, speeds = steps.evaluate_all(results, splits, run, eval_batch_size, n_speed, speed_batch_size, device)
+per_task = {t: ev.task_report({m: records[(t, m)] for m in steps.METHODS}, {m: speeds[(t, m)] for m in steps.METHODS})
+            for t in tasks}
 table = pd.DataFrame(ev.table_rows(per_task))
 run.save_table(table, "results")
-cells = table.assign(cell=[f"{a:.2f} [{lo:.2f}, {hi:.2f}]" for a, lo, hi in zip(table.accuracy, table.ci_low, table.ci_high)])
-display(cells.pivot(index=["method", "inference"], columns="task", values="cell"))
+display(steps.accuracy_cells(table))
 table.round(3)
 
 # %%
-tops = table[table.accuracy == table.accuracy.max()].sort_values(["task", "method"])  # ties named, in a fixed order
-best = tops.iloc[0]
-show(run, plots.plot_accuracy(table.to_dict("records")), "test_accuracy",
-     f"test accuracy per task and method with 95% Wilson intervals ({int(table.n.iloc[0])} test examples per bar); "
-     f"the highest is {plots.METHOD_LABELS[best.method]} on {best.task} at {best.accuracy:.0%}"
-     + (f" (tied with {len(tops) - 1} other bar(s))" if len(tops) > 1 else "") + f", the lowest {table.accuracy.min():.0%}.")
+show(run, plots.plot_accuracy(table.to_dict("records")), "test_accuracy", plots.accuracy_caption(table))
 
 # %%
 for task in tasks:
-    hist = {m: results[(task, m)][1].history for m in METHODS}
-    sw = [r for r in hist["stepwise"] if r.get("valid_accuracy") is not None]
-    removing = lambda r: r["scheduled_removed"] is None or r["scheduled_removed"] > 0
-    start = next((r for r in sw if removing(r)), None)
-    before = max((r for r in sw if not removing(r)), key=lambda r: r["step"], default=None)
-    gone = next((r for r in sw if r["valid_cot_tokens"] == 0 and removing(r)), None)
-    caption = (f"{task}: top, validation accuracy of each model decoding as it was trained at that step (stepwise "
-               f"and explicit CoT are one run until removal starts); bottom, CoT tokens removed by the schedule and "
-               f"written by the models. "
-               + (f"Removal began after step {before['step']} (validation accuracy {before['valid_accuracy']:.0%} then); "
-                  if start and before else "The schedule removed no token in this budget; " if not start else "")
-               + (f"the stepwise model stopped writing CoT by step {gone['step']} and ended at {sw[-1]['valid_accuracy']:.0%}"
-                  if gone else f"it still wrote {sw[-1]['valid_cot_tokens']:.1f} CoT tokens at the end ({sw[-1]['valid_accuracy']:.0%})")
-               + f", against {hist['nocot'][-1].get('valid_accuracy', 0):.0%} for no-CoT training and "
-                 f"{hist['cot'][-1].get('valid_accuracy', 0):.0%} for explicit CoT.")
-    show(run, plots.plot_training(hist, title=task), f"training_{task.replace(':', '')}", caption)
+    hist = {m: results[(task, m)][1].history for m in steps.METHODS}
+    show(run, plots.plot_training(hist, title=task), f"training_{task.replace(':', '')}", plots.training_caption(task, hist))
 
 # %% [markdown]
 # ## Does stepwise internalization beat no-CoT training at this budget?
@@ -198,46 +138,18 @@ for task in tasks:
 # +-10 points, else "too small to tell".
 
 # %%
-pd.DataFrame([{"task": t, "signal": v["signal"], "stepwise only": v["a_only"], "no-CoT only": v["b_only"],
-               "McNemar p": v["p_value"]} for t, v in per_task.items()])
+steps.significance_table(per_task)
 
 # %%
+import torch
 head = ev.headline_task(tasks)
-h = per_task[head]
-ci = lambda m: [h[m]["ci_low"], h[m]["ci_high"]]
-speedup = h["stepwise"]["answers_per_s"] / h["cot"]["answers_per_s"] if h["cot"]["answers_per_s"] else None
-metrics = {
-    "headline": ["icot_accuracy", "nocot_accuracy", "cot_accuracy", "icot_speedup_over_cot"],
-    "headline_task": head, "p_value": h["p_value"],
-    "icot_accuracy": h["stepwise"]["accuracy"], "icot_accuracy_ci": ci("stepwise"),
-    "nocot_accuracy": h["nocot"]["accuracy"], "nocot_accuracy_ci": ci("nocot"),
-    "cot_accuracy": h["cot"]["accuracy"], "cot_accuracy_ci": ci("cot"),
-    "icot_tokens_per_answer": h["stepwise"]["tokens_per_answer"], "cot_tokens_per_answer": h["cot"]["tokens_per_answer"],
-    "icot_answers_per_s": h["stepwise"]["answers_per_s"], "cot_answers_per_s": h["cot"]["answers_per_s"],
-    "icot_speedup_over_cot": speedup, "n_test": len(records[(head, "stepwise")]), "init_from": init_from,
-    "tasks": tasks, "train_steps": results[(head, "stepwise")][1].steps, "per_task": per_task, "device": device,
-    "train_seconds": {f"{t}/{m}": r.seconds for (t, m), (_, r) in results.items()},
-    "torch_threads": torch.get_num_threads(),
-}
-metrics.update(ev.findings(per_task, head, init_from))
+metrics = steps.run_metrics(per_task, head, records, results, init_from=init_from, tasks=tasks, device=device,
+                            torch_threads=torch.get_num_threads())
 run.log_metrics(metrics)
 {k: metrics[k] for k in metrics["headline"] + ["signal"]}
 
 # %%
-from helpers.icot.schedule import steps_per_removed_token
-sw_cfg = results[(head, "stepwise")][0]
-per_token = steps_per_removed_token(-(-len(splits[head]["train"]) // sw_cfg.batch_size), sw_cfg.remove_per_epoch)
-kept = h["stepwise"]["accuracy"] / h["cot"]["accuracy"] if h["cot"]["accuracy"] else None
-display(Markdown(
-    f"**Reading it.** The explicit-CoT model shows what this model and budget learn *with* a CoT "
-    f"({h['cot']['accuracy']:.0%} on {head}); the stepwise model keeps "
-    + (f"{min(kept, 1):.0%} of that" if kept is not None else f"an accuracy of {h['stepwise']['accuracy']:.0%}")
-    + f" while writing {h['stepwise']['cot_tokens_per_answer']:.1f} CoT tokens per answer instead of "
-      f"{h['cot']['cot_tokens_per_answer']:.1f}"
-    + (f", at {speedup:.1f}x the explicit model's answers per second. " if speedup else ". ")
-    + f"Each removed token got {max(per_token, 1)} training steps here; the paper gives GPT-2 Small a removal every "
-      f"few thousand steps over 808K products for tens of epochs, so a gap between this run and the paper's "
-      f"4x4-9x9 numbers (1.00, 1.00, 0.95, 0.99) speaks to budget and model size, which `full-gpu.yaml` removes."))
+display(Markdown(steps.reading_it(per_task[head], head, results[(head, "stepwise")][0], len(splits[head]["train"]))))
 
 # %% [markdown]
 # ## Findings

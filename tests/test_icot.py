@@ -336,7 +336,7 @@ def test_findings_are_computed_from_the_numbers():
                 "answers_per_s": speed}
     per_task = {"mult:3": {"stepwise": m(0.4, 9, 90.0), "nocot": m(0.1, 9, 91.0), "cot": m(0.9, 33, 30.0),
                            "a_only": 160, "b_only": 10, "p_value": 1e-30, "signal": "internalization beats no-CoT"}}
-    f = evaluate.findings(per_task, "mult:3", "config:gpt2-tiny")
+    f = evaluate.findings({"per_task": per_task, "headline_task": "mult:3", "init_from": "config:gpt2-tiny"})
     assert f["signal"] == "internalization beats no-CoT"
     assert "40%" in f["finding"] and "10%" in f["finding"] and "90%" in f["finding"] and "33 tokens" in f["finding"]
     assert len(f["findings"]) == 1 and "3.0x" in f["findings"][0]

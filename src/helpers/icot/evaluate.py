@@ -219,8 +219,9 @@ def _pct(x: float | None) -> str:
     return f"{100 * x:.1f}%" if 0 < x < 0.1 else f"{100 * x:.0f}%"
 
 
-def findings(per_task: dict[str, dict], head: str, init_from: str) -> dict[str, Any]:
-    """``finding`` (one sentence on the headline task), ``signal`` and ``findings`` (one line per task).
+def findings(m: dict[str, Any]) -> dict[str, Any]:
+    """``finding`` (one sentence on the headline task), ``signal`` and ``findings`` (one line per task), computed
+    from the run's metrics: ``per_task``, ``headline_task`` and ``init_from``.
 
     ``per_task[task]`` holds, per method (stepwise, nocot, cot), accuracy / ci_low / ci_high /
     tokens_per_answer / answers_per_s, plus the paired test (a_only, b_only, p_value) and its signal.
@@ -234,6 +235,7 @@ def findings(per_task: dict[str, dict], head: str, init_from: str) -> dict[str, 
                 f"(right only for stepwise {t['a_only']}, only for no-CoT {t['b_only']}, McNemar p {t['p_value']:.2g}: "
                 f"{t['signal']}); explicit CoT {_pct(cot['accuracy'])} with {cot['tokens_per_answer']:.0f} generated "
                 f"tokens per answer against {sw['tokens_per_answer']:.0f}{speed}.")
+    per_task, head, init_from = m["per_task"], m["headline_task"], m["init_from"]
     h = per_task[head]
     finding = (f"On {head} with {init_from} and the same training budget, stepwise internalization answers "
                f"{_pct(h['stepwise']['accuracy'])} of test examples without CoT against {_pct(h['nocot']['accuracy'])} "

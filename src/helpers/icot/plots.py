@@ -61,3 +61,35 @@ def plot_accuracy(rows: Sequence[dict]):
            title="Test accuracy: stepwise internalization vs. the two baselines")
     ax.legend(fontsize=8)
     return fig
+
+
+def accuracy_caption(table) -> str:
+    """The test-accuracy figure's caption: the highest bar (ties named, in a fixed order) and the lowest."""
+    tops = table[table.accuracy == table.accuracy.max()].sort_values(["task", "method"])
+    best = tops.iloc[0]
+    return (f"test accuracy per task and method with 95% Wilson intervals ({int(table.n.iloc[0])} test examples per bar); "
+            f"the highest is {METHOD_LABELS[best.method]} on {best.task} at {best.accuracy:.0%}"
+            + (f" (tied with {len(tops) - 1} other bar(s))" if len(tops) > 1 else "")
+            + f", the lowest {table.accuracy.min():.0%}.")
+
+
+def training_caption(task: str, hist: Mapping[str, Sequence[dict]]) -> str:
+    """The training figure's caption: when removal began, when the stepwise model stopped writing CoT, and the final
+    validation accuracies of the three methods."""
+    sw = [r for r in hist["stepwise"] if r.get("valid_accuracy") is not None]
+
+    def removing(r):
+        return r["scheduled_removed"] is None or r["scheduled_removed"] > 0
+    start = next((r for r in sw if removing(r)), None)
+    before = max((r for r in sw if not removing(r)), key=lambda r: r["step"], default=None)
+    gone = next((r for r in sw if r["valid_cot_tokens"] == 0 and removing(r)), None)
+    return (f"{task}: top, validation accuracy of each model decoding as it was trained at that step (stepwise "
+            f"and explicit CoT are one run until removal starts); bottom, CoT tokens removed by the schedule and "
+            f"written by the models. "
+            + (f"Removal began after step {before['step']} (validation accuracy {before['valid_accuracy']:.0%} then); "
+               if start and before else "The schedule removed no token in this budget; " if not start else "")
+            + (f"the stepwise model stopped writing CoT by step {gone['step']} and ended at {sw[-1]['valid_accuracy']:.0%}"
+               if gone else f"it still wrote {sw[-1]['valid_cot_tokens']:.1f} CoT tokens at the end "
+                            f"({sw[-1]['valid_accuracy']:.0%})")
+            + f", against {hist['nocot'][-1].get('valid_accuracy', 0):.0%} for no-CoT training and "
+              f"{hist['cot'][-1].get('valid_accuracy', 0):.0%} for explicit CoT.")
