@@ -173,6 +173,13 @@ show(run, pap.agreement_figure(agree), "agreement", "Micro-F1 against the human 
 agree.round(3)
 
 # %% [markdown]
+# Per-code F1 of this run's coder (support: answers the humans gave the code; predicted: answers the coder gave it),
+# with each code's theme where the release groups its codes into themes.
+
+# %%
+pag.per_code_table({q: results[(q, f"{coder}:{coder_model}")] for q in coding_questions}, rel.themes).round(3)
+
+# %% [markdown]
 # ## Findings
 # Computed from this run: the signal is whether the paper's finding about the develop decision holds here.
 
@@ -181,6 +188,9 @@ ours = [dict(question=q, coder=c, **results[(q, c)]) for (q, c) in results]
 metrics = paf.run_metrics(source, len(rel.responses), shares["should be developed (Q23)"], fit, fit_c, verdict, ours,
                           f"{coder}:{coder_model}", len(records), n_parse_failures)
 metrics.update(truth_in_ci=paf.truth_check(fit_c, rel.truth), **stages.health())  # truth: synthetic data only
+metrics.update(exist_now_share=shares["Tech-X should exist (Q1)"]["share"], exist_now_share_ci=shares["Tech-X should exist (Q1)"]["ci"],
+               exist_future_share=shares["Tech-X 10 should exist (Q4)"]["share"],
+               exist_future_share_ci=shares["Tech-X 10 should exist (Q4)"]["ci"])
 metrics.update(paf.findings(metrics, fit, fit_c, verdict, ours, source))
 run.log_metrics(metrics)
 Markdown(findings_markdown(metrics))

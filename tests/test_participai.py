@@ -1,5 +1,6 @@
 """Particip-AI (12): the synthetic data's truths are recovered, agreement is computed right on hand examples, the
 release loaders read a tiny stand-in in the release's schema (written here) and refuse malformed ones in one line."""
+
 import json
 import math
 import subprocess
@@ -46,6 +47,7 @@ def test_verdict_reads_the_table_not_the_paper():
     def fit(coefs, ps):
         rows = [{"term": k, "coef": c, "p": p, "sd": 2.0} for (k, c), p in zip(coefs.items(), ps)]
         return {"n": 300, "error": None, "terms": list(coefs), "table": pd.DataFrame(rows)}
+
     terms = ["benefit", "misuse_harm", "failure_harm", "not_developing_harm", "not_developing_benefit"]
     paper = fit(dict(zip(terms, [0.1, 0.0, 0.0, 0.5, -0.5])), [0.04, 0.6, 0.7, 1e-6, 1e-6])
     assert fi.decision_verdict(paper)["signal"] == "reproduced"
@@ -75,6 +77,8 @@ def test_agreement_on_hand_examples():
     assert a["micro_f1_ci"][0] <= a["micro_f1"] <= a["micro_f1_ci"][1]
     assert a["majority_code"] == "x" and a["majority_f1"] == pytest.approx(2 * 2 / (2 * 2 + 1 + 1))  # x for all
     assert ag.agreement({"a": ["x"]}, {"b": ["x"]}, ["x"])["n"] == 0
+    table = ag.per_code_table({"Q1": a}, {"Q1": {"x": "theme X"}})
+    assert list(table.code) == ["x", "y", "z"] and table.theme.tolist() == ["theme X", "", ""]  # by support
 
 
 def test_generator_writes_its_truths(tmp_path):
@@ -85,8 +89,12 @@ def test_generator_writes_its_truths(tmp_path):
     for qid, coded in rel.human_codes.items():
         assert len(coded) == 30 and all(coded[r] == truth["codes"][qid][r] for r in coded)
     assert rel.llm_codes["Q11_4"] == truth["codes"]["Q11_4"]  # no noise asked: the "paper LLM" codes are the truth
-    assert ag.agreement(rel.human_codes["Q11_4"], rel.llm_codes["Q11_4"], list(rel.codebooks["harms"].codes),
-                        rounds=20)["micro_f1"] == 1.0
+    assert (
+        ag.agreement(rel.human_codes["Q11_4"], rel.llm_codes["Q11_4"], list(rel.codebooks["harms"].codes), rounds=20)[
+            "micro_f1"
+        ]
+        == 1.0
+    )
 
 
 def _write_standin(root):
@@ -97,18 +105,30 @@ def _write_standin(root):
         (data / sub).mkdir()
     (root / "questions.json").write_text(json.dumps({"Q1": "Q1. Should it exist?", "Q23": "Q23. Develop?"}))
     cols = ["ResponseIdHash", "Q1", "Q4", "Q11_4", "Q10_1", "Q13_1", "Q16_1", "Q19_1", "Q22_1", "Q23"]
-    rows = [["h1", "Yes", "Yes", "steal {money} from people", 8, 2, 3, 7, 1, "should be developed"],
-            ["h2", "No", "Yes", "nothing bad", 2, 6, 7, 1, 6, "should not be developed"]]
+    rows = [
+        ["h1", "Yes", "Yes", "steal {money} from people", 8, 2, 3, 7, 1, "should be developed"],
+        ["h2", "No", "Yes", "nothing bad", 2, 6, 7, 1, 6, "should not be developed"],
+    ]
     pd.DataFrame(rows, columns=cols).to_csv(data / "raw_data.csv", index=False)
     harms = data / "codes" / "harms-coding"
     (harms / "code-def-0101v1.json").write_text(json.dumps({"crime": "helps crime", "no-harm": "no harm", "na": "n/a"}))
-    (harms / "q11_4-prompt-template-0101v1.json").write_text(json.dumps(
-        {"system": "Code answers.", "user": "Codes:\n{}\n\nAnswer: \"{}\""}))
-    (harms / "q11_4-fewshot-0101v1.json").write_text(json.dumps(
-        [{"role": "user", "content": "Codes: ... Answer: \"rob a bank\""}, {"role": "assistant", "content": "{\"crime\": true}"}]))
+    (harms / "q11_4-prompt-template-0101v1.json").write_text(
+        json.dumps({"system": "Code answers.", "user": 'Codes:\n{}\n\nAnswer: "{}"'})
+    )
+    (harms / "q11_4-fewshot-0101v1.json").write_text(
+        json.dumps(
+            [
+                {"role": "user", "content": 'Codes: ... Answer: "rob a bank"'},
+                {"role": "assistant", "content": '{"crime": true}'},
+            ]
+        )
+    )
     (data / "coding_results" / "Q11_4_codes_merged_0101v1.csv").write_text(
-        "ResponseIdHash,Q11_4,code1,code2\nh1,steal,crime,\nh2,nothing bad,no-harm,\n")
-    (data / "human_annotations" / "Q11_4.csv").write_text("ResponseIdHash,Q11_4,code1,code2\nh1,steal,crime,na\nh2,x,no-harm,\n")
+        "ResponseIdHash,Q11_4,code1,code2\nh1,steal,crime,\nh2,nothing bad,no-harm,\n"
+    )
+    (data / "human_annotations" / "Q11_4.csv").write_text(
+        "ResponseIdHash,Q11_4,code1,code2\nh1,steal,crime,na\nh2,x,no-harm,\n"
+    )
     (data / "themes" / "Q11-14-themes-0101v1.json").write_text(json.dumps({"crime": "security", "no-harm": "other"}))
     return root
 
@@ -118,7 +138,7 @@ def test_loaders_read_the_release_schema(tmp_path):
     assert not rel.synthetic and list(rel.responses.ResponseIdHash) == ["h1", "h2"]
     book = rel.codebook_for("Q11_4")
     assert book.name == "harms" and book.questions == ["Q11_4", "Q11_5", "Q14_4", "Q14_5"]
-    assert book.fewshot_for("Q11_4")[1]["content"] == "{\"crime\": true}" and book.fewshot_for("Q14_4") == []
+    assert book.fewshot_for("Q11_4")[1]["content"] == '{"crime": true}' and book.fewshot_for("Q14_4") == []
     assert rel.llm_codes["Q11_4"] == {"h1": ["crime"], "h2": ["no-harm"]}
     assert rel.human_codes["Q11_4"] == {"h1": ["crime", "na"], "h2": ["no-harm"]}
     assert rel.themes["Q11_4"]["crime"] == "security" and rel.codes("Q12") == ({}, "no")
@@ -136,16 +156,30 @@ def test_loaders_read_the_release_schema(tmp_path):
     assert list(frame.develop) == [1.0, 0.0] and frame.literacy.isna().all()  # no literacy items in this stand-in
 
 
-@pytest.mark.parametrize("breakage, message", [
-    (lambda r: (r / "data" / "raw_data.csv").write_text("ResponseIdHash,Q1\nh1,Yes\n"), "lacks the columns"),
-    (lambda r: (r / "data" / "human_annotations" / "Q11_4.csv").rename(r / "data" / "human_annotations" / "Q12.csv"),
-     "no human_annotations/Q11_4.csv"),
-    (lambda r: (r / "data" / "human_annotations" / "Q11_4.csv").unlink(), "holds no <question>.csv files"),
-    (lambda r: (r / "data" / "codes" / "harms-coding" / "code-def-0101v1.json").write_text("{oops"), "not readable JSON"),
-    (lambda r: (r / "data" / "codes" / "harms-coding" / "q11_4-prompt-template-0101v1.json").write_text('{"user": "x"}'),
-     "two {} slots"),
-    (lambda r: (r / "questions.json").unlink(), "has no questions.json"),
-])
+@pytest.mark.parametrize(
+    "breakage, message",
+    [
+        (lambda r: (r / "data" / "raw_data.csv").write_text("ResponseIdHash,Q1\nh1,Yes\n"), "lacks the columns"),
+        (
+            lambda r: (r / "data" / "human_annotations" / "Q11_4.csv").rename(
+                r / "data" / "human_annotations" / "Q12.csv"
+            ),
+            "no human_annotations/Q11_4.csv",
+        ),
+        (lambda r: (r / "data" / "human_annotations" / "Q11_4.csv").unlink(), "holds no <question>.csv files"),
+        (
+            lambda r: (r / "data" / "codes" / "harms-coding" / "code-def-0101v1.json").write_text("{oops"),
+            "not readable JSON",
+        ),
+        (
+            lambda r: (r / "data" / "codes" / "harms-coding" / "q11_4-prompt-template-0101v1.json").write_text(
+                '{"user": "x"}'
+            ),
+            "two {} slots",
+        ),
+        (lambda r: (r / "questions.json").unlink(), "has no questions.json"),
+    ],
+)
 def test_malformed_release_is_one_line(tmp_path, breakage, message):
     root = _write_standin(tmp_path / "rel")
     breakage(root)
@@ -157,8 +191,21 @@ def test_malformed_release_is_one_line(tmp_path, breakage, message):
 
 
 def test_runner_refuses_a_missing_release_before_compute(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "helpers.run", "12_participai", "-p", f"release_dir={tmp_path / 'none'}",
-                          "--outputs", str(tmp_path / "out")], capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "helpers.run",
+            "12_participai",
+            "-p",
+            f"release_dir={tmp_path / 'none'}",
+            "--outputs",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 2 and out.stderr.count("\n") == 1 and "release folder" in out.stderr
     assert not (tmp_path / "out" / "12_participai").exists()
 
@@ -170,8 +217,8 @@ class FakeJudge:
         self.replies, self.last_failed = replies, []
 
     def complete(self, prompts, desc="", prefill=""):
-        self.last_failed = [r is None for r in self.replies[:len(prompts)]]
-        return [r or "" for r in self.replies[:len(prompts)]]
+        self.last_failed = [r is None for r in self.replies[: len(prompts)]]
+        return [r or "" for r in self.replies[: len(prompts)]]
 
 
 def test_judge_coder_counts_parse_failures_and_retries_endpoint_errors(tmp_path):
@@ -192,10 +239,23 @@ def test_run_metrics_write_the_keys_the_challenge_map_names(big):
     fit, fit_c = an.logistic(frame, an.RATING_TERMS), an.logistic(frame, an.RATING_TERMS + an.CONTROL_TERMS)
     a = ag.agreement(rel.human_codes["Q11_4"], rel.llm_codes["Q11_4"], list(rel.codebooks["harms"].codes), rounds=20)
     rows = [dict(question="Q11_4", coder="logprobs:m", **a), dict(question="Q11_4", coder="release LLM codes", **a)]
-    m = fi.run_metrics("synthetic", len(frame), an.share(frame.develop), fit, fit_c, fi.decision_verdict(fit), rows,
-                       "logprobs:m", 80, 0)
+    m = fi.run_metrics(
+        "synthetic",
+        len(frame),
+        an.share(frame.develop),
+        fit,
+        fit_c,
+        fi.decision_verdict(fit),
+        rows,
+        "logprobs:m",
+        80,
+        0,
+    )
     assert {k for e in challenge_map()["12_participai"] for k in e["metrics"]} <= set(m)
-    assert set(m["headline"]) <= set(m) and m["ratings_not_developing_harm_or"] > 1 > m["ratings_not_developing_benefit_or"]
+    assert (
+        set(m["headline"]) <= set(m)
+        and m["ratings_not_developing_harm_or"] > 1 > m["ratings_not_developing_benefit_or"]
+    )
     m.update(fi.findings(m, fit, fit_c, fi.decision_verdict(fit), rows, "synthetic"))
     assert m["signal"] in fi.SIGNALS and "reproduced" in m["finding"] and len(m["findings"]) >= 8
     assert not any("could not be parsed" in s for s in m["findings"])
@@ -206,14 +266,25 @@ def test_run_metrics_write_the_keys_the_challenge_map_names(big):
 
 def test_instrument_is_the_release_schema_and_the_form_records_it():
     from helpers.participai import instrument as ins
+
     inst = ins.load_instrument()
     ids = ins.question_ids(inst)
     assert len(ids) == 53 and ids[:3] == ["Q1", "Q2", "Q3"] and ids[-1] == "D-Q12"  # raw_data.csv after ResponseIdHash
     assert ins.scale_index("Very Rarely(I have used it a few times before.)", inst["scales"]["genai_use"]) == 1
-    assert ins.scale_index("Bachelor's degree", inst["scales"]["education"]) == 3 and ins.scale_index("x", ["y"]) is None
+    assert (
+        ins.scale_index("Bachelor's degree", inst["scales"]["education"]) == 3 and ins.scale_index("x", ["y"]) is None
+    )
     md = ins.instrument_markdown(inst)
     assert "| Q19_1 |" in md and "0-8" in md and "(reverse-scored)" in md
     got = []
     form = ins.form(inst, got.append)
     form.children[-1].click()  # Submit
     assert list(got[0]) == ["ResponseIdHash", *ids] and got[0]["Q10_1"] == 4
+
+
+def test_codebook_entries_have_exactly_their_fields():
+    from helpers.participai.instrument import load_codebooks
+
+    for book, spec in load_codebooks().items():
+        for code, entry in spec["codes"].items():  # a comma in a flow mapping would split a definition
+            assert set(entry) == {"theme", "definition", "phrases"} and len(entry["phrases"]) == 3, (book, code)

@@ -1,5 +1,6 @@
 """Smoke runs of notebooks/12_participai.ipynb: the quick profile with tiny counts (our synthetic data, option
 log-probs of the embedded model), and a rehearsal of the full profile on a tiny stand-in release folder."""
+
 from __future__ import annotations
 
 import json
@@ -57,8 +58,12 @@ def test_12_participai_full_profile_rehearsal(tmp_path):
     standin = tmp_path / "Particip-AI"
     write_release(standin, n=60, seed=1, n_human=10)
     full = str(PARAMS_DIR / "12_participai" / "full-gpu.yaml")
-    run_dir = run_notebook("12_participai", [full], [f"release_dir={standin}"], outputs=tmp_path, progress=False,
-                           rehearse=True)
+    run_dir = run_notebook(
+        "12_participai", [full], [f"release_dir={standin}"], outputs=tmp_path, progress=False, rehearse=True
+    )
     m = _check(run_dir)
     assert m["n_responses"] == 60 and m["coder"] == "logprobs:Qwen/Qwen2.5-7B-Instruct"
-    assert m["coded_answers"] == 8 and set(m["agreement"]) >= {"Q11_4|release LLM codes", "Q12|logprobs:Qwen/Qwen2.5-7B-Instruct"}
+    assert m["coded_answers"] == 8 and set(m["agreement"]) >= {
+        "Q11_4|release LLM codes",
+        "Q12|logprobs:Qwen/Qwen2.5-7B-Instruct",
+    }

@@ -1,5 +1,6 @@
 """Print the README's "by challenge" table, generated from src/helpers/data/challenge_map.yaml:
 .venv/bin/python tools/challenges_table.py"""
+
 from __future__ import annotations
 
 import sys

@@ -10,6 +10,7 @@ notebook informs which, with which metrics (``data/challenges.yaml``, ``data/cha
 The map names notebooks by their stem and metrics by their metrics.json keys; a challenge no notebook names is a
 gap, shown as one.
 """
+
 from __future__ import annotations
 
 import html
@@ -32,13 +33,20 @@ def _load(path: str) -> Any:
 
 def challenges() -> list[dict[str, str]]:
     data = _load(str(CHALLENGES_FILE))
-    return [{"id": str(c["id"]), "group": data["groups"][str(c["id"]).split(".")[0]], "title": c["title"]}
-            for c in data["challenges"]]
+    return [
+        {"id": str(c["id"]), "group": data["groups"][str(c["id"]).split(".")[0]], "title": c["title"]}
+        for c in data["challenges"]
+    ]
 
 
 def challenge_map() -> dict[str, list[dict[str, Any]]]:
-    return {str(nb): [{"challenge": str(e["challenge"]), "metrics": list(e.get("metrics") or []), "why": e.get("why", "")}
-                      for e in entries] for nb, entries in (_load(str(MAP_FILE)) or {}).items()}
+    return {
+        str(nb): [
+            {"challenge": str(e["challenge"]), "metrics": list(e.get("metrics") or []), "why": e.get("why", "")}
+            for e in entries
+        ]
+        for nb, entries in (_load(str(MAP_FILE)) or {}).items()
+    }
 
 
 def map_problems(known_ids: list[str] | None = None, mapping: dict | None = None) -> list[str]:
@@ -70,7 +78,10 @@ def markdown_table(mapping: dict | None = None) -> str:
     """The README's table: one row per challenge, the notebooks and metrics that inform it, gaps marked."""
     lines = ["| challenge | informed by (metrics) |", "|---|---|"]
     for row in by_challenge(mapping):
-        cell = "; ".join(f"`{e['notebook']}` ({', '.join(e['metrics'])})" for e in row["entries"]) or "**gap**: no notebook yet"
+        cell = (
+            "; ".join(f"`{e['notebook']}` ({', '.join(e['metrics'])})" for e in row["entries"])
+            or "**gap**: no notebook yet"
+        )
         lines.append(f"| {row['id']} {row['title']} | {cell} |")
     rows = by_challenge(mapping)
     gaps = sum(not r["entries"] for r in rows)
@@ -112,13 +123,19 @@ def index_section(runs: list[dict[str, Any]], mapping: dict | None = None) -> st
                 if run is None:
                     vals = "<i>no run yet</i>"
                 else:
-                    vals = ", ".join(f"{html.escape(k)} = {html.escape(_value(run['metrics'], k))}" for k in e["metrics"])
+                    vals = ", ".join(
+                        f"{html.escape(k)} = {html.escape(_value(run['metrics'], k))}" for k in e["metrics"]
+                    )
                     vals += f" <small>({html.escape(str(run.get('run_name', '')))})</small>"
                 parts.append(f"<b>{html.escape(e['notebook'])}</b>: {vals}<br><small>{html.escape(e['why'])}</small>")
             cell = "<br>".join(parts)
-        rows.append(f"<tr><td>{html.escape(row['id'])}</td><td>{html.escape(row['title'])}<br><small>"
-                    f"{html.escape(row['group'])}</small></td><td>{cell}</td></tr>")
+        rows.append(
+            f"<tr><td>{html.escape(row['id'])}</td><td>{html.escape(row['title'])}<br><small>"
+            f"{html.escape(row['group'])}</small></td><td>{cell}</td></tr>"
+        )
     gaps = sum(not r["entries"] for r in by_challenge(mapping))
-    return (f"<h2>By challenge</h2><p>The 18 foundational challenges of LLM alignment and safety (arXiv 2404.09932), "
-            f"the notebooks that inform each and the latest value of their metrics (newest ok run); {gaps} gaps.</p>"
-            "<table><tr><th>id</th><th>challenge</th><th>notebooks: latest metrics</th></tr>" + "".join(rows) + "</table>")
+    return (
+        f"<h2>By challenge</h2><p>The 18 foundational challenges of LLM alignment and safety (arXiv 2404.09932), "
+        f"the notebooks that inform each and the latest value of their metrics (newest ok run); {gaps} gaps.</p>"
+        "<table><tr><th>id</th><th>challenge</th><th>notebooks: latest metrics</th></tr>" + "".join(rows) + "</table>"
+    )

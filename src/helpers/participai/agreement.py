@@ -8,6 +8,7 @@ Jaccard is |A and B| / |A or B| per answer (1 when both are empty), averaged. Al
 alpha over the binary (answer, code) decisions of the two coders (``krippendorff`` package); None when every
 decision is the same (alpha undefined). The majority baseline gives every answer the most frequent human code.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -63,14 +64,26 @@ def majority_code(human: dict[str, list[str]]) -> str | None:
     return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0][0] if counts else None
 
 
-def agreement(human: dict[str, list[str]], model: dict[str, list[str]], codes: Sequence[str],
-              rounds: int = 1000, seed: int = 0) -> dict:
+def agreement(
+    human: dict[str, list[str]], model: dict[str, list[str]], codes: Sequence[str], rounds: int = 1000, seed: int = 0
+) -> dict:
     """Every agreement number of ``model`` against ``human`` on the answers both coded, with 95% bootstrap CIs."""
     ids = sorted(set(human) & set(model))
     pairs = [(set(human[i]), set(model[i])) for i in ids]
     if not pairs:
-        return {"n": 0, "micro_f1": None, "micro_f1_ci": None, "jaccard": None, "jaccard_ci": None, "alpha": None,
-                "alpha_ci": None, "per_code": {}, "majority_code": None, "majority_f1": None, "majority_f1_ci": None}
+        return {
+            "n": 0,
+            "micro_f1": None,
+            "micro_f1_ci": None,
+            "jaccard": None,
+            "jaccard_ci": None,
+            "alpha": None,
+            "alpha_ci": None,
+            "per_code": {},
+            "majority_code": None,
+            "majority_f1": None,
+            "majority_f1_ci": None,
+        }
     top = majority_code({i: human[i] for i in ids})
     base = [(h, {top}) for h, _ in pairs]
     alpha = krippendorff_alpha(pairs, codes)
@@ -78,11 +91,20 @@ def agreement(human: dict[str, list[str]], model: dict[str, list[str]], codes: S
     def alpha_stat(sample):
         value = krippendorff_alpha(sample, codes)
         return float("nan") if value is None else value
-    return {"n": len(pairs), "micro_f1": micro_f1(pairs), "micro_f1_ci": list(bootstrap_ci(pairs, micro_f1, rounds, seed)),
-            "jaccard": jaccard(pairs), "jaccard_ci": list(bootstrap_ci(pairs, jaccard, rounds, seed)),
-            "alpha": alpha, "alpha_ci": list(bootstrap_ci(pairs, alpha_stat, max(1, rounds // 5), seed)) if alpha is not None else None,
-            "per_code": per_code_f1(pairs, codes), "majority_code": top, "majority_f1": micro_f1(base),
-            "majority_f1_ci": list(bootstrap_ci(base, micro_f1, rounds, seed))}
+
+    return {
+        "n": len(pairs),
+        "micro_f1": micro_f1(pairs),
+        "micro_f1_ci": list(bootstrap_ci(pairs, micro_f1, rounds, seed)),
+        "jaccard": jaccard(pairs),
+        "jaccard_ci": list(bootstrap_ci(pairs, jaccard, rounds, seed)),
+        "alpha": alpha,
+        "alpha_ci": list(bootstrap_ci(pairs, alpha_stat, max(1, rounds // 5), seed)) if alpha is not None else None,
+        "per_code": per_code_f1(pairs, codes),
+        "majority_code": top,
+        "majority_f1": micro_f1(base),
+        "majority_f1_ci": list(bootstrap_ci(base, micro_f1, rounds, seed)),
+    }
 
 
 def agreement_table(results: dict[str, dict]):
@@ -91,7 +113,35 @@ def agreement_table(results: dict[str, dict]):
 
     rows = []
     for (qid, coder), a in results.items():
-        rows.append({"question": qid, "coder": coder, "n": a["n"], "micro_f1": a["micro_f1"],
-                     "micro_f1_ci": a["micro_f1_ci"], "jaccard": a["jaccard"], "alpha": a["alpha"],
-                     "alpha_ci": a["alpha_ci"], "majority_code": a["majority_code"], "majority_f1": a["majority_f1"]})
+        rows.append(
+            {
+                "question": qid,
+                "coder": coder,
+                "n": a["n"],
+                "micro_f1": a["micro_f1"],
+                "micro_f1_ci": a["micro_f1_ci"],
+                "jaccard": a["jaccard"],
+                "alpha": a["alpha"],
+                "alpha_ci": a["alpha_ci"],
+                "majority_code": a["majority_code"],
+                "majority_f1": a["majority_f1"],
+            }
+        )
     return pd.DataFrame(rows)
+
+
+def per_code_table(results: dict[str, dict], themes: dict[str, dict[str, str]] | None = None):
+    """One row per (question, code) of ``results`` ({question: agreement(...)}): F1, support, predicted, theme."""
+    import pandas as pd
+
+    rows = [
+        {"question": q, "code": code, "theme": (themes or {}).get(q, {}).get(code, ""), **v}
+        for q, a in results.items()
+        for code, v in a["per_code"].items()
+    ]
+    cols = ["question", "code", "theme", "f1", "support", "predicted"]
+    return (
+        pd.DataFrame(rows, columns=cols)
+        .sort_values(["question", "support", "code"], ascending=[True, False, True], kind="stable")
+        .reset_index(drop=True)
+    )

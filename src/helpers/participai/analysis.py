@@ -5,6 +5,7 @@ the develop decision (Q23) on the five ratings, then with AI-literacy and demogr
     fit = logistic(frame, RATING_TERMS)          # coefficients, odds ratios with 95% CIs, p-values
     fit_c = logistic(frame, RATING_TERMS + CONTROL_TERMS)
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -15,11 +16,19 @@ from .instrument import DEVELOP, LITERACY_ITEMS, RATINGS, load_instrument, scale
 
 RATING_TERMS = list(RATINGS)
 CONTROL_TERMS = ["literacy", "genai_use", "age", "woman", "college", "conservative"]
-TERM_LABELS = {"benefit": "benefit (Q10)", "misuse_harm": "harm from misuse (Q13)", "failure_harm": "harm from failure (Q16)",
-               "not_developing_harm": "harm of not developing (Q19)",
-               "not_developing_benefit": "benefit of not developing (Q22)", "literacy": "AI literacy (mean of 6 items, 1-7)",
-               "genai_use": "generative AI use (0-4)", "age": "age group (0-5)", "woman": "woman",
-               "college": "bachelor's degree or more", "conservative": "political views (0 strongly liberal - 4)"}
+TERM_LABELS = {
+    "benefit": "benefit (Q10)",
+    "misuse_harm": "harm from misuse (Q13)",
+    "failure_harm": "harm from failure (Q16)",
+    "not_developing_harm": "harm of not developing (Q19)",
+    "not_developing_benefit": "benefit of not developing (Q22)",
+    "literacy": "AI literacy (mean of 6 items, 1-7)",
+    "genai_use": "generative AI use (0-4)",
+    "age": "age group (0-5)",
+    "woman": "woman",
+    "college": "bachelor's degree or more",
+    "conservative": "political views (0 strongly liberal - 4)",
+}
 
 
 def _rating(value: Any) -> float | None:
@@ -71,7 +80,11 @@ def mean_ci(values: Sequence[float | None], rounds: int = 1000, seed: int = 0) -
     xs = [float(v) for v in values if v is not None and v == v]
     if not xs:
         return {"n": 0, "mean": None, "ci": None}
-    return {"n": len(xs), "mean": sum(xs) / len(xs), "ci": list(bootstrap_ci(xs, lambda s: sum(s) / len(s), rounds, seed))}
+    return {
+        "n": len(xs),
+        "mean": sum(xs) / len(xs),
+        "ci": list(bootstrap_ci(xs, lambda s: sum(s) / len(s), rounds, seed)),
+    }
 
 
 def code_shares(codes: dict[str, list[str]], themes: dict[str, str] | None = None):
@@ -84,10 +97,15 @@ def code_shares(codes: dict[str, list[str]], themes: dict[str, str] | None = Non
     for cs in codes.values():
         for label in {(themes or {}).get(c, c) if themes else c for c in cs}:
             counts[label] = counts.get(label, 0) + 1
-    rows = [{"label": k, "k": v, "n": n, "share": v / n, "low": wilson_interval(v, n)[0], "high": wilson_interval(v, n)[1]}
-            for k, v in counts.items()]
-    return pd.DataFrame(rows, columns=["label", "k", "n", "share", "low", "high"]).sort_values(
-        ["share", "label"], ascending=[False, True], kind="stable").reset_index(drop=True)
+    rows = [
+        {"label": k, "k": v, "n": n, "share": v / n, "low": wilson_interval(v, n)[0], "high": wilson_interval(v, n)[1]}
+        for k, v in counts.items()
+    ]
+    return (
+        pd.DataFrame(rows, columns=["label", "k", "n", "share", "low", "high"])
+        .sort_values(["share", "label"], ascending=[False, True], kind="stable")
+        .reset_index(drop=True)
+    )
 
 
 def logistic(frame, terms: Sequence[str]) -> dict[str, Any]:
@@ -99,11 +117,18 @@ def logistic(frame, terms: Sequence[str]) -> dict[str, Any]:
 
     data = frame[["develop", *terms]].apply(pd.to_numeric, errors="coerce")
     kept = data.dropna()
-    out: dict[str, Any] = {"terms": list(terms), "n": len(kept), "dropped": len(data) - len(kept), "table": None, "error": None}
+    out: dict[str, Any] = {
+        "terms": list(terms),
+        "n": len(kept),
+        "dropped": len(data) - len(kept),
+        "table": None,
+        "error": None,
+    }
     const = [t for t in terms if kept[t].nunique() < 2]
     if len(kept) < 2 * (len(terms) + 1) or kept.develop.nunique() < 2 or const:
-        out["error"] = (f"too few usable rows ({len(kept)}) or no variation"
-                        + (f" in {const}" if const else "") + ": no regression")
+        out["error"] = (
+            f"too few usable rows ({len(kept)}) or no variation" + (f" in {const}" if const else "") + ": no regression"
+        )
         return out
     try:
         res = sm.Logit(kept.develop, sm.add_constant(kept[list(terms)], has_constant="add")).fit(disp=0, maxiter=200)
@@ -111,9 +136,22 @@ def logistic(frame, terms: Sequence[str]) -> dict[str, Any]:
         out["error"] = f"the logistic regression failed: {type(exc).__name__}: {str(exc).splitlines()[0][:160]}"
         return out
     ci = res.conf_int()
-    table = pd.DataFrame({"term": res.params.index, "coef": res.params.values, "se": res.bse.values,
-                          "ci_low": ci[0].values, "ci_high": ci[1].values, "z": res.tvalues.values, "p": res.pvalues.values})
-    table["odds_ratio"], table["or_low"], table["or_high"] = np.exp(table.coef), np.exp(table.ci_low), np.exp(table.ci_high)
+    table = pd.DataFrame(
+        {
+            "term": res.params.index,
+            "coef": res.params.values,
+            "se": res.bse.values,
+            "ci_low": ci[0].values,
+            "ci_high": ci[1].values,
+            "z": res.tvalues.values,
+            "p": res.pvalues.values,
+        }
+    )
+    table["odds_ratio"], table["or_low"], table["or_high"] = (
+        np.exp(table.coef),
+        np.exp(table.ci_low),
+        np.exp(table.ci_high),
+    )
     table["sd"] = [float(kept[t].std()) if t in kept else None for t in table.term]
     out.update(table=table, pseudo_r2=float(res.prsquared), converged=bool(res.mle_retvals.get("converged", True)))
     return out

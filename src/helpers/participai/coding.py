@@ -9,6 +9,7 @@ Two coders, one record shape ({id, qid, rid, codes, parse_failed}):
   JSON ``{"code": true, ...}`` (``helpers.core.textparse``); a reply with no JSON object or no known code is a
   counted parse failure (codes empty); an endpoint error is not stored and is retried by the next run.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -58,7 +59,7 @@ def pick_codes(scores: dict[str, float], margin: float, max_codes: int) -> list[
     if not ranked:
         return []
     top = ranked[0][1]
-    return [code for code, s in ranked if s >= top - margin][:max(1, max_codes)]
+    return [code for code, s in ranked if s >= top - margin][: max(1, max_codes)]
 
 
 def parse_codes(text: str | None, known: Sequence[str], max_codes: int = 4) -> list[str] | None:
@@ -80,13 +81,24 @@ def logprob_coder(scorer, release: Release, n_fewshot: int, margin: float, max_c
             group = [it for it in batch if it["qid"] == qid]
             book = release.codebook_for(qid)
             codes = list(book.codes)
-            raws = [hf.render(scorer.tokenizer, code_prompt(book, qid, it["text"], n_fewshot)) + PREFILL for it in group]
+            raws = [
+                hf.render(scorer.tokenizer, code_prompt(book, qid, it["text"], n_fewshot)) + PREFILL for it in group
+            ]
             rows = choice_logprobs(scorer, raws, [f'{c}"' for c in codes], desc=f"coding {qid}")
             for it, row in zip(group, rows):
                 scores = dict(zip(codes, row))
-                out.append({"id": it["id"], "qid": qid, "rid": it["rid"], "codes": pick_codes(scores, margin, max_codes),
-                            "parse_failed": False, "scores": {c: round(s, 4) for c, s in scores.items()}})
+                out.append(
+                    {
+                        "id": it["id"],
+                        "qid": qid,
+                        "rid": it["rid"],
+                        "codes": pick_codes(scores, margin, max_codes),
+                        "parse_failed": False,
+                        "scores": {c: round(s, 4) for c, s in scores.items()},
+                    }
+                )
         return sorted(out, key=lambda r: [it["id"] for it in batch].index(r["id"]))
+
     return process
 
 
@@ -100,12 +112,19 @@ def judge_coder(judge, release: Release, n_fewshot: int, max_codes: int):
         out = []
         for it, text, err in zip(batch, texts, failed):
             codes = parse_codes(text, list(release.codebook_for(it["qid"]).codes), max_codes)
-            rec: dict[str, Any] = {"id": it["id"], "qid": it["qid"], "rid": it["rid"], "codes": codes or [],
-                                   "parse_failed": codes is None and not err, "reply": (text or "")[:300]}
+            rec: dict[str, Any] = {
+                "id": it["id"],
+                "qid": it["qid"],
+                "rid": it["rid"],
+                "codes": codes or [],
+                "parse_failed": codes is None and not err,
+                "reply": (text or "")[:300],
+            }
             if err:
                 rec[RETRY] = True
             out.append(rec)
         return out
+
     return process
 
 

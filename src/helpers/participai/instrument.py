@@ -6,6 +6,7 @@ codebook we wrote for the quick profile, and the answer formats both our data an
     instrument_markdown(inst)          # the survey as a reader sees it (blocks, questions, answer formats)
     form(inst, on_submit)              # an ipywidgets form recording one response in the same schema
 """
+
 from __future__ import annotations
 
 import re
@@ -17,8 +18,13 @@ import yaml
 
 from ..core.data import builtin_path
 
-RATINGS = {"benefit": "Q10_1", "misuse_harm": "Q13_1", "failure_harm": "Q16_1",
-           "not_developing_harm": "Q19_1", "not_developing_benefit": "Q22_1"}  # the five 0-8 ratings of the model
+RATINGS = {
+    "benefit": "Q10_1",
+    "misuse_harm": "Q13_1",
+    "failure_harm": "Q16_1",
+    "not_developing_harm": "Q19_1",
+    "not_developing_benefit": "Q22_1",
+}  # the five 0-8 ratings of the model
 LITERACY_ITEMS = ["AI-Q1", "AI-Q2", "AI-Q3", "AI-Q4", "AI-Q5", "AI-Q6"]
 DEVELOP = "should be developed"
 
@@ -69,8 +75,13 @@ def instrument_markdown(inst: dict) -> str:
     """The instrument as Markdown: one table per block (id, question, answer format)."""
     lines = [f"**{inst['name']}** ({len(questions(inst))} items in {len(inst['blocks'])} blocks)"]
     for block in inst["blocks"]:
-        lines += ["", f"**{block['title']}**" + (f": {block['intro']}" if block.get("intro") else ""), "",
-                  "| id | question | answer |", "|---|---|---|"]
+        lines += [
+            "",
+            f"**{block['title']}**" + (f": {block['intro']}" if block.get("intro") else ""),
+            "",
+            "| id | question | answer |",
+            "|---|---|---|",
+        ]
         for q in block["questions"]:
             lines.append(f"| {q['id']} | {q['text']} | {_answer_format(inst, q)} |")
     return "\n".join(lines)

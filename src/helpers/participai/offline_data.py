@@ -9,6 +9,7 @@ answer's true codes, and the noise applied to the "paper LLM" codes (each true c
 ``drop_rate``, a wrong code added with ``add_rate``). Human annotations are the true codes of ``n_human`` answers.
 Nothing here comes from the public release: the schema (file names, columns, JSON shapes) is all it shares.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,10 +22,21 @@ from ..core.store import atomic_write_json, atomic_write_text
 from .instrument import LITERACY_ITEMS, RATINGS, load_codebooks, load_instrument, question_ids
 
 # logit P(develop) = intercept + sum coef * rating + literacy * (literacy score - 4); demographics: no effect
-TRUE_COEFFICIENTS = {"benefit": 0.20, "misuse_harm": 0.0, "failure_harm": 0.0,
-                     "not_developing_harm": 0.45, "not_developing_benefit": -0.45, "literacy": 0.5}
-RATING_MEANS = {"benefit": 5.5, "misuse_harm": 4.5, "failure_harm": 4.5, "not_developing_harm": 4.0,
-                "not_developing_benefit": 3.0}
+TRUE_COEFFICIENTS = {
+    "benefit": 0.20,
+    "misuse_harm": 0.0,
+    "failure_harm": 0.0,
+    "not_developing_harm": 0.45,
+    "not_developing_benefit": -0.45,
+    "literacy": 0.5,
+}
+RATING_MEANS = {
+    "benefit": 5.5,
+    "misuse_harm": 4.5,
+    "failure_harm": 4.5,
+    "not_developing_harm": 4.0,
+    "not_developing_benefit": 3.0,
+}
 BASE_LOGIT = 1.9  # the logit at the rating means and a literacy score of 4: about 82% "should be developed"
 CODED = {"task": ["Q7_4"], "harms": ["Q11_4", "Q14_4"], "groups": ["Q12"], "not-dev-harms": ["Q17_4"]}
 LLM_CODED = ["Q7_4", "Q11_4", "Q14_4", "Q17_4"]  # the release has LLM codes for these (not for the group questions)
@@ -73,8 +85,11 @@ def synthetic_responses(n: int, seed: int = 0) -> tuple[list[dict], dict[str, di
             reverse = qid == "AI-Q5"
             row[qid] = scales["agree7"][(8 - value if reverse else value) - 1]
         literacy = sum(items) / len(items)
-        logit = true_intercept() + sum(TRUE_COEFFICIENTS[k] * ratings[k] for k in RATINGS) \
+        logit = (
+            true_intercept()
+            + sum(TRUE_COEFFICIENTS[k] * ratings[k] for k in RATINGS)
             + TRUE_COEFFICIENTS["literacy"] * (literacy - 4)
+        )
         row["Q23"] = scales["develop"][0 if rng.random() < 1 / (1 + math.exp(-logit)) else 1]
         for qid in ("Q1", "Q4"):
             row[qid] = "Yes" if rng.random() < 0.88 else "No"
@@ -98,8 +113,9 @@ def synthetic_responses(n: int, seed: int = 0) -> tuple[list[dict], dict[str, di
     return rows, codes
 
 
-def write_release(folder: str | Path, n: int = 300, seed: int = 0, n_human: int = 80,
-                  drop_rate: float = 0.2, add_rate: float = 0.3) -> dict[str, Any]:
+def write_release(
+    folder: str | Path, n: int = 300, seed: int = 0, n_human: int = 80, drop_rate: float = 0.2, add_rate: float = 0.3
+) -> dict[str, Any]:
     """Write a synthetic release (our data, the release's layout) into ``folder``; returns the truths."""
     import pandas as pd
 
@@ -115,15 +131,22 @@ def write_release(folder: str | Path, n: int = 300, seed: int = 0, n_human: int 
         folder_b = data / "codes" / f"{book}-coding"
         defs = {c: v["definition"] for c, v in spec["codes"].items()} | {"na": "The answer does not make sense here"}
         atomic_write_json(folder_b / f"code-def-{FILE_TAG}.json", defs)
-        template = {"system": "You help code survey answers. Read the code definitions and choose the codes that fit.",
-                    "user": "Codes and definitions:\n{}\n\nThe question: " + spec["question_text"]
-                            + "\nChoose one to four codes for this answer, as JSON: \"{}\""}
+        template = {
+            "system": "You help code survey answers. Read the code definitions and choose the codes that fit.",
+            "user": "Codes and definitions:\n{}\n\nThe question: "
+            + spec["question_text"]
+            + '\nChoose one to four codes for this answer, as JSON: "{}"',
+        }
         atomic_write_json(folder_b / f"prompt-template-{FILE_TAG}.json", template)
         code_list = "\n".join(f"{c}: {d}" for c, d in defs.items())
         example = next(iter(spec["codes"]))
-        atomic_write_json(folder_b / f"fewshot-{FILE_TAG}.json", [
-            {"role": "user", "content": template["user"].format(code_list, spec["codes"][example]["phrases"][0])},
-            {"role": "assistant", "content": json.dumps({example: True})}])
+        atomic_write_json(
+            folder_b / f"fewshot-{FILE_TAG}.json",
+            [
+                {"role": "user", "content": template["user"].format(code_list, spec["codes"][example]["phrases"][0])},
+                {"role": "assistant", "content": json.dumps({example: True})},
+            ],
+        )
         themes = {c: v["theme"] for c, v in spec["codes"].items()} | {"na": "other"}
         qids = [q for q in CODED.get(book, []) if q in LLM_CODED]
         if qids:
@@ -132,15 +155,26 @@ def write_release(folder: str | Path, n: int = 300, seed: int = 0, n_human: int 
     noisy = {}
     for qid, truth in codes.items():
         universe = sorted(books[next(b for b, qs in CODED.items() if qid in qs)]["codes"])
-        human_ids = sorted(truth)[:min(n_human, len(truth))]
+        human_ids = sorted(truth)[: min(n_human, len(truth))]
         _write_codes(data / "human_annotations" / f"{qid}.csv", qid, human_ids, by_id, truth)
         if qid in LLM_CODED:
-            noisy[qid] = {rid: _noisy(rng, c, universe, drop_rate, add_rate) if c != ["na"] else c
-                          for rid, c in truth.items()}
-            _write_codes(data / "coding_results" / f"{qid}_codes_merged_{FILE_TAG}.csv", qid, sorted(truth), by_id,
-                         noisy[qid])
-    truths = {"n": n, "seed": seed, "intercept": true_intercept(), "coefficients": TRUE_COEFFICIENTS,
-              "ratings": RATINGS, "drop_rate": drop_rate, "add_rate": add_rate, "codes": codes, "llm_codes": noisy}
+            noisy[qid] = {
+                rid: _noisy(rng, c, universe, drop_rate, add_rate) if c != ["na"] else c for rid, c in truth.items()
+            }
+            _write_codes(
+                data / "coding_results" / f"{qid}_codes_merged_{FILE_TAG}.csv", qid, sorted(truth), by_id, noisy[qid]
+            )
+    truths = {
+        "n": n,
+        "seed": seed,
+        "intercept": true_intercept(),
+        "coefficients": TRUE_COEFFICIENTS,
+        "ratings": RATINGS,
+        "drop_rate": drop_rate,
+        "add_rate": add_rate,
+        "codes": codes,
+        "llm_codes": noisy,
+    }
     atomic_write_json(root / "truth.json", truths)
     return truths
 
@@ -149,11 +183,18 @@ def _write_codes(path: Path, qid: str, ids: list[str], rows: dict[str, dict], co
     import pandas as pd
 
     width = max(len(codes[i]) for i in ids)
-    table = [{"ResponseIdHash": i, qid: rows[i][qid], **{f"code{k + 1}": (codes[i][k] if k < len(codes[i]) else "")
-                                                        for k in range(width)}} for i in ids]
+    table = [
+        {
+            "ResponseIdHash": i,
+            qid: rows[i][qid],
+            **{f"code{k + 1}": (codes[i][k] if k < len(codes[i]) else "") for k in range(width)},
+        }
+        for i in ids
+    ]
     atomic_write_text(path, pd.DataFrame(table).to_csv(index=False))
 
 
 if __name__ == "__main__":  # regenerate the shipped quick data: python -m helpers.participai.offline_data
     from ..core.data import DATA_DIR
+
     write_release(DATA_DIR / "participai_synthetic", n=300, seed=0)

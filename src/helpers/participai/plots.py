@@ -1,4 +1,5 @@
 """Every figure of the Particip-AI notebook (12)."""
+
 from __future__ import annotations
 
 
@@ -14,7 +15,10 @@ def odds_ratio_figure(fits: dict[str, dict], labels: dict[str, str]):
         t = fit["table"].set_index("term")
         ys = [i + 0.18 * (j - 0.5) for i in range(len(terms))]
         ors = [t.loc[k, "odds_ratio"] for k in terms]
-        err = [[o - t.loc[k, "or_low"] for k, o in zip(terms, ors)], [t.loc[k, "or_high"] - o for k, o in zip(terms, ors)]]
+        err = [
+            [o - t.loc[k, "or_low"] for k, o in zip(terms, ors)],
+            [t.loc[k, "or_high"] - o for k, o in zip(terms, ors)],
+        ]
         ax.errorbar(ors, ys, xerr=err, fmt="o" if j == 0 else "s", capsize=3, label=name)
     ax.axvline(1, color="grey", ls="--", lw=1)
     ax.set_yticks(range(len(terms)), [labels.get(k, k) for k in terms])
@@ -50,7 +54,9 @@ def agreement_figure(table):
     hi = [(r.micro_f1_ci[1] if r.micro_f1_ci else f) - f for f, r in zip(f1, table.itertuples())]
     xs = range(len(labels))
     ax.bar(xs, f1, yerr=[lo, hi], capsize=3, label="coder micro-F1", color="#4c72b0")
-    ax.scatter(xs, [r.majority_f1 or 0 for r in table.itertuples()], color="#dd8452", zorder=3, label="majority-code baseline")
+    ax.scatter(
+        xs, [r.majority_f1 or 0 for r in table.itertuples()], color="#dd8452", zorder=3, label="majority-code baseline"
+    )
     ax.set_xticks(list(xs), labels, fontsize=8)
     ax.set_ylim(0, 1)
     ax.set_ylabel("micro-F1 vs human codes")

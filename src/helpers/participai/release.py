@@ -11,6 +11,7 @@ nothing of it is shipped here), and for our synthetic data written in the same l
 
 ``check_release`` is the runner's precheck: a missing folder, file or column is one line naming it.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,9 +24,14 @@ from ..core.data import builtin_path
 from .instrument import RATINGS
 
 # the release's codebook folders (codes/<name>-coding/) and the questions each one codes
-CODEBOOK_QUESTIONS = {"task": ["Q7_4"], "benefits": ["Q8_4"], "harms": ["Q11_4", "Q11_5", "Q14_4", "Q14_5"],
-                      "not-dev-harms": ["Q17_4"], "not-dev-benefits": ["Q20_4"],
-                      "groups": ["Q9", "Q12", "Q15", "Q18", "Q21"]}
+CODEBOOK_QUESTIONS = {
+    "task": ["Q7_4"],
+    "benefits": ["Q8_4"],
+    "harms": ["Q11_4", "Q11_5", "Q14_4", "Q14_5"],
+    "not-dev-harms": ["Q17_4"],
+    "not-dev-benefits": ["Q20_4"],
+    "groups": ["Q9", "Q12", "Q15", "Q18", "Q21"],
+}
 REQUIRED_COLUMNS = ["ResponseIdHash", "Q1", "Q4", "Q23", *RATINGS.values()]
 
 
@@ -76,8 +82,10 @@ def resolve_root(source: str) -> Path:
     """The folder holding questions.json (the repository) from a path, ``~`` path, or ``builtin:NAME``."""
     path = builtin_path(source.split(":", 1)[1]) if source.startswith("builtin:") else Path(source).expanduser()
     if not path.is_dir():
-        raise ReleaseError(f"release folder {path} not found: download the Particip-AI repository (JiMinMun/Particip-AI) "
-                           f"and give its folder")
+        raise ReleaseError(
+            f"release folder {path} not found: download the Particip-AI repository (JiMinMun/Particip-AI) "
+            f"and give its folder"
+        )
     if not (path / "questions.json").exists() and (path.parent / "questions.json").exists() and path.name == "data":
         path = path.parent
     return path
@@ -91,7 +99,9 @@ def _read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ReleaseError(f"{path} is not readable JSON ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})") from None
+        raise ReleaseError(
+            f"{path} is not readable JSON ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})"
+        ) from None
 
 
 def _read_csv(path: Path, required: list[str]):
@@ -100,7 +110,9 @@ def _read_csv(path: Path, required: list[str]):
     try:
         df = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise ReleaseError(f"{path} is not a readable CSV ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})") from None
+        raise ReleaseError(
+            f"{path} is not a readable CSV ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})"
+        ) from None
     missing = [c for c in required if c not in df.columns]
     if missing:
         raise ReleaseError(f"{path} lacks the columns {missing} (has {list(df.columns)[:8]}...)")
@@ -113,8 +125,9 @@ def _codes_table(path: Path, qid: str) -> dict[str, list[str]]:
     code_cols = [c for c in df.columns if re.fullmatch(r"code\d+", c)]
     if not code_cols:
         raise ReleaseError(f"{path} has no code1..codeN columns")
-    return {str(r["ResponseIdHash"]): [str(r[c]).strip() for c in code_cols if str(r[c]).strip()]
-            for _, r in df.iterrows()}
+    return {
+        str(r["ResponseIdHash"]): [str(r[c]).strip() for c in code_cols if str(r[c]).strip()] for _, r in df.iterrows()
+    }
 
 
 def _newest(paths: list[Path]) -> Path | None:
@@ -137,12 +150,18 @@ def _codebook(folder: Path) -> Codebook:
     for path in folder.glob("*fewshot-*.json"):
         prefix = path.name.split("fewshot-")[0].rstrip("-").lower()
         shots = _read_json(path)
-        if not isinstance(shots, list) or not all(isinstance(m, dict) and "role" in m and "content" in m for m in shots):
+        if not isinstance(shots, list) or not all(
+            isinstance(m, dict) and "role" in m and "content" in m for m in shots
+        ):
             raise ReleaseError(f"{path} must be a list of chat messages ({{role, content}})")
         fewshot[prefix] = shots
-    return Codebook(name, {str(k): str(v) for k, v in codes.items()}, fewshot,
-                    {"system": str(tmpl.get("system", "")), "user": str(tmpl["user"])},
-                    CODEBOOK_QUESTIONS.get(name, []))
+    return Codebook(
+        name,
+        {str(k): str(v) for k, v in codes.items()},
+        fewshot,
+        {"system": str(tmpl.get("system", "")), "user": str(tmpl["user"])},
+        CODEBOOK_QUESTIONS.get(name, []),
+    )
 
 
 def _theme_questions(prefix: str) -> set[int]:
@@ -178,8 +197,12 @@ def load_release(source: str) -> Release:
             if prefix == qid or (prefix.count("-") and number in _theme_questions(prefix)):
                 rel.themes[qid] = {str(k): str(v) for k, v in _read_json(path).items()}
     if not rel.human_codes:
-        raise ReleaseError(f"{data / 'human_annotations'} holds no <question>.csv files: the coding cannot be validated")
-    rel.answers = {q: dict(zip(responses.ResponseIdHash, responses[q])) for q in responses.columns if q != "ResponseIdHash"}
+        raise ReleaseError(
+            f"{data / 'human_annotations'} holds no <question>.csv files: the coding cannot be validated"
+        )
+    rel.answers = {
+        q: dict(zip(responses.ResponseIdHash, responses[q])) for q in responses.columns if q != "ResponseIdHash"
+    }
     return rel
 
 
@@ -189,5 +212,6 @@ def check_release(source: str, coding_questions: list[str]) -> None:
     for qid in coding_questions:
         rel.codebook_for(qid)
         if qid not in rel.human_codes:
-            raise ReleaseError(f"question {qid}: no human_annotations/{qid}.csv in {rel.root} "
-                               f"(annotated: {sorted(rel.human_codes)})")
+            raise ReleaseError(
+                f"question {qid}: no human_annotations/{qid}.csv in {rel.root} (annotated: {sorted(rel.human_codes)})"
+            )

@@ -1,4 +1,5 @@
 """What the cached coding stage of the Particip-AI notebook (12) depends on, and its precheck hook."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -6,13 +7,33 @@ from typing import Any
 from ..core.store import StageGraph
 
 GRAPH = StageGraph(
-    {"coding": {"params": ["release_dir", "coder", "coder_model", "coder_base_url", "coder_max_tokens", "n_fewshot",
-                           "logprob_margin", "max_codes"]}},  # + the codebooks' fingerprint (codebook_fingerprint)
-    items={"coding_questions": "selects answers to code (records keyed by question and response id)",
-           "n_coded": "selects answers to code"},
-    uncached={"backend": "engine only", "torch_threads": "threads only", "coder_timeout": "time limit only",
-              "coder_batch_size": "batching only", "bootstrap_rounds": "analysis only", "seed": "analysis only",
-              "show_form": "display only"},
+    {
+        "coding": {
+            "params": [
+                "release_dir",
+                "coder",
+                "coder_model",
+                "coder_base_url",
+                "coder_max_tokens",
+                "n_fewshot",
+                "logprob_margin",
+                "max_codes",
+            ]
+        }
+    },  # + the codebooks' fingerprint (codebook_fingerprint)
+    items={
+        "coding_questions": "selects answers to code (records keyed by question and response id)",
+        "n_coded": "selects answers to code",
+    },
+    uncached={
+        "backend": "engine only",
+        "torch_threads": "threads only",
+        "coder_timeout": "time limit only",
+        "coder_batch_size": "batching only",
+        "bootstrap_rounds": "analysis only",
+        "seed": "analysis only",
+        "show_form": "display only",
+    },
 )
 
 
@@ -25,5 +46,7 @@ def precheck(params: dict[str, Any]) -> None:
     if params.get("coder") not in CODERS:
         raise ValueError(f"parameter 'coder' must be one of {CODERS}, got {params.get('coder')!r}")
     if params.get("coder") == "logprobs" and params.get("coder_base_url"):
-        raise ValueError("parameter 'coder_base_url': an endpoint codes through coder 'judge' (log-probs need a local model)")
+        raise ValueError(
+            "parameter 'coder_base_url': an endpoint codes through coder 'judge' (log-probs need a local model)"
+        )
     check_release(str(params.get("release_dir", "")), list(params.get("coding_questions") or []))
