@@ -16,9 +16,10 @@ from helpers.cdr.stages import GRAPH as CDR
 from helpers.culturegen.stages import GRAPH as CULTUREGEN
 from helpers.evaluation.stages import ARENA, BENCHBUILDER, WILDBENCH
 from helpers.magpie.stages import GRAPH as MAGPIE
+from helpers.wildchat.stages import GRAPH as WILDCHAT
 
 GRAPHS = {"01_magpie": MAGPIE, "02_wildbench": WILDBENCH, "03_benchbuilder": BENCHBUILDER,
-          "04_arena_hard": ARENA, "05_cdr": CDR, "07_culturegen": CULTUREGEN}
+          "04_arena_hard": ARENA, "05_cdr": CDR, "07_culturegen": CULTUREGEN, "10_wildchat": WILDCHAT}
 
 
 def defaults(nb):
@@ -123,10 +124,15 @@ EXPECTED = {
                       "model": {"generations", "extract_llm", "scores", "culturalbench"}, "cb_local_scoring": {"culturalbench"},
                       "cb_base_url": {"culturalbench"}, "cb_model": {"culturalbench"}, "cb_data": {"culturalbench"},
                       "n_cb_questions": {"culturalbench"}},
+    "10_wildchat": {"model": {"scan", "languages", "others", "labels", "diversity", "prompts"},
+                    "data": {"scan", "languages", "labels", "diversity", "prompts"},
+                    "other_corpora": {"others", "diversity"}, "embedder": {"diversity", "prompts"},
+                    "labeler_base_url": {"labels"}, "dedup_threshold": {"prompts"}},
 }
 NOTHING = {"02_wildbench": ["K", "bootstrap_rounds", "judge_timeout"], "04_arena_hard": ["bootstrap_rounds", "style_method"],
            "05_cdr": ["batch_size", "torch_threads"], "07_culturegen": ["score_measure", "calibrate"],
-           "01_magpie": ["hf_batch_size"], "03_benchbuilder": ["min_score", "n_clusters"]}
+           "01_magpie": ["hf_batch_size"], "03_benchbuilder": ["min_score", "n_clusters"],
+           "10_wildchat": ["labeler_timeout", "expected_file", "torch_threads"]}
 
 
 @pytest.mark.parametrize("nb", list(GRAPHS))
@@ -141,7 +147,8 @@ def test_graph_matches_the_pipeline(nb):
 
 # the experiment-package modules that open a notebook's stage stores for its cells
 STAGE_MODULES = {"01_magpie": ["magpie/steps.py"], "02_wildbench": ["evaluation/wildbench/pipeline.py"],
-                 "04_arena_hard": ["evaluation/arena/pipeline.py"], "05_cdr": ["cdr/steps.py"]}
+                 "04_arena_hard": ["evaluation/arena/pipeline.py"], "05_cdr": ["cdr/steps.py"],
+                 "10_wildchat": ["wildchat/stages.py"]}
 
 
 @pytest.mark.parametrize("nb", list(GRAPHS))

@@ -20,6 +20,7 @@ DETOXIFY_THRESHOLD = 0.1
 TEMPLATES = {"DAN": r"\bdo anything now\b", "Developer Mode": r"developer mode enabled",
              "AIM": r"always intelligent and machiavellian"}
 _TEMPLATES = [(name, re.compile(rx, re.IGNORECASE)) for name, rx in TEMPLATES.items()]
+_ANY_TEMPLATE = re.compile("|".join(f"(?:{rx})" for rx in TEMPLATES.values()), re.IGNORECASE)  # one search per turn
 PLACEHOLDER = re.compile(r"<PRESIDIO_ANONYMIZED_([A-Z_]+)>|<TRUFFLEHOG_REDACTED_([A-Z0-9_]*)>")
 PII = {  # checked in this order; each match is blanked before the next pattern runs
     "email": re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"),
@@ -40,11 +41,20 @@ def luhn_ok(digits: str) -> bool:
     return total % 10 == 0
 
 
+_DIGITS = re.compile(r"\d[\d .()+-]{5,}")  # what a card, IP or phone number starts with
+
+
 def pii_matches(text: str) -> list[str]:
     """PII kinds found in clear in ``text`` (one entry per occurrence); placeholders are not PII."""
-    text = PLACEHOLDER.sub(" ", text or "")
+    text = text or ""
+    has_at, has_digits = "@" in text, _DIGITS.search(text) is not None
+    if not has_at and not has_digits:  # every pattern needs an '@' or a run of digits: most turns stop here
+        return []
+    text = PLACEHOLDER.sub(" ", text) if "<" in text else text
     found = []
     for kind, rx in PII.items():
+        if (kind == "email" and not has_at) or (kind != "email" and not has_digits):
+            continue
         for m in rx.finditer(text):
             if kind == "credit_card":
                 digits = re.sub(r"\D", "", m.group())
@@ -112,7 +122,7 @@ class SafetyCounter:
 
     def _jailbreaks(self, conv: list, toxic_turns: list[bool], user: int | None) -> None:
         for i, t in enumerate(conv):
-            if t.get("role") != "user":
+            if t.get("role") != "user" or not _ANY_TEMPLATE.search(t.get("content") or ""):
                 continue
             for name, rx in _TEMPLATES:
                 if rx.search(t.get("content") or ""):
@@ -126,7 +136,7 @@ class SafetyCounter:
         found_red, found_pii = False, False
         for t in conv:
             text = t.get("content") or ""
-            for m in PLACEHOLDER.finditer(text):
+            for m in (PLACEHOLDER.finditer(text) if "<" in text else ()):
                 self.redactions[m.group(1) or m.group(2) or "UNKNOWN"] += 1
                 found_red = True
             kinds = pii_matches(text) if t.get("role") == "user" else []
