@@ -126,7 +126,8 @@ fit = paa.logistic(frame, paa.RATING_TERMS)
 fit_c = paa.logistic(frame, paa.RATING_TERMS + paa.CONTROL_TERMS)
 verdict = paf.decision_verdict(fit)
 for name, f in (("ratings only", fit), ("with controls", fit_c)):
-    print(f"{name}: n={f['n']} ({f['dropped']} rows with a missing value left out)" + (f"; {f['error']}" if f["error"] else ""))
+    note = f"; {f['error']}" if f["error"] else ""
+    print(f"{name}: n={f['n']} ({f['dropped']} rows with a missing value left out){note}")
     if f["table"] is not None:
         display(f["table"][["term", "coef", "se", "odds_ratio", "or_low", "or_high", "p"]].round(4))
 print(f"verdict: {verdict['signal']}; standardized ranking: {verdict['ranking']}; checks: {verdict['checks']}")
@@ -151,8 +152,8 @@ if coder == "logprobs":
     worker = pac.logprob_coder(LogProbScorer(coder_model), rel, n_fewshot, logprob_margin, max_codes)
 else:
     from helpers.core.judge import Judge
-    judge = Judge(coder_model, base_url=coder_base_url, timeout=coder_timeout, backend=backend, max_tokens=coder_max_tokens,
-                  cache_dir=run.path("judge_cache"), on_error="empty")
+    judge = Judge(coder_model, base_url=coder_base_url, timeout=coder_timeout, backend=backend,
+                  max_tokens=coder_max_tokens, cache_dir=run.path("judge_cache"), on_error="empty")
     worker = pac.judge_coder(judge, rel, n_fewshot, max_codes)
 records = pac.coding_stage(store, items, worker, coder_batch_size)
 n_parse_failures = pac.parse_failures(records)
@@ -166,7 +167,8 @@ for qid in coding_questions:
     results[(qid, f"{coder}:{coder_model}")] = pag.agreement(rel.human_codes[qid], coded.get(qid, {}), codes,
                                                              bootstrap_rounds, seed)
     if qid in rel.llm_codes:
-        results[(qid, "release LLM codes")] = pag.agreement(rel.human_codes[qid], rel.llm_codes[qid], codes, bootstrap_rounds, seed)
+        results[(qid, "release LLM codes")] = pag.agreement(rel.human_codes[qid], rel.llm_codes[qid], codes,
+                                                            bootstrap_rounds, seed)
 agree = pag.agreement_table(results)
 show(run, pap.agreement_figure(agree), "agreement", "Micro-F1 against the human codes with 95% bootstrap CIs; dots: "
      "the majority-code baseline (every answer gets the most frequent human code).")
@@ -188,9 +190,9 @@ ours = [dict(question=q, coder=c, **results[(q, c)]) for (q, c) in results]
 metrics = paf.run_metrics(source, len(rel.responses), shares["should be developed (Q23)"], fit, fit_c, verdict, ours,
                           f"{coder}:{coder_model}", len(records), n_parse_failures)
 metrics.update(truth_in_ci=paf.truth_check(fit_c, rel.truth), **stages.health())  # truth: synthetic data only
-metrics.update(exist_now_share=shares["Tech-X should exist (Q1)"]["share"], exist_now_share_ci=shares["Tech-X should exist (Q1)"]["ci"],
-               exist_future_share=shares["Tech-X 10 should exist (Q4)"]["share"],
-               exist_future_share_ci=shares["Tech-X 10 should exist (Q4)"]["ci"])
+now, future = shares["Tech-X should exist (Q1)"], shares["Tech-X 10 should exist (Q4)"]
+metrics.update(exist_now_share=now["share"], exist_now_share_ci=now["ci"], exist_future_share=future["share"],
+               exist_future_share_ci=future["ci"])
 metrics.update(paf.findings(metrics, fit, fit_c, verdict, ours, source))
 run.log_metrics(metrics)
 Markdown(findings_markdown(metrics))
