@@ -89,34 +89,22 @@ n_control_docs = 3  # [0..] reference documents the controllability test uses
 bootstrap_rounds = 1000  # [100..] bootstrap resamples for ROUGE CIs
 
 # %%
-import os, random, time
+import time
 import pandas as pd
-import torch
 from IPython.display import Markdown, display
-from helpers.core.runs import Run
-from helpers.core.generation import Generator, shutdown_engines
-from helpers.core.logprobs import LogProbScorer
-from helpers.core.plotting import use_style, show
-from helpers.core.training import TrainOptions
+from helpers.core.generation import Generator
+from helpers.core.notebook import start_notebook
+from helpers.core.plotting import show
 from helpers.core.report import findings_markdown
-from helpers.core import rehearsal
-from helpers.infosumm import data as isd, critics as isc, pipeline as isp, train as ist, controls as isk
-from helpers.infosumm import evaluate as ise, plots as isplot
+from helpers.infosumm import controls as isk, critics as isc, evaluate as ise, pipeline as isp
+from helpers.infosumm import plots as isplot, steps as iss, train as ist
 
-use_style()
-run = Run.current("08_infosumm")
-from helpers.core import engines  # vLLM settings and CPU threads for every model this notebook loads
-engines.configure(gpu_memory_utilization=gpu_memory_utilization, max_model_len=max_model_len,
-                  tensor_parallel_size=tensor_parallel_size, torch_threads=torch_threads)
-opts = TrainOptions(save_steps=save_steps, report_to=report_to, lora_r=lora_r)
-opts.check()
+run, _ = start_notebook("08_infosumm", globals())  # engine settings, plot style, run folder
+opts = iss.train_options(save_steps, report_to, lora_r)  # checked now: tracker installed, peft for LoRA
 thresholds = isc.Thresholds(saliency_min, faithfulness_min, ratio_min, ratio_max, copy_max, nli_min)
 sampling = {"temperature": temperature, "top_p": top_p, "max_tokens": summary_max_tokens, "seed": seed}
-t_start = time.perf_counter()
-timings = {}
-print(f"teacher {teacher_model}; {n_rounds} round(s) of expert iteration + a final sampling round, "
-      f"{n_documents_per_round} documents each; torch threads {torch.get_num_threads()}, "
-      f"load average {os.getloadavg()[0]:.1f}; run folder {run.dir}")
+t_start, timings = time.perf_counter(), {}
+print(f"{iss.setup_line(teacher_model, n_rounds, n_documents_per_round)}; run folder {run.dir}")
 
 # %% [markdown]
 # ## 1 · Documents
@@ -124,22 +112,13 @@ print(f"teacher {teacher_model}; {n_rounds} round(s) of expert iteration + a fin
 # Every round summarises fresh documents, so the teacher is never scored on documents it was fine-tuned on.
 
 # %%
-n_docs_needed = (n_rounds + 1) * n_documents_per_round
 teacher_gen = Generator(teacher_model, backend=backend, tensor_parallel_size=tensor_parallel_size)
-if documents_data:
-    docs = isd.load_pairs(documents_data, limit=n_docs_needed, min_words=doc_min_words, max_words=eval_max_words or 0)
-    doc_info = {"generated": 0, "dropped_short": 0, "seconds": 0.0, "source": documents_data}
-else:
-    docs, doc_info = isp.documents_stage(run, teacher_gen, isd.load_prefixes(prefixes), n_docs_needed, doc_max_tokens,
-                                         doc_temperature, top_p, seed, doc_min_words)
-    doc_info["source"] = prefixes
+docs, doc_info = iss.documents(run, teacher_gen, documents_data, prefixes, (n_rounds + 1) * n_documents_per_round,
+                               doc_max_tokens, doc_temperature, top_p, seed, doc_min_words, eval_max_words)
 timings["documents"] = doc_info["seconds"]
 print(f"{len(docs)} documents ({doc_info['dropped_short']} generated documents shorter than {doc_min_words} words dropped); "
       f"mean {sum(len(isc.words(d['document'])) for d in docs) / max(1, len(docs)):.0f} words")
-if len(docs) < n_rounds + 1:
-    raise RuntimeError(f"only {len(docs)} usable documents for {n_rounds + 1} sampling rounds: raise n_documents_per_round or lower doc_min_words")
-per_round = max(1, len(docs) // (n_rounds + 1))
-doc_sets = [docs[r * per_round:(r + 1) * per_round] for r in range(n_rounds + 1)]
+doc_sets = iss.round_document_sets(docs, n_rounds)  # one disjoint set per sampling round
 pd.set_option("display.max_colwidth", 160)
 pd.DataFrame(docs)[["document"]].head(3)
 
@@ -152,41 +131,17 @@ pd.DataFrame(docs)[["document"]].head(3)
 # best-ranked candidates that meet the hard constraints are added and counted as a fallback.
 
 # %%
+from helpers.core.logprobs import LogProbScorer
 scorer = LogProbScorer(critic_model or teacher_model, batch_size=8, max_prompt_tokens=2048, max_response_tokens=1024)
 nli = isc.NLICritic(nli_model) if nli_model else None
-teacher_paths, rounds, all_rows, train_logs = [teacher_model], [], [], {}
-survivors_by_round = {}
-for r in range(n_rounds + 1):
-    t0 = time.perf_counter()
-    path = teacher_paths[-1]
-    gen = teacher_gen if r == 0 else Generator(path, backend=backend, tensor_parallel_size=tensor_parallel_size)
-    cands = isp.candidates_stage(run, r, gen, isp.model_key(path), doc_sets[r], prompt_formats, n_samples, sampling)
-    shutdown_engines()  # a vLLM engine gives the GPU back before scoring and training
-    rows = isp.judge(isp.critic_stage(run, f"round{r}", scorer, cands, nli), thresholds, nli is not None)
-    kept, fallback = isp.survivors(rows, min_pairs)
-    survivors_by_round[r] = kept
-    all_rows += rows
-    rounds.append({"round": r, "n_documents": len(doc_sets[r]), "n_candidates": len(rows), "n_kept": len(kept),
-                   "fallback": fallback, "pass_rates": isc.pass_rates(rows), "teacher": str(path)})
-    if r < n_rounds:
-        if not kept:
-            raise RuntimeError(f"round {r}: no candidate meets even the hard constraints (brevity, not a copy); "
-                               f"loosen ratio_min/ratio_max/copy_max or raise summary_max_tokens")
-        examples = [{"prompt": isd.summary_prompt(k["document"], "tldr"), "completion": " " + k["summary"]} for k in kept]
-        out, hist = ist.sft(path, examples, run.dir / "checkpoints" / f"teacher_round{r + 1}", {"stage": "teacher", "round": r + 1},
-                            opts, max_steps=sft_steps, learning_rate=sft_learning_rate, batch_size=sft_batch_size,
-                            max_length=max_length, seed=seed)
-        teacher_paths.append(out)
-        train_logs[f"teacher_round{r + 1}"] = hist
-    timings[f"round{r}"] = time.perf_counter() - t0
-    pr = rounds[-1]["pass_rates"].get("all", {})
-    print(f"round {r}: {len(rows)} candidates, {pr.get('passed', 0)} pass every critic, {fallback} fallback, "
-          f"{len(kept)} kept; {timings[f'round{r}']:.0f} s")
-rates = pd.DataFrame([{"round": rd["round"], **{k: f"{v['passed']}/{v['n']} ({100 * v['rate']:.0f}%)" for k, v in rd["pass_rates"].items()},
-                       "fallback": rd["fallback"]} for rd in rounds])
-run.save_table(pd.DataFrame([{"id": x["id"], "round": x["round"], "doc_id": x["doc_id"], "format": x["format"], "summary": x["summary"],
-                              **x["scores"], **{f"pass_{k}": v for k, v in x["verdicts"].items()}} for x in all_rows]), "candidates_scored")
-rates
+it = iss.expert_iteration(run, teacher_model, teacher_gen, doc_sets, scorer, nli, thresholds, opts, timings,
+                          n_rounds=n_rounds, backend=backend, tensor_parallel_size=tensor_parallel_size,
+                          prompt_formats=prompt_formats, n_samples=n_samples, sampling=sampling, min_pairs=min_pairs,
+                          sft_steps=sft_steps, sft_learning_rate=sft_learning_rate, sft_batch_size=sft_batch_size,
+                          max_length=max_length, seed=seed)
+teacher_paths, rounds, all_rows, train_logs = it["teacher_paths"], it["rounds"], it["all_rows"], it["train_logs"]
+run.save_table(iss.candidates_table(all_rows), "candidates_scored")
+iss.pass_rate_table(rounds)
 
 # %%
 show(run, isplot.pass_rate_figure(rounds), "pass_rates",
@@ -195,13 +150,8 @@ show(run, isplot.pass_rate_figure(rounds), "pass_rates",
 show(run, isplot.score_distribution_figure(all_rows, thresholds.as_dict()), "critic_scores",
      "Distribution of each critic's score per round; dashed lines are the thresholds (pass: above the PMI "
      "thresholds, inside the ratio window, at or below the copy threshold).")
-ex = pd.DataFrame([{"round": x["round"], "format": x["format"], "summary": x["summary"][:140],
-                    "saliency": round(x["scores"]["saliency"], 1) if x["scores"]["saliency"] is not None else None,
-                    "faithfulness": round(x["scores"]["faithfulness"], 1) if x["scores"]["faithfulness"] is not None else None,
-                    "ratio": round(x["scores"]["ratio"], 2), "copy": round(x["scores"]["copy_rougeL_p"], 2),
-                    "passes all": x["verdicts"]["all"]} for x in all_rows])
 display(Markdown("Examples: the best and worst candidates of each round by saliency."))
-ex.sort_values(["round", "saliency"], ascending=[True, False]).groupby("round").head(3)
+iss.examples_table(all_rows)
 
 # %% [markdown]
 # ## 3 · Final pairs and control attributes
@@ -210,13 +160,13 @@ ex.sort_values(["round", "saliency"], ascending=[True, False]).groupby("round").
 # space) and its **extractiveness** (extractive fragment coverage and density; "high" at density >= `density_split`).
 
 # %%
-final = survivors_by_round[n_rounds] if student_data == "last" else [k for r in sorted(survivors_by_round) for k in survivors_by_round[r]]
+survivors = it["survivors"]
+final = survivors[n_rounds] if student_data == "last" else [k for r in sorted(survivors) for k in survivors[r]]
 final = list({(k["doc_id"], k["summary"]): k for k in final}.values())
 kw = isk.pick_keywords([k["summary"] for k in final], [isk.candidate_keywords(k["document"], k["summary"]) for k in final], embedder)
 pairs = [{**k, "controls": isk.annotate(k["document"], k["summary"], length_buckets, density_split, w)} for k, w in zip(final, kw)]
 ctrl_df = pd.DataFrame([{"summary": p["summary"][:120], **p["controls"]} for p in pairs])
 run.save_table(ctrl_df, "final_pairs")
-n_fallback_total = sum(rd["fallback"] for rd in rounds)
 print(f"{len(pairs)} final pairs ({sum(1 for p in pairs if p.get('fallback'))} from the fallback); length buckets "
       f"{ctrl_df.length.value_counts().to_dict()}, extractiveness {ctrl_df.extractive.value_counts().to_dict()}, "
       f"{int(ctrl_df.focus.notna().sum())} with a focus keyword")
@@ -230,15 +180,8 @@ ctrl_df.head(8)
 
 # %%
 t0 = time.perf_counter()
-if student_init.startswith("truncate:"):
-    student_base = ist.truncated_copy(teacher_model, int(student_init.split(":", 1)[1]), run.dir / "checkpoints" / f"student_init_{student_init.replace(':', '')}")
-elif ist.looks_seq2seq(student_init) and rehearsal.active():  # core's stand-ins are causal: a tiny T5 instead
-    student_base = ist.rehearsal_seq2seq(student_init)
-else:
-    student_base = student_init
-rng = random.Random(seed)
-s_examples = [{"prompt": isk.student_prompt(p["document"], isk.drop_codes({k: p["controls"][k] for k in ("length", "focus", "extractive")}, code_dropout, rng)),
-               "completion": " " + p["summary"]} for p in pairs]
+student_base = iss.student_base(student_init, teacher_model, run.dir / "checkpoints")
+s_examples = iss.student_examples(pairs, code_dropout, seed)  # control codes, each dropped with code_dropout
 student_path, s_hist = ist.sft(student_base, s_examples, run.dir / "checkpoints" / "student", {"stage": "student"}, opts,
                                max_steps=student_steps, learning_rate=student_learning_rate, batch_size=student_batch_size,
                                max_length=max_length, seed=seed)
@@ -247,7 +190,7 @@ timings["student"] = time.perf_counter() - t0
 losses = {k: [h["loss"] for h in v if "loss" in h] for k, v in train_logs.items()}
 print(f"student {student_init} ({'seq2seq' if ist.is_seq2seq(student_path) else 'causal'}) on {len(s_examples)} pairs, "
       f"{timings['student']:.0f} s")
-pd.DataFrame([{"stage": k, "steps": len(v), "first loss": v[0] if v else None, "last loss": v[-1] if v else None} for k, v in losses.items()])
+iss.loss_table(losses)
 
 # %% [markdown]
 # ## 5 · Evaluation against reference summaries
@@ -259,27 +202,14 @@ pd.DataFrame([{"stage": k, "steps": len(v), "first loss": v[0] if v else None, "
 # %%
 t0 = time.perf_counter()
 systems = {"teacher round 0": teacher_paths[0], f"teacher round {n_rounds}": teacher_paths[-1], "student": student_path}
-eval_sets = {}
-for src in [eval_data] + list(extra_eval_data):
-    refs = isd.load_pairs(src, limit=n_eval, max_words=eval_max_words)
-    refs = [x for x in refs if x["summary"]]
-    outs = {"lead-3": [isd.lead_k(x["document"], 3) for x in refs]}
-    for name, path in systems.items():
-        prompts = [isk.student_prompt(x["document"], None) if name == "student" else isd.summary_prompt(x["document"], "tldr") for x in refs]
-        outs[name] = isp.summarise_stage(run, name, path, prompts, eval_max_tokens, backend, tensor_parallel_size)
-    shutdown_engines()
-    table = ise.rouge_table(outs, [x["summary"] for x in refs], rounds=bootstrap_rounds, seed=seed)
-    eval_sets[src] = {"refs": refs, "outs": outs, "rouge": table}
+eval_sets = iss.evaluate_systems(run, systems, [eval_data] + list(extra_eval_data), n_eval=n_eval,
+                                 eval_max_words=eval_max_words, eval_max_tokens=eval_max_tokens, backend=backend,
+                                 tensor_parallel_size=tensor_parallel_size, bootstrap_rounds=bootstrap_rounds, seed=seed)
 timings["evaluation"] = time.perf_counter() - t0
 main = eval_sets[eval_data]
-rouge_df = pd.DataFrame([{**{k: v for k, v in r.items() if not k.endswith("_ci")}, "set": s,
-                          **{f"{t}_ci": f"{r[t + '_ci'][0]:.3f}-{r[t + '_ci'][1]:.3f}" for t in ise.ROUGE_TYPES}}
-                         for s, e in eval_sets.items() for r in e["rouge"]])
+rouge_df = iss.rouge_frame(eval_sets)
 run.save_table(rouge_df, "rouge")
-show(run, isplot.rouge_figure(main["rouge"]), "rouge",
-     f"ROUGE F1 on {len(main['refs'])} documents of {eval_data} with 95% bootstrap CIs; lead-3 ROUGE-L "
-     f"{next(r['rougeL'] for r in main['rouge'] if r['system'] == 'lead-3'):.3f}, student "
-     f"{next(r['rougeL'] for r in main['rouge'] if r['system'] == 'student'):.3f}.")
+show(run, isplot.rouge_figure(main["rouge"]), "rouge", iss.rouge_caption(main, eval_data))
 rouge_df
 
 # %%
@@ -328,41 +258,13 @@ pd.DataFrame([{"request": str(r["request"]), "output": r["output"][:120], **r["h
 # the details give each round's pass rates, what expert iteration changed, and what a teacher of this size can show.
 
 # %%
-refs_s = [x["summary"] for x in refs]
-d_sl = ise.paired_difference(outs["student"], outs["lead-3"], refs_s, rounds=bootstrap_rounds, seed=seed)
-d_lf = ise.paired_difference(outs[f"teacher round {n_rounds}"], outs["teacher round 0"], refs_s, rounds=bootstrap_rounds, seed=seed)
-by = {r["system"]: r for r in main["rouge"]}
+import os
 timings["total"] = time.perf_counter() - t_start
-metrics = {
-    "teacher_model": teacher_model, "critic_model": critic_model or teacher_model, "nli_model": nli_model or None,
-    "n_rounds": n_rounds, "n_documents": len(docs), "documents_dropped": doc_info["dropped_short"],
-    "pass_rates": {f"round{rd['round']}": {k: v["rate"] for k, v in rd["pass_rates"].items()} for rd in rounds},
-    "pass_rate_round0": rounds[0]["pass_rates"].get("all", {}).get("rate"),
-    "pass_rate_round0_ci": rounds[0]["pass_rates"].get("all", {}).get("ci"),
-    "pass_rate_last": rounds[-1]["pass_rates"].get("all", {}).get("rate"),
-    "pass_rate_last_ci": rounds[-1]["pass_rates"].get("all", {}).get("ci"),
-    "fallback_pairs": n_fallback_total, "final_pairs": len(pairs),
-    "rougeL_student": by["student"]["rougeL"], "rougeL_student_ci": by["student"]["rougeL_ci"],
-    "rougeL_lead3": by["lead-3"]["rougeL"], "rougeL_lead3_ci": by["lead-3"]["rougeL_ci"],
-    "rougeL_teacher_round0": by["teacher round 0"]["rougeL"], "rougeL_teacher_round0_ci": by["teacher round 0"]["rougeL_ci"],
-    "rougeL_teacher_last": by[f"teacher round {n_rounds}"]["rougeL"], "rougeL_teacher_last_ci": by[f"teacher round {n_rounds}"]["rougeL_ci"],
-    "rouge": {s: e["rouge"] for s, e in eval_sets.items()},
-    "student_minus_lead3_rougeL": d_sl["mean"], "student_minus_lead3_rougeL_ci": d_sl["ci"],
-    "teacher_last_minus_round0_rougeL": d_lf["mean"], "teacher_last_minus_round0_rougeL_ci": d_lf["ci"],
-    "controllability": ctrl, "controllability_if_ignored": ctrl_chance,
-    "eval_critic_pass_all": dict(zip(crit_summary.system, crit_summary.pass_all.astype(float))),
-    "timings_s": {k: round(v, 1) for k, v in timings.items()},
-    "headline": ["pass_rate_round0", "pass_rate_last", "rougeL_student", "rougeL_lead3", "rougeL_teacher_round0",
-                 "rougeL_teacher_last", "student_minus_lead3_rougeL"],
-}
-s_loss = losses.get("student") or [None]
-d_st = ise.paired_difference(outs["student"], outs[f"teacher round {n_rounds}"], refs_s, rounds=bootstrap_rounds, seed=seed)
-metrics.update({"student_minus_teacher_last_rougeL": d_st["mean"], "student_minus_teacher_last_rougeL_ci": d_st["ci"],
-                "student_loss_first": s_loss[0], "student_loss_last": s_loss[-1], "student_init": student_init})
-metrics.update(ise.findings(teacher_model, rounds, main["rouge"], d_sl, d_lf, ctrl, ctrl_chance, len(pairs),
-                            n_fallback_total, len(docs), student={"init": student_init, "loss_first": s_loss[0],
-                            "loss_last": s_loss[-1], "steps": len(losses.get("student") or []), "minus_teacher": d_st},
-                            eval_critics=metrics["eval_critic_pass_all"]))
+metrics = iss.run_metrics(teacher_model=teacher_model, critic_model=critic_model, nli_model=nli_model,
+                          n_rounds=n_rounds, docs=docs, doc_info=doc_info, it=it, pairs=pairs, main=main,
+                          eval_sets=eval_sets, ctrl=ctrl, ctrl_chance=ctrl_chance, crit_summary=crit_summary,
+                          timings=timings, losses=losses, student_init=student_init,
+                          bootstrap_rounds=bootstrap_rounds, seed=seed)
 run.log_metrics(metrics)
 print(f"total {timings['total']:.0f} s; load average {os.getloadavg()[0]:.1f}")
 print(metrics["signal"])

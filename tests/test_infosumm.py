@@ -221,6 +221,13 @@ def test_truncated_copy_keeps_the_first_layers(tmp_path, tiny_model_dir):
         ist.truncated_copy(tiny_model_dir, 5, tmp_path / "too-deep")
 
 
+def _metrics(sl, sl_ci, lf, lf_ci, **more):
+    """The metrics ``evaluate.findings`` reads (teacher "m", 15 final pairs, none from the fallback)."""
+    return {"teacher_model": "m", "student_minus_lead3_rougeL": sl, "student_minus_lead3_rougeL_ci": sl_ci,
+            "teacher_last_minus_round0_rougeL": lf, "teacher_last_minus_round0_rougeL_ci": lf_ci, "final_pairs": 15,
+            "fallback_pairs": 0, **more}
+
+
 def test_findings_are_computed_from_the_numbers():
     def row(system, r):
         return {"system": system, "n": 10, "rougeL": r, "rougeL_ci": [r - 0.05, r + 0.05]}
@@ -228,16 +235,17 @@ def test_findings_are_computed_from_the_numbers():
     rounds = [{"round": r, "n_candidates": 24, "n_documents": 6, "fallback": 0,
                "pass_rates": {"brevity": {"passed": 8, "n": 24, "rate": 1 / 3}, "all": {"passed": k, "n": 24, "rate": k / 24}}}
               for r, k in ((0, 6), (1, 3))]
-    f = ise.findings("m", rounds, rouge, {"mean": -0.28, "ci": [-0.32, -0.24]}, {"mean": -0.02, "ci": [-0.1, 0.05]},
-                     {}, {}, 15, 0, 12, student={"init": "truncate:12", "loss_first": 15.9, "loss_last": 4.8, "steps": 10,
-                                                 "minus_teacher": {"mean": -0.2, "ci": [-0.28, -0.13]}})
+    m = _metrics(-0.28, [-0.32, -0.24], -0.02, [-0.1, 0.05], n_documents=12, student_init="truncate:12",
+                 student_loss_first=15.9, student_loss_last=4.8, student_minus_teacher_last_rougeL=-0.2,
+                 student_minus_teacher_last_rougeL_ci=[-0.28, -0.13])
+    f = ise.findings(m, rounds=rounds, rouge=rouge, student_steps=10)
     assert f["signal"] == "lead-3 beats the student"
     assert "6/24 round-0" in f["finding"] and "0.050 for the student" in f["finding"]
     text = " ".join(f["findings"])
     assert "training loss 15.89 -> 4.80" not in text and "15.90 -> 4.80" in text
     assert "lead-3 (copying" in text and "stays below its teacher" in text and "beyond noise" in text
     assert "few candidates pass every critic (12%" in text and "most restrictive critic in the last round was brevity" in text
-    g = ise.findings("m", rounds, rouge, {"mean": 0.1, "ci": [0.02, 0.2]}, {"mean": 0.1, "ci": [0.05, 0.15]}, {}, {}, 15, 0, 5000)
+    g = ise.findings(_metrics(0.1, [0.02, 0.2], 0.1, [0.05, 0.15], n_documents=5000), rounds=rounds, rouge=rouge)
     assert g["signal"] == "student beats lead-3" and "needs the full profile" not in " ".join(g["findings"])
 
 

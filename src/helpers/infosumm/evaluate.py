@@ -76,10 +76,25 @@ def _ci(ci) -> str:
     return f" (95% CI {ci[0]:.3f}-{ci[1]:.3f})" if ci and ci[0] == ci[0] else ""
 
 
-def findings(model: str, rounds: list[dict], rouge: list[dict], diff_student_lead: dict, diff_last_first: dict,
-             ctrl: dict, ctrl_chance: dict, n_final: int, n_fallback_total: int, n_docs: int,
-             student: dict | None = None, eval_critics: dict | None = None) -> dict:
-    """finding / signal / findings sentences; every number comes from this run's results."""
+def findings(m: dict, *, rounds: list[dict], rouge: list[dict], student_steps: int = 0) -> dict:
+    """finding / signal / findings sentences computed from the run's metrics (teacher_model, the paired ROUGE-L
+    differences with their CIs, controllability, final and fallback pairs, documents, the student's init, losses
+    and difference to the last teacher, critics on the references), its ``rounds`` (pass rates per critic) and the
+    main reference set's ``rouge`` rows."""
+    def diff(key):
+        return {"mean": m[key], "ci": m[key + "_ci"]} if key in m else None
+    student = {"init": m.get("student_init"), "loss_first": m.get("student_loss_first"),
+               "loss_last": m.get("student_loss_last"), "steps": student_steps,
+               "minus_teacher": diff("student_minus_teacher_last_rougeL")}
+    return _findings(m["teacher_model"], rounds, rouge, diff("student_minus_lead3_rougeL"),
+                     diff("teacher_last_minus_round0_rougeL"), m.get("controllability") or {},
+                     m.get("controllability_if_ignored") or {}, m["final_pairs"], m["fallback_pairs"], m["n_documents"],
+                     student=student, eval_critics=m.get("eval_critic_pass_all"))
+
+
+def _findings(model: str, rounds: list[dict], rouge: list[dict], diff_student_lead: dict, diff_last_first: dict,
+              ctrl: dict, ctrl_chance: dict, n_final: int, n_fallback_total: int, n_docs: int,
+              student: dict | None = None, eval_critics: dict | None = None) -> dict:
     st = student or {}
     by = {r["system"]: r for r in rouge}
     first, last = rounds[0], rounds[-1]
