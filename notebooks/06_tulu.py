@@ -126,26 +126,22 @@ bootstrap_rounds = 500  # [100..] bootstrap resamples per confidence interval
 torch_threads = 1  # [0..] CPU threads for torch (0 keeps the default; 1 is steadier on a shared machine)
 
 # %%
-import os, time
+import time
 import pandas as pd
-import torch
 from IPython.display import Markdown, display
 from helpers import Run
 from helpers.core.plotting import show, use_style
-from helpers.tulu import config, grid, plots, tables
+from helpers.tulu import config, grid, plots, steps, tables
 
-os.environ.setdefault("TQDM_DISABLE", "1")  # TRL's per-stage progress bars
+steps.configure(torch_threads)  # TRL's progress bars off, torch threads
 pd.set_option("display.max_colwidth", 90)
-if torch_threads:
-    torch.set_num_threads(torch_threads)
 use_style()
 run = Run.current("06_tulu")
 P = {k: v for k, v in globals().items() if k in config.PARAM_NAMES}
 world_, levels = config.build(P, run.dir)
 rows = grid.ablation_rows(levels)
 started = time.perf_counter()
-print(f"{world} world, {len(rows)} rows ({len(grid.unique_runs(rows))} trainings) x {len(seeds)} seeds; torch threads "
-      f"{torch.get_num_threads()}, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; run folder {run.dir}")
+print(f"{steps.setup_line(world, rows, seeds)}; run folder {run.dir}")
 
 # %% [markdown]
 # ## The SFT start
@@ -288,73 +284,25 @@ checked = tables.paper_findings(rows, results, sft_records, categories, seeds, r
 pd.DataFrame(checked)
 
 # %%
-effect = {r["aspect"]: r for r in ranking}
-ties = tables.ranking_ties(ranking)
-key = lambda a: a.replace(" ", "_") + "_effect"
-ref = next(t for t in table if t["reference"] and t["aspect"] == "data" and t["column"] == "average")
-metrics = {
-    "headline": [key(a) for a in tables.PAPER_ORDER if a in effect] + ["reference_dpo_delta", "aspect_ranking_ties"],
-    **{key(a): r["effect"] for a, r in effect.items()}, **{f"{key(a)}_ci": [r["low"], r["high"]] for a, r in effect.items()},
-    "reference_dpo_delta": ref["delta"], "reference_dpo_delta_ci": [ref["low"], ref["high"]],
-    "aspect_order": [r["aspect"] for r in ranking], "aspect_ranking_ties": ties["aspect_ranking_ties"],
-    "aspect_ranking_equal_effects": ties["aspect_ranking_equal_effects"], "aspect_ranking_tied_pairs": ties["tied_pairs"],
-    "findings_checked": checked, "world": world, "policy": policy,
-    "seeds": seeds, "n_rows": len(rows), "n_eval_prompts": len(sft_records),
-    "sft_accuracy": sft_summary["accuracy"].to_dict(), "seconds": round(time.perf_counter() - started, 1),
-    "signal": tables.signal(checked),
-    "finding": (f"In the {world} world the aspects rank " + tables.order_text(ranking)
-                + " (the paper: data > algorithm > reward model > prompts); " + tables.signal(checked) + "."),
-    "findings": tables.findings_lines(checked, ranking),  # with one sentence on the ties when there are any
-}
-if len(rm_table):
-    metrics["reward_model_heldout_accuracy"] = rm_table.groupby("reward model")["held_out_accuracy"].mean().to_dict()
+metrics = steps.run_metrics(ranking=ranking, table=table, checked=checked, rm_table=rm_table, sft_summary=sft_summary,
+                            world=world, policy=policy, seeds=seeds, n_rows=len(rows), n_eval_prompts=len(sft_records),
+                            started=started)
 run.log_metrics(metrics)
 {k: metrics[k] for k in metrics["headline"] + ["signal"]}
 
 # %%
-notes = getattr(getattr(world_, "s", None), "notes", None) or []
-avg = {t["configuration"]: t for t in table if t["column"] == "average"}
-dpo_row = next((r for r in rows if r.aspect == "algorithm" and r.algorithm == "dpo"), None)
-ppo_row = next((r for r in rows if r.aspect == "algorithm" and r.algorithm == "ppo"), None)
-rm_acc = rm_table.groupby("reward model", sort=False)["held_out_accuracy"].mean() if len(rm_table) else None
-online = ""
-if dpo_row and ppo_row and rm_acc is not None:
-    gap = avg[ppo_row.label]["delta"] - avg[dpo_row.label]["delta"]
-    online = (f" Here PPO {'beats' if gap > 0 else 'trails'} DPO by {abs(100 * gap):.1f} points on the average; its reward "
-              f"model orders {rm_acc.iloc[0]:.0%} of held-out pairs like the checker, and an online algorithm can only climb "
-              f"what its reward model has learned, while DPO reads the checker's labels directly.")
-quick_note = (
-    "**What this world shows and what it does not.** The quick world is built so that each of the paper's four "
-    "aspects can matter: the SFT policy has learned a systematic mistake on half of each category, preference "
-    "pairs can point away from it (or not, when their labels are noisy or off-policy), and online training sees "
-    "only what its reward model learned." + online + " The ranking and the findings above are measured in that "
-    f"world, with {len(seeds)} seeds and {len(sft_records)} evaluation prompts; they show how the pipeline's parts "
-    "behave against each other, not how a 13B model behaves on GSM8k or AlpacaEval. The size of each aspect's effect "
-    "depends on the levels chosen for it (40% label noise is a deliberately poor data set), as it does in the "
-    "paper's table. `full-gpu.yaml` runs the same cells on a hub model and the Tulu 2.5 data.")
+online = steps.online_note(rows, table, rm_table)
 # the hub world publishes its final policies at stable paths (links) that the judge notebooks read
 published = config.publish_checkpoints(run.dir, world_.root / "models", rows, seeds) if world == "hub" else {}
-run.write_json("checkpoints.json", published or {f"{r.label} (seed {s})": str(world_.root / "models" / f"{r.slug}-s{s}")
-                                                  for r in grid.unique_runs(rows) for s in seeds})
-arena_board = run.dir.parent.parent / "04_arena_hard" / run.dir.name / "data" / "leaderboard.csv"
-hub_note = (
-    "**Win rates.** This notebook measures task accuracy, not win rates. The trained "
-    f"policies are linked at `checkpoints/<slug>-s<seed>` in this run folder ({len(published)} listed in "
-    "`data/checkpoints.json`); in a `full-gpu` suite run, 04_arena_hard runs after this notebook and judges the DPO "
-    "and PPO policies of seed 0 (its `extra_checkpoints`) against its baseline, with bootstrap CIs, in "
-    f"`outputs/04_arena_hard/{run.dir.name}/data/leaderboard.csv`." + online)
-display(Markdown(quick_note if world == "quick" else hub_note))
-if world == "hub" and arena_board.exists():
-    names = {os.path.basename(path): label for label, path in published.items()}
-    board_ = pd.read_csv(arena_board)
-    board_ = board_[board_.model.isin(names)]
-    print(f"{len(board_)} Tulu rows in {arena_board}, written {time.ctime(arena_board.stat().st_mtime)} by a 04_arena_hard "
-          "run before this notebook finished (it judged the models these links pointed to then):")
-    if len(board_):
-        display(board_.assign(configuration=board_.model.map(names)).set_index("configuration"))
-elif world == "hub":
-    print(f"no Arena-Hard leaderboard at {arena_board} yet: the win rates come from 04_arena_hard in the same suite run")
-for n in notes:
+run.write_json("checkpoints.json", published or steps.checkpoint_links(world_.root / "models", rows, seeds))
+display(Markdown(steps.quick_note(online, len(seeds), len(sft_records)) if world == "quick"
+                 else steps.hub_note(online, len(published), run.dir.name)))
+if world == "hub":
+    arena_rows, line = steps.arena_rows(run.dir, published)
+    print(line)
+    if arena_rows is not None and len(arena_rows):
+        display(arena_rows)
+for n in getattr(getattr(world_, "s", None), "notes", None) or []:
     display(Markdown(f"*Note: {n}*"))
 
 # %% [markdown]
