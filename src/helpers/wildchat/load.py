@@ -11,6 +11,7 @@ ids resolve to the offline fixture, which has the full schema.
 from __future__ import annotations
 
 import json
+import stat
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
@@ -64,6 +65,9 @@ def local_files(source: str) -> list[Path]:
         return files
     if not path.exists():
         raise WildChatSourceError(f"data file {path} not found")
+    if not stat.S_ISREG(path.stat().st_mode):  # a FIFO or a device would hang the first read
+        kind = "a FIFO" if stat.S_ISFIFO(path.stat().st_mode) else "a device or special file"
+        raise WildChatSourceError(f"data file {path} is {kind}, not a regular file")
     if path.suffix not in (".jsonl", ".parquet"):
         raise WildChatSourceError(f"data file {path}: expected .jsonl or .parquet (WildChat's formats), got {path.suffix}")
     return [path]
@@ -160,7 +164,10 @@ def precheck(params: dict[str, Any]) -> None:
     """The runner's check before anything loads (``metadata.helpers.precheck``): the WildChat source (a known
     release, or files that exist, are not empty and are in the schema) and the other corpora's specs."""
     from .corpora import parse_spec
-    check_source(str(params.get("data") or ""))
+    try:
+        check_source(str(params.get("data") or ""))
+    except WildChatSourceError as exc:
+        raise WildChatSourceError(f"parameter 'data': {exc}") from None
     for spec in params.get("other_corpora") or []:
         parse_spec(str(spec))
 
