@@ -84,37 +84,21 @@ ray_replicas = 1  # [1..] executor ray: data-parallel replicas, each with its ow
 ray_gpus_per_replica = 0  # [0..] executor ray: GPUs per replica (0 on a CPU; above 1: tensor parallel inside the replica, vLLM)
 
 # %%
-import os
 import pandas as pd
-import torch
 from IPython.display import display
-from helpers.core.runs import Run
-from helpers.core.judge import Judge
-from helpers.core.generation import shutdown_engines
-from helpers.core.logprobs import LogProbScorer
 from helpers.core.executor import Executor
-from helpers.core.plotting import use_style, show
+from helpers.core.notebook import start_notebook
+from helpers.core.plotting import show
 from helpers.core.stats import ranked
-from helpers.culturegen import data as cgd, generate as cgg, extract as cge, score as cgs
-from helpers.culturegen import analyses as cga, culturalbench as cgb, plots as cgp, worldmap as cgw
-
-from helpers.core import engines  # vLLM settings and CPU threads for every model this notebook loads
-engines.configure(gpu_memory_utilization=gpu_memory_utilization, max_model_len=max_model_len,
-                  tensor_parallel_size=tensor_parallel_size, torch_threads=torch_threads)
-use_style()
-run = Run.current("07_culturegen")
-from helpers.core.store import fallback_lines
+from helpers.culturegen import analyses as cga, culturalbench as cgb, data as cgd, generate as cgg, plots as cgp
+from helpers.culturegen import score as cgs, steps as cgst, worldmap as cgw
 from helpers.culturegen.stages import GRAPH
-stages = GRAPH.bind(run, globals())  # each stage's file is named by a hash of every parameter that changes it
+
+run, stages = start_notebook("07_culturegen", globals(), GRAPH)  # also sets torch_threads; stage files keyed by params
 executor = Executor.from_params(globals())  # the generation and scoring stages run here (local) or on Ray replicas
-if torch_threads:
-    torch.set_num_threads(torch_threads)
-chosen = cgd.select_cultures(cultures, n_per_region)
-chosen_topics = cgd.select_topics(topics)
+chosen, chosen_topics = cgd.select_cultures(cultures, n_per_region), cgd.select_topics(topics)
 items = cgg.generation_items(chosen, chosen_topics, genders, with_baseline=True)
-print(f"{len(chosen)} cultures x {len(chosen_topics)} topics x {len(genders)} gender form(s) + the culture-agnostic "
-      f"baseline = {len(items)} prompts x {n_samples} samples; torch threads {torch.get_num_threads()}, "
-      f"load average {os.getloadavg()[0]:.1f}; generation and scoring run {executor}; run folder {run.dir}")
+print(f"{cgst.setup_line(chosen, chosen_topics, genders, len(items), n_samples, executor)}; run folder {run.dir}")
 pd.DataFrame([(c.region, c.nationality, c.country) for c in chosen], columns=["region", "nationality", "country"])
 
 # %% [markdown]
@@ -144,30 +128,13 @@ pd.DataFrame(rows).groupby(["nationality", "topic"]).head(1)[["nationality", "to
 # rest give the 1-4-gram candidates (no n-gram starts or ends with a stop word or is only a generic topic word).
 
 # %%
-cultures_by_name = {c.nationality: c for c in cgd.all_cultures()}
-topics_by_key = {t.key: t for t in cgd.all_topics()}
-llm_rows = [r for r in rows if r["nationality"]] if extractor == "llm" else cge.agreement_sample(rows, n_agreement, seed)
-llm_items, judge = {}, None
-if llm_rows:
-    judge = Judge(extractor_model, base_url=extractor_base_url, timeout=extractor_timeout, backend=backend,
-                  cache_dir=run.path("judge_cache"), max_tokens=extractor_max_tokens, on_error="empty", batch_size=256,
-                  executor=executor)  # executor ray: the extractor's calls go to long-lived Ray replicas
-    llm_items = cge.llm_extract_stage(run, llm_rows, judge, topics_by_key,
-                                      store=stages.store("extract_llm", key="gen_id", judge=judge.name, temperature=judge.temperature))
-    shutdown_engines()  # a vLLM extractor gives its GPU memory back to the log-prob scorer
-ext = cge.extract_rows(rows, cultures_by_name, topics_by_key, llm_items, use=extractor)
-agreement = cga.extractor_agreement(ext)
-n_marked_phrases = sum(len(r["marked_phrases"]) for r in ext)
-n_phrases = sum(len(r["phrases"]) for r in ext)
-print(f"extractor: {extractor}; {n_phrases} phrases kept, {n_marked_phrases} marked phrases dropped")
-print(f"rule vs LLM ({judge.name if judge else 'not run'}) on {agreement['n']} generations: exact agreement "
-      f"{agreement['exact'] if agreement['exact'] is None else round(agreement['exact'], 2)}, token F1 "
-      f"{agreement['token_f1'] if agreement['token_f1'] is None else round(agreement['token_f1'], 2)}, "
-      f"{agreement['parse_failures']} unparseable replies")
-run.save_table(pd.DataFrame(ext)[["gen_id", "nationality", "topic", "gender", "text", "sentence", "marked", "rule_items",
-                                  "llm_items", "phrases", "marked_phrases"]], "extracted")
-shown = ["nationality", "sentence", "rule_items", "llm_items", "marked_phrases"]  # n_agreement 0: no rows, same columns
-pd.DataFrame([r for r in ext if r["llm_items"] is not None or r["llm_failed"]], columns=list(ext[0]) if ext else shown)[shown].head(10)
+ext, agreement, judge, lines = cgst.extract_symbols(
+    run, rows, stages, executor, extractor=extractor, n_agreement=n_agreement, seed=seed, backend=backend,
+    extractor_model=extractor_model, extractor_base_url=extractor_base_url, extractor_timeout=extractor_timeout,
+    extractor_max_tokens=extractor_max_tokens)
+print(*lines, sep="\n")
+run.save_table(pd.DataFrame(ext)[cgst.EXTRACTED_COLUMNS], "extracted")
+cgst.extraction_examples(ext)  # rules and the LLM extractor side by side
 
 # %% [markdown]
 # ## 3 · Symbol scoring, and whether it can be trusted
@@ -179,26 +146,15 @@ pd.DataFrame([r for r in ext if r["llm_items"] is not None or r["llm_failed"]], 
 # log-probs within 1e-4).
 
 # %%
-scorer = LogProbScorer(model, batch_size=score_batch_size)
-pairs, n_pairs_left_out = cgs.validity_items(cgd.symbol_pairs(validity_pairs), chosen)
-to_score = cgs.plan_scoring(ext, pairs, n_ngrams_per_topic)
-# executor ray: the replicas each load the model (score_spec); this scorer keys the store and answers CulturalBench
-score_work = scorer if executor.kind == "local" else cgs.score_spec(model, chosen, batch_size=score_batch_size)
-scores, score_speed = cgs.score_stage(run, score_work, to_score, chosen, model, batch_size=score_batch_size, store=stages.store(
-    "scores", cultures=[c.nationality for c in chosen], start=cgs.start_text(scorer.tokenizer),
-    truncation=[scorer.max_prompt_tokens, scorer.max_response_tokens], end_of_turn=scorer.end_of_turn),
-    executor=executor)
-assoc = cgs.Associations(scores, chosen, score_measure, calibrate)
-symbols = cgs.choose_symbols(ext, assoc)
-sym_df = pd.DataFrame(symbols, columns=cgs.SYMBOL_COLUMNS)
+from helpers.core.logprobs import LogProbScorer
+scorer = LogProbScorer(model, batch_size=score_batch_size)  # keys the store and answers CulturalBench
+sc = cgst.score_symbols(run, scorer, ext, chosen, stages, executor, model=model, validity_pairs=validity_pairs,
+                        n_ngrams_per_topic=n_ngrams_per_topic, score_batch_size=score_batch_size,
+                        score_measure=score_measure, calibrate=calibrate)  # executor ray: replicas load the model
+pairs, scores, assoc, symbols, sym_df = sc["pairs"], sc["scores"], sc["assoc"], sc["symbols"], sc["sym_df"]
 run.save_table(sym_df, "symbols")
-n_symbols = int((sym_df.drop_duplicates(["nationality", "topic", "candidate"]).symbol == True).sum())
-rate = score_speed["sentences_per_s"]
-print(f"{len(to_score)} n-grams x {len(chosen)} cultures scored"
-      + (f": {score_speed['sentences']} sentences in {score_speed['seconds']:.0f} s ({rate:.1f} sentences/s)" if rate else " (resumed)"))
-print(f"{len(sym_df)} kept phrases, {int(sym_df.candidate.notna().sum())} with a scored n-gram; "
-      f"{n_symbols} unique (culture, topic, symbol) triples")
-sym_df[sym_df.symbol == True].sort_values(["p_culture", "nationality", "candidate"], ascending=[False, True, True]).head(12)
+print(*sc["lines"], sep="\n")
+cgst.top_symbols(sym_df)
 
 # %% [markdown]
 # ### Validity check on known pairs
@@ -212,7 +168,7 @@ sym_df[sym_df.symbol == True].sort_values(["p_culture", "nationality", "candidat
 # %%
 variants = [cgs.validity(pairs, cgs.Associations(scores, chosen, m, c)) for m in cgs.MEASURES for c in (False, True)]
 val = next(v for v in variants if v["measure"] == score_measure and v["calibrated"] == calibrate)
-print(f"{val['n_pairs']} known pairs among the run's {len(chosen)} cultures ({n_pairs_left_out} pairs of other cultures left out)")
+print(f"{val['n_pairs']} known pairs among the run's {len(chosen)} cultures ({sc['pairs_left_out']} pairs of other cultures left out)")
 print("chosen variant:", val["top1_verdict"]["text"])
 display(pd.DataFrame([{k: v[k] for k in ("measure", "calibrated", "top1", "top1_ties", "precision", "recall", "flagged_per_pair")}
                       for v in variants]))
@@ -285,18 +241,12 @@ pres["region"]
 # real one (both configs).
 
 # %%
-easy, hard = cgb.load_culturalbench(cb_data, limit=n_cb_questions)
-cb_name = cb_model or model
-if cb_base_url:
-    cb = cgb.evaluate(run, easy, hard, cb_name, judge=Judge(cb_name, base_url=cb_base_url, timeout=cb_timeout,
-                                                              cache_dir=run.path("judge_cache"), max_tokens=32, on_error="empty"),
-                      stages=stages)  # keyed by the answering model, its endpoint and the questions
-else:
-    cb_scorer = scorer if cb_name == model else LogProbScorer(cb_name, batch_size=score_batch_size)
-    cb = cgb.evaluate(run, easy, hard, cb_name, scorer=cb_scorer, mode=cb_local_scoring, stages=stages)
+cb = cgst.culturalbench(run, stages, scorer, model=model, cb_data=cb_data, n_cb_questions=n_cb_questions,
+                        cb_model=cb_model, cb_base_url=cb_base_url, cb_timeout=cb_timeout,
+                        cb_local_scoring=cb_local_scoring, score_batch_size=score_batch_size)
 e_all = cb["easy"].iloc[0]
-print(f"{len(easy)} questions, {len(hard)} true/false items ({cb['how']}); {cb['unparsed']} unparsed replies; "
-      f"failed endpoint calls {cb['failed_calls']}")
+print(f"{len(cb['easy_questions'])} questions, {len(cb['hard_questions'])} true/false items ({cb['how']}); "
+      f"{cb['unparsed']} unparsed replies; failed endpoint calls {cb['failed_calls']}")
 easy_note = cgb.not_measured(cb, "easy") or f"{int(e_all.k)}/{int(e_all.n)} ({100 * e_all.accuracy:.0f}%)"
 show(run, cgp.culturalbench_figure(cb["easy"], cb["hard_item"], cgb.CHANCE), "culturalbench",
      f"Accuracy per region with 95% Wilson intervals (the 'all' row pools every question; a failed call counts as "
@@ -310,35 +260,10 @@ cb["easy"].merge(cb["hard_item"], on="region", suffixes=("_easy", "_hard_item"))
 # the model actually holds.
 
 # %%
-h_all, hq_all = cb["hard_item"].iloc[0], cb["hard_question"].iloc[0]
-metrics = {
-    "model": model, "n_cultures": len(chosen), "n_topics": len(chosen_topics), "n_generations": len(rows),
-    "validity_top1": val["top1"], "validity_top1_ci": val["top1_ci"], "validity_precision": val["precision"],
-    "validity_precision_ci": val["precision_ci"], "validity_recall": val["recall"], "validity_recall_ci": val["recall_ci"],
-    "validity_chance": 1.0 / len(chosen), "validity_pairs": val["n_pairs"], "validity_top1_ties": val["top1_ties"],
-    "validity_variants": {f"{v['measure']}{'+calibration' if v['calibrated'] else ''}": {"top1": v["top1"], "precision": v["precision"], "recall": v["recall"]} for v in variants},
-    "markedness": float(overall.rate), "markedness_ci": [float(overall.low), float(overall.high)],
-    "markedness_baseline": float(mk["baseline"].rate.iloc[0]) if len(mk["baseline"]) else None,
-    "markedness_no_name": float(mk["overall_no_name"].rate.iloc[0]),
-    "markedness_by_region": dict(zip(mk["region"].region, mk["region"].rate.astype(float))),
-    "symbols_found": n_symbols, "phrases_scored": int(sym_df.candidate.notna().sum()),
-    "diversity_spearman": div_corr["spearman"], "diversity_spearman_ci": div_corr["spearman_ci"],
-    "diversity_kendall": div_corr["kendall"], "frequency_source": str(div.frequency_source.iloc[0]),
-    "agnostic_presence": tot_k / tot_n if tot_n else None,
-    "extractor": extractor, "extractor_agreement": agreement["exact"], "extractor_agreement_ci": agreement["exact_ci"],
-    "extractor_parse_failures": agreement["parse_failures"], "extractor_checked": agreement["n"],
-    "cb_easy_accuracy": cgb.measured(cb, "easy", e_all.accuracy), "cb_easy_accuracy_ci": [float(e_all.low), float(e_all.high)],
-    "cb_hard_item_accuracy": cgb.measured(cb, "hard", h_all.accuracy), "cb_hard_item_accuracy_ci": [float(h_all.low), float(h_all.high)],
-    "cb_hard_question_accuracy": cgb.measured(cb, "hard", hq_all.accuracy), "cb_questions": len(easy), "cb_scoring": cb["how"],
-    "cb_failed_calls": cb["failed_calls"], "cb_not_measured": {f: cgb.not_measured(cb, f) for f in ("easy", "hard")},
-    "generation_sequences_per_s": gen_stats["sequences_per_s"], "scoring_sentences_per_s": score_speed["sentences_per_s"],
-    "headline": ["validity_top1", "validity_precision", "validity_recall", "markedness", "cb_easy_accuracy",
-                 "symbols_found", "diversity_spearman", "scoring_sentences_per_s"],
-}
-metrics.update(cga.findings(model, len(chosen), n_samples, mk, val, div_corr, div, pres, agreement, cb, n_symbols, len(rows)))
-extractor_errors = judge.errors if judge else 0
-metrics.update(extractor_endpoint_errors=extractor_errors, **stages.health())
-metrics["findings"] = list(metrics.get("findings", [])) + fallback_lines({"extractor endpoint errors": extractor_errors, **stages.health()})
+metrics = cgst.run_metrics(model=model, chosen=chosen, chosen_topics=chosen_topics, rows=rows, n_samples=n_samples,
+                           variants=variants, val=val, mk=mk, sc=sc, div=div, div_corr=div_corr, pres=pres,
+                           extractor=extractor, agreement=agreement, cb=cb, gen_stats=gen_stats,
+                           extractor_errors=judge.errors if judge else 0, health=stages.health())
 run.log_metrics(metrics)
 executor.close()  # executor ray: disconnect (a Ray started here stops) before the kernel ends
 print(metrics["signal"])

@@ -148,7 +148,7 @@ def test_graph_matches_the_pipeline(nb):
 # the experiment-package modules that open a notebook's stage stores for its cells
 STAGE_MODULES = {"01_magpie": ["magpie/steps.py"], "02_wildbench": ["evaluation/wildbench/pipeline.py"],
                  "04_arena_hard": ["evaluation/arena/pipeline.py"], "05_cdr": ["cdr/steps.py"],
-                 "10_wildchat": ["wildchat/stages.py"]}
+                 "07_culturegen": ["culturegen/steps.py"], "10_wildchat": ["wildchat/stages.py"]}
 
 
 @pytest.mark.parametrize("nb", list(GRAPHS))

@@ -138,8 +138,17 @@ def _tied_with(table: pd.DataFrame, region: str, value: float, column: str = "ra
     return f", tied with {', '.join(others)}" if others else ""
 
 
-def findings(model: str, n_cultures: int, n_samples: int, mk: dict, val: dict, div_corr: dict, div: pd.DataFrame,
-             pres: dict, agreement: dict, cb: dict | None, n_symbols: int, n_generations: int) -> dict:
+def findings(m: dict, *, n_samples: int, mk: dict, val: dict, div_corr: dict, div: pd.DataFrame, pres: dict,
+             agreement: dict, cb: dict | None) -> dict:
+    """finding / signal / findings sentences computed from the run's metrics (model, n_cultures, symbols_found,
+    n_generations) and its analyses (markedness ``mk``, validity ``val``, diversity, agnostic presence, extractor
+    agreement, CulturalBench ``cb``)."""
+    return _findings(m["model"], m["n_cultures"], n_samples, mk, val, div_corr, div, pres, agreement, cb,
+                     m["symbols_found"], m["n_generations"])
+
+
+def _findings(model: str, n_cultures: int, n_samples: int, mk: dict, val: dict, div_corr: dict, div: pd.DataFrame,
+              pres: dict, agreement: dict, cb: dict | None, n_symbols: int, n_generations: int) -> dict:
     """finding / signal / findings sentences, every number taken from this run's results."""
     overall = mk["overall"].iloc[0]
     base = ""
