@@ -28,6 +28,57 @@ def test_bad_input_is_one_line_and_exit_2(notebook, args, message, tmp_path):
     assert not any(tmp_path.iterdir()), "nothing may be written for a rejected run"
 
 
+def test_the_run_lock_never_follows_a_symlink(tmp_path):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    run_dir = tmp_path / "out" / "00_quickstart" / "x"
+    run_dir.mkdir(parents=True)
+    (run_dir / ".lock").symlink_to(victim)
+    rc, err, _ = run_case("00_quickstart", ["--run-name", "x"], str(tmp_path / "out"))
+    assert rc == 2 and "lock" in err and len(err.splitlines()) == 1, err
+    assert victim.read_text() == "precious\n" and sorted(p.name for p in run_dir.iterdir()) == [".lock"]
+
+
+def test_a_store_line_repeating_an_id_with_other_content_is_reported(tmp_path):
+    from helpers.core.store import JsonlStore
+    path = tmp_path / "s.jsonl"
+    path.write_text('{"id": "a", "v": 1}\n{"id": "b", "v": 2}\n{"id": "a", "v": 1}\n{"id": "a", "v": 9}\n')
+    with pytest.warns(UserWarning, match=r"id 'a' on line 4 \(line 1 is used\)"):
+        store = JsonlStore(path)
+    assert store.get("a") == {"id": "a", "v": 1} and store.conflicting_ids == 1  # an identical repeat is no conflict
+
+
+def test_a_broken_cached_json_is_named_and_recomputed(tmp_path):
+    from helpers.core.store import cached_json
+    path = tmp_path / "data" / "speed_x.json"
+    path.parent.mkdir()
+    path.write_text('{"answers_per_s": ')
+    with pytest.warns(UserWarning, match="speed_x.json: cached result is not readable JSON"):
+        assert cached_json(path, lambda: {"answers_per_s": 2.0}) == {"answers_per_s": 2.0}
+    assert read_json(path) == {"answers_per_s": 2.0}
+
+
+def test_params_values_are_checked_element_by_element_and_finite():
+    from helpers.core.params import ParamsError, ParamSpec, validate_params
+    specs = {"xs": ParamSpec("xs", [0.1], "[0..1] shares"), "n": ParamSpec("n", 3, "[1..] count"),
+             "names": ParamSpec("names", [], "names"), "lo": ParamSpec("lo", 0.0, "a threshold")}
+    assert validate_params({"xs": [0, 1], "names": ["a"], "lo": -2}, specs) == {"xs": [0.0, 1.0], "names": ["a"], "lo": -2.0}
+    for bad, text in [({"xs": [float("nan")]}, "finite"), ({"xs": [[0.1]]}, "element 0 must be float"),
+                      ({"names": [["a"]]}, "element 0 must be str"), ({"n": 10 ** 30}, "too large"),
+                      ({"lo": float("inf")}, "finite"), ({"n": float("nan")}, "must be int")]:
+        with pytest.raises(ParamsError, match=text):
+            validate_params(bad, specs)
+
+
+def test_culturalbench_failed_calls_above_the_threshold_are_not_measured():
+    from helpers.culturegen import culturalbench as cgb
+    cb = {"failed_calls": {"easy": 6, "hard": 1}, "calls": {"easy": 6, "hard": 24}}
+    assert "6/6 endpoint calls failed" in cgb.not_measured(cb, "easy")
+    assert cgb.measured(cb, "easy", 0.0) is None
+    assert cgb.not_measured(cb, "hard") is None and cgb.measured(cb, "hard", 0.5) == 0.5  # 1/24: below 10%
+    assert cgb.not_measured({"failed_calls": {"easy": 0}, "calls": {"easy": 0}}, "easy") is None
+
+
 def test_a_second_run_with_the_same_name_refuses(tmp_path):
     run_dir = tmp_path / "00_quickstart" / "busy"
     run_dir.mkdir(parents=True)

@@ -96,6 +96,9 @@ def check_params(params: dict) -> None:
             resolved = resolve_model(init_from)
         except ModelNotFoundError as exc:
             raise ValueError(f"parameter 'init_from': {exc}") from None
+        if resolved == init_from:  # a hub id: online, it must exist (asked now, not a minute into the kernel)
+            from ..core.precheck import check_hub_model
+            check_hub_model("init_from", init_from)
         kind = _model_type(resolved)
         if kind is not None and kind != "gpt2":
             raise ValueError(f"parameter 'init_from': {init_from} is a {kind} model; stepwise internalization here "

@@ -93,9 +93,12 @@ def check_params(p: dict[str, Any]) -> None:
             elif name != "sft":
                 from ..core.models import ModelNotFoundError, resolve_model
                 try:
-                    resolve_model(name)
+                    resolved = resolve_model(name)
                 except ModelNotFoundError as exc:
                     raise ValueError(f"parameter {key!r}: {exc}") from None
+                if resolved == name:  # a hub id: online, it must exist
+                    from ..core.precheck import check_hub_model
+                    check_hub_model(key, name)
     if quick and [s for s in p.get("sources", []) if s not in QUICK_SOURCES]:
         raise ValueError(f"parameter 'sources': the quick world's sources are {' / '.join(QUICK_SOURCES)}")
     for key, allowed in (("labellers", LABELLERS), ("algorithms", ALGORITHMS), ("prompt_sets", PROMPT_SETS)):
