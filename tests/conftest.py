@@ -20,17 +20,9 @@ def embedded_model_dir() -> str:
 
 
 def _tiny_llama(path, tokenizer, seed: int, hidden: int = 32, layers: int = 2):
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
+    from helpers.core.tiny import tiny_model
 
-    torch.manual_seed(seed)
-    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=hidden, intermediate_size=2 * hidden,
-                         num_hidden_layers=layers, num_attention_heads=4, num_key_value_heads=2,
-                         max_position_embeddings=1024, bos_token_id=tokenizer.bos_token_id,
-                         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
-                         tie_word_embeddings=True)
-    model = LlamaForCausalLM(config)
-    model.generation_config.eos_token_id = tokenizer.eos_token_id
+    model = tiny_model(tokenizer, seed=seed, hidden_size=hidden, num_hidden_layers=layers, max_position_embeddings=1024)
     model.save_pretrained(path)
     tokenizer.save_pretrained(path)
     return str(path)

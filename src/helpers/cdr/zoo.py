@@ -5,6 +5,7 @@ import random
 from pathlib import Path
 from typing import Any, Sequence
 
+from ..core.tiny import tiny_model
 
 DERIVED_KINDS = ("layers", "noise", "random", "simpo", "dpo", "dpo-offline")
 TRAINED_KINDS = ("simpo", "dpo", "dpo-offline")
@@ -18,7 +19,7 @@ def derive_model(spec: str, parent: str, out_dir: str | Path, seed: int = 0) -> 
     parent's tokenizer. Returns the folder.
     """
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaConfig, LlamaForCausalLM
+    from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from ..core.models import resolve_model
     from ..core.store import atomic_dir
@@ -48,11 +49,7 @@ def derive_model(spec: str, parent: str, out_dir: str | Path, seed: int = 0) -> 
         if getattr(model.config, "layer_types", None):
             model.config.layer_types = model.config.layer_types[:k]
     elif kind == "random":
-        cfg = LlamaConfig(vocab_size=len(tok), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                          num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=4096,
-                          bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
-                          pad_token_id=tok.pad_token_id, tie_word_embeddings=True)
-        model = LlamaForCausalLM(cfg)
+        model = tiny_model(tok, seed=seed, hidden_size=64)
     else:
         raise ValueError(f"unknown derived model {spec!r}: use noise:S, layers:K or random (or dpo via train_preference)")
     with atomic_dir(out) as tmp:
@@ -136,8 +133,8 @@ def train_preference(model: str, dataset, out_dir: str | Path, loss: str = "simp
     ``TrainOptions``) adds checkpoints every N steps with resume after a kill, ``report_to``, LoRA and the
     accelerate launcher. Saves to ``out_dir``; a finished ``out_dir`` trained with the same inputs is
     reused, a changed input retrains. Returns the training log (loss per step, seconds)."""
-    from ..core.store import atomic_write_json, read_json
     from ..core.launch import run_training
+    from ..core.store import atomic_write_json, read_json
     from ..core.training import TrainOptions
 
     if loss not in ("simpo", "dpo"):

@@ -20,8 +20,17 @@ from . import train_job
 from .models import resolve_model
 from .serving import free_port
 from .store import atomic_write_json, read_json
-from .training import (KINDS, REPO_ROOT, TrainingError, TrainOptions, accelerate_config, accelerate_settings, finished,
-                       resumable, stage_key)
+from .training import (
+    KINDS,
+    REPO_ROOT,
+    TrainingError,
+    TrainOptions,
+    accelerate_config,
+    accelerate_settings,
+    finished,
+    resumable,
+    stage_key,
+)
 
 
 def run_training(kind: str, model: str, dataset, out_dir: str | Path, opts: TrainOptions, config: dict,

@@ -22,7 +22,7 @@ import os
 import re
 from pathlib import Path
 
-from .store import atomic_dir
+from . import tiny
 
 REHEARSAL_ENV = "HELPERS_REHEARSAL"
 FIXTURES_DIR = Path(__file__).resolve().parents[1] / "data" / "hub_fixtures"
@@ -62,23 +62,11 @@ def tiny_model(name: str, tokenizer: str, cache: Path) -> str:
     target = Path(cache) / "rehearsal" / slug
     if (target / "config.json").exists():
         return str(target)
-    import torch
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM, MistralConfig, MistralForCausalLM, Qwen2Config, Qwen2ForCausalLM
+    from transformers import AutoTokenizer
 
     tok = AutoTokenizer.from_pretrained(tokenizer)
-    config_cls, model_cls = {"llama": (LlamaConfig, LlamaForCausalLM), "qwen2": (Qwen2Config, Qwen2ForCausalLM),
-                             "mistral": (MistralConfig, MistralForCausalLM)}[family(name)]
-    torch.manual_seed(sum(map(ord, name)))
-    config = config_cls(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=4096,
-                        bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id,
-                        tie_word_embeddings=True)
-    model = model_cls(config)
-    model.generation_config.eos_token_id = tok.eos_token_id
-    with atomic_dir(target, keep_existing=True) as tmp:
-        model.save_pretrained(tmp)
-        tok.save_pretrained(tmp)
-    return str(target)
+    model = tiny.tiny_model(tok, family(name), seed=sum(map(ord, name)))
+    return tiny.save_model(model, tok, target, keep_existing=True)
 
 
 def data_source(source: str) -> str:

@@ -131,22 +131,14 @@ def rehearsal_seq2seq(name: str) -> str:
     encoder-decoder path runs offline (core's stand-ins are causal LMs)."""
     import re
 
-    import torch
-    from transformers import T5Config, T5ForConditionalGeneration
-
+    from ..core import tiny
     from ..core.models import DEFAULT_MODEL, cache_dir
     target = cache_dir() / "rehearsal" / ("seq2seq__" + re.sub(r"[^A-Za-z0-9._-]+", "__", name)[:100])
     if (target / "config.json").exists():
         return str(target)
     tok = hf.load_tokenizer(resolve_model(DEFAULT_MODEL))
-    torch.manual_seed(0)
-    cfg = T5Config(vocab_size=len(tok), d_model=32, d_ff=64, d_kv=8, num_layers=2, num_heads=4,
-                   pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id, decoder_start_token_id=tok.pad_token_id)
-    model = T5ForConditionalGeneration(cfg)
-    with atomic_dir(target, keep_existing=True) as tmp:
-        model.save_pretrained(tmp)
-        tok.save_pretrained(tmp)
-    return str(target)
+    model = tiny.tiny_model(tok, "t5", seed=0, d_model=32, d_ff=64, d_kv=8, num_layers=2, num_heads=4)
+    return tiny.save_model(model, tok, target, keep_existing=True)
 
 
 def looks_seq2seq(name: str) -> bool:

@@ -10,7 +10,6 @@ from ..core.launch import run_training
 from ..core.training import TrainOptions
 from .templates import TemplateError
 
-
 # --------------------------------------------------------------------------- export
 SHAREGPT_TAGS = ["task_category", "other_task_category", "input_quality", "quality_explanation", "difficulty",
                  "intent", "knowledge", "llama_guard_2", "instruct_reward", "reward_model", "language",

@@ -12,6 +12,8 @@ the EOS token, as in ChatML.
 """
 from __future__ import annotations
 
+from ..core.tiny import tiny_model
+
 CONFIG_PREFIX = "config:"
 SPECIAL = {"pad": "<pad>", "unk": "<unk>", "bos": "<s>", "start": "<|im_start|>", "end": "<|im_end|>"}
 CHAT_TEMPLATE = (
@@ -57,32 +59,22 @@ def word_tokenizer(vocabulary: list[str]):
     return tok
 
 
-def _llama_config(name: str, tok, max_positions: int, **extra):
-    from transformers import LlamaConfig
+def _shape(name: str, max_positions: int) -> dict:
+    """The preset ``name`` as ``tiny_model`` keywords (multi-head attention: as many key/value heads as heads)."""
     shape = dict(preset(name))
-    heads = shape["num_attention_heads"]
-    return LlamaConfig(vocab_size=len(tok), max_position_embeddings=max_positions, num_key_value_heads=heads,
-                       bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id,
-                       tie_word_embeddings=True, **shape, **extra)
+    return {**shape, "num_key_value_heads": shape["num_attention_heads"], "max_position_embeddings": max_positions}
 
 
 def build_policy(name: str, tok, seed: int = 0, max_positions: int = 128):
     """A random causal Llama of the preset ``name`` (``config:llama-s``) for ``tok``'s vocabulary."""
-    import torch
-    from transformers import LlamaForCausalLM
-    torch.manual_seed(seed)
-    model = LlamaForCausalLM(_llama_config(name, tok, max_positions))
-    model.generation_config.eos_token_id = tok.eos_token_id
+    model = tiny_model(tok, seed=seed, **_shape(name, max_positions))
     model.generation_config.pad_token_id = tok.pad_token_id
     return model
 
 
 def build_reward_model(name: str, tok, seed: int = 0, max_positions: int = 128):
     """A random Llama sequence classifier with one output (a reward model) of the preset ``name``."""
-    import torch
-    from transformers import LlamaForSequenceClassification
-    torch.manual_seed(seed)
-    return LlamaForSequenceClassification(_llama_config(name, tok, max_positions, num_labels=1))
+    return tiny_model(tok, seed=seed, head="classifier", num_labels=1, **_shape(name, max_positions))
 
 
 def n_parameters(model) -> int:
