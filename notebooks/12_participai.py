@@ -176,9 +176,18 @@ agree.round(3)
 
 # %% [markdown]
 # Per-code F1 of this run's coder (support: answers the humans gave the code; predicted: answers the coder gave it),
-# with each code's theme where the release groups its codes into themes.
+# with each code's theme where the release groups its codes into themes; then the agreement on themes (both sides'
+# codes mapped to their themes), for the questions whose codebook has them.
 
 # %%
+for qid in [q for q in coding_questions if q in rel.themes]:
+    th = pag.agreement(pag.to_themes(rel.human_codes[qid], rel.themes[qid]),
+                       pag.to_themes(coded.get(qid, {}), rel.themes[qid]), sorted(set(rel.themes[qid].values())),
+                       bootstrap_rounds, seed)
+    if th["n"]:
+        lo, hi = th["micro_f1_ci"]
+        print(f"{qid} themes: micro-F1 {th['micro_f1']:.2f} [{lo:.2f}, {hi:.2f}] over {th['n']} answers "
+              f"(majority-theme baseline {th['majority_f1']:.2f})")
 pag.per_code_table({q: results[(q, f"{coder}:{coder_model}")] for q in coding_questions}, rel.themes).round(3)
 
 # %% [markdown]

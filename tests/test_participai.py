@@ -77,6 +77,7 @@ def test_agreement_on_hand_examples():
     assert a["micro_f1_ci"][0] <= a["micro_f1"] <= a["micro_f1_ci"][1]
     assert a["majority_code"] == "x" and a["majority_f1"] == pytest.approx(2 * 2 / (2 * 2 + 1 + 1))  # x for all
     assert ag.agreement({"a": ["x"]}, {"b": ["x"]}, ["x"])["n"] == 0
+    assert ag.to_themes({"a": ["x", "y", "q"]}, {"x": "T", "y": "T"}) == {"a": ["T", "q"]}
     table = ag.per_code_table({"Q1": a}, {"Q1": {"x": "theme X"}})
     assert list(table.code) == ["x", "y", "z"] and table.theme.tolist() == ["theme X", "", ""]  # by support
 

@@ -59,6 +59,11 @@ def krippendorff_alpha(pairs: Sequence[tuple[set, set]], codes: Sequence[str]) -
     return float(krippendorff.alpha(reliability_data=np.array([human, model]), level_of_measurement="nominal"))
 
 
+def to_themes(codes: dict[str, list[str]], themes: dict[str, str]) -> dict[str, list[str]]:
+    """Each answer's codes replaced by their themes (once each, first-seen order; a code without a theme stays)."""
+    return {i: list(dict.fromkeys(themes.get(c, c) for c in cs)) for i, cs in codes.items()}
+
+
 def majority_code(human: dict[str, list[str]]) -> str | None:
     counts = Counter(c for codes in human.values() for c in codes)
     return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0][0] if counts else None
