@@ -207,6 +207,16 @@ def test_position_consistency():
     assert out["a_slot_rate"] == pytest.approx(4 / 6)  # decisive: A,B | A,A | B,A -> A wins 4 of 6
 
 
+def test_core_position_consistency_counts_slot_signs_and_failed_pairs():
+    from helpers.core.stats import position_consistency as core_consistency
+    out = core_consistency([(1, -1), (1, 1), (0, 0), (-1, -1), (-1, 1), (None, 1)])
+    assert out["pairs"] == 5 and out["failed_pairs"] == 1
+    assert out["consistent_rate"] == pytest.approx(3 / 5)
+    assert (out["first_slot_rate"], out["second_slot_rate"]) == (pytest.approx(1 / 5), pytest.approx(1 / 5))
+    assert out["same_slot_rate"] == pytest.approx(2 / 5) and out["a_slot_rate"] == pytest.approx(4 / 8)
+    assert math.isnan(core_consistency([])["consistent_rate"])
+
+
 def test_bootstrap_ci_brackets_the_mean():
     values = [float(v) for v in range(100)]
     lo, hi = bootstrap_ci(values, lambda xs: sum(xs) / len(xs), rounds=300)

@@ -10,7 +10,7 @@ run can never state a finding its metrics contradict.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable
 
 
 def wilson_interval(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
@@ -37,6 +37,34 @@ def chance_verdict(k: int, n: int, chance: float = 0.5, what: str = "correct") -
     text = (f"{k}/{n} {what} ({100 * rate:.0f}%, 95% CI {100 * lo:.0f}-{100 * hi:.0f}%): {signal} "
             f"(chance {100 * chance:.0f}%)") if n else f"0 {what}: no data"
     return {"signal": signal, "rate": rate, "ci": [lo, hi], "text": text}
+
+
+def position_consistency(pairs: Iterable[tuple[int | None, int | None]]) -> dict[str, Any]:
+    """Position bias of a judge from games judged in both orders.
+
+    Each pair holds the verdict of the two games of one (prompt, model) as the sign of slot A's preference: +1 slot
+    A preferred, 0 a tie, -1 slot B preferred, None no verdict (the pair counts as failed). The answers swap slots
+    between the two games, so the verdicts agree on the model's outcome when the signs are opposite.
+
+    ``consistent_rate``: the model's outcome (win / tie / loss) is the same in both orders; ``same_slot_rate``: both
+    verdicts favour the same slot, a pure position effect, split into ``first_slot_rate`` (A both times) and
+    ``second_slot_rate`` (B both times); ``a_slot_rate``: the share of decisive verdicts that favour slot A.
+    """
+    n = consistent = first = second = decisive = a_wins = failed = 0
+    for s1, s2 in pairs:
+        if s1 is None or s2 is None:
+            failed += 1
+            continue
+        n += 1
+        consistent += s1 == -s2
+        first += s1 == s2 == 1
+        second += s1 == s2 == -1
+        decisive += (s1 != 0) + (s2 != 0)
+        a_wins += (s1 > 0) + (s2 > 0)
+    rate = lambda k, total: k / total if total else float("nan")  # noqa: E731
+    return {"pairs": n, "failed_pairs": failed, "consistent_rate": rate(consistent, n),
+            "same_slot_rate": rate(first + second, n), "first_slot_rate": rate(first, n),
+            "second_slot_rate": rate(second, n), "a_slot_rate": rate(a_wins, decisive)}
 
 
 def judge_reliability(tie_share: float | None = None, top_score_share: float | None = None,

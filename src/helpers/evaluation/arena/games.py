@@ -6,6 +6,7 @@ from typing import Any, Iterable
 
 import pandas as pd
 
+from ...core import stats
 
 VERDICTS = ("A>>B", "A>B", "A=B", "B>A", "B>>A")
 STRONG_WEIGHT = 3.0
@@ -97,7 +98,8 @@ def battles_from_games(games: Iterable[dict], baseline: str) -> tuple[pd.DataFra
 
 
 def position_consistency(games: Iterable[dict]) -> dict[str, Any]:
-    """How the judge's two games for the same (prompt, model) relate, among pairs with both verdicts.
+    """How the judge's two games for the same (prompt, model) relate, among pairs with both verdicts
+    (``stats.position_consistency`` of the verdicts' slot-A signs).
 
     ``consistent``: the model-side outcome (win / tie / loss) is the same in both games.
     ``first_position_bias``: the judge preferred whichever answer was shown first (A) in both games,
@@ -107,13 +109,8 @@ def position_consistency(games: Iterable[dict]) -> dict[str, Any]:
     for g in games:
         if g.get("verdict") is not None:
             pairs.setdefault((str(g["prompt_id"]), str(g["model"])), {})[int(g["game"])] = g["verdict"]
-    both = [p for p in pairs.values() if set(p) == {1, 2}]
     sign = lambda v: 1 if v.startswith("A>") else (-1 if v.startswith("B>") else 0)  # noqa: E731
-    n = len(both)
-    consistent = sum(sign(model_view(p[1], 1)) == sign(model_view(p[2], 2)) for p in both)
-    first = sum(sign(p[1]) == 1 and sign(p[2]) == 1 for p in both)
-    second = sum(sign(p[1]) == -1 and sign(p[2]) == -1 for p in both)
-    rate = lambda k: k / n if n else float("nan")  # noqa: E731
-    return {"pairs_with_both_verdicts": n, "consistent_rate": rate(consistent),
-            "first_position_bias": rate(first), "second_position_bias": rate(second),
-            "position_bias_rate": rate(first + second)}
+    pc = stats.position_consistency((sign(p[1]), sign(p[2])) for p in pairs.values() if set(p) == {1, 2})
+    return {"pairs_with_both_verdicts": pc["pairs"], "consistent_rate": pc["consistent_rate"],
+            "first_position_bias": pc["first_slot_rate"], "second_position_bias": pc["second_slot_rate"],
+            "position_bias_rate": pc["same_slot_rate"]}
