@@ -82,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
             path.unlink()
             path.with_suffix(".expected.json").unlink(missing_ok=True)
     write("wildchat_scale", {"load_before": load_before, "load_after": loadavg(), "rows": rows,
-                             "note": "scan = the notebook's pass without LLM or embedder; peak_rss_mb of a fresh process "
+                             "note": "scan = the notebook's pass without LLM or embedder; peak_rss_mb of a fresh "
+                                     "process "
                                      "(the tokenizer and imports included: rss_before_scan_mb)"})
     return 0
 

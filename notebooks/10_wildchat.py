@@ -62,11 +62,15 @@ torch_threads = 1  # [0..] CPU threads for torch (0: the cores free right now)
 # %%
 import pandas as pd
 from IPython.display import Markdown, display
+
 from helpers.core import engines
 from helpers.core.executor import Executor
 from helpers.core.plotting import show, use_style
 from helpers.core.runs import Run
-from helpers.wildchat import findings as wf, load as wl, plots as wp, tables as wt
+from helpers.wildchat import findings as wf
+from helpers.wildchat import load as wl
+from helpers.wildchat import plots as wp
+from helpers.wildchat import tables as wt
 from helpers.wildchat.stages import GRAPH, scan_stage
 
 engines.configure(torch_threads=torch_threads)
@@ -98,6 +102,7 @@ paper
 
 # %%
 from helpers.wildchat.stages import others_stage
+
 others = others_stage(stages, other_corpora, max_other, model, n_diversity, seed)
 compare = pd.DataFrame([wt.corpus_row("WildChat", corpus)] + [wt.corpus_row(n, o["corpus"]) for n, o in others.items()])
 run.save_table(compare, "corpus_comparison")
@@ -111,6 +116,7 @@ compare
 # %%
 from helpers.wildchat import language as wlang
 from helpers.wildchat.counts import share_table
+
 checked = stages.json("languages", lambda: wlang.detect_sample(scan["lang_sample"]))
 lang_check = wlang.agreement(checked)
 per_lang = wt.language_agreement(checked)
@@ -128,6 +134,7 @@ lang_shares
 
 # %%
 from helpers.core.worldmap import draw_world_map
+
 values, no_shape = wt.country_values(corpus)
 fig, _ = draw_world_map(values, "Share of conversations per country (grey: none)", "share of conversations")
 show(run, fig, "countries", "Share of conversations per country (GeoIP country of the user turns)"
@@ -142,6 +149,7 @@ countries
 
 # %%
 from helpers.wildchat.counts import monthly_frame, turns_frame
+
 turns = turns_frame(corpus["turns_histogram"])
 show(run, wp.turns(turns), "turns", f"Share of conversations by number of user turns; mean "
      f"{corpus['turns_per_conversation']:.2f} turns per conversation.")
@@ -198,6 +206,7 @@ pii
 # %%
 from helpers.wildchat.categories import label_agreement
 from helpers.wildchat.stages import labels_stage
+
 sample = scan["prompt_sample"][:n_llm_labels] if n_llm_labels else []
 labels = labels_stage(stages, executor, sample, model, labeler_base_url, labeler_timeout, run) if sample else []
 executor.close()
@@ -215,6 +224,7 @@ cat_table
 
 # %%
 from helpers.wildchat.stages import diversity_stage
+
 texts = {"WildChat": [p["prompt"] for p in scan["prompt_sample"][:n_diversity]]}
 texts.update({n: o["sample"][:n_diversity] for n, o in others.items()})
 div = diversity_stage(stages, texts, embedder, coverage_tau, seed)
@@ -231,8 +241,9 @@ cov
 # `conversations: run:10_wildchat` in a run with the same name.
 
 # %%
-from helpers.wildchat.stages import prompts_stage
 from helpers.wildchat.export import PROMPTS_FILE
+from helpers.wildchat.stages import prompts_stage
+
 cleaned = prompts_stage(stages, candidates, run.path(PROMPTS_FILE), embedder, dedup_threshold, max_prompts)
 print(f"{cleaned['kept']} prompts written to {run.path(PROMPTS_FILE)} ({scan['prompt_exact_duplicates']} exact and "
       f"{cleaned['near_duplicates']} near duplicates removed)")
@@ -257,6 +268,7 @@ if expected_file:
 
 # %%
 from helpers.core.report import findings_markdown
+
 metrics = wf.final_metrics(metrics, scan, cat_check, div, cleaned, check)
 metrics.update(stages.health())
 run.log_metrics(metrics)

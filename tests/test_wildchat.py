@@ -12,7 +12,12 @@ import numpy as np
 import pytest
 
 from helpers.core.data import DataError, builtin_path, load_records
-from helpers.wildchat import corpora, findings as wf, language as wlang, load as wl, phrases as ph, safety as ws
+from helpers.wildchat import corpora
+from helpers.wildchat import findings as wf
+from helpers.wildchat import language as wlang
+from helpers.wildchat import load as wl
+from helpers.wildchat import phrases as ph
+from helpers.wildchat import safety as ws
 from helpers.wildchat.offline_corpora import write_other_corpora
 from helpers.wildchat.offline_data import write_fixture
 from helpers.wildchat.scan import SCAN_COLUMNS, Reservoir, prompt_record, scan_corpus
@@ -50,7 +55,7 @@ def test_every_count_and_rate_matches_the_built_in_counts(scanned):
     assert len(rows) == len(wf.EXPECTED_COUNTS) + 2 + sum(1 for v in EXPECTED["jailbreaks"].values() if v["matches"])
     # a few of them spelled out, so a broken comparison cannot hide them
     c, s = scan["corpus"], scan["safety"]
-    assert (c["conversations"], c["users"], c["turns"]) == (EXPECTED["conversations"], EXPECTED["users"], EXPECTED["turns"])
+    assert (c["conversations"], c["users"], c["turns"]) == tuple(EXPECTED[k] for k in ("conversations", "users", "turns"))
     assert s["toxic_rate"] == EXPECTED["toxic_conversations"] / EXPECTED["conversations"]
     assert s["toxic_by_role"]["user"]["either"] == EXPECTED["toxic_user"]["either"]
     assert s["jailbreaks"] == EXPECTED["jailbreaks"] and s["redactions"] == EXPECTED["redactions"]
@@ -80,7 +85,8 @@ def test_the_language_detector_finds_exactly_the_planted_wrong_labels(scanned):
     rows = wlang.detect_sample(scan["lang_sample"])
     m = _metrics(scan, rows)
     assert m["language_checked_all"] and m["language_disagreements"] == EXPECTED["language_mislabels_user_turns"]
-    check = [r for r in wf.fixture_check(m, EXPECTED) if r["measure"] in ("language_agreement", "language_disagreements")]
+    wanted = ("language_agreement", "language_disagreements")
+    check = [r for r in wf.fixture_check(m, EXPECTED) if r["measure"] in wanted]
     assert len(check) == 2 and all(r["ok"] for r in check)
 
 
@@ -90,13 +96,14 @@ def test_rule_categories_label_every_phrase_as_generated():
             for t in templates:
                 for x in slots:
                     assert ph.rule_category(t.format(x=x)) == cat, (lang, t, x)
-    assert all(ph.rule_category(j.format(x=a)) == "role_play" for j in ph.JAILBREAKS.values() for a in ph.JAILBREAK_ASKS)
+    assert all(ph.rule_category(j.format(x=a)) == "role_play"
+               for j in ph.JAILBREAKS.values() for a in ph.JAILBREAK_ASKS)
     assert ph.rule_category("hello there") == "other"
 
 
 def test_the_papers_toxicity_rule():
     assert ws.turn_flags({"flagged": True}, {"toxicity": 0.01}) == (True, False)
-    assert ws.turn_flags({"flagged": False}, {"toxicity": 0.1}) == (False, False)  # "above 0.1": the threshold is not toxic
+    assert ws.turn_flags({"flagged": False}, {"toxicity": 0.1}) == (False, False)  # "above 0.1": 0.1 is not toxic
     assert ws.turn_flags({"flagged": False}, {"toxicity": 0.1000001}) == (False, True)
     assert ws.turn_flags(None, None) == (False, False)
     c = ws.SafetyCounter()
@@ -119,8 +126,8 @@ def test_pii_patterns_and_placeholders():
 @pytest.mark.parametrize("content, message", [
     ('{"instruction": "hi", "output": "yo"}\n', "not in the WildChat schema: missing conversation_hash"),
     ("", "is empty"),
-    ('{"conversation_hash": "a", "model": "m", "timestamp": "t", "conversation": "text", "turn": 1, "language": "English",'
-     ' "toxic": false}\n', "'conversation' must be a list"),
+    ('{"conversation_hash": "a", "model": "m", "timestamp": "t", "conversation": "text", "turn": 1, '
+     '"language": "English", "toxic": false}\n', "'conversation' must be a list"),
     ("not json\n", "the first record is not JSON"),
 ])
 def test_bad_input_is_one_line_before_compute(tmp_path, content, message):
@@ -183,7 +190,8 @@ def test_other_corpora_in_their_own_schemas(tmp_path):
         assert len(convs) == info["conversations"]
         assert all(c["conversation"][0]["role"] == "user" for c in convs)
     share = tmp_path / "sg.jsonl"
-    share.write_text(json.dumps({"id": "1", "conversations": [{"from": "human", "value": "hi"}, {"from": "gpt", "value": "yo"}]}))
+    turns = [{"from": "human", "value": "hi"}, {"from": "gpt", "value": "yo"}]
+    share.write_text(json.dumps({"id": "1", "conversations": turns}))
     (conv,) = corpora.iter_corpus("sharegpt", str(share))
     assert conv["turn"] == 1 and conv["conversation"][1] == {"role": "assistant", "content": "yo", "language": None}
     lmsys = list(corpora.iter_corpus("lmsys", "builtin:wildchat_fixture.jsonl", limit=5))
@@ -242,7 +250,8 @@ def test_benchbuilder_reads_the_cleaned_prompt_set_through_run(tmp_path, monkeyp
     published.parent.mkdir(parents=True)
     texts = [("h1", "Write a Python function that sorts a list of records by date.", "English"),
              ("h2", "请用Python写一个函数，把一个字符串反转过来。", "Chinese")]
-    published.write_text("".join(json.dumps(prompt_record(h, t, lang, ph.rule_category(t))) + "\n" for h, t, lang in texts))
+    published.write_text("".join(json.dumps(prompt_record(h, t, lang, ph.rule_category(t))) + "\n"
+                                 for h, t, lang in texts))
     monkeypatch.setenv(RUN_DIR_ENV, str(tmp_path / "03_benchbuilder" / "quick"))
     assert run_source("run:10_wildchat") == published
     records = load_records("run:10_wildchat", required=["conversation"])
@@ -268,7 +277,8 @@ def test_clean_prompts_drops_near_duplicates_and_keeps_ids(tmp_path, scanned):
     near = tmp_path / "near.jsonl"
     near.write_text("".join(json.dumps(prompt_record(f"h{i}", t, "English", "x")) + "\n" for i, t in enumerate(texts)))
     clean = clean_prompts(near, tmp_path / "p2.jsonl", "all-minilm-l6-v2", threshold=0.05)
-    assert clean["near_duplicates"] == 1 and [r["conversation_hash"] for r in read_jsonl(tmp_path / "p2.jsonl")] == ["h0", "h2"]
+    assert clean["near_duplicates"] == 1
+    assert [r["conversation_hash"] for r in read_jsonl(tmp_path / "p2.jsonl")] == ["h0", "h2"]
 
 
 def test_every_notebook_parameter_is_classified_by_the_stage_graph():

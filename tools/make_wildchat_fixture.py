@@ -1,7 +1,7 @@
 """Write the offline WildChat fixture (full schema) and the counts built into it, plus the small corpora in other
 data sets' schemas; or a large file for the benchmark.
 
-    python tools/make_wildchat_fixture.py                        # src/helpers/data/wildchat_fixture.jsonl + .expected.json
+    python tools/make_wildchat_fixture.py        # src/helpers/data/wildchat_fixture.jsonl + .expected.json
     python tools/make_wildchat_fixture.py --n 200000 --out /tmp/wildchat_large.jsonl   # benchmarks/wildchat_scale.py
 """
 from __future__ import annotations

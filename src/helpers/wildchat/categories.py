@@ -9,7 +9,8 @@ never a parse failure) or, behind an endpoint, answers with a name (``helpers.co
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from ..core.stats import wilson_interval
 from .phrases import CATEGORIES

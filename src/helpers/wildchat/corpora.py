@@ -6,13 +6,15 @@ same counters (``counts.CorpusCounter``) and the diversity analysis compare them
 
 Schemas: ``alpaca`` (instruction, input, output; single turn, no users), ``dolly`` (instruction, context,
 response, category), ``oasst`` (OpenAssistant message rows grouped by message_tree_id: a tree is one
-conversation, prompter messages are user turns, the first prompter's user_id the user), ``sharegpt`` (conversations: [{from, value}])
+conversation, prompter messages are user turns, the first prompter's user_id the user), ``sharegpt``
+(conversations: [{from, value}])
 and ``lmsys`` (LMSYS-Chat-1M: conversation [{role, content}], language, model).
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from ..core import rehearsal
 from .files import iter_local
@@ -37,7 +39,8 @@ def parse_spec(spec: str) -> tuple[str, str]:
     return name, source
 
 
-def _conv(turns: list[tuple[str, str]], user: Any = None, language: str | None = None, model: str | None = None) -> dict:
+def _conv(turns: list[tuple[str, str]], user: Any = None, language: str | None = None,
+          model: str | None = None) -> dict:
     return {"conversation": [{"role": r, "content": t, "language": language} for r, t in turns],
             "turn": sum(r == "user" for r, _ in turns), "hashed_ip": user, "language": language, "model": model,
             "country": None, "state": None, "timestamp": None}

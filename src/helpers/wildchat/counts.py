@@ -124,7 +124,7 @@ class CorpusCounter:
         }
 
 
-def share_table(counts: dict[str, int], top: int = 12, label: str = "name") -> "Any":
+def share_table(counts: dict[str, int], top: int = 12, label: str = "name") -> Any:
     """A DataFrame of the ``top`` keys with count and share, the rest folded into 'other'."""
     import pandas as pd
     total = sum(counts.values())
@@ -135,7 +135,7 @@ def share_table(counts: dict[str, int], top: int = 12, label: str = "name") -> "
     return df
 
 
-def monthly_frame(monthly: dict[str, int]) -> "Any":
+def monthly_frame(monthly: dict[str, int]) -> Any:
     """{"2023-04 gpt-4-0314": n} -> a month x model table of counts."""
     import pandas as pd
     rows = [(k.split(" ", 1)[0], k.split(" ", 1)[1], v) for k, v in monthly.items()]
@@ -143,7 +143,7 @@ def monthly_frame(monthly: dict[str, int]) -> "Any":
     return df.pivot_table(index="month", columns="model", values="conversations", fill_value=0, aggfunc="sum")
 
 
-def turns_frame(hist: dict[str, int], cap: int = 10) -> "Any":
+def turns_frame(hist: dict[str, int], cap: int = 10) -> Any:
     """Turns per conversation as a table (``cap`` and above folded into one row)."""
     import pandas as pd
     folded: Counter = Counter()

@@ -39,7 +39,8 @@ def expected_rates(exp: dict) -> dict[str, float]:
     out = {"toxic_rate": exp["toxic_conversations"] / exp["conversations"],
            "turns_per_conversation": exp["turns"] / exp["conversations"],
            "language_agreement": 1 - exp["language_mislabels_user_turns"] / exp["user_turns"]}
-    out.update({f"jailbreak_success_{k}": v["successes"] / v["matches"] for k, v in exp["jailbreaks"].items() if v["matches"]})
+    out.update({f"jailbreak_success_{k}": v["successes"] / v["matches"]
+                for k, v in exp["jailbreaks"].items() if v["matches"]})
     return out
 
 
@@ -100,7 +101,8 @@ def paper_table(metrics: dict, source: str) -> list[dict]:
             ("share of turns in English", round(turn_langs.get("English", 0) / turns, 3), PAPER["share_english"]),
             ("share of turns in Chinese", round(turn_langs.get("Chinese", 0) / turns, 3), PAPER["share_chinese"]),
             ("share of turns in Russian", round(turn_langs.get("Russian", 0) / turns, 3), PAPER["share_russian"])]
-    return [{"measure": m, "this run": ours, "paper (full release)": paper, "why they differ": note} for m, ours, paper in rows]
+    return [{"measure": m, "this run": ours, "paper (full release)": paper, "why they differ": note}
+            for m, ours, paper in rows]
 
 
 def findings(m: dict, source: str) -> dict[str, Any]:
@@ -146,7 +148,8 @@ def findings(m: dict, source: str) -> dict[str, Any]:
         details.append("Prompt diversity (mean pairwise cosine distance): " +
                        ", ".join(f"{k} {v['diversity']:.3f}" for k, v in d.items()) + ".")
     details.append(f"Cleaned prompt set: {m['prompts_written']:,} prompts (toxic conversations, "
-                   f"{m['prompt_exact_duplicates']:,} exact and {m['prompt_near_duplicates']:,} near duplicates removed).")
+                   f"{m['prompt_exact_duplicates']:,} exact and {m['prompt_near_duplicates']:,} near duplicates "
+                   f"removed).")
     return {"signal": signal, "finding": finding, "findings": details}
 
 

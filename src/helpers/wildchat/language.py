@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import functools
 from collections import Counter
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from ..core.stats import wilson_interval
 
@@ -27,7 +28,8 @@ def code_name(code: str) -> str:
 
 def detect(text: str) -> str | None:
     """The language name langdetect finds in ``text`` (None for text it cannot read, e.g. only digits)."""
-    from langdetect import DetectorFactory, detect as _detect
+    from langdetect import DetectorFactory
+    from langdetect import detect as _detect
     from langdetect.lang_detect_exception import LangDetectException
     DetectorFactory.seed = 0
     try:

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import json
 import stat
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any
 
 from ..core import rehearsal
 from ..core.data import builtin_path
@@ -69,7 +70,8 @@ def local_files(source: str) -> list[Path]:
         kind = "a FIFO" if stat.S_ISFIFO(path.stat().st_mode) else "a device or special file"
         raise WildChatSourceError(f"data file {path} is {kind}, not a regular file")
     if path.suffix not in (".jsonl", ".parquet"):
-        raise WildChatSourceError(f"data file {path}: expected .jsonl or .parquet (WildChat's formats), got {path.suffix}")
+        raise WildChatSourceError(f"data file {path}: expected .jsonl or .parquet (WildChat's formats), "
+                                  f"got {path.suffix}")
     return [path]
 
 

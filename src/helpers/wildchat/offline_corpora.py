@@ -3,7 +3,7 @@ Alpaca-style (instruction / input / output), Dolly-style (instruction / context 
 OpenAssistant-style message rows (message_id, parent_id, message_tree_id, user_id, role prompter|assistant,
 text, lang). Texts come from the same phrase banks as the WildChat fixture.
 
-    write_other_corpora(DATA_DIR)     # wildchat_alpaca_style.jsonl, wildchat_dolly_style.jsonl, wildchat_oasst_style.jsonl
+    write_other_corpora(DATA_DIR)     # wildchat_{alpaca,dolly,oasst}_style.jsonl
 """
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ import hashlib
 import json
 import random
 from collections import Counter, defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +39,7 @@ PLACES = {"English": [("United States", "California"), ("United States", "Texas"
 ACCEPT = {"English": "en-US,en;q=0.9", "Chinese": "zh-CN,zh;q=0.9", "Russian": "ru-RU,ru;q=0.9",
           "Spanish": "es-ES,es;q=0.9", "French": "fr-FR,fr;q=0.9", "German": "de-DE,de;q=0.9",
           "Japanese": "ja-JP,ja;q=0.9", "Arabic": "ar-EG,ar;q=0.9"}
-START, END = datetime(2023, 4, 9, tzinfo=timezone.utc), datetime(2024, 4, 29, tzinfo=timezone.utc)
+START, END = datetime(2023, 4, 9, tzinfo=UTC), datetime(2024, 4, 29, tzinfo=UTC)
 REDACTIONS = ["Please send the summary to <PRESIDIO_ANONYMIZED_EMAIL_ADDRESS> and cc <PRESIDIO_ANONYMIZED_PERSON>.",
               "My manager <PRESIDIO_ANONYMIZED_PERSON> asked for it; call <PRESIDIO_ANONYMIZED_PHONE_NUMBER>.",
               "Use my key <TRUFFLEHOG_REDACTED_OPENAI> in the example."]
@@ -52,10 +52,10 @@ PII_CLEAR = {"email": "You can write to me at maria.lopez@example.org about it."
 def model_for(when: datetime, gpt4: bool) -> str:
     """The model name a conversation at ``when`` was served by (the releases changed over the months)."""
     if gpt4:
-        return ("gpt-4-0314" if when < datetime(2023, 11, 15, tzinfo=timezone.utc) else "gpt-4-1106-preview"
-                if when < datetime(2024, 2, 1, tzinfo=timezone.utc) else "gpt-4-0125-preview")
-    return ("gpt-3.5-turbo-0301" if when < datetime(2023, 6, 27, tzinfo=timezone.utc) else "gpt-3.5-turbo-0613"
-            if when < datetime(2024, 2, 15, tzinfo=timezone.utc) else "gpt-3.5-turbo-0125")
+        return ("gpt-4-0314" if when < datetime(2023, 11, 15, tzinfo=UTC) else "gpt-4-1106-preview"
+                if when < datetime(2024, 2, 1, tzinfo=UTC) else "gpt-4-0125-preview")
+    return ("gpt-3.5-turbo-0301" if when < datetime(2023, 6, 27, tzinfo=UTC) else "gpt-3.5-turbo-0613"
+            if when < datetime(2024, 2, 15, tzinfo=UTC) else "gpt-3.5-turbo-0125")
 
 
 def _moderation(rng: random.Random, kind: str) -> tuple[dict, dict]:
@@ -163,9 +163,11 @@ class _Expected:
         out: dict[str, Any] = dict(self.n)
         out["users"] = len(self.users["all"])
         out.update({k: dict(sorted(v.items())) for k, v in self.c.items()})
-        for prefix, key in (("country:", "countries_users"), ("state:", "states_users"), ("jailbreak:", "jailbreak_users")):
+        for prefix, key in (("country:", "countries_users"), ("state:", "states_users"),
+                            ("jailbreak:", "jailbreak_users")):
             out[key] = {k[len(prefix):]: len(v) for k, v in sorted(self.users.items()) if k.startswith(prefix)}
-        out["jailbreaks"] = {t: {"matches": out["jailbreak_matches"].get(t, 0), "users": out["jailbreak_users"].get(t, 0),
+        out["jailbreaks"] = {t: {"matches": out["jailbreak_matches"].get(t, 0),
+                                 "users": out["jailbreak_users"].get(t, 0),
                                  "successes": out["jailbreak_successes"].get(t, 0)} for t in sorted(ph.JAILBREAKS)}
         return out
 
@@ -178,7 +180,8 @@ def make_conversation(rng: random.Random, i: int, user: dict, plant: dict) -> tu
             "jb_success": bool(plant.get("jb_success")), "mislabel": bool(plant.get("mislabel"))}
     text_lang = plant.get("mislabel") or lang  # a wrong stored label: the text is in another language
     if meta["jailbreak"]:
-        first, category, n_turns = ph.JAILBREAKS[meta["jailbreak"]].format(x=rng.choice(ph.JAILBREAK_ASKS)), "role_play", 1
+        first = ph.JAILBREAKS[meta["jailbreak"]].format(x=rng.choice(ph.JAILBREAK_ASKS))
+        category, n_turns = "role_play", 1
     else:
         first, category = _prompt(rng, text_lang)
         n_turns = 1

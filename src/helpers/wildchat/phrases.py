@@ -16,7 +16,8 @@ CATEGORY_RULES: dict[str, str] = {
     "translation": r"translat|翻译|переведи|traduc|übersetz|翻訳|ترجم",
     "math": r"solve the equation|derivative|integral|\bequation\b|方程|уравнение",
     "role_play": r"pretend|in character|\bact as\b|role of|扮演|представь",
-    "creative_writing": r"\bstory\b|\bpoem\b|诗|故事|рассказ|стих|poema|cuento|histoire|poème|geschichte|gedicht|物語|詩|قصة|قصيدة",
+    "creative_writing": r"\bstory\b|\bpoem\b|诗|故事|рассказ|стих|poema|cuento|histoire|poème|geschichte|gedicht"
+                        r"|物語|詩|قصة|قصيدة",
     "factual_info": r"explain|what is|history of|解释|объясни|explícame|explique|erkläre|説明|اشرح",
 }
 _COMPILED = [(name, re.compile(rx, re.IGNORECASE)) for name, rx in CATEGORY_RULES.items()]
@@ -103,10 +104,14 @@ REPLIES = {
                 "Happy to help. First, let us look at the key idea, then the details.",
                 "Of course. Below is a complete answer; tell me if you want it shorter."],
     "Chinese": ["好的，下面是我的回答，希望对你有帮助。", "当然可以，我们先看看最重要的部分，然后再讨论细节。"],
-    "Russian": ["Конечно, вот подробный ответ с примерами.", "Хорошо, давайте сначала разберём главное, а потом детали."],
-    "Spanish": ["Claro, aquí tienes una respuesta completa con un ejemplo.", "Por supuesto, primero veamos la idea principal."],
-    "French": ["Bien sûr, voici une réponse complète avec un exemple.", "Avec plaisir, voyons d'abord l'idée principale."],
-    "German": ["Natürlich, hier ist eine ausführliche Antwort mit einem Beispiel.", "Gern, zuerst schauen wir uns die Grundidee an."],
+    "Russian": ["Конечно, вот подробный ответ с примерами.",
+                "Хорошо, давайте сначала разберём главное, а потом детали."],
+    "Spanish": ["Claro, aquí tienes una respuesta completa con un ejemplo.",
+                "Por supuesto, primero veamos la idea principal."],
+    "French": ["Bien sûr, voici une réponse complète avec un exemple.",
+               "Avec plaisir, voyons d'abord l'idée principale."],
+    "German": ["Natürlich, hier ist eine ausführliche Antwort mit einem Beispiel.",
+               "Gern, zuerst schauen wir uns die Grundidee an."],
     "Japanese": ["もちろんです。以下に詳しく説明します。", "わかりました。まず大切なポイントから説明しますね。"],
     "Arabic": ["بالتأكيد، إليك إجابة كاملة مع مثال بسيط.", "بكل سرور، لنبدأ بالفكرة الرئيسية ثم التفاصيل."],
 }

@@ -96,7 +96,8 @@ def privacy(redactions: pd.DataFrame, pii: pd.DataFrame):
 def categories(table: pd.DataFrame):
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(8, 3.4))
-    table.set_index("category")[[c for c in ("rules (all prompts)", "LLM (sample)") if c in table]].plot.bar(ax=ax, rot=20)
+    cols = [c for c in ("rules (all prompts)", "LLM (sample)") if c in table]
+    table.set_index("category")[cols].plot.bar(ax=ax, rot=20)
     ax.set(title="Prompt categories: keyword rules vs the LLM labeler", xlabel="category", ylabel="share of prompts")
     return fig
 

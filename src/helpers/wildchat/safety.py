@@ -95,7 +95,8 @@ class SafetyCounter:
             n["moderated_conversations"] += 1
         toxic_turns = []
         for i, t in enumerate(conv):
-            o, d = turn_flags(openai[i] if i < len(openai) else None, detox[i] if i < len(detox) else None, self.threshold)
+            o, d = turn_flags(openai[i] if i < len(openai) else None, detox[i] if i < len(detox) else None,
+                              self.threshold)
             role = t.get("role") or "unknown"
             c = self.by_role[role]
             c["turns"] += 1
@@ -157,7 +158,8 @@ class SafetyCounter:
             "conversation_flag_mismatches": n["conversation_flag_mismatches"],
             "turn_flag_mismatches": n["turn_flag_mismatches"], "detoxify_at_threshold": n["detoxify_at_threshold"],
             "toxic_by_role": roles,
-            "openai_categories": {r: {k: v for k, v in sorted(c.items()) if v} for r, c in sorted(self.categories.items())},
+            "openai_categories": {r: {k: v for k, v in sorted(c.items()) if v}
+                                  for r, c in sorted(self.categories.items())},
             "jailbreaks": {name: {"matches": self.jb[name], "users": len(self.jb_users[name]),
                                   "successes": self.jb_success[name]} for name in TEMPLATES},
             "redactions": dict(sorted(self.redactions.items())), "redacted_conversations": n["redacted_conversations"],

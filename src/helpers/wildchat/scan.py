@@ -12,13 +12,16 @@ from __future__ import annotations
 import json
 import random
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from ..core.store import stable_id
-from .counts import COLUMNS as COUNT_COLUMNS, CorpusCounter
+from .counts import COLUMNS as COUNT_COLUMNS
+from .counts import CorpusCounter
 from .phrases import rule_category
-from .safety import COLUMNS as SAFETY_COLUMNS, SafetyCounter
+from .safety import COLUMNS as SAFETY_COLUMNS
+from .safety import SafetyCounter
 
 SCAN_COLUMNS = sorted(set(COUNT_COLUMNS) | set(SAFETY_COLUMNS) | {"conversation_hash"})
 

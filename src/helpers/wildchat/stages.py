@@ -98,6 +98,7 @@ def diversity_stage(stages, texts: dict[str, list[str]], embedder: str, tau: flo
 def prompts_stage(stages, candidates, published, embedder: str, threshold: float, max_prompts: int) -> dict[str, Any]:
     """The cleaned prompt set: near duplicates removed (``export.clean_prompts``), published as ``published``."""
     import shutil
+
     from .export import clean_prompts
 
     keyed = stages.path("prompts", ".jsonl")
