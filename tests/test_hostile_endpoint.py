@@ -39,6 +39,9 @@ class _Hostile(BaseHTTPRequestHandler):
     def do_POST(self):  # noqa: N802
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         prompt = body["messages"][-1]["content"]
+        if "Reply only with JSON" in prompt:  # every CulturalBench question: a dead endpoint (HTTP 500)
+            self.send_error(500)
+            return
         if prompt == "hang":
             time.sleep(6)
         self._send(REPLIES.get(prompt, _chat("?")))
@@ -104,3 +107,19 @@ def test_refused_endpoint_is_an_error_before_any_prompt(tmp_path):
     with pytest.raises(JudgeError, match="not reachable"):
         Judge("m", base_url=f"http://127.0.0.1:{free_port()}/v1", cache_dir=tmp_path)
     assert time.time() - start < 5
+
+
+def test_culturalbench_from_failed_calls_is_not_presented_as_an_accuracy(hostile_url, tmp_path):
+    from helpers.core.store import JsonlStore
+    from helpers.culturegen import culturalbench as cgb
+
+    class FakeRun:
+        def store(self, name, key="id"):
+            return JsonlStore(tmp_path / f"{name}.jsonl", key=key)
+
+    easy, hard = cgb.load_culturalbench("builtin:culturalbench_offline.jsonl", limit=3)
+    judge = Judge("m", base_url=hostile_url, cache_dir=tmp_path / "cache", timeout=2.0, max_retries=0, on_error="empty")
+    cb = cgb.evaluate(FakeRun(), easy, hard, "m", judge=judge)
+    assert cb["failed_calls"] == {"easy": 3, "hard": len(hard)} and cb["easy"].iloc[0].accuracy == 0.0
+    assert cgb.measured(cb, "easy", cb["easy"].iloc[0].accuracy) is None
+    assert "3/3 endpoint calls failed" in cgb.not_measured(cb, "easy")

@@ -248,15 +248,23 @@ def held(rc: int, err: str, message: str) -> bool:
     return rc == 2 and len(err.splitlines()) == 1 and message in err
 
 
-def measure(cases=CASES):
-    """One row per case, as each is run (a fresh outputs folder per case: 'wrote' is that case's own writing)."""
+def _measure_one(case: tuple[str, list[str], str], fixtures: Fixtures) -> dict:
+    notebook, args, message = case
+    with tempfile.TemporaryDirectory() as outputs:  # a fresh outputs folder: 'wrote' is this case's own writing
+        rc, err, seconds = run_case(notebook, args, outputs, fixtures)
+        return {"notebook": notebook, "args": args, "rc": rc, "err": err, "seconds": seconds,
+                "held": held(rc, err, message), "wrote": any(Path(outputs).iterdir())}
+
+
+def measure(cases=CASES, jobs: int = 1):
+    """One row per case, in catalogue order, as each is done; ``jobs`` cases run at once (each its own process)."""
+    from concurrent.futures import ThreadPoolExecutor
     fixtures = Fixtures()
     try:
-        for notebook, args, message in cases:
-            with tempfile.TemporaryDirectory() as outputs:
-                rc, err, seconds = run_case(notebook, args, outputs, fixtures)
-                yield {"notebook": notebook, "args": args, "rc": rc, "err": err, "seconds": seconds,
-                       "held": held(rc, err, message), "wrote": any(Path(outputs).iterdir())}
+        for name in FIXTURES:  # made up front: the threads only read them
+            fixtures.path(name)
+        with ThreadPoolExecutor(max(1, jobs)) as pool:
+            yield from pool.map(lambda case: _measure_one(case, fixtures), cases)
     finally:
         fixtures.close()
 
@@ -276,13 +284,14 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cases", action="store_true", help="one row per case instead of one per notebook")
     ap.add_argument("--only", action="append", default=[], help="only these notebooks")
+    ap.add_argument("--jobs", type=int, default=1, help="cases run at once (times to fail grow with a busy machine)")
     a = ap.parse_args(argv)
     cases = [c for c in CASES if not a.only or c[0] in a.only]
     if a.cases:
         print("| notebook | input | exit code | message | time to fail |")
         print("|---|---|---|---|---|")
     rows = []
-    for r in measure(cases):
+    for r in measure(cases, a.jobs):
         rows.append(r)
         print(_case_row(r) if a.cases else f"{len(rows)}/{len(cases)} {'held' if r['held'] else 'NOT HELD'}: "
               f"{r['notebook']} `{_shown(r['args'])}` {r['seconds']:.1f} s", flush=True, file=sys.stdout if a.cases else sys.stderr)

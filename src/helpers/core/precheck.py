@@ -30,7 +30,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any, Callable
 
-from .data import LOCAL_SUFFIXES, DataError, builtin_path, load_records, read_local_bytes
+from .data import LOCAL_SUFFIXES, DataError, builtin_path, load_records, read_local_bytes, read_local_text
 from .params import REPO_ROOT, ParamsError
 
 _PATH_KEYS = ("_file", "checkpoints", "_dir")
@@ -121,18 +121,33 @@ def check_data(params: dict[str, Any]) -> None:
         for text in _strings(value):
             try:
                 if text.startswith("builtin:"):
-                    builtin_path(text.split(":", 1)[1])
-                    load_records(text)
+                    _parse(builtin_path(text.split(":", 1)[1]))
                 elif text.endswith(LOCAL_SUFFIXES) and not Path(text).expanduser().is_dir():
                     if not Path(text).expanduser().exists():
                         raise ParamsError(f"parameter {key!r}: file {text} not found")
-                    load_records(text)
+                    _parse(Path(text).expanduser())
                 elif key.endswith("_file"):
                     if not Path(text).expanduser().exists():
                         raise ParamsError(f"parameter {key!r}: file {text} not found")
                     read_local_bytes(text)
             except DataError as exc:
                 raise ParamsError(f"parameter {key!r}: {exc}") from None
+
+
+def _parse(path: Path) -> None:
+    """A data file parses: JSON Lines, CSV and parquet as records; a .json file as any JSON value (a table of
+    scores, a configuration); DataError naming the file otherwise."""
+    if path.suffix == ".json":
+        try:
+            json.loads(read_local_text(path))
+        except (ValueError, RecursionError) as exc:
+            if isinstance(exc, DataError):
+                raise
+            raise DataError(f"{path} is not readable JSON ({type(exc).__name__})") from None
+    elif path.suffix in LOCAL_SUFFIXES:
+        load_records(str(path))
+    else:
+        read_local_bytes(path)
 
 
 def check_endpoint(base_url: str, api_key_env: str = "OPENAI_API_KEY", timeout: float = 10.0) -> None:
