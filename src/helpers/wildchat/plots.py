@@ -105,7 +105,7 @@ def categories(table: pd.DataFrame):
 def diversity(div: dict[str, Any], cov: pd.DataFrame):
     import matplotlib.pyplot as plt
     import seaborn as sns
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
+    fig, axes = plt.subplots(1, 2, figsize=(12, 3.8))
     names = list(div)
     vals = [div[n]["diversity"] for n in names]
     err = np.array([[v - (div[n]["diversity_ci"][0] or v), (div[n]["diversity_ci"][1] or v) - v]
@@ -113,6 +113,6 @@ def diversity(div: dict[str, Any], cov: pd.DataFrame):
     axes[0].bar(names, vals, yerr=err, capsize=4)
     axes[0].set(title="Prompt diversity (95% bootstrap CI)", xlabel="corpus", ylabel="mean pairwise cosine distance")
     sns.heatmap(cov, annot=True, fmt=".2f", vmin=0, vmax=1, cmap="viridis", ax=axes[1], cbar_kws={"label": "coverage"})
-    axes[1].set(title="Coverage: share of column corpus's prompts near a row corpus prompt", xlabel="covered corpus",
+    axes[1].set(title="Coverage (row corpus covers column corpus)", xlabel="covered corpus",
                 ylabel="covering corpus")
     return fig
