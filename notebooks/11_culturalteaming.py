@@ -62,9 +62,11 @@ torch_threads = 1  # [0..] CPU threads for torch (0 keeps the default)
 
 # %%
 import os
+
 import pandas as pd
 import torch
 from IPython.display import Markdown, display
+
 from helpers import Run
 from helpers.core.plotting import show, use_style
 from helpers.culturalteaming import analysis, export, findings, plots, replay
@@ -121,6 +123,7 @@ show(run, plots.plot_revisions(sessions), "revisions",
 # %%
 from helpers.core.data import load_records
 from helpers.culturegen.culturalbench import load_culturalbench, normalize_hard
+
 paths = export.export(sessions, run.dir / "data" / "export")
 easy, hard = load_culturalbench(str(paths["easy"]))
 hard_hub = [normalize_hard(r, i) for i, r in enumerate(load_records(str(paths["hard"])))]
@@ -206,4 +209,5 @@ run.log_metrics(metrics)
 
 # %%
 from helpers.core.report import findings_markdown
+
 Markdown(findings_markdown(metrics))
