@@ -11,7 +11,7 @@ PROFILE ?= quick
 # with its own engines on a GPU machine, where one vLLM engine takes 85% of the GPU's memory
 JOBS ?= $(if $(filter gpu,$(DEVICE)),1,2)
 SHARED_ENGINES ?= $(if $(filter gpu,$(DEVICE)),off,auto)
-TEST_JOBS ?= 1
+TEST_JOBS ?= 2
 PYTEST_ARGS ?=
 DEVICE ?= $(shell nvidia-smi -L >/dev/null 2>&1 && echo gpu || echo cpu)
 # torch's CPU build: taken from pip's configured sources when they have it (a local wheel folder, a mirror);

@@ -7,6 +7,11 @@ import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
+if os.environ.get("PYTEST_XDIST_WORKER"):  # pytest -n N: each worker (and the kernels it starts) gets its share of
+    # the cores, so that N workers' torch/OpenMP threads never wait at a barrier for a descheduled sibling
+    _share = str(max(1, len(os.sched_getaffinity(0)) // max(1, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))))
+    for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "HELPERS_TORCH_THREADS"):
+        os.environ.setdefault(_var, _share)
 
 import pytest  # noqa: E402
 
@@ -62,3 +67,39 @@ def vllm_generator(embedded_model_dir):
     from helpers.core.generation import shutdown_engines
     yield Generator(DEFAULT_MODEL, backend="vllm")
     shutdown_engines()
+
+
+# pytest-xdist (`make test` runs `-n 2 --dist loadgroup`): tests that share one expensive or exclusive thing run on
+# one worker, one after another: the session's vLLM engine, the two-node Ray cluster, the full-gpu suite rehearsal.
+XDIST_GROUPS = {"vllm": "vllm", "vllm_generator": "vllm", "cluster": "ray", "full_gpu_rehearsal": "full-gpu-rehearsal"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the marks
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        names = [m.name for m in item.iter_markers()] + list(getattr(item, "fixturenames", ()))
+        group = next((XDIST_GROUPS[n] for n in names if n in XDIST_GROUPS), None)
+        if group and not item.get_closest_marker("xdist_group"):
+            item.add_marker(pytest.mark.xdist_group(group))
+        mark = item.get_closest_marker("xdist_group")
+        if mark and getattr(config.option, "loadgroup", False) and "@" not in item.nodeid:
+            _suffix_group(item, mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+
+
+def _suffix_group(item, group: str) -> None:
+    """What xdist 3.8's loadgroup does to a grouped test's nodeid (``<nodeid>@<group>``, the scheduler's unit of
+    work). xdist sets ``item._nodeid``, which pytest 9 no longer reads (it builds the nodeid from ``item._id``):
+    without this every grouped test was scheduled on its own (measured: the suite rehearsal ran on both workers)."""
+    from _pytest.nodeid import NodeId
+    item._id = NodeId.parse(f"{item.nodeid}@{group}")
+
+
+@pytest.fixture(scope="session")
+def full_gpu_rehearsal(tmp_path_factory):
+    """One rehearsal of the whole full-gpu suite per test session (``helpers.run suite --profile full-gpu --rehearse``):
+    ``(outputs folder, exit code)``. tests/test_rehearsal.py checks the suite; a notebook's smoke test checks its own
+    run folder ``<outputs>/<notebook>/full-gpu`` instead of rehearsing the same profile a second time."""
+    from helpers.core.run import run_suite
+    outputs = tmp_path_factory.mktemp("full-gpu-suite")
+    return outputs, run_suite("full-gpu", outputs=outputs, rehearse=True)
+

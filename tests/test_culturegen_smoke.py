@@ -49,12 +49,10 @@ def test_07_culturegen_quick_smoke(tmp_path):
     assert "Traceback" not in html and m["finding"].split(":")[0] in html
 
 
-def test_07_culturegen_full_profile_rehearsal(tmp_path):
+def test_07_culturegen_full_profile_rehearsal(full_gpu_rehearsal):
     """full-gpu.yaml rehearsed (helpers.core.rehearsal): Mistral-7B and the Qwen extractor become tiny stand-ins, counts
     cut by rehearse.yaml; the LLM extractor reads every culture-conditioned generation, the options are scored by letter."""
-    from helpers.core.run import run_notebook
-    run_dir = run_notebook("07_culturegen", [str(PARAMS_DIR / "07_culturegen" / "full-gpu.yaml")], outputs=tmp_path,
-                           progress=False, rehearse=True)
+    run_dir = full_gpu_rehearsal[0] / "07_culturegen" / "full-gpu"  # the session's full-gpu suite rehearsal (conftest)
     m = read_json(run_dir / "metrics.json")
     assert read_json(run_dir / "run.json")["rehearsal"] is True
     assert m["n_cultures"] == 3 and m["n_generations"] == (3 + 1) * 3  # three gender forms, the baseline included

@@ -57,11 +57,10 @@ def test_09_icot_quick_smoke(tmp_path):
     assert len(list((run_dir / "checkpoints").glob("*/*/config.json"))) == 6
 
 
-def test_09_icot_full_profile_rehearsal(tmp_path):
+def test_09_icot_full_profile_rehearsal(full_gpu_rehearsal):
     """full-gpu.yaml rehearsed (helpers.core.rehearsal): the hub GPT-2 becomes a tiny stand-in loaded through the
     pretrained path and tokenizer, GSM8K a generated set in the hub's schema, counts cut by rehearse.yaml."""
-    full = str(PARAMS_DIR / "09_icot" / "full-gpu.yaml")
-    run_dir = run_notebook("09_icot", [full], outputs=tmp_path, progress=False, rehearse=True)
+    run_dir = full_gpu_rehearsal[0] / "09_icot" / "full-gpu"  # the session's full-gpu suite rehearsal (conftest)
     assert read_json(run_dir / "run.json")["status"] == "ok"
     m = _check_run(run_dir, 4)
     assert m["tasks"] == ["mult:4", "gsm8k"] and m["headline_task"] == "mult:4"

@@ -75,9 +75,8 @@ def test_08_infosumm_quick_smoke(tmp_path):
     assert read_json(third / "metrics.json")["pass_rates"] == m["pass_rates"]
 
 
-def test_08_infosumm_full_profile_rehearsal(tmp_path):
-    full = str(PARAMS_DIR / "08_infosumm" / "full-gpu.yaml")
-    run_dir = run_notebook("08_infosumm", [full], outputs=tmp_path, progress=False, rehearse=True)
+def test_08_infosumm_full_profile_rehearsal(full_gpu_rehearsal):
+    run_dir = full_gpu_rehearsal[0] / "08_infosumm" / "full-gpu"  # the session's full-gpu suite rehearsal (conftest)
     m = _check(run_dir)
     assert m["n_rounds"] == 3 and m["nli_model"] == "microsoft/deberta-large-mnli"
     assert "nli" in m["pass_rates"]["round0"]

@@ -5,10 +5,10 @@ import re
 import pytest
 
 from helpers.core.params import PARAMS_DIR, list_notebooks, notebook_path, resolve_params
-from helpers.core.wiring import published_checkpoints
 from helpers.core.run import run_notebook
 from helpers.core.runs import suite_order
 from helpers.core.store import read_json
+from helpers.core.wiring import published_checkpoints
 
 FULL = sorted(p for p in PARAMS_DIR.glob("*/*.yaml") if p.stem.startswith("full") or p.stem == "offline-ci")
 
