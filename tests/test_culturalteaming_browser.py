@@ -10,7 +10,6 @@ import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -95,8 +94,11 @@ def test_one_whole_session_in_headless_chromium(server, browser, tmp_path):
 
     def fill(sel, value):  # the widget syncs its text on change: leave the field (TAB) as a person would
         el = css(sel)
-        el.clear()
-        el.send_keys(value, Keys.TAB)
+        el.send_keys(Keys.CONTROL, "a")
+        el.send_keys(value, Keys.TAB)  # one change event, one update message
+        # ipywidgets holds state updates back while the kernel is busy, but a click is sent at once: give the
+        # update the moment a person's hand would take to reach the button (a wait, not a timed assertion)
+        time.sleep(1.5)
 
     browser.get(server["url"])  # no token: refused
     assert "ct-start" not in browser.page_source
