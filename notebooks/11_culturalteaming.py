@@ -2,11 +2,6 @@
 # jupyter:
 #   helpers:
 #     precheck: helpers.culturalteaming.replay:check_params
-#   jupytext:
-#     formats: ipynb,py:percent
-#     text_representation:
-#       extension: .py
-#       format_name: percent
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
