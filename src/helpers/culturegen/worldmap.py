@@ -8,7 +8,7 @@ Small states the 1:110m file leaves out (e.g. Singapore, Bahrain, Malta) cannot 
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import pandas as pd
 
