@@ -89,7 +89,7 @@ class Session:
 
     @classmethod
     def create(cls, folder: str | Path, session_id: str, culture: str, assistance: str,
-               annotator: str = "") -> "Session":
+               annotator: str = "") -> Session:
         check_session_id(session_id)
         culture = clean_text(culture, "culture", 60)
         annotator = clean_text(annotator, "annotator name", 80, required=False)
@@ -103,7 +103,7 @@ class Session:
         return s
 
     @classmethod
-    def open(cls, folder: str | Path, session_id: str) -> "Session":
+    def open(cls, folder: str | Path, session_id: str) -> Session:
         log = EventLog(Path(folder) / f"{check_session_id(session_id)}.jsonl")
         if not log.exists():
             raise InputError(f"no session {session_id!r} in {folder}")

@@ -10,7 +10,7 @@ text a person or a model wrote is HTML-escaped (``validate.escape``) wherever th
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import ipywidgets as W
@@ -21,7 +21,7 @@ from .validate import LETTERS, SURVEY, InputError, escape
 
 
 def new_session_id() -> str:
-    return f"{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:8]}"
+    return f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:8]}"
 
 
 def _probs_html(probs, options, answer) -> str:

@@ -38,7 +38,7 @@ class Draft:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Draft":
+    def from_dict(cls, d: dict) -> Draft:
         return check_draft(d.get("culture", ""), d.get("question", ""), d.get("options", []),
                            d.get("answer"), d.get("scenario", ""))
 
