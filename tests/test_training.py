@@ -117,7 +117,7 @@ def test_last_checkpoint_skips_one_cut_by_a_kill(tmp_path):
 # ------------------------------------------------------------------------------------ real training
 DRIVER = textwrap.dedent('''
     import json, sys, time
-    from helpers.core import train_job, training as T
+    from helpers.core import launch as L, train_job, training as T
     model, out, lr, sleep = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
     rows = [{"messages": [{"role": "user", "content": f"what is {i} + {i}?"},
                           {"role": "assistant", "content": f"{i} + {i} = {2 * i}."}]} for i in range(8)]
