@@ -46,9 +46,8 @@ def test_11_culturalteaming_quick_smoke(tmp_path):
     assert len(easy) == m["n_questions"]  # (a rerun resuming from the logs: tests/test_culturalteaming.py)
 
 
-def test_11_culturalteaming_full_profile_rehearsal(tmp_path):
-    full = str(PARAMS_DIR / "11_culturalteaming" / "full-gpu.yaml")
-    run_dir = run_notebook("11_culturalteaming", [full], outputs=tmp_path, progress=False, rehearse=True)
+def test_11_culturalteaming_full_profile_rehearsal(full_gpu_rehearsal):
+    run_dir = full_gpu_rehearsal[0] / "11_culturalteaming" / "full-gpu"  # the session's full-gpu suite rehearsal (conftest)
     assert read_json(run_dir / "run.json")["status"] == "ok"
     m = _check_run(run_dir)
     assert m["n_targets"] == 5 and m["k"] == 3 and m["llm_hint_calls"] > 0
