@@ -385,25 +385,15 @@ class EndpointBackend:
                 model=self.served, prompt=seq, max_tokens=1, temperature=0.0,
                 extra_body={"prompt_logprobs": 0, "add_special_tokens": False})
             raw = (resp.choices[0].model_extra or {}).get("prompt_logprobs") or (resp.model_extra or {}).get("prompt_logprobs")
-            return [None if d is None else _lp_of(d, tok) for d, tok in zip(raw, seq)]
+            return [None if d is None else token_logprob(d, tok) for d, tok in zip(raw, seq)]
 
         with ThreadPoolExecutor(self.concurrency) as pool:
             return list(pool.map(one, seqs))
 
 
-def _lp_of(entry: dict, token: int) -> float:
+def token_logprob(entry: dict, token: int) -> float:
     """The log-prob of ``token`` from one position of vLLM's prompt log-probs (objects or JSON dicts)."""
     v = entry.get(token, entry.get(str(token)))
     if v is None:
         raise RuntimeError(f"vLLM returned no prompt log-prob for token {token}")
     return float(v["logprob"] if isinstance(v, dict) else v.logprob)
-
-
-def vllm_prompt_logprobs(backend: "VLLMBackend", seqs: list[list[int]]) -> list[list[float | None]]:
-    """Prompt log-probs of each token sequence through an in-process engine (the first token has none)."""
-    from vllm import SamplingParams
-
-    params = SamplingParams(max_tokens=1, temperature=0.0, prompt_logprobs=0)
-    outs = backend.llm.generate([{"prompt_token_ids": s} for s in seqs], params, use_tqdm=False)
-    return [[None if d is None else _lp_of(d, tok) for d, tok in zip(o.prompt_logprobs, seq)]
-            for o, seq in zip(outs, seqs)]

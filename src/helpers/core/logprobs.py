@@ -142,7 +142,6 @@ class LogProbScorer(engines.Releasable):
         if hasattr(self._engine, "prompt_logprobs"):
             rows = self._engine.prompt_logprobs(seqs)
         else:
-            from .generation import vllm_prompt_logprobs
             rows = vllm_prompt_logprobs(self._engine, seqs)
         return [row[len(row) - n:] if n else [] for row, n in zip(rows, spans)]
 
@@ -197,6 +196,18 @@ class LogProbScorer(engines.Releasable):
         engines.run_in_batches(len(order), bs, run)
         bar.close()
         return out  # type: ignore[return-value]
+
+
+def vllm_prompt_logprobs(backend, seqs: list[list[int]]) -> list[list[float | None]]:
+    """Prompt log-probs of each token sequence through an in-process engine (``generation.VLLMBackend``; the first
+    token has none)."""
+    from vllm import SamplingParams
+
+    from .generation import token_logprob
+    params = SamplingParams(max_tokens=1, temperature=0.0, prompt_logprobs=0)
+    outs = backend.llm.generate([{"prompt_token_ids": s} for s in seqs], params, use_tqdm=False)
+    return [[None if d is None else token_logprob(d, tok) for d, tok in zip(o.prompt_logprobs, seq)]
+            for o, seq in zip(outs, seqs)]
 
 
 def token_logprobs_unbatched(model, tokenizer_ids_prompt: list[int], response_ids: list[int]) -> list[float]:
