@@ -16,10 +16,12 @@ from helpers.cdr.stages import GRAPH as CDR
 from helpers.culturegen.stages import GRAPH as CULTUREGEN
 from helpers.evaluation.stages import ARENA, BENCHBUILDER, WILDBENCH
 from helpers.magpie.stages import GRAPH as MAGPIE
+from helpers.participai.stages import GRAPH as PARTICIPAI
 from helpers.wildchat.stages import GRAPH as WILDCHAT
 
 GRAPHS = {"01_magpie": MAGPIE, "02_wildbench": WILDBENCH, "03_benchbuilder": BENCHBUILDER,
-          "04_arena_hard": ARENA, "05_cdr": CDR, "07_culturegen": CULTUREGEN, "10_wildchat": WILDCHAT}
+          "04_arena_hard": ARENA, "05_cdr": CDR, "07_culturegen": CULTUREGEN, "10_wildchat": WILDCHAT,
+          "12_participai": PARTICIPAI}
 
 
 def defaults(nb):
@@ -124,6 +126,8 @@ EXPECTED = {
                       "model": {"generations", "extract_llm", "scores", "culturalbench"}, "cb_local_scoring": {"culturalbench"},
                       "cb_base_url": {"culturalbench"}, "cb_model": {"culturalbench"}, "cb_data": {"culturalbench"},
                       "n_cb_questions": {"culturalbench"}},
+    "12_participai": {"coder_model": {"coding"}, "coder_max_tokens": {"coding"}, "n_fewshot": {"coding"},
+                      "release_dir": {"coding"}},
     "10_wildchat": {"model": {"scan", "languages", "others", "labels", "diversity", "prompts"},
                     "data": {"scan", "languages", "labels", "diversity", "prompts"},
                     "other_corpora": {"others", "diversity"}, "embedder": {"diversity", "prompts"},
@@ -132,6 +136,7 @@ EXPECTED = {
 NOTHING = {"02_wildbench": ["K", "bootstrap_rounds", "judge_timeout"], "04_arena_hard": ["bootstrap_rounds", "style_method"],
            "05_cdr": ["batch_size", "torch_threads"], "07_culturegen": ["score_measure", "calibrate"],
            "01_magpie": ["hf_batch_size"], "03_benchbuilder": ["min_score", "n_clusters"],
+           "12_participai": ["bootstrap_rounds", "coder_batch_size", "n_coded", "coder_timeout"],
            "10_wildchat": ["labeler_timeout", "expected_file", "torch_threads"]}
 
 
