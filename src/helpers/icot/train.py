@@ -99,8 +99,9 @@ def check_params(params: dict) -> None:
         if resolved == init_from:  # a hub id: online, it must exist (asked now, not a minute into the kernel)
             from ..core.precheck import check_hub_model
             check_hub_model("init_from", init_from)
+        from ..core import rehearsal
         kind = _model_type(resolved)
-        if kind is not None and kind != "gpt2":
+        if kind is not None and kind != "gpt2" and not rehearsal.active():  # a rehearsal's stand-in is a tiny Llama
             raise ValueError(f"parameter 'init_from': {init_from} is a {kind} model; stepwise internalization here "
                              f"trains a GPT-2 (config:gpt2-tiny, openai-community/gpt2 or a GPT-2 folder)")
     overrides = params.get("task_overrides") or {}
