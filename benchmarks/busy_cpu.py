@@ -42,6 +42,7 @@ def main() -> None:
     args = ap.parse_args()
 
     import torch
+
     from helpers.core import engines
     from helpers.core.generation import Generator, Sampling
     from helpers.core.logprobs import LogProbScorer

@@ -1,7 +1,7 @@
 """Shared by the benchmark scripts: the machine and versions, load averages, result files.
 
 Every script writes ``benchmarks/results/<name>.json`` (machine, versions, load average before and after,
-rows); ``benchmarks/update_readme.py`` turns those files into the README's performance table.
+rows); ``benchmarks/update_readme.py`` turns those files into the performance table of docs/performance.md.
 """
 from __future__ import annotations
 

@@ -44,6 +44,7 @@ def main() -> None:
     args = ap.parse_args()
 
     import torch
+
     from helpers import Generator, Sampling
     from helpers.core.generation import vllm_available
     from helpers.core.hf import encode

@@ -23,6 +23,7 @@ import common  # noqa: E402
 def random_model(shape_dir: str) -> str:
     """Save a randomly initialised model of ``shape_dir``'s config (with its tokenizer) to a temporary folder."""
     import tempfile
+
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
     torch.manual_seed(0)

@@ -40,10 +40,11 @@ def main() -> None:
     args = ap.parse_args()
 
     import importlib.metadata as md
+
     from helpers import magpie as mp
     from helpers.core.executor import Executor, run_stage_on
-    from helpers.core.ray_exec import shutdown
     from helpers.core.generation import Sampling
+    from helpers.core.ray_exec import shutdown
     from helpers.core.store import JsonlStore
 
     items = [{"id": f"q{k:03d}", "instruction": f"{QUERIES[k % len(QUERIES)]} ({k // len(QUERIES) + 1})", "system": "default"}

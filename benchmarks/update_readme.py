@@ -1,9 +1,9 @@
-"""Write the README's performance table from benchmarks/results/*.json (between the perf markers).
+"""Write the performance table of docs/performance.md from benchmarks/results/*.json (between the perf markers).
 
     .venv/bin/python benchmarks/update_readme.py [--check]
 
 Every number in the table comes from a result file a benchmark script wrote (machine, versions and
-load average included); nothing is typed by hand. ``--check`` exits 1 when the README is stale.
+load average included); nothing is typed by hand. ``--check`` exits 1 when the table is stale.
 """
 from __future__ import annotations
 
@@ -85,10 +85,10 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--check", action="store_true")
     args = ap.parse_args()
-    readme = ROOT / "README.md"
+    readme = ROOT / "docs" / "performance.md"
     text = readme.read_text()
     if START not in text or END not in text:
-        print(f"README.md has no {START} ... {END} block", file=sys.stderr)
+        print(f"docs/performance.md has no {START} ... {END} block", file=sys.stderr)
         return 1
     head, rest = text.split(START, 1)
     _, tail = rest.split(END, 1)
@@ -96,7 +96,7 @@ def main() -> int:
     if args.check:
         return 0 if new == text else 1
     readme.write_text(new)
-    print("README.md performance table written from", ", ".join(p.name for p in sorted(RESULTS.glob("*.json"))))
+    print("docs/performance.md performance table written from", ", ".join(p.name for p in sorted(RESULTS.glob("*.json"))))
     return 0
 
 

@@ -35,6 +35,7 @@ torch_threads = 0  # [0..] CPU threads for torch; 0: the cores free right now (o
 
 # %%
 import pandas as pd
+
 from helpers import Sampling
 from helpers import quickstart as qs
 from helpers.core.data import load_records
@@ -90,5 +91,7 @@ run.log_metrics(metrics)
 
 # %%
 from IPython.display import Markdown
+
 from helpers.core.report import findings_markdown
+
 Markdown(findings_markdown(metrics))

@@ -96,6 +96,7 @@ ray_gpus_per_replica = 0  # [0..] executor ray: GPUs per replica (0 on a CPU; ab
 # %%
 import pandas as pd
 from IPython.display import Markdown, display
+
 from helpers import Sampling, stable_id
 from helpers import magpie as mp
 from helpers.core.executor import Executor, run_stage_on
@@ -201,7 +202,8 @@ print(*lines, sep="\n")
 # %%
 notes = []
 if mp.writer_gpu_needed_elsewhere(on_gpu, engine_name, model, tagger_model, guard_model, reward_model):
-    gen = None; mp.free_engines()  # the writer is done: give its GPU memory to the tagger/guard/reward models
+    gen = None  # the writer is done: give its GPU memory to the tagger/guard/reward models
+    mp.free_engines()
 tags, tag_agreement = {}, []
 if tagger_model and chosen:
     tag_proc = mp.make_tag_process(tag_mode, tagger_model, tag_tasks, base_url=tagger_base_url, timeout=tagger_timeout,
@@ -284,7 +286,10 @@ examples
 # path as their model). A rerun reuses a finished checkpoint.
 
 # %%
-from helpers.core.training import TrainOptions  # checkpoints every save_steps, resume after a kill, tracker, LoRA, launcher
+from helpers.core.training import (
+    TrainOptions,  # checkpoints every save_steps, resume after a kill, tracker, LoRA, launcher
+)
+
 sft_rows = {"filtered": rows, "all": rows_all}[sft_data]
 # the checkpoint folder is keyed by the training rows and every SFT setting; checkpoints/sft points at the current one
 sft_dir = stages.path("sft", "", rows=stable_id(sft_rows))
@@ -328,5 +333,7 @@ executor.close()  # executor ray: disconnect (a Ray started here stops) before t
 
 # %%
 from IPython.display import Markdown
+
 from helpers.core.report import findings_markdown
+
 Markdown(findings_markdown(metrics))

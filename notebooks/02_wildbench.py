@@ -81,6 +81,7 @@ ray_gpus_per_replica = 0  # [0..] executor ray: GPUs per replica (0 on a CPU; ab
 
 # %%
 import pandas as pd
+
 from helpers.core.notebook import start_notebook
 from helpers.core.plotting import show
 from helpers.evaluation import wildbench as wb
@@ -139,6 +140,7 @@ for m in answers:
 from helpers.core.executor import Executor
 from helpers.core.judge import Judge
 from helpers.core.models import resolve_model
+
 executor = Executor.from_params(globals())  # local, or the long-lived Ray replicas that make the judge calls
 if not judge_base_url:
     resolve_model(judge_model)  # a clear error now rather than deep inside the first judging call
@@ -268,5 +270,7 @@ run.log_metrics(metrics)
 
 # %%
 from IPython.display import Markdown
+
 from helpers.core.report import findings_markdown
+
 Markdown(findings_markdown(metrics))

@@ -68,11 +68,14 @@ ray_gpus_per_replica = 0  # [0..] executor ray: GPUs per replica (0 on a CPU; ab
 
 # %%
 import pandas as pd
+
 from helpers import run_stage
 from helpers.core.models import resolve_embedder
 from helpers.core.notebook import start_notebook
 from helpers.core.plotting import show
-from helpers.evaluation import benchbuilder as bb, benchbuilder_plots as bbp, benchbuilder_steps as bbs
+from helpers.evaluation import benchbuilder as bb
+from helpers.evaluation import benchbuilder_plots as bbp
+from helpers.evaluation import benchbuilder_steps as bbs
 from helpers.evaluation.stages import BENCHBUILDER
 
 run, stages = start_notebook("03_benchbuilder", globals(), BENCHBUILDER)  # engine settings, plot style, run folder
@@ -92,6 +95,7 @@ pd.DataFrame([counts])
 # %%
 from helpers.core.executor import Executor
 from helpers.core.judge import Judge
+
 executor = Executor.from_params(globals())  # local, or the long-lived Ray replicas that make the judge calls
 make_judge = lambda: Judge(labeler_model, base_url=labeler_base_url, timeout=labeler_timeout, backend=backend,  # noqa: E731
                            cache_dir=run.path("judge_cache"), max_tokens=labeler_max_tokens, executor=executor)
@@ -165,5 +169,7 @@ run.log_metrics(metrics)
 
 # %%
 from IPython.display import Markdown
+
 from helpers.core.report import findings_markdown
+
 Markdown(findings_markdown(metrics))

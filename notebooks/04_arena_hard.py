@@ -87,6 +87,7 @@ ray_gpus_per_replica = 0  # [0..] executor ray: GPUs per replica (0 on a CPU; ab
 
 # %%
 import pandas as pd
+
 from helpers import run_stage
 from helpers.core.notebook import start_notebook
 from helpers.core.plotting import show
@@ -133,6 +134,7 @@ arena.mean_answer_tokens(answers)
 # %%
 from helpers.core.executor import Executor
 from helpers.core.judge import Judge
+
 executor = Executor.from_params(globals())  # local, or the long-lived Ray replicas that make the judge calls
 items, judge_msgs = arena.game_items(configs, baseline, prompts, answers, judge_model, judge_base_url, judge_mode,
                                      judge_max_tokens, judge_prompt)  # style features: from the answers, later
@@ -249,5 +251,7 @@ run.log_metrics(metrics)
 
 # %%
 from IPython.display import Markdown
+
 from helpers.core.report import findings_markdown
+
 Markdown(findings_markdown(metrics))

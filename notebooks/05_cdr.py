@@ -77,8 +77,10 @@ ray_gpus_per_replica = 0  # [0..] executor ray: GPUs per replica (0 on a CPU; ab
 
 # %%
 import pandas as pd
+
 from helpers import cdr, stable_id
-from helpers.cdr import plots as cdr_plots, rewardbench as rb
+from helpers.cdr import plots as cdr_plots
+from helpers.cdr import rewardbench as rb
 from helpers.cdr.stages import GRAPH
 from helpers.core.executor import Executor
 from helpers.core.judge import Judge
@@ -143,7 +145,10 @@ if onpolicy_prompts and pool:  # the parent samples here or on Ray replicas; the
     display(pd.DataFrame(rows).head(3))
 
 # %%
-from helpers.core.training import TrainOptions  # checkpoints every save_steps, resume after a kill, tracker, LoRA, launcher
+from helpers.core.training import (
+    TrainOptions,  # checkpoints every save_steps, resume after a kill, tracker, LoRA, launcher
+)
+
 options = TrainOptions(save_steps=save_steps, report_to=report_to, lora_r=lora_r, launcher=train_launcher)
 onpolicy_log = {}
 for spec in trained_specs:  # dpo-offline: the paper's pair type, a preference-tuned child over its parent
@@ -291,6 +296,7 @@ ba
 
 # %%
 import torch
+
 metrics = cdr.run_metrics(strong=strong_name, weak=weak_name, variant=variant, eval_set=eval_set, main=main,
                           reports=reports, method_tied=method_tied, custom_tied=custom_tied, pairs=pairs, rated=rated,
                           gap_tied=gap_tied, tied_pairs=tied_pairs, trained_specs=trained_specs,
@@ -311,5 +317,7 @@ executor.close()  # executor ray: disconnect (a Ray started here stops) before t
 
 # %%
 from IPython.display import Markdown
+
 from helpers.core.report import findings_markdown
+
 Markdown(findings_markdown(metrics))

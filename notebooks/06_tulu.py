@@ -127,8 +127,10 @@ torch_threads = 1  # [0..] CPU threads for torch (0 keeps the default; 1 is stea
 
 # %%
 import time
+
 import pandas as pd
 from IPython.display import Markdown, display
+
 from helpers import Run
 from helpers.core.plotting import show, use_style
 from helpers.tulu import config, grid, plots, steps, tables
@@ -311,4 +313,5 @@ for n in getattr(getattr(world_, "s", None), "notes", None) or []:
 
 # %%
 from helpers.core.report import findings_markdown
+
 Markdown(findings_markdown(metrics))

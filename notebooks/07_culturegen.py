@@ -86,12 +86,19 @@ ray_gpus_per_replica = 0  # [0..] executor ray: GPUs per replica (0 on a CPU; ab
 # %%
 import pandas as pd
 from IPython.display import display
+
 from helpers.core.executor import Executor
 from helpers.core.notebook import start_notebook
 from helpers.core.plotting import show
 from helpers.core.stats import ranked
-from helpers.culturegen import analyses as cga, culturalbench as cgb, data as cgd, generate as cgg, plots as cgp
-from helpers.culturegen import score as cgs, steps as cgst, worldmap as cgw
+from helpers.culturegen import analyses as cga
+from helpers.culturegen import culturalbench as cgb
+from helpers.culturegen import data as cgd
+from helpers.culturegen import generate as cgg
+from helpers.culturegen import plots as cgp
+from helpers.culturegen import score as cgs
+from helpers.culturegen import steps as cgst
+from helpers.culturegen import worldmap as cgw
 from helpers.culturegen.stages import GRAPH
 
 run, stages = start_notebook("07_culturegen", globals(), GRAPH)  # also sets torch_threads; stage files keyed by params
@@ -147,6 +154,7 @@ cgst.extraction_examples(ext)  # rules and the LLM extractor side by side
 
 # %%
 from helpers.core.logprobs import LogProbScorer
+
 scorer = LogProbScorer(model, batch_size=score_batch_size)  # keys the store and answers CulturalBench
 sc = cgst.score_symbols(run, scorer, ext, chosen, stages, executor, model=model, validity_pairs=validity_pairs,
                         n_ngrams_per_topic=n_ngrams_per_topic, score_batch_size=score_batch_size,
@@ -270,5 +278,7 @@ print(metrics["signal"])
 
 # %%
 from IPython.display import Markdown
+
 from helpers.core.report import findings_markdown
+
 Markdown(findings_markdown(metrics))

@@ -90,14 +90,21 @@ bootstrap_rounds = 1000  # [100..] bootstrap resamples for ROUGE CIs
 
 # %%
 import time
+
 import pandas as pd
 from IPython.display import Markdown, display
+
 from helpers.core.generation import Generator
 from helpers.core.notebook import start_notebook
 from helpers.core.plotting import show
 from helpers.core.report import findings_markdown
-from helpers.infosumm import controls as isk, critics as isc, evaluate as ise, pipeline as isp
-from helpers.infosumm import plots as isplot, steps as iss, train as ist
+from helpers.infosumm import controls as isk
+from helpers.infosumm import critics as isc
+from helpers.infosumm import evaluate as ise
+from helpers.infosumm import pipeline as isp
+from helpers.infosumm import plots as isplot
+from helpers.infosumm import steps as iss
+from helpers.infosumm import train as ist
 
 run, _ = start_notebook("08_infosumm", globals())  # engine settings, plot style, run folder
 opts = iss.train_options(save_steps, report_to, lora_r)  # checked now: tracker installed, peft for LoRA
@@ -132,6 +139,7 @@ pd.DataFrame(docs)[["document"]].head(3)
 
 # %%
 from helpers.core.logprobs import LogProbScorer
+
 scorer = LogProbScorer(critic_model or teacher_model, batch_size=8, max_prompt_tokens=2048, max_response_tokens=1024)
 nli = isc.NLICritic(nli_model) if nli_model else None
 it = iss.expert_iteration(run, teacher_model, teacher_gen, doc_sets, scorer, nli, thresholds, opts, timings,
@@ -259,6 +267,7 @@ pd.DataFrame([{"request": str(r["request"]), "output": r["output"][:120], **r["h
 
 # %%
 import os
+
 timings["total"] = time.perf_counter() - t_start
 metrics = iss.run_metrics(teacher_model=teacher_model, critic_model=critic_model, nli_model=nli_model,
                           n_rounds=n_rounds, docs=docs, doc_info=doc_info, it=it, pairs=pairs, main=main,

@@ -64,9 +64,11 @@ torch_threads = 1  # [0..] CPU threads for torch (0 keeps the default; 1 is stea
 # %%
 import pandas as pd
 from IPython.display import Markdown, display
+
 from helpers import Run
 from helpers.core.plotting import show, use_style
-from helpers.icot import data, evaluate as ev, plots, steps
+from helpers.icot import data, plots, steps
+from helpers.icot import evaluate as ev
 
 device, line = steps.configure_device(torch_threads)
 use_style()
@@ -142,6 +144,7 @@ steps.significance_table(per_task)
 
 # %%
 import torch
+
 head = ev.headline_task(tasks)
 metrics = steps.run_metrics(per_task, head, records, results, init_from=init_from, tasks=tasks, device=device,
                             torch_threads=torch.get_num_threads())
@@ -158,4 +161,5 @@ display(Markdown(steps.reading_it(per_task[head], head, results[(head, "stepwise
 
 # %%
 from helpers.core.report import findings_markdown
+
 Markdown(findings_markdown(metrics))

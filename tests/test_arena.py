@@ -7,9 +7,20 @@ import pytest
 from scipy.optimize import minimize
 
 from helpers.evaluation import arena
-from helpers.evaluation.arena import (NotEnoughBattles, battles_from_games, bootstrap_ratings, fit_bradley_terry, leaderboard,
-                           model_view, parse_verdict, position_consistency, separability, style_features,
-                           style_matrix, win_rate_vs_baseline)
+from helpers.evaluation.arena import (
+    NotEnoughBattles,
+    battles_from_games,
+    bootstrap_ratings,
+    fit_bradley_terry,
+    leaderboard,
+    model_view,
+    parse_verdict,
+    position_consistency,
+    separability,
+    style_features,
+    style_matrix,
+    win_rate_vs_baseline,
+)
 
 
 @pytest.mark.parametrize("text, want", [
@@ -263,6 +274,7 @@ def test_logprob_verdicts_argmax_and_margin():
 
 def test_logprob_verdicts_match_direct_computation(tiny_model_dir):
     import torch
+
     from helpers.core import hf
     from helpers.core.logprobs import LogProbScorer
 

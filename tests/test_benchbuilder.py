@@ -5,9 +5,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from helpers.core.data import load_records
 from helpers.evaluation import benchbuilder as bb
 from helpers.evaluation.arena import load_arena_prompts
-from helpers.core.data import load_records
 
 
 def _rec(text, lang="English", toxic=False, h="h"):
@@ -110,6 +110,7 @@ def test_criteria_from_margins_and_messages():
 
 def test_yes_no_margins_match_unpadded_forward(tiny_model_dir):
     import torch
+
     from helpers.core import hf
     prompts = [bb.criterion_messages("short one", 1), bb.criterion_messages("a much longer prompt " * 5, 2)]
     margins = bb.yes_no_margins(tiny_model_dir, prompts, batch_size=2)

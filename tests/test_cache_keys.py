@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from helpers.core.params import notebook_path, read_param_specs
-from helpers.core.store import (ENGINE_SETTINGS, StageGraph, config_hash, keyed_path, keyed_store, run_stage)
 from helpers.cdr.stages import GRAPH as CDR
+from helpers.core.params import notebook_path, read_param_specs
+from helpers.core.stages import ENGINE_SETTINGS, StageGraph
+from helpers.core.store import config_hash, keyed_path, keyed_store, run_stage
 from helpers.culturegen.stages import GRAPH as CULTUREGEN
 from helpers.evaluation.stages import ARENA, BENCHBUILDER, WILDBENCH
 from helpers.magpie.stages import GRAPH as MAGPIE
@@ -185,8 +186,8 @@ def test_keyed_store_writes_its_config_and_never_reads_a_stale_file(tmp_path):
 
 def test_logprob_stage_rescored_when_truncation_changes(tmp_path):
     """cdr.score_responses through the notebook's keyed store, with a fake scorer: new truncation, new scores."""
-    from helpers.core.logprobs import ResponseLogProb
     from helpers.cdr.reward import score_responses
+    from helpers.core.logprobs import ResponseLogProb
 
     class FakeScorer:
         def __init__(self, limit):

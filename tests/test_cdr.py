@@ -17,6 +17,7 @@ def wordpiece_model_dir(tmp_path_factory):
     """A tiny random Llama with the MiniLM BERT WordPiece tokenizer and a small chat template."""
     import torch
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
     from helpers.core.models import resolve_embedder
 
     tok = AutoTokenizer.from_pretrained(resolve_embedder())

@@ -350,7 +350,9 @@ def test_endpoint_culturalbench_scoring_parses_replies(tmp_path):
 
 def test_world_map_draws_every_culture_with_a_shape_and_names_the_rest():
     import pandas as pd
-    from helpers.culturegen import data as cgd, worldmap as wm
+
+    from helpers.culturegen import data as cgd
+    from helpers.culturegen import worldmap as wm
     cultures = cgd.all_cultures()
     shapes = wm.country_shapes()
     assert {"FRA", "NOR", "JPN", "KEN", "BRA"} <= set(shapes)  # France and Norway carry -99 in the file
@@ -366,6 +368,7 @@ def test_world_map_draws_every_culture_with_a_shape_and_names_the_rest():
 
 def test_world_map_missing_shapes_is_a_clear_error(monkeypatch):
     import importlib.util
+
     from helpers.culturegen import worldmap as wm
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "geopandas" else real(name, *a))

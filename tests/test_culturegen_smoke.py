@@ -16,7 +16,10 @@ TINY = ["topics=[food, clothing]", "n_samples=1", "max_new_tokens=8", "n_agreeme
 
 def _recompute_markedness(run_dir: Path) -> float:
     """Markedness from the stored generations (data/generations-*.jsonl), through the same extraction helpers."""
-    from helpers.culturegen import analyses as cga, data as cgd, extract as cge, generate as cgg
+    from helpers.culturegen import analyses as cga
+    from helpers.culturegen import data as cgd
+    from helpers.culturegen import extract as cge
+    from helpers.culturegen import generate as cgg
     (gen_file,) = (run_dir / "data").glob("generations-*.jsonl")
     records = [json.loads(line) for line in gen_file.read_text().splitlines() if line.strip()]
     rows = cgg.samples(records)

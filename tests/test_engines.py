@@ -1,4 +1,5 @@
 """Engine lifecycle: settings, thread choice, giving memory back (transformers cache, vLLM engine process)."""
+import json
 import time
 
 import pytest
@@ -43,7 +44,7 @@ def test_configure_wins_over_the_environment_and_rejects_bad_values(monkeypatch)
 
 
 def test_shared_servers_map_model_paths(monkeypatch, tmp_path):
-    monkeypatch.setenv(engines.SERVERS_ENV, '{"%s": "http://127.0.0.1:9/v1"}' % tmp_path)
+    monkeypatch.setenv(engines.SERVERS_ENV, json.dumps({str(tmp_path): "http://127.0.0.1:9/v1"}))
     assert engines.server_for(str(tmp_path)) == "http://127.0.0.1:9/v1"
     assert engines.server_for(str(tmp_path / ".")) == "http://127.0.0.1:9/v1"
     assert engines.server_for("/nowhere") is None
@@ -55,6 +56,7 @@ def test_shared_servers_map_model_paths(monkeypatch, tmp_path):
 def test_release_evicts_the_transformers_model(tiny_model_dir):
     import gc
     import weakref
+
     from helpers.core.generation import Generator, Sampling
     from helpers.core.logprobs import LogProbScorer
 
@@ -88,6 +90,7 @@ def test_local_judge_releases_its_generator(tiny_model_dir, tmp_path):
 @pytest.mark.slow
 def test_release_stops_the_vllm_engine_process(embedded_model_dir):
     import psutil
+
     from helpers.core.generation import Generator, Sampling, vllm_available
     if not vllm_available():
         pytest.skip("vLLM is not installed")
@@ -144,7 +147,7 @@ def test_a_shared_server_gives_the_same_greedy_outputs_and_logprobs(vllm_generat
     pairs = [(prompts[0], "Apple, banana, cherry."), (prompts[1], "4")]
     with serving.serve_local(vllm_generator.path, served_name=vllm_generator.path,
                      extra_args=["--generation-config", "vllm", "--seed", "0"]) as server:
-        monkeypatch.setenv(engines.SERVERS_ENV, '{"%s": "%s"}' % (vllm_generator.path, server.base_url))
+        monkeypatch.setenv(engines.SERVERS_ENV, json.dumps({vllm_generator.path: server.base_url}))
         remote = Generator(vllm_generator.path, backend="vllm")
         assert type(remote._backend).__name__ == "EndpointBackend"
         served = remote.generate(prompts, sampling)

@@ -20,8 +20,15 @@ from pathlib import Path
 
 import pytest
 
-from helpers.core.executor import (EXECUTOR_SETTINGS, Executor, WorkerSpec, check_params, echo_worker, parse_address,
-                                   run_stage_on)
+from helpers.core.executor import (
+    EXECUTOR_SETTINGS,
+    Executor,
+    WorkerSpec,
+    check_params,
+    echo_worker,
+    parse_address,
+    run_stage_on,
+)
 from helpers.core.serving import free_port
 from helpers.core.store import RETRY, JsonlStore
 
@@ -194,6 +201,7 @@ def _lines(path: Path) -> list[dict]:
 @pytest.mark.slow
 def test_cluster_has_two_nodes_on_loopback_and_echo_runs_with_retries(cluster, tmp_path):
     import ray
+
     from helpers.core.ray_exec import connect
     ex = _ray(cluster)
     assert connect(ex)["CPU"] == 2
@@ -271,7 +279,8 @@ def test_cdr_logprobs_on_ray_match_local_and_resume_sends_only_missing_ids(clust
 
 @pytest.mark.slow
 def test_culturegen_continuations_on_ray_match_local(cluster, tmp_path):
-    from helpers.culturegen import data as cgd, generate as cgg
+    from helpers.culturegen import data as cgd
+    from helpers.culturegen import generate as cgg
     items = cgg.generation_items(cgd.select_cultures([], 1)[:2], cgd.select_topics([])[:2], ["neutral"])  # 6 prompts
     kw = dict(model="smollm2-135m-instruct", backend="hf", n_samples=1, temperature=0.0, max_tokens=10, seed=0,
               prompts_per_call=2)
@@ -292,7 +301,8 @@ def test_culturegen_continuations_on_ray_match_local(cluster, tmp_path):
 @pytest.mark.slow
 def test_culturegen_symbol_scores_on_ray_match_local(cluster, tmp_path):
     from helpers.core.logprobs import LogProbScorer
-    from helpers.culturegen import data as cgd, score as cgs
+    from helpers.culturegen import data as cgd
+    from helpers.culturegen import score as cgs
     cultures = cgd.select_cultures([], 1)[:3]
     topics = cgd.select_topics([])[:2]
     items = cgs.score_items(topics, {topics[0].key: ["sushi", "rice"], topics[1].key: ["tea"]})  # + each generic

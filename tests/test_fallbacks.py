@@ -1,7 +1,8 @@
 """No silent fallbacks (issue #9, item 3): failed calls are retried, not stored; every fallback is counted."""
 import pytest
 
-from helpers.core.store import RETRY, JsonlStore, StageGraph, fallback_lines, run_stage
+from helpers.core.stages import StageGraph
+from helpers.core.store import RETRY, JsonlStore, fallback_lines, run_stage
 
 
 def test_retry_records_are_returned_not_stored_and_recomputed_next_run(tmp_path):
@@ -99,8 +100,9 @@ def test_an_unreadable_wildbench_table_is_named_not_skipped(tmp_path):
 
 
 def test_a_template_error_stops_instead_of_shrinking_the_stop_strings():
-    from transformers import PreTrainedTokenizerFast
     from tokenizers import Tokenizer, models
+    from transformers import PreTrainedTokenizerFast
+
     from helpers.magpie import templates as tpl
     tok = PreTrainedTokenizerFast(tokenizer_object=Tokenizer(models.WordLevel({"<unk>": 0, "</s>": 1}, unk_token="<unk>")),
                                   eos_token="</s>", unk_token="<unk>")

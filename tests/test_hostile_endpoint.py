@@ -8,10 +8,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from helpers import magpie
-from helpers.evaluation import arena, benchbuilder, wildbench
 from helpers.core.judge import Judge, JudgeError
 from helpers.core.serving import free_port
 from helpers.core.textparse import json_objects
+from helpers.evaluation import arena, benchbuilder, wildbench
 
 HUGE = "9" * 4400  # past Python's 4,300-digit limit for int parsing
 NESTED = '{"score": ' + "[" * 100_000 + "]" * 100_000 + "}"

@@ -357,8 +357,8 @@ def test_check_params_names_the_bad_parameter():
 
 
 def test_plots_have_titles_and_labels():
-    from helpers.icot import plots
     from helpers.core.plotting import check_labels
+    from helpers.icot import plots
     rows = [{"step": s, "valid_accuracy": s / 10, "valid_cot_tokens": 5 - s / 2, "mean_removed_tokens": s / 2}
             for s in range(1, 10)]
     assert check_labels(plots.plot_training({"stepwise": rows, "nocot": rows, "cot": rows}, "mult:2")) == []

@@ -207,6 +207,7 @@ def test_precheck_rejects_bad_params():
 # --------------------------------------------------------------------------- student builders
 def test_truncated_copy_keeps_the_first_layers(tmp_path, tiny_model_dir):
     from transformers import AutoModelForCausalLM
+
     from helpers.infosumm import train as ist
     assert ist.kept_layers(30, 12) == list(range(10)) + [28, 29]
     assert ist.kept_layers(2, 1) == [0] and ist.kept_layers(2, 2) == [0, 1]

@@ -1,5 +1,5 @@
 """The architecture, checked: a core that knows no paper, experiment packages that use only the core, small
-modules, and a README that lists every package and core module."""
+modules, and docs/package.md lists every package and core module."""
 import ast
 from pathlib import Path
 
@@ -56,9 +56,9 @@ def test_experiments_import_only_the_core_and_themselves():
 
 
 def test_readme_lists_every_package_and_core_module():
-    readme = (ROOT / "README.md").read_text()
+    readme = (ROOT / "docs" / "package.md").read_text()
     section = readme.split("## The helper package", 1)[1].split("\n## ", 1)[0]
     core = sorted(p.stem for p in (PKG / "core").glob("*.py") if p.stem != "__init__")
     missing = [f"core.{m}" for m in core if f"`{m}`" not in section]
     missing += [f"{e}/" for e in EXPERIMENTS if f"`{e}/`" not in section]
-    assert not missing, f"README's helper table does not list: {missing}"
+    assert not missing, f"docs/package.md's helper table does not list: {missing}"

@@ -5,8 +5,16 @@ from pathlib import Path
 
 import pytest
 
-from helpers.core.params import (PARAMS_DIR, ParamsError, list_notebooks, load_params_file, parse_override,
-                            read_param_specs, resolve_params, validate_params)
+from helpers.core.params import (
+    PARAMS_DIR,
+    ParamsError,
+    list_notebooks,
+    load_params_file,
+    parse_override,
+    read_param_specs,
+    resolve_params,
+    validate_params,
+)
 from helpers.core.run import precheck
 
 NOTEBOOKS = list_notebooks()

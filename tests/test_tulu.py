@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from helpers.tulu import checkers, hub, hub_eval, offline_data, ppo, preferences as pf, tables
+from helpers.tulu import checkers, hub, hub_eval, offline_data, ppo, tables
+from helpers.tulu import preferences as pf
 from helpers.tulu.config import PARAM_NAMES, check_params
 from helpers.tulu.grid import DataSpec, GridResult, Levels, RMSpec, Row, ablation_rows, run_grid, unique_runs
 from helpers.tulu.tasks import CATEGORIES, World, held_out

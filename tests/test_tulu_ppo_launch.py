@@ -41,8 +41,8 @@ def policy_and_rm(tmp_path):
 
 
 def test_ppo_under_accelerate_launch_with_two_cpu_processes(policy_and_rm, tmp_path, monkeypatch):
-    from helpers.tulu.ppo import PPOSettings
     from helpers.core.launch import launch_command
+    from helpers.tulu.ppo import PPOSettings
     from helpers.tulu.ppo_train import train_ppo
     from helpers.tulu.trainers import Stage
     policy, rm, prompts, world = policy_and_rm

@@ -73,12 +73,13 @@ def test_06_tulu_middle_profile_on_the_embedded_model(tmp_path):
 
 @pytest.fixture()
 def tiny_policy_and_rm(tmp_path):
-    from helpers.tulu.quick_world import QuickSettings, QuickWorld
+    import random
+
+    from helpers.tulu import preferences as pf
     from helpers.tulu.base_world import TrainSettings
+    from helpers.tulu.quick_world import QuickSettings, QuickWorld
     from helpers.tulu.toy_model import build_policy, word_tokenizer
     from helpers.tulu.trainers import Stage, train_reward
-    from helpers.tulu import preferences as pf
-    import random
     w = QuickWorld(QuickSettings(pref_prompts=8), TrainSettings(), tmp_path)
     tok = word_tokenizer(w.world.vocabulary())
     policy = tmp_path / "policy"

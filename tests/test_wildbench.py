@@ -3,11 +3,35 @@ import math
 
 import pytest
 
-from helpers.evaluation.wildbench import (GROUP_WEIGHTS, GROUPS, Task, WildBenchError, bootstrap_ci, empty_game_reward,
-                               game_reward, group_scores, length_penalty, load_tasks, model_is_a, outcome_counts,
-                               parse_contestant, parse_label, parse_score, position_consistency, rescale_score,
-                               reward_mixture, reward_prompt, score_prompt, select_tasks, task_from_record,
-                               task_groups, task_macro, truncate_words, wb_reward, wb_score)
+from helpers.evaluation.wildbench import (
+    GROUP_WEIGHTS,
+    GROUPS,
+    Task,
+    WildBenchError,
+    bootstrap_ci,
+    empty_game_reward,
+    game_reward,
+    group_scores,
+    length_penalty,
+    load_tasks,
+    model_is_a,
+    outcome_counts,
+    parse_contestant,
+    parse_label,
+    parse_score,
+    position_consistency,
+    rescale_score,
+    reward_mixture,
+    reward_prompt,
+    score_prompt,
+    select_tasks,
+    task_from_record,
+    task_groups,
+    task_macro,
+    truncate_words,
+    wb_reward,
+    wb_score,
+)
 
 
 # ----------------------------------------------------------------- WB-Score
@@ -292,8 +316,8 @@ def test_parse_contestant():
 
 
 def test_summaries_on_a_small_hand_made_run():
-    from helpers.evaluation.wildbench import group_rewards, reward_summary, score_summary
     from helpers.core.stats import rank_agreement
+    from helpers.evaluation.wildbench import group_rewards, reward_summary, score_summary
     groups = {"t1": ["Creative Tasks"], "t2": ["Coding & Debugging"]}
     recs = [{"model": "m", "task": "t1", "score": 9}, {"model": "m", "task": "t2", "score": 5},
             {"model": "m", "task": "t2", "score": None}]
@@ -382,6 +406,7 @@ def test_a_baseline_counts_its_self_comparison_as_zero_upstream():
 
 def test_diverging_limits_are_symmetric_and_never_degenerate():
     import numpy as np
+
     from helpers.evaluation.wildbench import diverging_limits
     assert diverging_limits([[1.0, -30.0], [np.nan, 12.0]]) == (-30.0, 30.0, False)
     assert diverging_limits([[0.0, 0.0]], [[5.0]]) == (-5.0, 5.0, False)

@@ -1,6 +1,6 @@
 """The catalogue of careless and hostile inputs the runner must reject before compute (exit code 2, one line).
 
-    .venv/bin/python tools/hostile_catalogue.py            # the README's reliability summary, measured
+    .venv/bin/python tools/hostile_catalogue.py            # docs/reliability.md's summary, measured
     .venv/bin/python tools/hostile_catalogue.py --cases    # every case: input, exit code, message, time to fail
     .venv/bin/python tools/hostile_catalogue.py --only 09_icot
 

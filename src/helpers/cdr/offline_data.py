@@ -7,7 +7,6 @@ from typing import Any
 
 from .rewardbench import OFFLINE_FILE
 
-
 # ----------------------------------------------------------------------------------- offline set
 _TOPICS = [  # (question, good answer, subtly wrong answer): written for this project
     ("What is photosynthesis?", "Photosynthesis is the process plants use to turn sunlight, water and carbon dioxide into sugar and oxygen.", "Photosynthesis is the process plants use to turn moonlight, salt and nitrogen into sugar and carbon dioxide."),

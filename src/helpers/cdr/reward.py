@@ -2,13 +2,12 @@
 subtracted per pair; a trained reward model as a baseline."""
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 from ..core.hf import Prompt
 from ..core.logprobs import LogProbScorer, ResponseLogProb
 from ..core.store import JsonlStore, stable_id
-
 
 VARIANTS = ("sum", "mean")
 

@@ -13,11 +13,11 @@ four sections. ``offline_data.generate_offline_set`` writes the offline set (our
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from ..core.stats import wilson_interval
-
 
 SECTIONS = ("Chat", "Chat Hard", "Safety", "Reasoning")
 
@@ -97,7 +97,7 @@ def load_preference_set(source: str = f"builtin:{OFFLINE_FILE}", split: str = "f
     if not by_subset:
         raise PreferenceDataError(f"no usable examples in {source!r} (subsets filter: {subsets})")
     out = []
-    for subset, rows in by_subset.items():
+    for rows in by_subset.values():
         end = None if per_subset is None else offset + per_subset
         out.extend(rows[offset:end])
     ids = Counter(e["id"] for e in out)

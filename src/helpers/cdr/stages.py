@@ -1,11 +1,11 @@
-"""What each cached stage of the CDR notebook (05) depends on (helpers.core.store.StageGraph).
+"""What each cached stage of the CDR notebook (05) depends on (helpers.core.stages.StageGraph).
 
 Model folders (derived and trained) are keyed the same way, so a changed parameter gives a new folder,
 and the log-prob and gap stores take the model's folder as a run-time input: a retrained model is
 rescored, an untouched hub model is not. ``tests/test_cache_keys.py`` checks every parameter.
 """
 from ..core.executor import EXECUTOR_SETTINGS
-from ..core.store import StageGraph
+from ..core.stages import StageGraph
 
 GRAPH = StageGraph(
     {

@@ -3,8 +3,8 @@ an external scores file, unordered (strong, weak) pairs."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from ..core.logprobs import LogProbScorer
 

@@ -1,7 +1,8 @@
 """The run's findings (computed from its metrics) and the runner's cross-parameter checks."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from .sweep import data_slices, load_gap_scores
 from .zoo import DERIVED_KINDS

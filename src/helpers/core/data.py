@@ -11,8 +11,9 @@ import json
 import os
 import stat
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 LOCAL_SUFFIXES = (".jsonl", ".json", ".csv", ".parquet")

@@ -11,7 +11,7 @@ orthogonal ones. A threshold of 0.05 means cosine similarity above 0.975.
 from __future__ import annotations
 
 import functools
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

@@ -30,8 +30,8 @@ import json
 import math
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, fields
-from typing import Callable
 
 SERVERS_ENV = "HELPERS_VLLM_SERVERS"
 THREADS_ENV = "HELPERS_TORCH_THREADS"

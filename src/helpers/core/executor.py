@@ -41,8 +41,9 @@ import inspect
 import json
 import os
 import socket
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from .ray_exec import ReplicaPool, run_on_ray, shutdown
 from .store import RETRY, JsonlStore, json_default, run_stage
@@ -157,7 +158,7 @@ class Executor:
             parse_address(self.address)
 
     @classmethod
-    def from_params(cls, params: dict) -> "Executor":
+    def from_params(cls, params: dict) -> Executor:
         """From a notebook's parameters (``globals()`` works): absent keys take the local defaults."""
         return cls(kind=params.get("executor", "local") or "local", address=params.get("ray_address", "") or "",
                    replicas=params.get("ray_replicas", 1), gpus_per_replica=params.get("ray_gpus_per_replica", 0),
@@ -188,7 +189,7 @@ class Executor:
             pool.stop()
         self._pools.clear()
 
-    def replica_pool(self, spec: WorkerSpec) -> "ReplicaPool":
+    def replica_pool(self, spec: WorkerSpec) -> ReplicaPool:
         """The long-lived replicas for ``spec`` (started on first use, reused by every later call)."""
         if self.kind != "ray":
             raise ValueError("replica_pool needs executor ray")

@@ -13,8 +13,8 @@ from __future__ import annotations
 import importlib.util
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 from . import engines, hf
 from .hf import Prompt
@@ -232,10 +232,10 @@ class HFBackend:
 
 
 # --------------------------------------------------------------------------- vLLM backend
-_ENGINES: dict[tuple, "VLLMBackend"] = {}  # shared by the generators, scorers and judges of a process
+_ENGINES: dict[tuple, VLLMBackend] = {}  # shared by the generators, scorers and judges of a process
 
 
-def _vllm_engine(key: tuple) -> "VLLMBackend":
+def _vllm_engine(key: tuple) -> VLLMBackend:
     """The engine for ``key`` = (path, dtype, tp, max_model_len, gpu_memory_utilization), one more user counted."""
     if key not in _ENGINES:
         _ENGINES[key] = VLLMBackend(*key)

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import functools
-from typing import Sequence, Union
+from collections.abc import Sequence
 
 Messages = list[dict[str, str]]
-Prompt = Union[str, Messages]  # a raw string is used as is; messages get the chat template
+Prompt = str | Messages  # a raw string is used as is; messages get the chat template
 
 
 class ChatTemplateError(ValueError):

@@ -11,8 +11,8 @@ right-truncated to the limits given.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from . import engines, hf
 from .hf import Prompt

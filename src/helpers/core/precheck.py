@@ -17,7 +17,7 @@ Conventions every notebook follows (so the runner needs to know no notebook):
   ``helpers.core.training.check_params`` (an uninstalled tracker, LoRA without peft, an unknown launcher);
 * the executor params (``executor``, ``ray_address``, ...) are checked by ``helpers.core.executor.check_params``
   (executor ray needs ``ray`` installed and, when ``ray_address`` is set, a cluster that answers there);
-* a notebook may add cross-parameter checks: ``metadata.helpers.core.precheck = "module:function"``,
+* a notebook may add cross-parameter checks: ``metadata.helpers.precheck = "module:function"``,
   a function that raises ValueError naming the parameter.
 """
 from __future__ import annotations
@@ -27,8 +27,9 @@ import json
 import os
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .data import LOCAL_SUFFIXES, DataError, builtin_path, load_records, read_local_bytes, read_local_text
 from .params import REPO_ROOT, ParamsError

@@ -8,7 +8,8 @@ import json
 import logging
 import os
 import socket
-from typing import Any, Callable, Protocol, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 from .store import RETRY, JsonlStore, json_default, pending_items
 

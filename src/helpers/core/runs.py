@@ -26,7 +26,7 @@ class Run:
         (self.dir / "data").mkdir(exist_ok=True)
 
     @classmethod
-    def current(cls, notebook: str) -> "Run":
+    def current(cls, notebook: str) -> Run:
         env = os.environ.get(RUN_DIR_ENV)
         return cls(env if env else OUTPUTS / notebook / "interactive")
 

@@ -9,7 +9,7 @@ The scan is linear per candidate and bounded (``max_chars``, ``max_candidates``)
 from __future__ import annotations
 
 import json
-from typing import Iterator
+from collections.abc import Iterator
 
 MAX_CHARS = 20_000  # replies longer than this are cut before parsing (judges answer in far less)
 MAX_CANDIDATES = 64  # opening braces tried per reply
@@ -79,6 +79,6 @@ def first_json_object(text: str | None) -> dict | None:
 
 def last_json_object(text: str | None) -> dict | None:
     found = None
-    for found in json_objects(text):
+    for found in json_objects(text):  # noqa: B007 (the last one is kept)
         pass
     return found

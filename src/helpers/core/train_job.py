@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .store import atomic_write_json
-from .training import TrainOptions, TrainingError, peft_config, save_final, train, trainer_kwargs
+from .training import TrainingError, TrainOptions, peft_config, save_final, train, trainer_kwargs
 
 
 def _config(kind: str, args: dict[str, Any]):

@@ -25,10 +25,11 @@ import hashlib
 import importlib.util
 import json
 import shutil
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from .store import atomic_dir, atomic_write_json, read_json, stable_id
 
@@ -80,7 +81,7 @@ class TrainOptions:
     launcher: str = "local"      # local | accelerate-<config name> (configs/accelerate/<name>.yaml)
 
     @classmethod
-    def from_params(cls, params: dict[str, Any]) -> "TrainOptions":
+    def from_params(cls, params: dict[str, Any]) -> TrainOptions:
         """The options from a notebook's params (``save_steps``, ``report_to``, ``lora_r``, ``train_launcher``)."""
         names = {f.name for f in fields(cls)}
         kw = {k: v for k, v in params.items() if k in names and v is not None}

@@ -10,7 +10,7 @@ are somewhat narrower than a cluster-aware interval would be.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import pandas as pd
 

@@ -12,7 +12,7 @@ of the question's country ("unmapped" for countries outside the 110).
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
 import pandas as pd
 

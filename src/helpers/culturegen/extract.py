@@ -10,7 +10,7 @@ phrases, 1-4-grams; and the markers that make a generation *marked*.
 from __future__ import annotations
 
 import re
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from ..core.textparse import first_json_object
 from .data import Culture

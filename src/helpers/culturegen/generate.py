@@ -12,7 +12,7 @@ format, sampling settings, seed), so a rerun with other settings never mixes res
 from __future__ import annotations
 
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 from ..core.store import stable_id
 from .data import Culture, Topic

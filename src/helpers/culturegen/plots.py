@@ -4,7 +4,7 @@ The world map is in worldmap.py (Natural Earth shapes bundled in the geopandas 0
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np

@@ -1,9 +1,9 @@
-"""What each cached stage of the Culture-Gen notebook (07) depends on (helpers.core.store.StageGraph).
+"""What each cached stage of the Culture-Gen notebook (07) depends on (helpers.core.stages.StageGraph).
 
 ``tests/test_cache_keys.py`` checks every parameter is classified.
 """
 from ..core.executor import EXECUTOR_SETTINGS
-from ..core.store import StageGraph
+from ..core.stages import StageGraph
 
 GRAPH = StageGraph(
     {

@@ -4,7 +4,8 @@ work; the stages, analyses and figures live in ``generate``, ``extract``, ``scor
 from __future__ import annotations
 
 import os
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from . import data as cgd
 from . import extract as cge

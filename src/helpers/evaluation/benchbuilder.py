@@ -14,13 +14,14 @@ mean score >= a second threshold; sample a fixed number per cluster.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..core.textparse import loads_safely
 from ..core.store import stable_id
+from ..core.textparse import loads_safely
 
 CRITERIA = (
     ("Specificity", "Does the prompt ask for a specific, well-defined output?"),

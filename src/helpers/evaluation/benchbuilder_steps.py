@@ -4,7 +4,8 @@ the pure pieces (prompt filters, parsers, clustering, selection, findings) live 
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from . import benchbuilder as bb
 

@@ -1,10 +1,10 @@
 """What each cached stage of the WildBench (02), BenchBuilder (03) and Arena-Hard (04) notebooks depends on.
 
-See helpers.core.store.StageGraph; run-time inputs (a contestant's configuration, the resolved engine,
+See helpers.core.stages.StageGraph; run-time inputs (a contestant's configuration, the resolved engine,
 the judge's identity) are added by the notebooks. ``tests/test_cache_keys.py`` checks every parameter.
 """
 from ..core.executor import EXECUTOR_SETTINGS
-from ..core.store import StageGraph
+from ..core.stages import StageGraph
 
 _WB_JUDGE = ["judge_model", "judge_base_url", "judge_max_tokens", "judge_prefill", "max_words"]
 

@@ -9,7 +9,8 @@ it has internalized it) and decoding stops at the second ``<eos>``.
 from __future__ import annotations
 
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 import torch
 
@@ -44,7 +44,7 @@ class CharTokenizer:
         self.pad_id, self.eos_id, self.unk_id = 0, 1, 2
 
     @classmethod
-    def fit(cls, texts: Iterable[str]) -> "CharTokenizer":
+    def fit(cls, texts: Iterable[str]) -> CharTokenizer:
         return cls(s for t in texts for s in _SYMBOL.findall(t))
 
     def __len__(self) -> int:
@@ -60,7 +60,7 @@ class CharTokenizer:
         (Path(folder) / "char_vocab.json").write_text(json.dumps(self.vocab[len(SPECIALS):]), encoding="utf-8")
 
     @classmethod
-    def load(cls, folder: str | Path) -> "CharTokenizer":
+    def load(cls, folder: str | Path) -> CharTokenizer:
         return cls(json.loads((Path(folder) / "char_vocab.json").read_text(encoding="utf-8")))
 
 

@@ -77,7 +77,7 @@ class RemovalSchedule:
                 "remove_all_beyond": None if math.isinf(self.remove_all_beyond) else self.remove_all_beyond}
 
     @classmethod
-    def load(cls, state: dict) -> "RemovalSchedule":
+    def load(cls, state: dict) -> RemovalSchedule:
         fix = lambda v: INF if v is None else v  # noqa: E731
         return cls(**{**state, "removed": fix(state["removed"]), "remove_all_beyond": fix(state["remove_all_beyond"])})
 

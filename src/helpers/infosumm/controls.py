@@ -9,7 +9,7 @@ closest in MiniLM embedding space to the summary), extractiveness from fragment 
 from __future__ import annotations
 
 import random
-from typing import Sequence
+from collections.abc import Sequence
 
 from .critics import coverage_density, words
 

@@ -12,8 +12,8 @@ below a threshold) and, when an NLI model is configured, entailment both ways. E
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Sequence
 
 # Raw-text templates of the four log-probabilities. Every unconditional term has a short non-empty label as its
 # prompt (the scorer predicts a response token from the token before it, so a prompt cannot be empty), and the

@@ -4,7 +4,7 @@
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from ..core.stats import bootstrap_ci, pct, wilson_interval
 from .critics import rouge_scorer

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 from ..core.generation import Generator, Sampling
 from ..core.store import run_stage, stable_id
@@ -74,7 +74,7 @@ def candidates_stage(run, round_: int, gen: Generator, model_key: str, docs: Seq
     return flat
 
 
-def critic_stage(run, name: str, scorer, candidates: Sequence[dict], nli: "cr.NLICritic | None" = None,
+def critic_stage(run, name: str, scorer, candidates: Sequence[dict], nli: cr.NLICritic | None = None,
                  batch_size: int = 64) -> list[dict]:
     """Every critic's raw score for each candidate (stored under ``critics_<name>``, keyed by candidate and models);
     verdicts are computed from these scores and the thresholds afterwards (changing a threshold re-scores nothing)."""
@@ -107,7 +107,7 @@ def critic_stage(run, name: str, scorer, candidates: Sequence[dict], nli: "cr.NL
     return out
 
 
-def judge(rows: Sequence[dict], thresholds: "cr.Thresholds", use_nli: bool) -> list[dict]:
+def judge(rows: Sequence[dict], thresholds: cr.Thresholds, use_nli: bool) -> list[dict]:
     """Rows with their ``verdicts`` (per critic and ``all``) under ``thresholds``."""
     return [{**r, "verdicts": cr.verdicts(r["scores"], thresholds, use_nli)} for r in rows]
 
@@ -148,8 +148,8 @@ def model_key(path: str) -> str:
 def summarise_stage(run, system: str, path: str, prompts: Sequence[str], max_tokens: int, backend: str = "hf",
                     tensor_parallel_size: int = 1) -> list[str]:
     """Greedy summaries of raw prompts by a causal or seq2seq model, stored per (model, prompt, max_tokens)."""
-    from .train import generate_seq2seq, is_seq2seq
     from ..core.models import resolve_model
+    from .train import generate_seq2seq, is_seq2seq
     mk = model_key(path)
     items = [{"id": stable_id("summary", mk, p, max_tokens), "prompt": p} for p in prompts]
     uniq = list({it["id"]: it for it in items}.values())

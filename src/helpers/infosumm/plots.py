@@ -1,7 +1,7 @@
 """Figures of an InfoSumm run: pass rates per round, critic-score distributions, ROUGE per system, controllability."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 
 def pass_rate_figure(rounds: Sequence[dict]):

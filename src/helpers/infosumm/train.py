@@ -8,8 +8,8 @@ completion); encoder-decoder students (T5, BART) through transformers' ``Seq2Seq
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from ..core import hf
 from ..core.models import resolve_model
@@ -66,8 +66,13 @@ def _train_causal(path, examples, work, opts, max_steps, learning_rate, batch_si
 def _train_seq2seq(path, examples, work, opts, max_steps, learning_rate, batch_size, max_length, seed):
     import torch
     from datasets import Dataset
-    from transformers import (AutoModelForSeq2SeqLM, AutoTokenizer, DataCollatorForSeq2Seq, Seq2SeqTrainer,
-                              Seq2SeqTrainingArguments)
+    from transformers import (
+        AutoModelForSeq2SeqLM,
+        AutoTokenizer,
+        DataCollatorForSeq2Seq,
+        Seq2SeqTrainer,
+        Seq2SeqTrainingArguments,
+    )
 
     tok = AutoTokenizer.from_pretrained(path)
     args = trainer_kwargs(work, opts, max_steps=max_steps, learning_rate=learning_rate, per_device_train_batch_size=batch_size,

@@ -14,7 +14,7 @@ from .filters import *  # noqa: F401,F403
 from .pipeline import *  # noqa: F401,F403
 from .plots import *  # noqa: F401,F403
 from .reward import *  # noqa: F401,F403
+from .steps import *  # noqa: F401,F403
 from .tagging import *  # noqa: F401,F403
 from .templates import *  # noqa: F401,F403
 from .verdicts import *  # noqa: F401,F403
-from .steps import *  # noqa: F401,F403

@@ -1,9 +1,10 @@
 """Export: ShareGPT records, chat messages, the data card; SFT on the result with TRL."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ..core import hf
 from ..core.launch import run_training

@@ -1,8 +1,9 @@
 """Filters of the released Magpie sets (Pro / Air presets), applied one at a time so each one's toll shows."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Sequence
+from typing import Any
 
 from .tagging import DIFFICULTY_LEVELS, QUALITY_LEVELS
 

@@ -2,7 +2,7 @@
 the stages run locally or on Ray replicas, ``helpers.core.executor``), engine hand-off."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from .templates import MULTI_TURN_SYSTEM_PROMPT, CleanRules, clean_instruction, next_turn_template
 

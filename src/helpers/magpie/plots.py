@@ -1,7 +1,7 @@
 """Figures of a Magpie run: tags, lengths, neighbour distances, embedding map, SFT loss."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from .tagging import DIFFICULTY_LEVELS, QUALITY_LEVELS, TASK_CATEGORIES
 

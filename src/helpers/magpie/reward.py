@@ -1,7 +1,7 @@
 """Reward scores of (instruction, response): a sequence-classification reward model or a density ratio."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from ..core import hf
 

@@ -1,11 +1,12 @@
-"""What each cached stage of the Magpie notebook depends on (helpers.core.store.StageGraph).
+"""What each cached stage of the Magpie notebook depends on (helpers.core.stages.StageGraph).
 
 Each stage's store is named by a hash of these parameters and of the stages before it; run-time
 inputs (the resolved engine, the derived templates and stop strings, the SFT rows) are added by the
 notebook. ``tests/test_cache_keys.py`` checks that every notebook parameter is classified here.
 """
 from ..core.executor import EXECUTOR_SETTINGS
-from ..core.store import StageGraph, point_to  # noqa: F401  (point_to: 01 links checkpoints/sft; it lives in the core)
+from ..core.stages import StageGraph
+from ..core.store import point_to  # noqa: F401  (point_to: 01 links checkpoints/sft; it lives in the core)
 
 _TAGGER = ["tagger_model", "tagger_base_url", "tag_mode", "tag_tasks", "tag_max_tokens", "tag_label_first"]
 _FILTERS = ["filter_preset", "min_quality", "min_difficulty", "min_reward", "drop_duplicates", "min_response_tokens",

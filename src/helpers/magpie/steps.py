@@ -6,8 +6,9 @@ from __future__ import annotations
 import collections
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 
 # --------------------------------------------------------------------------- writer

@@ -3,11 +3,11 @@ agreement with a labelled set; language and guard parsing."""
 from __future__ import annotations
 
 import re
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from ..core import hf
 from ..core.textparse import first_json_object
-
 
 TASK_CATEGORIES = ["Information seeking", "Reasoning", "Planning", "Editing", "Coding & Debugging", "Math",
                    "Role playing", "Data analysis", "Creative writing", "Advice seeking", "Brainstorming", "Others"]

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from ..core import hf
-
 
 SENTINEL = "MAGPIESENTINELQUERY7F3A"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..core.store import StageGraph
+from ..core.stages import StageGraph
 
 GRAPH = StageGraph(
     {

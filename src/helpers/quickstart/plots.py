@@ -1,7 +1,7 @@
 """The notebook's figure (00_quickstart), with its caption computed from the data it shows."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 
 def quickstart_figure(lp, speed: Sequence[dict]):

@@ -2,7 +2,8 @@
 preference table and metrics.json."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 
 def generate_answers(run: Any, questions: Sequence[dict], model: str, prompts_data: str, backends: Sequence[str],

@@ -1,7 +1,8 @@
 """The run's findings (computed from its metrics)."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 
 def findings(m: dict[str, Any], *, verdict: dict[str, Any], backends_run: Sequence[str] = (),

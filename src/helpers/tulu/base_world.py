@@ -6,9 +6,9 @@ base turns a grid ``Row`` into the training it names, with every stage cached by
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Sequence
 
 from ..core.store import stable_id
 from ..core.training import TrainOptions

@@ -8,7 +8,7 @@ online trainers sample with it too (``do_sample=True``).
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from .checkers import grade
 from .tasks import CATEGORIES, Task

@@ -18,8 +18,9 @@ so a rerun reuses finished rows and a new row is the only one computed.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Protocol, Sequence
+from typing import Any, Protocol
 
 from ..core.store import JsonlStore, stable_id
 

@@ -15,8 +15,9 @@ from __future__ import annotations
 import importlib.util
 import json
 import random
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 HARNESS_CATEGORIES = {"gsm8k": "reasoning (GSM8k)", "ifeval": "instruction (IFEval)", "truthfulqa_mc2": "truthfulness (TruthfulQA)",
                       "mmlu": "factuality (MMLU)", "bbh": "reasoning (BBH)", "toxigen": "safety (ToxiGen)",

@@ -18,8 +18,8 @@ a ``split`` column per row) instead of the hub.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from ..core.data import load_records
 from ..core.store import stable_id

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import random
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
 from ..core.store import stable_id
 

@@ -18,8 +18,8 @@ from pathlib import Path
 from . import preferences as pf
 from .base_world import BaseWorld, TrainSettings
 from .grid import DataSpec
-from .hub import load_pairs, load_prompts
 from .harness import harness_available, run_harness
+from .hub import load_pairs, load_prompts
 from .hub_eval import english_curve, english_tasks, evaluate_english
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Sequence
+from collections.abc import Sequence
 
 REWARD_KEYS = ("reward", "rewards/margins")  # online: the reward model's score; DPO: its implicit reward margin
 

@@ -12,8 +12,8 @@ under ``accelerate launch`` through ``ppo_launch``), checkpointed and resumable.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import torch
 

@@ -19,17 +19,28 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Callable, Sequence
 
 import torch
 
-from ..core.store import atomic_write_json, stable_id
 from ..core.launch import launch_command, run_launched
+from ..core.store import atomic_write_json, stable_id
 from ..core.training import TrainOptions, accelerate_settings, resumable
-from .ppo import (PPOSettings, ValueModel, apply_no_eos_penalty, gae, kl_rewards, pack, policy_loss, response_view,
-                  token_logprobs, value_loss, whiten)
+from .ppo import (
+    PPOSettings,
+    ValueModel,
+    apply_no_eos_penalty,
+    gae,
+    kl_rewards,
+    pack,
+    policy_loss,
+    response_view,
+    token_logprobs,
+    value_loss,
+    whiten,
+)
 
 
 class Single:

@@ -21,7 +21,7 @@ label quality of every data set can be measured.
 from __future__ import annotations
 
 import random
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from .checkers import aspect_mean, grade
 from .tasks import Task, World

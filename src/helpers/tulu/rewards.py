@@ -10,8 +10,8 @@ trained on.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 
 class RewardScorer:

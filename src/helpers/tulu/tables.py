@@ -19,7 +19,8 @@ when X is tied with another category.
 from __future__ import annotations
 
 import random
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -104,7 +105,7 @@ def format_cell(d: float, lo: float, hi: float) -> str:
     return f"{100 * d:+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}]"
 
 
-def wide(table: Sequence[dict]) -> "Any":
+def wide(table: Sequence[dict]) -> Any:
     """The paper's layout: rows = configurations (grouped by aspect), columns = categories + average."""
     import pandas as pd
     df = pd.DataFrame(table)

@@ -14,9 +14,10 @@ finished model of the same key is reused: adding a row to the grid trains only t
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from ..core.store import read_json, stable_id
 from ..core.training import TrainOptions, finished, peft_config, resumable, save_final, train, trainer_kwargs
@@ -210,9 +211,11 @@ def train_online(algorithm: str, policy: str | Path, prompts: Sequence[str], rew
     if (done := cached_stage(out_dir, key)):
         return done
     if algorithm == "rloo":
-        from trl import RLOOConfig as Config, RLOOTrainer as Trainer
+        from trl import RLOOConfig as Config
+        from trl import RLOOTrainer as Trainer
     elif algorithm == "grpo":
-        from trl import GRPOConfig as Config, GRPOTrainer as Trainer
+        from trl import GRPOConfig as Config
+        from trl import GRPOTrainer as Trainer
     else:
         raise ValueError(f"online algorithm must be rloo or grpo (ppo is helpers.tulu.ppo), not {algorithm!r}")
     model, tok = _load_policy(str(policy))

@@ -18,10 +18,11 @@ import json
 import math
 import shutil
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
 from statistics import mean
-from typing import Any, Sequence
+from typing import Any
 
 from ..core.store import JsonlStore, atomic_write_json, stable_id
 from .evaluate import by_category

@@ -1,11 +1,11 @@
-"""What each cached stage of the WildChat notebook (10) depends on (helpers.core.store.StageGraph).
+"""What each cached stage of the WildChat notebook (10) depends on (helpers.core.stages.StageGraph).
 
 ``tests/test_cache_keys.py`` checks every parameter is classified.
 """
 from typing import Any
 
 from ..core.executor import EXECUTOR_SETTINGS
-from ..core.store import StageGraph
+from ..core.stages import StageGraph
 
 GRAPH = StageGraph(
     {

@@ -33,8 +33,8 @@ from ...core.stats import rank_agreement  # noqa: F401  (one implementation, in 
 from .bootstrap import *  # noqa: F401,F403
 from .bradley_terry import *  # noqa: F401,F403
 from .games import *  # noqa: F401,F403
+from .pipeline import *  # noqa: F401,F403
 from .prompts import *  # noqa: F401,F403
 from .quality import *  # noqa: F401,F403
 from .style import *  # noqa: F401,F403
 from .verdicts import *  # noqa: F401,F403
-from .pipeline import *  # noqa: F401,F403

@@ -1,12 +1,10 @@
 """Bootstrap intervals of the ratings: upstream (strong verdicts expanded before resampling) or weighted."""
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 
-from .bradley_terry import fit_prepared, prepare_battles, fit_bradley_terry, win_rate_vs_baseline
-
+from .bradley_terry import fit_bradley_terry, fit_prepared, prepare_battles, win_rate_vs_baseline
 
 # --------------------------------------------------------------------------- bootstrap
 BOOTSTRAP_METHODS = ("upstream", "weighted")

@@ -2,8 +2,9 @@
 ratings with both bootstrap and style definitions, and the agreement with WildBench. One function per step."""
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 
 # --------------------------------------------------------------------------- prompts
@@ -154,8 +155,14 @@ def ratings(battles, answers: dict, baseline: str, bootstrap_method: str, style_
     tables and their summary. ``opts``: rounds, seed, unit, level."""
     from .bootstrap import BOOTSTRAP_METHODS, leaderboard
     from .bradley_terry import fit_bradley_terry
-    from .style import (STYLE_COLUMNS, STYLE_METHODS, battle_style_features, comparison_summary, method_comparison,
-                        style_covariates)
+    from .style import (
+        STYLE_COLUMNS,
+        STYLE_METHODS,
+        battle_style_features,
+        comparison_summary,
+        method_comparison,
+        style_covariates,
+    )
     boards = {bm: leaderboard(battles, baseline, method=bm, **opts) for bm in BOOTSTRAP_METHODS}
     style_cov = {}
     for sm in STYLE_METHODS:

@@ -1,8 +1,9 @@
 """Prompts, answer and judge messages, and log-prob verdicts for small local judges."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 

@@ -1,8 +1,9 @@
 """Benchmark quality: separability with confidence, agreement with other rankings, reading other judges' tables."""
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import pandas as pd
 

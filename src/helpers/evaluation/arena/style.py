@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
-
 
 # --------------------------------------------------------------------------- style control
 STYLE_METHODS = ("upstream", "symmetric")

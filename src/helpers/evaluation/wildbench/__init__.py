@@ -11,10 +11,10 @@ are ``None`` and are counted and left out of every aggregate, never silently sco
 """
 from ...core.stats import bootstrap_ci, rank_agreement  # noqa: F401  (one implementation each, in stats)
 from .contestants import *  # noqa: F401,F403
+from .pipeline import *  # noqa: F401,F403
 from .prompts import *  # noqa: F401,F403
 from .reliability import *  # noqa: F401,F403
 from .scoring import *  # noqa: F401,F403
 from .tables import *  # noqa: F401,F403
 from .tasks import *  # noqa: F401,F403
 from .verdicts import *  # noqa: F401,F403
-from .pipeline import *  # noqa: F401,F403

@@ -5,7 +5,6 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-
 from .tasks import Task, WildBenchError
 
 

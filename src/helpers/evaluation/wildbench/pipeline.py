@@ -2,7 +2,8 @@
 the leaderboard and the judge's reliability checks. Each function is one step of the notebook's story."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from .contestants import Contestant, parse_contestant
 from .tasks import Task, resolve_repo_path
@@ -207,6 +208,7 @@ def group_reward_table(games: Sequence[dict], groups_of: dict[str, list[str]], K
                        aggregation: str):
     """WB-Reward mixture per model (rows) and task group (columns)."""
     import pandas as pd
+
     from .tables import group_rewards
     return pd.DataFrame(group_rewards(games, groups_of, K, baselines=baselines, aggregation=aggregation),
                         columns=["model", "group", "wb_reward_mix"]).pivot(index="model", columns="group",

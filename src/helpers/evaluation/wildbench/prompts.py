@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Sequence
-
+from collections.abc import Sequence
+from typing import Any
 
 from ...core.textparse import last_json_object
 from .tasks import LABEL_REWARD, TRUNCATION_MARKER, Task

@@ -1,7 +1,8 @@
 """Judge reliability: position consistency of games judged in both orders."""
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from ...core import stats
 from .tasks import LABEL_REWARD

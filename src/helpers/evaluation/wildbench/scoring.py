@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 import math
-from typing import Iterable, Sequence
-
+from collections.abc import Iterable, Sequence
 
 from ...core.store import stable_id
 from .tasks import GROUP_WEIGHTS, GROUPS, LABEL_REWARD

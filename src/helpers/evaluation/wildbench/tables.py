@@ -1,15 +1,23 @@
 """Per-model summaries with bootstrap CIs, per-group rewards, the task-macro WB-Reward."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
-from .scoring import check_aggregation, game_value, group_scores, outcome_counts, reward_mixture, task_macro, wb_reward, wb_score
-from .tasks import GROUP_WEIGHTS, GROUPS
-
-
 from ...core.stats import bootstrap_ci
+from .scoring import (
+    check_aggregation,
+    game_value,
+    group_scores,
+    outcome_counts,
+    reward_mixture,
+    task_macro,
+    wb_reward,
+    wb_score,
+)
+from .tasks import GROUP_WEIGHTS, GROUPS
 
 
 # --------------------------------------------------------------------------- tables (used by the notebook)
@@ -113,12 +121,12 @@ def reward_summary(games: Sequence[dict], Ks: Sequence[float], K_main: float, ro
         names = list(baselines) if baselines is not None else list(dict.fromkeys(g["baseline"] for g in mine))
 
         def mix(gs: Sequence[dict], K: float = K_main) -> float:
-            return reward_mixture({b: wb_reward([g for g in gs if g["baseline"] == b], K) for b in names}, names,
+            return reward_mixture({b: wb_reward([g for g in gs if g["baseline"] == b], K) for b in names}, names,  # noqa: B023 (called in this iteration)
                                   aggregation)
 
         tasks = sorted({g["task"] for g in mine})
         by_task = {t: [g for g in mine if g["task"] == t] for t in tasks}
-        lo, hi = bootstrap_ci(tasks, lambda ts: mix([g for t in ts for g in by_task[t]]), rounds=rounds, seed=seed)
+        lo, hi = bootstrap_ci(tasks, lambda ts: mix([g for t in ts for g in by_task[t]]), rounds=rounds, seed=seed)  # noqa: B023
         counts = outcome_counts(mine, K_main)
         row = {"model": model, "wb_reward_mix": mix(mine), "wb_reward_lo": lo, "wb_reward_hi": hi,
                **{f"reward_vs[{b}]": wb_reward([g for g in mine if g["baseline"] == b], K_main) for b in names},

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
-
+from typing import Any
 
 # The 12 WildBench tags merged into 5 task groups; a task counts in every group its tags touch.
 TAG_GROUPS = {
@@ -99,6 +99,7 @@ def load_tasks(source: str, split: str = "test", config: str | None = "v2", limi
     Malformed records are skipped with a reason (not fatal); no valid task at all is an error.
     """
     from pathlib import Path
+
     from ...core.data import load_records
 
     if not source.startswith("builtin:") and not Path(source).expanduser().exists() and Path(resolve_repo_path(source)).exists():
@@ -142,6 +143,7 @@ def select_tasks(tasks: Sequence[Task], n: int, seed: int = 0) -> list[Task]:
 def resolve_repo_path(path: str) -> str:
     """A relative path as given if it exists from here, else relative to the repository root (notebooks run in notebooks/)."""
     from pathlib import Path
+
     from ...core.params import REPO_ROOT
     p = Path(path).expanduser()
     if p.is_absolute() or p.exists():
