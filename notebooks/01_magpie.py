@@ -292,7 +292,7 @@ from helpers.core.training import (
 
 sft_rows = {"filtered": rows, "all": rows_all}[sft_data]
 # the checkpoint folder is keyed by the training rows and every SFT setting; checkpoints/sft points at the current one
-sft_dir = stages.path("sft", "", rows=stable_id(sft_rows))
+sft_dir = stages.path("sft", "", rows=mp.sft_rows_key(sft_rows))
 sft_link = run.dir / "checkpoints" / "sft"
 sft_history, skip = [], mp.sft_status(sft, sft_rows, sft_data)
 if skip:

@@ -105,3 +105,14 @@ def test_export_writes_both_sets(tmp_path):
     assert (tmp_path / "run/data/magpie_filtered.jsonl").read_text() == ""
     assert (tmp_path / "run/data/magpie_all_dataset").is_dir()
     assert not (tmp_path / "run/data/magpie_filtered_dataset").exists()
+
+
+def test_sft_key_ignores_when_rows_were_written():
+    """A rerun in another minute writes new `created` stamps: the SFT checkpoint key must not change."""
+    from helpers.magpie.steps import sft_rows_key
+    row = {"conversation_id": "c1", "conversations": [{"from": "human", "value": "hi"}, {"from": "gpt", "value": "yo"}],
+           "created": "2026-01-01T00:00:00"}
+    later = {**row, "created": "2026-01-01T00:01:00"}
+    other = {**row, "conversations": [{"from": "human", "value": "hi"}, {"from": "gpt", "value": "hey"}]}
+    assert sft_rows_key([row]) == sft_rows_key([later])
+    assert sft_rows_key([row]) != sft_rows_key([other])

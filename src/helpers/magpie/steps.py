@@ -242,6 +242,14 @@ def sft_status(sft: bool, sft_rows: Sequence[dict], sft_data: str) -> str | None
     return None
 
 
+def sft_rows_key(sft_rows: Sequence[dict]) -> str:
+    """The SFT checkpoint's key: what it trains on (each row's id and messages), never when the rows were written
+    (``created``), so a rerun in another minute reuses the finished checkpoint."""
+    from ..core.store import stable_id
+    from .export import to_messages
+    return stable_id([(x["conversation_id"], to_messages(x)) for x in sft_rows])
+
+
 def run_sft(sft_rows: Sequence[dict], sft_model: str, sft_dir: Path, options: Any, **train: Any) -> tuple[list[dict], str]:
     """Train (or reuse a finished checkpoint trained on the same inputs, inside ``train_sft``); returns (the log
     history, a line naming the run). ``train``: max_steps, learning_rate, batch_size, max_length, seed."""
