@@ -164,6 +164,12 @@ def scan_metrics(data: str, release: str, scan: dict, lang_check: dict, n_lang_s
             "language_checked_all": n_lang_sample == 0 and lang_check["checked"] == corpus["user_turns"]}
 
 
+def _pooled_success(jailbreaks: dict[str, dict]) -> float | None:
+    """Share of jailbreak-template uses (all templates) followed by a toxic assistant turn; None when none was used."""
+    matches = sum(v["matches"] for v in jailbreaks.values())
+    return sum(v["successes"] for v in jailbreaks.values()) / matches if matches else None
+
+
 def final_metrics(m: dict, scan: dict, cat_check: dict, div: dict, cleaned: dict, check: list[dict]) -> dict[str, Any]:
     """Everything the run reports: headline numbers, the later stages, the fixture check, the findings."""
     c, s = m["corpus"], m["safety"]
@@ -173,6 +179,8 @@ def final_metrics(m: dict, scan: dict, cat_check: dict, div: dict, cleaned: dict
          "labeler_agreement": cat_check["rate"], "labeler_agreement_ci": cat_check["rate_ci"],
          "diversity": div["diversity"], "coverage": div["coverage"], "prompts_written": cleaned["kept"],
          "prompt_near_duplicates": cleaned["near_duplicates"], "conversations_per_s": scan["conversations_per_s"],
+         "jailbreak_matches": sum(v["matches"] for v in s["jailbreaks"].values()),
+         "jailbreak_success_rate": _pooled_success(s["jailbreaks"]),
          "fixture_checked": bool(check), "fixture_mismatches": sum(not r["ok"] for r in check),
          "headline": ["conversations", "users", "turns_per_conversation", "toxic_rate", "language_agreement",
                       "labeler_agreement", "prompts_written", "conversations_per_s"]}
