@@ -204,6 +204,8 @@ notes = []
 if mp.writer_gpu_needed_elsewhere(on_gpu, engine_name, model, tagger_model, guard_model, reward_model):
     gen = None  # the writer is done: give its GPU memory to the tagger/guard/reward models
     mp.free_engines()
+
+# %%
 tags, tag_agreement = {}, []
 if tagger_model and chosen:
     tag_proc = mp.make_tag_process(tag_mode, tagger_model, tag_tasks, base_url=tagger_base_url, timeout=tagger_timeout,
@@ -286,9 +288,8 @@ examples
 # path as their model). A rerun reuses a finished checkpoint.
 
 # %%
-from helpers.core.training import (
-    TrainOptions,  # checkpoints every save_steps, resume after a kill, tracker, LoRA, launcher
-)
+# TrainOptions: checkpoints every save_steps, resume after a kill, tracker, LoRA, launcher
+from helpers.core.training import TrainOptions
 
 sft_rows = {"filtered": rows, "all": rows_all}[sft_data]
 # the checkpoint folder is keyed by the training rows and every SFT setting; checkpoints/sft points at the current one

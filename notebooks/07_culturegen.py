@@ -101,6 +101,7 @@ from helpers.culturegen import steps as cgst
 from helpers.culturegen import worldmap as cgw
 from helpers.culturegen.stages import GRAPH
 
+# %%
 run, stages = start_notebook("07_culturegen", globals(), GRAPH)  # also sets torch_threads; stage files keyed by params
 executor = Executor.from_params(globals())  # the generation and scoring stages run here (local) or on Ray replicas
 chosen, chosen_topics = cgd.select_cultures(cultures, n_per_region), cgd.select_topics(topics)

@@ -106,6 +106,7 @@ from helpers.infosumm import plots as isplot
 from helpers.infosumm import steps as iss
 from helpers.infosumm import train as ist
 
+# %%
 run, _ = start_notebook("08_infosumm", globals())  # engine settings, plot style, run folder
 opts = iss.train_options(save_steps, report_to, lora_r)  # checked now: tracker installed, peft for LoRA
 thresholds = isc.Thresholds(saliency_min, faithfulness_min, ratio_min, ratio_max, copy_max, nli_min)

@@ -73,6 +73,7 @@ from helpers.wildchat import plots as wp
 from helpers.wildchat import tables as wt
 from helpers.wildchat.stages import GRAPH, scan_stage
 
+# %%
 engines.configure(torch_threads=torch_threads)
 use_style()
 run = Run.current("10_wildchat")
