@@ -114,3 +114,9 @@ def test_map_entries_have_exactly_their_three_fields():
     for nb, entries in raw.items():
         for e in entries:  # a comma inside a flow mapping would split "why" into stray keys
             assert set(e) == {"challenge", "metrics", "why"}, (nb, e)
+
+
+def test_a_per_category_metric_is_shown_rounded():
+    from helpers.core.challenges import _value
+    shown = _value({"sft_accuracy": {"reasoning": 0.3125, "instruction": 0.29411764705882354}}, "sft_accuracy")
+    assert shown == "{reasoning: 0.3125, instruction: 0.2941}"

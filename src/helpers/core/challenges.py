@@ -88,11 +88,19 @@ def markdown_table(mapping: dict | None = None) -> str:
     return "\n".join(lines) + f"\n\n{len(rows) - gaps} of {len(rows)} challenges informed; {gaps} gaps."
 
 
+def _short(v: Any) -> str:
+    """A metric as a reader wants it: floats to 4 significant digits, also inside a per-category dict."""
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k}: {_short(x)}" for k, x in v.items()) + "}"
+    return str(v)
+
+
 def _value(metrics: dict[str, Any], key: str) -> str:
     if key not in metrics:
         return "–"
-    v = metrics[key]
-    text = f"{v:.4g}" if isinstance(v, float) else str(v)
+    text = _short(metrics[key])
     ci = metrics.get(f"{key}_ci")
     if isinstance(ci, list) and len(ci) == 2 and all(isinstance(x, (int, float)) for x in ci):
         text += f" [{ci[0]:.3g}, {ci[1]:.3g}]"
