@@ -73,6 +73,7 @@ def browser(tmp_path):
 
 @needs_browser
 def test_one_whole_session_in_headless_chromium(server, browser, tmp_path):
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support import expected_conditions as EC
@@ -82,20 +83,32 @@ def test_one_whole_session_in_headless_chromium(server, browser, tmp_path):
     from helpers.culturalteaming.session import Session
     from helpers.culturegen.culturalbench import load_culturalbench
 
-    wait = WebDriverWait(browser, 240)
+    # ipywidgets re-renders a widget's DOM when its value changes: an element found a moment ago can be gone
+    # when its text is read, so the wait looks it up again instead of failing
+    wait = WebDriverWait(browser, 240, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException))
     shot = lambda name: browser.save_screenshot(str(tmp_path / f"{name}.png"))  # noqa: E731
     css = lambda sel: browser.find_element(By.CSS_SELECTOR, sel)  # noqa: E731
 
+    def fresh(action, tries=6):  # an element re-rendered under us is looked up again
+        for _ in range(tries - 1):
+            try:
+                return action()
+            except StaleElementReferenceException:
+                time.sleep(0.5)
+        return action()
+
     def text_of(sel):
-        return css(sel).text
+        return fresh(lambda: css(sel).text)
 
     def until_text(sel, needle):
         wait.until(lambda d: needle in d.find_element(By.CSS_SELECTOR, sel).text)
 
     def fill(sel, value):  # the widget syncs its text on change: leave the field (TAB) as a person would
-        el = css(sel)
-        el.send_keys(Keys.CONTROL, "a")
-        el.send_keys(value, Keys.TAB)  # one change event, one update message
+        def type_it():
+            el = css(sel)
+            el.send_keys(Keys.CONTROL, "a")
+            el.send_keys(value, Keys.TAB)  # one change event, one update message
+        fresh(type_it)
         # ipywidgets holds state updates back while the kernel is busy, but a click is sent at once: give the
         # update the moment a person's hand would take to reach the button (a wait, not a timed assertion)
         time.sleep(1.5)
@@ -106,38 +119,38 @@ def test_one_whole_session_in_headless_chromium(server, browser, tmp_path):
     wait.until(EC.element_to_be_clickable((By.CSS_SELECTOR, "button.ct-start")))
     shot("01_start")
     fill(".ct-culture input", "Japan")
-    css("button.ct-start").click()
+    fresh(lambda: css("button.ct-start").click())
     until_text(".ct-status", "started")
     # hostile input: refused with a clear message, shown as text (no element injected)
     fill(".ct-question textarea", "Which? <img src=x onerror=alert(1)>")
     for letter, option in zip("abcd", ["Take off shoes", "Bow to the door", "Ring a bell", "Wash hands"]):
         fill(f".ct-option-{letter} input", option)
-    css("button.ct-verify").click()
+    fresh(lambda: css("button.ct-verify").click())
     until_text(".ct-status", "contains markup")
     assert not browser.find_elements(By.CSS_SELECTOR, ".ct-status img") and "<img" in text_of(".ct-status")
     fill(".ct-question textarea", "What do people in Japan do before entering a home?")
-    css("button.ct-verify").click()
+    fresh(lambda: css("button.ct-verify").click())
     until_text(".ct-status", "no correct option is marked")
     browser.find_element(By.XPATH, "//div[contains(@class,'ct-correct')]//label[normalize-space()='A']").click()
-    css("button.ct-verify").click()
+    fresh(lambda: css("button.ct-verify").click())
     until_text(".ct-result", "The verifier answers")
     shot("02_verified")
-    css("button.ct-hint").click()
+    fresh(lambda: css("button.ct-hint").click())
     until_text(".ct-result", "Hint (")
     fill(".ct-question textarea", "In Japan, which of these is NOT done before entering a home?")
     browser.find_element(By.XPATH, "//div[contains(@class,'ct-correct')]//label[normalize-space()='D']").click()
-    css("button.ct-verify").click()
+    fresh(lambda: css("button.ct-verify").click())
     wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".ct-history-table tr")) == 3)
-    css("button.ct-targets").click()
+    fresh(lambda: css("button.ct-targets").click())
     until_text(".ct-result", "targets wrong")
     shot("03_targets")
-    css("button.ct-finalize").click()
+    fresh(lambda: css("button.ct-finalize").click())
     wait.until(EC.element_to_be_clickable((By.CSS_SELECTOR, "button.ct-submit-survey")))
     fill(".ct-comment textarea", "<b>nice</b> tool")
-    css("button.ct-submit-survey").click()
+    fresh(lambda: css("button.ct-submit-survey").click())
     until_text(".ct-status", "comment contains markup")
     fill(".ct-comment textarea", "A nice tool & fun")
-    css("button.ct-submit-survey").click()
+    fresh(lambda: css("button.ct-submit-survey").click())
     until_text(".ct-status", "is saved")
     shot("04_done")
 
@@ -157,7 +170,7 @@ def test_one_whole_session_in_headless_chromium(server, browser, tmp_path):
     browser.get(f"{server['url']}?token={server['token']}")
     wait.until(EC.element_to_be_clickable((By.CSS_SELECTOR, "button.ct-start")))
     fill(".ct-culture input", "Mexico")
-    css("button.ct-start").click()
+    fresh(lambda: css("button.ct-start").click())
     until_text(".ct-status", "started")
     assert len(list(server["sessions"].glob("*.jsonl"))) == 2
     assert all(p.exists() for p in tmp_path.glob("0*.png")) and len(list(tmp_path.glob("0*.png"))) == 4
