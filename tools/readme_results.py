@@ -3,7 +3,10 @@
     .venv/bin/python tools/readme_results.py [--outputs DIR] [--profile quick] [--check]
 
 One row per notebook: the paper (linked), what the quick run showed -- its ``finding`` and ``signal`` read
-from ``outputs/<notebook>/<profile>/metrics.json``, never typed by hand -- and what the full profiles do.
+from ``outputs/<notebook>/<profile>/metrics.json``, never typed by hand, and beside it the controlled setting's
+``controlled_finding`` where the notebook has one -- what the ``cpu-demo`` profile showed where a notebook has
+that profile (read from ``outputs/<notebook>/cpu-demo/``), the paper's own number to compare with, and what
+the full profiles do.
 A notebook without a run says so. ``--check`` exits 1 when a notebook has no row description here.
 """
 from __future__ import annotations
@@ -47,6 +50,10 @@ PAPERS: dict[str, tuple[str, str, str]] = {
 }
 
 
+# notebook stem -> the paper's number a cpu-demo or quick finding is compared with (a fact from the paper).
+PAPER_NUMBERS: dict[str, str] = {}
+
+
 def _cell(text: str) -> str:
     return " ".join(str(text).split()).replace("|", "\\|")
 
@@ -59,22 +66,42 @@ def _latest(outputs: Path, stem: str, profile: str) -> dict | None:
     except (OSError, ValueError):
         return None
     return {"finding": metrics.get("finding", ""), "signal": metrics.get("signal", ""),
+            "controlled_finding": metrics.get("controlled_finding", ""),
+            "controlled_signal": metrics.get("controlled_signal", ""),
             "commit": str(info.get("git", {}).get("commit", ""))[:7], "status": info.get("status", "")}
 
 
+def _shown(signal: str, finding: str) -> str:
+    return f"**{_cell(signal)}**: {_cell(finding)}" if signal else _cell(finding)
+
+
+def _quick_cell(run: dict | None) -> str:
+    if run is None:
+        return "no run yet"
+    shown = _shown(run["signal"], run["finding"])
+    if run["controlled_finding"]:
+        shown += f"<br>*Controlled setting*: {_shown(run['controlled_signal'], run['controlled_finding'])}"
+    return shown + f" (run {run['status']}, commit {run['commit']})"
+
+
+def _demo_cell(outputs: Path, stem: str) -> str:
+    if not (ROOT / "params" / stem / "cpu-demo.yaml").exists():
+        return "-"
+    run = _latest(outputs, stem, "cpu-demo")
+    if run is None:
+        return "profile exists, no run yet"
+    return _shown(run["signal"], run["finding"]) + f" (run {run['status']}, commit {run['commit']})"
+
+
 def render(outputs: Path, profile: str = "quick") -> str:
-    lines = [f"| notebook | paper | what its `{profile}` run shows (computed finding) | full profiles |",
-             "|---|---|---|---|"]
+    lines = [f"| notebook | paper | what its `{profile}` run shows (computed finding) | `cpu-demo` run "
+             "| the paper's number | full profiles |", "|---|---|---|---|---|---|"]
     for nb in sorted((ROOT / "notebooks").glob("*.ipynb")):
         paper, link, full = PAPERS.get(nb.stem, ("?", "", "?"))
-        run = _latest(outputs, nb.stem, profile)
-        if run is None:
-            shown = "no run yet"
-        else:
-            shown = f"**{_cell(run['signal'])}**: {_cell(run['finding'])}" if run["signal"] else _cell(run["finding"])
-            shown += f" (run {run['status']}, commit {run['commit']})"
         title = f"[{paper}]({link})" if link else paper
-        lines.append(f"| `{nb.stem}` | {title} | {shown} | {_cell(full)} |")
+        shown = _quick_cell(_latest(outputs, nb.stem, profile))
+        demo, number = _demo_cell(outputs, nb.stem), _cell(PAPER_NUMBERS.get(nb.stem, "-"))
+        lines.append(f"| `{nb.stem}` | {title} | {shown} | {demo} | {number} | {_cell(full)} |")
     return "\n".join(lines)
 
 
