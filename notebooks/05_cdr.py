@@ -38,7 +38,8 @@ parent_model = "smollm2-135m-instruct"  # [non-empty] the model the derived zoo 
 zoo_models = ["smollm2-135m-instruct"]  # real models in the zoo: aliases, local folders (e.g. other notebooks' checkpoints) or hub ids
 derived_zoo = ["layers:8", "random", "dpo-offline"]  # built here from parent_model: layers:K (first K blocks), noise:S (weights + S x std noise), random (tiny random Llama), dpo-offline (parent DPO-tuned on a train slice of eval_data: the paper's pair type), simpo/dpo (parent tuned on the on-policy pairs below)
 offline_pairs_per_subset = 4  # [0..] dpo-offline: train pairs per subset, a slice of eval_data disjoint from the eval and gap slices
-default_pair = ["smollm2-135m-instruct", "layers:8"]  # [non-empty] (strong, weak) for the detailed report, customisation and on-policy labels; both must be zoo members
+default_pair = ["dpo-offline", "smollm2-135m-instruct"]  # [non-empty] (strong, weak) for the detailed report, customisation and on-policy labels; both zoo members (the paper's type: a DPO child over its parent; the older ["smollm2-135m-instruct", "layers:8"] is the parent over its truncation)
+sweep_pairs = None  # the sweep's (strong, weak) pairs: None or "all" (every pair of zoo models once, the strong one has the higher gap score), a list of [strong, weak], or a pairs file (YAML/JSONL/CSV with strong, weak; builtin:NAME or a path)
 variant = "sum"  # [sum|mean] density ratio: sum (sequence log-probs) or mean (per-token, each model's own count)
 max_prompt_tokens = 1024  # [1..] prompt left-truncation (tokens, per model)
 max_response_tokens = 256  # [1..] response right-truncation (tokens, per model)
@@ -78,7 +79,7 @@ ray_gpus_per_replica = 0  # [0..] executor ray: GPUs per replica (0 on a CPU; ab
 # %%
 import pandas as pd
 
-from helpers import cdr, stable_id
+from helpers import cdr
 from helpers.cdr import plots as cdr_plots
 from helpers.cdr import rewardbench as rb
 from helpers.cdr.stages import GRAPH
@@ -118,17 +119,36 @@ strong_name, weak_name = default_pair
 print("zoo so far:", list(zoo))
 
 # %% [markdown]
+# ### The DPO child: the paper's pair type
+# `dpo-offline` is the parent after a short TRL DPO run on a train slice of the preference file (disjoint from the
+# evaluation and gap slices). Its folder is keyed by its pairs, the parent and the training settings (stage
+# `child`), so it is trained once and every later run with the same settings reuses it.
+
+# %%
+from helpers.core.training import TrainOptions  # checkpoints every save_steps, resume, tracker, LoRA, launcher
+
+options = TrainOptions(save_steps=save_steps, report_to=report_to, lora_r=lora_r, launcher=train_launcher)
+train = dict(parent_model=parent_model, eval_data=eval_data, eval_split=eval_split, train_slice=slices["train"],
+             prompt_of=prompt_of, steps=train_steps, learning_rate=learning_rate, batch_size=train_batch_size, seed=seed)
+onpolicy_log = cdr.train_members([s for s in trained_specs if s == "dpo-offline"], None, zoo, stages, options,
+                                 max_length=max_prompt_tokens + max_response_tokens, **train)
+for spec, log in onpolicy_log.items():
+    print(spec, {k: v for k, v in log.items() if k != "history"})
+
+# %% [markdown]
 # ## On-policy preference data and a short SimPO/DPO run
 # The parent samples N responses per prompt; the default pair's density ratio scores them; chosen = best,
 # rejected = a random non-best (or the worst); prompts whose rewards are all equal are dropped. The set is
 # saved as a `datasets` folder in TRL's conversational prompt/chosen/rejected format, which DPOTrainer and
 # CPOTrainer(loss_type="simpo") take as is.
 #
+# The labels come from the default pair: the DPO child over its parent (trained first, below).
+#
 # **Backend.** The quick profile samples 2 prompts x 3 responses x 16 tokens (about 100 new tokens) and
 # routes 8 prompts with 4 tokens each: transformers `generate` does that in seconds, whereas the vLLM CPU
 # engine needs about 55 s just to start, so `generation_backend: hf` here; the on-policy GPU profile
 # (2000 prompts x 32 samples x 1024 tokens) uses vLLM, where its throughput pays back the start-up many
-# times over. The labels come from the default pair, here the parent over its 8-layer truncation.
+# times over.
 
 # %%
 pool = rb.load_preference_set(eval_data, split=eval_split, per_subset=slices["onpolicy"][1] or None,
@@ -145,22 +165,11 @@ if onpolicy_prompts and pool:  # the parent samples here or on Ray replicas; the
     display(pd.DataFrame(rows).head(3))
 
 # %%
-from helpers.core.training import (
-    TrainOptions,  # checkpoints every save_steps, resume after a kill, tracker, LoRA, launcher
-)
-
-options = TrainOptions(save_steps=save_steps, report_to=report_to, lora_r=lora_r, launcher=train_launcher)
-onpolicy_log = {}
-for spec in trained_specs:  # dpo-offline: the paper's pair type, a preference-tuned child over its parent
-    data, loss = cdr.training_data(spec, prefs, eval_data, eval_split, slices["train"], prompt_of)
-    out_dir = stages.path("trained", "", part=spec, spec=spec, loss=loss, parent_model=parent_model, seed=seed,
-                          onpolicy_max_tokens=onpolicy_max_tokens, data=stable_id([data[i] for i in range(len(data))]))
-    onpolicy_log[spec] = cdr.train_preference(parent_model, data, out_dir, loss=loss, steps=train_steps,
-                                              learning_rate=learning_rate, batch_size=train_batch_size,
-                                              max_length=max_prompt_tokens + onpolicy_max_tokens + 8, seed=seed,
-                                              options=options)
-    zoo[spec] = str(out_dir)
-    print(spec, f"({loss} on {len(data)} pairs)", {k: v for k, v in onpolicy_log[spec].items() if k != "history"})
+onpolicy_specs = [s for s in trained_specs if s != "dpo-offline"]  # simpo / dpo: the parent tuned on these pairs
+onpolicy_log.update(cdr.train_members(onpolicy_specs, prefs, zoo, stages, options, onpolicy_max_tokens=onpolicy_max_tokens,
+                                      max_length=max_prompt_tokens + onpolicy_max_tokens + 8, **train))
+for spec in onpolicy_specs:
+    print(spec, {k: v for k, v in onpolicy_log[spec].items() if k != "history"})
 
 # %% [markdown]
 # ## Scoring every model once; every ordered pair by subtraction
@@ -178,7 +187,7 @@ pd.Series(gap_scores, name=gap_metric).to_frame()
 
 # %%
 evaluate = cdr.rewardbench_evaluator(eval_set, seed)  # (chosen rewards, rejected rewards) -> RewardBench-style report
-pairs, tied_pairs, gap_tied = cdr.pair_sweep(zoo, gap_scores, logprobs, ids, variant, evaluate)
+pairs, tied_pairs, gap_tied = cdr.pair_sweep(zoo, gap_scores, logprobs, ids, variant, evaluate, sweep_pairs)
 run.save_table(pairs, "pair_sweep")
 rated = pairs[~pairs.reward_degenerate].dropna(subset=["headline"])  # a degenerate reward's headline is withheld
 corr = cdr.correlation_ci(rated.gap, rated.headline, seed=seed)
@@ -190,9 +199,10 @@ fig, caption = cdr_plots.gap_vs_headline_figure(pairs, rated, corr, gap_metric)
 show(run, fig, "gap_vs_accuracy", caption)
 
 # %% [markdown]
-# Each point above is one unordered pair of zoo models, strong = the one with the higher score (the gap
-# metric), as in the paper's sweep; pairs with equal scores have no strong side and are left out (counted
-# above). The y-axis is the RewardBench-style headline of the pair's density ratio (50 = chance). With few
+# With `sweep_pairs` "all", each point above is one unordered pair of zoo models, strong = the one with the higher
+# score (the gap metric), as in the paper's sweep; pairs with equal scores have no strong side and are left out
+# (counted above). With a list or a pairs file, the pairs are taken as named (gap = score(strong) - score(weak)).
+# Either way every pair is a subtraction of two models' cached log-probs: the sweep costs one scoring per model. The y-axis is the RewardBench-style headline of the pair's density ratio (50 = chance). With few
 # models the interval is wide: a Fisher-z interval on a handful of points spans most of [-1, 1] unless the
 # relation is near perfect. With `gap_scores_file` the gap is an external per-model score (e.g. WB-Score); the
 # offline default is the mean token log-likelihood of reference answers, which is only comparable between
@@ -225,20 +235,24 @@ methods = cdr.baseline_methods(S, W, ids, strong_name, weak_name)
 if reward_model:
     methods[f"reward model {reward_model}"] = cdr.reward_model_method(reward_model, items, ids, batch_size)
 reports = {m: evaluate(*cr) for m, cr in methods.items()}
+comparison = cdr.member_comparison(eval_set, methods, f"ratio {variant} ({strong_name} / {weak_name})",
+                                   "strong alone, mean log-prob", "weak alone, mean log-prob", seed=seed)
 method_tied = {m: cdr.tied_share(*cr) for m, cr in methods.items()}  # >= cdr.MAX_TIED_SHARE: the reward is degenerate
 table = cdr.baseline_table(reports, method_tied)
 run.save_table(table, "baselines")
 table
 
 # %% [markdown]
-# **Reading the default pair.** Compare the ratio's rows with the strong model alone and with the mean
-# (length-normalised) variant before reading anything into them: when the weak model is a poor language model,
+# **Reading the default pair.** The finding below compares the ratio with the child (strong) alone and the parent
+# (weak) alone on the same examples, with paired bootstrap CIs of the differences. Compare the ratio's rows with the
+# mean (length-normalised) variant too: when the weak model is a poor language model,
 # the sum ratio grows with response length, and the length check above measures how often each method prefers
 # the longer response. The paper's pairs are a DPO model over its SFT parent: two good models whose ratio
 # isolates what preference tuning changed.
 
 # %%
 main = reports[f"ratio {variant} ({strong_name} / {weak_name})"]
+print(cdr.comparison_sentence(comparison, strong_name, weak_name)[0])  # the ratio vs the child and the parent alone
 display(main.table().round(1))
 prefers_longer, lines = cdr.length_preference(S, ids, methods)  # how much of the ranking is response length?
 print(*lines, sep="\n")
@@ -303,7 +317,7 @@ metrics = cdr.run_metrics(strong=strong_name, weak=weak_name, variant=variant, e
                           parent_model=parent_model, gap_scores=gap_scores, gap_metric=gap_metric, corr=corr,
                           timing=timing, prefers_longer=prefers_longer, router=router, custom_rows=custom_rows,
                           onpolicy_rows=len(rows), onpolicy_log=onpolicy_log, torch_threads=torch.get_num_threads(),
-                          health=stages.health())
+                          health=stages.health(), comparison=comparison, sweep_pairs=sweep_pairs)
 run.log_metrics(metrics)
 executor.close()  # executor ray: disconnect (a Ray started here stops) before the kernel ends
 {k: metrics[k] for k in metrics["headline"]}

@@ -121,8 +121,11 @@ EXPECTED = {
     "04_arena_hard": {"judge_prompt": {"games"}, "judge_max_tokens": {"games"}, "answer_max_tokens": {"answers", "games"}},
     "05_cdr": {"max_response_tokens": {"onpolicy_rewards", "trained", "logprobs"},
                "max_prompt_tokens": {"onpolicy_rewards", "trained", "logprobs"},
-               "learning_rate": {"trained"}, "onpolicy_temperature": {"onpolicy_samples", "onpolicy_rewards", "trained"},
-               "gap_data": {"gap_scores"}, "parent_model": {"derived", "onpolicy_samples", "onpolicy_rewards", "trained"}},
+               "learning_rate": {"trained", "child"},
+               "onpolicy_temperature": {"onpolicy_samples", "onpolicy_rewards", "trained"},
+               "gap_data": {"gap_scores"}, "train_steps": {"trained", "child"}, "onpolicy_samples": {
+                   "onpolicy_samples", "onpolicy_rewards", "trained"},  # not the DPO child: it learns no on-policy pair
+               "parent_model": {"derived", "child", "onpolicy_samples", "onpolicy_rewards", "trained"}},
     "07_culturegen": {"extractor_max_tokens": {"extract_llm"}, "temperature": {"generations", "extract_llm"},
                       "model": {"generations", "extract_llm", "scores", "culturalbench"}, "cb_local_scoring": {"culturalbench"},
                       "cb_base_url": {"culturalbench"}, "cb_model": {"culturalbench"}, "cb_data": {"culturalbench"},
@@ -135,7 +138,7 @@ EXPECTED = {
                     "labeler_base_url": {"labels"}, "dedup_threshold": {"prompts"}},
 }
 NOTHING = {"02_wildbench": ["K", "bootstrap_rounds", "judge_timeout"], "04_arena_hard": ["bootstrap_rounds", "style_method"],
-           "05_cdr": ["batch_size", "torch_threads"], "07_culturegen": ["score_measure", "calibrate"],
+           "05_cdr": ["batch_size", "torch_threads", "sweep_pairs"], "07_culturegen": ["score_measure", "calibrate"],
            "01_magpie": ["hf_batch_size"], "03_benchbuilder": ["min_score", "n_clusters"],
            "12_participai": ["bootstrap_rounds", "coder_batch_size", "n_coded", "coder_timeout"],
            "10_wildchat": ["labeler_timeout", "expected_file", "torch_threads"]}

@@ -45,7 +45,7 @@ def test_pair_sweep_orders_by_gap_marks_degenerate_rewards_and_reports_equal_sco
     assert (pairs.accuracy == 1.0).all() and (pairs.headline == 100.0).all()
     corr = cdr.correlation_ci(pairs.gap, pairs.headline, seed=0)
     lines = cdr.sweep_lines(pairs, tied_pairs, gap_tied, corr, "acc")
-    assert lines[0].startswith("2 unordered pairs (strong = the higher acc); 1 left out with equal scores")
+    assert lines[0].startswith("2 pairs (strong = the higher acc unless named); 1 left out with equal scores")
     assert lines[-1].startswith("gap vs RewardBench-style headline: {")
 
 

@@ -4,15 +4,20 @@ One module per concern (``from helpers import cdr`` gives every name; ``helpers.
 * ``reward``: ``ratio``, ``DensityRatioReward``, ``score_responses`` (resumable), ``ratio_rewards``;
 * ``customise``: the domain router, criteria and exemplars; ``zoo``: derived and preference-tuned models;
 * ``sweep``: data slices, gap scores, unordered (strong, weak) pairs; ``verdicts``: findings, prechecks;
+* ``pairs``: the sweep's pairs (all, a list or a pairs file); ``sweep_table``: their rewards from cached log-probs;
+* ``compare``: the default pair's ratio against its strong and weak members alone (paired bootstrap);
 * ``rewardbench``: RewardBench-style scoring; ``offline_data``: our offline preference set.
 * ``steps``: the notebook's steps, one function per cell's work; ``plots``: its figures.
 """
 from ..core import rehearsal
 from ..core.stats import correlation_ci  # noqa: F401  (one implementation, in stats)
+from .compare import *  # noqa: F401,F403
 from .customise import *  # noqa: F401,F403
+from .pairs import *  # noqa: F401,F403
 from .reward import *  # noqa: F401,F403
 from .steps import *  # noqa: F401,F403
 from .sweep import *  # noqa: F401,F403
+from .sweep_table import *  # noqa: F401,F403
 from .verdicts import *  # noqa: F401,F403
 from .zoo import *  # noqa: F401,F403
 

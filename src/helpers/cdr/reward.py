@@ -79,9 +79,29 @@ def score_with_token_budget(scorer: LogProbScorer, pairs: Sequence[tuple[Prompt,
     return out  # type: ignore[return-value]
 
 
+PLAIN_ROLES = {"system": "System", "user": "User", "assistant": "Assistant"}
+
+
+def plain_chat_prompt(prompt: Prompt) -> str:
+    """A chat prompt as plain text for a base model without a chat template ("User: ...", then "Assistant:"); a raw
+    string unchanged. CDR's SFT-over-base and instruct-over-base pairs score the same messages with a base model."""
+    if isinstance(prompt, str):
+        return prompt
+    return "".join(f"{PLAIN_ROLES.get(m['role'], m['role'].title())}: {m['content']}\n\n" for m in prompt) + "Assistant:"
+
+
+def model_prompts(scorer: LogProbScorer, prompts: Sequence[Prompt]) -> list[Prompt]:
+    """The prompts as ``scorer``'s model takes them: chat messages through its own template, or as plain text
+    (``plain_chat_prompt``) when its tokenizer has none (a base model)."""
+    from ..core import hf
+    tok = getattr(scorer, "tokenizer", None)  # a scorer without one (a test's stand-in) takes the prompts as they are
+    return list(prompts) if tok is None or hf.has_chat_template(tok) else [plain_chat_prompt(p) for p in prompts]
+
+
 def _logprob_process(scorer: LogProbScorer, max_batch_tokens: int = 0):
     def process(batch: list[dict]) -> list[dict]:
-        res = score_with_token_budget(scorer, [(b["prompt"], b["response"]) for b in batch], max_batch_tokens)
+        prompts = model_prompts(scorer, [b["prompt"] for b in batch])
+        res = score_with_token_budget(scorer, list(zip(prompts, [b["response"] for b in batch])), max_batch_tokens)
         return [{"id": b["id"], "item": b["item"], "sum": r.sum, "mean": r.mean, "n_tokens": r.n_tokens}
                 for b, r in zip(batch, res)]
     return process

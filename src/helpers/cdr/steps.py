@@ -13,8 +13,8 @@ import numpy as np
 
 from .customise import SECTION_DOMAIN, customise, route
 from .reward import end_of_turn, logprob_spec, ratio, ratio_rewards, score_responses
-from .sweep import gap_ties, load_gap_scores, load_mc_set, mc_accuracy, rank_sweep, unordered_pairs
-from .verdicts import MAX_TIED_SHARE, TIE_TOLERANCE, degenerate_note, reward_reliability, tied_share
+from .sweep import load_gap_scores, load_mc_set, mc_accuracy
+from .verdicts import MAX_TIED_SHARE, TIE_TOLERANCE, degenerate_note, tied_share
 from .zoo import TRAINED_KINDS, best_vs_rest, derive_model, onpolicy_spec, preference_dataset, sample_items
 
 
@@ -100,6 +100,29 @@ def training_data(spec: str, prefs: Any, eval_data: str, eval_split: str, train_
     return prefs, spec
 
 
+def train_members(specs: Sequence[str], prefs: Any, zoo: dict[str, str], stages: Any, options: Any, *,
+                  parent_model: str, eval_data: str, eval_split: str, train_slice: tuple[int, int], prompt_of: Callable,
+                  steps: int, learning_rate: float, batch_size: int, max_length: int, seed: int,
+                  onpolicy_max_tokens: int = 0) -> dict[str, dict]:
+    """Preference-tune the parent into each of ``specs`` and add the folders to ``zoo``; {spec: training log}.
+    ``dpo-offline`` (the paper's pair type: a DPO child over its parent) is stage ``child``, keyed by its offline
+    pairs, the parent and the training settings, so it is trained once and reused by every later run; simpo/dpo
+    (stage ``trained``) are keyed by the on-policy pairs they learn from."""
+    from ..core.store import stable_id
+    from .zoo import train_preference
+    logs = {}
+    for spec in specs:
+        data, loss = training_data(spec, prefs, eval_data, eval_split, train_slice, prompt_of)
+        key = dict(part=spec, spec=spec, loss=loss, parent_model=parent_model, seed=seed, max_length=max_length,
+                   data=stable_id([data[i] for i in range(len(data))]))
+        out_dir = (stages.path("child", "", **key) if spec == "dpo-offline"
+                   else stages.path("trained", "", onpolicy_max_tokens=onpolicy_max_tokens, **key))
+        logs[spec] = train_preference(parent_model, data, out_dir, loss=loss, steps=steps, learning_rate=learning_rate,
+                                      batch_size=batch_size, max_length=max_length, seed=seed, options=options)
+        zoo[spec] = str(out_dir)
+    return logs
+
+
 # --------------------------------------------------------------------------- scoring and gap scores
 def score_zoo(zoo: dict[str, str], items: Sequence[dict], stages: Any, executor: Any, scoring: dict):
     """Every zoo model's log-probs of every item (each scorer plain data: loaded here or once per Ray replica), and
@@ -148,43 +171,6 @@ def rewardbench_evaluator(eval_set: Sequence[dict], seed: int) -> Callable:
     """``evaluate(chosen_rewards, rejected_rewards)``: the RewardBench-style report on ``eval_set``."""
     from .rewardbench import pairwise_correct, rewardbench_report
     return lambda chosen, rejected: rewardbench_report(eval_set, pairwise_correct(chosen, rejected), seed=seed)
-
-
-def pair_sweep(zoo: dict[str, str], gap_scores: dict[str, float], logprobs: dict, ids: Sequence[str], variant: str,
-               evaluate: Callable):
-    """Every unordered (strong, weak) pair of the zoo (strong = the higher gap score) with its ratio reward's
-    accuracy, RewardBench-style scores, tied share and degeneracy; largest gap first, equal gaps by name. Returns
-    (pairs table, pairs left out with equal gap scores, pairs of pairs with the same gap)."""
-    from .rewardbench import pairwise_correct
-    pair_list, tied_pairs = unordered_pairs(list(zoo), gap_scores)
-    rows = []
-    for s, w, gap in pair_list:
-        ch = ratio_rewards(logprobs[s], logprobs[w], [i + "/chosen" for i in ids], variant)
-        rj = ratio_rewards(logprobs[s], logprobs[w], [i + "/rejected" for i in ids], variant)
-        rep, acc = evaluate(ch, rj), float(np.mean(pairwise_correct(ch, rj)))
-        share = tied_share(ch, rj)  # pairs the reward cannot order (|chosen - rejected| <= TIE_TOLERANCE)
-        rows.append({"strong": s, "weak": w, "gap": gap, "accuracy": acc, **{k: 100 * v for k, v in rep.flat().items()},
-                     "headline": 100 * rep.headline if rep.headline is not None else None,
-                     "tied_share": share, "reward_degenerate": not reward_reliability(share)[0]})
-    pairs = rank_sweep(rows)  # largest gap first; equal gaps by strong, weak name (stable)
-    pairs["reward_degenerate"] = pairs["reward_degenerate"].astype(bool)
-    return pairs, tied_pairs, gap_ties(pairs)
-
-
-def sweep_lines(pairs, tied_pairs: Sequence, gap_tied: Sequence, corr: dict, gap_metric: str) -> list[str]:
-    """What the notebook prints about the sweep: pairs, left-out pairs, same gaps, the correlation."""
-    lines = [f"{len(pairs)} unordered pairs (strong = the higher {gap_metric}); {len(tied_pairs)} left out with equal "
-             "scores" + (f": {tied_pairs}" if tied_pairs else "")]
-    if pairs.reward_degenerate.any():
-        bad = pairs[pairs.reward_degenerate][["strong", "weak"]].values
-        lines.append(f"{int(pairs.reward_degenerate.sum())} pair(s) left out of the correlation, reward degenerate "
-                     f"(>= {MAX_TIED_SHARE:.0%} of pairs tied): " + ", ".join(f"{s} / {w}" for s, w in bad))
-    if gap_tied:
-        lines.append(f"{len(gap_tied)} pair(s) of pairs with the same gap (ordered by name): "
-                     + "; ".join(f"{a} = {b}" for a, b in gap_tied))
-    lines.append(f"gap vs RewardBench-style headline: "
-                 f"{ {k: (round(v, 3) if isinstance(v, float) else v) for k, v in corr.items()} }")
-    return lines
 
 
 # --------------------------------------------------------------------------- the default pair and its baselines
@@ -325,7 +311,8 @@ def run_metrics(*, strong: str, weak: str, variant: str, eval_set: Sequence, mai
                 method_tied: dict, custom_tied: dict, pairs, rated, gap_tied: Sequence, tied_pairs: Sequence,
                 trained_specs: Sequence[str], parent_model: str, gap_scores: dict, gap_metric: str, corr: dict,
                 timing, prefers_longer: dict, router: dict, custom_rows, onpolicy_rows: int, onpolicy_log: dict,
-                torch_threads: int, health: dict) -> dict[str, Any]:
+                torch_threads: int, health: dict, comparison: dict | None = None,
+                sweep_pairs: Any = "all") -> dict[str, Any]:
     """metrics.json: the default pair's headline and sections, the baselines' and customisation's tied shares, the
     sweep and its correlation, speed, router, training, the stores' health, and the findings computed from them.
     ``router``: accuracy (NaN when not run), domains, fallbacks."""
@@ -352,6 +339,8 @@ def run_metrics(*, strong: str, weak: str, variant: str, eval_set: Sequence, mai
         "pairs_headline_distinct": int(_numeric(rated.headline).round(9).nunique()),
         "pairs_gap_tied": [list(t) for t in gap_tied],
         "n_pairs": len(pairs), "pairs_tied": len(tied_pairs), "tied_pairs": [list(t) for t in tied_pairs],
+        "sweep_pairs": sweep_pairs if isinstance(sweep_pairs, str) or sweep_pairs is None else "explicit list",
+        "default_pair_comparison": comparison or {},
         "child_parent_pairs": [{k: r[k] for k in ("strong", "weak", "gap", "headline", "tied_share")} for r in child],
         "gap_scores": gap_scores, "gap_metric": gap_metric,
         "gap_accuracy_pearson": corr["pearson"], "gap_accuracy_pearson_low": corr["pearson_low"],

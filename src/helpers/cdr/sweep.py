@@ -34,7 +34,8 @@ def mc_accuracy(scorer: LogProbScorer, items: Sequence[dict]) -> float:
     An external per-model score in the paper's sense: an accuracy, comparable across tokenizers (unlike a
     per-token log-likelihood), computed on examples disjoint from the evaluation set.
     """
-    chats = [[{"role": "user", "content": it["prompt"]}] for it in items]
+    from .reward import model_prompts
+    chats = model_prompts(scorer, [[{"role": "user", "content": it["prompt"]}] for it in items])  # base: plain text
     good = scorer.score(list(zip(chats, [it["chosen"] for it in items])), desc=f"gap set {scorer.model_name}")
     bad = scorer.score(list(zip(chats, [it["rejected"] for it in items])), desc=f"gap set {scorer.model_name}")
     return sum(g.mean > b.mean for g, b in zip(good, bad)) / max(1, len(items))

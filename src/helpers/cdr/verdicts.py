@@ -22,6 +22,8 @@ def check_params(params: dict[str, Any]) -> None:
     if outside:
         raise ValueError(f"parameter 'default_pair': {', '.join(map(repr, outside))} not in the zoo "
                          f"(zoo_models + derived_zoo: {', '.join(zoo)})")
+    from .pairs import parse_sweep_pairs
+    parse_sweep_pairs(params.get("sweep_pairs"), zoo)  # PairsError: a malformed pair or a model outside the zoo
     if params.get("gap_scores_file"):
         scores = load_gap_scores(params["gap_scores_file"])
         missing = [m for m in zoo if m not in scores]
@@ -175,6 +177,11 @@ def findings(m: dict[str, Any]) -> dict[str, Any]:
     details.append(f"Reward reliability: {reason}.")
     finding = (f"No headline: the density-ratio reward is degenerate ({reason})." if not ok
                else details[0] if head is not None else "No headline computed.")
+    if ok and m.get("default_pair_comparison"):  # the ratio vs its own members: which wins, and is it resolved?
+        from .compare import comparison_sentence
+        strong, _, weak = str(m.get("default_pair", " / ")).partition(" / ")
+        finding, signal = comparison_sentence(m["default_pair_comparison"], strong, weak)
+        details.insert(0, finding)
     counted = (len(bad_methods) if m.get("baseline_tied_share") else int(not ok)) + len(bad_custom) + n_bad
     return {"finding": finding, "signal": signal, "findings": details, "reward_reliable": ok, "reward_check": reason,
             "ratio_headline_reported": reported, "rewards_degenerate": counted, "ranking_ties": len(gap_ties)}
