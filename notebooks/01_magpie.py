@@ -66,17 +66,20 @@ reward_ref_model = ""  # weak model of a density ratio (reward: log p_strong - l
 guard_model = ""  # Llama-Guard-style safety model; empty: none
 dedup_threshold = 0.05  # [0..4] duplicate if squared L2 of unit embeddings (2 - 2 cos) is below this
 dedup_k = 5  # [1..] neighbours searched per query
-filter_preset = "pro"  # [none|pro|air] released-set filters; the params below override it when set
-min_quality = None  # minimum input quality (very poor .. excellent)
-min_difficulty = None  # minimum difficulty (very easy .. very hard)
+filter_preset = "pro-relative"  # [none|pro|air|pro-relative|air-relative|top-reward] pro / air: the paper's absolute thresholds; *-relative: the same rules at quantiles of this run's own tags and rewards; top-reward: the highest-reward share; the params below override it when set
+filter_quantile = 0.5  # [0..1] relative presets: a record passes a quality / difficulty / reward threshold at or above this quantile of the values that reach the step (0.5: the median)
+filter_top_share = 0.3  # [0..1] air-relative and top-reward: the share the ranking step keeps (rounded up, at least 1)
+min_quality = None  # [very poor|poor|average|good|excellent] minimum input quality (absolute)
+min_difficulty = None  # [very easy|easy|medium|hard|very hard] minimum difficulty (absolute)
 min_reward = None  # minimum instruct_reward
 drop_duplicates = None  # drop near-duplicates (all but the earliest copy)
 min_response_tokens = None  # minimum response length
 languages = None  # list of ISO codes to keep, e.g. ["en"]
-top_n_longest = None  # keep the N longest responses (Air)
+top_n_longest = None  # [1..] keep the N longest responses (Air)
+top_n_reward = None  # [1..] keep the N highest rewards (needs a reward model)
 sft = True  # fine-tune a model on the filtered data
 sft_model = "smollm2-135m-instruct"  # model to fine-tune (alias, folder or hub id)
-sft_data = "filtered"  # [filtered|all] filtered (kept records) or all (every answered record: for taggers too weak to filter)
+sft_data = "filtered"  # [filtered|all] filtered: the kept records (joined by id); all: every answered record
 sft_steps = 4  # [1..] optimizer steps
 sft_batch_size = 4  # [1..] conversations per step
 sft_lr = 2e-5  # [0..] learning rate (cosine)
@@ -228,39 +231,46 @@ notes += guard_notes
 # %% [markdown]
 # ## 6 · Records, filters and export
 # One record per conversation in the reference schema; then the filters run one at a time so each
-# one's toll is visible. `filter_preset` = `pro` is input_quality ≥ average, reward ≥ -10 (skipped
-# when no reward model is configured) and no near-duplicates; `air` is input_quality ≥ good,
-# difficulty ≥ medium and optionally the N longest responses; both drop queries ending in ":".
+# one's toll is visible. The paper's presets use absolute thresholds: `pro` is input_quality ≥ average,
+# reward ≥ -10 (skipped when no reward model is configured) and no near-duplicates; `air` is input_quality ≥
+# good, difficulty ≥ medium and optionally the N longest responses; both drop queries ending in ":". They assume
+# a 70B-class tagger and a trained reward model. The relative presets keep each rule but put its threshold at a
+# quantile (`filter_quantile`) of this run's own tags and rewards, or keep the top share (`filter_top_share`) by
+# reward (`top-reward`) or by response length (`air-relative`), so a tagged set never ends empty. With log-prob
+# tags a quality or difficulty quantile is taken of the tagger's expected level (its label probabilities
+# weighted by level), which still ranks the records when one label wins on all of them. What every preset would
+# keep on the same records is shown beside the chosen one.
 
 # %%
 response_configs = {"prompt": "chat template", "temperature": res_temperature, "top_p": res_top_p,
                     "repetition_penalty": 1.0, "max_tokens": res_max_tokens, "stop_tokens": [tok.eos_token],
                     "output_generator": model, "engine": engine_name}
 records = mp.build_records(chosen, responses, tags, safety, reward_scores, reward_name, response_configs)
-spec = mp.filter_spec(filter_preset, min_quality=min_quality, min_difficulty=min_difficulty, min_reward=min_reward,
-                      drop_duplicates=drop_duplicates, min_response_tokens=min_response_tokens, languages=languages,
-                      top_n_longest=top_n_longest, min_instruction_words=min_instruction_words)
+overrides = dict(min_quality=min_quality, min_difficulty=min_difficulty, min_reward=min_reward,
+                 drop_duplicates=drop_duplicates, min_response_tokens=min_response_tokens, languages=languages,
+                 top_n_longest=top_n_longest, top_n_reward=top_n_reward, min_instruction_words=min_instruction_words)
+spec = mp.filter_spec(filter_preset, filter_quantile, filter_top_share, **overrides)
 kept, steps = mp.apply_filters(records, spec)
+preset_counts = mp.preset_counts(records, filter_quantile, filter_top_share, **overrides)  # every preset, same records
 kept_fraction = len(kept) / len(records) if records else 0.0
-print(f"kept {len(kept)} / {len(records)} records ({kept_fraction:.0%}) with preset {filter_preset!r}")
-if records and not kept:
-    print("ZERO records survived the filters: the data set below is empty. See which filter removed them; "
-          "with a 135M tagger most quality/difficulty tags are unreliable or unparsed.")
-    notes.append("zero records survived the filters")
-pd.DataFrame(steps)
+print(f"kept {len(kept)} / {len(records)} records ({kept_fraction:.0%}) with preset {filter_preset!r}: "
+      f"{mp.describe_spec(spec)}")
+display(pd.DataFrame(steps))
+pd.DataFrame([{"preset": k, "kept": v, "of": len(records)} for k, v in preset_counts.items()])
 
 # %%
+if records and not kept:
+    print("ZERO records survived the filters: the data set below is empty. See which filter removed them.")
+    notes.append("zero records survived the filters")
+kept_card = mp.kept_summary(records, kept, steps, filter_preset, spec, preset_counts)
 rows_all, rows = mp.export_sets(run, records, kept)  # ShareGPT JSONL and `datasets` folders under data/
 stage_counts = mp.stage_counts(samples, status, len(ok), n_dup, records, tags, len(kept), filter_preset)
 category_mix = mp.category_mix(kept)
 throughput = {"instructions per minute (query samples)": round(ins_per_min, 1),
               "response tokens per second": round(res_tok_s, 1), "backend": engine_name,
               "device": "GPU" if on_gpu else "CPU"}
-card = mp.data_card(f"Magpie from {model}", stage_counts, len(kept), len(records), category_mix, throughput,
-                    {"filter_preset": filter_preset, "filters": spec, "tagger": tagger_model or None,
-                     "dedup_threshold": dedup_threshold, "n_turns": n_turns}, notes)
-atomic_write_text(run.dir / "DATA_CARD.md", card)
-display(Markdown(card))
+filter_metrics = {"filter_preset": filter_preset, "filter_rule": kept_card["rule"], "filter_quantile": filter_quantile,
+                  "filter_top_share": filter_top_share, "preset_counts": preset_counts, "kept_card": kept_card}
 
 # %% [markdown]
 # ## 7 · What is in it
@@ -282,8 +292,8 @@ examples
 
 # %% [markdown]
 # ## 8 · SFT on the filtered data (optional)
-# TRL `SFTTrainer` on the kept conversations (`sft_data = "filtered"`) or on every answered one
-# (`"all"`, for when the tagger is too weak for its filters to mean anything); the checkpoint is saved to
+# TRL `SFTTrainer` on the kept conversations (`sft_data = "filtered"`: the exported rows joined to the kept
+# records by id) or on every answered one (`"all"`); the checkpoint is saved to
 # `outputs/01_magpie/<run-name>/checkpoints/sft` (a normal model folder: other notebooks pass that
 # path as their model). A rerun reuses a finished checkpoint.
 
@@ -291,7 +301,7 @@ examples
 # TrainOptions: checkpoints every save_steps, resume after a kill, tracker, LoRA, launcher
 from helpers.core.training import TrainOptions
 
-sft_rows = {"filtered": rows, "all": rows_all}[sft_data]
+sft_rows = mp.sft_rows_for(sft_data, rows_all, kept)  # filtered: joined to the kept records by id
 # the checkpoint folder is keyed by the training rows and every SFT setting; checkpoints/sft points at the current one
 sft_dir = stages.path("sft", "", rows=mp.sft_rows_key(sft_rows))
 sft_link = run.dir / "checkpoints" / "sft"
@@ -305,7 +315,7 @@ else:  # a finished sft_dir trained on the same inputs is reused inside train_sf
     print(f"SFT on {len(sft_rows)} {sft_data} conversations ({train_launcher}, lora_r={lora_r}): {line}")
     point_to(sft_link, sft_dir)
     show(run, mp.plot_loss(sft_history), "sft_loss", f"Training loss per logged step of the SFT run ({len(sft_history)} log entries).")
-sft_losses = [h["loss"] for h in sft_history if "loss" in h]
+sft_metrics = mp.sft_metrics(sft_rows, sft_history, sft_data, skip, sft_link)  # losses, rows trained on (their key)
 
 # %%
 metrics = {"n_samples": len(samples), "n_clean": len(ok), "clean_fraction": len(ok) / max(len(samples), 1),
@@ -315,8 +325,7 @@ metrics = {"n_samples": len(samples), "n_clean": len(ok), "clean_fraction": len(
            **{f"tag_agreement_{r['task']}": r["agreement"] for r in tag_agreement},
            **{f"tag_agreement_{r['task']}_ci": [r["ci_low"], r["ci_high"]] for r in tag_agreement}, "instructions_per_min": ins_per_min, "response_tokens_per_s": res_tok_s,
            "backend": engine_name, "category_mix": category_mix, "filter_steps": steps,
-           "sft_checkpoint": str(sft_link) if sft_losses else None, "sft_data": sft_data,
-           "sft_loss_first": sft_losses[0] if sft_losses else None, "sft_loss_last": sft_losses[-1] if sft_losses else None,
+           **sft_metrics, **filter_metrics,
            "headline": ["clean_fraction", "kept_fraction", *(["tag_agreement_category"] if "category" in tag_tasks and tag_agreement else []),
                         "instructions_per_min"]}
 metrics.update(mp.findings(metrics, filter_preset))
@@ -333,8 +342,20 @@ executor.close()  # executor ray: disconnect (a Ray started here stops) before t
 # 22.9 for the official instruct model, from the model cards); the full profiles run the same code with 8B/70B models.
 
 # %%
-from IPython.display import Markdown
-
 from helpers.core.report import findings_markdown
 
 Markdown(findings_markdown(metrics))
+
+# %% [markdown]
+# ## Data card
+# What the run kept: the preset's rule in words (from the params), each filter's toll, what every preset would
+# keep, categories, lengths, example rows and the SFT run on it. Written to `DATA_CARD.md` beside the data.
+
+# %%
+sft_line = mp.sft_card_line(metrics, sft_steps)  # what SFT trained on, or why it did not
+card = mp.data_card(f"Magpie from {model}", stage_counts, len(kept), len(records), category_mix, throughput,
+                    {"filter_preset": filter_preset, "filters": mp.spec_fields(spec), "tagger": tagger_model or None,
+                     "dedup_threshold": dedup_threshold, "n_turns": n_turns}, notes,
+                    kept_section=mp.kept_markdown(kept_card, sft_line))
+atomic_write_text(run.dir / "DATA_CARD.md", card)
+Markdown(card)

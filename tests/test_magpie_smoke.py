@@ -18,7 +18,7 @@ def test_magpie_notebook_quick_smoke(tmp_path, tiny_model_dir):
     from helpers.core.run import run_notebook
 
     overrides = ["backend=hf", "n_instructions=6", "samples_per_call=3", "ins_max_tokens=40", "n_responses=3",
-                 "res_max_tokens=12", f"tagger_model={tiny_model_dir}", "tag_max_tokens=4", "filter_preset=none",
+                 "res_max_tokens=12", f"tagger_model={tiny_model_dir}", "tag_max_tokens=4",
                  "min_instruction_words=2", f"sft_model={tiny_model_dir}", "sft_steps=2", "sft_batch_size=2",
                  "sft_max_length=64"]
     run_dir = run_notebook("01_magpie", files=[str(PARAMS_DIR / "01_magpie" / "quick.yaml")], overrides=overrides,
@@ -30,13 +30,23 @@ def test_magpie_notebook_quick_smoke(tmp_path, tiny_model_dir):
     if m["n_with_response"]:
         # log-prob tags: every record gets a label from the allowed set, nothing fails to parse
         assert m["tag_mode"] == "logprob" and m["tag_failures"] == {"quality": 0, "difficulty": 0, "category": 0}
-        assert m["n_kept"] == m["n_with_response"]  # preset none keeps everything with a response
-        assert m["sft_loss_first"] is not None and Path(m["sft_checkpoint"], "config.json").exists()
+        # the quick preset (pro-relative: the run's own medians); every preset's count on the same records
+        assert m["filter_preset"] == "pro-relative" and m["n_kept"] == m["preset_counts"]["pro-relative"]
+        assert m["preset_counts"]["none"] == m["n_with_response"] and m["kept_card"]["rule"] == m["filter_rule"]
     data = run_dir / "data"
+    kept_rows = [json.loads(x) for x in (data / "magpie_filtered.jsonl").read_text().splitlines()]
+    assert len(kept_rows) == m["n_kept"]
+    if kept_rows:  # SFT trained on exactly the filtered set (the key covers each row's id and messages)
+        from helpers import magpie as mp
+        assert m["sft_n_examples"] == len(kept_rows) and m["sft_rows_key"] == mp.sft_rows_key(kept_rows)
+        assert m["sft_loss_first"] is not None and Path(m["sft_checkpoint"], "config.json").exists()
+    else:
+        assert m["sft_skipped"] and m["sft_loss_first"] is None
     rows = [json.loads(x) for x in (data / "magpie_all.jsonl").read_text().splitlines()]
     assert len(rows) == m["n_with_response"]
     assert all(r["conversations"][0]["from"] == "human" for r in rows)
-    assert (run_dir / "DATA_CARD.md").exists() and (run_dir / "report.html").exists()
+    assert (run_dir / "report.html").exists()
+    assert f"Kept **{m['n_kept']} of {m['n_with_response']}" in (run_dir / "DATA_CARD.md").read_text()
     assert (run_dir / "figures" / "neighbor_distances.png").exists()
     # the tagger's agreement with our labelled queries, recomputed from the stored tags
     from helpers.core.data import load_records

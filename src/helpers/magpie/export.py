@@ -14,7 +14,8 @@ from .templates import TemplateError
 # --------------------------------------------------------------------------- export
 SHAREGPT_TAGS = ["task_category", "other_task_category", "input_quality", "quality_explanation", "difficulty",
                  "intent", "knowledge", "llama_guard_2", "instruct_reward", "reward_model", "language",
-                 "min_neighbor_distance", "repeat_count", "min_similar_conversation_id"]
+                 "min_neighbor_distance", "repeat_count", "min_similar_conversation_id", "input_quality_score",
+                 "difficulty_score"]
 
 
 def to_sharegpt(record: dict) -> dict:
@@ -40,15 +41,20 @@ def to_messages(record: dict) -> list[dict]:
 
 
 def data_card(name: str, stages: list[dict], kept: int, total: int, categories: dict, throughput: dict,
-              params: dict, notes: Sequence[str] = ()) -> str:
-    """A short markdown data card: counts at each stage, kept fraction, category mix, throughput."""
+              params: dict, notes: Sequence[str] = (), kept_section: str = "") -> str:
+    """A short markdown data card: counts at each stage, then what was kept (``kept_section``, from
+    ``card.kept_markdown``; without it the kept fraction and category mix), throughput, settings, notes."""
     lines = [f"# Data card: {name}", "", "Magpie data (instructions sampled from the model's pre-query template, "
              "responses with its normal chat template).", "", "## Counts", "", "| stage | records |", "|---|---|"]
     lines += [f"| {s['stage']} | {s['count']} |" for s in stages]
-    frac = kept / total if total else 0.0
-    lines += ["", f"Kept after filters: **{kept} / {total} ({frac:.1%})** of the records with responses.", "",
-              "## Task categories (kept records; None = tagger output not parseable)", "", "| category | records |", "|---|---|"]
-    lines += [f"| {k} | {v} |" for k, v in categories.items()] or ["| (none) | 0 |"]
+    if kept_section:
+        lines += ["", kept_section.rstrip("\n")]
+    else:
+        frac = kept / total if total else 0.0
+        lines += ["", f"Kept after filters: **{kept} / {total} ({frac:.1%})** of the records with responses.", "",
+                  "## Task categories (kept records; None = tagger output not parseable)", "", "| category | records |",
+                  "|---|---|"]
+        lines += [f"| {k} | {v} |" for k, v in categories.items()] or ["| (none) | 0 |"]
     lines += ["", "## Throughput (this machine)", ""]
     lines += [f"- {k}: {v}" for k, v in throughput.items()]
     lines += ["", "## Settings", ""] + [f"- {k}: `{v}`" for k, v in params.items()]

@@ -9,8 +9,9 @@ from ..core.stages import StageGraph
 from ..core.store import point_to  # noqa: F401  (point_to: 01 links checkpoints/sft; it lives in the core)
 
 _TAGGER = ["tagger_model", "tagger_base_url", "tag_mode", "tag_tasks", "tag_max_tokens", "tag_label_first"]
-_FILTERS = ["filter_preset", "min_quality", "min_difficulty", "min_reward", "drop_duplicates", "min_response_tokens",
-            "languages", "top_n_longest", "dedup_threshold", "dedup_k", "n_responses"]
+_FILTERS = ["filter_preset", "filter_quantile", "filter_top_share", "min_quality", "min_difficulty", "min_reward",
+            "drop_duplicates", "min_response_tokens", "languages", "top_n_longest", "top_n_reward", "dedup_threshold",
+            "dedup_k", "n_responses"]
 
 GRAPH = StageGraph(
     {

@@ -103,7 +103,7 @@ def tag_records(chosen: Sequence[dict], stages: Any, tag_proc, tag_reference: st
     from ..core.data import load_records
     from ..core.store import run_stage
     from .tagging import tag_agreement
-    tagged = run_stage(stages.store("tags"), list(chosen), tag_proc, batch_size=48, desc="tags")
+    tagged = run_stage(stages.store("tags", fields="labels+scores"), list(chosen), tag_proc, batch_size=48, desc="tags")
     agreement: list[dict] = []
     if tag_reference:  # how far can these tags be trusted? the same tagger on queries labelled by us
         ref = load_records(tag_reference, required=["id", "instruction"])
@@ -166,6 +166,8 @@ def guard_verdicts(stages: Any, guard_model: str, backend: str, chosen: Sequence
 # --------------------------------------------------------------------------- records and export
 TAG_FIELDS = ["task_category", "other_task_category", "input_quality", "quality_explanation", "difficulty", "intent",
               "knowledge"]
+# log-prob tags only: the tagger's expected level (0 = lowest), None for generated tags
+SCORE_FIELDS = {"input_quality_score": "score_quality", "difficulty_score": "score_difficulty"}
 
 
 def build_records(chosen: Sequence[dict], responses: Sequence[dict], tags: dict[str, dict], safety: dict,
@@ -181,7 +183,7 @@ def build_records(chosen: Sequence[dict], responses: Sequence[dict], tags: dict[
             "pre_query_template": c["pre_query_template"], "created": created,
             "gen_input_configs": c["gen_input_configs"], "gen_response_configs": response_configs,
             "response_tokens": r["response_tokens"], "response_finish": r["response_finish"],
-            **{k: t.get(k) for k in TAG_FIELDS},
+            **{k: t.get(k) for k in TAG_FIELDS}, **{k: t.get(v) for k, v in SCORE_FIELDS.items()},
             "llama_guard_2": safety.get(c["id"]), "instruct_reward": rewards.get(c["id"]), "reward_model": reward_name,
             "language": detect_language(c["instruction"]),
             "min_neighbor_distance": c["min_neighbor_distance"], "repeat_count": c["repeat_count"],
@@ -240,6 +242,36 @@ def sft_status(sft: bool, sft_rows: Sequence[dict], sft_data: str) -> str | None
     if not sft_rows:
         return f"SFT skipped: no records in the {sft_data!r} set, nothing to train on"
     return None
+
+
+def sft_rows_for(sft_data: str, rows_all: Sequence[dict], kept: Sequence[dict]) -> list[dict]:
+    """The exported rows SFT trains on: ``filtered``, the rows whose ``conversation_id`` is a kept record's (joined
+    by id, in export order); ``all``, every answered record's row."""
+    if sft_data == "all":
+        return list(rows_all)
+    if sft_data != "filtered":
+        raise ValueError(f"sft_data must be filtered or all, got {sft_data!r}")
+    ids = {r["conversation_id"] for r in kept}
+    return [x for x in rows_all if x["conversation_id"] in ids]
+
+
+def sft_metrics(sft_rows: Sequence[dict], history: Sequence[dict], sft_data: str, skip: str | None,
+                checkpoint: Any) -> dict[str, Any]:
+    """The SFT run in metrics: checkpoint, data, first and last loss, how many rows it trained on and their key
+    (``sft_rows_key``, so a reader can check them against the exported filtered set), or why it was skipped."""
+    losses = [h["loss"] for h in history if "loss" in h]
+    return {"sft_checkpoint": str(checkpoint) if losses else None, "sft_data": sft_data,
+            "sft_loss_first": losses[0] if losses else None, "sft_loss_last": losses[-1] if losses else None,
+            "sft_n_examples": len(sft_rows) if losses else 0, "sft_rows_key": sft_rows_key(sft_rows) if losses else None,
+            "sft_skipped": skip}
+
+
+def sft_card_line(m: dict[str, Any], steps: int) -> str:
+    """The data card's line on the SFT run, from its metrics."""
+    if m.get("sft_loss_first") is None:
+        return m.get("sft_skipped") or "no training loss was logged"
+    return (f"{m['sft_n_examples']} {m['sft_data']} conversations, {steps} steps, loss {m['sft_loss_first']:.3f} -> "
+            f"{m['sft_loss_last']:.3f}")
 
 
 def sft_rows_key(sft_rows: Sequence[dict]) -> str:

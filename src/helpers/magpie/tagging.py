@@ -17,6 +17,7 @@ DIFFICULTY_LEVELS = ["very easy", "easy", "medium", "hard", "very hard"]
 # --------------------------------------------------------------------------- tagging
 TAG_TASKS = ("quality", "difficulty", "category")
 TAG_KEYS = {"quality": "input_quality", "difficulty": "difficulty", "category": "task_category"}
+ORDINAL_TASKS = ("quality", "difficulty")  # labels in increasing order: an expected level is meaningful
 TAG_LABELS = {"quality": QUALITY_LEVELS, "difficulty": DIFFICULTY_LEVELS, "category": TASK_CATEGORIES}
 
 _TAG_INSTRUCTIONS = {
@@ -169,7 +170,11 @@ def logprob_tag_process(scorer, tasks: Sequence[str]):
     """Tag each record by likelihood: the tagger's chat template, the label-first prefill, then every allowed
     label scored as the continuation (``label"``); the most likely one is the tag. Never a parse failure:
     it measures which label the tagger prefers, not whether it can write JSON. The margin over the
-    runner-up is kept as a confidence proxy."""
+    runner-up is kept as a confidence proxy; for the ordinal tags (quality, difficulty) ``score_<task>`` is the
+    expected level (0 = lowest) under the softmax of the labels' log-probs, a finer reading of the same tagger
+    that ranks records even when one label wins everywhere (the relative filter presets use it)."""
+    from scipy.special import softmax
+
     from ..core.logprobs import choice_logprobs
 
     def process(batch: list[dict]) -> list[dict]:
@@ -183,6 +188,8 @@ def logprob_tag_process(scorer, tasks: Sequence[str]):
                 order = sorted(range(len(labels)), key=lambda i: (-row[i], i))
                 rec[TAG_KEYS[task]] = labels[order[0]]
                 rec[f"margin_{task}"] = row[order[0]] - row[order[1]]
+                if task in ORDINAL_TASKS:
+                    rec[f"score_{task}"] = float(softmax(row) @ range(len(labels)))
         return recs
     return process
 
