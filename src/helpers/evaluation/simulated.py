@@ -10,7 +10,8 @@
 **The world.** A task asks for the value of a chain of additions and subtractions (1 to 5 operations; more
 operations = harder, ``difficulty`` in ``DIFFICULTIES``). A contestant answers correctly with probability
 ``sigmoid(SLOPE * (skill - difficulty))``, shows its working (the steps) at ``steps_rate`` (a small, real
-advantage), and writes every answer exactly ``chars`` characters long (padding: verbosity, no quality).
+advantage), and writes answers of ``chars`` x 0.75, 1 or 1.25 characters (padding: verbosity, no quality; the
+spread within a contestant is what lets style control tell length from the contestant).
 
 **The judge** reads the judge prompts of WildBench (WB-Score, WB-Reward) and Arena-Hard, checks each answer
 by program (``answer_facts``: final value right? steps shown?) and decides. The truth of a pair: the correct
@@ -31,19 +32,30 @@ from __future__ import annotations
 
 import math
 import random
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..core.store import stable_id
+from .simulated_judge import (  # noqa: F401  (the judge's pieces, re-exported: one import for the controlled world)
+    ARENA_LABEL,
+    LABELS,
+    LENGTH_BONUS,
+    LONG_CHARS,
+    SCORES,
+    Facts,
+    JudgeBias,
+    SimulatedJudge,
+    answer_facts,
+    evaluate,
+    pair_label_probs,
+    pick,
+    score_probs,
+    truth_label,
+)
 
 DIFFICULTIES = (0.1, 0.3, 0.5, 0.7, 0.9)  # task difficulty levels (1 to 5 operations), equally likely
 SLOPE = 6.0  # P(correct) = sigmoid(SLOPE * (skill - difficulty))
-LABELS = ("A++", "A+", "A=B", "B+", "B++")  # WildBench's pairwise labels (Arena-Hard: ARENA_LABEL)
-ARENA_LABEL = {"A++": "A>>B", "A+": "A>B", "A=B": "A=B", "B+": "B>A", "B++": "B>>A"}
-SCORES = tuple(range(1, 11))
-LONG_CHARS = 500  # WB-Score: an answer longer than this may get the length bonus
-LENGTH_BONUS = 2  # WB-Score points a length-biased judge adds to a long answer
+LENGTH_SCALES = (0.75, 1.0, 1.25)  # an answer is this times its contestant's ``chars`` long, each equally likely
 GROUPS = ("Creative Tasks", "Planning & Reasoning", "Math & Data Analysis", "Information/Advice seeking",
           "Coding & Debugging")  # WildBench's task groups (a task counts in one)
 PRIMARY_TAG = {"Creative Tasks": "Creative Writing", "Planning & Reasoning": "Reasoning", "Math & Data Analysis": "Math",
@@ -57,16 +69,16 @@ class SimContestant:
     name: str
     skill: float  # P(correct) = sigmoid(SLOPE * (skill - difficulty))
     steps_rate: float  # share of answers that show the working
-    chars: int  # every answer has exactly this many characters (verbosity)
+    chars: int  # typical answer length in characters (verbosity): x LENGTH_SCALES
 
     def p_correct(self, difficulty: float) -> float:
         return 1.0 / (1.0 + math.exp(-SLOPE * (self.skill - difficulty)))
 
 
 # True order: strong > base > verbose > weak; "sim-verbose" is behind the baseline and much longer (a length-biased
-# judge lifts it toward the baseline), "sim-strong" is a little shorter than the baseline.
-DEFAULT_CONTESTANTS = (SimContestant("sim-strong", 0.9, 0.6, 250), SimContestant("sim-base", 0.6, 0.5, 300),
-                       SimContestant("sim-verbose", 0.5, 0.5, 1100), SimContestant("sim-weak", 0.25, 0.4, 200))
+# judge lifts it toward the baseline); the others write answers of the same length.
+DEFAULT_CONTESTANTS = (SimContestant("sim-strong", 0.9, 0.6, 300), SimContestant("sim-base", 0.6, 0.5, 300),
+                       SimContestant("sim-verbose", 0.5, 0.5, 1100), SimContestant("sim-weak", 0.25, 0.4, 300))
 DEFAULT_BASELINE = "sim-base"
 
 
@@ -91,18 +103,6 @@ class SimTask:
         return evaluate(self.numbers, self.ops)
 
 
-def evaluate(numbers: Sequence[int], ops: Sequence[str]) -> int:
-    value = numbers[0]
-    for op, x in zip(ops, numbers[1:]):
-        value = value + x if op == "plus" else value - x
-    return value
-
-
-_EXPR_RE = re.compile(r"What is (\d+(?: (?:plus|minus) \d+)+) \?")
-_STEP_RE = re.compile(r"\d+ (?:plus|minus) \d+ is -?\d+")
-_ANSWER_RE = re.compile(r"answer (-?\d+) \.")
-
-
 def make_tasks(n: int, seed: int = 0) -> list[SimTask]:
     """``n`` tasks, difficulty levels and task groups balanced (level k % 5, group (k // 5) % 5)."""
     rng = random.Random(f"sim-tasks-{seed}")
@@ -116,8 +116,8 @@ def make_tasks(n: int, seed: int = 0) -> list[SimTask]:
     return out
 
 
-def write_answer(task: SimTask, contestant: SimContestant, correct: bool, steps: bool, rng: random.Random) -> str:
-    """The contestant's answer: the steps (if shown), ``answer N .``, padded to exactly ``contestant.chars``."""
+def write_answer(task: SimTask, chars: int, correct: bool, steps: bool, rng: random.Random) -> str:
+    """An answer: the steps (if shown), ``answer N .`` (a wrong one slips at the last step), padded to ``chars``."""
     final = task.value if correct else task.value + rng.choice((-3, -2, -1, 1, 2, 3))
     parts, value = [], task.numbers[0]
     for i, (op, x) in enumerate(zip(task.ops, task.numbers[1:])):
@@ -126,155 +126,10 @@ def write_answer(task: SimTask, contestant: SimContestant, correct: bool, steps:
         parts.append(f"{value} {op} {x} is {new} ,")
         value = new
     core = (" ".join(parts) + " " if steps else "") + f"answer {final} ."
-    if len(core) + 1 >= contestant.chars:
+    if len(core) + 1 >= chars:
         return core
-    pad = FILLER * (contestant.chars // len(FILLER) + 1)
-    return core + " " + pad[:contestant.chars - len(core) - 1]
-
-
-# --------------------------------------------------------------------------- what the judge sees
-@dataclass(frozen=True)
-class Facts:
-    correct: bool
-    steps: bool
-    chars: int
-
-
-def answer_facts(query: str, text: str) -> Facts:
-    """Check an answer by program: final ``answer N .`` equal to the query's value, every step shown, its length."""
-    m = _EXPR_RE.search(query)
-    if not m:
-        raise ValueError(f"not a simulated task: {query[:80]!r}")
-    words = m.group(1).split()
-    value = evaluate([int(w) for w in words[::2]], words[1::2])
-    found = _ANSWER_RE.findall(text)
-    return Facts(correct=bool(found) and int(found[0]) == value,
-                 steps=len(_STEP_RE.findall(text)) >= len(words) // 2, chars=len(text))
-
-
-def truth_label(a: Facts, b: Facts) -> str:
-    """The pair's true label: the correct answer wins strongly, else the one with steps slightly, else a tie."""
-    if a.correct != b.correct:
-        return "A++" if a.correct else "B++"
-    if a.steps != b.steps:
-        return "A+" if a.steps else "B+"
-    return "A=B"
-
-
-@dataclass(frozen=True)
-class JudgeBias:
-    position: float = 0.0  # a true tie goes to slot A (slightly) at this rate
-    length: float = 0.0  # else to the longer answer at this rate (WB-Score: +LENGTH_BONUS to a long answer)
-    noise: float = 0.0  # a uniformly random verdict at this rate
-
-    def __post_init__(self):
-        for name in ("position", "length", "noise"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ValueError(f"judge bias {name} must be in [0, 1], got {getattr(self, name)}")
-
-
-def pair_label_probs(a: Facts, b: Facts, bias: JudgeBias) -> dict[str, float]:
-    """P(label) for the pair (``a`` in slot A), in ``LABELS`` order."""
-    probs = {lab: bias.noise / len(LABELS) for lab in LABELS}
-    truth, rest = truth_label(a, b), 1.0 - bias.noise
-    if truth != "A=B":
-        probs[truth] += rest
-        return probs
-    probs["A+"] += rest * bias.position
-    rest *= 1.0 - bias.position
-    if a.chars != b.chars:
-        probs["A+" if a.chars > b.chars else "B+"] += rest * bias.length
-        rest *= 1.0 - bias.length
-    probs["A=B"] += rest
-    return probs
-
-
-def score_probs(f: Facts, bias: JudgeBias) -> dict[int, float]:
-    """P(WB-Score) of one answer: 7 right / 3 wrong, +1 with steps, +LENGTH_BONUS (capped at 10) at rate
-    ``bias.length`` when longer than LONG_CHARS; a uniform 1-10 score at rate ``bias.noise``."""
-    probs = {s: bias.noise / len(SCORES) for s in SCORES}
-    base = (7 if f.correct else 3) + int(f.steps)
-    rest = 1.0 - bias.noise
-    if f.chars > LONG_CHARS and bias.length:
-        probs[min(10, base + LENGTH_BONUS)] += rest * bias.length
-        rest *= 1.0 - bias.length
-    probs[base] += rest
-    return probs
-
-
-def pick(probs: dict, u: float):
-    """The outcome whose cumulative probability interval holds ``u`` (in the dict's order)."""
-    acc = 0.0
-    for outcome, p in probs.items():
-        acc += p
-        if u < acc:
-            return outcome
-    return outcome
-
-
-# --------------------------------------------------------------------------- the judge
-_WB_SCORE_RE = re.compile(r"# Current user query\n(.*?)\n\n# AI assistant's response\n(.*?)\n\n# Checklist", re.S)
-_WB_PAIR_RE = re.compile(r"# Current user query\n(.*?)\n\n# Response A\n(.*?)\n\n# Response B\n(.*?)\n\n# Checklist", re.S)
-_ARENA_RE = re.compile(r"<\|User Prompt\|>\n(.*?)\n\n<\|Start of Assistant A's Answer\|>\n(.*?)\n<\|End of Assistant "
-                       r"A's Answer\|>\n\n<\|Start of Assistant B's Answer\|>\n(.*?)\n<\|End of Assistant B's Answer\|>", re.S)
-
-
-class SimulatedJudge:
-    """A judge with ``Judge``'s interface whose verdicts follow the simulated world's truth with set biases.
-
-    ``complete(prompts, desc, prefill)`` answers WildBench WB-Score prompts with ``{"score": N, ...}``, WB-Reward
-    prompts with ``{"choice": LABEL, ...}`` and Arena-Hard prompts with ``My final verdict is [[A>B]]``; a prefill
-    (local-judge style) must be how that reply starts (``SCORE_PREFILL`` / ``LABEL_PREFILL``), else ValueError.
-    No model, no cache needed: the same prompt always gets the same reply.
-    """
-
-    def __init__(self, position_bias: float = 0.0, length_bias: float = 0.0, noise: float = 0.0, seed: int = 0):
-        self.bias = JudgeBias(position_bias, length_bias, noise)
-        self.seed = seed
-        self.model = self.name = f"simulated(pos={position_bias:g},len={length_bias:g},noise={noise:g},seed={seed})"
-        self.temperature, self.max_tokens, self.base_url = 0.0, 0, ""
-        self.requests = self.errors = self.malformed = 0
-        self.last_failed: list[bool] = []
-        self.verdicts: list[dict] = []  # per prompt of the last complete(): kind, facts and the verdict
-
-    def __repr__(self) -> str:
-        return f"SimulatedJudge({self.name!r})"
-
-    def release(self) -> None:
-        """Nothing to free (``Judge.release``'s counterpart)."""
-
-    def uniform(self, messages) -> float:
-        return int(stable_id(self.seed, messages), 16) / 16 ** 16
-
-    def reply(self, messages) -> tuple[str, dict]:
-        """(reply text, record of what was decided) for one judge prompt."""
-        text = "\n".join(m["content"] for m in messages)
-        u = self.uniform(messages)
-        if m := _WB_SCORE_RE.search(text):
-            f = answer_facts(m.group(1), m.group(2))
-            score = pick(score_probs(f, self.bias), u)
-            return (f'{{"score": {score}, "strengths": "checked by program", "weaknesses": "-"}}',
-                    {"kind": "score", "a": f, "score": score})
-        for kind, rx in (("wb_pair", _WB_PAIR_RE), ("arena", _ARENA_RE)):
-            if m := rx.search(text):
-                fa, fb = answer_facts(m.group(1), m.group(2)), answer_facts(m.group(1), m.group(3))
-                label = pick(pair_label_probs(fa, fb, self.bias), u)
-                out = (f'{{"choice": "{label}", "analysis of A": "-", "analysis of B": "-"}}' if kind == "wb_pair"
-                       else f"My final verdict is [[{ARENA_LABEL[label]}]]")
-                return out, {"kind": kind, "a": fa, "b": fb, "label": label}
-        raise ValueError(f"SimulatedJudge: not a WildBench or Arena-Hard judge prompt: {text[:120]!r}")
-
-    def complete(self, prompts: Sequence[list[dict]], desc: str = "judge", prefill: str = "") -> list[str]:
-        out, self.verdicts = [], []
-        for messages in prompts:
-            text, record = self.reply(messages)
-            if prefill and not text.startswith(prefill):
-                raise ValueError(f"SimulatedJudge: its reply {text[:30]!r} does not start with the prefill {prefill!r}")
-            out.append(text)
-            self.verdicts.append(record)
-        self.requests += len(prompts)
-        self.last_failed = [False] * len(prompts)
-        return out
+    pad = FILLER * (chars // len(FILLER) + 1)
+    return core + " " + pad[:chars - len(core) - 1]
 
 
 # --------------------------------------------------------------------------- the world
@@ -306,7 +161,7 @@ class SimWorld:
             for t in tasks:
                 rng = random.Random(f"sim-answer-{seed}-{c.name}-{t.id}")
                 correct, steps = rng.random() < c.p_correct(t.difficulty), rng.random() < c.steps_rate
-                text = write_answer(t, c, correct, steps, rng)
+                text = write_answer(t, round(c.chars * rng.choice(LENGTH_SCALES)), correct, steps, rng)
                 out[c.name][t.id] = {"id": t.id, "text": text, "n_tokens": len(text.split()), "finish": "stop",
                                      "correct": correct, "steps": steps}
         return out
@@ -314,9 +169,9 @@ class SimWorld:
     # ----------------------------------------------------------------------- the truth, enumerated
     def answer_types(self, name: str, difficulty: float) -> list[tuple[float, Facts]]:
         c = self.by_name[name]
-        p, s = c.p_correct(difficulty), c.steps_rate
-        return [(pc * ps, Facts(correct, steps, c.chars)) for correct, pc in ((True, p), (False, 1 - p))
-                for steps, ps in ((True, s), (False, 1 - s))]
+        p, s, n = c.p_correct(difficulty), c.steps_rate, len(LENGTH_SCALES)
+        return [(pc * ps / n, Facts(correct, steps, round(c.chars * k))) for correct, pc in ((True, p), (False, 1 - p))
+                for steps, ps in ((True, s), (False, 1 - s)) for k in LENGTH_SCALES]
 
     def expect_pair(self, a: str, b: str, value, bias: JudgeBias) -> float:
         """E[value(label, facts in slot A, facts in slot B)] over the task distribution, contestant ``a`` in slot A."""
@@ -399,3 +254,34 @@ def arena_prompts(tasks: Sequence[SimTask]) -> list[dict]:
     """The tasks as Arena-Hard prompt records {id, prompt, category, cluster}."""
     return [{"id": t.id, "prompt": t.query, "category": "simulated", "cluster": f"difficulty {t.difficulty:g}"}
             for t in tasks]
+
+
+# --------------------------------------------------------------------------- the controlled checks (02, 03, 04)
+REMOVED_SHARE = 0.25  # a correction "removes" a bias when at most this share of its shift is left
+
+
+def removal_check(injected: float, before: float, after: float, share: float = REMOVED_SHARE) -> str:
+    """"pass" when a correction leaves at most ``share`` of a bias shift (``before`` / ``after``, signed, in points),
+    "fail" otherwise, "untestable" when no bias was ``injected`` (or it moved nothing)."""
+    if not injected or not before:
+        return "untestable"
+    return "pass" if abs(after) <= share * abs(before) else "fail"
+
+
+def coverage_check(hits: int, n: int, nominal: float) -> tuple[str, tuple[float, float]]:
+    """("pass" when the nominal level lies in the 95% Wilson interval of the observed coverage hits/n, else "fail";
+    "untestable" without intervals), the Wilson interval."""
+    from ..core.stats import wilson_interval
+    if not n:
+        return "untestable", (float("nan"), float("nan"))
+    lo, hi = wilson_interval(hits, n)
+    return ("pass" if lo <= nominal <= hi else "fail"), (lo, hi)
+
+
+def check_signal(checks: dict[str, str]) -> str:
+    """The controlled setting's short signal: "N/M checks pass" over the testable checks, naming those that fail."""
+    testable = {k: v for k, v in checks.items() if v != "untestable"}
+    if not testable:
+        return "untestable"
+    failed = [k for k, v in testable.items() if v != "pass"]
+    return f"{len(testable) - len(failed)}/{len(testable)} checks pass" + (f" (not: {', '.join(failed)})" if failed else "")

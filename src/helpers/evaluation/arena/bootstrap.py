@@ -30,7 +30,7 @@ def _pair_strata(battles: pd.DataFrame) -> np.ndarray:
 
 
 def bootstrap_weights(battles: pd.DataFrame, rng: np.random.Generator, method: str = "upstream",
-                      unit: str = "battle", stratify: bool = True) -> np.ndarray:
+                      unit: str = "battle", stratify: bool = True, strata: np.ndarray | None = None) -> np.ndarray:
     """One bootstrap round as per-battle multipliers of the battles' own weights.
 
     ``method="upstream"``: each battle of weight w counts as w unit rows (``expand_strong``); rows are
@@ -38,7 +38,8 @@ def bootstrap_weights(battles: pd.DataFrame, rng: np.random.Generator, method: s
     ``groupby("model").sample(frac=1, replace=True)``) or over all rows otherwise; the result is the
     number of drawn copies of each battle divided by its weight (so weight x multiplier = copies drawn).
     ``method="weighted"``: the weighted battle (``unit="battle"``) or the prompt with all its games
-    (``unit="prompt"``) is the resampling unit; the multiplier is how often it was drawn.
+    (``unit="prompt"``) is the resampling unit; the multiplier is how often it was drawn. ``strata``: the battles'
+    ``_pair_strata``, when the caller computed them once for many rounds.
     """
     if method not in BOOTSTRAP_METHODS:
         raise ValueError(f"bootstrap method must be one of {', '.join(BOOTSTRAP_METHODS)}, got {method!r}")
@@ -54,7 +55,8 @@ def bootstrap_weights(battles: pd.DataFrame, rng: np.random.Generator, method: s
     if n and (not np.allclose(copies, w) or (copies < 0).any()):
         raise ValueError("upstream resampling needs whole, non-negative battle weights (1 or 3)")
     owner = np.repeat(np.arange(n), copies)  # expanded row -> its battle
-    strata = np.repeat(_pair_strata(battles), copies) if stratify else np.zeros(len(owner), dtype=int)
+    strata = (np.repeat(_pair_strata(battles) if strata is None else strata, copies) if stratify
+              else np.zeros(len(owner), dtype=int))
     drawn = np.zeros(len(owner))
     for s in range(strata.max() + 1 if len(strata) else 0):
         rows = np.flatnonzero(strata == s)
@@ -82,9 +84,10 @@ def bootstrap_ratings(battles: pd.DataFrame, baseline: str, rounds: int = 100, s
     stratify = (style is None) if stratify is None else stratify
     rng = np.random.default_rng(seed)
     prep = prepare_battles(battles, baseline, style)
+    strata = _pair_strata(battles) if method == "upstream" and stratify else None  # once, not every round
     out = []
     for _ in range(rounds):
-        out.append(fit_prepared(prep, bootstrap_weights(battles, rng, method, unit, stratify), l2)["ratings"])
+        out.append(fit_prepared(prep, bootstrap_weights(battles, rng, method, unit, stratify, strata), l2)["ratings"])
     return pd.DataFrame(out)
 
 

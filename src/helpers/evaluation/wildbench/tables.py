@@ -6,12 +6,12 @@ from typing import Any
 
 import numpy as np
 
-from ...core.stats import bootstrap_ci
 from .scoring import (
     check_aggregation,
     game_value,
     group_scores,
     outcome_counts,
+    rescale_score,
     reward_mixture,
     task_macro,
     wb_reward,
@@ -26,21 +26,51 @@ def score_summary(records: Sequence[dict], task_groups_by_id: dict[str, list[str
     """Per model: WB-Score task macro with a bootstrap CI over tasks, the plain mean, per-group scores, failures.
 
     ``records``: {model, task, score (1-10 or None for a parse failure)}. ``aggregation``: how a group
-    without a valid score enters the macro (see ``task_macro``).
+    without a valid score enters the macro (see ``task_macro``). The CI is the 95% percentile interval of the
+    macro over ``rounds`` resamples of the model's records (drawn with replacement; rounds without any valid
+    score are dropped), computed with arrays (``_score_macro``).
     """
     check_aggregation(aggregation)
     rows = []
+    rng = np.random.default_rng(seed)
     for model in dict.fromkeys(r["model"] for r in records):
         mine = [r for r in records if r["model"] == model]
         items = [(task_groups_by_id[r["task"]], r["score"]) for r in mine]
-        macro_of = lambda xs: task_macro(group_scores(xs), aggregation=aggregation)  # noqa: E731
-        lo, hi = bootstrap_ci(items, macro_of, rounds=rounds, seed=seed)
+        macro = task_macro(group_scores(items), aggregation=aggregation)
+        C = rng.multinomial(len(items), np.full(len(items), 1.0 / len(items)), size=rounds).astype(float)
+        lo, hi = _percentiles(_score_macro(C, items, aggregation))
         per = group_scores(items)
-        rows.append({"model": model, "wb_score": macro_of(items), "wb_score_lo": lo, "wb_score_hi": hi,
+        rows.append({"model": model, "wb_score": macro, "wb_score_lo": lo, "wb_score_hi": hi,
                      "wb_score_plain_mean": wb_score(r["score"] for r in mine),
                      "n_judged": len(mine), "n_failed": sum(r["score"] is None for r in mine),
                      **{f"score[{g}]": per.get(g, float("nan")) for g in GROUPS}})
     return rows
+
+
+def _percentiles(values: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+    """The percentile interval of the finite values (NaN, NaN when there is none)."""
+    values = values[np.isfinite(values)]
+    if not len(values):
+        return float("nan"), float("nan")
+    lo, hi = np.percentile(values, [100 * (1 - level) / 2, 100 * (1 + level) / 2])
+    return float(lo), float(hi)
+
+
+def _weighted_macro(per_group: np.ndarray, aggregation: str) -> np.ndarray:
+    """``task_macro`` of each row of per-group values (rounds x GROUPS, NaN = no value) at once."""
+    w = np.array([GROUP_WEIGHTS[g] for g in GROUPS])[None, :]
+    have = ~np.isnan(per_group)
+    wsum = np.where(have, w * np.nan_to_num(per_group), 0.0).sum(axis=1)
+    total = np.full(len(per_group), w.sum()) if aggregation == "upstream" else np.where(have, w, 0.0).sum(axis=1)
+    return np.where(have.any(axis=1) & (total > 0), wsum / np.where(total > 0, total, 1.0), np.nan)
+
+
+def _score_macro(C: np.ndarray, items: Sequence[tuple[Sequence[str], float | None]], aggregation: str) -> np.ndarray:
+    """WB-Score task macro for each row of record multiplicities ``C`` (rounds x records)."""
+    G = np.array([[g in groups and s is not None for g in GROUPS] for groups, s in items], dtype=float)
+    v = np.array([rescale_score(s) if s is not None else 0.0 for _, s in items])
+    num, den = C @ (G * v[:, None]), C @ G
+    return _weighted_macro(np.divide(num, den, out=np.full(num.shape, np.nan), where=den > 0), aggregation)
 
 
 def _task_reward_arrays(games: Sequence[dict], tasks: Sequence[str], baselines: Sequence[str],
@@ -80,6 +110,16 @@ def _macro_reward(C: np.ndarray, S: np.ndarray, N: np.ndarray, G: np.ndarray, ag
         counted = (~np.isnan(per_b)).sum(axis=1)
         out = np.divide(np.nansum(per_b, axis=1), counted, out=np.full(len(C), np.nan), where=counted > 0)
     return out
+
+
+def _mixture_reward(C: np.ndarray, S: np.ndarray, N: np.ndarray, aggregation: str) -> np.ndarray:
+    """WB-Reward mixture (x100) over baselines for each row of task multiplicities ``C`` (rounds x tasks), missing
+    baselines treated per ``aggregation`` (``reward_mixture`` on arrays)."""
+    num, den = C @ S, C @ N  # (rounds, baselines)
+    r = 100.0 * np.divide(num, den, out=np.full(num.shape, np.nan), where=den > 0)
+    have = ~np.isnan(r)
+    n = np.full(len(C), r.shape[1]) if aggregation == "upstream" else have.sum(axis=1)
+    return np.where(have.any(axis=1), np.nan_to_num(r).sum(axis=1) / np.maximum(n, 1), np.nan)
 
 
 def task_macro_reward(games: Sequence[dict], task_groups_by_id: dict[str, list[str]], K: float,
@@ -125,8 +165,9 @@ def reward_summary(games: Sequence[dict], Ks: Sequence[float], K_main: float, ro
                                   aggregation)
 
         tasks = sorted({g["task"] for g in mine})
-        by_task = {t: [g for g in mine if g["task"] == t] for t in tasks}
-        lo, hi = bootstrap_ci(tasks, lambda ts: mix([g for t in ts for g in by_task[t]]), rounds=rounds, seed=seed)  # noqa: B023
+        S, N = _task_reward_arrays(mine, tasks, names, K_main)
+        C = rng.multinomial(len(tasks), np.full(len(tasks), 1.0 / max(len(tasks), 1)), size=rounds).astype(float)
+        lo, hi = _percentiles(_mixture_reward(C, S, N, aggregation))  # resamples of tasks: CI of the mixture
         counts = outcome_counts(mine, K_main)
         row = {"model": model, "wb_reward_mix": mix(mine), "wb_reward_lo": lo, "wb_reward_hi": hi,
                **{f"reward_vs[{b}]": wb_reward([g for g in mine if g["baseline"] == b], K_main) for b in names},
@@ -135,15 +176,9 @@ def reward_summary(games: Sequence[dict], Ks: Sequence[float], K_main: float, ro
         if task_groups_by_id is not None and tasks and names:
             G = np.array([[grp in task_groups_by_id[t] for grp in GROUPS] for t in tasks], dtype=float)
             for K in dict.fromkeys([K_main, *Ks]):
-                S, N = _task_reward_arrays(mine, tasks, names, K)
-                macro_at[K] = float(_macro_reward(np.ones((1, len(tasks))), S, N, G, aggregation)[0])
-            S, N = _task_reward_arrays(mine, tasks, names, K_main)
-            C = rng.multinomial(len(tasks), np.full(len(tasks), 1.0 / len(tasks)), size=rounds).astype(float)
-            boot = _macro_reward(C, S, N, G, aggregation)
-            boot = boot[~np.isnan(boot)]
-            level = 0.95
-            mlo, mhi = (np.percentile(boot, [100 * (1 - level) / 2, 100 * (1 + level) / 2]) if len(boot)
-                        else (float("nan"), float("nan")))
+                SK, NK = _task_reward_arrays(mine, tasks, names, K)
+                macro_at[K] = float(_macro_reward(np.ones((1, len(tasks))), SK, NK, G, aggregation)[0])
+            mlo, mhi = _percentiles(_macro_reward(C, S, N, G, aggregation))  # the same resamples as the mixture
             row.update({"wb_reward_task_macro": macro_at[K_main], "wb_reward_task_macro_lo": float(mlo),
                         "wb_reward_task_macro_hi": float(mhi)})
         board.append(row)
