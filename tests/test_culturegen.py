@@ -2,8 +2,10 @@
 softmax scoring (against a hand-computed example and against scoring whole sentences), analyses, CulturalBench."""
 import json
 import math
+import pathlib
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from helpers.culturegen import analyses as cga
@@ -14,6 +16,7 @@ from helpers.culturegen import extract as cge
 from helpers.culturegen import prompts as cgp
 from helpers.culturegen import score as cgs
 
+REFERENCE = pathlib.Path(__file__).resolve().parents[2] / "shared/reference/culturegen_nationality_counts.json"
 REGIONS = ["African-Islamic", "Baltic", "Central-Asian", "East-Asian", "Eastern-European", "Latin-American", "Nordic",
            "South-Asian", "Southeast-Asian", "Western-European", "English-Speaking", "Middle-Eastern"]
 
@@ -25,10 +28,23 @@ def test_110_nationalities_in_the_12_region_groups_with_country_names_pycountry_
     assert len(cultures) == 110 and len({c.nationality for c in cultures}) == 110
     assert cgd.regions() == REGIONS and {c.region for c in cultures} == set(REGIONS)
     for c in cultures:
+        if c.alpha3 == "XKX":  # Kosovo: a user-assigned code, not in ISO 3166 (nor pycountry)
+            continue
         record = pycountry.countries.get(alpha_3=c.alpha3)
         assert record is not None, c
         assert pycountry.countries.search_fuzzy(c.country)[0].alpha_3 == c.alpha3, (c.country, c.alpha3)
     assert len({c.alpha3 for c in cultures}) == 110
+
+
+def test_the_110_nationalities_are_the_papers_words_with_its_document_counts():
+    ref = json.loads(pathlib.Path(REFERENCE).read_text()) if pathlib.Path(REFERENCE).exists() else None
+    words = sorted(c.nationality.lower() for c in cgd.all_cultures())
+    counts = cgd.frequency_counts()  # the builtin file: the paper's RedPajama document counts
+    assert sorted(counts) == words and all(v > 0 for v in counts.values())
+    assert counts["dane"] == 10137090 and counts["hong konger"] == 9206364  # two figures read from the paper's data
+    if ref is not None:  # the shared reference file, where this checkout has it
+        assert words == sorted(ref["nationalities"]) and counts == {k: float(v) for k, v in ref["documents"].items()}
+    assert cgd.culture("Dane").country == "Denmark" and "Danish" in cgd.culture("Dane").aliases
 
 
 def test_topics_genders_and_culture_selection():
@@ -46,7 +62,7 @@ def test_topics_genders_and_culture_selection():
     with pytest.raises(ValueError, match="genders"):
         cgc.precheck({"genders": ["robot"]})
     assert cgd.region_of("Turkey") == "Middle-Eastern" and cgd.region_of("united states") == "English-Speaking"
-    assert cgd.region_of("Hong Kong") is None
+    assert cgd.region_of("Hong Kong") == "East-Asian" and cgd.region_of("Atlantis") is None
 
 
 def test_known_symbol_pairs_cover_every_quick_culture():
@@ -100,23 +116,44 @@ def test_first_sentence_and_rule_items():
     assert cge.rule_items("") == []
 
 
-def test_markedness_detection():
-    turkish, japanese = cgd.culture("Turkish"), cgd.culture("Japanese")
-    assert cge.markers("a traditional dish", japanese) == {"vocabulary": True, "name": False, "parenthesis": False}
-    assert cge.markers("Japanese food (washoku)", japanese) == {"vocabulary": False, "name": True, "parenthesis": True}
-    assert cge.markers("a picture of Japan", japanese)["name"]
-    assert not cge.markers("roast turkey", turkish)["name"]  # the dish, not the country: names are case-sensitive
-    assert cge.markers("a map of Turkey", turkish)["name"] and cge.markers("Türkiye", turkish)["name"]
-    assert not cge.markers("classical music", japanese)["vocabulary"]  # "classical" is a genre
-    assert cge.markers("a classic movie", japanese)["vocabulary"]
-    assert not cge.markers("Japanese food", None)["name"]  # the baseline has no culture to name
-    assert cge.is_marked("typical Mexican tacos", cgd.culture("Mexican")) and not cge.is_marked("tacos", cgd.culture("Mexican"))
+def test_markedness_detection_the_papers_rule_case_sensitive_vocabulary_and_ai_skip():
+    japanese, dane = cgd.culture("Japanese"), cgd.culture("Dane")
+    paper = cge.markers
+    assert paper("a traditional dish", japanese) == {"vocabulary": True, "name": False, "parenthesis": False}
+    assert paper("Traditional dish", japanese)["vocabulary"] is False  # case-sensitive, as the paper's code
+    assert paper("a Typical dish", japanese)["vocabulary"] is False and paper("atypical", japanese)["vocabulary"]
+    assert paper("a classic movie", japanese)["vocabulary"] is False  # no "classic" in markedness
+    assert paper("japanese food (washoku)", japanese) == {"vocabulary": False, "name": True, "parenthesis": True}
+    assert paper("a map of JAPAN", japanese)["name"]  # names: case-insensitive substrings
+    assert paper("a mundane dinner", dane)["name"]  # ... so "dane" is found inside "mundane" (the word rule does not)
+    assert not paper("Danish pastry", dane)["name"]  # and the paper's rule knows no alias
+    assert not paper("japanese food", None)["name"]  # the baseline has no culture to name
+    assert cge.mentions_ai("As an AI model, I") and not cge.mentions_ai("a fair aim")  # "AI" case-sensitive
     rows = [{"gen_id": "g0", "nationality": "Japanese", "region": "East-Asian", "topic": "food", "gender": "neutral",
              "sample": 0, "text": " traditional ramen, sushi and Japanese curry. Bye."}]
     out = cge.extract_rows(rows, {"Japanese": japanese}, {"food": cgd.topic("food")})[0]
-    assert out["marked"] and out["marker_vocabulary"] and out["marker_name"]
+    assert out["marked"] and out["marker_vocabulary"] and out["marker_name"] and not out["marker_parenthesis"]
+    assert not out["mentions_ai"]
     assert out["marked_phrases"] == ["traditional ramen", "Japanese curry"] and out["phrases"] == ["sushi"]
     assert out["ngrams"] == [["sushi"]]
+    with pytest.raises(ValueError, match="marker_rule"):
+        cge.markers("x", japanese, "fuzzy")
+
+
+def test_markedness_detection_our_word_rule():
+    turkish, japanese, dane, pole = (cgd.culture(n) for n in ("Turkish", "Japanese", "Dane", "Pole"))
+    assert cge.markers("a traditional dish", japanese, "word") == {"vocabulary": True, "name": False, "parenthesis": False}
+    assert cge.markers("Traditionally, rice", japanese, "word")["vocabulary"]  # any case, whole words
+    assert not cge.markers("atypical", japanese, "word")["vocabulary"]
+    assert cge.markers("Japanese food (washoku)", japanese, "word") == {"vocabulary": False, "name": True,
+                                                                        "parenthesis": True}
+    assert not cge.markers("roast turkey", turkish, "word")["name"]  # the dish, not the country: case-sensitive
+    assert cge.markers("a map of Turkey", turkish, "word")["name"] and cge.markers("Türkiye", turkish, "word")["name"]
+    assert cge.markers("Danish pastry", dane, "word")["name"] and not cge.markers("a mundane meal", dane, "word")["name"]
+    assert not cge.markers("polenta", pole, "word")["name"] and cge.markers("Polish sausage", pole, "word")["name"]
+    assert not cge.markers("classical music", japanese, "word")["vocabulary"]
+    assert cge.is_marked("typical Mexican tacos", cgd.culture("Mexican")) and not cge.is_marked("tacos", cgd.culture("Mexican"))
+    assert cge.is_marked("a classic movie", japanese)  # phrases with "classic" are still dropped from the symbols
 
 
 def test_ngram_candidates():
@@ -197,7 +234,7 @@ def test_two_piece_scores_equal_whole_sentence_scores(tmp_path, tiny_model_dir):
     from helpers.core.logprobs import LogProbScorer
     from helpers.core.runs import Run
     scorer = LogProbScorer(tiny_model_dir, batch_size=4)
-    cultures = [cgd.culture(n) for n in ("Japanese", "South Korean", "New Zealander")]
+    cultures = [cgd.culture(n) for n in ("Japanese", "Korean", "New Zealander")]
     items = cgs.score_items([cgd.topic("food")], {"food": ["sushi", "fish and chips"]})
     recs, speed = cgs.score_stage(Run(tmp_path), scorer, items, cultures, "tiny", batch_size=2)
     assert speed["sentences"] == 3 * 3 and speed["sentences_per_s"] > 0
@@ -219,37 +256,107 @@ def test_two_piece_scores_equal_whole_sentence_scores(tmp_path, tiny_model_dir):
 
 
 # ------------------------------------------------------------------------------------------ analyses
-def _ext_row(nat, region, gender, marked, phrases=(), topic="food"):
-    return {"gen_id": f"{nat}-{gender}-{marked}-{len(phrases)}", "nationality": nat, "region": region, "topic": topic,
-            "gender": gender, "marked": marked, "marker_vocabulary": marked, "marker_name": False, "marker_parenthesis": False,
-            "phrases": list(phrases), "ngrams": [[p] for p in phrases]}
+def _ext_row(nat, region, gender, vocab=False, paren=False, phrases=(), topic="food", ai=False, i=0):
+    return {"gen_id": f"{nat}-{gender}-{vocab}-{paren}-{len(phrases)}-{i}", "nationality": nat, "region": region,
+            "topic": topic, "gender": gender, "marked": vocab or paren, "marker_vocabulary": vocab, "marker_name": False,
+            "marker_parenthesis": paren, "mentions_ai": ai, "phrases": list(phrases), "ngrams": [[p] for p in phrases]}
 
 
-def test_markedness_presence_and_diversity_tables():
-    rows = [_ext_row("Japanese", "East-Asian", "male", True), _ext_row("Japanese", "East-Asian", "female", False),
-            _ext_row("Kenyan", "African-Islamic", "male", True), _ext_row("Kenyan", "African-Islamic", "female", True),
-            _ext_row("", "(none)", "male", False, ["rice"]), _ext_row("", "(none)", "female", True)]
+def test_markedness_counts_vocabulary_and_parenthesis_separately_and_skips_ai():
+    rows = [_ext_row("Japanese", "East-Asian", "male", vocab=True), _ext_row("Japanese", "East-Asian", "female"),
+            _ext_row("Japanese", "East-Asian", "neutral", vocab=True, paren=True),
+            _ext_row("Japanese", "East-Asian", "male", vocab=True, ai=True, i=1),  # skipped: mentions "AI"
+            _ext_row("Kenyan", "African-Islamic", "male", paren=True), _ext_row("Kenyan", "African-Islamic", "female"),
+            _ext_row("", "(none)", "male", paren=True), _ext_row("", "(none)", "female")]
     mk = cga.markedness(rows)
-    region = mk["region"].set_index("region")
-    assert region.loc["African-Islamic", "rate"] == 1.0 and region.loc["East-Asian", "rate"] == 0.5
-    assert mk["overall"].k.iloc[0] == 3 and mk["overall"].n.iloc[0] == 4 and mk["baseline"].rate.iloc[0] == 0.5
-    assert set(mk["gender"].gender) == {"male", "female"}
-    syms = [{"gen_id": "a", "nationality": "Japanese", "region": "East-Asian", "topic": "food", "gender": "male",
-             "phrase": "rice", "candidate": "rice", "p_culture": 0.6, "symbol": True},
-            {"gen_id": "b", "nationality": "Japanese", "region": "East-Asian", "topic": "food", "gender": "male",
-             "phrase": "sushi", "candidate": "sushi", "p_culture": 0.7, "symbol": True},
-            {"gen_id": "c", "nationality": "Kenyan", "region": "African-Islamic", "topic": "food", "gender": "male",
-             "phrase": "sushi", "candidate": "sushi", "p_culture": 0.2, "symbol": False}]
-    pres = cga.agnostic_presence(syms, cga.agnostic_vocabulary(rows))
-    assert pres["region"].set_index("region").loc["East-Asian", "rate"] == 0.5  # rice also appears without a culture
+    jp = mk["culture"].set_index("nationality").loc["Japanese"]
+    assert (jp.n, jp.vocabulary_k, jp.parenthesis_k, jp.k) == (3, 2, 1, 2)  # by hand: 2/3 vocabulary, 1/3 parenthesis
+    assert jp.vocabulary_rate == pytest.approx(2 / 3) and jp.parenthesis_rate == pytest.approx(1 / 3)
+    ke = mk["culture"].set_index("nationality").loc["Kenyan"]
+    assert (ke.vocabulary_rate, ke.parenthesis_rate, ke.rate) == (0.0, 0.5, 0.5)
+    o = mk["overall"].iloc[0]
+    assert (o.n, o.vocabulary_k, o.parenthesis_k, o.k) == (5, 2, 2, 3)
+    assert mk["ai_skipped"].culture_conditioned.iloc[0] == 1 and mk["ai_skipped"].baseline.iloc[0] == 0
+    assert mk["baseline"].parenthesis_rate.iloc[0] == 0.5 and mk["baseline"].vocabulary_rate.iloc[0] == 0.0
+    assert set(mk["gender"].gender) == {"male", "female", "neutral"}
+
+
+def _sym(nat, region, candidate, topic="food", gender="neutral", symbol=True):
+    return {"gen_id": f"{nat}-{candidate}-{gender}", "nationality": nat, "region": region, "topic": topic, "gender": gender,
+            "phrase": candidate, "candidate": candidate, "p_culture": 0.5, "symbol": symbol}
+
+
+def test_diversity_counts_unique_symbols_per_topic_in_gender_neutral_generations():
     cultures = [cgd.culture("Japanese"), cgd.culture("Kenyan")]
-    div = cga.diversity(syms, cultures, prior={"Japanese": -3.0, "Kenyan": -5.0})
-    assert list(div.symbols) == [2, 0] and div.frequency_source.iloc[0].startswith("model prior")
-    assert cga.diversity([], cultures, counts={"Japanese": 10}).frequency_source.iloc[0] == "counts file"
-    corr = cga.rank_correlation([1, 2, 3, 4, 5], [2, 4, 6, 8, 10])
-    assert corr["spearman"] == pytest.approx(1.0) and corr["kendall"] == pytest.approx(1.0)
+    topics = [cgd.topic("food"), cgd.topic("clothing")]
+    syms = [_sym("Japanese", "East-Asian", "sushi"), _sym("Japanese", "East-Asian", "sushi"),  # one unique symbol
+            _sym("Japanese", "East-Asian", "ramen"), _sym("Japanese", "East-Asian", "tempura", gender="male"),  # not neutral
+            _sym("Japanese", "East-Asian", "food"),  # a generic topic word: left out
+            _sym("Japanese", "East-Asian", "kimono", topic="clothing"),
+            _sym("Kenyan", "African-Islamic", "ugali"), _sym("Kenyan", "African-Islamic", "rice", symbol=False)]
+    div = cga.diversity(syms, cultures, topics, {"Japanese": 100.0, "Kenyan": 10.0}, "test counts")
+    t = div["topic"].set_index(["topic", "nationality"]).symbols
+    assert (t["food", "Japanese"], t["clothing", "Japanese"], t["food", "Kenyan"], t["clothing", "Kenyan"]) == (2, 1, 1, 0)
+    assert list(div["culture"].symbols) == [3, 1] and div["culture"].frequency_source.iloc[0] == "test counts"
+    assert cga.diversity(syms, cultures, topics, {}, "x", gender="male")["topic"].symbols.sum() == 1
+    corr = cga.diversity_correlation(div)
+    assert list(corr.topic) == ["food", "clothing", "all topics (sum)"] and corr.spearman.isna().all()  # n = 2 < 4
+
+
+def test_agnostic_presence_is_the_mean_of_per_culture_shares():
+    cultures = [cgd.culture("Nigerian"), cgd.culture("Kenyan"), cgd.culture("Ghanaian"), cgd.culture("Japanese")]
+    rows = [_ext_row("", "(none)", "neutral", phrases=["rice", "pizza", "jollof"])]
+    syms = [_sym("Nigerian", "African-Islamic", "jollof"),  # 1/1 present
+            _sym("Kenyan", "African-Islamic", "rice"), _sym("Kenyan", "African-Islamic", "ugali"),
+            _sym("Kenyan", "African-Islamic", "chapati"), _sym("Kenyan", "African-Islamic", "nyama"),  # 1/4 present
+            _sym("Japanese", "East-Asian", "sushi")]  # Ghanaian: no symbols
+    pres = cga.agnostic_presence(syms, cga.agnostic_vocabulary(rows), cultures, [cgd.topic("food")])
+    c = pres["culture"].set_index("nationality")
+    assert (c.loc["Nigerian", "share"], c.loc["Kenyan", "share"], c.loc["Ghanaian", "share"]) == (1.0, 0.25, 0.0)
+    r = pres["region"].set_index("region")
+    # the mean of shares (1 + 0.25 + 0) / 3, not the pooled 2/5 of the region's symbols
+    assert r.loc["African-Islamic", "share"] == pytest.approx(1.25 / 3)
+    assert r.loc["African-Islamic", "share_with_symbols"] == pytest.approx(1.25 / 2)
+    assert (r.loc["African-Islamic", "k"], r.loc["African-Islamic", "n"]) == (2, 5)
+    assert r.loc["East-Asian", "share"] == 0.0 and r.loc["African-Islamic", "cultures_with_symbols"] == 2
+    assert cga.agnostic_presence([], {}, cultures)["region"].share.sum() == 0
+
+
+def test_rank_correlation_against_hand_computed_values_with_bootstrap_cis():
+    from scipy import stats
+    x, y = [1, 2, 3, 4, 5], [2, 1, 4, 3, 5]
+    c = cga.rank_correlation(x, y)
+    # by hand: rank differences d = (-1, 1, -1, 1, 0), rho = 1 - 6 * 4 / (5 * 24) = 0.8;
+    # concordant 8, discordant 2 of 10 pairs: tau = 0.6
+    assert c["spearman"] == pytest.approx(0.8) and c["kendall"] == pytest.approx(0.6) and c["n"] == 5
+    assert c["spearman_ci"][0] <= 0.8 <= c["spearman_ci"][1] and c["kendall_ci"][0] <= 0.6 <= c["kendall_ci"][1]
+    assert c["spearman_ci"] == cga.rank_correlation(x, y)["spearman_ci"]  # seeded
+    rng = np.random.default_rng(1)
+    a, b = rng.integers(0, 4, (3, 9)).astype(float), rng.integers(0, 4, (3, 9)).astype(float)  # with ties
+    for i in range(3):  # the vectorised bootstrap statistics equal scipy's
+        assert cga._rho(a, b)[i] == pytest.approx(stats.spearmanr(a[i], b[i]).statistic)
+        assert cga._tau_b(a, b)[i] == pytest.approx(stats.kendalltau(a[i], b[i]).statistic)
     assert cga.rank_correlation([1, 2], [1, 2])["spearman"] is None
-    assert cga.agnostic_presence([], {})["region"].empty
+    assert cga.rank_correlation([1, 2, 3, 4], [5, 5, 5, 5])["kendall"] is None
+
+
+def test_markedness_correlation_with_frequency_by_marker_type():
+    table = pd.DataFrame({"nationality": ["A", "B", "C", "D", "E"], "vocabulary_rate": [0.5, 0.4, 0.3, 0.2, 0.1],
+                          "parenthesis_rate": [0.1, 0.3, 0.2, 0.5, 0.4]})
+    c = cga.markedness_correlation(table, {"A": 1, "B": 2, "C": 3, "D": 4, "E": 5, "Z": 9})
+    assert c["vocabulary"]["spearman"] == pytest.approx(-1.0) and c["vocabulary"]["kendall"] == pytest.approx(-1.0)
+    assert c["parenthesis"]["spearman"] == pytest.approx(0.8) and c["parenthesis"]["n"] == 5
+    freq, src = cga.culture_frequency([cgd.culture("Dane")], counts=cgd.frequency_counts())
+    assert freq == {"Dane": 10137090.0} and src.startswith("RedPajama")
+    assert cga.culture_frequency([cgd.culture("Dane")], prior={"Dane": -3.0})[1].startswith("model prior")
+
+
+def test_calibration_is_applied_to_mistral_only_as_the_paper():
+    assert cgs.calibrates("mistralai/Mistral-7B-v0.1") and not cgs.calibrates("meta-llama/Llama-2-13b-hf")
+    assert not cgs.calibrates("smollm2-135m-instruct") and cgs.calibrates("smollm2-135m-instruct", "always")
+    assert not cgs.calibrates("mistralai/Mistral-7B-v0.1", "never")
+    with pytest.raises(ValueError, match="calibrate"):
+        cgs.calibrates("x", "sometimes")
 
 
 # ------------------------------------------------------------------------------------------ CulturalBench
@@ -271,13 +378,57 @@ def test_hub_schema_records_normalise(tmp_path):
     assert q["answer"] == 2 and q["region"] == "Eastern-European" and q["qid"] == "3"
     h = cgb.normalize_hard({"data_idx": 9, "question_idx": 3, "prompt_question": "Q?", "prompt_option": "b",
                             "answer": "False", "country": "Hong Kong"}, 0)
-    assert h["label"] is False and h["region"] == "unmapped"
-    with pytest.raises(Exception, match="prompt_option_a"):
+    assert h["label"] is False and h["region"] == "East-Asian" and h["id"] == "9"
+    with pytest.raises(cgb.BadRow, match="prompt_option_a"):
         cgb.normalize_easy({"prompt_question": "Q"}, 0)
     path = tmp_path / "cb.jsonl"
     path.write_text(json.dumps(rec) + "\n")
     easy, hard = cgb.load_culturalbench(str(path))
     assert len(easy) == 1 and [h["label"] for h in hard] == [False, False, True, False]
+
+
+def test_culturalbench_maps_all_45_regions():
+    assert len(cgb.culturalbench_regions()) == 45
+    assert set(cgb.culturalbench_regions().values()) <= set(REGIONS)
+    assert all(cgb.cb_region(c) != "unmapped" for c in cgb.culturalbench_regions())
+    assert cgb.cb_region("Hong Kong") == "East-Asian" and cgb.cb_region("Israel") == "Middle-Eastern"
+    assert cgb.cb_region("Nepal") == "South-Asian" and cgb.cb_region("Atlantis") == "unmapped"
+    assert len(cgb.HUB_REVISION) == 40 and int(cgb.HUB_REVISION, 16) >= 0  # a pinned commit, not a branch
+
+
+def test_culturalbench_bad_rows_are_skipped_and_counted_and_questions_keyed_by_id(tmp_path):
+    def rec(idx, answer="A", question="Same question?", **kw):
+        return {"question_idx": idx, "prompt_question": question, "prompt_option_a": "a", "prompt_option_b": "b",
+                "prompt_option_c": "c", "prompt_option_d": "d", "answer": answer, "country": "Hong Kong", **kw}
+    rows = [rec(0), rec(1, answer="B"),  # two questions with the same text: both kept, apart
+            rec(2, answer=""), rec(3, answer=None), rec(4, answer="E"), rec(5, question=""), rec(1, answer="C"),
+            {"question_idx": 6, "prompt_question": "Q?"}]
+    path = tmp_path / "cb.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    easy, hard, skipped = cgb.load_culturalbench_counted(str(path))
+    assert [q["qid"] for q in easy] == ["0", "1"] and [q["answer"] for q in easy] == [0, 1]
+    assert skipped == {"easy: empty answer": 2, "easy: answer not one of A-D": 1, "easy: empty question or option": 1,
+                       "easy: repeated qid": 1, "easy: missing field prompt_option_a": 1}
+    assert {q["region"] for q in easy} == {"East-Asian"} and len(hard) == 8
+    hard_bad = cgb._normalized([{"data_idx": 1, "question_idx": 1, "prompt_question": "Q", "prompt_option": "o",
+                                 "answer": ""}], cgb.normalize_hard, "id", "hard", counts := {})
+    assert hard_bad == [] and counts == {"hard: empty answer": 1}
+
+    class Scorer:  # log-probs that depend on the question's id through the answer each id expects
+        tokenizer = staticmethod(lambda text, add_special_tokens=False: type("T", (), {"input_ids": [0] * len(text)})())
+    from helpers.core import logprobs
+
+    def fake(scorer, prompts, choices, desc=""):
+        return [[0.0] * len(choices)]
+    orig = logprobs.choice_logprobs
+    logprobs.choice_logprobs = fake
+    try:
+        recs = cgb.score_local(Scorer(), easy, hard, "cloze")
+    finally:
+        logprobs.choice_logprobs = orig
+    assert [r["id"] for r in recs] == ["0", "1"]  # one record per id, though the texts are equal
+    e_preds, h_preds = cgb.local_predictions(recs, easy, hard, "cloze")
+    assert [p["qid"] for p in e_preds] == ["0", "1"] and len(h_preds) == 8
 
 
 def test_endpoint_reply_parsing_and_accuracy_tables():
@@ -359,7 +510,8 @@ def test_world_map_draws_every_culture_with_a_shape_and_names_the_rest():
     table = pd.DataFrame({"nationality": [c.nationality for c in cultures], "rate": [0.5] * len(cultures)})
     values, missing = wm.map_values(table, cultures)
     assert len(values) + len(missing) == len(cultures) == 110
-    assert missing == ["Singaporean"]  # the 1:110m file has no Singapore
+    # the 1:110m file has no Singapore, Hong Kong, Macao, Maldives or Andorra
+    assert sorted(missing) == ["Andorran", "Hong Konger", "Macanese", "Maldivian", "Singaporean"]
     fig, n_drawn, no_shape = wm.world_map_figure(table.head(3), cultures)
     assert n_drawn == 3 and no_shape == []
     import matplotlib.pyplot as plt

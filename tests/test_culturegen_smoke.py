@@ -46,7 +46,14 @@ def test_07_culturegen_quick_smoke(tmp_path):
     easy, hard = cgb.load_culturalbench("builtin:culturalbench_offline.jsonl", limit=6)
     preds, _ = cgb.local_predictions(records, easy, hard, "cloze")
     assert m["cb_easy_accuracy"] == pytest.approx(sum(p["pred"] == q["answer"] for p, q in zip(preds, easy)) / 6)
-    for fig in ("validity", "markedness", "diversity", "agnostic_presence", "culturalbench"):
+    for key in ("markedness_vocabulary", "markedness_parenthesis"):  # the paper's two marker types, separately
+        lo, hi = m[f"{key}_ci"]
+        assert lo <= m[key] <= hi
+    assert m["frequency_source"].startswith("RedPajama") and set(m["markedness_frequency"]) == {"vocabulary", "parenthesis"}
+    assert m["calibrated"] is False and m["marker_rule"] == "paper" and m["cb_skipped_rows"] == {}
+    assert set(m["diversity_by_topic"]) == {"food", "clothing", "all topics (sum)"}
+    for fig in ("validity", "markedness", "markedness_map_vocabulary", "markedness_map_parenthesis",
+                "markedness_frequency", "diversity", "agnostic_presence", "culturalbench"):
         assert (run_dir / "figures" / f"{fig}.png").exists(), fig
     html = (run_dir / "report.html").read_text()
     assert "Traceback" not in html and m["finding"].split(":")[0] in html

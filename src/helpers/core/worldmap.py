@@ -38,14 +38,11 @@ def shapes_file() -> Path:
 
 
 def _alpha3(name: str, code: str) -> str | None:
-    """Natural Earth's iso_a3, or pycountry's code for its name where the file has -99 (France, Norway, ...)."""
+    """Natural Earth's iso_a3, or the code ``country_code`` finds for its name where the file has -99 (France, Norway,
+    Kosovo, ...)."""
     if code and code != "-99":
         return code
-    import pycountry
-    try:
-        return pycountry.countries.lookup(name).alpha_3
-    except LookupError:
-        return None
+    return country_code(name)  # pycountry's lookup, or an alias pycountry lacks (Kosovo: XKX)
 
 
 @functools.lru_cache(maxsize=1)
@@ -89,8 +86,10 @@ def country_code(name: str) -> str | None:
         return None
 
 
-def draw_world_map(values: dict[str, float], title: str, label: str, cmap: str = "magma_r"):
-    """Countries (alpha3 keys) coloured by their value; every other country in light grey. Returns (fig, ax)."""
+def draw_world_map(values: dict[str, float], title: str, label: str, cmap: str = "magma_r",
+                   clim: tuple[float, float] | None = None):
+    """Countries (alpha3 keys) coloured by their value; every other country in light grey. Returns (fig, ax).
+    ``clim``: a fixed colour scale (vmin, vmax), so maps of different runs compare; None: 0 to this map's maximum."""
     import matplotlib.pyplot as plt
     from matplotlib.collections import PolyCollection
 
@@ -105,9 +104,8 @@ def draw_world_map(values: dict[str, float], title: str, label: str, cmap: str =
             rings.append(ring)
             vals.append(v)
     if rings:
-        vmax = max(max(vals), 1e-9)
         coll = PolyCollection(rings, array=np.asarray(vals), cmap=cmap, edgecolors="0.3", linewidths=0.4)
-        coll.set_clim(0, vmax)
+        coll.set_clim(*(clim or (0, max(max(vals), 1e-9))))
         ax.add_collection(coll)
         fig.colorbar(coll, ax=ax, shrink=0.7, pad=0.01, label=label)
     ax.set_xlim(-180, 180)

@@ -1,9 +1,14 @@
 """Culture-Gen's three analyses, computed from the extracted generations and the chosen symbols.
 
-* markedness: the share of a culture's generations carrying a marker (vocabulary, its name, a parenthesis),
-  per culture, region and gender, with Wilson intervals; the culture-agnostic baseline as reference;
-* diversity: unique culture symbols per culture, rank-correlated with a culture-frequency proxy;
-* culture-agnostic presence: the share of a culture's symbols that also appear in generations without a culture.
+As the paper's code (huihanlhh/Culture-Gen, cultural_evaluations.py) defines them:
+
+* markedness: the share of a culture's generations with a vocabulary marker ("traditional", "typical", its name)
+  and, counted separately, with a parenthesis, per culture, region and gender (Wilson intervals); generations that
+  mention "AI" skipped; the culture-agnostic baseline as reference; its rank correlation with culture frequency;
+* diversity: per topic, unique culture symbols per culture in the gender-neutral generations, rank-correlated
+  (Spearman, Kendall, bootstrap CIs) with the culture's frequency (the paper's RedPajama document counts);
+* culture-agnostic presence: per culture, the share of its symbols that also appear in generations without a
+  culture; per region, the mean of those shares.
 
 Intervals pool generations (or symbols) within a group; samples of one prompt are not independent, so they
 are somewhat narrower than a cluster-aware interval would be.
@@ -12,9 +17,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 
-from ..core.stats import correlation_ci, ranked, wilson_interval
+from ..core.stats import ranked, wilson_interval
 from .score import SYMBOL_COLUMNS
 
 
@@ -29,58 +35,145 @@ def _rate(df: pd.DataFrame, by: list[str], flag: str) -> pd.DataFrame:
     return g
 
 
+MARKER_TYPES = ("vocabulary", "parenthesis")  # the paper's two marker types, counted separately
+
+
+def _with_types(d: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """k/n/rate/low/high of any marker, then the same per marker type (``vocabulary_rate``, ``parenthesis_k``, ...)."""
+    out = _rate(d, by, "marked")
+    for m in MARKER_TYPES:
+        t = _rate(d, by, f"marker_{m}").rename(columns={c: f"{m}_{c}" for c in ("k", "rate", "low", "high")})
+        out = out.merge(t.drop(columns="n"), on=by if by else "_all", how="left")
+    return out
+
+
 def markedness(rows: Sequence[dict]) -> dict[str, pd.DataFrame]:
-    """Marked share per culture, region, gender and marker type (culture-conditioned generations), and the baseline."""
+    """The paper's markedness: per culture, region and gender, the share of generations with a vocabulary marker
+    ("traditional" / "typical" / the culture's name) and, separately, with a parenthesis (``vocabulary_rate``,
+    ``parenthesis_rate``; ``rate``: either). Generations that mention "AI" are skipped (``ai_skipped`` counts them,
+    culture-conditioned and baseline); the culture-agnostic prompts give the baseline."""
     df = pd.DataFrame(rows)
-    cult, base = df[df.nationality != ""], df[df.nationality == ""]
+    ai = df.mentions_ai.astype(bool) if "mentions_ai" in df else pd.Series(False, index=df.index)
+    kept = df[~ai]
+    cult, base = kept[kept.nationality != ""], kept[kept.nationality == ""]
     types = pd.concat([_rate(cult, [], f"marker_{m}").assign(marker=m) for m in ("vocabulary", "name", "parenthesis")])
-    out = {"culture": _rate(cult, ["region", "nationality"], "marked"),
-           "region": _rate(cult, ["region"], "marked"),
-           "gender": _rate(cult, ["gender"], "marked"),
+    out = {"culture": _with_types(cult, ["region", "nationality"]), "region": _with_types(cult, ["region"]),
+           "gender": _with_types(cult, ["gender"]),
            "type": types[["marker", "k", "n", "rate", "low", "high"]].reset_index(drop=True),
-           "overall": _rate(cult.assign(all="all"), ["all"], "marked"),
+           "overall": _with_types(cult.assign(all="all"), ["all"]),
            # what the culture-agnostic prompts can carry too (they name no culture): the like-for-like comparison
-           "overall_no_name": _rate(cult.assign(all="all", x=cult.marker_vocabulary | cult.marker_parenthesis), ["all"], "x")}
-    out["baseline"] = _rate(base.assign(all="baseline"), ["all"], "marked") if len(base) else pd.DataFrame()
+           "overall_no_name": _rate(cult.assign(all="all", x=(cult.marker_vocabulary & ~cult.marker_name)
+                                                | cult.marker_parenthesis), ["all"], "x"),
+           "ai_skipped": pd.DataFrame({"culture_conditioned": [int(ai[df.nationality != ""].sum())],
+                                       "baseline": [int(ai[df.nationality == ""].sum())]})}
+    out["baseline"] = _with_types(base.assign(all="baseline"), ["all"]) if len(base) else pd.DataFrame()
     return out
 
 
-def diversity(symbol_rows: Sequence[dict], cultures: Sequence, prior: dict[str, float] | None = None,
-              counts: dict[str, float] | None = None) -> pd.DataFrame:
-    """Unique (topic, symbol) pairs per culture, with the frequency proxy beside it.
-
-    ``counts`` (a counts file) is used when given; otherwise ``prior``, the model's own log-prob of the
-    nationality word in the culture-agnostic sentences (a model-internal proxy of how often it saw the name).
-    """
-    df = pd.DataFrame(symbol_rows, columns=SYMBOL_COLUMNS)
-    syms = df[df.symbol == True]  # noqa: E712 (None = unscored)
-    uniq = syms.drop_duplicates(["nationality", "topic", "candidate"]).groupby("nationality").size()
-    scored = df[df.symbol.notna()].groupby("nationality").size()
-    out = pd.DataFrame({"nationality": [c.nationality for c in cultures], "region": [c.region for c in cultures]})
-    out["symbols"] = out.nationality.map(uniq).fillna(0).astype(int)
-    out["phrases_scored"] = out.nationality.map(scored).fillna(0).astype(int)
+# ----------------------------------------------------------------------------------- frequency and correlation
+def culture_frequency(cultures: Sequence, counts: dict[str, float] | None = None,
+                      prior: dict[str, float] | None = None) -> tuple[dict[str, float], str]:
+    """({nationality: frequency}, its source): corpus counts keyed by the nationality word in any case (the paper's
+    RedPajama document counts), else the model-prior proxy (the model's log-prob of the name; not a corpus count)."""
     if counts:
-        out["frequency"] = out.nationality.map(counts)
-        out["frequency_source"] = "counts file"
-    else:
-        out["frequency"] = out.nationality.map(prior or {})
-        out["frequency_source"] = "model prior (log-prob of the name)"
-    return out
+        low = {str(k).lower(): v for k, v in counts.items()}
+        return ({c.nationality: low[c.nationality.lower()] for c in cultures if c.nationality.lower() in low},
+                "RedPajama documents (the paper's counts)" if len(low) >= 100 else "counts file")
+    return dict(prior or {}), "model prior (log-prob of the name; a proxy, not a corpus count)"
 
 
-def rank_correlation(x, y) -> dict:
-    """Spearman rho (bootstrap CI, helpers.core.stats) and Kendall tau (scipy.stats) between two series, NaNs dropped."""
-    from scipy.stats import kendalltau
+def _tau_b(x, y) -> np.ndarray:
+    """Kendall tau-b of each row pair of x and y (B x n): sum of sign products over sqrt of the tie-corrected counts."""
+    sx = np.sign(x[:, :, None] - x[:, None, :])
+    sy = np.sign(y[:, :, None] - y[:, None, :])
+    den = np.sqrt((sx != 0).sum((1, 2)) * (sy != 0).sum((1, 2)).astype(float))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, (sx * sy).sum((1, 2)) / den, np.nan)
+
+
+def _rho(x, y) -> np.ndarray:
+    """Spearman rho of each row pair (B x n): Pearson correlation of average ranks."""
+    from scipy.stats import rankdata
+    rx, ry = rankdata(x, axis=1), rankdata(y, axis=1)
+    rx, ry = rx - rx.mean(1, keepdims=True), ry - ry.mean(1, keepdims=True)
+    den = np.sqrt((rx ** 2).sum(1) * (ry ** 2).sum(1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, (rx * ry).sum(1) / den, np.nan)
+
+
+def rank_correlation(x, y, n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> dict:
+    """Spearman rho and Kendall tau-b (scipy.stats, with p-values) between two series, NaNs dropped, each with a
+    paired percentile bootstrap CI (``n_boot`` resamples of the pairs; resamples with a constant side are skipped).
+    None where fewer than 4 pairs remain or a side is constant."""
+    from scipy.stats import kendalltau, spearmanr
     d = pd.DataFrame({"x": x, "y": y}).dropna()
-    out = {"n": len(d), "spearman": None, "spearman_ci": None, "kendall": None, "kendall_p": None}
-    if len(d) >= 4 and d.x.nunique() > 1 and d.y.nunique() > 1:
-        c = correlation_ci(d.x, d.y)
-        kt = kendalltau(d.x, d.y)
-        out.update(spearman=c["spearman"], spearman_ci=[c["spearman_low"], c["spearman_high"]]
-                   if c["spearman_low"] is not None else None, kendall=float(kt.statistic), kendall_p=float(kt.pvalue))
+    out = {"n": len(d), "spearman": None, "spearman_p": None, "spearman_ci": None, "kendall": None, "kendall_p": None,
+           "kendall_ci": None, "n_boot": 0, "n_boot_used": 0}
+    if len(d) < 4 or d.x.nunique() < 2 or d.y.nunique() < 2:
+        return out
+    xa, ya = d.x.to_numpy(float), d.y.to_numpy(float)
+    sp, kt = spearmanr(xa, ya), kendalltau(xa, ya)
+    ix = np.random.default_rng(seed).integers(0, len(d), (n_boot, len(d)))
+    q = [(1 - level) / 2 * 100, (1 + level) / 2 * 100]
+
+    def ci(vals):
+        vals = vals[np.isfinite(vals)]
+        return [float(v) for v in np.percentile(vals, q)] if len(vals) else None
+    rho_b = _rho(xa[ix], ya[ix])
+    out.update(spearman=float(sp.statistic), spearman_p=float(sp.pvalue), spearman_ci=ci(rho_b),
+               kendall=float(kt.statistic), kendall_p=float(kt.pvalue), kendall_ci=ci(_tau_b(xa[ix], ya[ix])),
+               n_boot=n_boot, n_boot_used=int(np.isfinite(rho_b).sum()))
     return out
 
 
+def markedness_correlation(mk_culture: pd.DataFrame, frequency: dict[str, float], seed: int = 0) -> dict[str, dict]:
+    """The paper's markedness-vs-frequency test: per marker type, the rank correlation over cultures of the marked
+    share with the culture's frequency (the paper expects fewer markers for frequent cultures: a negative rho)."""
+    f = mk_culture.nationality.map(frequency)
+    return {m: rank_correlation(f, mk_culture[f"{m}_rate"], seed=seed) for m in MARKER_TYPES}
+
+
+# ----------------------------------------------------------------------------------- diversity
+def _symbols(symbol_rows: Sequence[dict], generic: dict[str, set[str]] | None = None) -> pd.DataFrame:
+    """Unique (nationality, topic, gender, symbol) rows of the chosen symbols, generic topic words left out."""
+    df = pd.DataFrame(symbol_rows, columns=SYMBOL_COLUMNS)
+    df = df[df.symbol == True]  # noqa: E712 (None = unscored)
+    if generic:
+        df = df[[c not in generic.get(t, set()) for t, c in zip(df.topic, df.candidate)]]
+    return df
+
+
+def diversity(symbol_rows: Sequence[dict], cultures: Sequence, topics: Sequence, frequency: dict[str, float],
+              source: str, gender: str = "neutral") -> dict[str, pd.DataFrame]:
+    """The paper's diversity: per topic and culture, the number of unique culture symbols in the ``gender``
+    (gender-neutral) generations, generic topic words left out. ``topic``: one row per (topic, culture), zeros
+    included; ``culture``: the sum over topics per culture (ours, a summary), with the frequency beside both."""
+    generic = {t.key: {w.lower() for w in t.generic_words} for t in topics}
+    syms = _symbols(symbol_rows, generic)
+    syms = syms[syms.gender == gender].drop_duplicates(["nationality", "topic", "candidate"])
+    n = syms.groupby(["topic", "nationality"]).size()
+    rows = [{"topic": t.key, "nationality": c.nationality, "region": c.region,
+             "symbols": int(n.get((t.key, c.nationality), 0)), "frequency": frequency.get(c.nationality)}
+            for t in topics for c in cultures]
+    by_topic = pd.DataFrame(rows, columns=["topic", "nationality", "region", "symbols", "frequency"])
+    per = by_topic.groupby(["nationality", "region"], sort=False).symbols.sum().reset_index()
+    per["frequency"] = per.nationality.map(frequency)
+    per["frequency_source"] = source
+    return {"topic": by_topic, "culture": per, "gender": gender, "n_generations_symbols": len(syms)}
+
+
+def diversity_correlation(div: dict, seed: int = 0) -> pd.DataFrame:
+    """Rank correlation of diversity with frequency per topic (the paper's test) and over the per-culture sums."""
+    parts = [(t, g) for t, g in div["topic"].groupby("topic", sort=False)] + [("all topics (sum)", div["culture"])]
+    rows = []
+    for name, g in parts:
+        c = rank_correlation(g.frequency, g.symbols, seed=seed)
+        rows.append({"topic": name, "n": c["n"], "spearman": c["spearman"], "spearman_ci": c["spearman_ci"],
+                     "kendall": c["kendall"], "kendall_ci": c["kendall_ci"], "kendall_p": c["kendall_p"]})
+    return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------------- culture-agnostic presence
 def agnostic_vocabulary(rows: Sequence[dict]) -> dict[str, set[str]]:
     """Per topic, every candidate n-gram (and whole phrase) of the culture-agnostic generations."""
     vocab: dict[str, set[str]] = {}
@@ -94,15 +187,27 @@ def agnostic_vocabulary(rows: Sequence[dict]) -> dict[str, set[str]]:
     return vocab
 
 
-def agnostic_presence(symbol_rows: Sequence[dict], vocab: dict[str, set[str]]) -> dict[str, pd.DataFrame]:
-    """Share of each culture's unique symbols that also occur in culture-agnostic generations, per culture and region."""
-    df = pd.DataFrame(symbol_rows, columns=SYMBOL_COLUMNS)
-    if not (df.symbol == True).any():  # noqa: E712
-        empty = pd.DataFrame(columns=["k", "n", "rate", "low", "high"])
-        return {"culture": empty, "region": empty}
-    syms = df[df.symbol == True].drop_duplicates(["nationality", "topic", "candidate"]).copy()  # noqa: E712
-    syms["in_agnostic"] = [c in vocab.get(t, set()) for t, c in zip(syms.topic, syms.candidate)]
-    return {"culture": _rate(syms, ["region", "nationality"], "in_agnostic"), "region": _rate(syms, ["region"], "in_agnostic")}
+def agnostic_presence(symbol_rows: Sequence[dict], vocab: dict[str, set[str]], cultures: Sequence,
+                      topics: Sequence = ()) -> dict[str, pd.DataFrame]:
+    """The paper's culture-agnostic presence: per culture, the share of its unique (topic, symbol) pairs that also
+    occur in culture-agnostic generations of the topic; per region, the MEAN of its cultures' shares.
+
+    ``share`` follows the paper (a culture without symbols counts 0); ``share_with_symbols`` (ours) leaves such
+    cultures out of the region's mean, since 0/0 says nothing about presence. Both are in the region table."""
+    generic = {t.key: {w.lower() for w in t.generic_words} for t in topics}
+    syms = _symbols(symbol_rows, generic).drop_duplicates(["nationality", "topic", "candidate"])
+    syms = syms.assign(in_agnostic=[c in vocab.get(t, set()) for t, c in zip(syms.topic, syms.candidate)])
+    k, n = syms.groupby("nationality").in_agnostic.sum(), syms.groupby("nationality").size()
+    cult = pd.DataFrame({"region": [c.region for c in cultures], "nationality": [c.nationality for c in cultures]})
+    cult["k"] = cult.nationality.map(k).fillna(0).astype(int)
+    cult["n"] = cult.nationality.map(n).fillna(0).astype(int)
+    cult["share_with_symbols"] = (cult.k / cult.n.where(cult.n > 0)).astype(float)
+    cult["share"] = cult.share_with_symbols.fillna(0.0)
+    reg = cult.groupby("region", sort=False).agg(
+        n_cultures=("nationality", "size"), cultures_with_symbols=("n", lambda v: int((v > 0).sum())),
+        share=("share", "mean"), share_with_symbols=("share_with_symbols", "mean"), k=("k", "sum"), n=("n", "sum"),
+        min_share=("share", "min"), max_share=("share", "max")).reset_index()
+    return {"culture": cult, "region": reg}
 
 
 def extractor_agreement(rows: Sequence[dict]) -> dict:
@@ -138,63 +243,87 @@ def _tied_with(table: pd.DataFrame, region: str, value: float, column: str = "ra
     return f", tied with {', '.join(others)}" if others else ""
 
 
-def findings(m: dict, *, n_samples: int, mk: dict, val: dict, div_corr: dict, div: pd.DataFrame, pres: dict,
-             agreement: dict, cb: dict | None) -> dict:
+def findings(m: dict, *, n_samples: int, mk: dict, val: dict, div_corr: pd.DataFrame, div: dict, pres: dict,
+             agreement: dict, cb: dict | None, mk_corr: dict | None = None) -> dict:
     """finding / signal / findings sentences computed from the run's metrics (model, n_cultures, symbols_found,
-    n_generations) and its analyses (markedness ``mk``, validity ``val``, diversity, agnostic presence, extractor
-    agreement, CulturalBench ``cb``)."""
+    n_generations, frequency_source) and its analyses (markedness ``mk`` and its correlation ``mk_corr``,
+    validity ``val``, diversity ``div`` / ``div_corr``, agnostic presence, extractor agreement, CulturalBench)."""
     return _findings(m["model"], m["n_cultures"], n_samples, mk, val, div_corr, div, pres, agreement, cb,
-                     m["symbols_found"], m["n_generations"])
+                     m["symbols_found"], m["n_generations"], mk_corr or {}, m.get("frequency_source", "n/a"))
 
 
-def _findings(model: str, n_cultures: int, n_samples: int, mk: dict, val: dict, div_corr: dict, div: pd.DataFrame,
-              pres: dict, agreement: dict, cb: dict | None, n_symbols: int, n_generations: int) -> dict:
+def _corr_text(c: dict) -> str:
+    """'Spearman -0.31 (95% CI -0.50 to -0.10), Kendall tau -0.22 (CI ..., p=0.01), n=110' from rank_correlation."""
+    def ci(v):
+        return f" (95% CI {v[0]:.2f} to {v[1]:.2f})" if v else ""
+    lost = c["n_boot"] - c["n_boot_used"]
+    return (f"Spearman {c['spearman']:.2f}{ci(c['spearman_ci'])}, Kendall tau {c['kendall']:.2f}{ci(c['kendall_ci'])}, "
+            f"p={c['kendall_p']:.2g}, n={c['n']}" + (f"; {lost} of {c['n_boot']} bootstrap resamples had a constant "
+                                                      "side and were left out, so the CIs are unreliable" if lost else ""))
+
+
+def _findings(model: str, n_cultures: int, n_samples: int, mk: dict, val: dict, div_corr: pd.DataFrame, div: dict,
+              pres: dict, agreement: dict, cb: dict | None, n_symbols: int, n_generations: int, mk_corr: dict,
+              src: str) -> dict:
     """finding / signal / findings sentences, every number taken from this run's results."""
     overall = mk["overall"].iloc[0]
     base = ""
     if len(mk["baseline"]):
-        nn, b = mk["overall_no_name"].iloc[0], mk["baseline"].iloc[0]
-        base = (f" ({_pct(nn.rate)} by vocabulary or parenthesis markers alone, against {int(b.k)}/{int(b.n)} = "
-                f"{_pct(b.rate)} of culture-agnostic generations)")
+        b = mk["baseline"].iloc[0]
+        base = (f" (culture-agnostic generations: vocabulary {_pct(b.vocabulary_rate)}, parenthesis "
+                f"{_pct(b.parenthesis_rate)} of {int(b.n)})")
     from .culturalbench import not_measured
     cb_part = ""
     if cb is not None:
         e = cb["easy"].iloc[0]
         cb_part = (f"; CulturalBench-style Easy {not_measured(cb, 'easy')}" if not_measured(cb, "easy") else
                    f"; CulturalBench-style Easy accuracy {int(e.k)}/{int(e.n)} ({_pct(e.accuracy)}, chance 25%)")
-    finding = (f"{model} on {n_cultures} cultures ({n_generations} generations): {_pct(overall.rate)} of culture-conditioned "
-               f"generations are marked{base}; {n_symbols} culture symbols found; "
-               f"{val['top1_verdict']['text']} with {val['measure']}{' + calibration' if val['calibrated'] else ''}{cb_part}.")
+    finding = (f"{model} on {n_cultures} cultures ({n_generations} generations): {_pct(overall.vocabulary_rate)} of "
+               f"culture-conditioned generations carry a vocabulary marker and {_pct(overall.parenthesis_rate)} a "
+               f"parenthesis{base}; {n_symbols} culture symbols found; {val['top1_verdict']['text']} with "
+               f"{val['measure']}{' + calibration' if val['calibrated'] else ''}{cb_part}.")
     details = []
+    skipped = mk["ai_skipped"].iloc[0]
+    details.append(f"Markedness skips generations that mention 'AI' (the paper's rule): {int(skipped.culture_conditioned)} "
+                   f"culture-conditioned and {int(skipped.baseline)} culture-agnostic generations skipped.")
     reg = ranked(mk["region"], "rate", name="region").dropna(subset=["rate"])  # highest first; equal rates by name
     if len(reg) > 1:
         hi, lo = reg.iloc[0], reg.iloc[-1]
-        details.append(f"Markedness is highest for {hi.region} ({int(hi.k)}/{int(hi.n)}, {_pct(hi.rate)}"
-                       f"{_tied_with(reg, hi.region, hi.rate)}) and lowest for {lo.region} ({int(lo.k)}/{int(lo.n)}, "
+        details.append(f"Any marker is most frequent for {hi.region} ({int(hi.k)}/{int(hi.n)}, {_pct(hi.rate)}"
+                       f"{_tied_with(reg, hi.region, hi.rate)}) and least for {lo.region} ({int(lo.k)}/{int(lo.n)}, "
                        f"{_pct(lo.rate)}{_tied_with(reg, lo.region, lo.rate)}); "
                        + ("their intervals overlap." if hi.low <= lo.high else "their intervals do not overlap."))
     g = mk["gender"]
     if len(g) > 1:
         details.append("Markedness by gender: " + ", ".join(f"{r.gender} {_pct(r.rate)}{_ci([r.low, r.high])}" for r in g.itertuples()) + ".")
     types = mk["type"].set_index("marker")
-    details.append("Marker types among culture-conditioned generations: " + ", ".join(
-        f"{m} {_pct(types.loc[m, 'rate'])}" for m in ("vocabulary", "name", "parenthesis")) + ".")
+    details.append("Marker types among culture-conditioned generations: vocabulary (the name included) "
+                   f"{_pct(types.loc['vocabulary', 'rate'])}, of which the name {_pct(types.loc['name', 'rate'])}; "
+                   f"parenthesis {_pct(types.loc['parenthesis', 'rate'])}.")
+    for m_type, c in mk_corr.items():
+        details.append(f"Markedness ({m_type}) vs culture frequency ({src}): "
+                       + (_corr_text(c) + " (the paper: marginalised, less frequent cultures are marked more, a "
+                          "negative correlation)." if c.get("spearman") is not None else
+                          f"untestable here: {c['n']} cultures with a frequency, fewer than 4 or a constant side."))
     details.append(f"Validity on known pairs ({val['n_pairs']} pairs, {val['n_cultures']} cultures): precision of 'symbol' "
                    f"{_pct(val['precision'])}{_ci(val['precision_ci'])} against {_pct(val['precision_chance'])} for random flags, "
                    f"recall {_pct(val['recall'])}{_ci(val['recall_ci'])}; {val['flagged_per_pair'] or 0:.1f} cultures flagged per pair.")
-    src = str(div["frequency_source"].iloc[0]) if len(div) else "n/a"
-    if div_corr.get("spearman") is not None:
-        details.append(f"Symbol diversity vs culture frequency ({src}, n={div_corr['n']}): Spearman {div_corr['spearman']:.2f}"
-                       + (f" (95% CI {div_corr['spearman_ci'][0]:.2f} to {div_corr['spearman_ci'][1]:.2f})" if div_corr.get("spearman_ci") else "")
-                       + f", Kendall tau {div_corr['kendall']:.2f} (p={div_corr['kendall_p']:.2f}).")
+    done = div_corr.dropna(subset=["spearman"]) if len(div_corr) else div_corr
+    if len(done):
+        details.append(f"Symbol diversity ({div['gender']} generations, per topic) vs culture frequency ({src}): "
+                       + "; ".join(f"{r.topic} Spearman {r.spearman:.2f}" + (f" ({r.spearman_ci[0]:.2f} to "
+                                   f"{r.spearman_ci[1]:.2f})" if r.spearman_ci else "") for r in done.itertuples())
+                       + f" (n={int(done.n.max())} cultures).")
     else:
-        details.append(f"Symbol diversity vs culture frequency ({src}): no correlation computed (fewer than 4 cultures "
-                       f"with symbols, or a constant side).")
+        details.append(f"Symbol diversity vs culture frequency ({src}): untestable here: no topic has 4 cultures with "
+                       f"{div['gender']}-gender symbols and varying counts ({div['n_generations_symbols']} symbols).")
     pr = pres["region"]
-    if len(pr):
-        top = ranked(pr, "rate", name="region").iloc[0]
-        details.append(f"Culture-agnostic presence: {int(pr.k.sum())}/{int(pr.n.sum())} symbols also appear without a culture; "
-                       f"highest for {top.region} ({int(top.k)}/{int(top.n)}{_tied_with(pr, top.region, top.rate)}).")
+    if len(pr) and pr.n.sum():
+        top = ranked(pr, "share", name="region").iloc[0]
+        details.append(f"Culture-agnostic presence (mean of per-culture shares): {int(pr.k.sum())}/{int(pr.n.sum())} "
+                       f"symbols also appear without a culture; highest for {top.region} (mean share {_pct(top.share)} "
+                       f"over {int(top.n_cultures)} cultures, {int(top.cultures_with_symbols)} with symbols"
+                       f"{_tied_with(pr, top.region, top.share, 'share')}).")
     if agreement["n"]:
         details.append(f"Rule-based vs LLM extraction on {agreement['n']} generations: exact agreement {_pct(agreement['exact'])}"
                        f"{_ci(agreement['exact_ci'])}, token F1 {agreement['token_f1'] or 0:.2f}, {agreement['parse_failures']} "

@@ -6,22 +6,47 @@ Hard = every option judged true or false; per-region accuracy with Wilson interv
 
 Local models are scored by log-prob (``cloze``: each option's mean token log-prob after the question;
 ``letter``: the option letter after the lettered question); endpoint models answer in JSON, parsed with
-helpers.core.textparse (unreadable replies are counted and scored wrong). Regions are Culture-Gen's region groups
-of the question's country ("unmapped" for countries outside the 110).
+helpers.core.textparse (unreadable replies are counted and scored wrong). Regions are Culture-Gen's region groups:
+CulturalBench's 45 countries and regions by ``culturalbench_regions()`` (all mapped), any other country by
+Culture-Gen's nationality list ("unmapped" when neither knows it). Rows that cannot be used (an empty or invalid
+answer, a missing field, a repeated id) are skipped and counted; questions are keyed by their id
+(``question_idx``), never by their text. The hub set is read at a pinned revision (``HUB_REVISION``).
 """
 from __future__ import annotations
 
+import functools
+import json
 import re
 from collections.abc import Sequence
 
 import pandas as pd
 
-from ..core.data import DataError, load_records
+from ..core.data import DataError, builtin_path, load_records
 from ..core.stats import wilson_interval
 from ..core.textparse import first_json_object
 from .data import region_of
 
 LETTERS = "ABCD"
+HUB_ID = "kellycyy/CulturalBench"
+# the dataset repository's commit of the 1,227-question release (its README then: 1,227 questions, 45 regions)
+HUB_REVISION = "2d5acf9fde133b9607c26a3de8d34390a169d29a"
+REGIONS_FILE = "culturalbench_regions.json"  # its 45 countries / regions in Culture-Gen's 12 region groups (ours)
+
+
+@functools.lru_cache(maxsize=1)
+def culturalbench_regions() -> dict[str, str]:
+    """{CulturalBench country or region: Culture-Gen region group} for the benchmark's 45 (a data file of ours)."""
+    return json.loads(builtin_path(REGIONS_FILE).read_text(encoding="utf-8"))["regions"]
+
+
+def cb_region(country: str) -> str:
+    """The region group of a CulturalBench country (its 45 first), else of any country Culture-Gen knows; 'unmapped'."""
+    name = str(country or "").strip()
+    return culturalbench_regions().get(name) or region_of(name) or "unmapped"
+
+
+class BadRow(ValueError):
+    """A CulturalBench row that cannot be used; the loader skips and counts it (by its reason)."""
 EASY_CONFIG, HARD_CONFIG, SPLIT = "CulturalBench-Easy", "CulturalBench-Hard", "test"
 CHANCE = {"easy": 0.25, "hard_item": 0.5, "hard_question": 1 / 16}
 
@@ -35,27 +60,50 @@ def _truth(v) -> bool:
 def normalize_easy(rec: dict, i: int) -> dict:
     """One Easy record (hub schema: prompt_question, prompt_option_a..d, answer letter, country)."""
     try:
-        options = [str(rec[f"prompt_option_{l}"]) for l in "abcd"]
-        answer = str(rec["answer"]).strip().upper()[:1]
-        question = str(rec["prompt_question"])
+        options = [_text(rec[f"prompt_option_{l}"]) for l in "abcd"]
+        answer = _text(rec["answer"]).upper()
+        question = _text(rec["prompt_question"])
     except KeyError as exc:
-        raise DataError(f"CulturalBench Easy record lacks the field {exc} (has: {sorted(rec)})") from None
+        raise BadRow(f"missing field {exc.args[0]}") from None
+    if not answer:
+        raise BadRow("empty answer")
     if answer not in LETTERS:
-        raise DataError(f"CulturalBench Easy record {i}: answer {rec['answer']!r} is not one of A-D")
-    country = str(rec.get("country", ""))
-    return {"qid": str(rec.get("question_idx", i)), "question": question, "options": options,
-            "answer": LETTERS.index(answer), "country": country, "region": region_of(country) or "unmapped"}
+        raise BadRow("answer not one of A-D")
+    if not question or not all(options):
+        raise BadRow("empty question or option")
+    country = _text(rec.get("country"))
+    return {"qid": _qid(rec, i), "question": question, "options": options,
+            "answer": LETTERS.index(answer), "country": country, "region": cb_region(country)}
+
+
+def _text(v) -> str:
+    """A field as stripped text; None and NaN (an empty CSV cell) as ''."""
+    if v is None or (isinstance(v, float) and v != v):
+        return ""
+    return str(v).strip()
+
+
+def _qid(rec: dict, i: int) -> str:
+    v = _text(rec.get("question_idx"))
+    return v[:-2] if v.endswith(".0") else (v or f"row{i}")
 
 
 def normalize_hard(rec: dict, i: int) -> dict:
     """One Hard record (hub schema: prompt_question, prompt_option, answer True/False, country)."""
     try:
-        question, option, label = str(rec["prompt_question"]), str(rec["prompt_option"]), _truth(rec["answer"])
+        question, option, answer = _text(rec["prompt_question"]), _text(rec["prompt_option"]), _text(rec["answer"])
     except KeyError as exc:
-        raise DataError(f"CulturalBench Hard record lacks the field {exc} (has: {sorted(rec)})") from None
-    country = str(rec.get("country", ""))
-    return {"id": str(rec.get("data_idx", i)), "qid": str(rec.get("question_idx", i)), "question": question,
-            "option": option, "label": label, "country": country, "region": region_of(country) or "unmapped"}
+        raise BadRow(f"missing field {exc.args[0]}") from None
+    if not answer:
+        raise BadRow("empty answer")
+    if answer.lower() not in ("true", "false", "1", "0", "yes", "no", "t", "f"):
+        raise BadRow("answer not true/false")
+    if not question or not option:
+        raise BadRow("empty question or option")
+    country = _text(rec.get("country"))
+    did = _text(rec.get("data_idx"))
+    return {"id": (did[:-2] if did.endswith(".0") else did) or f"row{i}", "qid": _qid(rec, i), "question": question,
+            "option": option, "label": _truth(answer), "country": country, "region": cb_region(country)}
 
 
 def hard_from_easy(easy: Sequence[dict]) -> list[dict]:
@@ -64,22 +112,62 @@ def hard_from_easy(easy: Sequence[dict]) -> list[dict]:
              "country": q["country"], "region": q["region"]} for q in easy for k, opt in enumerate(q["options"])]
 
 
-def load_culturalbench(source: str, limit: int = 0) -> tuple[list[dict], list[dict]]:
-    """(Easy questions, Hard items). A hub id loads both configs; a file in the Easy schema gives Hard by construction."""
-    is_hub = not source.startswith("builtin:") and source.count("/") == 1 and not source.endswith((".jsonl", ".json", ".csv"))
-    if is_hub:
-        from pathlib import Path
-        is_hub = not Path(source).exists()
-    if is_hub:
-        easy = [normalize_easy(r, i) for i, r in enumerate(load_records(source, config=EASY_CONFIG, split=SPLIT))]
-        hard = [normalize_hard(r, i) for i, r in enumerate(load_records(source, config=HARD_CONFIG, split=SPLIT))]
+def _normalized(records: Sequence[dict], normalize, key: str, form: str, skipped: dict) -> list[dict]:
+    """The usable rows of ``records``; each skipped one counted in ``skipped`` as '{form}: {reason}'."""
+    out, seen = [], set()
+    for i, rec in enumerate(records):
+        try:
+            row = normalize(rec, i)
+            if row[key] in seen:
+                raise BadRow(f"repeated {key}")
+        except BadRow as exc:
+            skipped[f"{form}: {exc}"] = skipped.get(f"{form}: {exc}", 0) + 1
+            continue
+        seen.add(row[key])
+        out.append(row)
+    return out
+
+
+def _hub_records(source: str, config: str, revision: str) -> list[dict]:
+    """One config's test split of a hub data set at ``revision`` (a DataError naming the source when it fails)."""
+    try:
+        from datasets import load_dataset
+        return load_dataset(source, config, split=SPLIT, revision=revision or None).to_list()
+    except Exception as exc:  # network, auth, unknown revision: say which source failed and why
+        raise DataError(f"could not load hub data set {source!r} (config={config}, revision={revision or 'latest'}): "
+                        f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}. Offline, use a local "
+                        f"file or a builtin: set") from None
+
+
+def _is_hub(source: str) -> bool:
+    from pathlib import Path
+    return (not source.startswith("builtin:") and source.count("/") == 1
+            and not source.endswith((".jsonl", ".json", ".csv")) and not Path(source).exists())
+
+
+def load_culturalbench_counted(source: str, limit: int = 0,
+                               revision: str = HUB_REVISION) -> tuple[list[dict], list[dict], dict[str, int]]:
+    """(Easy questions, Hard items, skipped rows by reason). A hub id loads both configs at ``revision``; a file in
+    the Easy schema gives Hard by construction. Unusable rows are skipped and counted, never fatal."""
+    skipped: dict[str, int] = {}
+    if _is_hub(source):
+        easy = _normalized(_hub_records(source, EASY_CONFIG, revision), normalize_easy, "qid", "easy", skipped)
+        hard = _normalized(_hub_records(source, HARD_CONFIG, revision), normalize_hard, "id", "hard", skipped)
     else:
-        easy = [normalize_easy(r, i) for i, r in enumerate(load_records(source))]
+        easy = _normalized(load_records(source), normalize_easy, "qid", "easy", skipped)
         hard = hard_from_easy(easy)
+    if not easy:
+        raise DataError(f"{source}: no usable CulturalBench question ({sum(skipped.values())} rows skipped: {skipped})")
     if limit:
         easy = easy[:limit]
         keep = {q["qid"] for q in easy}
         hard = [h for h in hard if h["qid"] in keep]
+    return easy, hard, skipped
+
+
+def load_culturalbench(source: str, limit: int = 0, revision: str = HUB_REVISION) -> tuple[list[dict], list[dict]]:
+    """(Easy questions, Hard items): ``load_culturalbench_counted`` without the skipped-row counts."""
+    easy, hard, _ = load_culturalbench_counted(source, limit, revision)
     return easy, hard
 
 
@@ -133,21 +221,23 @@ def score_local(scorer, easy: Sequence[dict], hard: Sequence[dict], mode: str = 
     The prompt is 'Question: q / Answer:'. Easy, cloze: each option's mean token log-prob as the answer. Easy, letter:
     the letter after the lettered question. Hard: an option is judged true when '{option} / Is this answer true or
     false? True' is likelier than the same ending in False (the shared part cancels: a pure True-vs-False comparison).
-    Returns [{"id": question text, "cloze": {option: mean}, "letter": [4 sums], "tf": {option: margin}}].
+    Returns [{"id": question id (qid), "cloze": {option: mean}, "letter": [4 sums], "tf": {option: margin}}]: keyed
+    by the question's id, so two questions with the same text never share a record.
     """
     from ..core.logprobs import choice_logprobs
     if mode not in ("cloze", "letter"):
         raise ValueError(f"cb_local_scoring must be cloze or letter, not {mode!r}")
     by_q: dict[str, dict] = {}
     for q in easy:
-        by_q.setdefault(q["question"], {"easy": None, "hard": []})["easy"] = q
+        by_q.setdefault(q["qid"], {"easy": None, "hard": [], "question": q["question"]})["easy"] = q
     for h in hard:
-        by_q.setdefault(h["question"], {"easy": None, "hard": []})["hard"].append(h["option"])
+        by_q.setdefault(h["qid"], {"easy": None, "hard": [], "question": h["question"]})["hard"].append(h["option"])
     out = []
-    for question, parts in by_q.items():
+    for qid, parts in by_q.items():
+        question = parts["question"]
         cloze = [f" {o}" for o in parts["easy"]["options"]] if parts["easy"] and mode == "cloze" else []
         tf = [f" {o}{TF_SUFFIX} {v}" for o in dict.fromkeys(parts["hard"]) for v in ("True", "False")]
-        rec = {"id": question, "cloze": {}, "letter": None, "tf": {}}
+        rec = {"id": qid, "cloze": {}, "letter": None, "tf": {}}
         if cloze or tf:
             sums = choice_logprobs(scorer, [cloze_prompt(question)], cloze + tf, desc="CulturalBench")[0]
             rec["cloze"] = {c[1:]: s_ / _ntok(scorer.tokenizer, c) for c, s_ in zip(cloze, sums)}
@@ -164,10 +254,10 @@ def local_predictions(records: Sequence[dict], easy: Sequence[dict], hard: Seque
     by = {r["id"]: r for r in records}
     e_preds = []
     for q in easy:
-        r = by[q["question"]]
+        r = by[q["qid"]]
         scores = [r["cloze"][o] for o in q["options"]] if mode == "cloze" else r["letter"]
         e_preds.append({"qid": q["qid"], "pred": int(max(range(4), key=lambda k: scores[k])), "scores": scores})
-    h_preds = [{"id": h["id"], "pred": by[h["question"]]["tf"][h["option"]] > 0, "margin": by[h["question"]]["tf"][h["option"]]}
+    h_preds = [{"id": h["id"], "pred": by[h["qid"]]["tf"][h["option"]] > 0, "margin": by[h["qid"]]["tf"][h["option"]]}
                for h in hard]
     return e_preds, h_preds
 
@@ -245,7 +335,7 @@ def cache_inputs(easy: Sequence[dict], hard: Sequence[dict], name: str, scorer=N
     else:
         how = {"how": mode, "truncation": [getattr(scorer, "max_prompt_tokens", None),
                                            getattr(scorer, "max_response_tokens", None)]}
-    return {"answerer": judge_identity(name, (getattr(judge, "base_url", "") or "") if judge is not None else ""), **how,
+    return {"keyed_by": "qid", "answerer": judge_identity(name, (getattr(judge, "base_url", "") or "") if judge is not None else ""), **how,
             "questions": stable_id([[q["qid"], q["question"], q["options"]] for q in easy],
                                    [[h["id"], h["question"], h["option"]] for h in hard], length=16)}
 
@@ -275,11 +365,11 @@ def evaluate(run, easy: Sequence[dict], hard: Sequence[dict], name: str, scorer=
         h_preds = run_stage(store("hard"), list(hard),
                             lambda batch: score_endpoint(judge, batch, hard=True), batch_size=128, desc="CulturalBench Hard")
     else:
-        questions = [{"id": t} for t in dict.fromkeys([q["question"] for q in easy] + [h["question"] for h in hard])]
-        e_by = {q["question"]: q for q in easy}
+        questions = [{"id": t} for t in dict.fromkeys([q["qid"] for q in easy] + [h["qid"] for h in hard])]
+        e_by = {q["qid"]: q for q in easy}
         h_by: dict[str, list] = {}
         for h in hard:
-            h_by.setdefault(h["question"], []).append(h)
+            h_by.setdefault(h["qid"], []).append(h)
 
         def process(batch):
             return score_local(scorer, [e_by[b["id"]] for b in batch if b["id"] in e_by],

@@ -144,13 +144,21 @@ def symbol_pairs(source: str = PAIRS_SOURCE) -> list[dict]:
     return recs
 
 
-def frequency_counts(path: str) -> dict[str, float]:
-    """A culture-frequency table from a JSON file {nationality: count} (e.g. document counts in a pre-training corpus)."""
+COUNTS_SOURCE = "builtin:culturegen_redpajama_counts.json"  # the paper's RedPajama document counts (figures)
+
+
+def frequency_counts(path: str = COUNTS_SOURCE) -> dict[str, float]:
+    """A culture-frequency table {nationality: count} from a JSON file: a flat object, or one with a ``documents``
+    object (the builtin file of the paper's RedPajama document counts, keyed by the paper's words in lower case)."""
     import math
 
     from ..core.data import DataError, read_local_text
     try:
-        data = json.loads(read_local_text(path))
+        text = builtin_path(path.split(":", 1)[1]).read_text(encoding="utf-8") if path.startswith("builtin:") \
+            else read_local_text(path)
+        data = json.loads(text)
+        if isinstance(data, dict) and isinstance(data.get("documents"), dict):
+            data = data["documents"]
     except DataError:
         raise
     except (ValueError, RecursionError) as exc:

@@ -5,6 +5,7 @@ phrases, 1-4-grams; and the markers that make a generation *marked*.
     rule_items(s)                                                   # ['sushi', 'miso soup']
     markers("traditional Japanese food (washoku)", culture("Japanese"))
     # {'vocabulary': True, 'name': True, 'parenthesis': True}
+    mentions_ai("As an AI, I cannot know")                          # True: the paper skips it in markedness
     candidate_ngrams("miso soup", generic_words=("food",))         # ['miso', 'soup', 'miso soup']
 """
 from __future__ import annotations
@@ -15,8 +16,14 @@ from collections.abc import Iterable, Sequence
 from ..core.textparse import first_json_object
 from .data import Culture
 
-# "traditional", "typical", "classic" (the paper's list; "classical" is a genre, not a marker)
-VOCAB_RE = re.compile(r"\b(traditional(?:ly)?|typical(?:ly)?|classic)\b", re.IGNORECASE)
+# Markedness (the paper's eval_markedness): "traditional" or "typical" as case-sensitive substrings, the culture's
+# nationality or country name as case-insensitive substrings (a vocabulary marker), "(" (a parenthesis marker).
+PAPER_VOCAB = ("traditional", "typical")
+# The "word" variant (ours): whole words, vocabulary in any case, names case-sensitive with their aliases.
+VOCAB_RE = re.compile(r"\b(traditional(?:ly)?|typical(?:ly)?)\b", re.IGNORECASE)
+# Marked phrases dropped from the symbol candidates (the paper adds "classic" here; "classical" is a genre)
+PHRASE_VOCAB_RE = re.compile(r"\b(traditional(?:ly)?|typical(?:ly)?|classic)\b", re.IGNORECASE)
+MARKER_RULES = ("paper", "word")
 ABBREVIATIONS = {"st", "mr", "mrs", "ms", "dr", "jr", "sr", "vs", "etc", "e.g", "i.e", "no", "mt", "ft"}
 _END_RE = re.compile(r"[.!?](?=\s|$|[\"')\]])|\n")
 _SPLIT_RE = re.compile(r"\s*(?:;|,|/|&|\band\b|\bor\b|\bwith\b|\bplus\b)\s*", re.IGNORECASE)
@@ -49,22 +56,35 @@ def _name_re(names: Iterable[str]) -> re.Pattern | None:
     return re.compile(r"(?<![\w])(?:" + "|".join(re.escape(n) for n in names) + r")(?![\w])")
 
 
-def markers(text: str, culture: Culture | None) -> dict[str, bool]:
-    """Which markers ``text`` carries: a vocabulary marker, the culture's (or its country's) name, a parenthesis.
+def mentions_ai(text: str) -> bool:
+    """The paper skips a generation that contains "AI" (case-sensitive, anywhere) as uncooperative."""
+    return "AI" in (text or "")
 
-    Names match case-sensitively ('Turkey' the country, not 'turkey' the dish); without a culture (the baseline)
-    only vocabulary markers and parentheses count.
+
+def markers(text: str, culture: Culture | None, rule: str = "paper") -> dict[str, bool]:
+    """Which markers ``text`` carries: a vocabulary word, the culture's (or its country's) name, a parenthesis.
+
+    ``rule`` "paper": "traditional" / "typical" case-sensitive substrings, the nationality or country as
+    case-insensitive substrings, any "(". ``rule`` "word" (ours): whole words, the vocabulary in any case, names
+    case-sensitive with their aliases ('Danish' for 'Dane'; 'Turkey' the country, not 'turkey' the dish; 'Pole'
+    not inside 'polenta'). Without a culture (the baseline) only vocabulary words and parentheses count.
     """
+    text = text or ""
+    if rule == "paper":
+        names = [culture.nationality.lower(), culture.country.lower()] if culture else []
+        return {"vocabulary": any(w in text for w in PAPER_VOCAB),
+                "name": any(n in text.lower() for n in names), "parenthesis": "(" in text}
+    if rule != "word":
+        raise ValueError(f"marker_rule must be one of {', '.join(MARKER_RULES)}, not {rule!r}")
     name_re = _name_re(culture.names) if culture else None
-    return {"vocabulary": bool(VOCAB_RE.search(text or "")),
-            "name": bool(name_re and name_re.search(text or "")),
-            "parenthesis": bool(re.search(r"\([^)]*\)?", text or ""))}
+    return {"vocabulary": bool(VOCAB_RE.search(text)), "name": bool(name_re and name_re.search(text)),
+            "parenthesis": bool(re.search(r"\([^)]*\)?", text))}
 
 
 def is_marked(phrase: str, culture: Culture | None) -> bool:
-    """A marked phrase (dropped from the symbol candidates): a vocabulary marker or the culture's name."""
-    m = markers(phrase, culture)
-    return m["vocabulary"] or m["name"]
+    """A marked phrase (dropped from the symbol candidates): "traditional", "typical", "classic" or the culture's name."""
+    name_re = _name_re(culture.names) if culture else None
+    return bool(PHRASE_VOCAB_RE.search(phrase or "") or (name_re and name_re.search(phrase or "")))
 
 
 def _plain_quotes(text: str) -> str:
@@ -155,10 +175,13 @@ def item_agreement(a: Sequence[str] | None, b: Sequence[str] | None) -> dict[str
 
 
 def extract_rows(rows: Sequence[dict], cultures_by_name: dict[str, Culture], topics_by_key: dict,
-                 llm_items: dict[str, list[str] | None] | None = None, use: str = "rule") -> list[dict]:
-    """Per sampled continuation: its first sentence, markers, items (rule / LLM), kept and marked phrases, n-grams.
+                 llm_items: dict[str, list[str] | None] | None = None, use: str = "rule",
+                 marker_rule: str = "paper") -> list[dict]:
+    """Per sampled continuation: its first sentence, markers (``marker_rule``), whether it mentions "AI", items
+    (rule / LLM), kept and marked phrases, n-grams.
 
     ``use`` picks which extraction feeds the candidates ("rule" or "llm"); a failed LLM extraction gives no items.
+    ``marker_vocabulary`` / ``marker_parenthesis`` are the paper's two marker types (the first includes the name).
     """
     llm_items = llm_items or {}
     out = []
@@ -170,8 +193,10 @@ def extract_rows(rows: Sequence[dict], cultures_by_name: dict[str, Culture], top
         llm = llm_items.get(r["gen_id"], "missing")
         items = rule if use == "rule" else ([] if llm in (None, "missing") else llm)
         kept = [p for p in items if not is_marked(p, c)]
-        mk = markers(sent, c)
-        out.append({**r, "sentence": sent, **{f"marker_{k}": v for k, v in mk.items()}, "marked": any(mk.values()),
+        mk = markers(sent, c, marker_rule)
+        flags = {"marker_vocabulary": mk["vocabulary"] or mk["name"], "marker_name": mk["name"],
+                 "marker_parenthesis": mk["parenthesis"]}
+        out.append({**r, "sentence": sent, **flags, "marked": any(mk.values()), "mentions_ai": mentions_ai(r["text"]),
                     "rule_items": rule, "llm_items": None if llm == "missing" else llm, "llm_failed": llm is None,
                     "phrases": [clean_phrase(p) for p in kept if clean_phrase(p)],
                     "marked_phrases": [p for p in items if is_marked(p, c)],

@@ -28,26 +28,52 @@ def _hbars(ax, table: pd.DataFrame, label: str, value: str = "rate", color=None)
     return ax
 
 
+def _typed(table: pd.DataFrame, m: str) -> pd.DataFrame:
+    """The ``m`` marker type's columns of a markedness table as k / rate / low / high (what ``_hbars`` draws)."""
+    return table.assign(k=table[f"{m}_k"], rate=table[f"{m}_rate"], low=table[f"{m}_low"], high=table[f"{m}_high"])
+
+
 def markedness_figure(mk: dict[str, pd.DataFrame]):
-    """Marked share of generations per region (with the culture-agnostic baseline) and per gender and marker type."""
+    """Per region, the share of generations with a vocabulary marker and, separately, with a parenthesis (the
+    paper's two types; dashed: the culture-agnostic prompts); per gender and marker type on the right."""
     import seaborn as sns
     pal = sns.color_palette("colorblind")
-    fig, axes = plt.subplots(1, 2, figsize=(12, 0.35 * max(len(mk["region"]), 6) + 1.5), gridspec_kw={"width_ratios": [3, 2]})
-    _hbars(axes[0], mk["region"], "region", color=pal[0])
-    if len(mk["baseline"]):
-        b = float(mk["baseline"]["rate"].iloc[0])
-        axes[0].axvline(b, color="k", ls="--", lw=1, label=f"culture-agnostic prompts ({100 * b:.0f}%; they name no culture)")
-        axes[0].legend(loc="lower right")
-    axes[0].set(title="Marked generations per region", xlabel="share of generations with a marker (95% Wilson CI)", ylabel="")
+    fig, axes = plt.subplots(1, 3, figsize=(15, 0.35 * max(len(mk["region"]), 6) + 1.5),
+                             gridspec_kw={"width_ratios": [3, 3, 2]})
+    for ax, m, color in ((axes[0], "vocabulary", pal[0]), (axes[1], "parenthesis", pal[2])):
+        _hbars(ax, _typed(mk["region"], m), "region", color=color)
+        if len(mk["baseline"]):
+            b = float(mk["baseline"][f"{m}_rate"].iloc[0])
+            ax.axvline(b, color="k", ls="--", lw=1, label=f"culture-agnostic prompts ({100 * b:.0f}%)")
+            ax.legend(loc="lower right", fontsize=8)
+        ax.set(title=f"{m.capitalize()} marker per region", xlabel="share of generations (95% Wilson CI)", ylabel="")
     both = pd.concat([mk["gender"].rename(columns={"gender": "group"}).assign(group=lambda d: "gender: " + d.group),
                       mk["type"].rename(columns={"marker": "group"}).assign(group=lambda d: "marker: " + d.group)])
-    _hbars(axes[1], both, "group", color=pal[1])
-    axes[1].set(title="By gender and by marker type", xlabel="share of generations (95% Wilson CI)", ylabel="")
+    _hbars(axes[2], both, "group", color=pal[1])
+    axes[2].set(title="Any marker by gender; each marker type", xlabel="share of generations (95% Wilson CI)", ylabel="")
+    return fig
+
+
+def markedness_frequency_figure(culture: pd.DataFrame, frequency: dict, corr: dict, source: str):
+    """Each culture's vocabulary and parenthesis marker shares against its frequency (log scale for counts)."""
+    import seaborn as sns
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharex=True)
+    d = culture.assign(frequency=culture.nationality.map(frequency)).dropna(subset=["frequency"])
+    for ax, m in zip(axes, ("vocabulary", "parenthesis")):
+        sns.scatterplot(data=d, x="frequency", y=f"{m}_rate", hue="region", ax=ax, s=50, legend=m == "parenthesis")
+        c = corr.get(m, {})
+        rho = "n/a" if c.get("spearman") is None else f"{c['spearman']:.2f}"
+        ax.set(title=f"{m.capitalize()} marker vs frequency (Spearman {rho}, n={c.get('n', 0)})",
+               xlabel=f"culture frequency: {source}", ylabel="share of generations marked")
+        if len(d) and d.frequency.min() > 0:
+            ax.set_xscale("log")
+    if axes[1].get_legend():
+        axes[1].legend(bbox_to_anchor=(1.01, 1), loc="upper left", fontsize=8, title="region")
     return fig
 
 
 def diversity_figure(div: pd.DataFrame, corr: dict):
-    """Unique culture symbols per culture against the frequency proxy, coloured by region."""
+    """Unique culture symbols per culture (summed over topics, gender-neutral generations) against its frequency."""
     import seaborn as sns
     fig, ax = plt.subplots(figsize=(8, 5))
     d = div.dropna(subset=["frequency"])
@@ -55,19 +81,31 @@ def diversity_figure(div: pd.DataFrame, corr: dict):
     for _, r in d.iterrows():
         ax.annotate(r.nationality, (r.frequency, r.symbols), fontsize=7, xytext=(3, 3), textcoords="offset points")
     src = str(div["frequency_source"].iloc[0]) if len(div) else ""
-    rho = "n/a" if corr.get("spearman") is None else f"{corr['spearman']:.2f}"
-    ax.set(title=f"Symbol diversity vs culture frequency (Spearman {rho})", xlabel=f"culture frequency proxy: {src}",
-           ylabel="unique culture symbols (count)")
+    rho = "n/a" if corr.get("spearman") is None or pd.isna(corr.get("spearman")) else f"{corr['spearman']:.2f}"
+    ax.set(title=f"Symbol diversity vs culture frequency (Spearman {rho})", xlabel=f"culture frequency: {src}",
+           ylabel="unique culture symbols, summed over topics")
+    if len(d) and d.frequency.min() > 0:
+        ax.set_xscale("log")
     ax.legend(bbox_to_anchor=(1.01, 1), loc="upper left", fontsize=8, title="region")
     return fig
 
 
 def presence_figure(pres: dict[str, pd.DataFrame]):
-    fig, ax = plt.subplots(figsize=(8, 0.35 * max(len(pres["region"]), 6) + 1.2))
-    if len(pres["region"]):
-        _hbars(ax, pres["region"], "region")
-    ax.set(title="Culture symbols also generated without a culture", xlabel="share of the region's symbols (95% Wilson CI)",
-           ylabel="")
+    """Per region, the mean of its cultures' shares (bars; the paper's definition) and each culture's share (dots)."""
+    reg, cult = pres["region"], pres["culture"]
+    fig, ax = plt.subplots(figsize=(8, 0.35 * max(len(reg), 6) + 1.2))
+    order = list(reg.sort_values(["share", "region"]).region)
+    y = {r: i for i, r in enumerate(order)}
+    ax.barh(range(len(order)), reg.set_index("region").loc[order, "share"], color="C0", alpha=0.6,
+            label="mean of per-culture shares")
+    ax.scatter(cult.share, cult.region.map(y), color="k", s=14, zorder=3, label="one culture")
+    for r in reg.itertuples():
+        ax.annotate(f"{int(r.n_cultures)} cultures, {int(r.cultures_with_symbols)} with symbols",
+                    (min(r.share, 0.9) + 0.02, y[r.region]), va="center", fontsize=7, color="0.25")
+    ax.set_yticks(range(len(order)), order)
+    ax.set(title="Culture symbols also generated without a culture", xlim=(0, 1.05), ylabel="",
+           xlabel="share of a culture's symbols (a culture without symbols counts 0, as the paper)")
+    ax.legend(loc="lower right", fontsize=8)
     return fig
 
 

@@ -26,6 +26,16 @@ from .prompts import culture_tail, reference_sentence
 MEASURES = ("sentence_mean", "culture_logprob")
 SYMBOL_COLUMNS = ["gen_id", "nationality", "region", "topic", "gender", "phrase", "candidate", "p_culture", "symbol"]
 GENERIC = None  # the n-gram of a topic's culture-agnostic calibration sentence
+CALIBRATION_RULES = ("paper", "always", "never")
+
+
+def calibrates(model: str, rule: str = "paper") -> bool:
+    """Whether ``model``'s scores are calibrated (the culture's score in the topic's culture-agnostic sentence
+    subtracted). ``paper``: as the paper, for Mistral models only (it calibrates Mistral-7B, not Llama-2-13B);
+    ``always`` / ``never``: every model or none (the validity check shows both variants for the run's model)."""
+    if rule not in CALIBRATION_RULES:
+        raise ValueError(f"calibrate must be one of {', '.join(CALIBRATION_RULES)}, not {rule!r}")
+    return rule == "always" or (rule == "paper" and "mistral" in str(model).lower())
 
 
 def start_text(tokenizer) -> str:

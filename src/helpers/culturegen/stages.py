@@ -12,7 +12,8 @@ GRAPH = StageGraph(
         "extract_llm": {"params": ["extractor_model", "extractor_base_url", "extractor_max_tokens"],
                         "after": ["generations"]},
         "scores": {"params": ["model", "cultures", "n_per_region"]},  # + the scorer's truncation and start text
-        "culturalbench": {"params": ["model", "cb_model", "cb_base_url", "cb_local_scoring", "cb_data", "n_cb_questions"]},
+        "culturalbench": {"params": ["model", "cb_model", "cb_base_url", "cb_local_scoring", "cb_data", "cb_revision",
+                                  "n_cb_questions"]},
     },
     items={"cultures": "selects prompts (records keyed by culture, topic, gender)", "n_per_region": "selects prompts",
            "topics": "selects prompts", "genders": "selects prompts", "extractor": "selects rows for the LLM extractor",
@@ -21,5 +22,6 @@ GRAPH = StageGraph(
     uncached={**EXECUTOR_SETTINGS, "backend": "engine only", "tensor_parallel_size": "parallelism only", "torch_threads": "threads only",
               "extractor_timeout": "time limit only", "cb_timeout": "time limit only", "score_batch_size": "batching only",
               "score_measure": "analysis of stored scores", "calibrate": "analysis of stored scores",
-              "frequency_counts_file": "read every run"},
+              "frequency_counts_file": "read every run", "frequency_measure": "analysis only",
+              "marker_rule": "analysis of stored generations"},
 )

@@ -7,6 +7,8 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
+import pandas as pd
+
 from . import data as cgd
 from . import extract as cge
 
@@ -23,7 +25,7 @@ def setup_line(chosen: Sequence, chosen_topics: Sequence, genders: Sequence, n_i
 # --------------------------------------------------------------------------- extraction
 def extract_symbols(run: Any, rows: Sequence[dict], stages: Any, executor: Any, *, extractor: str, n_agreement: int,
                     seed: int, backend: str, extractor_model: str, extractor_base_url: str, extractor_timeout: float,
-                    extractor_max_tokens: int) -> tuple[list[dict], dict, Any, list[str]]:
+                    extractor_max_tokens: int, marker_rule: str = "paper") -> tuple[list[dict], dict, Any, list[str]]:
     """Rule extraction for every continuation; the LLM extractor on every culture-conditioned one (``extractor``
     llm) or on an ``n_agreement`` sample to measure agreement. Returns (extracted rows, rule-vs-LLM agreement, the
     extractor's Judge or None, the lines the notebook prints)."""
@@ -42,7 +44,7 @@ def extract_symbols(run: Any, rows: Sequence[dict], stages: Any, executor: Any, 
                                           store=stages.store("extract_llm", key="gen_id", judge=judge.name,
                                                              temperature=judge.temperature))
         shutdown_engines()  # a vLLM extractor gives its GPU memory back to the log-prob scorer
-    ext = cge.extract_rows(rows, cultures_by_name, topics_by_key, llm_items, use=extractor)
+    ext = cge.extract_rows(rows, cultures_by_name, topics_by_key, llm_items, use=extractor, marker_rule=marker_rule)
     agreement = extractor_agreement(ext)
     n_marked = sum(len(r["marked_phrases"]) for r in ext)
     n_phrases = sum(len(r["phrases"]) for r in ext)
@@ -105,16 +107,30 @@ def top_symbols(sym_df, n: int = 12):
                                                      ascending=[False, True, True]).head(n)
 
 
+# --------------------------------------------------------------------------- frequency
+def frequency(chosen: Sequence, frequency_measure: str, frequency_counts_file: str, assoc: Any) -> tuple[dict, str]:
+    """({nationality: frequency}, source): the paper's RedPajama document counts (or another counts file) with
+    ``frequency_measure`` documents, the model-prior proxy with model_prior."""
+    from .analyses import culture_frequency
+    if frequency_measure == "documents":
+        return culture_frequency(chosen, counts=cgd.frequency_counts(frequency_counts_file or cgd.COUNTS_SOURCE))
+    if frequency_measure == "model_prior":
+        return culture_frequency(chosen, prior=assoc.prior())
+    raise ValueError(f"frequency_measure must be documents or model_prior, not {frequency_measure!r}")
+
+
 # --------------------------------------------------------------------------- CulturalBench
 def culturalbench(run: Any, stages: Any, scorer: Any, *, model: str, cb_data: str, n_cb_questions: int, cb_model: str,
-                  cb_base_url: str, cb_timeout: float, cb_local_scoring: str, score_batch_size: int) -> dict[str, Any]:
+                  cb_base_url: str, cb_timeout: float, cb_local_scoring: str, score_batch_size: int,
+                  cb_revision: str = "") -> dict[str, Any]:
     """The CulturalBench-style test: answered by an endpoint (keyed by the answering model, its endpoint and the
     questions) or scored locally (the run's scorer when the model is the same). Returns the evaluation (``cb``)
-    with its easy and hard questions and the answering model's name."""
+    with its easy and hard questions and the rows skipped as unusable ({reason: count}); the hub set is read at
+    ``cb_revision`` (empty: the latest)."""
     from ..core.judge import Judge
     from ..core.logprobs import LogProbScorer
     from . import culturalbench as cgb
-    easy, hard = cgb.load_culturalbench(cb_data, limit=n_cb_questions)
+    easy, hard, skipped = cgb.load_culturalbench_counted(cb_data, limit=n_cb_questions, revision=cb_revision)
     name = cb_model or model
     if cb_base_url:
         cb = cgb.evaluate(run, easy, hard, name, judge=Judge(name, base_url=cb_base_url, timeout=cb_timeout,
@@ -123,28 +139,38 @@ def culturalbench(run: Any, stages: Any, scorer: Any, *, model: str, cb_data: st
     else:
         cb_scorer = scorer if name == model else LogProbScorer(name, batch_size=score_batch_size)
         cb = cgb.evaluate(run, easy, hard, name, scorer=cb_scorer, mode=cb_local_scoring, stages=stages)
-    return {**cb, "easy_questions": easy, "hard_questions": hard}
+    return {**cb, "easy_questions": easy, "hard_questions": hard, "skipped": skipped}
 
 
 # --------------------------------------------------------------------------- metrics.json
-HEADLINE = ["validity_top1", "validity_precision", "validity_recall", "markedness", "cb_easy_accuracy",
-            "symbols_found", "diversity_spearman", "scoring_sentences_per_s"]
+HEADLINE = ["validity_top1", "validity_precision", "validity_recall", "markedness_vocabulary", "markedness_parenthesis",
+            "markedness_frequency_spearman", "cb_easy_accuracy", "symbols_found", "diversity_spearman",
+            "scoring_sentences_per_s"]
+
+
+def _corr(c: dict) -> dict:
+    return {k: c[k] for k in ("n", "spearman", "spearman_ci", "spearman_p", "kendall", "kendall_ci", "kendall_p",
+                              "n_boot", "n_boot_used")}
 
 
 def run_metrics(*, model: str, chosen: Sequence, chosen_topics: Sequence, rows: Sequence, n_samples: int,
-                variants: Sequence[dict], val: dict, mk: dict, sc: dict, div, div_corr: dict, pres: dict,
-                extractor: str, agreement: dict, cb: dict, gen_stats: dict, extractor_errors: int,
-                health: dict[str, int]) -> dict[str, Any]:
-    """metrics.json: validity of the scores on known pairs (every variant), markedness, symbols, diversity,
-    agnostic presence, extractor agreement, the CulturalBench-style accuracies, speed, the stores' health and the
-    findings computed from them (``analyses.findings``). ``sc``: ``score_symbols``; ``cb``: ``culturalbench``."""
+                variants: Sequence[dict], val: dict, mk: dict, mk_corr: dict, sc: dict, div: dict, div_corr,
+                pres: dict, extractor: str, agreement: dict, cb: dict, gen_stats: dict, extractor_errors: int,
+                health: dict[str, int], frequency_source: str, marker_rule: str = "paper",
+                calibrated: bool = False) -> dict[str, Any]:
+    """metrics.json: validity of the scores on known pairs (every variant), markedness (vocabulary and parenthesis
+    markers separately) and its correlation with culture frequency, symbols, diversity per topic, agnostic
+    presence, extractor agreement, the CulturalBench-style accuracies, speed, the stores' health and the findings
+    computed from them (``analyses.findings``). ``sc``: ``score_symbols``; ``cb``: ``culturalbench``."""
     from ..core.store import fallback_lines
     from . import culturalbench as cgb
     from .analyses import findings
     overall = mk["overall"].iloc[0]
     e_all, h_all, hq_all = cb["easy"].iloc[0], cb["hard_item"].iloc[0], cb["hard_question"].iloc[0]
-    tot_k, tot_n = (int(pres["region"].k.sum()), int(pres["region"].n.sum())) if len(pres["region"]) else (0, 0)
+    pr = pres["culture"]
     sym_df = sc["sym_df"]
+    div_all = div_corr[div_corr.topic == "all topics (sum)"].iloc[0]
+    base = mk["baseline"].iloc[0] if len(mk["baseline"]) else None
     m = {
         "model": model, "n_cultures": len(chosen), "n_topics": len(chosen_topics), "n_generations": len(rows),
         "validity_top1": val["top1"], "validity_top1_ci": val["top1_ci"], "validity_precision": val["precision"],
@@ -152,14 +178,32 @@ def run_metrics(*, model: str, chosen: Sequence, chosen_topics: Sequence, rows: 
         "validity_chance": 1.0 / len(chosen), "validity_pairs": val["n_pairs"], "validity_top1_ties": val["top1_ties"],
         "validity_variants": {f"{v['measure']}{'+calibration' if v['calibrated'] else ''}":
                               {"top1": v["top1"], "precision": v["precision"], "recall": v["recall"]} for v in variants},
+        "calibrated": calibrated, "marker_rule": marker_rule,
         "markedness": float(overall.rate), "markedness_ci": [float(overall.low), float(overall.high)],
-        "markedness_baseline": float(mk["baseline"].rate.iloc[0]) if len(mk["baseline"]) else None,
+        "markedness_vocabulary": float(overall.vocabulary_rate),
+        "markedness_vocabulary_ci": [float(overall.vocabulary_low), float(overall.vocabulary_high)],
+        "markedness_parenthesis": float(overall.parenthesis_rate),
+        "markedness_parenthesis_ci": [float(overall.parenthesis_low), float(overall.parenthesis_high)],
+        "markedness_n": int(overall.n), "markedness_ai_skipped": int(mk["ai_skipped"].culture_conditioned.iloc[0]),
+        "markedness_baseline_vocabulary": None if base is None else float(base.vocabulary_rate),
+        "markedness_baseline_parenthesis": None if base is None else float(base.parenthesis_rate),
         "markedness_no_name": float(mk["overall_no_name"].rate.iloc[0]),
-        "markedness_by_region": dict(zip(mk["region"].region, mk["region"].rate.astype(float))),
+        "markedness_by_region": {r.region: {"vocabulary": float(r.vocabulary_rate), "parenthesis": float(r.parenthesis_rate),
+                                            "n": int(r.n)} for r in mk["region"].itertuples()},
+        "markedness_frequency": {k: _corr(c) for k, c in mk_corr.items()},
+        "markedness_frequency_spearman": mk_corr["vocabulary"]["spearman"],
+        "markedness_frequency_spearman_ci": mk_corr["vocabulary"]["spearman_ci"],
         "symbols_found": sc["n_symbols"], "phrases_scored": int(sym_df.candidate.notna().sum()),
-        "diversity_spearman": div_corr["spearman"], "diversity_spearman_ci": div_corr["spearman_ci"],
-        "diversity_kendall": div_corr["kendall"], "frequency_source": str(div.frequency_source.iloc[0]),
-        "agnostic_presence": tot_k / tot_n if tot_n else None,
+        "diversity_gender": div["gender"],
+        "diversity_spearman": None if pd.isna(div_all.spearman) else float(div_all.spearman),
+        "diversity_spearman_ci": div_all.spearman_ci, "diversity_kendall": None if pd.isna(div_all.kendall) else float(div_all.kendall),
+        "diversity_by_topic": {r.topic: {"n": int(r.n), "spearman": None if pd.isna(r.spearman) else float(r.spearman),
+                                         "spearman_ci": r.spearman_ci, "kendall": None if pd.isna(r.kendall) else float(r.kendall),
+                                         "kendall_ci": r.kendall_ci} for r in div_corr.itertuples()},
+        "frequency_source": frequency_source,
+        "agnostic_presence": float(pr.share.mean()) if len(pr) else None,
+        "agnostic_presence_with_symbols": float(pr.share_with_symbols.mean()) if pr.share_with_symbols.notna().any() else None,
+        "agnostic_presence_by_region": {r.region: float(r.share) for r in pres["region"].itertuples()},
         "extractor": extractor, "extractor_agreement": agreement["exact"], "extractor_agreement_ci": agreement["exact_ci"],
         "extractor_parse_failures": agreement["parse_failures"], "extractor_checked": agreement["n"],
         "cb_easy_accuracy": cgb.measured(cb, "easy", e_all.accuracy),
@@ -167,13 +211,13 @@ def run_metrics(*, model: str, chosen: Sequence, chosen_topics: Sequence, rows: 
         "cb_hard_item_accuracy": cgb.measured(cb, "hard", h_all.accuracy),
         "cb_hard_item_accuracy_ci": [float(h_all.low), float(h_all.high)],
         "cb_hard_question_accuracy": cgb.measured(cb, "hard", hq_all.accuracy),
-        "cb_questions": len(cb["easy_questions"]), "cb_scoring": cb["how"],
+        "cb_questions": len(cb["easy_questions"]), "cb_scoring": cb["how"], "cb_skipped_rows": cb.get("skipped", {}),
         "cb_failed_calls": cb["failed_calls"], "cb_not_measured": {f: cgb.not_measured(cb, f) for f in ("easy", "hard")},
         "generation_sequences_per_s": gen_stats["sequences_per_s"],
         "scoring_sentences_per_s": sc["speed"]["sentences_per_s"], "headline": HEADLINE,
     }
     m.update(findings(m, n_samples=n_samples, mk=mk, val=val, div_corr=div_corr, div=div, pres=pres,
-                      agreement=agreement, cb=cb))
+                      agreement=agreement, cb=cb, mk_corr=mk_corr))
     m.update(extractor_endpoint_errors=extractor_errors, **health)
     m["findings"] = list(m.get("findings", [])) + fallback_lines({"extractor endpoint errors": extractor_errors,
                                                                    **health})
