@@ -21,18 +21,26 @@
 # from the teacher's log-probabilities: **saliency** PMI = log p(doc | summary) - log p(doc) (the summary makes the
 # document more predictable) and **faithfulness** PMI = log p(summary | doc) - log p(summary) (the document makes
 # the summary predictable); **brevity** as a compression-ratio window; **not a copy** (ROUGE-L precision against the
-# source below a threshold); NLI entailment both ways when an NLI model is configured. **Expert iteration:** sample,
+# source below a threshold); NLI entailment both ways when an NLI model is configured. The PMI critics are per token
+# and relative to an empty baseline in the same template (an empty summary, an empty document), so their thresholds
+# are in nats per token and a content-free summary scores about 0. Of the candidates that pass, the best
+# `keep_per_doc` of each document are kept (best-of-n). **Expert iteration:** sample,
 # filter, fine-tune the teacher on the survivors (TRL `SFTTrainer`), repeat. The final pairs are annotated with
 # **control attributes** (length bucket, a focus keyword chosen with MiniLM embeddings, extractiveness from fragment
-# density), and a smaller **student** is trained with them as control codes. **Evaluation:** ROUGE-1/2/L with
-# bootstrap CIs against reference summaries, against lead-3 and the zero-shot teacher; controllability of the student.
+# density), and a smaller **student** is trained with them as control codes; a **control** student of the same size,
+# start and budget is trained on as many random (unfiltered) candidates of the same documents. **Evaluation:**
+# ROUGE-1/2/L with bootstrap CIs against reference summaries: filtered minus unfiltered student (paired over
+# documents), against the zero-shot teacher, lead-1 and lead-3; controllability of the student.
 #
 # **What the quick profile shows, and what it does not.** It runs every stage on the 135M embedded model
-# (SmolLM2-135M-Instruct) with a handful of documents, one round of a few SFT steps, a layer-truncated copy of the
-# teacher as the student and 10 documents with reference summaries written by us. It shows the pipeline works,
-# resumes and measures itself; it cannot show that the critics turn a weak teacher into a good summarizer (the paper
-# uses Pythia-2.8B, 4.5M pairs and a 568M seq2seq student). The full profile (`params/08_infosumm/full-gpu.yaml`) is
-# the experiment: Pythia-2.8B, thousands of documents, three rounds, a T5 student, CNN/DailyMail and XSum.
+# (SmolLM2-135M-Instruct, an instruct model that already summarises, unlike the paper's base teacher) with a handful
+# of documents, no expert-iteration round (the critics select the zero-shot teacher's candidates), two whole-model
+# students of a few steps and the 30 documents with reference summaries written by us. It shows the pipeline works,
+# resumes and measures itself. The `cpu-demo` profile (`params/08_infosumm/cpu-demo.yaml`, about 20-45 minutes on 2
+# cores) gives the critics enough candidates per document and the students enough steps for the paper's direction to
+# appear. The full profile (`params/08_infosumm/full-gpu.yaml`) is the experiment: Pythia-2.8B (a base model),
+# thousands of documents, three rounds, a PEGASUS-large student (568M, the paper's size and kind), CNN/DailyMail and
+# XSum.
 
 # %% tags=["parameters"]
 teacher_model = "smollm2-135m-instruct"  # [non-empty] the teacher (a causal LM): embedded alias, folder or hub id
@@ -45,7 +53,7 @@ max_model_len = 0  # [0..] vLLM: context length of an engine (prompt + reply tok
 torch_threads = 0  # [0..] CPU threads for torch; 0: the cores free right now (os.sched_getaffinity minus the load average)
 documents_data = ""  # documents from a data set (builtin:NAME, local JSONL with a document field, or a hub id); empty: the teacher writes them
 prefixes = "builtin:infosumm_prefixes.jsonl"  # [non-empty] news-style prefixes the teacher continues into documents
-n_documents_per_round = 5  # [1..] documents each sampling round summarises (fresh documents every round)
+n_documents_per_round = 8  # [1..] documents each sampling round summarises (fresh documents every round)
 doc_max_tokens = 64  # [8..] new tokens of a generated document
 doc_min_words = 25  # [1..] shorter documents are dropped (counted)
 doc_temperature = 0.8  # [0..] sampling temperature of documents
@@ -55,13 +63,14 @@ summary_max_tokens = 32  # [4..] new tokens of a candidate summary (cut at its f
 temperature = 0.8  # [0..] sampling temperature of candidates
 top_p = 0.95  # [0..1] nucleus sampling of candidates and documents
 seed = 0  # [0..] sampling and training seed
-n_rounds = 1  # [0..] expert-iteration rounds (sample, filter, fine-tune); a final sampling round follows
-saliency_min = 0.0  # saliency PMI threshold in nats (pass when above)
-faithfulness_min = 0.0  # faithfulness PMI threshold in nats (pass when above)
+n_rounds = 0  # [0..] expert-iteration rounds (sample, filter, fine-tune); a final sampling round follows
+saliency_min = 0.15  # saliency threshold in nats per document token above the empty-summary baseline (pass when above)
+faithfulness_min = 0.75  # faithfulness threshold in nats per summary token above the empty-document baseline (pass when above)
 ratio_min = 0.05  # [0..1] brevity: summary words / document words at least this
 ratio_max = 0.4  # [0..1] brevity: at most this
 copy_max = 0.75  # [0..1] not a copy: ROUGE-L precision against the source at most this
 nli_min = 0.75  # [0..1] entailment probability both ways (with nli_model)
+keep_per_doc = 1  # [0..] best-of-n: candidates kept per document, the best-ranked of those passing every critic (0: all that pass)
 min_pairs = 4  # [0..] when fewer candidates pass every critic, add the best-ranked ones that pass brevity and not-a-copy (counted fallback)
 sft_steps = 4  # [1..] optimizer steps per teacher fine-tuning round
 sft_learning_rate = 5e-05  # [0..] teacher learning rate
@@ -70,7 +79,8 @@ max_length = 256  # [32..] tokens of a training sequence
 save_steps = 0  # [0..] checkpoint every N steps (0: only the final model); a killed round resumes from the last one
 report_to = "none"  # [none|trackio|wandb|mlflow|tensorboard] training tracker
 lora_r = 0  # [0..] LoRA rank (0: full fine-tuning)
-student_init = "truncate:12"  # [non-empty] the student: truncate:N (N of the teacher's layers: the first N-2 and the last 2), a folder or a hub id (a seq2seq model such as google/flan-t5-large)
+control_arm = True  # also train an equal-size student on random candidates of the same documents (the control; without it the finding is untestable)
+student_init = "smollm2-135m-instruct"  # [non-empty] the student: truncate:N (N of the teacher's layers: the first N-2 and the last 2), a folder or a hub id (a seq2seq model such as google/pegasus-large)
 student_data = "all"  # [all|last] train the student on the survivors of every round, or only of the final teacher's round (paper)
 student_steps = 8  # [1..] student optimizer steps
 student_learning_rate = 0.0003  # [0..] student learning rate
@@ -81,11 +91,11 @@ density_split = 2.0  # [0..] extractive fragment density at or above which a sum
 embedder = "all-minilm-l6-v2"  # [non-empty] sentence embedder that picks focus keywords
 eval_data = "builtin:infosumm_reference.jsonl"  # [non-empty] documents with reference summaries: builtin, local JSONL, abisee/cnn_dailymail or EdinburghNLP/xsum
 extra_eval_data = []  # more reference sets evaluated the same way (e.g. ["EdinburghNLP/xsum"])
-n_eval = 10  # [1..] reference documents per set
+n_eval = 30  # [0..] reference documents per set (0: all)
 eval_max_words = 400  # [0..] reference documents cut to this many words (0: no cut)
 eval_max_tokens = 32  # [4..] new tokens of an evaluated summary (greedy)
-n_eval_critics = 3  # [0..] reference documents whose summaries (every system) the critics also score (0: none)
-n_control_docs = 3  # [0..] reference documents the controllability test uses
+n_eval_critics = 5  # [0..] reference documents whose summaries (teacher, students) and probes (reference, lead-1, another document's summary, a content-free one) the critics score (0: none)
+n_control_docs = 2  # [0..] reference documents the controllability test uses
 bootstrap_rounds = 1000  # [100..] bootstrap resamples for ROUGE CIs
 
 # %%
@@ -147,7 +157,7 @@ it = iss.expert_iteration(run, teacher_model, teacher_gen, doc_sets, scorer, nli
                           n_rounds=n_rounds, backend=backend, tensor_parallel_size=tensor_parallel_size,
                           prompt_formats=prompt_formats, n_samples=n_samples, sampling=sampling, min_pairs=min_pairs,
                           sft_steps=sft_steps, sft_learning_rate=sft_learning_rate, sft_batch_size=sft_batch_size,
-                          max_length=max_length, seed=seed)
+                          max_length=max_length, seed=seed, keep_per_doc=keep_per_doc)
 teacher_paths, rounds, all_rows, train_logs = it["teacher_paths"], it["rounds"], it["all_rows"], it["train_logs"]
 run.save_table(iss.candidates_table(all_rows), "candidates_scored")
 iss.pass_rate_table(rounds)
@@ -169,48 +179,51 @@ iss.examples_table(all_rows)
 # space) and its **extractiveness** (extractive fragment coverage and density; "high" at density >= `density_split`).
 
 # %%
-survivors = it["survivors"]
-final = survivors[n_rounds] if student_data == "last" else [k for r in sorted(survivors) for k in survivors[r]]
-final = list({(k["doc_id"], k["summary"]): k for k in final}.values())
-kw = isk.pick_keywords([k["summary"] for k in final], [isk.candidate_keywords(k["document"], k["summary"]) for k in final], embedder)
-pairs = [{**k, "controls": isk.annotate(k["document"], k["summary"], length_buckets, density_split, w)} for k, w in zip(final, kw)]
+pairs = iss.final_pairs(it["survivors"], n_rounds, student_data, length_buckets, density_split, embedder)
+control_pairs = (iss.final_pairs(it["control"], n_rounds, student_data, length_buckets, density_split, embedder)
+                 if control_arm else [])  # the control arm: random candidates of the same documents, same count
 ctrl_df = pd.DataFrame([{"summary": p["summary"][:120], **p["controls"]} for p in pairs])
 run.save_table(ctrl_df, "final_pairs")
-print(f"{len(pairs)} final pairs ({sum(1 for p in pairs if p.get('fallback'))} from the fallback); length buckets "
-      f"{ctrl_df.length.value_counts().to_dict()}, extractiveness {ctrl_df.extractive.value_counts().to_dict()}, "
-      f"{int(ctrl_df.focus.notna().sum())} with a focus keyword")
+print(f"{len(pairs)} final pairs ({sum(1 for p in pairs if p.get('fallback'))} from the fallback), "
+      f"{len(control_pairs)} control pairs; length buckets {ctrl_df.length.value_counts().to_dict()}, extractiveness "
+      f"{ctrl_df.extractive.value_counts().to_dict()}, {int(ctrl_df.focus.notna().sum())} with a focus keyword")
 ctrl_df.head(8)
 
 # %% [markdown]
-# ## 4 · Student distillation
+# ## 4 · Student distillation, and the control arm
 # The student reads its control codes (`<length=short> <focus=rain> <extractive=low>`, each left out with probability
-# `code_dropout`, so it also summarises without them) on the first line, then the document and "TL;DR:". Quick: the
-# teacher's first layers (`truncate:N`: the first N-2 layers and the last 2, a damaged model that the quick profile's few steps cannot repair); full: a seq2seq model from the hub (trained with `Seq2SeqTrainer`).
+# `code_dropout`, so it also summarises without them) on the first line, then the document and "TL;DR:". It starts
+# from a whole model (quick: the embedded 135M model; full: a PEGASUS-large seq2seq model, trained with
+# `Seq2SeqTrainer`). **Control arm:** a second student, same start, same steps and settings, trained on as many
+# candidates drawn at random (critics ignored) from the same documents: what the critics add is the difference.
 
 # %%
 t0 = time.perf_counter()
 student_base = iss.student_base(student_init, teacher_model, run.dir / "checkpoints")
-s_examples = iss.student_examples(pairs, code_dropout, seed)  # control codes, each dropped with code_dropout
-student_path, s_hist = ist.sft(student_base, s_examples, run.dir / "checkpoints" / "student", {"stage": "student"}, opts,
-                               max_steps=student_steps, learning_rate=student_learning_rate, batch_size=student_batch_size,
-                               max_length=max_length, seed=seed)
-train_logs["student"] = s_hist
+train_cfg = dict(code_dropout=code_dropout, steps=student_steps, learning_rate=student_learning_rate,
+                 batch_size=student_batch_size, max_length=max_length, seed=seed)
+student_path, train_logs["student"] = iss.train_student("student", student_base, pairs, run.dir / "checkpoints",
+                                                        opts, **train_cfg)
+if control_arm:
+    unfiltered_path, train_logs["student_unfiltered"] = iss.train_student(
+        "student_unfiltered", student_base, control_pairs, run.dir / "checkpoints", opts, **train_cfg)
 timings["student"] = time.perf_counter() - t0
 losses = {k: [h["loss"] for h in v if "loss" in h] for k, v in train_logs.items()}
-print(f"student {student_init} ({'seq2seq' if ist.is_seq2seq(student_path) else 'causal'}) on {len(s_examples)} pairs, "
-      f"{timings['student']:.0f} s")
+print(f"students from {student_init} ({'seq2seq' if ist.is_seq2seq(student_path) else 'causal'}), "
+      f"{len(pairs)} pairs each, {timings['student']:.0f} s")
 iss.loss_table(losses)
 
 # %% [markdown]
 # ## 5 · Evaluation against reference summaries
 # Greedy summaries of the reference documents ("TL;DR:" format) from the zero-shot teacher (round 0), the teacher
-# after the last round and the student (no control codes); lead-3 copies the first three sentences. ROUGE-1/2/L F1
-# (`rouge-score`, stemmed) with 95% bootstrap intervals over documents; the critics also score every system's summaries
-# of the first `n_eval_critics` documents.
+# after the last round, the student and the unfiltered student (no control codes); lead-1 and lead-3 copy the first
+# one and three sentences. ROUGE-1/2/L F1 (`rouge-score`, stemmed) with 95% bootstrap intervals over documents;
+# paired differences join documents by id.
 
 # %%
 t0 = time.perf_counter()
-systems = {"teacher round 0": teacher_paths[0], f"teacher round {n_rounds}": teacher_paths[-1], "student": student_path}
+systems = {"teacher round 0": teacher_paths[0], f"teacher round {n_rounds}": teacher_paths[-1], "student": student_path,
+           **({"student (unfiltered)": unfiltered_path} if control_arm else {})}
 eval_sets = iss.evaluate_systems(run, systems, [eval_data] + list(extra_eval_data), n_eval=n_eval,
                                  eval_max_words=eval_max_words, eval_max_tokens=eval_max_tokens, backend=backend,
                                  tensor_parallel_size=tensor_parallel_size, bootstrap_rounds=bootstrap_rounds, seed=seed)
@@ -221,21 +234,23 @@ run.save_table(rouge_df, "rouge")
 show(run, isplot.rouge_figure(main["rouge"]), "rouge", iss.rouge_caption(main, eval_data))
 rouge_df
 
+# %% [markdown]
+# **Are the critics selective?** On the first `n_eval_critics` reference documents the critics score the models'
+# summaries and four probes: the reference summary, lead-1 (a copy of the first sentence), the reference summary of
+# another document and a content-free summary. The last two should fail the PMI critics; lead-1 should not win.
+
 # %%
 t0 = time.perf_counter()
 refs, outs = main["refs"], main["outs"]
-crit_rows = []
-for name in outs if n_eval_critics else []:
-    c = [{"id": f"{name}-{x['id']}", "round": name, "doc_id": x["id"], "format": "tldr", "document": x["document"], "summary": o}
-         for x, o in zip(refs[:n_eval_critics], outs[name][:n_eval_critics])]
-    crit_rows += isp.judge(isp.critic_stage(run, "eval", scorer, c, nli), thresholds, nli is not None)
-crit_summary = ise.critic_summary(crit_rows)
+scored_systems = {k: v for k, v in outs.items() if k.startswith(("student", "teacher round 0"))}
+crit_rows = isp.judge(isp.critic_stage(run, "eval", scorer, iss.critic_check_rows(refs, scored_systems, n_eval_critics),
+                                       nli), thresholds, nli is not None)
+crit_summary, checks = ise.critic_summary(crit_rows), ise.critic_checks(crit_rows)
 run.save_table(crit_summary, "eval_critics")
 timings["evaluation_critics"] = time.perf_counter() - t0
-examples = pd.DataFrame({"reference": [x["summary"] for x in refs], **{k: v for k, v in outs.items()}}).head(4)
-print(f"critics on the summaries of {min(n_eval_critics, len(refs))} reference documents per system (share passing, mean PMI in nats):")
+print(f"critics on {min(n_eval_critics, len(refs))} reference documents (share passing; mean PMI in nats per token):")
 display(crit_summary)
-examples
+pd.DataFrame({"reference": [x["summary"] for x in refs], **outs}).head(4)
 
 # %% [markdown]
 # ## 6 · Controllability
@@ -263,18 +278,20 @@ pd.DataFrame([{"request": str(r["request"]), "output": r["output"][:120], **r["h
 
 # %% [markdown]
 # ## Findings
-# Computed from this run: the signal compares the student with lead-3 on ROUGE-L (paired bootstrap over documents);
-# the details give each round's pass rates, what expert iteration changed, and what a teacher of this size can show.
+# Computed from this run. The signal is the critics' test: the student trained on critic-selected candidates minus
+# the equal-size student trained on random ones (ROUGE-L, paired bootstrap over documents joined by id); without the
+# control arm it is "untestable". The details give pass rates, the critics' sanity probes, the students against the
+# zero-shot teacher, lead-1 and lead-3.
 
 # %%
 import os
 
 timings["total"] = time.perf_counter() - t_start
 metrics = iss.run_metrics(teacher_model=teacher_model, critic_model=critic_model, nli_model=nli_model,
-                          n_rounds=n_rounds, docs=docs, doc_info=doc_info, it=it, pairs=pairs, main=main,
-                          eval_sets=eval_sets, ctrl=ctrl, ctrl_chance=ctrl_chance, crit_summary=crit_summary,
-                          timings=timings, losses=losses, student_init=student_init,
-                          bootstrap_rounds=bootstrap_rounds, seed=seed)
+                          n_rounds=n_rounds, docs=docs, doc_info=doc_info, it=it, pairs=pairs,
+                          control_pairs=control_pairs, main=main, eval_sets=eval_sets, ctrl=ctrl,
+                          ctrl_chance=ctrl_chance, crit_summary=crit_summary, checks=checks, timings=timings,
+                          losses=losses, student_init=student_init, bootstrap_rounds=bootstrap_rounds, seed=seed)
 run.log_metrics(metrics)
 print(f"total {timings['total']:.0f} s; load average {os.getloadavg()[0]:.1f}")
 print(metrics["signal"])

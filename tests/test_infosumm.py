@@ -58,14 +58,55 @@ def test_pmi_critics_match_hand_computed_logprobs(tiny_model_dir):
              {"doc_id": "d", "document": DOC, "summary": "Work starts in May."},
              {"doc_id": "d", "document": DOC, "summary": "   "}]
     got = isc.pmi_scores(scorer, cands)
+    n_doc = len(scorer.tokenizer(DOC, add_special_tokens=False).input_ids)
     for c, g in zip(cands[:2], got[:2]):
-        lp_doc = _direct_sum(scorer, "Article:\n", DOC)
+        lp_doc = _direct_sum(scorer, "Summary: \n\nArticle:\n", DOC)  # the empty-summary baseline
         lp_doc_s = _direct_sum(scorer, f"Summary: {c['summary']}\n\nArticle:\n", DOC)
         lp_s_doc = _direct_sum(scorer, f"Article:\n{DOC}\n\nSummary:", " " + c["summary"])
-        lp_s = _direct_sum(scorer, "Summary:", " " + c["summary"])
-        assert g["saliency"] == pytest.approx(lp_doc_s - lp_doc, abs=1e-3)
-        assert g["faithfulness"] == pytest.approx(lp_s_doc - lp_s, abs=1e-3)
+        lp_s = _direct_sum(scorer, "Article:\n\n\nSummary:", " " + c["summary"])  # the empty-document baseline
+        n_s = len(scorer.tokenizer(" " + c["summary"], add_special_tokens=False).input_ids)
+        assert g["saliency_sum"] == pytest.approx(lp_doc_s - lp_doc, abs=1e-3)
+        assert g["faithfulness_sum"] == pytest.approx(lp_s_doc - lp_s, abs=1e-3)
+        assert g["saliency"] == pytest.approx((lp_doc_s - lp_doc) / n_doc, abs=1e-4)  # nats per document token
+        assert g["faithfulness"] == pytest.approx((lp_s_doc - lp_s) / n_s, abs=1e-4)  # nats per summary token
+        assert g["doc_tokens"] == n_doc and g["summary_tokens"] == n_s
     assert got[2]["saliency"] is None and got[2]["faithfulness"] is None
+
+
+class WordScorer:
+    """A hand-computable scorer: a continuation word costs 1 nat when it occurs in the prompt, 3 nats otherwise
+    (one token per word)."""
+    model_name = "word-scorer"
+
+    def score(self, pairs, desc=None):
+        from helpers.core.logprobs import ResponseLogProb
+        out = []
+        for prompt, cont in pairs:
+            seen = set(isc.words(prompt))
+            lps = [-1.0 if w in seen else -3.0 for w in isc.words(cont)]
+            out.append(ResponseLogProb(sum(lps), sum(lps) / max(1, len(lps)), len(lps)))
+        return out
+
+
+def test_per_token_pmi_by_hand_and_thresholds_reject_wrong_document_and_content_free():
+    doc = "the council voted to build a bridge over the river"  # 10 words, 9 distinct
+    cands = {"summary": "council votes new bridge", "wrong": "farmers protest milk prices",
+             "content-free": "this is an article", "empty": ""}
+    rows = [{"id": k, "doc_id": "d", "document": doc, "summary": v} for k, v in cands.items()]
+    got = dict(zip(cands, isc.pmi_scores(WordScorer(), rows)))
+    # saliency: the summary's words council, bridge occur in the document (the 10 document words cost 3 nats each
+    # under the empty summary, 1 nat each when the summary holds them): (2 words * 2 nats) / 10 document tokens;
+    # faithfulness: council and bridge cost 1 nat given the document and 3 given the empty one, "votes" and "new" 3
+    # either way: (2 * 2 nats) / 4 summary tokens
+    assert got["summary"]["saliency"] == pytest.approx(4 / 10)
+    assert got["summary"]["faithfulness"] == pytest.approx(4 / 4)
+    # another document's summary and a content-free one ("article" is in both templates) gain nothing from the
+    # document: 0 nats per token, below any positive threshold
+    assert got["wrong"]["saliency"] == 0 and got["wrong"]["faithfulness"] == 0
+    assert got["content-free"]["faithfulness"] == 0
+    t = isc.Thresholds(saliency_min=0.05, faithfulness_min=0.1, ratio_min=0.0, ratio_max=1.0)
+    v = {k: isc.verdicts({**isc.surface_scores(doc, cands[k]), **got[k]}, t, use_nli=False) for k in cands}
+    assert v["summary"]["all"] and not v["wrong"]["all"] and not v["content-free"]["all"] and not v["empty"]["all"]
 
 
 def test_nli_critic_reads_the_entailment_label(tmp_path, embedded_model_dir):
@@ -90,7 +131,7 @@ def test_nli_critic_reads_the_entailment_label(tmp_path, embedded_model_dir):
 
 # --------------------------------------------------------------------------- thresholds and verdicts
 def _scores(**kw):
-    base = {"summary_words": 8, "doc_words": 40, "ratio": 0.2, "copy_rougeL_p": 0.3, "saliency": 2.0, "faithfulness": 1.0,
+    base = {"summary_words": 8, "doc_words": 40, "ratio": 0.2, "copy_rougeL_p": 0.3, "saliency": 0.2, "faithfulness": 1.0,
             "summary_tokens": 9, "nli_doc_to_summary": None, "nli_summary_to_doc": None}
     return {**base, **kw}
 
@@ -222,32 +263,35 @@ def test_truncated_copy_keeps_the_first_layers(tmp_path, tiny_model_dir):
         ist.truncated_copy(tiny_model_dir, 5, tmp_path / "too-deep")
 
 
-def _metrics(sl, sl_ci, lf, lf_ci, **more):
-    """The metrics ``evaluate.findings`` reads (teacher "m", 15 final pairs, none from the fallback)."""
-    return {"teacher_model": "m", "student_minus_lead3_rougeL": sl, "student_minus_lead3_rougeL_ci": sl_ci,
-            "teacher_last_minus_round0_rougeL": lf, "teacher_last_minus_round0_rougeL_ci": lf_ci, "final_pairs": 15,
-            "fallback_pairs": 0, **more}
+def _rouge(**vals):
+    return [{"system": k, "n": 30, "rougeL": v, "rougeL_ci": [v - 0.05, v + 0.05]} for k, v in vals.items()]
 
 
-def test_findings_are_computed_from_the_numbers():
-    def row(system, r):
-        return {"system": system, "n": 10, "rougeL": r, "rougeL_ci": [r - 0.05, r + 0.05]}
-    rouge = [row("lead-3", 0.33), row("teacher round 0", 0.28), row("teacher round 1", 0.26), row("student", 0.05)]
-    rounds = [{"round": r, "n_candidates": 24, "n_documents": 6, "fallback": 0,
-               "pass_rates": {"brevity": {"passed": 8, "n": 24, "rate": 1 / 3}, "all": {"passed": k, "n": 24, "rate": k / 24}}}
-              for r, k in ((0, 6), (1, 3))]
-    m = _metrics(-0.28, [-0.32, -0.24], -0.02, [-0.1, 0.05], n_documents=12, student_init="truncate:12",
-                 student_loss_first=15.9, student_loss_last=4.8, student_minus_teacher_last_rougeL=-0.2,
-                 student_minus_teacher_last_rougeL_ci=[-0.28, -0.13])
-    f = ise.findings(m, rounds=rounds, rouge=rouge, student_steps=10)
-    assert f["signal"] == "lead-3 beats the student"
-    assert "6/24 round-0" in f["finding"] and "0.050 for the student" in f["finding"]
+ROUNDS = [{"round": 0, "n_candidates": 24, "n_documents": 6, "fallback": 0, "n_kept": 6,
+           "pass_rates": {"brevity": {"passed": 8, "n": 24, "rate": 1 / 3}, "all": {"passed": 6, "n": 24, "rate": 0.25}}}]
+
+
+def test_findings_are_computed_from_the_numbers_and_gated_on_the_control_arm():
+    rouge = _rouge(**{"lead-1": 0.49, "lead-3": 0.33, "teacher round 0": 0.28, "student": 0.31,
+                      "student (unfiltered)": 0.25})
+    checks = {"wrong_document": {"n": 5, "pmi_pass": 0, "all_pass": 0}, "content_free": {"n": 5, "pmi_pass": 1, "all_pass": 0},
+              "reference": {"n": 5, "pmi_pass": 5, "all_pass": 4}, "lead1": {"n": 5, "pmi_pass": 5, "all_pass": 0},
+              "lead1_beats_reference": {"docs": 4, "n": 5}}
+    m = {"teacher_model": "m", "final_pairs": 8, "fallback_pairs": 0, "control_overlap": 0.25, "n_documents": 8,
+         "filtered_minus_unfiltered_rougeL": 0.06, "filtered_minus_unfiltered_rougeL_ci": [0.01, 0.11],
+         "filtered_minus_unfiltered_n": 30, "student_minus_teacher0_rougeL": 0.03,
+         "student_minus_teacher0_rougeL_ci": [-0.01, 0.07], "critic_checks": checks, "student_init": "x"}
+    f = ise.findings(m, rounds=ROUNDS, rouge=rouge, student_steps=8)
+    assert f["signal"] == "filtered student beats unfiltered"
+    assert "+0.060 ROUGE-L (95% CI +0.010 to +0.110) over 30 reference documents" in f["finding"]
+    assert "lead-1 0.490" in f["finding"] and "lead-3 0.330" in f["finding"]
     text = " ".join(f["findings"])
-    assert "training loss 15.89 -> 4.80" not in text and "15.90 -> 4.80" in text
-    assert "lead-3 (copying" in text and "stays below its teacher" in text and "beyond noise" in text
-    assert "few candidates pass every critic (12%" in text and "most restrictive critic in the last round was brevity" in text
-    g = ise.findings(_metrics(0.1, [0.02, 0.2], 0.1, [0.05, 0.15], n_documents=5000), rounds=rounds, rouge=rouge)
-    assert g["signal"] == "student beats lead-3" and "needs the full profile" not in " ".join(g["findings"])
+    assert "0/5 summaries of another document, 1/5 content-free" in text and "4 of 5 documents" in text
+    assert "still rewarded" in text and "+0.030 (95% CI -0.010 to +0.070) ROUGE-L" in text and "25% of the control arm's pairs" in text
+    g = ise.findings({**m, "filtered_minus_unfiltered_rougeL": None}, rounds=ROUNDS,
+                     rouge=_rouge(**{"lead-1": 0.49, "lead-3": 0.33, "teacher round 0": 0.28, "student": 0.31}))
+    assert g["signal"] == "untestable" and g["finding"].startswith("Untestable here: no student was trained on unfiltered")
+    assert "student 0.310" in g["finding"]
 
 
 def test_critic_summary_per_system():
@@ -260,3 +304,57 @@ def test_critic_summary_per_system():
     missing = df.loc["student", "mean_saliency"]
     assert df.loc["student", "pass_all"] == 0.0 and (missing is None or missing != missing)  # no scores: None / NaN
     assert list(ise.critic_summary([]).columns)[0] == "system"
+
+
+# --------------------------------------------------------------------------- selection, control arm, paired CI, gate
+def _row(i, doc, sal, fai, summary=None, copy=0.1):
+    return {"id": f"c{i}", "doc_id": doc, "document": "d", "summary": summary if summary is not None else f"s{i}",
+            "scores": _scores(saliency=sal, faithfulness=fai, copy_rougeL_p=copy)}
+
+
+def test_best_of_n_keeps_the_best_passing_candidate_per_document():
+    rows = isp.judge([_row(0, "a", 0.1, 0.2), _row(1, "a", 0.3, 0.5), _row(2, "a", 0.9, 0.9, copy=0.9),
+                      _row(3, "b", 0.2, 0.1), _row(4, "b", -0.1, 2.0), _row(5, "c", -1.0, -1.0)], isc.Thresholds(), False)
+    kept, fallback = isp.survivors(rows, min_pairs=0, per_doc=1)
+    # a: c1 (0.8) over c0 (0.3); c2 scores higher but is a copy; b: c3, the only one passing; c: nothing passes
+    assert [r["id"] for r in kept] == ["c1", "c3"] and fallback == 0
+    assert [r["id"] for r in isp.survivors(rows, 0, per_doc=2)[0]] == ["c1", "c0", "c3"]
+    assert len(isp.survivors(rows, 0, per_doc=0)[0]) == 3  # 0: every passing candidate
+    kept, fallback = isp.survivors(rows, min_pairs=4, per_doc=1)
+    assert fallback == 2 and {r["id"] for r in kept[2:]} == {"c0", "c4"}  # best-ranked of the rest that are no copies
+
+
+def test_control_arm_draws_equal_size_random_candidates_of_the_same_documents():
+    rows = [_row(i, doc, 0.1, 0.1) for i, doc in enumerate("aaaabbbbcc")] + [_row(10, "a", 0, 0, summary=" ")]
+    kept = [rows[0], rows[1], rows[4]]  # two of a, one of b, none of c
+    control = isp.control_sample(rows, kept, seed=0)
+    assert len(control) == len(kept) and sorted(r["doc_id"] for r in control) == ["a", "a", "b"]
+    assert all(r["control"] and r["summary"].strip() for r in control)  # never the empty candidate
+    assert len({r["id"] for r in control}) == 3  # without replacement
+    assert [r["id"] for r in isp.control_sample(list(reversed(rows)), kept, seed=0)] == [r["id"] for r in control]
+    draws = {tuple(r["id"] for r in isp.control_sample(rows, kept, seed=s)) for s in range(8)}
+    assert len(draws) > 1  # random: the seed changes the draw
+
+
+def test_paired_difference_joins_documents_by_id():
+    a = {"d1": 0.5, "d2": 0.3, "d3": 0.4, "only_a": 0.9}
+    b = {"d3": 0.1, "d1": 0.4, "d2": 0.3, "only_b": 0.0}
+    d = ise.paired_by_id(a, b, rounds=200, seed=0)
+    assert d["n"] == 3 and d["mean"] == pytest.approx((0.1 + 0.0 + 0.3) / 3)
+    assert d["ci"][0] <= d["mean"] <= d["ci"][1]
+    shuffled = dict(reversed(list(a.items())))
+    assert ise.paired_by_id(shuffled, b, rounds=200, seed=0) == d  # the order of records does not matter
+    assert ise.paired_by_id({"x": 1.0}, {"y": 1.0})["n"] == 0
+
+
+def test_the_control_gate():
+    assert ise.control_signal(None)[0] == "untestable"
+    assert ise.control_signal({"mean": None, "ci": [None, None], "n": 0})[0] == "untestable"
+    diff = {"mean": 0.05, "ci": [0.01, 0.09], "n": 30}
+    assert ise.control_signal(diff) == ("filtered student beats unfiltered", "")
+    assert ise.control_signal(diff, overlap=1.0)[0] == "untestable"  # both arms trained on the same pairs
+    assert ise.control_signal({**diff, "ci": [-0.09, -0.01]})[0] == "unfiltered student beats filtered"
+    assert ise.control_signal({**diff, "ci": [-0.02, 0.09]})[0] == "filtered and unfiltered students not distinguishable"
+    floor = ise.control_signal(diff, students=(0.0, 0.01))
+    assert floor[0] == "untestable" and "both students are at the floor" in floor[1]
+    assert ise.control_signal(diff, students=(0.2, 0.01))[0] == "filtered student beats unfiltered"

@@ -56,3 +56,16 @@ def test_loss_and_rouge_tables_and_caption():
 def test_train_options_are_checked_now():
     assert iss.train_options(0, "none", 0).report_to == "none"
     assert iss.setup_line("t", 1, 2).startswith("teacher t; 1 round(s) of expert iteration + a final sampling round, 2")
+
+
+def test_critic_probes_and_control_overlap():
+    refs = [{"id": f"r{i}", "document": f"First sentence {i}. Second one.", "summary": f"sum {i}"} for i in range(4)]
+    rows = iss.critic_check_rows(refs, {"student": ["a", "b", "c", "d"]}, n_docs=2)
+    by = {(r["round"], r["doc_id"]): r["summary"] for r in rows}
+    assert {r["doc_id"] for r in rows} == {"r2", "r3"}  # the last documents (held out from threshold setting)
+    assert by[("student", "r2")] == "c" and by[("probe: reference", "r3")] == "sum 3"
+    assert by[("probe: wrong document", "r3")] == "sum 0" and by[("probe: lead-1", "r2")] == "First sentence 2."
+    assert by[("probe: content-free", "r2")] == iss.CONTENT_FREE and len(rows) == 2 * 5
+    pairs = [{"doc_id": "a", "summary": "x"}, {"doc_id": "b", "summary": "y"}]
+    assert iss.control_overlap(pairs, [{"doc_id": "a", "summary": "x"}, {"doc_id": "b", "summary": "z"}]) == 0.5
+    assert iss.control_overlap(pairs, []) is None

@@ -2,7 +2,7 @@
 
     model = tiny_model(tok, seed=1)                                  # a 2-layer random Llama for tok's vocabulary
     rm = tiny_model(tok, head="classifier", num_labels=1, hidden_size=64)
-    tiny_model(tok, family="t5", d_model=32, num_layers=2)           # an encoder-decoder
+    tiny_model(tok, family="t5", d_model=32, num_layers=2)           # an encoder-decoder (t5, pegasus)
     save_model(model, tok, folder)                                   # atomically, with the tokenizer
 
 The vocabulary and the special ids come from the tokenizer (``len(tok)``, its bos / eos / pad), so the model
@@ -24,7 +24,9 @@ FAMILIES = {
     "qwen2": ("Qwen2Config", {"causal": "Qwen2ForCausalLM", "classifier": "Qwen2ForSequenceClassification"}),
     "mistral": ("MistralConfig", {"causal": "MistralForCausalLM", "classifier": "MistralForSequenceClassification"}),
     "t5": ("T5Config", {"seq2seq": "T5ForConditionalGeneration"}),
+    "pegasus": ("PegasusConfig", {"seq2seq": "PegasusForConditionalGeneration"}),
 }
+ENCODER_DECODER = ("t5", "pegasus")
 DECODER_SHAPE = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
                  "max_position_embeddings": 4096, "tie_word_embeddings": True}
 
@@ -35,7 +37,7 @@ def tiny_config(tok, family: str = "llama", **shape: Any):
     if family not in FAMILIES:
         raise ValueError(f"unknown model family {family!r}: use one of {', '.join(FAMILIES)}")
     config_cls = getattr(transformers, FAMILIES[family][0])
-    if family == "t5":  # an encoder-decoder starts decoding from the pad token and has no bos
+    if family in ENCODER_DECODER:  # an encoder-decoder starts decoding from the pad token and has no bos
         ids = {"pad_token_id": tok.pad_token_id, "eos_token_id": tok.eos_token_id,
                "decoder_start_token_id": tok.pad_token_id}
         return config_cls(vocab_size=len(tok), **ids, **shape)

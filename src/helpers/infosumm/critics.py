@@ -1,9 +1,15 @@
 """InfoSumm's critics: which (document, summary) candidates the teacher is allowed to learn from.
 
-Information-theoretic critics from one model's log-probabilities (``helpers.core.logprobs``, raw text):
+Information-theoretic critics from one model's log-probabilities (``helpers.core.logprobs``, raw text), each
+relative to a content-free baseline in the same template and divided by the tokens it is summed over:
 
-    saliency      = log p(doc | summary) - log p(doc)        the summary makes the document more predictable
-    faithfulness  = log p(summary | doc) - log p(summary)    the document makes the summary predictable
+    saliency      = [log p(doc | summary) - log p(doc | empty summary)] / doc tokens      nats per document token
+    faithfulness  = [log p(summary | doc) - log p(summary | empty doc)] / summary tokens  nats per summary token
+
+The baseline is the same template with the conditioning text left empty, so what the template itself adds ("this
+is a summary of an article") cancels: a content-free summary scores about 0 and a summary of another document
+below 0. Per-token scores put a long and a short document (or summary) on one scale, so one threshold in nats per
+token serves every candidate; the sums stay in the records (``saliency_sum``, ``faithfulness_sum``).
 
 plus brevity (a compression-ratio window), not-a-copy (ROUGE-L precision of the summary against the source
 below a threshold) and, when an NLI model is configured, entailment both ways. Extractive fragments
@@ -15,13 +21,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
-# Raw-text templates of the four log-probabilities. Every unconditional term has a short non-empty label as its
-# prompt (the scorer predicts a response token from the token before it, so a prompt cannot be empty), and the
-# conditional term differs from it only by the conditioning text.
-DOC_PROMPT = "Article:\n"
+# Raw-text templates of the four log-probabilities. Each baseline term is its conditional template with the
+# conditioning text left empty, so the two differ only by that text.
 DOC_GIVEN_SUMMARY_PROMPT = "Summary: {summary}\n\nArticle:\n"
-SUMMARY_PROMPT = "Summary:"
 SUMMARY_GIVEN_DOC_PROMPT = "Article:\n{document}\n\nSummary:"
+DOC_PROMPT = DOC_GIVEN_SUMMARY_PROMPT.format(summary="")  # log p(doc | empty summary)
+SUMMARY_PROMPT = SUMMARY_GIVEN_DOC_PROMPT.format(document="")  # log p(summary | empty document)
+PMI_VERSION = "baseline-relative-per-token-v2"  # part of the critic stage's cache key
 
 CRITICS = ("saliency", "faithfulness", "brevity", "not_copy", "nli")
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -95,10 +101,12 @@ def logprob_pairs(document: str, summary: str) -> list[tuple[str, str]]:
 
 def pmi_scores(scorer, candidates: Sequence[dict], doc_logprob: dict[str, float] | None = None,
                desc: str = "critic log-probs") -> list[dict]:
-    """Saliency and faithfulness (nats, sums over tokens) of each ``{"doc_id", "document", "summary"}``.
+    """Saliency and faithfulness of each ``{"doc_id", "document", "summary"}``: per token (``saliency``,
+    ``faithfulness``, nats per document / summary token) and summed (``saliency_sum``, ``faithfulness_sum``), each
+    relative to the empty-text baseline of its template (module docstring).
 
-    ``doc_logprob`` caches log p(doc) per document id (filled in place). One batched ``score`` call covers
-    every term; an empty summary gets None for both critics."""
+    ``doc_logprob`` caches the baseline log p(doc | empty summary) per document id (filled in place). One batched
+    ``score`` call covers every term; an empty summary gets None for both critics."""
     doc_logprob = {} if doc_logprob is None else doc_logprob
     todo_docs = {c["doc_id"]: c["document"] for c in candidates if c["doc_id"] not in doc_logprob}
     pairs = [(DOC_PROMPT, d) for d in todo_docs.values()]
@@ -112,11 +120,14 @@ def pmi_scores(scorer, candidates: Sequence[dict], doc_logprob: dict[str, float]
     for c in live:
         d_s, s_d, s = scores[pos:pos + 3]
         pos += 3
+        sal, fai = d_s.sum - doc_logprob[c["doc_id"]], s_d.sum - s.sum
         out[id(c)] = {"lp_doc": doc_logprob[c["doc_id"]], "lp_doc_given_summary": d_s.sum, "lp_summary_given_doc": s_d.sum,
                       "lp_summary": s.sum, "summary_tokens": s.n_tokens, "doc_tokens": d_s.n_tokens,
-                      "saliency": d_s.sum - doc_logprob[c["doc_id"]], "faithfulness": s_d.sum - s.sum}
+                      "saliency_sum": sal, "faithfulness_sum": fai,
+                      "saliency": sal / max(1, d_s.n_tokens), "faithfulness": fai / max(1, s.n_tokens)}
     empty = {"lp_doc": None, "lp_doc_given_summary": None, "lp_summary_given_doc": None, "lp_summary": None,
-             "summary_tokens": 0, "doc_tokens": None, "saliency": None, "faithfulness": None}
+             "summary_tokens": 0, "doc_tokens": None, "saliency_sum": None, "faithfulness_sum": None,
+             "saliency": None, "faithfulness": None}
     return [out.get(id(c), dict(empty)) for c in candidates]
 
 
@@ -165,8 +176,8 @@ class NLICritic:
 # --------------------------------------------------------------------------- thresholds and verdicts
 @dataclass(frozen=True)
 class Thresholds:
-    saliency_min: float = 0.0  # nats: log p(doc|s) - log p(doc) must exceed this
-    faithfulness_min: float = 0.0  # nats: log p(s|doc) - log p(s) must exceed this
+    saliency_min: float = 0.0  # nats per document token above the empty-summary baseline (strictly above)
+    faithfulness_min: float = 0.0  # nats per summary token above the empty-document baseline (strictly above)
     ratio_min: float = 0.05  # summary words / document words, inclusive window
     ratio_max: float = 0.35
     copy_max: float = 0.75  # ROUGE-L precision against the source must stay at or below this

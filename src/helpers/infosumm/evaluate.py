@@ -42,6 +42,42 @@ def paired_difference(a: Sequence[str], b: Sequence[str], references: Sequence[s
     return {"mean": mean, "ci": [lo, hi], "n": len(diffs)}
 
 
+def paired_by_id(a: dict[str, float], b: dict[str, float], rounds: int = 1000, seed: int = 0) -> dict:
+    """Mean per-document difference a - b over the document ids both hold (joined by id, never by position) with
+    its paired bootstrap CI over documents; n is the number of joined documents."""
+    ids = sorted(set(a) & set(b))
+    diffs = [a[i] - b[i] for i in ids]
+    if not diffs:
+        return {"mean": None, "ci": [None, None], "n": 0}
+    lo, hi = bootstrap_ci(diffs, lambda xs: sum(xs) / len(xs), rounds=rounds, seed=seed)
+    return {"mean": sum(diffs) / len(diffs), "ci": [lo, hi], "n": len(diffs)}
+
+
+PROBES = {"wrong_document": "probe: wrong document", "content_free": "probe: content-free",
+          "reference": "probe: reference", "lead1": "probe: lead-1"}
+
+
+def critic_checks(rows: Sequence[dict]) -> dict:
+    """Sanity of the critics on the probes of ``steps.critic_check_rows``: for each probe, how many pass both PMI
+    critics (saliency and faithfulness) and how many pass every critic; and in how many documents lead-1 (a copy
+    of the first sentence) scores above the reference summary on both PMI critics (copying rewarded)."""
+    out: dict = {}
+    for key, name in PROBES.items():
+        g = [r for r in rows if r["round"] == name]
+        pmi = sum(bool(r["verdicts"]["saliency"] and r["verdicts"]["faithfulness"]) for r in g)
+        out[key] = {"n": len(g), "pmi_pass": pmi, "pmi_pass_rate": pmi / len(g) if g else None,
+                    "all_pass": sum(bool(r["verdicts"]["all"]) for r in g),
+                    "all_pass_rate": sum(bool(r["verdicts"]["all"]) for r in g) / len(g) if g else None}
+    ref = {r["doc_id"]: r["scores"] for r in rows if r["round"] == PROBES["reference"]}
+    lead = {r["doc_id"]: r["scores"] for r in rows if r["round"] == PROBES["lead1"]}
+    both = [d for d in sorted(set(ref) & set(lead))
+            if ref[d]["saliency"] is not None and lead[d]["saliency"] is not None]
+    beats = sum(lead[d]["saliency"] > ref[d]["saliency"] and lead[d]["faithfulness"] > ref[d]["faithfulness"]
+                for d in both)
+    out["lead1_beats_reference"] = {"docs": beats, "n": len(both)}
+    return out
+
+
 def controllability(rows: Sequence[dict]) -> dict[str, dict]:
     """Hit rate per attribute (with Wilson CIs) over rows carrying ``hits`` ({attribute: bool})."""
     out = {}
@@ -73,88 +109,114 @@ def critic_summary(rows: Sequence[dict]):
 
 
 def _ci(ci) -> str:
-    return f" (95% CI {ci[0]:.3f}-{ci[1]:.3f})" if ci and ci[0] == ci[0] else ""
+    return f" (95% CI {ci[0]:+.3f} to {ci[1]:+.3f})" if ci and ci[0] is not None and ci[0] == ci[0] else ""
+
+
+def _frac(d: dict | None, k: str) -> str:
+    return f"{d[k]}/{d['n']}" if d and d.get("n") else "n/a"
+
+
+FLOOR = 0.05  # ROUGE-L below which a student does not summarise (a random tiny model scores about 0)
+
+
+def control_signal(diff: dict | None, overlap: float | None = None,
+                   students: tuple[float | None, float | None] = (None, None)) -> tuple[str, str]:
+    """The gate and the signal of filtered minus unfiltered: (signal, reason). Untestable without a control arm,
+    without joined documents, when both arms trained on the same pairs, or when both students are at the floor
+    (ROUGE-L below ``FLOOR``: neither summarises, so their difference says nothing about the critics)."""
+    if not diff or not diff.get("n"):
+        return "untestable", "no student was trained on unfiltered candidates (control arm off), so no gain can be " \
+                             "credited to the critics"
+    if overlap is not None and overlap >= 1.0:
+        return "untestable", "the control arm drew exactly the filtered pairs, so the arms do not differ"
+    if all(x is not None and x < FLOOR for x in students):
+        return "untestable", (f"both students are at the floor (ROUGE-L {students[0]:.3f} filtered, {students[1]:.3f} "
+                              f"unfiltered, below {FLOOR}): neither summarises")
+    lo, hi = diff["ci"]
+    if lo > 0:
+        return "filtered student beats unfiltered", ""
+    if hi < 0:
+        return "unfiltered student beats filtered", ""
+    return "filtered and unfiltered students not distinguishable", ""
 
 
 def findings(m: dict, *, rounds: list[dict], rouge: list[dict], student_steps: int = 0) -> dict:
-    """finding / signal / findings sentences computed from the run's metrics (teacher_model, the paired ROUGE-L
-    differences with their CIs, controllability, final and fallback pairs, documents, the student's init, losses
-    and difference to the last teacher, critics on the references), its ``rounds`` (pass rates per critic) and the
-    main reference set's ``rouge`` rows."""
-    def diff(key):
-        return {"mean": m[key], "ci": m[key + "_ci"]} if key in m else None
-    student = {"init": m.get("student_init"), "loss_first": m.get("student_loss_first"),
-               "loss_last": m.get("student_loss_last"), "steps": student_steps,
-               "minus_teacher": diff("student_minus_teacher_last_rougeL")}
-    return _findings(m["teacher_model"], rounds, rouge, diff("student_minus_lead3_rougeL"),
-                     diff("teacher_last_minus_round0_rougeL"), m.get("controllability") or {},
-                     m.get("controllability_if_ignored") or {}, m["final_pairs"], m["fallback_pairs"], m["n_documents"],
-                     student=student, eval_critics=m.get("eval_critic_pass_all"))
-
-
-def _findings(model: str, rounds: list[dict], rouge: list[dict], diff_student_lead: dict, diff_last_first: dict,
-              ctrl: dict, ctrl_chance: dict, n_final: int, n_fallback_total: int, n_docs: int,
-              student: dict | None = None, eval_critics: dict | None = None) -> dict:
-    st = student or {}
+    """finding / signal / findings sentences computed from the run's metrics: the gated comparison of the student
+    trained on critic-selected candidates with the equal-size student trained on random candidates of the same
+    documents (``filtered_minus_unfiltered_rougeL`` with its paired CI over documents joined by id), the students
+    against the zero-shot teacher, lead-1 and lead-3, the critics' sanity probes (``critic_checks``), pass rates
+    per round (``rounds``) and the main reference set's ``rouge`` rows."""
     by = {r["system"]: r for r in rouge}
-    first, last = rounds[0], rounds[-1]
+    last = rounds[-1]
     r_all = lambda rd: rd["pass_rates"].get("all", {})  # noqa: E731
-    lead, stu = by.get("lead-3"), by.get("student")
-    t0, tl = by.get("teacher round 0"), by.get(f"teacher round {last['round']}")
-    if diff_student_lead["ci"][0] > 0:
-        signal = "student beats lead-3"
-    elif diff_student_lead["ci"][1] < 0:
-        signal = "lead-3 beats the student"
+    diff = m.get("filtered_minus_unfiltered_rougeL")
+    diff = {"mean": diff, "ci": m.get("filtered_minus_unfiltered_rougeL_ci"),
+            "n": m.get("filtered_minus_unfiltered_n", 0)} if diff is not None else None
+    stu, t0 = by.get("student"), by.get("teacher round 0")
+    signal, reason = control_signal(diff, m.get("control_overlap"),
+                                    tuple((by.get(k) or {}).get("rougeL") for k in ("student", "student (unfiltered)")))
+    l1, l3 = by.get("lead-1"), by.get("lead-3")
+    n_docs = (l3 or stu or {}).get("n", 0)
+    systems = ", ".join(f"{name} {by[name]['rougeL']:.3f}" for name in
+                        ("student", "student (unfiltered)", "teacher round 0", "lead-1", "lead-3") if name in by)
+    if signal == "untestable":
+        finding = (f"Untestable here: {reason}. ROUGE-L on {n_docs} reference documents: {systems}.")
     else:
-        signal = "student and lead-3 not distinguishable"
-    finding = (f"Teacher {model}: {r_all(first).get('passed', 0)}/{r_all(first).get('n', 0)} round-0 candidates passed every "
-               f"critic ({pct(r_all(first).get('rate'))}), {r_all(last).get('passed', 0)}/{r_all(last).get('n', 0)} in round "
-               f"{last['round']} ({pct(r_all(last).get('rate'))}); on {by['lead-3']['n']} reference documents ROUGE-L is "
-               f"{stu['rougeL']:.3f} for the student, {lead['rougeL']:.3f} for lead-3, {t0['rougeL']:.3f} for the zero-shot "
-               f"teacher and {tl['rougeL']:.3f} after {last['round']} round(s) of expert iteration ({signal}).")
+        finding = (f"The student trained on {m.get('final_pairs')} critic-selected pairs minus the equal-size student "
+                   f"trained on random candidates of the same documents: {diff['mean']:+.3f} ROUGE-L{_ci(diff['ci'])} "
+                   f"over {diff['n']} reference documents joined by id ({signal}); ROUGE-L {systems}.")
     details = []
     for rd in rounds:
         parts = ", ".join(f"{k} {v['passed']}/{v['n']} ({pct(v['rate'])})" for k, v in rd["pass_rates"].items() if k != "all")
-        details.append(f"Round {rd['round']} ({rd['n_candidates']} candidates on {rd['n_documents']} documents): pass rates "
-                       f"{parts}; all critics {r_all(rd).get('passed', 0)}/{r_all(rd).get('n', 0)}"
-                       + (f"; {rd['fallback']} best-ranked candidates added as a counted fallback to reach the minimum "
-                          f"training set" if rd.get("fallback") else "") + ".")
-    details.append(f"Expert iteration changed the teacher's ROUGE-L on the reference set by {diff_last_first['mean']:+.3f}"
-                   f"{_ci(diff_last_first['ci'])}; the student minus lead-3 is {diff_student_lead['mean']:+.3f}{_ci(diff_student_lead['ci'])} "
-                   f"(paired bootstrap over the {by['lead-3']['n']} documents: the intervals cover the choice of documents, not "
-                   f"the sampling and training seed of this single run).")
+        fb = f" ({rd['fallback']} from the counted fallback)" if rd.get("fallback") else ""
+        details.append(f"Round {rd['round']} ({rd['n_candidates']} candidates on {rd['n_documents']} documents): "
+                       f"pass rates {parts}; all critics {r_all(rd).get('passed', 0)}/{r_all(rd).get('n', 0)}; "
+                       f"{rd['n_kept']} kept after best-of-n selection{fb}.")
+    cc = m.get("critic_checks") or {}
+    if cc.get("wrong_document", {}).get("n"):
+        lb = cc["lead1_beats_reference"]
+        wd, cf, rf, l1p = (cc[k] for k in ("wrong_document", "content_free", "reference", "lead1"))
+        copying = ("still rewarded by the PMI critics; the not-a-copy critic is what rejects it"
+                   if lb["n"] and lb["docs"] * 2 > lb["n"] else "not rewarded over the reference in most documents")
+        details.append(
+            f"Critic sanity probes on {rf['n']} reference documents (PMI critics in nats per token, relative to an "
+            f"empty baseline): both PMI critics passed by {_frac(wd, 'pmi_pass')} summaries of another document, "
+            f"{_frac(cf, 'pmi_pass')} content-free summaries, {_frac(rf, 'pmi_pass')} reference summaries and "
+            f"{_frac(l1p, 'pmi_pass')} lead-1 copies; every critic: {_frac(wd, 'all_pass')}, {_frac(cf, 'all_pass')}, "
+            f"{_frac(rf, 'all_pass')} and {_frac(l1p, 'all_pass')}. Lead-1 scores above the reference on both PMI "
+            f"critics in {lb['docs']} of {lb['n']} documents (copying {copying}).")
+    def delta(key):
+        return f"{m[key]:+.3f}{_ci(m.get(key + '_ci'))}"
+    if m.get("student_minus_teacher0_rougeL") is not None:
+        unf = (f"; the unfiltered student minus the zero-shot teacher: {delta('unfiltered_minus_teacher0_rougeL')}"
+               if m.get("unfiltered_minus_teacher0_rougeL") is not None else "")
+        details.append(f"Student ({m.get('student_init')}, {student_steps} logged steps) minus the zero-shot teacher: "
+                       f"{delta('student_minus_teacher0_rougeL')} ROUGE-L{unf}.")
+    if m.get("teacher_last_minus_round0_rougeL") is not None and last["round"] > 0:
+        details.append(f"{last['round']} round(s) of expert iteration changed the teacher's ROUGE-L by "
+                       f"{delta('teacher_last_minus_round0_rougeL')}.")
+    if l1 and l3:
+        best = max(x["rougeL"] for x in (stu, t0) if x)
+        details.append(f"Baselines: lead-1 {l1['rougeL']:.3f}, lead-3 {l3['rougeL']:.3f} ROUGE-L; the best "
+                       f"model-written summary ({best:.3f}) "
+                       f"{'stays below' if best < max(l1['rougeL'], l3['rougeL']) else 'reaches'} the better lead baseline.")
+    ctrl, chance = m.get("controllability") or {}, m.get("controllability_if_ignored") or {}
     for attr, v in ctrl.items():
-        details.append(f"Controllability, {attr}: the student's output honoured {v['hit']}/{v['n']} requests ({pct(v['rate'])}, "
-                       f"95% CI {pct(v['ci'][0])}-{pct(v['ci'][1])}; {pct(ctrl_chance.get(attr))} if the code were ignored).")
-    details.append(f"{n_final} final pairs trained the student ({n_fallback_total} of all training pairs came from the fallback).")
-    if eval_critics:
-        details.append("On reference documents, share of summaries passing every critic: " + ", ".join(
-            f"{k} {pct(v)}" for k, v in eval_critics.items() if v is not None) + ".")
-    if st.get("loss_first") is not None:
-        mt = st["minus_teacher"]
-        details.append(f"Student ({st['init']}): training loss {st['loss_first']:.2f} -> {st['loss_last']:.2f} in {st['steps']} "
-                       f"steps; its ROUGE-L minus the final teacher's is {mt['mean']:+.3f}{_ci(mt['ci'])}.")
-    small = []
-    if (r_all(last).get("rate") or 0) < 0.2:
-        small.append(f"few candidates pass every critic ({pct(r_all(last).get('rate'))} in the last round), so each round "
-                     f"trains on a handful of pairs")
-    if lead["rougeL"] > max(t0["rougeL"], tl["rougeL"], stu["rougeL"]):
-        small.append("lead-3 (copying the first three sentences) beats every model-written summary")
-    st_diff = st.get("minus_teacher")
-    if st_diff and st_diff["ci"][1] < 0:
-        small.append(f"the student ({st.get('init')}) stays below its teacher after {st.get('steps')} steps")
-    if diff_last_first["ci"][0] <= 0 <= diff_last_first["ci"][1]:
-        small.append(f"{last['round']} round(s) of expert iteration did not change the teacher's ROUGE-L beyond noise")
-    rates = {k: v["rate"] for k, v in last["pass_rates"].items() if k != "all"}
-    if rates:
-        low = min(rates.values())
-        worst = sorted(k for k, v in rates.items() if v == low)  # ties named together, in a fixed order
-        details.append(f"The most restrictive critic in the last round was {worst[0]} ({pct(low)} pass)." if len(worst) == 1 else
-                       f"The most restrictive critics in the last round were {' and '.join(worst)} (tied at {pct(low)} pass).")
-    if not small:
-        small.append("none of these limits was hit (pass rates of at least 20%, a model above lead-3, a student not "
-                     "below its teacher, a measurable change from expert iteration)")
-    scale = (f" With {n_docs} documents the run tests the pipeline end to end; whether the critics make a weak teacher a good "
-             f"summarizer (the paper: Pythia-2.8B, 4.5M pairs) needs the full profile." if n_docs < 1000 else "")
-    details.append(f"What a teacher of this size shows here: {'; '.join(small)}.{scale}")
+        details.append(f"Controllability, {attr}: the student's output honoured {v['hit']}/{v['n']} requests "
+                       f"({pct(v['rate'])}, 95% CI {pct(v['ci'][0])}-{pct(v['ci'][1])}; {pct(chance.get(attr))} if the "
+                       f"code were ignored).")
+    details.append(f"{m.get('final_pairs')} final pairs trained each student arm ({m.get('fallback_pairs', 0)} "
+                   f"training pairs came from the fallback; {pct(m.get('control_overlap'))} of the control arm's pairs "
+                   f"are also filtered pairs).")
+    if m.get("student_loss_first") is not None:
+        details.append(f"Student training loss {m['student_loss_first']:.2f} -> {m['student_loss_last']:.2f}"
+                       + (f"; unfiltered student {m['unfiltered_loss_first']:.2f} -> {m['unfiltered_loss_last']:.2f}"
+                          if m.get("unfiltered_loss_first") is not None else "") + ".")
+    if diff and diff["n"] and diff["n"] < 100:
+        details.append(f"The paired interval covers the choice of {diff['n']} documents, not the sampling and training "
+                       f"seed of this single run.")
+    n_train_docs = m.get("n_documents", 0)
+    if n_train_docs < 1000:
+        details.append(f"Scale: {n_train_docs} training documents; the paper distils from millions of pairs "
+                       f"(Pythia-2.8B teacher, 568M student), which needs the full profile.")
     return {"finding": finding, "signal": signal, "findings": details}

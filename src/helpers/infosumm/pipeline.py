@@ -78,7 +78,7 @@ def critic_stage(run, name: str, scorer, candidates: Sequence[dict], nli: cr.NLI
                  batch_size: int = 64) -> list[dict]:
     """Every critic's raw score for each candidate (stored under ``critics_<name>``, keyed by candidate and models);
     verdicts are computed from these scores and the thresholds afterwards (changing a threshold re-scores nothing)."""
-    key = {"scorer": scorer.model_name, "nli": nli.name if nli else None}
+    key = {"scorer": scorer.model_name, "nli": nli.name if nli else None, "pmi": cr.PMI_VERSION}
     items = [{"id": stable_id("critic", c["summary"], c["document"], key), "candidate_id": c["id"], "c": c}
              for c in candidates]
     items = list({it["id"]: it for it in items}.values())  # identical (document, summary) pairs are scored once
@@ -113,27 +113,62 @@ def judge(rows: Sequence[dict], thresholds: cr.Thresholds, use_nli: bool) -> lis
 
 
 def rank_score(row: dict) -> float:
-    """A single ordering of candidates for the counted fallback (when too few pass every critic): the two PMI
-    critics per summary token, with -inf for summaries that fail a hard constraint (empty, too long, a copy)."""
+    """The order of candidates for best-of-n selection and the counted fallback: saliency in nats per document
+    token (how much the summary tells about the document; faithfulness is a threshold, since per summary token it
+    favours short extractive phrases), with -inf for summaries that fail a hard constraint (empty, too long, a
+    copy). Ties go to ``best_per_document``'s id order."""
     s, v = row["scores"], row["verdicts"]
     if not (v["brevity"] and v["not_copy"]) or s["saliency"] is None:
         return float("-inf")
-    n = max(1, s["summary_tokens"])
-    return (s["saliency"] + s["faithfulness"]) / n
+    return s["saliency"]
 
 
-def survivors(rows: Sequence[dict], min_pairs: int) -> tuple[list[dict], int]:
-    """The candidates that pass every critic (the best one per document and format first); when fewer than
-    ``min_pairs`` pass, the best-ranked remaining candidates that meet the hard constraints are added and counted."""
-    passed = [r for r in rows if r["verdicts"]["all"]]
+def best_per_document(rows: Sequence[dict], per_doc: int) -> list[dict]:
+    """Best-of-n selection: the ``per_doc`` highest-ranked rows (``rank_score``) of each document, in document order
+    of first appearance (0: every row). Equal scores are broken by id, never by input order."""
+    if per_doc <= 0:
+        return list(rows)
+    by_doc: dict[str, list[dict]] = {}
+    for r in rows:
+        by_doc.setdefault(r["doc_id"], []).append(r)
+    return [r for g in by_doc.values()
+            for r in sorted(g, key=lambda r: (-rank_score(r), str(r.get("id", ""))))[:per_doc]]
+
+
+def survivors(rows: Sequence[dict], min_pairs: int, per_doc: int = 0) -> tuple[list[dict], int]:
+    """The candidates that pass every critic, the best ``per_doc`` of each document (0: all of them); when fewer
+    than ``min_pairs`` remain, the best-ranked other candidates that meet the hard constraints are added and
+    counted."""
+    passed = best_per_document([r for r in rows if r["verdicts"]["all"]], per_doc)
     fallback = 0
     if len(passed) < min_pairs:
-        rest = sorted((r for r in rows if not r["verdicts"]["all"] and rank_score(r) > float("-inf")),
+        chosen = {id(r) for r in passed}
+        rest = sorted((r for r in rows if id(r) not in chosen and rank_score(r) > float("-inf")),
                       key=lambda r: (-rank_score(r), str(r.get("id", ""))))  # equal scores: by id, not input order
         extra = rest[: min_pairs - len(passed)]
         fallback = len(extra)
         passed = passed + [{**r, "fallback": True} for r in extra]
     return passed, fallback
+
+
+def control_sample(rows: Sequence[dict], kept: Sequence[dict], seed: int) -> list[dict]:
+    """The control arm's training set: for every kept candidate, a random non-empty candidate of the same document
+    drawn from all of that document's candidates, critics ignored (without replacement within a document). Same
+    documents, same size as ``kept``; only the selection differs. The draw is seeded per document id."""
+    import random
+    by_doc: dict[str, list[dict]] = {}
+    for r in rows:
+        if cr.words(r["summary"]):
+            by_doc.setdefault(r["doc_id"], []).append(r)
+    need: dict[str, int] = {}
+    for k in kept:
+        need[k["doc_id"]] = need.get(k["doc_id"], 0) + 1
+    out = []
+    for doc_id, n in need.items():
+        pool = sorted(by_doc.get(doc_id, []), key=lambda r: str(r["id"]))
+        rng = random.Random(stable_id("control", doc_id, seed))
+        out += [{**r, "control": True} for r in rng.sample(pool, min(n, len(pool)))]
+    return out
 
 
 def model_key(path: str) -> str:

@@ -61,14 +61,15 @@ def expert_iteration(run: Any, teacher_model: str, teacher_gen: Any, doc_sets: S
                      nli: Any, thresholds: Any, opts: Any, timings: dict, *, n_rounds: int, backend: str,
                      tensor_parallel_size: int, prompt_formats: Sequence[str], n_samples: int, sampling: dict,
                      min_pairs: int, sft_steps: int, sft_learning_rate: float, sft_batch_size: int, max_length: int,
-                     seed: int, log: Callable[[str], Any] = print) -> dict[str, Any]:
-    """Round r: the current teacher samples candidates, every critic scores them, the survivors (plus a counted
-    fallback up to ``min_pairs``) fine-tune the next teacher; a final round samples without training. Returns
-    teacher_paths, rounds (pass rates and counts), all_rows, train_logs, survivors (by round); ``timings`` gains
-    one entry per round."""
+                     seed: int, keep_per_doc: int = 0, log: Callable[[str], Any] = print) -> dict[str, Any]:
+    """Round r: the current teacher samples candidates, every critic scores them, the best ``keep_per_doc`` passing
+    candidates of each document (0: all that pass; plus a counted fallback up to ``min_pairs``) fine-tune the next
+    teacher; a final round samples without training. Returns teacher_paths, rounds (pass rates and counts),
+    all_rows, train_logs, survivors and control (by round: the control arm's random candidates of the same
+    documents, as many as survived); ``timings`` gains one entry per round."""
     from ..core.generation import Generator, shutdown_engines
     out: dict[str, Any] = {"teacher_paths": [teacher_model], "rounds": [], "all_rows": [], "train_logs": {},
-                           "survivors": {}}
+                           "survivors": {}, "control": {}}
     for r in range(n_rounds + 1):
         t0 = time.perf_counter()
         path = out["teacher_paths"][-1]
@@ -76,8 +77,9 @@ def expert_iteration(run: Any, teacher_model: str, teacher_gen: Any, doc_sets: S
         cands = isp.candidates_stage(run, r, gen, isp.model_key(path), doc_sets[r], prompt_formats, n_samples, sampling)
         shutdown_engines()  # a vLLM engine gives the GPU back before scoring and training
         rows = isp.judge(isp.critic_stage(run, f"round{r}", scorer, cands, nli), thresholds, nli is not None)
-        kept, fallback = isp.survivors(rows, min_pairs)
+        kept, fallback = isp.survivors(rows, min_pairs, keep_per_doc)
         out["survivors"][r] = kept
+        out["control"][r] = isp.control_sample(rows, kept, seed)
         out["all_rows"] += rows
         out["rounds"].append({"round": r, "n_documents": len(doc_sets[r]), "n_candidates": len(rows),
                               "n_kept": len(kept), "fallback": fallback, "pass_rates": isc.pass_rates(rows),
@@ -143,6 +145,27 @@ def student_base(student_init: str, teacher_model: str, checkpoints: Path) -> st
     return student_init
 
 
+def final_pairs(by_round: dict[int, list[dict]], n_rounds: int, student_data: str, length_buckets: Sequence[int],
+                density_split: float, embedder: str) -> list[dict]:
+    """The student's training pairs from one arm's candidates by round (``student_data``: the final round's, or
+    every round's), each annotated with its control attributes. Not de-duplicated: two arms drawn to the same
+    size stay the same size."""
+    final = by_round[n_rounds] if student_data == "last" else [k for r in sorted(by_round) for k in by_round[r]]
+    kw = isk.pick_keywords([k["summary"] for k in final],
+                           [isk.candidate_keywords(k["document"], k["summary"]) for k in final], embedder)
+    return [{**k, "controls": isk.annotate(k["document"], k["summary"], length_buckets, density_split, w)}
+            for k, w in zip(final, kw)]
+
+
+def train_student(name: str, base: str, pairs: Sequence[dict], checkpoints: Path, opts: Any, *, code_dropout: float,
+                  steps: int, learning_rate: float, batch_size: int, max_length: int, seed: int) -> tuple[str, list]:
+    """One student arm (``name``: student or student_unfiltered) fine-tuned from ``base`` on its pairs with control
+    codes; both arms share every setting but the pairs. Returns (folder, log history)."""
+    examples = student_examples(pairs, code_dropout, seed)
+    return ist.sft(base, examples, checkpoints / name, {"stage": name}, opts, max_steps=steps,
+                   learning_rate=learning_rate, batch_size=batch_size, max_length=max_length, seed=seed)
+
+
 def student_examples(pairs: Sequence[dict], code_dropout: float, seed: int) -> list[dict]:
     """Each final pair as a student example: the prompt carries its control codes, each dropped with probability
     ``code_dropout`` (seeded), so the student also learns to summarise without them."""
@@ -163,22 +186,49 @@ def loss_table(losses: dict[str, list[float]]):
 def evaluate_systems(run: Any, systems: dict[str, str], sources: Sequence[str], *, n_eval: int, eval_max_words: int,
                      eval_max_tokens: int, backend: str, tensor_parallel_size: int, bootstrap_rounds: int,
                      seed: int) -> dict[str, dict]:
-    """Greedy summaries of every system (and lead-3) on each reference set, and ROUGE with bootstrap CIs:
-    {source: {refs, outs, rouge}}. The student reads the control-code prompt without codes; teachers the tldr one."""
+    """Greedy summaries of every system (and lead-1, lead-3) on each reference set (``n_eval`` documents, 0: all),
+    and ROUGE with bootstrap CIs: {source: {refs, outs, rouge, per_doc}} where per_doc is {system: {doc id:
+    ROUGE-L}} (what paired comparisons join on). Students read the control-code prompt without codes; teachers the
+    tldr one."""
     from ..core.generation import shutdown_engines
-    from .evaluate import rouge_table
+    from .evaluate import rouge_per_item, rouge_table
     sets = {}
     for src in sources:
         refs = [x for x in isd.load_pairs(src, limit=n_eval, max_words=eval_max_words) if x["summary"]]
-        outs = {"lead-3": [isd.lead_k(x["document"], 3) for x in refs]}
+        outs = {"lead-1": [isd.lead_k(x["document"], 1) for x in refs],
+                "lead-3": [isd.lead_k(x["document"], 3) for x in refs]}
         for name, path in systems.items():
-            prompts = [isk.student_prompt(x["document"], None) if name == "student"
+            prompts = [isk.student_prompt(x["document"], None) if name.startswith("student")
                        else isd.summary_prompt(x["document"], "tldr") for x in refs]
             outs[name] = isp.summarise_stage(run, name, path, prompts, eval_max_tokens, backend, tensor_parallel_size)
         shutdown_engines()
-        sets[src] = {"refs": refs, "outs": outs,
-                     "rouge": rouge_table(outs, [x["summary"] for x in refs], rounds=bootstrap_rounds, seed=seed)}
+        gold = [x["summary"] for x in refs]
+        per_doc = {name: {x["id"]: p["rougeL"] for x, p in zip(refs, rouge_per_item(o, gold))}
+                   for name, o in outs.items()}
+        sets[src] = {"refs": refs, "outs": outs, "per_doc": per_doc,
+                     "rouge": rouge_table(outs, gold, rounds=bootstrap_rounds, seed=seed)}
     return sets
+
+
+CONTENT_FREE = "The article reports on a recent event and what the people involved said about it."
+
+
+def critic_check_rows(refs: Sequence[dict], outs: dict[str, list[str]], n_docs: int) -> list[dict]:
+    """Candidates whose critic scores test the critics on the last ``n_docs`` reference documents (the defaults'
+    thresholds were set on probes of the first 12 of the builtin set, so these are held out): every system's
+    summary, and four probes: the reference summary, lead-1 (the first sentence, a copy), the reference summary of
+    another document (the next one; "wrong document") and a content-free summary (``CONTENT_FREE``). ``round``
+    names the system or probe."""
+    rows = []
+    for i in range(max(0, len(refs) - n_docs), len(refs)):
+        x, other = refs[i], (refs[(i + 1) % len(refs)] if len(refs) > 1 else None)
+        probes = {**{name: o[i] for name, o in outs.items()}, "probe: reference": x["summary"],
+                  "probe: lead-1": isd.lead_k(x["document"], 1), "probe: content-free": CONTENT_FREE}
+        if other is not None:
+            probes["probe: wrong document"] = other["summary"]
+        rows += [{"id": f"{name}-{x['id']}", "round": name, "doc_id": x["id"], "format": "tldr",
+                  "document": x["document"], "summary": text} for name, text in probes.items()]
+    return rows
 
 
 def rouge_frame(eval_sets: dict[str, dict]):
@@ -199,27 +249,44 @@ def rouge_caption(main: dict, eval_data: str) -> str:
 
 
 # --------------------------------------------------------------------------- metrics.json
-HEADLINE = ["pass_rate_round0", "pass_rate_last", "rougeL_student", "rougeL_lead3", "rougeL_teacher_round0",
-            "rougeL_teacher_last", "student_minus_lead3_rougeL"]
+HEADLINE = ["filtered_minus_unfiltered_rougeL", "rougeL_student", "rougeL_student_unfiltered",
+            "rougeL_teacher_round0", "rougeL_lead1", "rougeL_lead3", "student_minus_teacher0_rougeL",
+            "pass_rate_round0", "wrong_document_pmi_pass_rate", "content_free_pmi_pass_rate"]
+
+
+def control_overlap(pairs: Sequence[dict], control_pairs: Sequence[dict]) -> float | None:
+    """Share of the control arm's (document, summary) pairs that are also filtered pairs (None without a control)."""
+    if not control_pairs:
+        return None
+    filtered = {(p["doc_id"], p["summary"]) for p in pairs}
+    return sum((p["doc_id"], p["summary"]) in filtered for p in control_pairs) / len(control_pairs)
 
 
 def run_metrics(*, teacher_model: str, critic_model: str, nli_model: str, n_rounds: int, docs: Sequence[dict],
-                doc_info: dict, it: dict, pairs: Sequence[dict], main: dict, eval_sets: dict, ctrl: dict,
-                ctrl_chance: dict, crit_summary, timings: dict, losses: dict, student_init: str,
-                bootstrap_rounds: int, seed: int) -> dict[str, Any]:
-    """metrics.json: pass rates per round, ROUGE of every system with the paired differences (student - lead-3,
-    last teacher - first, student - last teacher), controllability, critics on the references, timings, the
-    student's losses, and the findings computed from them (``evaluate.findings``). ``it``: ``expert_iteration``."""
-    from .evaluate import findings, paired_difference
-    rounds, outs = it["rounds"], main["outs"]
-    refs_s = [x["summary"] for x in main["refs"]]
+                doc_info: dict, it: dict, pairs: Sequence[dict], control_pairs: Sequence[dict], main: dict,
+                eval_sets: dict, ctrl: dict, ctrl_chance: dict, crit_summary, checks: dict, timings: dict,
+                losses: dict, student_init: str, bootstrap_rounds: int, seed: int) -> dict[str, Any]:
+    """metrics.json: pass rates per round, ROUGE of every system, the paired differences joined by document id
+    (filtered minus unfiltered student, students minus the zero-shot teacher, student minus lead-3, last teacher
+    minus first), the critics' sanity probes, controllability, timings, losses, and the findings computed from
+    them (``evaluate.findings``). ``it``: ``expert_iteration``; ``checks``: ``evaluate.critic_checks``."""
+    from .evaluate import findings, paired_by_id
+    rounds, per_doc = it["rounds"], main["per_doc"]
 
     def diff(a, b):
-        return paired_difference(outs[a], outs[b], refs_s, rounds=bootstrap_rounds, seed=seed)
+        if a not in per_doc or b not in per_doc:
+            return {"mean": None, "ci": [None, None], "n": 0}
+        return paired_by_id(per_doc[a], per_doc[b], rounds=bootstrap_rounds, seed=seed)
     last = f"teacher round {n_rounds}"
-    d_sl, d_lf, d_st = diff("student", "lead-3"), diff(last, "teacher round 0"), diff("student", last)
+    d_fu, d_st, d_ut = diff("student", "student (unfiltered)"), diff("student", "teacher round 0"), \
+        diff("student (unfiltered)", "teacher round 0")
+    d_sl, d_lf = diff("student", "lead-3"), diff(last, "teacher round 0")
     by = {r["system"]: r for r in main["rouge"]}
     s_loss = losses.get("student") or [None]
+    u_loss = losses.get("student_unfiltered") or [None]
+
+    def rl(name):
+        return (by[name]["rougeL"], by[name]["rougeL_ci"]) if name in by else (None, None)
     m = {
         "teacher_model": teacher_model, "critic_model": critic_model or teacher_model, "nli_model": nli_model or None,
         "n_rounds": n_rounds, "n_documents": len(docs), "documents_dropped": doc_info["dropped_short"],
@@ -229,19 +296,26 @@ def run_metrics(*, teacher_model: str, critic_model: str, nli_model: str, n_roun
         "pass_rate_last": rounds[-1]["pass_rates"].get("all", {}).get("rate"),
         "pass_rate_last_ci": rounds[-1]["pass_rates"].get("all", {}).get("ci"),
         "fallback_pairs": sum(rd["fallback"] for rd in rounds), "final_pairs": len(pairs),
-        "rougeL_student": by["student"]["rougeL"], "rougeL_student_ci": by["student"]["rougeL_ci"],
-        "rougeL_lead3": by["lead-3"]["rougeL"], "rougeL_lead3_ci": by["lead-3"]["rougeL_ci"],
-        "rougeL_teacher_round0": by["teacher round 0"]["rougeL"],
-        "rougeL_teacher_round0_ci": by["teacher round 0"]["rougeL_ci"],
-        "rougeL_teacher_last": by[last]["rougeL"], "rougeL_teacher_last_ci": by[last]["rougeL_ci"],
-        "rouge": {s: e["rouge"] for s, e in eval_sets.items()},
+        "control_pairs": len(control_pairs), "control_overlap": control_overlap(pairs, control_pairs),
+        "n_eval_documents": len(main["refs"]), "rouge": {s: e["rouge"] for s, e in eval_sets.items()},
+        "filtered_minus_unfiltered_rougeL": d_fu["mean"], "filtered_minus_unfiltered_rougeL_ci": d_fu["ci"],
+        "filtered_minus_unfiltered_n": d_fu["n"],
+        "student_minus_teacher0_rougeL": d_st["mean"], "student_minus_teacher0_rougeL_ci": d_st["ci"],
+        "unfiltered_minus_teacher0_rougeL": d_ut["mean"], "unfiltered_minus_teacher0_rougeL_ci": d_ut["ci"],
         "student_minus_lead3_rougeL": d_sl["mean"], "student_minus_lead3_rougeL_ci": d_sl["ci"],
         "teacher_last_minus_round0_rougeL": d_lf["mean"], "teacher_last_minus_round0_rougeL_ci": d_lf["ci"],
+        "critic_checks": checks,
+        "wrong_document_pmi_pass_rate": (checks.get("wrong_document") or {}).get("pmi_pass_rate"),
+        "content_free_pmi_pass_rate": (checks.get("content_free") or {}).get("pmi_pass_rate"),
         "controllability": ctrl, "controllability_if_ignored": ctrl_chance,
         "eval_critic_pass_all": dict(zip(crit_summary.system, crit_summary.pass_all.astype(float))),
         "timings_s": {k: round(v, 1) for k, v in timings.items()}, "headline": HEADLINE,
-        "student_minus_teacher_last_rougeL": d_st["mean"], "student_minus_teacher_last_rougeL_ci": d_st["ci"],
         "student_loss_first": s_loss[0], "student_loss_last": s_loss[-1], "student_init": student_init,
+        "unfiltered_loss_first": u_loss[0], "unfiltered_loss_last": u_loss[-1],
     }
+    for key, name in (("student", "student"), ("student_unfiltered", "student (unfiltered)"),
+                      ("teacher_round0", "teacher round 0"), ("teacher_last", last), ("lead1", "lead-1"),
+                      ("lead3", "lead-3")):
+        m[f"rougeL_{key}"], m[f"rougeL_{key}_ci"] = rl(name)
     m.update(findings(m, rounds=rounds, rouge=main["rouge"], student_steps=len(losses.get("student") or [])))
     return m

@@ -132,8 +132,9 @@ def truncated_copy(base: str, n_layers: int, out_dir: str | Path) -> str:
 
 
 def rehearsal_seq2seq(name: str) -> str:
-    """While rehearsing, a seq2seq hub id (t5, bart) becomes a tiny random T5 with the embedded tokenizer, so the
-    encoder-decoder path runs offline (core's stand-ins are causal LMs)."""
+    """While rehearsing, a seq2seq hub id becomes a tiny random encoder-decoder with the embedded tokenizer (a
+    Pegasus for a PEGASUS id, a T5 otherwise), so the encoder-decoder path runs offline (core's stand-ins are
+    causal LMs)."""
     import re
 
     from ..core import tiny
@@ -142,7 +143,12 @@ def rehearsal_seq2seq(name: str) -> str:
     if (target / "config.json").exists():
         return str(target)
     tok = hf.load_tokenizer(resolve_model(DEFAULT_MODEL))
-    model = tiny.tiny_model(tok, "t5", seed=0, d_model=32, d_ff=64, d_kv=8, num_layers=2, num_heads=4)
+    if "pegasus" in name.lower():
+        model = tiny.tiny_model(tok, "pegasus", seed=0, d_model=32, encoder_layers=2, decoder_layers=2,
+                                encoder_attention_heads=4, decoder_attention_heads=4, encoder_ffn_dim=64,
+                                decoder_ffn_dim=64, max_position_embeddings=1024)
+    else:
+        model = tiny.tiny_model(tok, "t5", seed=0, d_model=32, d_ff=64, d_kv=8, num_layers=2, num_heads=4)
     return tiny.save_model(model, tok, target, keep_existing=True)
 
 
