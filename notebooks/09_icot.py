@@ -24,7 +24,17 @@
 # P(o) proportional to exp(-lambda o) (removal smoothing), a fresh AdamW at each increase, the whole CoT
 # once `remove_all_beyond` is reached, gradient clipping 1.0. Baselines on the same number of steps and
 # examples: no-CoT training from the start, and explicit CoT (which keeps its CoT at inference). All
-# three decode greedily; the answer is what follows `####`.
+# three decode greedily; the answer is what follows `####`. With `keep_position`, every position id from the
+# first `<eos>` on is shifted by the number of removed tokens (the reference's rule). Each model is tested at
+# its best-validation checkpoint (the reference's rule: for stepwise, the best once the whole CoT is gone,
+# else the latest). `n_seeds` training seeds per method give the spread.
+#
+# **When the claim is testable.** Internalizing a CoT needs a CoT that works and time to absorb each removed
+# token: the verdict is "untestable" when the explicit-CoT model is below `min_cot_accuracy` on validation
+# when removal starts, or each removed token gets less than `min_steps_share` of the reference's steps
+# (808K products / batch 32 / 8 removals per epoch: 3,156). Both methods below 5% is "both fail", and no
+# speed-up is reported for a model that does not answer. The quick profile is expected to be untestable;
+# `cpu-demo` (2x2, 1,000 steps per removed token from a >90% CoT model, about 20 minutes) is built to test it.
 #
 # **Paper.** Deng, Choi & Shieber, *From Explicit CoT to Implicit CoT: Learning to Internalize CoT Step by
 # Step*, arXiv 2405.14838 (code: da03/Internalize_CoT_Step_by_Step). GPT-2 Small, no CoT at inference:
@@ -43,6 +53,7 @@ n_train = 8000  # [0..] training examples per task (gsm8k: 0 takes the whole spl
 n_valid = 64  # [0..] validation examples decoded during training for the curves
 n_test = 500  # [1..] test examples per task
 n_epochs = 10  # [1..] epochs for every method (the same budget: steps and examples)
+cot_epochs = 0  # [0..] epochs for the explicit-CoT baseline (a reference kept with its CoT); 0: n_epochs
 batch_size = 64  # [1..] examples per optimizer step
 learning_rate = 0.003  # [0..] AdamW learning rate (the reference: 5e-5 for GPT-2 Small)
 pretrain_epochs = 7  # [0..] explicit-CoT epochs before removal starts (the reference: 0)
@@ -58,7 +69,10 @@ checkpoint_every = 250  # [1..] steps between checkpoints (a killed run resumes 
 eval_batch_size = 250  # [1..] test examples decoded together
 speed_batch_size = 1  # [1..] batch size when timing answers per second (the paper: 1)
 n_speed = 50  # [1..] test examples timed per method
-seed = 0  # [0..] data split, initialisation and smoothing seed
+seed = 0  # [0..] data split seed, and the first training seed (initialisation, data order, smoothing)
+n_seeds = 1  # [1..] training seeds per method (seed, seed+1, ...): the spread across seeds
+min_cot_accuracy = 0.9  # [0..1] gate: explicit-CoT validation accuracy needed when removal starts
+min_steps_share = 0.25  # [0..1] gate: steps per removed token needed, as a share of the reference's (3,156 for mult)
 torch_threads = 1  # [0..] CPU threads for torch (0 keeps the default; 1 is steadier on a shared machine)
 
 # %%
@@ -73,12 +87,13 @@ from helpers.icot import evaluate as ev
 device, line = steps.configure_device(torch_threads)
 use_style()
 run = Run.current("09_icot")
-train_params = dict(init_from=init_from, n_epochs=n_epochs, batch_size=batch_size, learning_rate=learning_rate,
-                    pretrain_epochs=pretrain_epochs, remove_per_epoch=remove_per_epoch,
+train_params = dict(init_from=init_from, n_epochs=n_epochs, cot_epochs=cot_epochs, batch_size=batch_size,
+                    learning_rate=learning_rate, pretrain_epochs=pretrain_epochs, remove_per_epoch=remove_per_epoch,
                     removal_smoothing_lambda=removal_smoothing_lambda, remove_all_beyond=remove_all_beyond,
                     keep_position=keep_position, reset_optimizer=reset_optimizer, max_len_train=max_len_train,
                     eval_every=eval_every, seed=seed)
-print(f"{line}; run folder {run.dir}")
+seeds = steps.training_seeds(seed, n_seeds)
+print(f"{line}; training seeds {seeds}; run folder {run.dir}")
 
 # %% [markdown]
 # ## Data
@@ -92,15 +107,15 @@ steps.data_summary(splits)
 
 # %% [markdown]
 # ## Training: three methods, one budget
-# Every method takes `n_epochs` epochs over the same examples in the same order. During `pretrain_epochs`
+# Every method takes `n_epochs` epochs over the same examples in the same order (per training seed). During `pretrain_epochs`
 # the stepwise run *is* explicit-CoT training (no removal yet), so it starts from the explicit-CoT run's
 # saved state at that step instead of training those steps twice; its reported time includes them.
 # Checkpoints go to `checkpoints/<method>/<task>-<key>/`, where the key hashes every parameter that
 # changes the result: rerunning resumes or reuses, and a changed parameter trains afresh.
 
 # %%
-results, training = steps.train_all(tasks, train_params, task_overrides, splits, run.dir / "checkpoints",
-                                    checkpoint_every, steps.interactive(), device)  # explicit CoT first: stepwise branches from it
+results, training = steps.train_all(tasks, train_params, task_overrides, splits, run.dir / "checkpoints", checkpoint_every,
+                                    steps.interactive(), device, seeds)  # explicit CoT first: stepwise branches from it
 run.save_table(training, "training")
 training
 
@@ -113,12 +128,13 @@ display(Markdown(steps.training_summary(training)))
 # everything is removed that is none); explicit CoT writes its CoT. Accuracy is exact match of the whole
 # answer, with 95% Wilson intervals. Tokens per answer count everything a model generates after the prompt
 # (CoT, separators, answer). Speed is greedy answering at batch size `speed_batch_size` on `n_speed` test
-# examples, timed on this machine (device above).
+# examples, timed on this machine (device above), for the first training seed. With several seeds, accuracy
+# and its interval pool the seeds' answers; the dots are the seeds.
 
 # %%
-records, speeds = steps.evaluate_all(results, splits, run, eval_batch_size, n_speed, speed_batch_size, device)
-per_task = {t: ev.task_report({m: records[(t, m)] for m in steps.METHODS}, {m: speeds[(t, m)] for m in steps.METHODS})
-            for t in tasks}
+records, speeds, positions = steps.evaluate_all(results, splits, run, eval_batch_size, n_speed, speed_batch_size, device)
+per_task = steps.task_reports(results, records, speeds, positions, splits, min_branch_accuracy=min_cot_accuracy,
+                              min_steps_share=min_steps_share)
 table = pd.DataFrame(ev.table_rows(per_task))
 run.save_table(table, "results")
 display(steps.accuracy_cells(table))
@@ -129,15 +145,35 @@ show(run, plots.plot_accuracy(table.to_dict("records")), "test_accuracy", plots.
 
 # %%
 for task in tasks:
-    hist = {m: results[(task, m)][1].history for m in steps.METHODS}
-    show(run, plots.plot_training(hist, title=task), f"training_{task.replace(':', '')}", plots.training_caption(task, hist))
+    hist = {m: results[(task, m, seeds[0])][1].history for m in steps.METHODS}
+    show(run, plots.plot_training(hist, title=f"{task}, seed {seeds[0]}"), f"training_{task.replace(':', '')}",
+         plots.training_caption(task, hist))
+
+# %% [markdown]
+# ## Where it breaks: branch point, collapse, positions
+# The stepwise run's validation accuracy when removal starts (the explicit-CoT model it internalizes), the
+# steps each removed token gets, the first check where validation accuracy falls below half of the branch
+# point (and the CoT token removed last by then), and, on the test set, the token accuracy at each target
+# position given the true prefix (teacher forcing): which answer digit a model cannot produce without its CoT.
+
+# %%
+diagnostics = steps.diagnostics_table(per_task)
+run.save_table(diagnostics, "diagnostics")
+diagnostics
+
+# %%
+for task in tasks:
+    frame = steps.positions_frame(positions, task)
+    run.save_table(frame, f"positions_{task.replace(':', '')}")
+    show(run, plots.plot_positions(frame, task), f"positions_{task.replace(':', '')}", plots.positions_caption(frame, task))
 
 # %% [markdown]
 # ## Does stepwise internalization beat no-CoT training at this budget?
 # Both answer the same test examples without CoT, so the comparison is paired: an exact McNemar test on
-# the examples only one of them gets right. The signal is "internalization beats no-CoT" (or the reverse)
-# at p < 0.05; otherwise "no difference at this budget" when both Wilson intervals are narrower than
-# +-10 points, else "too small to tell".
+# the examples only one of them gets right (pooled over seeds). The signal is "untestable" when the gate
+# fails (reasons in the finding), "both fail" when both are below 5%; otherwise "internalization beats
+# no-CoT" (or the reverse) at p < 0.05, "no difference at this budget" when both Wilson intervals are
+# narrower than +-10 points, else "too small to tell".
 
 # %%
 steps.significance_table(per_task)
@@ -152,7 +188,8 @@ run.log_metrics(metrics)
 {k: metrics[k] for k in metrics["headline"] + ["signal"]}
 
 # %%
-display(Markdown(steps.reading_it(per_task[head], head, results[(head, "stepwise")][0], len(splits[head]["train"]))))
+display(Markdown(steps.reading_it(per_task[head], head, results[(head, "stepwise", seeds[0])][0],
+                                  len(splits[head]["train"]))))
 
 # %% [markdown]
 # ## Findings

@@ -167,8 +167,46 @@ def test_make_batch_masks_the_prompt_and_keeps_positions():
     assert b["attention_mask"][1].tolist() == [1] * 6 + [0] * 3
     assert b["position_ids"][0].tolist() == list(range(9))
     kept = make_batch(encs, [1, math.inf], eos, pad, keep_position=True)["position_ids"]
-    assert kept[0].tolist() == [0, 1, 2, 4, 5, 6, 7, 8, 9]  # one removed token leaves one gap
-    assert kept[1].tolist()[:6] == [0, 1, 5, 6, 7, 8]  # all three removed
+    assert kept[0].tolist() == [0, 1, 3, 4, 5, 6, 7, 8, 9]  # the first <eos> moves too (upstream's shift)
+    assert kept[1].tolist()[:6] == [0, 4, 5, 6, 7, 8]  # all three removed: <eos> at 1 + 3
+
+
+def _upstream_positions(full: list[int], eos: int, k: int) -> list[int]:
+    """Upstream's rule (src/train.py, --keep_position), restated: arange over the whole sequence, then
+    ``position_ids[first_eos:] += removed`` with removed = min(k, CoT length), cut to the shortened length."""
+    first, second = [i for i, t in enumerate(full) if t == eos][:2]
+    removed = min(k, second - first - 1)
+    pos = [i + (removed if i >= first else 0) for i in range(len(full))]
+    return pos[:len(full) - removed]
+
+
+@pytest.mark.parametrize("k", [0, 1, 2, 3, 5])
+def test_keep_position_matches_upstreams_shift_of_the_first_eos(k):
+    eos, pad = 1, 0
+    enc = Encoded([5, 6, 7], [8, 9, 10], [3, 4])
+    full = pack(enc, enc.cot, eos)[0]
+    got = make_batch([enc], [k], eos, pad, keep_position=True)["position_ids"][0].tolist()
+    assert got == _upstream_positions(full, eos, k)
+    assert got[3] == 3 + min(k, 3)  # the first <eos>
+
+
+def test_decoding_with_skip_uses_the_training_positions():
+    """Greedy decoding of a keep_position model (prompt <eos> shifted by ``skip``) predicts, at every step, the
+    token that a teacher-forced forward pass with make_batch's position ids puts first."""
+    tok, model = build("config:gpt2-tiny", ["0 1 2 3 4 5 6 7 8 9 * + ( )"], max_positions=64, seed=5)
+    model.eval()
+    enc = Encoded(tok.encode("1 2 * 3 4"), tok.encode("5 6 7"), [])
+    gen = evaluate.greedy_generate(model, [enc.prompt + [tok.eos_id]], tok.eos_id, tok.pad_id, 10, skip=3)[0]
+    row = enc.prompt + [tok.eos_id] + gen
+    first = len(enc.prompt)
+    positions = torch.tensor([list(range(first)) + [p + 3 for p in range(first, len(row))]])
+    with torch.no_grad():
+        logits = model(input_ids=torch.tensor([row]), position_ids=positions).logits[0]
+    assert logits[first:len(row) - 1].argmax(-1).tolist() == gen
+    unshifted = evaluate.greedy_generate(model, [enc.prompt + [tok.eos_id]], tok.eos_id, tok.pad_id, 10, skip=0)[0]
+    with torch.no_grad():
+        logits0 = model(input_ids=torch.tensor([enc.prompt + [tok.eos_id]])).logits[0, -1]
+    assert unshifted[0] == int(logits0.argmax())
 
 
 def test_inference_skip_needs_fixed_length_cots():
@@ -242,7 +280,9 @@ def test_checkpoint_key_follows_every_result_param(tmp_path, tiny_splits):
     assert b.folder != a.folder and b.folder.parent == a.folder.parent
     assert checkpoint_folder(tmp_path, _tiny(seed=1)) != checkpoint_folder(tmp_path, _tiny())
     rows = a.history
-    assert [r["step"] for r in rows] == [4, 8, 12] and all("valid_accuracy" in r for r in rows)
+    # every eval_every steps, plus the last step before the first CoT token goes (branch 4 + 1 step per token)
+    assert [r["step"] for r in rows] == [4, 5, 8, 12] and all("valid_accuracy" in r for r in rows)
+    assert a.removal_start == 5 and a.best["step"] in (5, 8, 12)
 
 
 def test_stepwise_branches_from_explicit_cot_step_for_step(tmp_path, tiny_splits):

@@ -63,15 +63,15 @@ def test_training_caption_follows_the_history():
 
 
 def test_run_metrics_and_reading_it():
-    results = {("mult:3", m): (SimpleNamespace(batch_size=4, remove_per_epoch=2.0), SimpleNamespace(steps=12, seconds=3.0))
+    results = {("mult:3", m, 0): (SimpleNamespace(batch_size=4, remove_per_epoch=2.0), SimpleNamespace(steps=12, seconds=3.0))
                for m in steps.METHODS}
-    records = {("mult:3", "stepwise"): [{}] * 20}
+    records = {("mult:3", "stepwise", 0): [{}] * 20}
     m = steps.run_metrics(PER_TASK, "mult:3", records, results, init_from="config:gpt2-tiny", tasks=["mult:3"],
                           device="cpu", torch_threads=1)
     assert m["icot_accuracy"] == 0.4 and m["icot_speedup_over_cot"] == 3.0 and m["n_test"] == 20
     assert m["train_steps"] == 12 and m["train_seconds"]["mult:3/cot"] == 3.0 and set(m["headline"]) <= set(m)
     assert m["signal"] == "internalization beats no-CoT" and "40%" in m["finding"]
-    text = steps.reading_it(PER_TASK["mult:3"], "mult:3", results[("mult:3", "stepwise")][0], 40)
+    text = steps.reading_it(PER_TASK["mult:3"], "mult:3", results[("mult:3", "stepwise", 0)][0], 40)
     assert "(80% on mult:3); the stepwise model keeps 50% of that while writing 0.0 CoT tokens" in text
-    assert "at 3.0x the explicit model's answers per second" in text and "got 5 training steps" in text
+    assert "at 3.0x the explicit model's answers per second" in text and "got 5 training steps here against the reference's 3,156" in text
     assert steps.speedup({"stepwise": {"answers_per_s": 1.0}, "cot": {"answers_per_s": None}}) is None

@@ -35,13 +35,14 @@ def _generate_chunk(model, rows: Sequence[list[int]], eos_id: int, pad_id: int, 
     device = next(model.parameters()).device
     ids, mask = _left_pad(rows, pad_id, device)
     positions = (mask.cumsum(-1) - 1).clamp(min=0)
+    positions[:, -1] += skip  # the prompt's closing <eos> sits after the removed CoT (upstream's keep_position)
     out = model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True)
     n = len(rows)
     generated = torch.full((n, max_new_tokens), pad_id, dtype=torch.long, device=device)
     eos_seen = torch.zeros(n, dtype=torch.long, device=device)
     done = torch.zeros(n, dtype=torch.bool, device=device)
     lengths = torch.zeros(n, dtype=torch.long, device=device)
-    last_pos = positions[:, -1] + skip  # a keep_position model's first new token sits after the removed CoT
+    last_pos = positions[:, -1]
     n_positions = getattr(model.config, "n_positions", None) or model.config.max_position_embeddings
     max_new_tokens = max(1, min(max_new_tokens, n_positions - int(last_pos.max()) - 1))
     for t in range(max_new_tokens):
@@ -201,9 +202,52 @@ def task_report(records: dict[str, Sequence[dict]], speeds: dict[str, float | No
     return report
 
 
+def seeds_report(per_seed_records: dict[int, dict[str, Sequence[dict]]], speeds: dict[str, float | None]) -> dict[str, Any]:
+    """``task_report`` over several training seeds: each seed's report under ``per_seed``; per method the records of
+    all seeds pooled (accuracy, Wilson CI over seeds x examples) with the per-seed spread under ``seeds``; the paired
+    test pooled over (seed, example) pairs and its ``verdict``; ``seeds_stepwise_ahead``: seeds where stepwise
+    answers more test examples than no-CoT."""
+    from .diagnostics import seed_spread
+    seeds = sorted(per_seed_records)
+    per_seed = {str(sd): task_report(per_seed_records[sd], speeds if sd == seeds[0] else {}) for sd in seeds}
+    methods = list(per_seed_records[seeds[0]])
+    pooled = {m: [r for sd in seeds for r in per_seed_records[sd][m]] for m in methods}
+    report = task_report(pooled, speeds)
+    for m in methods:
+        report[m]["seeds"] = seed_spread([per_seed[str(sd)][m]["accuracy"] for sd in seeds])
+        report[m]["seed_accuracies"] = [per_seed[str(sd)][m]["accuracy"] for sd in seeds]
+    report["seeds"] = seeds
+    report["seeds_stepwise_ahead"] = sum(per_seed[str(sd)]["stepwise"]["accuracy"] > per_seed[str(sd)]["nocot"]["accuracy"]
+                                         for sd in seeds)
+    report["per_seed"] = {sd: {m: {k: r[m][k] for k in ("accuracy", "ci_low", "ci_high", "correct", "n")}
+                               for m in methods} | {k: r[k] for k in ("a_only", "b_only", "p_value", "signal")}
+                          for sd, r in per_seed.items()}
+    return report
+
+
+def at_floor(accuracy: float | None, floor: float | None = None) -> bool:
+    """A model whose test accuracy is below ``floor`` (``diagnostics.FLOOR``) does not answer."""
+    from .diagnostics import FLOOR
+    return accuracy is not None and accuracy < (FLOOR if floor is None else floor)
+
+
+def gated_signal(report: dict[str, Any], gate: dict[str, Any] | None, floor: float | None = None) -> str:
+    """The task's signal once its preconditions are checked: "untestable" when ``gate`` fails, "both fail" when
+    stepwise and no-CoT are both at the floor, else the paired test's verdict."""
+    if gate is not None and not gate["testable"]:
+        return "untestable"
+    if at_floor(report["stepwise"]["accuracy"], floor) and at_floor(report["nocot"]["accuracy"], floor):
+        return "both fail"
+    return report["signal"]
+
+
 def table_rows(per_task: dict[str, dict]) -> list[dict[str, Any]]:
     """One row per task and method (the paper's table in long form)."""
-    return [{"task": task, "method": m, "inference": inference, **rep[m]}
+    def flat(summary: dict) -> dict:
+        spread = summary.get("seeds") or {}
+        return {**{k: v for k, v in summary.items() if k != "seeds"},
+                **({"seed_sd": spread.get("sd"), "seed_min": spread.get("min"), "seed_max": spread.get("max")} if spread else {})}
+    return [{"task": task, "method": m, "inference": inference, **flat(rep[m])}
             for task, rep in per_task.items() for m, inference in METHOD_INFERENCE.items() if m in rep]
 
 
@@ -220,26 +264,86 @@ def _pct(x: float | None) -> str:
     return f"{100 * x:.1f}%" if 0 < x < 0.1 else f"{100 * x:.0f}%"
 
 
-def findings(m: dict[str, Any]) -> dict[str, Any]:
-    """``finding`` (one sentence on the headline task), ``signal`` and ``findings`` (one line per task), computed
-    from the run's metrics: ``per_task``, ``headline_task`` and ``init_from``.
+def _seeds_text(t: dict) -> str:
+    """How the seeds agree: one seed says so; several give each method's range and the seeds stepwise led."""
+    seeds = t.get("seeds") or []
+    if len(seeds) <= 1:
+        return "one training seed, no spread"
+    sw, no = t["stepwise"]["seeds"], t["nocot"]["seeds"]
+    return (f"{len(seeds)} training seeds: stepwise {_pct(sw['min'])}-{_pct(sw['max'])} (sd {100 * sw['sd']:.1f} points), "
+            f"no-CoT {_pct(no['min'])}-{_pct(no['max'])} (sd {100 * no['sd']:.1f} points); stepwise ahead in "
+            f"{t['seeds_stepwise_ahead']} of {len(seeds)}")
 
-    ``per_task[task]`` holds, per method (stepwise, nocot, cot), accuracy / ci_low / ci_high /
-    tokens_per_answer / answers_per_s, plus the paired test (a_only, b_only, p_value) and its signal.
+
+def _speed_text(t: dict, floor: float) -> str:
+    sw, cot = t["stepwise"], t["cot"]
+    if at_floor(sw["accuracy"], floor):
+        return (f"; no speed-up reported: the stepwise model answers {_pct(sw['accuracy'])} (below the {_pct(floor)} "
+                f"floor), so it does not answer faster, it does not answer")
+    if sw.get("answers_per_s") and cot.get("answers_per_s"):
+        return f", {sw['answers_per_s'] / cot['answers_per_s']:.1f}x the explicit model's answers per second"
+    return ""
+
+
+def _diagnostics_text(task: str, d: dict) -> str:
+    """The bottleneck line: branch-point accuracy, steps per removed token, where validation accuracy collapsed,
+    the weakest answer digit (teacher-forced)."""
+    b, c, w = d.get("branch_accuracy"), d.get("collapse"), d.get("weakest_answer_position")
+    text = (f"{task} diagnostics: explicit CoT at {_pct(b)} validation accuracy when removal starts" if b is not None
+            else f"{task} diagnostics: CoT removal never started")
+    text += f"; {d['steps_per_token']:,} steps per removed token (the reference: {d['reference_steps_per_token']:,})"
+    if c:
+        text += (f"; validation accuracy fell below half of the branch point ({_pct(c['valid_accuracy'])}) at step "
+                 f"{c['step']}, with {'all' if c['removed'] is None else c['removed']} CoT tokens removed (after "
+                 f"{c['removed_before']} at the check before)" + (f", the last one {c['token']}" if c.get("token") else ""))
+    elif b is not None:
+        text += "; validation accuracy never fell below half of the branch point"
+    if w:
+        text += (f"; the stepwise model's weakest answer digit (teacher-forced) is digit {w['index']} at "
+                 f"{_pct(w['accuracy'])}")
+    return text + "."
+
+
+def findings(m: dict[str, Any], *, floor: float | None = None) -> dict[str, Any]:
+    """``finding`` (one sentence on the headline task), ``signal`` and ``findings`` (per task: the comparison, then
+    its diagnostics), computed from the run's metrics: ``per_task``, ``headline_task`` and ``init_from``.
+
+    ``per_task[task]`` holds, per method (stepwise, nocot, cot), accuracy / ci_low / ci_high / tokens_per_answer /
+    answers_per_s (pooled over seeds, with ``seeds`` spread), the paired test (a_only, b_only, p_value, signal),
+    and when known ``gate`` (``diagnostics.gate``) and ``diagnostics``. The signal is "untestable" when the gate
+    fails, "both fail" when both methods are below ``floor`` (``diagnostics.FLOOR``), else the paired verdict.
     """
+    from .diagnostics import FLOOR
+    floor = FLOOR if floor is None else floor
+
     def line(task: str, t: dict) -> str:
         sw, no, cot = t["stepwise"], t["nocot"], t["cot"]
-        speed = (f", {sw['answers_per_s'] / cot['answers_per_s']:.1f}x the explicit model's answers per second"
-                 if sw.get("answers_per_s") and cot.get("answers_per_s") else "")
         return (f"{task}: stepwise internalization {_pct(sw['accuracy'])} [{_pct(sw['ci_low'])}, {_pct(sw['ci_high'])}] "
                 f"without CoT vs no-CoT training {_pct(no['accuracy'])} [{_pct(no['ci_low'])}, {_pct(no['ci_high'])}] "
                 f"(right only for stepwise {t['a_only']}, only for no-CoT {t['b_only']}, McNemar p {t['p_value']:.2g}: "
-                f"{t['signal']}); explicit CoT {_pct(cot['accuracy'])} with {cot['tokens_per_answer']:.0f} generated "
-                f"tokens per answer against {sw['tokens_per_answer']:.0f}{speed}.")
+                f"{gated_signal(t, t.get('gate'), floor)}; {_seeds_text(t)}); explicit CoT {_pct(cot['accuracy'])} "
+                f"with {cot['tokens_per_answer']:.0f} generated tokens per answer against "
+                f"{sw['tokens_per_answer']:.0f}{_speed_text(t, floor)}.")
     per_task, head, init_from = m["per_task"], m["headline_task"], m["init_from"]
     h = per_task[head]
-    finding = (f"On {head} with {init_from} and the same training budget, stepwise internalization answers "
-               f"{_pct(h['stepwise']['accuracy'])} of test examples without CoT against {_pct(h['nocot']['accuracy'])} "
-               f"for no-CoT training ({h['signal']}, McNemar p {h['p_value']:.2g}); explicit CoT answers "
-               f"{_pct(h['cot']['accuracy'])} writing {h['cot']['tokens_per_answer']:.0f} tokens per answer.")
-    return {"finding": finding, "signal": h["signal"], "findings": [line(t, v) for t, v in per_task.items()]}
+    signal = gated_signal(h, h.get("gate"), floor)
+    measured = (f"stepwise internalization answers {_pct(h['stepwise']['accuracy'])} of test examples without CoT "
+                f"against {_pct(h['nocot']['accuracy'])} for no-CoT training, explicit CoT "
+                f"{_pct(h['cot']['accuracy'])} writing {h['cot']['tokens_per_answer']:.0f} tokens per answer "
+                f"({_seeds_text(h)})")
+    if signal == "untestable":
+        finding = (f"Untestable here: on {head} with {init_from}, {'; '.join(h['gate']['reasons'])}. Measured anyway: "
+                   f"{measured}" + (f"; both are at the floor (below {_pct(floor)})" if at_floor(h["stepwise"]["accuracy"], floor)
+                                    and at_floor(h["nocot"]["accuracy"], floor) else "") + ".")
+    elif signal == "both fail":
+        finding = (f"Both fail on {head} with {init_from}: {measured}; stepwise and no-CoT are both below the "
+                   f"{_pct(floor)} floor, so the budget tells the methods nothing apart and no speed-up is reported.")
+    else:
+        finding = (f"On {head} with {init_from} and the same training budget, {measured}: {signal} (McNemar p "
+                   f"{h['p_value']:.2g}).")
+    lines = []
+    for task, t in per_task.items():
+        lines.append(line(task, t))
+        if t.get("diagnostics"):
+            lines.append(_diagnostics_text(task, t["diagnostics"]))
+    return {"finding": finding, "signal": signal, "findings": lines}

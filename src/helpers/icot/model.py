@@ -108,8 +108,9 @@ def pack(enc: Encoded, cot: list[int], eos: int) -> tuple[list[int], int]:
 def make_batch(encoded, removed: list[float], eos: int, pad: int, keep_position: bool = False) -> dict[str, torch.Tensor]:
     """Right-padded ids, mask and labels (-100 up to and including the first ``<eos>``).
 
-    ``keep_position``: the tokens after the removed ones keep their original position ids (the
-    reference's ``--keep_position``), so removing a token does not shift the rest.
+    ``keep_position``: the reference's ``--keep_position``: every position id from the first ``<eos>`` on is
+    shifted by the number of removed CoT tokens (``position_ids[first_eos:] += removed``), so the first ``<eos>``
+    and the tokens after the removed ones sit where they sat with the whole CoT.
     """
     seqs = [pack(e, remove_left(e.cot, k), eos) for e, k in zip(encoded, removed)]
     width = max(len(ids) for ids, _ in seqs)
@@ -122,7 +123,8 @@ def make_batch(encoded, removed: list[float], eos: int, pad: int, keep_position:
         labels[i, loss_from:len(row)] = torch.tensor(row[loss_from:])
         mask[i, :len(row)] = 1
         skipped = len(pack(e, e.cot, eos)[0]) - len(row) if keep_position else 0
-        positions[i, :len(row)] = torch.cat([torch.arange(loss_from), torch.arange(loss_from, len(row)) + skipped])
+        first_eos = loss_from - 1
+        positions[i, :len(row)] = torch.cat([torch.arange(first_eos), torch.arange(first_eos, len(row)) + skipped])
     return {"input_ids": ids, "attention_mask": mask, "labels": labels, "position_ids": positions}
 
 
@@ -137,11 +139,13 @@ def inference_skip(method: str, keep_position: bool, encoded, scheduled: float) 
     return cot_len if method == "nocot" else int(min(scheduled, cot_len))
 
 
-def decode_settings(tok, method: str, keep_position: bool, train_examples, sample: int = 2000) -> tuple[int, int]:
+def decode_settings(tok, method: str, keep_position: bool, train_examples, sample: int = 2000,
+                    removed: float = float("inf")) -> tuple[int, int]:
     """(position skip, max new tokens) for decoding a model of ``method``: the skip a keep_position model
-    expects, and 1.5x the longest CoT + answer among the first ``sample`` training examples (+8)."""
+    expects (``removed``: the CoT tokens a stepwise model was trained without at its selected checkpoint), and
+    1.5x the longest CoT + answer among the first ``sample`` training examples (+8)."""
     enc = [encode_example(tok, e) for e in train_examples[:sample]]
-    skip = inference_skip(method, keep_position, enc, float("inf"))
+    skip = inference_skip(method, keep_position, enc, removed)
     return skip, int(1.5 * max(len(e.cot) + len(e.answer) for e in enc)) + 8
 
 

@@ -38,7 +38,8 @@ def plot_training(histories: Mapping[str, Sequence[dict]], title: str = ""):
 
 
 def plot_accuracy(rows: Sequence[dict]):
-    """Test accuracy per task and method with 95% Wilson CIs (rows: task, method, accuracy, ci_low, ci_high)."""
+    """Test accuracy per task and method with 95% Wilson CIs (rows: task, method, accuracy, ci_low, ci_high; with
+    several training seeds the bar is pooled over them and ``seed_accuracies`` are drawn as dots)."""
     tasks = list(dict.fromkeys(r["task"] for r in rows))
     methods = list(dict.fromkeys(r["method"] for r in rows))
     width = 0.8 / max(len(methods), 1)
@@ -56,6 +57,10 @@ def plot_accuracy(rows: Sequence[dict]):
         bars = ax.bar(xs, ys, width, yerr=err, capsize=3, color=METHOD_COLORS.get(method),
                       label=METHOD_LABELS.get(method, method) + (" (CoT at inference)" if method == "cot" else ""))
         ax.bar_label(bars, labels=[f"{y:.2f}" for y in ys], padding=6, fontsize=8)
+        for xpos, task in zip(xs, [t for t in tasks if any(r["task"] == t and r["method"] == method for r in rows)]):
+            seeds = next(r for r in rows if r["task"] == task and r["method"] == method).get("seed_accuracies") or []
+            if len(seeds) > 1:  # one dot per training seed
+                ax.scatter([xpos] * len(seeds), seeds, s=10, color="black", zorder=3)
     ax.set_xticks(range(len(tasks)), tasks)
     ax.set(ylim=(0, 1.05), xlabel="task", ylabel="test accuracy (95% Wilson CI)",
            title="Test accuracy: stepwise internalization vs. the two baselines")
@@ -93,3 +98,38 @@ def training_caption(task: str, hist: Mapping[str, Sequence[dict]]) -> str:
                             f"({sw[-1]['valid_accuracy']:.0%})")
             + f", against {hist['nocot'][-1].get('valid_accuracy', 0):.0%} for no-CoT training and "
               f"{hist['cot'][-1].get('valid_accuracy', 0):.0%} for explicit CoT.")
+
+
+def _position_label(segment: str, index: int) -> str:
+    return {"cot": f"c{index + 1}", "eos": "<eos>"}.get(segment, "####" if index == 0 else f"a{index}")
+
+
+def plot_positions(frame, title: str = ""):
+    """Teacher-forced token accuracy per target position (CoT tokens c1.., the closing <eos>, #### and the answer
+    digits a1.., least significant first), one line per method (``frame``: method, segment, index, accuracy)."""
+    order = {"cot": 0, "eos": 1, "answer": 2}
+    cats = sorted({(r.segment, int(r.index)) for r in frame.itertuples()}, key=lambda c: (order[c[0]], c[1]))
+    x = {c: i for i, c in enumerate(cats)}
+    fig, ax = plt.subplots(figsize=(max(6, 0.35 * len(cats) + 2), 3.8))
+    for method, rows in frame.groupby("method", sort=False):
+        pts = sorted((x[(r.segment, int(r.index))], r.accuracy) for r in rows.itertuples())
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", ms=3, color=METHOD_COLORS.get(method),
+                label=METHOD_LABELS.get(method, method))
+    ax.set_xticks(range(len(cats)), [_position_label(*c) for c in cats], rotation=90, fontsize=7)
+    ax.set(ylim=(-0.03, 1.03), xlabel="target position (CoT c1.., <eos>, ####, answer digits a1.. least significant first)",
+           ylabel="token accuracy (teacher-forced)", title=f"{title}: token accuracy per position (test set)")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def positions_caption(frame, task: str) -> str:
+    """The per-position figure's caption: each no-CoT-at-inference method's weakest answer digit."""
+    parts = []
+    for method in ("stepwise", "nocot", "cot"):
+        rows = frame[(frame.method == method) & (frame.segment == "answer") & (frame["index"] > 0)]
+        if len(rows):
+            w = rows.loc[rows.accuracy.idxmin()]
+            parts.append(f"{METHOD_LABELS[method]}: weakest answer digit a{int(w['index'])} at {w.accuracy:.0%}, "
+                         f"mean over answer digits {rows.accuracy.mean():.0%}")
+    return (f"{task}: teacher-forced token accuracy per target position on the test set (each model given the true "
+            f"prefix, averaged over training seeds); " + "; ".join(parts) + ".")

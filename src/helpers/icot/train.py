@@ -23,6 +23,7 @@ import torch
 
 from ..core.store import atomic_dir, atomic_write_json, read_json, stable_id
 from . import model as icot_model
+from .checks import check_params  # noqa: F401  (the notebook's precheck hook: helpers.icot.train:check_params)
 from .evaluate import evaluate_examples
 from .schedule import INF, RemovalSchedule, removal_counts, steps_per_removed_token
 
@@ -33,6 +34,7 @@ class TrainConfig:
     method: str  # stepwise, nocot or cot
     init_from: str = "config:gpt2-tiny"
     n_epochs: int = 1
+    cot_epochs: int = 0  # the explicit-CoT baseline trains this many epochs (0: n_epochs); it is a reference only
     batch_size: int = 32
     learning_rate: float = 5e-5
     weight_decay: float = 0.01  # AdamW's default, as in the reference
@@ -62,6 +64,8 @@ class TrainResult:
     seconds: float  # training time summed over the processes that ran it
     segments: list[list[int]]  # [start, end] steps of each process that trained (resumes add rows)
     branched_from: str | None = None  # "cot@S": the first S steps are the explicit-CoT run's (see branch_source)
+    best: dict | None = None  # the selected checkpoint: step, valid_accuracy, scheduled_removed (see select_best)
+    removal_start: int | None = None  # the last step trained with the whole CoT (stepwise); None: no removal
 
 
 def make_config(task: str, method: str, params: dict, overrides: dict | None = None) -> TrainConfig:
@@ -72,99 +76,6 @@ def make_config(task: str, method: str, params: dict, overrides: dict | None = N
     if unknown:
         raise ValueError(f"task_overrides[{task!r}]: unknown training parameters {unknown}; known: {sorted(fields)}")
     return TrainConfig(task=task, method=method, **{k: v for k, v in merged.items() if k in fields})
-
-
-def check_params(params: dict) -> None:
-    """The notebook's cross-parameter checks before compute (the runner's hook; ValueError names the parameter)."""
-    from .data import parse_task
-    for task in params.get("tasks", []):
-        try:
-            kind, size = parse_task(task)
-        except ValueError as exc:
-            raise ValueError(f"parameter 'tasks': {exc}") from None
-        if kind == "mult":
-            _check_mult(task, size, params)
-    init_from = params.get("init_from", "")
-    if icot_model.is_config_spec(init_from):
-        try:
-            icot_model.preset(init_from)
-        except ValueError as exc:
-            raise ValueError(f"parameter 'init_from': {exc}") from None
-    else:
-        from ..core.models import ModelNotFoundError, resolve_model
-        try:
-            resolved = resolve_model(init_from)
-        except ModelNotFoundError as exc:
-            raise ValueError(f"parameter 'init_from': {exc}") from None
-        if resolved == init_from:  # a hub id: online, it must exist (asked now, not a minute into the kernel)
-            from ..core.precheck import check_hub_model
-            check_hub_model("init_from", init_from)
-        from ..core import rehearsal
-        kind = _model_type(resolved)
-        if kind is not None and kind != "gpt2" and not rehearsal.active():  # a rehearsal's stand-in is a tiny Llama
-            raise ValueError(f"parameter 'init_from': {init_from} is a {kind} model; stepwise internalization here "
-                             f"trains a GPT-2 (config:gpt2-tiny, openai-community/gpt2 or a GPT-2 folder)")
-    overrides = params.get("task_overrides") or {}
-    for task, values in overrides.items():
-        if task not in params.get("tasks", []) or not isinstance(values, dict):
-            raise ValueError(f"parameter 'task_overrides': {task!r} is not one of the tasks or maps to no dict of parameters")
-        try:
-            make_config(task, "stepwise", {}, overrides)
-        except (ValueError, TypeError) as exc:
-            raise ValueError(f"parameter 'task_overrides': {exc}") from None
-        _check_override_values(task, values)
-    if "gsm8k" in params.get("tasks", []) and params.get("gsm8k_data"):
-        from ..core.data import check_source
-        from .data import gsm8k_split
-        check_source("gsm8k_data", params["gsm8k_data"], lambda s: gsm8k_split(s, "train", None))
-    if "gsm8k" in params.get("tasks", []) and (overrides.get("gsm8k") or {}).get("keep_position", params.get("keep_position")):
-        raise ValueError("parameter 'keep_position': GSM8K CoTs differ in length; set task_overrides "
-                         "{gsm8k: {keep_position: false}} or keep_position false")
-
-
-MAX_MULT_DIGITS = 20  # the paper goes to 9x9; mult:50 sequences alone take gigabytes
-
-
-def _check_mult(task: str, size: int, params: dict) -> None:
-    """mult:N: a size this machine can hold, a training set, and no more distinct pairs asked for than exist."""
-    if size > MAX_MULT_DIGITS:
-        raise ValueError(f"parameter 'tasks': {task} has more than {MAX_MULT_DIGITS} digits per operand")
-    if not params.get("n_train", 1):
-        raise ValueError(f"parameter 'n_train': 0 takes the whole split for gsm8k only; {task} needs a count")
-    total = sum(int(params.get(k, 0)) for k in ("n_train", "n_valid", "n_test"))
-    exist = (9 * 10 ** (size - 1)) ** 2
-    if total > exist:
-        raise ValueError(f"parameter 'n_train': {task} has {exist} distinct pairs; n_train + n_valid + n_test "
-                         f"asks for {total}")
-
-
-def _check_override_values(task: str, values: dict) -> None:
-    """task_overrides[task]: each value checked like the notebook parameter of the same name (type, range, finite)."""
-    from ..core.params import NOTEBOOKS_DIR, ParamsError, read_param_specs, validate_params
-    nb = NOTEBOOKS_DIR / "09_icot.ipynb"
-    if not nb.exists():
-        return
-    specs = read_param_specs(nb)
-    try:
-        validate_params({k: v for k, v in values.items() if k in specs}, specs, origin=f"task_overrides[{task!r}]")
-    except ParamsError as exc:
-        raise ValueError(f"parameter 'task_overrides': {exc}") from None
-
-
-def _model_type(folder: str) -> str | None:
-    """``model_type`` in a local model's config.json (a cached hub model's too); None when it cannot be read here."""
-    path = Path(folder) / "config.json"
-    if not path.exists() and folder.count("/") == 1:
-        try:
-            from huggingface_hub import try_to_load_from_cache
-            cached = try_to_load_from_cache(folder, "config.json")
-            path = Path(cached) if isinstance(cached, str) else path
-        except Exception:
-            return None
-    try:
-        return json.loads(path.read_text(encoding="utf-8")).get("model_type")
-    except (OSError, ValueError, AttributeError):
-        return None
 
 
 def data_fingerprint(examples) -> str:
@@ -233,6 +144,19 @@ def branch_source(root: Path, cfg: TrainConfig, step: int) -> Path:
     return checkpoint_folder(root, replace(cfg, method="cot")) / f"branch-{step}"
 
 
+def removal_start_step(cfg: TrainConfig, steps_per_epoch: int) -> int:
+    """The step after which the first CoT token is removed: ``pretrain_epochs`` of explicit CoT plus one
+    interval of the schedule (the counter runs from the branch step; the count grows when it reaches ``every``)."""
+    return branch_step(cfg, steps_per_epoch) + steps_per_removed_token(steps_per_epoch, cfg.remove_per_epoch)
+
+
+def select_best(best: dict | None, row: dict, reset: bool) -> bool:
+    """Best-validation selection (the reference's rule): a validation accuracy above the best so far is a new best;
+    ``reset`` (a stepwise run trained on a batch that still had CoT since the last check) forgets the old best,
+    so a stepwise run keeps its latest model while removing and its best one once the whole CoT is gone."""
+    return row.get("valid_accuracy") is not None and (reset or best is None or row["valid_accuracy"] > best["valid_accuracy"])
+
+
 def _max_positions(encoded) -> int:
     longest = max(len(e.prompt) + len(e.cot) + len(e.answer) + 3 for e in encoded)
     return max(64, 1 << (longest - 1).bit_length())  # headroom for test inputs of other lengths
@@ -263,7 +187,7 @@ class _Session:
         if not self.encoded:
             raise ValueError(f"no training example fits max_len_train={cfg.max_len_train}")
         self.steps_per_epoch = math.ceil(len(self.encoded) / cfg.batch_size)
-        self.total = self.steps_per_epoch * cfg.n_epochs
+        self.total = self.steps_per_epoch * (cfg.cot_epochs if cfg.method == "cot" and cfg.cot_epochs else cfg.n_epochs)
         self.branch_at = branch_step(cfg, self.steps_per_epoch)
         if not loaded and cfg.method == "stepwise" and 0 < self.branch_at <= self.total:
             loaded = load_checkpoint(branch_source(root, cfg, self.branch_at), cfg, device)
@@ -277,6 +201,7 @@ class _Session:
             self.optimizer, self.gen = _optimizer(self.model, cfg), torch.Generator().manual_seed(cfg.seed)
             every = steps_per_removed_token(self.steps_per_epoch, cfg.remove_per_epoch)
             self.state = {"step": 0, "all_removed_last": False, "history": [], "seconds": 0.0, "segments": [],
+                          "best": None, "cot_seen": False,
                           "schedule": RemovalSchedule(every, cfg.remove_all_beyond or INF, cfg.pretrain_epochs).state(),
                           "interval": {"loss": 0.0, "steps": 0, "removed_tokens": 0.0}}
         self.sched = RemovalSchedule.load(self.state["schedule"])
@@ -304,11 +229,23 @@ class _Session:
         self.optimizer.zero_grad(set_to_none=True)
         cut = [min(len(e.cot), k) for e, k in zip(batch_enc, removed)]
         state["all_removed_last"] = all(c == len(e.cot) for c, e in zip(cut, batch_enc))
+        state["cot_seen"] = state.get("cot_seen", False) or not state["all_removed_last"]
         iv = state["interval"]
         iv["loss"], iv["steps"] = iv["loss"] + loss.item(), iv["steps"] + 1
         iv["removed_tokens"] += sum(cut) / len(cut)
         state["step"] = step + 1
         return epoch, scheduled
+
+    def keep_if_best(self, row: dict) -> None:
+        """Save the model as ``best/`` when ``row`` (a validation check) is a new best (``select_best``)."""
+        reset = self.cfg.method == "stepwise" and self.state.get("cot_seen", False)
+        if select_best(self.state.get("best"), row, reset):
+            self.state["best"] = {k: row.get(k) for k in ("step", "valid_accuracy", "scheduled_removed")}
+            with atomic_dir(self.folder / "best") as tmp:
+                self.model.config.save_pretrained(tmp)
+                torch.save(self.model.state_dict(), tmp / "model.pt")
+                atomic_write_json(tmp / "best.json", self.state["best"])
+        self.state["cot_seen"] = False
 
     def save(self, target: Path, start_step: int, t0: float) -> float:
         self.state["schedule"] = self.sched.state()
@@ -332,6 +269,7 @@ def train(cfg: TrainConfig, train_examples: list[dict], valid_examples: list[dic
     if not (s.folder / "config.json").exists():
         atomic_write_json(s.folder / "config.json", {**asdict(cfg), "key": cfg.key()})
     max_new = max_new_tokens or max(len(e.cot) + len(e.answer) for e in s.encoded) + 8
+    removal_start = removal_start_step(cfg, s.steps_per_epoch) if cfg.method in ("stepwise", "cot") else None
     start_step, t0 = s.state["step"], time.perf_counter()
     s.model.train()
     bar = tqdm(total=s.total, initial=start_step, desc=f"{cfg.task} {cfg.method}", disable=not progress, unit="step")
@@ -342,20 +280,27 @@ def train(cfg: TrainConfig, train_examples: list[dict], valid_examples: list[dic
             order = epoch_order(len(s.encoded), cfg.seed, order_epoch)
         epoch, scheduled = s.step(step, order)
         done = step + 1
-        if (cfg.eval_every and done % cfg.eval_every == 0) or done == s.total:
+        if (cfg.eval_every and done % cfg.eval_every == 0) or done in (s.total, removal_start):
             skip = icot_model.inference_skip(cfg.method, cfg.keep_position, s.encoded, scheduled)
             val = evaluate_examples(s.model, s.tok, valid_examples, max_new, skip=skip) if valid_examples else None
             s.model.train()
             s.state["history"].append(_interval_row(s.state, done, epoch, scheduled, val))
+            s.keep_if_best(s.state["history"][-1])
         bar.update(1)
         if cfg.method == "cot" and done == s.branch_at:
             t0 = s.save(branch_source(root, cfg, done), start_step, t0)
         if (checkpoint_every and done % checkpoint_every == 0) or done == s.total:
             t0 = s.save(s.folder / "last", start_step, t0)
     bar.close()
+    best = s.state.get("best")
+    if best and (s.folder / "best" / "best.json").exists() and read_json(s.folder / "best" / "best.json") == best:
+        s.model.load_state_dict(torch.load(s.folder / "best" / "model.pt", map_location=device))  # the test decodes it
+    elif best and best["step"] != s.state["step"]:
+        best = None  # its weights were not kept (e.g. a run killed between two checkpoints): the final model
     s.model.eval()
     return TrainResult(s.model, s.tok, s.state["history"], s.folder, s.state["step"], s.state["seconds"],
-                       s.state["segments"], s.state.get("branched_from"))
+                       s.state["segments"], s.state.get("branched_from"), best,
+                       removal_start if removal_start is not None and removal_start <= s.total else None)
 
 
 def main(argv: list[str] | None = None) -> int:
