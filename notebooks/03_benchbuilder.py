@@ -65,6 +65,21 @@ executor = "local"  # [local|ray] where the local labeler's calls (labeler_mode 
 ray_address = ""  # executor ray: empty starts Ray on this machine; auto, host:port or ray://host:port joins a running cluster
 ray_replicas = 1  # [1..] executor ray: data-parallel replicas, each with its own copy of the judge model
 ray_gpus_per_replica = 0  # [0..] executor ray: GPUs per replica (0 on a CPU; above 1: tensor parallel inside the replica, vLLM)
+# controlled setting (simulated, seconds): prompts of known quality and separability, a simulated labeler
+sim_repeats = 6  # [0..] controlled setting: simulated worlds per labeler (0: skip it); gains get a 95% t interval over them
+sim_prompts = 400  # [20..] controlled setting: prompts per world (simulated arithmetic tasks of known separability)
+sim_topics = 16  # [1..] controlled setting: topics per world, also the k-means cluster count
+sim_separability_link = 1.0  # [0..1] how much a simulated prompt's true quality follows its true separability (0: unrelated)
+sim_label_signal = 1.0  # [0..] simulated labeler: weight of the truth in each criterion's yes/no margin (0: noise only)
+sim_label_noise = 1.0  # [0..] simulated labeler: standard deviation of the noise added to each margin
+sim_label_bias = 0.0  # [-5..5] simulated labeler: added to every margin (above 0: says Yes too often, below 0: too rarely)
+sim_contestants = 7  # [2..] simulated contestants of evenly spaced skill; the middle one is the baseline
+sim_skill_shift = 0.3  # [-1..1] added to every contestant's skill (above 0: easy prompts are answered right by all)
+sim_judge_noise = 0.1  # [0..1] simulated judge: share of uniformly random verdicts
+sim_min_score = 5  # [0..7] controlled selection: keep prompts whose labeler score is at least this
+sim_min_cluster_mean = 3.5  # [0..7] controlled selection: keep topics whose mean labeler score is at least this
+sim_per_cluster = 3  # [1..] controlled selection: prompts sampled per kept topic
+sim_bootstrap_rounds = 50  # [10..] bootstrap rounds of each simulated Arena-Hard leaderboard
 
 # %%
 import pandas as pd
@@ -151,12 +166,38 @@ if not bench:
     print("No prompt passed both thresholds: lower min_score / min_cluster_mean or use a stronger labeler.")
 pd.DataFrame(bench)[["prompt", "cluster", "score"]] if bench else None
 
+# %% [markdown]
+# ## Controlled setting (simulated): does selecting by score pick prompts that separate models?
+# The 135M labeler carries no measurable signal, so the real run cannot show the method doing its job. Here the
+# truth is known. Each simulated world holds `sim_prompts` checkable tasks (`evaluation.simulated`) in
+# `sim_topics` topics; a task's difficulty fixes its true **separability** (the spread of the contestants'
+# chances of answering it right) and, with weight `sim_separability_link`, its true criteria and quality score. A
+# **simulated labeler** writes each criterion's yes/no margin from the truth with `sim_label_noise` and
+# `sim_label_bias`; from there on the code is this notebook's (`labelled_prompts`, k-means topics, the two
+# thresholds, per-topic sampling) and 04's (answers, two swapped games per prompt against the baseline, the
+# simulated judge's verdicts parsed, Bradley-Terry bootstrap, **separability with confidence**: the share of
+# contestant pairs whose intervals do not overlap). The selected prompts are compared with as many random prompts
+# from the same world; a **noise-only labeler** (signal 0) on the same worlds is the control.
+
+# %%
+from helpers.evaluation import benchbuilder_sim as bsim
+
+sim_settings = bsim.SimSettings.from_params(globals())
+sim_runs = bsim.controlled_runs(sim_settings) if sim_repeats else None
+sim_summary = bsim.summarize(sim_runs) if sim_repeats else {}
+if sim_repeats:
+    run.save_table(sim_runs, "controlled_worlds")
+    fig, caption = bbp.controlled_figure(sim_runs, sim_summary)
+    show(run, fig, "controlled_separability", caption)
+sim_runs
+
 # %%
 executor.close()  # executor ray: stop the replicas (a Ray started here stops) before the report
 run_counts = {"conversations": len(records), "labeler_parse_failure_rate": parse_failure_rate,
               "bench_prompts": len(bench), "filter_counts": counts}
 metrics = bbs.run_metrics(run_counts, df, clusters, labeler_spearman, len(both) if quality_ref else 0, label_errors,
                           stages.health())
+metrics.update(bsim.controlled_metrics(sim_summary, sim_settings))  # the controlled finding beside the real one
 run.log_metrics(metrics)
 
 # %% [markdown]
@@ -165,11 +206,10 @@ run.log_metrics(metrics)
 # flagged; the labeler's parse-failure rate and its rank correlation with the reference scores say whether the
 # quality scores can be trusted (the signal line). With the paper's thresholds (6 / 6) and a strong labeler
 # (full profile), only specific, knowledge-heavy prompts survive and per-cluster sampling keeps the set diverse.
-# How well the result separates models is measured in notebook 04.
+# How well the result separates models is measured in notebook 04. The controlled setting's finding (simulated
+# labeler, known truth) follows the real one.
 
 # %%
 from IPython.display import Markdown
 
-from helpers.core.report import findings_markdown
-
-Markdown(findings_markdown(metrics))
+Markdown(bbs.findings_report(metrics))

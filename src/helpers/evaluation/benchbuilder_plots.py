@@ -45,3 +45,29 @@ def topics_figure(df, emb, clusters, names: dict[int, str], min_cluster_mean: fl
     return fig, (f"{len(topics)} topics from {len(df)} prompts; {int(clusters.cluster_kept.sum())} topics have a mean "
                  f"score of at least {min_cluster_mean:g} and are kept (outlined bars); colours match between the two "
                  "panels.")
+
+
+def controlled_figure(runs, summary: dict):
+    """The controlled setting, one line per simulated world: separability with confidence (left) and the prompts'
+    true separability (right) of random prompts and of the prompts the labeler selected, per labeler."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+    labelers = list(dict.fromkeys(runs.labeler))
+    palette = dict(zip(labelers, sns.color_palette("colorblind", len(labelers))))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    panels = [("sep", "separability with confidence\n(share of contestant pairs separated)"),
+              ("true_sep", "true separability of the prompts (mean)")]
+    for ax, (col, ylabel) in zip(axes, panels):
+        for j, name in enumerate(labelers):
+            g = runs[runs.labeler == name]
+            x = np.array([2 * j, 2 * j + 1], float)
+            for _, r in g.iterrows():
+                ax.plot(x, [r[f"{col}_random"], r[f"{col}_selected"]], "o-", color=palette[name], alpha=0.6)
+        ax.set_xticks(np.arange(2 * len(labelers)), [f"{n}:\n{w}" for n in labelers for w in ("random", "selected")])
+        ax.set(ylabel=ylabel, xlabel="labeler: prompt set")
+    axes[0].set_title("Do the selected prompts separate the contestants?")
+    axes[1].set_title("Known truth: how separating the prompts are")
+    gains = "; ".join(f"{n}: separability gain {s['sep_gain']['mean']:+.2f} [{s['sep_gain']['low']:+.2f}, "
+                      f"{s['sep_gain']['high']:+.2f}]" for n, s in summary.items())
+    return fig, (f"Each line is one of {runs.repeat.nunique()} simulated worlds: random prompts (left point) and "
+                 f"the labeler's selection of the same count (right point). Paired gains, 95% t intervals: {gains}.")

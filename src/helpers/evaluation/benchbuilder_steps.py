@@ -13,10 +13,14 @@ from . import benchbuilder as bb
 # --------------------------------------------------------------------------- precheck
 def check_params(params: dict[str, Any]) -> None:
     """The runner's precheck hook (before the kernel starts): yes_no labels come from a local model's next-token
-    log-probs, so an endpoint labeler needs labeler_mode list (ValueError names the parameter)."""
+    log-probs, so an endpoint labeler needs labeler_mode list; a simulated world has no more topics than prompts
+    (ValueError names the parameter)."""
     if params.get("labeler_mode") == "yes_no" and params.get("labeler_base_url"):
         raise ValueError("parameter 'labeler_mode': yes_no needs next-token log-probs of a local model; clear "
                          "labeler_base_url or use labeler_mode list")
+    if params.get("sim_repeats") and params.get("sim_topics", 0) > params.get("sim_prompts", 0):
+        raise ValueError(f"parameter 'sim_topics': at most sim_prompts ({params.get('sim_prompts')}) topics, got "
+                         f"{params.get('sim_topics')}")
 
 
 # --------------------------------------------------------------------------- prompts and labels
@@ -110,7 +114,7 @@ def run_metrics(counts: dict[str, Any], df, clusters, labeler_spearman: float, n
                 label_errors: int, health: dict[str, int]) -> dict[str, Any]:
     """metrics.json: the run's ``counts`` (conversations, labeler_parse_failure_rate, bench_prompts, filter_counts),
     the labelled prompts and topics, the labeler check, the stores' health and the findings computed from them
-    (``benchbuilder.findings``)."""
+    (``benchbuilder.findings``). The controlled setting's keys come from ``benchbuilder_sim.controlled_metrics``."""
     from ..core.store import fallback_lines
     m = {**counts, "prompts_after_filters": len(df),
          "mean_quality_score": float(df.score.mean()) if df.score.notna().any() else None,
@@ -120,3 +124,15 @@ def run_metrics(counts: dict[str, Any], df, clusters, labeler_spearman: float, n
     m.update(labeler_endpoint_errors=label_errors, **health)
     m["findings"] = list(m.get("findings", [])) + fallback_lines({"labeler endpoint errors": label_errors, **health})
     return m
+
+
+def findings_report(m: dict[str, Any]) -> str:
+    """The report's findings as Markdown: the real run's, then the controlled setting's (labelled as simulated;
+    ``controlled_finding``, ``controlled_signal`` and ``controlled_findings`` where the metrics have them)."""
+    from ..core.report import findings_markdown
+    out = findings_markdown(m)
+    if m.get("controlled_finding"):
+        out += "\n\n#### Controlled setting (simulated labeler, known truth)\n\n" + findings_markdown(
+            {"signal": m["controlled_signal"], "finding": m["controlled_finding"],
+             "findings": m.get("controlled_findings", [])})
+    return out

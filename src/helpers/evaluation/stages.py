@@ -20,7 +20,9 @@ WILDBENCH = StageGraph(
     uncached={**EXECUTOR_SETTINGS, "backend": "the resolved engine is a run-time input of the answers", "judge_timeout": "time limit only",
               "judge_api_key_env": "credentials only", "judge_concurrency": "parallelism only",
               "K_values": "analysis of stored verdicts", "K": "analysis of stored verdicts",
-              "aggregation": "analysis of stored verdicts", "bootstrap_rounds": "analysis of stored verdicts"},
+              "aggregation": "analysis of stored verdicts", "bootstrap_rounds": "analysis of stored verdicts",
+              **{k: "controlled setting: simulated in seconds every run, nothing stored" for k in
+                 ("sim_position_bias", "sim_length_bias", "sim_noise", "sim_tasks", "sim_repeats")}},
 )
 
 BENCHBUILDER = StageGraph(
@@ -31,7 +33,11 @@ BENCHBUILDER = StageGraph(
               **{k: "clustering and selection are recomputed every run" for k in
                  ("embedder", "cluster_method", "n_clusters", "min_cluster_size", "min_score", "min_cluster_mean",
                   "per_cluster", "seed")},
-              "quality_ref": "read every run"},
+              "quality_ref": "read every run",
+              **{k: "controlled setting: simulated in seconds every run" for k in
+                 ("sim_repeats", "sim_prompts", "sim_topics", "sim_separability_link", "sim_label_signal",
+                  "sim_label_noise", "sim_label_bias", "sim_contestants", "sim_skill_shift", "sim_judge_noise",
+                  "sim_min_score", "sim_min_cluster_mean", "sim_per_cluster", "sim_bootstrap_rounds")}},
 )
 
 ARENA = StageGraph(
@@ -46,5 +52,7 @@ ARENA = StageGraph(
        "extra_checkpoints": "one answers store per variant"},
     uncached={**EXECUTOR_SETTINGS, "judge_timeout": "time limit only",
               "backend": "the resolved engine is a run-time input of the answers", **{k: "analysis of stored verdicts" for k in ("bootstrap_rounds", "bootstrap_method", "bootstrap_unit",
-                                                              "ci_level", "style_method", "min_valid_prompts")}},
+                                                              "ci_level", "style_method", "min_valid_prompts")},
+              **{k: "controlled setting: simulated in seconds every run, nothing stored" for k in
+                 ("sim_position_bias", "sim_length_bias", "sim_noise", "sim_prompts", "sim_repeats")}},
 )
