@@ -78,6 +78,11 @@ executor = "local"  # [local|ray] where the local judge's calls (WB-Score, WB-Re
 ray_address = ""  # executor ray: empty starts Ray on this machine; auto, host:port or ray://host:port joins a running cluster
 ray_replicas = 1  # [1..] executor ray: data-parallel replicas, each with its own copy of the judge model
 ray_gpus_per_replica = 0  # [0..] executor ray: GPUs per replica (0 on a CPU; above 1: tensor parallel inside the replica, vLLM)
+sim_position_bias = 0.3  # [0..1] controlled setting: rate at which the simulated judge gives a close call (a true tie) to the answer in slot A
+sim_length_bias = 0.5  # [0..1] controlled setting: rate at which it gives a close call to the longer answer (full rate from a 3x length ratio); WB-Score: +2 to an answer over 500 characters at this rate
+sim_noise = 0.1  # [0..1] controlled setting: rate of uniformly random verdicts and scores
+sim_tasks = 100  # [10..] controlled setting: simulated tasks per draw
+sim_repeats = 30  # [1..] controlled setting: independent draws (tasks, answers, judge seed) the checks average over
 
 # %%
 import pandas as pd
@@ -247,6 +252,43 @@ reliability.round(3)
 for text in wb.unparsed_examples(scores, games_all):
     print("--- unparsed judgement:\n", text[:400])
 
+# %% [markdown]
+# ## Controlled setting: a simulated judge where the truth is known
+# The 135M judge above cannot judge, so its leaderboard says nothing about the method. Here the method runs where
+# the truth is known (`helpers.evaluation.simulated`; every number in this section is a **controlled-setting**
+# number, not a measurement of the models above). Four simulated contestants answer checkable arithmetic tasks:
+# right or wrong at a known rate per difficulty, with or without the working; `sim-verbose` writes answers about
+# four times longer than the others. A simulated judge with the real judge's interface checks each answer by
+# program and follows that truth (right beats wrong strongly, working beats none slightly, else a tie), except
+# that it gives a close call (a true tie) to slot A at rate `sim_position_bias`, to the longer answer at rate
+# `sim_length_bias`, and answers at random at rate `sim_noise`. Its replies go through the same WB-Score and
+# WB-Reward prompts, parsers and scoring (`game_items`, `parse_label`, the K penalty, `reward_summary`'s bootstrap
+# CIs). Each of `sim_repeats` draws has its own tasks, answers and judge seed; in each, three judges see the same
+# prompts with the same random numbers (configured; without length bias; without any bias), so their differences
+# are the injected biases alone. The truth (what a judge without position or length bias gives on infinitely many
+# tasks) is computed exactly.
+
+# %%
+from IPython.display import Markdown
+
+from helpers.evaluation import simulated as sim
+from helpers.evaluation.wildbench import controlled as wbc
+
+world = sim.SimWorld()  # four contestants of known strength; baseline sim-base
+sim_draws = [wbc.draw(world, sim_position_bias, sim_length_bias, sim_noise, sim_tasks, K, seed + r,
+                      rounds=bootstrap_rounds, aggregation=aggregation) for r in range(sim_repeats)]
+sim_summary = wbc.summarise(sim_draws, world, position_bias=sim_position_bias, length_bias=sim_length_bias,
+                            noise=sim_noise, K=K, n_tasks=sim_tasks)
+print(f"controlled setting: {len(sim_draws)} draws of {sim_tasks} tasks; true order: "
+      f"{' > '.join(sim_summary['true_order'])} (means over draws, configured judge)")
+wbc.contestant_table(sim_summary, sim_draws).round(1)
+
+# %%
+fig, caption = wbp.controlled_figure(sim_summary)
+show(run, fig, "controlled", caption)
+controlled = wbc.controlled_metrics(sim_summary)  # finding, signal and lines: into metrics.json below
+Markdown(sim.controlled_markdown(controlled))
+
 # %%
 executor.close()  # executor ray: stop the replicas (a Ray started here stops) before the report
 counts = {"n_tasks": len(tasks), "n_models": len(contestants), "judge": judge.name, "K": K, "aggregation": aggregation,
@@ -255,6 +297,7 @@ counts = {"n_tasks": len(tasks), "n_models": len(contestants), "judge": judge.na
           "judge_malformed_replies": judge.malformed, "score_endpoint_errors": score_errors,
           "reward_endpoint_errors": reward_errors, "tasks_skipped_malformed": len(skipped)}
 metrics = wb.run_metrics(board, rel, counts, stages.health())  # the scores, the judge checks and the findings
+metrics.update(controlled)  # the controlled setting's numbers, controlled_finding and controlled_signal
 run.log_metrics(metrics)
 {k: v for k, v in metrics.items() if k != "headline"}
 
@@ -269,8 +312,6 @@ run.log_metrics(metrics)
 # comparison reads the point scores of `data/leaderboard.csv` (WB-Score, the WB-Reward task macro and mixture).
 
 # %%
-from IPython.display import Markdown
-
 from helpers.core.report import findings_markdown
 
-Markdown(findings_markdown(metrics))
+Markdown(findings_markdown(metrics) + "\n\n" + sim.controlled_markdown(metrics))

@@ -84,6 +84,11 @@ executor = "local"  # [local|ray] where the local judge's calls (judge_mode gene
 ray_address = ""  # executor ray: empty starts Ray on this machine; auto, host:port or ray://host:port joins a running cluster
 ray_replicas = 1  # [1..] executor ray: data-parallel replicas, each with its own copy of the judge model
 ray_gpus_per_replica = 0  # [0..] executor ray: GPUs per replica (0 on a CPU; above 1: tensor parallel inside the replica, vLLM)
+sim_position_bias = 0.3  # [0..1] controlled setting: rate at which the simulated judge gives a close call (a true tie) to the answer in slot A
+sim_length_bias = 0.5  # [0..1] controlled setting: rate at which it gives a close call to the longer answer (full rate from a 3x length ratio)
+sim_noise = 0.1  # [0..1] controlled setting: rate of uniformly random verdicts
+sim_prompts = 100  # [10..] controlled setting: simulated prompts per draw
+sim_repeats = 8  # [1..] controlled setting: independent draws (prompts, answers, judge seed) the checks average over
 
 # %%
 import pandas as pd
@@ -230,6 +235,47 @@ if agreement:
     print("rank agreement (NaN = fewer than 3 shared models):")
     display(pd.DataFrame(agreement))
 
+# %% [markdown]
+# ## Controlled setting: a simulated judge where the truth is known
+# The 135M judge above cannot judge, so its ratings say nothing about the method. Here the method runs where the
+# truth is known (`helpers.evaluation.simulated`; every number in this section is a **controlled-setting** number,
+# not a measurement of the models above). Four simulated contestants answer checkable arithmetic prompts: right or
+# wrong at a known rate per difficulty, with or without the working; `sim-verbose` writes answers about four times
+# longer than the others. A simulated judge with the real judge's interface checks each answer by program and
+# follows that truth (right beats wrong: `>>`; working beats none: `>`; else a tie), except that it gives a close
+# call (a true tie) to slot A at rate `sim_position_bias`, to the longer answer at rate `sim_length_bias`, and
+# answers at random at rate `sim_noise`. Its replies go through the same games (`game_items`, `game_judge` in
+# generate mode, `parse_verdict`), `battles_from_games`, Bradley-Terry, the bootstrap `leaderboard` (with
+# `bootstrap_method`, `ci_level`, `bootstrap_rounds`) and style control. Each of `sim_repeats` draws has its own
+# prompts, answers and judge seed; in each, three judges see the same prompts with the same random numbers
+# (configured; without length bias; without any bias), so their differences are the injected biases alone. The
+# truth (the win rate against `sim-base` that a judge without position or length bias gives on infinitely many
+# prompts) is computed exactly.
+
+# %%
+from IPython.display import Markdown
+
+from helpers.evaluation import simulated as sim
+from helpers.evaluation.arena import controlled as arena_sim
+
+world = sim.SimWorld()  # four contestants of known strength; baseline sim-base
+sim_draws = [arena_sim.draw(world, sim_position_bias, sim_length_bias, sim_noise, sim_prompts, seed + r,
+                            rounds=bootstrap_rounds, level=ci_level, bootstrap_method=bootstrap_method,
+                            unit=bootstrap_unit, style_method=style_method, judge_prompt=judge_prompt)
+             for r in range(sim_repeats)]
+sim_summary = arena_sim.summarise(sim_draws, world, position_bias=sim_position_bias, length_bias=sim_length_bias,
+                                  noise=sim_noise, n_prompts=sim_prompts, level=ci_level, rounds=bootstrap_rounds,
+                                  bootstrap_method=bootstrap_method, style_method=style_method)
+print(f"controlled setting: {len(sim_draws)} draws of {sim_prompts} prompts; true order: "
+      f"{' > '.join(sim_summary['true_order'])} (win rates in %, means over draws, configured judge)")
+arena_sim.contestant_table(sim_summary, sim_draws).round(1)
+
+# %%
+fig, caption = arena_plots.controlled_figure(sim_summary)
+show(run, fig, "controlled", caption)
+controlled = arena_sim.controlled_metrics(sim_summary)  # finding, signal and lines: into metrics.json below
+Markdown(sim.controlled_markdown(controlled))
+
 # %%
 executor.close()  # executor ray: stop the replicas (a Ray started here stops) before the report
 counts = {"prompts": len(prompts), "prompts_source": source, "games": len(gdf), "judge_parse_failure_rate": parse_failure_rate,
@@ -238,6 +284,7 @@ counts = {"prompts": len(prompts), "prompts_source": source, "games": len(gdf), 
           "judge_requests": {k: getattr(v, "requests", None) for k, v in judges.items()},
           "judge_endpoint_errors": judge_endpoint_errors}
 metrics = arena.run_metrics(counts, consistency, drop_stats, rated, sep, agreement, tables, stages.health())
+metrics.update(controlled)  # the controlled setting's numbers, controlled_finding and controlled_signal
 run.log_metrics(metrics)
 
 # %% [markdown]
@@ -250,8 +297,6 @@ run.log_metrics(metrics)
 # win comes from length and markdown.
 
 # %%
-from IPython.display import Markdown
-
 from helpers.core.report import findings_markdown
 
-Markdown(findings_markdown(metrics))
+Markdown(findings_markdown(metrics) + "\n\n" + sim.controlled_markdown(metrics))

@@ -17,7 +17,8 @@ spread within a contestant is what lets style control tell length from the conte
 by program (``answer_facts``: final value right? steps shown?) and decides. The truth of a pair: the correct
 answer wins strongly (``A++``); both right or both wrong, the one with steps wins slightly (``A+``); else a
 tie. Biases act on the close calls (a true tie): with probability ``position_bias`` the answer in slot A wins
-slightly, else with probability ``length_bias`` the longer one does. With probability ``noise`` the verdict is
+slightly, else the longer one does with probability ``length_bias`` times ``length_weight`` (the normalised length
+gap over 0.5, at most 1: full rate when one answer is three times the other). With probability ``noise`` the verdict is
 a uniformly random label instead. WB-Score: 7 if right, 3 if wrong, +1 with steps; ``length_bias`` is the
 chance of +``LENGTH_BONUS`` for an answer over ``LONG_CHARS``; noise draws a uniform 1-10 score. One uniform
 number per prompt (a hash of the judge's seed and the prompt) picks the verdict from its distribution
@@ -285,3 +286,12 @@ def check_signal(checks: dict[str, str]) -> str:
         return "untestable"
     failed = [k for k, v in testable.items() if v != "pass"]
     return f"{len(testable) - len(failed)}/{len(testable)} checks pass" + (f" (not: {', '.join(failed)})" if failed else "")
+
+
+def controlled_markdown(m: dict) -> str:
+    """The controlled setting's signal, finding and lines from metrics.json, as Markdown ("" when absent)."""
+    if not m.get("controlled_finding"):
+        return ""
+    lines = ["**Controlled setting (simulated judge, known truth):** " + str(m.get("controlled_signal", "")), "",
+             str(m["controlled_finding"])]
+    return "\n".join(lines + ([""] + [f"- {x}" for x in m.get("controlled_findings", [])]))

@@ -15,6 +15,7 @@ ARENA_LABEL = {"A++": "A>>B", "A+": "A>B", "A=B": "A=B", "B+": "B>A", "B++": "B>
 SCORES = tuple(range(1, 11))
 LONG_CHARS = 500  # WB-Score: an answer longer than this may get the length bonus
 LENGTH_BONUS = 2  # WB-Score points a length-biased judge adds to a long answer
+FULL_GAP = 0.5  # pairwise: the length bias acts at its full rate from this normalised gap (one answer 3x the other)
 
 
 def evaluate(numbers: Sequence[int], ops: Sequence[str]) -> int:
@@ -63,13 +64,20 @@ def truth_label(a: Facts, b: Facts) -> str:
 @dataclass(frozen=True)
 class JudgeBias:
     position: float = 0.0  # a true tie goes to slot A (slightly) at this rate
-    length: float = 0.0  # else to the longer answer at this rate (WB-Score: +LENGTH_BONUS to a long answer)
+    length: float = 0.0  # else to the longer answer at this rate (x length_weight; WB-Score: +LENGTH_BONUS if long)
     noise: float = 0.0  # a uniformly random verdict at this rate
 
     def __post_init__(self):
         for name in ("position", "length", "noise"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"judge bias {name} must be in [0, 1], got {getattr(self, name)}")
+
+
+def length_weight(len_a: int, len_b: int) -> float:
+    """How much of the length bias acts on a pair: the normalised gap |a - b| / (a + b) over ``FULL_GAP``, at most 1
+    (a judge swayed more by a large length difference than by a small one, nearly linearly, as style control models)."""
+    total = len_a + len_b
+    return min(1.0, abs(len_a - len_b) / total / FULL_GAP) if total else 0.0
 
 
 def pair_label_probs(a: Facts, b: Facts, bias: JudgeBias) -> dict[str, float]:
@@ -82,8 +90,9 @@ def pair_label_probs(a: Facts, b: Facts, bias: JudgeBias) -> dict[str, float]:
     probs["A+"] += rest * bias.position
     rest *= 1.0 - bias.position
     if a.chars != b.chars:
-        probs["A+" if a.chars > b.chars else "B+"] += rest * bias.length
-        rest *= 1.0 - bias.length
+        rate = bias.length * length_weight(a.chars, b.chars)
+        probs["A+" if a.chars > b.chars else "B+"] += rest * rate
+        rest *= 1.0 - rate
     probs["A=B"] += rest
     return probs
 

@@ -76,3 +76,12 @@ def leaderboard_figure(rated: dict[str, Any], baseline: str, bootstrap_method: s
                f"{ratio:.2f}). Right: style-controlled, blue with the {style_method} definition, grey with the "
                f"{alt_style} one (largest gap between them {gap:.1f} points).")
     return fig, caption
+
+
+def controlled_figure(summary: dict[str, Any]):
+    """The controlled setting: position and length shifts without and with the swapped game / style control, and
+    the coverage of the intervals (``controlled.summarise``'s numbers)."""
+    from ..simulated_plots import controlled_figure as figure
+    from .controlled import figure_data
+    shifts, cov = figure_data(summary)
+    return figure(shifts, cov, "win-rate points", summary["draws"])

@@ -106,7 +106,8 @@ def ranking(draws: Sequence[dict], key: str, truth: dict[str, float]) -> dict[st
 def coverage(draws: Sequence[dict], key: str, truth: dict[str, float]) -> dict[str, float]:
     """Share of (draw, model) intervals ``key`` that hold the model's true value, and how many were checked."""
     hits = [lo <= truth[m] <= hi for d in draws for m, (lo, hi) in d[key].items() if m in truth]
-    return {"coverage": float(np.mean(hits)) if hits else float("nan"), "hits": int(sum(hits)), "intervals": len(hits)}
+    return {"coverage": float(np.mean(hits)) if hits else float("nan"), "hits": int(sum(hits)),
+            "intervals": len(hits)}
 
 
 def mean_shift(draws: Sequence[dict], key: str) -> dict[str, float]:
@@ -140,21 +141,56 @@ def summarise(draws: Sequence[dict], world: sim.SimWorld, *, position_bias: floa
     }
 
 
+def _worst(s: dict[str, Any], key: str) -> str:
+    """The model with the largest absolute value of ``s[key]`` (the most affected one)."""
+    return max(s[key], key=lambda m: abs(s[key][m]))
+
+
+def headline_shifts(s: dict[str, Any]) -> tuple[tuple[str, list[float]], tuple[str, list[float]]]:
+    """((model, [position shift in fixed order, in both orders]), (model, [length shift at K=-1, at K])), each for
+    the model the bias moves most (mean over draws, WB-Reward points)."""
+    pos_m, len_m = _worst(s, "position_shift_fixed_mean"), _worst(s, "length_shift_no_K_mean")
+    return ((pos_m, [s["position_shift_fixed_mean"][pos_m], s["position_shift_swapped_mean"][pos_m]]),
+            (len_m, [s["length_shift_no_K_mean"][len_m], s["length_shift_K_mean"][len_m]]))
+
+
+def contestant_table(s: dict[str, Any], draws: Sequence[dict]):
+    """Per simulated contestant: the exact truths and the mean estimates over draws (configured judge)."""
+    import pandas as pd
+    mean = lambda key, m: float(np.mean([d[key][m] for d in draws]))  # noqa: E731
+    return pd.DataFrame([{"contestant": m, "true WB-Reward": s["true_wb_reward"][m],
+                          "WB-Reward, K=-1": mean("reward_no_K", m), f"WB-Reward, K={s['K']:g}": mean("reward_K", m),
+                          "true WB-Score": s["true_wb_score"][m], "WB-Score": mean("score", m)}
+                         for m in s["true_order"]]).set_index("contestant")
+
+
+def figure_data(s: dict[str, Any]) -> tuple[list[tuple], list[tuple]]:
+    """(shifts, coverage) for ``simulated_plots.controlled_figure``."""
+    (pos_m, pos), (len_m, length) = headline_shifts(s)
+    shifts = [(f"position bias\n{pos_m}", *pos, "both orders"), (f"length bias\n{len_m}", *length, f"K={s['K']:g}")]
+    cov = [(name, s[key]["hits"], s[key]["intervals"], 0.95) for name, key in
+           (("WB-Reward mixture", "coverage_reward"), ("WB-Reward task macro", "coverage_reward_macro"),
+            ("WB-Score task macro", "coverage_score"))]
+    return shifts, cov
+
+
+def controlled_metrics(s: dict[str, Any]) -> dict[str, Any]:
+    """What metrics.json holds of the controlled setting: its numbers and its finding, signal and lines."""
+    return {"controlled": s, **controlled_findings(s)}
+
+
 def controlled_findings(s: dict[str, Any]) -> dict[str, Any]:
     """The controlled setting's finding, signal and detail lines, computed from ``summarise``'s numbers. Checks: the
     WB-Reward ranking recovers the true order (mean Kendall tau >= 0.8), both orders remove the position shift and
     K the length shift (``simulated.removal_check``), the 95% CIs cover the truth at a rate consistent with 95%."""
     from ...core.stats import pct
-    worst = lambda key: max(s[key], key=lambda m: abs(s[key][m]))  # noqa: E731  (the most affected model)
-    pos_m, len_m = worst("position_shift_fixed_mean"), worst("length_shift_no_K_mean")
-    pos = [s["position_shift_fixed_mean"][pos_m], s["position_shift_swapped_mean"][pos_m]]
-    length = [s["length_shift_no_K_mean"][len_m], s["length_shift_K_mean"][len_m]]
+    (pos_m, pos), (len_m, length) = headline_shifts(s)
     cov = s["coverage_reward"]
     cov_check, (clo, chi) = sim.coverage_check(cov["hits"], cov["intervals"], 0.95)
     checks = {"ranking": "pass" if s["ranking_kendall_tau"] >= 0.8 else "fail",
               "position": sim.removal_check(s["position_bias"], *pos),
               "length": sim.removal_check(s["length_bias"], *length), "coverage": cov_check}
-    k, cost_m = s["K"], worst("K_cost_exact")
+    k, cost_m = s["K"], _worst(s, "K_cost_exact")
     finding = (f"Simulated judge (position bias {s['position_bias']:g}, length bias {s['length_bias']:g}, noise "
                f"{s['noise']:g}; {s['draws']} draws of {s['n_tasks']} tasks): WB-Reward at K={k:g} gives the true order in "
                f"{pct(s['ranking_exact_share'])} of draws (mean Kendall tau {s['ranking_kendall_tau']:.2f}); both orders "
@@ -162,8 +198,9 @@ def controlled_findings(s: dict[str, Any]) -> dict[str, Any]:
                f"{length[0]:+.1f} to {length[1]:+.1f} ({len_m}); 95% CIs cover the truth in {pct(cov['coverage'])} of "
                f"{cov['intervals']}.")
     lines = [
-        f"Controlled checks: {', '.join(f'{k} {v}' for k, v in checks.items())}. Truth = what a judge without position or length bias (same noise) gives on "
-        f"infinitely many tasks, computed exactly; true order {' > '.join(s['true_order'])}.",
+        f"Controlled checks: {', '.join(f'{k} {v}' for k, v in checks.items())}. Truth = what a judge without "
+        f"position or length bias (same noise) gives on infinitely many tasks, computed exactly; true order "
+        f"{' > '.join(s['true_order'])}.",
         f"Ranking: WB-Reward at K={k:g} true order in {pct(s['ranking_exact_share'])} of draws (tau "
         f"{s['ranking_kendall_tau']:.2f}); without the length penalty {pct(s['ranking_no_K_exact_share'])} (tau "
         f"{s['ranking_no_K_kendall_tau']:.2f}); WB-Score (no length correction) {pct(s['score_ranking_exact_share'])} "

@@ -135,3 +135,12 @@ def judge_scores_figure(valid_scores: Any, top_score_share: float):
                + (f"; {valid_scores.nunique()} distinct scores were used and the most common covers "
                   f"{pct(top_score_share)} of them." if len(valid_scores) else "; the judge gave no valid score."))
     return fig, caption
+
+
+def controlled_figure(summary: dict[str, Any]):
+    """The controlled setting: position and length shifts without and with both orders / K, and the coverage of
+    the 95% CIs (``controlled.summarise``'s numbers)."""
+    from ..simulated_plots import controlled_figure as figure
+    from .controlled import figure_data
+    shifts, cov = figure_data(summary)
+    return figure(shifts, cov, "WB-Reward points", summary["draws"])
