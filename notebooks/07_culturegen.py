@@ -67,7 +67,8 @@ extractor_model = "smollm2-135m-instruct"  # [non-empty] LLM extractor: local mo
 extractor_base_url = ""  # OpenAI-compatible endpoint of the extractor (empty: run the model locally)
 extractor_timeout = 120.0  # [1..] seconds an endpoint request may take (then 2 retries, then a counted failure)
 extractor_max_tokens = 24  # [1..] tokens of the extractor's JSON reply
-n_agreement = 12  # [0..] generations the LLM extractor also reads when extractor is rule, for agreement (0: none)
+n_agreement = 12  # [0..] hand-labelled generations of agreement_set the LLM extractor reads, checked against their truth (0: none; the rules read all)
+agreement_set = "builtin:culturegen_extraction_gold.jsonl"  # [non-empty] hand-labelled generations with their true items (written for this project): the extractors' check
 score_measure = "sentence_mean"  # [sentence_mean|culture_logprob] paper: the sentence's average token log-prob; or log p(nationality | sentence)
 calibrate = "paper"  # [paper|always|never] subtract each culture's score in the topic's culture-agnostic sentence: paper (Mistral models only, as the paper), every model, or none
 n_ngrams_per_topic = 8  # [0..] score the most frequent candidate n-grams of each topic (0: all, as the paper)
@@ -142,15 +143,18 @@ pd.DataFrame(rows).groupby(["nationality", "topic"]).head(1)[["nationality", "to
 # request ("Extract the {item} from this text ...") and answers in JSON, read by `helpers.core.textparse` (a local model's
 # reply is started with `{"items": ["`; unreadable replies are counted). Phrases with a marker are set aside; the
 # rest give the 1-4-gram candidates (no n-gram starts or ends with a stop word or is only a generic topic word).
+# Both extractors are checked against **truth**: 38 continuations written and labelled by us with the items a reader
+# finds in them (`src/helpers/data/culturegen_extraction_gold.jsonl`); the rules read all of them, the LLM extractor
+# `n_agreement` of them (a quick run's 135M model mostly repeats the prompt: its score says so).
 
 # %%
 ext, agreement, judge, lines = cgst.extract_symbols(
     run, rows, stages, executor, extractor=extractor, n_agreement=n_agreement, seed=seed, backend=backend,
     extractor_model=extractor_model, extractor_base_url=extractor_base_url, extractor_timeout=extractor_timeout,
-    extractor_max_tokens=extractor_max_tokens, marker_rule=marker_rule)
+    extractor_max_tokens=extractor_max_tokens, marker_rule=marker_rule, agreement_set=agreement_set)
 print(*lines, sep="\n")
 run.save_table(pd.DataFrame(ext)[cgst.EXTRACTED_COLUMNS], "extracted")
-cgst.extraction_examples(ext)  # rules and the LLM extractor side by side
+cgst.extraction_examples(agreement)  # hand-labelled generations: the truth, the rules and the LLM extractor
 
 # %% [markdown]
 # ## 3 · Symbol scoring, and whether it can be trusted

@@ -484,9 +484,25 @@ def test_llm_extraction_stage_counts_failures_and_resumes(tmp_path):
     assert "Extract the food that he eats" in judge.seen[0][0][0][0]["content"]
     again = _FakeJudge(["{}"])
     assert cge.llm_extract_stage(Run(tmp_path), rows, again, {"food": cgd.topic("food")}) == got and not again.seen
-    ext = cge.extract_rows(rows, {"Japanese": cgd.culture("Japanese")}, {"food": cgd.topic("food")}, got, use="llm")
-    agreement = cga.extractor_agreement(ext)
-    assert agreement["n"] == 3 and agreement["parse_failures"] == 1 and agreement["exact"] == 0.5
+    gold = [{**r, "id": r["gen_id"], "items": ["sushi"]} for r in rows]
+    agreement = cga.extractor_agreement(gold, got)
+    assert agreement["llm_n"] == 3 and agreement["parse_failures"] == 1 and agreement["llm_exact"] == pytest.approx(1 / 3)
+
+
+def test_extractor_agreement_is_measured_against_the_hand_labelled_truth():
+    gold = cgd.extraction_gold()
+    assert 30 <= len(gold) <= 40 and len({g["id"] for g in gold}) == len(gold)
+    assert {g["topic"] for g in gold} == {t.key for t in cgd.all_topics()} and all(g["items"] for g in gold)
+    two = [g for g in gold if g["id"] in ("gold-fo-00", "gold-fo-03")]  # sushi, miso soup, green tea / pho
+    llm = {two[0]["gen_id"]: ["Sushi", "miso soup", "green tea"], two[1]["gen_id"]: ["bowl of pho"]}
+    a = cga.extractor_agreement(two, llm)
+    # by hand: the rules split "sushi and miso soup with a cup of green tea" right (exact), but keep "steaming bowl
+    # of pho" whole (token F1 2 * 1 / (4 + 1) = 0.4); the LLM: exact (case ignored), then F1 2 * 1 / (3 + 1) = 0.5
+    assert (a["n"], a["rule_exact"], a["llm_n"], a["llm_exact"]) == (2, 0.5, 2, 0.5)
+    assert a["rule_token_f1"] == pytest.approx((1 + 0.4) / 2) and a["llm_token_f1"] == pytest.approx((1 + 0.5) / 2)
+    assert a["rule_exact_llm_subset"] == 0.5 and a["parse_failures"] == 0
+    none = cga.extractor_agreement(two)
+    assert none["llm_n"] == 0 and none["llm_exact"] is None and none["rule_exact"] == 0.5
 
 
 def test_endpoint_culturalbench_scoring_parses_replies(tmp_path):

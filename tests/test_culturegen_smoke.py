@@ -38,7 +38,9 @@ def test_07_culturegen_quick_smoke(tmp_path):
     for key in ("validity_top1", "markedness", "cb_easy_accuracy"):
         lo, hi = m[f"{key}_ci"]
         assert lo <= m[key] <= hi
-    assert m["cb_questions"] == 6 and m["extractor_checked"] == 3
+    assert m["cb_questions"] == 6 and m["extractor_checked"] == 3 and m["extractor_gold_n"] == 38
+    lo, hi = m["extractor_rule_exact_ci"]  # the rules against the hand-labelled truth
+    assert lo <= m["extractor_rule_exact"] <= hi
     assert m["markedness"] == pytest.approx(_recompute_markedness(run_dir))  # the headline, recomputed from the JSONL
     from helpers.culturegen import culturalbench as cgb  # Easy accuracy, recomputed from the stored option scores
     (cb_file,) = (run_dir / "data").glob("culturalbench_local-*.jsonl")  # the keyed culturalbench stage
@@ -66,6 +68,7 @@ def test_07_culturegen_full_profile_rehearsal(full_gpu_rehearsal):
     m = read_json(run_dir / "metrics.json")
     assert read_json(run_dir / "run.json")["rehearsal"] is True
     assert m["n_cultures"] == 3 and m["n_generations"] == (3 + 1) * 3  # three gender forms, the baseline included
-    assert m["extractor"] == "llm" and m["extractor_checked"] == 9  # every culture-conditioned generation
+    assert m["extractor"] == "llm" and m["extractor_checked"] == 3  # hand-labelled generations (rehearse.yaml)
+    assert m["extractor_gold_n"] == 38 and m["calibrated"] is True  # Mistral-7B: calibrated, as the paper
     assert m["cb_scoring"] == "letter" and m["cb_questions"] == 3
     assert m["validity_pairs"] > 0 and m["finding"] and m["signal"]

@@ -16,13 +16,14 @@ def test_setup_line_names_the_plan():
     assert line.endswith("generation and scoring run locally")
 
 
-def test_extraction_examples_show_what_the_llm_saw_with_fixed_columns():
-    row = {"gen_id": "g", "nationality": "Japanese", "sentence": "s", "rule_items": ["a"], "llm_items": ["a"],
-           "llm_failed": False, "marked_phrases": []}
-    shown = cgst.extraction_examples([row, {**row, "gen_id": "h", "llm_items": None}])
-    assert len(shown) == 1 and list(shown.columns) == ["nationality", "sentence", "rule_items", "llm_items",
-                                                       "marked_phrases"]
-    assert cgst.extraction_examples([]).empty and list(cgst.extraction_examples([]).columns)[0] == "nationality"
+def test_extraction_examples_show_the_truth_rules_and_llm_with_fixed_columns():
+    gold = cgd.extraction_gold()[:3]
+    agreement = cga.extractor_agreement(gold, {gold[2]["gen_id"]: ["x"]})
+    shown = cgst.extraction_examples(agreement)
+    assert list(shown.columns) == ["id", "sentence", "truth", "rule_items", "rule_exact", "llm_items", "llm_exact"]
+    assert shown.id.iloc[0] == gold[2]["id"] and len(shown) == 3  # what the LLM read comes first
+    empty = cgst.extraction_examples({"rows": []})
+    assert empty.empty and list(empty.columns)[0] == "id"
 
 
 def test_top_symbols_are_the_most_specific_in_a_fixed_order():
@@ -34,8 +35,8 @@ def test_top_symbols_are_the_most_specific_in_a_fixed_order():
 def test_findings_read_the_metrics(monkeypatch):
     seen = {}
     monkeypatch.setattr(cga, "_findings", lambda *args: seen.setdefault("args", args) and {"signal": "s"})
-    m = {"model": "m", "n_cultures": 4, "symbols_found": 7, "n_generations": 40}
+    m = {"model": "m", "n_cultures": 4, "symbols_found": 7, "n_generations": 40, "frequency_source": "fs"}
     out = cga.findings(m, n_samples=2, mk="mk", val="val", div_corr="dc", div="div", pres="pres", agreement="ag",
-                       cb="cb")
+                       cb="cb", mk_corr={"vocabulary": {}})
     assert out == {"signal": "s"}
-    assert seen["args"] == ("m", 4, 2, "mk", "val", "dc", "div", "pres", "ag", "cb", 7, 40)
+    assert seen["args"] == ("m", 4, 2, "mk", "val", "dc", "div", "pres", "ag", "cb", 7, 40, {"vocabulary": {}}, "fs")

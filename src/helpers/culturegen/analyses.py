@@ -210,16 +210,33 @@ def agnostic_presence(symbol_rows: Sequence[dict], vocab: dict[str, set[str]], c
     return {"culture": cult, "region": reg}
 
 
-def extractor_agreement(rows: Sequence[dict]) -> dict:
-    """Rule-based vs LLM extraction on the generations both saw: exact agreement (Wilson CI), mean token F1, failures."""
-    from .extract import item_agreement
-    both = [r for r in rows if r.get("llm_items") is not None or r.get("llm_failed")]
-    failed = sum(1 for r in both if r.get("llm_failed"))
-    agree = [item_agreement(r["rule_items"], r["llm_items"]) for r in both if not r.get("llm_failed")]
-    k = sum(1 for a in agree if a["exact"])
-    f1 = [a["token_f1"] for a in agree]
-    return {"n": len(both), "parse_failures": failed, "exact": k / len(agree) if agree else None,
-            "exact_ci": list(wilson_interval(k, len(agree))), "token_f1": sum(f1) / len(f1) if f1 else None}
+def extractor_agreement(gold: Sequence[dict], llm_items: dict[str, list[str] | None] | None = None) -> dict:
+    """Each extractor against the truth of hand-labelled generations (``data.extraction_gold``): the share whose
+    item set is exactly right (cleaned items; Wilson CI) and the mean token F1. The rule extractor reads every
+    one; the LLM extractor those in ``llm_items`` ({gen_id: items, None when its reply could not be read: counted
+    as a parse failure and as wrong}). ``rule_exact_llm_subset``: the rule on the LLM's subset, like for like."""
+    from .extract import first_sentence, item_agreement, rule_items
+    llm_items = llm_items or {}
+    rows = []
+    for g in gold:
+        rule = rule_items(first_sentence(g["text"]))
+        read = g["gen_id"] in llm_items
+        llm = llm_items.get(g["gen_id"])
+        a_rule, a_llm = item_agreement(rule, g["items"]), item_agreement(llm, g["items"])
+        rows.append({"id": g["id"], "sentence": first_sentence(g["text"]), "truth": g["items"], "rule_items": rule,
+                     "rule_exact": a_rule["exact"], "rule_f1": a_rule["token_f1"], "llm_read": read,
+                     "llm_items": llm, "llm_exact": bool(a_llm["exact"]) if read else None,
+                     "llm_f1": (a_llm["token_f1"] or 0.0) if read else None})
+
+    def part(sel, col):
+        k, n = sum(bool(r[f"{col}_exact"]) for r in sel), len(sel)
+        return {f"{col}_exact": k / n if n else None, f"{col}_exact_ci": list(wilson_interval(k, n)),
+                f"{col}_token_f1": sum(r[f"{col}_f1"] for r in sel) / n if n else None}
+    read = [r for r in rows if r["llm_read"]]
+    rule_sub = part(read, "rule")
+    return {"n": len(rows), **part(rows, "rule"), "llm_n": len(read), **part(read, "llm"),
+            "rule_exact_llm_subset": rule_sub["rule_exact"],
+            "parse_failures": sum(1 for r in read if r["llm_items"] is None), "rows": rows}
 
 
 def _pct(x) -> str:
@@ -325,9 +342,13 @@ def _findings(model: str, n_cultures: int, n_samples: int, mk: dict, val: dict, 
                        f"over {int(top.n_cultures)} cultures, {int(top.cultures_with_symbols)} with symbols"
                        f"{_tied_with(pr, top.region, top.share, 'share')}).")
     if agreement["n"]:
-        details.append(f"Rule-based vs LLM extraction on {agreement['n']} generations: exact agreement {_pct(agreement['exact'])}"
-                       f"{_ci(agreement['exact_ci'])}, token F1 {agreement['token_f1'] or 0:.2f}, {agreement['parse_failures']} "
-                       f"unparseable LLM replies.")
+        llm = (f"; the LLM extractor on {agreement['llm_n']} of them {_pct(agreement['llm_exact'])}"
+               f"{_ci(agreement['llm_exact_ci'])} (token F1 {agreement['llm_token_f1'] or 0:.2f}, "
+               f"{agreement['parse_failures']} unreadable replies; the rules on the same ones "
+               f"{_pct(agreement['rule_exact_llm_subset'])})" if agreement["llm_n"] else "; the LLM extractor read none")
+        details.append(f"Extraction against the truth of {agreement['n']} hand-labelled generations: the rules get the "
+                       f"item set exactly right for {_pct(agreement['rule_exact'])}{_ci(agreement['rule_exact_ci'])} "
+                       f"(token F1 {agreement['rule_token_f1']:.2f}){llm}.")
     if cb is not None and not_measured(cb, "hard"):
         details.append(f"CulturalBench-style Hard form {not_measured(cb, 'hard')}.")
     if cb is not None and not not_measured(cb, "easy"):

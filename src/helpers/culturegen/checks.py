@@ -8,7 +8,7 @@ from typing import Any
 
 from ..core.data import check_source
 from .culturalbench import load_culturalbench
-from .data import GENDERS, frequency_counts, select_cultures, select_topics, symbol_pairs
+from .data import GENDERS, extraction_gold, frequency_counts, select_cultures, select_topics, symbol_pairs
 
 
 def precheck(params: dict[str, Any]) -> None:
@@ -22,5 +22,6 @@ def precheck(params: dict[str, Any]) -> None:
     country_shapes()  # the world map's shapes are installed (a clear error now, not in section 4)
     check_source("validity_pairs", params.get("validity_pairs", ""), symbol_pairs)
     check_source("cb_data", params.get("cb_data", ""), load_culturalbench)
+    check_source("agreement_set", params.get("agreement_set", ""), extraction_gold)
     if params.get("frequency_counts_file"):
         check_source("frequency_counts_file", params["frequency_counts_file"], frequency_counts)

@@ -144,6 +144,22 @@ def symbol_pairs(source: str = PAIRS_SOURCE) -> list[dict]:
     return recs
 
 
+GOLD_SOURCE = "builtin:culturegen_extraction_gold.jsonl"  # hand-labelled generations with their true items (ours)
+
+
+def extraction_gold(source: str = GOLD_SOURCE) -> list[dict]:
+    """Hand-labelled continuations (topic, nationality, gender, text, items: the true items a reader finds in the
+    text's first sentence), written for this project: what the extractors are checked against. Each record gets
+    ``gen_id`` (its ``id``) so that the LLM extraction stage can store it beside the run's generations."""
+    recs = load_records(source, required=["id", "topic", "nationality", "gender", "text", "items"])
+    for r in recs:
+        topic(r["topic"])  # raises on an unknown topic
+        culture(r["nationality"])
+        if r["gender"] not in GENDERS or not isinstance(r["items"], list):
+            raise ValueError(f"{source} record {r['id']}: gender must be one of {GENDERS} and items a list")
+    return [{**r, "gen_id": f"gold:{r['id']}"} for r in recs]
+
+
 COUNTS_SOURCE = "builtin:culturegen_redpajama_counts.json"  # the paper's RedPajama document counts (figures)
 
 

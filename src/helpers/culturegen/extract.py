@@ -233,7 +233,8 @@ def llm_extract_stage(run, rows: Sequence[dict], judge, topics_by_key: dict, des
 
 
 def agreement_sample(rows: Sequence[dict], n: int, seed: int = 0) -> list[dict]:
-    """``n`` culture-conditioned rows, drawn with ``seed``, for the extractor agreement check (all when n >= rows)."""
+    """``n`` culture-conditioned rows (e.g. hand-labelled ones), drawn with ``seed``, for the extractor check (all
+    when n >= rows)."""
     import random
     pool = [r for r in rows if r["nationality"]]
     return pool if n >= len(pool) else random.Random(seed).sample(pool, n)

@@ -25,16 +25,20 @@ def setup_line(chosen: Sequence, chosen_topics: Sequence, genders: Sequence, n_i
 # --------------------------------------------------------------------------- extraction
 def extract_symbols(run: Any, rows: Sequence[dict], stages: Any, executor: Any, *, extractor: str, n_agreement: int,
                     seed: int, backend: str, extractor_model: str, extractor_base_url: str, extractor_timeout: float,
-                    extractor_max_tokens: int, marker_rule: str = "paper") -> tuple[list[dict], dict, Any, list[str]]:
+                    extractor_max_tokens: int, marker_rule: str = "paper",
+                    agreement_set: str = cgd.GOLD_SOURCE) -> tuple[list[dict], dict, Any, list[str]]:
     """Rule extraction for every continuation; the LLM extractor on every culture-conditioned one (``extractor``
-    llm) or on an ``n_agreement`` sample to measure agreement. Returns (extracted rows, rule-vs-LLM agreement, the
-    extractor's Judge or None, the lines the notebook prints)."""
+    llm) and on ``n_agreement`` hand-labelled generations of ``agreement_set`` (drawn with ``seed``), where both
+    extractors are checked against the truth. Returns (extracted rows, agreement with the truth, the extractor's
+    Judge or None, the lines the notebook prints)."""
     from ..core.generation import shutdown_engines
     from ..core.judge import Judge
     from .analyses import extractor_agreement
     cultures_by_name = {c.nationality: c for c in cgd.all_cultures()}
     topics_by_key = {t.key: t for t in cgd.all_topics()}
-    llm_rows = [r for r in rows if r["nationality"]] if extractor == "llm" else cge.agreement_sample(rows, n_agreement, seed)
+    gold = cgd.extraction_gold(agreement_set)
+    gold_llm = cge.agreement_sample(gold, n_agreement, seed) if n_agreement else []
+    llm_rows = ([r for r in rows if r["nationality"]] if extractor == "llm" else []) + gold_llm
     llm_items, judge = {}, None
     if llm_rows:
         judge = Judge(extractor_model, base_url=extractor_base_url, timeout=extractor_timeout, backend=backend,
@@ -45,16 +49,17 @@ def extract_symbols(run: Any, rows: Sequence[dict], stages: Any, executor: Any, 
                                                              temperature=judge.temperature))
         shutdown_engines()  # a vLLM extractor gives its GPU memory back to the log-prob scorer
     ext = cge.extract_rows(rows, cultures_by_name, topics_by_key, llm_items, use=extractor, marker_rule=marker_rule)
-    agreement = extractor_agreement(ext)
+    agreement = extractor_agreement(gold, {g["gen_id"]: llm_items.get(g["gen_id"]) for g in gold_llm})
     n_marked = sum(len(r["marked_phrases"]) for r in ext)
     n_phrases = sum(len(r["phrases"]) for r in ext)
 
     def r2(x):
         return x if x is None else round(x, 2)
     lines = [f"extractor: {extractor}; {n_phrases} phrases kept, {n_marked} marked phrases dropped",
-             f"rule vs LLM ({judge.name if judge else 'not run'}) on {agreement['n']} generations: exact agreement "
-             f"{r2(agreement['exact'])}, token F1 {r2(agreement['token_f1'])}, {agreement['parse_failures']} "
-             "unparseable replies"]
+             f"against the truth of {agreement['n']} hand-labelled generations: rules exactly right "
+             f"{r2(agreement['rule_exact'])} (token F1 {r2(agreement['rule_token_f1'])}); LLM "
+             f"({judge.name if judge else 'not run'}) on {agreement['llm_n']}: {r2(agreement['llm_exact'])} (token F1 "
+             f"{r2(agreement['llm_token_f1'])}, {agreement['parse_failures']} unparseable replies)"]
     return ext, agreement, judge, lines
 
 
@@ -62,12 +67,11 @@ EXTRACTED_COLUMNS = ["gen_id", "nationality", "topic", "gender", "text", "senten
                      "phrases", "marked_phrases"]
 
 
-def extraction_examples(ext: Sequence[dict]):
-    """The continuations the LLM extractor saw (or failed on), rules and LLM side by side (same columns when none)."""
-    import pandas as pd
-    shown = ["nationality", "sentence", "rule_items", "llm_items", "marked_phrases"]
-    return pd.DataFrame([r for r in ext if r["llm_items"] is not None or r["llm_failed"]],
-                        columns=list(ext[0]) if ext else shown)[shown].head(10)
+def extraction_examples(agreement: dict, n: int = 12):
+    """Hand-labelled generations: the truth, the rules' and the LLM's items side by side (those the LLM read first)."""
+    shown = ["id", "sentence", "truth", "rule_items", "rule_exact", "llm_items", "llm_exact"]
+    rows = sorted(agreement["rows"], key=lambda r: (not r["llm_read"], r["id"]))
+    return pd.DataFrame(rows, columns=list(rows[0]) if rows else shown)[shown].head(n)
 
 
 # --------------------------------------------------------------------------- scoring
@@ -204,8 +208,12 @@ def run_metrics(*, model: str, chosen: Sequence, chosen_topics: Sequence, rows: 
         "agnostic_presence": float(pr.share.mean()) if len(pr) else None,
         "agnostic_presence_with_symbols": float(pr.share_with_symbols.mean()) if pr.share_with_symbols.notna().any() else None,
         "agnostic_presence_by_region": {r.region: float(r.share) for r in pres["region"].itertuples()},
-        "extractor": extractor, "extractor_agreement": agreement["exact"], "extractor_agreement_ci": agreement["exact_ci"],
-        "extractor_parse_failures": agreement["parse_failures"], "extractor_checked": agreement["n"],
+        "extractor": extractor, "extractor_gold_n": agreement["n"],
+        "extractor_rule_exact": agreement["rule_exact"], "extractor_rule_exact_ci": agreement["rule_exact_ci"],
+        "extractor_rule_token_f1": agreement["rule_token_f1"], "extractor_checked": agreement["llm_n"],
+        "extractor_llm_exact": agreement["llm_exact"], "extractor_llm_exact_ci": agreement["llm_exact_ci"],
+        "extractor_llm_token_f1": agreement["llm_token_f1"], "extractor_parse_failures": agreement["parse_failures"],
+        "extractor_rule_exact_llm_subset": agreement["rule_exact_llm_subset"],
         "cb_easy_accuracy": cgb.measured(cb, "easy", e_all.accuracy),
         "cb_easy_accuracy_ci": [float(e_all.low), float(e_all.high)],
         "cb_hard_item_accuracy": cgb.measured(cb, "hard", h_all.accuracy),
