@@ -60,12 +60,12 @@ policy = "config:llama-xs"  # [non-empty] SFT start: config:llama-xs / llama-s /
 seeds = [0, 1, 2]  # [non-empty; 0..] training seeds of every row
 sources = ["on-policy", "off-policy"]  # [non-empty] preference sources, the first is the reference: on-policy / off-policy (quick) or splits of pref_data (hub)
 labellers = ["fine", "overall"]  # [non-empty; fine|overall] labelling: the mean of fine-grained aspect ratings, or one overall rating
-label_noise = [0.0, 0.2, 0.4]  # [non-empty; 0..1] share of preference labels flipped
-data_sizes = [0, 64]  # [non-empty; 0..] preference pairs used (0: all of them)
+label_noise = [0.2]  # [non-empty; 0..1] share of preference labels flipped (the first: the imperfect labels DPO and every RM train on)
+data_sizes = [0]  # [non-empty; 0..] preference pairs used (0: all of them)
 algorithms = ["dpo", "ppo", "rloo", "grpo"]  # [non-empty; dpo|ppo|rloo|grpo] learning algorithms (DPO first: the data rows use it)
-reward_inits = ["config:rm-m", "config:rm-s"]  # reward models, the largest first (the reference): config:rm-m / rm-s / rm-l (quick) or models to initialise from (hub; sft is the SFT policy)
-rm_data = ["reference", "noise:0.4"]  # [non-empty] reward-model training data: reference (the reference data), noise:R (R of the labels flipped) or another source
-prompt_sets = ["none", "in-domain", "out-of-domain"]  # [non-empty; none|in-domain|out-of-domain] extra unlabelled prompts for PPO / RLOO / GRPO
+reward_inits = ["sft", "sft:config:rm-s"]  # reward models, the largest first (the reference): sft (the SFT policy), sft:config:<preset> (quick: that preset SFT'd on the same data), config:<preset> (quick: random init) or models to initialise from (hub)
+rm_data = ["reference"]  # [non-empty] reward-model training data: reference (the reference data), noise:R (R of the labels flipped) or another source
+prompt_sets = ["none", "in-domain"]  # [non-empty; none|in-domain|out-of-domain] extra unlabelled prompts ADDED to PPO / RLOO / GRPO's (more rollouts, not a share of them)
 n_entities = 24  # [2..] quick world: made-up creatures in the knowledge base (truthfulness)
 sft_examples = 4000  # [1..] quick world: SFT examples (a quarter per category)
 sft_flaw_rate = 0.65  # [0..1] quick world: share of flawed SFT answers on the tricky prompts of each category
@@ -75,11 +75,11 @@ sft_batch_size = 32  # [1..] quick world: SFT batch size
 pref_prompts = 128  # [1..] quick world: preference prompts per category
 samples_per_prompt = 4  # [2..] quick world: SFT samples per prompt for on-policy pairs
 sample_temperature = 0.7  # [0.01..] quick world: sampling temperature of those SFT samples
-extra_prompts = 256  # [0..] quick world: extra prompts added by in-domain / out-of-domain
+extra_prompts = 128  # [0..] quick world: extra prompts added by in-domain / out-of-domain
 n_eval = 48  # [1..] evaluation prompts per category (quick: checker tasks held out from training; hub: English checker tasks)
 pref_data = "allenai/tulu-2.5-preference-data"  # hub world: preference data (a hub id whose splits are the sources, or an UltraFeedback-schema file)
 pref_limit = 0  # [0..] hub world: pairs read per source (0: the whole split)
-n_heldout = 200  # [0..] hub world: pairs after the training ones, for the reward models' held-out accuracy
+n_heldout = 200  # [0..] reward models' held-out pairs: hub: pairs after the training ones; quick: prompts per category of the eval and dev splits (0: the eval prompts)
 in_domain_prompts = "allenai/tulu-2.5-prompts:math_prompts"  # hub world: targeted extra prompts (hub_id:split or a file)
 ood_prompts = "allenai/tulu-2.5-prompts:ultrafeedback_code_math_prompts"  # hub world: out-of-domain extra prompts (the paper's mixed code and math set)
 prompt_limit = 0  # [0..] hub world: extra prompts read (0: all)
@@ -109,7 +109,7 @@ kl_coef = 0.05  # [0..] KL coefficient (PPO: per-token penalty in the reward; RL
 temperature = 0.7  # [0.01..] rollout sampling temperature
 max_new_tokens = 24  # [1..] rollout response length (the paper: 1024)
 ppo_epochs = 1  # [1..] PPO epochs per rollout batch
-minibatch_size = 0  # [0..] PPO minibatch (0: the whole rollout batch)
+minibatch_size = 4  # [0..] PPO minibatch (0: the whole rollout batch in one update, so the ratio stays 1 and clipping never acts)
 clip = 0.2  # [0..] PPO / RLOO / GRPO policy clip
 value_clip = 0.2  # [0..] PPO value clip
 vf_coef = 0.1  # [0..] PPO value-loss weight
@@ -133,7 +133,7 @@ from IPython.display import Markdown, display
 
 from helpers import Run
 from helpers.core.plotting import show, use_style
-from helpers.tulu import config, grid, plots, steps, tables
+from helpers.tulu import config, grid, kl, plots, steps, tables
 
 steps.configure(torch_threads)  # TRL's progress bars off, torch threads
 pd.set_option("display.max_colwidth", 90)
@@ -210,10 +210,12 @@ if world == "quick":  # where the learning rates come from: the dev split (tools
 
 # %% [markdown]
 # ## Reward models
-# Each reward model is trained with TRL's `RewardTrainer` (loss -log sigmoid(r_chosen - r_rejected)) on its
-# data, once per seed. Held-out accuracy: the share of clean pairs on prompts no reward model saw (quick: on-policy
-# pairs on the evaluation prompts; hub: pairs of the reference source after the training ones) that it orders
-# like the checker (or the data's label).
+# Each reward model starts from an SFT model, as in the paper (`sft`: the SFT policy itself; `sft:config:<preset>`:
+# a model of another size SFT'd on the same data), gets a fresh scalar head and is trained with TRL's
+# `RewardTrainer` (loss -log sigmoid(r_chosen - r_rejected)) on the same imperfect labels DPO trains on, once per
+# seed. Held-out accuracy: the share of clean pairs on prompts no model saw (quick: on-policy pairs on up to
+# `n_heldout` prompts per category of the evaluation and dev splits; hub: pairs of the reference source after the
+# training ones) that it orders like the checker (or the data's label); `n_held_out` counts them.
 
 # %%
 rm_specs = [r.rm for r in rows if r.rm]
@@ -221,6 +223,23 @@ rm_table = pd.DataFrame(world_.rm_accuracy(rm_specs, seeds)) if rm_specs else pd
 if len(rm_table):
     run.save_table(rm_table, "reward_models")
     display(rm_table.groupby("reward model", sort=False)[["held_out_accuracy", "train_accuracy"]].agg(["mean", "min", "max"]).round(3))
+
+# %% [markdown]
+# ## PPO's updates and every policy's distance from the SFT start
+# PPO takes several minibatch updates per rollout (`minibatch_size`, `ppo_epochs`), so after the first one the
+# probability ratio departs from 1 and the clip (0.2) can act: the clip fraction and the policy's KL from the
+# rollout policy are logged per update. DPO and the online algorithms are compared at their KL from the SFT
+# policy (nats per response, sampled from each final policy on the evaluation prompts): scores at very different
+# KL compare distances, not algorithms.
+
+# %%
+ppo_diag = steps.ppo_diagnostics(rows, results)
+kl_records = kl.kl_rows(world_, rows, seeds, run.store("kl"), max_new_tokens=max_new_tokens)
+kl_info = kl.kl_summary(kl_records)
+if kl_records:
+    run.save_table(pd.DataFrame(kl_records), "kl_from_sft")
+    display(pd.DataFrame(kl_records).groupby("algorithm", sort=False)["kl"].agg(["mean", "min", "max"]).round(3))
+pd.Series({**ppo_diag, **{k: v for k, v in kl_info.items() if k != "kl_from_sft"}}, dtype=object)
 
 # %% [markdown]
 # ## The table
@@ -241,7 +260,9 @@ tables.wide(table)
 # ## Which aspect matters most?
 # An aspect's effect is the spread of the average score between its best and its worst configuration (their
 # paired difference, with a CI; picking the best and worst on the same data makes it an upper-leaning estimate,
-# equally for every aspect). The paper's order is data > algorithm > reward model > prompts. Ties are reported, not
+# equally for every aspect), over levels of one kind (data: the preference source; reward model: its size; no
+# deliberately broken level). `mde` is the minimum detectable effect (2.8 x the SE of that CI): an aspect whose
+# `mde` exceeds the paper's effect (`paper_effect`) cannot be resolved here. The paper's order is data > algorithm > reward model > prompts. Ties are reported, not
 # broken silently: equal effects are listed by aspect name (never in the paper's order by default) and joined by "="
 # below; `ties` / `tied_with` name the aspects each one cannot be ordered against (equal effects or overlapping CIs);
 # a tied best or worst configuration or largest category lists every tied member (`*_ties` counts them).
@@ -274,8 +295,11 @@ show(run, plots.plot_curves(curves), "training_curves",
 
 # %% [markdown]
 # ## The paper's findings in this world
-# Each finding the grid can test, with the numbers behind it: *reproduced* when its CI excludes zero in the
-# paper's direction (for the order: the aspects in the paper's order with no two aspects' CIs overlapping),
+# Each finding the grid can test, with the numbers behind it. First the gate: a finding is *untestable here* when
+# its minimum detectable effect (2.8 x the SE of its CI: 80% power at 5%) is larger than the paper's effect
+# (`paper_effect`: 1.2 points PPO over DPO on average, 2.5 on math, 5 for the reward model's size on math, 1.2 where
+# the paper gives no number); the ungated status stays in `status_ungated`. Otherwise: *reproduced* when its CI
+# excludes zero in the paper's direction (for the order: the aspects in the paper's order with no two aspects' CIs overlapping),
 # *reversed* when it excludes zero the other way, *inconclusive* otherwise; `point_estimate_agrees` says whether
 # the point estimate alone points the paper's way. A tie is never read as the paper's order: an order that matches
 # the paper's only through equal effects is *tied*, one whose CIs overlap *tied within CIs*, and "mainly on
@@ -288,7 +312,7 @@ pd.DataFrame(checked)
 # %%
 metrics = steps.run_metrics(ranking=ranking, table=table, checked=checked, rm_table=rm_table, sft_summary=sft_summary,
                             world=world, policy=policy, seeds=seeds, n_rows=len(rows), n_eval_prompts=len(sft_records),
-                            started=started)
+                            started=started, extra={**ppo_diag, **kl_info})
 run.log_metrics(metrics)
 {k: metrics[k] for k in metrics["headline"] + ["signal"]}
 

@@ -317,8 +317,10 @@ def test_delta_table_and_ranking_recover_known_effects():
     assert [r["aspect"] for r in ranking] == ["data", "algorithm"] and ranking[0]["low"] > 0
     found = {f["finding"]: f for f in tables.paper_findings(rows, results, sft, ["reasoning", "safety"], [0, 1, 2], ranking, 200)}
     ppo_finding = found["PPO beats DPO, mainly on reasoning"]
-    assert ppo_finding["status"] in ("reproduced", "inconclusive (the CI includes 0)") and "reasoning" in ppo_finding["detail"]
-    assert tables.signal(list(found.values())).startswith("reproduces ")
+    assert ppo_finding.get("status_ungated", ppo_finding["status"]) in ("reproduced", "inconclusive (the CI includes 0)")
+    assert "reasoning" in ppo_finding["detail"]
+    assert ppo_finding["status"].startswith("untestable here") and not ppo_finding["testable"]  # 120 prompts: MDE > 1.2
+    assert tables.signal(list(found.values())) == "untestable"  # the order too: the algorithm effect's MDE > 1.2 points
 
 
 def test_mean_ci_resamples_seeds_too():

@@ -15,7 +15,7 @@ from helpers.core.store import read_json
 pytestmark = pytest.mark.slow
 
 TINY = ["sft_examples=400", "sft_steps=30", "pref_prompts=8", "samples_per_prompt=2", "extra_prompts=8", "n_eval=4",
-        "data_sizes=[0, 4]", "dpo_steps=2", "rm_steps=2", "online_steps=2", "online_batch_size=4", "num_generations=2",
+        "dpo_steps=2", "rm_steps=2", "online_steps=2", "online_batch_size=4", "minibatch_size=2", "n_heldout=4", "num_generations=2",
         "eval_every=1", "save_steps=1", "bootstrap_rounds=100"]
 
 
@@ -27,7 +27,9 @@ def test_06_tulu_quick_smoke(tmp_path):
     quick = str(PARAMS_DIR / "06_tulu" / "quick.yaml")
     run_dir = run_notebook("06_tulu", [quick], TINY, outputs=tmp_path, progress=False)
     m = read_json(run_dir / "metrics.json")
-    assert m["signal"].startswith("reproduces ") and m["finding"] and len(m["findings"]) == 5
+    assert (m["signal"] == "untestable" or m["signal"].startswith("reproduces ")) and m["finding"]
+    assert sum(line.count("untestable here") > 0 for line in m["findings"]) >= 1  # 16 prompts resolve no 1.2-point effect
+    assert m["ppo_updates_per_rollout"] == 2 and 0 <= m["ppo_clipfrac"] <= 1 and set(m["kl_from_sft"]) >= {"dpo", "ppo"}
     assert set(m["aspect_order"]) == {"data", "algorithm", "reward model", "prompts"}
     for key in m["headline"]:
         if f"{key}_ci" in m:
@@ -39,19 +41,19 @@ def test_06_tulu_quick_smoke(tmp_path):
     for fig in ("deltas", "aspect_ranking", "training_curves"):
         assert (run_dir / "figures" / f"{fig}.png").exists()
     results = _results(run_dir)
-    assert len(results) == 13 * 3 and {r["seed"] for r in results} == {0, 1, 2}
+    assert len(results) == 8 * 3 and {r["seed"] for r in results} == {0, 1, 2}
     deltas = (run_dir / "data" / "deltas.csv").read_text()
-    assert "PPO, extra prompts: out-of-domain" in deltas and "RLOO" in deltas and "GRPO" in deltas
+    assert "PPO, extra prompts: in-domain" in deltas and "RLOO" in deltas and "GRPO" in deltas
     ppo = next(r for r in results if r["slug"].startswith("ppo"))
     assert any("kl" in h and "reward" in h for h in ppo["history"]) and any("eval/average" in h for h in ppo["history"])
     rm = (run_dir / "data" / "reward_models.csv").read_text()
-    assert "rm-m" in rm and "rm-s" in rm and "held_out_accuracy" in rm
+    assert "sft on" in rm and "sft-rm-s on" in rm and "held_out_accuracy" in rm
     # the same command again trains nothing: every (row, seed) comes back from data/results.jsonl
     before = (run_dir / "data" / "results.jsonl").read_text()
     run_notebook("06_tulu", [quick], TINY, outputs=tmp_path, progress=False)
     assert (run_dir / "data" / "results.jsonl").read_text() == before
     # a new row (10% label noise) is the only one trained
-    run_notebook("06_tulu", [quick], TINY + ["label_noise=[0.0, 0.2, 0.4, 0.1]"], outputs=tmp_path, progress=False)
+    run_notebook("06_tulu", [quick], TINY + ["label_noise=[0.2, 0.1]"], outputs=tmp_path, progress=False)
     new = _results(run_dir)[len(results):]
     assert len(new) == 3 and all(r["row"]["data"]["noise"] == 0.1 for r in new)
 

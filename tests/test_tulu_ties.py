@@ -76,11 +76,13 @@ def test_a_tied_aspect_order_is_not_reproduced():
     ranking = tables.aspect_ranking(rows, results, sft, CATS, SEEDS, rounds=50)
     found = {f["finding"]: f for f in tables.paper_findings(rows, results, sft, CATS, SEEDS, ranking, rounds=50)}
     order = found["aspect order: data > algorithm > reward model > prompts"]
-    assert order["status"].startswith("tied (equal effects: algorithm = data")
+    assert order.get("status_ungated", order["status"]).startswith("tied (equal effects: algorithm = data")
     assert order["point_estimate_agrees"] is False and order["ties"] == 1
     assert "Kendall tau-b with the paper's order 0.00" in order["detail"] and "algorithm (25.0" in order["detail"]
     assert "= data" in order["detail"]
-    assert "1 more" not in tables.signal([order]) and tables.signal([order]) == "reproduces 0 of 1 paper findings"
+    ungated = {**order, "testable": True}  # the signal's count, the gate aside
+    assert "1 more" not in tables.signal([ungated]) and tables.signal([ungated]) == "reproduces 0 of 1 paper findings"
+    assert tables.signal([order]) == "untestable"  # 60 prompts cannot resolve the paper's effects
 
 
 def test_mainly_on_reasoning_is_not_claimed_when_reasoning_ties_with_another_category():
@@ -89,7 +91,7 @@ def test_mainly_on_reasoning_is_not_claimed_when_reasoning_ties_with_another_cat
         ranking = tables.aspect_ranking(rows, results, sft, cats, SEEDS, rounds=50)
         found = {f["finding"]: f for f in tables.paper_findings(rows, results, sft, cats, SEEDS, ranking, rounds=50)}
         ppo = found["PPO beats DPO, mainly on reasoning"]
-        assert ppo["status"] == "partly reproduced (PPO wins, but reasoning is tied with safety)"
+        assert ppo.get("status_ungated", ppo["status"]) == "partly reproduced (PPO wins, but reasoning is tied with safety)"
         assert ppo["point_estimate_agrees"] is False and ppo["ties"] == 1
         assert "largest on reasoning = safety (tied)" in ppo["detail"]
 
@@ -108,7 +110,7 @@ def _rank(*rows):
 def test_order_verdict_from_handmade_rankings(ranking, status, agrees, ties):
     ranked = sorted(ranking, key=lambda r: (-round(r["effect"], 9), r["aspect"]))
     (f,) = tables.paper_findings([], {}, [], CATS, SEEDS, ranked)
-    assert f["status"].startswith(status) and f["point_estimate_agrees"] is agrees and f["ties"] == ties
+    assert f.get("status_ungated", f["status"]).startswith(status) and f["point_estimate_agrees"] is agrees and f["ties"] == ties
     assert tables.ranking_ties(ranked)["aspect_ranking_ties"] == ties
 
 
@@ -117,7 +119,7 @@ def test_equal_effects_listed_in_the_papers_order_are_still_tied():
     ranking = _rank(("data", 0.2, 0.19, 0.21), ("algorithm", 0.2, 0.19, 0.21), ("reward model", 0.1, 0.09, 0.11),
                     ("prompts", 0.1, 0.09, 0.11))
     (f,) = tables.paper_findings([], {}, [], CATS, SEEDS, ranking)
-    assert f["status"] == ("tied (equal effects: algorithm = data, prompts = reward model; the order matches the "
+    assert f.get("status_ungated", f["status"]) == ("tied (equal effects: algorithm = data, prompts = reward model; the order matches the "
                            "paper's only up to the ties)")
     assert f["point_estimate_agrees"] is False and tables.signal([f]) == "reproduces 0 of 1 paper findings"
     assert f["detail"].startswith("this world: data (20.0 [19.0, 21.0]) = algorithm (20.0 [19.0, 21.0]) > reward model")
@@ -172,5 +174,5 @@ def test_most_on_reasoning_for_a_larger_reward_model_is_not_claimed_on_a_tie():
     results = _results({big: {"reasoning": 15, "safety": 15}, small: {"reasoning": 5, "safety": 5}})
     for cats in (CATS, CATS[::-1]):
         (f,) = tables.paper_findings([big, small], results, _sft(), cats, SEEDS, [], rounds=50)
-        assert f["status"] == "partly reproduced (helps reasoning, tied with safety)"
+        assert f.get("status_ungated", f["status"]) == "partly reproduced (helps reasoning, tied with safety)"
         assert f["point_estimate_agrees"] is False and f["ties"] == 1 and f["detail"].endswith("largest on reasoning = safety (tied)")

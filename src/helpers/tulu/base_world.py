@@ -45,10 +45,25 @@ class BaseWorld:
         pairs = self.pairs(spec.data, seed)
         folder = self.root / "models" / f"rm-{spec.init.split(':')[-1].split('/')[-1]}-{stable_id(asdict(spec), length=6)}-s{seed}"
         stage = replace(self.train.rm, seed=seed)
-        if spec.init.startswith("config:"):
+        if spec.init.startswith("config:"):  # a random-initialised classifier of that shape (kept for comparison)
             return train_reward(self.sft_dir, pairs, folder, stage, preset=spec.init, tok=self.tok, opts=self.train.options)
-        init = self.sft_dir if spec.init == "sft" else spec.init
-        return train_reward(init, pairs, folder, stage, opts=self.train.options)
+        return train_reward(self.reward_init(spec.init), pairs, folder, stage, opts=self.train.options)
+
+    def reward_init(self, init: str):
+        """The model a reward model starts from: ``sft`` is the SFT policy (the paper: RMs start from the SFT model);
+        a world may know others (the quick world: ``sft:config:<preset>``, a model of that size SFT'd on the same
+        data); anything else is a model to load."""
+        return self.sft_dir if init == "sft" else init
+
+    def online_steps(self, row: Row, seed: int) -> int:
+        """PPO / RLOO / GRPO steps: extra prompts ADD rollouts (the base prompts keep their number of rollouts,
+        the extra ones come on top: steps x all prompts / base prompts), so they never replace base prompts."""
+        import math
+        steps = self.train.online.steps
+        if row.prompts == "none":
+            return steps
+        base, all_ = len(self.policy_prompts("none", seed)), len(self.policy_prompts(row.prompts, seed))
+        return math.ceil(steps * all_ / max(1, base))
 
     def train_row(self, row: Row, seed: int, tag: str = "") -> StageResult:
         """Train ``row`` for ``seed`` into ``models/<slug><tag>-s<seed>`` (cached by every input)."""
@@ -59,7 +74,8 @@ class BaseWorld:
                              opts=t.options, eval_fn=self.curve_eval)
         rm = self.reward_model(row.rm, seed)
         prompts = self.policy_prompts(row.prompts, seed)
-        stage = replace(t.online, seed=seed, learning_rate=t.online_lrs.get(row.algorithm) or t.online.learning_rate)
+        stage = replace(t.online, seed=seed, learning_rate=t.online_lrs.get(row.algorithm) or t.online.learning_rate,
+                        steps=self.online_steps(row, seed))
         if row.algorithm == "ppo":
             return train_ppo(self.sft_dir, rm.folder, prompts, folder, stage, t.ppo, eval_fn=self.curve_eval,
                              opts=t.options, curve=self.curve_spec())

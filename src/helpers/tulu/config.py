@@ -63,7 +63,8 @@ def build(p: dict, root: str | Path):
                     eval_every=p["eval_every"] and max(p["eval_every"], p["sft_steps"] // 5))
         s = QuickSettings(policy=p["policy"], n_entities=p["n_entities"], sft_examples=p["sft_examples"],
                           sft_flaw_rate=p["sft_flaw_rate"], sft=sft, pref_prompts=p["pref_prompts"],
-                          samples_per_prompt=p["samples_per_prompt"], sample_temperature=p["sample_temperature"], extra_prompts=p["extra_prompts"], n_eval=p["n_eval"])
+                          samples_per_prompt=p["samples_per_prompt"], sample_temperature=p["sample_temperature"], extra_prompts=p["extra_prompts"], n_eval=p["n_eval"],
+                          n_heldout=p["n_heldout"])
         return QuickWorld(s, train, root), lv
     from .hub_world import HubSettings, HubWorld
     s = HubSettings(policy=p["policy"], pref_data=p["pref_data"], pref_limit=p["pref_limit"], n_heldout=p["n_heldout"],
@@ -90,6 +91,14 @@ def check_params(p: dict[str, Any]) -> None:
                     raise ValueError(f"parameter {key!r}: {exc}") from None
                 if not quick:
                     raise ValueError(f"parameter {key!r}: {name} is a quick-world model; world hub takes models")
+            elif name.startswith("sft:"):  # quick world: a model of that preset SFT'd on the policy's data
+                if not quick or not is_config_spec(name[4:]):
+                    raise ValueError(f"parameter {key!r}: {name}: sft:<preset> is the quick world's SFT'd model of a "
+                                     "preset (sft:config:rm-s)")
+                try:
+                    preset(name[4:])
+                except ValueError as exc:
+                    raise ValueError(f"parameter {key!r}: {exc}") from None
             elif name != "sft":
                 from ..core.models import ModelNotFoundError, resolve_model
                 try:

@@ -52,7 +52,10 @@ class RMSpec:
     data: DataSpec
 
     def label(self) -> str:
-        return f"{self.init.split(':')[-1].split('/')[-1]} on {self.data.label()}"
+        name = self.init.split(':')[-1].split('/')[-1]
+        if self.init.startswith("sft:"):  # a model of another size SFT'd on the policy's SFT data
+            name = f"sft-{name}"
+        return f"{name} on {self.data.label()}"
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,7 @@ class Row:
     rm: RMSpec | None = None
     prompts: str = "none"
     reference: bool = False  # the aspect's reference configuration
+    kind: str = ""  # which kind of level this row changes (source, labeller, noise, size, algorithm, rm size, rm data, prompts)
 
     def key(self) -> dict:
         return {"algorithm": self.algorithm, "data": asdict(self.data), "rm": asdict(self.rm) if self.rm else None,
@@ -107,30 +111,34 @@ def ablation_rows(levels: Levels) -> list[Row]:
                            ("size", levels.sizes)):
         for v in list(values)[1:]:
             spec = replace(base, **{field_: type(getattr(base, field_))(v)})
-            rows.append(Row("data", f"DPO on {spec.label()}", "dpo", spec))
+            rows.append(Row("data", f"DPO on {spec.label()}", "dpo", spec, kind=field_))
     online_base = None
     for alg in levels.algorithms:
         if alg == "dpo":
-            rows.append(replace(rows[0], aspect="algorithm", label="DPO", reference=True))
+            rows.append(replace(rows[0], aspect="algorithm", label="DPO", reference=True, kind="algorithm"))
             continue
         if rm_base is None:
             raise ValueError(f"algorithm {alg!r} needs a reward model: give at least one in rm_inits")
-        row = Row("algorithm", f"{alg.upper()} with RM {rm_base.label()}", alg, base, rm_base, levels.prompt_sets[0])
+        row = Row("algorithm", f"{alg.upper()} with RM {rm_base.label()}", alg, base, rm_base, levels.prompt_sets[0],
+                  kind="algorithm")
         rows.append(row)
         online_base = online_base or (row if alg == "ppo" else None)
     if online_base is None and rm_base is not None:  # the RM and prompt aspects are measured with PPO
         online_base = Row("algorithm", f"PPO with RM {rm_base.label()}", "ppo", base, rm_base, levels.prompt_sets[0])
     if online_base is not None:
-        rows.append(replace(online_base, aspect="reward model", label=f"PPO, RM {rm_base.label()}", reference=True))
+        rows.append(replace(online_base, aspect="reward model", label=f"PPO, RM {rm_base.label()}", reference=True,
+                            kind="rm size"))
         for init in levels.rm_inits[1:]:
             rm = RMSpec(init, base)
-            rows.append(replace(online_base, aspect="reward model", label=f"PPO, RM {rm.label()}", rm=rm, reference=False))
+            rows.append(replace(online_base, aspect="reward model", label=f"PPO, RM {rm.label()}", rm=rm, reference=False,
+                                kind="rm size"))
         for level in list(levels.rm_data)[1:]:
             rm = RMSpec(levels.rm_inits[0], levels.rm_data_spec(level))
-            rows.append(replace(online_base, aspect="reward model", label=f"PPO, RM {rm.label()}", rm=rm, reference=False))
+            rows.append(replace(online_base, aspect="reward model", label=f"PPO, RM {rm.label()}", rm=rm, reference=False,
+                                kind="rm data"))
         for i, p in enumerate(levels.prompt_sets):
             rows.append(replace(online_base, aspect="prompts", label=f"PPO, extra prompts: {p}", prompts=p,
-                                reference=i == 0))
+                                reference=i == 0, kind="prompts"))
     return rows
 
 

@@ -198,7 +198,7 @@ def ppo_step(acc, model, ref, value, scorer, tok, opt, prompts: Sequence[str], s
     n = len(prompts)
     size = s.minibatch_size or n
     stats = torch.zeros(3, device=device)  # pg loss, value loss, clip fraction
-    updates = 0
+    updates, per_update = 0, []  # per minibatch update: (clip fraction, KL of the updated policy from the rollout one)
     params = [p for g in opt.param_groups for p in g["params"]]
     for _ in range(s.ppo_epochs):
         for start in range(0, n, size):
@@ -214,15 +214,26 @@ def ppo_step(acc, model, ref, value, scorer, tok, opt, prompts: Sequence[str], s
             acc.clip_grad_norm_(params, 1.0)
             opt.step()
             stats += torch.stack([pg.detach(), vf.detach(), clipfrac.detach()]).float()
+            per_update.append(torch.stack([clipfrac.detach().float(), update_kl(logp.detach(), old_logp[idx][:, :T], m)]))
             updates += 1
     stats = acc.reduce(stats / max(1, updates), "mean")
+    per_update = acc.reduce(torch.stack(per_update), "mean").tolist() if per_update else []
     raw_all, ended_all = acc.gather(raw.float()), acc.gather(ended.float())
     lengths = acc.gather(mask.sum(1).float())
     kl_sum, kl_per = acc.reduce(torch.stack([kl.sum(), mask.sum()]).float(), "sum"), acc.gather(kl.sum(1).float())
     return {"reward": float(raw_all.mean()), "score": float(acc.gather(scores.float()).mean()),
             "kl": float(kl_sum[0] / kl_sum[1].clamp(min=1)), "kl_per_response": float(kl_per.mean()),
             "no_eos": float(1 - ended_all.mean()), "response_length": float(lengths.mean()),
-            "pg_loss": float(stats[0]), "vf_loss": float(stats[1]), "clipfrac": float(stats[2])}
+            "pg_loss": float(stats[0]), "vf_loss": float(stats[1]), "clipfrac": float(stats[2]), "updates": updates,
+            "clipfrac_per_update": [round(c, 6) for c, _ in per_update],
+            "policy_kl_per_update": [round(k, 8) for _, k in per_update]}
+
+
+def update_kl(logp: torch.Tensor, old_logp: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """How far one update moved the policy from the one that sampled the rollout: the mean over response tokens of
+    (r - 1) - log r, r = exp(logp - old_logp) (a non-negative estimate of KL(old || new); 0 before any update)."""
+    log_ratio = (logp - old_logp) * mask
+    return ((torch.exp(log_ratio) - 1 - log_ratio) * mask).sum() / mask.sum().clamp(min=1)
 
 
 # --------------------------------------------------------------------------- under accelerate launch

@@ -36,6 +36,7 @@ class QuickSettings:
     sample_temperature: float = 0.7
     extra_prompts: int = 256
     n_eval: int = 48  # per category
+    n_heldout: int = 0  # per category: prompts whose SFT samples make the RMs' held-out pairs (0: the evaluation prompts)
     n_dev: int = 32  # per category: the development prompts hyperparameters are chosen on (tools/tune_tulu.py)
     n_curve: int = 8  # per category, decoded every eval_every steps for the training curves
 
@@ -73,12 +74,23 @@ class QuickWorld(BaseWorld):
     def sft_dir(self) -> Path:
         return self.sft.folder
 
+    def reward_init(self, init: str):
+        """``sft``: the SFT policy; ``sft:config:<preset>``: a model of that preset SFT'd here on the same SFT data (the
+        reward-model size ablation: every RM starts from an SFT model, as in the paper)."""
+        if init.startswith("sft:"):
+            preset = init.split(":", 1)[1]
+            rows = self.sft_rows()
+            return train_sft(preset, rows, self.root / "models" / f"sft-{preset.split(':')[-1]}", self.s.sft,
+                             tok=self.tok, data_id=stable_id(rows)).folder
+        return super().reward_init(init)
+
     def fingerprint(self) -> dict:
         return {"settings": asdict(self.s), "train": asdict(self.train), "eval": stable_id([t.id for t in self.eval_tasks])}
 
     def world_fingerprint(self) -> dict:
         """The world without its preference-learning settings (the SFT start, data and prompt splits)."""
-        return {"settings": asdict(self.s), "eval": stable_id([t.id for t in self.eval_tasks]),
+        settings = {k: v for k, v in asdict(self.s).items() if k != "n_heldout"}  # RM held-out pairs: not the world
+        return {"settings": settings, "eval": stable_id([t.id for t in self.eval_tasks]),
                 "dev": stable_id([t.id for t in self.dev_tasks])}
 
     # --------------------------------------------------------------------------------- evaluation
@@ -120,8 +132,11 @@ class QuickWorld(BaseWorld):
         """The preference pairs of ``spec`` for ``seed`` (labelled by the checkers, then the defects applied)."""
         rng = random.Random(f"pairs-{seed}-{spec}")
         tasks = self.pref_tasks(seed)
-        if spec.source == "on-policy":
-            pairs = pf.label_pairs(tasks, self.candidates(seed), spec.labeller, rng)
+        if spec.source == "on-policy":  # every labeller labels the same prompts: equal data size (fine vs overall)
+            labelled = {lab: pf.label_pairs(tasks, self.candidates(seed), lab, random.Random(f"labels-{seed}-{lab}"))
+                        for lab in pf.LABELLERS}
+            common = set.intersection(*({p["task_id"] for p in ps} for ps in labelled.values()))
+            pairs = [p for p in labelled[spec.labeller] if p["task_id"] in common]
         elif spec.source == "off-policy":
             pairs = pf.off_policy_pairs(self.world, tasks, rng)
         else:
@@ -129,16 +144,23 @@ class QuickWorld(BaseWorld):
         return pf.subsample(pf.inject_noise(pairs, spec.noise, rng), spec.size, rng)
 
     def heldout_pairs(self, seed: int = 0) -> list[dict]:
-        """Clean on-policy pairs on the evaluation prompts (never trained on): the RMs' held-out accuracy."""
+        """Clean on-policy pairs on prompts nothing trains on: up to ``n_heldout`` per category from each of the
+        evaluation and dev splits (0: the evaluation prompts alone): the RMs' held-out accuracy."""
+        n = self.s.n_heldout
+        tasks = self.world.eval_set(n) + self.world.dev_set(n) if n else self.eval_tasks
         store = JsonlStore(self.root / "data" / f"heldout_candidates_{self._sampling_key()}.jsonl")
-        todo = [t for t in self.eval_tasks if t.id not in store]
+        todo = [t for t in tasks if t.id not in store]
         if todo:
             model, tok = _load(str(self.sft_dir))
             samples = generate(model, tok, [t.prompt for t in todo], do_sample=True, temperature=self.s.sample_temperature,
                                num_return_sequences=self.s.samples_per_prompt, seed=10_000 + seed)
             store.extend({"id": t.id, "samples": s} for t, s in zip(todo, samples))
-        cands = {t.id: store.get(t.id)["samples"] for t in self.eval_tasks}
-        return pf.label_pairs(self.eval_tasks, cands, "fine", random.Random(f"heldout-{seed}"), source="held-out")
+        cands = {t.id: store.get(t.id)["samples"] for t in tasks}
+        return pf.label_pairs(tasks, cands, "fine", random.Random(f"heldout-{seed}"), source="held-out")
+
+    def kl_prompts(self) -> list[str]:
+        """The prompts each policy's KL from the SFT policy is measured on (the evaluation prompts)."""
+        return [t.prompt for t in self.eval_tasks]
 
     def policy_prompts(self, which: str, seed: int) -> list[str]:
         """PPO / RLOO / GRPO prompts: the preference prompts, plus extra unlabelled ones (the prompts aspect)."""

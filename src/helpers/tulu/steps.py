@@ -34,17 +34,51 @@ def _key(aspect: str) -> str:
 
 
 def findings(m: dict[str, Any], *, checked: Sequence[dict], ranking: Sequence[dict]) -> dict[str, Any]:
-    """Signal (how many of the paper's findings the grid reproduces), finding (the aspect order against the
-    paper's) and one line per checked finding (with a sentence on the ranking's ties when there are any)."""
-    return {"signal": tables.signal(checked),
-            "finding": (f"In the {m.get('world')} world the aspects rank " + tables.order_text(ranking)
-                        + " (the paper: data > algorithm > reward model > prompts); " + tables.signal(checked) + "."),
-            "findings": tables.findings_lines(checked, ranking)}
+    """Signal (how many of the paper's findings the grid reproduces, or "untestable" when the run resolves none of
+    the paper's effects), finding (the aspect order against the paper's, and the gate's numbers) and one line per
+    checked finding (with a sentence on the ranking's ties when there are any)."""
+    sig = tables.signal(checked)
+    gated = [c for c in checked if c.get("testable") is False and "mde" in c]
+    gate_text = "; ".join(f"{c['finding'].split(',')[0]}: {100 * c['mde']:.1f} > {100 * c['paper_effect']:.1f}"
+                          for c in gated)
+    head = (f"Untestable here: with {m.get('n_eval_prompts')} evaluation prompts and {len(m.get('seeds') or [])} seeds "
+            f"the minimum detectable effects exceed the paper's (points, {gate_text}). ") if sig == "untestable" else ""
+    lines = tables.findings_lines(checked, ranking)
+    if m.get("kl_from_sft"):
+        lines.append("KL from the SFT policy (nats per response): " + ", ".join(
+            f"{a.upper()} {v:.2f}" for a, v in m["kl_from_sft"].items())
+            + ("" if "kl_matched" not in m else "; PPO and DPO at matched KL (within 2x or 0.05 nats)" if m["kl_matched"]
+               else f"; PPO and DPO NOT at matched KL (PPO / DPO = {m['kl_ratio_ppo_dpo']:.2f}): their scores compare "
+                    "different distances from the SFT policy"))
+    if m.get("ppo_clipfrac") is not None:
+        lines.append(f"PPO: {m['ppo_updates_per_rollout']} minibatch updates per rollout; clip fraction "
+                     f"{m['ppo_clipfrac']:.3f} (clipping acted in {m['ppo_clipped_update_share']:.0%} of updates), "
+                     f"policy KL per update {m['ppo_update_kl']:.2e}")
+    return {"signal": sig,
+            "finding": (head + f"In the {m.get('world')} world the aspects rank " + tables.order_text(ranking)
+                        + " (the paper: data > algorithm > reward model > prompts); " + sig + "."),
+            "findings": lines}
+
+
+def ppo_diagnostics(rows: Sequence, results: dict) -> dict[str, Any]:
+    """Whether PPO was PPO: minibatch updates per rollout, the mean clip fraction, the share of updates in which
+    clipping acted, and the policy's KL per update from its rollout policy, over every PPO row and seed."""
+    import numpy as np
+    slugs = {r.slug for r in rows if r.algorithm == "ppo"}
+    runs = [[h for h in res.history if "clipfrac_per_update" in h] for (slug, _), res in results.items() if slug in slugs]
+    hist = [h for run in runs for h in run]
+    if not hist:
+        return {}
+    clips = [c for h in hist for c in h["clipfrac_per_update"]]
+    kls = [k for h in hist for k in h["policy_kl_per_update"]]
+    return {"ppo_updates_per_rollout": int(np.median([h["updates"] for h in hist])), "ppo_clipfrac": float(np.mean(clips)),
+            "ppo_clipped_update_share": float(np.mean([c > 0 for c in clips])), "ppo_update_kl": float(np.mean(kls)),
+            "ppo_final_kl_per_token": float(np.mean([run[-1]["kl"] for run in runs if run]))}
 
 
 def run_metrics(*, ranking: Sequence[dict], table: Sequence[dict], checked: Sequence[dict], rm_table, sft_summary,
                 world: str, policy: str, seeds: Sequence[int], n_rows: int, n_eval_prompts: int,
-                started: float) -> dict[str, Any]:
+                started: float, extra: dict | None = None) -> dict[str, Any]:
     """metrics.json: each aspect's effect with its CI, the reference DPO delta, the aspect order and its ties, the
     checked paper findings, SFT accuracy, held-out reward-model accuracy, and the findings computed from them."""
     effect = {r["aspect"]: r for r in ranking}
@@ -61,10 +95,15 @@ def run_metrics(*, ranking: Sequence[dict], table: Sequence[dict], checked: Sequ
         "findings_checked": list(checked), "world": world, "policy": policy,
         "seeds": seeds, "n_rows": n_rows, "n_eval_prompts": n_eval_prompts,
         "sft_accuracy": sft_summary["accuracy"].to_dict(), "seconds": round(time.perf_counter() - started, 1),
+        **{f"{_key(a)}_mde": r["mde"] for a, r in effect.items() if "mde" in r},
+        **{f"{_key(a)}_paper": r["paper_effect"] for a, r in effect.items() if "paper_effect" in r},
+        **(extra or {}),
     }
     m.update(findings(m, checked=checked, ranking=ranking))
     if len(rm_table):
         m["reward_model_heldout_accuracy"] = rm_table.groupby("reward model")["held_out_accuracy"].mean().to_dict()
+        if "n_held_out" in rm_table:
+            m["reward_model_heldout_pairs"] = int(rm_table["n_held_out"].max())
     return m
 
 
@@ -93,8 +132,8 @@ def quick_note(online: str, n_seeds: int, n_eval_prompts: int) -> str:
         "only what its reward model learned." + online + " The ranking and the findings above are measured in that "
         f"world, with {n_seeds} seeds and {n_eval_prompts} evaluation prompts; they show how the pipeline's parts "
         "behave against each other, not how a 13B model behaves on GSM8k or AlpacaEval. The size of each aspect's "
-        "effect depends on the levels chosen for it (40% label noise is a deliberately poor data set), as it does in "
-        "the paper's table. `full-gpu.yaml` runs the same cells on a hub model and the Tulu 2.5 data.")
+        "effect depends on the levels chosen for it, as it does in the paper's table; each is compared over levels of "
+        "one kind, none deliberately broken. `full-gpu.yaml` runs the same cells on a hub model and the Tulu 2.5 data.")
 
 
 def hub_note(online: str, n_published: int, run_name: str) -> str:

@@ -28,6 +28,23 @@ from ..core.stats import bootstrap_ci, rank_with_ties, tied_pairs
 from .grid import ASPECTS, Row
 
 PAPER_ORDER = ("data", "algorithm", "reward model", "prompts")
+# The paper's effect sizes (points; arXiv 2406.09279 abstract and its Table 1 / Figure 1 deltas, as summarised in
+# shared/reference/tulu25_trl.md): what a run must be able to resolve before its verdict on a finding means anything.
+# Findings the paper gives no separate number for are held to the smallest effect it reports (PPO over DPO on
+# the average, 1.2 points).
+SMALLEST_PAPER_EFFECT = 0.012
+PAPER_EFFECTS = {
+    "data": (0.08, "the best preference data over the others: up to +8 points (instruction following, truthfulness)"),
+    "algorithm": (0.012, "PPO over DPO: +1.2 points on the average (up to +2.5 on math)"),
+    "reward model": (0.05, "the larger reward model in PPO: up to +5 points on math, marginal elsewhere"),
+    "prompts": (SMALLEST_PAPER_EFFECT, "the smallest effect; held to the smallest number the paper gives, 1.2 points"),
+    "ppo_vs_dpo_reasoning": (0.025, "PPO over DPO on math: up to +2.5 points"),
+    "ppo_vs_dpo_average": (0.012, "PPO over DPO on the average: +1.2 points"),
+    "fine_vs_overall": (SMALLEST_PAPER_EFFECT, "no separate number in our notes; held to 1.2 points"),
+    "rm_size_reasoning": (0.05, "the larger reward model on math: up to +5 points"),
+    "targeted_prompts_reasoning": (SMALLEST_PAPER_EFFECT, "the smallest aspect; held to 1.2 points"),
+}
+MDE_FACTOR = 2.8  # minimum detectable effect = 2.8 x SE: 80% power for a two-sided 5% test (1.96 + 0.84)
 DECIMALS = 9  # values equal to this many places are equal (summation-order noise is no order)
 
 
@@ -123,6 +140,16 @@ def difference(a: Row, b: Row, results: dict, sft: Sequence[dict], categories: S
     return {c: cell(va - vb, cats, c, categories, rounds) for c in [*categories, "average"]}
 
 
+RANKED_KIND = {"data": "source", "reward model": "rm size"}  # the one kind of level each aspect's effect compares
+
+
+def ranked(row: Row) -> bool:
+    """Whether ``row`` enters its aspect's effect: the reference, or a level of the aspect's one kind (data: the
+    preference source; reward model: its size), so an effect never mixes kinds of levels (labelling, label
+    noise, data size and reward-model data are compared by their own findings or rows, not in the ranking)."""
+    return row.reference or not row.kind or row.kind == RANKED_KIND.get(row.aspect, row.kind)
+
+
 def aspect_ranking(rows: Sequence[Row], results: dict, sft: Sequence[dict], categories: Sequence[str],
                    seeds: Sequence[int], rounds: int = 1000) -> list[dict[str, Any]]:
     """Each aspect's largest effect: the spread of the average score between its best and worst configuration
@@ -135,7 +162,8 @@ def aspect_ranking(rows: Sequence[Row], results: dict, sft: Sequence[dict], cate
     import pandas as pd
     out = []
     for aspect in ASPECTS:
-        members = sorted({r.slug: r for r in rows if r.aspect == aspect}.values(), key=lambda r: (r.label, r.slug))
+        members = sorted({r.slug: r for r in rows if r.aspect == aspect and ranked(r)}.values(),
+                         key=lambda r: (r.label, r.slug))
         if len(members) < 2:
             continue
         per_cat = {}
@@ -155,7 +183,9 @@ def aspect_ranking(rows: Sequence[Row], results: dict, sft: Sequence[dict], cate
                     "high": diff["average"]["high"], "best": " = ".join(best_all), "best_ties": len(best_all) - 1,
                     "worst": " = ".join(worst_all), "worst_ties": len(worst_all) - 1,
                     "largest_category": " = ".join(top_all), "largest_category_ties": len(top_all) - 1,
-                    "largest_category_spread": spreads[top_all[0]], "n_configurations": len(members)})
+                    "largest_category_spread": spreads[top_all[0]], "n_configurations": len(members),
+                    **{k: v for k, v in gate(diff["average"]["low"], diff["average"]["high"], aspect).items()
+                       if k in ("mde", "paper_effect", "testable")}})
     if not out:
         return out
     table = pd.DataFrame(out)
@@ -230,6 +260,38 @@ def order_text(ranking: Sequence[dict], points: bool = True) -> str:
     return text
 
 
+def minimum_detectable_effect(low: float, high: float, z: float = 1.96, factor: float = MDE_FACTOR) -> float:
+    """The smallest true effect this run would detect (80% power, 5% two-sided) given a 95% CI [low, high]:
+    ``factor`` x SE, with SE = CI width / (2 z)."""
+    return factor * (high - low) / (2 * z)
+
+
+def gate(low: float, high: float, paper_key: str) -> dict[str, Any]:
+    """Whether a difference measured with the CI [low, high] can resolve the paper's effect ``PAPER_EFFECTS[paper_key]``:
+    {mde, paper_effect, paper_source, testable, reason} (reason: None when testable, else the sentence with the numbers)."""
+    paper, source = PAPER_EFFECTS[paper_key]
+    mde = minimum_detectable_effect(low, high)
+    if high - low <= 0:  # no answer differs between the two sides: a zero-width CI, no resolution at all
+        return {"mde": mde, "paper_effect": paper, "paper_source": source, "testable": False,
+                "reason": "untestable here: no evaluation answer differs between the two sides, so the CI has zero "
+                          f"width and no resolution (the paper's effect: {100 * paper:.1f} points, {source})"}
+    testable = mde <= paper
+    reason = None if testable else (
+        f"untestable here: the minimum detectable effect is {100 * mde:.1f} points ({MDE_FACTOR} x SE of this run's "
+        f"CI [{100 * low:+.1f}, {100 * high:+.1f}]), larger than the paper's {100 * paper:.1f} points ({source})")
+    return {"mde": mde, "paper_effect": paper, "paper_source": source, "testable": testable, "reason": reason}
+
+
+def _gated(finding: dict[str, Any], d: dict, paper_key: str) -> dict[str, Any]:
+    """``finding`` with its gate: the status becomes "untestable here: ..." when the run cannot resolve the paper's
+    effect (the computed status is kept as ``status_ungated``)."""
+    g = gate(d["low"], d["high"], paper_key)
+    out = {**finding, "mde": g["mde"], "paper_effect": g["paper_effect"], "testable": g["testable"]}
+    if not g["testable"]:
+        out.update(status_ungated=finding["status"], status=g["reason"])
+    return out
+
+
 def _row(rows: Sequence[Row], aspect: str, pred) -> Row | None:
     return next((r for r in rows if r.aspect == aspect and pred(r)), None)
 
@@ -276,7 +338,14 @@ def paper_findings(rows: Sequence[Row], results: dict, sft: Sequence[dict], cate
         else:
             status = "partly reproduced" if top_alone or tau > 0 else "not reproduced"
         pairs = len(order) * (len(order) - 1) // 2
+        unresolved = [r for r in ranking if not r.get("testable", True)]
+        status_ungated = status
+        if unresolved:
+            status = ("untestable here: the minimum detectable effect exceeds the paper's effect for "
+                      + ", ".join(f"{r['aspect']} ({100 * r['mde']:.1f} > {100 * r['paper_effect']:.1f} points)"
+                                  for r in unresolved))
         out.append({"finding": "aspect order: data > algorithm > reward model > prompts", "status": status,
+                    "testable": not unresolved, **({"status_ungated": status_ungated} if unresolved else {}),
                     "point_estimate_agrees": consistent and not equal and not all(r["effect"] == 0 for r in ranking),
                     "ties": n_tied,
                     "detail": "this world: " + " ".join(
@@ -298,17 +367,20 @@ def paper_findings(rows: Sequence[Row], results: dict, sft: Sequence[dict], cate
             status = ("partly reproduced (PPO wins, but reasoning is tied with " + ", ".join(c for c in top_all if c != "reasoning")
                       + ")" if "reasoning" in top_all else "partly reproduced (PPO wins, but most on " + top + ")")
         tie_note = f"; largest on {top} (tied)" if len(top_all) > 1 else ""
-        out.append({"finding": "PPO beats DPO, mainly on reasoning", "status": status,
+        out.append(_gated({"finding": "PPO beats DPO, mainly on reasoning", "status": status,
                     "point_estimate_agrees": d["average"]["delta"] > 0 and mainly,
                     "ties": len(top_all) - 1,
                     "detail": (f"PPO - DPO: average {pct(d['average'])}, reasoning {pct(d['reasoning'])}" + tie_note)
-                    if "reasoning" in d else f"PPO - DPO: average {pct(d['average'])}; largest on {top}"})
+                    if "reasoning" in d else f"PPO - DPO: average {pct(d['average'])}; largest on {top}",
+                    **({"mde_reasoning": gate(d["reasoning"]["low"], d["reasoning"]["high"], "ppo_vs_dpo_reasoning")["mde"]}
+                       if "reasoning" in d else {})}, d["average"], "ppo_vs_dpo_average"))
     fine = _row(rows, "data", lambda r: r.reference)
     overall = _row(rows, "data", lambda r: r.data.labeller == "overall")
     if fine and overall:
         d = difference(fine, overall, results, sft, categories, seeds, rounds)["average"]
-        out.append({"finding": "fine-grained mean-of-aspects labels beat a single overall rating (UltraFeedback)",
-                    "status": _status(d), "point_estimate_agrees": d["delta"] > 0, "detail": f"fine - overall: average {pct(d)}"})
+        out.append(_gated({"finding": "fine-grained mean-of-aspects labels beat a single overall rating (UltraFeedback)",
+                           "status": _status(d), "point_estimate_agrees": d["delta"] > 0,
+                           "detail": f"fine - overall: average {pct(d)}"}, d, "fine_vs_overall"))
     rm_rows = [r for r in rows if r.aspect == "reward model" and r.rm and r.rm.data == r.data]
     if len(rm_rows) >= 2 and "reasoning" in categories:
         big, small = rm_rows[0], rm_rows[1]  # the reference RM is the first (largest) size
@@ -319,18 +391,20 @@ def paper_findings(rows: Sequence[Row], results: dict, sft: Sequence[dict], cate
             status = "partly reproduced (helps reasoning, but helps another category more)"
         elif status == "reproduced" and len(top_all) > 1:
             status = "partly reproduced (helps reasoning, tied with " + ", ".join(c for c in top_all if c != "reasoning") + ")"
-        out.append({"finding": "a larger reward model helps PPO most on reasoning, marginally elsewhere", "status": status,
+        out.append(_gated({"finding": "a larger reward model helps PPO most on reasoning, marginally elsewhere", "status": status,
                     "point_estimate_agrees": d["reasoning"]["delta"] > 0 and top_all == ["reasoning"],
                     "ties": len(top_all) - 1,
                     "detail": f"{big.rm.label()} - {small.rm.label()}: reasoning {pct(d['reasoning'])}, average {pct(d['average'])}"
-                    + (f"; largest on {' = '.join(top_all)} (tied)" if len(top_all) > 1 else "")})
+                    + (f"; largest on {' = '.join(top_all)} (tied)" if len(top_all) > 1 else "")},
+                          d["reasoning"], "rm_size_reasoning"))
     none = _row(rows, "prompts", lambda r: r.prompts == "none")
     targeted = _row(rows, "prompts", lambda r: r.prompts == "in-domain")
     if none and targeted and "reasoning" in categories:
         d = difference(targeted, none, results, sft, categories, seeds, rounds)
-        out.append({"finding": "targeted in-domain prompts help their own domain (reasoning) in PPO", "status": _status(d["reasoning"]),
-                    "point_estimate_agrees": d["reasoning"]["delta"] > 0,
-                    "detail": f"in-domain - none: reasoning {pct(d['reasoning'])}, average {pct(d['average'])}"})
+        out.append(_gated({"finding": "targeted in-domain prompts help their own domain (reasoning) in PPO",
+                           "status": _status(d["reasoning"]), "point_estimate_agrees": d["reasoning"]["delta"] > 0,
+                           "detail": f"in-domain - none: reasoning {pct(d['reasoning'])}, average {pct(d['average'])}"},
+                          d["reasoning"], "targeted_prompts_reasoning"))
     return out
 
 
@@ -352,6 +426,10 @@ def signal(findings: Sequence[dict]) -> str:
     point estimate."""
     if not findings:
         return "no paper finding testable with these rows"
+    if all(f.get("testable", True) is False for f in findings):
+        return "untestable"
     k = sum(f["status"] == "reproduced" for f in findings)
     more = sum(f["status"] != "reproduced" and f.get("point_estimate_agrees", False) for f in findings)
-    return f"reproduces {k} of {len(findings)} paper findings" + (f" ({more} more in the point estimate only)" if more else "")
+    n_off = sum(f.get("testable", True) is False for f in findings)
+    return (f"reproduces {k} of {len(findings)} paper findings" + (f" ({more} more in the point estimate only)" if more else "")
+            + (f"; {n_off} untestable here" if n_off else ""))
