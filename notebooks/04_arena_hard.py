@@ -88,7 +88,7 @@ sim_position_bias = 0.3  # [0..1] controlled setting: rate at which the simulate
 sim_length_bias = 0.5  # [0..1] controlled setting: rate at which it gives a close call to the longer answer (full rate from a 3x length ratio)
 sim_noise = 0.1  # [0..1] controlled setting: rate of uniformly random verdicts
 sim_prompts = 100  # [10..] controlled setting: simulated prompts per draw
-sim_repeats = 8  # [1..] controlled setting: independent draws (prompts, answers, judge seed) the checks average over
+sim_repeats = 6  # [1..] controlled setting: independent draws (prompts, answers, judge seed) the checks average over
 
 # %%
 import pandas as pd

@@ -10,7 +10,7 @@ from helpers.core.params import PARAMS_DIR
 from helpers.core.run import run_notebook
 
 _COMMON = ["backend=hf", "n_prompts=3", "answer_max_tokens=8", "judge_max_tokens=8", "bootstrap_rounds=10",
-           "extra_checkpoints=[/nonexistent/ckpt]"]
+           "extra_checkpoints=[/nonexistent/ckpt]", "sim_prompts=20", "sim_repeats=1"]
 
 
 @pytest.mark.slow
@@ -43,7 +43,9 @@ def test_arena_notebook_smoke_logprob_judge(tmp_path, tiny_model_dir):
     assert "ci_level" in m["headline"]
     for table in ("bootstrap_upstream_vs_weighted", "style_control_upstream_vs_symmetric"):
         assert (run_dir / "data" / f"{table}.csv").exists()
-    for fig in ("judge_reliability", "leaderboard"):
+    assert m["controlled"]["draws"] == 1 and m["controlled_finding"].startswith("Simulated judge")
+    assert "checks pass" in m["controlled_signal"] and m["signal"]  # beside the real judge's own
+    for fig in ("judge_reliability", "leaderboard", "controlled"):
         assert (run_dir / "figures" / f"{fig}.png").exists()
 
 

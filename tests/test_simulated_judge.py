@@ -184,8 +184,9 @@ def test_array_bootstraps_equal_the_record_statistics_on_the_same_resample():
     rng = np.random.default_rng(0)
     tasks, names = ["t1", "t2", "t3", "t4"], ["b1", "b2"]
     labels = ["A++", "A+", "A=B", "B+", "B++", "junk"]
-    games = [{"model": "m", "baseline": b, "task": t, "label": labels[rng.integers(6)], "model_is_a": bool(rng.integers(2)),
-              "len_model": 10, "len_baseline": 10} for t in tasks for b in names if (t, b) != ("t4", "b2")]
+    games = [{"model": "m", "baseline": b, "task": t, "label": labels[rng.integers(6)],
+              "model_is_a": bool(rng.integers(2)), "len_model": 10, "len_baseline": 10}
+             for t in tasks for b in names if (t, b) != ("t4", "b2")]
     S, N = tables._task_reward_arrays(games, tasks, names, -1)
     C = rng.multinomial(4, [0.25] * 4, size=20).astype(float)
     got = tables._mixture_reward(C, S, N, "upstream")

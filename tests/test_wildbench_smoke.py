@@ -18,7 +18,7 @@ def test_wildbench_notebook_quick_profile_on_tiny_models(tiny_model_dir, tmp_pat
     base = parse_contestant(tiny_model_dir).name
     overrides = [
         "backend=hf", "n_tasks=5", "answer_max_tokens=8", "judge_max_tokens=8", "bootstrap_rounds=20",
-        "position_check_tasks=2",
+        "position_check_tasks=2", "sim_tasks=20", "sim_repeats=2",
         f"models={json.dumps([tiny_model_dir])}",
         f"model_variants={json.dumps([tiny_model_dir + '; name: tiny-hot; temperature: 1.0; system: Be brief.'])}",
         f"optional_checkpoints={json.dumps(['does/not/exist/checkpoint'])}",
@@ -42,7 +42,9 @@ def test_wildbench_notebook_quick_profile_on_tiny_models(tiny_model_dir, tmp_pat
             "wb_reward_task_macro", "wb_reward_task_macro_lo", "wb_reward_task_macro_hi"} <= set(board.columns)
     k_table = pd.read_csv(run_dir / "data" / "wb_reward_by_K.csv")
     assert sorted(k_table.K.unique()) == [-1, 100, 300, 500, 1000, 1500]
-    for fig in ("leaderboard", "k_sensitivity", "task_groups", "judge_scores"):
+    assert metrics["controlled"]["draws"] == 2 and metrics["controlled_finding"].startswith("Simulated judge")
+    assert "checks pass" in metrics["controlled_signal"] and metrics["signal"]  # beside the real judge's own
+    for fig in ("leaderboard", "k_sensitivity", "task_groups", "judge_scores", "controlled"):
         assert (run_dir / "figures" / f"{fig}.png").exists()
     assert (run_dir / "report.html").exists()
     # a rerun of the same run folder resumes: every answer and judgement comes from the stores / cache

@@ -36,6 +36,8 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from ..core.store import stable_id
 from .simulated_judge import (  # noqa: F401  (the judge's pieces, re-exported: one import for the controlled world)
     ARENA_LABEL,
@@ -59,7 +61,8 @@ SLOPE = 6.0  # P(correct) = sigmoid(SLOPE * (skill - difficulty))
 LENGTH_SCALES = (0.75, 1.0, 1.25)  # an answer is this times its contestant's ``chars`` long, each equally likely
 GROUPS = ("Creative Tasks", "Planning & Reasoning", "Math & Data Analysis", "Information/Advice seeking",
           "Coding & Debugging")  # WildBench's task groups (a task counts in one)
-PRIMARY_TAG = {"Creative Tasks": "Creative Writing", "Planning & Reasoning": "Reasoning", "Math & Data Analysis": "Math",
+PRIMARY_TAG = {"Creative Tasks": "Creative Writing", "Planning & Reasoning": "Reasoning",
+               "Math & Data Analysis": "Math",
                "Information/Advice seeking": "Information seeking", "Coding & Debugging": "Coding & Debugging"}
 FILLER = "I hope this helps , and feel free to ask if anything about the calculation is unclear . "
 
@@ -206,7 +209,7 @@ class SimWorld:
         weight-averaged score, strong verdicts weighing 3) of an unbiased judge with this ``noise`` (or of ``bias``)."""
         from .arena.games import verdict_score
         bias = bias or JudgeBias(noise=noise)
-        score = lambda lab, fm, fb: verdict_score(ARENA_LABEL[lab])[0] * verdict_score(ARENA_LABEL[lab])[1]  # noqa: E731
+        score = lambda lab, fm, fb: np.prod(verdict_score(ARENA_LABEL[lab]))  # noqa: E731  (score x weight)
         weight = lambda lab, fm, fb: verdict_score(ARENA_LABEL[lab])[1]  # noqa: E731
         return {m: self.expect_both_orders(m, self.baseline, score, bias)
                 / self.expect_both_orders(m, self.baseline, weight, bias) for m in self.names}
@@ -285,7 +288,8 @@ def check_signal(checks: dict[str, str]) -> str:
     if not testable:
         return "untestable"
     failed = [k for k, v in testable.items() if v != "pass"]
-    return f"{len(testable) - len(failed)}/{len(testable)} checks pass" + (f" (not: {', '.join(failed)})" if failed else "")
+    tail = f" (not: {', '.join(failed)})" if failed else ""
+    return f"{len(testable) - len(failed)}/{len(testable)} checks pass{tail}"
 
 
 def controlled_markdown(m: dict) -> str:

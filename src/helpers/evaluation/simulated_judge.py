@@ -122,9 +122,12 @@ def pick(probs: dict, u: float):
 
 # --------------------------------------------------------------------------- the judge
 _WB_SCORE_RE = re.compile(r"# Current user query\n(.*?)\n\n# AI assistant's response\n(.*?)\n\n# Checklist", re.S)
-_WB_PAIR_RE = re.compile(r"# Current user query\n(.*?)\n\n# Response A\n(.*?)\n\n# Response B\n(.*?)\n\n# Checklist", re.S)
+_WB_PAIR_RE = re.compile(r"# Current user query\n(.*?)\n\n# Response A\n(.*?)\n\n# Response B\n(.*?)\n\n# Checklist",
+                         re.S)
 _ARENA_RE = re.compile(r"<\|User Prompt\|>\n(.*?)\n\n<\|Start of Assistant A's Answer\|>\n(.*?)\n<\|End of Assistant "
-                       r"A's Answer\|>\n\n<\|Start of Assistant B's Answer\|>\n(.*?)\n<\|End of Assistant B's Answer\|>", re.S)
+                       r"A's Answer\|>\n\n<\|Start of Assistant B's Answer\|>\n(.*?)\n"
+                       r"<\|End of Assistant B's Answer\|>",
+                       re.S)
 
 
 class SimulatedJudge:

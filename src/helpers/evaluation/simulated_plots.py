@@ -36,7 +36,8 @@ def controlled_figure(shifts: Sequence[tuple[str, float, float, str]], coverage:
                 title="Coverage of the intervals (dashed: nominal level)")
     fig.tight_layout()
     caption = ("Controlled setting (simulated judge, known truth). Left: " + "; ".join(
-        f"{s[0]} {s[1]:+.1f} -> {s[2]:+.1f} {unit} with {s[3]}" for s in shifts) + ". Right: " + "; ".join(
+        f"{s[0].replace(chr(10), ' ')} {s[1]:+.1f} -> {s[2]:+.1f} {unit} with {s[3]}" for s in shifts)
+        + ". Right: " + "; ".join(
         f"{c[0]} {pct(c[1] / c[2] if c[2] else None)} of {c[2]} (nominal {pct(c[3])})" for c in coverage)
         + "; bars are 95% Wilson intervals.")
     return fig, caption

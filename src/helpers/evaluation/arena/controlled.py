@@ -76,7 +76,8 @@ def draw(world: sim.SimWorld, position_bias: float, length_bias: float, noise: f
         "length_shift_raw": diff(raw["full"], raw["no_length"]),
         **{f"length_shift_style_{sm}": diff(s["full"], s["no_length"]) for sm, s in styled.items()},
         **{f"style_cost_{sm}": diff(s["clean"], raw["clean"]) for sm, s in styled.items()},
-        **{f"ci_{name}": {r.model: (r.win_rate_low, r.win_rate_high) for r in b.itertuples() if r.model != world.baseline}
+        **{f"ci_{name}": {r.model: (r.win_rate_low, r.win_rate_high) for r in b.itertuples()
+                          if r.model != world.baseline}
            for name, b in boards.items()},
     }
 
@@ -167,10 +168,10 @@ def controlled_findings(s: dict[str, Any]) -> dict[str, Any]:
     rank, styled = s["ranking_win_rate"], s[f"ranking_win_rate_style_{sm}"]
     cost_m = _worst(s, f"style_cost_{sm}_mean")
     finding = (f"Simulated judge (position bias {s['position_bias']:g}, length bias {s['length_bias']:g}, noise "
-               f"{s['noise']:g}; {s['draws']} draws of {s['n_prompts']} prompts): Bradley-Terry gives the true order in "
-               f"{pct(rank['exact_share'])} of draws (mean Kendall tau {rank['kendall_tau']:.2f}); the swapped game cuts "
-               f"the position shift from {pos[0]:+.1f} to {pos[1]:+.1f} win-rate points, {sm} style control moves the "
-               f"length shift from {length[0]:+.1f} to {length[1]:+.1f} ({len_m}); the {s['bootstrap_method']} "
+               f"{s['noise']:g}; {s['draws']} draws of {s['n_prompts']} prompts): Bradley-Terry gives the true order "
+               f"in {pct(rank['exact_share'])} of draws (mean Kendall tau {rank['kendall_tau']:.2f}); the swapped game "
+               f"cuts the position shift from {pos[0]:+.1f} to {pos[1]:+.1f} win-rate points, {sm} style control moves "
+               f"the length shift from {length[0]:+.1f} to {length[1]:+.1f} ({len_m}); the {s['bootstrap_method']} "
                f"{pct(level)} intervals cover the truth in {pct(cov['coverage'])} of {cov['intervals']}.")
     lines = [
         f"Controlled checks: {', '.join(f'{k} {v}' for k, v in checks.items())}. Truth = the win rate against "
@@ -179,7 +180,8 @@ def controlled_findings(s: dict[str, Any]) -> dict[str, Any]:
         f"{' > '.join(s['true_order'])}.",
         f"Ranking: raw true order in {pct(rank['exact_share'])} of draws (tau {rank['kendall_tau']:.2f}); "
         f"style-controlled ({sm}) {pct(styled['exact_share'])} (tau {styled['kendall_tau']:.2f}).",
-        f"Position bias ({pos_m}): game 1 only (baseline always in slot A) shifts the win rate by {pos[0]:+.1f} points; "
+        f"Position bias ({pos_m}): game 1 only (baseline always in slot A) shifts the win rate by {pos[0]:+.1f} "
+        "points; "
         f"both games {pos[1]:+.1f} (largest over models {s['position_shift_swap_largest']:.1f}).",
         "Length bias (" + len_m + "): " + f"raw {length[0]:+.1f} points; style-controlled " + ", ".join(
             f"{m} {s[f'length_shift_style_{m}_mean'][len_m]:+.1f}" for m in ("upstream", "symmetric")) + ".",

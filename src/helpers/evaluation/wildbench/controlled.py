@@ -123,7 +123,7 @@ def summarise(draws: Sequence[dict], world: sim.SimWorld, *, position_bias: floa
     largest = lambda d: float(max(abs(v) for v in d.values())) if d else float("nan")  # noqa: E731
     shifts = {k: mean_shift(draws, k) for k in ("position_shift_fixed", "position_shift_swapped", "length_shift_no_K",
                                                 "length_shift_K", "length_shift_score", "K_cost")}
-    true_r, truth = world.true_rewards(noise, -1), world.true_win_rates(0.0)
+    true_r, true_k, truth = world.true_rewards(noise, -1), world.true_rewards(noise, K), world.true_win_rates(0.0)
     return {
         "draws": len(draws), "n_tasks": n_tasks, "position_bias": position_bias, "length_bias": length_bias,
         "noise": noise, "K": K, "true_order": world.true_order(),
@@ -134,7 +134,7 @@ def summarise(draws: Sequence[dict], world: sim.SimWorld, *, position_bias: floa
            for k, v in ranking(draws, key, truth).items()},
         **{f"{k}_mean": {m: round(v, 2) for m, v in s.items()} for k, s in shifts.items()},
         **{f"{k}_largest": largest(s) for k, s in shifts.items()},
-        "K_cost_exact": {m: round(world.true_rewards(noise, K)[m] - true_r[m], 2) for m in true_r if m != world.baseline},
+        "K_cost_exact": {m: round(true_k[m] - true_r[m], 2) for m in true_r if m != world.baseline},
         "coverage_reward": coverage(draws, "ci_reward", true_r),
         "coverage_reward_macro": coverage(draws, "ci_reward_macro", true_r),
         "coverage_score": coverage(draws, "ci_score", world.true_scores(noise)),
@@ -192,11 +192,11 @@ def controlled_findings(s: dict[str, Any]) -> dict[str, Any]:
               "length": sim.removal_check(s["length_bias"], *length), "coverage": cov_check}
     k, cost_m = s["K"], _worst(s, "K_cost_exact")
     finding = (f"Simulated judge (position bias {s['position_bias']:g}, length bias {s['length_bias']:g}, noise "
-               f"{s['noise']:g}; {s['draws']} draws of {s['n_tasks']} tasks): WB-Reward at K={k:g} gives the true order in "
-               f"{pct(s['ranking_exact_share'])} of draws (mean Kendall tau {s['ranking_kendall_tau']:.2f}); both orders "
-               f"cut the position shift from {pos[0]:+.1f} to {pos[1]:+.1f} points, K={k:g} the length shift from "
-               f"{length[0]:+.1f} to {length[1]:+.1f} ({len_m}); 95% CIs cover the truth in {pct(cov['coverage'])} of "
-               f"{cov['intervals']}.")
+               f"{s['noise']:g}; {s['draws']} draws of {s['n_tasks']} tasks): WB-Reward at K={k:g} gives the true "
+               f"order in {pct(s['ranking_exact_share'])} of draws (mean Kendall tau {s['ranking_kendall_tau']:.2f}); "
+               f"both orders cut the position shift from {pos[0]:+.1f} to {pos[1]:+.1f} points, K={k:g} the length "
+               f"shift from {length[0]:+.1f} to {length[1]:+.1f} ({len_m}); 95% CIs cover the truth in "
+               f"{pct(cov['coverage'])} of {cov['intervals']}.")
     lines = [
         f"Controlled checks: {', '.join(f'{k} {v}' for k, v in checks.items())}. Truth = what a judge without "
         f"position or length bias (same noise) gives on infinitely many tasks, computed exactly; true order "
@@ -212,7 +212,8 @@ def controlled_findings(s: dict[str, Any]) -> dict[str, Any]:
         f"K's cost without length bias ({cost_m}): {s['K_cost_mean'][cost_m]:+.1f} points measured, "
         f"{s['K_cost_exact'][cost_m]:+.1f} exact (its real slight wins as a much longer answer become ties); the true "
         f"order at K={k:g} without length bias in {pct(s['ranking_no_bias_K_exact_share'])} of draws.",
-        f"Coverage of the 95% bootstrap CIs (judge without length bias, K=-1): WB-Reward mixture {pct(cov['coverage'])} "
+        f"Coverage of the 95% bootstrap CIs (judge without length bias, K=-1): WB-Reward mixture "
+        f"{pct(cov['coverage'])} "
         f"of {cov['intervals']} (Wilson [{pct(clo)}, {pct(chi)}]), task macro "
         f"{pct(s['coverage_reward_macro']['coverage'])}, WB-Score {pct(s['coverage_score']['coverage'])} of "
         f"{s['coverage_score']['intervals']}.",
