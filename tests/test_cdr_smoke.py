@@ -28,6 +28,10 @@ def test_05_cdr_smoke(tmp_path):
     assert set(m["customisation"]) == {"plain", "criteria + exemplar"}  # custom_criteria_only is off in quick
     assert all(k in m for k in m["headline"])
     assert 0 <= m["strong_alone_mean_headline"] <= 100
+    comp = m["default_pair_comparison"]  # the ratio vs its strong and weak members alone, on the same examples
+    assert comp["ratio"] == pytest.approx(m["ratio_headline"]) and comp["strong"] == pytest.approx(m["strong_alone_mean_headline"])
+    assert comp["ratio_minus_weak"] == pytest.approx(comp["ratio"] - comp["weak"])
+    assert m["finding"] in m["findings"] or not m["reward_reliable"]
     assert (run_dir / "figures" / "gap_vs_accuracy.png").exists()
     import pandas as pd
     sweep = pd.read_csv(run_dir / "data" / "pair_sweep.csv")  # the headline numbers, recomputed from the stored table

@@ -2,6 +2,7 @@
 subtracted per pair; a trained reward model as a baseline."""
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -128,9 +129,11 @@ def logprob_spec(model: str, batch_size: int = 8, max_prompt_tokens: int = 2048,
                                        "backend": backend})
 
 
+@functools.lru_cache(maxsize=1024)
 def end_of_turn(model: str) -> str | None:
     """The end-of-turn token a LogProbScorer of ``model`` appends (part of the log-prob store's key), from the
-    tokenizer alone: no weights are loaded in the driver when replicas score."""
+    tokenizer alone: no weights are loaded in the driver when replicas score. Remembered per model, so reopening a
+    sweep's stores (more pairs, the same models) loads no tokenizer again."""
     from ..core import hf
     from ..core.models import resolve_model
     return hf.end_of_turn_token(hf.load_tokenizer(resolve_model(model)))
