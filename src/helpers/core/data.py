@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 import os
-import stat
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+
+from . import files
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 LOCAL_SUFFIXES = (".jsonl", ".json", ".csv", ".parquet")
@@ -37,40 +37,15 @@ READ_SECONDS = float(os.environ.get("HELPERS_READ_SECONDS", 120))  # a read slow
 
 def check_regular(path: str | Path, max_bytes: int = MAX_DATA_BYTES) -> Path:
     """``path`` if it is a regular file of at most ``max_bytes`` (a stat: never opens a FIFO or a device)."""
-    path = Path(path).expanduser()
-    try:
-        st = os.stat(path)
-    except OSError as exc:
-        raise DataError(f"data file {path} not found" if isinstance(exc, FileNotFoundError)
-                        else f"data file {path}: {exc.strerror}") from None
-    if not stat.S_ISREG(st.st_mode):
-        kind = "a folder" if stat.S_ISDIR(st.st_mode) else "a FIFO" if stat.S_ISFIFO(st.st_mode) else "a device or special file"
-        raise DataError(f"data file {path} is {kind}, not a regular file")
-    if st.st_size > max_bytes:
-        raise DataError(f"data file {path} is {st.st_size} bytes, more than the {max_bytes} read (HELPERS_MAX_DATA_BYTES)")
-    return path
+    return files.check_regular(path, max_bytes, what="data file", error=DataError,
+                               limit_hint=" (HELPERS_MAX_DATA_BYTES)")
 
 
 def read_local_bytes(path: str | Path, max_bytes: int = MAX_DATA_BYTES, seconds: float = READ_SECONDS) -> bytes:
     """The bytes of a local data file, bounded: regular files only (a FIFO, ``/dev/zero`` or a folder is a
     DataError, never a hang or an endless read), at most ``max_bytes``, read within ``seconds``."""
-    path = check_regular(path, max_bytes)
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except OSError as exc:
-        raise DataError(f"data file {path} is not readable ({exc.strerror})") from None
-    chunks, size, deadline = [], 0, time.monotonic() + seconds
-    with os.fdopen(fd, "rb") as f:
-        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-            raise DataError(f"data file {path} is not a regular file")
-        while chunk := f.read(1 << 22):
-            chunks.append(chunk)
-            size += len(chunk)
-            if size > max_bytes:
-                raise DataError(f"data file {path} grew past the {max_bytes} bytes read (HELPERS_MAX_DATA_BYTES)")
-            if time.monotonic() > deadline:
-                raise DataError(f"data file {path}: reading took more than {seconds:.0f} s (HELPERS_READ_SECONDS)")
-    return b"".join(chunks)
+    return files.read_bounded(path, max_bytes, seconds=seconds, what="data file", error=DataError,
+                              limit_hint=" (HELPERS_MAX_DATA_BYTES)", time_hint=" (HELPERS_READ_SECONDS)")
 
 
 def read_local_text(path: str | Path) -> str:

@@ -9,14 +9,14 @@ from __future__ import annotations
 import ast
 import json
 import math
-import os
 import re
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from . import files
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
@@ -274,28 +274,7 @@ def safe_yaml(text: str) -> Any:
 
 def read_regular_file(path: str | Path, max_bytes: int, what: str = "file") -> bytes:
     """The bytes of a regular file of at most ``max_bytes`` (never blocks on a FIFO, never reads a device)."""
-    path = Path(path).expanduser()
-    try:
-        st = os.stat(path)
-    except OSError as exc:
-        raise ParamsError(f"{what} {path} not found" if isinstance(exc, FileNotFoundError)
-                          else f"{what} {path}: {exc.strerror}") from None
-    if not stat.S_ISREG(st.st_mode):
-        kind = "a folder" if stat.S_ISDIR(st.st_mode) else "a FIFO" if stat.S_ISFIFO(st.st_mode) else "not a regular file"
-        raise ParamsError(f"{what} {path} is {kind}: give a regular file")
-    if st.st_size > max_bytes:
-        raise ParamsError(f"{what} {path} is {st.st_size} bytes, more than the {max_bytes} this reads")
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except OSError as exc:
-        raise ParamsError(f"{what} {path} is not readable ({exc.strerror})") from None
-    with os.fdopen(fd, "rb") as f:
-        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):  # swapped between the stat and the open
-            raise ParamsError(f"{what} {path} is not a regular file")
-        data = f.read(max_bytes + 1)
-    if len(data) > max_bytes:
-        raise ParamsError(f"{what} {path} is larger than the {max_bytes} bytes this reads")
-    return data
+    return files.read_bounded(path, max_bytes, what=what, error=ParamsError)
 
 
 def load_params_file(path: str | Path) -> dict[str, Any]:
