@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from . import files
+from .hub import ask_hub
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 LOCAL_SUFFIXES = (".jsonl", ".json", ".csv", ".parquet")
@@ -126,15 +127,12 @@ def check_hub_dataset(repo_id: str, timeout: float = 10.0) -> None:
     if os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("HF_DATASETS_OFFLINE") == "1":
         raise DataError(f"hub data set {repo_id!r} is not in the local cache and HF_HUB_OFFLINE=1: download it on a "
                         f"machine with hub access, or give a local file or a builtin: set")
-    try:
-        from huggingface_hub import HfApi
-        from huggingface_hub.utils import RepositoryNotFoundError
-        HfApi().dataset_info(repo_id, timeout=timeout)
-    except RepositoryNotFoundError:
-        raise DataError(f"hub data set {repo_id!r} does not exist (or needs a token: set HF_TOKEN)") from None
-    except Exception as exc:  # network down, proxy, timeout
+    answer = ask_hub(repo_id, "dataset", timeout)
+    if answer == "missing":
+        raise DataError(f"hub data set {repo_id!r} does not exist (or needs a token: set HF_TOKEN)")
+    if answer:
         raise DataError(f"hub data set {repo_id!r} cannot be checked: the hub is not reachable "
-                        f"({type(exc).__name__}); set HF_HUB_OFFLINE=1 with a cached copy, or give a local file") from None
+                        f"{answer.split(' ', 1)[1]}; set HF_HUB_OFFLINE=1 with a cached copy, or give a local file")
 
 
 def check_source(param: str, source: str, load: Callable[[str], Any] | None = None) -> None:

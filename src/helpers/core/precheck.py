@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from .data import LOCAL_SUFFIXES, DataError, builtin_path, load_records, read_local_bytes, read_local_text
+from .hub import ask_hub
 from .params import REPO_ROOT, ParamsError
 
 _PATH_KEYS = ("_file", "checkpoints", "_dir")
@@ -102,16 +103,13 @@ def check_hub_model(key: str, repo_id: str, timeout: float = 10.0) -> None:
     from .models import in_hub_cache
     if os.environ.get("HF_HUB_OFFLINE") == "1" or rehearsal.active() or in_hub_cache(repo_id) or repo_id.count("/") != 1:
         return
-    try:
-        from huggingface_hub import HfApi
-        from huggingface_hub.utils import RepositoryNotFoundError
-        HfApi().model_info(repo_id, timeout=timeout)
-    except RepositoryNotFoundError:
-        raise ParamsError(f"parameter {key!r}: hub model {repo_id!r} does not exist (or needs a token: set HF_TOKEN)") from None
-    except Exception as exc:  # network down, proxy, timeout
+    answer = ask_hub(repo_id, "model", timeout)
+    if answer == "missing":
+        raise ParamsError(f"parameter {key!r}: hub model {repo_id!r} does not exist (or needs a token: set HF_TOKEN)")
+    if answer:
         raise ParamsError(f"parameter {key!r}: hub model {repo_id!r} is not cached and the hub is not reachable "
-                          f"({type(exc).__name__}); download it where the hub is reachable, or set HF_HUB_OFFLINE=1 "
-                          f"with a cached copy") from None
+                          f"{answer.split(' ', 1)[1]}; download it where the hub is reachable, or set HF_HUB_OFFLINE=1 "
+                          f"with a cached copy")
 
 
 def check_data(params: dict[str, Any]) -> None:
