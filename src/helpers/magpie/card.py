@@ -50,6 +50,7 @@ def kept_markdown(s: dict[str, Any], sft_line: str = "") -> str:
     lines += [f"| {k} | {v} of {s['n_records']} |" for k, v in s["preset_counts"].items()]
     lines += ["", "Task categories of the kept records (None: no tag):", "", "| category | records |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in s["categories"].items()] or ["| (none) | 0 |"]
+    lines.append("")
     for key, unit in [("instruction_words", "instruction words"), ("response_tokens", "response tokens")]:
         if s[key]:
             lines.append(f"- {unit}: min {s[key]['min']:g}, median {s[key]['median']:g}, max {s[key]['max']:g}")
