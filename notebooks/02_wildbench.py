@@ -82,7 +82,7 @@ sim_position_bias = 0.3  # [0..1] controlled setting: rate at which the simulate
 sim_length_bias = 0.5  # [0..1] controlled setting: rate at which it gives a close call to the longer answer (full rate from a 3x length ratio); WB-Score: +2 to an answer over 500 characters at this rate
 sim_noise = 0.1  # [0..1] controlled setting: rate of uniformly random verdicts and scores
 sim_tasks = 100  # [10..] controlled setting: simulated tasks per draw
-sim_repeats = 30  # [1..] controlled setting: independent draws (tasks, answers, judge seed) the checks average over
+sim_repeats = 20  # [1..] controlled setting: independent draws (tasks, answers, judge seed) the checks average over
 
 # %%
 import pandas as pd

@@ -130,6 +130,18 @@ _ARENA_RE = re.compile(r"<\|User Prompt\|>\n(.*?)\n\n<\|Start of Assistant A's A
                        re.S)
 
 
+@functools.lru_cache(maxsize=16384)
+def read_prompt(text: str) -> tuple[str, tuple[Facts, ...]]:
+    """(kind: "score" / "wb_pair" / "arena", the facts of the answer(s) it shows) of a judge prompt's text; memoised,
+    as judges that differ only in their biases read the same prompts. ValueError for any other prompt."""
+    if "# AI assistant's response\n" in text and (m := _WB_SCORE_RE.search(text)):
+        return "score", (answer_facts(m.group(1), m.group(2)),)
+    for kind, rx, marker in (("wb_pair", _WB_PAIR_RE, "# Response A\n"), ("arena", _ARENA_RE, "<|User Prompt|>")):
+        if marker in text and (m := rx.search(text)):
+            return kind, (answer_facts(m.group(1), m.group(2)), answer_facts(m.group(1), m.group(3)))
+    raise ValueError(f"SimulatedJudge: not a WildBench or Arena-Hard judge prompt: {text[:120]!r}")
+
+
 class SimulatedJudge:
     """A judge with ``Judge``'s interface whose verdicts follow the simulated world's truth with set biases.
 
@@ -161,20 +173,16 @@ class SimulatedJudge:
     def reply(self, messages) -> tuple[str, dict]:
         """(reply text, record of what was decided) for one judge prompt."""
         text = "\n\x00".join(f"{m['role']}\x00{m['content']}" for m in messages)
+        kind, facts = read_prompt(text)
         u = self.uniform(text)
-        if "# AI assistant's response\n" in text and (m := _WB_SCORE_RE.search(text)):
-            f = answer_facts(m.group(1), m.group(2))
-            score = pick(score_probs(f, self.bias), u)
+        if kind == "score":
+            score = pick(score_probs(facts[0], self.bias), u)
             return (f'{{"score": {score}, "strengths": "checked by program", "weaknesses": "-"}}',
-                    {"kind": "score", "a": f, "score": score})
-        for kind, rx, marker in (("wb_pair", _WB_PAIR_RE, "# Response A\n"), ("arena", _ARENA_RE, "<|User Prompt|>")):
-            if marker in text and (m := rx.search(text)):
-                fa, fb = answer_facts(m.group(1), m.group(2)), answer_facts(m.group(1), m.group(3))
-                label = pick(pair_label_probs(fa, fb, self.bias), u)
-                out = (f'{{"choice": "{label}", "analysis of A": "-", "analysis of B": "-"}}' if kind == "wb_pair"
-                       else f"My final verdict is [[{ARENA_LABEL[label]}]]")
-                return out, {"kind": kind, "a": fa, "b": fb, "label": label}
-        raise ValueError(f"SimulatedJudge: not a WildBench or Arena-Hard judge prompt: {text[:120]!r}")
+                    {"kind": kind, "a": facts[0], "score": score})
+        label = pick(pair_label_probs(*facts, self.bias), u)
+        out = (f'{{"choice": "{label}", "analysis of A": "-", "analysis of B": "-"}}' if kind == "wb_pair"
+               else f"My final verdict is [[{ARENA_LABEL[label]}]]")
+        return out, {"kind": kind, "a": facts[0], "b": facts[1], "label": label}
 
     def complete(self, prompts: Sequence[list[dict]], desc: str = "judge", prefill: str = "") -> list[str]:
         out, self.verdicts = [], []
