@@ -129,7 +129,8 @@ from helpers.core.training import TrainOptions  # checkpoints every save_steps, 
 
 options = TrainOptions(save_steps=save_steps, report_to=report_to, lora_r=lora_r, launcher=train_launcher)
 train = dict(parent_model=parent_model, eval_data=eval_data, eval_split=eval_split, train_slice=slices["train"],
-             prompt_of=prompt_of, steps=train_steps, learning_rate=learning_rate, batch_size=train_batch_size, seed=seed)
+             prompt_of=prompt_of, steps=train_steps, learning_rate=learning_rate, batch_size=train_batch_size,
+             seed=seed)
 onpolicy_log = cdr.train_members([s for s in trained_specs if s == "dpo-offline"], None, zoo, stages, options,
                                  max_length=max_prompt_tokens + max_response_tokens, **train)
 for spec, log in onpolicy_log.items():
@@ -142,7 +143,7 @@ for spec, log in onpolicy_log.items():
 # saved as a `datasets` folder in TRL's conversational prompt/chosen/rejected format, which DPOTrainer and
 # CPOTrainer(loss_type="simpo") take as is.
 #
-# The labels come from the default pair: the DPO child over its parent (trained first, below).
+# The labels come from `default_pair` (in the quick profile: the DPO child over its parent, trained above).
 #
 # **Backend.** The quick profile samples 2 prompts x 3 responses x 16 tokens (about 100 new tokens) and
 # routes 8 prompts with 4 tokens each: transformers `generate` does that in seconds, whereas the vLLM CPU
@@ -166,7 +167,8 @@ if onpolicy_prompts and pool:  # the parent samples here or on Ray replicas; the
 
 # %%
 onpolicy_specs = [s for s in trained_specs if s != "dpo-offline"]  # simpo / dpo: the parent tuned on these pairs
-onpolicy_log.update(cdr.train_members(onpolicy_specs, prefs, zoo, stages, options, onpolicy_max_tokens=onpolicy_max_tokens,
+onpolicy_log.update(cdr.train_members(onpolicy_specs, prefs, zoo, stages, options,
+                                      onpolicy_max_tokens=onpolicy_max_tokens,
                                       max_length=max_prompt_tokens + onpolicy_max_tokens + 8, **train))
 for spec in onpolicy_specs:
     print(spec, {k: v for k, v in onpolicy_log[spec].items() if k != "history"})
@@ -202,7 +204,8 @@ show(run, fig, "gap_vs_accuracy", caption)
 # With `sweep_pairs` "all", each point above is one unordered pair of zoo models, strong = the one with the higher
 # score (the gap metric), as in the paper's sweep; pairs with equal scores have no strong side and are left out
 # (counted above). With a list or a pairs file, the pairs are taken as named (gap = score(strong) - score(weak)).
-# Either way every pair is a subtraction of two models' cached log-probs: the sweep costs one scoring per model. The y-axis is the RewardBench-style headline of the pair's density ratio (50 = chance). With few
+# Either way every pair is a subtraction of two models' cached log-probs: the sweep costs one scoring per model.
+# The y-axis is the RewardBench-style headline of the pair's density ratio (50 = chance). With few
 # models the interval is wide: a Fisher-z interval on a handful of points spans most of [-1, 1] unless the
 # relation is near perfect. With `gap_scores_file` the gap is an external per-model score (e.g. WB-Score); the
 # offline default is the mean token log-likelihood of reference answers, which is only comparable between
