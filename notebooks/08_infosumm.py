@@ -143,10 +143,12 @@ pd.DataFrame(docs)[["document"]].head(3)
 # %% [markdown]
 # ## 2 · Expert iteration: sample, criticise, fine-tune
 # Round r samples `n_samples` candidates per document and prompt format from the round's teacher, scores every
-# candidate with every critic (stored: thresholds can change without re-scoring), keeps what passes all of them and
-# fine-tunes the teacher on the survivors (`{document}\n\nTL;DR:` -> summary) for the next round. The critics use the
-# round-0 teacher's log-probabilities throughout (or `critic_model`). When fewer than `min_pairs` pass, the
-# best-ranked candidates that meet the hard constraints are added and counted as a fallback.
+# candidate with every critic (stored: thresholds can change without re-scoring), keeps the best `keep_per_doc` of
+# each document among those that pass all of them (ranked by saliency per token) and fine-tunes the teacher on the
+# survivors (`{document}\n\nTL;DR:` -> summary) for the next round. The critics use the round-0 teacher's
+# log-probabilities throughout (or `critic_model`). When fewer than `min_pairs` pass, the best-ranked candidates that
+# meet the hard constraints are added and counted as a fallback. For the control arm, each round also draws as many
+# random non-empty candidates of the same documents, critics ignored.
 
 # %%
 from helpers.core.logprobs import LogProbScorer

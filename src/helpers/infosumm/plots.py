@@ -39,7 +39,7 @@ def score_distribution_figure(rows: Sequence[dict], thresholds: dict):
                 ax.hist(vals, bins=15, alpha=0.55, label=rnd)
         for x in lines[col]:
             ax.axvline(x, color="black", ls="--", lw=1)
-        ax.set(title=col, xlabel="nats" if col in ("saliency", "faithfulness") else "ratio", ylabel="candidates")
+        ax.set(title=col, xlabel="nats per token" if col in ("saliency", "faithfulness") else "ratio", ylabel="candidates")
     axes[0].legend()
     return fig
 
