@@ -82,13 +82,18 @@ def culture_frequency(cultures: Sequence, counts: dict[str, float] | None = None
     return dict(prior or {}), "model prior (log-prob of the name; a proxy, not a corpus count)"
 
 
-def _tau_b(x, y) -> np.ndarray:
-    """Kendall tau-b of each row pair of x and y (B x n): sum of sign products over sqrt of the tie-corrected counts."""
-    sx = np.sign(x[:, :, None] - x[:, None, :])
-    sy = np.sign(y[:, :, None] - y[:, None, :])
-    den = np.sqrt((sx != 0).sum((1, 2)) * (sy != 0).sum((1, 2)).astype(float))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den > 0, (sx * sy).sum((1, 2)) / den, np.nan)
+def _tau_b(x, y, chunk: int = 100) -> np.ndarray:
+    """Kendall tau-b of each row pair of x and y (B x n): sum of sign products over sqrt of the tie-corrected counts
+    (``chunk`` rows at a time, so 110 cultures x 1000 resamples stay small in memory)."""
+    out = []
+    for i in range(0, len(x), chunk):
+        sx = np.sign(x[i:i + chunk, :, None] - x[i:i + chunk, None, :]).astype(np.int8)
+        sy = np.sign(y[i:i + chunk, :, None] - y[i:i + chunk, None, :]).astype(np.int8)
+        den = np.sqrt((sx != 0).sum((1, 2)).astype(float) * (sy != 0).sum((1, 2)))
+        num = (sx.astype(np.int32) * sy).sum((1, 2))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out.append(np.where(den > 0, num / den, np.nan))
+    return np.concatenate(out) if out else np.zeros(0)
 
 
 def _rho(x, y) -> np.ndarray:
@@ -330,7 +335,9 @@ def _findings(model: str, n_cultures: int, n_samples: int, mk: dict, val: dict, 
         details.append(f"Symbol diversity ({div['gender']} generations, per topic) vs culture frequency ({src}): "
                        + "; ".join(f"{r.topic} Spearman {r.spearman:.2f}" + (f" ({r.spearman_ci[0]:.2f} to "
                                    f"{r.spearman_ci[1]:.2f})" if r.spearman_ci else "") for r in done.itertuples())
-                       + f" (n={int(done.n.max())} cultures).")
+                       + f" (n={int(done.n.max())} cultures)"
+                       + ("; untestable for " + ", ".join(t for t in div_corr.topic if t not in set(done.topic))
+                          + " (fewer than 4 cultures or a constant side)" if len(done) < len(div_corr) else "") + ".")
     else:
         details.append(f"Symbol diversity vs culture frequency ({src}): untestable here: no topic has 4 cultures with "
                        f"{div['gender']}-gender symbols and varying counts ({div['n_generations_symbols']} symbols).")

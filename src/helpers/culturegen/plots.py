@@ -101,9 +101,9 @@ def presence_figure(pres: dict[str, pd.DataFrame]):
     ax.scatter(cult.share, cult.region.map(y), color="k", s=14, zorder=3, label="one culture")
     for r in reg.itertuples():
         ax.annotate(f"{int(r.n_cultures)} cultures, {int(r.cultures_with_symbols)} with symbols",
-                    (min(r.share, 0.9) + 0.02, y[r.region]), va="center", fontsize=7, color="0.25")
+                    (r.share + 0.02, y[r.region]), va="center", fontsize=7, color="0.25")
     ax.set_yticks(range(len(order)), order)
-    ax.set(title="Culture symbols also generated without a culture", xlim=(0, 1.05), ylabel="",
+    ax.set(title="Culture symbols also generated without a culture", xlim=(0, 1.45), ylabel="",
            xlabel="share of a culture's symbols (a culture without symbols counts 0, as the paper)")
     ax.legend(loc="lower right", fontsize=8)
     return fig
