@@ -167,12 +167,15 @@ def controlled_findings(s: dict[str, Any]) -> dict[str, Any]:
               "length": sim.removal_check(s["length_bias"], *length), "coverage": cov_check}
     rank, styled = s["ranking_win_rate"], s[f"ranking_win_rate_style_{sm}"]
     cost_m = _worst(s, f"style_cost_{sm}_mean")
+    other = "symmetric" if sm == "upstream" else "upstream"
+    other_style = f"; {other}: {s[f'length_shift_style_{other}_mean'][len_m]:+.1f}"
     finding = (f"Simulated judge (position bias {s['position_bias']:g}, length bias {s['length_bias']:g}, noise "
                f"{s['noise']:g}; {s['draws']} draws of {s['n_prompts']} prompts): Bradley-Terry gives the true order "
                f"in {pct(rank['exact_share'])} of draws (mean Kendall tau {rank['kendall_tau']:.2f}); the swapped game "
                f"cuts the position shift from {pos[0]:+.1f} to {pos[1]:+.1f} win-rate points, {sm} style control moves "
-               f"the length shift from {length[0]:+.1f} to {length[1]:+.1f} ({len_m}); the {s['bootstrap_method']} "
-               f"{pct(level)} intervals cover the truth in {pct(cov['coverage'])} of {cov['intervals']}.")
+               f"the length shift from {length[0]:+.1f} to {length[1]:+.1f} ({len_m}{other_style}); the "
+               f"{s['bootstrap_method']} {pct(level)} intervals cover the truth in {pct(cov['coverage'])} of "
+               f"{cov['intervals']} (weighted by prompt: {pct(alt['coverage'])}).")
     lines = [
         f"Controlled checks: {', '.join(f'{k} {v}' for k, v in checks.items())}. Truth = the win rate against "
         f"{', '.join(n for n in s['true_win_rate'] if s['true_win_rate'][n] == 0.5)} that a judge without position or "
