@@ -181,6 +181,12 @@ def test_fine_and_overall_labels_cover_the_same_prompts(tmp_path, monkeypatch):
     assert fine and sorted(p["task_id"] for p in fine) == sorted(p["task_id"] for p in overall)
 
 
+def test_same_prompts_counts_a_prompt_drawn_twice_as_often_as_every_labeller_labelled_it():
+    from helpers.tulu.quick_world import same_prompts
+    out = same_prompts({"fine": [{"task_id": t} for t in "aabc"], "overall": [{"task_id": t} for t in "abd"]})
+    assert [p["task_id"] for p in out["fine"]] == ["a", "b"] == [p["task_id"] for p in out["overall"]]
+
+
 def test_a_zero_width_ci_has_no_resolution():
     g = tables.gate(0.0, 0.0, "ppo_vs_dpo_average")
     assert not g["testable"] and "zero width" in g["reason"]
@@ -191,3 +197,13 @@ def test_kl_summary_matches_within_a_factor_or_a_slack():
     rows = lambda d, p: [{"algorithm": "dpo", "kl": d}, {"algorithm": "ppo", "kl": p}]  # noqa: E731
     assert kl_summary(rows(1.0, 1.8))["kl_matched"] and not kl_summary(rows(1.0, 3.0))["kl_matched"]
     assert kl_summary(rows(-0.01, 0.03))["kl_matched"] and kl_summary(rows(1.0, 3.0))["kl_ratio_ppo_dpo"] == 3.0
+
+
+def test_precheck_knows_sft_initialised_reward_models():
+    from helpers.core.params import read_param_specs
+    from helpers.tulu.config import check_params
+    p = {k: s.default for k, s in read_param_specs("notebooks/06_tulu.ipynb").items()}
+    assert p["reward_inits"] == ["sft", "sft:config:rm-s"] and p["minibatch_size"] > 0
+    check_params(p)
+    with pytest.raises(ValueError, match="reward_inits"):
+        check_params({**p, "reward_inits": ["sft", "sft:config:nope"]})

@@ -135,8 +135,7 @@ class QuickWorld(BaseWorld):
         if spec.source == "on-policy":  # every labeller labels the same prompts: equal data size (fine vs overall)
             labelled = {lab: pf.label_pairs(tasks, self.candidates(seed), lab, random.Random(f"labels-{seed}-{lab}"))
                         for lab in pf.LABELLERS}
-            common = set.intersection(*({p["task_id"] for p in ps} for ps in labelled.values()))
-            pairs = [p for p in labelled[spec.labeller] if p["task_id"] in common]
+            pairs = same_prompts(labelled)[spec.labeller]
         elif spec.source == "off-policy":
             pairs = pf.off_policy_pairs(self.world, tasks, rng)
         else:
@@ -173,6 +172,23 @@ class QuickWorld(BaseWorld):
         if which == "out-of-domain":
             return base + [t.prompt for t in self.world.ood_tasks(self.s.extra_prompts, seed)]
         raise ValueError(f"unknown prompt set {which!r} (none, in-domain, out-of-domain)")
+
+
+def same_prompts(labelled: dict[str, list[dict]]) -> dict[str, list[dict]]:
+    """Each labeller's pairs cut to the prompts every labeller gave a pair for, as many times as each gave one (a
+    prompt drawn twice counts twice): equal data size on the same prompts, only the labels differ."""
+    from collections import Counter
+    counts = [Counter(p["task_id"] for p in ps) for ps in labelled.values()]
+    keep = {tid: min(c[tid] for c in counts) for tid in counts[0]}
+    out = {}
+    for lab, ps in labelled.items():
+        seen: Counter = Counter()
+        out[lab] = []
+        for p in ps:
+            seen[p["task_id"]] += 1
+            if seen[p["task_id"]] <= keep.get(p["task_id"], 0):
+                out[lab].append(p)
+    return out
 
 
 def _load(folder: str):

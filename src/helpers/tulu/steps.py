@@ -120,7 +120,7 @@ def online_note(rows: Sequence, table: Sequence[dict], rm_table) -> str:
     gap = avg[ppo.label]["delta"] - avg[dpo.label]["delta"]
     return (f" Here PPO {'beats' if gap > 0 else 'trails'} DPO by {abs(100 * gap):.1f} points on the average; its reward "
             f"model orders {rm_acc.iloc[0]:.0%} of held-out pairs like the checker, and an online algorithm can only "
-            f"climb what its reward model has learned, while DPO reads the checker's labels directly.")
+            f"climb what its reward model has learned from the preference labels DPO trains on directly.")
 
 
 def quick_note(online: str, n_seeds: int, n_eval_prompts: int) -> str:
