@@ -241,6 +241,14 @@ if kl_records:
     display(pd.DataFrame(kl_records).groupby("algorithm", sort=False)["kl"].agg(["mean", "min", "max"]).round(3))
 pd.Series({**ppo_diag, **{k: v for k, v in kl_info.items() if k != "kl_from_sft"}}, dtype=object)
 
+# %%
+if kl_records:  # the KL-vs-score frontier: one point per (algorithm, seed)
+    frontier = kl.kl_score_points(kl_records, rows, results, sft_records)
+    run.save_table(pd.DataFrame(frontier), "kl_frontier")
+    show(run, plots.plot_kl_frontier(frontier), "kl_frontier",
+         "change in average accuracy against KL from the SFT policy, one point per algorithm and seed; mean KL: "
+         + ", ".join(f"{a.upper()} {v:.2f}" for a, v in kl_info["kl_from_sft"].items()) + " nats per response.")
+
 # %% [markdown]
 # ## The table
 # Rows = configurations, columns = categories and their average; each cell is the change in accuracy (points)

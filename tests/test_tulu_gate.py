@@ -207,3 +207,20 @@ def test_precheck_knows_sft_initialised_reward_models():
     check_params(p)
     with pytest.raises(ValueError, match="reward_inits"):
         check_params({**p, "reward_inits": ["sft", "sft:config:nope"]})
+
+
+def test_a_policy_is_at_zero_kl_from_itself_and_the_frontier_pairs_kl_with_score(tiny):
+    import matplotlib
+    matplotlib.use("Agg")
+
+    from helpers.tulu import plots
+    from helpers.tulu.kl import kl_score_points, sequence_kl
+    root, prompts = tiny
+    assert sequence_kl(root / "policy", root / "policy", prompts, max_new_tokens=4) == pytest.approx(0, abs=1e-5)
+    row = Row("algorithm", "PPO", "ppo", DataSpec("on-policy"))
+    sft = [{"id": "a", "category": "x", "correct": False}, {"id": "b", "category": "y", "correct": True}]
+    res = {(row.slug, 0): GridResult(row, 0, [{"id": "a", "category": "x", "correct": True},
+                                               {"id": "b", "category": "y", "correct": True}])}
+    pts = kl_score_points([{"configuration": "PPO", "algorithm": "ppo", "seed": 0, "kl": 0.3}], [row], res, sft)
+    assert pts[0]["delta_average"] == 0.5 and pts[0]["kl"] == 0.3
+    assert plots.plot_kl_frontier(pts).axes[0].get_xlabel().startswith("KL")

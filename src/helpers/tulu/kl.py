@@ -73,3 +73,19 @@ def kl_summary(kl: Sequence[dict], ratio: float = 2.0, slack: float = 0.05) -> d
         out["kl_ratio_ppo_dpo"] = max(mean["ppo"], 0.01) / max(mean["dpo"], 0.01)  # floored at 0.01 nats
         out["kl_matched"] = hi - lo <= slack or hi <= ratio * lo
     return out
+
+
+def kl_score_points(kl: Sequence[dict], rows: Sequence, results: dict, sft: Sequence[dict]) -> list[dict]:
+    """The KL-vs-score frontier's points: each (algorithm row, seed) with its KL from the SFT policy and its change
+    in average accuracy (mean of the category means, points as a fraction) against the SFT policy."""
+    import numpy as np
+    base = {r["id"]: float(r["correct"]) for r in sft}
+    slug = {r.label: r.slug for r in rows}
+    out = []
+    for k in kl:
+        recs = results[(slug[k["configuration"]], k["seed"])].records
+        by_cat: dict[str, list[float]] = {}
+        for r in recs:
+            by_cat.setdefault(r["category"], []).append(float(r["correct"]) - base[r["id"]])
+        out.append({**k, "delta_average": float(np.mean([np.mean(v) for v in by_cat.values()]))})
+    return out

@@ -78,3 +78,19 @@ def plot_curves(runs: dict[str, Sequence[Sequence[dict]]]):
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=8)
     return fig
+
+
+def plot_kl_frontier(points: Sequence[dict]):
+    """Change in average accuracy vs KL from the SFT policy, one point per (algorithm, seed): which algorithm buys
+    more score per nat moved away from the SFT start."""
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(6.5, 4.0))
+    for alg in dict.fromkeys(p["algorithm"] for p in points):
+        mine = [p for p in points if p["algorithm"] == alg]
+        ax.scatter([p["kl"] for p in mine], [100 * p["delta_average"] for p in mine], label=alg.upper(), alpha=0.8)
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.set_xlabel("KL from the SFT policy (nats per response)")
+    ax.set_ylabel("average accuracy vs SFT (points)")
+    ax.set_title("Score against distance from the SFT start")
+    ax.legend(fontsize=8)
+    return fig
