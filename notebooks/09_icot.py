@@ -151,8 +151,8 @@ for task in tasks:
 
 # %% [markdown]
 # ## Where it breaks: branch point, collapse, positions
-# The stepwise run's validation accuracy when removal starts (the explicit-CoT model it internalizes), the
-# steps each removed token gets, the first check where validation accuracy falls below half of the branch
+# The explicit-CoT model's validation accuracy at the step removal starts (beside the stepwise run's own check
+# there, which differs only by smoothing's rare early removals), the steps each removed token gets, the first check where validation accuracy falls below half of the branch
 # point (and the CoT token removed last by then), and, on the test set, the token accuracy at each target
 # position given the true prefix (teacher forcing): which answer digit a model cannot produce without its CoT.
 

@@ -53,8 +53,10 @@ def test_both_methods_at_the_floor_is_both_fail_not_no_difference():
     ok = diagnostics.gate(0.99, 1000, 3156)
     f = _findings(_task(0.0, 0.002, gate=ok, signal="no difference at this budget", p=1.0))
     assert f["signal"] == "both fail" and f["finding"].startswith("Both fail") and "no difference" not in f["finding"]
-    # one of them above the floor: the paired verdict stands
-    assert _findings(_task(0.30, 0.002, gate=ok))["signal"] == "internalization beats no-CoT"
+    # one of them above the floor: the paired verdict stands, with the setting that made it testable
+    f = _findings(_task(0.30, 0.002, gate=ok))
+    assert f["signal"] == "internalization beats no-CoT" and "internalization beats no-CoT (McNemar p 1e-09)" in f["finding"]
+    assert "explicit-CoT model at 99% validation accuracy, 1,000 training steps per removed token" in f["finding"]
 
 
 def test_no_speed_up_is_reported_for_a_model_at_the_floor():
@@ -148,3 +150,20 @@ def test_training_tests_the_best_validation_checkpoint(tmp_path):
     assert all(torch.equal(saved[k], v) for k, v in res.model.state_dict().items())
     again = train(cfg, s["train"], s["valid"], tmp_path)  # loading a finished run gives the same selection
     assert again.best == res.best
+
+
+def test_branch_accuracy_is_the_explicit_cot_runs_at_the_removal_start():
+    from types import SimpleNamespace as NS
+    cfg = NS(batch_size=64, remove_per_epoch=0.1)
+    sw = NS(history=[{"step": 1250, "valid_accuracy": 1.0, "scheduled_removed": 0},
+                     {"step": 1500, "valid_accuracy": 0.815, "scheduled_removed": 0},
+                     {"step": 2500, "valid_accuracy": 0.2, "scheduled_removed": 1}], removal_start=1500)
+    cot = NS(history=[{"step": 1500, "valid_accuracy": 1.0, "scheduled_removed": 0}])
+    pos = [{"segment": "answer", "index": 1, "accuracy": 0.5, "n": 4}]
+    train_ex = [{"cot": "2 2 5 + 0 2 2 5"}] * 6400
+    d = steps.task_diagnostics("mult:2", {0: (cfg, sw)}, {0: pos}, train_ex, {0: (cfg, cot)})
+    assert d["branch_accuracy"] == 1.0 and d["own_branch_per_seed"]["0"]["valid_accuracy"] == 0.815
+    assert d["steps_per_token"] == 1000 and d["collapse"]["step"] == 2500 and d["collapse"]["token"].startswith("partial product 1")
+    assert "(the stepwise run's own check there: 82%)" in evaluate._diagnostics_text("mult:2", d)
+    alone = steps.task_diagnostics("mult:2", {0: (cfg, sw)}, {0: pos}, train_ex)  # no explicit-CoT run: its own
+    assert alone["branch_accuracy"] == 0.815

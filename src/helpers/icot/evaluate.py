@@ -289,8 +289,11 @@ def _diagnostics_text(task: str, d: dict) -> str:
     """The bottleneck line: branch-point accuracy, steps per removed token, where validation accuracy collapsed,
     the weakest answer digit (teacher-forced)."""
     b, c, w = d.get("branch_accuracy"), d.get("collapse"), d.get("weakest_answer_position")
+    own = [o["valid_accuracy"] for o in (d.get("own_branch_per_seed") or {}).values() if o]
     text = (f"{task} diagnostics: explicit CoT at {_pct(b)} validation accuracy when removal starts" if b is not None
             else f"{task} diagnostics: CoT removal never started")
+    if b is not None and own and any(abs(o - b) > 1e-9 for o in own):
+        text += f" (the stepwise run's own check there: {', '.join(_pct(o) for o in own)})"
     text += f"; {d['steps_per_token']:,} steps per removed token (the reference: {d['reference_steps_per_token']:,})"
     if c:
         text += (f"; validation accuracy fell below half of the branch point ({_pct(c['valid_accuracy'])}) at step "
@@ -339,8 +342,12 @@ def findings(m: dict[str, Any], *, floor: float | None = None) -> dict[str, Any]
         finding = (f"Both fail on {head} with {init_from}: {measured}; stepwise and no-CoT are both below the "
                    f"{_pct(floor)} floor, so the budget tells the methods nothing apart and no speed-up is reported.")
     else:
+        g = h.get("gate") or {}
+        setting = (f" Removal started from an explicit-CoT model at {_pct(g['branch_accuracy'])} validation accuracy, "
+                   f"{g['steps_per_token']:,} training steps per removed token (the reference: "
+                   f"{g['reference_steps_per_token']:,})." if g.get("branch_accuracy") is not None else "")
         finding = (f"On {head} with {init_from} and the same training budget, {measured}: {signal} (McNemar p "
-                   f"{h['p_value']:.2g}).")
+                   f"{h['p_value']:.2g}).{setting}")
     lines = []
     for task, t in per_task.items():
         lines.append(line(task, t))

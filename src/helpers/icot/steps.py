@@ -146,7 +146,8 @@ def task_reports(results: dict, records: dict, speeds: dict, positions: dict, sp
         rep = ev.seeds_report({sd: {m: records[(task, m, sd)] for m in METHODS} for sd in seeds},
                               {m: speeds[(task, m, seeds[0])] for m in METHODS})
         d = task_diagnostics(task, {sd: results[(task, "stepwise", sd)] for sd in seeds},
-                             {sd: positions[(task, "stepwise", sd)] for sd in seeds}, splits[task]["train"])
+                             {sd: positions[(task, "stepwise", sd)] for sd in seeds}, splits[task]["train"],
+                             {sd: results[(task, "cot", sd)] for sd in seeds})
         rep["diagnostics"] = d
         rep["gate"] = dg.gate(d["branch_accuracy"], d["steps_per_token"], d["reference_steps_per_token"],
                               min_branch_accuracy=min_branch_accuracy, min_steps_share=min_steps_share)
@@ -155,15 +156,20 @@ def task_reports(results: dict, records: dict, speeds: dict, positions: dict, sp
     return per_task
 
 
-def task_diagnostics(task: str, stepwise: dict, positions: dict, train_examples: Sequence[dict]) -> dict[str, Any]:
-    """The stepwise runs' bottlenecks over seeds: branch-point accuracy (mean, per seed), steps per removed token and
-    the reference's, the collapse point per seed (the first seed's headlines it) and the weakest answer digit."""
+def task_diagnostics(task: str, stepwise: dict, positions: dict, train_examples: Sequence[dict],
+                     cot: dict | None = None) -> dict[str, Any]:
+    """The stepwise runs' bottlenecks over seeds: branch-point accuracy (mean, per seed: the explicit-CoT run's check at
+    the step removal starts, else the stepwise run's own; ``own_branch_per_seed``: the stepwise run's own check there),
+    steps per removed token and the reference's, the collapse point per seed (the first seed's headlines it) and the
+    weakest answer digit."""
     from . import diagnostics as dg
     from .schedule import steps_per_removed_token
     labels = dg.cot_token_labels(train_examples[0]["cot"]) if task.startswith("mult") else []
-    branch, collapse, weakest = {}, {}, {}
+    branch, own, collapse, weakest = {}, {}, {}, {}
     for sd, (_cfg, res) in stepwise.items():
-        branch[str(sd)] = dg.branch_point(res.history, res.removal_start)
+        own[str(sd)] = dg.branch_point(res.history, res.removal_start)
+        explicit = dg.branch_point(cot[sd][1].history, res.removal_start) if cot and sd in cot else None
+        branch[str(sd)] = explicit or own[str(sd)]
         collapse[str(sd)] = dg.collapse_point(res.history, branch[str(sd)], labels)
         weakest[str(sd)] = dg.weakest_answer_position(positions[sd])
     cfg = next(iter(stepwise.values()))[0]
@@ -171,7 +177,7 @@ def task_diagnostics(task: str, stepwise: dict, positions: dict, train_examples:
     accs = [b["valid_accuracy"] for b in branch.values() if b]
     first = str(min(stepwise))
     return {"branch_accuracy": sum(accs) / len(accs) if len(accs) == len(branch) else None,
-            "branch_per_seed": branch, "steps_per_token": max(steps_per_removed_token(n_steps, cfg.remove_per_epoch), 1),
+            "branch_per_seed": branch, "own_branch_per_seed": own, "steps_per_token": max(steps_per_removed_token(n_steps, cfg.remove_per_epoch), 1),
             "reference_steps_per_token": dg.reference_steps_per_token(task), "collapse": collapse[first],
             "collapse_per_seed": collapse, "weakest_answer_position": weakest[first], "weakest_per_seed": weakest,
             "cot_token_labels": labels}
@@ -186,8 +192,10 @@ def diagnostics_table(per_task: dict[str, dict]):
         d = t["diagnostics"]
         for sd, b in d["branch_per_seed"].items():
             c, w = d["collapse_per_seed"][sd] or {}, d["weakest_per_seed"][sd] or {}
+            own = (d.get("own_branch_per_seed") or {}).get(sd) or {}
             rows.append({"task": task, "seed": int(sd), "removal starts at step": (b or {}).get("step"),
-                         "CoT valid acc. there": (b or {}).get("valid_accuracy"), "steps per removed token": d["steps_per_token"],
+                         "CoT valid acc. there": (b or {}).get("valid_accuracy"),
+                         "stepwise run's own": own.get("valid_accuracy"), "steps per removed token": d["steps_per_token"],
                          "reference": d["reference_steps_per_token"], "collapse at step": c.get("step"),
                          "tokens removed by then": c.get("removed", "all") if c else None, "last token removed": c.get("token"),
                          "weakest answer digit": w.get("index"), "its accuracy": w.get("accuracy"),
