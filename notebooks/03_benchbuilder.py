@@ -32,7 +32,9 @@
 # **Offline caveat.** The quick profile labels with the 135M embedded model. Its labels are close to
 # noise (measured below against the author's reference scores shipped with the sample), so its thresholds
 # are lowered to keep a prompt set at all. The mechanics are the paper's; the *quality* of the selection
-# needs a strong labeler (full profile).
+# needs a strong labeler (full profile). A **controlled setting** (simulated prompts of known quality and
+# separability, a simulated labeler with set noise and bias, simulated contestants and judge) shows the method
+# doing its job where the truth is known, through the same labeling, selection and separability code.
 
 # %% tags=["parameters"]
 conversations = "builtin:wildchat_sample.jsonl"  # [non-empty] WildChat-format logs: builtin:NAME, local file, or hub id (allenai/WildChat-1M)
@@ -66,7 +68,7 @@ ray_address = ""  # executor ray: empty starts Ray on this machine; auto, host:p
 ray_replicas = 1  # [1..] executor ray: data-parallel replicas, each with its own copy of the judge model
 ray_gpus_per_replica = 0  # [0..] executor ray: GPUs per replica (0 on a CPU; above 1: tensor parallel inside the replica, vLLM)
 # controlled setting (simulated, seconds): prompts of known quality and separability, a simulated labeler
-sim_repeats = 6  # [0..] controlled setting: simulated worlds per labeler (0: skip it); gains get a 95% t interval over them
+sim_repeats = 10  # [0..] controlled setting: simulated worlds per labeler (0: skip it); gains get a 95% t interval over them
 sim_prompts = 400  # [20..] controlled setting: prompts per world (simulated arithmetic tasks of known separability)
 sim_topics = 16  # [1..] controlled setting: topics per world, also the k-means cluster count
 sim_separability_link = 1.0  # [0..1] how much a simulated prompt's true quality follows its true separability (0: unrelated)
@@ -79,7 +81,7 @@ sim_judge_noise = 0.1  # [0..1] simulated judge: share of uniformly random verdi
 sim_min_score = 5  # [0..7] controlled selection: keep prompts whose labeler score is at least this
 sim_min_cluster_mean = 3.5  # [0..7] controlled selection: keep topics whose mean labeler score is at least this
 sim_per_cluster = 3  # [1..] controlled selection: prompts sampled per kept topic
-sim_bootstrap_rounds = 50  # [10..] bootstrap rounds of each simulated Arena-Hard leaderboard
+sim_bootstrap_rounds = 100  # [10..] bootstrap rounds of each simulated Arena-Hard board (upstream resampling, 90% intervals)
 
 # %%
 import pandas as pd

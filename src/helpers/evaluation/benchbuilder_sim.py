@@ -9,7 +9,7 @@ prompts of the same count.
     label = simulated_labeler(world, signal=1.0, noise=1.0, bias=0.0, seed=0)      # the labels stage function
     df, _, _ = bbs.labelled_prompts(world.prompts, label(world.prompts))             # the real notebook's join
     selected, clusters, _ = bbs.topics(df, world.emb, "kmeans", 16, 8, 5, 3.5, 4, 0)  # the real selection
-    separation(world, selected.id, rounds=50)                                         # Arena-Hard's separability
+    separation(world, selected.id, rounds=100)                                        # Arena-Hard's separability
 
 **The prompts** are ``simulated``'s checkable arithmetic tasks; a task's difficulty fixes its true
 **separability**, ``SimWorld.separation``: the spread of the contestants' chances of answering it correctly (too
@@ -27,8 +27,9 @@ own rule). ``signal`` 0 is a labeler with no signal at all; ``bias`` > 0 says Ye
 **The games** are 04's: ``SimWorld.answers`` for the contestants, two games per prompt and contestant against the
 baseline (positions swapped; ``arena.pipeline.game_items``), judged by ``simulated.SimulatedJudge`` through
 ``arena.pipeline.game_judge`` (the verdict text parsed), then ``arena.games.battles_from_games``,
-``arena.bootstrap.leaderboard`` and ``arena.quality.separability`` unchanged: separability with confidence = the
-share of contestant pairs whose bootstrap intervals do not overlap.
+the upstream bootstrap's intervals (``baseline_board``: ``arena.bootstrap.leaderboard``'s, in closed form since every
+battle involves the baseline) and ``arena.quality.separability``: separability with confidence = the share of
+contestant pairs whose bootstrap intervals do not overlap.
 """
 from __future__ import annotations
 
@@ -148,13 +149,43 @@ def labeler_agreement(df: pd.DataFrame, world: World, labels: Sequence[dict]) ->
 
 
 # --------------------------------------------------------------------------- contestants, games, separability
-def separation(world: World, ids: Sequence[str], rounds: int = 50, judge_noise: float = 0.1,
+def baseline_board(battles: pd.DataFrame, baseline: str, rounds: int = 100, level: float = 0.9,
+                   seed: int = 0) -> pd.DataFrame:
+    """Arena-Hard's leaderboard (win rate against the baseline with its upstream bootstrap interval at ``level``,
+    v2's 0.9) without refits, for battles that all involve the baseline, as Arena-Hard's do.
+
+    Then the Bradley-Terry likelihood splits by model: a model's fitted win rate against the baseline is its
+    weighted mean score (strong verdicts weigh 3, a tie scores 1/2), and each round of the upstream bootstrap
+    (strong verdicts expanded to 3 rows by ``arena.bootstrap.expand_strong``, rows resampled within each model's
+    battles) refits to the mean of its resample. Percentile intervals follow the rating's monotone transform, so
+    which intervals overlap is what ``arena.bootstrap.leaderboard`` finds, up to Monte Carlo noise (tested), for
+    microseconds instead of ``rounds`` logistic fits. The baseline's interval is its fixed 0.5, as there."""
+    from .arena.bootstrap import expand_strong
+    if not ((battles.model_a == baseline) ^ (battles.model_b == baseline)).all():
+        raise ValueError(f"every battle must have the baseline {baseline!r} on exactly one side")
+    rng = np.random.default_rng(seed)
+    rows = [{"model": baseline, "win_rate": 0.5, "ci_low": 0.5, "ci_high": 0.5}]
+    exp = expand_strong(battles)
+    first = (exp.model_a == baseline).to_numpy()
+    model = np.where(first, exp.model_b, exp.model_a)
+    score = np.where(first, 1.0 - exp.score_a.to_numpy(float), exp.score_a.to_numpy(float))
+    for m in sorted(set(model)):
+        s = score[model == m]
+        boot = s[rng.integers(len(s), size=(rounds, len(s)))].mean(axis=1)
+        lo, hi = np.percentile(boot, [100 * (1 - level) / 2, 100 * (1 + level) / 2])
+        rows.append({"model": m, "win_rate": float(s.mean()), "ci_low": float(lo), "ci_high": float(hi)})
+    return pd.DataFrame(rows)
+
+
+def separation(world: World, ids: Sequence[str], rounds: int = 100, judge_noise: float = 0.1,
                seed: int = 0) -> dict[str, Any]:
     """Arena-Hard's separability with confidence of ``world.sim``'s contestants on the prompts ``ids``, by 04's code:
-    answers, two swapped games per prompt and contestant against the baseline, the simulated judge's verdicts parsed
-    from its text, Bradley-Terry bootstrap leaderboard (``rounds``, its default level), non-overlapping intervals.
-    Also the ratings' agreement with the true order (Kendall tau) and the share of games with a verdict."""
-    from .arena.bootstrap import leaderboard
+    answers, two swapped games per prompt and contestant against the baseline (``arena.pipeline.game_items``), the
+    simulated judge's verdict text parsed (``game_judge``), battles (``battles_from_games``), the bootstrap board
+    (``baseline_board``: ``arena.bootstrap.leaderboard``'s intervals in closed form) and the share of contestant
+    pairs whose intervals do not overlap (``arena.quality.separability``). Also the board's agreement with the true
+    order (Kendall tau against skill; ``contestants_world``'s contestants differ in nothing else) and the share of
+    games with a verdict."""
     from .arena.games import battles_from_games
     from .arena.pipeline import game_items, game_judge
     from .arena.quality import separability
@@ -169,9 +200,9 @@ def separation(world: World, ids: Sequence[str], rounds: int = 50, judge_noise: 
     judge_games, _ = game_judge("generate", msgs, lambda: judge, judge.name)
     games = judge_games(items)
     battles, _ = battles_from_games(games, sim.baseline)
-    board = leaderboard(battles, sim.baseline, rounds=rounds, seed=seed)
-    rated = {r.model: r.rating for r in board.itertuples() if np.isfinite(r.rating)}
-    tau = simj.order_agreement(rated, sim.true_win_rates(judge_noise))["kendall_tau"]
+    board = baseline_board(battles, sim.baseline, rounds=rounds, seed=seed)
+    skill = {c.name: c.skill for c in sim.contestants}  # the true order: they differ in nothing else
+    tau = simj.order_agreement(dict(zip(board.model, board.win_rate)), skill)["kendall_tau"]
     return {"prompts": len(ids), **separability(board), "kendall_true_order": tau,
             "verdicts": float(np.mean([g["verdict"] is not None for g in games]))}
 
@@ -180,7 +211,7 @@ def separation(world: World, ids: Sequence[str], rounds: int = 50, judge_noise: 
 @dataclass(frozen=True)
 class SimSettings:
     """The controlled setting's parameters (the notebook's ``sim_*`` parameters, without the prefix)."""
-    repeats: int = 6
+    repeats: int = 10
     prompts: int = 400
     topics: int = 16
     separability_link: float = 1.0
@@ -192,8 +223,8 @@ class SimSettings:
     judge_noise: float = 0.1
     min_score: float = 5
     min_cluster_mean: float = 3.5
-    per_cluster: int = 4
-    bootstrap_rounds: int = 50
+    per_cluster: int = 3
+    bootstrap_rounds: int = 100
     seed: int = 0
 
     @classmethod
