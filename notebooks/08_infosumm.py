@@ -281,9 +281,10 @@ pd.DataFrame([{"request": str(r["request"]), "output": r["output"][:120], **r["h
 # %% [markdown]
 # ## Findings
 # Computed from this run. The signal is the critics' test: the student trained on critic-selected candidates minus
-# the equal-size student trained on random ones (ROUGE-L, paired bootstrap over documents joined by id); without the
-# control arm it is "untestable". The details give pass rates, the critics' sanity probes, the students against the
-# zero-shot teacher, lead-1 and lead-3.
+# the equal-size student trained on random ones (ROUGE-L, paired bootstrap over documents joined by id). It is
+# "untestable" without the control arm, with fewer than 20 training pairs per arm (a whole model memorises them) or
+# with both students at the floor. The details give pass rates, the critics' sanity probes, the students against
+# the zero-shot teacher, lead-1 and lead-3.
 
 # %%
 import os

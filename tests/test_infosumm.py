@@ -277,7 +277,7 @@ def test_findings_are_computed_from_the_numbers_and_gated_on_the_control_arm():
     checks = {"wrong_document": {"n": 5, "pmi_pass": 0, "all_pass": 0}, "content_free": {"n": 5, "pmi_pass": 1, "all_pass": 0},
               "reference": {"n": 5, "pmi_pass": 5, "all_pass": 4}, "lead1": {"n": 5, "pmi_pass": 5, "all_pass": 0},
               "lead1_beats_reference": {"docs": 4, "n": 5}}
-    m = {"teacher_model": "m", "final_pairs": 8, "fallback_pairs": 0, "control_overlap": 0.25, "n_documents": 8,
+    m = {"teacher_model": "m", "final_pairs": 48, "fallback_pairs": 0, "control_overlap": 0.25, "n_documents": 8,
          "filtered_minus_unfiltered_rougeL": 0.06, "filtered_minus_unfiltered_rougeL_ci": [0.01, 0.11],
          "filtered_minus_unfiltered_n": 30, "student_minus_teacher0_rougeL": 0.03,
          "student_minus_teacher0_rougeL_ci": [-0.01, 0.07], "critic_checks": checks, "student_init": "x"}
@@ -292,6 +292,9 @@ def test_findings_are_computed_from_the_numbers_and_gated_on_the_control_arm():
                      rouge=_rouge(**{"lead-1": 0.49, "lead-3": 0.33, "teacher round 0": 0.28, "student": 0.31}))
     assert g["signal"] == "untestable" and g["finding"].startswith("Untestable here: no student was trained on unfiltered")
     assert "student 0.310" in g["finding"]
+    h = ise.findings({**m, "final_pairs": 5}, rounds=ROUNDS, rouge=rouge)
+    assert h["signal"] == "untestable" and "each arm trained on 5 pairs" in h["finding"]
+    assert "Measured anyway: filtered minus unfiltered +0.060 ROUGE-L (95% CI +0.010 to +0.110)" in h["finding"]
 
 
 def test_critic_summary_per_system():
@@ -355,6 +358,9 @@ def test_the_control_gate():
     assert ise.control_signal(diff, overlap=1.0)[0] == "untestable"  # both arms trained on the same pairs
     assert ise.control_signal({**diff, "ci": [-0.09, -0.01]})[0] == "unfiltered student beats filtered"
     assert ise.control_signal({**diff, "ci": [-0.02, 0.09]})[0] == "filtered and unfiltered students not distinguishable"
+    few = ise.control_signal(diff, n_pairs=5)
+    assert few[0] == "untestable" and "5 pairs (fewer than 20)" in few[1]
+    assert ise.control_signal(diff, n_pairs=48)[0] == "filtered student beats unfiltered"
     floor = ise.control_signal(diff, students=(0.0, 0.01))
     assert floor[0] == "untestable" and "both students are at the floor" in floor[1]
     assert ise.control_signal(diff, students=(0.2, 0.01))[0] == "filtered student beats unfiltered"

@@ -117,18 +117,24 @@ def _frac(d: dict | None, k: str) -> str:
 
 
 FLOOR = 0.05  # ROUGE-L below which a student does not summarise (a random tiny model scores about 0)
+MIN_PAIRS = 20  # training pairs per arm below which a whole model memorises its few examples in a few steps
 
 
 def control_signal(diff: dict | None, overlap: float | None = None,
-                   students: tuple[float | None, float | None] = (None, None)) -> tuple[str, str]:
+                   students: tuple[float | None, float | None] = (None, None),
+                   n_pairs: int | None = None) -> tuple[str, str]:
     """The gate and the signal of filtered minus unfiltered: (signal, reason). Untestable without a control arm,
-    without joined documents, when both arms trained on the same pairs, or when both students are at the floor
-    (ROUGE-L below ``FLOOR``: neither summarises, so their difference says nothing about the critics)."""
+    without joined documents, when both arms trained on the same pairs, when each arm trained on fewer than
+    ``MIN_PAIRS`` pairs (the difference then reflects which few examples were memorised, not the selection), or
+    when both students are at the floor (ROUGE-L below ``FLOOR``: neither summarises)."""
     if not diff or not diff.get("n"):
         return "untestable", "no student was trained on unfiltered candidates (control arm off), so no gain can be " \
                              "credited to the critics"
     if overlap is not None and overlap >= 1.0:
         return "untestable", "the control arm drew exactly the filtered pairs, so the arms do not differ"
+    if n_pairs is not None and n_pairs < MIN_PAIRS:
+        return "untestable", (f"each arm trained on {n_pairs} pairs (fewer than {MIN_PAIRS}), so the difference "
+                              f"reflects which few examples the students memorised, not the critics' selection")
     if all(x is not None and x < FLOOR for x in students):
         return "untestable", (f"both students are at the floor (ROUGE-L {students[0]:.3f} filtered, {students[1]:.3f} "
                               f"unfiltered, below {FLOOR}): neither summarises")
@@ -154,13 +160,16 @@ def findings(m: dict, *, rounds: list[dict], rouge: list[dict], student_steps: i
             "n": m.get("filtered_minus_unfiltered_n", 0)} if diff is not None else None
     stu, t0 = by.get("student"), by.get("teacher round 0")
     signal, reason = control_signal(diff, m.get("control_overlap"),
-                                    tuple((by.get(k) or {}).get("rougeL") for k in ("student", "student (unfiltered)")))
+                                    tuple((by.get(k) or {}).get("rougeL") for k in ("student", "student (unfiltered)")),
+                                    m.get("final_pairs"))
     l1, l3 = by.get("lead-1"), by.get("lead-3")
     n_docs = (l3 or stu or {}).get("n", 0)
     systems = ", ".join(f"{name} {by[name]['rougeL']:.3f}" for name in
                         ("student", "student (unfiltered)", "teacher round 0", "lead-1", "lead-3") if name in by)
     if signal == "untestable":
-        finding = (f"Untestable here: {reason}. ROUGE-L on {n_docs} reference documents: {systems}.")
+        measured = (f" Measured anyway: filtered minus unfiltered {diff['mean']:+.3f} ROUGE-L{_ci(diff['ci'])}."
+                    if diff and diff.get("n") else "")
+        finding = f"Untestable here: {reason}.{measured} ROUGE-L on {n_docs} reference documents: {systems}."
     else:
         finding = (f"The student trained on {m.get('final_pairs')} critic-selected pairs minus the equal-size student "
                    f"trained on random candidates of the same documents: {diff['mean']:+.3f} ROUGE-L{_ci(diff['ci'])} "
