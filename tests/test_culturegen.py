@@ -301,6 +301,8 @@ def test_diversity_counts_unique_symbols_per_topic_in_gender_neutral_generations
     assert cga.diversity(syms, cultures, topics, {}, "x", gender="male")["topic"].symbols.sum() == 1
     corr = cga.diversity_correlation(div)
     assert list(corr.topic) == ["food", "clothing", "all topics (sum)"] and corr.spearman.isna().all()  # n = 2 < 4
+    none = cga.diversity([], cultures, topics, {}, "x")  # no symbols at all: zeros, no error
+    assert none["topic"].symbols.sum() == 0 and len(none["topic"]) == 4
 
 
 def test_agnostic_presence_is_the_mean_of_per_culture_shares():

@@ -144,7 +144,8 @@ def _symbols(symbol_rows: Sequence[dict], generic: dict[str, set[str]] | None = 
     df = pd.DataFrame(symbol_rows, columns=SYMBOL_COLUMNS)
     df = df[df.symbol == True]  # noqa: E712 (None = unscored)
     if generic:
-        df = df[[c not in generic.get(t, set()) for t, c in zip(df.topic, df.candidate)]]
+        df = df[pd.Series([c not in generic.get(t, set()) for t, c in zip(df.topic, df.candidate)], index=df.index,
+                          dtype=bool)]
     return df
 
 
