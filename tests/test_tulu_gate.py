@@ -224,3 +224,11 @@ def test_a_policy_is_at_zero_kl_from_itself_and_the_frontier_pairs_kl_with_score
     pts = kl_score_points([{"configuration": "PPO", "algorithm": "ppo", "seed": 0, "kl": 0.3}], [row], res, sft)
     assert pts[0]["delta_average"] == 0.5 and pts[0]["kl"] == 0.3
     assert plots.plot_kl_frontier(pts).axes[0].get_xlabel().startswith("KL")
+
+
+def test_the_finding_sentence_does_not_call_a_zero_width_ci_a_resolution():
+    from helpers.tulu import steps
+    checked = [{"finding": "PPO beats DPO, mainly on reasoning", "status": "x", "testable": False, "mde": 0.0,
+                "paper_effect": 0.012, "detail": ""}]
+    out = steps.findings({"world": "quick", "n_eval_prompts": 16, "seeds": [0]}, checked=checked, ranking=[])
+    assert "PPO beats DPO: no answer differs (the paper: 1.2)" in out["finding"] and "0.0 >" not in out["finding"]

@@ -39,8 +39,9 @@ def findings(m: dict[str, Any], *, checked: Sequence[dict], ranking: Sequence[di
     checked finding (with a sentence on the ranking's ties when there are any)."""
     sig = tables.signal(checked)
     gated = [c for c in checked if c.get("testable") is False and "mde" in c]
-    gate_text = "; ".join(f"{c['finding'].split(',')[0]}: {100 * c['mde']:.1f} > {100 * c['paper_effect']:.1f}"
-                          for c in gated)
+    gate_text = "; ".join(c["finding"].split(",")[0].split(" (")[0] + ": " + (
+        f"{100 * c['mde']:.1f} > {100 * c['paper_effect']:.1f}" if c["mde"] > 0
+        else f"no answer differs (the paper: {100 * c['paper_effect']:.1f})") for c in gated)
     head = (f"Untestable here: with {m.get('n_eval_prompts')} evaluation prompts and {len(m.get('seeds') or [])} seeds "
             f"the minimum detectable effects exceed the paper's (points, {gate_text}). ") if sig == "untestable" else ""
     lines = tables.findings_lines(checked, ranking)
