@@ -261,9 +261,10 @@ def one_world(s: SimSettings, repeat: int, signal: float) -> dict[str, Any]:
 def controlled_runs(s: SimSettings, control: bool = True) -> pd.DataFrame:
     """One row per (labeler, world): the labeler as set (``label_signal``) and, with ``control``, a noise-only
     labeler (signal 0, same noise and bias) on the same worlds."""
+    import sklearn.cluster  # noqa: F401  (loads its OpenMP runtime first: threadpoolctl limits loaded libraries only)
     from threadpoolctl import threadpool_limits
     signals = [("as set", s.label_signal)] + ([("noise only", 0.0)] if control else [])
-    with threadpool_limits(1):  # tiny k-means and logistic fits: one thread is faster than many
+    with threadpool_limits(1):  # tiny k-means: one thread is much faster than OpenMP's many on a busy machine
         rows = [{"labeler": name, **one_world(s, r, sig)} for name, sig in signals for r in range(s.repeats)]
     return pd.DataFrame(rows)
 
