@@ -73,6 +73,7 @@ def test_precheck_names_missing_models_and_files(tmp_path):
     (["-p", "n_prompts=lots"], "must be int"),
     (["-p", "model=./no/such/model"], "not found"),
     (["-f", "params/00_quickstart/none.yaml"], "not found"),
+    (["--profile", "nonesuch"], "00_quickstart has no nonesuch profile"),
 ])
 def test_cli_rejects_bad_input_before_compute(args, message):
     root = Path(__file__).resolve().parents[1]
@@ -80,6 +81,21 @@ def test_cli_rejects_bad_input_before_compute(args, message):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=[n.stem for n in NOTEBOOKS])
+def test_the_parameters_cell_is_the_quick_profile(nb):
+    """Opened in JupyterLab, a notebook runs what the suite runs: its defaults equal quick.yaml."""
+    import yaml
+    quick = yaml.safe_load((PARAMS_DIR / nb.stem / "quick.yaml").read_text()) or {}
+    specs = read_param_specs(nb)
+    assert {k: (specs[k].default, v) for k, v in quick.items() if specs[k].default != v} == {}
+
+
+def test_profile_names_the_profile_file_for_one_notebook():
+    from helpers.core.run import profile_file
+    assert profile_file("00_quickstart", None) == []
+    assert profile_file("00_quickstart", "quick") == [str(PARAMS_DIR / "00_quickstart" / "quick.yaml")]
 
 
 @pytest.mark.parametrize("nb", NOTEBOOKS, ids=[n.stem for n in NOTEBOOKS])

@@ -160,6 +160,17 @@ def _failure_message(exc: BaseException) -> str:
     return f"{ename}{where}: {evalue.splitlines()[0][:300] if evalue else ''}"
 
 
+def profile_file(notebook: str, profile: str | None) -> list[str]:
+    """``[params/<notebook>/<profile>.yaml]`` for ``--profile`` with one notebook (none without it)."""
+    if not profile:
+        return []
+    path = PARAMS_DIR / Path(notebook).stem / f"{profile}.yaml"
+    if not path.is_file():
+        known = sorted(p.stem for p in (PARAMS_DIR / Path(notebook).stem).glob("*.yaml"))
+        raise ParamsError(f"{Path(notebook).stem} has no {profile} profile ({path}); profiles: {', '.join(known) or 'none'}")
+    return [str(path)]
+
+
 def run_notebook(name: str, files: list[str] = (), overrides: list[str] = (), run_name: str | None = None,
                  outputs: Path = OUTPUTS, progress: bool = True, report: str = "full",
                  endpoint_timeout: float = 10.0, rehearse: bool = False) -> Path:
@@ -333,7 +344,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-f", "--file", action="append", default=[], help="params YAML (repeatable, later wins)")
     ap.add_argument("-p", "--param", action="append", default=[], help="key=value override (repeatable)")
     ap.add_argument("--run-name", help="run folder name (default: the last params file's stem)")
-    ap.add_argument("--profile", default="quick", help="suite: the params profile to run (default quick)")
+    ap.add_argument("--profile", help="the params profile to run: params/<notebook>/<profile>.yaml, before any -f "
+                                      "(suite: default quick; one notebook: default none, the parameters cell)")
     ap.add_argument("--only", action="append", default=[], help="suite: run only these notebooks")
     ap.add_argument("--outputs", default=str(OUTPUTS), help="root folder for run folders")
     ap.add_argument("--report", choices=["full", "no-input"], default="full",
@@ -350,9 +362,11 @@ def main(argv: list[str] | None = None) -> int:
     install_signal_handlers()
     try:
         if args.notebook == "suite":
-            return run_suite(args.profile, args.param, args.only, Path(args.outputs), args.report, args.rehearse,
+            return run_suite(args.profile or "quick", args.param, args.only, Path(args.outputs), args.report, args.rehearse,
                              args.shared_engines, args.jobs)
-        run_dir = run_notebook(args.notebook, args.file, args.param, args.run_name, Path(args.outputs),
+        files = [*profile_file(args.notebook, args.profile), *args.file]
+        run_name = args.run_name or (args.profile if args.profile and not args.file else None)
+        run_dir = run_notebook(args.notebook, files, args.param, run_name, Path(args.outputs),
                                report=args.report, endpoint_timeout=args.endpoint_timeout, rehearse=args.rehearse)
     except ParamsError as exc:
         print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
