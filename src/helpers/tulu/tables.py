@@ -25,26 +25,10 @@ from typing import Any
 import numpy as np
 
 from ..core.stats import bootstrap_ci, rank_with_ties, tied_pairs
+from .gate import PAPER_EFFECTS, SMALLEST_PAPER_EFFECT, gate, gated, minimum_detectable_effect  # noqa: F401
 from .grid import ASPECTS, Row
 
 PAPER_ORDER = ("data", "algorithm", "reward model", "prompts")
-# The paper's effect sizes (points; arXiv 2406.09279 abstract and its Table 1 / Figure 1 deltas, as summarised in
-# shared/reference/tulu25_trl.md): what a run must be able to resolve before its verdict on a finding means anything.
-# Findings the paper gives no separate number for are held to the smallest effect it reports (PPO over DPO on
-# the average, 1.2 points).
-SMALLEST_PAPER_EFFECT = 0.012
-PAPER_EFFECTS = {
-    "data": (0.08, "the best preference data over the others: up to +8 points (instruction following, truthfulness)"),
-    "algorithm": (0.012, "PPO over DPO: +1.2 points on the average (up to +2.5 on math)"),
-    "reward model": (0.05, "the larger reward model in PPO: up to +5 points on math, marginal elsewhere"),
-    "prompts": (SMALLEST_PAPER_EFFECT, "the smallest effect; held to the smallest number the paper gives, 1.2 points"),
-    "ppo_vs_dpo_reasoning": (0.025, "PPO over DPO on math: up to +2.5 points"),
-    "ppo_vs_dpo_average": (0.012, "PPO over DPO on the average: +1.2 points"),
-    "fine_vs_overall": (SMALLEST_PAPER_EFFECT, "no separate number in our notes; held to 1.2 points"),
-    "rm_size_reasoning": (0.05, "the larger reward model on math: up to +5 points"),
-    "targeted_prompts_reasoning": (SMALLEST_PAPER_EFFECT, "the smallest aspect; held to 1.2 points"),
-}
-MDE_FACTOR = 2.8  # minimum detectable effect = 2.8 x SE: 80% power for a two-sided 5% test (1.96 + 0.84)
 DECIMALS = 9  # values equal to this many places are equal (summation-order noise is no order)
 
 
@@ -260,38 +244,6 @@ def order_text(ranking: Sequence[dict], points: bool = True) -> str:
     return text
 
 
-def minimum_detectable_effect(low: float, high: float, z: float = 1.96, factor: float = MDE_FACTOR) -> float:
-    """The smallest true effect this run would detect (80% power, 5% two-sided) given a 95% CI [low, high]:
-    ``factor`` x SE, with SE = CI width / (2 z)."""
-    return factor * (high - low) / (2 * z)
-
-
-def gate(low: float, high: float, paper_key: str) -> dict[str, Any]:
-    """Whether a difference measured with the CI [low, high] can resolve the paper's effect ``PAPER_EFFECTS[paper_key]``:
-    {mde, paper_effect, paper_source, testable, reason} (reason: None when testable, else the sentence with the numbers)."""
-    paper, source = PAPER_EFFECTS[paper_key]
-    mde = minimum_detectable_effect(low, high)
-    if high - low <= 0:  # no answer differs between the two sides: a zero-width CI, no resolution at all
-        return {"mde": mde, "paper_effect": paper, "paper_source": source, "testable": False,
-                "reason": "untestable here: no evaluation answer differs between the two sides, so the CI has zero "
-                          f"width and no resolution (the paper's effect: {100 * paper:.1f} points, {source})"}
-    testable = mde <= paper
-    reason = None if testable else (
-        f"untestable here: the minimum detectable effect is {100 * mde:.1f} points ({MDE_FACTOR} x SE of this run's "
-        f"CI [{100 * low:+.1f}, {100 * high:+.1f}]), larger than the paper's {100 * paper:.1f} points ({source})")
-    return {"mde": mde, "paper_effect": paper, "paper_source": source, "testable": testable, "reason": reason}
-
-
-def _gated(finding: dict[str, Any], d: dict, paper_key: str) -> dict[str, Any]:
-    """``finding`` with its gate: the status becomes "untestable here: ..." when the run cannot resolve the paper's
-    effect (the computed status is kept as ``status_ungated``)."""
-    g = gate(d["low"], d["high"], paper_key)
-    out = {**finding, "mde": g["mde"], "paper_effect": g["paper_effect"], "testable": g["testable"]}
-    if not g["testable"]:
-        out.update(status_ungated=finding["status"], status=g["reason"])
-    return out
-
-
 def _row(rows: Sequence[Row], aspect: str, pred) -> Row | None:
     return next((r for r in rows if r.aspect == aspect and pred(r)), None)
 
@@ -367,7 +319,7 @@ def paper_findings(rows: Sequence[Row], results: dict, sft: Sequence[dict], cate
             status = ("partly reproduced (PPO wins, but reasoning is tied with " + ", ".join(c for c in top_all if c != "reasoning")
                       + ")" if "reasoning" in top_all else "partly reproduced (PPO wins, but most on " + top + ")")
         tie_note = f"; largest on {top} (tied)" if len(top_all) > 1 else ""
-        out.append(_gated({"finding": "PPO beats DPO, mainly on reasoning", "status": status,
+        out.append(gated({"finding": "PPO beats DPO, mainly on reasoning", "status": status,
                     "point_estimate_agrees": d["average"]["delta"] > 0 and mainly,
                     "ties": len(top_all) - 1,
                     "detail": (f"PPO - DPO: average {pct(d['average'])}, reasoning {pct(d['reasoning'])}" + tie_note)
@@ -378,7 +330,7 @@ def paper_findings(rows: Sequence[Row], results: dict, sft: Sequence[dict], cate
     overall = _row(rows, "data", lambda r: r.data.labeller == "overall")
     if fine and overall:
         d = difference(fine, overall, results, sft, categories, seeds, rounds)["average"]
-        out.append(_gated({"finding": "fine-grained mean-of-aspects labels beat a single overall rating (UltraFeedback)",
+        out.append(gated({"finding": "fine-grained mean-of-aspects labels beat a single overall rating (UltraFeedback)",
                            "status": _status(d), "point_estimate_agrees": d["delta"] > 0,
                            "detail": f"fine - overall: average {pct(d)}"}, d, "fine_vs_overall"))
     rm_rows = [r for r in rows if r.aspect == "reward model" and r.rm and r.rm.data == r.data]
@@ -391,7 +343,7 @@ def paper_findings(rows: Sequence[Row], results: dict, sft: Sequence[dict], cate
             status = "partly reproduced (helps reasoning, but helps another category more)"
         elif status == "reproduced" and len(top_all) > 1:
             status = "partly reproduced (helps reasoning, tied with " + ", ".join(c for c in top_all if c != "reasoning") + ")"
-        out.append(_gated({"finding": "a larger reward model helps PPO most on reasoning, marginally elsewhere", "status": status,
+        out.append(gated({"finding": "a larger reward model helps PPO most on reasoning, marginally elsewhere", "status": status,
                     "point_estimate_agrees": d["reasoning"]["delta"] > 0 and top_all == ["reasoning"],
                     "ties": len(top_all) - 1,
                     "detail": f"{big.rm.label()} - {small.rm.label()}: reasoning {pct(d['reasoning'])}, average {pct(d['average'])}"
@@ -401,7 +353,7 @@ def paper_findings(rows: Sequence[Row], results: dict, sft: Sequence[dict], cate
     targeted = _row(rows, "prompts", lambda r: r.prompts == "in-domain")
     if none and targeted and "reasoning" in categories:
         d = difference(targeted, none, results, sft, categories, seeds, rounds)
-        out.append(_gated({"finding": "targeted in-domain prompts help their own domain (reasoning) in PPO",
+        out.append(gated({"finding": "targeted in-domain prompts help their own domain (reasoning) in PPO",
                            "status": _status(d["reasoning"]), "point_estimate_agrees": d["reasoning"]["delta"] > 0,
                            "detail": f"in-domain - none: reasoning {pct(d['reasoning'])}, average {pct(d['average'])}"},
                           d["reasoning"], "targeted_prompts_reasoning"))

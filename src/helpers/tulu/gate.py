@@ -1,0 +1,58 @@
+"""The gate on every verdict (issue #24): a finding is "untestable here" when the run's minimum detectable effect,
+computed from its CI, is larger than the paper's effect, so a null (or a lucky) result at a resolution that cannot
+see the paper's effect is never read as a verdict.
+
+    g = gate(low, high, "ppo_vs_dpo_average")   # {mde, paper_effect, paper_source, testable, reason}
+    finding = gated(finding, d, "fine_vs_overall")
+"""
+from __future__ import annotations
+
+from typing import Any
+
+# The paper's effect sizes (points; arXiv 2406.09279 abstract and its Table 1 / Figure 1 deltas, as summarised in
+# shared/reference/tulu25_trl.md): what a run must be able to resolve before its verdict on a finding means anything.
+# Findings the paper gives no separate number for are held to the smallest effect it reports (PPO over DPO on
+# the average, 1.2 points).
+SMALLEST_PAPER_EFFECT = 0.012
+PAPER_EFFECTS = {
+    "data": (0.08, "the best preference data over the others: up to +8 points (instruction following, truthfulness)"),
+    "algorithm": (0.012, "PPO over DPO: +1.2 points on the average (up to +2.5 on math)"),
+    "reward model": (0.05, "the larger reward model in PPO: up to +5 points on math, marginal elsewhere"),
+    "prompts": (SMALLEST_PAPER_EFFECT, "the smallest effect; held to the smallest number the paper gives, 1.2 points"),
+    "ppo_vs_dpo_reasoning": (0.025, "PPO over DPO on math: up to +2.5 points"),
+    "ppo_vs_dpo_average": (0.012, "PPO over DPO on the average: +1.2 points"),
+    "fine_vs_overall": (SMALLEST_PAPER_EFFECT, "no separate number in our notes; held to 1.2 points"),
+    "rm_size_reasoning": (0.05, "the larger reward model on math: up to +5 points"),
+    "targeted_prompts_reasoning": (SMALLEST_PAPER_EFFECT, "the smallest aspect; held to 1.2 points"),
+}
+MDE_FACTOR = 2.8  # minimum detectable effect = 2.8 x SE: 80% power for a two-sided 5% test (1.96 + 0.84)
+def minimum_detectable_effect(low: float, high: float, z: float = 1.96, factor: float = MDE_FACTOR) -> float:
+    """The smallest true effect this run would detect (80% power, 5% two-sided) given a 95% CI [low, high]:
+    ``factor`` x SE, with SE = CI width / (2 z)."""
+    return factor * (high - low) / (2 * z)
+
+
+def gate(low: float, high: float, paper_key: str) -> dict[str, Any]:
+    """Whether a difference measured with the CI [low, high] can resolve the paper's effect ``PAPER_EFFECTS[paper_key]``:
+    {mde, paper_effect, paper_source, testable, reason} (reason: None when testable, else the sentence with the numbers)."""
+    paper, source = PAPER_EFFECTS[paper_key]
+    mde = minimum_detectable_effect(low, high)
+    if high - low <= 0:  # no answer differs between the two sides: a zero-width CI, no resolution at all
+        return {"mde": mde, "paper_effect": paper, "paper_source": source, "testable": False,
+                "reason": "untestable here: no evaluation answer differs between the two sides, so the CI has zero "
+                          f"width and no resolution (the paper's effect: {100 * paper:.1f} points, {source})"}
+    testable = mde <= paper
+    reason = None if testable else (
+        f"untestable here: the minimum detectable effect is {100 * mde:.1f} points ({MDE_FACTOR} x SE of this run's "
+        f"CI [{100 * low:+.1f}, {100 * high:+.1f}]), larger than the paper's {100 * paper:.1f} points ({source})")
+    return {"mde": mde, "paper_effect": paper, "paper_source": source, "testable": testable, "reason": reason}
+
+
+def gated(finding: dict[str, Any], d: dict, paper_key: str) -> dict[str, Any]:
+    """``finding`` with its gate: the status becomes "untestable here: ..." when the run cannot resolve the paper's
+    effect (the computed status is kept as ``status_ungated``)."""
+    g = gate(d["low"], d["high"], paper_key)
+    out = {**finding, "mde": g["mde"], "paper_effect": g["paper_effect"], "testable": g["testable"]}
+    if not g["testable"]:
+        out.update(status_ungated=finding["status"], status=g["reason"])
+    return out
