@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-# The paper's effect sizes (points; arXiv 2406.09279 abstract and its Table 1 / Figure 1 deltas, as summarised in
-# shared/reference/tulu25_trl.md): what a run must be able to resolve before its verdict on a finding means anything.
+# The paper's effect sizes (points; the abstract of arXiv 2406.09279, as summarised in shared/reference/tulu25_trl.md): what a run must be able to resolve before its verdict on a finding means anything.
 # Findings the paper gives no separate number for are held to the smallest effect it reports (PPO over DPO on
 # the average, 1.2 points).
 SMALLEST_PAPER_EFFECT = 0.012
