@@ -1,7 +1,7 @@
 # ---
 # jupyter:
 #   helpers:
-#     precheck: helpers.icot.train:check_params
+#     precheck: helpers.icot.checks:check_params
 #   kernelspec:
 #     display_name: Python 3
 #     language: python

@@ -383,7 +383,7 @@ def test_findings_are_computed_from_the_numbers():
 
 
 def test_check_params_names_the_bad_parameter():
-    from helpers.icot.train import check_params
+    from helpers.icot.checks import check_params
     good = {"tasks": ["mult:3"], "init_from": "config:gpt2-tiny", "task_overrides": {}, "keep_position": True}
     check_params(good)
     for change, message in [({"tasks": ["mult:x"]}, "'tasks'"), ({"init_from": "config:gpt9"}, "'init_from'"),

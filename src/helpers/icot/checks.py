@@ -1,4 +1,4 @@
-"""The notebook's parameter checks before compute (the runner's precheck hook, re-exported by ``train``):
+"""The notebook's parameter checks before compute (the runner's precheck hook, helpers.icot.checks:check_params):
 tasks, model, task overrides, GSM8K source and keep_position, each error naming the parameter."""
 from __future__ import annotations
 

@@ -23,7 +23,6 @@ import torch
 
 from ..core.store import atomic_dir, atomic_write_json, read_json, stable_id
 from . import model as icot_model
-from .checks import check_params  # noqa: F401  (the notebook's precheck hook: helpers.icot.train:check_params)
 from .evaluate import evaluate_examples
 from .schedule import INF, RemovalSchedule, removal_counts, steps_per_removed_token
 
