@@ -102,11 +102,13 @@ def test_branch_point_and_collapse_name_the_removed_token():
     assert b == {"step": 1500, "valid_accuracy": 0.97} and diagnostics.branch_point(hist, None) is None
     c = diagnostics.collapse_point(hist, b, labels)
     assert c["step"] == 4500 and c["removed"] == 3 and c["removed_before"] == 2 and c["token"] == "partial product 1, digit 3"
+    assert c["end_accuracy"] == 0.1
     assert diagnostics.collapse_point(hist[:3], b, labels) is None
     text = evaluate._diagnostics_text("mult:2", {"branch_accuracy": 0.97, "steps_per_token": 1000,
                                                  "reference_steps_per_token": 3156, "collapse": c,
                                                  "weakest_answer_position": {"index": 3, "accuracy": 0.4}})
     assert "explicit CoT at 97%" in text and "at step 4500, with 3 CoT tokens removed" in text and "digit 3 at 40%" in text
+    assert "was at 10% at the last check" in text
 
 
 def test_position_accuracy_rows_follow_the_target():

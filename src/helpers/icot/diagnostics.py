@@ -70,7 +70,8 @@ def cot_token_labels(cot: str) -> list[str]:
 def collapse_point(history: Sequence[dict], branch: dict | None, labels: Sequence[str] = ()) -> dict[str, Any] | None:
     """The first validation check after the branch point whose accuracy is below half the branch-point accuracy:
     its step, accuracy and scheduled removal count, the count at the check before (the collapse happened while
-    tokens between the two were removed) and the name of the last of them. None: no collapse (or no branch)."""
+    tokens between the two were removed), the name of the last of them and the last check's accuracy (a recovery
+    shows there). None: no collapse (or no branch)."""
     if branch is None:
         return None
     rows = [r for r in history if r["step"] > branch["step"] and r.get("valid_accuracy") is not None]
@@ -80,7 +81,8 @@ def collapse_point(history: Sequence[dict], branch: dict | None, labels: Sequenc
             removed = r["scheduled_removed"]
             k = len(labels) if removed is None else min(int(removed), len(labels))
             return {"step": r["step"], "valid_accuracy": r["valid_accuracy"], "removed": removed,
-                    "removed_before": prev["scheduled_removed"], "token": labels[k - 1] if k >= 1 and labels else None}
+                    "removed_before": prev["scheduled_removed"], "token": labels[k - 1] if k >= 1 and labels else None,
+                    "end_accuracy": rows[-1]["valid_accuracy"]}
         prev = r
     return None
 

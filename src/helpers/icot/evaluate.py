@@ -298,7 +298,8 @@ def _diagnostics_text(task: str, d: dict) -> str:
     if c:
         text += (f"; validation accuracy fell below half of the branch point ({_pct(c['valid_accuracy'])}) at step "
                  f"{c['step']}, with {'all' if c['removed'] is None else c['removed']} CoT tokens removed (after "
-                 f"{c['removed_before']} at the check before)" + (f", the last one {c['token']}" if c.get("token") else ""))
+                 f"{c['removed_before']} at the check before)" + (f", the last one {c['token']}" if c.get("token") else "")
+                 + (f", and was at {_pct(c['end_accuracy'])} at the last check" if c.get("end_accuracy") is not None else ""))
     elif b is not None:
         text += "; validation accuracy never fell below half of the branch point"
     if w:
