@@ -74,6 +74,11 @@ def render() -> str:
                 lines.append(f"| Ray executor | {sc['replicas']} replicas over 1 | {sc['end_to_end']}x end to end, "
                              f"{sc['steady_state']}x after the first batch; same greedy text in every run: "
                              f"{'yes' if r.get('identical_text') else 'NO'} | | | |")
+        elif name == "cdr_sweep_cost":
+            load = f"{r['loadavg_before']} -> {r['loadavg_after']}"
+            lines.append(f"| CDR sweep cost ({r['args']['models']} {r['zoo']}, {r['examples']} examples) | "
+                         f"models scored once, pairs from the cached scores ({r['args']['executor']} executor) | "
+                         f"{r['summary']} | {load} | {mach} | {r['when']} |")
         elif name.startswith("generation"):
             for row in r["rows"]:
                 lines.append(f"| generation | {row['path']} | {row['tokens_per_s']} tokens/s | {r.get('load_before', '')} | "
