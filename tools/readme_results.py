@@ -58,6 +58,8 @@ PAPER_NUMBERS: dict[str, str] = {
                "model up to +5 on math; extra prompts the smallest effect (abstract)",
     "07_culturegen": "marginalised cultures get more markers; symbol diversity correlates with a culture's frequency in "
                      "the pre-training data (abstract)",
+    "08_infosumm": "a 568M student distilled from Pythia-2.8B (which cannot summarise at first) is competitive with "
+                   "ChatGPT (abstract); no filtered-vs-unfiltered number is published",
     "09_icot": "GPT-2 Small with stepwise internalization, no CoT at inference: 4x4 1.00, 5x5 1.00, 9x9 0.99; "
                "standard no-CoT training cannot solve beyond 4x4 (abstract, Table 1)",
 }
