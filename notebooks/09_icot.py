@@ -84,6 +84,7 @@ from helpers.core.plotting import show, use_style
 from helpers.icot import data, plots, steps
 from helpers.icot import evaluate as ev
 
+# %%
 device, line = steps.configure_device(torch_threads)
 use_style()
 run = Run.current("09_icot")
