@@ -412,3 +412,17 @@ def test_diverging_limits_are_symmetric_and_never_degenerate():
     assert diverging_limits([[0.0, 0.0]], [[5.0]]) == (-5.0, 5.0, False)
     assert diverging_limits([[0.0, 0.0], [0.0, np.nan]]) == (-1.0, 1.0, True)  # all zero: no signal
     assert diverging_limits([[np.nan]]) == (-1.0, 1.0, True)
+
+
+def test_the_leaderboard_figure_draws_an_interval_that_misses_its_estimate():
+    """A percentile interval need not contain its estimate (few resamples, parse failures): the bars are cut at
+    the point instead of failing with negative error lengths (a full-profile rehearsal hit this)."""
+    import matplotlib
+    import pandas as pd
+    matplotlib.use("Agg")
+    from helpers.evaluation.wildbench import plots
+    board = pd.DataFrame([{"model": "a", "wb_score": 10.0, "wb_score_lo": 12.0, "wb_score_hi": 20.0,
+                           "wb_reward_task_macro": 5.0, "wb_reward_task_macro_lo": 6.0, "wb_reward_task_macro_hi": 9.0,
+                           "wb_reward_mix": 1.0, "wb_reward_lo": -3.0, "wb_reward_hi": 0.5}])
+    fig = plots.leaderboard_figure(board, 500, ["b"], "upstream", 4)
+    assert fig is not None

@@ -365,7 +365,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_suite(args.profile or "quick", args.param, args.only, Path(args.outputs), args.report, args.rehearse,
                              args.shared_engines, args.jobs)
         files = [*profile_file(args.notebook, args.profile), *args.file]
-        run_name = args.run_name or (args.profile if args.profile and not args.file else None)
+        run_name = args.run_name if args.run_name is not None else (
+            args.profile if args.profile and not args.file else None)
         run_dir = run_notebook(args.notebook, files, args.param, run_name, Path(args.outputs),
                                report=args.report, endpoint_timeout=args.endpoint_timeout, rehearse=args.rehearse)
     except ParamsError as exc:

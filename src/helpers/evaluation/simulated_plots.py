@@ -29,7 +29,8 @@ def controlled_figure(shifts: Sequence[tuple[str, float, float, str]], coverage:
     for yi, (_label, hits, n, nominal) in zip(y, coverage):
         lo, hi = wilson_interval(hits, n)
         rate = hits / n if n else float("nan")
-        axes[1].errorbar([100 * rate], [yi], xerr=[[100 * (rate - lo)], [100 * (hi - rate)]], fmt="o", capsize=3,
+        xerr = [[max(0.0, 100 * (rate - lo))], [max(0.0, 100 * (hi - rate))]]
+        axes[1].errorbar([100 * rate], [yi], xerr=xerr, fmt="o", capsize=3,
                          color="tab:blue")
         axes[1].plot([100 * nominal] * 2, [yi - 0.3, yi + 0.3], color="k", ls="--", lw=1.2)
     axes[1].set(yticks=y, yticklabels=[c[0] for c in coverage], xlim=(0, 102), xlabel="intervals holding the truth (%)",

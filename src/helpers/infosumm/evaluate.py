@@ -146,6 +146,18 @@ def control_signal(diff: dict | None, overlap: float | None = None,
     return "filtered and unfiltered students not distinguishable", ""
 
 
+def _most_restrictive(last: dict) -> list[str]:
+    """The critic (or critics, tied ones named together in a fixed order) that passed the fewest candidates."""
+    rates = {k: v["rate"] for k, v in last["pass_rates"].items() if k != "all"}
+    if not rates:
+        return []
+    low = min(rates.values())
+    worst = sorted(k for k, v in rates.items() if v == low)
+    if len(worst) == 1:
+        return [f"The most restrictive critic in the last round was {worst[0]} ({pct(low)} pass)."]
+    return [f"The most restrictive critics in the last round were {' and '.join(worst)} (tied at {pct(low)} pass)."]
+
+
 def findings(m: dict, *, rounds: list[dict], rouge: list[dict], student_steps: int = 0) -> dict:
     """finding / signal / findings sentences computed from the run's metrics: the gated comparison of the student
     trained on critic-selected candidates with the equal-size student trained on random candidates of the same
@@ -180,7 +192,8 @@ def findings(m: dict, *, rounds: list[dict], rouge: list[dict], student_steps: i
         fb = f" ({rd['fallback']} from the counted fallback)" if rd.get("fallback") else ""
         details.append(f"Round {rd['round']} ({rd['n_candidates']} candidates on {rd['n_documents']} documents): "
                        f"pass rates {parts}; all critics {r_all(rd).get('passed', 0)}/{r_all(rd).get('n', 0)}; "
-                       f"{rd['n_kept']} kept after best-of-n selection{fb}.")
+                       + (f"{rd['n_kept']} kept after best-of-n selection{fb}." if "n_kept" in rd else f"kept{fb}."))
+    details += _most_restrictive(rounds[-1]) if rounds else []
     cc = m.get("critic_checks") or {}
     if cc.get("wrong_document", {}).get("n"):
         lb = cc["lead1_beats_reference"]

@@ -30,7 +30,9 @@ def leaderboard_figure(board, K: float, baselines: Sequence[str], aggregation: s
     d = board.set_index("model").reindex(order)
     for ax, col, lo, hi, label, colour, dy in series:
         ok = d[col].notna().to_numpy()
-        ax.errorbar(d[col][ok], y[ok] + dy, xerr=[(d[col] - d[lo])[ok], (d[hi] - d[col])[ok]], fmt="o", ms=5,
+        # a percentile interval need not contain its estimate (few resamples, parse failures): bars never negative
+        xerr = [np.clip((d[col] - d[lo])[ok], 0, None), np.clip((d[hi] - d[col])[ok], 0, None)]
+        ax.errorbar(d[col][ok], y[ok] + dy, xerr=xerr, fmt="o", ms=5,
                     capsize=3, color=colour, label=label)
     for ax in axes:
         ax.axvline(0, color="k", lw=0.8)
