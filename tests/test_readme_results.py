@@ -55,3 +55,18 @@ def test_a_cpu_demo_column_reads_its_own_run(tmp_path, monkeypatch):
     assert "**reproduces**: stepwise 95% vs no-CoT 30%" in rows["`09_icot`"]
     cells = [c.strip() for c in rows["`10_wildchat`"].split("|")]
     assert cells[4:6] == ["-", "-"]  # no cpu-demo profile, no paper number
+
+
+def test_the_outputs_index_shows_the_controlled_finding_under_the_real_one(tmp_path):
+    from helpers.core.report import write_index
+    from helpers.core.store import atomic_write_json
+
+    run = tmp_path / "04_arena_hard" / "quick"
+    atomic_write_json(run / "run.json", {"notebook": "04_arena_hard", "run_name": "quick", "status": "ok",
+                                         "started_at": 1.0, "finished_at": 2.0})
+    atomic_write_json(run / "metrics.json", {"finding": "judge degenerate", "signal": "no ranking",
+                                             "controlled_finding": "order recovered <5/5>",
+                                             "controlled_signal": "2/4 checks pass"})
+    page = write_index(tmp_path).read_text()
+    assert "judge degenerate<br><br><i>Controlled setting:</i> order recovered &lt;5/5&gt;" in page
+    assert "no ranking<br><br><i>Controlled setting:</i> 2/4 checks pass" in page

@@ -228,7 +228,8 @@ def write_index(outputs: Path) -> Path:
             f'<td style="color:{colour}"><b>{html.escape(state)}</b>{err}</td>'
             f'<td>{html.escape(", ".join(Path(f).stem for f in r.get("params_files", [])) or "defaults")}</td>'
             f'<td><small>{html.escape(when)}<br>{r.get("seconds", 0):.0f} s<br>{html.escape(commit)}</small></td>'
-            f'<td>{html.escape(str(m.get("finding", "")))}</td><td>{html.escape(str(m.get("signal", "")))}</td>'
+            f'<td>{html.escape(str(m.get("finding", "")))}{_controlled(m, "controlled_finding")}</td>'
+            f'<td>{html.escape(str(m.get("signal", "")))}{_controlled(m, "controlled_signal")}</td>'
             f"<td><small>{heads}</small></td><td><small>{figs}</small></td></tr>")
     page = ("<!doctype html><meta charset=utf-8><title>Alignment notebooks: runs</title>"
             "<style>body{font-family:system-ui,sans-serif;margin:2em}td,th{border:1px solid #ccc;padding:.4em .6em;"
@@ -239,6 +240,12 @@ def write_index(outputs: Path) -> Path:
             "<th>signal</th><th>headline</th><th>figures</th></tr>" + "".join(rows) + "</table>"
             + challenges_section(runs))  # the 18 challenges: latest value of each mapped metric, gaps shown
     return atomic_write_text(Path(outputs) / "index.html", page)
+
+
+def _controlled(metrics: dict[str, Any], key: str) -> str:
+    """A controlled setting's finding or signal under the real one in the index (empty when the run has none)."""
+    text = metrics.get(key)
+    return f"<br><br><i>Controlled setting:</i> {html.escape(str(text))}" if text else ""
 
 
 def findings_markdown(metrics: dict[str, Any]) -> str:
