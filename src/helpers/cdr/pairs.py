@@ -99,13 +99,6 @@ def sweep_pair_list(spec: Any, models: Sequence[str],
     return [(s, w, gap_scores[s] - gap_scores[w]) for s, w in pairs], []
 
 
-def pair_models(spec: Any, models: Sequence[str]) -> list[str]:
-    """The zoo members the sweep's pairs use (all of them for ``all``), in zoo order."""
-    pairs = parse_sweep_pairs(spec, models)
-    used = set(models) if pairs == ALL else {m for p in pairs for m in p}
-    return [m for m in models if m in used]
-
-
 def check_pair_types(rows: Sequence[dict]) -> list[str]:
     """The problems of a typed pairs file: a type outside ``PAIR_TYPES``, a duplicate pair (none: an empty list)."""
     problems, seen = [], set()

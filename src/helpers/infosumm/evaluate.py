@@ -34,12 +34,11 @@ def rouge_table(outputs: dict[str, Sequence[str]], references: Sequence[str], ro
 
 def paired_difference(a: Sequence[str], b: Sequence[str], references: Sequence[str], measure: str = "rougeL",
                       rounds: int = 1000, seed: int = 0) -> dict:
-    """Mean per-document ROUGE difference a - b with its paired bootstrap CI."""
+    """Mean per-document ROUGE difference a - b with its paired bootstrap CI (``paired_by_id`` over the documents'
+    positions in ``references``, which ``a`` and ``b`` follow)."""
     pa, pb = rouge_per_item(a, references), rouge_per_item(b, references)
-    diffs = [x[measure] - y[measure] for x, y in zip(pa, pb)]
-    mean = sum(diffs) / len(diffs) if diffs else float("nan")
-    lo, hi = bootstrap_ci(diffs, lambda xs: sum(xs) / len(xs), rounds=rounds, seed=seed)
-    return {"mean": mean, "ci": [lo, hi], "n": len(diffs)}
+    return paired_by_id({str(i): x[measure] for i, x in enumerate(pa)}, {str(i): y[measure] for i, y in enumerate(pb)},
+                        rounds=rounds, seed=seed)
 
 
 def paired_by_id(a: dict[str, float], b: dict[str, float], rounds: int = 1000, seed: int = 0) -> dict:
