@@ -186,7 +186,8 @@ def test_infosumm_names_every_critic_tied_for_most_restrictive():
     rouge = [row("lead-3", 0.33), row("teacher round 0", 0.28), row("teacher round 1", 0.26), row("student", 0.05)]
     rates = {"saliency": {"passed": 8, "n": 24, "rate": 1 / 3}, "brevity": {"passed": 8, "n": 24, "rate": 1 / 3},
              "not_copy": {"passed": 20, "n": 24, "rate": 20 / 24}, "all": {"passed": 3, "n": 24, "rate": 3 / 24}}
-    rounds = [{"round": r, "n_candidates": 24, "n_documents": 6, "fallback": 0, "pass_rates": rates} for r in (0, 1)]
+    rounds = [{"round": r, "n_candidates": 24, "n_documents": 6, "n_kept": 3, "fallback": 0, "pass_rates": rates}
+              for r in (0, 1)]
     m = {"teacher_model": "m", "student_minus_lead3_rougeL": -0.28, "student_minus_lead3_rougeL_ci": [-0.32, -0.24],
          "teacher_last_minus_round0_rougeL": -0.02, "teacher_last_minus_round0_rougeL_ci": [-0.1, 0.05],
          "final_pairs": 15, "fallback_pairs": 0, "n_documents": 12}

@@ -191,7 +191,7 @@ def findings(m: dict, *, rounds: list[dict], rouge: list[dict], student_steps: i
         fb = f" ({rd['fallback']} from the counted fallback)" if rd.get("fallback") else ""
         details.append(f"Round {rd['round']} ({rd['n_candidates']} candidates on {rd['n_documents']} documents): "
                        f"pass rates {parts}; all critics {r_all(rd).get('passed', 0)}/{r_all(rd).get('n', 0)}; "
-                       + (f"{rd['n_kept']} kept after best-of-n selection{fb}." if "n_kept" in rd else f"kept{fb}."))
+                       f"{rd['n_kept']} kept after best-of-n selection{fb}.")
     details += _most_restrictive(rounds[-1]) if rounds else []
     cc = m.get("critic_checks") or {}
     if cc.get("wrong_document", {}).get("n"):
