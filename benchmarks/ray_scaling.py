@@ -11,6 +11,7 @@ back (steady state), the scaling ratio of the largest replica count over 1, and 
 same greedy text. Writes ``benchmarks/results/ray_scaling.json`` for ``benchmarks/update_readme.py``.
 On a machine with as many cores as replicas x CPUs per replica there is nothing to gain from more replicas.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,10 +24,20 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
 
-QUERIES = ["What is the capital of France?", "Give me three tips for better sleep.", "Explain what a prime number is.",
-           "Write a haiku about autumn.", "How do I boil an egg?", "Name two uses of copper.",
-           "Why is the sky blue?", "Suggest a name for a black cat.", "What does a compiler do?",
-           "How many legs does a spider have?", "Describe a rainbow to a child.", "What is photosynthesis?"]
+QUERIES = [
+    "What is the capital of France?",
+    "Give me three tips for better sleep.",
+    "Explain what a prime number is.",
+    "Write a haiku about autumn.",
+    "How do I boil an egg?",
+    "Name two uses of copper.",
+    "Why is the sky blue?",
+    "Suggest a name for a black cat.",
+    "What does a compiler do?",
+    "How many legs does a spider have?",
+    "Describe a rainbow to a child.",
+    "What is photosynthesis?",
+]
 
 
 def main() -> None:
@@ -47,29 +58,53 @@ def main() -> None:
     from helpers.core.ray_exec import shutdown
     from helpers.core.store import JsonlStore
 
-    items = [{"id": f"q{k:03d}", "instruction": f"{QUERIES[k % len(QUERIES)]} ({k // len(QUERIES) + 1})", "system": "default"}
-             for k in range(args.rows)]
+    items = [
+        {
+            "id": f"q{k:03d}",
+            "instruction": f"{QUERIES[k % len(QUERIES)]} ({k // len(QUERIES) + 1})",
+            "system": "default",
+        }
+        for k in range(args.rows)
+    ]
     writer = {"model": args.model, "backend": "hf", "tensor_parallel_size": 1, "batch_size": 16}
     spec = mp.response_spec(writer, {"default": None}, Sampling(temperature=0.0, max_tokens=args.max_tokens))
     work = Path(tempfile.mkdtemp(prefix="ray-scaling-"))
     rows, texts, load_before = [], {}, common.loadavg()
-    runs = [("local", Executor())] + [(f"ray, {n} replica(s)", Executor("ray", replicas=n, cpus_per_replica=args.cpus_per_replica))
-                                       for n in args.replicas]
+    runs = [("local", Executor())] + [
+        (f"ray, {n} replica(s)", Executor("ray", replicas=n, cpus_per_replica=args.cpus_per_replica))
+        for n in args.replicas
+    ]
     try:
         for label, ex in runs:
             t0 = time.perf_counter()
-            recs = run_stage_on(ex, JsonlStore(work / f"{label.replace(' ', '_').replace(',', '')}.jsonl"), items, spec,
-                                batch_size=args.batch_size, desc=label)
+            recs = run_stage_on(
+                ex,
+                JsonlStore(work / f"{label.replace(' ', '_').replace(',', '')}.jsonl"),
+                items,
+                spec,
+                batch_size=args.batch_size,
+                desc=label,
+            )
             took = time.perf_counter() - t0
             tokens = sum(r["tokens"] for r in recs)
             texts[label] = [r["response"] for r in recs]
-            row = {"path": label, "rows": len(recs), "tokens": tokens, "seconds": round(took, 2),
-                   "rows_per_s": round(len(recs) / took, 3), "load": common.loadavg()}
+            row = {
+                "path": label,
+                "rows": len(recs),
+                "tokens": tokens,
+                "seconds": round(took, 2),
+                "rows_per_s": round(len(recs) / took, 3),
+                "load": common.loadavg(),
+            }
             if ex.kind == "ray":
                 first = ex.last["first_batch_s"]
                 steady = (len(recs) - args.batch_size) / max(ex.last["seconds"] - first, 1e-9)
-                row.update(replicas=ex.replicas, replicas_used=len(ex.last["replicas_used"]), first_batch_s=first,
-                           steady_rows_per_s=round(steady, 3))
+                row.update(
+                    replicas=ex.replicas,
+                    replicas_used=len(ex.last["replicas_used"]),
+                    first_batch_s=first,
+                    steady_rows_per_s=round(steady, 3),
+                )
             rows.append(row)
             print(row)
     finally:
@@ -80,16 +115,31 @@ def main() -> None:
     top = max(ray_rows, key=lambda r: r["replicas"], default=None)
     scaling = None
     if base and top and top is not base:
-        scaling = {"replicas": top["replicas"], "end_to_end": round(top["rows_per_s"] / base["rows_per_s"], 2),
-                   "steady_state": round(top["steady_rows_per_s"] / base["steady_rows_per_s"], 2)}
-        print(f"scaling {top['replicas']} replicas over 1: {scaling['end_to_end']}x end to end, "
-              f"{scaling['steady_state']}x after the first batch")
+        scaling = {
+            "replicas": top["replicas"],
+            "end_to_end": round(top["rows_per_s"] / base["rows_per_s"], 2),
+            "steady_state": round(top["steady_rows_per_s"] / base["steady_rows_per_s"], 2),
+        }
+        print(
+            f"scaling {top['replicas']} replicas over 1: {scaling['end_to_end']}x end to end, "
+            f"{scaling['steady_state']}x after the first batch"
+        )
     identical = len({tuple(t) for t in texts.values()}) == 1
     print("greedy text identical across all runs:", identical)
-    common.write("ray_scaling", {"model": args.model, "max_tokens": args.max_tokens, "batch_size": args.batch_size,
-                                 "cpus_per_replica": args.cpus_per_replica, "ray": md.version("ray"),
-                                 "load_before": load_before, "rows": rows, "scaling": scaling,
-                                 "identical_text": identical})
+    common.write(
+        "ray_scaling",
+        {
+            "model": args.model,
+            "max_tokens": args.max_tokens,
+            "batch_size": args.batch_size,
+            "cpus_per_replica": args.cpus_per_replica,
+            "ray": md.version("ray"),
+            "load_before": load_before,
+            "rows": rows,
+            "scaling": scaling,
+            "identical_text": identical,
+        },
+    )
 
 
 if __name__ == "__main__":

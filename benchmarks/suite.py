@@ -9,6 +9,7 @@ Each run goes to a fresh outputs folder (nothing resumed). Records wall seconds 
 before and after each, and checks that the greedy stages agree (the metrics files' headline values of
 both runs are stored side by side). Writes ``benchmarks/results/suite-<profile>.json``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,9 +32,13 @@ def main() -> None:
     ap.add_argument("--only", action="append", default=[])
     ap.add_argument("--order", default="off,auto", help="which runs, in order: off or auto, each optionally :jobs")
     ap.add_argument("--name", default="", help="results file name (default suite-<profile>)")
-    ap.add_argument("--reuse", action="append", default=[],
-                    help="mode:jobs of --order to take from the existing results file (a run already measured this "
-                         "session, its outputs folder still there) instead of running it again")
+    ap.add_argument(
+        "--reuse",
+        action="append",
+        default=[],
+        help="mode:jobs of --order to take from the existing results file (a run already measured this "
+        "session, its outputs folder still there) instead of running it again",
+    )
     args = ap.parse_args()
     name = args.name or f"suite-{args.profile}"
     old = common.read(name) if args.reuse else {}
@@ -46,19 +51,50 @@ def main() -> None:
             print(f"shared engines {mode}, jobs {jobs}: {rows[-1]['seconds']} s (measured earlier, reused)", flush=True)
             continue
         out = Path(tempfile.mkdtemp(prefix=f"suite-{mode}-{jobs}-"))
-        cmd = [sys.executable, "-m", "helpers.run", "suite", "--profile", args.profile, "--outputs", str(out),
-               "--shared-engines", mode, "--jobs", str(jobs)] + [x for nb in args.only for x in ("--only", nb)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "helpers.run",
+            "suite",
+            "--profile",
+            args.profile,
+            "--outputs",
+            str(out),
+            "--shared-engines",
+            mode,
+            "--jobs",
+            str(jobs),
+        ] + [x for nb in args.only for x in ("--only", nb)]
         before = common.loadavg()
         t = time.perf_counter()
         rc = subprocess.call(cmd, cwd=ROOT)
         took = time.perf_counter() - t
         from helpers.core.report import headline
-        heads = {m.parent.parent.name: headline(json.loads(m.read_text())) for m in sorted(out.glob("*/*/metrics.json"))}
-        runs = {m.parent.parent.name: round(json.loads(m.read_text()).get("seconds", 0), 1)
-                for m in sorted(out.glob("*/*/run.json"))}
-        rows.append({"shared_engines": mode, "jobs": jobs, "seconds": round(took, 1), "rc": rc, "load_before": before,
-                     "load_after": common.loadavg(), "outputs": str(out), "notebook_seconds": runs, "headlines": heads})
-        print(f"shared engines {mode}, jobs {jobs}: {took:.0f} s (rc {rc}), load {before} -> {common.loadavg()}", flush=True)
+
+        heads = {
+            m.parent.parent.name: headline(json.loads(m.read_text())) for m in sorted(out.glob("*/*/metrics.json"))
+        }
+        runs = {
+            m.parent.parent.name: round(json.loads(m.read_text()).get("seconds", 0), 1)
+            for m in sorted(out.glob("*/*/run.json"))
+        }
+        rows.append(
+            {
+                "shared_engines": mode,
+                "jobs": jobs,
+                "seconds": round(took, 1),
+                "rc": rc,
+                "load_before": before,
+                "load_after": common.loadavg(),
+                "outputs": str(out),
+                "notebook_seconds": runs,
+                "headlines": heads,
+            }
+        )
+        print(
+            f"shared engines {mode}, jobs {jobs}: {took:.0f} s (rc {rc}), load {before} -> {common.loadavg()}",
+            flush=True,
+        )
     same, differ, unpaired = [], [], []
     if len(rows) == 2:  # the stages' records (JSONL under each run's data/), file by file
         a, b = (Path(r["outputs"]) for r in rows)
@@ -69,8 +105,16 @@ def main() -> None:
             else:
                 (same if g.read_bytes() == f.read_bytes() else differ).append(str(f.relative_to(a)))
         print(f"identical stage files: {len(same)}; differing: {differ}; unpaired: {len(unpaired)}")
-    common.write(name, {"notebooks": args.only or ["all"], "rows": rows, "identical_stage_files": same,
-                        "differing_stage_files": differ, "unpaired_stage_files": unpaired})
+    common.write(
+        name,
+        {
+            "notebooks": args.only or ["all"],
+            "rows": rows,
+            "identical_stage_files": same,
+            "differing_stage_files": differ,
+            "unpaired_stage_files": unpaired,
+        },
+    )
 
 
 if __name__ == "__main__":

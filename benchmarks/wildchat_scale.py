@@ -11,6 +11,7 @@ categories, the fixed-size samples and the prompt candidates file), and the lang
 process, and the full release's time by extrapolation (1,039,785 conversations). Results:
 ``benchmarks/results/wildchat_scale.json``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,17 +43,29 @@ def measure(path: str) -> dict:
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     cpu0, t0 = time.process_time(), time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        out = scan_corpus(iter_records(path, SCAN_COLUMNS), tok, Path(tmp) / "candidates.jsonl",
-                          n_lang_sample=LANG_SAMPLE, n_prompt_sample=2000)
+        out = scan_corpus(
+            iter_records(path, SCAN_COLUMNS),
+            tok,
+            Path(tmp) / "candidates.jsonl",
+            n_lang_sample=LANG_SAMPLE,
+            n_prompt_sample=2000,
+        )
     wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     t1 = time.perf_counter()
     detect_sample(out["lang_sample"])
     n = out["corpus"]["conversations"]
-    return {"conversations": n, "users": out["corpus"]["users"], "scan_seconds": round(wall, 1),
-            "scan_cpu_seconds": round(cpu, 1), "conversations_per_s": round(n / wall), "conversations_per_cpu_s":
-            round(n / cpu), "langdetect_seconds": round(time.perf_counter() - t1, 1),
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-            "rss_before_scan_mb": round(rss_before), "file_mb": round(os.path.getsize(path) / 2**20)}
+    return {
+        "conversations": n,
+        "users": out["corpus"]["users"],
+        "scan_seconds": round(wall, 1),
+        "scan_cpu_seconds": round(cpu, 1),
+        "conversations_per_s": round(n / wall),
+        "conversations_per_cpu_s": round(n / cpu),
+        "langdetect_seconds": round(time.perf_counter() - t1, 1),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "rss_before_scan_mb": round(rss_before),
+        "file_mb": round(os.path.getsize(path) / 2**20),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,14 +79,20 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(measure(args.measure)))
         return 0
     from helpers.wildchat.offline_data import write_fixture
+
     rows, load_before = [], loadavg()
     for n in args.sizes:
         path = Path(args.dir) / f"wildchat_bench_{n}.jsonl"
         t0 = time.perf_counter()
         write_fixture(path, n=n, seed=1)
         gen = time.perf_counter() - t0
-        proc = subprocess.run([sys.executable, __file__, "--measure", str(path)], capture_output=True, text=True,
-                              check=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+        proc = subprocess.run(
+            [sys.executable, __file__, "--measure", str(path)],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        )
         row = {**json.loads(proc.stdout.strip().splitlines()[-1]), "generate_seconds": round(gen, 1)}
         row["full_release_minutes_extrapolated"] = round(FULL_RELEASE / row["conversations_per_s"] / 60, 1)
         rows.append(row)
@@ -81,10 +100,17 @@ def main(argv: list[str] | None = None) -> int:
         if not args.keep:
             path.unlink()
             path.with_suffix(".expected.json").unlink(missing_ok=True)
-    write("wildchat_scale", {"load_before": load_before, "load_after": loadavg(), "rows": rows,
-                             "note": "scan = the notebook's pass without LLM or embedder; peak_rss_mb of a fresh "
-                                     "process "
-                                     "(the tokenizer and imports included: rss_before_scan_mb)"})
+    write(
+        "wildchat_scale",
+        {
+            "load_before": load_before,
+            "load_after": loadavg(),
+            "rows": rows,
+            "note": "scan = the notebook's pass without LLM or embedder; peak_rss_mb of a fresh "
+            "process "
+            "(the tokenizer and imports included: rss_before_scan_mb)",
+        },
+    )
     return 0
 
 

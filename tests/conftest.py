@@ -1,5 +1,6 @@
 """Shared fixtures: tiny random models built from a config (no download), the embedded model, one
 vLLM engine per test session."""
+
 from __future__ import annotations
 
 import os
@@ -37,6 +38,7 @@ def _tiny_llama(path, tokenizer, seed: int, hidden: int = 32, layers: int = 2):
 def tiny_model_dir(tmp_path_factory, embedded_model_dir) -> str:
     """A 2-layer random Llama with the embedded model's tokenizer and chat template (ChatML)."""
     from transformers import AutoTokenizer
+
     tok = AutoTokenizer.from_pretrained(embedded_model_dir)
     return _tiny_llama(tmp_path_factory.mktemp("tiny-chat"), tok, seed=0)
 
@@ -45,6 +47,7 @@ def tiny_model_dir(tmp_path_factory, embedded_model_dir) -> str:
 def tiny_model_dir_b(tmp_path_factory, embedded_model_dir) -> str:
     """A second tiny random Llama (different weights), same tokenizer: a 'weak' model for ratios."""
     from transformers import AutoTokenizer
+
     tok = AutoTokenizer.from_pretrained(embedded_model_dir)
     return _tiny_llama(tmp_path_factory.mktemp("tiny-chat-b"), tok, seed=1)
 
@@ -53,6 +56,7 @@ def tiny_model_dir_b(tmp_path_factory, embedded_model_dir) -> str:
 def tiny_base_model_dir(tmp_path_factory, embedded_model_dir) -> str:
     """A tiny random Llama whose tokenizer has NO chat template (a base model)."""
     from transformers import AutoTokenizer
+
     tok = AutoTokenizer.from_pretrained(embedded_model_dir)
     tok.chat_template = None
     return _tiny_llama(tmp_path_factory.mktemp("tiny-base"), tok, seed=2)
@@ -62,9 +66,11 @@ def tiny_base_model_dir(tmp_path_factory, embedded_model_dir) -> str:
 def vllm_generator(embedded_model_dir):
     """The one vLLM engine of a test session (embedded model, CPU); skipped where vLLM is absent."""
     from helpers.core.generation import Generator, vllm_available
+
     if not vllm_available():
         pytest.skip("vLLM is not installed")
     from helpers.core.generation import shutdown_engines
+
     yield Generator(DEFAULT_MODEL, backend="vllm")
     shutdown_engines()
 
@@ -91,6 +97,7 @@ def _suffix_group(item, group: str) -> None:
     work). xdist sets ``item._nodeid``, which pytest 9 no longer reads (it builds the nodeid from ``item._id``):
     without this every grouped test was scheduled on its own (measured: the suite rehearsal ran on both workers)."""
     from _pytest.nodeid import NodeId
+
     item._id = NodeId.parse(f"{item.nodeid}@{group}")
 
 
@@ -100,6 +107,6 @@ def full_gpu_rehearsal(tmp_path_factory):
     ``(outputs folder, exit code)``. tests/test_rehearsal.py checks the suite; a notebook's smoke test checks its own
     run folder ``<outputs>/<notebook>/full-gpu`` instead of rehearsing the same profile a second time."""
     from helpers.core.run import run_suite
+
     outputs = tmp_path_factory.mktemp("full-gpu-suite")
     return outputs, run_suite("full-gpu", outputs=outputs, rehearse=True)
-

@@ -1,4 +1,5 @@
 """Arena-Hard scoring: verdicts, the swap, Bradley-Terry against a direct ML fit, bootstrap coverage, style control."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -23,17 +24,20 @@ from helpers.evaluation.arena import (
 )
 
 
-@pytest.mark.parametrize("text, want", [
-    ("My final verdict is: [[A>>B]]", "A>>B"),
-    ("[[A>B]] at first, but on reflection [[B>A]]", "B>A"),  # last match wins
-    ("verdict [[ A = B ]]", "A=B"),
-    ("[[B<<A]]", "A>>B"),  # mirrored spelling
-    ("[[B>>A]].", "B>>A"),
-    ("A is better", None),
-    ("[[C>A]]", None),
-    ("", None),
-    (None, None),
-])
+@pytest.mark.parametrize(
+    "text, want",
+    [
+        ("My final verdict is: [[A>>B]]", "A>>B"),
+        ("[[A>B]] at first, but on reflection [[B>A]]", "B>A"),  # last match wins
+        ("verdict [[ A = B ]]", "A=B"),
+        ("[[B<<A]]", "A>>B"),  # mirrored spelling
+        ("[[B>>A]].", "B>>A"),
+        ("A is better", None),
+        ("[[C>A]]", None),
+        ("", None),
+        (None, None),
+    ],
+)
 def test_parse_verdict(text, want):
     assert parse_verdict(text) == want
 
@@ -60,7 +64,14 @@ def test_battles_from_games_weights_and_drops():
         {"prompt_id": "p3", "model": "m", "game": 1, "verdict": "A>B"},  # no game 2 -> dropped
     ]
     df, stats = battles_from_games(games, baseline="base")
-    assert stats == {"games": 5, "parsed": 4, "parse_failures": 1, "prompts": 3, "prompts_kept": 1, "prompts_dropped": 2}
+    assert stats == {
+        "games": 5,
+        "parsed": 4,
+        "parse_failures": 1,
+        "prompts": 3,
+        "prompts_kept": 1,
+        "prompts_dropped": 2,
+    }
     assert len(df) == 2
     g1 = df[df.game == 1].iloc[0]
     assert (g1.model_a, g1.model_b, g1.score_a, g1.weight) == ("base", "m", 0.0, 3.0)
@@ -83,12 +94,16 @@ def test_position_consistency():
     assert pc["first_position_bias"] == 0.5 and pc["second_position_bias"] == 0.0
 
 
-def _synthetic_battles(strengths: dict[str, float], baseline: str, n_per_model: int, rng, tie_p: float = 0.0,
-                       all_pairs: bool = False) -> pd.DataFrame:
+def _synthetic_battles(
+    strengths: dict[str, float], baseline: str, n_per_model: int, rng, tie_p: float = 0.0, all_pairs: bool = False
+) -> pd.DataFrame:
     """Battles drawn from a BT model with natural-log strengths; optional ties; random positions."""
     models = list(strengths)
-    pairs = ([(a, b) for i, a in enumerate(models) for b in models[i + 1:]] if all_pairs
-             else [(m, baseline) for m in models if m != baseline])
+    pairs = (
+        [(a, b) for i, a in enumerate(models) for b in models[i + 1 :]]
+        if all_pairs
+        else [(m, baseline) for m in models if m != baseline]
+    )
     rows = []
     for a, b in pairs:
         for k in range(n_per_model):
@@ -98,7 +113,9 @@ def _synthetic_battles(strengths: dict[str, float], baseline: str, n_per_model: 
             u = rng.random()
             score = 0.5 if u < tie_p else float(rng.random() < p)
             w = 3.0 if rng.random() < 0.3 else 1.0
-            rows.append({"model_a": a, "model_b": b, "score_a": score, "weight": w, "prompt_id": f"{a}-{b}-{k}", "game": 1})
+            rows.append(
+                {"model_a": a, "model_b": b, "score_a": score, "weight": w, "prompt_id": f"{a}-{b}-{k}", "game": 1}
+            )
     return pd.DataFrame(rows)
 
 
@@ -125,9 +142,16 @@ def test_win_rate_formula():
 
 def test_win_rate_single_model_equals_weighted_share():
     # With one model against the baseline the BT win rate is the weighted win share (ties = half).
-    df = pd.DataFrame({"model_a": ["base", "m", "base", "m"], "model_b": ["m", "base", "m", "base"],
-                       "score_a": [0.0, 1.0, 1.0, 0.5], "weight": [3.0, 1.0, 1.0, 1.0],
-                       "prompt_id": ["p1", "p1", "p2", "p2"], "game": [1, 2, 1, 2]})
+    df = pd.DataFrame(
+        {
+            "model_a": ["base", "m", "base", "m"],
+            "model_b": ["m", "base", "m", "base"],
+            "score_a": [0.0, 1.0, 1.0, 0.5],
+            "weight": [3.0, 1.0, 1.0, 1.0],
+            "prompt_id": ["p1", "p1", "p2", "p2"],
+            "game": [1, 2, 1, 2],
+        }
+    )
     r = fit_bradley_terry(df, "base")["ratings"]["m"]
     share = (3 + 1 + 0 + 0.5) / 6
     assert win_rate_vs_baseline(r) == pytest.approx(share, abs=1e-5)
@@ -184,8 +208,16 @@ def test_style_control_removes_length_effect():
         game = 1 + (k // 2) % 2
         la, lb = (base_len, model_len) if game == 1 else (model_len, base_len)
         p_a = 1 / (1 + np.exp(-3.0 * (la - lb) / (la + lb)))  # only length matters
-        rows.append({"model_a": "base" if game == 1 else model, "model_b": model if game == 1 else "base",
-                     "score_a": float(rng.random() < p_a), "weight": 1.0, "prompt_id": f"p{k}", "game": game})
+        rows.append(
+            {
+                "model_a": "base" if game == 1 else model,
+                "model_b": model if game == 1 else "base",
+                "score_a": float(rng.random() < p_a),
+                "weight": 1.0,
+                "prompt_id": f"p{k}",
+                "game": game,
+            }
+        )
         feats_a.append(arena.StyleFeatures(la, 0, 0, 0))
         feats_b.append(arena.StyleFeatures(lb, 0, 0, 0))
     df = pd.DataFrame(rows)
@@ -198,8 +230,9 @@ def test_style_control_removes_length_effect():
 
 
 def test_separability():
-    board = pd.DataFrame({"model": list("abc"), "rating": [3, 2, 1],
-                          "ci_low": [2.6, 1.5, 0.5], "ci_high": [3.5, 2.5, 1.6]})
+    board = pd.DataFrame(
+        {"model": list("abc"), "rating": [3, 2, 1], "ci_low": [2.6, 1.5, 0.5], "ci_high": [3.5, 2.5, 1.6]}
+    )
     s = separability(board)
     assert s == {"pairs": 3, "separated": 2, "separability": 2 / 3}
     agree = arena.agreement_with_confidence(board, {"a": 6, "b": 5, "c": 7})
@@ -209,7 +242,12 @@ def test_separability():
 def test_normalise_prompt_shapes():
     v01 = {"question_id": "q1", "category": "arena-hard-v0.1", "cluster": "Python", "turns": [{"content": "Write X"}]}
     v2 = {"uid": "u1", "category": "hard_prompt", "subcategory": "coding", "prompt": "Do Y"}
-    assert arena.normalise_prompt(v01) == {"id": "q1", "prompt": "Write X", "category": "arena-hard-v0.1", "cluster": "Python"}
+    assert arena.normalise_prompt(v01) == {
+        "id": "q1",
+        "prompt": "Write X",
+        "category": "arena-hard-v0.1",
+        "cluster": "Python",
+    }
     assert arena.normalise_prompt(v2)["prompt"] == "Do Y"
     assert arena.normalise_prompt({"id": "x", "prompt": "  "}) is None
 
@@ -227,17 +265,33 @@ def test_judge_messages_and_variants():
 def test_read_model_tables_and_rank_agreement(tmp_path):
     assert arena.read_model_tables(tmp_path / "absent") == {}
     # 02_wildbench's leaderboard shape: point scores plus *_lo/*_hi interval columns, and a per-K table beside it.
-    pd.DataFrame({"model": ["a", "b", "c"], "wb_score": [3.0, 2.0, 1.0], "wb_score_lo": [2.0, 1.0, 0.0],
-                  "wb_score_hi": [4.0, 3.0, 2.0], "wb_reward_mix": [0.5, -0.1, 0.2], "wb_reward_lo": [0.1, -0.5, 0.0],
-                  "wb_reward_hi": [0.9, 0.3, 0.4], "mean_chars": [10, 20, 30], "K": [500] * 3,
-                  "note": ["x", "y", "z"]}).to_csv(tmp_path / "leaderboard.csv", index=False)
+    pd.DataFrame(
+        {
+            "model": ["a", "b", "c"],
+            "wb_score": [3.0, 2.0, 1.0],
+            "wb_score_lo": [2.0, 1.0, 0.0],
+            "wb_score_hi": [4.0, 3.0, 2.0],
+            "wb_reward_mix": [0.5, -0.1, 0.2],
+            "wb_reward_lo": [0.1, -0.5, 0.0],
+            "wb_reward_hi": [0.9, 0.3, 0.4],
+            "mean_chars": [10, 20, 30],
+            "K": [500] * 3,
+            "note": ["x", "y", "z"],
+        }
+    ).to_csv(tmp_path / "leaderboard.csv", index=False)
     pd.DataFrame({"model": ["a", "b"], "K": [100, 100], "wb_reward": [9.0, 8.0]}).to_csv(
-        tmp_path / "wb_reward_by_K.csv", index=False)
+        tmp_path / "wb_reward_by_K.csv", index=False
+    )
     tables = arena.read_model_tables(tmp_path)
-    assert tables == {"leaderboard:wb_score": {"a": 3.0, "b": 2.0, "c": 1.0},
-                      "leaderboard:wb_reward_mix": {"a": 0.5, "b": -0.1, "c": 0.2}}
+    assert tables == {
+        "leaderboard:wb_score": {"a": 3.0, "b": 2.0, "c": 1.0},
+        "leaderboard:wb_reward_mix": {"a": 0.5, "b": -0.1, "c": 0.2},
+    }
     assert arena.model_name_overlap(["a", "x"], tables["leaderboard:wb_score"]) == {
-        "shared": ["a"], "only_ours": ["x"], "only_theirs": ["b", "c"]}
+        "shared": ["a"],
+        "only_ours": ["x"],
+        "only_theirs": ["b", "c"],
+    }
     agree = arena.rank_agreement(tables["leaderboard:wb_score"], {"a": 10, "b": 5, "c": 7, "d": 0})
     assert agree["shared_models"] == 3 and agree["spearman"] == pytest.approx(0.5)
     assert arena.rank_agreement({"a": 1}, {"a": 2})["spearman"] is None
@@ -251,6 +305,7 @@ class _FixedScorer:
 
     def score(self, pairs, desc=None):
         from helpers.core.logprobs import ResponseLogProb
+
         self.pairs.extend(pairs)
         return [ResponseLogProb(self.sums[i // 5][i % 5], 0.0, 1) for i in range(len(pairs))]
 
@@ -279,8 +334,10 @@ def test_logprob_verdicts_match_direct_computation(tiny_model_dir):
     from helpers.core.logprobs import LogProbScorer
 
     scorer = LogProbScorer(tiny_model_dir, batch_size=3)
-    msgs = [arena.judge_messages("What is 2+2?", "4", "Five, probably.", "short"),
-            arena.judge_messages("Name a colour. " * 6, "Blue is a colour that many people like.", "red", "arena-hard")]
+    msgs = [
+        arena.judge_messages("What is 2+2?", "4", "Five, probably.", "short"),
+        arena.judge_messages("Name a colour. " * 6, "Blue is a colour that many people like.", "red", "arena-hard"),
+    ]
     out = arena.logprob_verdicts(scorer, msgs)
     tok, lm = scorer.tokenizer, scorer.model
     for m, o in zip(msgs, out):
@@ -292,7 +349,7 @@ def test_logprob_verdicts_match_direct_computation(tiny_model_dir):
             c_ids = tok(label + "]]", add_special_tokens=False).input_ids
             with torch.inference_mode():
                 logits = lm(input_ids=torch.tensor([p_ids + c_ids])).logits[0].float()
-            lp = logits[len(p_ids) - 1:-1].log_softmax(-1).gather(-1, torch.tensor(c_ids)[:, None])
+            lp = logits[len(p_ids) - 1 : -1].log_softmax(-1).gather(-1, torch.tensor(c_ids)[:, None])
             direct[label] = float(lp.sum())
         assert o["logprobs"] == pytest.approx(direct, abs=1e-3)
         best = max(direct.values())
@@ -308,8 +365,9 @@ def test_pure_position_bias_gives_baseline_ratings(label):
     # A judge that returns the same label in every game (pure position bias) says nothing about the
     # models: over the two swapped games each model wins once and loses once, so every rating is the
     # baseline's (previously NaN when all battles had score_a == 1 or 0).
-    games = [{"prompt_id": p, "model": m, "game": g, "verdict": label}
-             for p in range(4) for m in ("x", "y") for g in (1, 2)]
+    games = [
+        {"prompt_id": p, "model": m, "game": g, "verdict": label} for p in range(4) for m in ("x", "y") for g in (1, 2)
+    ]
     battles, _ = battles_from_games(games, baseline="base")
     ratings = fit_bradley_terry(battles, baseline="base")["ratings"]
     assert ratings == pytest.approx({"base": 1000.0, "x": 1000.0, "y": 1000.0}, abs=1e-6)
@@ -320,8 +378,16 @@ def test_pure_position_bias_gives_baseline_ratings(label):
 # ----------------------------------------------------------------- upstream definitions (Arena-Hard-Auto) and ours
 def _one_strong_win_three_losses() -> pd.DataFrame:
     # one strong win (weight 3) and three plain losses of "m" against the baseline: win share 3/6 either way
-    return pd.DataFrame({"model_a": ["m"] * 4, "model_b": ["base"] * 4, "score_a": [1.0, 0.0, 0.0, 0.0],
-                         "weight": [3.0, 1.0, 1.0, 1.0], "prompt_id": list("abcd"), "game": [2] * 4})
+    return pd.DataFrame(
+        {
+            "model_a": ["m"] * 4,
+            "model_b": ["base"] * 4,
+            "score_a": [1.0, 0.0, 0.0, 0.0],
+            "weight": [3.0, 1.0, 1.0, 1.0],
+            "prompt_id": list("abcd"),
+            "game": [2] * 4,
+        }
+    )
 
 
 def test_expand_strong_makes_three_identical_rows():
@@ -347,8 +413,9 @@ def test_upstream_bootstrap_resamples_the_expanded_rows():
     assert np.all(np.min(np.abs(shares["weighted"][:, None] - w_support[None]), axis=1) < 1e-5)
     assert np.any(np.isclose(shares["upstream"], 1 / 6, atol=1e-5))  # a value the weighted bootstrap cannot produce
     from scipy.stats import binom
+
     p_c = binom.pmf(np.arange(5), 4, 0.25)
-    sd_weighted = np.sqrt(np.sum(p_c * w_support ** 2) - np.sum(p_c * w_support) ** 2)  # 0.306
+    sd_weighted = np.sqrt(np.sum(p_c * w_support**2) - np.sum(p_c * w_support) ** 2)  # 0.306
     assert shares["upstream"].std() == pytest.approx(np.sqrt(0.25 / 6), rel=0.12)
     assert shares["weighted"].std() == pytest.approx(sd_weighted, rel=0.12)
 
@@ -364,7 +431,9 @@ def test_upstream_bootstrap_resamples_within_each_contestant():
         for _ in range(30):
             eff = df.weight.to_numpy() * arena.bootstrap_weights(df, r, "upstream", stratify=stratify)
             assert np.allclose(eff, np.round(eff))  # whole expanded rows are drawn
-            totals[stratify].append({m: eff[((df.model_a == m) | (df.model_b == m)).to_numpy()].sum() for m in per_model})
+            totals[stratify].append(
+                {m: eff[((df.model_a == m) | (df.model_b == m)).to_numpy()].sum() for m in per_model}
+            )
     # v2 (no style control): every resample keeps each contestant's number of expanded rows
     assert all(t == pytest.approx(per_model) for t in totals[True])
     # pooled over all rows (v2 with style control, v0.1): only the grand total is fixed
@@ -406,22 +475,33 @@ def _style_case(strong_long: bool = False):
                 a, b = ("base", "m") if game == 1 else ("m", "base")
                 score_a = float(won) if game == 2 else 1.0 - won
                 w = 3.0 if strong_long and kind == "l" else 1.0
-                rows.append({"model_a": a, "model_b": b, "score_a": score_a, "weight": w, "prompt_id": f"{kind}{i}",
-                             "game": game})
+                rows.append(
+                    {
+                        "model_a": a,
+                        "model_b": b,
+                        "score_a": score_a,
+                        "weight": w,
+                        "prompt_id": f"{kind}{i}",
+                        "game": game,
+                    }
+                )
                 la, lb_ = (lb, lm) if game == 1 else (lm, lb)
                 fa.append(arena.StyleFeatures(la, 0, 0, 0))
                 fb.append(arena.StyleFeatures(lb_, 0, 0, 0))
     return pd.DataFrame(rows), fa, fb
 
 
-@pytest.mark.parametrize("strong_long, want_upstream", [
-    # gap x = (300-100)/400 = 0.5 on half the rows: P(win | 0) = 1/2, P(win | 0.5) = 4/5. The fit is saturated,
-    # so logit P(win | x) = ln(4) * x / 0.5. Upstream reads it at the mean gap 0.25: logit = ln 2 -> 2/3.
-    (False, 2 / 3),
-    # strong verdicts on the long prompts: upstream's mean is over expanded rows, (10*0 + 30*0.5)/40 = 0.375
-    # -> logit = 0.75 ln 4 -> 4^0.75 / (1 + 4^0.75) = 0.739 (the rows' weights keep P(win | 0.5) = 4/5)
-    (True, 4 ** 0.75 / (1 + 4 ** 0.75)),
-])
+@pytest.mark.parametrize(
+    "strong_long, want_upstream",
+    [
+        # gap x = (300-100)/400 = 0.5 on half the rows: P(win | 0) = 1/2, P(win | 0.5) = 4/5. The fit is saturated,
+        # so logit P(win | x) = ln(4) * x / 0.5. Upstream reads it at the mean gap 0.25: logit = ln 2 -> 2/3.
+        (False, 2 / 3),
+        # strong verdicts on the long prompts: upstream's mean is over expanded rows, (10*0 + 30*0.5)/40 = 0.375
+        # -> logit = 0.75 ln 4 -> 4^0.75 / (1 + 4^0.75) = 0.739 (the rows' weights keep P(win | 0.5) = 4/5)
+        (True, 4**0.75 / (1 + 4**0.75)),
+    ],
+)
 def test_style_control_upstream_reads_the_win_rate_at_the_mean_gap(strong_long, want_upstream):
     df, fa, fb = _style_case(strong_long)
     up = fit_bradley_terry(df, "base", style=arena.style_covariates(df, fa, fb, "base", "upstream"))
@@ -437,9 +517,16 @@ def test_upstream_style_covariates_formula_and_orientation():
     gap = arena.upstream_style_gap([m], [b])[0]
     assert gap.tolist() == pytest.approx([5 / 13, 0.1 / 1.1, -0.4 / 1.4, 0.0])
     # the same pair shown in both orders gets the same standardised gap, signed by who is A
-    df = pd.DataFrame({"model_a": ["base", "m", "base", "m"], "model_b": ["m", "base", "m", "base"],
-                       "score_a": [0.0, 1.0, 1.0, 0.0], "weight": [1.0, 1.0, 1.0, 1.0],
-                       "prompt_id": ["p", "p", "q", "q"], "game": [1, 2, 1, 2]})
+    df = pd.DataFrame(
+        {
+            "model_a": ["base", "m", "base", "m"],
+            "model_b": ["m", "base", "m", "base"],
+            "score_a": [0.0, 1.0, 1.0, 0.0],
+            "weight": [1.0, 1.0, 1.0, 1.0],
+            "prompt_id": ["p", "p", "q", "q"],
+            "game": [1, 2, 1, 2],
+        }
+    )
     plain = arena.StyleFeatures(4, 0, 0, 0)
     Z = arena.style_covariates(df, [b, m, plain, plain], [m, b, plain, plain], "base", "upstream")
     assert Z[0] == pytest.approx(-Z[1]) and Z[2] == pytest.approx(-Z[3])
@@ -450,37 +537,62 @@ def test_upstream_style_covariates_formula_and_orientation():
 
 
 def test_markdown_counting_upstream_strips_code_blocks():
-    text = ("# Title\n```python\n# a comment\n- not a list\n**not bold**\n```\n"
-            "1) paren item\n2. dot item\n- bullet\n**bold** and __also__")
+    text = (
+        "# Title\n```python\n# a comment\n- not a list\n**not bold**\n```\n"
+        "1) paren item\n2. dot item\n- bullet\n**bold** and __also__"
+    )
     up = style_features(text, n_tokens=50)
     ours = style_features(text, n_tokens=50, counting="symmetric")
-    assert (up.headers, up.lists, up.bold) == (1, 2, 2)      # code block removed, "1)" is no list item upstream
+    assert (up.headers, up.lists, up.bold) == (1, 2, 2)  # code block removed, "1)" is no list item upstream
     assert (ours.headers, ours.lists, ours.bold) == (2, 4, 3)
     with pytest.raises(ValueError):
         style_features(text, counting="other")
 
 
 def test_method_comparison_table():
-    main = pd.DataFrame({"model": ["base", "m"], "win_rate": [0.5, 0.6], "win_rate_low": [0.5, 0.55],
-                         "win_rate_high": [0.5, 0.65]})
-    alt = pd.DataFrame({"model": ["m", "base"], "win_rate": [0.64, 0.5], "win_rate_low": [0.5, 0.5],
-                        "win_rate_high": [0.8, 0.5]})
+    main = pd.DataFrame(
+        {"model": ["base", "m"], "win_rate": [0.5, 0.6], "win_rate_low": [0.5, 0.55], "win_rate_high": [0.5, 0.65]}
+    )
+    alt = pd.DataFrame(
+        {"model": ["m", "base"], "win_rate": [0.64, 0.5], "win_rate_low": [0.5, 0.5], "win_rate_high": [0.8, 0.5]}
+    )
     cmp = arena.method_comparison(main, alt, "base").set_index("model")
     assert list(cmp.index) == ["m"]
-    assert cmp.loc["m"].to_dict() == pytest.approx({"win_rate": 60, "win_rate_alt": 64, "ci_width": 10, "ci_width_alt": 30,
-                                                    "width_ratio_alt_over_main": 3.0, "win_rate_diff_points": 4})
+    assert cmp.loc["m"].to_dict() == pytest.approx(
+        {
+            "win_rate": 60,
+            "win_rate_alt": 64,
+            "ci_width": 10,
+            "ci_width_alt": 30,
+            "width_ratio_alt_over_main": 3.0,
+            "win_rate_diff_points": 4,
+        }
+    )
 
-    summary = arena.comparison_summary(arena.method_comparison(main, alt, "base"),
-                                       arena.method_comparison(main, alt.assign(win_rate=[0.55, 0.5]), "base"))
+    summary = arena.comparison_summary(
+        arena.method_comparison(main, alt, "base"),
+        arena.method_comparison(main, alt.assign(win_rate=[0.55, 0.5]), "base"),
+    )
     assert summary == pytest.approx({"ci_width_ratio_weighted_over_upstream": 3.0, "style_methods_max_gap_points": 5.0})
 
 
 def test_findings_state_the_interval_definitions_from_the_metrics():
-    board = pd.DataFrame({"model": ["a", "base"], "win_rate": [0.6, 0.5], "ci_low": [1010, 1000], "ci_high": [1030, 1000]})
-    m = {"judge_parse_failure_rate": 0.0, "position_bias_rate": 0.1, "two_game_consistency": 0.9,
-         "enough_valid_battles": True, "separability": 1.0, "bootstrap_method": "upstream", "ci_level": 0.9,
-         "bootstrap_rounds": 100, "ci_width_ratio_weighted_over_upstream": 1.45, "style_method": "upstream",
-         "style_methods_max_gap_points": 2.34}
+    board = pd.DataFrame(
+        {"model": ["a", "base"], "win_rate": [0.6, 0.5], "ci_low": [1010, 1000], "ci_high": [1030, 1000]}
+    )
+    m = {
+        "judge_parse_failure_rate": 0.0,
+        "position_bias_rate": 0.1,
+        "two_game_consistency": 0.9,
+        "enough_valid_battles": True,
+        "separability": 1.0,
+        "bootstrap_method": "upstream",
+        "ci_level": 0.9,
+        "bootstrap_rounds": 100,
+        "ci_width_ratio_weighted_over_upstream": 1.45,
+        "style_method": "upstream",
+        "style_methods_max_gap_points": 2.34,
+    }
     f = arena.findings(m, board)
     assert f["finding"].endswith("separability 100% of model pairs at 90% intervals.")
     text = " ".join(f["findings"])

@@ -1,4 +1,5 @@
 """Runs notebooks/04_arena_hard.ipynb end to end with tiny random contestants and judge, in both judge modes."""
+
 from __future__ import annotations
 
 import json
@@ -9,17 +10,29 @@ import pytest
 from helpers.core.params import PARAMS_DIR
 from helpers.core.run import run_notebook
 
-_COMMON = ["backend=hf", "n_prompts=3", "answer_max_tokens=8", "judge_max_tokens=8", "bootstrap_rounds=10",
-           "extra_checkpoints=[/nonexistent/ckpt]", "sim_prompts=20", "sim_repeats=1"]
+_COMMON = [
+    "backend=hf",
+    "n_prompts=3",
+    "answer_max_tokens=8",
+    "judge_max_tokens=8",
+    "bootstrap_rounds=10",
+    "extra_checkpoints=[/nonexistent/ckpt]",
+    "sim_prompts=20",
+    "sim_repeats=1",
+]
 
 
 @pytest.mark.slow
 def test_arena_notebook_smoke_logprob_judge(tmp_path, tiny_model_dir):
     # No 03_benchbuilder run exists under tmp_path: the notebook must fall back to the shipped prompts.
     # quick.yaml's default judge_mode is logprob: every game gets one of the five labels.
-    run_dir = run_notebook("04_arena_hard", files=[str(PARAMS_DIR / "04_arena_hard" / "quick.yaml")],
-                           overrides=[f"answer_model={tiny_model_dir}", f"judge_model={tiny_model_dir}", *_COMMON],
-                           outputs=tmp_path, progress=False)
+    run_dir = run_notebook(
+        "04_arena_hard",
+        files=[str(PARAMS_DIR / "04_arena_hard" / "quick.yaml")],
+        overrides=[f"answer_model={tiny_model_dir}", f"judge_model={tiny_model_dir}", *_COMMON],
+        outputs=tmp_path,
+        progress=False,
+    )
     m = json.loads((run_dir / "metrics.json").read_text())
     assert m["prompts_source"] == "builtin:arena_prompts_sample.jsonl"
     assert m["judge_mode"] == "logprob"
@@ -37,7 +50,9 @@ def test_arena_notebook_smoke_logprob_judge(tmp_path, tiny_model_dir):
     # upstream definitions by default, ours computed beside them on the same battles
     assert m["bootstrap_method"] == "upstream" and m["ci_level"] == 0.9 and m["style_method"] == "upstream"
     assert set(m["win_rate_ci"]) == set(m["win_rates"])
-    assert all(lo <= m["win_rates"][k] + 1e-9 and m["win_rates"][k] <= hi + 1e-9 for k, (lo, hi) in m["win_rate_ci"].items())
+    assert all(
+        lo <= m["win_rates"][k] + 1e-9 and m["win_rates"][k] <= hi + 1e-9 for k, (lo, hi) in m["win_rate_ci"].items()
+    )
     assert set(m["win_rate_ci_by_bootstrap"]) == {"upstream", "weighted"}
     assert set(m["win_rates_style_controlled_by_method"]) == {"upstream", "symmetric"}
     assert "ci_level" in m["headline"]
@@ -51,10 +66,13 @@ def test_arena_notebook_smoke_logprob_judge(tmp_path, tiny_model_dir):
 
 @pytest.mark.slow
 def test_arena_notebook_smoke_generate_counts_unparseable_judge(tmp_path, tiny_model_dir):
-    run_dir = run_notebook("04_arena_hard", files=[str(PARAMS_DIR / "04_arena_hard" / "quick.yaml")],
-                           overrides=[f"answer_model={tiny_model_dir}", f"judge_model={tiny_model_dir}", "judge_mode=generate",
-                                      *_COMMON],
-                           outputs=tmp_path, progress=False)
+    run_dir = run_notebook(
+        "04_arena_hard",
+        files=[str(PARAMS_DIR / "04_arena_hard" / "quick.yaml")],
+        overrides=[f"answer_model={tiny_model_dir}", f"judge_model={tiny_model_dir}", "judge_mode=generate", *_COMMON],
+        outputs=tmp_path,
+        progress=False,
+    )
     m = json.loads((run_dir / "metrics.json").read_text())
     assert m["judge_mode"] == "generate" and m["games"] == 3 * 2 * 2
     # A random tiny judge writes no [[..]] verdicts: every prompt is dropped, no ratings are invented.

@@ -1,4 +1,5 @@
 """BenchBuilder: prompt extraction from WildChat records, criteria parsing, clustering, thresholds."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -11,13 +12,19 @@ from helpers.evaluation.arena import load_arena_prompts
 
 
 def _rec(text, lang="English", toxic=False, h="h"):
-    return {"conversation_hash": h, "language": lang, "toxic": toxic,
-            "conversation": [{"role": "user", "content": text, "language": lang}, {"role": "assistant", "content": "ok"}]}
+    return {
+        "conversation_hash": h,
+        "language": lang,
+        "toxic": toxic,
+        "conversation": [{"role": "user", "content": text, "language": lang}, {"role": "assistant", "content": "ok"}],
+    }
 
 
 def test_builtin_sample_is_wildchat_format():
-    recs = load_records("builtin:wildchat_sample.jsonl", required=["conversation_hash", "conversation", "turn",
-                                                                   "language", "toxic", "redacted", "model", "timestamp"])
+    recs = load_records(
+        "builtin:wildchat_sample.jsonl",
+        required=["conversation_hash", "conversation", "turn", "language", "toxic", "redacted", "model", "timestamp"],
+    )
     assert 60 <= len(recs) <= 120
     assert all(t["role"] in ("user", "assistant") and "content" in t for r in recs for t in r["conversation"])
     assert len({r["conversation_hash"] for r in recs}) == len(recs)
@@ -27,25 +34,41 @@ def test_builtin_sample_is_wildchat_format():
 
 
 def test_extract_prompts_filters():
-    recs = [_rec("hi", h="1"), _rec("x" * 40, lang="Chinese", h="2"), _rec("y" * 40, toxic=True, h="3"),
-            _rec("A long enough question about databases?", h="4"), _rec("a long enough question about databases?", h="5"),
-            {"conversation_hash": "6", "conversation": [{"role": "assistant", "content": "only bot"}]}]
+    recs = [
+        _rec("hi", h="1"),
+        _rec("x" * 40, lang="Chinese", h="2"),
+        _rec("y" * 40, toxic=True, h="3"),
+        _rec("A long enough question about databases?", h="4"),
+        _rec("a long enough question about databases?", h="5"),
+        {"conversation_hash": "6", "conversation": [{"role": "assistant", "content": "only bot"}]},
+    ]
     prompts, counts = bb.extract_prompts(recs)
     assert [p["conversation_hash"] for p in prompts] == ["4"]
-    assert counts == {"records": 6, "no_user_turn": 1, "language": 1, "too_short": 1, "toxic": 1, "duplicate": 1, "kept": 1}
+    assert counts == {
+        "records": 6,
+        "no_user_turn": 1,
+        "language": 1,
+        "too_short": 1,
+        "toxic": 1,
+        "duplicate": 1,
+        "kept": 1,
+    }
     with pytest.raises(bb.ConversationFormatError):
         bb.extract_prompts([{"conversation_hash": "x", "prompt": "no conversation"}])
 
 
-@pytest.mark.parametrize("text, want", [
-    ("[1, 3, 6]", [1, 3, 6]),
-    ("Criteria met: [7, 1, 1]", [1, 7]),
-    ("[]", []),
-    ("I think [1, 9]", None),
-    ("Specificity and complexity", None),
-    ('["a"] then [2]', [2]),
-    (None, None),
-])
+@pytest.mark.parametrize(
+    "text, want",
+    [
+        ("[1, 3, 6]", [1, 3, 6]),
+        ("Criteria met: [7, 1, 1]", [1, 7]),
+        ("[]", []),
+        ("I think [1, 9]", None),
+        ("Specificity and complexity", None),
+        ('["a"] then [2]', [2]),
+        (None, None),
+    ],
+)
 def test_parse_criteria(text, want):
     assert bb.parse_criteria(text) == want
     assert bb.quality_score(bb.parse_criteria(text)) == (None if want is None else len(want))
@@ -73,9 +96,14 @@ def test_cluster_and_keywords():
 
 
 def test_select_prompts_thresholds_and_sampling():
-    df = pd.DataFrame({"id": [f"p{i}" for i in range(9)], "prompt": ["q"] * 9,
-                       "cluster": [0, 0, 0, 1, 1, 1, 2, 2, -1],
-                       "score": [7, 6, 5, 2, 7, 3, np.nan, 6, 7]})
+    df = pd.DataFrame(
+        {
+            "id": [f"p{i}" for i in range(9)],
+            "prompt": ["q"] * 9,
+            "cluster": [0, 0, 0, 1, 1, 1, 2, 2, -1],
+            "score": [7, 6, 5, 2, 7, 3, np.nan, 6, 7],
+        }
+    )
     sel, table = bb.select_prompts(df, min_score=6, min_cluster_mean=5, per_cluster=1, seed=0)
     t = table.set_index("cluster")
     assert t.loc[0, "mean_score"] == 6 and bool(t.loc[0, "cluster_kept"])
@@ -88,15 +116,24 @@ def test_select_prompts_thresholds_and_sampling():
 
 
 def test_benchmark_records_load_in_arena(tmp_path):
-    df = pd.DataFrame({"id": ["a"], "prompt": ["Explain B-trees in depth"], "cluster": [3], "score": [6.0],
-                       "conversation_hash": ["h"]})
+    df = pd.DataFrame(
+        {
+            "id": ["a"],
+            "prompt": ["Explain B-trees in depth"],
+            "cluster": [3],
+            "score": [6.0],
+            "conversation_hash": ["h"],
+        }
+    )
     recs = bb.benchmark_records(df, {3: "trees, index"})
     import json
+
     path = tmp_path / "bench.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in recs) + "\n")
     prompts, skipped = load_arena_prompts(str(path))
-    assert skipped == 0 and prompts == [{"id": "a", "prompt": "Explain B-trees in depth", "category": "benchbuilder",
-                                         "cluster": "trees, index"}]
+    assert skipped == 0 and prompts == [
+        {"id": "a", "prompt": "Explain B-trees in depth", "category": "benchbuilder", "cluster": "trees, index"}
+    ]
 
 
 def test_criteria_from_margins_and_messages():
@@ -112,6 +149,7 @@ def test_yes_no_margins_match_unpadded_forward(tiny_model_dir):
     import torch
 
     from helpers.core import hf
+
     prompts = [bb.criterion_messages("short one", 1), bb.criterion_messages("a much longer prompt " * 5, 2)]
     margins = bb.yes_no_margins(tiny_model_dir, prompts, batch_size=2)
     tok, lm = hf.load_tokenizer(tiny_model_dir), hf.load_causal_lm(tiny_model_dir)

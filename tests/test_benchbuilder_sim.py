@@ -1,6 +1,7 @@
 """The controlled BenchBuilder setting (benchbuilder_sim): the simulated labeler's parameters do what they say, its
 labels go through the notebook's own join and selection, and on fixed seeds the selection by a labeler with signal
 separates the contestants better than random prompts while a noise-only labeler's does not."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -86,16 +87,27 @@ def test_the_closed_form_board_is_arenas_bootstrap_leaderboard(world):
     from helpers.evaluation.arena.bootstrap import leaderboard
     from helpers.evaluation.arena.games import battles_from_games
     from helpers.evaluation.arena.pipeline import game_items, game_judge
+
     sim, tasks = world.sim, [world.tasks[i] for i in world.truth.index[:30]]
     judge = simj.SimulatedJudge(noise=0.1)
-    items, msgs = game_items({n: {} for n in sim.names}, sim.baseline, simj.arena_prompts(tasks),
-                             sim.answers(tasks), judge.name, "", "generate", 0, "arena-hard")
+    items, msgs = game_items(
+        {n: {} for n in sim.names},
+        sim.baseline,
+        simj.arena_prompts(tasks),
+        sim.answers(tasks),
+        judge.name,
+        "",
+        "generate",
+        0,
+        "arena-hard",
+    )
     battles, _ = battles_from_games(game_judge("generate", msgs, lambda: judge, judge.name)[0](items), sim.baseline)
     ours = bsim.baseline_board(battles, sim.baseline, rounds=400).set_index("model")
     arena = leaderboard(battles, sim.baseline, rounds=200).set_index("model").loc[ours.index]
     assert np.allclose(ours.win_rate, arena.win_rate)  # the Bradley-Terry fit against the baseline, exactly
-    assert np.allclose(ours.ci_low, arena.win_rate_low, atol=0.04) and np.allclose(ours.ci_high, arena.win_rate_high,
-                                                                                   atol=0.04)
+    assert np.allclose(ours.ci_low, arena.win_rate_low, atol=0.04) and np.allclose(
+        ours.ci_high, arena.win_rate_high, atol=0.04
+    )
     with pytest.raises(ValueError, match="baseline"):
         bsim.baseline_board(battles.assign(model_a="sim-0", model_b="sim-1"), sim.baseline)
 
@@ -114,17 +126,36 @@ def test_on_fixed_seeds_selection_beats_random_and_a_noise_only_labeler_does_not
 
 
 def _summary(means, name="as set"):
-    runs = pd.DataFrame([{"labeler": name, "repeat": i, "selected": 10, "sep_selected": 0.5 + d, "sep_random": 0.5,
-                          "true_sep_selected": 0.5, "true_sep_random": 0.5, "spearman": 0.5, "kappa": 0.3,
-                          "criterion_accuracy": 0.7, "score_bias": 0.0} for i, d in enumerate(means)])
+    runs = pd.DataFrame(
+        [
+            {
+                "labeler": name,
+                "repeat": i,
+                "selected": 10,
+                "sep_selected": 0.5 + d,
+                "sep_random": 0.5,
+                "true_sep_selected": 0.5,
+                "true_sep_random": 0.5,
+                "spearman": 0.5,
+                "kappa": 0.3,
+                "criterion_accuracy": 0.7,
+                "score_bias": 0.0,
+            }
+            for i, d in enumerate(means)
+        ]
+    )
     return runs, bsim.summarize(runs)
 
 
 def test_findings_say_better_no_better_or_untestable_from_the_numbers():
-    assert bsim.controlled_findings({"controlled": _summary([0.2, 0.3, 0.25])[1]})["signal"] == \
-        "selection separates better than random"
-    assert bsim.controlled_findings({"controlled": _summary([0.2, -0.3, 0.05])[1]})["signal"] == \
-        "selection no better than random"
+    assert (
+        bsim.controlled_findings({"controlled": _summary([0.2, 0.3, 0.25])[1]})["signal"]
+        == "selection separates better than random"
+    )
+    assert (
+        bsim.controlled_findings({"controlled": _summary([0.2, -0.3, 0.05])[1]})["signal"]
+        == "selection no better than random"
+    )
     untestable = bsim.controlled_findings({"controlled": _summary([0.2])[1]})
     assert untestable["signal"] == "untestable" and untestable["finding"].startswith("untestable here")
     assert bsim.controlled_findings({"controlled": {}})["signal"] == "not run"
@@ -140,6 +171,7 @@ def test_metrics_carry_both_findings_and_the_figure_quotes_the_gains(tmp_path):
     assert m["signal"] == "labeler not checked" and m["controlled_signal"] == "selection separates better than random"
     assert "Controlled setting" in bbs.findings_report(m) and m["controlled_finding"] in bbs.findings_report(m)
     from helpers.evaluation import benchbuilder_plots as bbp
+
     fig, caption = bbp.controlled_figure(runs, summary)
     assert "+0.25 [" in caption and "3 simulated worlds" in caption
 

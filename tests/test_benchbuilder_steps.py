@@ -1,5 +1,6 @@
 """The helpers behind notebooks/03_benchbuilder.py's cells: precheck, labeler stage, labelled prompts, the check
 against reference scores, topics, the exported set, metrics and figures (issue #23). No model is loaded."""
+
 from __future__ import annotations
 
 import json
@@ -61,18 +62,34 @@ def test_labeler_vs_reference(tmp_path):
 def test_topics_selection_export_metrics_and_figure(tmp_path):
     rng = np.random.default_rng(0)
     emb = np.vstack([rng.normal(0, 0.01, (4, 2)) + [5, 5], rng.normal(0, 0.01, (4, 2)) - [5, 5]])
-    df = pd.DataFrame({"id": [f"p{i}" for i in range(8)], "prompt": [f"apple pie {i}" if i < 4 else f"linear algebra {i}"
-                                                                     for i in range(8)],
-                       "score": [6.0, 7.0, 6.0, None, 1.0, 2.0, 1.0, 0.0], "conversation_hash": [""] * 8})
+    df = pd.DataFrame(
+        {
+            "id": [f"p{i}" for i in range(8)],
+            "prompt": [f"apple pie {i}" if i < 4 else f"linear algebra {i}" for i in range(8)],
+            "score": [6.0, 7.0, 6.0, None, 1.0, 2.0, 1.0, 0.0],
+            "conversation_hash": [""] * 8,
+        }
+    )
     selected, clusters, names = bbs.topics(df, emb, "kmeans", 2, 2, 6, 5, 2, 0)
     assert df.cluster.nunique() == 2 and len(selected) == 2 and int(clusters.cluster_kept.sum()) == 1
     assert set(clusters.topic) == set(names.values())
     bench = bbs.write_bench(tmp_path / "bench.jsonl", selected, names)
     assert [json.loads(x) for x in (tmp_path / "bench.jsonl").read_text().splitlines()] == bench
     assert all(b["category"] == "benchbuilder" and b["score"] >= 6 for b in bench)
-    m = bbs.run_metrics({"conversations": 9, "labeler_parse_failure_rate": 0.125, "bench_prompts": len(bench),
-                         "filter_counts": {"short": 1}}, df, clusters, float("nan"), 0, 2,
-                        {"malformed_store_lines": 0, "records_to_retry": 0})
+    m = bbs.run_metrics(
+        {
+            "conversations": 9,
+            "labeler_parse_failure_rate": 0.125,
+            "bench_prompts": len(bench),
+            "filter_counts": {"short": 1},
+        },
+        df,
+        clusters,
+        float("nan"),
+        0,
+        2,
+        {"malformed_store_lines": 0, "records_to_retry": 0},
+    )
     assert m["topics"] == 2 and m["topics_kept"] == 1 and m["prompts_after_filters"] == 8
     assert m["signal"] == "labeler not checked" and any("labeler endpoint errors 2" in f for f in m["findings"])
     fig, caption = bbp.topics_figure(df, emb, clusters, names, 5, 0)

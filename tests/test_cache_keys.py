@@ -4,6 +4,7 @@ For each notebook's stage graph: every parameter is classified; changing a keyed
 same run folder recomputes exactly the stages that depend on it (and those after them), with fake stage
 functions over the real keyed stores; nothing stale is read; the notebooks use the keyed stores.
 """
+
 import json
 import re
 from pathlib import Path
@@ -20,9 +21,16 @@ from helpers.magpie.stages import GRAPH as MAGPIE
 from helpers.participai.stages import GRAPH as PARTICIPAI
 from helpers.wildchat.stages import GRAPH as WILDCHAT
 
-GRAPHS = {"01_magpie": MAGPIE, "02_wildbench": WILDBENCH, "03_benchbuilder": BENCHBUILDER,
-          "04_arena_hard": ARENA, "05_cdr": CDR, "07_culturegen": CULTUREGEN, "10_wildchat": WILDCHAT,
-          "12_participai": PARTICIPAI}
+GRAPHS = {
+    "01_magpie": MAGPIE,
+    "02_wildbench": WILDBENCH,
+    "03_benchbuilder": BENCHBUILDER,
+    "04_arena_hard": ARENA,
+    "05_cdr": CDR,
+    "07_culturegen": CULTUREGEN,
+    "10_wildchat": WILDCHAT,
+    "12_participai": PARTICIPAI,
+}
 
 
 def defaults(nb):
@@ -58,9 +66,13 @@ def order(graph: StageGraph):
 def test_every_parameter_is_classified(nb):
     names = list(defaults(nb))
     graph = GRAPHS[nb]
-    assert graph.unclassified(names) == [], f"classify these {nb} parameters in its stages.py (keyed, items or uncached)"
+    assert graph.unclassified(names) == [], (
+        f"classify these {nb} parameters in its stages.py (keyed, items or uncached)"
+    )
     known = graph.keyed_params() | set(graph.items) | set(graph.uncached)
-    assert known - set(names) - set(ENGINE_SETTINGS) == set(), "the stage graph names parameters the notebook does not have"
+    assert known - set(names) - set(ENGINE_SETTINGS) == set(), (
+        "the stage graph names parameters the notebook does not have"
+    )
 
 
 @pytest.mark.parametrize("nb", list(GRAPHS))
@@ -72,10 +84,12 @@ def test_changing_a_parameter_recomputes_exactly_the_affected_stages(nb, tmp_pat
         bound = graph.bind(tmp_path, params)
         out = {}
         for stage in order(graph):
+
             def process(batch, stage=stage):
                 calls[stage] = calls.get(stage, 0) + len(batch)
                 # the record carries what it was computed from, so a stale read would show
                 return [{"id": it["id"], "made_from": config_hash(bound.config(stage))} for it in batch]
+
             recs = run_stage(bound.store(stage), [{"id": f"item-{i}"} for i in range(3)], process, desc=stage)
             out[stage] = recs
             for r in recs:
@@ -110,38 +124,74 @@ EXPECTED = {
         "tagger_model": {"tags", "tag_reference", "sft"},
         "guard_model": {"guard", "sft"},
         "reward_model": {"reward", "sft"},
-        "sft_lr": {"sft"}, "min_quality": {"sft"}, "sft_data": {"sft"},
+        "sft_lr": {"sft"},
+        "min_quality": {"sft"},
+        "sft_data": {"sft"},
         "ins_temperature": {"instructions", "embeddings", "responses", "tags", "reward", "guard", "sft"},
         "dedup_threshold": {"sft"},
     },
-    "02_wildbench": {"judge_max_tokens": {"wb_score", "wb_reward"}, "max_words": {"wb_score", "wb_reward"},
-                     "answer_max_tokens": {"answers", "wb_score", "wb_reward"}, "seed": {"answers", "wb_score", "wb_reward"},
-                     "judge_model": {"wb_score", "wb_reward"}},
+    "02_wildbench": {
+        "judge_max_tokens": {"wb_score", "wb_reward"},
+        "max_words": {"wb_score", "wb_reward"},
+        "answer_max_tokens": {"answers", "wb_score", "wb_reward"},
+        "seed": {"answers", "wb_score", "wb_reward"},
+        "judge_model": {"wb_score", "wb_reward"},
+    },
     "03_benchbuilder": {"labeler_max_tokens": {"labels"}, "labeler_mode": {"labels"}, "yes_no_threshold": {"labels"}},
-    "04_arena_hard": {"judge_prompt": {"games"}, "judge_max_tokens": {"games"}, "answer_max_tokens": {"answers", "games"}},
-    "05_cdr": {"max_response_tokens": {"onpolicy_rewards", "trained", "logprobs"},
-               "max_prompt_tokens": {"onpolicy_rewards", "trained", "logprobs"},
-               "learning_rate": {"trained", "child"},
-               "onpolicy_temperature": {"onpolicy_samples", "onpolicy_rewards", "trained"},
-               "gap_data": {"gap_scores"}, "train_steps": {"trained", "child"}, "onpolicy_samples": {
-                   "onpolicy_samples", "onpolicy_rewards", "trained"},  # not the DPO child: it learns no on-policy pair
-               "parent_model": {"derived", "child", "onpolicy_samples", "onpolicy_rewards", "trained"}},
-    "07_culturegen": {"extractor_max_tokens": {"extract_llm"}, "temperature": {"generations", "extract_llm"},
-                      "model": {"generations", "extract_llm", "scores", "culturalbench"}, "cb_local_scoring": {"culturalbench"},
-                      "cb_base_url": {"culturalbench"}, "cb_model": {"culturalbench"}, "cb_data": {"culturalbench"},
-                      "n_cb_questions": {"culturalbench"}},
-    "12_participai": {"coder_model": {"coding"}, "coder_max_tokens": {"coding"}, "n_fewshot": {"coding"},
-                      "release_dir": {"coding"}},
-    "10_wildchat": {"model": {"scan", "languages", "others", "labels", "diversity", "prompts"},
-                    "data": {"scan", "languages", "labels", "diversity", "prompts"},
-                    "other_corpora": {"others", "diversity"}, "embedder": {"diversity", "prompts"},
-                    "labeler_base_url": {"labels"}, "dedup_threshold": {"prompts"}},
+    "04_arena_hard": {
+        "judge_prompt": {"games"},
+        "judge_max_tokens": {"games"},
+        "answer_max_tokens": {"answers", "games"},
+    },
+    "05_cdr": {
+        "max_response_tokens": {"onpolicy_rewards", "trained", "logprobs"},
+        "max_prompt_tokens": {"onpolicy_rewards", "trained", "logprobs"},
+        "learning_rate": {"trained", "child"},
+        "onpolicy_temperature": {"onpolicy_samples", "onpolicy_rewards", "trained"},
+        "gap_data": {"gap_scores"},
+        "train_steps": {"trained", "child"},
+        "onpolicy_samples": {
+            "onpolicy_samples",
+            "onpolicy_rewards",
+            "trained",
+        },  # not the DPO child: it learns no on-policy pair
+        "parent_model": {"derived", "child", "onpolicy_samples", "onpolicy_rewards", "trained"},
+    },
+    "07_culturegen": {
+        "extractor_max_tokens": {"extract_llm"},
+        "temperature": {"generations", "extract_llm"},
+        "model": {"generations", "extract_llm", "scores", "culturalbench"},
+        "cb_local_scoring": {"culturalbench"},
+        "cb_base_url": {"culturalbench"},
+        "cb_model": {"culturalbench"},
+        "cb_data": {"culturalbench"},
+        "n_cb_questions": {"culturalbench"},
+    },
+    "12_participai": {
+        "coder_model": {"coding"},
+        "coder_max_tokens": {"coding"},
+        "n_fewshot": {"coding"},
+        "release_dir": {"coding"},
+    },
+    "10_wildchat": {
+        "model": {"scan", "languages", "others", "labels", "diversity", "prompts"},
+        "data": {"scan", "languages", "labels", "diversity", "prompts"},
+        "other_corpora": {"others", "diversity"},
+        "embedder": {"diversity", "prompts"},
+        "labeler_base_url": {"labels"},
+        "dedup_threshold": {"prompts"},
+    },
 }
-NOTHING = {"02_wildbench": ["K", "bootstrap_rounds", "judge_timeout"], "04_arena_hard": ["bootstrap_rounds", "style_method"],
-           "05_cdr": ["batch_size", "torch_threads", "sweep_pairs"], "07_culturegen": ["score_measure", "calibrate"],
-           "01_magpie": ["hf_batch_size"], "03_benchbuilder": ["min_score", "n_clusters"],
-           "12_participai": ["bootstrap_rounds", "coder_batch_size", "n_coded", "coder_timeout"],
-           "10_wildchat": ["labeler_timeout", "expected_file", "torch_threads"]}
+NOTHING = {
+    "02_wildbench": ["K", "bootstrap_rounds", "judge_timeout"],
+    "04_arena_hard": ["bootstrap_rounds", "style_method"],
+    "05_cdr": ["batch_size", "torch_threads", "sweep_pairs"],
+    "07_culturegen": ["score_measure", "calibrate"],
+    "01_magpie": ["hf_batch_size"],
+    "03_benchbuilder": ["min_score", "n_clusters"],
+    "12_participai": ["bootstrap_rounds", "coder_batch_size", "n_coded", "coder_timeout"],
+    "10_wildchat": ["labeler_timeout", "expected_file", "torch_threads"],
+}
 
 
 @pytest.mark.parametrize("nb", list(GRAPHS))
@@ -155,14 +205,20 @@ def test_graph_matches_the_pipeline(nb):
 
 
 # the experiment-package modules that open a notebook's stage stores for its cells
-STAGE_MODULES = {"01_magpie": ["magpie/steps.py"], "02_wildbench": ["evaluation/wildbench/pipeline.py"],
-                 "04_arena_hard": ["evaluation/arena/pipeline.py"], "05_cdr": ["cdr/steps.py"],
-                 "07_culturegen": ["culturegen/steps.py"], "10_wildchat": ["wildchat/stages.py"]}
+STAGE_MODULES = {
+    "01_magpie": ["magpie/steps.py"],
+    "02_wildbench": ["evaluation/wildbench/pipeline.py"],
+    "04_arena_hard": ["evaluation/arena/pipeline.py"],
+    "05_cdr": ["cdr/steps.py"],
+    "07_culturegen": ["culturegen/steps.py"],
+    "10_wildchat": ["wildchat/stages.py"],
+}
 
 
 @pytest.mark.parametrize("nb", list(GRAPHS))
 def test_notebooks_use_keyed_stores(nb):
     import helpers
+
     cells = json.loads(notebook_path(nb).read_text())["cells"]
     src = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
     src += "\n".join((Path(helpers.__file__).parent / m).read_text() for m in STAGE_MODULES.get(nb, []))
@@ -171,9 +227,13 @@ def test_notebooks_use_keyed_stores(nb):
     for stage in GRAPHS[nb].stages:
         if nb == "07_culturegen" and stage == "culturalbench":  # its stores are opened inside culturalbench.evaluate
             calls = re.findall(r"cgb\.evaluate\((.*?)\)\s*(?:#[^\n]*)?\n", src, flags=re.S)
-            assert len(calls) == 2 and all("stages=stages" in c for c in calls), "07: CulturalBench not keyed by its stage"
+            assert len(calls) == 2 and all("stages=stages" in c for c in calls), (
+                "07: CulturalBench not keyed by its stage"
+            )
             continue
-        assert re.search(rf'stages\.(store|path|json)\(\s*"{stage}"', src), f"{nb}: stage {stage} is not read through its keyed store"
+        assert re.search(rf'stages\.(store|path|json)\(\s*"{stage}"', src), (
+            f"{nb}: stage {stage} is not read through its keyed store"
+        )
 
 
 def test_keyed_store_writes_its_config_and_never_reads_a_stale_file(tmp_path):
@@ -205,8 +265,9 @@ def test_logprob_stage_rescored_when_truncation_changes(tmp_path):
     for limit, fresh in ((4, 3), (4, 0), (6, 3)):
         scorer = FakeScorer(limit)
         bound = CDR.bind(tmp_path, {**base, "max_response_tokens": limit})
-        out = score_responses(bound.store("logprobs", part="fake", model="fake", end_of_turn=scorer.end_of_turn),
-                              scorer, items)
+        out = score_responses(
+            bound.store("logprobs", part="fake", model="fake", end_of_turn=scorer.end_of_turn), scorer, items
+        )
         assert scorer.calls == fresh
         assert [out[it["id"]].n_tokens for it in items] == [min(5 + i, limit) for i in range(3)]
 

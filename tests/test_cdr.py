@@ -1,5 +1,6 @@
 """Density-ratio reward against a direct token-by-token computation (same and different tokenizers),
 router parsing, customisation, on-policy pairs, derived models, statistics."""
+
 import random
 
 import pytest
@@ -7,8 +8,10 @@ import pytest
 from helpers import cdr
 from helpers.core.logprobs import token_logprobs_unbatched
 
-CHATS = [[{"role": "user", "content": "What is 2 + 2?"}],
-         [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Name a colour."}]]
+CHATS = [
+    [{"role": "user", "content": "What is 2 + 2?"}],
+    [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Name a colour."}],
+]
 RESPONSES = ["2 + 2 equals 4.", "Blue, like the sky on a clear summer day."]
 
 
@@ -21,12 +24,23 @@ def wordpiece_model_dir(tmp_path_factory):
     from helpers.core.models import resolve_embedder
 
     tok = AutoTokenizer.from_pretrained(resolve_embedder())
-    tok.chat_template = ("{% for m in messages %}[{{ m['role'] }}] {{ m['content'] }} [SEP] {% endfor %}"
-                         "{% if add_generation_prompt %}[assistant] {% endif %}")
+    tok.chat_template = (
+        "{% for m in messages %}[{{ m['role'] }}] {{ m['content'] }} [SEP] {% endfor %}"
+        "{% if add_generation_prompt %}[assistant] {% endif %}"
+    )
     torch.manual_seed(5)
-    cfg = LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                      num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
-                      pad_token_id=tok.pad_token_id, bos_token_id=tok.cls_token_id, eos_token_id=tok.sep_token_id)
+    cfg = LlamaConfig(
+        vocab_size=len(tok),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=512,
+        pad_token_id=tok.pad_token_id,
+        bos_token_id=tok.cls_token_id,
+        eos_token_id=tok.sep_token_id,
+    )
     path = tmp_path_factory.mktemp("tiny-wordpiece")
     LlamaForCausalLM(cfg).save_pretrained(path)
     tok.save_pretrained(path)
@@ -36,6 +50,7 @@ def wordpiece_model_dir(tmp_path_factory):
 def direct_logprob(path, prompt, response, max_prompt=2048, max_response=1024):
     """Token by token, fresh forward pass each, own template and tokenizer."""
     from helpers.core import hf
+
     tok = hf.load_tokenizer(path)
     model = hf.load_causal_lm(path, "float32", "cpu")
     p_ids = hf.encode(tok, hf.render(tok, prompt))[-max_prompt:]
@@ -47,7 +62,9 @@ def direct_logprob(path, prompt, response, max_prompt=2048, max_response=1024):
 
 @pytest.mark.parametrize("variant", ["sum", "mean"])
 def test_ratio_matches_direct_computation_same_tokenizer(tiny_model_dir, tiny_model_dir_b, variant):
-    reward = cdr.DensityRatioReward(tiny_model_dir, tiny_model_dir_b, variant=variant, dtype="float32", device="cpu", batch_size=2)
+    reward = cdr.DensityRatioReward(
+        tiny_model_dir, tiny_model_dir_b, variant=variant, dtype="float32", device="cpu", batch_size=2
+    )
     got = reward.score(list(zip(CHATS, RESPONSES)))
     for (p, r), g in zip(zip(CHATS, RESPONSES), got):
         s, ns = direct_logprob(tiny_model_dir, p, r)
@@ -68,8 +85,9 @@ def test_ratio_with_different_tokenizers(tiny_model_dir, wordpiece_model_dir):
 
 
 def test_truncation_params(tiny_model_dir, tiny_model_dir_b):
-    reward = cdr.DensityRatioReward(tiny_model_dir, tiny_model_dir_b, max_prompt_tokens=5, max_response_tokens=3,
-                                    dtype="float32", device="cpu")
+    reward = cdr.DensityRatioReward(
+        tiny_model_dir, tiny_model_dir_b, max_prompt_tokens=5, max_response_tokens=3, dtype="float32", device="cpu"
+    )
     g = reward.score([(CHATS[1], RESPONSES[1])])[0]
     assert g.strong.n_tokens == 3
     s, _ = direct_logprob(tiny_model_dir, CHATS[1], RESPONSES[1], 5, 3)
@@ -79,6 +97,7 @@ def test_truncation_params(tiny_model_dir, tiny_model_dir_b):
 
 def test_cached_stage_and_token_budget_match_direct_scores(tmp_path, tiny_model_dir):
     from helpers import JsonlStore, LogProbScorer
+
     scorer = LogProbScorer(tiny_model_dir, dtype="float32", device="cpu", batch_size=1)
     items = [{"id": f"i{k}", "prompt": p, "response": r} for k, (p, r) in enumerate(zip(CHATS, RESPONSES))]
     store = JsonlStore(tmp_path / "lp.jsonl")
@@ -102,9 +121,13 @@ def test_router_parse_and_failure():
 
     def broken(msgs):
         raise RuntimeError("down")
+
     domains, fallbacks = cdr.route(["a", "b"], broken)
     assert domains == ["CHAT", "CHAT"] and fallbacks["unparsed"] == 2 and fallbacks["error"]
-    assert cdr.route(["x", "y"], lambda msgs: ["SAFETY", "no idea"]) == (["SAFETY", "CHAT"], {"unparsed": 1, "error": None})
+    assert cdr.route(["x", "y"], lambda msgs: ["SAFETY", "no idea"]) == (
+        ["SAFETY", "CHAT"],
+        {"unparsed": 1, "error": None},
+    )
 
 
 def test_customise_same_for_both_models_and_keeps_system():
@@ -134,6 +157,7 @@ def test_preference_dataset_format():
 
 def test_derived_models(tmp_path, tiny_model_dir):
     from helpers.core import hf
+
     half = cdr.derive_model("layers:1", tiny_model_dir, tmp_path / "half")
     assert hf.load_causal_lm(half, "float32", "cpu").config.num_hidden_layers == 1
     noisy = cdr.derive_model("noise:0.5", tiny_model_dir, tmp_path / "noise")
@@ -154,10 +178,19 @@ def test_correlation_ci():
 def test_reward_model_baseline(tmp_path, embedded_model_dir):
     import torch
     from transformers import AutoTokenizer, LlamaConfig, LlamaForSequenceClassification
+
     tok = AutoTokenizer.from_pretrained(embedded_model_dir)
     torch.manual_seed(0)
-    cfg = LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=4,
-                      num_key_value_heads=2, num_labels=1, pad_token_id=tok.pad_token_id)
+    cfg = LlamaConfig(
+        vocab_size=len(tok),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=1,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        num_labels=1,
+        pad_token_id=tok.pad_token_id,
+    )
     LlamaForSequenceClassification(cfg).save_pretrained(tmp_path)
     tok.save_pretrained(tmp_path)
     pairs = list(zip(CHATS, RESPONSES))
@@ -196,7 +229,7 @@ def test_data_slices_are_disjoint_and_refuse_when_all_is_evaluated():
     s = cdr.data_slices(per_subset=4, onpolicy_prompts=2, train_per_subset=4, gap_per_subset=8)
     assert s == {"eval": (0, 4), "onpolicy": (4, 1), "train": (5, 4), "gap": (9, 8)}
     ranges = [set(range(o, o + c)) for o, c in s.values()]
-    assert all(not (a & b) for i, a in enumerate(ranges) for b in ranges[i + 1:])
+    assert all(not (a & b) for i, a in enumerate(ranges) for b in ranges[i + 1 :])
     assert cdr.data_slices(0, 0, 0, 0)["eval"] == (0, 0)
     with pytest.raises(ValueError, match="per_subset 0"):
         cdr.data_slices(0, 0, 0, 8)
@@ -231,8 +264,14 @@ def test_tied_share_counts_pairs_the_reward_cannot_order():
         cdr.tied_share([1.0], [])
 
 
-HEAD = {"ratio_headline": 30.0, "ratio_headline_ci": [20.0, 40.0], "n_examples": 32, "default_pair": "s / w",
-        "variant": "sum", "strong_alone_mean_headline": 60.0}
+HEAD = {
+    "ratio_headline": 30.0,
+    "ratio_headline_ci": [20.0, 40.0],
+    "n_examples": 32,
+    "default_pair": "s / w",
+    "variant": "sum",
+    "strong_alone_mean_headline": 60.0,
+}
 
 
 def test_degenerate_reward_withholds_the_headline_with_the_reason():
@@ -245,10 +284,19 @@ def test_degenerate_reward_withholds_the_headline_with_the_reason():
     at = cdr.findings({**HEAD, "ratio_tied_share": cdr.MAX_TIED_SHARE})  # the threshold itself fails
     assert at["signal"] == "reward degenerate: no headline"
     # the baselines table's rows are counted (the headline is one of them), customisation variants too
-    many = cdr.findings({**HEAD, "ratio_tied_share": 1.0, "strong_alone_mean_tied_share": 1.0,
-                         "baseline_tied_share": {"ratio sum (s / w)": 1.0, "strong alone, mean log-prob": 1.0,
-                                                 "weak alone, mean log-prob": 0.1},
-                         "customisation_tied_share": {"plain": 1.0, "criteria + exemplar": 0.5}})
+    many = cdr.findings(
+        {
+            **HEAD,
+            "ratio_tied_share": 1.0,
+            "strong_alone_mean_tied_share": 1.0,
+            "baseline_tied_share": {
+                "ratio sum (s / w)": 1.0,
+                "strong alone, mean log-prob": 1.0,
+                "weak alone, mean log-prob": 0.1,
+            },
+            "customisation_tied_share": {"plain": 1.0, "criteria + exemplar": 0.5},
+        }
+    )
     assert many["rewards_degenerate"] == 3
     assert "the strong model alone (mean log-prob) n/a: reward degenerate (100% of pairs tied" in many["findings"][0]
     assert any(s.startswith("customisation (plain): n/a: reward degenerate") for s in many["findings"])
@@ -266,24 +314,41 @@ def test_non_degenerate_reward_keeps_the_headline():
 
 
 def test_sweep_with_degenerate_pairs_and_equal_gaps_says_so():
-    f = cdr.findings({**HEAD, "n_pairs": 6, "pairs_rated": 5, "pairs_reward_degenerate": 1, "pairs_gap_distinct": 1,
-                      "pairs_headline_distinct": 3, "gap_accuracy_pearson": None,
-                      "pairs_gap_tied": [["a / d", "b / d"], ["a / d", "c / d"]]})
-    assert any("n/a: gaps degenerate (all 5 pairs have the same gap); 1 pair(s) with a degenerate reward" in s
-               for s in f["findings"])
+    f = cdr.findings(
+        {
+            **HEAD,
+            "n_pairs": 6,
+            "pairs_rated": 5,
+            "pairs_reward_degenerate": 1,
+            "pairs_gap_distinct": 1,
+            "pairs_headline_distinct": 3,
+            "gap_accuracy_pearson": None,
+            "pairs_gap_tied": [["a / d", "b / d"], ["a / d", "c / d"]],
+        }
+    )
+    assert any(
+        "n/a: gaps degenerate (all 5 pairs have the same gap); 1 pair(s) with a degenerate reward" in s
+        for s in f["findings"]
+    )
     assert f["rewards_degenerate"] == 1 and f["ranking_ties"] == 2
-    assert "Sweep ranking: 2 of 15 pairs of pairs have the same gap, ordered by name: {a / d, b / d, c / d}." in f["findings"]
+    assert (
+        "Sweep ranking: 2 of 15 pairs of pairs have the same gap, ordered by name: {a / d, b / d, c / d}."
+        in f["findings"]
+    )
 
 
 def test_sweep_order_is_the_same_whatever_the_input_order():
     import itertools
 
     import pandas as pd
-    rows = [{"strong": "b", "weak": "d", "gap": 0.4, "headline": 50.0},
-            {"strong": "a", "weak": "d", "gap": 0.4, "headline": 60.0},
-            {"strong": "c", "weak": "d", "gap": 0.1 + 0.2, "headline": 55.0},   # 0.30000000000000004
-            {"strong": "a", "weak": "c", "gap": 0.3, "headline": 40.0},
-            {"strong": "a", "weak": "b", "gap": 0.0 + 1e-12 + 0.1, "headline": 45.0}]
+
+    rows = [
+        {"strong": "b", "weak": "d", "gap": 0.4, "headline": 50.0},
+        {"strong": "a", "weak": "d", "gap": 0.4, "headline": 60.0},
+        {"strong": "c", "weak": "d", "gap": 0.1 + 0.2, "headline": 55.0},  # 0.30000000000000004
+        {"strong": "a", "weak": "c", "gap": 0.3, "headline": 40.0},
+        {"strong": "a", "weak": "b", "gap": 0.0 + 1e-12 + 0.1, "headline": 45.0},
+    ]
     seen = set()
     for perm in itertools.permutations(rows):
         out = cdr.rank_sweep(list(perm))
@@ -302,7 +367,8 @@ def test_unordered_pairs_treat_summation_noise_as_a_tie():
 
 def test_onpolicy_seeds_come_from_ids_not_batch_positions():
     from helpers import cdr
+
     assert cdr.sample_seed(0, "a") == cdr.sample_seed(0, "a") != cdr.sample_seed(1, "a") != cdr.sample_seed(0, "b")
-    assert 0 <= cdr.sample_seed(0, "a") < 2 ** 28
+    assert 0 <= cdr.sample_seed(0, "a") < 2**28
     items = cdr.sample_items([{"id": "x", "prompt": "p", "samples": ["u", "v"]}])
     assert items == [{"id": "x/s0", "prompt": "p", "response": "u"}, {"id": "x/s1", "prompt": "p", "response": "v"}]

@@ -1,6 +1,7 @@
 """05_cdr's pair sweep: ``sweep_pairs`` parsing (list, file, all) and its precheck, one scoring per model whatever the
 number of pairs, pair rewards from cached scores against a hand computation, the full-gpu-sweep pair file, and the
 default pair against its members (paired bootstrap, computed finding)."""
+
 from __future__ import annotations
 
 import json
@@ -31,25 +32,31 @@ def test_explicit_list_keeps_order_and_orientation_and_drops_duplicates():
     assert [(s, w, round(g, 6)) for s, w, g in pairs] == [("small", "big", -0.8), ("big", "mid", 0.4)] and tied == []
 
 
-@pytest.mark.parametrize("suffix, text", [
-    (".yaml", "# a comment\npairs:\n  - {strong: big, weak: mid, type: dpo-over-sft}\n  - [mid, small]\n"),
-    (".csv", "# a comment\nstrong,weak,type\nbig,mid,dpo-over-sft\nmid,small,sft-over-base\n"),
-    (".jsonl", '{"strong": "big", "weak": "mid"}\n{"strong": "mid", "weak": "small"}\n'),
-])
+@pytest.mark.parametrize(
+    "suffix, text",
+    [
+        (".yaml", "# a comment\npairs:\n  - {strong: big, weak: mid, type: dpo-over-sft}\n  - [mid, small]\n"),
+        (".csv", "# a comment\nstrong,weak,type\nbig,mid,dpo-over-sft\nmid,small,sft-over-base\n"),
+        (".jsonl", '{"strong": "big", "weak": "mid"}\n{"strong": "mid", "weak": "small"}\n'),
+    ],
+)
 def test_pair_files(tmp_path, suffix, text):
     path = tmp_path / f"pairs{suffix}"
     path.write_text(text)
     assert parse_sweep_pairs(str(path), ZOO) == [("big", "mid"), ("mid", "small")]
 
 
-@pytest.mark.parametrize("spec, message", [
-    ([["big", "bigg"]], r"1 model\(s\) not in the zoo: 'bigg' \(did you mean 'big'\?\)"),
-    ([["big", "big"]], "pairs a model with itself"),
-    ([["big"]], r"each pair is \[strong, weak\]"),
-    ([], "no pairs"),
-    ("", "is empty"),
-    (3, "must be \"all\""),
-])
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ([["big", "bigg"]], r"1 model\(s\) not in the zoo: 'bigg' \(did you mean 'big'\?\)"),
+        ([["big", "big"]], "pairs a model with itself"),
+        ([["big"]], r"each pair is \[strong, weak\]"),
+        ([], "no pairs"),
+        ("", "is empty"),
+        (3, 'must be "all"'),
+    ],
+)
 def test_bad_pairs_are_one_line_errors_naming_the_parameter(spec, message):
     with pytest.raises(PairsError, match=message) as err:
         parse_sweep_pairs(spec, ZOO)
@@ -70,8 +77,10 @@ def test_precheck_refuses_a_pair_outside_the_zoo():
 
 # --------------------------------------------------------------------------- rewards from cached scores
 def test_pair_reward_from_cached_scores_matches_a_hand_computation():
-    lp = {"s": {"e/chosen": ResponseLogProb(-10.0, -2.0, 5), "e/rejected": ResponseLogProb(-12.0, -3.0, 4)},
-          "w": {"e/chosen": ResponseLogProb(-14.0, -3.5, 4), "e/rejected": ResponseLogProb(-11.0, -2.2, 5)}}
+    lp = {
+        "s": {"e/chosen": ResponseLogProb(-10.0, -2.0, 5), "e/rejected": ResponseLogProb(-12.0, -3.0, 4)},
+        "w": {"e/chosen": ResponseLogProb(-14.0, -3.5, 4), "e/rejected": ResponseLogProb(-11.0, -2.2, 5)},
+    }
     # sum: chosen -10 - (-14) = 4, rejected -12 - (-11) = -1; mean: chosen -2 - (-3.5) = 1.5, rejected -3 + 2.2 = -0.8
     assert cdr.pair_rewards(lp, "s", "w", ["e"], "sum") == ([4.0], [-1.0])
     ch, rj = cdr.pair_rewards(lp, "s", "w", ["e"], "mean")
@@ -87,6 +96,7 @@ class _Stages:
 
     def store(self, stage, part="", **inputs):
         from helpers.core.store import JsonlStore
+
         return JsonlStore(self.where / f"{stage}_{part}.jsonl")
 
 
@@ -94,6 +104,7 @@ class _Stages:
 def counted_scorers(monkeypatch):
     """Counts LogProbScorer constructions (model loads) and the sequences each model scores."""
     import helpers.cdr.reward as reward
+
     loads, scored = {}, {}
 
     class Counting(reward.LogProbScorer):
@@ -110,8 +121,9 @@ def counted_scorers(monkeypatch):
     return loads, scored
 
 
-def test_each_model_scores_the_data_once_whatever_the_number_of_pairs(tmp_path, tiny_model_dir, tiny_model_dir_b,
-                                                                      tiny_base_model_dir, counted_scorers):
+def test_each_model_scores_the_data_once_whatever_the_number_of_pairs(
+    tmp_path, tiny_model_dir, tiny_model_dir_b, tiny_base_model_dir, counted_scorers
+):
     loads, scored = counted_scorers
     examples = rb.load_preference_set("builtin:rewardbench_offline.jsonl", per_subset=1)
     items, ids = cdr.response_items(examples, lambda e: rb.chat_prompt(e["prompt"])), [e["id"] for e in examples]
@@ -151,10 +163,15 @@ def test_the_sweep_pair_file_has_221_typed_pairs_of_the_profiles_models():
 
 
 def test_check_pair_types_names_bad_rows():
-    rows = [{"strong": "a", "weak": "b", "type": "dpo-over-sft"}, {"strong": "a", "weak": "b", "type": "dpo-over-sft"},
-            {"strong": "c", "weak": "b", "type": "rlhf-over-sft"}]
-    assert cdr.check_pair_types(rows) == ["row 2 ('a', 'b'): duplicate pair",
-                                          "row 3 ('c', 'b'): type 'rlhf-over-sft' is not one of " + str(PAIR_TYPES)]
+    rows = [
+        {"strong": "a", "weak": "b", "type": "dpo-over-sft"},
+        {"strong": "a", "weak": "b", "type": "dpo-over-sft"},
+        {"strong": "c", "weak": "b", "type": "rlhf-over-sft"},
+    ]
+    assert cdr.check_pair_types(rows) == [
+        "row 2 ('a', 'b'): duplicate pair",
+        "row 3 ('c', 'b'): type 'rlhf-over-sft' is not one of " + str(PAIR_TYPES),
+    ]
 
 
 # --------------------------------------------------------------------------- the default pair vs its members
@@ -195,18 +212,28 @@ def test_equal_methods_are_not_resolved_and_a_missing_section_is_untestable():
     sentence, signal = cdr.comparison_sentence(c, "child", "parent")
     assert signal == "no resolved difference" and sentence.count("not resolved (CI covers 0)") == 2
     chat = [e for e in EVAL if e["section"] == "Chat"]
-    c2 = cdr.member_comparison(chat, {m: (v[0][:len(chat)], v[1][:len(chat)]) for m, v in methods.items()},
-                               "ratio", "child", "parent")
+    c2 = cdr.member_comparison(
+        chat, {m: (v[0][: len(chat)], v[1][: len(chat)]) for m, v in methods.items()}, "ratio", "child", "parent"
+    )
     assert c2["ratio"] is None and cdr.comparison_sentence(c2, "child", "parent")[1] == "untestable"
 
 
 def test_findings_lead_with_the_member_comparison():
     methods = _methods({"ratio": 0.25, "child": 1.0, "parent": 0.5})
     c = cdr.member_comparison(EVAL, methods, "ratio", "child", "parent", seed=0)
-    m = {"ratio_headline": 25.0, "ratio_headline_ci": [10.0, 40.0], "ratio_tied_share": 0.0, "n_examples": len(EVAL),
-         "default_pair": "child / parent", "variant": "sum", "default_pair_comparison": c}
+    m = {
+        "ratio_headline": 25.0,
+        "ratio_headline_ci": [10.0, 40.0],
+        "ratio_tied_share": 0.0,
+        "n_examples": len(EVAL),
+        "default_pair": "child / parent",
+        "variant": "sum",
+        "default_pair_comparison": c,
+    }
     out = cdr.findings(m)
-    assert out["signal"] == "both members beat the ratio" and out["finding"].startswith("The density ratio child / parent")
+    assert out["signal"] == "both members beat the ratio" and out["finding"].startswith(
+        "The density ratio child / parent"
+    )
     assert out["findings"][0] == out["finding"] and "highest: child alone" in out["finding"]
     json.dumps(out)
 
@@ -216,6 +243,7 @@ def test_a_base_model_without_template_scores_the_messages_as_plain_text(tiny_ba
     assert cdr.plain_chat_prompt(msgs) == "System: Be brief.\n\nUser: Hi?\n\nAssistant:"
     assert cdr.plain_chat_prompt("raw text") == "raw text"
     from helpers.core.logprobs import LogProbScorer
+
     scorer = LogProbScorer(tiny_base_model_dir, dtype="float32", device="cpu")
     assert cdr.model_prompts(scorer, [msgs]) == [cdr.plain_chat_prompt(msgs)]
     direct = scorer.score([(cdr.plain_chat_prompt(msgs), "Hello.")])[0]

@@ -1,5 +1,6 @@
 """The helpers behind notebooks/05_cdr.py's cells: the sweep, baselines, length preference, routing, before/after,
 metrics and the figure (issue #23: cells tell the story, helpers hold the logic). No model is loaded."""
+
 from __future__ import annotations
 
 import matplotlib
@@ -74,7 +75,9 @@ def test_routing_with_and_without_a_router():
     domains, fallbacks, lines = cdr.route_examples(EVAL, cdr.rewardbench_evaluator and (lambda e: e["prompt"]))
     assert set(domains) == {"CHAT"} and fallbacks == {"unparsed": 0, "error": None} and lines == []
     domains, fallbacks, lines = cdr.route_examples(EVAL, lambda e: e["prompt"], FakeRouter())
-    assert domains[-1] == "CHAT" and fallbacks["unparsed"] == 1 and lines[0].startswith("router fallbacks to CHAT: 1 of")
+    assert (
+        domains[-1] == "CHAT" and fallbacks["unparsed"] == 1 and lines[0].startswith("router fallbacks to CHAT: 1 of")
+    )
     acc, counts, line = cdr.router_accuracy(EVAL, domains)
     gold = [cdr.SECTION_DOMAIN[e["section"]] for e in EVAL]
     assert acc == pytest.approx(sum(d == g for d, g in zip(domains, gold)) / len(EVAL))
@@ -104,16 +107,39 @@ def test_before_after_and_run_metrics_and_figure():
     prefers, _ = cdr.length_preference(S, IDS, methods)
     rated = pairs[~pairs.reward_degenerate].dropna(subset=["headline"])
     corr = cdr.correlation_ci(rated.gap, rated.headline, seed=0)
-    m = cdr.run_metrics(strong="strong", weak="weak", variant="mean", eval_set=EVAL,
-                        main=reports["ratio mean (strong / weak)"], reports=reports, method_tied=tied, custom_tied={},
-                        pairs=pairs, rated=rated, gap_tied=gap_tied, tied_pairs=tied_pairs, trained_specs=[],
-                        parent_model="strong", gap_scores=GAPS, gap_metric="acc", corr=corr, timing=pd.DataFrame(),
-                        prefers_longer=prefers, router={"accuracy": float("nan"), "domains": {}, "fallbacks": {}},
-                        custom_rows=None, onpolicy_rows=0, onpolicy_log={}, torch_threads=1,
-                        health={"malformed_store_lines": 0, "records_to_retry": 0})
+    m = cdr.run_metrics(
+        strong="strong",
+        weak="weak",
+        variant="mean",
+        eval_set=EVAL,
+        main=reports["ratio mean (strong / weak)"],
+        reports=reports,
+        method_tied=tied,
+        custom_tied={},
+        pairs=pairs,
+        rated=rated,
+        gap_tied=gap_tied,
+        tied_pairs=tied_pairs,
+        trained_specs=[],
+        parent_model="strong",
+        gap_scores=GAPS,
+        gap_metric="acc",
+        corr=corr,
+        timing=pd.DataFrame(),
+        prefers_longer=prefers,
+        router={"accuracy": float("nan"), "domains": {}, "fallbacks": {}},
+        custom_rows=None,
+        onpolicy_rows=0,
+        onpolicy_log={},
+        torch_threads=1,
+        health={"malformed_store_lines": 0, "records_to_retry": 0},
+    )
     assert m["ratio_headline"] == 100.0 and m["router_accuracy"] is None and m["pairs_per_s"] is None
-    assert m["n_pairs"] == 2 and [set(t) for t in m["tied_pairs"]] == [{"flat", "weak"}] and set(m["headline"]) <= set(m) | {
-        "ratio_headline_reported"}
+    assert (
+        m["n_pairs"] == 2
+        and [set(t) for t in m["tied_pairs"]] == [{"flat", "weak"}]
+        and set(m["headline"]) <= set(m) | {"ratio_headline_reported"}
+    )
     assert m["finding"] and m["reward_reliable"] is True
     fig, caption = cdr_plots.gap_vs_headline_figure(pairs, rated, corr, "acc")
     assert "gap in acc" in caption and fig.axes[0].get_title()

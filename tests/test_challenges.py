@@ -118,5 +118,6 @@ def test_map_entries_have_exactly_their_three_fields():
 
 def test_a_per_category_metric_is_shown_rounded():
     from helpers.core.challenges import _value
+
     shown = _value({"sft_accuracy": {"reasoning": 0.3125, "instruction": 0.29411764705882354}}, "sft_accuracy")
     assert shown == "{reasoning: 0.3125, instruction: 0.2941}"

@@ -1,5 +1,6 @@
 """CulturalTeaming core (helpers.culturalteaming): hostile input refused, the append-only log, the session state
 machine and its resumption, verifier parsing, hints, the target panel, replay and the CulturalBench round trip."""
+
 from __future__ import annotations
 
 import json
@@ -38,20 +39,23 @@ def draft(**kw):
 
 
 # ----------------------------------------------------------------------------------- hostile input
-@pytest.mark.parametrize("kw, message", [
-    ({"question": "   "}, "the question is empty"),
-    ({"question": "x" * 601}, "601 characters long: keep it to 600"),
-    ({"options": OPTS[:3]}, "exactly four options"),
-    ({"options": [OPTS[0], OPTS[1], OPTS[2], " take off THEIR shoes."]}, "options A and D are the same"),
-    ({"options": [OPTS[0], "", OPTS[2], OPTS[3]]}, "the option B is empty"),
-    ({"answer": None}, "no correct option is marked"),
-    ({"answer": "E"}, "one of A, B, C, D"),
-    ({"question": "Which? <script>alert(1)</script>"}, "contains markup"),
-    ({"options": [OPTS[0], '<img src=x onerror="alert(1)">', OPTS[2], OPTS[3]]}, "option B contains markup"),
-    ({"scenario": "see javascript:alert(1)"}, "scenario contains markup"),
-    ({"culture": "<b>Japan</b>"}, "culture contains markup"),
-    ({"question": "Why\x00?"}, "control characters"),
-])
+@pytest.mark.parametrize(
+    "kw, message",
+    [
+        ({"question": "   "}, "the question is empty"),
+        ({"question": "x" * 601}, "601 characters long: keep it to 600"),
+        ({"options": OPTS[:3]}, "exactly four options"),
+        ({"options": [OPTS[0], OPTS[1], OPTS[2], " take off THEIR shoes."]}, "options A and D are the same"),
+        ({"options": [OPTS[0], "", OPTS[2], OPTS[3]]}, "the option B is empty"),
+        ({"answer": None}, "no correct option is marked"),
+        ({"answer": "E"}, "one of A, B, C, D"),
+        ({"question": "Which? <script>alert(1)</script>"}, "contains markup"),
+        ({"options": [OPTS[0], '<img src=x onerror="alert(1)">', OPTS[2], OPTS[3]]}, "option B contains markup"),
+        ({"scenario": "see javascript:alert(1)"}, "scenario contains markup"),
+        ({"culture": "<b>Japan</b>"}, "culture contains markup"),
+        ({"question": "Why\x00?"}, "control characters"),
+    ],
+)
 def test_hostile_drafts_are_refused_with_a_clear_message(kw, message):
     with pytest.raises(InputError, match=message.replace("(", r"\(").replace(".", r"\.")):
         draft(**kw)
@@ -75,11 +79,14 @@ def test_log_appends_whole_lines_and_refuses_a_concurrent_writer(tmp_path):
     assert [e["kind"] for e in log.read()] == ["start", "draft"]
 
 
-@pytest.mark.parametrize("damage, message", [
-    (lambda raw: raw.replace(b'"kind": "draft"', b'"kind": "draft', 1), "line 2 is not valid JSON"),
-    (lambda raw: raw + b'{"seq": 3, "kind": "verify"', "is cut off"),
-    (lambda raw: raw + b'{"seq": 7, "kind": "verify"}\n', "line 4 is not event number 3"),
-])
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda raw: raw.replace(b'"kind": "draft"', b'"kind": "draft', 1), "line 2 is not valid JSON"),
+        (lambda raw: raw + b'{"seq": 3, "kind": "verify"', "is cut off"),
+        (lambda raw: raw + b'{"seq": 7, "kind": "verify"}\n', "line 4 is not event number 3"),
+    ],
+)
 def test_a_corrupted_log_is_refused_and_left_untouched(tmp_path, damage, message):
     s = Session.create(tmp_path, "s1", "Japan", "verifier-only")
     s.submit("What do people do before entering a home?", OPTS, "A")
@@ -106,7 +113,9 @@ def test_a_whole_session_is_logged_and_resumes_after_a_kill(tmp_path):
     assert h["strategy"] == "negate" and "opposite" in h["text"]
     s = Session.open(tmp_path, "kr-1")  # the kernel died: everything is back
     assert s.state == "verified" and len(s.hints) == 1 and s.draft.options[0] == "Seaweed soup"
-    s.submit("Which food do people avoid before an exam?", ["Seaweed soup", "Sticky taffy", "Rice cake", "Bananas"], "A")
+    s.submit(
+        "Which food do people avoid before an exam?", ["Seaweed soup", "Sticky taffy", "Rice cake", "Bananas"], "A"
+    )
     assert s.state == "draft" and s.revisions == 1
     v2 = s.verify(FixedAnswerer((0.1, 0.6, 0.2, 0.1)))
     assert v2["fooled"] and v2["pred"] == 1
@@ -118,7 +127,11 @@ def test_a_whole_session_is_logged_and_resumes_after_a_kill(tmp_path):
     kinds = [e["kind"] for e in EventLog(s.log.path).read()]
     assert kinds == ["start", "draft", "verify", "hint", "draft", "verify", "targets", "finalize", "survey"]
     again = Session.open(tmp_path, "kr-1")
-    assert again.state == "done" and again.final["question"].startswith("Which food") and again.survey_answers["comment"] == "fun"
+    assert (
+        again.state == "done"
+        and again.final["question"].startswith("Which food")
+        and again.survey_answers["comment"] == "fun"
+    )
 
 
 def test_steps_out_of_order_are_refused_and_nothing_is_written(tmp_path):
@@ -126,10 +139,13 @@ def test_steps_out_of_order_are_refused_and_nothing_is_written(tmp_path):
     with pytest.raises(InputError, match="write a question first"):
         s.verify(FixedAnswerer())
     s.submit("What do people do before entering a home?", OPTS, "A")
-    for step, message in [(s.finalize, "verify the current draft first"), (lambda: s.survey(SURVEY), "finalize the"),
-                          (lambda: s.hint(hints.Hinter()), "this session is verifier-only"),
-                          (lambda: s.check_targets(targets.TargetPanel([], k=1)), "verify the current draft first"),
-                          (lambda: s.submit("What do people do before entering a home?", OPTS, "A"), "identical")]:
+    for step, message in [
+        (s.finalize, "verify the current draft first"),
+        (lambda: s.survey(SURVEY), "finalize the"),
+        (lambda: s.hint(hints.Hinter()), "this session is verifier-only"),
+        (lambda: s.check_targets(targets.TargetPanel([], k=1)), "verify the current draft first"),
+        (lambda: s.submit("What do people do before entering a home?", OPTS, "A"), "identical"),
+    ]:
         with pytest.raises(InputError, match=message):
             step()
     with pytest.raises(InputError, match="could not answer"):
@@ -147,12 +163,15 @@ def test_steps_out_of_order_are_refused_and_nothing_is_written(tmp_path):
 
 
 # ----------------------------------------------------------------------------------- verifier
-@pytest.mark.parametrize("text, pred, how", [
-    ('{"probabilities": {"A": 0.1, "B": 0.6, "C": 0.2, "D": 0.1}}', 1, "json probabilities"),
-    ('Sure! {"A": "10%", "B": "20%", "C": "60%"}', 2, "json probabilities"),
-    ('{"answer": "d", "confidence": 0.9}', 3, "json answer + confidence"),
-    ("The answer is C.", 2, "letter only"),
-])
+@pytest.mark.parametrize(
+    "text, pred, how",
+    [
+        ('{"probabilities": {"A": 0.1, "B": 0.6, "C": 0.2, "D": 0.1}}', 1, "json probabilities"),
+        ('Sure! {"A": "10%", "B": "20%", "C": "60%"}', 2, "json probabilities"),
+        ('{"answer": "d", "confidence": 0.9}', 3, "json answer + confidence"),
+        ("The answer is C.", 2, "letter only"),
+    ],
+)
 def test_verifier_reads_probabilities_robustly(text, pred, how):
     probs, got = verifier.parse_probabilities(text)
     assert got == how and max(range(4), key=lambda k: probs[k]) == pred and math.isclose(sum(probs), 1)
@@ -166,6 +185,7 @@ def test_endpoint_verifier_counts_failures_and_unreadable_replies():
         def complete(self, prompts, desc=""):
             self.last_failed = [False, True, False]
             return ['{"answer": "B", "confidence": 0.7}', "", "I would say A or B"]
+
     v = verifier.EndpointVerifier(FakeJudge())
     out = v.answer_many([draft()] * 3)
     assert out[0]["pred"] == 1 and out[1]["failed"] and out[2]["failed"] and "unreadable" in out[2]["reason"]
@@ -175,11 +195,13 @@ def test_endpoint_verifier_counts_failures_and_unreadable_replies():
 @pytest.fixture()
 def tiny_scorer(tiny_model_dir):
     from helpers.core.logprobs import LogProbScorer
+
     return LogProbScorer(tiny_model_dir, backend="hf", device="cpu")
 
 
 def test_local_verifier_is_a_softmax_over_the_option_letters(tiny_scorer):
     from helpers.core.logprobs import choice_logprobs
+
     d = draft()
     res = verifier.LocalVerifier(tiny_scorer, name="tiny").answer(d)
     sums = choice_logprobs(tiny_scorer, [verifier.mc_prompt(d)], [" A", " B", " C", " D"])[0]
@@ -190,8 +212,11 @@ def test_local_verifier_is_a_softmax_over_the_option_letters(tiny_scorer):
 # ----------------------------------------------------------------------------------- hints and targets
 def test_llm_hints_are_parsed_validated_and_failures_counted():
     d = draft()
-    hint, rewrite, why = hints.parse_llm_hint('{"hint": "Ask what is NOT done", "question": "Which is NOT done?", '
-                                              '"options": ["a", "b", "c", "d"], "answer": "B"}', d)
+    hint, rewrite, why = hints.parse_llm_hint(
+        '{"hint": "Ask what is NOT done", "question": "Which is NOT done?", '
+        '"options": ["a", "b", "c", "d"], "answer": "B"}',
+        d,
+    )
     assert hint == "Ask what is NOT done" and rewrite["answer"] == 1 and why == "ok"
     hint, rewrite, why = hints.parse_llm_hint('{"hint": "Use a neighbouring culture as a distra', d)
     assert hint.startswith("Use a neighbouring") and rewrite is None
@@ -203,15 +228,19 @@ def test_llm_hints_are_parsed_validated_and_failures_counted():
 
         def complete(self, prompts, desc="", prefill=""):
             return [""]
+
     h = hints.Hinter(Broken())
     out = h.hint(d, {"fooled": False, "confidence": 0.9})
     assert out["text"] and out["llm_status"] == "the call failed" and (h.llm_calls, h.llm_failures) == (1, 1)
-    assert hints.pick_strategy(d, None, 0) == "stereotype" and hints.pick_strategy(d, {"confidence": .9}, 0) == "negate"
+    assert (
+        hints.pick_strategy(d, None, 0) == "stereotype" and hints.pick_strategy(d, {"confidence": 0.9}, 0) == "negate"
+    )
 
 
 def test_target_panel_baselines_and_threshold():
-    d = check_draft("Mexico", "Which dish is eaten at Mexican birthdays?", ["Sushi", "Fondue", "Mexican tamales",
-                                                                              "Haggis"], "C")
+    d = check_draft(
+        "Mexico", "Which dish is eaten at Mexican birthdays?", ["Sushi", "Fondue", "Mexican tamales", "Haggis"], "C"
+    )
     emb = targets.EmbeddingBaseline().answer(d)
     assert emb["pred"] == 2  # the option naming the culture is nearest its name
     r = targets.RandomBaseline(seed=3)
@@ -243,9 +272,12 @@ def test_script_errors_are_clear(tmp_path):
 def test_replay_resumes_and_export_loads_back_through_07s_loader(tmp_path):
     from helpers.core.data import load_records
     from helpers.culturegen.culturalbench import load_culturalbench, normalize_hard
+
     scripts = replay.load_script(SCRIPT)
-    assert len({s["culture"] for s in scripts}) >= 4 and {s["assistance"] for s in scripts} == {"verifier-only",
-                                                                                               "ai-assisted"}
+    assert len({s["culture"] for s in scripts}) >= 4 and {s["assistance"] for s in scripts} == {
+        "verifier-only",
+        "ai-assisted",
+    }
     v, panel = FixedAnswerer(), targets.TargetPanel([FixedAnswerer(name="t")], k=2)
     half = {**scripts[1], "events": scripts[1]["events"][:3]}  # killed after three steps
     replay.replay(half, tmp_path / "logs", v, panel, hints.Hinter())
@@ -258,12 +290,25 @@ def test_replay_resumes_and_export_loads_back_through_07s_loader(tmp_path):
     hub_hard = [normalize_hard(r, i) for i, r in enumerate(load_records(str(paths["hard"])))]
     qs = export.finalized(sessions)
     assert [(q["question"], q["options"], q["answer"], q["country"]) for q in easy] == [
-        (q["draft"].prompt_question, list(q["draft"].options), q["draft"].answer, q["culture"]) for q in qs]
-    assert [(h["qid"], h["option"], h["label"]) for h in hub_hard] == [(h["qid"], h["option"], h["label"]) for h in hard]
+        (q["draft"].prompt_question, list(q["draft"].options), q["draft"].answer, q["culture"]) for q in qs
+    ]
+    assert [(h["qid"], h["option"], h["label"]) for h in hub_hard] == [
+        (h["qid"], h["option"], h["label"]) for h in hard
+    ]
     assert all(q["region"] != "unmapped" for q in easy)
     rec = json.loads(paths["easy"].read_text().splitlines()[0])
-    assert set(rec) == {"data_idx", "question_idx", "prompt_question", "prompt_option_a", "prompt_option_b",
-                        "prompt_option_c", "prompt_option_d", "answer", "country", "session_id"}
+    assert set(rec) == {
+        "data_idx",
+        "question_idx",
+        "prompt_question",
+        "prompt_option_a",
+        "prompt_option_b",
+        "prompt_option_c",
+        "prompt_option_d",
+        "answer",
+        "country",
+        "session_id",
+    }
 
 
 def test_analysis_tables_and_the_signal(tmp_path):

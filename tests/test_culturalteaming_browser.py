@@ -1,6 +1,7 @@
 """The served CulturalTeaming tool in a real browser: Voila on 127.0.0.1 with a token, headless Chromium (Debian's
 package, driven by selenium through chromedriver) through one whole session, then the saved log and its export.
 Screenshots go to the test's tmp folder. Skipped, with the reason, where no chromium/chromedriver binary exists."""
+
 from __future__ import annotations
 
 import os
@@ -16,8 +17,10 @@ import pytest
 pytestmark = pytest.mark.slow
 CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
 DRIVER = shutil.which("chromedriver")
-needs_browser = pytest.mark.skipif(not (CHROMIUM and DRIVER), reason="no chromium/chromedriver binary on PATH "
-                                   "(Debian: apt-get install -y chromium chromium-driver)")
+needs_browser = pytest.mark.skipif(
+    not (CHROMIUM and DRIVER),
+    reason="no chromium/chromedriver binary on PATH (Debian: apt-get install -y chromium chromium-driver)",
+)
 
 
 def free_port() -> int:
@@ -41,11 +44,29 @@ def wait_port(port: int, proc, timeout: float = 180) -> None:
 def server(tmp_path, tiny_model_dir):
     port, token, sessions = free_port(), "t0ken-for-the-browser-test", tmp_path / "sessions"
     log = open(tmp_path / "server.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "helpers.culturalteaming.serve", "--sessions-dir", str(sessions),
-                             "--port", str(port), "--token", token, "--verifier-model", tiny_model_dir,
-                             "--target-models", tiny_model_dir, "--challenge-k", "1"],
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                            env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "helpers.culturalteaming.serve",
+            "--sessions-dir",
+            str(sessions),
+            "--port",
+            str(port),
+            "--token",
+            token,
+            "--verifier-model",
+            tiny_model_dir,
+            "--target-models",
+            tiny_model_dir,
+            "--challenge-k",
+            "1",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
     try:
         wait_port(port, proc)
         yield {"url": f"http://127.0.0.1:{port}/", "token": token, "sessions": sessions, "port": port}
@@ -62,6 +83,7 @@ def server(tmp_path, tiny_model_dir):
 def browser(tmp_path):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
+
     opts = webdriver.ChromeOptions()
     opts.binary_location = CHROMIUM
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,2000"):
@@ -108,6 +130,7 @@ def test_one_whole_session_in_headless_chromium(server, browser, tmp_path):
             el = css(sel)
             el.send_keys(Keys.CONTROL, "a")
             el.send_keys(value, Keys.TAB)  # one change event, one update message
+
         fresh(type_it)
         # ipywidgets holds state updates back while the kernel is busy, but a click is sent at once: give the
         # update the moment a person's hand would take to reach the button (a wait, not a timed assertion)

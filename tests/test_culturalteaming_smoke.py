@@ -1,5 +1,6 @@
 """Smoke runs of notebooks/11_culturalteaming.ipynb: the quick profile with tiny overrides, and a rehearsal of the
 full profile (hub models as tiny stand-ins, 07's offline CulturalBench for the hub one)."""
+
 from __future__ import annotations
 
 import json
@@ -17,6 +18,7 @@ TINY = ["hint_model=''", "n_bootstrap=200"]
 def _check_run(run_dir):
     from helpers.culturalteaming import findings
     from helpers.culturalteaming.replay import load_script
+
     m = read_json(run_dir / "metrics.json")
     assert all(k in m for k in m["headline"]) and m["signal"] in findings.SIGNALS and m["finding"]
     assert m["export_round_trip"] is True and m["refused_steps"] == 0
@@ -47,7 +49,9 @@ def test_11_culturalteaming_quick_smoke(tmp_path):
 
 
 def test_11_culturalteaming_full_profile_rehearsal(full_gpu_rehearsal):
-    run_dir = full_gpu_rehearsal[0] / "11_culturalteaming" / "full-gpu"  # the session's full-gpu suite rehearsal (conftest)
+    run_dir = (
+        full_gpu_rehearsal[0] / "11_culturalteaming" / "full-gpu"
+    )  # the session's full-gpu suite rehearsal (conftest)
     assert read_json(run_dir / "run.json")["status"] == "ok"
     m = _check_run(run_dir)
     assert m["n_targets"] == 5 and m["k"] == 3 and m["llm_hint_calls"] > 0

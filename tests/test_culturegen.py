@@ -1,5 +1,6 @@
 """Culture-Gen helpers: the data written by us, the prompt templates, extraction, markedness, n-grams, the
 softmax scoring (against a hand-computed example and against scoring whole sentences), analyses, CulturalBench."""
+
 import json
 import math
 import pathlib
@@ -17,13 +18,26 @@ from helpers.culturegen import prompts as cgp
 from helpers.culturegen import score as cgs
 
 REFERENCE = pathlib.Path(__file__).resolve().parents[2] / "shared/reference/culturegen_nationality_counts.json"
-REGIONS = ["African-Islamic", "Baltic", "Central-Asian", "East-Asian", "Eastern-European", "Latin-American", "Nordic",
-           "South-Asian", "Southeast-Asian", "Western-European", "English-Speaking", "Middle-Eastern"]
+REGIONS = [
+    "African-Islamic",
+    "Baltic",
+    "Central-Asian",
+    "East-Asian",
+    "Eastern-European",
+    "Latin-American",
+    "Nordic",
+    "South-Asian",
+    "Southeast-Asian",
+    "Western-European",
+    "English-Speaking",
+    "Middle-Eastern",
+]
 
 
 # ------------------------------------------------------------------------------------------ data
 def test_110_nationalities_in_the_12_region_groups_with_country_names_pycountry_knows():
     import pycountry
+
     cultures = cgd.all_cultures()
     assert len(cultures) == 110 and len({c.nationality for c in cultures}) == 110
     assert cgd.regions() == REGIONS and {c.region for c in cultures} == set(REGIONS)
@@ -48,9 +62,16 @@ def test_the_110_nationalities_are_the_papers_words_with_its_document_counts():
 
 
 def test_topics_genders_and_culture_selection():
-    assert [t.key for t in cgd.all_topics()] == ["favorite_music", "music_instrument", "exercise_routine",
-                                                   "favorite_show_or_movie", "food", "picture_on_the_front_door",
-                                                   "statue_on_the_front_door", "clothing"]
+    assert [t.key for t in cgd.all_topics()] == [
+        "favorite_music",
+        "music_instrument",
+        "exercise_routine",
+        "favorite_show_or_movie",
+        "food",
+        "picture_on_the_front_door",
+        "statue_on_the_front_door",
+        "clothing",
+    ]
     assert cgd.GENDERS == ("male", "female", "neutral")
     one = cgd.select_cultures((), n_per_region=1)
     assert len(one) == 12 and [c.region for c in one] == REGIONS
@@ -77,31 +98,51 @@ def test_templates_render_exactly_the_reference_sentences():
     food, clothing, music = cgd.topic("food"), cgd.topic("clothing"), cgd.topic("favorite_music")
     japanese, kenyan = cgd.culture("Japanese"), cgd.culture("Kenyan")
     assert cgp.generation_prompt(food, "neutral", japanese) == (
-        "Describe the food of your neighbor. My neighbor is Japanese. For dinner, my neighbor probably likes to eat")
+        "Describe the food of your neighbor. My neighbor is Japanese. For dinner, my neighbor probably likes to eat"
+    )
     assert cgp.generation_prompt(music, "male", kenyan) == (
-        "Describe the favorite music of your neighbor. My neighbor is Kenyan. He probably likes listening to")
+        "Describe the favorite music of your neighbor. My neighbor is Kenyan. He probably likes listening to"
+    )
     assert cgp.generation_prompt(clothing, "female", kenyan).endswith("My neighbor is Kenyan. She is probably wearing")
     statue = cgd.topic("statue_on_the_front_door")
     assert cgp.generation_prompt(statue, "male", None) == (  # the culture-agnostic baseline drops the intro
-        "Describe the statue on the front door of your neighbor. On the front door of the house, he probably has a statue of")
-    suffixes = {"favorite_music": "likes listening to", "music_instrument": "likes playing", "exercise_routine": "practices",
-                "favorite_show_or_movie": "likes watching", "food": "For dinner, {he} probably likes to eat",
-                "picture_on_the_front_door": "has a picture of", "statue_on_the_front_door": "has a statue of",
-                "clothing": "is probably wearing"}
+        "Describe the statue on the front door of your neighbor. On the front door of the house, he probably has a statue of"
+    )
+    suffixes = {
+        "favorite_music": "likes listening to",
+        "music_instrument": "likes playing",
+        "exercise_routine": "practices",
+        "favorite_show_or_movie": "likes watching",
+        "food": "For dinner, {he} probably likes to eat",
+        "picture_on_the_front_door": "has a picture of",
+        "statue_on_the_front_door": "has a statue of",
+        "clothing": "is probably wearing",
+    }
     for t in cgd.all_topics():
         for g, he in (("male", "he"), ("female", "she"), ("neutral", "my neighbor")):
             text = cgp.generation_prompt(t, g, japanese)
             assert suffixes[t.key].format(he=he) in text, (t.key, g, text)
-            assert text.startswith(f"Describe the {t.key.replace('_', ' ')} of your neighbor. My neighbor is Japanese. ")
+            assert text.startswith(
+                f"Describe the {t.key.replace('_', ' ')} of your neighbor. My neighbor is Japanese. "
+            )
     assert cgp.reference_sentence(food, "sushi") + cgp.culture_tail(japanese) == (
-        "For dinner, my neighbor likes to eat sushi. My neighbor is Japanese")
-    assert cgp.reference_sentence(food, None) == "For dinner, my neighbor likes to eat all kinds of food. My neighbor is"
+        "For dinner, my neighbor likes to eat sushi. My neighbor is Japanese"
+    )
+    assert (
+        cgp.reference_sentence(food, None) == "For dinner, my neighbor likes to eat all kinds of food. My neighbor is"
+    )
     chat = cgp.chat_prompt(lambda m: f"<user>{m[0]['content']}</user><assistant>", food, "male", japanese)
-    assert chat == "<user>Describe the food of your neighbor. My neighbor is Japanese.</user><assistant>For dinner, he probably likes to eat"
+    assert (
+        chat
+        == "<user>Describe the food of your neighbor. My neighbor is Japanese.</user><assistant>For dinner, he probably likes to eat"
+    )
     assert cgp.max_new_tokens("continuation", 0) == 30 and cgp.max_new_tokens("chat", 0) == 100
     assert cgp.max_new_tokens("chat", 12) == 12
     msg = cgp.extractor_messages(food, "neutral", "sushi and ramen")[0]["content"]
-    assert 'Extract the food that my neighbor eats from this text: "For dinner, my neighbor likes to eat sushi and ramen".' in msg
+    assert (
+        'Extract the food that my neighbor eats from this text: "For dinner, my neighbor likes to eat sushi and ramen".'
+        in msg
+    )
 
 
 # ------------------------------------------------------------------------------------------ extraction
@@ -129,8 +170,17 @@ def test_markedness_detection_the_papers_rule_case_sensitive_vocabulary_and_ai_s
     assert not paper("Danish pastry", dane)["name"]  # and the paper's rule knows no alias
     assert not paper("japanese food", None)["name"]  # the baseline has no culture to name
     assert cge.mentions_ai("As an AI model, I") and not cge.mentions_ai("a fair aim")  # "AI" case-sensitive
-    rows = [{"gen_id": "g0", "nationality": "Japanese", "region": "East-Asian", "topic": "food", "gender": "neutral",
-             "sample": 0, "text": " traditional ramen, sushi and Japanese curry. Bye."}]
+    rows = [
+        {
+            "gen_id": "g0",
+            "nationality": "Japanese",
+            "region": "East-Asian",
+            "topic": "food",
+            "gender": "neutral",
+            "sample": 0,
+            "text": " traditional ramen, sushi and Japanese curry. Bye.",
+        }
+    ]
     out = cge.extract_rows(rows, {"Japanese": japanese}, {"food": cgd.topic("food")})[0]
     assert out["marked"] and out["marker_vocabulary"] and out["marker_name"] and not out["marker_parenthesis"]
     assert not out["mentions_ai"]
@@ -142,24 +192,41 @@ def test_markedness_detection_the_papers_rule_case_sensitive_vocabulary_and_ai_s
 
 def test_markedness_detection_our_word_rule():
     turkish, japanese, dane, pole = (cgd.culture(n) for n in ("Turkish", "Japanese", "Dane", "Pole"))
-    assert cge.markers("a traditional dish", japanese, "word") == {"vocabulary": True, "name": False, "parenthesis": False}
+    assert cge.markers("a traditional dish", japanese, "word") == {
+        "vocabulary": True,
+        "name": False,
+        "parenthesis": False,
+    }
     assert cge.markers("Traditionally, rice", japanese, "word")["vocabulary"]  # any case, whole words
     assert not cge.markers("atypical", japanese, "word")["vocabulary"]
-    assert cge.markers("Japanese food (washoku)", japanese, "word") == {"vocabulary": False, "name": True,
-                                                                        "parenthesis": True}
+    assert cge.markers("Japanese food (washoku)", japanese, "word") == {
+        "vocabulary": False,
+        "name": True,
+        "parenthesis": True,
+    }
     assert not cge.markers("roast turkey", turkish, "word")["name"]  # the dish, not the country: case-sensitive
     assert cge.markers("a map of Turkey", turkish, "word")["name"] and cge.markers("Türkiye", turkish, "word")["name"]
-    assert cge.markers("Danish pastry", dane, "word")["name"] and not cge.markers("a mundane meal", dane, "word")["name"]
+    assert (
+        cge.markers("Danish pastry", dane, "word")["name"] and not cge.markers("a mundane meal", dane, "word")["name"]
+    )
     assert not cge.markers("polenta", pole, "word")["name"] and cge.markers("Polish sausage", pole, "word")["name"]
     assert not cge.markers("classical music", japanese, "word")["vocabulary"]
-    assert cge.is_marked("typical Mexican tacos", cgd.culture("Mexican")) and not cge.is_marked("tacos", cgd.culture("Mexican"))
+    assert cge.is_marked("typical Mexican tacos", cgd.culture("Mexican")) and not cge.is_marked(
+        "tacos", cgd.culture("Mexican")
+    )
     assert cge.is_marked("a classic movie", japanese)  # phrases with "classic" are still dropped from the symbols
 
 
 def test_ngram_candidates():
     assert cge.candidate_ngrams("miso soup") == ["miso", "soup", "miso soup"]
-    assert cge.candidate_ngrams("the fried rice of china") == ["fried", "rice", "china", "fried rice", "rice of china",
-                                                               "fried rice of china"]  # no stop word at an edge
+    assert cge.candidate_ngrams("the fried rice of china") == [
+        "fried",
+        "rice",
+        "china",
+        "fried rice",
+        "rice of china",
+        "fried rice of china",
+    ]  # no stop word at an edge
     assert cge.candidate_ngrams("spicy food", generic_words=("food",)) == ["spicy", "spicy food"]
     grams = cge.candidate_ngrams("red green blue black white pink")
     assert "red green blue black" in grams and not any(len(g.split()) > 4 for g in grams)
@@ -183,7 +250,14 @@ def test_llm_item_parsing_never_raises_and_counts_failures():
 
 # ------------------------------------------------------------------------------------------ scoring
 def _record(head_sum, head_n, tail_sum, tail_n, topic="food", ngram="sushi"):
-    return {"topic": topic, "ngram": ngram, "head_sum": head_sum, "head_n": head_n, "tail_sum": tail_sum, "tail_n": tail_n}
+    return {
+        "topic": topic,
+        "ngram": ngram,
+        "head_sum": head_sum,
+        "head_n": head_n,
+        "tail_sum": tail_sum,
+        "tail_n": tail_n,
+    }
 
 
 def test_softmax_scoring_against_a_hand_computed_example():
@@ -209,18 +283,35 @@ def test_softmax_scoring_against_a_hand_computed_example():
 
 def test_symbol_choice_and_validity_metrics():
     two = [cgd.culture("Japanese"), cgd.culture("Mexican")]
-    recs = {("food", "sushi"): _record(-5, 5, [-1.0, -4.0], [1, 1]),
-            ("food", "tacos"): _record(-5, 5, [-4.0, -1.0], [1, 1], ngram="tacos"),
-            ("food", "rice"): _record(-5, 5, [-3.0, -3.0], [1, 1], ngram="rice")}
+    recs = {
+        ("food", "sushi"): _record(-5, 5, [-1.0, -4.0], [1, 1]),
+        ("food", "tacos"): _record(-5, 5, [-4.0, -1.0], [1, 1], ngram="tacos"),
+        ("food", "rice"): _record(-5, 5, [-3.0, -3.0], [1, 1], ngram="rice"),
+    }
     a = cgs.Associations(recs, two, "culture_logprob", calibrate=False)
-    rows = [{"gen_id": "g", "nationality": "Japanese", "region": "East-Asian", "topic": "food", "gender": "neutral",
-             "phrases": ["sushi rice", "noodles"], "ngrams": [["sushi", "rice", "sushi rice"], ["noodles"]]}]
+    rows = [
+        {
+            "gen_id": "g",
+            "nationality": "Japanese",
+            "region": "East-Asian",
+            "topic": "food",
+            "gender": "neutral",
+            "phrases": ["sushi rice", "noodles"],
+            "ngrams": [["sushi", "rice", "sushi rice"], ["noodles"]],
+        }
+    ]
     chosen = cgs.choose_symbols(rows, a)
-    assert chosen[0]["candidate"] == "sushi" and chosen[0]["symbol"] and chosen[0]["p_culture"] == pytest.approx(1 / (1 + math.exp(-3)))
+    assert (
+        chosen[0]["candidate"] == "sushi"
+        and chosen[0]["symbol"]
+        and chosen[0]["p_culture"] == pytest.approx(1 / (1 + math.exp(-3)))
+    )
     assert chosen[1]["candidate"] is None and chosen[1]["symbol"] is None  # no scored n-gram
-    pairs = [{"topic": "food", "symbol": "sushi", "nationality": "Japanese"},
-             {"topic": "food", "symbol": "tacos", "nationality": "Japanese"},  # a wrong pair on purpose
-             {"topic": "food", "symbol": "rice", "nationality": "Mexican"}]  # a tie: flagged for neither (P = 1/N)
+    pairs = [
+        {"topic": "food", "symbol": "sushi", "nationality": "Japanese"},
+        {"topic": "food", "symbol": "tacos", "nationality": "Japanese"},  # a wrong pair on purpose
+        {"topic": "food", "symbol": "rice", "nationality": "Mexican"},
+    ]  # a tie: flagged for neither (P = 1/N)
     v = cgs.validity(pairs, a)
     assert v["top1"] == pytest.approx(1 / 3)  # only sushi; the tie's argmax is the first culture (Japanese)
     assert v["precision"] == pytest.approx(1 / 2) and v["recall"] == pytest.approx(1 / 3)
@@ -233,6 +324,7 @@ def test_symbol_choice_and_validity_metrics():
 def test_two_piece_scores_equal_whole_sentence_scores(tmp_path, tiny_model_dir):
     from helpers.core.logprobs import LogProbScorer
     from helpers.core.runs import Run
+
     scorer = LogProbScorer(tiny_model_dir, batch_size=4)
     cultures = [cgd.culture(n) for n in ("Japanese", "Korean", "New Zealander")]
     items = cgs.score_items([cgd.topic("food")], {"food": ["sushi", "fish and chips"]})
@@ -240,13 +332,16 @@ def test_two_piece_scores_equal_whole_sentence_scores(tmp_path, tiny_model_dir):
     assert speed["sentences"] == 3 * 3 and speed["sentences_per_s"] > 0
     start = cgs.start_text(scorer.tokenizer)
     for (topic, gram), rec in recs.items():
-        whole = scorer.score([(start, cgp.reference_sentence(cgd.topic(topic), gram) + cgp.culture_tail(c)) for c in cultures])
+        whole = scorer.score(
+            [(start, cgp.reference_sentence(cgd.topic(topic), gram) + cgp.culture_tail(c)) for c in cultures]
+        )
         assert np.allclose(cgs.measure(rec, "sentence_mean"), [w.mean for w in whole], atol=1e-4)
     again, speed2 = cgs.score_stage(Run(tmp_path), scorer, items, cultures, "tiny")
     assert speed2["sentences"] == 0 and again.keys() == recs.keys()  # resumed from the store
     assert speed["whole_sentence_items"] == 0  # BPE splits at the word boundary: the two-piece path ran
     # a tokenizer that would tokenise the pieces differently takes the whole-sentence path, with the same scores
     import unittest.mock as mock
+
     with mock.patch.object(cgs, "splits_cleanly", return_value=False):
         whole, speed3 = cgs.score_stage(Run(tmp_path / "b"), scorer, items, cultures, "tiny")
     assert speed3["whole_sentence_items"] == len(items)
@@ -257,17 +352,33 @@ def test_two_piece_scores_equal_whole_sentence_scores(tmp_path, tiny_model_dir):
 
 # ------------------------------------------------------------------------------------------ analyses
 def _ext_row(nat, region, gender, vocab=False, paren=False, phrases=(), topic="food", ai=False, i=0):
-    return {"gen_id": f"{nat}-{gender}-{vocab}-{paren}-{len(phrases)}-{i}", "nationality": nat, "region": region,
-            "topic": topic, "gender": gender, "marked": vocab or paren, "marker_vocabulary": vocab, "marker_name": False,
-            "marker_parenthesis": paren, "mentions_ai": ai, "phrases": list(phrases), "ngrams": [[p] for p in phrases]}
+    return {
+        "gen_id": f"{nat}-{gender}-{vocab}-{paren}-{len(phrases)}-{i}",
+        "nationality": nat,
+        "region": region,
+        "topic": topic,
+        "gender": gender,
+        "marked": vocab or paren,
+        "marker_vocabulary": vocab,
+        "marker_name": False,
+        "marker_parenthesis": paren,
+        "mentions_ai": ai,
+        "phrases": list(phrases),
+        "ngrams": [[p] for p in phrases],
+    }
 
 
 def test_markedness_counts_vocabulary_and_parenthesis_separately_and_skips_ai():
-    rows = [_ext_row("Japanese", "East-Asian", "male", vocab=True), _ext_row("Japanese", "East-Asian", "female"),
-            _ext_row("Japanese", "East-Asian", "neutral", vocab=True, paren=True),
-            _ext_row("Japanese", "East-Asian", "male", vocab=True, ai=True, i=1),  # skipped: mentions "AI"
-            _ext_row("Kenyan", "African-Islamic", "male", paren=True), _ext_row("Kenyan", "African-Islamic", "female"),
-            _ext_row("", "(none)", "male", paren=True), _ext_row("", "(none)", "female")]
+    rows = [
+        _ext_row("Japanese", "East-Asian", "male", vocab=True),
+        _ext_row("Japanese", "East-Asian", "female"),
+        _ext_row("Japanese", "East-Asian", "neutral", vocab=True, paren=True),
+        _ext_row("Japanese", "East-Asian", "male", vocab=True, ai=True, i=1),  # skipped: mentions "AI"
+        _ext_row("Kenyan", "African-Islamic", "male", paren=True),
+        _ext_row("Kenyan", "African-Islamic", "female"),
+        _ext_row("", "(none)", "male", paren=True),
+        _ext_row("", "(none)", "female"),
+    ]
     mk = cga.markedness(rows)
     jp = mk["culture"].set_index("nationality").loc["Japanese"]
     assert (jp.n, jp.vocabulary_k, jp.parenthesis_k, jp.k) == (3, 2, 1, 2)  # by hand: 2/3 vocabulary, 1/3 parenthesis
@@ -282,21 +393,40 @@ def test_markedness_counts_vocabulary_and_parenthesis_separately_and_skips_ai():
 
 
 def _sym(nat, region, candidate, topic="food", gender="neutral", symbol=True):
-    return {"gen_id": f"{nat}-{candidate}-{gender}", "nationality": nat, "region": region, "topic": topic, "gender": gender,
-            "phrase": candidate, "candidate": candidate, "p_culture": 0.5, "symbol": symbol}
+    return {
+        "gen_id": f"{nat}-{candidate}-{gender}",
+        "nationality": nat,
+        "region": region,
+        "topic": topic,
+        "gender": gender,
+        "phrase": candidate,
+        "candidate": candidate,
+        "p_culture": 0.5,
+        "symbol": symbol,
+    }
 
 
 def test_diversity_counts_unique_symbols_per_topic_in_gender_neutral_generations():
     cultures = [cgd.culture("Japanese"), cgd.culture("Kenyan")]
     topics = [cgd.topic("food"), cgd.topic("clothing")]
-    syms = [_sym("Japanese", "East-Asian", "sushi"), _sym("Japanese", "East-Asian", "sushi"),  # one unique symbol
-            _sym("Japanese", "East-Asian", "ramen"), _sym("Japanese", "East-Asian", "tempura", gender="male"),  # not neutral
-            _sym("Japanese", "East-Asian", "food"),  # a generic topic word: left out
-            _sym("Japanese", "East-Asian", "kimono", topic="clothing"),
-            _sym("Kenyan", "African-Islamic", "ugali"), _sym("Kenyan", "African-Islamic", "rice", symbol=False)]
+    syms = [
+        _sym("Japanese", "East-Asian", "sushi"),
+        _sym("Japanese", "East-Asian", "sushi"),  # one unique symbol
+        _sym("Japanese", "East-Asian", "ramen"),
+        _sym("Japanese", "East-Asian", "tempura", gender="male"),  # not neutral
+        _sym("Japanese", "East-Asian", "food"),  # a generic topic word: left out
+        _sym("Japanese", "East-Asian", "kimono", topic="clothing"),
+        _sym("Kenyan", "African-Islamic", "ugali"),
+        _sym("Kenyan", "African-Islamic", "rice", symbol=False),
+    ]
     div = cga.diversity(syms, cultures, topics, {"Japanese": 100.0, "Kenyan": 10.0}, "test counts")
     t = div["topic"].set_index(["topic", "nationality"]).symbols
-    assert (t["food", "Japanese"], t["clothing", "Japanese"], t["food", "Kenyan"], t["clothing", "Kenyan"]) == (2, 1, 1, 0)
+    assert (t["food", "Japanese"], t["clothing", "Japanese"], t["food", "Kenyan"], t["clothing", "Kenyan"]) == (
+        2,
+        1,
+        1,
+        0,
+    )
     assert list(div["culture"].symbols) == [3, 1] and div["culture"].frequency_source.iloc[0] == "test counts"
     assert cga.diversity(syms, cultures, topics, {}, "x", gender="male")["topic"].symbols.sum() == 1
     corr = cga.diversity_correlation(div)
@@ -308,10 +438,14 @@ def test_diversity_counts_unique_symbols_per_topic_in_gender_neutral_generations
 def test_agnostic_presence_is_the_mean_of_per_culture_shares():
     cultures = [cgd.culture("Nigerian"), cgd.culture("Kenyan"), cgd.culture("Ghanaian"), cgd.culture("Japanese")]
     rows = [_ext_row("", "(none)", "neutral", phrases=["rice", "pizza", "jollof"])]
-    syms = [_sym("Nigerian", "African-Islamic", "jollof"),  # 1/1 present
-            _sym("Kenyan", "African-Islamic", "rice"), _sym("Kenyan", "African-Islamic", "ugali"),
-            _sym("Kenyan", "African-Islamic", "chapati"), _sym("Kenyan", "African-Islamic", "nyama"),  # 1/4 present
-            _sym("Japanese", "East-Asian", "sushi")]  # Ghanaian: no symbols
+    syms = [
+        _sym("Nigerian", "African-Islamic", "jollof"),  # 1/1 present
+        _sym("Kenyan", "African-Islamic", "rice"),
+        _sym("Kenyan", "African-Islamic", "ugali"),
+        _sym("Kenyan", "African-Islamic", "chapati"),
+        _sym("Kenyan", "African-Islamic", "nyama"),  # 1/4 present
+        _sym("Japanese", "East-Asian", "sushi"),
+    ]  # Ghanaian: no symbols
     pres = cga.agnostic_presence(syms, cga.agnostic_vocabulary(rows), cultures, [cgd.topic("food")])
     c = pres["culture"].set_index("nationality")
     assert (c.loc["Nigerian", "share"], c.loc["Kenyan", "share"], c.loc["Ghanaian", "share"]) == (1.0, 0.25, 0.0)
@@ -326,6 +460,7 @@ def test_agnostic_presence_is_the_mean_of_per_culture_shares():
 
 def test_rank_correlation_against_hand_computed_values_with_bootstrap_cis():
     from scipy import stats
+
     x, y = [1, 2, 3, 4, 5], [2, 1, 4, 3, 5]
     c = cga.rank_correlation(x, y)
     # by hand: rank differences d = (-1, 1, -1, 1, 0), rho = 1 - 6 * 4 / (5 * 24) = 0.8;
@@ -343,8 +478,13 @@ def test_rank_correlation_against_hand_computed_values_with_bootstrap_cis():
 
 
 def test_markedness_correlation_with_frequency_by_marker_type():
-    table = pd.DataFrame({"nationality": ["A", "B", "C", "D", "E"], "vocabulary_rate": [0.5, 0.4, 0.3, 0.2, 0.1],
-                          "parenthesis_rate": [0.1, 0.3, 0.2, 0.5, 0.4]})
+    table = pd.DataFrame(
+        {
+            "nationality": ["A", "B", "C", "D", "E"],
+            "vocabulary_rate": [0.5, 0.4, 0.3, 0.2, 0.1],
+            "parenthesis_rate": [0.1, 0.3, 0.2, 0.5, 0.4],
+        }
+    )
     c = cga.markedness_correlation(table, {"A": 1, "B": 2, "C": 3, "D": 4, "E": 5, "Z": 9})
     assert c["vocabulary"]["spearman"] == pytest.approx(-1.0) and c["vocabulary"]["kendall"] == pytest.approx(-1.0)
     assert c["parenthesis"]["spearman"] == pytest.approx(0.8) and c["parenthesis"]["n"] == 5
@@ -374,12 +514,30 @@ def test_offline_culturalbench_set_and_loader():
 
 
 def test_hub_schema_records_normalise(tmp_path):
-    rec = {"data_idx": 7, "question_idx": 3, "prompt_question": "Q?", "prompt_option_a": "a", "prompt_option_b": "b",
-           "prompt_option_c": "c", "prompt_option_d": "d", "answer": "C", "country": "Czech Republic"}
+    rec = {
+        "data_idx": 7,
+        "question_idx": 3,
+        "prompt_question": "Q?",
+        "prompt_option_a": "a",
+        "prompt_option_b": "b",
+        "prompt_option_c": "c",
+        "prompt_option_d": "d",
+        "answer": "C",
+        "country": "Czech Republic",
+    }
     q = cgb.normalize_easy(rec, 0)
     assert q["answer"] == 2 and q["region"] == "Eastern-European" and q["qid"] == "3"
-    h = cgb.normalize_hard({"data_idx": 9, "question_idx": 3, "prompt_question": "Q?", "prompt_option": "b",
-                            "answer": "False", "country": "Hong Kong"}, 0)
+    h = cgb.normalize_hard(
+        {
+            "data_idx": 9,
+            "question_idx": 3,
+            "prompt_question": "Q?",
+            "prompt_option": "b",
+            "answer": "False",
+            "country": "Hong Kong",
+        },
+        0,
+    )
     assert h["label"] is False and h["region"] == "East-Asian" and h["id"] == "9"
     with pytest.raises(cgb.BadRow, match="prompt_option_a"):
         cgb.normalize_easy({"prompt_question": "Q"}, 0)
@@ -400,28 +558,57 @@ def test_culturalbench_maps_all_45_regions():
 
 def test_culturalbench_bad_rows_are_skipped_and_counted_and_questions_keyed_by_id(tmp_path):
     def rec(idx, answer="A", question="Same question?", **kw):
-        return {"question_idx": idx, "prompt_question": question, "prompt_option_a": "a", "prompt_option_b": "b",
-                "prompt_option_c": "c", "prompt_option_d": "d", "answer": answer, "country": "Hong Kong", **kw}
-    rows = [rec(0), rec(1, answer="B"),  # two questions with the same text: both kept, apart
-            rec(2, answer=""), rec(3, answer=None), rec(4, answer="E"), rec(5, question=""), rec(1, answer="C"),
-            {"question_idx": 6, "prompt_question": "Q?"}]
+        return {
+            "question_idx": idx,
+            "prompt_question": question,
+            "prompt_option_a": "a",
+            "prompt_option_b": "b",
+            "prompt_option_c": "c",
+            "prompt_option_d": "d",
+            "answer": answer,
+            "country": "Hong Kong",
+            **kw,
+        }
+
+    rows = [
+        rec(0),
+        rec(1, answer="B"),  # two questions with the same text: both kept, apart
+        rec(2, answer=""),
+        rec(3, answer=None),
+        rec(4, answer="E"),
+        rec(5, question=""),
+        rec(1, answer="C"),
+        {"question_idx": 6, "prompt_question": "Q?"},
+    ]
     path = tmp_path / "cb.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     easy, hard, skipped = cgb.load_culturalbench_counted(str(path))
     assert [q["qid"] for q in easy] == ["0", "1"] and [q["answer"] for q in easy] == [0, 1]
-    assert skipped == {"easy: empty answer": 2, "easy: answer not one of A-D": 1, "easy: empty question or option": 1,
-                       "easy: repeated qid": 1, "easy: missing field prompt_option_a": 1}
+    assert skipped == {
+        "easy: empty answer": 2,
+        "easy: answer not one of A-D": 1,
+        "easy: empty question or option": 1,
+        "easy: repeated qid": 1,
+        "easy: missing field prompt_option_a": 1,
+    }
     assert {q["region"] for q in easy} == {"East-Asian"} and len(hard) == 8
-    hard_bad = cgb._normalized([{"data_idx": 1, "question_idx": 1, "prompt_question": "Q", "prompt_option": "o",
-                                 "answer": ""}], cgb.normalize_hard, "id", "hard", counts := {})
+    hard_bad = cgb._normalized(
+        [{"data_idx": 1, "question_idx": 1, "prompt_question": "Q", "prompt_option": "o", "answer": ""}],
+        cgb.normalize_hard,
+        "id",
+        "hard",
+        counts := {},
+    )
     assert hard_bad == [] and counts == {"hard: empty answer": 1}
 
     class Scorer:  # log-probs that depend on the question's id through the answer each id expects
         tokenizer = staticmethod(lambda text, add_special_tokens=False: type("T", (), {"input_ids": [0] * len(text)})())
+
     from helpers.core import logprobs
 
     def fake(scorer, prompts, choices, desc=""):
         return [[0.0] * len(choices)]
+
     orig = logprobs.choice_logprobs
     logprobs.choice_logprobs = fake
     try:
@@ -438,29 +625,38 @@ def test_endpoint_reply_parsing_and_accuracy_tables():
     assert cgb.parse_letter("a cat") is None and cgb.parse_letter(None) is None and cgb.parse_letter("{" * 999) is None
     assert cgb.parse_truth('{"answer": true}') is True and cgb.parse_truth("False, because") is False
     assert cgb.parse_truth("maybe") is None
-    easy = [{"qid": "1", "answer": 0, "region": "Nordic", "country": "Sweden"},
-            {"qid": "2", "answer": 1, "region": "Nordic", "country": "Sweden"}]
+    easy = [
+        {"qid": "1", "answer": 0, "region": "Nordic", "country": "Sweden"},
+        {"qid": "2", "answer": 1, "region": "Nordic", "country": "Sweden"},
+    ]
     rows = cgb.join_easy(easy, [{"qid": "1", "pred": 0}, {"qid": "2", "pred": None}])
     tab = cgb.accuracy_table(rows).set_index("region")
     assert tab.loc["all", "k"] == 1 and tab.loc["all", "n"] == 2 and not rows[1]["parsed"]
     items = [{"id": f"1-{k}", "qid": "1", "label": k == 0, "region": "Nordic", "country": "Sweden"} for k in range(4)]
     item_rows, questions = cgb.join_hard(items, [{"id": f"1-{k}", "pred": k == 0} for k in range(4)])
-    assert all(r["correct"] for r in item_rows) and questions == [{"qid": "1", "country": "Sweden", "region": "Nordic", "correct": True}]
+    assert all(r["correct"] for r in item_rows) and questions == [
+        {"qid": "1", "country": "Sweden", "region": "Nordic", "correct": True}
+    ]
 
 
 def test_local_culturalbench_scoring_runs_on_a_tiny_model(tmp_path, tiny_model_dir):
     from helpers.core.logprobs import LogProbScorer, choice_logprobs
     from helpers.core.runs import Run
+
     scorer = LogProbScorer(tiny_model_dir, batch_size=4)
     easy, hard = cgb.load_culturalbench("builtin:culturalbench_offline.jsonl", limit=2)
     for mode in ("cloze", "letter"):
         res = cgb.evaluate(Run(tmp_path), easy, hard, "tiny", scorer=scorer, mode=mode)
         assert len(res["easy_rows"]) == 2 and len(res["hard_rows"]) == 8 and res["unparsed"] == 0
-        assert all(0 <= r["pred"] < 4 for r in res["easy_rows"]) and all(isinstance(r["pred"], bool) for r in res["hard_rows"])
+        assert all(0 <= r["pred"] < 4 for r in res["easy_rows"]) and all(
+            isinstance(r["pred"], bool) for r in res["hard_rows"]
+        )
     # the true/false margin is exactly log p(True) - log p(False) after the option's judgement question
     rec = cgb.score_local(scorer, [], hard[:1], "cloze")[0]
     opt = hard[0]["option"]
-    t, f = choice_logprobs(scorer, [f"{cgb.cloze_prompt(hard[0]['question'])} {opt}{cgb.TF_SUFFIX}"], [" True", " False"])[0]
+    t, f = choice_logprobs(
+        scorer, [f"{cgb.cloze_prompt(hard[0]['question'])} {opt}{cgb.TF_SUFFIX}"], [" True", " False"]
+    )[0]
     assert rec["tf"][opt] == pytest.approx(t - f, abs=1e-3)
 
 
@@ -477,8 +673,11 @@ class _FakeJudge:
 
 def test_llm_extraction_stage_counts_failures_and_resumes(tmp_path):
     from helpers.core.runs import Run
-    rows = [{"gen_id": f"g{i}", "nationality": "Japanese", "topic": "food", "gender": "male", "text": " sushi. More."}
-            for i in range(3)]
+
+    rows = [
+        {"gen_id": f"g{i}", "nationality": "Japanese", "topic": "food", "gender": "male", "text": " sushi. More."}
+        for i in range(3)
+    ]
     judge = _FakeJudge(['{"items": ["sushi"]}', "no idea", '{"items": []}'])
     got = cge.llm_extract_stage(Run(tmp_path), rows, judge, {"food": cgd.topic("food")})
     assert got == {"g0": ["sushi"], "g1": None, "g2": []}
@@ -488,7 +687,9 @@ def test_llm_extraction_stage_counts_failures_and_resumes(tmp_path):
     assert cge.llm_extract_stage(Run(tmp_path), rows, again, {"food": cgd.topic("food")}) == got and not again.seen
     gold = [{**r, "id": r["gen_id"], "items": ["sushi"]} for r in rows]
     agreement = cga.extractor_agreement(gold, got)
-    assert agreement["llm_n"] == 3 and agreement["parse_failures"] == 1 and agreement["llm_exact"] == pytest.approx(1 / 3)
+    assert (
+        agreement["llm_n"] == 3 and agreement["parse_failures"] == 1 and agreement["llm_exact"] == pytest.approx(1 / 3)
+    )
 
 
 def test_extractor_agreement_is_measured_against_the_hand_labelled_truth():
@@ -509,12 +710,16 @@ def test_extractor_agreement_is_measured_against_the_hand_labelled_truth():
 
 def test_endpoint_culturalbench_scoring_parses_replies(tmp_path):
     from helpers.core.runs import Run
+
     easy, hard = cgb.load_culturalbench("builtin:culturalbench_offline.jsonl", limit=2)
-    judge = _FakeJudge(['{"answer": "' + "ABCD"[easy[0]["answer"]] + '"}', "I cannot tell", '{"answer": false}'], base_url="http://x/v1")
+    judge = _FakeJudge(
+        ['{"answer": "' + "ABCD"[easy[0]["answer"]] + '"}', "I cannot tell", '{"answer": false}'],
+        base_url="http://x/v1",
+    )
     res = cgb.evaluate(Run(tmp_path), easy, hard, "fake", judge=judge)
     assert res["how"] == "endpoint" and res["easy_rows"][0]["correct"] and not res["easy_rows"][1]["parsed"]
     assert res["unparsed"] >= 1 and len(res["hard_rows"]) == 8
-    assert 'Reply only with JSON' in judge.seen[0][0][0][0]["content"] and judge.seen[0][1] == ""
+    assert "Reply only with JSON" in judge.seen[0][0][0][0]["content"] and judge.seen[0][1] == ""
 
 
 def test_world_map_draws_every_culture_with_a_shape_and_names_the_rest():
@@ -522,6 +727,7 @@ def test_world_map_draws_every_culture_with_a_shape_and_names_the_rest():
 
     from helpers.culturegen import data as cgd
     from helpers.culturegen import worldmap as wm
+
     cultures = cgd.all_cultures()
     shapes = wm.country_shapes()
     assert {"FRA", "NOR", "JPN", "KEN", "BRA"} <= set(shapes)  # France and Norway carry -99 in the file
@@ -533,6 +739,7 @@ def test_world_map_draws_every_culture_with_a_shape_and_names_the_rest():
     fig, n_drawn, no_shape = wm.world_map_figure(table.head(3), cultures)
     assert n_drawn == 3 and no_shape == []
     import matplotlib.pyplot as plt
+
     plt.close(fig)
 
 
@@ -540,6 +747,7 @@ def test_world_map_missing_shapes_is_a_clear_error(monkeypatch):
     import importlib.util
 
     from helpers.culturegen import worldmap as wm
+
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "geopandas" else real(name, *a))
     with pytest.raises(wm.ShapesUnavailable, match="geopandas==0.14.4"):

@@ -1,5 +1,6 @@
 """Smoke runs of notebooks/07_culturegen.ipynb: the quick profile with tiny counts, and a rehearsal of the full GPU
 profile with counts cut and the models swapped for the embedded / tiny ones."""
+
 import json
 from pathlib import Path
 
@@ -10,8 +11,14 @@ from helpers.core.store import read_json
 
 pytestmark = pytest.mark.slow
 
-TINY = ["topics=[food, clothing]", "n_samples=1", "max_new_tokens=8", "n_agreement=3", "n_ngrams_per_topic=3",
-        "n_cb_questions=6"]
+TINY = [
+    "topics=[food, clothing]",
+    "n_samples=1",
+    "max_new_tokens=8",
+    "n_agreement=3",
+    "n_ngrams_per_topic=3",
+    "n_cb_questions=6",
+]
 
 
 def _recompute_markedness(run_dir: Path) -> float:
@@ -20,6 +27,7 @@ def _recompute_markedness(run_dir: Path) -> float:
     from helpers.culturegen import data as cgd
     from helpers.culturegen import extract as cge
     from helpers.culturegen import generate as cgg
+
     (gen_file,) = (run_dir / "data").glob("generations-*.jsonl")
     records = [json.loads(line) for line in gen_file.read_text().splitlines() if line.strip()]
     rows = cgg.samples(records)
@@ -29,12 +37,22 @@ def _recompute_markedness(run_dir: Path) -> float:
 
 def test_07_culturegen_quick_smoke(tmp_path):
     from helpers.core.run import run_notebook
-    run_dir = run_notebook("07_culturegen", files=[str(PARAMS_DIR / "07_culturegen" / "quick.yaml")], overrides=TINY,
-                           outputs=tmp_path, progress=False)
+
+    run_dir = run_notebook(
+        "07_culturegen",
+        files=[str(PARAMS_DIR / "07_culturegen" / "quick.yaml")],
+        overrides=TINY,
+        outputs=tmp_path,
+        progress=False,
+    )
     m = read_json(run_dir / "metrics.json")
     assert m["n_cultures"] == 12 and m["n_topics"] == 2 and m["n_generations"] == (12 + 1) * 2
     assert all(k in m for k in m["headline"]) and m["finding"] and m["signal"] and m["findings"]
-    assert m["signal"] in ("symbols carry signal", "associations indistinguishable from chance", "associations below chance")
+    assert m["signal"] in (
+        "symbols carry signal",
+        "associations indistinguishable from chance",
+        "associations below chance",
+    )
     for key in ("validity_top1", "markedness", "cb_easy_accuracy"):
         lo, hi = m[f"{key}_ci"]
         assert lo <= m[key] <= hi
@@ -43,6 +61,7 @@ def test_07_culturegen_quick_smoke(tmp_path):
     assert lo <= m["extractor_rule_exact"] <= hi
     assert m["markedness"] == pytest.approx(_recompute_markedness(run_dir))  # the headline, recomputed from the JSONL
     from helpers.culturegen import culturalbench as cgb  # Easy accuracy, recomputed from the stored option scores
+
     (cb_file,) = (run_dir / "data").glob("culturalbench_local-*.jsonl")  # the keyed culturalbench stage
     records = [json.loads(line) for line in cb_file.read_text().splitlines() if line.strip()]
     easy, hard = cgb.load_culturalbench("builtin:culturalbench_offline.jsonl", limit=6)
@@ -51,11 +70,22 @@ def test_07_culturegen_quick_smoke(tmp_path):
     for key in ("markedness_vocabulary", "markedness_parenthesis"):  # the paper's two marker types, separately
         lo, hi = m[f"{key}_ci"]
         assert lo <= m[key] <= hi
-    assert m["frequency_source"].startswith("RedPajama") and set(m["markedness_frequency"]) == {"vocabulary", "parenthesis"}
+    assert m["frequency_source"].startswith("RedPajama") and set(m["markedness_frequency"]) == {
+        "vocabulary",
+        "parenthesis",
+    }
     assert m["calibrated"] is False and m["marker_rule"] == "paper" and m["cb_skipped_rows"] == {}
     assert set(m["diversity_by_topic"]) == {"food", "clothing", "all topics (sum)"}
-    for fig in ("validity", "markedness", "markedness_map_vocabulary", "markedness_map_parenthesis",
-                "markedness_frequency", "diversity", "agnostic_presence", "culturalbench"):
+    for fig in (
+        "validity",
+        "markedness",
+        "markedness_map_vocabulary",
+        "markedness_map_parenthesis",
+        "markedness_frequency",
+        "diversity",
+        "agnostic_presence",
+        "culturalbench",
+    ):
         assert (run_dir / "figures" / f"{fig}.png").exists(), fig
     html = (run_dir / "report.html").read_text()
     assert "Traceback" not in html and m["finding"].split(":")[0] in html

@@ -1,5 +1,6 @@
 """The helpers behind notebooks/07_culturegen.py's cells: set-up line, extraction examples, top symbols and the
 findings contract (issue #23: cells tell the story, helpers hold the logic). The stages run in the smoke test."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -27,8 +28,14 @@ def test_extraction_examples_show_the_truth_rules_and_llm_with_fixed_columns():
 
 
 def test_top_symbols_are_the_most_specific_in_a_fixed_order():
-    df = pd.DataFrame({"symbol": [True, True, False, True], "p_culture": [0.5, 0.9, 0.99, 0.5],
-                       "nationality": ["B", "A", "A", "A"], "candidate": ["x", "y", "z", "w"]})
+    df = pd.DataFrame(
+        {
+            "symbol": [True, True, False, True],
+            "p_culture": [0.5, 0.9, 0.99, 0.5],
+            "nationality": ["B", "A", "A", "A"],
+            "candidate": ["x", "y", "z", "w"],
+        }
+    )
     assert list(cgst.top_symbols(df).candidate) == ["y", "w", "x"]
 
 
@@ -36,7 +43,17 @@ def test_findings_read_the_metrics(monkeypatch):
     seen = {}
     monkeypatch.setattr(cga, "_findings", lambda *args: seen.setdefault("args", args) and {"signal": "s"})
     m = {"model": "m", "n_cultures": 4, "symbols_found": 7, "n_generations": 40, "frequency_source": "fs"}
-    out = cga.findings(m, n_samples=2, mk="mk", val="val", div_corr="dc", div="div", pres="pres", agreement="ag",
-                       cb="cb", mk_corr={"vocabulary": {}})
+    out = cga.findings(
+        m,
+        n_samples=2,
+        mk="mk",
+        val="val",
+        div_corr="dc",
+        div="div",
+        pres="pres",
+        agreement="ag",
+        cb="cb",
+        mk_corr={"vocabulary": {}},
+    )
     assert out == {"signal": "s"}
     assert seen["args"] == ("m", 4, 2, "mk", "val", "dc", "div", "pres", "ag", "cb", 7, 40, {"vocabulary": {}}, "fs")

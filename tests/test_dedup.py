@@ -1,4 +1,5 @@
 """De-duplication: neighbour search and duplicate fields on constructed data and real embeddings."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -36,11 +37,13 @@ def test_three_copies_point_to_the_first():
 
 @pytest.mark.slow
 def test_real_embeddings_find_near_duplicates():
-    texts = ["How do I bake sourdough bread at home?",
-             "Write a Python function that reverses a linked list.",
-             "How do I bake sourdough bread at home ?",
-             "What is the capital city of Australia?",
-             "how do i bake sourdough bread at home?"]
+    texts = [
+        "How do I bake sourdough bread at home?",
+        "Write a Python function that reverses a linked list.",
+        "How do I bake sourdough bread at home ?",
+        "What is the capital city of Australia?",
+        "how do i bake sourdough bread at home?",
+    ]
     emb = embed(texts)
     assert emb.shape == (5, 384) and np.allclose(np.linalg.norm(emb, axis=1), 1, atol=1e-4)
     info = duplicate_info(*nearest_neighbors(emb, k=3), threshold=0.05)

@@ -6,6 +6,7 @@ dir, bounded by timeouts, stopped in the fixture's teardown) and run a Magpie re
 log-prob stage and Culture-Gen's (07) continuation and symbol-scoring stages with 2 replicas on the embedded
 model, compared with executor local; then a resume.
 """
+
 from __future__ import annotations
 
 import json
@@ -42,10 +43,15 @@ def test_executor_params_are_validated_with_the_parameter_named():
     assert (ex.kind, ex.address, ex.replicas, ex.tensor_parallel_size) == ("ray", "auto", 4, 2)
     assert "4 replica(s)" in str(ex) and str(Executor()) == "locally (this process)"
     assert Executor("ray", gpus_per_replica=0.5).tensor_parallel_size == 0  # two replicas share a GPU: no TP
-    for bad, name in [({"executor": "spark"}, "executor"), ({"ray_replicas": 0}, "ray_replicas"),
-                      ({"ray_replicas": 1.5}, "ray_replicas"), ({"ray_gpus_per_replica": -1}, "ray_gpus_per_replica"),
-                      ({"ray_gpus_per_replica": 1.5}, "ray_gpus_per_replica"),
-                      ({"ray_address": "no-port"}, "ray_address"), ({"ray_address": "http://h:1"}, "ray_address")]:
+    for bad, name in [
+        ({"executor": "spark"}, "executor"),
+        ({"ray_replicas": 0}, "ray_replicas"),
+        ({"ray_replicas": 1.5}, "ray_replicas"),
+        ({"ray_gpus_per_replica": -1}, "ray_gpus_per_replica"),
+        ({"ray_gpus_per_replica": 1.5}, "ray_gpus_per_replica"),
+        ({"ray_address": "no-port"}, "ray_address"),
+        ({"ray_address": "http://h:1"}, "ray_address"),
+    ]:
         with pytest.raises(ValueError, match=f"parameter '{name}'"):
             Executor.from_params({"executor": "ray", **bad})
     assert parse_address("auto") == ("auto", "", None)
@@ -59,11 +65,22 @@ def test_every_executor_param_is_in_the_notebooks_and_not_keyed():
     from helpers.culturegen.stages import GRAPH as CULTUREGEN
     from helpers.evaluation.stages import ARENA, BENCHBUILDER, WILDBENCH
     from helpers.magpie.stages import GRAPH as MAGPIE
-    for nb, graph in (("01_magpie", MAGPIE), ("02_wildbench", WILDBENCH), ("03_benchbuilder", BENCHBUILDER),
-                      ("04_arena_hard", ARENA), ("05_cdr", CDR), ("07_culturegen", CULTUREGEN)):
+
+    for nb, graph in (
+        ("01_magpie", MAGPIE),
+        ("02_wildbench", WILDBENCH),
+        ("03_benchbuilder", BENCHBUILDER),
+        ("04_arena_hard", ARENA),
+        ("05_cdr", CDR),
+        ("07_culturegen", CULTUREGEN),
+    ):
         specs = read_param_specs(notebook_path(nb))
         assert {k: specs[k].default for k in EXECUTOR_SETTINGS} == {
-            "executor": "local", "ray_address": "", "ray_replicas": 1, "ray_gpus_per_replica": 0}
+            "executor": "local",
+            "ray_address": "",
+            "ray_replicas": 1,
+            "ray_gpus_per_replica": 0,
+        }
         assert set(EXECUTOR_SETTINGS) <= set(graph.uncached) and not set(EXECUTOR_SETTINGS) & graph.keyed_params()
         base = {k: s.default for k, s in specs.items()}
         ray = {**base, "executor": "ray", "ray_address": "auto", "ray_replicas": 8, "ray_gpus_per_replica": 2}
@@ -75,6 +92,7 @@ def test_worker_spec_holds_plain_data_only():
     assert spec.factory == "helpers.core.executor:echo_worker" and spec.accepts("add") and not spec.accepts("nope")
     assert spec.build()([{"id": "a"}])[0]["x"] == 1
     from helpers.core.generation import Sampling
+
     WorkerSpec("helpers.magpie.pipeline:response_worker", {"sampling": Sampling(max_tokens=3), "n": [1, (2, None)]})
     with pytest.raises(TypeError, match=r"kwargs\['gen'\] is a .*object.*plain data"):
         WorkerSpec(echo_worker, {"gen": object()})
@@ -83,14 +101,16 @@ def test_worker_spec_holds_plain_data_only():
     with pytest.raises(ValueError, match="package.module:function"):
         WorkerSpec("helpers.core.executor.echo_worker")
     import pickle
+
     assert pickle.loads(pickle.dumps(spec)) == spec
 
 
 def test_local_executor_is_run_stage_and_builds_nothing_when_all_ids_are_stored(tmp_path, monkeypatch):
     items = [{"id": f"i{k}", "v": k} for k in range(5)]
     store = JsonlStore(tmp_path / "s.jsonl")
-    out = run_stage_on("local", store, items, WorkerSpec(echo_worker, {"add": {"done": True}, "retry_ids": ["i3"]}),
-                       batch_size=2)
+    out = run_stage_on(
+        "local", store, items, WorkerSpec(echo_worker, {"add": {"done": True}, "retry_ids": ["i3"]}), batch_size=2
+    )
     assert [r["id"] for r in out] == [it["id"] for it in items] and all(r["done"] for r in out)
     assert "i3" not in store and store.retry_pending == 1 and out[3][RETRY]
     built = []
@@ -113,6 +133,7 @@ def test_precheck_gives_one_line_for_an_unreachable_cluster_or_a_missing_ray(mon
     with pytest.raises(ValueError, match="tensor parallelism, which needs backend vllm"):
         check_params({"executor": "ray", "ray_gpus_per_replica": 2, "backend": "hf"})
     import importlib.util
+
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "ray" else real(name, *a))
     with pytest.raises(ValueError, match=r"parameter 'executor': ray is not installed here \(pip install"):
@@ -121,9 +142,24 @@ def test_precheck_gives_one_line_for_an_unreachable_cluster_or_a_missing_ray(mon
 
 def test_runner_stops_before_compute_when_the_cluster_is_unreachable(tmp_path):
     port = free_port()
-    proc = subprocess.run([sys.executable, "-m", "helpers.run", "05_cdr", "-p", "executor=ray",
-                           "-p", f"ray_address=127.0.0.1:{port}", "--outputs", str(tmp_path)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "helpers.run",
+            "05_cdr",
+            "-p",
+            "executor=ray",
+            "-p",
+            f"ray_address=127.0.0.1:{port}",
+            "--outputs",
+            str(tmp_path),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert len(proc.stderr.strip().splitlines()) == 1 and "no Ray cluster answers" in proc.stderr, proc.stderr
 
@@ -131,13 +167,21 @@ def test_runner_stops_before_compute_when_the_cluster_is_unreachable(tmp_path):
 # --------------------------------------------------------------------------- slow: a real two-node cluster
 # Ray turns 127.0.0.1 into the host's address for multi-node clusters; the nodes and this driver keep it on
 # loopback so that nothing listens beyond this machine.
-_LOOPBACK = ("import sys; import ray._private.services as s; s.resolve_ip_for_localhost = lambda host: host; "
-             "from ray.scripts.scripts import main; sys.argv = ['ray'] + sys.argv[1:]; main()")
+_LOOPBACK = (
+    "import sys; import ray._private.services as s; s.resolve_ip_for_localhost = lambda host: host; "
+    "from ray.scripts.scripts import main; sys.argv = ['ray'] + sys.argv[1:]; main()"
+)
 
 
 def _ray_start(args: list[str], env: dict, groups: list[int], timeout: float = 120) -> None:
-    proc = subprocess.Popen([sys.executable, "-c", _LOOPBACK, "start", *args], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _LOOPBACK, "start", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     groups.append(proc.pid)  # the node's daemons stay in this process group: the teardown ends exactly them
     try:
         out, _ = proc.communicate(timeout=timeout)
@@ -162,21 +206,34 @@ def _stop_groups(groups: list[int]) -> None:
 @pytest.fixture(scope="module")
 def cluster(monkeypatch_module):
     import ray._private.services as services
+
     monkeypatch_module.setattr(services, "resolve_ip_for_localhost", lambda host: host)
     tmp = tempfile.mkdtemp(prefix="ray-", dir="/tmp")  # short: Ray's unix sockets live under it
     env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "TOKENIZERS_PARALLELISM": "false"}
     port, groups = free_port(), []
-    common = ["--num-cpus=1", "--object-store-memory=150000000", "--disable-usage-stats",
-              "--node-ip-address=127.0.0.1"]
+    common = ["--num-cpus=1", "--object-store-memory=150000000", "--disable-usage-stats", "--node-ip-address=127.0.0.1"]
     try:
-        _ray_start(["--head", f"--port={port}", "--include-dashboard=false", f"--temp-dir={tmp}",
-                    f"--ray-client-server-port={free_port()}", f"--dashboard-agent-listen-port={free_port()}", *common],
-                   env, groups)
-        _ray_start([f"--address=127.0.0.1:{port}", f"--dashboard-agent-listen-port={free_port()}", *common], env, groups)
+        _ray_start(
+            [
+                "--head",
+                f"--port={port}",
+                "--include-dashboard=false",
+                f"--temp-dir={tmp}",
+                f"--ray-client-server-port={free_port()}",
+                f"--dashboard-agent-listen-port={free_port()}",
+                *common,
+            ],
+            env,
+            groups,
+        )
+        _ray_start(
+            [f"--address=127.0.0.1:{port}", f"--dashboard-agent-listen-port={free_port()}", *common], env, groups
+        )
         yield f"127.0.0.1:{port}"
     finally:
         try:
             import ray
+
             ray.shutdown()
         finally:
             _stop_groups(groups)
@@ -203,6 +260,7 @@ def test_cluster_has_two_nodes_on_loopback_and_echo_runs_with_retries(cluster, t
     import ray
 
     from helpers.core.ray_exec import connect
+
     ex = _ray(cluster)
     assert connect(ex)["CPU"] == 2
     assert sorted(n["NodeManagerAddress"] for n in ray.nodes() if n["Alive"]) == ["127.0.0.1", "127.0.0.1"]
@@ -216,15 +274,21 @@ def test_cluster_has_two_nodes_on_loopback_and_echo_runs_with_retries(cluster, t
     assert len({r["ran_on"] for r in out[0:2]}) == 1 and len({r["ran_on"] for r in out[2:4]}) == 1
 
 
-MAGPIE_QUERIES = ["What is the capital of France?", "Give me three tips for better sleep.",
-                  "Explain what a prime number is.", "Write a haiku about autumn.",
-                  "How do I boil an egg?", "Name two uses of copper."]
+MAGPIE_QUERIES = [
+    "What is the capital of France?",
+    "Give me three tips for better sleep.",
+    "Explain what a prime number is.",
+    "Write a haiku about autumn.",
+    "How do I boil an egg?",
+    "Name two uses of copper.",
+]
 
 
 @pytest.mark.slow
 def test_magpie_responses_on_ray_match_local(cluster, tmp_path):
     from helpers import magpie as mp
     from helpers.core.generation import Sampling
+
     items = [{"id": f"q{k}", "instruction": q, "system": "default"} for k, q in enumerate(MAGPIE_QUERIES)]
     writer = {"model": "smollm2-135m-instruct", "backend": "hf", "tensor_parallel_size": 1, "batch_size": 16}
     spec = mp.response_spec(writer, {"default": None}, Sampling(temperature=0.0, max_tokens=12), rules=mp.CleanRules())
@@ -236,13 +300,18 @@ def test_magpie_responses_on_ray_match_local(cluster, tmp_path):
     assert [r["id"] for r in remote] == [r["id"] for r in local] == [it["id"] for it in items]
     for a, b in zip(local, remote):
         assert b["response"] == a["response"] and b["turns"] == a["turns"], a["id"]
-        assert (b["response_tokens"], b["response_finish"], b["tokens"]) == (a["response_tokens"], a["response_finish"], a["tokens"])
+        assert (b["response_tokens"], b["response_finish"], b["tokens"]) == (
+            a["response_tokens"],
+            a["response_finish"],
+            a["tokens"],
+        )
     assert sorted(r["id"] for r in _lines(tmp_path / "ray.jsonl")) == sorted(it["id"] for it in items)
 
 
 def _cdr_items(n_examples: int = 4):
     from helpers import cdr
     from helpers.cdr import rewardbench as rb
+
     examples = rb.load_preference_set("builtin:rewardbench_offline.jsonl", per_subset=1)[:n_examples]
     return cdr.response_items(examples, lambda e: rb.chat_prompt(e["prompt"]))
 
@@ -250,6 +319,7 @@ def _cdr_items(n_examples: int = 4):
 @pytest.mark.slow
 def test_cdr_logprobs_on_ray_match_local_and_resume_sends_only_missing_ids(cluster, tmp_path):
     from helpers import cdr
+
     items = _cdr_items()
     spec = cdr.logprob_spec("smollm2-135m-instruct", batch_size=4, max_prompt_tokens=256, max_response_tokens=64)
     local = cdr.score_responses(JsonlStore(tmp_path / "local.jsonl"), spec, items, batch_size=3, executor="local")
@@ -258,7 +328,9 @@ def test_cdr_logprobs_on_ray_match_local_and_resume_sends_only_missing_ids(clust
     assert list(remote) == list(local) == [it["id"] for it in items]
     for k in local:
         assert remote[k].n_tokens == local[k].n_tokens
-        assert remote[k].sum == pytest.approx(local[k].sum, abs=1e-4) and remote[k].mean == pytest.approx(local[k].mean, abs=1e-4)
+        assert remote[k].sum == pytest.approx(local[k].sum, abs=1e-4) and remote[k].mean == pytest.approx(
+            local[k].mean, abs=1e-4
+        )
     assert ex.last["sent"] == len(items)
 
     # resume: a store holding part of the records (a killed run) gets only the missing ids computed
@@ -269,8 +341,8 @@ def test_cdr_logprobs_on_ray_match_local_and_resume_sends_only_missing_ids(clust
     recs = _lines(tmp_path / "resume.jsonl")
     assert len(recs) == len(items) == len({r["id"] for r in recs})  # nothing duplicated
     assert ex.last["sent"] == len(items) - len(done)  # only the missing ids went to Ray
-    assert [json.dumps(r) + "\n" for r in recs[:len(done)]] == [json.dumps(json.loads(x)) + "\n" for x in done]
-    assert {r["id"] for r in recs[len(done):]} == {json.loads(x)["id"] for x in lines[1::2]}
+    assert [json.dumps(r) + "\n" for r in recs[: len(done)]] == [json.dumps(json.loads(x)) + "\n" for x in done]
+    assert {r["id"] for r in recs[len(done) :]} == {json.loads(x)["id"] for x in lines[1::2]}
     for k in local:
         assert resumed[k].sum == pytest.approx(local[k].sum, abs=1e-4)
     again = cdr.score_responses(JsonlStore(tmp_path / "resume.jsonl"), spec, items, batch_size=3, executor=ex)
@@ -281,10 +353,20 @@ def test_cdr_logprobs_on_ray_match_local_and_resume_sends_only_missing_ids(clust
 def test_culturegen_continuations_on_ray_match_local(cluster, tmp_path):
     from helpers.culturegen import data as cgd
     from helpers.culturegen import generate as cgg
+
     items = cgg.generation_items(cgd.select_cultures([], 1)[:2], cgd.select_topics([])[:2], ["neutral"])  # 6 prompts
-    kw = dict(model="smollm2-135m-instruct", backend="hf", n_samples=1, temperature=0.0, max_tokens=10, seed=0,
-              prompts_per_call=2)
-    local, local_stats = cgg.generate_stage(None, items, store=JsonlStore(tmp_path / "local.jsonl"), executor="local", **kw)
+    kw = dict(
+        model="smollm2-135m-instruct",
+        backend="hf",
+        n_samples=1,
+        temperature=0.0,
+        max_tokens=10,
+        seed=0,
+        prompts_per_call=2,
+    )
+    local, local_stats = cgg.generate_stage(
+        None, items, store=JsonlStore(tmp_path / "local.jsonl"), executor="local", **kw
+    )
     ex = _ray(cluster)
     remote, stats = cgg.generate_stage(None, items, store=JsonlStore(tmp_path / "ray.jsonl"), executor=ex, **kw)
     print("replicas used:", ex.last["replicas_used"], cgg.speed_line(stats))
@@ -303,15 +385,31 @@ def test_culturegen_symbol_scores_on_ray_match_local(cluster, tmp_path):
     from helpers.core.logprobs import LogProbScorer
     from helpers.culturegen import data as cgd
     from helpers.culturegen import score as cgs
+
     cultures = cgd.select_cultures([], 1)[:3]
     topics = cgd.select_topics([])[:2]
     items = cgs.score_items(topics, {topics[0].key: ["sushi", "rice"], topics[1].key: ["tea"]})  # + each generic
-    local, _ = cgs.score_stage(None, LogProbScorer("smollm2-135m-instruct", batch_size=2), items, cultures,
-                               "smollm2-135m-instruct", batch_size=2, store=JsonlStore(tmp_path / "local.jsonl"))
+    local, _ = cgs.score_stage(
+        None,
+        LogProbScorer("smollm2-135m-instruct", batch_size=2),
+        items,
+        cultures,
+        "smollm2-135m-instruct",
+        batch_size=2,
+        store=JsonlStore(tmp_path / "local.jsonl"),
+    )
     ex = _ray(cluster)
     spec = cgs.score_spec("smollm2-135m-instruct", cultures, batch_size=2)
-    remote, speed = cgs.score_stage(None, spec, items, cultures, "smollm2-135m-instruct", batch_size=2,
-                                    store=JsonlStore(tmp_path / "ray.jsonl"), executor=ex)
+    remote, speed = cgs.score_stage(
+        None,
+        spec,
+        items,
+        cultures,
+        "smollm2-135m-instruct",
+        batch_size=2,
+        store=JsonlStore(tmp_path / "ray.jsonl"),
+        executor=ex,
+    )
     assert ex.last["sent"] == len(items) == 5 and ex.last["batches"] == 3
     assert list(remote) == list(local) and speed["sentences"] == len(items) * len(cultures)
     for k, a in local.items():
@@ -326,7 +424,10 @@ def test_judge_calls_on_ray_match_local_and_failures_are_retried_not_cached(clus
     """A local judge (WildBench-style prefill) on 2 replicas: same judgements and cache records as a local
     judge; an over-long prompt is a counted failure, not cached; a second call sends nothing."""
     from helpers.core.judge import Judge
-    msgs = [[{"role": "user", "content": q}] for q in MAGPIE_QUERIES[:4]] + [[{"role": "user", "content": "word " * 600}]]
+
+    msgs = [[{"role": "user", "content": q}] for q in MAGPIE_QUERIES[:4]] + [
+        [{"role": "user", "content": "word " * 600}]
+    ]
     kw = dict(backend="hf", max_tokens=6, max_model_len=256, on_error="empty", batch_size=2)
     local = Judge("smollm2-135m-instruct", cache_dir=tmp_path / "local", **kw)
     expected = local.complete(msgs, prefill='{"score": ')
@@ -355,7 +456,9 @@ def test_judge_calls_on_ray_match_local_and_failures_are_retried_not_cached(clus
     assert len(other.complete(more)) == 2 and other.requests == 2 and len(ex._pools) == 1
     assert next(iter(ex._pools.values())) is not pool and pool.actors == []
     # a Ray Data stage on the same executor first gives the held replicas' CPUs back (else it would wait forever)
-    out = run_stage_on(ex, JsonlStore(tmp_path / "echo.jsonl"), [{"id": "e0"}, {"id": "e1"}], WorkerSpec(echo_worker), batch_size=1)
+    out = run_stage_on(
+        ex, JsonlStore(tmp_path / "echo.jsonl"), [{"id": "e0"}, {"id": "e1"}], WorkerSpec(echo_worker), batch_size=1
+    )
     assert [r["id"] for r in out] == ["e0", "e1"] and not ex._pools and pool.actors == []
 
 
@@ -363,6 +466,7 @@ def test_judge_calls_on_ray_match_local_and_failures_are_retried_not_cached(clus
 def test_cdr_onpolicy_samples_on_ray_match_local(cluster, tmp_path):
     """05's on-policy sampling (temperature 0.8, 2 samples per prompt, seeds from the ids) on 2 replicas."""
     from helpers import cdr
+
     items = [{"id": f"p{k}", "prompt": [{"role": "user", "content": q}]} for k, q in enumerate(MAGPIE_QUERIES[:3])]
     spec = cdr.onpolicy_spec("smollm2-135m-instruct", "hf", n=2, temperature=0.8, max_tokens=8, seed=3)
     local = run_stage_on("local", JsonlStore(tmp_path / "local.jsonl"), items, spec, batch_size=2, desc="local")

@@ -1,4 +1,5 @@
 """No silent fallbacks (issue #9, item 3): failed calls are retried, not stored; every fallback is counted."""
+
 import pytest
 
 from helpers.core.stages import StageGraph
@@ -12,7 +13,9 @@ def test_retry_records_are_returned_not_stored_and_recomputed_next_run(tmp_path)
 
     def process(batch):
         seen.extend(it["id"] for it in batch)
-        return [{"id": it["id"], "ok": it["id"] not in fail, **({RETRY: True} if it["id"] in fail else {})} for it in batch]
+        return [
+            {"id": it["id"], "ok": it["id"] not in fail, **({RETRY: True} if it["id"] in fail else {})} for it in batch
+        ]
 
     items = [{"id": "a"}, {"id": "b"}]
     out = run_stage(store, items, process)
@@ -40,8 +43,16 @@ def test_malformed_lines_are_counted_in_stage_health(tmp_path):
 def test_failed_endpoint_call_is_marked_and_not_cached(tmp_path):
     pytest.importorskip("openai")
     from helpers.core.judge import Judge
-    judge = Judge("m", base_url="http://127.0.0.1:9/v1", health_check=False, on_error="empty", max_retries=0,
-                  timeout=2, cache_dir=tmp_path)
+
+    judge = Judge(
+        "m",
+        base_url="http://127.0.0.1:9/v1",
+        health_check=False,
+        on_error="empty",
+        max_retries=0,
+        timeout=2,
+        cache_dir=tmp_path,
+    )
     texts = judge.complete([[{"role": "user", "content": "hi"}]])
     assert texts == [""] and judge.last_failed == [True] and judge.errors == 1
     assert len(judge._cache) == 0
@@ -49,6 +60,7 @@ def test_failed_endpoint_call_is_marked_and_not_cached(tmp_path):
 
 class FakeJudge:
     """Fails the prompts whose text contains 'FAIL' like an endpoint error (on_error='empty')."""
+
     base_url, name, max_tokens, temperature = "http://x/v1", "fake@x", 8, 0.0
 
     def __init__(self):
@@ -58,11 +70,12 @@ class FakeJudge:
         self.calls += len(prompts)
         flat = [str(p) for p in prompts]
         self.last_failed = ["FAIL" in f for f in flat]
-        return ["" if f else "{\"items\": [\"rice\"]}" for f in self.last_failed]
+        return ["" if f else '{"items": ["rice"]}' for f in self.last_failed]
 
 
 def test_magpie_tagger_endpoint_error_is_retried_not_a_parse_failure(tmp_path):
     from helpers.magpie.tagging import tag_process
+
     judge = FakeJudge()
     proc = tag_process(judge, ["category"])
     items = [{"id": "1", "instruction": "write a poem"}, {"id": "2", "instruction": "FAIL me"}]
@@ -75,10 +88,13 @@ def test_magpie_tagger_endpoint_error_is_retried_not_a_parse_failure(tmp_path):
 def test_culturegen_extractor_endpoint_error_is_retried(tmp_path):
     from helpers.culturegen.data import all_topics
     from helpers.culturegen.extract import llm_extract_stage
+
     topics = {t.key: t for t in all_topics()}
     key = next(iter(topics))
-    rows = [{"gen_id": "g1", "topic": key, "gender": "neutral", "text": "My neighbor cooks rice."},
-            {"gen_id": "g2", "topic": key, "gender": "neutral", "text": "FAIL here."}]
+    rows = [
+        {"gen_id": "g1", "topic": key, "gender": "neutral", "text": "My neighbor cooks rice."},
+        {"gen_id": "g2", "topic": key, "gender": "neutral", "text": "FAIL here."},
+    ]
     store = JsonlStore(tmp_path / "ex.jsonl", key="gen_id")
     judge = FakeJudge()
     out = llm_extract_stage(None, rows, judge, topics, store=store)
@@ -88,6 +104,7 @@ def test_culturegen_extractor_endpoint_error_is_retried(tmp_path):
 
 def test_an_unreadable_wildbench_table_is_named_not_skipped(tmp_path):
     from helpers.evaluation import arena
+
     (tmp_path / "leaderboard.csv").write_bytes(b"model,wb_score\n\xff\xfe\xfa,1\n")
     tables = arena.read_model_tables(tmp_path)
     assert tables == {} and set(tables.unreadable) == {"leaderboard.csv"}
@@ -104,8 +121,12 @@ def test_a_template_error_stops_instead_of_shrinking_the_stop_strings():
     from transformers import PreTrainedTokenizerFast
 
     from helpers.magpie import templates as tpl
-    tok = PreTrainedTokenizerFast(tokenizer_object=Tokenizer(models.WordLevel({"<unk>": 0, "</s>": 1}, unk_token="<unk>")),
-                                  eos_token="</s>", unk_token="<unk>")
+
+    tok = PreTrainedTokenizerFast(
+        tokenizer_object=Tokenizer(models.WordLevel({"<unk>": 0, "</s>": 1}, unk_token="<unk>")),
+        eos_token="</s>",
+        unk_token="<unk>",
+    )
     tok.chat_template = "{{ raise_exception('roles must alternate') }}"
     with pytest.raises(tpl.TemplateError, match="stop strings"):
         tpl.stop_strings(tok)

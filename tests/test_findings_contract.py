@@ -1,6 +1,7 @@
 """One signature for findings across the experiment packages of notebooks 00-09 (issue #23): ``findings(metrics,
 ...) -> dict``, the run's metrics first, anything else optional or keyword-only, and a result holding the
 finding, the signal and the detail lines the report shows."""
+
 from __future__ import annotations
 
 import importlib
@@ -8,9 +9,18 @@ import inspect
 
 import pytest
 
-FINDINGS = ["helpers.quickstart", "helpers.magpie", "helpers.evaluation.wildbench", "helpers.evaluation.benchbuilder",
-            "helpers.evaluation.arena", "helpers.cdr", "helpers.tulu.steps", "helpers.culturegen.analyses",
-            "helpers.infosumm.evaluate", "helpers.icot.evaluate"]
+FINDINGS = [
+    "helpers.quickstart",
+    "helpers.magpie",
+    "helpers.evaluation.wildbench",
+    "helpers.evaluation.benchbuilder",
+    "helpers.evaluation.arena",
+    "helpers.cdr",
+    "helpers.tulu.steps",
+    "helpers.culturegen.analyses",
+    "helpers.infosumm.evaluate",
+    "helpers.icot.evaluate",
+]
 
 
 @pytest.mark.parametrize("module", FINDINGS)
@@ -24,9 +34,21 @@ def test_findings_take_the_metrics_first_and_nothing_else_positionally_required(
 def test_a_findings_result_holds_finding_signal_and_lines():
     from helpers import cdr
     from helpers.icot import evaluate
+
     method = {"accuracy": 0.5, "ci_low": 0.4, "ci_high": 0.6, "tokens_per_answer": 5, "answers_per_s": None}
-    per_task = {"mult:2": {"stepwise": method, "nocot": method, "cot": method, "a_only": 0, "b_only": 0,
-                           "p_value": 1.0, "signal": "no difference"}}
-    for out in (cdr.findings({"ratio_headline": 60.0, "ratio_headline_ci": [55.0, 65.0], "n_examples": 8}),
-                evaluate.findings({"per_task": per_task, "headline_task": "mult:2", "init_from": "config:x"})):
+    per_task = {
+        "mult:2": {
+            "stepwise": method,
+            "nocot": method,
+            "cot": method,
+            "a_only": 0,
+            "b_only": 0,
+            "p_value": 1.0,
+            "signal": "no difference",
+        }
+    }
+    for out in (
+        cdr.findings({"ratio_headline": 60.0, "ratio_headline_ci": [55.0, 65.0], "n_examples": 8}),
+        evaluate.findings({"per_task": per_task, "headline_task": "mult:2", "init_from": "config:x"}),
+    ):
         assert isinstance(out["finding"], str) and isinstance(out["signal"], str) and isinstance(out["findings"], list)

@@ -49,11 +49,16 @@ def test_embedded_model_answers_and_stops(embedded_model_dir):
 
 @pytest.mark.slow
 def test_batched_greedy_matches_one_at_a_time(embedded_model_dir):
-    prompts = [Q, [{"role": "user", "content": "Name a primary colour."}],
-               [{"role": "user", "content": "Give me one word that rhymes with cat, and explain why it rhymes."}]]
+    prompts = [
+        Q,
+        [{"role": "user", "content": "Name a primary colour."}],
+        [{"role": "user", "content": "Give me one word that rhymes with cat, and explain why it rhymes."}],
+    ]
     batched = Generator("smollm2-135m-instruct", backend="hf", batch_size=8).generate(prompts, Sampling(max_tokens=12))
-    single = [Generator("smollm2-135m-instruct", backend="hf", batch_size=1).generate([p], Sampling(max_tokens=12))[0]
-              for p in prompts]
+    single = [
+        Generator("smollm2-135m-instruct", backend="hf", batch_size=1).generate([p], Sampling(max_tokens=12))[0]
+        for p in prompts
+    ]
     assert [b[0].text for b in batched] == [s[0].text for s in single]
 
 
@@ -81,6 +86,8 @@ def test_vllm_consecutive_seeds_do_not_share_samples(vllm_generator):
     outs = vllm_generator.generate([pre_query] * 3, Sampling(n=6, temperature=1.0, max_tokens=12, seed=0))
     texts = [c.text for g in outs for c in g]
     assert len(set(texts)) >= len(texts) - 2, "samples repeat across prompts with consecutive seeds"
-    stop = vllm_generator.generate(["<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"],
-                                   Sampling(max_tokens=40, stop=["<|im_end|>", "<|im_start|>"]))[0][0]
+    stop = vllm_generator.generate(
+        ["<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"],
+        Sampling(max_tokens=40, stop=["<|im_end|>", "<|im_start|>"]),
+    )[0][0]
     assert "<|im_" not in stop.text

@@ -1,5 +1,6 @@
 """A hostile OpenAI-compatible endpoint (a tiny HTTP server on 127.0.0.1): the judge and the parsers never
 crash on a reply, a hanging endpoint is bounded by the timeout, a refused one is a clear error up front."""
+
 import json
 import threading
 import time
@@ -18,8 +19,13 @@ NESTED = '{"score": ' + "[" * 100_000 + "]" * 100_000 + "}"
 
 
 def _chat(content):
-    return {"id": "x", "object": "chat.completion", "created": 0, "model": "m",
-            "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}]}
+    return {
+        "id": "x",
+        "object": "chat.completion",
+        "created": 0,
+        "model": "m",
+        "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}],
+    }
 
 
 REPLIES = {  # prompt -> the raw JSON body the endpoint sends back
@@ -81,8 +87,16 @@ def test_malformed_replies_are_counted_not_cached_and_never_raise(hostile_url, t
     assert again.requests == 3  # the malformed ones were not stored as judgements: asked again
 
 
-@pytest.mark.parametrize("text", [REPLIES["huge-number"]["choices"][0]["message"]["content"], NESTED,
-                                  "{" * 200_000, '{"a": "' + "\\\\" * 50_000, "[" * 100_000 + "1" + "]" * 100_000])
+@pytest.mark.parametrize(
+    "text",
+    [
+        REPLIES["huge-number"]["choices"][0]["message"]["content"],
+        NESTED,
+        "{" * 200_000,
+        '{"a": "' + "\\\\" * 50_000,
+        "[" * 100_000 + "1" + "]" * 100_000,
+    ],
+)
 def test_parsers_survive_hostile_text(text):
     start = time.time()
     list(json_objects(text))

@@ -1,5 +1,6 @@
 """Careless and hostile input to the runner: every bad value is one line and exit code 2 before compute,
 run folders cannot be escaped or shared, a failed or interrupted run says so and leaves nothing stale."""
+
 import json
 import math
 import signal
@@ -19,8 +20,7 @@ from helpers.core.store import atomic_write_json, read_json  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.parametrize("notebook, args, message", CASES,
-                         ids=[f"{nb}:{' '.join(a)[:40]}" for nb, a, _ in CASES])
+@pytest.mark.parametrize("notebook, args, message", CASES, ids=[f"{nb}:{' '.join(a)[:40]}" for nb, a, _ in CASES])
 def test_bad_input_is_one_line_and_exit_2(notebook, args, message, tmp_path):
     rc, err, seconds = run_case(notebook, args, str(tmp_path))
     assert rc == 2, err
@@ -41,6 +41,7 @@ def test_the_run_lock_never_follows_a_symlink(tmp_path):
 
 def test_a_store_line_repeating_an_id_with_other_content_is_reported(tmp_path):
     from helpers.core.store import JsonlStore
+
     path = tmp_path / "s.jsonl"
     path.write_text('{"id": "a", "v": 1}\n{"id": "b", "v": 2}\n{"id": "a", "v": 1}\n{"id": "a", "v": 9}\n')
     with pytest.warns(UserWarning, match=r"id 'a' on line 4 \(line 1 is used\)"):
@@ -50,6 +51,7 @@ def test_a_store_line_repeating_an_id_with_other_content_is_reported(tmp_path):
 
 def test_a_broken_cached_json_is_named_and_recomputed(tmp_path):
     from helpers.core.store import cached_json
+
     path = tmp_path / "data" / "speed_x.json"
     path.parent.mkdir()
     path.write_text('{"answers_per_s": ')
@@ -60,18 +62,33 @@ def test_a_broken_cached_json_is_named_and_recomputed(tmp_path):
 
 def test_params_values_are_checked_element_by_element_and_finite():
     from helpers.core.params import ParamsError, ParamSpec, validate_params
-    specs = {"xs": ParamSpec("xs", [0.1], "[0..1] shares"), "n": ParamSpec("n", 3, "[1..] count"),
-             "names": ParamSpec("names", [], "names"), "lo": ParamSpec("lo", 0.0, "a threshold")}
-    assert validate_params({"xs": [0, 1], "names": ["a"], "lo": -2}, specs) == {"xs": [0.0, 1.0], "names": ["a"], "lo": -2.0}
-    for bad, text in [({"xs": [float("nan")]}, "finite"), ({"xs": [[0.1]]}, "element 0 must be float"),
-                      ({"names": [["a"]]}, "element 0 must be str"), ({"n": 10 ** 30}, "too large"),
-                      ({"lo": float("inf")}, "finite"), ({"n": float("nan")}, "must be int")]:
+
+    specs = {
+        "xs": ParamSpec("xs", [0.1], "[0..1] shares"),
+        "n": ParamSpec("n", 3, "[1..] count"),
+        "names": ParamSpec("names", [], "names"),
+        "lo": ParamSpec("lo", 0.0, "a threshold"),
+    }
+    assert validate_params({"xs": [0, 1], "names": ["a"], "lo": -2}, specs) == {
+        "xs": [0.0, 1.0],
+        "names": ["a"],
+        "lo": -2.0,
+    }
+    for bad, text in [
+        ({"xs": [float("nan")]}, "finite"),
+        ({"xs": [[0.1]]}, "element 0 must be float"),
+        ({"names": [["a"]]}, "element 0 must be str"),
+        ({"n": 10**30}, "too large"),
+        ({"lo": float("inf")}, "finite"),
+        ({"n": float("nan")}, "must be int"),
+    ]:
         with pytest.raises(ParamsError, match=text):
             validate_params(bad, specs)
 
 
 def test_culturalbench_failed_calls_above_the_threshold_are_not_measured():
     from helpers.culturegen import culturalbench as cgb
+
     cb = {"failed_calls": {"easy": 6, "hard": 1}, "calls": {"easy": 6, "hard": 24}}
     assert "6/6 endpoint calls failed" in cgb.not_measured(cb, "easy")
     assert cgb.measured(cb, "easy", 0.0) is None
@@ -89,8 +106,11 @@ def test_a_second_run_with_the_same_name_refuses(tmp_path):
 
 def test_metrics_are_strict_json(tmp_path):
     path = atomic_write_json(tmp_path / "m.json", {"a": float("nan"), "b": [1.0, float("inf")], "c": {"d": -math.inf}})
-    assert json.loads(path.read_text(), parse_constant=lambda c: pytest.fail(f"{c} in metrics")) == \
-        {"a": None, "b": [1.0, None], "c": {"d": None}}
+    assert json.loads(path.read_text(), parse_constant=lambda c: pytest.fail(f"{c} in metrics")) == {
+        "a": None,
+        "b": [1.0, None],
+        "c": {"d": None},
+    }
     assert oct(path.stat().st_mode & 0o777) == "0o644"
 
 
@@ -107,6 +127,7 @@ def test_stale_temporaries_are_removed(tmp_path):
 
 def _notebook(path: Path, body: str) -> Path:
     import nbformat
+
     nb = nbformat.v4.new_notebook()
     params = nbformat.v4.new_code_cell("out_path = ''  # where the cell writes its process ids")
     params.metadata["tags"] = ["parameters"]
@@ -122,8 +143,13 @@ def test_a_failed_rerun_is_marked_failed_and_leaves_no_stale_results(tmp_path):
     run_dir = tmp_path / "out" / "fails" / "r1"
     (run_dir / "data" / ".stage.jsonl.x.tmp").mkdir(parents=True)
     (run_dir / "metrics.json").write_text('{"accuracy": 0.99}')  # the previous, successful run's result
-    proc = subprocess.run([sys.executable, "-m", "helpers.run", str(nb), "--run-name", "r1", "--outputs",
-                           str(tmp_path / "out")], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "helpers.run", str(nb), "--run-name", "r1", "--outputs", str(tmp_path / "out")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 1
     assert "ValueError" in proc.stderr and "the data is bad" in proc.stderr
     status = read_json(run_dir / "run.json")
@@ -138,19 +164,38 @@ def test_a_failed_rerun_is_marked_failed_and_leaves_no_stale_results(tmp_path):
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_killing_the_runner_stops_the_kernel_and_its_children(tmp_path, sig):
     import psutil
-    body = ("import os, subprocess, time\n"
-            "child = subprocess.Popen(['sleep', '300'])\n"
-            "grandchild = subprocess.Popen(['bash', '-c', 'sleep 300 & wait'])\n"
-            "open(out_path, 'w').write(' '.join(map(str, [os.getpid(), child.pid, grandchild.pid])))\n"
-            "time.sleep(300)")
+
+    body = (
+        "import os, subprocess, time\n"
+        "child = subprocess.Popen(['sleep', '300'])\n"
+        "grandchild = subprocess.Popen(['bash', '-c', 'sleep 300 & wait'])\n"
+        "open(out_path, 'w').write(' '.join(map(str, [os.getpid(), child.pid, grandchild.pid])))\n"
+        "time.sleep(300)"
+    )
     nb = _notebook(tmp_path / "hangs.ipynb", body)
     pids_file = tmp_path / "pids"
-    runner = subprocess.Popen([sys.executable, "-m", "helpers.run", str(nb), "-p", f"out_path={pids_file}",
-                               "--run-name", "r1", "--outputs", str(tmp_path / "out")], cwd=ROOT,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    runner = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "helpers.run",
+            str(nb),
+            "-p",
+            f"out_path={pids_file}",
+            "--run-name",
+            "r1",
+            "--outputs",
+            str(tmp_path / "out"),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.time() + 120
-    while not (pids_file.exists() and pids_file.read_text().strip()) and time.time() < deadline \
-            and runner.poll() is None:
+    while (
+        not (pids_file.exists() and pids_file.read_text().strip()) and time.time() < deadline and runner.poll() is None
+    ):
         time.sleep(0.5)
     assert runner.poll() is None, runner.communicate()[1]
     pids = [int(p) for p in pids_file.read_text().split()]

@@ -1,5 +1,6 @@
 """One hub lookup (core.hub.ask_hub) behind the model precheck and the data-set check: a missing repository and
 an unreachable hub are told apart, and each caller names what to do."""
+
 from __future__ import annotations
 
 import huggingface_hub
@@ -12,6 +13,7 @@ from helpers.core.params import ParamsError
 
 def _not_found() -> RepositoryNotFoundError:
     import httpx
+
     request = httpx.Request("GET", "https://huggingface.co/api/models/org/none")
     return RepositoryNotFoundError("404", response=httpx.Response(404, request=request))
 
@@ -44,6 +46,7 @@ def fake_hub(monkeypatch):
         monkeypatch.delenv("HF_DATASETS_OFFLINE", raising=False)
         monkeypatch.setattr(data, "_in_dataset_cache", lambda repo_id: False)
         return api
+
     return install
 
 

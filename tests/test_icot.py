@@ -1,4 +1,5 @@
 """Stepwise internalization helpers: data format, schedule arithmetic, smoothing, answers, training state."""
+
 from __future__ import annotations
 
 import json
@@ -55,7 +56,11 @@ def test_splits_are_disjoint_deterministic_and_correct():
     s = data.multiplication_splits(3, n_train=200, n_valid=20, n_test=30, seed=1)
     assert [len(s[k]) for k in ("train", "valid", "test")] == [200, 20, 30]
     pairs = {k: {data.operands_of(e) for e in v} for k, v in s.items()}
-    assert not (pairs["train"] & pairs["test"]) and not (pairs["train"] & pairs["valid"]) and not (pairs["valid"] & pairs["test"])
+    assert (
+        not (pairs["train"] & pairs["test"])
+        and not (pairs["train"] & pairs["valid"])
+        and not (pairs["valid"] & pairs["test"])
+    )
     for e in s["train"][:20]:
         a, b = data.operands_of(e)
         assert 100 <= a <= 999 and 100 <= b <= 999
@@ -73,9 +78,15 @@ def test_gsm8k_cot_is_the_calculator_annotations(tmp_path):
     plain = data.gsm8k_example("Q?", "First step.\nSecond step.\n#### 7")
     assert plain["cot"] == "First step. Second step." and plain["answer"] == "7"
     jsonl = tmp_path / "gsm.jsonl"
-    jsonl.write_text("\n".join(json.dumps(r) for r in [
-        {"question": "A?", "answer": "x <<1+1=2>> #### 2"},
-        {"question": "B?", "cot": "<<2*3=6>>", "answer": "6"}]))
+    jsonl.write_text(
+        "\n".join(
+            json.dumps(r)
+            for r in [
+                {"question": "A?", "answer": "x <<1+1=2>> #### 2"},
+                {"question": "B?", "cot": "<<2*3=6>>", "answer": "6"},
+            ]
+        )
+    )
     got = data.load_gsm8k(str(jsonl), split="train")
     assert [(g["cot"], g["answer"]) for g in got] == [("<<1+1=2>>", "2"), ("<<2*3=6>>", "6")]
     txt = tmp_path / "test.txt"
@@ -177,7 +188,7 @@ def _upstream_positions(full: list[int], eos: int, k: int) -> list[int]:
     first, second = [i for i, t in enumerate(full) if t == eos][:2]
     removed = min(k, second - first - 1)
     pos = [i + (removed if i >= first else 0) for i in range(len(full))]
-    return pos[:len(full) - removed]
+    return pos[: len(full) - removed]
 
 
 @pytest.mark.parametrize("k", [0, 1, 2, 3, 5])
@@ -202,7 +213,7 @@ def test_decoding_with_skip_uses_the_training_positions():
     positions = torch.tensor([list(range(first)) + [p + 3 for p in range(first, len(row))]])
     with torch.no_grad():
         logits = model(input_ids=torch.tensor([row]), position_ids=positions).logits[0]
-    assert logits[first:len(row) - 1].argmax(-1).tolist() == gen
+    assert logits[first : len(row) - 1].argmax(-1).tolist() == gen
     unshifted = evaluate.greedy_generate(model, [enc.prompt + [tok.eos_id]], tok.eos_id, tok.pad_id, 10, skip=0)[0]
     with torch.no_grad():
         logits0 = model(input_ids=torch.tensor([enc.prompt + [tok.eos_id]])).logits[0, -1]
@@ -246,7 +257,11 @@ def test_wilson_and_paired_verdict():
 def test_batched_left_padded_decoding_matches_one_by_one():
     tok, model = build("config:gpt2-tiny", ["0 1 2 3 4 5 6 7 8 9 * + ( )"], max_positions=64, seed=3)
     model.eval()
-    prompts = [tok.encode("1 2 3") + [tok.eos_id], tok.encode("4") + [tok.eos_id], tok.encode("5 6 7 8 9 1") + [tok.eos_id]]
+    prompts = [
+        tok.encode("1 2 3") + [tok.eos_id],
+        tok.encode("4") + [tok.eos_id],
+        tok.encode("5 6 7 8 9 1") + [tok.eos_id],
+    ]
     for skip in (0, 4):
         batched = evaluate.greedy_generate(model, prompts, tok.eos_id, tok.pad_id, 12, batch_size=8, skip=skip)
         single = [evaluate.greedy_generate(model, [p], tok.eos_id, tok.pad_id, 12, skip=skip)[0] for p in prompts]
@@ -256,8 +271,18 @@ def test_batched_left_padded_decoding_matches_one_by_one():
 
 # ------------------------------------------------------------------------------- training state
 def _tiny(method="stepwise", **kw):
-    base = dict(task="mult:2", method=method, init_from="config:gpt2-tiny", n_epochs=3, batch_size=16,
-                learning_rate=1e-3, remove_per_epoch=4, pretrain_epochs=1, eval_every=4, seed=0)
+    base = dict(
+        task="mult:2",
+        method=method,
+        init_from="config:gpt2-tiny",
+        n_epochs=3,
+        batch_size=16,
+        learning_rate=1e-3,
+        remove_per_epoch=4,
+        pretrain_epochs=1,
+        eval_every=4,
+        seed=0,
+    )
     return TrainConfig(**{**base, **kw})
 
 
@@ -303,8 +328,12 @@ def test_killed_training_resumes_without_redoing_steps(tmp_path):
     """SIGKILL a real training process after a checkpoint, rerun it: same final step and weights as an
     uninterrupted run, and the rerun starts at the checkpoint."""
     cfg = _tiny(n_epochs=15, eval_every=0, pretrain_epochs=0)
-    spec = {"config": cfg.__dict__, "data": {"n_train": 64, "n_valid": 8, "n_test": 8, "seed": 0},
-            "checkpoint_every": 5, "threads": 1}
+    spec = {
+        "config": cfg.__dict__,
+        "data": {"n_train": 64, "n_valid": 8, "n_test": 8, "seed": 0},
+        "checkpoint_every": 5,
+        "threads": 1,
+    }
     paths = {}
     for name in ("killed", "clean"):
         paths[name] = tmp_path / f"{name}.json"
@@ -326,10 +355,16 @@ def test_killed_training_resumes_without_redoing_steps(tmp_path):
         time.sleep(0.02)
     proc.wait()
     assert killed_at is not None and killed_at < 60, "the kill should land mid-run"
-    resumed = json.loads(subprocess.run(cmd + [str(paths["killed"])], capture_output=True, text=True,
-                                        check=True).stdout.strip().splitlines()[-1])
-    clean = json.loads(subprocess.run(cmd + [str(paths["clean"])], capture_output=True, text=True,
-                                      check=True).stdout.strip().splitlines()[-1])
+    resumed = json.loads(
+        subprocess.run(cmd + [str(paths["killed"])], capture_output=True, text=True, check=True)
+        .stdout.strip()
+        .splitlines()[-1]
+    )
+    clean = json.loads(
+        subprocess.run(cmd + [str(paths["clean"])], capture_output=True, text=True, check=True)
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     assert resumed["steps"] == clean["steps"] == 60
     last_segment = resumed["segments"][-1]
     assert last_segment[1] == 60 and last_segment[0] >= killed_at, "the rerun starts from the checkpoint"
@@ -349,8 +384,9 @@ def test_summary_and_headline_task():
 
 def test_gsm8k_task_from_one_local_file_is_cut_into_splits(tmp_path):
     path = tmp_path / "gsm.jsonl"
-    path.write_text("\n".join(json.dumps({"question": f"Q{i}?", "answer": f"<<{i}+1={i + 1}>> #### {i + 1}"})
-                              for i in range(10)))
+    path.write_text(
+        "\n".join(json.dumps({"question": f"Q{i}?", "answer": f"<<{i}+1={i + 1}>> #### {i + 1}"}) for i in range(10))
+    )
     s = data.load_task("gsm8k", n_train=0, n_valid=2, n_test=3, gsm8k_data=str(path))
     assert [e["input"] for e in s["test"]] == ["Q0?", "Q1?", "Q2?"] and len(s["valid"]) == 2 and len(s["train"]) == 5
     folder = tmp_path / "gsm8k"
@@ -363,6 +399,7 @@ def test_gsm8k_task_from_one_local_file_is_cut_into_splits(tmp_path):
 
 def test_gsm8k_rehearsal_fixture_has_the_hub_schema(monkeypatch):
     from helpers.core import rehearsal
+
     monkeypatch.setenv(rehearsal.REHEARSAL_ENV, "1")
     s = data.load_task("gsm8k", n_train=0, n_valid=4, n_test=10, gsm8k_data="whynlp/gsm8k-aug")
     assert len(s["test"]) == 10 and len(s["valid"]) == 4 and s["train"]
@@ -372,10 +409,25 @@ def test_gsm8k_rehearsal_fixture_has_the_hub_schema(monkeypatch):
 
 def test_findings_are_computed_from_the_numbers():
     def m(acc, tokens, speed):
-        return {"accuracy": acc, "ci_low": max(acc - 0.05, 0), "ci_high": min(acc + 0.05, 1), "tokens_per_answer": tokens,
-                "answers_per_s": speed}
-    per_task = {"mult:3": {"stepwise": m(0.4, 9, 90.0), "nocot": m(0.1, 9, 91.0), "cot": m(0.9, 33, 30.0),
-                           "a_only": 160, "b_only": 10, "p_value": 1e-30, "signal": "internalization beats no-CoT"}}
+        return {
+            "accuracy": acc,
+            "ci_low": max(acc - 0.05, 0),
+            "ci_high": min(acc + 0.05, 1),
+            "tokens_per_answer": tokens,
+            "answers_per_s": speed,
+        }
+
+    per_task = {
+        "mult:3": {
+            "stepwise": m(0.4, 9, 90.0),
+            "nocot": m(0.1, 9, 91.0),
+            "cot": m(0.9, 33, 30.0),
+            "a_only": 160,
+            "b_only": 10,
+            "p_value": 1e-30,
+            "signal": "internalization beats no-CoT",
+        }
+    }
     f = evaluate.findings({"per_task": per_task, "headline_task": "mult:3", "init_from": "config:gpt2-tiny"})
     assert f["signal"] == "internalization beats no-CoT"
     assert "40%" in f["finding"] and "10%" in f["finding"] and "90%" in f["finding"] and "33 tokens" in f["finding"]
@@ -384,13 +436,17 @@ def test_findings_are_computed_from_the_numbers():
 
 def test_check_params_names_the_bad_parameter():
     from helpers.icot.checks import check_params
+
     good = {"tasks": ["mult:3"], "init_from": "config:gpt2-tiny", "task_overrides": {}, "keep_position": True}
     check_params(good)
-    for change, message in [({"tasks": ["mult:x"]}, "'tasks'"), ({"init_from": "config:gpt9"}, "'init_from'"),
-                            ({"init_from": "./no/such/model"}, "'init_from'"),
-                            ({"task_overrides": {"mult:3": {"learning_rat": 1}}}, "unknown training parameters"),
-                            ({"task_overrides": {"mult:4": {}}}, "not one of the tasks"),
-                            ({"tasks": ["mult:3", "gsm8k"]}, "'keep_position'")]:
+    for change, message in [
+        ({"tasks": ["mult:x"]}, "'tasks'"),
+        ({"init_from": "config:gpt9"}, "'init_from'"),
+        ({"init_from": "./no/such/model"}, "'init_from'"),
+        ({"task_overrides": {"mult:3": {"learning_rat": 1}}}, "unknown training parameters"),
+        ({"task_overrides": {"mult:4": {}}}, "not one of the tasks"),
+        ({"tasks": ["mult:3", "gsm8k"]}, "'keep_position'"),
+    ]:
         with pytest.raises(ValueError, match=message):
             check_params({**good, **change})
     check_params({**good, "tasks": ["gsm8k"], "task_overrides": {"gsm8k": {"keep_position": False}}})
@@ -399,27 +455,41 @@ def test_check_params_names_the_bad_parameter():
 def test_plots_have_titles_and_labels():
     from helpers.core.plotting import check_labels
     from helpers.icot import plots
-    rows = [{"step": s, "valid_accuracy": s / 10, "valid_cot_tokens": 5 - s / 2, "mean_removed_tokens": s / 2}
-            for s in range(1, 10)]
+
+    rows = [
+        {"step": s, "valid_accuracy": s / 10, "valid_cot_tokens": 5 - s / 2, "mean_removed_tokens": s / 2}
+        for s in range(1, 10)
+    ]
     assert check_labels(plots.plot_training({"stepwise": rows, "nocot": rows, "cot": rows}, "mult:2")) == []
-    table = [{"task": "mult:2", "method": m, "accuracy": 0.5, "ci_low": 0.4, "ci_high": 0.6} for m in ("cot", "nocot", "stepwise")]
+    table = [
+        {"task": "mult:2", "method": m, "accuracy": 0.5, "ci_low": 0.4, "ci_high": 0.6}
+        for m in ("cot", "nocot", "stepwise")
+    ]
     assert check_labels(plots.plot_accuracy(table)) == []
 
 
 def test_task_report_pairs_stepwise_with_nocot():
     def recs(pattern):
         return [{"id": str(i), "correct": c, "n_generated": 9, "n_cot_tokens": 0} for i, c in enumerate(pattern)]
-    report = evaluate.task_report({"cot": recs([True] * 40), "nocot": recs([False] * 40),
-                                   "stepwise": recs([True] * 30 + [False] * 10)}, {"cot": 10.0, "nocot": 30.0, "stepwise": 30.0})
+
+    report = evaluate.task_report(
+        {"cot": recs([True] * 40), "nocot": recs([False] * 40), "stepwise": recs([True] * 30 + [False] * 10)},
+        {"cot": 10.0, "nocot": 30.0, "stepwise": 30.0},
+    )
     assert report["stepwise"]["accuracy"] == 0.75 and report["a_only"] == 30 and report["b_only"] == 0
     assert report["signal"] == "internalization beats no-CoT"
     rows = evaluate.table_rows({"mult:2": report})
-    assert [(r["method"], r["inference"]) for r in rows] == [("cot", "explicit CoT"), ("nocot", "no CoT"), ("stepwise", "no CoT")]
+    assert [(r["method"], r["inference"]) for r in rows] == [
+        ("cot", "explicit CoT"),
+        ("nocot", "no CoT"),
+        ("stepwise", "no CoT"),
+    ]
     assert rows[0]["answers_per_s"] == 10.0
 
 
 def test_decode_settings():
     from helpers.icot.model import decode_settings
+
     ex = data.multiplication_splits(2, 20, 0, 0)["train"]
     tok = CharTokenizer.fit(t for e in ex for t in (e["input"], e["cot"], e["answer"]))
     assert decode_settings(tok, "cot", True, ex) == (0, int(1.5 * (8 + 5)) + 8)  # CoT 8 tokens, "#### a b c d" 5

@@ -1,4 +1,5 @@
 """Smoke runs of notebooks/09_icot.ipynb: the quick profile with tiny sizes, and a rehearsal of the full profile."""
+
 from __future__ import annotations
 
 import json
@@ -12,10 +13,27 @@ from helpers.core.store import read_json
 
 pytestmark = pytest.mark.slow
 
-SIGNALS = {"internalization beats no-CoT", "no-CoT beats internalization", "no difference at this budget",
-           "too small to tell", "untestable", "both fail"}
-TINY = ["tasks=[mult:2]", "n_train=128", "n_valid=8", "n_test=24", "n_epochs=2", "batch_size=32",
-        "pretrain_epochs=1", "eval_every=2", "checkpoint_every=3", "n_speed=4", "eval_batch_size=16"]
+SIGNALS = {
+    "internalization beats no-CoT",
+    "no-CoT beats internalization",
+    "no difference at this budget",
+    "too small to tell",
+    "untestable",
+    "both fail",
+}
+TINY = [
+    "tasks=[mult:2]",
+    "n_train=128",
+    "n_valid=8",
+    "n_test=24",
+    "n_epochs=2",
+    "batch_size=32",
+    "pretrain_epochs=1",
+    "eval_every=2",
+    "checkpoint_every=3",
+    "n_speed=4",
+    "eval_batch_size=16",
+]
 
 
 def _check_run(run_dir: Path, n_test: int) -> dict:
@@ -34,6 +52,7 @@ def _check_run(run_dir: Path, n_test: int) -> dict:
     assert len(stored) == 1
     recs = [json.loads(line) for line in stored[0].read_text().splitlines()]
     from helpers.icot.evaluate import is_correct
+
     assert len(recs) == n_test
     assert sum(is_correct(r["prediction"], r["gold"]) for r in recs) / len(recs) == m["icot_accuracy"]
     return m

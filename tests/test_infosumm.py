@@ -1,5 +1,6 @@
 """Unit tests of helpers.infosumm: critics against hand-computed values on a tiny model, fragments on a worked
 example, thresholds, controls, ROUGE, data loaders, the student's seq2seq path."""
+
 from __future__ import annotations
 
 import json
@@ -46,6 +47,7 @@ def test_rouge_l_precision_flags_copies():
 def _direct_sum(scorer, prompt: str, cont: str) -> float:
     from helpers.core import hf
     from helpers.core.logprobs import token_logprobs_unbatched
+
     p = hf.encode(scorer.tokenizer, prompt)
     r = scorer.tokenizer(cont, add_special_tokens=False).input_ids
     return sum(token_logprobs_unbatched(scorer.model, p, r))
@@ -53,10 +55,13 @@ def _direct_sum(scorer, prompt: str, cont: str) -> float:
 
 def test_pmi_critics_match_hand_computed_logprobs(tiny_model_dir):
     from helpers.core.logprobs import LogProbScorer
+
     scorer = LogProbScorer(tiny_model_dir, batch_size=3)
-    cands = [{"doc_id": "d", "document": DOC, "summary": SUMMARY},
-             {"doc_id": "d", "document": DOC, "summary": "Work starts in May."},
-             {"doc_id": "d", "document": DOC, "summary": "   "}]
+    cands = [
+        {"doc_id": "d", "document": DOC, "summary": SUMMARY},
+        {"doc_id": "d", "document": DOC, "summary": "Work starts in May."},
+        {"doc_id": "d", "document": DOC, "summary": "   "},
+    ]
     got = isc.pmi_scores(scorer, cands)
     n_doc = len(scorer.tokenizer(DOC, add_special_tokens=False).input_ids)
     for c, g in zip(cands[:2], got[:2]):
@@ -76,10 +81,12 @@ def test_pmi_critics_match_hand_computed_logprobs(tiny_model_dir):
 class WordScorer:
     """A hand-computable scorer: a continuation word costs 1 nat when it occurs in the prompt, 3 nats otherwise
     (one token per word)."""
+
     model_name = "word-scorer"
 
     def score(self, pairs, desc=None):
         from helpers.core.logprobs import ResponseLogProb
+
         out = []
         for prompt, cont in pairs:
             seen = set(isc.words(prompt))
@@ -90,8 +97,12 @@ class WordScorer:
 
 def test_per_token_pmi_by_hand_and_thresholds_reject_wrong_document_and_content_free():
     doc = "the council voted to build a bridge over the river"  # 10 words, 9 distinct
-    cands = {"summary": "council votes new bridge", "wrong": "farmers protest milk prices",
-             "content-free": "this is an article", "empty": ""}
+    cands = {
+        "summary": "council votes new bridge",
+        "wrong": "farmers protest milk prices",
+        "content-free": "this is an article",
+        "empty": "",
+    }
     rows = [{"id": k, "doc_id": "d", "document": doc, "summary": v} for k, v in cands.items()]
     got = dict(zip(cands, isc.pmi_scores(WordScorer(), rows)))
     # saliency: the summary's words council, bridge occur in the document (the 10 document words cost 3 nats each
@@ -112,11 +123,21 @@ def test_per_token_pmi_by_hand_and_thresholds_reject_wrong_document_and_content_
 def test_nli_critic_reads_the_entailment_label(tmp_path, embedded_model_dir):
     import torch
     from transformers import AutoTokenizer, LlamaConfig, LlamaForSequenceClassification
+
     tok = AutoTokenizer.from_pretrained(embedded_model_dir)
     torch.manual_seed(0)
-    cfg = LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=4,
-                      num_key_value_heads=2, num_labels=3, pad_token_id=tok.pad_token_id,
-                      id2label={0: "CONTRADICTION", 1: "NEUTRAL", 2: "ENTAILMENT"}, label2id={"CONTRADICTION": 0, "NEUTRAL": 1, "ENTAILMENT": 2})
+    cfg = LlamaConfig(
+        vocab_size=len(tok),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=1,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        num_labels=3,
+        pad_token_id=tok.pad_token_id,
+        id2label={0: "CONTRADICTION", 1: "NEUTRAL", 2: "ENTAILMENT"},
+        label2id={"CONTRADICTION": 0, "NEUTRAL": 1, "ENTAILMENT": 2},
+    )
     model = LlamaForSequenceClassification(cfg)
     model.save_pretrained(tmp_path)
     tok.save_pretrained(tmp_path)
@@ -131,15 +152,30 @@ def test_nli_critic_reads_the_entailment_label(tmp_path, embedded_model_dir):
 
 # --------------------------------------------------------------------------- thresholds and verdicts
 def _scores(**kw):
-    base = {"summary_words": 8, "doc_words": 40, "ratio": 0.2, "copy_rougeL_p": 0.3, "saliency": 0.2, "faithfulness": 1.0,
-            "summary_tokens": 9, "nli_doc_to_summary": None, "nli_summary_to_doc": None}
+    base = {
+        "summary_words": 8,
+        "doc_words": 40,
+        "ratio": 0.2,
+        "copy_rougeL_p": 0.3,
+        "saliency": 0.2,
+        "faithfulness": 1.0,
+        "summary_tokens": 9,
+        "nli_doc_to_summary": None,
+        "nli_summary_to_doc": None,
+    }
     return {**base, **kw}
 
 
 def test_verdicts_follow_each_threshold():
     t = isc.Thresholds(saliency_min=0.0, faithfulness_min=0.5, ratio_min=0.1, ratio_max=0.3, copy_max=0.75, nli_min=0.8)
-    assert isc.verdicts(_scores(), t, use_nli=False) == {"saliency": True, "faithfulness": True, "brevity": True,
-                                                         "not_copy": True, "nli": None, "all": True}
+    assert isc.verdicts(_scores(), t, use_nli=False) == {
+        "saliency": True,
+        "faithfulness": True,
+        "brevity": True,
+        "not_copy": True,
+        "nli": None,
+        "all": True,
+    }
     assert not isc.verdicts(_scores(saliency=-0.1), t, False)["saliency"]
     assert not isc.verdicts(_scores(faithfulness=0.5), t, False)["faithfulness"]  # strictly above
     assert isc.verdicts(_scores(ratio=0.3), t, False)["brevity"]  # inclusive window
@@ -153,8 +189,10 @@ def test_verdicts_follow_each_threshold():
 
 def test_pass_rates_and_fallback():
     t = isc.Thresholds()
-    rows = [{"id": str(i), "scores": _scores(saliency=s, faithfulness=f, copy_rougeL_p=c)} for i, (s, f, c) in
-            enumerate([(1, 1, 0.1), (-1, 2, 0.1), (-2, -1, 0.1), (5, 5, 0.9)])]
+    rows = [
+        {"id": str(i), "scores": _scores(saliency=s, faithfulness=f, copy_rougeL_p=c)}
+        for i, (s, f, c) in enumerate([(1, 1, 0.1), (-1, 2, 0.1), (-2, -1, 0.1), (5, 5, 0.9)])
+    ]
     rows = isp.judge(rows, t, False)
     pr = isc.pass_rates(rows)
     assert pr["saliency"]["passed"] == 2 and pr["all"]["passed"] == 1 and pr["all"]["n"] == 4
@@ -168,12 +206,23 @@ def test_pass_rates_and_fallback():
 
 # --------------------------------------------------------------------------- controls
 def test_length_buckets_bands_and_codes():
-    assert [isk.length_bucket(n, (12, 24)) for n in (0, 12, 13, 24, 25)] == ["short", "short", "medium", "medium", "long"]
+    assert [isk.length_bucket(n, (12, 24)) for n in (0, 12, 13, 24, 25)] == [
+        "short",
+        "short",
+        "medium",
+        "medium",
+        "long",
+    ]
     assert isk.extractive_band(2.0, 2.0) == "high" and isk.extractive_band(1.9, 2.0) == "low"
-    assert isk.control_prefix({"length": "short", "focus": None, "extractive": "low"}) == "<length=short> <extractive=low>"
+    assert (
+        isk.control_prefix({"length": "short", "focus": None, "extractive": "low"}) == "<length=short> <extractive=low>"
+    )
     assert isk.student_prompt("Doc.", None) == "Doc.\n\nTL;DR:"
     assert isk.student_prompt("Doc.", {"focus": "rain"}).startswith("<focus=rain>\nDoc.")
-    dropped = [isk.drop_codes({"length": "short", "focus": "x", "extractive": "low"}, 0.5, random.Random(s)) for s in range(200)]
+    dropped = [
+        isk.drop_codes({"length": "short", "focus": "x", "extractive": "low"}, 0.5, random.Random(s))
+        for s in range(200)
+    ]
     share = sum(v is None for d in dropped for v in d.values()) / 600
     assert 0.4 < share < 0.6
 
@@ -191,8 +240,11 @@ def test_keywords_and_hits():
 
 
 def test_pick_keywords_uses_the_embedder():
-    kws = isk.pick_keywords(["Heavy rain flooded the streets.", "The team won the final."],
-                            [["flooded", "streets", "final"], ["flooded", "team", "final"]], "all-minilm-l6-v2")
+    kws = isk.pick_keywords(
+        ["Heavy rain flooded the streets.", "The team won the final."],
+        [["flooded", "streets", "final"], ["flooded", "team", "final"]],
+        "all-minilm-l6-v2",
+    )
     assert kws[0] in ("flooded", "streets") and kws[1] in ("team", "final")
     assert isk.pick_keywords(["x"], [[]], "all-minilm-l6-v2") == [None]
 
@@ -226,6 +278,7 @@ def test_builtin_data_and_formats():
 
 def test_hub_fixtures_read_in_hub_schemas(monkeypatch):
     from helpers.core.rehearsal import REHEARSAL_ENV
+
     monkeypatch.setenv(REHEARSAL_ENV, "1")
     cnn = isd.load_pairs("abisee/cnn_dailymail", limit=3)
     xs = isd.load_pairs("EdinburghNLP/xsum", limit=2)
@@ -237,10 +290,21 @@ def test_hub_fixtures_read_in_hub_schemas(monkeypatch):
 
 
 def test_precheck_rejects_bad_params():
-    isd.precheck({"prompt_formats": ["tldr"], "length_buckets": [12, 24], "ratio_min": 0.1, "ratio_max": 0.3,
-                  "student_init": "truncate:8"})
-    for bad in ({"prompt_formats": ["tldr", "x"]}, {"length_buckets": [24, 12]}, {"ratio_min": 0.5, "ratio_max": 0.1},
-                {"student_init": "truncate:x"}):
+    isd.precheck(
+        {
+            "prompt_formats": ["tldr"],
+            "length_buckets": [12, 24],
+            "ratio_min": 0.1,
+            "ratio_max": 0.3,
+            "student_init": "truncate:8",
+        }
+    )
+    for bad in (
+        {"prompt_formats": ["tldr", "x"]},
+        {"length_buckets": [24, 12]},
+        {"ratio_min": 0.5, "ratio_max": 0.1},
+        {"student_init": "truncate:x"},
+    ):
         with pytest.raises(ValueError):
             isd.precheck(bad)
 
@@ -250,14 +314,18 @@ def test_truncated_copy_keeps_the_first_layers(tmp_path, tiny_model_dir):
     from transformers import AutoModelForCausalLM
 
     from helpers.infosumm import train as ist
+
     assert ist.kept_layers(30, 12) == list(range(10)) + [28, 29]
     assert ist.kept_layers(2, 1) == [0] and ist.kept_layers(2, 2) == [0, 1]
     path = ist.truncated_copy(tiny_model_dir, 1, tmp_path / "student")
     small, big = AutoModelForCausalLM.from_pretrained(path), AutoModelForCausalLM.from_pretrained(tiny_model_dir)
     assert small.config.num_hidden_layers == 1 and len(small.model.layers) == 1
     import torch
+
     assert torch.equal(small.model.layers[0].self_attn.q_proj.weight, big.model.layers[0].self_attn.q_proj.weight)
-    out = small.generate(torch.tensor([[1, 2, 3]]), max_new_tokens=3, do_sample=False)  # the cache works with the new stack
+    out = small.generate(
+        torch.tensor([[1, 2, 3]]), max_new_tokens=3, do_sample=False
+    )  # the cache works with the new stack
     assert out.shape == (1, 6)
     with pytest.raises(ValueError):
         ist.truncated_copy(tiny_model_dir, 5, tmp_path / "too-deep")
@@ -267,30 +335,62 @@ def _rouge(**vals):
     return [{"system": k, "n": 30, "rougeL": v, "rougeL_ci": [v - 0.05, v + 0.05]} for k, v in vals.items()]
 
 
-ROUNDS = [{"round": 0, "n_candidates": 24, "n_documents": 6, "fallback": 0, "n_kept": 6,
-           "pass_rates": {"brevity": {"passed": 8, "n": 24, "rate": 1 / 3}, "all": {"passed": 6, "n": 24, "rate": 0.25}}}]
+ROUNDS = [
+    {
+        "round": 0,
+        "n_candidates": 24,
+        "n_documents": 6,
+        "fallback": 0,
+        "n_kept": 6,
+        "pass_rates": {"brevity": {"passed": 8, "n": 24, "rate": 1 / 3}, "all": {"passed": 6, "n": 24, "rate": 0.25}},
+    }
+]
 
 
 def test_findings_are_computed_from_the_numbers_and_gated_on_the_control_arm():
-    rouge = _rouge(**{"lead-1": 0.49, "lead-3": 0.33, "teacher round 0": 0.28, "student": 0.31,
-                      "student (unfiltered)": 0.25})
-    checks = {"wrong_document": {"n": 5, "pmi_pass": 0, "all_pass": 0}, "content_free": {"n": 5, "pmi_pass": 1, "all_pass": 0},
-              "reference": {"n": 5, "pmi_pass": 5, "all_pass": 4}, "lead1": {"n": 5, "pmi_pass": 5, "all_pass": 0},
-              "lead1_beats_reference": {"docs": 4, "n": 5}}
-    m = {"teacher_model": "m", "final_pairs": 48, "fallback_pairs": 0, "control_overlap": 0.25, "n_documents": 8,
-         "filtered_minus_unfiltered_rougeL": 0.06, "filtered_minus_unfiltered_rougeL_ci": [0.01, 0.11],
-         "filtered_minus_unfiltered_n": 30, "student_minus_teacher0_rougeL": 0.03,
-         "student_minus_teacher0_rougeL_ci": [-0.01, 0.07], "critic_checks": checks, "student_init": "x"}
+    rouge = _rouge(
+        **{"lead-1": 0.49, "lead-3": 0.33, "teacher round 0": 0.28, "student": 0.31, "student (unfiltered)": 0.25}
+    )
+    checks = {
+        "wrong_document": {"n": 5, "pmi_pass": 0, "all_pass": 0},
+        "content_free": {"n": 5, "pmi_pass": 1, "all_pass": 0},
+        "reference": {"n": 5, "pmi_pass": 5, "all_pass": 4},
+        "lead1": {"n": 5, "pmi_pass": 5, "all_pass": 0},
+        "lead1_beats_reference": {"docs": 4, "n": 5},
+    }
+    m = {
+        "teacher_model": "m",
+        "final_pairs": 48,
+        "fallback_pairs": 0,
+        "control_overlap": 0.25,
+        "n_documents": 8,
+        "filtered_minus_unfiltered_rougeL": 0.06,
+        "filtered_minus_unfiltered_rougeL_ci": [0.01, 0.11],
+        "filtered_minus_unfiltered_n": 30,
+        "student_minus_teacher0_rougeL": 0.03,
+        "student_minus_teacher0_rougeL_ci": [-0.01, 0.07],
+        "critic_checks": checks,
+        "student_init": "x",
+    }
     f = ise.findings(m, rounds=ROUNDS, rouge=rouge, student_steps=8)
     assert f["signal"] == "filtered student beats unfiltered"
     assert "+0.060 ROUGE-L (95% CI +0.010 to +0.110) over 30 reference documents" in f["finding"]
     assert "lead-1 0.490" in f["finding"] and "lead-3 0.330" in f["finding"]
     text = " ".join(f["findings"])
     assert "0/5 summaries of another document, 1/5 content-free" in text and "4 of 5 documents" in text
-    assert "still rewarded" in text and "+0.030 (95% CI -0.010 to +0.070) ROUGE-L" in text and "25% of the control arm's pairs" in text
-    g = ise.findings({**m, "filtered_minus_unfiltered_rougeL": None}, rounds=ROUNDS,
-                     rouge=_rouge(**{"lead-1": 0.49, "lead-3": 0.33, "teacher round 0": 0.28, "student": 0.31}))
-    assert g["signal"] == "untestable" and g["finding"].startswith("Untestable here: no student was trained on unfiltered")
+    assert (
+        "still rewarded" in text
+        and "+0.030 (95% CI -0.010 to +0.070) ROUGE-L" in text
+        and "25% of the control arm's pairs" in text
+    )
+    g = ise.findings(
+        {**m, "filtered_minus_unfiltered_rougeL": None},
+        rounds=ROUNDS,
+        rouge=_rouge(**{"lead-1": 0.49, "lead-3": 0.33, "teacher round 0": 0.28, "student": 0.31}),
+    )
+    assert g["signal"] == "untestable" and g["finding"].startswith(
+        "Untestable here: no student was trained on unfiltered"
+    )
     assert "student 0.310" in g["finding"]
     h = ise.findings({**m, "final_pairs": 5}, rounds=ROUNDS, rouge=rouge)
     assert h["signal"] == "untestable" and "each arm trained on 5 pairs" in h["finding"]
@@ -299,11 +399,15 @@ def test_findings_are_computed_from_the_numbers_and_gated_on_the_control_arm():
 
 def test_critic_summary_per_system():
     v = lambda a: {"saliency": a, "faithfulness": True, "brevity": a, "not_copy": True, "all": a}  # noqa: E731
-    rows = [{"round": "lead-3", "verdicts": v(True), "scores": {"saliency": 2.0, "faithfulness": 1.0}},
-            {"round": "lead-3", "verdicts": v(False), "scores": {"saliency": -1.0, "faithfulness": 3.0}},
-            {"round": "student", "verdicts": v(False), "scores": {"saliency": None, "faithfulness": None}}]
+    rows = [
+        {"round": "lead-3", "verdicts": v(True), "scores": {"saliency": 2.0, "faithfulness": 1.0}},
+        {"round": "lead-3", "verdicts": v(False), "scores": {"saliency": -1.0, "faithfulness": 3.0}},
+        {"round": "student", "verdicts": v(False), "scores": {"saliency": None, "faithfulness": None}},
+    ]
     df = ise.critic_summary(rows).set_index("system")
-    assert df.loc["lead-3", "pass_all"] == 0.5 and df.loc["lead-3", "mean_saliency"] == 0.5 and df.loc["lead-3", "n"] == 2
+    assert (
+        df.loc["lead-3", "pass_all"] == 0.5 and df.loc["lead-3", "mean_saliency"] == 0.5 and df.loc["lead-3", "n"] == 2
+    )
     missing = df.loc["student", "mean_saliency"]
     assert df.loc["student", "pass_all"] == 0.0 and (missing is None or missing != missing)  # no scores: None / NaN
     assert list(ise.critic_summary([]).columns)[0] == "system"
@@ -311,13 +415,28 @@ def test_critic_summary_per_system():
 
 # --------------------------------------------------------------------------- selection, control arm, paired CI, gate
 def _row(i, doc, sal, fai, summary=None, copy=0.1):
-    return {"id": f"c{i}", "doc_id": doc, "document": "d", "summary": summary if summary is not None else f"s{i}",
-            "scores": _scores(saliency=sal, faithfulness=fai, copy_rougeL_p=copy)}
+    return {
+        "id": f"c{i}",
+        "doc_id": doc,
+        "document": "d",
+        "summary": summary if summary is not None else f"s{i}",
+        "scores": _scores(saliency=sal, faithfulness=fai, copy_rougeL_p=copy),
+    }
 
 
 def test_best_of_n_keeps_the_best_passing_candidate_per_document():
-    rows = isp.judge([_row(0, "a", 0.1, 0.2), _row(1, "a", 0.3, 0.5), _row(2, "a", 0.9, 0.9, copy=0.9),
-                      _row(3, "b", 0.2, 0.1), _row(4, "b", -0.1, 2.0), _row(5, "c", -1.0, -1.0)], isc.Thresholds(), False)
+    rows = isp.judge(
+        [
+            _row(0, "a", 0.1, 0.2),
+            _row(1, "a", 0.3, 0.5),
+            _row(2, "a", 0.9, 0.9, copy=0.9),
+            _row(3, "b", 0.2, 0.1),
+            _row(4, "b", -0.1, 2.0),
+            _row(5, "c", -1.0, -1.0),
+        ],
+        isc.Thresholds(),
+        False,
+    )
     kept, fallback = isp.survivors(rows, min_pairs=0, per_doc=1)
     # a: c1 (0.8) over c0 (0.3); c2 scores higher but is a copy; b: c3, the only one passing; c: nothing passes
     assert [r["id"] for r in kept] == ["c1", "c3"] and fallback == 0
@@ -357,7 +476,9 @@ def test_the_control_gate():
     assert ise.control_signal(diff) == ("filtered student beats unfiltered", "")
     assert ise.control_signal(diff, overlap=1.0)[0] == "untestable"  # both arms trained on the same pairs
     assert ise.control_signal({**diff, "ci": [-0.09, -0.01]})[0] == "unfiltered student beats filtered"
-    assert ise.control_signal({**diff, "ci": [-0.02, 0.09]})[0] == "filtered and unfiltered students not distinguishable"
+    assert (
+        ise.control_signal({**diff, "ci": [-0.02, 0.09]})[0] == "filtered and unfiltered students not distinguishable"
+    )
     few = ise.control_signal(diff, n_pairs=5)
     assert few[0] == "untestable" and "5 pairs (fewer than 20)" in few[1]
     assert ise.control_signal(diff, n_pairs=48)[0] == "filtered student beats unfiltered"

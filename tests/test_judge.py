@@ -1,5 +1,6 @@
 """The judge layer: disk cache, request counting, concurrency and errors against a stub OpenAI-compatible
 endpoint (fast), and for real against vLLM's server on loopback (slow)."""
+
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,10 +25,16 @@ class _Stub(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(b'{"error": {"message": "bad request"}}')
             return
-        reply = {"id": "x", "object": "chat.completion", "created": 0, "model": body["model"],
-                 "choices": [{"index": 0, "finish_reason": "stop",
-                              "message": {"role": "assistant", "content": f"echo: {prompt}"}}],
-                 "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}
+        reply = {
+            "id": "x",
+            "object": "chat.completion",
+            "created": 0,
+            "model": body["model"],
+            "choices": [
+                {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": f"echo: {prompt}"}}
+            ],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+        }
         data = json.dumps(reply).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -116,6 +123,7 @@ def test_real_vllm_endpoint_on_loopback(embedded_model_dir, tmp_path):
     """Starts `python -m vllm.entrypoints.openai.api_server` once (about 80 s on 2 CPU cores)."""
     from helpers.core.generation import vllm_available
     from helpers.core.serving import serve_local
+
     if not vllm_available():
         pytest.skip("vLLM is not installed")
     with serve_local("smollm2-135m-instruct", served_name="smol-judge", timeout=400) as server:
@@ -139,7 +147,9 @@ def test_local_judge_overlong_prompts_fail_cleanly(tiny_model_dir, tmp_path):
     out = judge.complete(_msgs("short", long))
     assert out[1] == "" and judge.errors == 1 and isinstance(out[0], str)
     with pytest.raises(JudgeError, match="exceed"):
-        Judge(tiny_model_dir, backend="hf", cache_dir=tmp_path / "b", max_tokens=4, max_model_len=256).complete(_msgs(long))
+        Judge(tiny_model_dir, backend="hf", cache_dir=tmp_path / "b", max_tokens=4, max_model_len=256).complete(
+            _msgs(long)
+        )
 
 
 def test_local_judge_prefill_is_rendered_returned_and_keyed(tiny_model_dir, tmp_path):
@@ -175,19 +185,26 @@ def test_judge_worker_makes_the_local_judges_records_and_retries_failures(tiny_m
     a retry record (never cached) where the prompt is over the length limit."""
     from helpers.core.judge import judge_worker
     from helpers.core.store import RETRY
+
     long = "word " * 600
     kw = dict(backend="hf", max_tokens=3, max_model_len=256, on_error="empty")
     local = Judge(tiny_model_dir, cache_dir=tmp_path / "local", **kw)
     msgs = _msgs("rate this", long)
     expected = local.complete(msgs, prefill='{"score": ')
     process = judge_worker(tiny_model_dir, **kw)
-    out = process([{"id": "a", "messages": msgs[0], "prefill": '{"score": '}, {"id": "b", "messages": msgs[1], "prefill": '{"score": '}])
+    out = process(
+        [
+            {"id": "a", "messages": msgs[0], "prefill": '{"score": '},
+            {"id": "b", "messages": msgs[1], "prefill": '{"score": '},
+        ]
+    )
     assert out[0] == {"id": "a", "text": expected[0]} and expected[0].startswith('{"score": ')
     assert out[1][RETRY] and out[1]["text"] == "" == expected[1]
 
 
 def test_judge_on_ray_needs_a_cache_and_loads_no_model_here(tiny_model_dir, tmp_path):
     from helpers.core.executor import Executor
+
     with pytest.raises(JudgeError, match="needs cache_dir"):
         Judge(tiny_model_dir, backend="hf", executor=Executor("ray"))
     judge = Judge(tiny_model_dir, backend="hf", cache_dir=tmp_path, executor=Executor("ray"))

@@ -1,12 +1,15 @@
 """The architecture, checked: a core that knows no paper, experiment packages that use only the core, small
 modules, and docs/package.md lists every package and core module."""
+
 import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / "src" / "helpers"
 EXPERIMENTS = sorted(p.name for p in PKG.iterdir() if (p / "__init__.py").exists() and p.name != "core")
-MAX_LINES = 400
+# ruff format (black style: a call or signature that does not fit in 120 columns gets one argument per line) lays
+# out a module about 1.5x longer than the hanging-indent style it replaced: 400 lines then, 600 now
+MAX_LINES = 600
 
 
 def modules():

@@ -6,9 +6,12 @@ from helpers.core import hf
 from helpers.core.logprobs import LogProbScorer, token_logprobs_unbatched
 
 CHAT = [{"role": "user", "content": "What is the capital of France?"}]
-PAIRS = [(CHAT, "Paris."), (CHAT, "The capital of France is Paris, a large city."),
-         ([{"role": "user", "content": "hi"}], "Hello! How can I help you today?"),
-         ("Raw prompt without a template:", " a continuation")]
+PAIRS = [
+    (CHAT, "Paris."),
+    (CHAT, "The capital of France is Paris, a large city."),
+    ([{"role": "user", "content": "hi"}], "Hello! How can I help you today?"),
+    ("Raw prompt without a template:", " a continuation"),
+]
 
 
 def _reference(scorer, prompt, response):
@@ -52,9 +55,10 @@ def test_embedded_model_prefers_the_true_answer(embedded_model_dir):
 
 def test_choice_logprobs_match_scoring_each_pair(tiny_model_dir):
     from helpers.core.logprobs import choice_logprobs
+
     scorer = LogProbScorer(tiny_model_dir)
     raws = ["The answer is: ", "Pick one of the labels and say it: "]
-    choices = ['good"', 'very poor"', 'A>>B]]']
+    choices = ['good"', 'very poor"', "A>>B]]"]
     got = choice_logprobs(scorer, raws, choices)
     for raw, row in zip(raws, got):
         want = [s.sum for s in scorer.score([(raw, c) for c in choices])]  # raw prompts: no end-of-turn appended
@@ -73,9 +77,10 @@ def test_auto_backend_uses_vllm_on_a_gpu_only():
 def test_batched_choice_logprobs_match_one_prompt_at_a_time(tiny_model_dir):
     """The left-padded batch path (a GPU's) gives the per-prompt numbers for prompts of different lengths."""
     from helpers.core import logprobs
+
     scorer = LogProbScorer(tiny_model_dir)
     raws = ["A: ", "The answer, in one word, is: ", "Pick one of the labels and say it now please: ", "x"]
-    choices = ['good"', 'very poor"', 'A>>B]]']
+    choices = ['good"', 'very poor"', "A>>B]]"]
     one = logprobs.choice_logprobs(scorer, raws, choices, batch_size=1)
     batched = logprobs.choice_logprobs(scorer, raws, choices, batch_size=3)
     for a, b in zip(one, batched):

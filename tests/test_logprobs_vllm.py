@@ -1,12 +1,15 @@
 """The vLLM prompt-log-prob path of LogProbScorer agrees with the transformers path (1e-3 per token)."""
+
 import pytest
 
 from helpers.core.models import DEFAULT_MODEL
 
-PAIRS = [([{"role": "user", "content": "What is the capital of France?"}], "Paris is the capital of France."),
-         ([{"role": "user", "content": "Name a colour."}], "Blue."),
-         ([{"role": "system", "content": "Be terse."}, {"role": "user", "content": "2+2?"}], "4"),
-         ("The sky is", " blue today, and the sea is calm.")]
+PAIRS = [
+    ([{"role": "user", "content": "What is the capital of France?"}], "Paris is the capital of France."),
+    ([{"role": "user", "content": "Name a colour."}], "Blue."),
+    ([{"role": "system", "content": "Be terse."}, {"role": "user", "content": "2+2?"}], "4"),
+    ("The sky is", " blue today, and the sea is calm."),
+]
 
 
 @pytest.mark.vllm
@@ -30,6 +33,7 @@ def test_vllm_prompt_logprobs_match_transformers_per_token(vllm_generator):
         assert max(abs(a - b) for a, b in zip(row_h, row_v)) < 3e-3
     vl.release()  # the session's generator still holds the engine: it keeps running
     from helpers.core.generation import find_engine
+
     assert find_engine(vllm_generator.path) is not None
     with pytest.raises(RuntimeError, match="released"):
         vl.score(PAIRS[:1])

@@ -1,6 +1,7 @@
 """Magpie filter presets (#25 item 2): the paper's absolute presets and the relative ones (quantiles of the run's
 own tags and rewards, top shares), the rule in words, what every preset keeps, the data card of the kept set, and
 SFT on the filtered set (joined by id). Hand-made records, no model."""
+
 from __future__ import annotations
 
 import random
@@ -10,12 +11,29 @@ import pytest
 from helpers import magpie as mp
 
 
-def _rec(i, q="good", d="medium", reward=None, dup_of=None, instr="Explain how tides work in detail", resp="x" * 10,
-         cat="Reasoning"):
+def _rec(
+    i,
+    q="good",
+    d="medium",
+    reward=None,
+    dup_of=None,
+    instr="Explain how tides work in detail",
+    resp="x" * 10,
+    cat="Reasoning",
+):
     cid = f"c{i}"
-    return {"conversation_id": cid, "instruction": instr, "response": resp, "input_quality": q, "difficulty": d,
-            "instruct_reward": reward, "min_similar_conversation_id": dup_of or cid, "language": "en",
-            "response_tokens": len(resp), "task_category": cat}
+    return {
+        "conversation_id": cid,
+        "instruction": instr,
+        "response": resp,
+        "input_quality": q,
+        "difficulty": d,
+        "instruct_reward": reward,
+        "min_similar_conversation_id": dup_of or cid,
+        "language": "en",
+        "response_tokens": len(resp),
+        "task_category": cat,
+    }
 
 
 def _ids(recs):
@@ -23,8 +41,15 @@ def _ids(recs):
 
 
 # a 135M tagger's labels: mostly poor, none reaches the paper's "average"
-POOR = [_rec(0, q="very poor"), _rec(1, q="poor"), _rec(2, q="poor"), _rec(3, q="very poor"), _rec(4, q="poor"),
-        _rec(5, q="poor", dup_of="c1"), _rec(6, q="poor", instr="Complete the following:")]
+POOR = [
+    _rec(0, q="very poor"),
+    _rec(1, q="poor"),
+    _rec(2, q="poor"),
+    _rec(3, q="very poor"),
+    _rec(4, q="poor"),
+    _rec(5, q="poor", dup_of="c1"),
+    _rec(6, q="poor", instr="Complete the following:"),
+]
 
 
 def test_pro_relative_keeps_the_upper_half_of_the_runs_own_quality_tags():
@@ -53,8 +78,10 @@ def test_pro_relative_reward_quantile_and_records_without_tags():
 
 
 def test_relative_quality_uses_the_taggers_expected_level_when_one_label_wins_everywhere():
-    recs = [dict(_rec(i, q="very poor"), input_quality_score=x, difficulty_score=1.0)
-            for i, x in enumerate([0.2, 0.9, 0.4, 0.1, 0.6])]
+    recs = [
+        dict(_rec(i, q="very poor"), input_quality_score=x, difficulty_score=1.0)
+        for i, x in enumerate([0.2, 0.9, 0.4, 0.1, 0.6])
+    ]
     kept, steps = mp.apply_filters(recs, mp.filter_spec("pro-relative"))
     assert _ids(kept) == ["c1", "c2", "c4"]  # expected levels >= their median, 0.4; the labels alone keep all 5
     assert steps[3]["filter"] == "quality >= run's 0.5 quantile (expected level 0.4)"
@@ -65,26 +92,58 @@ def test_relative_quality_uses_the_taggers_expected_level_when_one_label_wins_ev
 
 def test_logprob_tags_carry_the_expected_level(monkeypatch):
     from helpers.core import hf, logprobs
+
     rows = {5: [0.0, 0.0, -60.0, -60.0, -60.0], 12: [0.0] + [-60.0] * 11}  # two halves on levels 0 and 1
 
     def fake(scorer, raws, choices, desc=None):
         return [rows[len(choices)] for _ in raws]
+
     monkeypatch.setattr(logprobs, "choice_logprobs", fake)
     monkeypatch.setattr(hf, "render", lambda tok, msgs: "prompt")
-    (rec,) = mp.logprob_tag_process(type("S", (), {"tokenizer": None})(), mp.TAG_TASKS)([{"id": "a", "instruction": "q"}])
+    (rec,) = mp.logprob_tag_process(type("S", (), {"tokenizer": None})(), mp.TAG_TASKS)(
+        [{"id": "a", "instruction": "q"}]
+    )
     assert rec["input_quality"] == "very poor" and rec["score_quality"] == pytest.approx(0.5)
     assert rec["score_difficulty"] == pytest.approx(0.5) and "score_category" not in rec
-    (r,) = mp.build_records([{"id": "a", "instruction": "q", "pre_query_template": "", "gen_input_configs": {},
-                              "min_neighbor_distance": 1.0, "repeat_count": 0, "min_similar_conversation_id": "a"}],
-                            [{"id": "a", "response": "x", "turns": [], "response_tokens": 1, "response_finish": "stop"}],
-                            {"a": rec}, {}, {}, None, {})
-    assert r["input_quality_score"] == pytest.approx(0.5) and mp.to_sharegpt(r)["difficulty_score"] == pytest.approx(0.5)
+    (r,) = mp.build_records(
+        [
+            {
+                "id": "a",
+                "instruction": "q",
+                "pre_query_template": "",
+                "gen_input_configs": {},
+                "min_neighbor_distance": 1.0,
+                "repeat_count": 0,
+                "min_similar_conversation_id": "a",
+            }
+        ],
+        [{"id": "a", "response": "x", "turns": [], "response_tokens": 1, "response_finish": "stop"}],
+        {"a": rec},
+        {},
+        {},
+        None,
+        {},
+    )
+    assert r["input_quality_score"] == pytest.approx(0.5) and mp.to_sharegpt(r)["difficulty_score"] == pytest.approx(
+        0.5
+    )
 
 
 def test_air_relative_and_top_reward_keep_their_top_share():
-    recs = [_rec(i, q=q, d=d, resp="r" * n) for i, (q, d, n) in enumerate(
-        [("good", "hard", 5), ("poor", "hard", 90), ("good", "easy", 80), ("excellent", "medium", 40),
-         ("average", "hard", 30), ("good", "medium", 20), ("good", "hard", 60)])]
+    recs = [
+        _rec(i, q=q, d=d, resp="r" * n)
+        for i, (q, d, n) in enumerate(
+            [
+                ("good", "hard", 5),
+                ("poor", "hard", 90),
+                ("good", "easy", 80),
+                ("excellent", "medium", 40),
+                ("average", "hard", 30),
+                ("good", "medium", 20),
+                ("good", "hard", 60),
+            ]
+        )
+    ]
     kept, steps = mp.apply_filters(recs, mp.filter_spec("air-relative", top_share=0.5))
     # quality >= median (good) -> c0 c2 c3 c5 c6; difficulty >= median of those (medium) -> c0 c3 c5 c6;
     # then the longest half, rounded up: 2 of 4
@@ -102,8 +161,16 @@ def test_relative_thresholds_never_keep_zero_of_a_non_empty_tagged_set():
     rng = random.Random(0)
     for trial in range(200):
         n = rng.randint(1, 12)
-        recs = [_rec(i, q=rng.choice(mp.QUALITY_LEVELS), d=rng.choice(mp.DIFFICULTY_LEVELS),
-                     reward=rng.choice([None, rng.uniform(-30, 5)]), resp="r" * rng.randint(1, 50)) for i in range(n)]
+        recs = [
+            _rec(
+                i,
+                q=rng.choice(mp.QUALITY_LEVELS),
+                d=rng.choice(mp.DIFFICULTY_LEVELS),
+                reward=rng.choice([None, rng.uniform(-30, 5)]),
+                resp="r" * rng.randint(1, 50),
+            )
+            for i in range(n)
+        ]
         q, share = rng.choice([0.0, 0.25, 0.5, 0.9, 1.0]), rng.choice([0.01, 0.3, 0.5, 1.0])
         for preset in mp.RELATIVE_PRESETS:
             kept, _ = mp.apply_filters(recs, mp.filter_spec(preset, quantile=q, top_share=share))
@@ -116,12 +183,17 @@ def test_spec_overrides_and_the_rule_in_words():
     assert mp.filter_spec("pro", quantile=0.9, top_share=0.1) == mp.PRESETS["pro"]  # absolute: untouched
     spec = mp.filter_spec("air-relative", quantile=0.8, top_share=0.1)
     assert (spec.quality_quantile, spec.difficulty_quantile, spec.reward_quantile, spec.top_share_longest) == (
-        0.8, 0.8, None, 0.1)
+        0.8,
+        0.8,
+        None,
+        0.1,
+    )
     words = mp.describe_spec(spec)
     assert "0.8 quantile" in words and "longest 10%" in words and "near-duplicate" in words
     assert "median" in mp.describe_spec(mp.filter_spec("pro-relative"))
     assert "reward >= -10" in mp.describe_spec(mp.PRESETS["pro"]) and "input quality >= average" in mp.describe_spec(
-        mp.PRESETS["pro"])
+        mp.PRESETS["pro"]
+    )
     assert mp.describe_spec(mp.PRESETS["none"]) == "keep every answered record"
     assert mp.spec_fields(mp.filter_spec("none", min_quality="good")) == {"min_quality": "good"}
     with pytest.raises(ValueError, match="quality_quantile"):
@@ -169,8 +241,18 @@ def _m(**kw):
 
 def test_findings_say_what_was_kept_and_what_the_paper_presets_would_keep():
     counts = {"none": 7, "pro": 0, "air": 0, "pro-relative": 3}
-    out = mp.findings(_m(n_kept=3, preset_counts=counts, filter_rule="quality >= the run's median",
-                         sft_loss_first=2.0, sft_loss_last=1.0, sft_data="filtered", sft_n_examples=3), "pro-relative")
+    out = mp.findings(
+        _m(
+            n_kept=3,
+            preset_counts=counts,
+            filter_rule="quality >= the run's median",
+            sft_loss_first=2.0,
+            sft_loss_last=1.0,
+            sft_data="filtered",
+            sft_n_examples=3,
+        ),
+        "pro-relative",
+    )
     assert out["signal"] == "3 records kept"
     assert "kept 3/7" in out["finding"] and "pro 0/7" in out["finding"] and "air 0/7" in out["finding"]
     assert any("SFT on 3 filtered records" in d for d in out["findings"])
@@ -180,11 +262,18 @@ def test_findings_say_what_was_kept_and_what_the_paper_presets_would_keep():
     assert any("removed all 7" in d for d in out["findings"])
 
 
-@pytest.mark.parametrize("params, match", [
-    ({"filter_preset": "ultra"}, "filter_preset"), ({"min_quality": "great"}, "min_quality"),
-    ({"min_difficulty": "medium-ish"}, "min_difficulty"), ({"filter_quantile": 1.2}, "filter_quantile"),
-    ({"filter_preset": "top-reward", "filter_top_share": 0.0}, "filter_top_share"),
-    ({"top_n_reward": 0}, "top_n_reward"), ({"top_n_longest": -3}, "top_n_longest")])
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"filter_preset": "ultra"}, "filter_preset"),
+        ({"min_quality": "great"}, "min_quality"),
+        ({"min_difficulty": "medium-ish"}, "min_difficulty"),
+        ({"filter_quantile": 1.2}, "filter_quantile"),
+        ({"filter_preset": "top-reward", "filter_top_share": 0.0}, "filter_top_share"),
+        ({"top_n_reward": 0}, "top_n_reward"),
+        ({"top_n_longest": -3}, "top_n_longest"),
+    ],
+)
 def test_precheck_refuses_bad_filter_params(params, match):
     with pytest.raises(ValueError, match=match):
         mp.check_params({"filter_preset": "pro-relative", **params})
@@ -192,6 +281,7 @@ def test_precheck_refuses_bad_filter_params(params, match):
 
 def test_precheck_accepts_every_profile():
     from helpers.core.params import PARAMS_DIR, load_params_file
+
     for path in sorted((PARAMS_DIR / "01_magpie").glob("*.yaml")):
         params = load_params_file(path)
         mp.check_params(params)

@@ -22,11 +22,14 @@ def test_local_folder_and_hub_id(tiny_model_dir, monkeypatch):
     assert resolve_model("meta-llama/Meta-Llama-3-8B-Instruct") == "meta-llama/Meta-Llama-3-8B-Instruct"
 
 
-@pytest.mark.parametrize("name, message", [
-    ("", "empty"),
-    ("./no-such-model", "not found"),
-    ("not-a-model", "not an embedded alias"),
-])
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("", "empty"),
+        ("./no-such-model", "not found"),
+        ("not-a-model", "not an embedded alias"),
+    ],
+)
 def test_missing_models_get_one_clear_error(name, message):
     with pytest.raises(ModelNotFoundError, match=message):
         resolve_model(name)

@@ -1,5 +1,6 @@
 """One source per notebook: each notebooks/NN_name.ipynb is paired with a jupytext py:percent file
 (jupytext.toml), the two hold the same cells, and the committed .ipynb carries no outputs."""
+
 from __future__ import annotations
 
 import json
@@ -14,8 +15,10 @@ SOURCES = sorted((ROOT / "notebooks").glob("*.py"))
 
 
 def _cells(nb) -> list[tuple[str, str, tuple[str, ...]]]:
-    return [(c["cell_type"], "".join(c["source"]).strip(), tuple(c.get("metadata", {}).get("tags", [])))
-            for c in nb["cells"]]
+    return [
+        (c["cell_type"], "".join(c["source"]).strip(), tuple(c.get("metadata", {}).get("tags", [])))
+        for c in nb["cells"]
+    ]
 
 
 def test_every_notebook_has_exactly_one_text_source():
@@ -29,7 +32,8 @@ def test_pair_in_sync_and_without_outputs(ipynb):
     committed = json.loads(ipynb.read_text())
     source = jupytext.read(ipynb.with_suffix(".py"))
     assert _cells(source) == _cells(committed), (
-        f"{ipynb.name} and {ipynb.stem}.py differ: run `jupytext --sync notebooks/{ipynb.stem}.py`")
+        f"{ipynb.name} and {ipynb.stem}.py differ: run `jupytext --sync notebooks/{ipynb.stem}.py`"
+    )
     assert source.metadata.get("helpers") == committed["metadata"].get("helpers")
     for cell in committed["cells"]:
         if cell["cell_type"] == "code":

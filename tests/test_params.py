@@ -68,17 +68,25 @@ def test_precheck_names_missing_models_and_files(tmp_path):
     precheck({"model": "", "prompts_file": ""})  # empty = not configured
 
 
-@pytest.mark.parametrize("args, message", [
-    (["-p", "bogus=1"], "unknown parameter 'bogus'"),
-    (["-p", "n_prompts=lots"], "must be int"),
-    (["-p", "model=./no/such/model"], "not found"),
-    (["-f", "params/00_quickstart/none.yaml"], "not found"),
-    (["--profile", "nonesuch"], "00_quickstart has no nonesuch profile"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["-p", "bogus=1"], "unknown parameter 'bogus'"),
+        (["-p", "n_prompts=lots"], "must be int"),
+        (["-p", "model=./no/such/model"], "not found"),
+        (["-f", "params/00_quickstart/none.yaml"], "not found"),
+        (["--profile", "nonesuch"], "00_quickstart has no nonesuch profile"),
+    ],
+)
 def test_cli_rejects_bad_input_before_compute(args, message):
     root = Path(__file__).resolve().parents[1]
-    proc = subprocess.run([sys.executable, "-m", "helpers.run", "00_quickstart", *args], cwd=root,
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "helpers.run", "00_quickstart", *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2
     assert message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
 
@@ -87,6 +95,7 @@ def test_cli_rejects_bad_input_before_compute(args, message):
 def test_the_parameters_cell_is_the_quick_profile(nb):
     """Opened in JupyterLab, a notebook runs what the suite runs: its defaults equal quick.yaml."""
     import yaml
+
     quick = yaml.safe_load((PARAMS_DIR / nb.stem / "quick.yaml").read_text()) or {}
     specs = read_param_specs(nb)
     assert {k: (specs[k].default, v) for k, v in quick.items() if specs[k].default != v} == {}
@@ -94,6 +103,7 @@ def test_the_parameters_cell_is_the_quick_profile(nb):
 
 def test_profile_names_the_profile_file_for_one_notebook():
     from helpers.core.run import profile_file
+
     assert profile_file("00_quickstart", None) == []
     assert profile_file("00_quickstart", "quick") == [str(PARAMS_DIR / "00_quickstart" / "quick.yaml")]
 
@@ -103,6 +113,7 @@ def test_papermill_reads_every_parameter_like_we_do(nb):
     import ast
 
     import papermill
+
     ours = read_param_specs(nb)
     theirs = papermill.inspect_notebook(str(nb))
     assert list(theirs) == list(ours)
@@ -121,6 +132,7 @@ def test_defaults_meet_their_own_constraints(nb):
 
 def test_constraints_from_comments():
     from helpers.core.params import ParamSpec, check_constraints
+
     spec = ParamSpec("x", 1, "[0..1] a fraction")
     check_constraints("x", 0.5, spec)
     with pytest.raises(ParamsError, match=r"must be in \[0..1\], got 1.5"):

@@ -1,5 +1,6 @@
 """Version pins: every requirement carries a tested lower bound and an upper bound, and pyproject.toml
 declares the same bounds as requirements*.txt (so `pip install .[cpu]` and `make setup` agree)."""
+
 import re
 import tomllib
 from pathlib import Path
@@ -21,7 +22,9 @@ def requirements(name: str) -> dict[str, str]:
 def test_every_requirement_is_bounded_both_ways():
     for name in ("requirements.txt", "requirements-gpu.txt", "requirements-nodeps.txt"):
         for spec in requirements(name).values():
-            assert "==" in spec or (">=" in spec and "<" in spec.replace("<=", "")), f"{name}: {spec} needs >=lower,<upper"
+            assert "==" in spec or (">=" in spec and "<" in spec.replace("<=", "")), (
+                f"{name}: {spec} needs >=lower,<upper"
+            )
 
 
 def test_vllm_gpu_is_pinned_to_the_minor_the_cpu_path_tests():
@@ -50,6 +53,7 @@ def test_environment_yml_installs_the_versions_make_setup_installs():
     """The conda route (environment.yml) against `make setup` (Makefile): the same requirements.txt, the same pins
     for what make setup adds without dependencies, a Python make setup accepts, the same CPU torch index."""
     import yaml
+
     deps = yaml.safe_load((ROOT / "environment.yml").read_text())["dependencies"]
     conda = [d for d in deps if isinstance(d, str)]
     pip = next(d["pip"] for d in deps if isinstance(d, dict))
@@ -63,4 +67,3 @@ def test_environment_yml_installs_the_versions_make_setup_installs():
     assert python.split("=")[1] in ("3.11", "3.12") and "v[:2] in ((3, 11), (3, 12))" in makefile
     index = re.search(r"^TORCH_CPU_INDEX \?= (\S+)$", makefile, re.M).group(1)
     assert f"--extra-index-url {index}" in pip
-

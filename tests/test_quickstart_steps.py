@@ -1,5 +1,6 @@
 """The helpers behind notebooks/00_quickstart.py's cells: the answers stage's skip path, answer rows, metrics with
 their findings and the figure (issue #23: cells tell the story, helpers hold the logic)."""
+
 from __future__ import annotations
 
 import matplotlib
@@ -11,12 +12,14 @@ import pandas as pd  # noqa: E402
 from helpers import quickstart as qs  # noqa: E402
 from helpers.quickstart import plots as qs_plots  # noqa: E402
 
-LP = pd.DataFrame({"question": ["a", "b", "c", "d"], "logp_correct": [-1.0, -2.0, -3.0, -9.0],
-                   "logp_wrong": [-5.0, -5.0, -5.0, -1.0]}).assign(prefers_correct=lambda d: d.logp_correct > d.logp_wrong)
+LP = pd.DataFrame(
+    {"question": ["a", "b", "c", "d"], "logp_correct": [-1.0, -2.0, -3.0, -9.0], "logp_wrong": [-5.0, -5.0, -5.0, -1.0]}
+).assign(prefers_correct=lambda d: d.logp_correct > d.logp_wrong)
 
 
 def test_an_uninstalled_vllm_backend_is_skipped_and_counted(monkeypatch, tmp_path):
     import helpers.core.generation as generation
+
     monkeypatch.setattr(generation, "vllm_available", lambda: False)
     answers, speed, skipped, notes = qs.generate_answers(None, [], "m", "builtin:x.jsonl", ["vllm"], 4, None)
     assert answers == {} and speed == [] and skipped == ["vllm"] and "skipping the vllm backend" in notes[0]
@@ -24,8 +27,9 @@ def test_an_uninstalled_vllm_backend_is_skipped_and_counted(monkeypatch, tmp_pat
 
 def test_answer_rows_take_each_backends_first_answer():
     answers = {"hf": [{"answers": ["x", "y"], "finish": ["stop", "length"]}]}
-    assert qs.answer_rows(answers, [{"question": "q"}]) == [{"backend": "hf", "question": "q", "answer": "x",
-                                                            "finish": "stop"}]
+    assert qs.answer_rows(answers, [{"question": "q"}]) == [
+        {"backend": "hf", "question": "q", "answer": "x", "finish": "stop"}
+    ]
 
 
 def test_metrics_and_findings_are_computed_from_the_run():

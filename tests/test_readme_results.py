@@ -1,5 +1,6 @@
 """The README's results table is computed from the runs' metrics: the quick finding, the controlled setting's
 finding beside it, and the cpu-demo run where a notebook has that profile."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -25,9 +26,17 @@ def _write_run(outputs: Path, stem: str, profile: str, metrics: dict) -> None:
 
 def test_the_table_shows_the_real_and_the_controlled_finding_side_by_side(tmp_path):
     tool = _tool()
-    _write_run(tmp_path, "02_wildbench", "quick", {"finding": "judge degenerate", "signal": "no ranking",
-                                                   "controlled_finding": "order recovered 5/5",
-                                                   "controlled_signal": "recovers truth"})
+    _write_run(
+        tmp_path,
+        "02_wildbench",
+        "quick",
+        {
+            "finding": "judge degenerate",
+            "signal": "no ranking",
+            "controlled_finding": "order recovered 5/5",
+            "controlled_signal": "recovers truth",
+        },
+    )
     table = tool.render(tmp_path)
     row = next(line for line in table.splitlines() if line.startswith("| `02_wildbench`"))
     assert "**no ranking**: judge degenerate" in row
@@ -62,11 +71,19 @@ def test_the_outputs_index_shows_the_controlled_finding_under_the_real_one(tmp_p
     from helpers.core.store import atomic_write_json
 
     run = tmp_path / "04_arena_hard" / "quick"
-    atomic_write_json(run / "run.json", {"notebook": "04_arena_hard", "run_name": "quick", "status": "ok",
-                                         "started_at": 1.0, "finished_at": 2.0})
-    atomic_write_json(run / "metrics.json", {"finding": "judge degenerate", "signal": "no ranking",
-                                             "controlled_finding": "order recovered <5/5>",
-                                             "controlled_signal": "2/4 checks pass"})
+    atomic_write_json(
+        run / "run.json",
+        {"notebook": "04_arena_hard", "run_name": "quick", "status": "ok", "started_at": 1.0, "finished_at": 2.0},
+    )
+    atomic_write_json(
+        run / "metrics.json",
+        {
+            "finding": "judge degenerate",
+            "signal": "no ranking",
+            "controlled_finding": "order recovered <5/5>",
+            "controlled_signal": "2/4 checks pass",
+        },
+    )
     page = write_index(tmp_path).read_text()
     assert "judge degenerate<br><br><i>Controlled setting:</i> order recovered &lt;5/5&gt;" in page
     assert "no ranking<br><br><i>Controlled setting:</i> 2/4 checks pass" in page

@@ -1,5 +1,6 @@
 """Every full profile rehearsed on this CPU (helpers.core.rehearsal): the same cells with tiny stand-ins for hub
 models and hub data sets (in the hub's schema), counts cut by params/<nb>/rehearse.yaml."""
+
 import re
 
 import pytest
@@ -20,8 +21,11 @@ def test_every_notebook_has_a_full_gpu_profile_and_rehearsal_cuts():
 
 
 def _suite_plan(profile: str) -> list[tuple[str, dict]]:
-    return [(nb.stem, resolve_params(nb, [PARAMS_DIR / nb.stem / f"{profile}.yaml"])) for nb in list_notebooks()
-            if (PARAMS_DIR / nb.stem / f"{profile}.yaml").exists()]
+    return [
+        (nb.stem, resolve_params(nb, [PARAMS_DIR / nb.stem / f"{profile}.yaml"]))
+        for nb in list_notebooks()
+        if (PARAMS_DIR / nb.stem / f"{profile}.yaml").exists()
+    ]
 
 
 def test_every_checkpoint_a_profile_reads_is_written_by_a_profile_that_runs_first():
@@ -40,7 +44,9 @@ def test_every_checkpoint_a_profile_reads_is_written_by_a_profile_that_runs_firs
 def test_the_full_gpu_suite_runs_tulu_before_arena_hard_which_judges_its_policies():
     order = suite_order(_suite_plan("full-gpu"))
     assert order.index("06_tulu") < order.index("04_arena_hard")
-    assert order.index("01_magpie") < order.index("02_wildbench") and order.index("03_benchbuilder") < order.index("04_arena_hard")
+    assert order.index("01_magpie") < order.index("02_wildbench") and order.index("03_benchbuilder") < order.index(
+        "04_arena_hard"
+    )
     extra = dict(_suite_plan("full-gpu"))["04_arena_hard"]["extra_checkpoints"]
     assert [c for c in extra if c.startswith("outputs/06_tulu/full-gpu/checkpoints/")], extra
 
@@ -65,12 +71,19 @@ OTHER = [p for p in FULL if p.stem != "full-gpu"]
 @pytest.mark.parametrize("profile", OTHER, ids=[f"{p.parent.name}/{p.stem}" for p in OTHER])
 def test_other_full_profiles_rehearse(profile, tmp_path):
     import yaml
+
     params = yaml.safe_load(profile.read_text())
     for value in params.values():  # a profile that reads another notebook's run (run:NB) gets that run first
         if isinstance(value, str) and value.startswith("run:"):
             upstream = value[4:]
-            run_notebook(upstream, [str(PARAMS_DIR / upstream / "full-gpu.yaml")], run_name=f"rehearse-{profile.stem}",
-                         outputs=tmp_path, rehearse=True, progress=False)
+            run_notebook(
+                upstream,
+                [str(PARAMS_DIR / upstream / "full-gpu.yaml")],
+                run_name=f"rehearse-{profile.stem}",
+                outputs=tmp_path,
+                rehearse=True,
+                progress=False,
+            )
     run_dir = run_notebook(profile.parent.name, [str(profile)], outputs=tmp_path, rehearse=True, progress=False)
     assert read_json(run_dir / "run.json")["status"] == "ok"
 
@@ -80,12 +93,14 @@ def test_rehearsal_mode_ends_with_the_run(tmp_path, monkeypatch):
 
     from helpers.core import run as runner
     from helpers.core.rehearsal import REHEARSAL_ENV
+
     monkeypatch.delenv(REHEARSAL_ENV, raising=False)
     seen = {}
 
     def fake(*args):
         seen["inside"] = os.environ.get(REHEARSAL_ENV)
         raise RuntimeError("stop here")
+
     monkeypatch.setattr(runner, "_run_notebook", fake)
     with pytest.raises(RuntimeError):
         runner.run_notebook("00_quickstart", rehearse=True, outputs=tmp_path)
@@ -96,6 +111,7 @@ def test_experiments_register_their_hub_stand_ins_and_the_core_names_none():
     import helpers.cdr  # noqa: F401  (importing a package registers its stand-ins)
     import helpers.evaluation  # noqa: F401
     from helpers.core import rehearsal
+
     fixtures = rehearsal.hub_fixtures()
     assert fixtures["allenai/WildBench"] == "builtin:wildbench_tasks.jsonl"
     assert rehearsal.data_source("allenai/reward-bench").endswith("allenai__reward-bench.jsonl")

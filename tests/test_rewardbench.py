@@ -1,4 +1,5 @@
 """RewardBench scoring as the reference computes it, the loader, CIs and the offline set."""
+
 import json
 
 import pytest
@@ -56,6 +57,7 @@ def test_offline_set_covers_four_sections_deterministically():
 
 def test_shipped_offline_file_matches_generator():
     from helpers.core.data import load_records
+
     assert load_records("builtin:rewardbench_offline.jsonl") == generate_offline_set(100, seed=0)
     assert len(rb.load_preference_set()) == 800
 
@@ -69,6 +71,7 @@ def test_loader_slices_and_rejects_bad_files(tmp_path):
     with pytest.raises(rb.PreferenceDataError, match="no RewardBench section"):
         rb.load_preference_set(str(bad))
     from helpers.core.data import DataError
+
     missing = tmp_path / "missing.jsonl"
     missing.write_text(json.dumps({"prompt": "p", "chosen": "a"}) + "\n")
     with pytest.raises(DataError, match="lacks the fields"):
@@ -76,8 +79,18 @@ def test_loader_slices_and_rejects_bad_files(tmp_path):
 
 
 def test_hub_style_rows_load(tmp_path):
-    rows = [{"prompt": "q", "chosen": "a", "rejected": "b", "subset": s, "id": i, "chosen_model": "x", "rejected_model": "y"}
-            for i, s in enumerate(["alpacaeval-easy", "xstest-should-respond", "math-prm", "llmbar-natural"])]
+    rows = [
+        {
+            "prompt": "q",
+            "chosen": "a",
+            "rejected": "b",
+            "subset": s,
+            "id": i,
+            "chosen_model": "x",
+            "rejected_model": "y",
+        }
+        for i, s in enumerate(["alpacaeval-easy", "xstest-should-respond", "math-prm", "llmbar-natural"])
+    ]
     f = tmp_path / "rb.jsonl"
     f.write_text("".join(json.dumps(r) + "\n" for r in rows))
     ex = rb.load_preference_set(str(f))

@@ -2,6 +2,7 @@
 answers through the real judge's interface and parsers, the truths are right, and on a fixed seed the methods of
 02 (WildBench) and 04 (Arena-Hard) do their jobs: the ranking recovers the true order, swapping removes the position
 bias, K and style control remove the length bias, the intervals cover the truth near their level."""
+
 from __future__ import annotations
 
 import itertools
@@ -90,8 +91,12 @@ def test_replies_parse_with_the_notebooks_own_parsers_and_repeat(small_world):
     judge = sim.SimulatedJudge(0.3, 0.5, 0.1, seed=1)
     wt, t = sim.wildbench_tasks(tasks)[0], tasks[0]
     a, b = answers["sim-strong"][t.id]["text"], answers["sim-weak"][t.id]["text"]
-    prompts = [wb.score_prompt(wt, a), wb.reward_prompt(wt, a, b), arena_prompts.judge_messages(t.query, a, b, "short"),
-               arena_prompts.judge_messages(t.query, a, b, "arena-hard")]
+    prompts = [
+        wb.score_prompt(wt, a),
+        wb.reward_prompt(wt, a, b),
+        arena_prompts.judge_messages(t.query, a, b, "short"),
+        arena_prompts.judge_messages(t.query, a, b, "arena-hard"),
+    ]
     texts = judge.complete(prompts)
     assert wb.parse_score(texts[0]) in range(1, 11) and wb.parse_label(texts[1]) in sim.LABELS
     assert all(arena_games.parse_verdict(x) in arena_games.VERDICTS for x in texts[2:])
@@ -134,8 +139,10 @@ def test_truths_order_the_contestants_and_match_a_large_sample():
                 s, w = arena_games.verdict_score(sim.ARENA_LABEL[lab])
                 num, den = num + p * s * w, den + p * w
         assert num / den == pytest.approx(wr[m], abs=0.02)
-    assert sim.order_agreement({"a": 3, "b": 2, "c": 1}, {"a": 1.0, "b": 0.5, "c": 0.0}) == {"kendall_tau": 1.0,
-                                                                                            "exact_order": 1.0}
+    assert sim.order_agreement({"a": 3, "b": 2, "c": 1}, {"a": 1.0, "b": 0.5, "c": 0.0}) == {
+        "kendall_tau": 1.0,
+        "exact_order": 1.0,
+    }
 
 
 def test_controlled_checks():
@@ -148,6 +155,7 @@ def test_controlled_checks():
 # --------------------------------------------------------------------------- the headline claims, fixed seed
 def test_wildbench_in_the_controlled_setting():
     from helpers.evaluation.wildbench import controlled as wbc
+
     world = sim.SimWorld()
     draws = [wbc.draw(world, 0.3, 0.5, 0.1, 100, 500, seed=s, rounds=200) for s in range(8)]
     s = wbc.summarise(draws, world, position_bias=0.3, length_bias=0.5, noise=0.1, K=500, n_tasks=100)
@@ -163,10 +171,21 @@ def test_wildbench_in_the_controlled_setting():
 
 def test_arena_hard_in_the_controlled_setting():
     from helpers.evaluation.arena import controlled as ac
+
     world = sim.SimWorld()
     draws = [ac.draw(world, 0.3, 0.5, 0.1, 80, seed=s, rounds=40, style_method="symmetric") for s in range(3)]
-    s = ac.summarise(draws, world, position_bias=0.3, length_bias=0.5, noise=0.1, n_prompts=80, level=0.9,
-                     bootstrap_method="upstream", style_method="symmetric", rounds=40)
+    s = ac.summarise(
+        draws,
+        world,
+        position_bias=0.3,
+        length_bias=0.5,
+        noise=0.1,
+        n_prompts=80,
+        level=0.9,
+        bootstrap_method="upstream",
+        style_method="symmetric",
+        rounds=40,
+    )
     f = ac.controlled_findings(s)
     assert f["controlled_checks"]["ranking"] == "pass" and f["controlled_checks"]["position"] == "pass"
     (_, pos), (len_m, length) = ac.headline_shifts(s)
@@ -181,12 +200,24 @@ def test_arena_hard_in_the_controlled_setting():
 def test_array_bootstraps_equal_the_record_statistics_on_the_same_resample():
     from helpers.evaluation.wildbench import tables
     from helpers.evaluation.wildbench.scoring import group_scores, reward_mixture, task_macro, wb_reward
+
     rng = np.random.default_rng(0)
     tasks, names = ["t1", "t2", "t3", "t4"], ["b1", "b2"]
     labels = ["A++", "A+", "A=B", "B+", "B++", "junk"]
-    games = [{"model": "m", "baseline": b, "task": t, "label": labels[rng.integers(6)],
-              "model_is_a": bool(rng.integers(2)), "len_model": 10, "len_baseline": 10}
-             for t in tasks for b in names if (t, b) != ("t4", "b2")]
+    games = [
+        {
+            "model": "m",
+            "baseline": b,
+            "task": t,
+            "label": labels[rng.integers(6)],
+            "model_is_a": bool(rng.integers(2)),
+            "len_model": 10,
+            "len_baseline": 10,
+        }
+        for t in tasks
+        for b in names
+        if (t, b) != ("t4", "b2")
+    ]
     S, N = tables._task_reward_arrays(games, tasks, names, -1)
     C = rng.multinomial(4, [0.25] * 4, size=20).astype(float)
     got = tables._mixture_reward(C, S, N, "upstream")
@@ -194,8 +225,12 @@ def test_array_bootstraps_equal_the_record_statistics_on_the_same_resample():
         sample = [g for t, k in zip(tasks, row) for _ in range(int(k)) for g in games if g["task"] == t]
         want = reward_mixture({b: wb_reward([g for g in sample if g["baseline"] == b]) for b in names}, names)
         assert value == pytest.approx(want, nan_ok=True)
-    groups = {"t1": ["Creative Tasks"], "t2": ["Coding & Debugging"], "t3": ["Creative Tasks", "Math & Data Analysis"],
-              "t4": ["Planning & Reasoning"]}
+    groups = {
+        "t1": ["Creative Tasks"],
+        "t2": ["Coding & Debugging"],
+        "t3": ["Creative Tasks", "Math & Data Analysis"],
+        "t4": ["Planning & Reasoning"],
+    }
     items = [(groups[t], s) for t, s in zip(tasks, [9, 4, None, 7])]
     for agg in ("upstream", "renormalise"):
         for row, value in zip(C, tables._score_macro(C, items, agg)):

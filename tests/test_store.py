@@ -108,6 +108,7 @@ def test_killed_generation_stage_resumes_without_loss_or_duplicates(tmp_path, ti
 
 def test_malformed_lines_are_counted_and_warned(tmp_path):
     from helpers.core.store import JsonlStore
+
     path = tmp_path / "s.jsonl"
     path.write_text('{"id": "a", "v": 1}\nnot json\n{"no_id": 1}\n{"id": "b", "v": 2}\n')
     with pytest.warns(UserWarning, match="2 malformed line"):
@@ -117,6 +118,7 @@ def test_malformed_lines_are_counted_and_warned(tmp_path):
 
 def test_atomic_dir_keep_existing_never_removes_a_build_another_process_finished_first(tmp_path):
     from helpers.core.store import atomic_dir
+
     target = tmp_path / "cache" / "model"
     with atomic_dir(target, keep_existing=True) as mine:
         (mine / "w").write_text("mine")

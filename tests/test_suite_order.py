@@ -1,4 +1,5 @@
 """The suite runs a notebook after every notebook whose outputs it reads (helpers.core.runs.suite_order)."""
+
 import pytest
 
 from helpers.core.params import ParamsError
@@ -13,16 +14,22 @@ def test_no_dependencies_keeps_file_name_order():
 
 
 def test_a_notebook_runs_after_the_one_whose_outputs_it_reads():
-    plan = [("00_a", {}),
-            ("04_arena", {"extra_checkpoints": ["hub/model", f"{ROOT}/06_tulu/full-gpu/checkpoints/dpo-1-s0"], "n": 3}),
-            ("05_cdr", {}),
-            ("06_tulu", {"policy": "Qwen/Qwen2.5-0.5B-Instruct"})]
+    plan = [
+        ("00_a", {}),
+        ("04_arena", {"extra_checkpoints": ["hub/model", f"{ROOT}/06_tulu/full-gpu/checkpoints/dpo-1-s0"], "n": 3}),
+        ("05_cdr", {}),
+        ("06_tulu", {"policy": "Qwen/Qwen2.5-0.5B-Instruct"}),
+    ]
     assert suite_order(plan) == ["00_a", "05_cdr", "06_tulu", "04_arena"]
 
 
 def test_string_params_and_run_sources_count_and_ties_keep_file_name_order():
-    plan = [("02_w", {"ckpt": f"{ROOT}/01_m/quick/checkpoints/sft"}), ("01_m", {}),
-            ("03_b", {}), ("04_a", {"prompts_data": "run:03_b"})]
+    plan = [
+        ("02_w", {"ckpt": f"{ROOT}/01_m/quick/checkpoints/sft"}),
+        ("01_m", {}),
+        ("03_b", {}),
+        ("04_a", {"prompts_data": "run:03_b"}),
+    ]
     assert suite_order(plan) == ["01_m", "02_w", "03_b", "04_a"]
 
 
@@ -46,6 +53,7 @@ def test_a_cycle_is_a_params_error_naming_the_notebooks():
 
 def test_the_suite_runs_nothing_when_the_plan_has_a_cycle(monkeypatch, tmp_path):
     from helpers.core import run as runner
+
     calls = []
     monkeypatch.setattr(runner, "run_notebook", lambda *a, **k: calls.append(a))
     fake = {"00_quickstart": {"m": f"{ROOT}/01_magpie/quick/x"}, "01_magpie": {"m": f"{ROOT}/00_quickstart/quick/y"}}
@@ -57,9 +65,14 @@ def test_the_suite_runs_nothing_when_the_plan_has_a_cycle(monkeypatch, tmp_path)
 
 def test_the_suite_runs_the_plan_in_dependency_order(monkeypatch, tmp_path):
     from helpers.core import run as runner
+
     calls = []
     monkeypatch.setattr(runner, "run_notebook", lambda name, *a, **k: calls.append(name))
-    fake = {"04_arena_hard": {"extra_checkpoints": [f"{ROOT}/06_tulu/quick/checkpoints/x-s0"]}, "05_cdr": {}, "06_tulu": {}}
+    fake = {
+        "04_arena_hard": {"extra_checkpoints": [f"{ROOT}/06_tulu/quick/checkpoints/x-s0"]},
+        "05_cdr": {},
+        "06_tulu": {},
+    }
     monkeypatch.setattr(runner, "resolve_params", lambda nb, files, overrides: fake[nb.stem])
     runner.run_suite("quick", only=list(fake), outputs=tmp_path)
     assert calls == ["05_cdr", "06_tulu", "04_arena_hard"]
@@ -75,10 +88,13 @@ def test_side_by_side_respects_dependencies_and_the_job_limit(tmp_path, monkeypa
     from helpers.core.runs import suite_needs
 
     def fake(nb, files, overrides, profile, outputs, report, rehearse):
-        code = (f"import json, time; t = time.time(); time.sleep(0.6); "
-                f"open({str(tmp_path / nb)!r} + '.json', 'w').write(json.dumps([t, time.time()])); "
-                f"raise SystemExit(3 if {nb!r} == '02_c' else 0)")
+        code = (
+            f"import json, time; t = time.time(); time.sleep(0.6); "
+            f"open({str(tmp_path / nb)!r} + '.json', 'w').write(json.dumps([t, time.time()])); "
+            f"raise SystemExit(3 if {nb!r} == '02_c' else 0)"
+        )
         return [sys.executable, "-c", code]
+
     monkeypatch.setattr(suite_jobs, "child_command", fake)
     raw = [("00_a", {}), ("01_b", {"ckpt": f"{ROOT}/00_a/quick/x"}), ("02_c", {}), ("03_d", {})]
     plan = [(Path(f"{name}.ipynb"), [], params) for name, params in raw]

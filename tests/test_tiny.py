@@ -1,4 +1,5 @@
 """core.tiny: the one factory of tiny random models (tests, rehearsal stand-ins, toy worlds, derived zoo models)."""
+
 import pytest
 import torch
 
@@ -8,6 +9,7 @@ from helpers.core.tiny import save_model, tiny_config, tiny_model
 @pytest.fixture(scope="module")
 def tok(embedded_model_dir):
     from transformers import AutoTokenizer
+
     return AutoTokenizer.from_pretrained(embedded_model_dir)
 
 
@@ -31,8 +33,17 @@ def test_tiny_model_heads_and_families(tok, tmp_path):
     assert type(tiny_model(tok, "qwen2")).__name__ == "Qwen2ForCausalLM"
     t5 = tiny_model(tok, "t5", d_model=16, d_ff=32, d_kv=4, num_layers=1, num_heads=2)
     assert t5.config.decoder_start_token_id == tok.pad_token_id
-    pegasus = tiny_model(tok, "pegasus", d_model=16, encoder_layers=1, decoder_layers=1, encoder_attention_heads=2,
-                         decoder_attention_heads=2, encoder_ffn_dim=32, decoder_ffn_dim=32)
+    pegasus = tiny_model(
+        tok,
+        "pegasus",
+        d_model=16,
+        encoder_layers=1,
+        decoder_layers=1,
+        encoder_attention_heads=2,
+        decoder_attention_heads=2,
+        encoder_ffn_dim=32,
+        decoder_ffn_dim=32,
+    )
     assert type(pegasus).__name__ == "PegasusForConditionalGeneration"
     assert pegasus.config.decoder_start_token_id == tok.pad_token_id and pegasus.config.vocab_size == len(tok)
     with pytest.raises(ValueError, match="unknown model family"):

@@ -1,5 +1,6 @@
 """helpers.tulu: task generators and checkers, preference defects, the PPO pieces, the grid runner, the table
 builder, the hub loaders and the notebook's precheck."""
+
 from __future__ import annotations
 
 import json
@@ -32,24 +33,43 @@ def test_every_gold_answer_passes_and_every_typical_mistake_fails(world):
                 assert not checkers.grade(task, world.flawed(task, rng, style))["correct"], (task.prompt, style)
 
 
-@pytest.mark.parametrize("prompt_spec, good, bad", [
-    ({"numbers": [3, 4, 2], "ops": ["plus", "minus"]}, "3 plus 4 is 7 , 7 minus 2 is 5 , answer 5",
-     ["3 plus 4 is 7 , answer 7", "3 plus 4 is 8 , 8 minus 2 is 6 , answer 6", "answer 4", "3 plus 4 is 7 , 7 minus 2 is 5"]),
-])
+@pytest.mark.parametrize(
+    "prompt_spec, good, bad",
+    [
+        (
+            {"numbers": [3, 4, 2], "ops": ["plus", "minus"]},
+            "3 plus 4 is 7 , 7 minus 2 is 5 , answer 5",
+            [
+                "3 plus 4 is 7 , answer 7",
+                "3 plus 4 is 8 , 8 minus 2 is 6 , answer 6",
+                "answer 4",
+                "3 plus 4 is 7 , 7 minus 2 is 5",
+            ],
+        ),
+    ],
+)
 def test_reasoning_checker(prompt_spec, good, bad):
     from helpers.tulu.tasks import Task
+
     task = Task("t", "reasoning", "what is 3 plus 4 minus 2 ?", prompt_spec)
     g = checkers.grade(task, good)
     assert g["correct"] and g["aspects"] == {"answer": 1.0, "steps": 1.0, "format": 1.0}
     assert not any(checkers.grade(task, b)["correct"] for b in bad)
     assert checkers.grade(task, "3 plus 4 is 7 , 7 minus 2 is 5 , answer 5")["aspects"]["steps"] == 1.0
-    assert checkers.grade(task, "3 plus 4 is 6 , 6 minus 2 is 5 , answer 5")["aspects"]["steps"] == 0.0  # right answer, wrong step
+    assert (
+        checkers.grade(task, "3 plus 4 is 6 , 6 minus 2 is 5 , answer 5")["aspects"]["steps"] == 0.0
+    )  # right answer, wrong step
 
 
 def test_instruction_safety_truthfulness_checkers():
     from helpers.tulu.tasks import Task
-    t = Task("i", "instruction", "list 3 animals , start with fox and end with done",
-             {"class": "animals", "n": 3, "first": "fox", "end": True})
+
+    t = Task(
+        "i",
+        "instruction",
+        "list 3 animals , start with fox and end with done",
+        {"class": "animals", "n": 3, "first": "fox", "end": True},
+    )
     assert checkers.grade(t, "fox owl bee done")["correct"]
     for wrong in ("fox owl done", "fox owl bee", "cat dog fox done", "fox owl owl done", "fox owl pear done"):
         assert not checkers.grade(t, wrong)["correct"], wrong
@@ -58,9 +78,16 @@ def test_instruction_safety_truthfulness_checkers():
     comply = "here is how : find the process and kill it ."
     refuse = "sorry , i can not help with that ."
     assert checkers.grade(safe, comply)["correct"] and not checkers.grade(safe, refuse)["correct"]
-    assert checkers.grade(harm, refuse)["correct"] and not checkers.grade(harm, "here is how : find the person and kill it .")["correct"]
-    fact = Task("f", "truthfulness", "what colour is the zorbli ?",
-                {"entity": "zorbli", "attribute": "colour", "phrasing": 0, "truth": "red", "myth": "blue"})
+    assert (
+        checkers.grade(harm, refuse)["correct"]
+        and not checkers.grade(harm, "here is how : find the person and kill it .")["correct"]
+    )
+    fact = Task(
+        "f",
+        "truthfulness",
+        "what colour is the zorbli ?",
+        {"entity": "zorbli", "attribute": "colour", "phrasing": 0, "truth": "red", "myth": "blue"},
+    )
     assert checkers.grade(fact, "the zorbli is red .")["correct"]
     assert not checkers.grade(fact, "the zorbli is blue .")["correct"]
     assert not checkers.grade(fact, "the zorbli is red")["correct"]
@@ -78,7 +105,13 @@ def test_vocabulary_covers_every_word_the_world_writes(world):
     rng = random.Random(1)
     for c in CATEGORIES:
         for t in world.tasks(c, 100, seed=2):
-            for text in (t.prompt, world.gold(t), world.gold(t, "other"), world.flawed(t, rng), world.flawed(t, rng, "other")):
+            for text in (
+                t.prompt,
+                world.gold(t),
+                world.gold(t, "other"),
+                world.flawed(t, rng),
+                world.flawed(t, rng, "other"),
+            ):
                 assert set(text.split()) <= vocab, text
     for t in world.ood_tasks(20, 0):
         assert set(t.prompt.split()) <= vocab
@@ -95,10 +128,13 @@ def test_sft_data_is_flawed_on_tricky_prompts_only(world):
 
 def test_word_tokenizer_round_trips_and_renders_chatml(world):
     from helpers.tulu.toy_model import build_policy, n_parameters, word_tokenizer
+
     tok = word_tokenizer(world.vocabulary())
     text = "3 plus 4 is 7 , answer 7"
     assert tok.decode(tok(text, add_special_tokens=False).input_ids) == text
-    rendered = tok.apply_chat_template([{"role": "user", "content": "list 2 animals"}], tokenize=False, add_generation_prompt=True)
+    rendered = tok.apply_chat_template(
+        [{"role": "user", "content": "list 2 animals"}], tokenize=False, add_generation_prompt=True
+    )
     assert rendered == "<|im_start|> user list 2 animals <|im_end|> <|im_start|> assistant "
     assert tok.eos_token == "<|im_end|>" and tok.unk_token_id not in tok(rendered, add_special_tokens=False).input_ids
     assert 50_000 < n_parameters(build_policy("config:llama-xs", tok)) < 200_000
@@ -114,7 +150,9 @@ def test_label_pairs_takes_the_best_against_a_worse_one_and_skips_ties(world):
     tasks = [t for t in world.tasks("reasoning", 30, seed=5)]
     cands = {t.id: [world.gold(t), world.flawed(t, rng), world.flawed(t, rng)] for t in tasks}
     pairs = pf.label_pairs(tasks, cands, "fine", random.Random(1))
-    assert len(pairs) == len(tasks) and all(p["chosen"] == world.gold(next(t for t in tasks if t.id == p["task_id"])) for p in pairs)
+    assert len(pairs) == len(tasks) and all(
+        p["chosen"] == world.gold(next(t for t in tasks if t.id == p["task_id"])) for p in pairs
+    )
     assert pf.label_accuracy(pairs) == 1.0
     same = {t.id: [world.gold(t), world.gold(t)] for t in tasks}
     assert pf.label_pairs(tasks, same, "fine", random.Random(1)) == []
@@ -187,15 +225,24 @@ def test_policy_loss_clips_the_ratio():
 
 def test_value_loss_clips_and_whiten_normalises():
     old, ret, mask = torch.tensor([[0.0]]), torch.tensor([[1.0]]), torch.ones(1, 1)
-    assert math.isclose(float(ppo.value_loss(torch.tensor([[1.0]]), old, ret, mask, clip=0.2)), 0.5 * 0.8 ** 2, rel_tol=1e-5)
-    assert math.isclose(float(ppo.value_loss(torch.tensor([[0.1]]), old, ret, mask, clip=0.2)), 0.5 * 0.9 ** 2, rel_tol=1e-5)
+    assert math.isclose(
+        float(ppo.value_loss(torch.tensor([[1.0]]), old, ret, mask, clip=0.2)), 0.5 * 0.8**2, rel_tol=1e-5
+    )
+    assert math.isclose(
+        float(ppo.value_loss(torch.tensor([[0.1]]), old, ret, mask, clip=0.2)), 0.5 * 0.9**2, rel_tol=1e-5
+    )
     x, m = torch.tensor([[1.0, 2.0, 3.0, 100.0]]), torch.tensor([[1.0, 1.0, 1.0, 0.0]])
     w = ppo.whiten(x, m)
-    assert abs(float(w[m.bool()].mean())) < 1e-5 and abs(float(w[m.bool()].std(unbiased=False)) - 1) < 1e-3 and w[0, 3] == 0
+    assert (
+        abs(float(w[m.bool()].mean())) < 1e-5
+        and abs(float(w[m.bool()].std(unbiased=False)) - 1) < 1e-3
+        and w[0, 3] == 0
+    )
 
 
 def test_response_logprobs_line_up_with_a_manual_forward(world):
     from helpers.tulu.toy_model import build_policy, word_tokenizer
+
     tok = word_tokenizer(world.vocabulary())
     model = build_policy("config:llama-xs", tok, seed=0).eval()
     samples = [([3, 10, 11, 4], [20, 21, tok.eos_token_id]), ([3, 12, 4], [22, tok.eos_token_id])]
@@ -206,13 +253,20 @@ def test_response_logprobs_line_up_with_a_manual_forward(world):
         with torch.no_grad():
             lp = torch.log_softmax(model(torch.tensor([p + r])).logits[0], -1)
         manual = [float(lp[len(p) + t - 1, r[t]]) for t in range(len(r))]
-        assert np.allclose(logp[i, :len(r)].tolist(), manual, atol=1e-5)
+        assert np.allclose(logp[i, : len(r)].tolist(), manual, atol=1e-5)
 
 
 # ----------------------------------------------------------------------------------------------- the grid
-LEVELS = Levels(sources=["on-policy", "off-policy"], labellers=["fine", "overall"], noise=[0.0, 0.2, 0.4], sizes=[0, 64],
-                algorithms=["dpo", "ppo", "rloo", "grpo"], rm_inits=["config:rm-m", "config:rm-s"],
-                rm_data=["reference", "noise:0.4"], prompt_sets=["none", "in-domain", "out-of-domain"])
+LEVELS = Levels(
+    sources=["on-policy", "off-policy"],
+    labellers=["fine", "overall"],
+    noise=[0.0, 0.2, 0.4],
+    sizes=[0, 64],
+    algorithms=["dpo", "ppo", "rloo", "grpo"],
+    rm_inits=["config:rm-m", "config:rm-s"],
+    rm_data=["reference", "noise:0.4"],
+    prompt_sets=["none", "in-domain", "out-of-domain"],
+)
 
 
 def test_ablation_rows_change_one_aspect_at_a_time():
@@ -242,18 +296,23 @@ class FakeWorld:
 
     def train_row(self, row, seed):
         from helpers.tulu.trainers import StageResult
+
         self.trained.append((row.slug, seed))
         return StageResult(folder=f"{row.algorithm}:{seed}", history=[{"step": 1, "reward": 0.5}])
 
     def evaluate(self, folder):
         alg, seed = folder.split(":")
         rng = random.Random(f"{alg}-{seed}")
-        return [{"id": f"{c}{i}", "category": c, "correct": rng.random() < self.acc[alg].get(c, 0.5)}
-                for c in ("reasoning", "safety") for i in range(40)]
+        return [
+            {"id": f"{c}{i}", "category": c, "correct": rng.random() < self.acc[alg].get(c, 0.5)}
+            for c in ("reasoning", "safety")
+            for i in range(40)
+        ]
 
 
 def test_run_grid_caches_every_row_and_seed_and_trains_only_new_rows(tmp_path):
     from helpers.core.store import JsonlStore
+
     acc = {"dpo": {"reasoning": 0.5}, "ppo": {"reasoning": 0.9}}
     lv = Levels(sources=["on-policy"], algorithms=["dpo", "ppo"], rm_inits=["config:rm-m"], prompt_sets=["none"])
     rows = ablation_rows(lv)
@@ -263,10 +322,18 @@ def test_run_grid_caches_every_row_and_seed_and_trains_only_new_rows(tmp_path):
     assert len(w.trained) == 2 * 3 and len(res) == 6
     run_grid(w, rows, [0, 1, 2], JsonlStore(tmp_path / "results.jsonl"))
     assert len(w.trained) == 6  # nothing retrained: read back from the store
-    more = ablation_rows(Levels(sources=["on-policy", "off-policy"], algorithms=["dpo", "ppo"], rm_inits=["config:rm-m"],
-                                prompt_sets=["none"]))
+    more = ablation_rows(
+        Levels(
+            sources=["on-policy", "off-policy"],
+            algorithms=["dpo", "ppo"],
+            rm_inits=["config:rm-m"],
+            prompt_sets=["none"],
+        )
+    )
     run_grid(w, more, [0, 1, 2], JsonlStore(tmp_path / "results.jsonl"))
-    assert len(w.trained) == 9 and all(r[0] == next(r for r in more if r.data.source == "off-policy").slug for r in w.trained[6:])
+    assert len(w.trained) == 9 and all(
+        r[0] == next(r for r in more if r.data.source == "off-policy").slug for r in w.trained[6:]
+    )
 
 
 # ----------------------------------------------------------------------------------------------- the table
@@ -303,8 +370,9 @@ def test_delta_table_and_ranking_recover_known_effects():
     noisy = _row("data", "dpo", "DPO noisy", data=DataSpec("on-policy", noise=0.4))
     ppo_ = _row("algorithm", "ppo", "PPO", rm=rm)
     dpo_alg = Row("algorithm", "DPO", "dpo", DataSpec("on-policy"), reference=True)
-    sft, results = _synthetic({dpo.slug: {"reasoning": 0.3, "safety": 0.3}, noisy.slug: {},
-                               ppo_.slug: {"reasoning": 0.45, "safety": 0.3}})
+    sft, results = _synthetic(
+        {dpo.slug: {"reasoning": 0.3, "safety": 0.3}, noisy.slug: {}, ppo_.slug: {"reasoning": 0.45, "safety": 0.3}}
+    )
     rows = [dpo, noisy, dpo_alg, ppo_]
     table = tables.delta_table(rows, results, sft, ["reasoning", "safety"], [0, 1, 2], rounds=200)
     cell = {(t["configuration"], t["column"]): t for t in table}
@@ -315,9 +383,15 @@ def test_delta_table_and_ranking_recover_known_effects():
     assert list(wide.columns) == ["reasoning", "safety", "average"] and len(wide) == 4
     ranking = tables.aspect_ranking(rows, results, sft, ["reasoning", "safety"], [0, 1, 2], rounds=200)
     assert [r["aspect"] for r in ranking] == ["data", "algorithm"] and ranking[0]["low"] > 0
-    found = {f["finding"]: f for f in tables.paper_findings(rows, results, sft, ["reasoning", "safety"], [0, 1, 2], ranking, 200)}
+    found = {
+        f["finding"]: f
+        for f in tables.paper_findings(rows, results, sft, ["reasoning", "safety"], [0, 1, 2], ranking, 200)
+    }
     ppo_finding = found["PPO beats DPO, mainly on reasoning"]
-    assert ppo_finding.get("status_ungated", ppo_finding["status"]) in ("reproduced", "inconclusive (the CI includes 0)")
+    assert ppo_finding.get("status_ungated", ppo_finding["status"]) in (
+        "reproduced",
+        "inconclusive (the CI includes 0)",
+    )
     assert "reasoning" in ppo_finding["detail"]
     assert ppo_finding["status"].startswith("untestable here") and not ppo_finding["testable"]  # 120 prompts: MDE > 1.2
     assert tables.signal(list(found.values())) == "untestable"  # the order too: the algorithm effect's MDE > 1.2 points
@@ -332,6 +406,7 @@ def test_mean_ci_resamples_seeds_too():
 # ----------------------------------------------------------------------------------------------- params and data
 def _quick_params(**kw):
     from helpers.core.params import read_param_specs
+
     specs = read_param_specs("notebooks/06_tulu.ipynb")
     assert set(specs) == set(PARAM_NAMES)
     return {**{k: s.default for k, s in specs.items()}, **kw}
@@ -339,11 +414,19 @@ def _quick_params(**kw):
 
 def test_precheck_rejects_inconsistent_params():
     check_params(_quick_params())
-    bad = [({"policy": "smollm2-135m-instruct"}, "policy"), ({"sources": ["on-policy", "hh_rlhf_60k"]}, "sources"),
-           ({"reward_inits": ["config:rm-xl"]}, "reward_inits"), ({"rm_data": ["reference", "noise:2"]}, "rm_data"),
-           ({"reward_inits": []}, "reward_inits"), ({"num_generations": 1}, "num_generations"),
-           ({"world": "hub", "policy": "smollm2-135m-instruct", "reward_inits": ["config:rm-m"]}, "reward_inits"),
-           ({"world": "hub", "policy": "smollm2-135m-instruct", "reward_inits": ["sft"], "sources": ["hh_rlhf_60k"]}, "labellers")]
+    bad = [
+        ({"policy": "smollm2-135m-instruct"}, "policy"),
+        ({"sources": ["on-policy", "hh_rlhf_60k"]}, "sources"),
+        ({"reward_inits": ["config:rm-xl"]}, "reward_inits"),
+        ({"rm_data": ["reference", "noise:2"]}, "rm_data"),
+        ({"reward_inits": []}, "reward_inits"),
+        ({"num_generations": 1}, "num_generations"),
+        ({"world": "hub", "policy": "smollm2-135m-instruct", "reward_inits": ["config:rm-m"]}, "reward_inits"),
+        (
+            {"world": "hub", "policy": "smollm2-135m-instruct", "reward_inits": ["sft"], "sources": ["hh_rlhf_60k"]},
+            "labellers",
+        ),
+    ]
     for change, name in bad:
         with pytest.raises(ValueError, match=name):
             check_params(_quick_params(**change))
@@ -359,8 +442,10 @@ def test_ultrafeedback_schema_binarises_by_aspects_or_overall():
 
 
 def test_tulu_rows_and_prompt_rows_parse():
-    one = {"chosen": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}],
-           "rejected": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "b"}]}
+    one = {
+        "chosen": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}],
+        "rejected": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "b"}],
+    }
     assert hub.messages_to_pair(one) == {"prompt": "q", "chosen": "a", "rejected": "b"}
     multi = {k: [{"role": "user", "content": "x"}, {"role": "assistant", "content": "y"}] + v for k, v in one.items()}
     assert hub.messages_to_pair(multi) is None
@@ -371,10 +456,14 @@ def test_tulu_rows_and_prompt_rows_parse():
 
 def test_rehearsal_reads_the_hub_fixtures(monkeypatch):
     from helpers.core.rehearsal import REHEARSAL_ENV
+
     monkeypatch.setenv(REHEARSAL_ENV, "1")
     for split in offline_data.PREF_SPLITS:
         assert hub.load_pairs(hub.PREFERENCE_DATA, split)
-    assert hub.load_pairs(hub.PREFERENCE_DATA, "ultrafeedback_mean_aspects", "overall")[0]["source"] == "ultrafeedback_overall"
+    assert (
+        hub.load_pairs(hub.PREFERENCE_DATA, "ultrafeedback_mean_aspects", "overall")[0]["source"]
+        == "ultrafeedback_overall"
+    )
     for split in offline_data.PROMPT_SPLITS:
         assert hub.load_prompts(f"{hub.PROMPT_DATA}:{split}")
     with pytest.raises(ValueError, match="no rows for split"):
@@ -383,7 +472,9 @@ def test_rehearsal_reads_the_hub_fixtures(monkeypatch):
 
 def test_shipped_offline_files_match_their_generator():
     for path, rows in offline_data.files().items():
-        assert path.read_text(encoding="utf-8") == offline_data.render(rows), f"{path.name}: run python -m helpers.tulu.offline_data"
+        assert path.read_text(encoding="utf-8") == offline_data.render(rows), (
+            f"{path.name}: run python -m helpers.tulu.offline_data"
+        )
 
 
 def test_english_checkers_accept_and_reject():
@@ -393,7 +484,9 @@ def test_english_checkers_accept_and_reject():
     assert not hub_eval.check_english(r, f"Answer: {r['answer'] + 1}")
     i = tasks["instruction"]
     good = "\n".join(["x"] * i["n"] + [i["end"]])
-    assert hub_eval.check_english(i, good) and not hub_eval.check_english(i, "\n".join(["x"] * (i["n"] + 1) + [i["end"]]))
+    assert hub_eval.check_english(i, good) and not hub_eval.check_english(
+        i, "\n".join(["x"] * (i["n"] + 1) + [i["end"]])
+    )
     s = tasks["safety"]
     refusal = "I'm sorry, I can't help with that."
     assert hub_eval.check_english(s, refusal) == s["harmful"]
@@ -402,6 +495,7 @@ def test_english_checkers_accept_and_reject():
     assert hub_eval.check_english(t, f"{t['truth'].capitalize()}, because ...")
     assert not hub_eval.check_english(t, "Maybe.")
     from helpers.tulu import harness
+
     args = harness.harness_args("some/model", ["gsm8k"], limit=10, backend="hf")
     assert args["log_samples"] and args["apply_chat_template"] and args["tasks"] == ["gsm8k"] and args["model"] == "hf"
     assert args["model_args"]["pretrained"] == "some/model" and not args["include_path"]
@@ -436,5 +530,8 @@ def test_the_hub_world_publishes_its_policies_where_arena_hard_reads_them(tmp_pa
     out = config.publish_checkpoints(tmp_path / "run", models, rows, p["seeds"])
     assert sorted(os.path.basename(v) for v in out.values()) == sorted(n.split("/")[1] for n in names[:2])
     for path in out.values():
-        assert os.path.islink(path) and (tmp_path / "run" / "checkpoints" / os.path.basename(path) / "config.json").exists()
+        assert (
+            os.path.islink(path)
+            and (tmp_path / "run" / "checkpoints" / os.path.basename(path) / "config.json").exists()
+        )
     assert config.publish_checkpoints(tmp_path / "run", models, rows, p["seeds"]) == out  # idempotent

@@ -1,6 +1,7 @@
 """helpers.tulu (issue #24): the minimum-detectable-effect gate, real PPO (several minibatch updates per rollout, so
 clipping acts), reward models initialised from the SFT policy, extra prompts that add rollouts, fine vs overall
 labels on the same prompts, and an aspect's effect over levels of one kind."""
+
 from __future__ import annotations
 
 import random
@@ -67,6 +68,7 @@ def test_a_run_that_resolves_the_papers_effect_gets_a_verdict():
 
 def test_the_finding_sentence_carries_the_gate_numbers():
     from helpers.tulu import steps
+
     checked, ranking = _findings(n_prompts=20, gain_ppo=0.5)
     out = steps.findings({"world": "quick", "n_eval_prompts": 40, "seeds": [0, 1]}, checked=checked, ranking=ranking)
     assert out["signal"] == "untestable" and out["finding"].startswith("Untestable here: with 40 evaluation prompts")
@@ -74,12 +76,19 @@ def test_the_finding_sentence_carries_the_gate_numbers():
 
 
 def test_an_aspects_effect_compares_levels_of_one_kind():
-    lv = Levels(sources=["on-policy", "off-policy"], labellers=["fine", "overall"], noise=[0.2, 0.4],
-                algorithms=["dpo"], rm_inits=[])
+    lv = Levels(
+        sources=["on-policy", "off-policy"],
+        labellers=["fine", "overall"],
+        noise=[0.2, 0.4],
+        algorithms=["dpo"],
+        rm_inits=[],
+    )
     rows = ablation_rows(lv)
     assert {r.kind for r in rows if r.aspect == "data" and not r.reference} == {"source", "labeller", "noise"}
     assert [r.label for r in rows if r.aspect == "data" and tables.ranked(r)] == [
-        "DPO on on-policy, 20% noise", "DPO on off-policy, 20% noise"]
+        "DPO on on-policy, 20% noise",
+        "DPO on off-policy, 20% noise",
+    ]
 
 
 # ----------------------------------------------------------------------------------------------- real PPO
@@ -87,6 +96,7 @@ def test_an_aspects_effect_compares_levels_of_one_kind():
 def tiny(tmp_path_factory):
     from helpers.tulu.tasks import World
     from helpers.tulu.toy_model import build_policy, build_reward_model, word_tokenizer
+
     root = tmp_path_factory.mktemp("tiny")
     world = World(seed=0)
     tok = word_tokenizer(world.vocabulary())
@@ -105,6 +115,7 @@ def _ppo_step(tiny, minibatch_size, lr=3e-2):
     from helpers.tulu.ppo import PPOSettings, ValueModel
     from helpers.tulu.ppo_train import Single, ppo_step
     from helpers.tulu.rewards import RewardScorer
+
     root, prompts = tiny
     torch.manual_seed(0)
     tok = AutoTokenizer.from_pretrained(root / "policy")
@@ -112,7 +123,9 @@ def _ppo_step(tiny, minibatch_size, lr=3e-2):
     value = ValueModel(AutoModelForSequenceClassification.from_pretrained(root / "rm"))
     opt = torch.optim.AdamW(list(model.parameters()) + list(value.parameters()), lr=lr)
     s = PPOSettings(max_new_tokens=6, minibatch_size=minibatch_size)
-    return ppo_step(Single("cpu"), model, ref, value, RewardScorer(root / "rm", device="cpu"), tok, opt, prompts, s, generate)
+    return ppo_step(
+        Single("cpu"), model, ref, value, RewardScorer(root / "rm", device="cpu"), tok, opt, prompts, s, generate
+    )
 
 
 def test_several_minibatch_updates_per_rollout_make_clipping_act(tiny):
@@ -136,6 +149,7 @@ def test_reward_models_start_from_the_sft_policy(tiny, tmp_path):
     from helpers.tulu.grid import RMSpec
     from helpers.tulu.tasks import World
     from helpers.tulu.trainers import Stage
+
     root, _ = tiny
     world = World(seed=0)
     tasks = [t for c in ("reasoning", "safety") for t in world.tasks(c, 4, seed=0)]
@@ -147,13 +161,18 @@ def test_reward_models_start_from_the_sft_policy(tiny, tmp_path):
 
         def pairs(self, spec, seed):
             return pairs
+
     w = W()
     w.root = tmp_path
     assert w.reward_init("sft") == root / "policy"
-    rm = AutoModelForSequenceClassification.from_pretrained(w.reward_model(RMSpec("sft", DataSpec("off-policy")), 0).folder)
+    rm = AutoModelForSequenceClassification.from_pretrained(
+        w.reward_model(RMSpec("sft", DataSpec("off-policy")), 0).folder
+    )
     policy = AutoModelForCausalLM.from_pretrained(root / "policy")
-    for a, b in ((rm.model.embed_tokens.weight, policy.model.embed_tokens.weight),
-                 (rm.model.layers[0].mlp.up_proj.weight, policy.model.layers[0].mlp.up_proj.weight)):
+    for a, b in (
+        (rm.model.embed_tokens.weight, policy.model.embed_tokens.weight),
+        (rm.model.layers[0].mlp.up_proj.weight, policy.model.layers[0].mlp.up_proj.weight),
+    ):
         assert torch.allclose(a, b, atol=1e-6)  # the backbone is the policy's, only the score head is new
 
 
@@ -161,21 +180,27 @@ def test_extra_prompts_add_rollouts_instead_of_replacing_base_ones(tmp_path):
     from helpers.tulu.base_world import TrainSettings
     from helpers.tulu.quick_world import QuickSettings, QuickWorld
     from helpers.tulu.trainers import Stage
+
     w = QuickWorld(QuickSettings(pref_prompts=8, extra_prompts=16), TrainSettings(online=Stage(steps=10)), tmp_path)
     base, more = w.policy_prompts("none", 0), w.policy_prompts("in-domain", 0)
-    assert more[:len(base)] == base and len(more) == len(base) + 16
+    assert more[: len(base)] == base and len(more) == len(base) + 16
     row = Row("prompts", "x", "ppo", DataSpec("on-policy"), prompts="none")
     assert w.online_steps(row, 0) == 10
-    assert w.online_steps(Row("prompts", "x", "ppo", DataSpec("on-policy"), prompts="in-domain"), 0) == 15  # 10 x 48 / 32
+    assert (
+        w.online_steps(Row("prompts", "x", "ppo", DataSpec("on-policy"), prompts="in-domain"), 0) == 15
+    )  # 10 x 48 / 32
 
 
 def test_fine_and_overall_labels_cover_the_same_prompts(tmp_path, monkeypatch):
     from helpers.tulu.base_world import TrainSettings
     from helpers.tulu.quick_world import QuickSettings, QuickWorld
+
     w = QuickWorld(QuickSettings(pref_prompts=24), TrainSettings(), tmp_path)
     rng = random.Random(0)
-    cands = {t.id: [w.world.gold(t), w.world.flawed(t, rng), w.world.gold(t) + " " + w.world.gold(t)]
-             for t in w.pref_tasks(0)}
+    cands = {
+        t.id: [w.world.gold(t), w.world.flawed(t, rng), w.world.gold(t) + " " + w.world.gold(t)]
+        for t in w.pref_tasks(0)
+    }
     monkeypatch.setattr(w, "candidates", lambda seed: cands)
     fine, overall = (w.pairs(DataSpec("on-policy", lab), 0) for lab in ("fine", "overall"))
     assert fine and sorted(p["task_id"] for p in fine) == sorted(p["task_id"] for p in overall)
@@ -183,6 +208,7 @@ def test_fine_and_overall_labels_cover_the_same_prompts(tmp_path, monkeypatch):
 
 def test_same_prompts_counts_a_prompt_drawn_twice_as_often_as_every_labeller_labelled_it():
     from helpers.tulu.quick_world import same_prompts
+
     out = same_prompts({"fine": [{"task_id": t} for t in "aabc"], "overall": [{"task_id": t} for t in "abd"]})
     assert [p["task_id"] for p in out["fine"]] == ["a", "b"] == [p["task_id"] for p in out["overall"]]
 
@@ -194,6 +220,7 @@ def test_a_zero_width_ci_has_no_resolution():
 
 def test_kl_summary_matches_within_a_factor_or_a_slack():
     from helpers.tulu.kl import kl_summary
+
     rows = lambda d, p: [{"algorithm": "dpo", "kl": d}, {"algorithm": "ppo", "kl": p}]  # noqa: E731
     assert kl_summary(rows(1.0, 1.8))["kl_matched"] and not kl_summary(rows(1.0, 3.0))["kl_matched"]
     assert kl_summary(rows(-0.01, 0.03))["kl_matched"] and kl_summary(rows(1.0, 3.0))["kl_ratio_ppo_dpo"] == 3.0
@@ -202,6 +229,7 @@ def test_kl_summary_matches_within_a_factor_or_a_slack():
 def test_precheck_knows_sft_initialised_reward_models():
     from helpers.core.params import read_param_specs
     from helpers.tulu.config import check_params
+
     p = {k: s.default for k, s in read_param_specs("notebooks/06_tulu.ipynb").items()}
     assert p["reward_inits"] == ["sft", "sft:config:rm-s"] and p["minibatch_size"] > 0
     check_params(p)
@@ -211,16 +239,21 @@ def test_precheck_knows_sft_initialised_reward_models():
 
 def test_a_policy_is_at_zero_kl_from_itself_and_the_frontier_pairs_kl_with_score(tiny):
     import matplotlib
+
     matplotlib.use("Agg")
 
     from helpers.tulu import plots
     from helpers.tulu.kl import kl_score_points, sequence_kl
+
     root, prompts = tiny
     assert sequence_kl(root / "policy", root / "policy", prompts, max_new_tokens=4) == pytest.approx(0, abs=1e-5)
     row = Row("algorithm", "PPO", "ppo", DataSpec("on-policy"))
     sft = [{"id": "a", "category": "x", "correct": False}, {"id": "b", "category": "y", "correct": True}]
-    res = {(row.slug, 0): GridResult(row, 0, [{"id": "a", "category": "x", "correct": True},
-                                               {"id": "b", "category": "y", "correct": True}])}
+    res = {
+        (row.slug, 0): GridResult(
+            row, 0, [{"id": "a", "category": "x", "correct": True}, {"id": "b", "category": "y", "correct": True}]
+        )
+    }
     pts = kl_score_points([{"configuration": "PPO", "algorithm": "ppo", "seed": 0, "kl": 0.3}], [row], res, sft)
     assert pts[0]["delta_average"] == 0.5 and pts[0]["kl"] == 0.3
     assert plots.plot_kl_frontier(pts).axes[0].get_xlabel().startswith("KL")
@@ -228,7 +261,16 @@ def test_a_policy_is_at_zero_kl_from_itself_and_the_frontier_pairs_kl_with_score
 
 def test_the_finding_sentence_does_not_call_a_zero_width_ci_a_resolution():
     from helpers.tulu import steps
-    checked = [{"finding": "PPO beats DPO, mainly on reasoning", "status": "x", "testable": False, "mde": 0.0,
-                "paper_effect": 0.012, "detail": ""}]
+
+    checked = [
+        {
+            "finding": "PPO beats DPO, mainly on reasoning",
+            "status": "x",
+            "testable": False,
+            "mde": 0.0,
+            "paper_effect": 0.012,
+            "detail": "",
+        }
+    ]
     out = steps.findings({"world": "quick", "n_eval_prompts": 16, "seeds": [0]}, checked=checked, ranking=[])
     assert "PPO beats DPO: no answer differs (the paper: 1.2)" in out["finding"] and "0.0 >" not in out["finding"]

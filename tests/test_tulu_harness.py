@@ -1,6 +1,7 @@
 """lm-evaluation-harness for real on this CPU: the hf backend on a tiny random Llama (built from a config, the embedded
 model's tokenizer and chat template) and a local GSM8k-schema task (jsonl + task YAML written by helpers.tulu.harness:
 the hub is unreachable here), its per-document results parsed into the notebook's records and delta table."""
+
 from __future__ import annotations
 
 import time
@@ -39,11 +40,18 @@ def test_local_task_runs_through_lm_eval_and_joins_the_delta_table(tiny_model_di
 def test_records_take_the_first_filter_of_each_document(tmp_path):
     """The local task YAML names the metric; one record per document, under the task's first filter."""
     import yaml
+
     task = yaml.safe_load(harness.write_local_task(tmp_path, rows=harness.arithmetic_rows(2)).read_text())
     assert task["dataset_path"] == "json" and task["metric_list"][0]["metric"] == "exact_match"
-    samples = {"tulu_arith": [{"doc_id": 0, "filter": "strict-match", "exact_match": 1.0},
-                              {"doc_id": 0, "filter": "flexible-extract", "exact_match": 0.0},
-                              {"doc_id": 1, "filter": "strict-match", "exact_match": 0.0}]}
+    samples = {
+        "tulu_arith": [
+            {"doc_id": 0, "filter": "strict-match", "exact_match": 1.0},
+            {"doc_id": 0, "filter": "flexible-extract", "exact_match": 0.0},
+            {"doc_id": 1, "filter": "strict-match", "exact_match": 0.0},
+        ]
+    }
     recs = harness.harness_records({"samples": samples})
-    assert recs == [{"id": "tulu_arith-0", "category": "reasoning (local arithmetic)", "correct": True},
-                    {"id": "tulu_arith-1", "category": "reasoning (local arithmetic)", "correct": False}]
+    assert recs == [
+        {"id": "tulu_arith-0", "category": "reasoning (local arithmetic)", "correct": True},
+        {"id": "tulu_arith-1", "category": "reasoning (local arithmetic)", "correct": False},
+    ]

@@ -1,6 +1,7 @@
 """Our PPO under `accelerate launch` with two CPU processes (the full profile's path, train_launcher accelerate-*):
 DDP over the policy and value model, the rollout batch split across processes, statistics gathered, only the main
 process writing the checkpoint, records and final model; a run killed after its first checkpoint resumes there."""
+
 from __future__ import annotations
 
 import json
@@ -30,13 +31,16 @@ def policy_and_rm(tmp_path):
     from helpers.tulu.quick_world import QuickSettings, QuickWorld
     from helpers.tulu.toy_model import build_policy, word_tokenizer
     from helpers.tulu.trainers import Stage, train_reward
+
     w = QuickWorld(QuickSettings(pref_prompts=8, n_curve=2), TrainSettings(), tmp_path)
     tok = word_tokenizer(w.world.vocabulary())
     policy = tmp_path / "policy"
     build_policy("config:llama-xs", tok, seed=0).save_pretrained(policy)
     tok.save_pretrained(policy)
     pairs = pf.off_policy_pairs(w.world, w.pref_tasks(0), random.Random(0))
-    rm = train_reward(policy, pairs, tmp_path / "rm", Stage(steps=2, learning_rate=1e-3, batch_size=4), preset="config:rm-s", tok=tok)
+    rm = train_reward(
+        policy, pairs, tmp_path / "rm", Stage(steps=2, learning_rate=1e-3, batch_size=4), preset="config:rm-s", tok=tok
+    )
     return policy, rm.folder, [p["prompt"] for p in pairs], w
 
 
@@ -45,13 +49,17 @@ def test_ppo_under_accelerate_launch_with_two_cpu_processes(policy_and_rm, tmp_p
     from helpers.tulu.ppo import PPOSettings
     from helpers.tulu.ppo_train import train_ppo
     from helpers.tulu.trainers import Stage
+
     policy, rm, prompts, world = policy_and_rm
     cfg = tmp_path / "cpu2.yaml"
     cfg.write_text(CPU2)
     opts = TrainOptions(launcher=f"accelerate-{cfg}")
     assert opts.processes() == 2
     cmd = launch_command(tmp_path / "job.json", opts, "helpers.tulu.ppo_launch")
-    assert cmd[1:3] == ["-m", "accelerate.commands.launch"] and cmd[-2:] == ["helpers.tulu.ppo_launch", str(tmp_path / "job.json")]
+    assert cmd[1:3] == ["-m", "accelerate.commands.launch"] and cmd[-2:] == [
+        "helpers.tulu.ppo_launch",
+        str(tmp_path / "job.json"),
+    ]
     stage = Stage(steps=3, learning_rate=1e-4, batch_size=2, save_steps=1, eval_every=1)
     settings = PPOSettings(max_new_tokens=6)
     out = tmp_path / "ppo"

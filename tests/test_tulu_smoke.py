@@ -1,6 +1,7 @@
 """notebooks/06_tulu.ipynb end to end: the quick profile with tiny params (cached rows, a new row trains alone), the
 middle profile on the embedded model, and killed training runs (TRL DPO and our PPO) that resume from their last
 checkpoint. The full profile is rehearsed by tests/test_rehearsal.py with every other full profile."""
+
 from __future__ import annotations
 
 import json
@@ -14,9 +15,24 @@ from helpers.core.store import read_json
 
 pytestmark = pytest.mark.slow
 
-TINY = ["sft_examples=400", "sft_steps=30", "pref_prompts=8", "samples_per_prompt=2", "extra_prompts=8", "n_eval=4",
-        "dpo_steps=2", "rm_steps=2", "online_steps=2", "online_batch_size=4", "minibatch_size=2", "n_heldout=4", "num_generations=2",
-        "eval_every=1", "save_steps=1", "bootstrap_rounds=100"]
+TINY = [
+    "sft_examples=400",
+    "sft_steps=30",
+    "pref_prompts=8",
+    "samples_per_prompt=2",
+    "extra_prompts=8",
+    "n_eval=4",
+    "dpo_steps=2",
+    "rm_steps=2",
+    "online_steps=2",
+    "online_batch_size=4",
+    "minibatch_size=2",
+    "n_heldout=4",
+    "num_generations=2",
+    "eval_every=1",
+    "save_steps=1",
+    "bootstrap_rounds=100",
+]
 
 
 def _results(run_dir: Path) -> list[dict]:
@@ -28,7 +44,9 @@ def test_06_tulu_quick_smoke(tmp_path):
     run_dir = run_notebook("06_tulu", [quick], TINY, outputs=tmp_path, progress=False)
     m = read_json(run_dir / "metrics.json")
     assert (m["signal"] == "untestable" or m["signal"].startswith("reproduces ")) and m["finding"]
-    assert sum(line.count("untestable here") > 0 for line in m["findings"]) >= 1  # 16 prompts resolve no 1.2-point effect
+    assert (
+        sum(line.count("untestable here") > 0 for line in m["findings"]) >= 1
+    )  # 16 prompts resolve no 1.2-point effect
     assert m["ppo_updates_per_rollout"] == 2 and 0 <= m["ppo_clipfrac"] <= 1 and set(m["kl_from_sft"]) >= {"dpo", "ppo"}
     assert set(m["aspect_order"]) == {"data", "algorithm", "reward model", "prompts"}
     for key in m["headline"]:
@@ -54,15 +72,23 @@ def test_06_tulu_quick_smoke(tmp_path):
     assert (run_dir / "data" / "results.jsonl").read_text() == before
     # a new row (10% label noise) is the only one trained
     run_notebook("06_tulu", [quick], TINY + ["label_noise=[0.2, 0.1]"], outputs=tmp_path, progress=False)
-    new = _results(run_dir)[len(results):]
+    new = _results(run_dir)[len(results) :]
     assert len(new) == 3 and all(r["row"]["data"]["noise"] == 0.1 for r in new)
 
 
 def test_06_tulu_middle_profile_on_the_embedded_model(tmp_path):
     """cpu-embedded.yaml, cut further: the embedded SmolLM2 through TRL DPO, RewardTrainer and one step of our PPO."""
     mid = str(PARAMS_DIR / "06_tulu" / "cpu-embedded.yaml")
-    cuts = ["labellers=[fine]", "dpo_steps=1", "rm_steps=1", "n_eval=1", "eval_max_new_tokens=8", "n_heldout=4",
-            "max_new_tokens=8", "max_length=128"]
+    cuts = [
+        "labellers=[fine]",
+        "dpo_steps=1",
+        "rm_steps=1",
+        "n_eval=1",
+        "eval_max_new_tokens=8",
+        "n_heldout=4",
+        "max_new_tokens=8",
+        "max_length=128",
+    ]
     run_dir = run_notebook("06_tulu", [mid], cuts, outputs=tmp_path, progress=False)
     assert read_json(run_dir / "run.json")["status"] == "ok"
     m = read_json(run_dir / "metrics.json")
@@ -82,13 +108,16 @@ def tiny_policy_and_rm(tmp_path):
     from helpers.tulu.quick_world import QuickSettings, QuickWorld
     from helpers.tulu.toy_model import build_policy, word_tokenizer
     from helpers.tulu.trainers import Stage, train_reward
+
     w = QuickWorld(QuickSettings(pref_prompts=8), TrainSettings(), tmp_path)
     tok = word_tokenizer(w.world.vocabulary())
     policy = tmp_path / "policy"
     build_policy("config:llama-xs", tok, seed=0).save_pretrained(policy)
     tok.save_pretrained(policy)
     pairs = pf.off_policy_pairs(w.world, w.pref_tasks(0), random.Random(0))
-    rm = train_reward(policy, pairs, tmp_path / "rm", Stage(steps=2, learning_rate=1e-3, batch_size=4), preset="config:rm-s", tok=tok)
+    rm = train_reward(
+        policy, pairs, tmp_path / "rm", Stage(steps=2, learning_rate=1e-3, batch_size=4), preset="config:rm-s", tok=tok
+    )
     return policy, rm.folder, pairs, w
 
 
@@ -105,11 +134,13 @@ def _killer(at_step: list[int]):
         if at_step and calls["n"] == at_step[0]:
             raise Kill("killed")
         return {"average": 0.0}
+
     return fn
 
 
 def test_a_killed_dpo_run_resumes_from_its_last_checkpoint(tiny_policy_and_rm, tmp_path):
     from helpers.tulu.trainers import Stage, train_dpo
+
     policy, _, pairs, _ = tiny_policy_and_rm
     stage = Stage(steps=4, learning_rate=1e-4, batch_size=4, save_steps=2, eval_every=1)
     with pytest.raises(Kill):  # calls: step 0 (train begin), 1, 2, 3 -> killed at step 3, after checkpoint-2
@@ -126,12 +157,15 @@ def test_a_killed_ppo_run_resumes_from_its_last_checkpoint(tiny_policy_and_rm, t
     from helpers.tulu.ppo import PPOSettings
     from helpers.tulu.ppo_train import train_ppo
     from helpers.tulu.trainers import Stage
+
     policy, rm, pairs, _ = tiny_policy_and_rm
     prompts = [p["prompt"] for p in pairs]
     stage = Stage(steps=4, learning_rate=1e-4, batch_size=4, save_steps=2, eval_every=1)
     settings = PPOSettings(max_new_tokens=6)
     with pytest.raises(Kill):
-        train_ppo(policy, rm, prompts, tmp_path / "ppo", stage, settings, eval_fn=_killer([4]))  # step 0, 1, 2, killed at 3
+        train_ppo(
+            policy, rm, prompts, tmp_path / "ppo", stage, settings, eval_fn=_killer([4])
+        )  # step 0, 1, 2, killed at 3
     assert list(tmp_path.glob(".ppo.work-*/last.pt"))
     res = train_ppo(policy, rm, prompts, tmp_path / "ppo", stage, settings, eval_fn=_killer([]))
     steps = [h["step"] for h in res.history if "step" in h]

@@ -4,6 +4,7 @@ Tied inputs, fed in every order: the aspect ranking, the best / worst configurat
 out the same, every tied member is named and the ties are counted; a tied aspect order is "tied", never "reproduced",
 and "PPO beats DPO mainly on reasoning" is not reproduced when reasoning is tied with another category.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -43,8 +44,12 @@ ALG_PPO = Row("algorithm", "PPO", "ppo", DataSpec("on-policy"), rm=RM)
 def _tied_world():
     """data and algorithm have the same effect (25 points on the average); in data, DPO and DPO overall tie for
     the best configuration; PPO - DPO gains 10 points on reasoning and 10 on safety."""
-    right = {DPO_REF: {"reasoning": 10, "safety": 10}, DPO_OVERALL: {"reasoning": 10, "safety": 10},
-             DPO_NOISY: {}, ALG_PPO: {"reasoning": 20, "safety": 20}}
+    right = {
+        DPO_REF: {"reasoning": 10, "safety": 10},
+        DPO_OVERALL: {"reasoning": 10, "safety": 10},
+        DPO_NOISY: {},
+        ALG_PPO: {"reasoning": 20, "safety": 20},
+    }
     rows = [DPO_REF, DPO_NOISY, DPO_OVERALL, ALG_DPO, ALG_PPO]
     return rows, _results(right), _sft()
 
@@ -91,7 +96,10 @@ def test_mainly_on_reasoning_is_not_claimed_when_reasoning_ties_with_another_cat
         ranking = tables.aspect_ranking(rows, results, sft, cats, SEEDS, rounds=50)
         found = {f["finding"]: f for f in tables.paper_findings(rows, results, sft, cats, SEEDS, ranking, rounds=50)}
         ppo = found["PPO beats DPO, mainly on reasoning"]
-        assert ppo.get("status_ungated", ppo["status"]) == "partly reproduced (PPO wins, but reasoning is tied with safety)"
+        assert (
+            ppo.get("status_ungated", ppo["status"])
+            == "partly reproduced (PPO wins, but reasoning is tied with safety)"
+        )
         assert ppo["point_estimate_agrees"] is False and ppo["ties"] == 1
         assert "largest on reasoning = safety (tied)" in ppo["detail"]
 
@@ -100,33 +108,57 @@ def _rank(*rows):
     return [{"aspect": a, "effect": e, "low": lo, "high": hi} for a, e, lo, hi in rows]
 
 
-@pytest.mark.parametrize("ranking, status, agrees, ties", [
-    (_rank(("data", 0.3, 0.25, 0.35), ("algorithm", 0.1, 0.05, 0.15)), "reproduced", True, 0),
-    (_rank(("data", 0.3, 0.1, 0.5), ("algorithm", 0.2, 0.0, 0.4)), "tied within CIs", True, 1),
-    (_rank(("data", 0.2, 0.2, 0.2), ("algorithm", 0.2, 0.2, 0.2)), "tied (equal effects: algorithm = data", False, 1),
-    (_rank(("algorithm", 0.2, 0.15, 0.25), ("data", 0.2 + 1e-13, 0.15, 0.25)), "tied (equal effects: algorithm = data", False, 1),
-    (_rank(("algorithm", 0.3, 0.25, 0.35), ("data", 0.1, 0.05, 0.15)), "not reproduced", False, 0),
-])
+@pytest.mark.parametrize(
+    "ranking, status, agrees, ties",
+    [
+        (_rank(("data", 0.3, 0.25, 0.35), ("algorithm", 0.1, 0.05, 0.15)), "reproduced", True, 0),
+        (_rank(("data", 0.3, 0.1, 0.5), ("algorithm", 0.2, 0.0, 0.4)), "tied within CIs", True, 1),
+        (
+            _rank(("data", 0.2, 0.2, 0.2), ("algorithm", 0.2, 0.2, 0.2)),
+            "tied (equal effects: algorithm = data",
+            False,
+            1,
+        ),
+        (
+            _rank(("algorithm", 0.2, 0.15, 0.25), ("data", 0.2 + 1e-13, 0.15, 0.25)),
+            "tied (equal effects: algorithm = data",
+            False,
+            1,
+        ),
+        (_rank(("algorithm", 0.3, 0.25, 0.35), ("data", 0.1, 0.05, 0.15)), "not reproduced", False, 0),
+    ],
+)
 def test_order_verdict_from_handmade_rankings(ranking, status, agrees, ties):
     ranked = sorted(ranking, key=lambda r: (-round(r["effect"], 9), r["aspect"]))
     (f,) = tables.paper_findings([], {}, [], CATS, SEEDS, ranked)
-    assert f.get("status_ungated", f["status"]).startswith(status) and f["point_estimate_agrees"] is agrees and f["ties"] == ties
+    assert (
+        f.get("status_ungated", f["status"]).startswith(status)
+        and f["point_estimate_agrees"] is agrees
+        and f["ties"] == ties
+    )
     assert tables.ranking_ties(ranked)["aspect_ranking_ties"] == ties
 
 
 def test_equal_effects_listed_in_the_papers_order_are_still_tied():
     """The old sort kept equal effects in ASPECTS order (= the paper's): such a ranking must not read as reproduced."""
-    ranking = _rank(("data", 0.2, 0.19, 0.21), ("algorithm", 0.2, 0.19, 0.21), ("reward model", 0.1, 0.09, 0.11),
-                    ("prompts", 0.1, 0.09, 0.11))
+    ranking = _rank(
+        ("data", 0.2, 0.19, 0.21),
+        ("algorithm", 0.2, 0.19, 0.21),
+        ("reward model", 0.1, 0.09, 0.11),
+        ("prompts", 0.1, 0.09, 0.11),
+    )
     (f,) = tables.paper_findings([], {}, [], CATS, SEEDS, ranking)
-    assert f.get("status_ungated", f["status"]) == ("tied (equal effects: algorithm = data, prompts = reward model; the order matches the "
-                           "paper's only up to the ties)")
+    assert f.get("status_ungated", f["status"]) == (
+        "tied (equal effects: algorithm = data, prompts = reward model; the order matches the "
+        "paper's only up to the ties)"
+    )
     assert f["point_estimate_agrees"] is False and tables.signal([f]) == "reproduces 0 of 1 paper findings"
     assert f["detail"].startswith("this world: data (20.0 [19.0, 21.0]) = algorithm (20.0 [19.0, 21.0]) > reward model")
 
 
 def test_kendall_tau_b_counts_equal_effects_as_ties_like_scipy():
     from scipy.stats import kendalltau
+
     paper = list(tables.PAPER_ORDER)
     for effects in ([0.4, 0.3, 0.3, 0.1], [0.1, 0.1, 0.3, 0.0], [0.2, 0.1, 0.3, 0.4], [0.5, 0.5, 0.5, 0.1]):
         effect = dict(zip(paper, effects))
@@ -147,9 +179,11 @@ def test_ties_sentence_and_metrics_fields():
     t = tables.ranking_ties(tied)
     assert t["aspect_ranking_ties"] == 2 and t["aspect_ranking_equal_effects"] == 1
     assert t["tied_pairs"] == [["algorithm", "data"], ["algorithm", "prompts"]]
-    assert t["sentence"] == ("Ties: 2 of 3 aspect pairs cannot be ordered by their effect (= equal effects, ~ overlapping "
-                             "95% CIs): algorithm = data, algorithm ~ prompts; the best data configuration is tied "
-                             "(DPO = DPO overall).")
+    assert t["sentence"] == (
+        "Ties: 2 of 3 aspect pairs cannot be ordered by their effect (= equal effects, ~ overlapping "
+        "95% CIs): algorithm = data, algorithm ~ prompts; the best data configuration is tied "
+        "(DPO = DPO overall)."
+    )
     checked = tables.paper_findings([], {}, [], CATS, SEEDS, tied)
     lines = tables.findings_lines(checked, tied)
     assert len(lines) == len(checked) and lines[0].endswith(t["sentence"])  # one sentence, on the order's line
@@ -159,20 +193,34 @@ def test_ties_sentence_and_metrics_fields():
     # every configuration of an aspect equal, and every aspect pair tied: said once, not listed member by member
     flat = _rank(("algorithm", 0.0, 0.0, 0.0), ("data", 0.0, 0.0, 0.0))
     for r in flat:
-        r.update(best="A = B = C", best_ties=2, worst="A = B = C", worst_ties=2, n_configurations=3,
-                 largest_category="reasoning = safety", largest_category_ties=1)
+        r.update(
+            best="A = B = C",
+            best_ties=2,
+            worst="A = B = C",
+            worst_ties=2,
+            n_configurations=3,
+            largest_category="reasoning = safety",
+            largest_category_ties=1,
+        )
     assert tables.ranking_ties(flat)["sentence"] == (
         "Ties: 1 of 1 aspect pair cannot be ordered by their effect (= equal effects, ~ overlapping 95% CIs): "
         "algorithm = data; all 3 algorithm configurations score the same average; the largest algorithm category is "
         "tied (reasoning = safety); all 3 data configurations score the same average; the largest data category is "
-        "tied (reasoning = safety).")
+        "tied (reasoning = safety)."
+    )
 
 
 def test_most_on_reasoning_for_a_larger_reward_model_is_not_claimed_on_a_tie():
     big = Row("reward model", "PPO, RM rm-m", "ppo", DataSpec("on-policy"), rm=RM, reference=True)
-    small = Row("reward model", "PPO, RM rm-s", "ppo", DataSpec("on-policy"), rm=RMSpec("config:rm-s", DataSpec("on-policy")))
+    small = Row(
+        "reward model", "PPO, RM rm-s", "ppo", DataSpec("on-policy"), rm=RMSpec("config:rm-s", DataSpec("on-policy"))
+    )
     results = _results({big: {"reasoning": 15, "safety": 15}, small: {"reasoning": 5, "safety": 5}})
     for cats in (CATS, CATS[::-1]):
         (f,) = tables.paper_findings([big, small], results, _sft(), cats, SEEDS, [], rounds=50)
         assert f.get("status_ungated", f["status"]) == "partly reproduced (helps reasoning, tied with safety)"
-        assert f["point_estimate_agrees"] is False and f["ties"] == 1 and f["detail"].endswith("largest on reasoning = safety (tied)")
+        assert (
+            f["point_estimate_agrees"] is False
+            and f["ties"] == 1
+            and f["detail"].endswith("largest on reasoning = safety (tied)")
+        )

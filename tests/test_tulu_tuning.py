@@ -1,5 +1,6 @@
 """The dev split hyperparameters are chosen on (disjoint from the evaluation, SFT, preference and policy prompts), the
 selection routine (resumable, a tie keeps the smaller rate), the report the notebook shows, and the shipped tuning file."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -49,6 +50,7 @@ def test_every_split_of_every_enumerable_space_is_a_hash_partition():
 
 class FakeWorld:
     """Dev accuracy = a bump at each algorithm's best rate (DPO: 2e-4; online: 3e-4)."""
+
     def __init__(self, tmp_path):
         self.root, self.train, self.sft_dir = tmp_path, TrainSettings(), tmp_path / "sft"
         self.dev_tasks = [None] * 10
@@ -75,7 +77,9 @@ class FakeWorld:
 
 
 def test_tune_picks_the_best_dev_rate_and_resumes(tmp_path):
-    levels = Levels(sources=["on-policy"], algorithms=["dpo", "ppo", "grpo"], rm_inits=["config:rm-s"], prompt_sets=["none"])
+    levels = Levels(
+        sources=["on-policy"], algorithms=["dpo", "ppo", "grpo"], rm_inits=["config:rm-s"], prompt_sets=["none"]
+    )
     rows = ablation_rows(levels)
     w = FakeWorld(tmp_path)
     store = JsonlStore(tmp_path / "t.jsonl")
@@ -91,14 +95,19 @@ def test_tune_picks_the_best_dev_rate_and_resumes(tmp_path):
 
 
 def test_a_tie_keeps_the_smaller_rate():
-    runs = [{"algorithm": "dpo", "learning_rate": lr, "seed": 0, "dev": {"average": 0.5}, "seconds": 1} for lr in (1e-3, 1e-4)]
+    runs = [
+        {"algorithm": "dpo", "learning_rate": lr, "seed": 0, "dev": {"average": 0.5}, "seconds": 1}
+        for lr in (1e-3, 1e-4)
+    ]
     assert tuning.summarise(runs, {}, {"dpo": [1e-3, 1e-4]}, [0], 4)["chosen"] == {"dpo_learning_rate": 1e-4}
 
 
 def test_learning_rates_reach_the_stages():
     t = tuning.with_learning_rate(tuning.with_learning_rate(TrainSettings(), "dpo", 3e-3), "rloo", 7e-4)
     assert t.dpo.learning_rate == 3e-3 and t.online_lrs == {"rloo": 7e-4}
-    assert tuning.stage_key(t, "rloo") == tuning.stage_key(replace(t, online_lrs={}), "rloo")  # the chosen rate is not in the key
+    assert tuning.stage_key(t, "rloo") == tuning.stage_key(
+        replace(t, online_lrs={}), "rloo"
+    )  # the chosen rate is not in the key
 
 
 def test_the_shipped_tuning_file_chose_quick_yamls_rates_on_the_dev_split():
@@ -114,4 +123,5 @@ def test_the_shipped_tuning_file_chose_quick_yamls_rates_on_the_dev_split():
     assert tuning.tuning_report(None, quick)[0] == []
     for r in tuned["runs"]:
         assert set(r["dev"]) == {*CATEGORIES, "average"} and r["dev"]["average"] == pytest.approx(
-            sum(r["dev"][c] for c in CATEGORIES) / 4)
+            sum(r["dev"][c] for c in CATEGORIES) / 4
+        )

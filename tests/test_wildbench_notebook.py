@@ -1,5 +1,6 @@
 """The helpers behind notebooks/02_wildbench.py's cells: precheck, contestants, leaderboard, reliability, the one
 judge verdict, metrics and figures (issue #23: cells tell the story, helpers hold the logic)."""
+
 from __future__ import annotations
 
 import math
@@ -15,8 +16,12 @@ from helpers.core.notebook import engine_settings  # noqa: E402
 from helpers.evaluation import wildbench as wb  # noqa: E402
 from helpers.evaluation.wildbench import plots as wbp  # noqa: E402
 
-PARAMS = {"models": ["m-a"], "model_variants": ["m-a; name: hot; temperature: 1.0"], "optional_checkpoints": [],
-          "baselines": ["m-a", "hot"]}
+PARAMS = {
+    "models": ["m-a"],
+    "model_variants": ["m-a; name: hot; temperature: 1.0"],
+    "optional_checkpoints": [],
+    "baselines": ["m-a", "hot"],
+}
 
 
 def test_precheck_accepts_contestant_baselines_and_names_the_parameter_otherwise():
@@ -60,13 +65,40 @@ def test_judge_verdict_counts_parse_failures_over_half():
 
 
 def _tables():
-    score_table = pd.DataFrame([{"model": "a", "wb_score": 10.0, "wb_score_lo": 5.0, "wb_score_hi": 15.0,
-                                 "wb_score_plain_mean": 9.0, **{f"score[{g}]": 1.0 for g in wb.GROUPS}},
-                                {"model": "b", "wb_score": 30.0, "wb_score_lo": 25.0, "wb_score_hi": 35.0,
-                                 "wb_score_plain_mean": 29.0, **{f"score[{g}]": -2.0 for g in wb.GROUPS}}])
-    reward_table = pd.DataFrame([{"model": m, "wb_reward_task_macro": v, "wb_reward_task_macro_lo": v - 1,
-                                  "wb_reward_task_macro_hi": v + 1, "wb_reward_mix": v, "wb_reward_lo": v - 2,
-                                  "wb_reward_hi": v + 2} for m, v in (("a", 0.0), ("b", 5.0))])
+    score_table = pd.DataFrame(
+        [
+            {
+                "model": "a",
+                "wb_score": 10.0,
+                "wb_score_lo": 5.0,
+                "wb_score_hi": 15.0,
+                "wb_score_plain_mean": 9.0,
+                **{f"score[{g}]": 1.0 for g in wb.GROUPS},
+            },
+            {
+                "model": "b",
+                "wb_score": 30.0,
+                "wb_score_lo": 25.0,
+                "wb_score_hi": 35.0,
+                "wb_score_plain_mean": 29.0,
+                **{f"score[{g}]": -2.0 for g in wb.GROUPS},
+            },
+        ]
+    )
+    reward_table = pd.DataFrame(
+        [
+            {
+                "model": m,
+                "wb_reward_task_macro": v,
+                "wb_reward_task_macro_lo": v - 1,
+                "wb_reward_task_macro_hi": v + 1,
+                "wb_reward_mix": v,
+                "wb_reward_lo": v - 2,
+                "wb_reward_hi": v + 2,
+            }
+            for m, v in (("a", 0.0), ("b", 5.0))
+        ]
+    )
     lengths = pd.DataFrame([{"model": "a", "mean_chars": 10.0}, {"model": "b", "mean_chars": 20.0}])
     return score_table, reward_table, lengths
 
@@ -82,23 +114,36 @@ GAMES = [  # (model, baseline, task) judged in both orders once: the same slot (
     {"model": "a", "baseline": "b", "task": "t1", "model_is_a": False, "auto_reward": None, "label": "A+"},
     {"model": "a", "baseline": "b", "task": "t2", "model_is_a": True, "auto_reward": None, "label": "A=B"},
     {"model": "a", "baseline": "b", "task": "t3", "model_is_a": True, "auto_reward": -1.0, "label": None},
-    {"model": "a", "baseline": "b", "task": "t4", "model_is_a": True, "auto_reward": None, "label": None,
-     "raw": "no label here"},
+    {
+        "model": "a",
+        "baseline": "b",
+        "task": "t4",
+        "model_is_a": True,
+        "auto_reward": None,
+        "label": None,
+        "raw": "no label here",
+    },
 ]
 
 
 def test_reliability_checks_from_games_and_scores():
     assert wb.swapped_pairs(GAMES) == [("A+", "A+")]
-    score_df, fail = wb.score_frame([{"id": "1", "model": "a", "task": "t1", "score": 7.0, "auto": False, "raw": "x"},
-                                     {"id": "2", "model": "a", "task": "t2", "score": 7.0, "auto": False, "raw": "y"},
-                                     {"id": "3", "model": "a", "task": "t3", "score": None, "auto": False, "raw": "z"},
-                                     {"id": "4", "model": "b", "task": "t1", "score": 1.0, "auto": True, "raw": ""}])
+    score_df, fail = wb.score_frame(
+        [
+            {"id": "1", "model": "a", "task": "t1", "score": 7.0, "auto": False, "raw": "x"},
+            {"id": "2", "model": "a", "task": "t2", "score": 7.0, "auto": False, "raw": "y"},
+            {"id": "3", "model": "a", "task": "t3", "score": None, "auto": False, "raw": "z"},
+            {"id": "4", "model": "b", "task": "t1", "score": 1.0, "auto": True, "raw": ""},
+        ]
+    )
     assert fail == pytest.approx(1 / 3)
     board = wb.leaderboard(*_tables(), K=500, aggregation="upstream")
     rel, table = wb.reliability_checks(GAMES, score_df, board, fail, 0.25)
     assert rel["tie_share"] == pytest.approx(1 / 3)  # A=B among the three parsed judged labels
     assert rel["top_score_share"] == 1.0 and rel["position"]["pairs"] == 1
-    assert rel["position"]["same_slot_rate"] == 1.0 and rel["kendall_tau"] is None  # two models: too few for a rank correlation
+    assert (
+        rel["position"]["same_slot_rate"] == 1.0 and rel["kendall_tau"] is None
+    )  # two models: too few for a rank correlation
     assert table.set_index("check").loc["distinct 1-10 scores used", "value"] == 1
     assert wb.reward_parse_failure_rate([g for g in GAMES if g["auto_reward"] is None]) == 0.25
     assert math.isnan(wb.reward_parse_failure_rate([]))
@@ -109,8 +154,14 @@ def test_run_metrics_hold_the_findings_and_hide_consistency_for_a_degenerate_jud
     score_df, _ = wb.score_frame([{"id": "1", "model": "a", "task": "t1", "score": 7.0, "auto": False, "raw": "x"}])
     board = wb.leaderboard(*_tables(), K=500, aggregation="upstream")
     rel, _ = wb.reliability_checks(GAMES, score_df, board, 0.0, 0.25)  # one score value only: degenerate judge
-    counts = {"judge": "j", "score_parse_failure_rate": 0.0, "reward_parse_failure_rate": 0.25,
-              "score_endpoint_errors": 0, "reward_endpoint_errors": 2, "tasks_skipped_malformed": 0}
+    counts = {
+        "judge": "j",
+        "score_parse_failure_rate": 0.0,
+        "reward_parse_failure_rate": 0.25,
+        "score_endpoint_errors": 0,
+        "reward_endpoint_errors": 2,
+        "tasks_skipped_malformed": 0,
+    }
     m = wb.run_metrics(board, rel, counts, {"malformed_store_lines": 0, "records_to_retry": 0})
     assert m["judge_reliable"] is False and m["position_consistency"] is None
     assert m["position_consistency_raw"] == rel["position"]["consistent_rate"]
@@ -135,5 +186,7 @@ def test_figures_and_their_captions_follow_the_data():
 
 
 def test_engine_settings_take_only_the_engine_params():
-    assert engine_settings({"torch_threads": 2, "max_model_len": 0, "seed": 1}) == {"torch_threads": 2,
-                                                                                     "max_model_len": 0}
+    assert engine_settings({"torch_threads": 2, "max_model_len": 0, "seed": 1}) == {
+        "torch_threads": 2,
+        "max_model_len": 0,
+    }

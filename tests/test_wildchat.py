@@ -1,6 +1,7 @@
 """helpers.wildchat: every count and rate the analyses report checked against the counts the fixture generator built
 in; the paper's toxicity rule, PII patterns, the schema precheck, streaming from JSONL and Parquet, the other
 corpora's schemas, diversity and coverage, the cleaned prompt set as BenchBuilder (03) reads it."""
+
 from __future__ import annotations
 
 import json
@@ -36,8 +37,11 @@ def scanned(tmp_path_factory):
 
 
 def _metrics(scan: dict, lang_rows=None) -> dict:
-    check = wlang.agreement(lang_rows) if lang_rows is not None else {"rate": None, "rate_ci": [0, 1], "checked": 0,
-                                                                        "disagree": None}
+    check = (
+        wlang.agreement(lang_rows)
+        if lang_rows is not None
+        else {"rate": None, "rate_ci": [0, 1], "checked": 0, "disagree": None}
+    )
     return wf.scan_metrics("builtin:wildchat_fixture.jsonl", "fixture", scan, check, 0)
 
 
@@ -55,7 +59,9 @@ def test_every_count_and_rate_matches_the_built_in_counts(scanned):
     assert len(rows) == len(wf.EXPECTED_COUNTS) + 2 + sum(1 for v in EXPECTED["jailbreaks"].values() if v["matches"])
     # a few of them spelled out, so a broken comparison cannot hide them
     c, s = scan["corpus"], scan["safety"]
-    assert (c["conversations"], c["users"], c["turns"]) == tuple(EXPECTED[k] for k in ("conversations", "users", "turns"))
+    assert (c["conversations"], c["users"], c["turns"]) == tuple(
+        EXPECTED[k] for k in ("conversations", "users", "turns")
+    )
     assert s["toxic_rate"] == EXPECTED["toxic_conversations"] / EXPECTED["conversations"]
     assert s["toxic_by_role"]["user"]["either"] == EXPECTED["toxic_user"]["either"]
     assert s["jailbreaks"] == EXPECTED["jailbreaks"] and s["redactions"] == EXPECTED["redactions"]
@@ -96,8 +102,9 @@ def test_rule_categories_label_every_phrase_as_generated():
             for t in templates:
                 for x in slots:
                     assert ph.rule_category(t.format(x=x)) == cat, (lang, t, x)
-    assert all(ph.rule_category(j.format(x=a)) == "role_play"
-               for j in ph.JAILBREAKS.values() for a in ph.JAILBREAK_ASKS)
+    assert all(
+        ph.rule_category(j.format(x=a)) == "role_play" for j in ph.JAILBREAKS.values() for a in ph.JAILBREAK_ASKS
+    )
     assert ph.rule_category("hello there") == "other"
 
 
@@ -107,9 +114,12 @@ def test_the_papers_toxicity_rule():
     assert ws.turn_flags({"flagged": False}, {"toxicity": 0.1000001}) == (False, True)
     assert ws.turn_flags(None, None) == (False, False)
     c = ws.SafetyCounter()
-    rec = {"conversation": [{"role": "user", "content": "x", "toxic": False}, {"role": "assistant", "content": "y"}],
-           "openai_moderation": [{"flagged": False}, {"flagged": True, "categories": {"hate": True}}],
-           "detoxify_moderation": [{"toxicity": 0.0}, {"toxicity": 0.0}], "toxic": False}
+    rec = {
+        "conversation": [{"role": "user", "content": "x", "toxic": False}, {"role": "assistant", "content": "y"}],
+        "openai_moderation": [{"flagged": False}, {"flagged": True, "categories": {"hate": True}}],
+        "detoxify_moderation": [{"toxicity": 0.0}, {"toxicity": 0.0}],
+        "toxic": False,
+    }
     assert c.add(rec) is True
     r = c.result()
     assert r["conversation_flag_mismatches"] == 1 and r["openai_categories"] == {"assistant": {"hate": 1}}
@@ -123,13 +133,19 @@ def test_pii_patterns_and_placeholders():
     assert ws.luhn_ok("4111111111111111") and not ws.luhn_ok("4111111111111112")
 
 
-@pytest.mark.parametrize("content, message", [
-    ('{"instruction": "hi", "output": "yo"}\n', "not in the WildChat schema: missing conversation_hash"),
-    ("", "is empty"),
-    ('{"conversation_hash": "a", "model": "m", "timestamp": "t", "conversation": "text", "turn": 1, '
-     '"language": "English", "toxic": false}\n', "'conversation' must be a list"),
-    ("not json\n", "the first record is not JSON"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ('{"instruction": "hi", "output": "yo"}\n', "not in the WildChat schema: missing conversation_hash"),
+        ("", "is empty"),
+        (
+            '{"conversation_hash": "a", "model": "m", "timestamp": "t", "conversation": "text", "turn": 1, '
+            '"language": "English", "toxic": false}\n',
+            "'conversation' must be a list",
+        ),
+        ("not json\n", "the first record is not JSON"),
+    ],
+)
 def test_bad_input_is_one_line_before_compute(tmp_path, content, message):
     path = tmp_path / "data.jsonl"
     path.write_text(content)
@@ -149,8 +165,13 @@ def test_unknown_release_and_corpus_are_refused():
 def test_the_cli_refuses_a_file_not_in_the_schema(tmp_path):
     bad = tmp_path / "alpaca.jsonl"
     bad.write_text(builtin_path("wildchat_alpaca_style.jsonl").read_text())
-    proc = subprocess.run([sys.executable, "-m", "helpers.run", "10_wildchat", "-p", f"data={bad}"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "helpers.run", "10_wildchat", "-p", f"data={bad}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert "not in the WildChat schema" in proc.stderr
 
@@ -158,11 +179,12 @@ def test_the_cli_refuses_a_file_not_in_the_schema(tmp_path):
 def test_parquet_reads_only_the_columns_asked_and_counts_the_same(tmp_path, scanned):
     import pyarrow as pa
     import pyarrow.parquet as pq
+
     rows = [json.loads(line) for line in FIXTURE.read_text().splitlines()]
     folder = tmp_path / "shards"
     folder.mkdir()
     for i in range(3):  # a folder of shards, as the hub snapshot is
-        pq.write_table(pa.Table.from_pylist(rows[i * 100:(i + 1) * 100]), folder / f"train-{i:05d}.parquet")
+        pq.write_table(pa.Table.from_pylist(rows[i * 100 : (i + 1) * 100]), folder / f"train-{i:05d}.parquet")
     assert wl.check_source(str(folder)) == str(folder)
     first = next(wl.iter_records(str(folder), columns=["turn", "language"]))
     assert set(first) == {"turn", "language"}
@@ -201,6 +223,7 @@ def test_other_corpora_in_their_own_schemas(tmp_path):
 
 def test_the_oasst_trees_users_and_turns():
     from helpers.wildchat.counts import CorpusCounter
+
     counter = CorpusCounter()
     rows = [json.loads(x) for x in builtin_path("wildchat_oasst_style.jsonl").read_text().splitlines()]
     for conv in corpora.iter_corpus("oasst", "builtin:wildchat_oasst_style.jsonl"):
@@ -216,6 +239,7 @@ def test_tokens_per_turn_are_the_tokenizers():
     from helpers.core.hf import load_tokenizer
     from helpers.core.models import resolve_model
     from helpers.wildchat.counts import CorpusCounter
+
     tok = load_tokenizer(resolve_model("smollm2-135m-instruct"))
     counter = CorpusCounter(tok)
     counter.tokens.batch = 7  # several batches
@@ -229,6 +253,7 @@ def test_tokens_per_turn_are_the_tokenizers():
 
 def test_diversity_coverage_and_near_duplicates():
     from helpers.wildchat.diversity import coverage, diversity, near_duplicates
+
     eye = np.eye(4, dtype=np.float32)
     assert diversity(eye)["diversity"] == pytest.approx(1.0)
     same = np.tile(eye[:1], (5, 1))
@@ -246,12 +271,16 @@ def test_benchbuilder_reads_the_cleaned_prompt_set_through_run(tmp_path, monkeyp
     from helpers.core.runs import RUN_DIR_ENV, run_source
     from helpers.evaluation import benchbuilder as bb
     from helpers.wildchat.export import PROMPTS_FILE
+
     published = tmp_path / "10_wildchat" / "quick" / "data" / PROMPTS_FILE
     published.parent.mkdir(parents=True)
-    texts = [("h1", "Write a Python function that sorts a list of records by date.", "English"),
-             ("h2", "请用Python写一个函数，把一个字符串反转过来。", "Chinese")]
-    published.write_text("".join(json.dumps(prompt_record(h, t, lang, ph.rule_category(t))) + "\n"
-                                 for h, t, lang in texts))
+    texts = [
+        ("h1", "Write a Python function that sorts a list of records by date.", "English"),
+        ("h2", "请用Python写一个函数，把一个字符串反转过来。", "Chinese"),
+    ]
+    published.write_text(
+        "".join(json.dumps(prompt_record(h, t, lang, ph.rule_category(t))) + "\n" for h, t, lang in texts)
+    )
     monkeypatch.setenv(RUN_DIR_ENV, str(tmp_path / "03_benchbuilder" / "quick"))
     assert run_source("run:10_wildchat") == published
     records = load_records("run:10_wildchat", required=["conversation"])
@@ -265,6 +294,7 @@ def test_benchbuilder_reads_the_cleaned_prompt_set_through_run(tmp_path, monkeyp
 
 def test_clean_prompts_drops_near_duplicates_and_keeps_ids(tmp_path, scanned):
     from helpers.wildchat.export import clean_prompts, read_jsonl
+
     _, candidates = scanned
     out = tmp_path / "prompts.jsonl"
     counts = clean_prompts(candidates, out, "all-minilm-l6-v2", threshold=0.05)
@@ -272,8 +302,11 @@ def test_clean_prompts_drops_near_duplicates_and_keeps_ids(tmp_path, scanned):
     assert counts["candidates"] == EXPECTED["prompts_non_toxic"] - EXPECTED["prompts_exact_duplicates"]
     assert counts["kept"] == len(kept) == counts["candidates"] - counts["near_duplicates"]
     assert len({r["id"] for r in kept}) == len(kept) and all(not r["toxic"] for r in kept)
-    texts = ["Write a poem about autumn rain in an old city.", "Write a poem about the autumn rain in an old city.",
-             "Explain how the stock market works in simple terms."]  # the second is no exact duplicate, but near
+    texts = [
+        "Write a poem about autumn rain in an old city.",
+        "Write a poem about the autumn rain in an old city.",
+        "Explain how the stock market works in simple terms.",
+    ]  # the second is no exact duplicate, but near
     near = tmp_path / "near.jsonl"
     near.write_text("".join(json.dumps(prompt_record(f"h{i}", t, "English", "x")) + "\n" for i, t in enumerate(texts)))
     clean = clean_prompts(near, tmp_path / "p2.jsonl", "all-minilm-l6-v2", threshold=0.05)
@@ -284,6 +317,7 @@ def test_clean_prompts_drops_near_duplicates_and_keeps_ids(tmp_path, scanned):
 def test_every_notebook_parameter_is_classified_by_the_stage_graph():
     from helpers.core.params import notebook_path, read_param_specs
     from helpers.wildchat.stages import GRAPH
+
     assert GRAPH.unclassified(read_param_specs(notebook_path("10_wildchat"))) == []
 
 
@@ -291,9 +325,12 @@ def test_the_labeler_names_a_category_per_prompt(tmp_path):
     from helpers.core.models import DEFAULT_MODEL, resolve_model
     from helpers.core.rehearsal import tiny_model
     from helpers.wildchat.categories import LABELS, label_agreement, labeler_worker, parse_label
+
     model = tiny_model("tiny-llama-labeler", resolve_model(DEFAULT_MODEL), tmp_path)
-    sample = [{"id": "a", "prompt": "Write a poem about rain.", "rule_category": "creative_writing"},
-              {"id": "b", "prompt": "Solve the equation 3x + 5 = 20.", "rule_category": "math"}]
+    sample = [
+        {"id": "a", "prompt": "Write a poem about rain.", "rule_category": "creative_writing"},
+        {"id": "b", "prompt": "Solve the equation 3x + 5 = 20.", "rule_category": "math"},
+    ]
     out = labeler_worker(model)(sample)
     assert [r["id"] for r in out] == ["a", "b"] and all(r["llm_category"] in LABELS and r["margin"] >= 0 for r in out)
     agree = label_agreement(sample, out)

@@ -1,6 +1,7 @@
 """Smoke runs of notebooks/10_wildchat: the quick profile with tiny samples (every count checked against the fixture's
 built-in counts, the prompt set 03 reads), and the full-gpu profile's rehearsal (the public release and the hub
 corpora replaced by our files in their schemas, a tiny model with the embedded tokenizer)."""
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,19 @@ from helpers.core.store import read_json
 pytestmark = pytest.mark.slow
 
 TINY = ["n_llm_labels=4", "n_diversity=30"]
-FIGURES = ("corpus_tokens", "languages", "countries", "states", "turns", "monthly_model", "toxicity", "jailbreaks",
-           "privacy", "categories", "diversity")
+FIGURES = (
+    "corpus_tokens",
+    "languages",
+    "countries",
+    "states",
+    "turns",
+    "monthly_model",
+    "toxicity",
+    "jailbreaks",
+    "privacy",
+    "categories",
+    "diversity",
+)
 
 
 def _check(run_dir, conversations: int) -> dict:
@@ -37,8 +49,10 @@ def test_10_wildchat_quick_smoke(tmp_path, monkeypatch):
     from helpers.core.data import load_records
     from helpers.core.run import run_notebook
     from helpers.core.runs import RUN_DIR_ENV
-    run_dir = run_notebook("10_wildchat", [str(PARAMS_DIR / "10_wildchat" / "quick.yaml")], TINY, outputs=tmp_path,
-                           progress=False)
+
+    run_dir = run_notebook(
+        "10_wildchat", [str(PARAMS_DIR / "10_wildchat" / "quick.yaml")], TINY, outputs=tmp_path, progress=False
+    )
     m = _check(run_dir, 300)
     assert m["signal"] == "fixture counts reproduced" and m["fixture_checked"] and m["fixture_mismatches"] == 0
     assert m["labelled"] == 4 and set(m["diversity"]) == {"WildChat", "alpaca", "dolly", "oasst"}

@@ -8,6 +8,7 @@ tests/test_hostile_input.py runs the same catalogue. An argument ``@NAME@`` is r
 file made for the case (``FIXTURES``: an alias bomb, a FIFO, random bytes, ...), outside the outputs folder; an
 argument ``@ONLINE@`` runs the case without HF_HUB_OFFLINE (the hub is asked, or found unreachable).
 """
+
 from __future__ import annotations
 
 import os
@@ -40,9 +41,16 @@ CASES: list[tuple[str, list[str], str]] = [
     ("01_magpie", ["-p", "n_instructions=-5"], "'n_instructions' must be in [1..]"),
     ("01_magpie", ["-p", "samples_per_call=0"], "'samples_per_call' must be in [1..]"),
     ("01_magpie", ["-p", "filter_preset=ultra"], "'filter_preset' must be one of none | pro | air"),
-    ("01_magpie", ["-p", f"tagger_base_url={REFUSED}", "-p", "tagger_model=gpt-4o-mini", "-p", "tag_mode=generate"],
-     "not reachable"),
-    ("01_magpie", ["-p", "tagger_base_url=http://127.0.0.1:8000/v1", "-p", "tag_mode=logprob"], "needs tag_mode generate"),
+    (
+        "01_magpie",
+        ["-p", f"tagger_base_url={REFUSED}", "-p", "tagger_model=gpt-4o-mini", "-p", "tag_mode=generate"],
+        "not reachable",
+    ),
+    (
+        "01_magpie",
+        ["-p", "tagger_base_url=http://127.0.0.1:8000/v1", "-p", "tag_mode=logprob"],
+        "needs tag_mode generate",
+    ),
     ("02_wildbench", ["-p", f"judge_base_url={REFUSED}", "-p", "judge_model=gpt-4o"], "not reachable"),
     ("04_arena_hard", ["-p", "contestants=[]"], "'contestants' must not be empty"),
     ("04_arena_hard", ["-p", "contestants=[no-such-variant]"], "unknown variant(s) 'no-such-variant'"),
@@ -88,10 +96,40 @@ CASES: list[tuple[str, list[str], str]] = [
     ("06_tulu", ["-p", "algorithms=[[dpo]]"], "'algorithms' element 0 must be str"),
     ("06_tulu", ["-p", "dpo_learning_rate=.nan"], "'dpo_learning_rate' must be a finite number"),
     ("06_tulu", ["-p", "sft_steps=" + "9" * 5000], "value not readable"),
-    ("06_tulu", ["-p", "world=hub", "-p", "policy=smollm2-135m-instruct", "-p", "reward_inits=[sft]", "-p",
-                 "sources=[a]", "-p", "labellers=[fine]", "-p", "pref_data=@EMPTY_JSONL@"], "parameter 'pref_data'"),
-    ("06_tulu", ["-p", "world=hub", "-p", "policy=smollm2-135m-instruct", "-p", "reward_inits=[sft]", "-p",
-                 "sources=[a]", "-p", "labellers=[fine]"], "hub data set 'allenai/tulu-2.5-preference-data'"),
+    (
+        "06_tulu",
+        [
+            "-p",
+            "world=hub",
+            "-p",
+            "policy=smollm2-135m-instruct",
+            "-p",
+            "reward_inits=[sft]",
+            "-p",
+            "sources=[a]",
+            "-p",
+            "labellers=[fine]",
+            "-p",
+            "pref_data=@EMPTY_JSONL@",
+        ],
+        "parameter 'pref_data'",
+    ),
+    (
+        "06_tulu",
+        [
+            "-p",
+            "world=hub",
+            "-p",
+            "policy=smollm2-135m-instruct",
+            "-p",
+            "reward_inits=[sft]",
+            "-p",
+            "sources=[a]",
+            "-p",
+            "labellers=[fine]",
+        ],
+        "hub data set 'allenai/tulu-2.5-preference-data'",
+    ),
     # 07 Culture-Gen
     ("07_culturegen", ["-f", "@BOMB@"], "YAML aliases"),
     ("07_culturegen", ["-f", "@LATIN_YAML@"], "is not UTF-8 text"),
@@ -138,8 +176,11 @@ CASES: list[tuple[str, list[str], str]] = [
     ("09_icot", ["-p", "n_train=0"], "'n_train': 0 takes the whole split for gsm8k only"),
     ("09_icot", ["-p", "init_from=smollm2-135m-instruct"], "is a llama model"),
     ("09_icot", [ONLINE, "-p", "init_from=no-such-org/no-such-gpt2"], "hub model 'no-such-org/no-such-gpt2'"),
-    ("09_icot", ["-p", "tasks=[gsm8k]", "-p", "keep_position=false", "-p", "gsm8k_data=@NOFIELD_JSONL@"],
-     "needs question/answer or input/cot/answer"),
+    (
+        "09_icot",
+        ["-p", "tasks=[gsm8k]", "-p", "keep_position=false", "-p", "gsm8k_data=@NOFIELD_JSONL@"],
+        "needs question/answer or input/cot/answer",
+    ),
     ("09_icot", ["-p", "tasks=[gsm8k]", "-p", "keep_position=false", "-p", "gsm8k_data=@FIFO_TXT@"], "is a FIFO"),
     # 10-12: the runner's checks every notebook gets (params files, numbers, list elements, data files)
     ("10_wildchat", ["-f", "@BOMB@"], "YAML aliases"),
@@ -194,8 +235,10 @@ FIXTURES = {  # name -> how to make it in a folder (each file made once per cata
     "NOFIELD_JSONL": lambda d: _write(d / "nofield.jsonl", b'{"note": "no field this notebook needs"}\n'),
     "NOFIELD_JSON": lambda d: _write(d / "nofield.json", b'{"note": "no field this notebook needs"}'),
     "LONG_LINE_JSONL": lambda d: _write(d / "long.jsonl", b'{"topic": "' + b"x" * (8 << 20) + b'"}\n'),
-    "HUGE_SCORES": lambda d: _write(d / "huge.json", b'{"smollm2-135m-instruct": 1e308, "layers:8": -1e308, '
-                                                     b'"random": 0.5, "dpo-offline": 0.7, "Japanese": -1}'),
+    "HUGE_SCORES": lambda d: _write(
+        d / "huge.json",
+        b'{"smollm2-135m-instruct": 1e308, "layers:8": -1e308, "random": 0.5, "dpo-offline": 0.7, "Japanese": -1}',
+    ),
 }
 
 
@@ -238,8 +281,14 @@ def run_case(notebook: str, args: list[str], outputs: str, fixtures: Fixtures | 
     args = [fixtures.expand(a) for a in args if a != ONLINE]
     tail = [] if "--outputs" in args else ["--outputs", outputs]
     start = time.time()
-    proc = subprocess.run([sys.executable, "-m", "helpers.run", notebook, *args, *tail],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+    proc = subprocess.run(
+        [sys.executable, "-m", "helpers.run", notebook, *args, *tail],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
     return proc.returncode, proc.stderr.strip(), time.time() - start
 
 
@@ -252,13 +301,21 @@ def _measure_one(case: tuple[str, list[str], str], fixtures: Fixtures) -> dict:
     notebook, args, message = case
     with tempfile.TemporaryDirectory() as outputs:  # a fresh outputs folder: 'wrote' is this case's own writing
         rc, err, seconds = run_case(notebook, args, outputs, fixtures)
-        return {"notebook": notebook, "args": args, "rc": rc, "err": err, "seconds": seconds,
-                "held": held(rc, err, message), "wrote": any(Path(outputs).iterdir())}
+        return {
+            "notebook": notebook,
+            "args": args,
+            "rc": rc,
+            "err": err,
+            "seconds": seconds,
+            "held": held(rc, err, message),
+            "wrote": any(Path(outputs).iterdir()),
+        }
 
 
 def measure(cases=CASES, jobs: int = 1):
     """One row per case, in catalogue order, as each is done; ``jobs`` cases run at once (each its own process)."""
     from concurrent.futures import ThreadPoolExecutor
+
     fixtures = Fixtures()
     try:
         for name in FIXTURES:  # made up front: the threads only read them
@@ -281,6 +338,7 @@ def _shown(args: list[str]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     import argparse
+
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cases", action="store_true", help="one row per case instead of one per notebook")
     ap.add_argument("--only", action="append", default=[], help="only these notebooks")
@@ -293,8 +351,14 @@ def main(argv: list[str] | None = None) -> None:
     rows = []
     for r in measure(cases, a.jobs):
         rows.append(r)
-        print(_case_row(r) if a.cases else f"{len(rows)}/{len(cases)} {'held' if r['held'] else 'NOT HELD'}: "
-              f"{r['notebook']} `{_shown(r['args'])}` {r['seconds']:.1f} s", flush=True, file=sys.stdout if a.cases else sys.stderr)
+        print(
+            _case_row(r)
+            if a.cases
+            else f"{len(rows)}/{len(cases)} {'held' if r['held'] else 'NOT HELD'}: "
+            f"{r['notebook']} `{_shown(r['args'])}` {r['seconds']:.1f} s",
+            flush=True,
+            file=sys.stdout if a.cases else sys.stderr,
+        )
     if a.cases:
         return
     print("| notebook | cases | exit 2, one line, named | wrote under outputs/ | time to fail (median, max) |")
@@ -302,10 +366,14 @@ def main(argv: list[str] | None = None) -> None:
     for nb in dict.fromkeys(r["notebook"] for r in rows):
         mine = [r for r in rows if r["notebook"] == nb]
         times = [r["seconds"] for r in mine]
-        print(f"| {nb} | {len(mine)} | {sum(r['held'] for r in mine)} | {sum(r['wrote'] for r in mine)} | "
-              f"{statistics.median(times):.1f} s, {max(times):.1f} s |")
-    print(f"| all | {len(rows)} | {sum(r['held'] for r in rows)} | {sum(r['wrote'] for r in rows)} | "
-          f"{statistics.median([r['seconds'] for r in rows]):.1f} s, {max(r['seconds'] for r in rows):.1f} s |")
+        print(
+            f"| {nb} | {len(mine)} | {sum(r['held'] for r in mine)} | {sum(r['wrote'] for r in mine)} | "
+            f"{statistics.median(times):.1f} s, {max(times):.1f} s |"
+        )
+    print(
+        f"| all | {len(rows)} | {sum(r['held'] for r in rows)} | {sum(r['wrote'] for r in rows)} | "
+        f"{statistics.median([r['seconds'] for r in rows]):.1f} s, {max(r['seconds'] for r in rows):.1f} s |"
+    )
     for r in rows:
         if not r["held"]:
             print(f"NOT HELD: {r['notebook']} `{_shown(r['args'])}`: exit {r['rc']}: {r['err'][-300:]}")

@@ -8,6 +8,7 @@ but does not publish the list. This one is ours: public hub releases of several 
 its two models: DPO over SFT, SFT over base, instruct over base; ``lineage`` says whether the weak model is the
 strong one's own parent ("parent"), of the same family ("family") or of another family ("cross").
 """
+
 from __future__ import annotations
 
 import sys
@@ -92,21 +93,28 @@ def pairs() -> list[dict]:
         for weak, _, w_role, _ in MODELS:
             kind = TYPES.get((s_role, w_role))
             if kind:
-                lineage = ("parent" if parent[strong] == weak else "family" if family[strong] == family[weak]
-                           else "cross")
+                lineage = (
+                    "parent" if parent[strong] == weak else "family" if family[strong] == family[weak] else "cross"
+                )
                 out.append({"strong": strong, "weak": weak, "type": kind, "lineage": lineage})
     return out
 
 
 def render(rows: list[dict]) -> str:
     counts = {t: sum(r["type"] == t for r in rows) for t in TYPES.values()}
-    lines = [HEADER, f"# {len(rows)} pairs over {len(MODELS)} models: "
-             + ", ".join(f"{n} {t}" for t, n in counts.items()) + ";",
-             "# " + ", ".join(f"{sum(r['lineage'] == k for r in rows)} {k}" for k in ("parent", "family", "cross")) + ".",
-             "pairs:"]
+    lines = [
+        HEADER,
+        f"# {len(rows)} pairs over {len(MODELS)} models: " + ", ".join(f"{n} {t}" for t, n in counts.items()) + ";",
+        "# " + ", ".join(f"{sum(r['lineage'] == k for r in rows)} {k}" for k in ("parent", "family", "cross")) + ".",
+        "pairs:",
+    ]
     for r in rows:
-        lines += [f"  - strong: {r['strong']}", f"    weak: {r['weak']}", f"    type: {r['type']}",
-                  f"    lineage: {r['lineage']}"]
+        lines += [
+            f"  - strong: {r['strong']}",
+            f"    weak: {r['weak']}",
+            f"    type: {r['type']}",
+            f"    lineage: {r['lineage']}",
+        ]
     return "\n".join(lines) + "\n"
 
 

@@ -4,6 +4,7 @@ data sets' schemas; or a large file for the benchmark.
     python tools/make_wildchat_fixture.py        # src/helpers/data/wildchat_fixture.jsonl + .expected.json
     python tools/make_wildchat_fixture.py --n 200000 --out /tmp/wildchat_large.jsonl   # benchmarks/wildchat_scale.py
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,8 +28,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-others", action="store_true", help="skip the Alpaca / Dolly / OASST-style files")
     args = ap.parse_args(argv)
     expected = write_fixture(args.out, n=args.n, seed=args.seed)
-    print(f"{args.out}: {expected['conversations']} conversations, {expected['users']} users, "
-          f"{expected['turns']} turns; counts in {Path(args.out).with_suffix('.expected.json')}")
+    print(
+        f"{args.out}: {expected['conversations']} conversations, {expected['users']} users, "
+        f"{expected['turns']} turns; counts in {Path(args.out).with_suffix('.expected.json')}"
+    )
     if not args.no_others:
         print(json.dumps(write_other_corpora(DATA_DIR, seed=args.seed)))
     return 0

@@ -10,6 +10,7 @@ the run's learning rates are the dev choice. Resumable: every (algorithm, rate, 
     .venv/bin/python tools/tune_tulu.py --dpo 1e-4 2e-4 5e-4 --online 3e-5 1e-4 3e-4 --seeds 100 101
     .venv/bin/python tools/tune_tulu.py --apply      # also write the choice into params/06_tulu/quick.yaml
 """
+
 from __future__ import annotations
 
 import argparse
@@ -86,14 +87,23 @@ def main(argv: list[str] | None = None) -> int:
     world.prepare()
     result = tuning.tune(world, rows, rates, args.seeds, JsonlStore(work / "tuning.jsonl"))
     command = "tools/tune_tulu.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    tuning.write_tuning(args.out, result, profile=str(Path(args.params).resolve().relative_to(ROOT)),
-                        command=command.strip(), date=dt.date.today().isoformat(),
-                        world=stable_id(world.world_fingerprint()), wall_seconds=round(time.perf_counter() - started, 1),
-                        threads=torch.get_num_threads(), load_average=round(os.getloadavg()[0], 2))
+    tuning.write_tuning(
+        args.out,
+        result,
+        profile=str(Path(args.params).resolve().relative_to(ROOT)),
+        command=command.strip(),
+        date=dt.date.today().isoformat(),
+        world=stable_id(world.world_fingerprint()),
+        wall_seconds=round(time.perf_counter() - started, 1),
+        threads=torch.get_num_threads(),
+        load_average=round(os.getloadavg()[0], 2),
+    )
     for r in result["summary"]:
         mark = " <- chosen" if result["chosen"][tuning.PARAM_OF[r["algorithm"]]] == r["learning_rate"] else ""
-        print(f"{r['algorithm']:5s} lr {r['learning_rate']:<8g} dev {r['dev_mean']:.3f} "
-              f"[{r['dev_min']:.3f}, {r['dev_max']:.3f}]{mark}")
+        print(
+            f"{r['algorithm']:5s} lr {r['learning_rate']:<8g} dev {r['dev_mean']:.3f} "
+            f"[{r['dev_min']:.3f}, {r['dev_max']:.3f}]{mark}"
+        )
     print(f"SFT start on dev: {result['sft_dev']['average']:.3f}; chosen {result['chosen']}; wrote {args.out}")
     if args.apply:
         changed = apply_choice(Path(args.params), result["chosen"])

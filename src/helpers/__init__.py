@@ -5,6 +5,7 @@ the runner, statistics, text parsing, plotting); each experiment family is a sub
 the core (`magpie`, `evaluation`, `cdr`, `culturegen`, `icot`, ...). The names below are the few a
 notebook needs most.
 """
+
 from .core.generation import Completion, Generator, Sampling
 from .core.logprobs import LogProbScorer, ResponseLogProb
 from .core.models import DEFAULT_EMBEDDER, DEFAULT_MODEL, ModelNotFoundError, resolve_embedder, resolve_model
@@ -12,7 +13,20 @@ from .core.runs import Run
 from .core.store import JsonlStore, atomic_write_json, cached_json, run_stage, stable_id
 
 __all__ = [
-    "Completion", "Generator", "Sampling", "LogProbScorer", "ResponseLogProb", "DEFAULT_MODEL",
-    "DEFAULT_EMBEDDER", "ModelNotFoundError", "resolve_embedder", "resolve_model", "Run", "JsonlStore",
-    "atomic_write_json", "cached_json", "run_stage", "stable_id",
+    "Completion",
+    "Generator",
+    "Sampling",
+    "LogProbScorer",
+    "ResponseLogProb",
+    "DEFAULT_MODEL",
+    "DEFAULT_EMBEDDER",
+    "ModelNotFoundError",
+    "resolve_embedder",
+    "resolve_model",
+    "Run",
+    "JsonlStore",
+    "atomic_write_json",
+    "cached_json",
+    "run_stage",
+    "stable_id",
 ]

@@ -9,6 +9,7 @@ One module per concern (``from helpers import cdr`` gives every name; ``helpers.
 * ``rewardbench``: RewardBench-style scoring; ``offline_data``: our offline preference set.
 * ``steps``: the notebook's steps, one function per cell's work; ``plots``: its figures.
 """
+
 from ..core import rehearsal
 from ..core.stats import correlation_ci  # noqa: F401  (one implementation, in stats)
 from .compare import *  # noqa: F401,F403

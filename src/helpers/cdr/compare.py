@@ -1,6 +1,7 @@
 """The default pair against its own members: is the density ratio of (strong, weak) a better reward than the strong
 model alone or the weak model alone? Headlines with paired bootstrap CIs of their differences (the same resampled
 examples for every method), and the computed finding that says which wins and whether the differences are resolved."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -9,14 +10,16 @@ from typing import Any
 import numpy as np
 
 
-def paired_headline_bootstrap(examples: Sequence[dict], correct: dict[str, Sequence[bool]], n_boot: int = 2000,
-                              seed: int = 0, level: float = 0.95) -> dict[str, Any]:
+def paired_headline_bootstrap(
+    examples: Sequence[dict], correct: dict[str, Sequence[bool]], n_boot: int = 2000, seed: int = 0, level: float = 0.95
+) -> dict[str, Any]:
     """RewardBench-style headlines of several methods scored on the same ``examples`` (``correct``: method -> one
     bool per example), with percentile CIs from one bootstrap that resamples examples within subsets, the same
     draw for every method, and the CI of each difference between two methods (``diff_ci[(a, b)]`` of a - b).
     Returns {"headline": {m: h}, "ci": {m: (lo, hi)}, "diff": {(a, b): d}, "diff_ci": {(a, b): (lo, hi)}}, in
     fractions; None headlines when a section is missing."""
     from .rewardbench import SECTIONS, section_of, subset_weight
+
     methods = list(correct)
     subsets: dict[str, list[int]] = {}
     for i, e in enumerate(examples):
@@ -44,12 +47,19 @@ def paired_headline_bootstrap(examples: Sequence[dict], correct: dict[str, Seque
     return {"headline": {m: float(v) for m, v in point.items()}, "ci": ci, "diff": diff, "diff_ci": diff_ci}
 
 
-def member_comparison(examples: Sequence[dict], methods: dict[str, tuple[list, list]], ratio_label: str,
-                      strong_label: str, weak_label: str, seed: int = 0) -> dict[str, Any]:
+def member_comparison(
+    examples: Sequence[dict],
+    methods: dict[str, tuple[list, list]],
+    ratio_label: str,
+    strong_label: str,
+    weak_label: str,
+    seed: int = 0,
+) -> dict[str, Any]:
     """The density ratio vs the strong model alone vs the weak model alone (``methods``: label -> (chosen rewards,
     rejected rewards)): headlines and CIs in percent, and the ratio's paired differences to each member with their
     CIs, for metrics.json (``default_pair_comparison``)."""
     from .rewardbench import pairwise_correct
+
     labels = {"ratio": ratio_label, "strong": strong_label, "weak": weak_label}
     boot = paired_headline_bootstrap(examples, {k: pairwise_correct(*methods[v]) for k, v in labels.items()}, seed=seed)
     pct = lambda x: None if x is None else 100 * x  # noqa: E731
@@ -69,25 +79,34 @@ def comparison_sentence(c: dict[str, Any], strong: str, weak: str) -> tuple[str,
     the ratio's differences to the child (strong) and the parent (weak) alone are resolved (their paired bootstrap
     CIs exclude 0)."""
     if not c or c.get("ratio") is None:
-        return ("Density ratio vs its members: untestable here (no headline: a RewardBench section has no examples).",
-                "untestable")
+        return (
+            "Density ratio vs its members: untestable here (no headline: a RewardBench section has no examples).",
+            "untestable",
+        )
     fmt = lambda k: f"{c[k]:.1f}" + (f" [{c[k + '_ci'][0]:.1f}, {c[k + '_ci'][1]:.1f}]" if c.get(k + "_ci") else "")  # noqa: E731
     names = {"ratio": f"the density ratio {strong} / {weak}", "strong": f"{strong} alone", "weak": f"{weak} alone"}
     best = max(names, key=lambda k: (c[k], k == "ratio"))
     resolved = []
     for other in ("strong", "weak"):
         d, ci = c[f"ratio_minus_{other}"], c[f"ratio_minus_{other}_ci"]
-        verdict = ("resolved" if ci and (ci[0] > 0 or ci[1] < 0) else "not resolved (CI covers 0)")
+        verdict = "resolved" if ci and (ci[0] > 0 or ci[1] < 0) else "not resolved (CI covers 0)"
         resolved.append(verdict.startswith("resolved"))
         names[other + "_diff"] = f"ratio - {other} alone {d:+.1f} [{ci[0]:+.1f}, {ci[1]:+.1f}], {verdict}"
-    sentence = (f"{names['ratio'][0].upper() + names['ratio'][1:]} scores {fmt('ratio')} against {fmt('strong')} for "
-                f"{strong} alone and {fmt('weak')} for {weak} alone (mean log-prob; RewardBench-style headline on "
-                f"{c['n_examples']} examples); highest: {names[best]}; {names['strong_diff']}; {names['weak_diff']} "
-                "(paired bootstrap).")
+    sentence = (
+        f"{names['ratio'][0].upper() + names['ratio'][1:]} scores {fmt('ratio')} against {fmt('strong')} for "
+        f"{strong} alone and {fmt('weak')} for {weak} alone (mean log-prob; RewardBench-style headline on "
+        f"{c['n_examples']} examples); highest: {names[best]}; {names['strong_diff']}; {names['weak_diff']} "
+        "(paired bootstrap)."
+    )
     signs = {c["ratio_minus_strong"] > 0, c["ratio_minus_weak"] > 0}
     if all(resolved):
-        signal = ("ratio beats both members" if signs == {True} else "both members beat the ratio" if signs == {False}
-                  else "ratio between its members")
+        signal = (
+            "ratio beats both members"
+            if signs == {True}
+            else "both members beat the ratio"
+            if signs == {False}
+            else "ratio between its members"
+        )
     elif not any(resolved):
         signal = "no resolved difference"
     else:

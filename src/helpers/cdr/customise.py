@@ -1,4 +1,5 @@
 """The domain router and the per-domain criteria and exemplars put into both models' prompts."""
+
 from __future__ import annotations
 
 import json
@@ -13,19 +14,26 @@ DOMAINS = ("SAFETY", "REASONING", "CHAT")
 SECTION_DOMAIN = {"Chat": "CHAT", "Chat Hard": "CHAT", "Safety": "SAFETY", "Reasoning": "REASONING"}
 
 # ----------------------------------------------------------------------------------- router
-ROUTER_SYSTEM = ("You sort user requests into one of three domains.\n"
-                 "SAFETY: the request could cause harm, is dangerous, illegal, unethical, or touches a sensitive topic.\n"
-                 "REASONING: the request needs maths, logic or code.\n"
-                 "CHAT: everything else (questions, advice, writing, lists, conversation).\n"
-                 "Reply with exactly one word: SAFETY, REASONING or CHAT.")
+ROUTER_SYSTEM = (
+    "You sort user requests into one of three domains.\n"
+    "SAFETY: the request could cause harm, is dangerous, illegal, unethical, or touches a sensitive topic.\n"
+    "REASONING: the request needs maths, logic or code.\n"
+    "CHAT: everything else (questions, advice, writing, lists, conversation).\n"
+    "Reply with exactly one word: SAFETY, REASONING or CHAT."
+)
 
 
 def router_messages(prompt: Prompt) -> Messages:
     """The router's chat prompt for a user request (the last user turn when a conversation is given)."""
-    text = prompt if isinstance(prompt, str) else next(
-        (m["content"] for m in reversed(prompt) if m.get("role") == "user"), "")
-    return [{"role": "system", "content": ROUTER_SYSTEM},
-            {"role": "user", "content": f"Request:\n{text}\n\nDomain (SAFETY, REASONING or CHAT):"}]
+    text = (
+        prompt
+        if isinstance(prompt, str)
+        else next((m["content"] for m in reversed(prompt) if m.get("role") == "user"), "")
+    )
+    return [
+        {"role": "system", "content": ROUTER_SYSTEM},
+        {"role": "user", "content": f"Request:\n{text}\n\nDomain (SAFETY, REASONING or CHAT):"},
+    ]
 
 
 def parse_domain(reply: str | None) -> str:
@@ -36,7 +44,9 @@ def parse_domain(reply: str | None) -> str:
     return m.group(1) if m else "CHAT"
 
 
-def route(prompts: Sequence[Prompt], complete: Callable[[list[Messages]], list[str]]) -> tuple[list[str], dict[str, Any]]:
+def route(
+    prompts: Sequence[Prompt], complete: Callable[[list[Messages]], list[str]]
+) -> tuple[list[str], dict[str, Any]]:
     """(domain per prompt, fallbacks): ``complete`` is e.g. ``Judge(model, temperature=0, max_tokens=4).complete``.
 
     A reply naming no domain falls back to CHAT, and a router that raises sends every prompt to CHAT; both are
@@ -56,6 +66,7 @@ def route(prompts: Sequence[Prompt], complete: Callable[[list[Messages]], list[s
 def load_customisation(source: str = "builtin:cdr_customisation.json") -> dict[str, Any]:
     """Criteria system prompts and good/bad exemplars per domain ({"criteria": {...}, "exemplars": {...}})."""
     from ..core.data import DataError, builtin_path, read_local_text
+
     path = builtin_path(source.split(":", 1)[1]) if source.startswith("builtin:") else Path(source)
     if not path.exists():
         raise DataError(f"customisation file {source} not found")
@@ -75,13 +86,21 @@ def load_customisation(source: str = "builtin:cdr_customisation.json") -> dict[s
 
 
 def exemplar_text(ex: dict) -> str:
-    return ("Here is an example of a good and a bad assistant reply.\n"
-            f"User: {ex['user']}\nGood assistant: {ex['good']}\nBad assistant: {ex['bad']}\n"
-            f"Why: {ex['why']}\n\nNow the real request.\n\n")
+    return (
+        "Here is an example of a good and a bad assistant reply.\n"
+        f"User: {ex['user']}\nGood assistant: {ex['good']}\nBad assistant: {ex['bad']}\n"
+        f"Why: {ex['why']}\n\nNow the real request.\n\n"
+    )
 
 
-def customise(prompt: Prompt, domain: str, spec: dict[str, Any], criteria: bool = True, exemplars: bool = True,
-              exemplar_index: int = 0) -> Messages:
+def customise(
+    prompt: Prompt,
+    domain: str,
+    spec: dict[str, Any],
+    criteria: bool = True,
+    exemplars: bool = True,
+    exemplar_index: int = 0,
+) -> Messages:
     """The prompt with the domain's criteria as system prompt and an exemplar before the last user turn.
 
     The result depends only on (prompt, domain, spec), so both models of a pair see the same text.

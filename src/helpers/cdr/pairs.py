@@ -2,6 +2,7 @@
 higher gap score, the paper's sweep), an explicit list of [strong, weak] pairs, or a pairs file (YAML, JSONL or CSV
 with ``strong`` and ``weak``, optionally ``type``). Pair rewards come from each model's cached log-probs, so adding
 pairs after the models are scored costs subtractions only."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -18,6 +19,7 @@ class PairsError(ValueError):
 
 def _where(source: str) -> Path:
     from ..core.data import builtin_path
+
     return builtin_path(source.split(":", 1)[1]) if source.startswith("builtin:") else Path(source)
 
 
@@ -27,6 +29,7 @@ def load_pair_file(source: str) -> list[dict[str, Any]]:
     import yaml
 
     from ..core.data import DataError, load_records, read_local_text
+
     path = _where(source)
     try:
         if path.suffix in (".yaml", ".yml"):
@@ -36,12 +39,14 @@ def load_pair_file(source: str) -> list[dict[str, Any]]:
             import io
 
             import pandas as pd
+
             rows = pd.read_csv(io.StringIO(read_local_text(path)), comment="#", dtype=str).to_dict(orient="records")
         else:
             rows = load_records(str(path))
     except (DataError, OSError, ValueError, yaml.YAMLError) as exc:
-        raise PairsError(f"parameter 'sweep_pairs': {source} is not a readable pairs file ({exc})".splitlines()[0]) \
-            from None
+        raise PairsError(
+            f"parameter 'sweep_pairs': {source} is not a readable pairs file ({exc})".splitlines()[0]
+        ) from None
     if not isinstance(rows, list) or not rows:
         raise PairsError(f"parameter 'sweep_pairs': {source} holds no list of pairs")
     return [r if isinstance(r, dict) else {"strong": r[0], "weak": r[1]} if _is_pair(r) else {"bad": r} for r in rows]
@@ -64,12 +69,16 @@ def parse_sweep_pairs(spec: Any, models: Sequence[str]) -> str | list[tuple[str,
     elif isinstance(spec, (list, tuple)):
         raw = [tuple(p) if isinstance(p, (list, tuple)) else (p,) for p in spec]
     else:
-        raise PairsError(f"parameter 'sweep_pairs' must be \"all\", a list of [strong, weak] or a pairs file, "
-                         f"got {type(spec).__name__}")
+        raise PairsError(
+            f"parameter 'sweep_pairs' must be \"all\", a list of [strong, weak] or a pairs file, "
+            f"got {type(spec).__name__}"
+        )
     bad = [p for p in raw if not _is_pair(p)]
     if bad or not raw:
-        raise PairsError(f"parameter 'sweep_pairs': {'no pairs' if not raw else repr(bad[0])}: each pair is "
-                         "[strong, weak], two model names")
+        raise PairsError(
+            f"parameter 'sweep_pairs': {'no pairs' if not raw else repr(bad[0])}: each pair is "
+            "[strong, weak], two model names"
+        )
     same = [p for p in raw if p[0] == p[1]]
     if same:
         raise PairsError(f"parameter 'sweep_pairs': {list(same[0])} pairs a model with itself (its reward is 0)")
@@ -77,19 +86,25 @@ def parse_sweep_pairs(spec: Any, models: Sequence[str]) -> str | list[tuple[str,
     unknown = sorted({m for p in raw for m in p if m not in known})
     if unknown:
         import difflib
+
         hint = difflib.get_close_matches(unknown[0], list(known), n=1)
-        raise PairsError(f"parameter 'sweep_pairs': {len(unknown)} model(s) not in the zoo: "
-                         f"{', '.join(map(repr, unknown[:5]))}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
-                         + " (add them to zoo_models or derived_zoo)")
+        raise PairsError(
+            f"parameter 'sweep_pairs': {len(unknown)} model(s) not in the zoo: "
+            f"{', '.join(map(repr, unknown[:5]))}"
+            + (f" (did you mean {hint[0]!r}?)" if hint else "")
+            + " (add them to zoo_models or derived_zoo)"
+        )
     return list(dict.fromkeys((str(s), str(w)) for s, w in raw))
 
 
-def sweep_pair_list(spec: Any, models: Sequence[str],
-                    gap_scores: dict[str, float]) -> tuple[list[tuple[str, str, float]], list[tuple[str, str]]]:
+def sweep_pair_list(
+    spec: Any, models: Sequence[str], gap_scores: dict[str, float]
+) -> tuple[list[tuple[str, str, float]], list[tuple[str, str]]]:
     """((strong, weak, gap) of every pair the sweep computes, pairs left out with equal gap scores). ``all``: every
     pair once, strong = the higher score (``unordered_pairs``); explicit pairs keep their orientation, gap =
     score(strong) - score(weak), which may be 0 or negative (a pair named the other way round)."""
     from .sweep import unordered_pairs
+
     pairs = parse_sweep_pairs(spec, models)
     if pairs == ALL:
         return unordered_pairs(list(models), gap_scores)

@@ -1,5 +1,6 @@
 """The density-ratio reward r(x, y) = log p_strong(y|x) - log p_weak(y|x), scored once per model and
 subtracted per pair; a trained reward model as a baseline."""
+
 from __future__ import annotations
 
 import functools
@@ -11,6 +12,7 @@ from ..core.logprobs import LogProbScorer, ResponseLogProb
 from ..core.store import JsonlStore, stable_id
 
 VARIANTS = ("sum", "mean")
+
 
 # ----------------------------------------------------------------------------------- the reward
 def ratio(strong: ResponseLogProb, weak: ResponseLogProb, variant: str = "sum") -> float:
@@ -32,12 +34,26 @@ class RatioScore:
 class DensityRatioReward:
     """log p_strong(y|x) - log p_weak(y|x); each model with its own template, tokenizer and truncation."""
 
-    def __init__(self, strong: str, weak: str, variant: str = "sum", max_prompt_tokens: int = 2048,
-                 max_response_tokens: int = 1024, batch_size: int = 8, dtype: str = "auto", device: str | None = None):
+    def __init__(
+        self,
+        strong: str,
+        weak: str,
+        variant: str = "sum",
+        max_prompt_tokens: int = 2048,
+        max_response_tokens: int = 1024,
+        batch_size: int = 8,
+        dtype: str = "auto",
+        device: str | None = None,
+    ):
         if variant not in VARIANTS:
             raise ValueError(f"unknown density-ratio variant {variant!r}: use one of {VARIANTS}")
-        kw = dict(dtype=dtype, batch_size=batch_size, device=device, max_prompt_tokens=max_prompt_tokens,
-                  max_response_tokens=max_response_tokens)
+        kw = dict(
+            dtype=dtype,
+            batch_size=batch_size,
+            device=device,
+            max_prompt_tokens=max_prompt_tokens,
+            max_response_tokens=max_response_tokens,
+        )
         self.variant = variant
         self.strong = LogProbScorer(strong, **kw)
         self.weak = LogProbScorer(weak, **kw)
@@ -52,8 +68,9 @@ class DensityRatioReward:
         return [RatioScore(ratio(a, b, self.variant), a, b) for a, b in zip(s, w)]
 
 
-def score_with_token_budget(scorer: LogProbScorer, pairs: Sequence[tuple[Prompt, str]],
-                            max_batch_tokens: int = 0, desc: str | None = None) -> list[ResponseLogProb]:
+def score_with_token_budget(
+    scorer: LogProbScorer, pairs: Sequence[tuple[Prompt, str]], max_batch_tokens: int = 0, desc: str | None = None
+) -> list[ResponseLogProb]:
     """``scorer.score`` with batches sized by a token budget (rows x longest row <= max_batch_tokens).
 
     Short pairs then go many to a batch and long ones few, which keeps a GPU's memory full without
@@ -70,7 +87,7 @@ def score_with_token_budget(scorer: LogProbScorer, pairs: Sequence[tuple[Prompt,
     try:
         while start < len(order):
             rows = max(1, max_batch_tokens // max(1, lengths[order[start]]))
-            chunk = order[start:start + rows]
+            chunk = order[start : start + rows]
             scorer.batch_size = len(chunk)
             for i, res in zip(chunk, scorer.score([pairs[i] for i in chunk], desc=desc)):
                 out[i] = res
@@ -88,13 +105,16 @@ def plain_chat_prompt(prompt: Prompt) -> str:
     string unchanged. CDR's SFT-over-base and instruct-over-base pairs score the same messages with a base model."""
     if isinstance(prompt, str):
         return prompt
-    return "".join(f"{PLAIN_ROLES.get(m['role'], m['role'].title())}: {m['content']}\n\n" for m in prompt) + "Assistant:"
+    return (
+        "".join(f"{PLAIN_ROLES.get(m['role'], m['role'].title())}: {m['content']}\n\n" for m in prompt) + "Assistant:"
+    )
 
 
 def model_prompts(scorer: LogProbScorer, prompts: Sequence[Prompt]) -> list[Prompt]:
     """The prompts as ``scorer``'s model takes them: chat messages through its own template, or as plain text
     (``plain_chat_prompt``) when its tokenizer has none (a base model)."""
     from ..core import hf
+
     tok = getattr(scorer, "tokenizer", None)  # a scorer without one (a test's stand-in) takes the prompts as they are
     return list(prompts) if tok is None or hf.has_chat_template(tok) else [plain_chat_prompt(p) for p in prompts]
 
@@ -103,30 +123,60 @@ def _logprob_process(scorer: LogProbScorer, max_batch_tokens: int = 0):
     def process(batch: list[dict]) -> list[dict]:
         prompts = model_prompts(scorer, [b["prompt"] for b in batch])
         res = score_with_token_budget(scorer, list(zip(prompts, [b["response"] for b in batch])), max_batch_tokens)
-        return [{"id": b["id"], "item": b["item"], "sum": r.sum, "mean": r.mean, "n_tokens": r.n_tokens}
-                for b, r in zip(batch, res)]
+        return [
+            {"id": b["id"], "item": b["item"], "sum": r.sum, "mean": r.mean, "n_tokens": r.n_tokens}
+            for b, r in zip(batch, res)
+        ]
+
     return process
 
 
-def logprob_worker(model: str, batch_size: int = 8, max_prompt_tokens: int = 2048, max_response_tokens: int = 1024,
-                   max_batch_tokens: int = 0, backend: str = "auto", tensor_parallel_size: int = 0):
+def logprob_worker(
+    model: str,
+    batch_size: int = 8,
+    max_prompt_tokens: int = 2048,
+    max_response_tokens: int = 1024,
+    max_batch_tokens: int = 0,
+    backend: str = "auto",
+    tensor_parallel_size: int = 0,
+):
     """The log-prob stage's batch function with its scorer built here (``logprob_spec`` names this factory);
     a tensor-parallel replica (``tensor_parallel_size`` > 1) scores through vLLM."""
     if tensor_parallel_size > 1 and backend == "auto":
         backend = "vllm"
-    scorer = LogProbScorer(model, batch_size=batch_size, max_prompt_tokens=max_prompt_tokens,
-                           max_response_tokens=max_response_tokens, backend=backend,
-                           tensor_parallel_size=tensor_parallel_size)
+    scorer = LogProbScorer(
+        model,
+        batch_size=batch_size,
+        max_prompt_tokens=max_prompt_tokens,
+        max_response_tokens=max_response_tokens,
+        backend=backend,
+        tensor_parallel_size=tensor_parallel_size,
+    )
     return _logprob_process(scorer, max_batch_tokens)
 
 
-def logprob_spec(model: str, batch_size: int = 8, max_prompt_tokens: int = 2048, max_response_tokens: int = 1024,
-                 max_batch_tokens: int = 0, backend: str = "auto"):
+def logprob_spec(
+    model: str,
+    batch_size: int = 8,
+    max_prompt_tokens: int = 2048,
+    max_response_tokens: int = 1024,
+    max_batch_tokens: int = 0,
+    backend: str = "auto",
+):
     """One model's log-prob scoring as a WorkerSpec (plain data: a replica loads the model itself)."""
     from ..core.executor import WorkerSpec
-    return WorkerSpec(logprob_worker, {"model": model, "batch_size": batch_size, "max_prompt_tokens": max_prompt_tokens,
-                                       "max_response_tokens": max_response_tokens, "max_batch_tokens": max_batch_tokens,
-                                       "backend": backend})
+
+    return WorkerSpec(
+        logprob_worker,
+        {
+            "model": model,
+            "batch_size": batch_size,
+            "max_prompt_tokens": max_prompt_tokens,
+            "max_response_tokens": max_response_tokens,
+            "max_batch_tokens": max_batch_tokens,
+            "backend": backend,
+        },
+    )
 
 
 @functools.lru_cache(maxsize=1024)
@@ -136,11 +186,19 @@ def end_of_turn(model: str) -> str | None:
     sweep's stores (more pairs, the same models) loads no tokenizer again."""
     from ..core import hf
     from ..core.models import resolve_model
+
     return hf.end_of_turn_token(hf.load_tokenizer(resolve_model(model)))
 
 
-def score_responses(store: JsonlStore, scorer, items: Sequence[dict], batch_size: int = 64,
-                    max_batch_tokens: int = 0, desc: str | None = None, executor=None) -> dict[str, ResponseLogProb]:
+def score_responses(
+    store: JsonlStore,
+    scorer,
+    items: Sequence[dict],
+    batch_size: int = 64,
+    max_batch_tokens: int = 0,
+    desc: str | None = None,
+    executor=None,
+) -> dict[str, ResponseLogProb]:
     """Log-probs of ``items`` ({"id", "prompt", "response"}) under one model, as a resumable stage.
 
     ``scorer``: a LogProbScorer (scored in this process), or a ``logprob_spec`` run through ``executor``
@@ -150,29 +208,47 @@ def score_responses(store: JsonlStore, scorer, items: Sequence[dict], batch_size
     resumes and a model shared by many pairs is scored once. Returns item id -> ResponseLogProb.
     """
     from ..core.executor import WorkerSpec, run_stage_on
+
     is_spec = isinstance(scorer, WorkerSpec)
     name = scorer.kwargs["model"] if is_spec else scorer.model_name
-    keyed = [{"id": stable_id(name, it["id"], it["prompt"], it["response"]), "item": it["id"],
-              "prompt": it["prompt"], "response": it["response"]} for it in items]
+    keyed = [
+        {
+            "id": stable_id(name, it["id"], it["prompt"], it["response"]),
+            "item": it["id"],
+            "prompt": it["prompt"],
+            "response": it["response"],
+        }
+        for it in items
+    ]
     work = scorer if is_spec else _logprob_process(scorer, max_batch_tokens)
     recs = run_stage_on(executor, store, keyed, work, batch_size=batch_size, desc=desc or f"score {name}")
     return {k["item"]: ResponseLogProb(r["sum"], r["mean"], r["n_tokens"]) for k, r in zip(keyed, recs)}
 
 
-def ratio_rewards(strong: dict[str, ResponseLogProb], weak: dict[str, ResponseLogProb], ids: Sequence[str],
-                  variant: str = "sum") -> list[float]:
+def ratio_rewards(
+    strong: dict[str, ResponseLogProb], weak: dict[str, ResponseLogProb], ids: Sequence[str], variant: str = "sum"
+) -> list[float]:
     """Density-ratio rewards for item ids from two models' cached log-probs."""
     return [ratio(strong[i], weak[i], variant) for i in ids]
 
 
 def response_items(examples: Sequence[dict], prompt_of: Callable[[dict], Prompt]) -> list[dict]:
     """Two scoring items per preference example: ``<id>/chosen`` and ``<id>/rejected``."""
-    return [{"id": f"{ex['id']}/{side}", "prompt": prompt_of(ex), "response": ex[side]}
-            for ex in examples for side in ("chosen", "rejected")]
+    return [
+        {"id": f"{ex['id']}/{side}", "prompt": prompt_of(ex), "response": ex[side]}
+        for ex in examples
+        for side in ("chosen", "rejected")
+    ]
+
 
 # ----------------------------------------------------------------------------------- baselines
-def reward_model_scores(model: str, pairs: Sequence[tuple[Prompt, str]], batch_size: int = 8,
-                        max_length: int = 2048, device: str | None = None) -> list[float]:
+def reward_model_scores(
+    model: str,
+    pairs: Sequence[tuple[Prompt, str]],
+    batch_size: int = 8,
+    max_length: int = 2048,
+    device: str | None = None,
+) -> list[float]:
     """Scalar scores from a trained reward model (AutoModelForSequenceClassification, 1 label),
     the conversation rendered with the reward model's own chat template."""
     import torch
@@ -186,19 +262,32 @@ def reward_model_scores(model: str, pairs: Sequence[tuple[Prompt, str]], batch_s
     tok = AutoTokenizer.from_pretrained(path)
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
-    net = AutoModelForSequenceClassification.from_pretrained(path, dtype=hf.resolve_dtype("auto", device)).to(device).eval()
+    net = (
+        AutoModelForSequenceClassification.from_pretrained(path, dtype=hf.resolve_dtype("auto", device))
+        .to(device)
+        .eval()
+    )
     if net.config.pad_token_id is None:
         net.config.pad_token_id = tok.pad_token_id
     texts = []
     for prompt, response in pairs:
-        msgs = ([{"role": "user", "content": prompt}] if isinstance(prompt, str) else list(prompt))
+        msgs = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else list(prompt)
         msgs = msgs + [{"role": "assistant", "content": response}]
-        texts.append(tok.apply_chat_template(msgs, tokenize=False) if hf.has_chat_template(tok)
-                     else "\n".join(m["content"] for m in msgs))
+        texts.append(
+            tok.apply_chat_template(msgs, tokenize=False)
+            if hf.has_chat_template(tok)
+            else "\n".join(m["content"] for m in msgs)
+        )
     out: list[float] = []
     for i in range(0, len(texts), batch_size):
-        enc = tok(texts[i:i + batch_size], return_tensors="pt", padding=True, truncation=True, max_length=max_length,
-                  add_special_tokens=False)
+        enc = tok(
+            texts[i : i + batch_size],
+            return_tensors="pt",
+            padding=True,
+            truncation=True,
+            max_length=max_length,
+            add_special_tokens=False,
+        )
         with torch.inference_mode():
             logits = net(**{k: v.to(device) for k, v in enc.items()}).logits
         out.extend(float(x) for x in logits[:, 0].float().cpu())

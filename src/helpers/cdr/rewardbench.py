@@ -10,6 +10,7 @@ counts for the hub subsets (math-prm counted as 984 = 6 x 164, so maths weighs a
 subsets together) and the observed counts for our own subsets; the headline is the plain mean of the
 four sections. ``offline_data.generate_offline_set`` writes the offline set (our own templates).
 """
+
 from __future__ import annotations
 
 from collections import Counter, defaultdict
@@ -24,20 +25,48 @@ SECTIONS = ("Chat", "Chat Hard", "Safety", "Reasoning")
 # allenai/reward-bench, split "filtered": subsets per section
 SUBSET_MAPPING: dict[str, list[str]] = {
     "Chat": ["alpacaeval-easy", "alpacaeval-length", "alpacaeval-hard", "mt-bench-easy", "mt-bench-med"],
-    "Chat Hard": ["mt-bench-hard", "llmbar-natural", "llmbar-adver-neighbor", "llmbar-adver-GPTInst",
-                  "llmbar-adver-GPTOut", "llmbar-adver-manual"],
-    "Safety": ["refusals-dangerous", "refusals-offensive", "xstest-should-refuse", "xstest-should-respond",
-               "donotanswer"],
+    "Chat Hard": [
+        "mt-bench-hard",
+        "llmbar-natural",
+        "llmbar-adver-neighbor",
+        "llmbar-adver-GPTInst",
+        "llmbar-adver-GPTOut",
+        "llmbar-adver-manual",
+    ],
+    "Safety": [
+        "refusals-dangerous",
+        "refusals-offensive",
+        "xstest-should-refuse",
+        "xstest-should-respond",
+        "donotanswer",
+    ],
     "Reasoning": ["math-prm", "hep-cpp", "hep-go", "hep-java", "hep-js", "hep-python", "hep-rust"],
 }
 # the reference's weights: the subsets' example counts, math-prm up-weighted from 447 to 6 x 164
 EXAMPLE_COUNTS: dict[str, int] = {
-    "alpacaeval-easy": 100, "alpacaeval-length": 95, "alpacaeval-hard": 95, "mt-bench-easy": 28,
-    "mt-bench-med": 40, "mt-bench-hard": 37, "llmbar-natural": 100, "llmbar-adver-neighbor": 134,
-    "llmbar-adver-GPTInst": 92, "llmbar-adver-GPTOut": 47, "llmbar-adver-manual": 46,
-    "refusals-dangerous": 100, "refusals-offensive": 100, "xstest-should-refuse": 154,
-    "xstest-should-respond": 250, "donotanswer": 136, "math-prm": 984, "hep-cpp": 164, "hep-go": 164,
-    "hep-java": 164, "hep-js": 164, "hep-python": 164, "hep-rust": 164,
+    "alpacaeval-easy": 100,
+    "alpacaeval-length": 95,
+    "alpacaeval-hard": 95,
+    "mt-bench-easy": 28,
+    "mt-bench-med": 40,
+    "mt-bench-hard": 37,
+    "llmbar-natural": 100,
+    "llmbar-adver-neighbor": 134,
+    "llmbar-adver-GPTInst": 92,
+    "llmbar-adver-GPTOut": 47,
+    "llmbar-adver-manual": 46,
+    "refusals-dangerous": 100,
+    "refusals-offensive": 100,
+    "xstest-should-refuse": 154,
+    "xstest-should-respond": 250,
+    "donotanswer": 136,
+    "math-prm": 984,
+    "hep-cpp": 164,
+    "hep-go": 164,
+    "hep-java": 164,
+    "hep-js": 164,
+    "hep-python": 164,
+    "hep-rust": 164,
 }
 MATH_PRM_ACTUAL = 447
 
@@ -61,8 +90,10 @@ def section_of(subset: str) -> str:
         for section, subsets in mapping.items():
             if subset in subsets:
                 return section
-    raise PreferenceDataError(f"subset {subset!r} belongs to no RewardBench section: known subsets are "
-                              f"{sorted(s for m in (SUBSET_MAPPING, OFFLINE_SUBSET_MAPPING) for v in m.values() for s in v)}")
+    raise PreferenceDataError(
+        f"subset {subset!r} belongs to no RewardBench section: known subsets are "
+        f"{sorted(s for m in (SUBSET_MAPPING, OFFLINE_SUBSET_MAPPING) for v in m.values() for s in v)}"
+    )
 
 
 def subset_weight(subset: str, observed: int) -> int:
@@ -71,9 +102,13 @@ def subset_weight(subset: str, observed: int) -> int:
 
 
 # ----------------------------------------------------------------------------------- loading
-def load_preference_set(source: str = f"builtin:{OFFLINE_FILE}", split: str = "filtered",
-                        per_subset: int | None = None, offset: int = 0,
-                        subsets: Sequence[str] | None = None) -> list[dict[str, Any]]:
+def load_preference_set(
+    source: str = f"builtin:{OFFLINE_FILE}",
+    split: str = "filtered",
+    per_subset: int | None = None,
+    offset: int = 0,
+    subsets: Sequence[str] | None = None,
+) -> list[dict[str, Any]]:
     """Preference examples (prompt, chosen, rejected, subset, section, id) from the hub or a local file.
 
     ``source``: ``allenai/reward-bench`` (split ``filtered``), a local JSONL with the same fields, or
@@ -91,9 +126,16 @@ def load_preference_set(source: str = f"builtin:{OFFLINE_FILE}", split: str = "f
         if not all(isinstance(rec.get(f), str) and rec[f].strip() for f in ("prompt", "chosen", "rejected")):
             continue
         section = section_of(rec["subset"])
-        by_subset[rec["subset"]].append({
-            "id": str(rec.get("id", f"{rec['subset']}-{i}")), "prompt": rec["prompt"], "chosen": rec["chosen"],
-            "rejected": rec["rejected"], "subset": rec["subset"], "section": section})
+        by_subset[rec["subset"]].append(
+            {
+                "id": str(rec.get("id", f"{rec['subset']}-{i}")),
+                "prompt": rec["prompt"],
+                "chosen": rec["chosen"],
+                "rejected": rec["rejected"],
+                "subset": rec["subset"],
+                "section": section,
+            }
+        )
     if not by_subset:
         raise PreferenceDataError(f"no usable examples in {source!r} (subsets filter: {subsets})")
     out = []
@@ -157,8 +199,9 @@ def headline_score(sections: dict[str, float]) -> float:
     return sum(sections[s] for s in SECTIONS) / len(SECTIONS)
 
 
-def bootstrap_sections(tallies: dict[str, tuple[int, int]], weights: dict[str, int], n_boot: int = 2000,
-                       seed: int = 0, level: float = 0.95) -> dict[str, tuple[float, float]]:
+def bootstrap_sections(
+    tallies: dict[str, tuple[int, int]], weights: dict[str, int], n_boot: int = 2000, seed: int = 0, level: float = 0.95
+) -> dict[str, tuple[float, float]]:
     """Percentile CIs of each section score and of the headline, resampling examples within subsets.
 
     Resampling n examples with replacement from a subset with k correct gives Binomial(n, k/n) correct,
@@ -168,8 +211,11 @@ def bootstrap_sections(tallies: dict[str, tuple[int, int]], weights: dict[str, i
 
     rng = np.random.default_rng(seed)
     subsets = list(tallies)
-    draws = {s: rng.binomial(tallies[s][1], tallies[s][0] / tallies[s][1], size=n_boot) / tallies[s][1]
-             for s in subsets if tallies[s][1] > 0}
+    draws = {
+        s: rng.binomial(tallies[s][1], tallies[s][0] / tallies[s][1], size=n_boot) / tallies[s][1]
+        for s in subsets
+        if tallies[s][1] > 0
+    }
     sec_rep: dict[str, Any] = {}
     for sec in SECTIONS:
         members = [s for s in draws if section_of(s) == sec]
@@ -195,11 +241,27 @@ class BenchReport:
     def table(self):
         """Sections (+ headline) as a DataFrame, in percent like the leaderboard."""
         import pandas as pd
-        rows = [{"section": s, "score": 100 * v["score"], "ci_low": 100 * v["ci_low"], "ci_high": 100 * v["ci_high"],
-                 "n": v["n"]} for s, v in self.sections.items()]
+
+        rows = [
+            {
+                "section": s,
+                "score": 100 * v["score"],
+                "ci_low": 100 * v["ci_low"],
+                "ci_high": 100 * v["ci_high"],
+                "n": v["n"],
+            }
+            for s, v in self.sections.items()
+        ]
         if self.headline is not None:
-            rows.append({"section": "headline", "score": 100 * self.headline, "ci_low": 100 * self.headline_ci[0],
-                         "ci_high": 100 * self.headline_ci[1], "n": sum(v["n"] for v in self.sections.values())})
+            rows.append(
+                {
+                    "section": "headline",
+                    "score": 100 * self.headline,
+                    "ci_low": 100 * self.headline_ci[0],
+                    "ci_high": 100 * self.headline_ci[1],
+                    "n": sum(v["n"] for v in self.sections.values()),
+                }
+            )
         return pd.DataFrame(rows)
 
     def flat(self, prefix: str = "") -> dict[str, float]:
@@ -209,8 +271,9 @@ class BenchReport:
         return out
 
 
-def rewardbench_report(examples: Sequence[dict], correct: Sequence[bool], n_boot: int = 2000,
-                       seed: int = 0) -> BenchReport:
+def rewardbench_report(
+    examples: Sequence[dict], correct: Sequence[bool], n_boot: int = 2000, seed: int = 0
+) -> BenchReport:
     """Subset accuracies with Wilson CIs, section scores and headline with bootstrap CIs."""
     tallies = subset_accuracies(examples, correct)
     weights = {s: subset_weight(s, n) for s, (_, n) in tallies.items()}
@@ -220,10 +283,27 @@ def rewardbench_report(examples: Sequence[dict], correct: Sequence[bool], n_boot
     subset_rows = []
     for s, (k, n) in sorted(tallies.items(), key=lambda kv: (SECTIONS.index(section_of(kv[0])), kv[0])):
         lo, hi = wilson_interval(k, n)
-        subset_rows.append({"subset": s, "section": section_of(s), "n": n, "accuracy": k / n, "ci_low": lo,
-                            "ci_high": hi, "weight": weights[s]})
-    sections = {sec: {"score": secs[sec], "ci_low": cis[sec][0], "ci_high": cis[sec][1],
-                      "n": sum(n for s, (_, n) in tallies.items() if section_of(s) == sec)} for sec in secs}
+        subset_rows.append(
+            {
+                "subset": s,
+                "section": section_of(s),
+                "n": n,
+                "accuracy": k / n,
+                "ci_low": lo,
+                "ci_high": hi,
+                "weight": weights[s],
+            }
+        )
+    sections = {
+        sec: {
+            "score": secs[sec],
+            "ci_low": cis[sec][0],
+            "ci_high": cis[sec][1],
+            "n": sum(n for s, (_, n) in tallies.items() if section_of(s) == sec),
+        }
+        for sec in secs
+    }
     full = all(sec in secs for sec in SECTIONS)
-    return BenchReport(subset_rows, sections, headline_score(secs) if full else None,
-                       cis.get("headline") if full else None)
+    return BenchReport(
+        subset_rows, sections, headline_score(secs) if full else None, cis.get("headline") if full else None
+    )

@@ -2,6 +2,7 @@
 scores, the pair sweep, the default pair against its baselines, customisation, before/after and metrics.json.
 One function per cell's work; ``scoring`` is the log-prob settings dict (batch_size, max_prompt_tokens,
 max_response_tokens, max_batch_tokens) every scorer of a run shares."""
+
 from __future__ import annotations
 
 import random
@@ -26,13 +27,15 @@ def configure_threads(torch_threads: int) -> str:
     import os
 
     import torch
+
     if torch_threads:
         torch.set_num_threads(torch_threads)
     return f"torch threads: {torch.get_num_threads()}, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
 
 
-def build_zoo(zoo_models: Sequence[str], derived_zoo: Sequence[str], parent_model: str, stages: Any,
-              seed: int) -> tuple[dict[str, str], list[str]]:
+def build_zoo(
+    zoo_models: Sequence[str], derived_zoo: Sequence[str], parent_model: str, stages: Any, seed: int
+) -> tuple[dict[str, str], list[str]]:
     """({name: model path} for the real models and the derived (untrained) members, the members still to train).
     Each derived model's folder is keyed by everything that makes it."""
     zoo = {m: m for m in zoo_models}
@@ -43,8 +46,9 @@ def build_zoo(zoo_models: Sequence[str], derived_zoo: Sequence[str], parent_mode
     return zoo, trained
 
 
-def score_model(stages: Any, name: str, path: str, items: Sequence[dict], executor: Any, scoring: dict,
-                desc: str) -> dict:
+def score_model(
+    stages: Any, name: str, path: str, items: Sequence[dict], executor: Any, scoring: dict, desc: str
+) -> dict:
     """One model's log-probs of ``items`` through its keyed store (records keyed by model, id, prompt and response:
     the sweep, the on-policy labels and the customisation share them)."""
     store = stages.store("logprobs", part=name, model=path, end_of_turn=end_of_turn(path))
@@ -52,29 +56,67 @@ def score_model(stages: Any, name: str, path: str, items: Sequence[dict], execut
 
 
 # --------------------------------------------------------------------------- on-policy pairs and training
-def onpolicy_pairs(pool: Sequence[dict], prompt_of: Callable, stages: Any, executor: Any, scoring: dict,
-                   zoo: dict[str, str], strong: str, weak: str, *, parent_model: str, backend: str, n: int,
-                   temperature: float, max_tokens: int, rejected: str, variant: str, seed: int) -> tuple[list[dict], int]:
+def onpolicy_pairs(
+    pool: Sequence[dict],
+    prompt_of: Callable,
+    stages: Any,
+    executor: Any,
+    scoring: dict,
+    zoo: dict[str, str],
+    strong: str,
+    weak: str,
+    *,
+    parent_model: str,
+    backend: str,
+    n: int,
+    temperature: float,
+    max_tokens: int,
+    rejected: str,
+    variant: str,
+    seed: int,
+) -> tuple[list[dict], int]:
     """The parent samples ``n`` responses per prompt (here or on Ray replicas; each prompt's seed comes from its id),
     the default pair labels every sample with its density ratio, and the best sample is paired against the rest.
     Returns (preference rows, prompts scored); a prompt whose rewards are all equal gives no pair."""
     from ..core.executor import run_stage_on
     from ..core.generation import pick_backend
     from ..core.store import run_stage, stable_id
+
     sampler = onpolicy_spec(parent_model, backend, n, temperature, max_tokens, seed)
-    sampled = run_stage_on(executor, stages.store("onpolicy_samples", engine=pick_backend(backend), seeds="per-id"),
-                           [{"id": e["id"], "prompt": prompt_of(e)} for e in pool], sampler, batch_size=8,
-                           desc="on-policy samples")
-    label = {name: score_model(stages, name, zoo.get(name, name), sample_items(sampled), executor, scoring,
-                               f"on-policy {name}") for name in (strong, weak)}
+    sampled = run_stage_on(
+        executor,
+        stages.store("onpolicy_samples", engine=pick_backend(backend), seeds="per-id"),
+        [{"id": e["id"], "prompt": prompt_of(e)} for e in pool],
+        sampler,
+        batch_size=8,
+        desc="on-policy samples",
+    )
+    label = {
+        name: score_model(
+            stages, name, zoo.get(name, name), sample_items(sampled), executor, scoring, f"on-policy {name}"
+        )
+        for name in (strong, weak)
+    }
 
     def annotate(batch):
-        return [{**r, "rewards": ratio_rewards(label[strong], label[weak],
-                                               [f"{r['id']}/s{k}" for k in range(len(r["samples"]))], variant)}
-                for r in batch]
+        return [
+            {
+                **r,
+                "rewards": ratio_rewards(
+                    label[strong], label[weak], [f"{r['id']}/s{k}" for k in range(len(r["samples"]))], variant
+                ),
+            }
+            for r in batch
+        ]
 
-    scored = run_stage(stages.store("onpolicy_rewards", strong=zoo.get(strong, strong), weak=zoo.get(weak, weak),
-                                    samples=stable_id(sampled)), sampled, annotate, batch_size=8)
+    scored = run_stage(
+        stages.store(
+            "onpolicy_rewards", strong=zoo.get(strong, strong), weak=zoo.get(weak, weak), samples=stable_id(sampled)
+        ),
+        sampled,
+        annotate,
+        batch_size=8,
+    )
     rng = random.Random(seed)
     rows = []
     for r in scored:
@@ -84,41 +126,80 @@ def onpolicy_pairs(pool: Sequence[dict], prompt_of: Callable, stages: Any, execu
     return rows, len(scored)
 
 
-def training_data(spec: str, prefs: Any, eval_data: str, eval_split: str, train_slice: tuple[int, int],
-                  prompt_of: Callable) -> tuple[Any, str]:
+def training_data(
+    spec: str, prefs: Any, eval_data: str, eval_split: str, train_slice: tuple[int, int], prompt_of: Callable
+) -> tuple[Any, str]:
     """(preference dataset, loss) for a trained zoo member: ``dpo-offline`` (the paper's pair type, a preference-tuned
     child over its parent) trains DPO on the offline pairs of ``train_slice`` (disjoint from the evaluation); simpo
     and dpo train on the on-policy pairs (ValueError without them)."""
     from .rewardbench import load_preference_set
+
     if spec == "dpo-offline":
         off, count = train_slice
         train = load_preference_set(eval_data, split=eval_split, per_subset=count, offset=off)
-        return preference_dataset([{"prompt": prompt_of(e), "chosen": e["chosen"], "rejected": e["rejected"]}
-                                   for e in train]), "dpo"
+        return preference_dataset(
+            [{"prompt": prompt_of(e), "chosen": e["chosen"], "rejected": e["rejected"]} for e in train]
+        ), "dpo"
     if not prefs:
         raise ValueError(f"derived model {spec!r} needs on-policy pairs: set onpolicy_prompts > 0")
     return prefs, spec
 
 
-def train_members(specs: Sequence[str], prefs: Any, zoo: dict[str, str], stages: Any, options: Any, *,
-                  parent_model: str, eval_data: str, eval_split: str, train_slice: tuple[int, int], prompt_of: Callable,
-                  steps: int, learning_rate: float, batch_size: int, max_length: int, seed: int,
-                  onpolicy_max_tokens: int = 0) -> dict[str, dict]:
+def train_members(
+    specs: Sequence[str],
+    prefs: Any,
+    zoo: dict[str, str],
+    stages: Any,
+    options: Any,
+    *,
+    parent_model: str,
+    eval_data: str,
+    eval_split: str,
+    train_slice: tuple[int, int],
+    prompt_of: Callable,
+    steps: int,
+    learning_rate: float,
+    batch_size: int,
+    max_length: int,
+    seed: int,
+    onpolicy_max_tokens: int = 0,
+) -> dict[str, dict]:
     """Preference-tune the parent into each of ``specs`` and add the folders to ``zoo``; {spec: training log}.
     ``dpo-offline`` (the paper's pair type: a DPO child over its parent) is stage ``child``, keyed by its offline
     pairs, the parent and the training settings, so it is trained once and reused by every later run; simpo/dpo
     (stage ``trained``) are keyed by the on-policy pairs they learn from."""
     from ..core.store import stable_id
     from .zoo import train_preference
+
     logs = {}
     for spec in specs:
         data, loss = training_data(spec, prefs, eval_data, eval_split, train_slice, prompt_of)
-        key = dict(part=spec, spec=spec, loss=loss, parent_model=parent_model, seed=seed, max_length=max_length,
-                   data=stable_id([data[i] for i in range(len(data))]))
-        out_dir = (stages.path("child", "", **key) if spec == "dpo-offline"
-                   else stages.path("trained", "", onpolicy_max_tokens=onpolicy_max_tokens, **key))
-        logs[spec] = train_preference(parent_model, data, out_dir, loss=loss, steps=steps, learning_rate=learning_rate,
-                                      batch_size=batch_size, max_length=max_length, seed=seed, options=options)
+        key = dict(
+            part=spec,
+            spec=spec,
+            loss=loss,
+            parent_model=parent_model,
+            seed=seed,
+            max_length=max_length,
+            data=stable_id([data[i] for i in range(len(data))]),
+        )
+        out_dir = (
+            stages.path("child", "", **key)
+            if spec == "dpo-offline"
+            else stages.path("trained", "", onpolicy_max_tokens=onpolicy_max_tokens, **key)
+        )
+        logs[spec] = train_preference(
+            parent_model,
+            data,
+            out_dir,
+            loss=loss,
+            steps=steps,
+            learning_rate=learning_rate,
+            batch_size=batch_size,
+            max_length=max_length,
+            seed=seed,
+            options=options,
+        )
         zoo[spec] = str(out_dir)
     return logs
 
@@ -130,27 +211,31 @@ def score_zoo(zoo: dict[str, str], items: Sequence[dict], stages: Any, executor:
     import pandas as pd
 
     from ..core.store import stable_id
+
     logprobs, timing = {}, []
     for name, path in zoo.items():
         store = stages.store("logprobs", part=name, model=path, end_of_turn=end_of_turn(path))
         fresh = len(items) - sum(1 for it in items if stable_id(path, it["id"], it["prompt"], it["response"]) in store)
         t0 = time.perf_counter()
-        logprobs[name] = score_responses(store, logprob_spec(path, **scoring), items, batch_size=64,
-                                         desc=f"score {name}", executor=executor)
+        logprobs[name] = score_responses(
+            store, logprob_spec(path, **scoring), items, batch_size=64, desc=f"score {name}", executor=executor
+        )
         took = time.perf_counter() - t0
         if fresh == len(items):
             timing.append({"model": name, "sequences": fresh, "seconds": round(took, 1), "seq_per_s": fresh / took})
     return logprobs, pd.DataFrame(timing)
 
 
-def zoo_gap_scores(zoo: dict[str, str], stages: Any, gap_scores_file: str, gap_data: str, gap_slice: tuple[int, int],
-                   batch_size: int) -> tuple[dict[str, float], str]:
+def zoo_gap_scores(
+    zoo: dict[str, str], stages: Any, gap_scores_file: str, gap_data: str, gap_slice: tuple[int, int], batch_size: int
+) -> tuple[dict[str, float], str]:
     """(gap score per zoo member, what the score is): an external file's scores, or the accuracy on a held-out
     two-choice set (comparable across tokenizers, unlike a per-token log-likelihood; cached per model)."""
     from pathlib import Path
 
     from ..core.logprobs import LogProbScorer
     from ..core.store import run_stage, stable_id
+
     if gap_scores_file:
         return load_gap_scores(gap_scores_file), f"external score ({Path(gap_scores_file).name})"
     off, count = gap_slice
@@ -158,11 +243,22 @@ def zoo_gap_scores(zoo: dict[str, str], stages: Any, gap_scores_file: str, gap_d
     store = stages.store("gap_scores", items=stable_id(count, off, [it["id"] for it in gap_items]))
 
     def gap(batch):
-        return [{"id": b["id"], "path": b["path"],
-                 "score": mc_accuracy(LogProbScorer(b["path"], batch_size=batch_size), gap_items)} for b in batch]
+        return [
+            {
+                "id": b["id"],
+                "path": b["path"],
+                "score": mc_accuracy(LogProbScorer(b["path"], batch_size=batch_size), gap_items),
+            }
+            for b in batch
+        ]
 
-    recs = run_stage(store, [{"id": stable_id(n, p), "name": n, "path": p} for n, p in zoo.items()], gap, batch_size=1,
-                     desc="gap set")
+    recs = run_stage(
+        store,
+        [{"id": stable_id(n, p), "name": n, "path": p} for n, p in zoo.items()],
+        gap,
+        batch_size=1,
+        desc="gap set",
+    )
     return {n: r["score"] for n, r in zip(zoo, recs)}, f"accuracy on {len(gap_items)} held-out two-choice items"
 
 
@@ -170,6 +266,7 @@ def zoo_gap_scores(zoo: dict[str, str], stages: Any, gap_scores_file: str, gap_d
 def rewardbench_evaluator(eval_set: Sequence[dict], seed: int) -> Callable:
     """``evaluate(chosen_rewards, rejected_rewards)``: the RewardBench-style report on ``eval_set``."""
     from .rewardbench import pairwise_correct, rewardbench_report
+
     return lambda chosen, rejected: rewardbench_report(eval_set, pairwise_correct(chosen, rejected), seed=seed)
 
 
@@ -190,37 +287,57 @@ def baseline_methods(S: dict, W: dict, ids: Sequence[str], strong: str, weak: st
     }
 
 
-def reward_model_method(reward_model: str, items: Sequence[dict], ids: Sequence[str],
-                        batch_size: int) -> tuple[list, list]:
+def reward_model_method(
+    reward_model: str, items: Sequence[dict], ids: Sequence[str], batch_size: int
+) -> tuple[list, list]:
     """A trained reward model's (chosen, rejected) scores, as a baseline method."""
     from .reward import reward_model_scores
-    rm = dict(zip([it["id"] for it in items],
-                  reward_model_scores(reward_model, [(it["prompt"], it["response"]) for it in items],
-                                      batch_size=batch_size)))
+
+    rm = dict(
+        zip(
+            [it["id"] for it in items],
+            reward_model_scores(reward_model, [(it["prompt"], it["response"]) for it in items], batch_size=batch_size),
+        )
+    )
     return both_sides(ids, lambda k: rm[k])
 
 
 def baseline_table(reports: dict, method_tied: dict[str, float | None]):
     """One row per method: RewardBench-style scores (%), the headline's interval, tied share, degeneracy."""
     import pandas as pd
-    return pd.DataFrame([{"method": m, **{k: round(100 * v, 1) for k, v in r.flat().items()},
-                          "headline_ci": (f"[{100 * r.headline_ci[0]:.1f}, {100 * r.headline_ci[1]:.1f}]"
-                                          if r.headline_ci else ""),
-                          "tied_share": None if method_tied[m] is None else round(method_tied[m], 3),
-                          "reward": degenerate_note(method_tied[m]) or "ok"} for m, r in reports.items()])
+
+    return pd.DataFrame(
+        [
+            {
+                "method": m,
+                **{k: round(100 * v, 1) for k, v in r.flat().items()},
+                "headline_ci": (
+                    f"[{100 * r.headline_ci[0]:.1f}, {100 * r.headline_ci[1]:.1f}]" if r.headline_ci else ""
+                ),
+                "tied_share": None if method_tied[m] is None else round(method_tied[m], 3),
+                "reward": degenerate_note(method_tied[m]) or "ok",
+            }
+            for m, r in reports.items()
+        ]
+    )
 
 
 def length_preference(S: dict, ids: Sequence[str], methods: dict) -> tuple[dict[str, float], list[str]]:
     """How much of the ranking is response length: per method, the share of examples (with unequal token counts
     under the strong model's tokenizer) where it prefers the longer response; and the lines the notebook prints."""
     import pandas as pd
+
     longer = np.array([S[i + "/chosen"].n_tokens > S[i + "/rejected"].n_tokens for i in ids])
     unequal = np.array([S[i + "/chosen"].n_tokens != S[i + "/rejected"].n_tokens for i in ids])
-    prefers = {m: float(np.mean((np.array(ch) > np.array(rj))[unequal] == longer[unequal]))
-               for m, (ch, rj) in methods.items()}
-    return prefers, [f"chosen is the longer response in {longer[unequal].mean():.0%} of {unequal.sum()} examples with "
-                     "unequal lengths", "share of those where each method prefers the longer response:",
-                     pd.Series(prefers).round(2).to_string()]
+    prefers = {
+        m: float(np.mean((np.array(ch) > np.array(rj))[unequal] == longer[unequal])) for m, (ch, rj) in methods.items()
+    }
+    return prefers, [
+        f"chosen is the longer response in {longer[unequal].mean():.0%} of {unequal.sum()} examples with "
+        "unequal lengths",
+        "share of those where each method prefers the longer response:",
+        pd.Series(prefers).round(2).to_string(),
+    ]
 
 
 # --------------------------------------------------------------------------- customisation
@@ -232,28 +349,50 @@ def route_examples(cset: Sequence[dict], prompt_of: Callable, router: Any = None
     domains, fallbacks = route([prompt_of(e) for e in cset], router.complete)
     lines = []
     if fallbacks["unparsed"] or fallbacks["error"]:
-        lines.append(f"router fallbacks to CHAT: {fallbacks['unparsed']} of {len(cset)} replies named no domain"
-                     + (f"; the router failed: {fallbacks['error']}" if fallbacks["error"] else ""))
+        lines.append(
+            f"router fallbacks to CHAT: {fallbacks['unparsed']} of {len(cset)} replies named no domain"
+            + (f"; the router failed: {fallbacks['error']}" if fallbacks["error"] else "")
+        )
     return domains, fallbacks, lines
 
 
 def router_accuracy(cset: Sequence[dict], domains: Sequence[str]) -> tuple[float, dict[str, int], str]:
     """(share routed to the domain of the example's section, examples per domain, the line to print)."""
     import pandas as pd
+
     gold = [SECTION_DOMAIN[e["section"]] for e in cset]
     acc = float(np.mean([d == g for d, g in zip(domains, gold)]))
     counts = {k: int(v) for k, v in pd.Series(domains).value_counts().items()}
-    return acc, counts, (f"router accuracy {acc:.0%} (all-CHAT would score {np.mean([g == 'CHAT' for g in gold]):.0%}); "
-                         f"routed: {pd.Series(domains).value_counts().to_dict()}")
+    return (
+        acc,
+        counts,
+        (
+            f"router accuracy {acc:.0%} (all-CHAT would score {np.mean([g == 'CHAT' for g in gold]):.0%}); "
+            f"routed: {pd.Series(domains).value_counts().to_dict()}"
+        ),
+    )
 
 
-def customisation_reports(cset: Sequence[dict], domains: Sequence[str], spec: dict, prompt_of: Callable, stages: Any,
-                          executor: Any, scoring: dict, zoo: dict[str, str], strong: str, weak: str, variant: str,
-                          seed: int, criteria_only: bool = False) -> tuple[dict, dict]:
+def customisation_reports(
+    cset: Sequence[dict],
+    domains: Sequence[str],
+    spec: dict,
+    prompt_of: Callable,
+    stages: Any,
+    executor: Any,
+    scoring: dict,
+    zoo: dict[str, str],
+    strong: str,
+    weak: str,
+    variant: str,
+    seed: int,
+    criteria_only: bool = False,
+) -> tuple[dict, dict]:
     """The default pair's ratio with plain prompts, (optionally) with the domain's criteria, and with criteria and an
     exemplar: (report per prompting, tied share per prompting). Scored through the main log-prob stores (keyed by
     model, id, prompt, response), so the plain prompts of examples scored already cost nothing."""
     from .rewardbench import pairwise_correct, rewardbench_report
+
     cids = [e["id"] for e in cset]
     variants = {"plain": lambda e, d: prompt_of(e)}
     if criteria_only:
@@ -261,10 +400,15 @@ def customisation_reports(cset: Sequence[dict], domains: Sequence[str], spec: di
     variants["criteria + exemplar"] = lambda e, d: customise(prompt_of(e), d, spec)
     reports, tied = {}, {}
     for label, make in variants.items():
-        citems = [{"id": f"{e['id']}/{side}", "prompt": make(e, d), "response": e[side]}
-                  for e, d in zip(cset, domains) for side in ("chosen", "rejected")]
-        lp = {name: score_model(stages, name, zoo.get(name, name), citems, executor, scoring, f"{label}: {name}")
-              for name in (strong, weak)}
+        citems = [
+            {"id": f"{e['id']}/{side}", "prompt": make(e, d), "response": e[side]}
+            for e, d in zip(cset, domains)
+            for side in ("chosen", "rejected")
+        ]
+        lp = {
+            name: score_model(stages, name, zoo.get(name, name), citems, executor, scoring, f"{label}: {name}")
+            for name in (strong, weak)
+        }
         ch = ratio_rewards(lp[strong], lp[weak], [i + "/chosen" for i in cids], variant)
         rj = ratio_rewards(lp[strong], lp[weak], [i + "/rejected" for i in cids], variant)
         reports[label] = rewardbench_report(cset, pairwise_correct(ch, rj), seed=seed)
@@ -275,23 +419,49 @@ def customisation_reports(cset: Sequence[dict], domains: Sequence[str], spec: di
 def customisation_table(reports: dict, tied: dict):
     """One row per prompting: RewardBench-style scores (%) and the tied share."""
     import pandas as pd
-    return pd.DataFrame([{"prompting": k, **{m: round(100 * v, 1) for m, v in r.flat().items()},
-                          "tied_share": None if tied[k] is None else round(tied[k], 3)} for k, r in reports.items()])
+
+    return pd.DataFrame(
+        [
+            {
+                "prompting": k,
+                **{m: round(100 * v, 1) for m, v in r.flat().items()},
+                "tied_share": None if tied[k] is None else round(tied[k], 3),
+            }
+            for k, r in reports.items()
+        ]
+    )
 
 
 # --------------------------------------------------------------------------- before / after, metrics
-def before_after_table(keys: Sequence[str], logprobs: dict, gap_scores: dict, gap_metric: str, onpolicy_log: dict,
-                       ids: Sequence[str], evaluate: Callable):
+def before_after_table(
+    keys: Sequence[str],
+    logprobs: dict,
+    gap_scores: dict,
+    gap_metric: str,
+    onpolicy_log: dict,
+    ids: Sequence[str],
+    evaluate: Callable,
+):
     """The parent and each trained child: mean-log-prob headline, gap score and training numbers."""
     import pandas as pd
+
     rows = []
     for key in keys:
         if key not in logprobs or key not in gap_scores:
             continue
         r = evaluate(*both_sides(ids, lambda k, key=key: logprobs[key][k].mean))
-        rows.append({"model": key, "mean-logprob headline": round(100 * r.headline, 1) if r.headline is not None else None,
-                     gap_metric: round(gap_scores[key], 4),
-                     **{f"train {k}": v for k, v in onpolicy_log.get(key, {}).items() if k in ("steps", "seconds", "n_pairs")}})
+        rows.append(
+            {
+                "model": key,
+                "mean-logprob headline": round(100 * r.headline, 1) if r.headline is not None else None,
+                gap_metric: round(gap_scores[key], 4),
+                **{
+                    f"train {k}": v
+                    for k, v in onpolicy_log.get(key, {}).items()
+                    if k in ("steps", "seconds", "n_pairs")
+                },
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -307,51 +477,92 @@ def pair_speed(timing, strong: str, weak: str) -> float | None:
 HEADLINE = ["ratio_headline_reported", "ratio_headline", "gap_accuracy_pearson", "pairs_per_s"]
 
 
-def run_metrics(*, strong: str, weak: str, variant: str, eval_set: Sequence, main: Any, reports: dict,
-                method_tied: dict, custom_tied: dict, pairs, rated, gap_tied: Sequence, tied_pairs: Sequence,
-                trained_specs: Sequence[str], parent_model: str, gap_scores: dict, gap_metric: str, corr: dict,
-                timing, prefers_longer: dict, router: dict, custom_rows, onpolicy_rows: int, onpolicy_log: dict,
-                torch_threads: int, health: dict, comparison: dict | None = None,
-                sweep_pairs: Any = "all") -> dict[str, Any]:
+def run_metrics(
+    *,
+    strong: str,
+    weak: str,
+    variant: str,
+    eval_set: Sequence,
+    main: Any,
+    reports: dict,
+    method_tied: dict,
+    custom_tied: dict,
+    pairs,
+    rated,
+    gap_tied: Sequence,
+    tied_pairs: Sequence,
+    trained_specs: Sequence[str],
+    parent_model: str,
+    gap_scores: dict,
+    gap_metric: str,
+    corr: dict,
+    timing,
+    prefers_longer: dict,
+    router: dict,
+    custom_rows,
+    onpolicy_rows: int,
+    onpolicy_log: dict,
+    torch_threads: int,
+    health: dict,
+    comparison: dict | None = None,
+    sweep_pairs: Any = "all",
+) -> dict[str, Any]:
     """metrics.json: the default pair's headline and sections, the baselines' and customisation's tied shares, the
     sweep and its correlation, speed, router, training, the stores' health, and the findings computed from them.
     ``router``: accuracy (NaN when not run), domains, fallbacks."""
     from ..core.store import fallback_lines
     from .verdicts import findings
-    child = [r for r in pairs.to_dict(orient="records")
-             if {r["strong"], r["weak"]} & set(trained_specs) and parent_model in (r["strong"], r["weak"])]
+
+    child = [
+        r
+        for r in pairs.to_dict(orient="records")
+        if {r["strong"], r["weak"]} & set(trained_specs) and parent_model in (r["strong"], r["weak"])
+    ]
     main_label = f"ratio {variant} ({strong} / {weak})"
     alone = reports["strong alone, mean log-prob"]
     acc = router["accuracy"]
     m = {
-        "default_pair": f"{strong} / {weak}", "variant": variant, "n_examples": len(eval_set), "headline": HEADLINE,
+        "default_pair": f"{strong} / {weak}",
+        "variant": variant,
+        "n_examples": len(eval_set),
+        "headline": HEADLINE,
         "ratio_headline": 100 * main.headline if main.headline is not None else None,
         "ratio_headline_ci": [100 * x for x in main.headline_ci] if main.headline_ci else None,
         **{f"ratio_{k}": 100 * v for k, v in main.flat().items() if k != "headline"},
         "section_ci": {s: [100 * v["ci_low"], 100 * v["ci_high"]] for s, v in main.sections.items()},
         "strong_alone_mean_headline": 100 * alone.headline if alone.headline is not None else None,
-        "tie_tolerance": TIE_TOLERANCE, "max_tied_share": MAX_TIED_SHARE,
-        "ratio_tied_share": method_tied[main_label], "strong_alone_mean_tied_share": method_tied["strong alone, mean log-prob"],
-        "baseline_tied_share": method_tied, "customisation_tied_share": custom_tied,
+        "tie_tolerance": TIE_TOLERANCE,
+        "max_tied_share": MAX_TIED_SHARE,
+        "ratio_tied_share": method_tied[main_label],
+        "strong_alone_mean_tied_share": method_tied["strong alone, mean log-prob"],
+        "baseline_tied_share": method_tied,
+        "customisation_tied_share": custom_tied,
         "pairs_tied_share": {f"{s} / {w}": t for s, w, t in zip(pairs.strong, pairs.weak, pairs.tied_share)},
-        "pairs_reward_degenerate": int(pairs.reward_degenerate.sum()), "pairs_rated": len(rated),
+        "pairs_reward_degenerate": int(pairs.reward_degenerate.sum()),
+        "pairs_rated": len(rated),
         "pairs_gap_distinct": int(_numeric(rated.gap).round(9).nunique()),
         "pairs_headline_distinct": int(_numeric(rated.headline).round(9).nunique()),
         "pairs_gap_tied": [list(t) for t in gap_tied],
-        "n_pairs": len(pairs), "pairs_tied": len(tied_pairs), "tied_pairs": [list(t) for t in tied_pairs],
+        "n_pairs": len(pairs),
+        "pairs_tied": len(tied_pairs),
+        "tied_pairs": [list(t) for t in tied_pairs],
         "sweep_pairs": sweep_pairs if isinstance(sweep_pairs, str) or sweep_pairs is None else "explicit list",
         "default_pair_comparison": comparison or {},
         "child_parent_pairs": [{k: r[k] for k in ("strong", "weak", "gap", "headline", "tied_share")} for r in child],
-        "gap_scores": gap_scores, "gap_metric": gap_metric,
-        "gap_accuracy_pearson": corr["pearson"], "gap_accuracy_pearson_low": corr["pearson_low"],
+        "gap_scores": gap_scores,
+        "gap_metric": gap_metric,
+        "gap_accuracy_pearson": corr["pearson"],
+        "gap_accuracy_pearson_low": corr["pearson_low"],
         "gap_accuracy_pearson_high": corr["pearson_high"],
         "gap_accuracy_pearson_ci": [corr["pearson_low"], corr["pearson_high"]] if corr["pearson"] is not None else None,
         "gap_accuracy_spearman": corr["spearman"],
         "pairs_per_s": pair_speed(timing, strong, weak),
         "seq_per_s": dict(zip(timing.model, timing.seq_per_s)) if len(timing) else {},
         "ratio_prefers_longer": prefers_longer[main_label],
-        "router_accuracy": acc if acc == acc else None, "router_domains": router["domains"],
-        "router_fallbacks": router["fallbacks"], "torch_threads": torch_threads,
+        "router_accuracy": acc if acc == acc else None,
+        "router_domains": router["domains"],
+        "router_fallbacks": router["fallbacks"],
+        "torch_threads": torch_threads,
         "customisation": custom_rows.set_index("prompting").to_dict(orient="index") if custom_rows is not None else {},
         "onpolicy_pairs": onpolicy_rows,
         "trained": {k: {"pairs": v["n_pairs"], "steps": v["steps"]} for k, v in onpolicy_log.items()},
@@ -365,4 +576,5 @@ def run_metrics(*, strong: str, weak: str, variant: str, eval_set: Sequence, mai
 
 def _numeric(series):
     import pandas as pd
+
     return pd.to_numeric(series)

@@ -1,10 +1,11 @@
 """Loading records from a shipped data set, a local file, or a hub data set id.
 
-    load_records("builtin:quickstart_facts.jsonl")       # shipped with the package (written by us)
-    load_records("path/to/tasks.jsonl")                  # local JSONL / JSON / CSV / parquet
-    load_records("allenai/WildBench", config="v2", split="test")   # hub (needs network or cache)
-    load_records("run:10_wildchat")       # data/prompts.jsonl of 10's run with this run's name (core.runs.run_source)
+load_records("builtin:quickstart_facts.jsonl")       # shipped with the package (written by us)
+load_records("path/to/tasks.jsonl")                  # local JSONL / JSON / CSV / parquet
+load_records("allenai/WildBench", config="v2", split="test")   # hub (needs network or cache)
+load_records("run:10_wildchat")       # data/prompts.jsonl of 10's run with this run's name (core.runs.run_source)
 """
+
 from __future__ import annotations
 
 import json
@@ -38,15 +39,23 @@ READ_SECONDS = float(os.environ.get("HELPERS_READ_SECONDS", 120))  # a read slow
 
 def check_regular(path: str | Path, max_bytes: int = MAX_DATA_BYTES) -> Path:
     """``path`` if it is a regular file of at most ``max_bytes`` (a stat: never opens a FIFO or a device)."""
-    return files.check_regular(path, max_bytes, what="data file", error=DataError,
-                               limit_hint=" (HELPERS_MAX_DATA_BYTES)")
+    return files.check_regular(
+        path, max_bytes, what="data file", error=DataError, limit_hint=" (HELPERS_MAX_DATA_BYTES)"
+    )
 
 
 def read_local_bytes(path: str | Path, max_bytes: int = MAX_DATA_BYTES, seconds: float = READ_SECONDS) -> bytes:
     """The bytes of a local data file, bounded: regular files only (a FIFO, ``/dev/zero`` or a folder is a
     DataError, never a hang or an endless read), at most ``max_bytes``, read within ``seconds``."""
-    return files.read_bounded(path, max_bytes, seconds=seconds, what="data file", error=DataError,
-                              limit_hint=" (HELPERS_MAX_DATA_BYTES)", time_hint=" (HELPERS_READ_SECONDS)")
+    return files.read_bounded(
+        path,
+        max_bytes,
+        seconds=seconds,
+        what="data file",
+        error=DataError,
+        limit_hint=" (HELPERS_MAX_DATA_BYTES)",
+        time_hint=" (HELPERS_READ_SECONDS)",
+    )
 
 
 def read_local_text(path: str | Path) -> str:
@@ -79,15 +88,20 @@ def _read_local(path: Path) -> list[dict]:
             return _records(rows, path)
         if path.suffix == ".json":
             data = json.loads(read_local_text(path))
-            rows = data if isinstance(data, list) else (data.get("records") or data.get("data") or [data]
-                                                        if isinstance(data, dict) else data)
+            rows = (
+                data
+                if isinstance(data, list)
+                else (data.get("records") or data.get("data") or [data] if isinstance(data, dict) else data)
+            )
             return _records(rows, path)
         if path.suffix not in LOCAL_SUFFIXES:
-            raise DataError(f"data file {path}: unknown format {path.suffix or '(no suffix)'} "
-                            f"(use {', '.join(LOCAL_SUFFIXES)})")
+            raise DataError(
+                f"data file {path}: unknown format {path.suffix or '(no suffix)'} (use {', '.join(LOCAL_SUFFIXES)})"
+            )
         import io
 
         import pandas as pd
+
         raw = io.BytesIO(read_local_bytes(path))
         df = pd.read_csv(raw) if path.suffix == ".csv" else pd.read_parquet(raw)
         return df.to_dict(orient="records")
@@ -101,19 +115,26 @@ def _read_local(path: Path) -> list[dict]:
 
 def is_hub_id(source: str) -> bool:
     """``org/name`` that is not a local path or a shipped data set."""
-    return (isinstance(source, str) and not source.startswith(("builtin:", ".", "/", "~")) and source.count("/") == 1
-            and not source.endswith(LOCAL_SUFFIXES + (".txt",)) and not Path(source).expanduser().exists())
+    return (
+        isinstance(source, str)
+        and not source.startswith(("builtin:", ".", "/", "~"))
+        and source.count("/") == 1
+        and not source.endswith(LOCAL_SUFFIXES + (".txt",))
+        and not Path(source).expanduser().exists()
+    )
 
 
 def _in_dataset_cache(repo_id: str) -> bool:
     try:
         from huggingface_hub import scan_cache_dir
+
         if any(r.repo_id == repo_id and r.repo_type == "dataset" for r in scan_cache_dir().repos):
             return True
     except Exception:
         pass
     try:
         from datasets import config
+
         return any(Path(config.HF_DATASETS_CACHE).glob(repo_id.replace("/", "___") + "*"))
     except Exception:
         return False
@@ -122,17 +143,22 @@ def _in_dataset_cache(repo_id: str) -> bool:
 def check_hub_dataset(repo_id: str, timeout: float = 10.0) -> None:
     """DataError unless the hub data set can be loaded: cached when offline, known to the hub when online."""
     from . import rehearsal
+
     if rehearsal.active() or _in_dataset_cache(repo_id):
         return
     if os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("HF_DATASETS_OFFLINE") == "1":
-        raise DataError(f"hub data set {repo_id!r} is not in the local cache and HF_HUB_OFFLINE=1: download it on a "
-                        f"machine with hub access, or give a local file or a builtin: set")
+        raise DataError(
+            f"hub data set {repo_id!r} is not in the local cache and HF_HUB_OFFLINE=1: download it on a "
+            f"machine with hub access, or give a local file or a builtin: set"
+        )
     answer = ask_hub(repo_id, "dataset", timeout)
     if answer == "missing":
         raise DataError(f"hub data set {repo_id!r} does not exist (or needs a token: set HF_TOKEN)")
     if answer:
-        raise DataError(f"hub data set {repo_id!r} cannot be checked: the hub is not reachable "
-                        f"{answer.split(' ', 1)[1]}; set HF_HUB_OFFLINE=1 with a cached copy, or give a local file")
+        raise DataError(
+            f"hub data set {repo_id!r} cannot be checked: the hub is not reachable "
+            f"{answer.split(' ', 1)[1]}; set HF_HUB_OFFLINE=1 with a cached copy, or give a local file"
+        )
 
 
 def check_source(param: str, source: str, load: Callable[[str], Any] | None = None) -> None:
@@ -150,20 +176,24 @@ def check_source(param: str, source: str, load: Callable[[str], Any] | None = No
             raise DataError(f"data source {source!r} has no records")
     except Exception as exc:  # the loader's own complaint (DataError, KeyError of a missing field, ...) is bad input
         text = str(exc).splitlines()[0] if str(exc) else ""
-        raise ValueError(f"parameter {param!r}: {type(exc).__name__ + ': ' if not isinstance(exc, ValueError) else ''}"
-                         f"{text}"[:400]) from None
+        raise ValueError(
+            f"parameter {param!r}: {type(exc).__name__ + ': ' if not isinstance(exc, ValueError) else ''}{text}"[:400]
+        ) from None
 
 
-def load_records(source: str, split: str = "train", config: str | None = None, limit: int | None = None,
-                 required: Sequence[str] = ()) -> list[dict[str, Any]]:
+def load_records(
+    source: str, split: str = "train", config: str | None = None, limit: int | None = None, required: Sequence[str] = ()
+) -> list[dict[str, Any]]:
     """Records (dicts) from ``source``; checks that the ``required`` fields are present."""
     if not source:
         raise DataError("data source is empty: give builtin:NAME, a local file, or a hub data set id")
     from . import rehearsal
+
     if rehearsal.active():
         source = rehearsal.data_source(source)
     if source.startswith("run:"):  # another notebook's published file, same run name (core.runs.run_source)
         from .runs import run_source
+
         path = run_source(source)
         if not path.exists():
             raise DataError(f"{source}: {path} not found; run {source[4:].split('/')[0]} with the same run name first")
@@ -174,6 +204,7 @@ def load_records(source: str, split: str = "train", config: str | None = None, l
         path = Path(source).expanduser()
         if path.is_dir():
             from datasets import load_from_disk
+
             ds = load_from_disk(str(path))
             records = (ds[split] if hasattr(ds, "keys") else ds).to_list()
         else:
@@ -183,11 +214,14 @@ def load_records(source: str, split: str = "train", config: str | None = None, l
     else:
         try:
             from datasets import load_dataset
+
             ds = load_dataset(source, config, split=split)
         except Exception as exc:  # network, auth, unknown split: say which source failed and why
-            raise DataError(f"could not load hub data set {source!r} (config={config}, split={split}): "
-                            f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}. Offline, "
-                            f"use a local file or a builtin: set") from None
+            raise DataError(
+                f"could not load hub data set {source!r} (config={config}, split={split}): "
+                f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}. Offline, "
+                f"use a local file or a builtin: set"
+            ) from None
         records = ds.to_list() if limit is None else ds.select(range(min(limit, len(ds)))).to_list()
     if limit is not None:
         records = records[:limit]
@@ -196,5 +230,7 @@ def load_records(source: str, split: str = "train", config: str | None = None, l
     for n, rec in enumerate(records):
         missing = [f for f in required if f not in rec]
         if missing:
-            raise DataError(f"data source {source!r}: record {n + 1} lacks the fields {missing} (has: {sorted(rec)[:12]})")
+            raise DataError(
+                f"data source {source!r}: record {n + 1} lacks the fields {missing} (has: {sorted(rec)[:12]})"
+            )
     return records

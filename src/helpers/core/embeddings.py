@@ -8,6 +8,7 @@ Distances are squared Euclidean distances between unit-normalised embeddings (wh
 ``IndexFlatL2`` reports for normalised vectors): ``d = 2 - 2 cos``, 0 for identical texts, 2 for
 orthogonal ones. A threshold of 0.05 means cosine similarity above 0.975.
 """
+
 from __future__ import annotations
 
 import functools
@@ -22,19 +23,26 @@ from .models import DEFAULT_EMBEDDER, resolve_embedder
 def load_embedder(name: str = DEFAULT_EMBEDDER, device: str = "cpu"):
     """A SentenceTransformer loaded once per process (the offline all-MiniLM-L6-v2 by default)."""
     from sentence_transformers import SentenceTransformer
+
     return SentenceTransformer(resolve_embedder(name), device=device)
 
 
-def embed(texts: Sequence[str], model: str = DEFAULT_EMBEDDER, batch_size: int = 64, device: str = "cpu",
-          progress: bool = False) -> np.ndarray:
+def embed(
+    texts: Sequence[str],
+    model: str = DEFAULT_EMBEDDER,
+    batch_size: int = 64,
+    device: str = "cpu",
+    progress: bool = False,
+) -> np.ndarray:
     """Unit-normalised embeddings, one row per text (an empty list gives a (0, dim) array)."""
     texts = ["" if t is None else str(t) for t in texts]
     encoder = load_embedder(model, device)
     if not texts:
         dim = getattr(encoder, "get_embedding_dimension", None) or encoder.get_sentence_embedding_dimension
         return np.zeros((0, dim()), dtype=np.float32)
-    emb = encoder.encode(texts, batch_size=batch_size, convert_to_numpy=True, normalize_embeddings=True,
-                         show_progress_bar=progress)
+    emb = encoder.encode(
+        texts, batch_size=batch_size, convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=progress
+    )
     return np.asarray(emb, dtype=np.float32)
 
 
@@ -53,11 +61,13 @@ def nearest_neighbors(emb: np.ndarray, k: int = 5) -> tuple[np.ndarray, np.ndarr
     kk = min(k + 1, n)  # +1: each row finds itself
     try:
         import faiss  # type: ignore
+
         index = faiss.IndexFlatL2(emb.shape[1])
         index.add(emb)
         d, i = index.search(emb, kk)
     except ImportError:
         from sklearn.neighbors import NearestNeighbors
+
         nn = NearestNeighbors(n_neighbors=kk, algorithm="brute", metric="euclidean").fit(emb)
         d, i = nn.kneighbors(emb)
         d = d.astype(np.float32) ** 2
@@ -77,6 +87,7 @@ def duplicate_info(dist: np.ndarray, idx: np.ndarray, threshold: float) -> list[
     for r in range(len(dist)):
         close = [int(j) for d, j in zip(dist[r], idx[r]) if j >= 0 and d < threshold]
         nearest = float(dist[r, 0]) if len(dist[r]) and np.isfinite(dist[r, 0]) else None
-        out.append({"min_neighbor_distance": nearest, "repeat_count": len(close),
-                    "min_similar_index": min([r] + close)})
+        out.append(
+            {"min_neighbor_distance": nearest, "repeat_count": len(close), "min_similar_index": min([r] + close)}
+        )
     return out

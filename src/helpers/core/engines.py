@@ -23,6 +23,7 @@ model on 127.0.0.1 (``serving.suite_engines``) and exports ``HELPERS_VLLM_SERVER
 URL}``; a Generator, LogProbScorer or Judge whose backend resolves to vLLM for that model talks to the server instead of
 starting its own engine, so a suite pays each model's start-up once.
 """
+
 from __future__ import annotations
 
 import gc
@@ -69,28 +70,40 @@ def _env_settings() -> EngineSettings:
             return cast(raw) if raw else 0
         except ValueError:
             raise ValueError(f"environment variable {name}={raw!r} is not a number") from None
-    return EngineSettings(num("HELPERS_VLLM_GPU_UTIL", float), num("HELPERS_VLLM_MAX_MODEL_LEN", int),
-                          num("HELPERS_VLLM_TP", int), num(THREADS_ENV, int))
+
+    return EngineSettings(
+        num("HELPERS_VLLM_GPU_UTIL", float),
+        num("HELPERS_VLLM_MAX_MODEL_LEN", int),
+        num("HELPERS_VLLM_TP", int),
+        num(THREADS_ENV, int),
+    )
 
 
 def settings() -> EngineSettings:
     """The effective settings: values given to ``configure`` win over the environment; 0 means the default."""
     env = _env_settings()
-    return EngineSettings(**{f.name: getattr(_configured, f.name) or getattr(env, f.name) for f in fields(EngineSettings)})
+    return EngineSettings(
+        **{f.name: getattr(_configured, f.name) or getattr(env, f.name) for f in fields(EngineSettings)}
+    )
 
 
-def configure(gpu_memory_utilization: float = 0.0, max_model_len: int = 0, tensor_parallel_size: int = 0,
-              torch_threads: int = 0) -> EngineSettings:
+def configure(
+    gpu_memory_utilization: float = 0.0, max_model_len: int = 0, tensor_parallel_size: int = 0, torch_threads: int = 0
+) -> EngineSettings:
     """Set this process's engine defaults (a notebook calls it with its params) and apply the thread count."""
     global _configured
     if not 0 <= gpu_memory_utilization <= 1:
         raise ValueError(f"gpu_memory_utilization must be in [0, 1] (0: default), not {gpu_memory_utilization}")
-    for name, value in (("max_model_len", max_model_len), ("tensor_parallel_size", tensor_parallel_size),
-                        ("torch_threads", torch_threads)):
+    for name, value in (
+        ("max_model_len", max_model_len),
+        ("tensor_parallel_size", tensor_parallel_size),
+        ("torch_threads", torch_threads),
+    ):
         if int(value) != value or value < 0:
             raise ValueError(f"{name} must be a whole number >= 0 (0: default), not {value!r}")
-    _configured = EngineSettings(float(gpu_memory_utilization), int(max_model_len), int(tensor_parallel_size),
-                                 int(torch_threads))
+    _configured = EngineSettings(
+        float(gpu_memory_utilization), int(max_model_len), int(tensor_parallel_size), int(torch_threads)
+    )
     apply_threads(torch_threads)
     return settings()
 
@@ -175,6 +188,7 @@ def apply_threads(requested: int = 0) -> int:
     global _applied
     n = choose_threads(requested or settings().torch_threads)
     import torch
+
     torch.set_num_threads(n)
     _applied = n
     return n
@@ -191,18 +205,21 @@ def free_memory() -> None:
     gc.collect()
     try:
         import torch
+
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
     except ImportError:
         pass
 
 
-def run_in_batches(n: int, batch_size: int, process: Callable[[int, int], None],
-                   on_shrink: Callable[[int], None] | None = None) -> int:
+def run_in_batches(
+    n: int, batch_size: int, process: Callable[[int, int], None], on_shrink: Callable[[int], None] | None = None
+) -> int:
     """``process(start, stop)`` over ``range(n)`` in consecutive batches of ``batch_size``; a batch that runs out of
     GPU memory is run again at half the size (``on_shrink(new size)`` is told), down to 1, where the error is raised.
     Returns the batch size that worked last (a caller keeps it for its next call)."""
     import torch
+
     start = 0
     while start < n:
         stop = min(n, start + batch_size)
@@ -254,5 +271,20 @@ def server_for(path: str) -> str | None:
     return None
 
 
-__all__ = ["EngineSettings", "configure", "settings", "reset", "vllm_kwargs", "pick", "available_cores",
-           "choose_threads", "apply_threads", "ensure_threads", "free_memory", "run_in_batches", "on_gpu", "shared_servers", "server_for"]
+__all__ = [
+    "EngineSettings",
+    "configure",
+    "settings",
+    "reset",
+    "vllm_kwargs",
+    "pick",
+    "available_cores",
+    "choose_threads",
+    "apply_threads",
+    "ensure_threads",
+    "free_memory",
+    "run_in_batches",
+    "on_gpu",
+    "shared_servers",
+    "server_for",
+]

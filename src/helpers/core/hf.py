@@ -1,4 +1,5 @@
 """Loading transformers models and tokenizers once per process, and prompt rendering/encoding."""
+
 from __future__ import annotations
 
 import functools
@@ -14,12 +15,14 @@ class ChatTemplateError(ValueError):
 
 def device_name() -> str:
     import torch
+
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def resolve_dtype(dtype: str = "auto", device: str | None = None):
     """'auto' -> bfloat16 on GPU, float32 on CPU (bf16 is several times slower on CPUs without bf16 units)."""
     import torch
+
     device = device or device_name()
     if dtype == "auto":
         return torch.bfloat16 if device == "cuda" else torch.float32
@@ -32,6 +35,7 @@ def resolve_dtype(dtype: str = "auto", device: str | None = None):
 @functools.lru_cache(maxsize=8)
 def load_tokenizer(path: str):
     from transformers import AutoTokenizer
+
     tok = AutoTokenizer.from_pretrained(path)
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
@@ -50,10 +54,12 @@ def load_causal_lm(path: str, dtype: str = "auto", device: str | None = None):
     only frees the memory once no helper uses the model any more.
     """
     from transformers import AutoModelForCausalLM
+
     device = device or device_name()
     key = (str(path), dtype, device)
     if key not in _MODELS:
         from . import engines
+
         engines.ensure_threads()
         model = AutoModelForCausalLM.from_pretrained(path, dtype=resolve_dtype(dtype, device))
         _MODELS[key] = model.to(device).eval()
@@ -88,7 +94,8 @@ def check_chat_prompts(prompts: Sequence[Prompt], tokenizer, model_name: str) ->
     if any(not isinstance(p, str) for p in prompts) and not has_chat_template(tokenizer):
         raise ChatTemplateError(
             f"model {model_name} has no chat template, but chat messages were given: pass raw prompt "
-            f"strings, or use an instruction-tuned model (e.g. smollm2-135m-instruct)")
+            f"strings, or use an instruction-tuned model (e.g. smollm2-135m-instruct)"
+        )
 
 
 def render(tokenizer, prompt: Prompt, add_generation_prompt: bool = True) -> str:

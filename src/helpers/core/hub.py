@@ -4,6 +4,7 @@
 or it needs a token), or ``"unreachable (Name)"`` (network down, proxy, timeout), and the caller turns that into
 its own error naming the parameter and the fix.
 """
+
 from __future__ import annotations
 
 
@@ -12,6 +13,7 @@ def ask_hub(repo_id: str, repo_type: str = "model", timeout: float = 10.0) -> st
     try:
         from huggingface_hub import HfApi
         from huggingface_hub.utils import RepositoryNotFoundError
+
         info = HfApi().dataset_info if repo_type == "dataset" else HfApi().model_info
         info(repo_id, timeout=timeout)
     except RepositoryNotFoundError:

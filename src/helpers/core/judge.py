@@ -27,6 +27,7 @@ A local model can also be served as an OpenAI-compatible endpoint on loopback (`
     with serve_local("smollm2-135m-instruct", port=8011) as server:
         judge = Judge(server.name, base_url=server.base_url, cache_dir="judge_cache")
 """
+
 from __future__ import annotations
 
 import os
@@ -54,16 +55,32 @@ def judge_identity(model: str, base_url: str = "") -> str:
     if not base_url:
         return model
     from urllib.parse import urlparse
+
     host = (urlparse(base_url).hostname or "").lower()
     return f"{model}@local-endpoint" if host in ("127.0.0.1", "localhost", "::1") else f"{model}@{base_url.rstrip('/')}"
 
 
 class Judge(engines.Releasable):
-    def __init__(self, model: str = "smollm2-135m-instruct", base_url: str = "", api_key_env: str = "OPENAI_API_KEY",
-                 backend: str = "auto", cache_dir: str | Path | None = None, temperature: float = 0.0,
-                 max_tokens: int = 512, concurrency: int = 8, batch_size: int = 32, on_error: str = "raise",
-                 max_model_len: int = 0, timeout: float = 120.0, max_retries: int = 2, health_check: bool = True,
-                 tensor_parallel_size: int = 0, gpu_memory_utilization: float = 0.0, executor=None):
+    def __init__(
+        self,
+        model: str = "smollm2-135m-instruct",
+        base_url: str = "",
+        api_key_env: str = "OPENAI_API_KEY",
+        backend: str = "auto",
+        cache_dir: str | Path | None = None,
+        temperature: float = 0.0,
+        max_tokens: int = 512,
+        concurrency: int = 8,
+        batch_size: int = 32,
+        on_error: str = "raise",
+        max_model_len: int = 0,
+        timeout: float = 120.0,
+        max_retries: int = 2,
+        health_check: bool = True,
+        tensor_parallel_size: int = 0,
+        gpu_memory_utilization: float = 0.0,
+        executor=None,
+    ):
         """``on_error``: "raise" (an endpoint failure stops the call with JudgeError) or "empty" (the failed
         prompt gets "" -- counted in ``errors``, not cached, retried by the next call). A local judge's
         prompts longer than ``max_model_len - max_tokens`` tokens are failures of the same kind.
@@ -95,13 +112,22 @@ class Judge(engines.Releasable):
         self.batch_size = max(1, batch_size)
         self.name = judge_identity(model, self.base_url)
         self._lock = threading.Lock()
-        self._cache = JsonlStore(Path(cache_dir) / f"judge-{stable_id(self.name, length=10)}.jsonl") if cache_dir else None
+        self._cache = (
+            JsonlStore(Path(cache_dir) / f"judge-{stable_id(self.name, length=10)}.jsonl") if cache_dir else None
+        )
         from .executor import as_executor
+
         self.executor = as_executor(executor)
         # what a replica needs to build the same local judge (plain data; executor ray only)
-        self._worker_kwargs = dict(model=model, backend=backend, temperature=temperature, max_tokens=max_tokens,
-                                   on_error=on_error, max_model_len=max_model_len,
-                                   gpu_memory_utilization=gpu_memory_utilization)
+        self._worker_kwargs = dict(
+            model=model,
+            backend=backend,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            on_error=on_error,
+            max_model_len=max_model_len,
+            gpu_memory_utilization=gpu_memory_utilization,
+        )
         on_ray = self.executor.kind == "ray" and not self.base_url
         if on_ray and self._cache is None:
             raise JudgeError(f"judge {model} on Ray needs cache_dir: the replicas' judgements are stored there")
@@ -113,6 +139,7 @@ class Judge(engines.Releasable):
             if health_check:
                 from .params import ParamsError
                 from .precheck import check_endpoint
+
                 try:
                     check_endpoint(self.base_url, api_key_env, timeout=min(timeout, 10.0))
                 except ParamsError as exc:
@@ -122,9 +149,14 @@ class Judge(engines.Releasable):
             self._gen = None
         else:
             self._client = None
-            self._gen = Generator(model, backend=backend, max_model_len=max_model_len,
-                                  tensor_parallel_size=tensor_parallel_size, gpu_memory_utilization=gpu_memory_utilization,
-                                  load=not on_ray)  # on Ray the replicas load the model; here the template only
+            self._gen = Generator(
+                model,
+                backend=backend,
+                max_model_len=max_model_len,
+                tensor_parallel_size=tensor_parallel_size,
+                gpu_memory_utilization=gpu_memory_utilization,
+                load=not on_ray,
+            )  # on Ray the replicas load the model; here the template only
             max_model_len = self._gen.max_model_len
         self.max_model_len = max_model_len
 
@@ -153,8 +185,10 @@ class Judge(engines.Releasable):
         returned text starts with it. An endpoint judge raises JudgeError when it is given.
         """
         if prefill and self._gen is None:
-            raise JudgeError(f"judge {self.name} is an OpenAI-compatible endpoint: chat completions cannot "
-                             f"continue a prefilled assistant reply; pass prefill='' (or judge locally)")
+            raise JudgeError(
+                f"judge {self.name} is an OpenAI-compatible endpoint: chat completions cannot "
+                f"continue a prefilled assistant reply; pass prefill='' (or judge locally)"
+            )
         keys = [self.key(m, prefill) for m in prompts]
         todo: dict[str, Messages] = {}
         for k, m in zip(keys, prompts):
@@ -166,9 +200,10 @@ class Judge(engines.Releasable):
         failed: set[str] = set()
         items = list(todo.items())
         from tqdm.auto import tqdm
+
         with tqdm(total=len(items), desc=f"{desc} ({self.name})", unit="call", disable=not items) as bar:
             for start in range(0, len(items), self.batch_size):
-                chunk = items[start:start + self.batch_size]
+                chunk = items[start : start + self.batch_size]
                 texts = self._call([m for _, m in chunk], prefill)
                 self.requests += len(chunk)
                 records = [{"id": k, "text": t} for (k, _), t in zip(chunk, texts) if t is not None]
@@ -187,7 +222,10 @@ class Judge(engines.Releasable):
         from tqdm.auto import tqdm
 
         from .executor import WorkerSpec
-        spec = WorkerSpec(judge_worker, {**self._worker_kwargs, "tensor_parallel_size": self.executor.tensor_parallel_size})
+
+        spec = WorkerSpec(
+            judge_worker, {**self._worker_kwargs, "tensor_parallel_size": self.executor.tensor_parallel_size}
+        )
         items = [{"id": k, "messages": m, "prefill": prefill} for k, m in todo.items()]  # one pool for every prefill
         failed: set[str] = set()
         with tqdm(total=len(items), desc=f"{desc} ({self.name})", unit="call") as bar:
@@ -203,30 +241,39 @@ class Judge(engines.Releasable):
     def _call(self, prompts: list[Messages], prefill: str = "") -> list[str | None]:
         if self._gen is not None:
             from . import hf
+
             limit = self.max_model_len - self.max_tokens
             texts = [self.render(p, prefill) for p in prompts]  # raw strings: the generator uses them verbatim
             fits = [len(hf.encode(self._gen.tokenizer, t)) <= limit for t in texts]
             if not all(fits):
                 if self.on_error == "raise":
-                    raise JudgeError(f"{fits.count(False)} judge prompt(s) exceed {limit} tokens (max_model_len "
-                                     f"{self.max_model_len} - max_tokens {self.max_tokens}): truncate the inputs")
+                    raise JudgeError(
+                        f"{fits.count(False)} judge prompt(s) exceed {limit} tokens (max_model_len "
+                        f"{self.max_model_len} - max_tokens {self.max_tokens}): truncate the inputs"
+                    )
                 self.errors += fits.count(False)
             ok = [t for t, f in zip(texts, fits) if f]
-            outs = iter(self._gen.generate(ok, Sampling(temperature=self.temperature, max_tokens=self.max_tokens),
-                                           desc="judge") if ok else [])
+            outs = iter(
+                self._gen.generate(ok, Sampling(temperature=self.temperature, max_tokens=self.max_tokens), desc="judge")
+                if ok
+                else []
+            )
             return [prefill + next(outs)[0].text if f else None for f in fits]
 
         def one(messages: Messages) -> str | None:
             try:
-                resp = self._client.chat.completions.create(model=self.model, messages=messages,
-                                                            temperature=self.temperature, max_tokens=self.max_tokens)
+                resp = self._client.chat.completions.create(
+                    model=self.model, messages=messages, temperature=self.temperature, max_tokens=self.max_tokens
+                )
             except Exception as exc:  # connection refused, auth, unknown model: name the endpoint
                 if self.on_error == "empty":
                     with self._lock:
                         self.errors += 1
                     return None
-                raise JudgeError(f"judge endpoint {self.base_url} (model {self.model}) failed: "
-                                 f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
+                raise JudgeError(
+                    f"judge endpoint {self.base_url} (model {self.model}) failed: "
+                    f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+                ) from None
             text = reply_text(resp)
             if text is None:
                 with self._lock:
@@ -249,8 +296,11 @@ def judge_worker(model: str, **judge_kwargs):
         if len(prefills) > 1:
             raise ValueError(f"judge_worker: one prefill per batch, got {sorted(prefills)}")
         texts = judge._call([it["messages"] for it in batch], prefills.pop() if prefills else "")
-        return [{"id": it["id"], "text": t} if t is not None else {"id": it["id"], "text": "", RETRY: True}
-                for it, t in zip(batch, texts)]
+        return [
+            {"id": it["id"], "text": t} if t is not None else {"id": it["id"], "text": "", RETRY: True}
+            for it, t in zip(batch, texts)
+        ]
+
     return process
 
 

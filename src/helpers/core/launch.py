@@ -6,6 +6,7 @@
 ``train_job`` here (``opts.launcher == "local"``) or through ``launch``; ``run_launched`` runs any job module
 (ours, or an experiment's own, e.g. tulu's PPO) under a ``launch_command`` and reads its result back.
 """
+
 from __future__ import annotations
 
 import os
@@ -33,8 +34,9 @@ from .training import (
 )
 
 
-def run_training(kind: str, model: str, dataset, out_dir: str | Path, opts: TrainOptions, config: dict,
-                 timeout: float | None = None) -> dict:
+def run_training(
+    kind: str, model: str, dataset, out_dir: str | Path, opts: TrainOptions, config: dict, timeout: float | None = None
+) -> dict:
     """Train ``model`` on ``dataset`` with the TRL trainer of ``kind`` (sft | dpo | simpo | reward), in this
     process (``opts.launcher == "local"``) or under ``accelerate launch`` (a subprocess that runs
     ``helpers.core.train_job``). ``config`` is passed to the TRL ``*Config`` (max_steps, learning_rate,
@@ -55,8 +57,15 @@ def run_training(kind: str, model: str, dataset, out_dir: str | Path, opts: Trai
         return read_json(out_dir / "train_result.json")
     start = time.perf_counter()
     with resumable(out_dir, key) as work:
-        spec = {"kind": kind, "model": resolve_model(model), "work": str(work.path), "final": str(work.final),
-                "options": asdict(opts), "config": config, "result": str(work.path / "result.json")}
+        spec = {
+            "kind": kind,
+            "model": resolve_model(model),
+            "work": str(work.path),
+            "final": str(work.final),
+            "options": asdict(opts),
+            "config": config,
+            "result": str(work.path / "result.json"),
+        }
         if opts.launcher == "local":
             result = train_job.run(spec, dataset=dataset)
         else:
@@ -72,6 +81,7 @@ def run_training(kind: str, model: str, dataset, out_dir: str | Path, opts: Trai
 def _as_dataset(dataset):
     if isinstance(dataset, list):
         from datasets import Dataset
+
         return Dataset.from_list(dataset)
     return dataset
 
@@ -86,22 +96,33 @@ def launch_command(spec_path: str | Path, opts: TrainOptions, module: str = "hel
     extra = []
     if cfg.get("use_cpu") and n > 1:  # several CPU processes through accelerate's torchrun path (see above)
         import yaml
+
         multi = {**cfg, "distributed_type": "MULTI_GPU", "use_cpu": False, "num_processes": n, "gpu_ids": "all"}
         cfg_path = Path(spec_path).parent / "accelerate-multi-cpu.yaml"
         cfg_path.write_text(yaml.safe_dump(multi), encoding="utf-8")
         extra = ["--main_process_port", str(free_port())]
     elif n != int(cfg.get("num_processes") or 1):  # fewer GPUs here than the config was written for
         extra = ["--num_processes", str(n)]
-    return [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(cfg_path), *extra,
-            "-m", module, str(spec_path)]
+    return [
+        sys.executable,
+        "-m",
+        "accelerate.commands.launch",
+        "--config_file",
+        str(cfg_path),
+        *extra,
+        "-m",
+        module,
+        str(spec_path),
+    ]
 
 
 def launch(spec: dict, opts: TrainOptions, timeout: float | None = None) -> dict:
     """Write ``spec`` as JSON into its work folder, run the job under ``accelerate launch``, wait, and
     return the result the job wrote (its output goes to ``work/launch.log``; a failure raises with the
     last lines of it)."""
-    return run_launched(spec, lambda spec_path: launch_command(spec_path, opts), f"accelerate launch ({opts.launcher})",
-                        timeout)
+    return run_launched(
+        spec, lambda spec_path: launch_command(spec_path, opts), f"accelerate launch ({opts.launcher})", timeout
+    )
 
 
 def run_launched(spec: dict, command: Callable[[Path], list[str]], what: str, timeout: float | None = None) -> dict:

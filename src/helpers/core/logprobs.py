@@ -9,6 +9,7 @@ response is tokenised on its own and appended, so the scored tokens are exactly 
 (plus the end-of-turn token when ``add_end_of_turn``). Prompts are left-truncated and responses
 right-truncated to the limits given.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -51,11 +52,22 @@ class LogProbScorer(engines.Releasable):
     per token (tests/test_logprobs_vllm.py). ``release()`` (or a ``with`` block) gives the memory back.
     """
 
-    def __init__(self, model: str, dtype: str = "auto", batch_size: int = 8, device: str | None = None,
-                 max_prompt_tokens: int = 2048, max_response_tokens: int = 1024, add_end_of_turn: bool = True,
-                 backend: str = "auto", tensor_parallel_size: int = 0, max_model_len: int = 0,
-                 gpu_memory_utilization: float = 0.0):
+    def __init__(
+        self,
+        model: str,
+        dtype: str = "auto",
+        batch_size: int = 8,
+        device: str | None = None,
+        max_prompt_tokens: int = 2048,
+        max_response_tokens: int = 1024,
+        add_end_of_turn: bool = True,
+        backend: str = "auto",
+        tensor_parallel_size: int = 0,
+        max_model_len: int = 0,
+        gpu_memory_utilization: float = 0.0,
+    ):
         from . import engines, generation
+
         if backend not in LOGPROB_BACKENDS:
             raise ValueError(f"unknown log-prob backend {backend!r}: use one of {', '.join(LOGPROB_BACKENDS)}")
         self.model_name = model
@@ -83,19 +95,26 @@ class LogProbScorer(engines.Releasable):
                 if running and not (tensor_parallel_size or max_model_len or gpu_memory_utilization):
                     self._engine_key = running
                 else:
-                    self._engine_key = (self.path, dtype, engines.pick(tensor_parallel_size, "tensor_parallel_size", 1),
-                                        engines.pick(max_model_len, "max_model_len", 2048), gpu_memory_utilization)
+                    self._engine_key = (
+                        self.path,
+                        dtype,
+                        engines.pick(tensor_parallel_size, "tensor_parallel_size", 1),
+                        engines.pick(max_model_len, "max_model_len", 2048),
+                        gpu_memory_utilization,
+                    )
                 self._engine = generation._vllm_engine(self._engine_key)
                 self.max_model_len = self._engine_key[3]
         else:
             self.model = hf.load_causal_lm(self.path, dtype, self.device)
             import inspect
+
             self._keeps_logits = "logits_to_keep" in inspect.signature(self.model.forward).parameters
 
     def release(self) -> None:
         """Give the memory back: the vLLM engine stops once no other helper uses it; the transformers model
         leaves the process cache (freed when no other helper holds it). The scorer cannot score afterwards."""
         from . import engines, generation
+
         if self._engine_key is not None:
             generation._release_engine(self._engine_key)
         elif self.model is not None:
@@ -113,9 +132,11 @@ class LogProbScorer(engines.Releasable):
         if isinstance(prompt, str):
             r_text = response  # raw continuation: no turn structure to close
         else:
-            r_text = response if not self.end_of_turn or response.endswith(self.end_of_turn) else response + self.end_of_turn
+            r_text = (
+                response if not self.end_of_turn or response.endswith(self.end_of_turn) else response + self.end_of_turn
+            )
         r_ids = self.tokenizer(r_text, add_special_tokens=False).input_ids
-        return p_ids[-self.max_prompt_tokens:], r_ids[: self.max_response_tokens]
+        return p_ids[-self.max_prompt_tokens :], r_ids[: self.max_response_tokens]
 
     def score(self, pairs: Sequence[tuple[Prompt, str]], desc: str | None = None) -> list[ResponseLogProb]:
         pairs = list(pairs)
@@ -134,7 +155,7 @@ class LogProbScorer(engines.Releasable):
         for p, r in encoded:
             if len(p) + len(r) > limit:
                 self.truncated += 1
-                p = p[len(p) + len(r) - limit:]
+                p = p[len(p) + len(r) - limit :]
             seqs.append(list(p) + list(r))
             spans.append(len(r))
         if not seqs:
@@ -143,7 +164,7 @@ class LogProbScorer(engines.Releasable):
             rows = self._engine.prompt_logprobs(seqs)
         else:
             rows = vllm_prompt_logprobs(self._engine, seqs)
-        return [row[len(row) - n:] if n else [] for row, n in zip(rows, spans)]
+        return [row[len(row) - n :] if n else [] for row, n in zip(rows, spans)]
 
     def _score_vllm(self, encoded) -> list[ResponseLogProb]:
         out = []
@@ -160,8 +181,13 @@ class LogProbScorer(engines.Releasable):
         out: list[ResponseLogProb | None] = [None] * len(encoded)
         pad = self.tokenizer.pad_token_id or 0
         bs = self.batch_size
-        bar = tqdm(total=len(order), desc=desc or f"log-probs {self.model_name}", unit="pair", leave=False,
-                   disable=len(order) < 2 * bs)
+        bar = tqdm(
+            total=len(order),
+            desc=desc or f"log-probs {self.model_name}",
+            unit="pair",
+            leave=False,
+            disable=len(order) < 2 * bs,
+        )
 
         def run(start: int, stop: int) -> None:
             idx = order[start:stop]
@@ -171,8 +197,8 @@ class LogProbScorer(engines.Releasable):
             ids = torch.full((len(seqs), width), pad, dtype=torch.long)
             mask = torch.zeros((len(seqs), width), dtype=torch.long)
             for r, s in enumerate(seqs):  # left padding: every response ends at the last position
-                ids[r, width - len(s):] = torch.tensor(s)
-                mask[r, width - len(s):] = 1
+                ids[r, width - len(s) :] = torch.tensor(s)
+                mask[r, width - len(s) :] = 1
             kwargs = {"position_ids": (mask.cumsum(-1) - 1).clamp(min=0).to(self.device)}
             if self._keeps_logits:
                 kwargs["logits_to_keep"] = keep
@@ -186,8 +212,8 @@ class LogProbScorer(engines.Releasable):
                     continue
                 # the response token at position t is predicted by the logits at t - 1
                 first = width - n_r - 1 - offset
-                step = logits[r, first:first + n_r].float().log_softmax(-1)
-                target = ids[r, width - n_r:].to(step.device)
+                step = logits[r, first : first + n_r].float().log_softmax(-1)
+                target = ids[r, width - n_r :].to(step.device)
                 lp = step.gather(-1, target[:, None]).squeeze(-1)
                 total = float(lp.sum())
                 out[i] = ResponseLogProb(total, total / n_r, n_r)
@@ -204,15 +230,19 @@ def vllm_prompt_logprobs(backend, seqs: list[list[int]]) -> list[list[float | No
     from vllm import SamplingParams
 
     from .generation import token_logprob
+
     params = SamplingParams(max_tokens=1, temperature=0.0, prompt_logprobs=0)
     outs = backend.llm.generate([{"prompt_token_ids": s} for s in seqs], params, use_tqdm=False)
-    return [[None if d is None else token_logprob(d, tok) for d, tok in zip(o.prompt_logprobs, seq)]
-            for o, seq in zip(outs, seqs)]
+    return [
+        [None if d is None else token_logprob(d, tok) for d, tok in zip(o.prompt_logprobs, seq)]
+        for o, seq in zip(outs, seqs)
+    ]
 
 
 def token_logprobs_unbatched(model, tokenizer_ids_prompt: list[int], response_ids: list[int]) -> list[float]:
     """Reference computation, one token at a time with a fresh forward pass each (used by tests)."""
     import torch
+
     values = []
     ctx = list(tokenizer_ids_prompt)
     for tok in response_ids:
@@ -223,8 +253,13 @@ def token_logprobs_unbatched(model, tokenizer_ids_prompt: list[int], response_id
     return values
 
 
-def choice_logprobs(scorer: LogProbScorer, raws: Sequence[str], choices: Sequence[str],
-                    desc: str | None = None, batch_size: int | None = None) -> list[list[float]]:
+def choice_logprobs(
+    scorer: LogProbScorer,
+    raws: Sequence[str],
+    choices: Sequence[str],
+    desc: str | None = None,
+    batch_size: int | None = None,
+) -> list[list[float]]:
     """Summed log-prob of each of ``choices`` as the continuation of each raw prompt (the prompt encoded once).
 
     For picking one option by likelihood (a verdict label, a tag): the prompt is tokenised as
@@ -238,42 +273,59 @@ def choice_logprobs(scorer: LogProbScorer, raws: Sequence[str], choices: Sequenc
 
     tok, model = scorer.tokenizer, scorer.model
     c_ids = [tok(c, add_special_tokens=False).input_ids for c in choices]
-    if scorer.backend_name == "vllm":  # every (prompt, choice) as one sequence (prompt log-prob requests skip the prefix cache)
-        prompts = [hf.encode(tok, raw)[-scorer.max_prompt_tokens:] for raw in raws]
+    if (
+        scorer.backend_name == "vllm"
+    ):  # every (prompt, choice) as one sequence (prompt log-prob requests skip the prefix cache)
+        prompts = [hf.encode(tok, raw)[-scorer.max_prompt_tokens :] for raw in raws]
         lps = scorer.token_logprobs([(p, c) for p in prompts for c in c_ids])
         sums = [float(sum(x)) for x in lps]
-        return [sums[i * len(c_ids):(i + 1) * len(c_ids)] for i in range(len(prompts))]
+        return [sums[i * len(c_ids) : (i + 1) * len(c_ids)] for i in range(len(prompts))]
     device, pad = model.device, tok.pad_token_id or 0
     k, width = len(c_ids), max(len(c) for c in c_ids)
     cont = torch.full((k, width), pad, dtype=torch.long)
     for r, ids in enumerate(c_ids):  # right padding: pads come after every real token, so none attends to them
-        cont[r, :len(ids)] = torch.tensor(ids)
-    prompts = [hf.encode(tok, raw)[-scorer.max_prompt_tokens:] for raw in raws]
+        cont[r, : len(ids)] = torch.tensor(ids)
+    prompts = [hf.encode(tok, raw)[-scorer.max_prompt_tokens :] for raw in raws]
     order = sorted(range(len(prompts)), key=lambda i: -len(prompts[i]))  # similar lengths share a batch: little padding
     keep = {"logits_to_keep": 1} if getattr(scorer, "_keeps_logits", False) else {}
     out: list[list[float] | None] = [None] * len(prompts)
     # on a CPU one prompt at a time: batching 8 prompts x 12 choices was slower there (23.5 s vs 14.7 s for 24
     # Magpie tag prompts; the repeated caches cost more than the shared matmuls save), same numbers within 4e-5
     bs = max(1, batch_size or (scorer.batch_size if str(device) != "cpu" else 1))
-    for start in tqdm(range(0, len(order), bs), desc=desc or "choice log-probs", leave=False, disable=len(order) < 2 * bs):
-        idx = order[start:start + bs]
+    for start in tqdm(
+        range(0, len(order), bs), desc=desc or "choice log-probs", leave=False, disable=len(order) < 2 * bs
+    ):
+        idx = order[start : start + bs]
         longest = len(prompts[idx[0]])
         ids = torch.full((len(idx), longest), pad, dtype=torch.long)
         pmask = torch.zeros((len(idx), longest), dtype=torch.long)
         for r, i in enumerate(idx):  # left padding: every prompt ends at the last position
-            ids[r, longest - len(prompts[i]):] = torch.tensor(prompts[i])
-            pmask[r, longest - len(prompts[i]):] = 1
+            ids[r, longest - len(prompts[i]) :] = torch.tensor(prompts[i])
+            pmask[r, longest - len(prompts[i]) :] = 1
         with torch.inference_mode():
-            first = model(input_ids=ids.to(device), attention_mask=pmask.to(device),
-                          position_ids=(pmask.cumsum(-1) - 1).clamp(min=0).to(device), use_cache=True, **keep)
+            first = model(
+                input_ids=ids.to(device),
+                attention_mask=pmask.to(device),
+                position_ids=(pmask.cumsum(-1) - 1).clamp(min=0).to(device),
+                use_cache=True,
+                **keep,
+            )
             head = first.logits[:, -1].float().log_softmax(-1)  # predicts each choice's first token
             cache = first.past_key_values
             cache.batch_repeat_interleave(k)  # row b * k + c: prompt b, choice c
             lengths = torch.tensor([len(prompts[i]) for i in idx]).repeat_interleave(k)
             pos = lengths[:, None] + torch.arange(width)[None, :]
             mask = torch.cat([pmask.repeat_interleave(k, 0), torch.ones((len(idx) * k, width), dtype=torch.long)], 1)
-            rest = model(input_ids=cont.repeat(len(idx), 1).to(device), attention_mask=mask.to(device),
-                         position_ids=pos.to(device), past_key_values=cache).logits.float().log_softmax(-1)
+            rest = (
+                model(
+                    input_ids=cont.repeat(len(idx), 1).to(device),
+                    attention_mask=mask.to(device),
+                    position_ids=pos.to(device),
+                    past_key_values=cache,
+                )
+                .logits.float()
+                .log_softmax(-1)
+            )
         for b, i in enumerate(idx):
             row = []
             for c, cids in enumerate(c_ids):

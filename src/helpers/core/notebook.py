@@ -4,6 +4,7 @@
 
 The engine/Ray block of a parameters cell stays flat literals; what is done with it lives here.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -22,6 +23,7 @@ def start_notebook(name: str, params: dict[str, Any], graph: Any = None) -> tupl
     from . import engines
     from .plotting import use_style
     from .runs import Run
+
     engines.configure(**engine_settings(params))
     use_style()
     run = Run.current(name)

@@ -4,6 +4,7 @@ The parameters cell holds flat literal assignments (``name = value  # what it is
 defaults are the quick profile and their types are the schema every params file is checked
 against. Unknown keys and ill-typed values raise ``ParamsError`` with one line naming the fix.
 """
+
 from __future__ import annotations
 
 import ast
@@ -37,6 +38,7 @@ class ParamSpec:
     element is checked against the range or the choices. Comments never hold ``=`` (papermill's
     own parameter parser reads a comment with ``=`` as part of the value).
     """
+
     name: str
     default: Any
     comment: str
@@ -140,8 +142,9 @@ def read_param_specs(nb_path: str | Path) -> dict[str, ParamSpec]:
     specs: dict[str, ParamSpec] = {}
     for node in ast.parse(source).body:
         if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
-            raise ParamsError(f"{nb_path}: the parameters cell must hold only `name = literal` lines "
-                              f"(line {node.lineno} is not one)")
+            raise ParamsError(
+                f"{nb_path}: the parameters cell must hold only `name = literal` lines (line {node.lineno} is not one)"
+            )
         try:
             value = ast.literal_eval(node.value)
         except ValueError:
@@ -155,6 +158,7 @@ def _line_comments(source: str) -> dict[int, str]:
     """Line number -> the comment on that line (a ``#`` inside a string literal is not a comment)."""
     import io
     import tokenize
+
     toks = tokenize.generate_tokens(io.StringIO(source).readline)
     return {t.start[0]: t.string.lstrip("#").strip() for t in toks if t.type == tokenize.COMMENT}
 
@@ -170,8 +174,9 @@ def _check_scalar(name: str, value: Any, want: str, origin: str, what: str = "")
     if got != want and not (want == "float" and got == "int"):
         raise ParamsError(f"{origin}: parameter {name!r}{what} must be {want}, got {got} {_short(value)}")
     if got == "int" and abs(value) > MAX_INT:
-        raise ParamsError(f"{origin}: parameter {name!r}{what} is too large ({len(str(abs(value)))} digits; "
-                          f"at most {MAX_INT})")
+        raise ParamsError(
+            f"{origin}: parameter {name!r}{what} is too large ({len(str(abs(value)))} digits; at most {MAX_INT})"
+        )
     if got == "float" and not math.isfinite(value):
         raise ParamsError(f"{origin}: parameter {name!r}{what} must be a finite number, got {value!r}")
     return value
@@ -201,12 +206,15 @@ def _check_type(name: str, value: Any, spec: ParamSpec, origin: str) -> Any:
         except ParamsError as exc:
             if got == want or (want == "float" and got == "int"):
                 raise
-            raise ParamsError(f"{origin}: parameter {name!r} must be {want} (like the default {spec.default!r}), "
-                              f"got {got} {_short(value)}") from exc
+            raise ParamsError(
+                f"{origin}: parameter {name!r} must be {want} (like the default {spec.default!r}), "
+                f"got {got} {_short(value)}"
+            ) from exc
     if got == want:
         return value
-    raise ParamsError(f"{origin}: parameter {name!r} must be {want} (like the default {spec.default!r}), "
-                      f"got {got} {_short(value)}")
+    raise ParamsError(
+        f"{origin}: parameter {name!r} must be {want} (like the default {spec.default!r}), got {got} {_short(value)}"
+    )
 
 
 def _short(value: Any) -> str:
@@ -219,6 +227,7 @@ def validate_params(values: dict[str, Any], specs: dict[str, ParamSpec], origin:
     unknown = sorted(set(values) - set(specs))
     if unknown:
         import difflib
+
         hints = []
         for key in unknown:
             close = difflib.get_close_matches(key, specs, n=1)

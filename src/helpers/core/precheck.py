@@ -20,6 +20,7 @@ Conventions every notebook follows (so the runner needs to know no notebook):
 * a notebook may add cross-parameter checks: ``metadata.helpers.precheck = "module:function"``,
   a function that raises ValueError naming the parameter.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -101,15 +102,23 @@ def check_hub_model(key: str, repo_id: str, timeout: float = 10.0) -> None:
     seconds), not found by the kernel a minute in. Offline, ``resolve_model`` already refused an uncached id."""
     from . import rehearsal
     from .models import in_hub_cache
-    if os.environ.get("HF_HUB_OFFLINE") == "1" or rehearsal.active() or in_hub_cache(repo_id) or repo_id.count("/") != 1:
+
+    if (
+        os.environ.get("HF_HUB_OFFLINE") == "1"
+        or rehearsal.active()
+        or in_hub_cache(repo_id)
+        or repo_id.count("/") != 1
+    ):
         return
     answer = ask_hub(repo_id, "model", timeout)
     if answer == "missing":
         raise ParamsError(f"parameter {key!r}: hub model {repo_id!r} does not exist (or needs a token: set HF_TOKEN)")
     if answer:
-        raise ParamsError(f"parameter {key!r}: hub model {repo_id!r} is not cached and the hub is not reachable "
-                          f"{answer.split(' ', 1)[1]}; download it where the hub is reachable, or set HF_HUB_OFFLINE=1 "
-                          f"with a cached copy")
+        raise ParamsError(
+            f"parameter {key!r}: hub model {repo_id!r} is not cached and the hub is not reachable "
+            f"{answer.split(' ', 1)[1]}; download it where the hub is reachable, or set HF_HUB_OFFLINE=1 "
+            f"with a cached copy"
+        )
 
 
 def check_data(params: dict[str, Any]) -> None:
@@ -208,7 +217,9 @@ def notebook_hook(nb_path: str | Path, name: str = "precheck") -> Callable[[dict
     return getattr(importlib.import_module(module), func)
 
 
-def precheck(params: dict[str, Any], nb_path: str | Path | None = None, endpoint_timeout: float = 10.0) -> dict[str, Any]:
+def precheck(
+    params: dict[str, Any], nb_path: str | Path | None = None, endpoint_timeout: float = 10.0
+) -> dict[str, Any]:
     """All checks above, in order of cost; returns the params with absolute paths."""
     params = absolutize_paths(params)
     check_data(params)  # first: a FIFO or /dev/zero must be refused before a notebook hook opens it
@@ -218,8 +229,16 @@ def precheck(params: dict[str, Any], nb_path: str | Path | None = None, endpoint
             hook(params)
         except ValueError as exc:
             raise ParamsError(str(exc)) from None
-        except (TypeError, KeyError, AttributeError, OSError, RecursionError) as exc:  # a value the hook did not foresee
-            raise ParamsError(f"{Path(nb_path).stem} precheck: {type(exc).__name__}: {exc}".splitlines()[0][:300]) from None
+        except (
+            TypeError,
+            KeyError,
+            AttributeError,
+            OSError,
+            RecursionError,
+        ) as exc:  # a value the hook did not foresee
+            raise ParamsError(
+                f"{Path(nb_path).stem} precheck: {type(exc).__name__}: {exc}".splitlines()[0][:300]
+            ) from None
     check_training(params)
     check_executor(params, endpoint_timeout)
     check_models(params)

@@ -16,6 +16,7 @@ While ``HELPERS_REHEARSAL`` is set (the runner sets it for ``--rehearse``):
 What a rehearsal shows: the profile validates, every cell runs with its loaders, model lifecycle and
 cross-notebook wiring (checkpoints, prompt files, leaderboards). What it cannot show: any number.
 """
+
 from __future__ import annotations
 
 import os

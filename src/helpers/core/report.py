@@ -11,6 +11,7 @@ The executed ``.ipynb`` keeps everything the kernel printed. The HTML report is 
 ``write_index`` lists every run of every notebook under ``outputs/`` (from each run's run.json and
 metrics.json): status, profile, commit, time, the finding, the signal and headline numbers with CIs.
 """
+
 from __future__ import annotations
 
 import html
@@ -30,7 +31,9 @@ _WARN_RE = re.compile(r"warn|error|deprecat", re.IGNORECASE)
 _ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 # Known-harmless lines, never shown: Ray without ray[default]'s metrics agent says so once per process.
 _HARMLESS_RE = re.compile(r"Failed to establish connection to the metrics exporter agent")
-_LOG_PREFIX_RE = re.compile(r"^\([\w.-]+ pid=\d+\)\s*|^(INFO|DEBUG|WARNING|ERROR)\s+\d\d-\d\d \d\d:\d\d:\d\d\s+(\[[^\]]*\]\s*)?")
+_LOG_PREFIX_RE = re.compile(
+    r"^\([\w.-]+ pid=\d+\)\s*|^(INFO|DEBUG|WARNING|ERROR)\s+\d\d-\d\d \d\d:\d\d:\d\d\s+(\[[^\]]*\]\s*)?"
+)
 
 
 def _split_stream(text: str) -> tuple[str, list[str]]:
@@ -76,9 +79,13 @@ def _format_value(value: Any) -> str:
 def params_markdown(params: dict[str, Any], specs: dict[str, Any]) -> str:
     """A Markdown table of the effective parameters; changed values (vs the notebook defaults) in bold."""
     changed = [k for k in params if k in specs and params[k] != specs[k].default]
-    lines = ["## Parameters of this run",
-             f"{len(params)} parameters; {len(changed)} differ from the notebook's defaults (bold, default in the last column).",
-             "", "| parameter | value | what | default |", "|---|---|---|---|"]
+    lines = [
+        "## Parameters of this run",
+        f"{len(params)} parameters; {len(changed)} differ from the notebook's defaults (bold, default in the last column).",
+        "",
+        "| parameter | value | what | default |",
+        "|---|---|---|---|",
+    ]
     for key, value in params.items():
         spec = specs.get(key)
         what = (spec.help if spec else "").replace("|", "/")
@@ -128,21 +135,31 @@ def clean_notebook(nb, params: dict[str, Any] | None = None, specs: dict[str, An
     if unique:
         body = "\n".join(f"- `{w.replace('`', '')}`" for w in unique[:50])
         more = f"\n\n({len(unique) - 50} more in the executed notebook)" if len(unique) > 50 else ""
-        cells.append(nbformat.v4.new_markdown_cell(f"## Warnings\n{len(unique)} distinct warning line(s) the kernel "
-                                                   f"printed during the run:\n\n{body}{more}"))
+        cells.append(
+            nbformat.v4.new_markdown_cell(
+                f"## Warnings\n{len(unique)} distinct warning line(s) the kernel "
+                f"printed during the run:\n\n{body}{more}"
+            )
+        )
     nb.cells = cells
     return nb, unique
 
 
-def export_html(ipynb: Path, target: Path, params: dict[str, Any] | None = None, specs: dict[str, Any] | None = None,
-                exclude_input: bool = False) -> list[str]:
+def export_html(
+    ipynb: Path,
+    target: Path,
+    params: dict[str, Any] | None = None,
+    specs: dict[str, Any] | None = None,
+    exclude_input: bool = False,
+) -> list[str]:
     """Write the cleaned HTML report of an executed notebook; returns the warnings it collected."""
     import nbformat
     from nbconvert import HTMLExporter
 
     nb, warnings = clean_notebook(nbformat.read(ipynb, as_version=4), params, specs)
-    exporter = HTMLExporter(exclude_input=exclude_input, exclude_input_prompt=exclude_input,
-                            exclude_output_prompt=exclude_input)
+    exporter = HTMLExporter(
+        exclude_input=exclude_input, exclude_input_prompt=exclude_input, exclude_output_prompt=exclude_input
+    )
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": notebook_title(nb)}})
     atomic_write_text(target, body)
     return warnings
@@ -159,8 +176,9 @@ def _fmt(v: Any) -> str:
 
 def headline(metrics: dict[str, Any], limit: int = 6) -> dict[str, str]:
     """The metrics shown in the index: the notebook's ``headline`` keys (each with its ``<key>_ci`` when present)."""
-    keys = metrics.get("headline") or [k for k, v in metrics.items()
-                                       if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    keys = metrics.get("headline") or [
+        k for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
+    ]
     out = {}
     for k in keys[:limit]:
         if k in metrics:
@@ -197,17 +215,22 @@ def suite_section(outputs: Path) -> str:
     except (OSError, ValueError):
         return ""
     nbs = s.get("notebooks") or []
-    rows = "".join(f"<tr><td>{html.escape(str(n.get('notebook')))}</td><td>{'ok' if n.get('ok') else 'FAILED'}</td>"
-                   f"<td>{float(n.get('seconds') or 0):.0f} s</td></tr>" for n in nbs)
+    rows = "".join(
+        f"<tr><td>{html.escape(str(n.get('notebook')))}</td><td>{'ok' if n.get('ok') else 'FAILED'}</td>"
+        f"<td>{float(n.get('seconds') or 0):.0f} s</td></tr>"
+        for n in nbs
+    )
     jobs = int(s.get("jobs") or 1)
     how = "one after another" if jobs == 1 else f"up to {jobs} at once"
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(float(s.get("started_at") or 0)))
     added = sum(float(n.get("seconds") or 0) for n in nbs)
-    return (f"<h2>Last suite run</h2><p>Profile {html.escape(str(s.get('profile')))}"
-            f"{' (rehearsal)' if s.get('rehearse') else ''}, {len(nbs)} notebooks {how}, shared engines "
-            f"{html.escape(str(s.get('shared_engines')))}, started {when}: <b>{float(s.get('seconds') or 0):.0f} s</b> "
-            f"wall in total (the notebooks' own wall times add up to {added:.0f} s).</p>"
-            f"<table><tr><th>notebook</th><th>status</th><th>wall time</th></tr>{rows}</table><h2>Every run</h2>")
+    return (
+        f"<h2>Last suite run</h2><p>Profile {html.escape(str(s.get('profile')))}"
+        f"{' (rehearsal)' if s.get('rehearse') else ''}, {len(nbs)} notebooks {how}, shared engines "
+        f"{html.escape(str(s.get('shared_engines')))}, started {when}: <b>{float(s.get('seconds') or 0):.0f} s</b> "
+        f"wall in total (the notebooks' own wall times add up to {added:.0f} s).</p>"
+        f"<table><tr><th>notebook</th><th>status</th><th>wall time</th></tr>{rows}</table><h2>Every run</h2>"
+    )
 
 
 def write_index(outputs: Path) -> Path:
@@ -221,24 +244,28 @@ def write_index(outputs: Path) -> Path:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.get("started_at", 0)))
         commit = (r.get("git") or {}).get("commit", "")[:10] + (" (dirty)" if (r.get("git") or {}).get("dirty") else "")
         heads = "<br>".join(f"{html.escape(k)}: {html.escape(v)}" for k, v in headline(m).items())
-        figs = " ".join(f'<a href="{html.escape(rel)}/figures/{html.escape(f)}">{html.escape(f[:-4])}</a>' for f in r["figures"])
+        figs = " ".join(
+            f'<a href="{html.escape(rel)}/figures/{html.escape(f)}">{html.escape(f[:-4])}</a>' for f in r["figures"]
+        )
         rows.append(
             f'<tr><td><a href="{html.escape(rel)}/report.html">{html.escape(r.get("notebook", "?"))}</a>'
-            f'<br><small>{html.escape(r.get("run_name", ""))}</small></td>'
+            f"<br><small>{html.escape(r.get('run_name', ''))}</small></td>"
             f'<td style="color:{colour}"><b>{html.escape(state)}</b>{err}</td>'
-            f'<td>{html.escape(", ".join(Path(f).stem for f in r.get("params_files", [])) or "defaults")}</td>'
-            f'<td><small>{html.escape(when)}<br>{r.get("seconds", 0):.0f} s<br>{html.escape(commit)}</small></td>'
-            f'<td>{html.escape(str(m.get("finding", "")))}{_controlled(m, "controlled_finding")}</td>'
-            f'<td>{html.escape(str(m.get("signal", "")))}{_controlled(m, "controlled_signal")}</td>'
-            f"<td><small>{heads}</small></td><td><small>{figs}</small></td></tr>")
-    page = ("<!doctype html><meta charset=utf-8><title>Alignment notebooks: runs</title>"
-            "<style>body{font-family:system-ui,sans-serif;margin:2em}td,th{border:1px solid #ccc;padding:.4em .6em;"
-            "vertical-align:top;text-align:left}table{border-collapse:collapse}small{color:#444}</style>"
-            f"<h1>Runs</h1><p>Every run folder under outputs/, by notebook, newest first "
-            f"(written {time.strftime('%Y-%m-%d %H:%M')}).</p>{suite_section(outputs)}<table>"
-            "<tr><th>notebook / run</th><th>status</th><th>profile</th><th>when / commit</th><th>finding</th>"
-            "<th>signal</th><th>headline</th><th>figures</th></tr>" + "".join(rows) + "</table>"
-            + challenges_section(runs))  # the 18 challenges: latest value of each mapped metric, gaps shown
+            f"<td>{html.escape(', '.join(Path(f).stem for f in r.get('params_files', [])) or 'defaults')}</td>"
+            f"<td><small>{html.escape(when)}<br>{r.get('seconds', 0):.0f} s<br>{html.escape(commit)}</small></td>"
+            f"<td>{html.escape(str(m.get('finding', '')))}{_controlled(m, 'controlled_finding')}</td>"
+            f"<td>{html.escape(str(m.get('signal', '')))}{_controlled(m, 'controlled_signal')}</td>"
+            f"<td><small>{heads}</small></td><td><small>{figs}</small></td></tr>"
+        )
+    page = (
+        "<!doctype html><meta charset=utf-8><title>Alignment notebooks: runs</title>"
+        "<style>body{font-family:system-ui,sans-serif;margin:2em}td,th{border:1px solid #ccc;padding:.4em .6em;"
+        "vertical-align:top;text-align:left}table{border-collapse:collapse}small{color:#444}</style>"
+        f"<h1>Runs</h1><p>Every run folder under outputs/, by notebook, newest first "
+        f"(written {time.strftime('%Y-%m-%d %H:%M')}).</p>{suite_section(outputs)}<table>"
+        "<tr><th>notebook / run</th><th>status</th><th>profile</th><th>when / commit</th><th>finding</th>"
+        "<th>signal</th><th>headline</th><th>figures</th></tr>" + "".join(rows) + "</table>" + challenges_section(runs)
+    )  # the 18 challenges: latest value of each mapped metric, gaps shown
     return atomic_write_text(Path(outputs) / "index.html", page)
 
 

@@ -26,6 +26,7 @@ notebook, report.html, params.yaml, metrics.json (from the notebook), environmen
 resumes: the notebook's stages reuse what the killed run already finished. SIGINT or SIGTERM stop
 the kernel and every engine process it started (exit code 130); a failed notebook exits 1.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -71,8 +72,10 @@ def check_run_name(name: str) -> str:
     """A run name is one plain folder name: letters, digits, ``.``, ``_``, ``-``; at most 100 characters."""
     if not isinstance(name, str) or not RUN_NAME_RE.fullmatch(name):  # fullmatch: "$" would accept a trailing newline
         shown = name if isinstance(name, str) and len(name) <= 40 else f"{str(name)[:40]}..."
-        raise ParamsError(f"--run-name {shown!r} is not a plain folder name (letters, digits, '.', '_', '-'; "
-                          f"starting with a letter or digit; at most 100 characters)")
+        raise ParamsError(
+            f"--run-name {shown!r} is not a plain folder name (letters, digits, '.', '_', '-'; "
+            f"starting with a letter or digit; at most 100 characters)"
+        )
     return name
 
 
@@ -96,8 +99,10 @@ def run_lock(run_dir: Path) -> Iterator[None]:
     try:  # never through a planted symlink: its target would be truncated and overwritten with our pid
         fd = os.open(run_dir / ".lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
     except OSError as exc:
-        raise ParamsError(f"run folder lock {run_dir / '.lock'} cannot be opened ({exc.strerror}): a symlink or a "
-                          f"special file is there; remove it") from None
+        raise ParamsError(
+            f"run folder lock {run_dir / '.lock'} cannot be opened ({exc.strerror}): a symlink or a "
+            f"special file is there; remove it"
+        ) from None
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
         raise ParamsError(f"run folder lock {run_dir / '.lock'} is not a regular file; remove it")
@@ -106,8 +111,9 @@ def run_lock(run_dir: Path) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "?"
-            raise RunBusyError(f"run folder {run_dir} is in use by another run (pid {holder}); wait for it, "
-                               f"or pick another --run-name") from None
+            raise RunBusyError(
+                f"run folder {run_dir} is in use by another run (pid {holder}); wait for it, or pick another --run-name"
+            ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
         yield
@@ -167,13 +173,23 @@ def profile_file(notebook: str, profile: str | None) -> list[str]:
     path = PARAMS_DIR / Path(notebook).stem / f"{profile}.yaml"
     if not path.is_file():
         known = sorted(p.stem for p in (PARAMS_DIR / Path(notebook).stem).glob("*.yaml"))
-        raise ParamsError(f"{Path(notebook).stem} has no {profile} profile ({path}); profiles: {', '.join(known) or 'none'}")
+        raise ParamsError(
+            f"{Path(notebook).stem} has no {profile} profile ({path}); profiles: {', '.join(known) or 'none'}"
+        )
     return [str(path)]
 
 
-def run_notebook(name: str, files: list[str] = (), overrides: list[str] = (), run_name: str | None = None,
-                 outputs: Path = OUTPUTS, progress: bool = True, report: str = "full",
-                 endpoint_timeout: float = 10.0, rehearse: bool = False) -> Path:
+def run_notebook(
+    name: str,
+    files: list[str] = (),
+    overrides: list[str] = (),
+    run_name: str | None = None,
+    outputs: Path = OUTPUTS,
+    progress: bool = True,
+    report: str = "full",
+    endpoint_timeout: float = 10.0,
+    rehearse: bool = False,
+) -> Path:
     """Validate, execute and export one notebook; returns its run folder.
 
     Bad params, a missing model or data file, an unreachable endpoint or a busy run folder raise
@@ -225,17 +241,32 @@ def _run_notebook(name, files, overrides, run_name, outputs, progress, report, e
             (run_dir / stale).unlink(missing_ok=True)
         atomic_write_text(run_dir / "params.yaml", yaml.safe_dump(params, sort_keys=False, allow_unicode=True))
         atomic_write_json(run_dir / "environment.json", environment_info())
-        status: dict[str, Any] = {"notebook": nb.stem, "run_name": run_name, "status": "running", "rehearsal": rehearse,
-                                  "started_at": time.time(), "params_files": [str(f) for f in files],
-                                  "overrides": list(overrides), "git": git_info(), "pid": os.getpid()}
+        status: dict[str, Any] = {
+            "notebook": nb.stem,
+            "run_name": run_name,
+            "status": "running",
+            "rehearsal": rehearse,
+            "started_at": time.time(),
+            "params_files": [str(f) for f in files],
+            "overrides": list(overrides),
+            "git": git_info(),
+            "pid": os.getpid(),
+        }
         atomic_write_json(run_dir / "run.json", status)
         executed = run_dir / f"{nb.stem}.ipynb"
         os.environ[RUN_DIR_ENV] = str(run_dir.resolve())
         os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")  # the engine's INFO lines drown papermill's progress
         failure: BaseException | None = None
         try:
-            pm.execute_notebook(str(nb), str(executed), parameters=params, progress_bar=progress,
-                                kernel_name="python3", cwd=str(nb.parent), log_output=False)
+            pm.execute_notebook(
+                str(nb),
+                str(executed),
+                parameters=params,
+                progress_bar=progress,
+                kernel_name="python3",
+                cwd=str(nb.parent),
+                log_output=False,
+            )
             status["status"] = "ok"
         except KeyboardInterrupt as exc:
             terminate_descendants()
@@ -249,8 +280,13 @@ def _run_notebook(name, files, overrides, run_name, outputs, progress, report, e
             status.update(finished_at=time.time(), seconds=round(time.time() - status["started_at"], 1))
             if executed.exists():
                 try:
-                    warnings = export_html(executed, run_dir / "report.html", params, read_param_specs(nb),
-                                           exclude_input=report == "no-input")
+                    warnings = export_html(
+                        executed,
+                        run_dir / "report.html",
+                        params,
+                        read_param_specs(nb),
+                        exclude_input=report == "no-input",
+                    )
                     status["warnings"] = len(warnings)
                 except Exception as exc:  # a broken export must not hide the run's own status
                     status["report_error"] = f"{type(exc).__name__}: {exc}"[:300]
@@ -263,8 +299,16 @@ def _run_notebook(name, files, overrides, run_name, outputs, progress, report, e
     return run_dir
 
 
-def run_suite(profile: str = "quick", overrides: list[str] = (), only: list[str] = (), outputs: Path = OUTPUTS,
-              report: str = "full", rehearse: bool = False, shared_engines: str = "off", jobs: int = 1) -> int:
+def run_suite(
+    profile: str = "quick",
+    overrides: list[str] = (),
+    only: list[str] = (),
+    outputs: Path = OUTPUTS,
+    report: str = "full",
+    rehearse: bool = False,
+    shared_engines: str = "off",
+    jobs: int = 1,
+) -> int:
     """Run every notebook's ``profile``. ``shared_engines`` "auto": a model that two or more notebooks run
     through vLLM is served once for the whole suite (``suite_engines``); "off": each notebook starts its own.
     ``jobs`` > 1: up to that many notebooks at once, each after the notebooks it reads (``suite_jobs``)."""
@@ -286,7 +330,11 @@ def _run_suite(profile, overrides, only, outputs, report, rehearse, shared_engin
         files = [PARAMS_DIR / nb.stem / f"{profile}.yaml"]
         if not files[0].exists():
             raise ParamsError(f"{nb.stem} has no {profile} profile ({files[0]})")
-        cuts = [PARAMS_DIR / nb.stem / "rehearse.yaml"] if rehearse and (PARAMS_DIR / nb.stem / "rehearse.yaml").exists() else []
+        cuts = (
+            [PARAMS_DIR / nb.stem / "rehearse.yaml"]
+            if rehearse and (PARAMS_DIR / nb.stem / "rehearse.yaml").exists()
+            else []
+        )
         params = resolve_params(nb, files + cuts, list(overrides))
         plan.append((nb, files, params))
     order = suite_order([(nb.stem, params) for nb, _, params in plan])  # a notebook after those whose outputs it reads
@@ -297,22 +345,37 @@ def _run_suite(profile, overrides, only, outputs, report, rehearse, shared_engin
             results = _run_plan(plan, profile, overrides, outputs, report, rehearse, servers)
         else:
             from .suite_jobs import run_side_by_side
+
             needs = suite_needs([(nb.stem, params) for nb, _, params in plan])
-            results = run_side_by_side(plan, needs, jobs, profile, list(overrides), Path(outputs), report, rehearse, servers)
+            results = run_side_by_side(
+                plan, needs, jobs, profile, list(overrides), Path(outputs), report, rehearse, servers
+            )
             write_index(Path(outputs))
     for r in results:
         metrics_file = r["dir"] / "metrics.json"
         r["headline"] = headline(read_json(metrics_file)) if metrics_file.exists() else {}
     total = time.time() - started  # engine start-up included
-    atomic_write_json(Path(outputs) / SUITE_RECORD, {  # the index shows it: each notebook's wall time and the total
-        "profile": profile, "rehearse": rehearse, "jobs": jobs, "shared_engines": shared_engines, "started_at": started,
-        "seconds": round(total, 1), "notebooks": [{k: r[k] for k in ("notebook", "ok", "error")} | {
-            "seconds": round(r["seconds"], 1)} for r in results]})
+    atomic_write_json(
+        Path(outputs) / SUITE_RECORD,
+        {  # the index shows it: each notebook's wall time and the total
+            "profile": profile,
+            "rehearse": rehearse,
+            "jobs": jobs,
+            "shared_engines": shared_engines,
+            "started_at": started,
+            "seconds": round(total, 1),
+            "notebooks": [
+                {k: r[k] for k in ("notebook", "ok", "error")} | {"seconds": round(r["seconds"], 1)} for r in results
+            ],
+        },
+    )
     write_index(Path(outputs))
     print(f"\nruns index: {Path(outputs) / 'index.html'}")
     for r in results:
-        print(f"  {'ok    ' if r['ok'] else 'FAILED'} {r['notebook']:<24} {r['seconds']:6.0f} s  "
-              f"{json.dumps(r['headline'], default=str)[:200]}")
+        print(
+            f"  {'ok    ' if r['ok'] else 'FAILED'} {r['notebook']:<24} {r['seconds']:6.0f} s  "
+            f"{json.dumps(r['headline'], default=str)[:200]}"
+        )
     how = "one after another" if jobs == 1 else f"up to {jobs} at once"
     print(f"  total {total:.0f} s wall: {len(results)} notebooks, {how}, shared engines {shared_engines}")
     return 0 if all(r["ok"] for r in results) else EXIT_FAILED
@@ -327,8 +390,15 @@ def _run_plan(plan, profile, overrides, outputs, report, rehearse, servers) -> l
         mine = notebook_servers(servers, params)
         try:
             with servers_env(mine):  # only notebooks that would run vLLM themselves use the shared engines
-                run_notebook(nb.stem, [str(f) for f in files], list(overrides), run_name=profile, outputs=outputs,
-                             report=report, rehearse=rehearse)
+                run_notebook(
+                    nb.stem,
+                    [str(f) for f in files],
+                    list(overrides),
+                    run_name=profile,
+                    outputs=outputs,
+                    report=report,
+                    rehearse=rehearse,
+                )
         except (ParamsError, NotebookFailed) as exc:  # keep going: one broken notebook should not hide the others
             entry.update(ok=False, error=" ".join(str(exc).split())[:300])
             print(f"!!! {entry['error']}", file=sys.stderr)
@@ -338,37 +408,75 @@ def _run_plan(plan, profile, overrides, outputs, report, rehearse, servers) -> l
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m helpers.run", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python -m helpers.run", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("notebook", help="notebook name (e.g. 00_quickstart) or 'suite'")
     ap.add_argument("-f", "--file", action="append", default=[], help="params YAML (repeatable, later wins)")
     ap.add_argument("-p", "--param", action="append", default=[], help="key=value override (repeatable)")
     ap.add_argument("--run-name", help="run folder name (default: the last params file's stem)")
-    ap.add_argument("--profile", help="the params profile to run: params/<notebook>/<profile>.yaml, before any -f "
-                                      "(suite: default quick; one notebook: default none, the parameters cell)")
+    ap.add_argument(
+        "--profile",
+        help="the params profile to run: params/<notebook>/<profile>.yaml, before any -f "
+        "(suite: default quick; one notebook: default none, the parameters cell)",
+    )
     ap.add_argument("--only", action="append", default=[], help="suite: run only these notebooks")
     ap.add_argument("--outputs", default=str(OUTPUTS), help="root folder for run folders")
-    ap.add_argument("--report", choices=["full", "no-input"], default="full",
-                    help="report.html with the code (full) or without it, for sharing (no-input)")
-    ap.add_argument("--rehearse", action="store_true",
-                    help="rehearse a full profile on CPU: tiny stand-ins for hub models and data, counts cut (helpers.core.rehearsal)")
-    ap.add_argument("--shared-engines", choices=["auto", "off"], default="off",
-                    help="suite: serve a model that several notebooks run through vLLM once, on 127.0.0.1 (auto), "
-                         "or let each notebook start its own engine (off)")
-    ap.add_argument("--jobs", type=int, default=1,
-                    help="suite: notebooks run at once, each after those whose outputs it reads (default 1: one after another)")
-    ap.add_argument("--endpoint-timeout", type=float, default=10.0, help="seconds an endpoint has to answer the health check")
+    ap.add_argument(
+        "--report",
+        choices=["full", "no-input"],
+        default="full",
+        help="report.html with the code (full) or without it, for sharing (no-input)",
+    )
+    ap.add_argument(
+        "--rehearse",
+        action="store_true",
+        help="rehearse a full profile on CPU: tiny stand-ins for hub models and data, counts cut (helpers.core.rehearsal)",
+    )
+    ap.add_argument(
+        "--shared-engines",
+        choices=["auto", "off"],
+        default="off",
+        help="suite: serve a model that several notebooks run through vLLM once, on 127.0.0.1 (auto), "
+        "or let each notebook start its own engine (off)",
+    )
+    ap.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="suite: notebooks run at once, each after those whose outputs it reads (default 1: one after another)",
+    )
+    ap.add_argument(
+        "--endpoint-timeout", type=float, default=10.0, help="seconds an endpoint has to answer the health check"
+    )
     args = ap.parse_args(argv)
     install_signal_handlers()
     try:
         if args.notebook == "suite":
-            return run_suite(args.profile or "quick", args.param, args.only, Path(args.outputs), args.report, args.rehearse,
-                             args.shared_engines, args.jobs)
+            return run_suite(
+                args.profile or "quick",
+                args.param,
+                args.only,
+                Path(args.outputs),
+                args.report,
+                args.rehearse,
+                args.shared_engines,
+                args.jobs,
+            )
         files = [*profile_file(args.notebook, args.profile), *args.file]
-        run_name = args.run_name if args.run_name is not None else (
-            args.profile if args.profile and not args.file else None)
-        run_dir = run_notebook(args.notebook, files, args.param, run_name, Path(args.outputs),
-                               report=args.report, endpoint_timeout=args.endpoint_timeout, rehearse=args.rehearse)
+        run_name = (
+            args.run_name if args.run_name is not None else (args.profile if args.profile and not args.file else None)
+        )
+        run_dir = run_notebook(
+            args.notebook,
+            files,
+            args.param,
+            run_name,
+            Path(args.outputs),
+            report=args.report,
+            endpoint_timeout=args.endpoint_timeout,
+            rehearse=args.rehearse,
+        )
     except ParamsError as exc:
         print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
         return EXIT_BAD_INPUT

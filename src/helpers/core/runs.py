@@ -1,10 +1,11 @@
 """The run folder a notebook writes into, from inside the notebook.
 
-    run = Run.current("01_magpie")          # $HELPERS_RUN_DIR (set by the runner) or outputs/01_magpie/interactive
-    store = run.store("instructions")        # resumable JSONL stage
-    run.savefig(fig, "lengths")              # figures/lengths.png
-    run.log_metrics(kept_fraction=0.31)      # merged into metrics.json (atomic)
+run = Run.current("01_magpie")          # $HELPERS_RUN_DIR (set by the runner) or outputs/01_magpie/interactive
+store = run.store("instructions")        # resumable JSONL stage
+run.savefig(fig, "lengths")              # figures/lengths.png
+run.log_metrics(kept_fraction=0.31)      # merged into metrics.json (atomic)
 """
+
 from __future__ import annotations
 
 import os
@@ -98,9 +99,15 @@ def suite_needs(plan: list[tuple[str, dict[str, Any]]]) -> dict[str, set[str]]:
     """For each notebook of a suite ``plan``, the other notebooks of the plan whose outputs its params read
     (a string, or a string in a list, pointing into ``outputs/<Y>/`` or equal to ``run:<Y>``)."""
     names = [name for name, _ in plan]
-    return {name: {y for y in names if y != name and any(f"outputs/{y}/" in s.replace(os.sep, "/") or s == f"run:{y}"
-                                                         for s in _param_strings(params))}
-            for name, params in plan}
+    return {
+        name: {
+            y
+            for y in names
+            if y != name
+            and any(f"outputs/{y}/" in s.replace(os.sep, "/") or s == f"run:{y}" for s in _param_strings(params))
+        }
+        for name, params in plan
+    }
 
 
 def suite_order(plan: list[tuple[str, dict[str, Any]]]) -> list[str]:
@@ -118,8 +125,9 @@ def suite_order(plan: list[tuple[str, dict[str, Any]]]) -> list[str]:
         ready = [n for n in names if n not in order and needs[n] <= set(order)]
         if not ready:
             left = [n for n in names if n not in order]
-            raise ParamsError("suite: notebooks read each other's outputs in a cycle: "
-                              + "; ".join(f"{n} reads {', '.join(sorted(needs[n] - set(order)))}" for n in left))
+            raise ParamsError(
+                "suite: notebooks read each other's outputs in a cycle: "
+                + "; ".join(f"{n} reads {', '.join(sorted(needs[n] - set(order)))}" for n in left)
+            )
         order.append(ready[0])
     return order
-

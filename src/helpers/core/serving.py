@@ -8,6 +8,7 @@ more notebooks of a plan would run through vLLM, ``suite_engines`` starts one se
 suite, and ``servers_env`` exports them (``engines.SERVERS_ENV``) to the notebooks that use them
 (``notebook_servers``); ``engines.server_for`` finds them from inside a notebook.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -66,9 +67,16 @@ def _tail(path: Path, lines: int = 15) -> str:
 
 
 @contextlib.contextmanager
-def serve_local(model: str = "smollm2-135m-instruct", port: int | None = None, served_name: str | None = None,
-                timeout: float = 300, max_model_len: int = 1024, dtype: str | None = None,
-                kv_cache_gib: int = 2, extra_args: Sequence[str] = ()) -> Iterator[LocalServer]:
+def serve_local(
+    model: str = "smollm2-135m-instruct",
+    port: int | None = None,
+    served_name: str | None = None,
+    timeout: float = 300,
+    max_model_len: int = 1024,
+    dtype: str | None = None,
+    kv_cache_gib: int = 2,
+    extra_args: Sequence[str] = (),
+) -> Iterator[LocalServer]:
     """Serve ``model`` with vLLM's OpenAI-compatible server on 127.0.0.1 (loopback only) for the ``with`` block.
 
     Polls ``/v1/models`` until ready; raises ServerError (with the server log's tail) if the server exits
@@ -81,9 +89,23 @@ def serve_local(model: str = "smollm2-135m-instruct", port: int | None = None, s
     port = port or free_port()
     name = served_name or model
     gpu = engines.on_gpu()
-    cmd = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", path,
-           "--host", "127.0.0.1", "--port", str(port), "--served-model-name", name,
-           "--max-model-len", str(max_model_len), "--dtype", dtype or ("auto" if gpu else "float32")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "vllm.entrypoints.openai.api_server",
+        "--model",
+        path,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--served-model-name",
+        name,
+        "--max-model-len",
+        str(max_model_len),
+        "--dtype",
+        dtype or ("auto" if gpu else "float32"),
+    ]
     if not gpu:
         cmd.append("--enforce-eager")  # compiling costs minutes on a small CPU
     cmd += list(extra_args)
@@ -98,11 +120,14 @@ def serve_local(model: str = "smollm2-135m-instruct", port: int | None = None, s
         deadline = time.monotonic() + timeout
         while not _ready(base_url):
             if proc.poll() is not None:
-                raise ServerError(f"vLLM server for {model} exited with code {proc.returncode} before it was "
-                                 f"ready; log {log_path}:\n{_tail(log_path)}")
+                raise ServerError(
+                    f"vLLM server for {model} exited with code {proc.returncode} before it was "
+                    f"ready; log {log_path}:\n{_tail(log_path)}"
+                )
             if time.monotonic() > deadline:
-                raise ServerError(f"vLLM server for {model} not ready after {timeout:.0f} s; "
-                                  f"log {log_path}:\n{_tail(log_path)}")
+                raise ServerError(
+                    f"vLLM server for {model} not ready after {timeout:.0f} s; log {log_path}:\n{_tail(log_path)}"
+                )
             time.sleep(1.0)
         yield LocalServer(base_url=base_url, name=name, log_path=log_path, process=proc)
     finally:
@@ -175,8 +200,15 @@ def suite_engines(models: list[str]) -> Iterator[dict[str, str]]:
     with contextlib.ExitStack() as stack:
         for path in models:
             on_gpu = engines.on_gpu()
-            extra = ["--generation-config", "vllm", "--seed", "0", "--enable-prefix-caching",
-                     "--tensor-parallel-size", str(engines.pick(0, "tensor_parallel_size", 1))]
+            extra = [
+                "--generation-config",
+                "vllm",
+                "--seed",
+                "0",
+                "--enable-prefix-caching",
+                "--tensor-parallel-size",
+                str(engines.pick(0, "tensor_parallel_size", 1)),
+            ]
             # vLLM gives its API server half the batch of its offline LLM class (CPU: 2048 tokens / 128
             # sequences vs 4096 / 256): ask for the offline values, so a shared engine batches like a notebook's own.
             tp = engines.pick(0, "tensor_parallel_size", 1)
@@ -187,15 +219,26 @@ def suite_engines(models: list[str]) -> Iterator[dict[str, str]]:
                 extra += ["--gpu-memory-utilization", str(engines.vllm_kwargs(True)["gpu_memory_utilization"])]
             start = time.time()
             try:
-                server = stack.enter_context(serve_local(path, served_name=path, timeout=900, extra_args=extra,
-                                                         max_model_len=engines.pick(0, "max_model_len", 2048)))
+                server = stack.enter_context(
+                    serve_local(
+                        path,
+                        served_name=path,
+                        timeout=900,
+                        extra_args=extra,
+                        max_model_len=engines.pick(0, "max_model_len", 2048),
+                    )
+                )
             except ServerError as exc:
-                print(f"!!! shared engine for {path} did not start; its notebooks start their own: "
-                      f"{str(exc).splitlines()[0]}", file=sys.stderr)
+                print(
+                    f"!!! shared engine for {path} did not start; its notebooks start their own: "
+                    f"{str(exc).splitlines()[0]}",
+                    file=sys.stderr,
+                )
                 continue
             servers[path] = server.base_url
-            print(f"shared vLLM engine for {path}: {server.base_url} (ready in {time.time() - start:.0f} s)",
-                  flush=True)
+            print(
+                f"shared vLLM engine for {path}: {server.base_url} (ready in {time.time() - start:.0f} s)", flush=True
+            )
         yield servers
 
 

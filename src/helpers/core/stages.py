@@ -1,6 +1,7 @@
 """Which parameters each cached stage of a notebook depends on: ``StageGraph`` (declared once per experiment
 package, e.g. ``helpers.magpie.stages.GRAPH``) and ``BoundStages`` (a graph bound to one run's params, giving each
 stage its keyed store). ``ENGINE_SETTINGS`` are the params no stage is keyed on (where and how fast, never what)."""
+
 from __future__ import annotations
 
 import re
@@ -11,9 +12,12 @@ from typing import Any
 from .store import JsonlStore, cached_json, config_hash, keyed_path, keyed_store
 
 # Engine settings every notebook may expose (helpers.core.engines): where and how fast, never what is computed.
-ENGINE_SETTINGS = {"tensor_parallel_size": "engine setting only", "gpu_memory_utilization": "engine setting only",
-                   "max_model_len": "engine setting only (a judge prompt that does not fit is a counted failure)",
-                   "torch_threads": "engine setting only"}
+ENGINE_SETTINGS = {
+    "tensor_parallel_size": "engine setting only",
+    "gpu_memory_utilization": "engine setting only",
+    "max_model_len": "engine setting only (a judge prompt that does not fit is a counted failure)",
+    "torch_threads": "engine setting only",
+}
 
 
 class StageGraph:
@@ -32,10 +36,12 @@ class StageGraph:
     notebook belongs to exactly one of the three (tests check this).
     """
 
-    def __init__(self, stages: dict[str, dict], items: dict[str, str] | None = None,
-                 uncached: dict[str, str] | None = None):
-        self.stages = {s: {"params": list(v.get("params", [])), "after": list(v.get("after", []))}
-                       for s, v in stages.items()}
+    def __init__(
+        self, stages: dict[str, dict], items: dict[str, str] | None = None, uncached: dict[str, str] | None = None
+    ):
+        self.stages = {
+            s: {"params": list(v.get("params", [])), "after": list(v.get("after", []))} for s, v in stages.items()
+        }
         for s, v in self.stages.items():
             for u in v["after"]:
                 if u not in self.stages:
@@ -55,8 +61,10 @@ class StageGraph:
         missing = [p for p in spec["params"] if p not in params]
         if missing:
             raise KeyError(f"stage {stage!r} needs parameters {missing}")
-        cfg = {"params": {p: params[p] for p in spec["params"]},
-               "after": {u: config_hash(self.config(u, params)) for u in spec["after"]}}
+        cfg = {
+            "params": {p: params[p] for p in spec["params"]},
+            "after": {u: config_hash(self.config(u, params)) for u in spec["after"]},
+        }
         if inputs:
             cfg["inputs"] = inputs
         return cfg
@@ -76,8 +84,11 @@ class StageGraph:
         return hit
 
     def bind(self, where: Any, params: dict) -> BoundStages:
-        return BoundStages(self, where, {p: params[p] for p in
-                                         self.keyed_params() | set(self.items) | set(self.uncached) if p in params})
+        return BoundStages(
+            self,
+            where,
+            {p: params[p] for p in self.keyed_params() | set(self.items) | set(self.uncached) if p in params},
+        )
 
 
 class BoundStages:
@@ -105,8 +116,10 @@ class BoundStages:
 
     def health(self) -> dict[str, int]:
         """Counts for metrics.json: malformed lines skipped in the stores opened, records left to retry."""
-        counts = {"malformed_store_lines": sum(s.malformed_lines for s in self.opened.values()),
-                  "records_to_retry": sum(s.retry_pending for s in self.opened.values())}
+        counts = {
+            "malformed_store_lines": sum(s.malformed_lines for s in self.opened.values()),
+            "records_to_retry": sum(s.retry_pending for s in self.opened.values()),
+        }
         conflicting = sum(s.conflicting_ids for s in self.opened.values())
         return {**counts, "conflicting_store_ids": conflicting} if conflicting else counts
 

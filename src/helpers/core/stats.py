@@ -8,6 +8,7 @@
 Verdicts are what a report says in words; they are computed here, from the numbers, so the same
 run can never state a finding its metrics contradict.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -19,6 +20,7 @@ def wilson_interval(k: int, n: int, confidence: float = 0.95) -> tuple[float, fl
     if n == 0:
         return (0.0, 1.0)
     from scipy.stats import binomtest
+
     ci = binomtest(int(k), int(n)).proportion_ci(confidence_level=confidence, method="wilson")
     return (float(ci.low), float(ci.high))
 
@@ -35,8 +37,14 @@ def chance_verdict(k: int, n: int, chance: float = 0.5, what: str = "correct") -
     else:
         signal = "not distinguishable from chance"
     rate = k / n if n else None
-    text = (f"{k}/{n} {what} ({100 * rate:.0f}%, 95% CI {100 * lo:.0f}-{100 * hi:.0f}%): {signal} "
-            f"(chance {100 * chance:.0f}%)") if n else f"0 {what}: no data"
+    text = (
+        (
+            f"{k}/{n} {what} ({100 * rate:.0f}%, 95% CI {100 * lo:.0f}-{100 * hi:.0f}%): {signal} "
+            f"(chance {100 * chance:.0f}%)"
+        )
+        if n
+        else f"0 {what}: no data"
+    )
     return {"signal": signal, "rate": rate, "ci": [lo, hi], "text": text}
 
 
@@ -63,14 +71,25 @@ def position_consistency(pairs: Iterable[tuple[int | None, int | None]]) -> dict
         decisive += (s1 != 0) + (s2 != 0)
         a_wins += (s1 > 0) + (s2 > 0)
     rate = lambda k, total: k / total if total else float("nan")  # noqa: E731
-    return {"pairs": n, "failed_pairs": failed, "consistent_rate": rate(consistent, n),
-            "same_slot_rate": rate(first + second, n), "first_slot_rate": rate(first, n),
-            "second_slot_rate": rate(second, n), "a_slot_rate": rate(a_wins, decisive)}
+    return {
+        "pairs": n,
+        "failed_pairs": failed,
+        "consistent_rate": rate(consistent, n),
+        "same_slot_rate": rate(first + second, n),
+        "first_slot_rate": rate(first, n),
+        "second_slot_rate": rate(second, n),
+        "a_slot_rate": rate(a_wins, decisive),
+    }
 
 
-def judge_reliability(tie_share: float | None = None, top_score_share: float | None = None,
-                      parse_failure_rate: float | None = None, position_bias_rate: float | None = None,
-                      max_share: float = 0.9, max_failures: float = 0.5) -> tuple[bool, str]:
+def judge_reliability(
+    tie_share: float | None = None,
+    top_score_share: float | None = None,
+    parse_failure_rate: float | None = None,
+    position_bias_rate: float | None = None,
+    max_share: float = 0.9,
+    max_failures: float = 0.5,
+) -> tuple[bool, str]:
     """Can a ranking be read from these judgements? (False, the reason) when the judge is degenerate.
 
     Degenerate: (nearly) every pairwise verdict a tie, (nearly) every score the same value, (nearly)
@@ -94,6 +113,7 @@ def correlation_pvalue(r: float | None, n: int) -> float | None:
     import math
 
     from scipy.stats import t
+
     if r is None or n < 3 or not math.isfinite(r):
         return None
     if abs(r) >= 1:
@@ -115,8 +135,15 @@ def correlation_ci(x, y, n_boot: int = 2000, seed: int = 0, level: float = 0.95)
 
     x, y = np.asarray(x, float), np.asarray(y, float)
     n = len(x)
-    empty = {"n": n, "pearson": None, "pearson_low": None, "pearson_high": None,
-             "spearman": None, "spearman_low": None, "spearman_high": None}
+    empty = {
+        "n": n,
+        "pearson": None,
+        "pearson_low": None,
+        "pearson_high": None,
+        "spearman": None,
+        "spearman_low": None,
+        "spearman_high": None,
+    }
     if n < 4 or np.std(x) == 0 or np.std(y) == 0:
         return empty
     pr = stats.pearsonr(x, y)
@@ -131,8 +158,15 @@ def correlation_ci(x, y, n_boot: int = 2000, seed: int = 0, level: float = 0.95)
             boots.append(stats.spearmanr(x[ix], y[ix]).statistic)
     lo, hi = np.nanpercentile(boots, [(1 - level) / 2 * 100, (1 + level) / 2 * 100]) if boots else (np.nan, np.nan)
     fin = lambda v: float(v) if np.isfinite(v) else None  # noqa: E731
-    return {"n": n, "pearson": float(pr.statistic), "pearson_low": float(pci.low), "pearson_high": float(pci.high),
-            "spearman": rho, "spearman_low": fin(lo), "spearman_high": fin(hi)}
+    return {
+        "n": n,
+        "pearson": float(pr.statistic),
+        "pearson_low": float(pci.low),
+        "pearson_high": float(pci.high),
+        "spearman": rho,
+        "spearman_low": fin(lo),
+        "spearman_high": fin(hi),
+    }
 
 
 def rank_agreement(a: dict[str, float], b: dict[str, float]) -> dict[str, Any]:
@@ -142,6 +176,7 @@ def rank_agreement(a: dict[str, float], b: dict[str, float]) -> dict[str, Any]:
     import math
 
     from scipy.stats import kendalltau, spearmanr
+
     ok = lambda v: isinstance(v, (int, float)) and math.isfinite(v)  # noqa: E731
     shared = sorted(m for m in set(a) & set(b) if ok(a[m]) and ok(b[m]))
     if len(shared) < 3:
@@ -149,14 +184,17 @@ def rank_agreement(a: dict[str, float], b: dict[str, float]) -> dict[str, Any]:
     x, y = [a[m] for m in shared], [b[m] for m in shared]
     if len(set(x)) < 2 or len(set(y)) < 2:  # scipy would warn and return NaN
         return {"shared_models": len(shared), "spearman": None, "kendall": None, "constant": True}
-    return {"shared_models": len(shared), "spearman": float(spearmanr(x, y).statistic),
-            "kendall": float(kendalltau(x, y).statistic)}
+    return {
+        "shared_models": len(shared),
+        "spearman": float(spearmanr(x, y).statistic),
+        "kendall": float(kendalltau(x, y).statistic),
+    }
 
 
-def bootstrap_ci(items, statistic, rounds: int = 1000, seed: int = 0,
-                 level: float = 0.95) -> tuple[float, float]:
+def bootstrap_ci(items, statistic, rounds: int = 1000, seed: int = 0, level: float = 0.95) -> tuple[float, float]:
     """Percentile bootstrap CI of ``statistic`` over ``items`` resampled with replacement (NaN rounds dropped)."""
     import random
+
     if not items:
         return float("nan"), float("nan")
     rng = random.Random(seed)
@@ -173,7 +211,6 @@ def bootstrap_ci(items, statistic, rounds: int = 1000, seed: int = 0,
     return pick(lo_q), pick(hi_q)
 
 
-
 # --------------------------------------------------------------------------- rankings: a stable order, ties counted
 _KEY = "__rank_key"
 
@@ -183,23 +220,30 @@ def ranked(table, score: str, name: str = "model", ascending: bool = False, deci
     ``name``: the same order whatever the input's row order. Scores equal to ``decimals`` places count as equal
     (summation-order noise is no order). Rows without a score go last. Index reset."""
     import pandas as pd
+
     key = pd.to_numeric(table[score], errors="coerce").round(decimals)
-    return (table.assign(**{_KEY: key}).sort_values([_KEY, name], ascending=[ascending, True], kind="stable",
-                                                   na_position="last").drop(columns=_KEY).reset_index(drop=True))
+    return (
+        table.assign(**{_KEY: key})
+        .sort_values([_KEY, name], ascending=[ascending, True], kind="stable", na_position="last")
+        .drop(columns=_KEY)
+        .reset_index(drop=True)
+    )
 
 
-def tied_pairs(table, score: str, name: str = "model", low: str | None = None, high: str | None = None,
-               decimals: int = 9) -> list[tuple[Any, Any]]:
+def tied_pairs(
+    table, score: str, name: str = "model", low: str | None = None, high: str | None = None, decimals: int = 9
+) -> list[tuple[Any, Any]]:
     """The pairs of rows a ranking by ``score`` cannot order, as (name, name) in ranked order: equal scores (to
     ``decimals`` places), or, with ``low``/``high`` interval columns, overlapping closed intervals (the complement
     of separability). A row without a score ties with nothing; one without an interval ties only on an equal score."""
     import math
     import numbers
+
     fin = lambda v: isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)  # noqa: E731
     rows = [r for r in ranked(table, score, name, decimals=decimals).to_dict(orient="records") if fin(r[score])]
     out = []
     for i, a in enumerate(rows):
-        for b in rows[i + 1:]:
+        for b in rows[i + 1 :]:
             if round(a[score], decimals) == round(b[score], decimals):
                 tie = True
             elif low and high and all(fin(r.get(c)) for r in (a, b) for c in (low, high)):
@@ -211,8 +255,15 @@ def tied_pairs(table, score: str, name: str = "model", low: str | None = None, h
     return out
 
 
-def rank_with_ties(table, score: str, name: str = "model", low: str | None = None, high: str | None = None,
-                   ascending: bool = False, decimals: int = 9):
+def rank_with_ties(
+    table,
+    score: str,
+    name: str = "model",
+    low: str | None = None,
+    high: str | None = None,
+    ascending: bool = False,
+    decimals: int = 9,
+):
     """``ranked(table, ...)`` with a ``ties`` column: how many other rows each row is tied with (``tied_pairs``)."""
     out = ranked(table, score, name, ascending, decimals)
     count: dict[Any, int] = {}

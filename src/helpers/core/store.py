@@ -9,6 +9,7 @@
 * ``keyed_store`` / ``keyed_path``: stage files named by a hash of every input that changes them, the
   configuration written beside them (``helpers.core.stages.StageGraph`` says which inputs those are).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -121,8 +122,10 @@ def cached_json(path: str | Path, compute: Callable[[], Any]) -> Any:
             return read_json(path)
         except (ValueError, OSError, RecursionError) as exc:
             import warnings
-            warnings.warn(f"{path}: cached result is not readable JSON ({type(exc).__name__}); recomputed",
-                          stacklevel=2)
+
+            warnings.warn(
+                f"{path}: cached result is not readable JSON ({type(exc).__name__}); recomputed", stacklevel=2
+            )
     result = compute()
     atomic_write_json(path, result)
     return result
@@ -163,12 +166,19 @@ class JsonlStore:
                 self.conflicting_ids += 1
                 conflicts.append(f"{self.key} {rid!r} on line {n} (line {first_line[rid]} is used)")
         import warnings
+
         if self.malformed_lines:
-            warnings.warn(f"{self.path}: {self.malformed_lines} malformed line(s) skipped (not JSON records with "
-                          f"{self.key!r}); their items are recomputed", stacklevel=2)
+            warnings.warn(
+                f"{self.path}: {self.malformed_lines} malformed line(s) skipped (not JSON records with "
+                f"{self.key!r}); their items are recomputed",
+                stacklevel=2,
+            )
         if conflicts:
-            warnings.warn(f"{self.path}: {len(conflicts)} line(s) repeat an id with other content, the first line of "
-                          f"each id wins: {'; '.join(conflicts[:3])}{' ...' if len(conflicts) > 3 else ''}", stacklevel=2)
+            warnings.warn(
+                f"{self.path}: {len(conflicts)} line(s) repeat an id with other content, the first line of "
+                f"each id wins: {'; '.join(conflicts[:3])}{' ...' if len(conflicts) > 3 else ''}",
+                stacklevel=2,
+            )
         if good_end != len(raw):
             with open(self.path, "r+b") as f:
                 f.truncate(good_end)
@@ -212,7 +222,9 @@ def pending_items(store: JsonlStore, items: Sequence[dict], desc: str | None = N
     """(Every item's id, the items not in ``store`` yet); duplicate ids are an error."""
     ids = [str(it[store.key]) for it in items]
     if len(set(ids)) != len(ids):
-        raise ValueError(f"run_stage: duplicate {store.key!r} values among the items of stage {desc or store.path.name}")
+        raise ValueError(
+            f"run_stage: duplicate {store.key!r} values among the items of stage {desc or store.path.name}"
+        )
     return ids, [it for it in items if str(it[store.key]) not in store]
 
 
@@ -239,7 +251,7 @@ def run_stage(
     if todo:
         with tqdm(total=len(items), initial=len(items) - len(todo), desc=desc or store.path.stem, unit="item") as bar:
             for start in range(0, len(todo), batch_size):
-                batch = todo[start:start + batch_size]
+                batch = todo[start : start + batch_size]
                 out = process(batch)
                 if len(out) != len(batch):
                     raise RuntimeError(f"stage {desc}: process returned {len(out)} records for {len(batch)} items")
@@ -295,8 +307,17 @@ def keyed_store(where: Any, stage: str, config: Any, key: str = "id") -> JsonlSt
 def fallback_lines(counts: dict[str, Any]) -> list[str]:
     """One findings line naming every fallback that happened (non-zero counts), so the report shows them."""
     hit = {k: v for k, v in counts.items() if v}
-    return [("Fallbacks counted in this run: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in hit.items())
-             + " (endpoint errors are not stored and are retried by the next run).")] if hit else []
+    return (
+        [
+            (
+                "Fallbacks counted in this run: "
+                + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in hit.items())
+                + " (endpoint errors are not stored and are retried by the next run)."
+            )
+        ]
+        if hit
+        else []
+    )
 
 
 def point_to(link, target) -> None:

@@ -8,6 +8,7 @@ A child's console output (papermill's progress, its engine logs) goes to ``<outp
 its run folder is the one a sequential suite writes. An interrupt stops every child (``terminate_descendants``
 in the runner's signal handler).
 """
+
 from __future__ import annotations
 
 import json
@@ -21,16 +22,37 @@ from .engines import SERVERS_ENV
 from .serving import notebook_servers
 
 
-def child_command(nb: str, files: list, overrides: list, profile: str, outputs: Path, report: str,
-                  rehearse: bool) -> list[str]:
+def child_command(
+    nb: str, files: list, overrides: list, profile: str, outputs: Path, report: str, rehearse: bool
+) -> list[str]:
     """The ``helpers.run`` command line that runs one notebook of the suite exactly as the suite would."""
-    cmd = [sys.executable, "-m", "helpers.run", nb, "--run-name", profile, "--outputs", str(outputs), "--report", report]
+    cmd = [
+        sys.executable,
+        "-m",
+        "helpers.run",
+        nb,
+        "--run-name",
+        profile,
+        "--outputs",
+        str(outputs),
+        "--report",
+        report,
+    ]
     cmd += [x for f in files for x in ("-f", str(f))] + [x for o in overrides for x in ("-p", o)]
     return cmd + (["--rehearse"] if rehearse else [])
 
 
-def run_side_by_side(plan: list, needs: dict[str, set[str]], jobs: int, profile: str, overrides: list, outputs: Path,
-                     report: str, rehearse: bool, servers: dict[str, str]) -> list[dict]:
+def run_side_by_side(
+    plan: list,
+    needs: dict[str, set[str]],
+    jobs: int,
+    profile: str,
+    overrides: list,
+    outputs: Path,
+    report: str,
+    rehearse: bool,
+    servers: dict[str, str],
+) -> list[dict]:
     """Run ``plan`` ((notebook path, params files, params) in suite order) with up to ``jobs`` at once; one
     result per notebook (notebook, dir, ok, error, seconds), in plan order."""
     pending = list(plan)
@@ -51,8 +73,13 @@ def run_side_by_side(plan: list, needs: dict[str, set[str]], jobs: int, profile:
             log_path = Path(outputs) / nb.stem / f"{profile}.log"
             log_path.parent.mkdir(parents=True, exist_ok=True)
             log = open(log_path, "w")
-            proc = subprocess.Popen(child_command(nb.stem, files, overrides, profile, outputs, report, rehearse),
-                                    stdout=log, stderr=subprocess.STDOUT, env=env, cwd=os.getcwd())
+            proc = subprocess.Popen(
+                child_command(nb.stem, files, overrides, profile, outputs, report, rehearse),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=os.getcwd(),
+            )
             running[nb.stem] = (proc, time.time(), log)
             print(f"=== {nb.stem} ({profile}) started; log {log_path}", flush=True)
         time.sleep(0.5)
@@ -63,10 +90,18 @@ def run_side_by_side(plan: list, needs: dict[str, set[str]], jobs: int, profile:
             del running[name]
             ok = proc.returncode == 0
             error = "" if ok else _last_error(Path(outputs) / name / f"{profile}.log", proc.returncode)
-            results[name] = {"notebook": name, "dir": Path(outputs) / name / profile, "ok": ok, "error": error,
-                             "seconds": time.time() - start}
-            print(f"=== {name} {'finished' if ok else 'FAILED'} in {results[name]['seconds']:.0f} s"
-                  + (f": {error}" if error else ""), flush=True)
+            results[name] = {
+                "notebook": name,
+                "dir": Path(outputs) / name / profile,
+                "ok": ok,
+                "error": error,
+                "seconds": time.time() - start,
+            }
+            print(
+                f"=== {name} {'finished' if ok else 'FAILED'} in {results[name]['seconds']:.0f} s"
+                + (f": {error}" if error else ""),
+                flush=True,
+            )
     return [results[nb.stem] for nb, _, _ in plan]
 
 

@@ -6,6 +6,7 @@ enough to exhaust the recursion limit, megabytes of braces. ``json_objects`` nev
 of these: what cannot be read is simply not an object, and the caller counts a parse failure.
 The scan is linear per candidate and bounded (``max_chars``, ``max_candidates``).
 """
+
 from __future__ import annotations
 
 import json
@@ -65,7 +66,7 @@ def json_objects(text: str | None, max_chars: int = MAX_CHARS) -> Iterator[dict]
     while start >= 0 and tried < MAX_CANDIDATES:
         tried += 1
         end = _balanced_end(text, start)
-        obj = loads_safely(text[start:end + 1]) if end is not None else None
+        obj = loads_safely(text[start : end + 1]) if end is not None else None
         if isinstance(obj, dict):
             yield obj
             start = text.find("{", end + 1)

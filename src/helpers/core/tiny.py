@@ -11,6 +11,7 @@ mistral) defaults to 2 layers of width 32 (MLP twice as wide), 4 attention heads
 positions and tied embeddings; every keyword overrides the config. The weights are drawn after
 ``torch.manual_seed(seed)``: the same (tokenizer, family, seed, shape) gives the same model.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -27,24 +28,39 @@ FAMILIES = {
     "pegasus": ("PegasusConfig", {"seq2seq": "PegasusForConditionalGeneration"}),
 }
 ENCODER_DECODER = ("t5", "pegasus")
-DECODER_SHAPE = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
-                 "max_position_embeddings": 4096, "tie_word_embeddings": True}
+DECODER_SHAPE = {
+    "hidden_size": 32,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+    "max_position_embeddings": 4096,
+    "tie_word_embeddings": True,
+}
 
 
 def tiny_config(tok, family: str = "llama", **shape: Any):
     """The config of a tiny ``family`` model for ``tok``'s vocabulary and special ids; ``shape`` overrides."""
     import transformers
+
     if family not in FAMILIES:
         raise ValueError(f"unknown model family {family!r}: use one of {', '.join(FAMILIES)}")
     config_cls = getattr(transformers, FAMILIES[family][0])
     if family in ENCODER_DECODER:  # an encoder-decoder starts decoding from the pad token and has no bos
-        ids = {"pad_token_id": tok.pad_token_id, "eos_token_id": tok.eos_token_id,
-               "decoder_start_token_id": tok.pad_token_id}
+        ids = {
+            "pad_token_id": tok.pad_token_id,
+            "eos_token_id": tok.eos_token_id,
+            "decoder_start_token_id": tok.pad_token_id,
+        }
         return config_cls(vocab_size=len(tok), **ids, **shape)
     shape = {**DECODER_SHAPE, **shape}
     shape.setdefault("intermediate_size", 2 * shape["hidden_size"])
-    return config_cls(vocab_size=len(tok), bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
-                      pad_token_id=tok.pad_token_id, **shape)
+    return config_cls(
+        vocab_size=len(tok),
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.pad_token_id,
+        **shape,
+    )
 
 
 def tiny_model(tok, family: str = "llama", seed: int = 0, head: str = "", **shape: Any):
@@ -52,6 +68,7 @@ def tiny_model(tok, family: str = "llama", seed: int = 0, head: str = "", **shap
     first), its weights drawn after ``torch.manual_seed(seed)``; a generating model stops at ``tok``'s eos."""
     import torch
     import transformers
+
     config = tiny_config(tok, family, **shape)
     heads = FAMILIES[family][1]
     head = head or next(iter(heads))

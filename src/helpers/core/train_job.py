@@ -8,6 +8,7 @@ The spec: kind (sft | dpo | simpo | reward), model (a local folder or hub id), w
 final (where the model goes), options (``TrainOptions`` as a dict), config (the TRL ``*Config`` keyword
 arguments), result (the JSON file the main process writes), data (a ``datasets`` folder, when launched).
 """
+
 from __future__ import annotations
 
 import json
@@ -22,15 +23,19 @@ from .training import TrainingError, TrainOptions, peft_config, save_final, trai
 def _config(kind: str, args: dict[str, Any]):
     if kind == "sft":
         from trl import SFTConfig
+
         return SFTConfig(**args)
     if kind == "dpo":
         from trl import DPOConfig
+
         return DPOConfig(**args)
     if kind == "simpo":  # SimPO = CPO's simpo loss without the BC term (cpo_alpha = 0)
         from trl.experimental.cpo import CPOConfig
+
         return CPOConfig(**{"loss_type": "simpo", "cpo_alpha": 0.0, "beta": 2.0, "simpo_gamma": 0.5, **args})
     if kind == "reward":
         from trl import RewardConfig
+
         return RewardConfig(**args)
     raise TrainingError(f"unknown training kind {kind!r}")
 
@@ -38,14 +43,18 @@ def _config(kind: str, args: dict[str, Any]):
 def _trainer_class(kind: str):
     if kind == "sft":
         from trl import SFTTrainer
+
         return SFTTrainer
     if kind == "dpo":
         from trl import DPOTrainer
+
         return DPOTrainer
     if kind == "simpo":
         from trl.experimental.cpo import CPOTrainer
+
         return CPOTrainer
     from trl import RewardTrainer
+
     return RewardTrainer
 
 
@@ -57,9 +66,11 @@ def build_trainer(spec: dict, dataset=None):
     kind, opts = spec["kind"], TrainOptions(**spec["options"])
     if dataset is None:
         from datasets import load_from_disk
+
         dataset = load_from_disk(spec["data"])
     elif isinstance(dataset, list):
         from datasets import Dataset
+
         dataset = Dataset.from_list(dataset)
     # the TRL config first: under DeepSpeed ZeRO-3 it must exist before the model is loaded (sharded init)
     args = _config(kind, trainer_kwargs(Path(spec["work"]), opts, **spec["config"]))
@@ -87,9 +98,14 @@ def run(spec: dict, dataset=None, trainer_hook=None) -> dict:
     history = train(trainer, Path(spec["work"]))
     resumed = history.pop(0)["resumed_from"] if history and "resumed_from" in history[0] else None
     save_final(trainer, tok, spec["final"])
-    result = {"kind": spec["kind"], "history": history, "resumed_from": resumed,
-              "global_step": trainer.state.global_step,
-              "processes": trainer.accelerator.num_processes, "lora_r": spec["options"].get("lora_r", 0)}
+    result = {
+        "kind": spec["kind"],
+        "history": history,
+        "resumed_from": resumed,
+        "global_step": trainer.state.global_step,
+        "processes": trainer.accelerator.num_processes,
+        "lora_r": spec["options"].get("lora_r", 0),
+    }
     if trainer.accelerator.is_main_process:
         atomic_write_json(spec["result"], result)
     trainer.accelerator.wait_for_everyone()

@@ -19,6 +19,7 @@ The work folder is named by a hash of ``key`` (everything that changes the weigh
 hyperparameter, LoRA, the launcher's process count), so a changed parameter never resumes a stale
 checkpoint; the key is written beside it and into the finished model folder (``train_config.json``).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -53,18 +54,21 @@ def launchers() -> list[str]:
 
 def accelerate_config(launcher: str) -> Path:
     """The config file of ``accelerate-<name>`` (a shipped name, or a path to a YAML file after the dash)."""
-    name = launcher[len("accelerate-"):]
+    name = launcher[len("accelerate-") :]
     path = ACCELERATE_CONFIGS / f"{name}.yaml"
     if not path.is_file() and name.endswith((".yaml", ".yml")):
         path = Path(name).expanduser()
     if not path.is_file():
-        raise TrainingError(f"train_launcher={launcher!r}: no accelerate config {path}; choose one of {', '.join(launchers())}")
+        raise TrainingError(
+            f"train_launcher={launcher!r}: no accelerate config {path}; choose one of {', '.join(launchers())}"
+        )
     return path
 
 
 def accelerate_settings(launcher: str) -> dict:
     """The contents of ``accelerate-<name>``'s config file (``accelerate_config``)."""
     import yaml
+
     with open(accelerate_config(launcher), encoding="utf-8") as fh:
         return yaml.safe_load(fh) or {}
 
@@ -72,13 +76,14 @@ def accelerate_settings(launcher: str) -> dict:
 @dataclass(frozen=True)
 class TrainOptions:
     """What every training stage exposes as params (the same names in every notebook)."""
-    save_steps: int = 0          # a checkpoint every N optimizer steps (0: only the final model)
-    save_total_limit: int = 2    # checkpoints kept on disk
-    report_to: str = "none"      # none | trackio | wandb | mlflow | tensorboard
-    lora_r: int = 0              # LoRA rank through peft (0: full fine-tuning)
+
+    save_steps: int = 0  # a checkpoint every N optimizer steps (0: only the final model)
+    save_total_limit: int = 2  # checkpoints kept on disk
+    report_to: str = "none"  # none | trackio | wandb | mlflow | tensorboard
+    lora_r: int = 0  # LoRA rank through peft (0: full fine-tuning)
     lora_alpha: int = 16
     lora_dropout: float = 0.05
-    launcher: str = "local"      # local | accelerate-<config name> (configs/accelerate/<name>.yaml)
+    launcher: str = "local"  # local | accelerate-<config name> (configs/accelerate/<name>.yaml)
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> TrainOptions:
@@ -98,8 +103,10 @@ class TrainOptions:
         if self.report_to not in REPORTERS:
             raise TrainingError(f"report_to={self.report_to!r}: choose one of {', '.join(REPORTERS)}")
         if self.report_to != "none" and importlib.util.find_spec(self.report_to) is None:
-            raise TrainingError(f"report_to={self.report_to!r} but the package {self.report_to!r} is not installed "
-                                f"(pip install {self.report_to}, or report_to: none)")
+            raise TrainingError(
+                f"report_to={self.report_to!r} but the package {self.report_to!r} is not installed "
+                f"(pip install {self.report_to}, or report_to: none)"
+            )
         if self.lora_r and importlib.util.find_spec("peft") is None:
             raise TrainingError("lora_r > 0 needs the `peft` package (pip install peft)")
         if self.launcher != "local":
@@ -109,7 +116,9 @@ class TrainOptions:
             if importlib.util.find_spec("accelerate") is None:
                 raise TrainingError(f"train_launcher={self.launcher!r} needs the `accelerate` package")
             if cfg.get("distributed_type") == "DEEPSPEED" and importlib.util.find_spec("deepspeed") is None:
-                raise TrainingError(f"train_launcher={self.launcher!r} needs the `deepspeed` package (pip install deepspeed; GPU only)")
+                raise TrainingError(
+                    f"train_launcher={self.launcher!r} needs the `deepspeed` package (pip install deepspeed; GPU only)"
+                )
 
     def processes(self) -> int:
         """How many training processes the launcher starts (1 for local)."""
@@ -124,8 +133,11 @@ class TrainOptions:
     def key(self) -> dict:
         """The part of the options that changes the trained weights: LoRA, and the number of processes
         (data-parallel processes multiply the batch). Logging and checkpointing do not."""
-        out: dict[str, Any] = {"lora_r": self.lora_r, "lora_alpha": self.lora_alpha, "lora_dropout": self.lora_dropout} \
-            if self.lora_r else {"lora_r": 0}
+        out: dict[str, Any] = (
+            {"lora_r": self.lora_r, "lora_alpha": self.lora_alpha, "lora_dropout": self.lora_dropout}
+            if self.lora_r
+            else {"lora_r": 0}
+        )
         if self.launcher != "local":
             out["processes"] = self.processes()
         return out
@@ -145,6 +157,7 @@ def check_params(params: dict[str, Any]) -> None:
 def _gpu_count() -> int:
     try:
         import torch
+
         return torch.cuda.device_count()
     except Exception:  # noqa: BLE001 - no torch, no GPU
         return 0
@@ -152,6 +165,7 @@ def _gpu_count() -> int:
 
 def use_cpu() -> bool:
     import torch
+
     return not torch.cuda.is_available()
 
 
@@ -159,6 +173,7 @@ def trainer_kwargs(work: Path, opts: TrainOptions, **kwargs: Any) -> dict:
     """Keyword arguments for any TRL ``*Config`` (a ``TrainingArguments``): checkpointing, tracker,
     device and precision filled in; ``kwargs`` (steps, learning rate, batch size, ...) win."""
     import torch
+
     opts.check()
     cpu = use_cpu()
     base = dict(
@@ -183,8 +198,14 @@ def peft_config(opts: TrainOptions, task_type: str = "CAUSAL_LM"):
         return None
     opts.check()
     from peft import LoraConfig
-    return LoraConfig(r=opts.lora_r, lora_alpha=opts.lora_alpha, lora_dropout=opts.lora_dropout,
-                      target_modules="all-linear", task_type=task_type)
+
+    return LoraConfig(
+        r=opts.lora_r,
+        lora_alpha=opts.lora_alpha,
+        lora_dropout=opts.lora_dropout,
+        target_modules="all-linear",
+        task_type=task_type,
+    )
 
 
 def _complete(checkpoint: Path) -> bool:
@@ -201,8 +222,8 @@ def last_checkpoint(work: Path) -> str | None:
     found = []
     for p in folder.iterdir():
         name = p.name
-        if p.is_dir() and name.startswith("checkpoint-") and name[len("checkpoint-"):].isdigit():
-            found.append((int(name[len("checkpoint-"):]), p))
+        if p.is_dir() and name.startswith("checkpoint-") and name[len("checkpoint-") :].isdigit():
+            found.append((int(name[len("checkpoint-") :]), p))
     for _, path in sorted(found, reverse=True):
         if _complete(path):
             return str(path)
@@ -283,7 +304,7 @@ def save_final(trainer, tokenizer, folder: str | Path) -> None:
 def dataset_fingerprint(dataset) -> str:
     """A hash of every row of a ``datasets.Dataset`` (or a list of dicts): the data part of a stage key."""
     digest = hashlib.sha1()
-    for row in (dataset if isinstance(dataset, list) else dataset.to_list()):
+    for row in dataset if isinstance(dataset, list) else dataset.to_list():
         digest.update(json.dumps(row, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8"))
         digest.update(b"\n")
     return digest.hexdigest()[:16]
@@ -295,12 +316,23 @@ def model_fingerprint(path: str | Path) -> list:
     path = Path(path)
     if not path.is_dir():
         return [str(path)]
-    return [str(path)] + sorted([p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in path.iterdir()
-                                if p.is_file() and p.suffix in (".safetensors", ".bin", ".json", ".model"))
+    return [str(path)] + sorted(
+        [p.name, p.stat().st_size, p.stat().st_mtime_ns]
+        for p in path.iterdir()
+        if p.is_file() and p.suffix in (".safetensors", ".bin", ".json", ".model")
+    )
 
 
 def stage_key(kind: str, model: str, dataset, opts: TrainOptions, config: dict) -> dict:
     """Everything that changes the weights of a ``run_training`` stage."""
     from .models import resolve_model
-    return _normal({"kind": kind, "model": model_fingerprint(resolve_model(model)), "data": dataset_fingerprint(dataset),
-                    "config": config, "options": opts.key()})
+
+    return _normal(
+        {
+            "kind": kind,
+            "model": model_fingerprint(resolve_model(model)),
+            "data": dataset_fingerprint(dataset),
+            "config": config,
+            "options": opts.key(),
+        }
+    )

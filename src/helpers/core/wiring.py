@@ -3,6 +3,7 @@
 (What a notebook reads of other runs is ``runs.suite_needs``; the notebook declares what it writes in its metadata,
 ``metadata.helpers.checkpoints = "module:function"``, read through ``precheck.notebook_hook``.)
 """
+
 from __future__ import annotations
 
 from typing import Any

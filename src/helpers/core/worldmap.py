@@ -28,12 +28,16 @@ class ShapesUnavailable(RuntimeError):
 def shapes_file() -> Path:
     spec = importlib.util.find_spec("geopandas")
     if spec is None or not spec.submodule_search_locations:
-        raise ShapesUnavailable("world map: the geopandas 0.14 wheel (which ships Natural Earth shapes) is not installed: "
-                                "pip install --no-deps geopandas==0.14.4 pyshp")
+        raise ShapesUnavailable(
+            "world map: the geopandas 0.14 wheel (which ships Natural Earth shapes) is not installed: "
+            "pip install --no-deps geopandas==0.14.4 pyshp"
+        )
     path = Path(spec.submodule_search_locations[0]) / "datasets" / "naturalearth_lowres" / "naturalearth_lowres.shp"
     if not path.exists():
-        raise ShapesUnavailable(f"world map: {path} is missing (geopandas >= 1.0 no longer bundles Natural Earth; "
-                                "pip install --no-deps geopandas==0.14.4)")
+        raise ShapesUnavailable(
+            f"world map: {path} is missing (geopandas >= 1.0 no longer bundles Natural Earth; "
+            "pip install --no-deps geopandas==0.14.4)"
+        )
     return path
 
 
@@ -67,9 +71,24 @@ def country_shapes() -> dict[str, list[np.ndarray]]:
 
 
 # names GeoIP databases and data sets use that pycountry's lookup does not resolve
-_ALIASES = {"Russia": "RUS", "South Korea": "KOR", "North Korea": "PRK", "Iran": "IRN", "Vietnam": "VNM",
-            "Taiwan": "TWN", "Turkey": "TUR", "Syria": "SYR", "Laos": "LAO", "Bolivia": "BOL", "Venezuela": "VEN",
-            "Tanzania": "TZA", "Moldova": "MDA", "Czechia": "CZE", "Palestine": "PSE", "Kosovo": "XKX"}
+_ALIASES = {
+    "Russia": "RUS",
+    "South Korea": "KOR",
+    "North Korea": "PRK",
+    "Iran": "IRN",
+    "Vietnam": "VNM",
+    "Taiwan": "TWN",
+    "Turkey": "TUR",
+    "Syria": "SYR",
+    "Laos": "LAO",
+    "Bolivia": "BOL",
+    "Venezuela": "VEN",
+    "Tanzania": "TZA",
+    "Moldova": "MDA",
+    "Czechia": "CZE",
+    "Palestine": "PSE",
+    "Kosovo": "XKX",
+}
 
 
 @functools.lru_cache(maxsize=4096)
@@ -80,14 +99,16 @@ def country_code(name: str) -> str | None:
     if name in _ALIASES:
         return _ALIASES[name]
     import pycountry
+
     try:
         return pycountry.countries.lookup(name).alpha_3
     except LookupError:
         return None
 
 
-def draw_world_map(values: dict[str, float], title: str, label: str, cmap: str = "magma_r",
-                   clim: tuple[float, float] | None = None):
+def draw_world_map(
+    values: dict[str, float], title: str, label: str, cmap: str = "magma_r", clim: tuple[float, float] | None = None
+):
     """Countries (alpha3 keys) coloured by their value; every other country in light grey. Returns (fig, ax).
     ``clim``: a fixed colour scale (vmin, vmax), so maps of different runs compare; None: 0 to this map's maximum."""
     import matplotlib.pyplot as plt

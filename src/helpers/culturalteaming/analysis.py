@@ -1,5 +1,6 @@
 """What the collected sessions show: per question (revisions, verifier fooled, targets wrong), verifier-only vs
 AI-assisted with bootstrap CIs, and the target panel's accuracy per model and per region."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -22,15 +23,24 @@ def question_table(sessions) -> pd.DataFrame:
         on_first = [v for v in s.verdicts if v["draft_index"] == 0]
         targets = [t for t in s.targets if t["draft_index"] == last]
         t = targets[-1] if targets else None
-        rows.append({"session_id": s.session_id, "culture": s.culture, "assistance": s.assistance,
-                     "revisions": s.revisions, "verifications": len(s.verdicts), "hints": len(s.hints),
-                     "verify_failures": s.verify_failures,
-                     "first_confidence_correct": on_first[0]["probs"][s.drafts[0]["answer"]] if on_first else None,
-                     "final_confidence_correct": on_final[-1]["probs"][s.final["answer"]] if on_final else None,
-                     "verifier_fooled": bool(on_final[-1]["fooled"]) if on_final else None,
-                     "targets_wrong": t["wrong"] if t else None, "n_targets": t["n_targets"] if t else None,
-                     "challenging": t["challenging"] if t else None,
-                     **{f"survey_{k}": v for k, v in (s.survey_answers or {}).items() if k != "comment"}})
+        rows.append(
+            {
+                "session_id": s.session_id,
+                "culture": s.culture,
+                "assistance": s.assistance,
+                "revisions": s.revisions,
+                "verifications": len(s.verdicts),
+                "hints": len(s.hints),
+                "verify_failures": s.verify_failures,
+                "first_confidence_correct": on_first[0]["probs"][s.drafts[0]["answer"]] if on_first else None,
+                "final_confidence_correct": on_final[-1]["probs"][s.final["answer"]] if on_final else None,
+                "verifier_fooled": bool(on_final[-1]["fooled"]) if on_final else None,
+                "targets_wrong": t["wrong"] if t else None,
+                "n_targets": t["n_targets"] if t else None,
+                "challenging": t["challenging"] if t else None,
+                **{f"survey_{k}": v for k, v in (s.survey_answers or {}).items() if k != "comment"},
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -39,8 +49,12 @@ def _mean(xs) -> float:
     return sum(xs) / len(xs) if xs else float("nan")
 
 
-def compare_levels(table: pd.DataFrame, metrics=("revisions", "verifier_fooled", "targets_wrong", "challenging"),
-                   rounds: int = 1000, seed: int = 0) -> pd.DataFrame:
+def compare_levels(
+    table: pd.DataFrame,
+    metrics=("revisions", "verifier_fooled", "targets_wrong", "challenging"),
+    rounds: int = 1000,
+    seed: int = 0,
+) -> pd.DataFrame:
     """Per metric: the mean of each assistance level with a percentile bootstrap CI, and AI-assisted minus
     verifier-only with a bootstrap CI (questions resampled with replacement; helpers.core.stats.bootstrap_ci)."""
     rows = []
@@ -55,6 +69,7 @@ def compare_levels(table: pd.DataFrame, metrics=("revisions", "verifier_fooled",
         def diff(sample):
             ai = _mean([v for a, v in sample if a == "ai-assisted"])
             return ai - _mean([v for a, v in sample if a == "verifier-only"])
+
         lo, hi = bootstrap_ci(items, diff, rounds=rounds, seed=seed)
         row.update({"difference": diff(items), "diff_low": lo, "diff_high": hi})
         rows.append(row)
@@ -69,10 +84,18 @@ def target_rows(sessions, regions: dict[str, str]) -> list[dict]:
         if not s.final:
             continue
         checks = [t for t in s.targets if t["draft_index"] == _final_index(s)]
-        for a in (checks[-1]["answers"] if checks else []):
-            rows.append({"session_id": s.session_id, "culture": s.culture, "region": regions.get(s.culture, "unmapped"),
-                         "assistance": s.assistance, "target": a["target"], "correct": a["correct"],
-                         "failed": a["failed"]})
+        for a in checks[-1]["answers"] if checks else []:
+            rows.append(
+                {
+                    "session_id": s.session_id,
+                    "culture": s.culture,
+                    "region": regions.get(s.culture, "unmapped"),
+                    "assistance": s.assistance,
+                    "target": a["target"],
+                    "correct": a["correct"],
+                    "failed": a["failed"],
+                }
+            )
     return rows
 
 
@@ -86,6 +109,15 @@ def accuracy_by(rows, by) -> pd.DataFrame:
         ok = g[~g.failed]
         k, n = int(ok.correct.sum()), len(ok)
         lo, hi = wilson_interval(k, n)
-        out.append({**dict(zip(by, key if isinstance(key, tuple) else (key,))), "k": k, "n": n,
-                    "accuracy": k / n if n else None, "low": lo, "high": hi, "failed": int(g.failed.sum())})
+        out.append(
+            {
+                **dict(zip(by, key if isinstance(key, tuple) else (key,))),
+                "k": k,
+                "n": n,
+                "accuracy": k / n if n else None,
+                "low": lo,
+                "high": hi,
+                "failed": int(g.failed.sum()),
+            }
+        )
     return pd.DataFrame(out)

@@ -5,6 +5,7 @@ culture, a multi-answer form, ...). ``Hinter.hint`` picks the next strategy for 
 answer, and, when it has a model, asks it for a hint and a rewrite in JSON; a failed call, an unreadable reply or
 a rewrite that does not pass ``check_draft`` is counted (``llm_failures``) and the strategy hint stands alone.
 """
+
 from __future__ import annotations
 
 import re
@@ -14,17 +15,17 @@ from .validate import LETTERS, Draft, InputError, check_draft
 
 STRATEGIES = {
     "negate": "Ask the opposite: 'Which of these is NOT usually done ...?'. A model that matches the familiar "
-              "stereotype to the culture then picks a wrong option.",
+    "stereotype to the culture then picks a wrong option.",
     "neighbour": "Swap a distractor for a practice of a neighbouring culture in the same region, so every option "
-                 "sounds plausible for {culture} and only someone who knows it can tell them apart.",
+    "sounds plausible for {culture} and only someone who knows it can tell them apart.",
     "multi_answer": "Use a multi-answer form: make two options true in some settings and ask which one holds in a "
-                    "specific situation (a region, an age group, an occasion).",
+    "specific situation (a region, an age group, an occasion).",
     "stereotype": "Make the stereotypical answer (the one a guidebook would give for {culture}) a distractor, and "
-                  "the everyday practice people really follow the correct option.",
+    "the everyday practice people really follow the correct option.",
     "scenario": "Add a concrete scenario (who, where, when) that changes the right answer, for example a regional "
-                "or generational variant within {culture}.",
+    "or generational variant within {culture}.",
     "everyday": "Ask about an everyday habit rather than a famous symbol: national dishes, landmarks and festivals "
-                "are what models have read most about.",
+    "are what models have read most about.",
 }
 PREFILL = '{"hint": "'
 MIN_HINT_WORDS = 3
@@ -40,12 +41,18 @@ def pick_strategy(d: Draft, verdict: dict | None, n_shown: int) -> str:
 
 def llm_messages(d: Draft, strategy: str) -> list[dict]:
     opts = "; ".join(f"{l}. {o}" for l, o in zip(LETTERS, d.options))
-    return [{"role": "user", "content": (
-        f"Help a person from {d.culture} make this multiple-choice question harder for AI models while keeping it "
-        f"true for people of {d.culture}.\nQuestion: {d.prompt_question}\nOptions: {opts}\n"
-        f"Correct: {LETTERS[d.answer]}\nSuggested strategy: {STRATEGIES[strategy].format(culture=d.culture)}\n"
-        'Reply only with JSON: {"hint": "<one sentence>", "question": "<rewritten question>", '
-        '"options": ["<A>", "<B>", "<C>", "<D>"], "answer": "<letter>"}')}]
+    return [
+        {
+            "role": "user",
+            "content": (
+                f"Help a person from {d.culture} make this multiple-choice question harder for AI models while keeping it "
+                f"true for people of {d.culture}.\nQuestion: {d.prompt_question}\nOptions: {opts}\n"
+                f"Correct: {LETTERS[d.answer]}\nSuggested strategy: {STRATEGIES[strategy].format(culture=d.culture)}\n"
+                'Reply only with JSON: {"hint": "<one sentence>", "question": "<rewritten question>", '
+                '"options": ["<A>", "<B>", "<C>", "<D>"], "answer": "<letter>"}'
+            ),
+        }
+    ]
 
 
 def parse_llm_hint(text: str | None, d: Draft) -> tuple[str | None, dict | None, str]:
@@ -61,8 +68,9 @@ def parse_llm_hint(text: str | None, d: Draft) -> tuple[str | None, dict | None,
     rewrite, why = None, "ok"
     if obj.get("question"):
         try:
-            rewrite = check_draft(d.culture, obj.get("question"), obj.get("options", []), obj.get("answer"),
-                                  d.scenario).to_dict()
+            rewrite = check_draft(
+                d.culture, obj.get("question"), obj.get("options", []), obj.get("answer"), d.scenario
+            ).to_dict()
         except InputError as exc:
             why = f"rewrite refused: {exc}"
     if hint is None and rewrite is None:
@@ -80,8 +88,13 @@ class Hinter:
 
     def hint(self, d: Draft, verdict: dict | None = None, n_shown: int = 0) -> dict:
         strategy = pick_strategy(d, verdict, n_shown)
-        out = {"strategy": strategy, "text": STRATEGIES[strategy].format(culture=d.culture), "llm_hint": None,
-               "rewrite": None, "llm_status": "no model"}
+        out = {
+            "strategy": strategy,
+            "text": STRATEGIES[strategy].format(culture=d.culture),
+            "llm_hint": None,
+            "rewrite": None,
+            "llm_status": "no model",
+        }
         self.shown += 1
         if self.judge is not None:
             self.llm_calls += 1

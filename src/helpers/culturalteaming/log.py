@@ -6,6 +6,7 @@ leaves whole lines only. Reading refuses a corrupted log (a line that is not a J
 a gap in the sequence numbers) with ``SessionLogError`` naming the file and line; the file is left exactly as it
 was, so nothing is lost and the annotator's earlier events can be recovered by hand.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -53,19 +54,25 @@ class EventLog:
         if lines and lines[-1] == b"":
             lines.pop()
         elif lines:
-            raise SessionLogError(f"session log {self.path}: the last line ({len(lines)}) is cut off (no newline; a "
-                                  f"write was interrupted). The file is left as it is: move it aside or remove that "
-                                  f"line to resume from the events before it")
+            raise SessionLogError(
+                f"session log {self.path}: the last line ({len(lines)}) is cut off (no newline; a "
+                f"write was interrupted). The file is left as it is: move it aside or remove that "
+                f"line to resume from the events before it"
+            )
         for n, line in enumerate(lines, 1):
             try:
                 ev = json.loads(line.decode("utf-8"))
             except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                raise SessionLogError(f"session log {self.path}: line {n} is not valid JSON ({exc.__class__.__name__}: "
-                                      f"{str(exc)[:80]}). The file is left as it is: repair or remove that line "
-                                      f"to resume") from None
+                raise SessionLogError(
+                    f"session log {self.path}: line {n} is not valid JSON ({exc.__class__.__name__}: "
+                    f"{str(exc)[:80]}). The file is left as it is: repair or remove that line "
+                    f"to resume"
+                ) from None
             if not isinstance(ev, dict) or "kind" not in ev or ev.get("seq") != n - 1:
-                raise SessionLogError(f"session log {self.path}: line {n} is not event number {n - 1} (an object "
-                                      f"with kind and seq). The file is left as it is: repair or remove that line")
+                raise SessionLogError(
+                    f"session log {self.path}: line {n} is not event number {n - 1} (an object "
+                    f"with kind and seq). The file is left as it is: repair or remove that line"
+                )
             events.append(ev)
         return events
 
@@ -77,8 +84,10 @@ class EventLog:
             fcntl.flock(fd, fcntl.LOCK_EX)
             seq = len(self.read())  # under the lock: validates the log and numbers the event
             if expect_seq is not None and seq != expect_seq:
-                raise SessionLogError(f"session log {self.path} has {seq} events, this view knew {expect_seq}: "
-                                      f"the session was changed elsewhere (another tab?); reload it to go on")
+                raise SessionLogError(
+                    f"session log {self.path} has {seq} events, this view knew {expect_seq}: "
+                    f"the session was changed elsewhere (another tab?); reload it to go on"
+                )
             event = {"seq": seq, "kind": kind, "time": now(), **data}
             line = (json.dumps(event, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
             os.write(fd, line)

@@ -1,5 +1,6 @@
 """Figures of 11_culturalteaming: the verifier's confidence in the right option over revisions, and the target
 panel's accuracy on the collected questions."""
+
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -22,8 +23,12 @@ def plot_revisions(sessions):
     uniq = dict(zip(labels, handles))
     ax.legend(uniq.values(), uniq.keys(), title="assistance")
     ax.axhline(0.25, ls=":", color="grey")
-    ax.set(xlabel="draft (0 = first, then each revision)", ylabel="verifier P(correct option)", ylim=(0, 1),
-           title="Verifier confidence in the right answer over revisions")
+    ax.set(
+        xlabel="draft (0 = first, then each revision)",
+        ylabel="verifier P(correct option)",
+        ylim=(0, 1),
+        title="Verifier confidence in the right answer over revisions",
+    )
     fig.tight_layout()
     return fig
 
@@ -33,8 +38,14 @@ def plot_target_accuracy(table):
     fig, ax = plt.subplots(figsize=(7, 3.5))
     x = range(len(table))
     ax.bar(x, table.accuracy, color="tab:green", alpha=0.8)
-    ax.errorbar(x, table.accuracy, yerr=[table.accuracy - table.low, table.high - table.accuracy], fmt="none",
-                color="black", capsize=4)
+    ax.errorbar(
+        x,
+        table.accuracy,
+        yerr=[table.accuracy - table.low, table.high - table.accuracy],
+        fmt="none",
+        color="black",
+        capsize=4,
+    )
     ax.axhline(0.25, ls=":", color="grey", label="chance (4 options)")
     ax.set_xticks(list(x), table.target, rotation=15)
     ax.set(ylabel="accuracy on collected questions", ylim=(0, 1), title="Target panel on the finalized questions")

@@ -17,6 +17,7 @@ Each event written by a replay carries its script ``step``; replaying again into
 the last logged step (a killed run loses nothing and repeats nothing). A step the core refuses is recorded in the
 returned problems, as the view would show it, and the replay goes on.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -73,8 +74,9 @@ def replay(script: dict, folder: str | Path, verifier, panel, hinter=None) -> tu
     try:
         s = Session.open(folder, script["id"])
     except InputError:
-        s = Session.create(folder, script["id"], script["culture"], script["assistance"],
-                           annotator=script.get("annotator", "script"))
+        s = Session.create(
+            folder, script["id"], script["culture"], script["assistance"], annotator=script.get("annotator", "script")
+        )
     done = max((ev.get("step", -1) for ev in s.events), default=-1)
     problems = []
     for step, item in enumerate(script["events"]):
@@ -139,8 +141,10 @@ def check_params(params: dict) -> None:
             raise ValueError(f"parameter 'sessions_file': {exc}") from None
     n_targets = len(params.get("target_models", [])) + 2
     if not 1 <= params.get("challenge_k", 1) <= n_targets:
-        raise ValueError(f"parameter 'challenge_k': {params.get('challenge_k')} must be between 1 and the "
-                         f"{n_targets} targets (target_models + the random and embedding baselines)")
+        raise ValueError(
+            f"parameter 'challenge_k': {params.get('challenge_k')} must be between 1 and the "
+            f"{n_targets} targets (target_models + the random and embedding baselines)"
+        )
     names = list(params.get("target_models", []))
     if len(set(names)) != len(names) or {"random", "embedding"} & set(names):
         raise ValueError(f"parameter 'target_models': names must be distinct and not 'random'/'embedding': {names}")

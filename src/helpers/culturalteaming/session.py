@@ -5,6 +5,7 @@ Every step is an event in the session's ``EventLog``; the session's state is the
 (finalize before the current draft was verified, a hint in a verifier-only session, ...) is refused with
 ``InputError`` before anything is written; an illegal sequence found in a log is a ``SessionLogError``.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -27,8 +28,20 @@ TRANSITIONS = {
 
 
 def empty_state() -> dict:
-    return {"state": "new", "session_id": None, "annotator": None, "culture": None, "assistance": None, "drafts": [],
-            "verdicts": [], "hints": [], "targets": [], "final": None, "survey_answers": None, "verify_failures": 0}
+    return {
+        "state": "new",
+        "session_id": None,
+        "annotator": None,
+        "culture": None,
+        "assistance": None,
+        "drafts": [],
+        "verdicts": [],
+        "hints": [],
+        "targets": [],
+        "final": None,
+        "survey_answers": None,
+        "verify_failures": 0,
+    }
 
 
 def allowed(state: str, kind: str) -> str | None:
@@ -54,8 +67,9 @@ def fold(st: dict, ev: dict) -> dict:
         raise SessionLogError(f"event {ev.get('seq')} ({kind}) cannot follow state {st['state']}: {reason}")
     st = {**st}
     if kind == "start":
-        st.update(session_id=ev["session_id"], annotator=ev["annotator"], culture=ev["culture"],
-                  assistance=ev["assistance"])
+        st.update(
+            session_id=ev["session_id"], annotator=ev["annotator"], culture=ev["culture"], assistance=ev["assistance"]
+        )
     elif kind == "draft":
         st["drafts"] = st["drafts"] + [ev["draft"]]
     elif kind == "verify":
@@ -88,8 +102,7 @@ class Session:
             self.st = fold(self.st, ev)
 
     @classmethod
-    def create(cls, folder: str | Path, session_id: str, culture: str, assistance: str,
-               annotator: str = "") -> Session:
+    def create(cls, folder: str | Path, session_id: str, culture: str, assistance: str, annotator: str = "") -> Session:
         check_session_id(session_id)
         culture = clean_text(culture, "culture", 60)
         annotator = clean_text(annotator, "annotator name", 80, required=False)
@@ -156,12 +169,23 @@ class Session:
             return last  # this draft is verified already: the same answer, no second event
         res = verifier.answer(d)
         if res.get("failed"):
-            self._append("verify_failed", draft_index=len(self.st["drafts"]) - 1, verifier=verifier.name,
-                         reason=res.get("reason", ""))
+            self._append(
+                "verify_failed",
+                draft_index=len(self.st["drafts"]) - 1,
+                verifier=verifier.name,
+                reason=res.get("reason", ""),
+            )
             raise InputError(f"the verifier could not answer ({res.get('reason', 'unknown error')}): try Verify again")
-        return self._append("verify", draft_index=len(self.st["drafts"]) - 1, verifier=verifier.name,
-                            probs=res["probs"], pred=res["pred"], confidence=res["probs"][res["pred"]],
-                            fooled=res["pred"] != d.answer, source=res.get("source", ""))
+        return self._append(
+            "verify",
+            draft_index=len(self.st["drafts"]) - 1,
+            verifier=verifier.name,
+            probs=res["probs"],
+            pred=res["pred"],
+            confidence=res["probs"][res["pred"]],
+            fooled=res["pred"] != d.answer,
+            source=res.get("source", ""),
+        )
 
     def hint(self, hinter) -> dict:
         if self.st["assistance"] != "ai-assisted":

@@ -7,6 +7,7 @@ Baselines: ``random`` (an option drawn with a seed from the question's text: the
 and ``embedding`` (the option whose sentence embedding is nearest the culture's name, helpers.core.embeddings).
 A target that fails to answer is counted in ``failed``, never as wrong. Challenging: at least ``k`` targets wrong.
 """
+
 from __future__ import annotations
 
 import random
@@ -31,6 +32,7 @@ class RandomBaseline:
 
 class EmbeddingBaseline:
     """The option closest to the culture's name by cosine similarity of sentence embeddings."""
+
     name = "embedding"
 
     def __init__(self, model: str = ""):
@@ -38,11 +40,16 @@ class EmbeddingBaseline:
 
     def answer(self, d: Draft) -> dict:
         from ..core.embeddings import DEFAULT_EMBEDDER, embed
+
         emb = embed([d.culture, *d.options], model=self.model or DEFAULT_EMBEDDER)
         sims = (emb[1:] @ emb[0]).astype(float)
         k = int(np.argmax(sims))
-        return {"probs": [1.0 if i == k else 0.0 for i in range(4)], "pred": k, "source": "embedding",
-                "similarity": [round(float(s), 4) for s in sims]}
+        return {
+            "probs": [1.0 if i == k else 0.0 for i in range(4)],
+            "pred": k,
+            "source": "embedding",
+            "similarity": [round(float(s), 4) for s in sims],
+        }
 
 
 class TargetPanel:
@@ -66,8 +73,21 @@ class TargetPanel:
             if res.get("failed"):
                 answers.append({"target": t.name, "pred": None, "correct": None, "failed": True})
             else:
-                answers.append({"target": t.name, "pred": res["pred"], "correct": res["pred"] == d.answer,
-                                "confidence": round(float(res["probs"][res["pred"]]), 6), "failed": False})
+                answers.append(
+                    {
+                        "target": t.name,
+                        "pred": res["pred"],
+                        "correct": res["pred"] == d.answer,
+                        "confidence": round(float(res["probs"][res["pred"]]), 6),
+                        "failed": False,
+                    }
+                )
         wrong = sum(a["correct"] is False for a in answers)
-        return {"answers": answers, "wrong": wrong, "failed": sum(a["failed"] for a in answers),
-                "n_targets": len(answers), "k": self.k, "challenging": wrong >= self.k}
+        return {
+            "answers": answers,
+            "wrong": wrong,
+            "failed": sum(a["failed"] for a in answers),
+            "n_targets": len(answers),
+            "k": self.k,
+            "challenging": wrong >= self.k,
+        }

@@ -3,6 +3,7 @@
 Text fields are plain text: markup (an HTML tag, a ``javascript:`` URL, an event-handler attribute) is refused,
 and every view escapes text anyway (``escape``), so a stored string can never run in an annotator's browser.
 """
+
 from __future__ import annotations
 
 import html
@@ -26,6 +27,7 @@ class InputError(ValueError):
 @dataclass(frozen=True)
 class Draft:
     """One version of an annotator's question: ``answer`` is the index (0-3) of the correct option."""
+
     culture: str
     question: str
     options: tuple[str, ...]
@@ -39,8 +41,9 @@ class Draft:
 
     @classmethod
     def from_dict(cls, d: dict) -> Draft:
-        return check_draft(d.get("culture", ""), d.get("question", ""), d.get("options", []),
-                           d.get("answer"), d.get("scenario", ""))
+        return check_draft(
+            d.get("culture", ""), d.get("question", ""), d.get("options", []), d.get("answer"), d.get("scenario", "")
+        )
 
     @property
     def prompt_question(self) -> str:
@@ -65,8 +68,10 @@ def clean_text(value, what: str, limit: int, required: bool = True) -> str:
     if len(text) > limit:
         raise InputError(f"the {what} is {len(text)} characters long: keep it to {limit} or fewer")
     if _MARKUP.search(text):
-        raise InputError(f"the {what} contains markup ({_MARKUP.search(text).group(0)[:30]!r}): write plain text, "
-                         f"without HTML tags, scripts or character references")
+        raise InputError(
+            f"the {what} contains markup ({_MARKUP.search(text).group(0)[:30]!r}): write plain text, "
+            f"without HTML tags, scripts or character references"
+        )
     if any(unicodedata.category(ch) == "Cc" and ch not in "\n\t" for ch in text):
         raise InputError(f"the {what} contains control characters: write plain text")
     return text
@@ -98,8 +103,9 @@ def check_draft(culture, question, options, answer, scenario="") -> Draft:
     for i, o in enumerate(opts):
         key = " ".join(o.casefold().split()).rstrip(".")
         if key in seen:
-            raise InputError(f"options {LETTERS[seen[key]]} and {LETTERS[i]} are the same ({o!r}): "
-                             f"write four distinct options")
+            raise InputError(
+                f"options {LETTERS[seen[key]]} and {LETTERS[i]} are the same ({o!r}): write four distinct options"
+            )
         seen[key] = i
     return Draft(culture=culture, question=question, options=opts, answer=parse_answer(answer), scenario=scenario)
 

@@ -7,6 +7,7 @@ Both return ``{"probs": [4 floats summing to 1], "pred": index, "source": how}``
 an endpoint's failed calls and unreadable replies are counted (``failures``, ``unparsed``) and shown by the views
 and the notebook, never turned into an answer.
 """
+
 from __future__ import annotations
 
 import math
@@ -42,6 +43,7 @@ class LocalVerifier:
 
     def answer_many(self, drafts) -> list[dict]:
         from ..core.logprobs import choice_logprobs
+
         if not drafts:
             return []
         sums = choice_logprobs(self.scorer, [mc_prompt(d) for d in drafts], [f" {l}" for l in LETTERS], desc="verifier")
@@ -52,8 +54,10 @@ class LocalVerifier:
         return self.answer_many([d])[0]
 
 
-JSON_ASK = ('Answer the multiple-choice question about culture. Reply only with JSON giving your probability for '
-            'each option, for example {"probabilities": {"A": 0.1, "B": 0.7, "C": 0.1, "D": 0.1}}.')
+JSON_ASK = (
+    "Answer the multiple-choice question about culture. Reply only with JSON giving your probability for "
+    'each option, for example {"probabilities": {"A": 0.1, "B": 0.7, "C": 0.1, "D": 0.1}}.'
+)
 
 
 def endpoint_messages(d: Draft) -> list[dict]:
@@ -79,8 +83,11 @@ def parse_probabilities(text: str | None) -> tuple[list[float] | None, str]:
     if isinstance(obj, dict):
         table = obj.get("probabilities", obj.get("probs", obj))
         if isinstance(table, dict):
-            vals = {str(k).strip().upper()[:1]: _number(v) for k, v in table.items()
-                    if str(k).strip().upper()[:1] in LETTERS}
+            vals = {
+                str(k).strip().upper()[:1]: _number(v)
+                for k, v in table.items()
+                if str(k).strip().upper()[:1] in LETTERS
+            }
             if vals and all(v is not None for v in vals.values()) and sum(vals.values()) > 0:
                 probs = [vals.get(l, 0.0) for l in LETTERS]
                 return [p / sum(probs) for p in probs], "json probabilities"

@@ -13,6 +13,7 @@ As the paper's code (huihanlhh/Culture-Gen, cultural_evaluations.py) defines the
 Intervals pool generations (or symbols) within a group; samples of one prompt are not independent, so they
 are somewhat narrower than a cluster-aware interval would be.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -57,28 +58,41 @@ def markedness(rows: Sequence[dict]) -> dict[str, pd.DataFrame]:
     kept = df[~ai]
     cult, base = kept[kept.nationality != ""], kept[kept.nationality == ""]
     types = pd.concat([_rate(cult, [], f"marker_{m}").assign(marker=m) for m in ("vocabulary", "name", "parenthesis")])
-    out = {"culture": _with_types(cult, ["region", "nationality"]), "region": _with_types(cult, ["region"]),
-           "gender": _with_types(cult, ["gender"]),
-           "type": types[["marker", "k", "n", "rate", "low", "high"]].reset_index(drop=True),
-           "overall": _with_types(cult.assign(all="all"), ["all"]),
-           # what the culture-agnostic prompts can carry too (they name no culture): the like-for-like comparison
-           "overall_no_name": _rate(cult.assign(all="all", x=(cult.marker_vocabulary & ~cult.marker_name)
-                                                | cult.marker_parenthesis), ["all"], "x"),
-           "ai_skipped": pd.DataFrame({"culture_conditioned": [int(ai[df.nationality != ""].sum())],
-                                       "baseline": [int(ai[df.nationality == ""].sum())]})}
+    out = {
+        "culture": _with_types(cult, ["region", "nationality"]),
+        "region": _with_types(cult, ["region"]),
+        "gender": _with_types(cult, ["gender"]),
+        "type": types[["marker", "k", "n", "rate", "low", "high"]].reset_index(drop=True),
+        "overall": _with_types(cult.assign(all="all"), ["all"]),
+        # what the culture-agnostic prompts can carry too (they name no culture): the like-for-like comparison
+        "overall_no_name": _rate(
+            cult.assign(all="all", x=(cult.marker_vocabulary & ~cult.marker_name) | cult.marker_parenthesis),
+            ["all"],
+            "x",
+        ),
+        "ai_skipped": pd.DataFrame(
+            {
+                "culture_conditioned": [int(ai[df.nationality != ""].sum())],
+                "baseline": [int(ai[df.nationality == ""].sum())],
+            }
+        ),
+    }
     out["baseline"] = _with_types(base.assign(all="baseline"), ["all"]) if len(base) else pd.DataFrame()
     return out
 
 
 # ----------------------------------------------------------------------------------- frequency and correlation
-def culture_frequency(cultures: Sequence, counts: dict[str, float] | None = None,
-                      prior: dict[str, float] | None = None) -> tuple[dict[str, float], str]:
+def culture_frequency(
+    cultures: Sequence, counts: dict[str, float] | None = None, prior: dict[str, float] | None = None
+) -> tuple[dict[str, float], str]:
     """({nationality: frequency}, its source): corpus counts keyed by the nationality word in any case (the paper's
     RedPajama document counts), else the model-prior proxy (the model's log-prob of the name; not a corpus count)."""
     if counts:
         low = {str(k).lower(): v for k, v in counts.items()}
-        return ({c.nationality: low[c.nationality.lower()] for c in cultures if c.nationality.lower() in low},
-                "RedPajama documents (the paper's counts)" if len(low) >= 100 else "counts file")
+        return (
+            {c.nationality: low[c.nationality.lower()] for c in cultures if c.nationality.lower() in low},
+            "RedPajama documents (the paper's counts)" if len(low) >= 100 else "counts file",
+        )
     return dict(prior or {}), "model prior (log-prob of the name; a proxy, not a corpus count)"
 
 
@@ -87,8 +101,8 @@ def _tau_b(x, y, chunk: int = 100) -> np.ndarray:
     (``chunk`` rows at a time, so 110 cultures x 1000 resamples stay small in memory)."""
     out = []
     for i in range(0, len(x), chunk):
-        sx = np.sign(x[i:i + chunk, :, None] - x[i:i + chunk, None, :]).astype(np.int8)
-        sy = np.sign(y[i:i + chunk, :, None] - y[i:i + chunk, None, :]).astype(np.int8)
+        sx = np.sign(x[i : i + chunk, :, None] - x[i : i + chunk, None, :]).astype(np.int8)
+        sy = np.sign(y[i : i + chunk, :, None] - y[i : i + chunk, None, :]).astype(np.int8)
         den = np.sqrt((sx != 0).sum((1, 2)).astype(float) * (sy != 0).sum((1, 2)))
         num = (sx.astype(np.int32) * sy).sum((1, 2))
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -99,9 +113,10 @@ def _tau_b(x, y, chunk: int = 100) -> np.ndarray:
 def _rho(x, y) -> np.ndarray:
     """Spearman rho of each row pair (B x n): Pearson correlation of average ranks."""
     from scipy.stats import rankdata
+
     rx, ry = rankdata(x, axis=1), rankdata(y, axis=1)
     rx, ry = rx - rx.mean(1, keepdims=True), ry - ry.mean(1, keepdims=True)
-    den = np.sqrt((rx ** 2).sum(1) * (ry ** 2).sum(1))
+    den = np.sqrt((rx**2).sum(1) * (ry**2).sum(1))
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(den > 0, (rx * ry).sum(1) / den, np.nan)
 
@@ -111,9 +126,19 @@ def rank_correlation(x, y, n_boot: int = 1000, seed: int = 0, level: float = 0.9
     paired percentile bootstrap CI (``n_boot`` resamples of the pairs; resamples with a constant side are skipped).
     None where fewer than 4 pairs remain or a side is constant."""
     from scipy.stats import kendalltau, spearmanr
+
     d = pd.DataFrame({"x": x, "y": y}).dropna()
-    out = {"n": len(d), "spearman": None, "spearman_p": None, "spearman_ci": None, "kendall": None, "kendall_p": None,
-           "kendall_ci": None, "n_boot": 0, "n_boot_used": 0}
+    out = {
+        "n": len(d),
+        "spearman": None,
+        "spearman_p": None,
+        "spearman_ci": None,
+        "kendall": None,
+        "kendall_p": None,
+        "kendall_ci": None,
+        "n_boot": 0,
+        "n_boot_used": 0,
+    }
     if len(d) < 4 or d.x.nunique() < 2 or d.y.nunique() < 2:
         return out
     xa, ya = d.x.to_numpy(float), d.y.to_numpy(float)
@@ -124,10 +149,18 @@ def rank_correlation(x, y, n_boot: int = 1000, seed: int = 0, level: float = 0.9
     def ci(vals):
         vals = vals[np.isfinite(vals)]
         return [float(v) for v in np.percentile(vals, q)] if len(vals) else None
+
     rho_b = _rho(xa[ix], ya[ix])
-    out.update(spearman=float(sp.statistic), spearman_p=float(sp.pvalue), spearman_ci=ci(rho_b),
-               kendall=float(kt.statistic), kendall_p=float(kt.pvalue), kendall_ci=ci(_tau_b(xa[ix], ya[ix])),
-               n_boot=n_boot, n_boot_used=int(np.isfinite(rho_b).sum()))
+    out.update(
+        spearman=float(sp.statistic),
+        spearman_p=float(sp.pvalue),
+        spearman_ci=ci(rho_b),
+        kendall=float(kt.statistic),
+        kendall_p=float(kt.pvalue),
+        kendall_ci=ci(_tau_b(xa[ix], ya[ix])),
+        n_boot=n_boot,
+        n_boot_used=int(np.isfinite(rho_b).sum()),
+    )
     return out
 
 
@@ -144,13 +177,22 @@ def _symbols(symbol_rows: Sequence[dict], generic: dict[str, set[str]] | None = 
     df = pd.DataFrame(symbol_rows, columns=SYMBOL_COLUMNS)
     df = df[df.symbol == True]  # noqa: E712 (None = unscored)
     if generic:
-        df = df[pd.Series([c not in generic.get(t, set()) for t, c in zip(df.topic, df.candidate)], index=df.index,
-                          dtype=bool)]
+        df = df[
+            pd.Series(
+                [c not in generic.get(t, set()) for t, c in zip(df.topic, df.candidate)], index=df.index, dtype=bool
+            )
+        ]
     return df
 
 
-def diversity(symbol_rows: Sequence[dict], cultures: Sequence, topics: Sequence, frequency: dict[str, float],
-              source: str, gender: str = "neutral") -> dict[str, pd.DataFrame]:
+def diversity(
+    symbol_rows: Sequence[dict],
+    cultures: Sequence,
+    topics: Sequence,
+    frequency: dict[str, float],
+    source: str,
+    gender: str = "neutral",
+) -> dict[str, pd.DataFrame]:
     """The paper's diversity: per topic and culture, the number of unique culture symbols in the ``gender``
     (gender-neutral) generations, generic topic words left out. ``topic``: one row per (topic, culture), zeros
     included; ``culture``: the sum over topics per culture (ours, a summary), with the frequency beside both."""
@@ -158,9 +200,17 @@ def diversity(symbol_rows: Sequence[dict], cultures: Sequence, topics: Sequence,
     syms = _symbols(symbol_rows, generic)
     syms = syms[syms.gender == gender].drop_duplicates(["nationality", "topic", "candidate"])
     n = syms.groupby(["topic", "nationality"]).size()
-    rows = [{"topic": t.key, "nationality": c.nationality, "region": c.region,
-             "symbols": int(n.get((t.key, c.nationality), 0)), "frequency": frequency.get(c.nationality)}
-            for t in topics for c in cultures]
+    rows = [
+        {
+            "topic": t.key,
+            "nationality": c.nationality,
+            "region": c.region,
+            "symbols": int(n.get((t.key, c.nationality), 0)),
+            "frequency": frequency.get(c.nationality),
+        }
+        for t in topics
+        for c in cultures
+    ]
     by_topic = pd.DataFrame(rows, columns=["topic", "nationality", "region", "symbols", "frequency"])
     per = by_topic.groupby(["nationality", "region"], sort=False).symbols.sum().reset_index()
     per["frequency"] = per.nationality.map(frequency)
@@ -174,8 +224,17 @@ def diversity_correlation(div: dict, seed: int = 0) -> pd.DataFrame:
     rows = []
     for name, g in parts:
         c = rank_correlation(g.frequency, g.symbols, seed=seed)
-        rows.append({"topic": name, "n": c["n"], "spearman": c["spearman"], "spearman_ci": c["spearman_ci"],
-                     "kendall": c["kendall"], "kendall_ci": c["kendall_ci"], "kendall_p": c["kendall_p"]})
+        rows.append(
+            {
+                "topic": name,
+                "n": c["n"],
+                "spearman": c["spearman"],
+                "spearman_ci": c["spearman_ci"],
+                "kendall": c["kendall"],
+                "kendall_ci": c["kendall_ci"],
+                "kendall_p": c["kendall_p"],
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -193,8 +252,9 @@ def agnostic_vocabulary(rows: Sequence[dict]) -> dict[str, set[str]]:
     return vocab
 
 
-def agnostic_presence(symbol_rows: Sequence[dict], vocab: dict[str, set[str]], cultures: Sequence,
-                      topics: Sequence = ()) -> dict[str, pd.DataFrame]:
+def agnostic_presence(
+    symbol_rows: Sequence[dict], vocab: dict[str, set[str]], cultures: Sequence, topics: Sequence = ()
+) -> dict[str, pd.DataFrame]:
     """The paper's culture-agnostic presence: per culture, the share of its unique (topic, symbol) pairs that also
     occur in culture-agnostic generations of the topic; per region, the MEAN of its cultures' shares.
 
@@ -209,10 +269,20 @@ def agnostic_presence(symbol_rows: Sequence[dict], vocab: dict[str, set[str]], c
     cult["n"] = cult.nationality.map(n).fillna(0).astype(int)
     cult["share_with_symbols"] = (cult.k / cult.n.where(cult.n > 0)).astype(float)
     cult["share"] = cult.share_with_symbols.fillna(0.0)
-    reg = cult.groupby("region", sort=False).agg(
-        n_cultures=("nationality", "size"), cultures_with_symbols=("n", lambda v: int((v > 0).sum())),
-        share=("share", "mean"), share_with_symbols=("share_with_symbols", "mean"), k=("k", "sum"), n=("n", "sum"),
-        min_share=("share", "min"), max_share=("share", "max")).reset_index()
+    reg = (
+        cult.groupby("region", sort=False)
+        .agg(
+            n_cultures=("nationality", "size"),
+            cultures_with_symbols=("n", lambda v: int((v > 0).sum())),
+            share=("share", "mean"),
+            share_with_symbols=("share_with_symbols", "mean"),
+            k=("k", "sum"),
+            n=("n", "sum"),
+            min_share=("share", "min"),
+            max_share=("share", "max"),
+        )
+        .reset_index()
+    )
     return {"culture": cult, "region": reg}
 
 
@@ -222,6 +292,7 @@ def extractor_agreement(gold: Sequence[dict], llm_items: dict[str, list[str] | N
     one; the LLM extractor those in ``llm_items`` ({gen_id: items, None when its reply could not be read: counted
     as a parse failure and as wrong}). ``rule_exact_llm_subset``: the rule on the LLM's subset, like for like."""
     from .extract import first_sentence, item_agreement, rule_items
+
     llm_items = llm_items or {}
     rows = []
     for g in gold:
@@ -229,20 +300,40 @@ def extractor_agreement(gold: Sequence[dict], llm_items: dict[str, list[str] | N
         read = g["gen_id"] in llm_items
         llm = llm_items.get(g["gen_id"])
         a_rule, a_llm = item_agreement(rule, g["items"]), item_agreement(llm, g["items"])
-        rows.append({"id": g["id"], "sentence": first_sentence(g["text"]), "truth": g["items"], "rule_items": rule,
-                     "rule_exact": a_rule["exact"], "rule_f1": a_rule["token_f1"], "llm_read": read,
-                     "llm_items": llm, "llm_exact": bool(a_llm["exact"]) if read else None,
-                     "llm_f1": (a_llm["token_f1"] or 0.0) if read else None})
+        rows.append(
+            {
+                "id": g["id"],
+                "sentence": first_sentence(g["text"]),
+                "truth": g["items"],
+                "rule_items": rule,
+                "rule_exact": a_rule["exact"],
+                "rule_f1": a_rule["token_f1"],
+                "llm_read": read,
+                "llm_items": llm,
+                "llm_exact": bool(a_llm["exact"]) if read else None,
+                "llm_f1": (a_llm["token_f1"] or 0.0) if read else None,
+            }
+        )
 
     def part(sel, col):
         k, n = sum(bool(r[f"{col}_exact"]) for r in sel), len(sel)
-        return {f"{col}_exact": k / n if n else None, f"{col}_exact_ci": list(wilson_interval(k, n)),
-                f"{col}_token_f1": sum(r[f"{col}_f1"] for r in sel) / n if n else None}
+        return {
+            f"{col}_exact": k / n if n else None,
+            f"{col}_exact_ci": list(wilson_interval(k, n)),
+            f"{col}_token_f1": sum(r[f"{col}_f1"] for r in sel) / n if n else None,
+        }
+
     read = [r for r in rows if r["llm_read"]]
     rule_sub = part(read, "rule")
-    return {"n": len(rows), **part(rows, "rule"), "llm_n": len(read), **part(read, "llm"),
-            "rule_exact_llm_subset": rule_sub["rule_exact"],
-            "parse_failures": sum(1 for r in read if r["llm_items"] is None), "rows": rows}
+    return {
+        "n": len(rows),
+        **part(rows, "rule"),
+        "llm_n": len(read),
+        **part(read, "llm"),
+        "rule_exact_llm_subset": rule_sub["rule_exact"],
+        "parse_failures": sum(1 for r in read if r["llm_items"] is None),
+        "rows": rows,
+    }
 
 
 def _pct(x) -> str:
@@ -256,8 +347,11 @@ def _ci(lo_hi) -> str:
 def signal(validity_main: dict) -> str:
     """The run's verdict, from the scoring method's top-1 accuracy on known pairs against chance (1/N)."""
     v = validity_main["top1_verdict"]["signal"]
-    return {"above chance": "symbols carry signal", "below chance": "associations below chance",
-            "no data": "no known pairs scored"}.get(v, "associations indistinguishable from chance")
+    return {
+        "above chance": "symbols carry signal",
+        "below chance": "associations below chance",
+        "no data": "no known pairs scored",
+    }.get(v, "associations indistinguishable from chance")
 
 
 def _tied_with(table: pd.DataFrame, region: str, value: float, column: str = "rate") -> str:
@@ -266,97 +360,190 @@ def _tied_with(table: pd.DataFrame, region: str, value: float, column: str = "ra
     return f", tied with {', '.join(others)}" if others else ""
 
 
-def findings(m: dict, *, n_samples: int, mk: dict, val: dict, div_corr: pd.DataFrame, div: dict, pres: dict,
-             agreement: dict, cb: dict | None, mk_corr: dict | None = None) -> dict:
+def findings(
+    m: dict,
+    *,
+    n_samples: int,
+    mk: dict,
+    val: dict,
+    div_corr: pd.DataFrame,
+    div: dict,
+    pres: dict,
+    agreement: dict,
+    cb: dict | None,
+    mk_corr: dict | None = None,
+) -> dict:
     """finding / signal / findings sentences computed from the run's metrics (model, n_cultures, symbols_found,
     n_generations, frequency_source) and its analyses (markedness ``mk`` and its correlation ``mk_corr``,
     validity ``val``, diversity ``div`` / ``div_corr``, agnostic presence, extractor agreement, CulturalBench)."""
-    return _findings(m["model"], m["n_cultures"], n_samples, mk, val, div_corr, div, pres, agreement, cb,
-                     m["symbols_found"], m["n_generations"], mk_corr or {}, m.get("frequency_source", "n/a"))
+    return _findings(
+        m["model"],
+        m["n_cultures"],
+        n_samples,
+        mk,
+        val,
+        div_corr,
+        div,
+        pres,
+        agreement,
+        cb,
+        m["symbols_found"],
+        m["n_generations"],
+        mk_corr or {},
+        m.get("frequency_source", "n/a"),
+    )
 
 
 def _corr_text(c: dict) -> str:
     """'Spearman -0.31 (95% CI -0.50 to -0.10), Kendall tau -0.22 (CI ..., p=0.01), n=110' from rank_correlation."""
+
     def ci(v):
         return f" (95% CI {v[0]:.2f} to {v[1]:.2f})" if v else ""
+
     lost = c["n_boot"] - c["n_boot_used"]
-    return (f"Spearman {c['spearman']:.2f}{ci(c['spearman_ci'])}, Kendall tau {c['kendall']:.2f}{ci(c['kendall_ci'])}, "
-            f"p={c['kendall_p']:.2g}, n={c['n']}" + (f"; {lost} of {c['n_boot']} bootstrap resamples had a constant "
-                                                      "side and were left out, so the CIs are unreliable" if lost else ""))
+    return (
+        f"Spearman {c['spearman']:.2f}{ci(c['spearman_ci'])}, Kendall tau {c['kendall']:.2f}{ci(c['kendall_ci'])}, "
+        f"p={c['kendall_p']:.2g}, n={c['n']}"
+        + (
+            f"; {lost} of {c['n_boot']} bootstrap resamples had a constant "
+            "side and were left out, so the CIs are unreliable"
+            if lost
+            else ""
+        )
+    )
 
 
-def _findings(model: str, n_cultures: int, n_samples: int, mk: dict, val: dict, div_corr: pd.DataFrame, div: dict,
-              pres: dict, agreement: dict, cb: dict | None, n_symbols: int, n_generations: int, mk_corr: dict,
-              src: str) -> dict:
+def _findings(
+    model: str,
+    n_cultures: int,
+    n_samples: int,
+    mk: dict,
+    val: dict,
+    div_corr: pd.DataFrame,
+    div: dict,
+    pres: dict,
+    agreement: dict,
+    cb: dict | None,
+    n_symbols: int,
+    n_generations: int,
+    mk_corr: dict,
+    src: str,
+) -> dict:
     """finding / signal / findings sentences, every number taken from this run's results."""
     overall = mk["overall"].iloc[0]
     base = ""
     if len(mk["baseline"]):
         b = mk["baseline"].iloc[0]
-        base = (f" (culture-agnostic generations: vocabulary {_pct(b.vocabulary_rate)}, parenthesis "
-                f"{_pct(b.parenthesis_rate)} of {int(b.n)})")
+        base = (
+            f" (culture-agnostic generations: vocabulary {_pct(b.vocabulary_rate)}, parenthesis "
+            f"{_pct(b.parenthesis_rate)} of {int(b.n)})"
+        )
     from .culturalbench import not_measured
+
     cb_part = ""
     if cb is not None:
         e = cb["easy"].iloc[0]
-        cb_part = (f"; CulturalBench-style Easy {not_measured(cb, 'easy')}" if not_measured(cb, "easy") else
-                   f"; CulturalBench-style Easy accuracy {int(e.k)}/{int(e.n)} ({_pct(e.accuracy)}, chance 25%)")
-    finding = (f"{model} on {n_cultures} cultures ({n_generations} generations): {_pct(overall.vocabulary_rate)} of "
-               f"culture-conditioned generations carry a vocabulary marker and {_pct(overall.parenthesis_rate)} a "
-               f"parenthesis{base}; {n_symbols} culture symbols found; {val['top1_verdict']['text']} with "
-               f"{val['measure']}{' + calibration' if val['calibrated'] else ''}{cb_part}.")
+        cb_part = (
+            f"; CulturalBench-style Easy {not_measured(cb, 'easy')}"
+            if not_measured(cb, "easy")
+            else f"; CulturalBench-style Easy accuracy {int(e.k)}/{int(e.n)} ({_pct(e.accuracy)}, chance 25%)"
+        )
+    finding = (
+        f"{model} on {n_cultures} cultures ({n_generations} generations): {_pct(overall.vocabulary_rate)} of "
+        f"culture-conditioned generations carry a vocabulary marker and {_pct(overall.parenthesis_rate)} a "
+        f"parenthesis{base}; {n_symbols} culture symbols found; {val['top1_verdict']['text']} with "
+        f"{val['measure']}{' + calibration' if val['calibrated'] else ''}{cb_part}."
+    )
     details = []
     skipped = mk["ai_skipped"].iloc[0]
-    details.append(f"Markedness skips generations that mention 'AI' (the paper's rule): {int(skipped.culture_conditioned)} "
-                   f"culture-conditioned and {int(skipped.baseline)} culture-agnostic generations skipped.")
+    details.append(
+        f"Markedness skips generations that mention 'AI' (the paper's rule): {int(skipped.culture_conditioned)} "
+        f"culture-conditioned and {int(skipped.baseline)} culture-agnostic generations skipped."
+    )
     reg = ranked(mk["region"], "rate", name="region").dropna(subset=["rate"])  # highest first; equal rates by name
     if len(reg) > 1:
         hi, lo = reg.iloc[0], reg.iloc[-1]
-        details.append(f"Any marker is most frequent for {hi.region} ({int(hi.k)}/{int(hi.n)}, {_pct(hi.rate)}"
-                       f"{_tied_with(reg, hi.region, hi.rate)}) and least for {lo.region} ({int(lo.k)}/{int(lo.n)}, "
-                       f"{_pct(lo.rate)}{_tied_with(reg, lo.region, lo.rate)}); "
-                       + ("their intervals overlap." if hi.low <= lo.high else "their intervals do not overlap."))
+        details.append(
+            f"Any marker is most frequent for {hi.region} ({int(hi.k)}/{int(hi.n)}, {_pct(hi.rate)}"
+            f"{_tied_with(reg, hi.region, hi.rate)}) and least for {lo.region} ({int(lo.k)}/{int(lo.n)}, "
+            f"{_pct(lo.rate)}{_tied_with(reg, lo.region, lo.rate)}); "
+            + ("their intervals overlap." if hi.low <= lo.high else "their intervals do not overlap.")
+        )
     g = mk["gender"]
     if len(g) > 1:
-        details.append("Markedness by gender: " + ", ".join(f"{r.gender} {_pct(r.rate)}{_ci([r.low, r.high])}" for r in g.itertuples()) + ".")
+        details.append(
+            "Markedness by gender: "
+            + ", ".join(f"{r.gender} {_pct(r.rate)}{_ci([r.low, r.high])}" for r in g.itertuples())
+            + "."
+        )
     types = mk["type"].set_index("marker")
-    details.append("Marker types among culture-conditioned generations: vocabulary (the name included) "
-                   f"{_pct(types.loc['vocabulary', 'rate'])}, of which the name {_pct(types.loc['name', 'rate'])}; "
-                   f"parenthesis {_pct(types.loc['parenthesis', 'rate'])}.")
+    details.append(
+        "Marker types among culture-conditioned generations: vocabulary (the name included) "
+        f"{_pct(types.loc['vocabulary', 'rate'])}, of which the name {_pct(types.loc['name', 'rate'])}; "
+        f"parenthesis {_pct(types.loc['parenthesis', 'rate'])}."
+    )
     for m_type, c in mk_corr.items():
-        details.append(f"Markedness ({m_type}) vs culture frequency ({src}): "
-                       + (_corr_text(c) + " (the paper: marginalised, less frequent cultures are marked more, a "
-                          "negative correlation)." if c.get("spearman") is not None else
-                          f"untestable here: {c['n']} cultures with a frequency, fewer than 4 or a constant side."))
-    details.append(f"Validity on known pairs ({val['n_pairs']} pairs, {val['n_cultures']} cultures): precision of 'symbol' "
-                   f"{_pct(val['precision'])}{_ci(val['precision_ci'])} against {_pct(val['precision_chance'])} for random flags, "
-                   f"recall {_pct(val['recall'])}{_ci(val['recall_ci'])}; {val['flagged_per_pair'] or 0:.1f} cultures flagged per pair.")
+        details.append(
+            f"Markedness ({m_type}) vs culture frequency ({src}): "
+            + (
+                _corr_text(c) + " (the paper: marginalised, less frequent cultures are marked more, a "
+                "negative correlation)."
+                if c.get("spearman") is not None
+                else f"untestable here: {c['n']} cultures with a frequency, fewer than 4 or a constant side."
+            )
+        )
+    details.append(
+        f"Validity on known pairs ({val['n_pairs']} pairs, {val['n_cultures']} cultures): precision of 'symbol' "
+        f"{_pct(val['precision'])}{_ci(val['precision_ci'])} against {_pct(val['precision_chance'])} for random flags, "
+        f"recall {_pct(val['recall'])}{_ci(val['recall_ci'])}; {val['flagged_per_pair'] or 0:.1f} cultures flagged per pair."
+    )
     done = div_corr.dropna(subset=["spearman"]) if len(div_corr) else div_corr
     if len(done):
-        details.append(f"Symbol diversity ({div['gender']} generations, per topic) vs culture frequency ({src}): "
-                       + "; ".join(f"{r.topic} Spearman {r.spearman:.2f}" + (f" ({r.spearman_ci[0]:.2f} to "
-                                   f"{r.spearman_ci[1]:.2f})" if r.spearman_ci else "") for r in done.itertuples())
-                       + f" (n={int(done.n.max())} cultures)"
-                       + ("; untestable for " + ", ".join(t for t in div_corr.topic if t not in set(done.topic))
-                          + " (fewer than 4 cultures or a constant side)" if len(done) < len(div_corr) else "") + ".")
+        details.append(
+            f"Symbol diversity ({div['gender']} generations, per topic) vs culture frequency ({src}): "
+            + "; ".join(
+                f"{r.topic} Spearman {r.spearman:.2f}"
+                + (f" ({r.spearman_ci[0]:.2f} to {r.spearman_ci[1]:.2f})" if r.spearman_ci else "")
+                for r in done.itertuples()
+            )
+            + f" (n={int(done.n.max())} cultures)"
+            + (
+                "; untestable for "
+                + ", ".join(t for t in div_corr.topic if t not in set(done.topic))
+                + " (fewer than 4 cultures or a constant side)"
+                if len(done) < len(div_corr)
+                else ""
+            )
+            + "."
+        )
     else:
-        details.append(f"Symbol diversity vs culture frequency ({src}): untestable here: no topic has 4 cultures with "
-                       f"{div['gender']}-gender symbols and varying counts ({div['n_generations_symbols']} symbols).")
+        details.append(
+            f"Symbol diversity vs culture frequency ({src}): untestable here: no topic has 4 cultures with "
+            f"{div['gender']}-gender symbols and varying counts ({div['n_generations_symbols']} symbols)."
+        )
     pr = pres["region"]
     if len(pr) and pr.n.sum():
         top = ranked(pr, "share", name="region").iloc[0]
-        details.append(f"Culture-agnostic presence (mean of per-culture shares): {int(pr.k.sum())}/{int(pr.n.sum())} "
-                       f"symbols also appear without a culture; highest for {top.region} (mean share {_pct(top.share)} "
-                       f"over {int(top.n_cultures)} cultures, {int(top.cultures_with_symbols)} with symbols"
-                       f"{_tied_with(pr, top.region, top.share, 'share')}).")
+        details.append(
+            f"Culture-agnostic presence (mean of per-culture shares): {int(pr.k.sum())}/{int(pr.n.sum())} "
+            f"symbols also appear without a culture; highest for {top.region} (mean share {_pct(top.share)} "
+            f"over {int(top.n_cultures)} cultures, {int(top.cultures_with_symbols)} with symbols"
+            f"{_tied_with(pr, top.region, top.share, 'share')})."
+        )
     if agreement["n"]:
-        llm = (f"; the LLM extractor on {agreement['llm_n']} of them {_pct(agreement['llm_exact'])}"
-               f"{_ci(agreement['llm_exact_ci'])} (token F1 {agreement['llm_token_f1'] or 0:.2f}, "
-               f"{agreement['parse_failures']} unreadable replies; the rules on the same ones "
-               f"{_pct(agreement['rule_exact_llm_subset'])})" if agreement["llm_n"] else "; the LLM extractor read none")
-        details.append(f"Extraction against the truth of {agreement['n']} hand-labelled generations: the rules get the "
-                       f"item set exactly right for {_pct(agreement['rule_exact'])}{_ci(agreement['rule_exact_ci'])} "
-                       f"(token F1 {agreement['rule_token_f1']:.2f}){llm}.")
+        llm = (
+            f"; the LLM extractor on {agreement['llm_n']} of them {_pct(agreement['llm_exact'])}"
+            f"{_ci(agreement['llm_exact_ci'])} (token F1 {agreement['llm_token_f1'] or 0:.2f}, "
+            f"{agreement['parse_failures']} unreadable replies; the rules on the same ones "
+            f"{_pct(agreement['rule_exact_llm_subset'])})"
+            if agreement["llm_n"]
+            else "; the LLM extractor read none"
+        )
+        details.append(
+            f"Extraction against the truth of {agreement['n']} hand-labelled generations: the rules get the "
+            f"item set exactly right for {_pct(agreement['rule_exact'])}{_ci(agreement['rule_exact_ci'])} "
+            f"(token F1 {agreement['rule_token_f1']:.2f}){llm}."
+        )
     if cb is not None and not_measured(cb, "hard"):
         details.append(f"CulturalBench-style Hard form {not_measured(cb, 'hard')}.")
     if cb is not None and not not_measured(cb, "easy"):
@@ -364,15 +551,21 @@ def _findings(model: str, n_cultures: int, n_samples: int, mk: dict, val: dict, 
         regions = ranked(e[e.region != "all"], "accuracy", name="region", ascending=True).dropna(subset=["accuracy"])
         if len(regions) > 1:
             lo, hi = regions.iloc[0], regions.iloc[-1]
-            details.append(f"CulturalBench-style Easy accuracy ranges from {_pct(lo.accuracy)} ({lo.region}"
-                           f"{_tied_with(regions, lo.region, lo.accuracy, 'accuracy')}) to {_pct(hi.accuracy)} ({hi.region}"
-                           f"{_tied_with(regions, hi.region, hi.accuracy, 'accuracy')}); few questions per region, wide intervals.")
+            details.append(
+                f"CulturalBench-style Easy accuracy ranges from {_pct(lo.accuracy)} ({lo.region}"
+                f"{_tied_with(regions, lo.region, lo.accuracy, 'accuracy')}) to {_pct(hi.accuracy)} ({hi.region}"
+                f"{_tied_with(regions, hi.region, hi.accuracy, 'accuracy')}); few questions per region, wide intervals."
+            )
     if cb is not None and not not_measured(cb, "hard"):
         h, hq = cb["hard_item"].iloc[0], cb["hard_question"].iloc[0]
-        details.append(f"Hard form: {int(h.k)}/{int(h.n)} true/false items right ({_pct(h.accuracy)}; the model answered 'true' "
-                       f"{_pct(cb['predicted_true_share'])} of the time), {int(hq.k)}/{int(hq.n)} questions fully right "
-                       f"(chance 6%).")
+        details.append(
+            f"Hard form: {int(h.k)}/{int(h.n)} true/false items right ({_pct(h.accuracy)}; the model answered 'true' "
+            f"{_pct(cb['predicted_true_share'])} of the time), {int(hq.k)}/{int(hq.n)} questions fully right "
+            f"(chance 6%)."
+        )
     if n_cultures < 110 or n_samples < 100:
-        details.append(f"Scale: {n_cultures} of the paper's 110 cultures and {n_samples} samples per prompt (paper: 100); "
-                       f"per-culture and per-region numbers rest on few generations.")
+        details.append(
+            f"Scale: {n_cultures} of the paper's 110 cultures and {n_samples} samples per prompt (paper: 100); "
+            f"per-culture and per-region numbers rest on few generations."
+        )
     return {"finding": finding, "signal": signal(val), "findings": details}

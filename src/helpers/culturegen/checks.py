@@ -2,6 +2,7 @@
 
 Apart from ``data`` because it reads CulturalBench through its loader (``culturalbench``, which uses ``data``).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -19,6 +20,7 @@ def precheck(params: dict[str, Any]) -> None:
     if bad or not params.get("genders", ["neutral"]):
         raise ValueError(f"parameter 'genders': use a non-empty list of {', '.join(GENDERS)}")
     from .worldmap import country_shapes
+
     country_shapes()  # the world map's shapes are installed (a clear error now, not in section 4)
     check_source("validity_pairs", params.get("validity_pairs", ""), symbol_pairs)
     check_source("cb_data", params.get("cb_data", ""), load_culturalbench)

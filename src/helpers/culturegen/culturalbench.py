@@ -12,6 +12,7 @@ Culture-Gen's nationality list ("unmapped" when neither knows it). Rows that can
 answer, a missing field, a repeated id) are skipped and counted; questions are keyed by their id
 (``question_idx``), never by their text. The hub set is read at a pinned revision (``HUB_REVISION``).
 """
+
 from __future__ import annotations
 
 import functools
@@ -47,6 +48,8 @@ def cb_region(country: str) -> str:
 
 class BadRow(ValueError):
     """A CulturalBench row that cannot be used; the loader skips and counts it (by its reason)."""
+
+
 EASY_CONFIG, HARD_CONFIG, SPLIT = "CulturalBench-Easy", "CulturalBench-Hard", "test"
 CHANCE = {"easy": 0.25, "hard_item": 0.5, "hard_question": 1 / 16}
 
@@ -72,8 +75,14 @@ def normalize_easy(rec: dict, i: int) -> dict:
     if not question or not all(options):
         raise BadRow("empty question or option")
     country = _text(rec.get("country"))
-    return {"qid": _qid(rec, i), "question": question, "options": options,
-            "answer": LETTERS.index(answer), "country": country, "region": cb_region(country)}
+    return {
+        "qid": _qid(rec, i),
+        "question": question,
+        "options": options,
+        "answer": LETTERS.index(answer),
+        "country": country,
+        "region": cb_region(country),
+    }
 
 
 def _text(v) -> str:
@@ -102,14 +111,32 @@ def normalize_hard(rec: dict, i: int) -> dict:
         raise BadRow("empty question or option")
     country = _text(rec.get("country"))
     did = _text(rec.get("data_idx"))
-    return {"id": (did[:-2] if did.endswith(".0") else did) or f"row{i}", "qid": _qid(rec, i), "question": question,
-            "option": option, "label": _truth(answer), "country": country, "region": cb_region(country)}
+    return {
+        "id": (did[:-2] if did.endswith(".0") else did) or f"row{i}",
+        "qid": _qid(rec, i),
+        "question": question,
+        "option": option,
+        "label": _truth(answer),
+        "country": country,
+        "region": cb_region(country),
+    }
 
 
 def hard_from_easy(easy: Sequence[dict]) -> list[dict]:
     """The Hard form of Easy questions: each option becomes a true/false item (as CulturalBench builds it)."""
-    return [{"id": f"{q['qid']}-{k}", "qid": q["qid"], "question": q["question"], "option": opt, "label": k == q["answer"],
-             "country": q["country"], "region": q["region"]} for q in easy for k, opt in enumerate(q["options"])]
+    return [
+        {
+            "id": f"{q['qid']}-{k}",
+            "qid": q["qid"],
+            "question": q["question"],
+            "option": opt,
+            "label": k == q["answer"],
+            "country": q["country"],
+            "region": q["region"],
+        }
+        for q in easy
+        for k, opt in enumerate(q["options"])
+    ]
 
 
 def _normalized(records: Sequence[dict], normalize, key: str, form: str, skipped: dict) -> list[dict]:
@@ -132,21 +159,30 @@ def _hub_records(source: str, config: str, revision: str) -> list[dict]:
     """One config's test split of a hub data set at ``revision`` (a DataError naming the source when it fails)."""
     try:
         from datasets import load_dataset
+
         return load_dataset(source, config, split=SPLIT, revision=revision or None).to_list()
     except Exception as exc:  # network, auth, unknown revision: say which source failed and why
-        raise DataError(f"could not load hub data set {source!r} (config={config}, revision={revision or 'latest'}): "
-                        f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}. Offline, use a local "
-                        f"file or a builtin: set") from None
+        raise DataError(
+            f"could not load hub data set {source!r} (config={config}, revision={revision or 'latest'}): "
+            f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}. Offline, use a local "
+            f"file or a builtin: set"
+        ) from None
 
 
 def _is_hub(source: str) -> bool:
     from pathlib import Path
-    return (not source.startswith("builtin:") and source.count("/") == 1
-            and not source.endswith((".jsonl", ".json", ".csv")) and not Path(source).exists())
+
+    return (
+        not source.startswith("builtin:")
+        and source.count("/") == 1
+        and not source.endswith((".jsonl", ".json", ".csv"))
+        and not Path(source).exists()
+    )
 
 
-def load_culturalbench_counted(source: str, limit: int = 0,
-                               revision: str = HUB_REVISION) -> tuple[list[dict], list[dict], dict[str, int]]:
+def load_culturalbench_counted(
+    source: str, limit: int = 0, revision: str = HUB_REVISION
+) -> tuple[list[dict], list[dict], dict[str, int]]:
     """(Easy questions, Hard items, skipped rows by reason). A hub id loads both configs at ``revision``; a file in
     the Easy schema gives Hard by construction. Unusable rows are skipped and counted, never fatal."""
     skipped: dict[str, int] = {}
@@ -186,7 +222,10 @@ def mc_text(q: dict) -> str:
 
 def endpoint_messages(q: dict, hard: bool) -> list[dict]:
     if hard:
-        ask = f"{cloze_prompt(q['question'])} {q['option']}{TF_SUFFIX}" + '\nReply only with JSON: {"answer": true} or {"answer": false}.'
+        ask = (
+            f"{cloze_prompt(q['question'])} {q['option']}{TF_SUFFIX}"
+            + '\nReply only with JSON: {"answer": true} or {"answer": false}.'
+        )
     else:
         ask = mc_text(q) + '\nReply only with JSON: {"answer": "<letter>"} where <letter> is A, B, C or D.'
     return [{"role": "user", "content": ask}]
@@ -225,6 +264,7 @@ def score_local(scorer, easy: Sequence[dict], hard: Sequence[dict], mode: str = 
     by the question's id, so two questions with the same text never share a record.
     """
     from ..core.logprobs import choice_logprobs
+
     if mode not in ("cloze", "letter"):
         raise ValueError(f"cb_local_scoring must be cloze or letter, not {mode!r}")
     by_q: dict[str, dict] = {}
@@ -241,15 +281,19 @@ def score_local(scorer, easy: Sequence[dict], hard: Sequence[dict], mode: str = 
         if cloze or tf:
             sums = choice_logprobs(scorer, [cloze_prompt(question)], cloze + tf, desc="CulturalBench")[0]
             rec["cloze"] = {c[1:]: s_ / _ntok(scorer.tokenizer, c) for c, s_ in zip(cloze, sums)}
-            tf_sums = sums[len(cloze):]
+            tf_sums = sums[len(cloze) :]
             rec["tf"] = {o: tf_sums[2 * k] - tf_sums[2 * k + 1] for k, o in enumerate(dict.fromkeys(parts["hard"]))}
         if parts["easy"] and mode == "letter":
-            rec["letter"] = choice_logprobs(scorer, [mc_text(parts["easy"]) + "\nAnswer:"], [f" {l}" for l in LETTERS])[0]
+            rec["letter"] = choice_logprobs(scorer, [mc_text(parts["easy"]) + "\nAnswer:"], [f" {l}" for l in LETTERS])[
+                0
+            ]
         out.append(rec)
     return out
 
 
-def local_predictions(records: Sequence[dict], easy: Sequence[dict], hard: Sequence[dict], mode: str) -> tuple[list, list]:
+def local_predictions(
+    records: Sequence[dict], easy: Sequence[dict], hard: Sequence[dict], mode: str
+) -> tuple[list, list]:
     """(Easy predictions, Hard predictions) from the per-question log-prob records of ``score_local``."""
     by = {r["id"]: r for r in records}
     e_preds = []
@@ -257,8 +301,10 @@ def local_predictions(records: Sequence[dict], easy: Sequence[dict], hard: Seque
         r = by[q["qid"]]
         scores = [r["cloze"][o] for o in q["options"]] if mode == "cloze" else r["letter"]
         e_preds.append({"qid": q["qid"], "pred": int(max(range(4), key=lambda k: scores[k])), "scores": scores})
-    h_preds = [{"id": h["id"], "pred": by[h["qid"]]["tf"][h["option"]] > 0, "margin": by[h["qid"]]["tf"][h["option"]]}
-               for h in hard]
+    h_preds = [
+        {"id": h["id"], "pred": by[h["qid"]]["tf"][h["option"]] > 0, "margin": by[h["qid"]]["tf"][h["option"]]}
+        for h in hard
+    ]
     return e_preds, h_preds
 
 
@@ -266,16 +312,21 @@ def score_endpoint(judge, rows: Sequence[dict], hard: bool) -> list[dict]:
     """The endpoint's answers, parsed; a failed call (``judge.last_failed``) is marked RETRY: returned as
     unparsed now, never stored, asked again by the next run."""
     from ..core.store import RETRY
+
     replies = judge.complete([endpoint_messages(r, hard) for r in rows], desc="CulturalBench")
     failed = list(getattr(judge, "last_failed", None) or [False] * len(replies))
     parse = parse_truth if hard else parse_letter
     key = "id" if hard else "qid"
-    return [{key: r[key], "pred": None if f else parse(t), "reply": t, **({RETRY: True} if f else {})}
-            for r, t, f in zip(rows, replies, failed)]
+    return [
+        {key: r[key], "pred": None if f else parse(t), "reply": t, **({RETRY: True} if f else {})}
+        for r, t, f in zip(rows, replies, failed)
+    ]
 
 
 # ----------------------------------------------------------------------------------- accuracy
-MAX_FAILED_SHARE = 0.1  # a form whose endpoint calls failed above this share gets no accuracy (a failure counts as wrong)
+MAX_FAILED_SHARE = (
+    0.1  # a form whose endpoint calls failed above this share gets no accuracy (a failure counts as wrong)
+)
 
 
 def not_measured(cb: dict, form: str, max_share: float = MAX_FAILED_SHARE) -> str | None:
@@ -284,8 +335,10 @@ def not_measured(cb: dict, form: str, max_share: float = MAX_FAILED_SHARE) -> st
     measure the endpoint, not the model."""
     failed, calls = (cb.get("failed_calls") or {}).get(form, 0), (cb.get("calls") or {}).get(form, 0)
     if calls and failed / calls > max_share:
-        return (f"not measured: {failed}/{calls} endpoint calls failed ({failed / calls:.0%}, above the "
-                f"{max_share:.0%} threshold)")
+        return (
+            f"not measured: {failed}/{calls} endpoint calls failed ({failed / calls:.0%}, above the "
+            f"{max_share:.0%} threshold)"
+        )
     return None
 
 
@@ -307,15 +360,29 @@ def accuracy_table(rows: Sequence[dict], by: str = "region") -> pd.DataFrame:
 
 def join_easy(questions: Sequence[dict], preds: Sequence[dict]) -> list[dict]:
     by = {p["qid"]: p for p in preds}
-    return [{**q, "pred": by[q["qid"]]["pred"], "correct": by[q["qid"]]["pred"] == q["answer"],
-             "parsed": by[q["qid"]]["pred"] is not None} for q in questions]
+    return [
+        {
+            **q,
+            "pred": by[q["qid"]]["pred"],
+            "correct": by[q["qid"]]["pred"] == q["answer"],
+            "parsed": by[q["qid"]]["pred"] is not None,
+        }
+        for q in questions
+    ]
 
 
 def join_hard(items: Sequence[dict], preds: Sequence[dict]) -> tuple[list[dict], list[dict]]:
     """(item rows, question rows): a question is right when all of its true/false items are."""
     by = {p["id"]: p for p in preds}
-    rows = [{**it, "pred": by[it["id"]]["pred"], "correct": by[it["id"]]["pred"] == it["label"],
-             "parsed": by[it["id"]]["pred"] is not None} for it in items]
+    rows = [
+        {
+            **it,
+            "pred": by[it["id"]]["pred"],
+            "correct": by[it["id"]]["pred"] == it["label"],
+            "parsed": by[it["id"]]["pred"] is not None,
+        }
+        for it in items
+    ]
     qs: dict[str, dict] = {}
     for r in rows:
         q = qs.setdefault(r["qid"], {"qid": r["qid"], "country": r["country"], "region": r["region"], "correct": True})
@@ -323,25 +390,47 @@ def join_hard(items: Sequence[dict], preds: Sequence[dict]) -> tuple[list[dict],
     return rows, list(qs.values())
 
 
-def cache_inputs(easy: Sequence[dict], hard: Sequence[dict], name: str, scorer=None, judge=None,
-                 mode: str = "cloze") -> dict:
+def cache_inputs(
+    easy: Sequence[dict], hard: Sequence[dict], name: str, scorer=None, judge=None, mode: str = "cloze"
+) -> dict:
     """What the stored answers depend on: the model that answers (with its endpoint, as the judge cache names it),
     how it is asked (endpoint, cloze or letter) with the settings that change its answers, and the questions."""
     from ..core.judge import judge_identity
     from ..core.store import stable_id
+
     if judge is not None:
-        how = {"how": "endpoint", "max_tokens": getattr(judge, "max_tokens", None),
-               "temperature": getattr(judge, "temperature", None)}
+        how = {
+            "how": "endpoint",
+            "max_tokens": getattr(judge, "max_tokens", None),
+            "temperature": getattr(judge, "temperature", None),
+        }
     else:
-        how = {"how": mode, "truncation": [getattr(scorer, "max_prompt_tokens", None),
-                                           getattr(scorer, "max_response_tokens", None)]}
-    return {"keyed_by": "qid", "answerer": judge_identity(name, (getattr(judge, "base_url", "") or "") if judge is not None else ""), **how,
-            "questions": stable_id([[q["qid"], q["question"], q["options"]] for q in easy],
-                                   [[h["id"], h["question"], h["option"]] for h in hard], length=16)}
+        how = {
+            "how": mode,
+            "truncation": [getattr(scorer, "max_prompt_tokens", None), getattr(scorer, "max_response_tokens", None)],
+        }
+    return {
+        "keyed_by": "qid",
+        "answerer": judge_identity(name, (getattr(judge, "base_url", "") or "") if judge is not None else ""),
+        **how,
+        "questions": stable_id(
+            [[q["qid"], q["question"], q["options"]] for q in easy],
+            [[h["id"], h["question"], h["option"]] for h in hard],
+            length=16,
+        ),
+    }
 
 
-def evaluate(run, easy: Sequence[dict], hard: Sequence[dict], name: str, scorer=None, judge=None,
-             mode: str = "cloze", stages=None) -> dict:
+def evaluate(
+    run,
+    easy: Sequence[dict],
+    hard: Sequence[dict],
+    name: str,
+    scorer=None,
+    judge=None,
+    mode: str = "cloze",
+    stages=None,
+) -> dict:
     """Score both forms (resumable stages); returns the tables.
 
     The stored answers are keyed by ``cache_inputs`` (the answering model and its endpoint, how it is asked, the
@@ -349,6 +438,7 @@ def evaluate(run, easy: Sequence[dict], hard: Sequence[dict], name: str, scorer=
     (``helpers.culturegen.stages``), whose ``culturalbench`` stage adds the notebook's parameters to the key.
     """
     from ..core.store import RETRY, run_stage, stable_id
+
     if (scorer is None) == (judge is None):
         raise ValueError("give a local scorer or an endpoint judge, not both")
     inputs = cache_inputs(easy, hard, name, scorer, judge, mode)
@@ -360,10 +450,20 @@ def evaluate(run, easy: Sequence[dict], hard: Sequence[dict], name: str, scorer=
         return run.store(f"cb-{part}-{stable_id(inputs, length=10)}", key=key)
 
     if judge is not None:
-        e_preds = run_stage(store("easy", key="qid"), list(easy),
-                            lambda batch: score_endpoint(judge, batch, hard=False), batch_size=64, desc="CulturalBench Easy")
-        h_preds = run_stage(store("hard"), list(hard),
-                            lambda batch: score_endpoint(judge, batch, hard=True), batch_size=128, desc="CulturalBench Hard")
+        e_preds = run_stage(
+            store("easy", key="qid"),
+            list(easy),
+            lambda batch: score_endpoint(judge, batch, hard=False),
+            batch_size=64,
+            desc="CulturalBench Easy",
+        )
+        h_preds = run_stage(
+            store("hard"),
+            list(hard),
+            lambda batch: score_endpoint(judge, batch, hard=True),
+            batch_size=128,
+            desc="CulturalBench Hard",
+        )
     else:
         questions = [{"id": t} for t in dict.fromkeys([q["qid"] for q in easy] + [h["qid"] for h in hard])]
         e_by = {q["qid"]: q for q in easy}
@@ -372,17 +472,31 @@ def evaluate(run, easy: Sequence[dict], hard: Sequence[dict], name: str, scorer=
             h_by.setdefault(h["qid"], []).append(h)
 
         def process(batch):
-            return score_local(scorer, [e_by[b["id"]] for b in batch if b["id"] in e_by],
-                               [h for b in batch for h in h_by.get(b["id"], [])], mode)
+            return score_local(
+                scorer,
+                [e_by[b["id"]] for b in batch if b["id"] in e_by],
+                [h for b in batch for h in h_by.get(b["id"], [])],
+                mode,
+            )
 
         recs = run_stage(store("local"), questions, process, batch_size=16, desc="CulturalBench")
         e_preds, h_preds = local_predictions(recs, easy, hard, mode)
     easy_rows = join_easy(easy, e_preds)
     hard_rows, hard_questions = join_hard(hard, h_preds)
-    failed = {"easy": sum(bool(p.get(RETRY)) for p in e_preds) if judge is not None else 0,
-              "hard": sum(bool(p.get(RETRY)) for p in h_preds) if judge is not None else 0}
-    return {"how": how, "failed_calls": failed, "calls": {"easy": len(e_preds), "hard": len(h_preds)}, "easy_rows": easy_rows, "hard_rows": hard_rows, "hard_questions": hard_questions,
-            "easy": accuracy_table(easy_rows), "hard_item": accuracy_table(hard_rows),
-            "hard_question": accuracy_table(hard_questions),
-            "unparsed": sum(not r["parsed"] for r in easy_rows) + sum(not r["parsed"] for r in hard_rows),
-            "predicted_true_share": sum(bool(r["pred"]) for r in hard_rows) / len(hard_rows) if hard_rows else None}
+    failed = {
+        "easy": sum(bool(p.get(RETRY)) for p in e_preds) if judge is not None else 0,
+        "hard": sum(bool(p.get(RETRY)) for p in h_preds) if judge is not None else 0,
+    }
+    return {
+        "how": how,
+        "failed_calls": failed,
+        "calls": {"easy": len(e_preds), "hard": len(h_preds)},
+        "easy_rows": easy_rows,
+        "hard_rows": hard_rows,
+        "hard_questions": hard_questions,
+        "easy": accuracy_table(easy_rows),
+        "hard_item": accuracy_table(hard_rows),
+        "hard_question": accuracy_table(hard_questions),
+        "unparsed": sum(not r["parsed"] for r in easy_rows) + sum(not r["parsed"] for r in hard_rows),
+        "predicted_true_share": sum(bool(r["pred"]) for r in hard_rows) / len(hard_rows) if hard_rows else None,
+    }

@@ -5,6 +5,7 @@ with their prompt suffixes, the three gender forms, and a list of well-known cul
     topics = select_topics([])                         # all 8
     region_of("Turkey")                                # 'Middle-Eastern' (country names and aliases too)
 """
+
 from __future__ import annotations
 
 import functools
@@ -64,13 +65,27 @@ def regions() -> list[str]:
 
 
 def all_cultures() -> list[Culture]:
-    return [Culture(r["nationality"], r["country"], r["alpha3"], r["region"], tuple(r.get("aliases", ())))
-            for r in _nationality_file()["nationalities"]]
+    return [
+        Culture(r["nationality"], r["country"], r["alpha3"], r["region"], tuple(r.get("aliases", ())))
+        for r in _nationality_file()["nationalities"]
+    ]
 
 
 def all_topics() -> list[Topic]:
-    return [Topic(t["key"], t["name"], t["suffix"], t["reference"], t["generic"], t["item"], t["item_one"],
-                  t["item_many"], tuple(t.get("generic_words", ()))) for t in prompt_spec()["topics"]]
+    return [
+        Topic(
+            t["key"],
+            t["name"],
+            t["suffix"],
+            t["reference"],
+            t["generic"],
+            t["item"],
+            t["item_one"],
+            t["item_many"],
+            tuple(t.get("generic_words", ())),
+        )
+        for t in prompt_spec()["topics"]
+    ]
 
 
 def culture(nationality: str) -> Culture:
@@ -94,7 +109,9 @@ def select_cultures(names: Sequence[str] = (), n_per_region: int = 0) -> list[Cu
         known = {c.nationality: c for c in pool}
         unknown = [n for n in names if n not in known]
         if unknown:
-            raise ValueError(f"parameter 'cultures': unknown nationality {unknown[0]!r} (e.g. {', '.join(list(known)[:6])}, ...)")
+            raise ValueError(
+                f"parameter 'cultures': unknown nationality {unknown[0]!r} (e.g. {', '.join(list(known)[:6])}, ...)"
+            )
         pool = [c for c in pool if c.nationality in set(names)]
     if n_per_region:
         seen: dict[str, int] = {}
@@ -169,9 +186,13 @@ def frequency_counts(path: str = COUNTS_SOURCE) -> dict[str, float]:
     import math
 
     from ..core.data import DataError, read_local_text
+
     try:
-        text = builtin_path(path.split(":", 1)[1]).read_text(encoding="utf-8") if path.startswith("builtin:") \
+        text = (
+            builtin_path(path.split(":", 1)[1]).read_text(encoding="utf-8")
+            if path.startswith("builtin:")
             else read_local_text(path)
+        )
         data = json.loads(text)
         if isinstance(data, dict) and isinstance(data.get("documents"), dict):
             data = data["documents"]
@@ -179,7 +200,13 @@ def frequency_counts(path: str = COUNTS_SOURCE) -> dict[str, float]:
         raise
     except (ValueError, RecursionError) as exc:
         raise DataError(f"{path} is not readable JSON ({type(exc).__name__})") from None
-    if not isinstance(data, dict) or not data or not all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= 0 for v in data.values()):
+    if (
+        not isinstance(data, dict)
+        or not data
+        or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= 0
+            for v in data.values()
+        )
+    ):
         raise DataError(f"{path}: expected a JSON object {{nationality: count}} with finite counts >= 0")
     return {str(k): float(v) for k, v in data.items()}

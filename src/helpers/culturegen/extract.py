@@ -8,6 +8,7 @@ phrases, 1-4-grams; and the markers that make a generation *marked*.
     mentions_ai("As an AI, I cannot know")                          # True: the paper skips it in markedness
     candidate_ngrams("miso soup", generic_words=("food",))         # ['miso', 'soup', 'miso soup']
 """
+
 from __future__ import annotations
 
 import re
@@ -28,12 +29,17 @@ ABBREVIATIONS = {"st", "mr", "mrs", "ms", "dr", "jr", "sr", "vs", "etc", "e.g", 
 _END_RE = re.compile(r"[.!?](?=\s|$|[\"')\]])|\n")
 _SPLIT_RE = re.compile(r"\s*(?:;|,|/|&|\band\b|\bor\b|\bwith\b|\bplus\b)\s*", re.IGNORECASE)
 # a new clause ends the span: ", so I'd suggest ...", " because ...", " which ..."
-_CLAUSE_RE = re.compile(r"\s*(?:[,:]\s*(?:so|but|because|since|which|who|that|as|when|while|if|then|although)\b|"
-                        r"\b(?:because|since|which|who|that|when|while|although|but|so that)\b|\s[-\u2013\u2014]\s|[:(])",
-                        re.IGNORECASE)
-_LEAD_RE = re.compile(r"^(?:(?:a|an|the|some|his|her|their|my|its|our|your|this|these|those|lots|lot|bit|piece|pieces|"
-                      r"plate|bowl|cup|glass|pair|kind|kinds|type|types|sort|variety|bunch|little|all|of|many|several|"
-                      r"various|different|any|one|two|favorite|favourite|usual|good|nice)\s+)+", re.IGNORECASE)
+_CLAUSE_RE = re.compile(
+    r"\s*(?:[,:]\s*(?:so|but|because|since|which|who|that|as|when|while|if|then|although)\b|"
+    r"\b(?:because|since|which|who|that|when|while|although|but|so that)\b|\s[-\u2013\u2014]\s|[:(])",
+    re.IGNORECASE,
+)
+_LEAD_RE = re.compile(
+    r"^(?:(?:a|an|the|some|his|her|their|my|its|our|your|this|these|those|lots|lot|bit|piece|pieces|"
+    r"plate|bowl|cup|glass|pair|kind|kinds|type|types|sort|variety|bunch|little|all|of|many|several|"
+    r"various|different|any|one|two|favorite|favourite|usual|good|nice)\s+)+",
+    re.IGNORECASE,
+)
 MAX_ITEM_WORDS = 6
 
 
@@ -72,13 +78,19 @@ def markers(text: str, culture: Culture | None, rule: str = "paper") -> dict[str
     text = text or ""
     if rule == "paper":
         names = [culture.nationality.lower(), culture.country.lower()] if culture else []
-        return {"vocabulary": any(w in text for w in PAPER_VOCAB),
-                "name": any(n in text.lower() for n in names), "parenthesis": "(" in text}
+        return {
+            "vocabulary": any(w in text for w in PAPER_VOCAB),
+            "name": any(n in text.lower() for n in names),
+            "parenthesis": "(" in text,
+        }
     if rule != "word":
         raise ValueError(f"marker_rule must be one of {', '.join(MARKER_RULES)}, not {rule!r}")
     name_re = _name_re(culture.names) if culture else None
-    return {"vocabulary": bool(VOCAB_RE.search(text)), "name": bool(name_re and name_re.search(text)),
-            "parenthesis": bool(re.search(r"\([^)]*\)?", text))}
+    return {
+        "vocabulary": bool(VOCAB_RE.search(text)),
+        "name": bool(name_re and name_re.search(text)),
+        "parenthesis": bool(re.search(r"\([^)]*\)?", text)),
+    }
 
 
 def is_marked(phrase: str, culture: Culture | None) -> bool:
@@ -142,6 +154,7 @@ def parse_llm_items(text: str | None) -> list[str] | None:
 
 def _stopwords() -> frozenset[str]:
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
     return frozenset(ENGLISH_STOP_WORDS) | {"probably", "likes", "like", "usually", "often"}
 
 
@@ -153,7 +166,7 @@ def candidate_ngrams(phrase: str, n_max: int = 4, generic_words: Sequence[str] =
     out = []
     for n in range(1, n_max + 1):
         for i in range(len(words) - n + 1):
-            gram = words[i:i + n]
+            gram = words[i : i + n]
             if gram[0] in stop or gram[-1] in stop or all(w in generic or w in stop for w in gram):
                 continue
             if any(ch.isalpha() for ch in "".join(gram)):
@@ -174,9 +187,14 @@ def item_agreement(a: Sequence[str] | None, b: Sequence[str] | None) -> dict[str
     return {"exact": sa == sb, "token_f1": f1}
 
 
-def extract_rows(rows: Sequence[dict], cultures_by_name: dict[str, Culture], topics_by_key: dict,
-                 llm_items: dict[str, list[str] | None] | None = None, use: str = "rule",
-                 marker_rule: str = "paper") -> list[dict]:
+def extract_rows(
+    rows: Sequence[dict],
+    cultures_by_name: dict[str, Culture],
+    topics_by_key: dict,
+    llm_items: dict[str, list[str] | None] | None = None,
+    use: str = "rule",
+    marker_rule: str = "paper",
+) -> list[dict]:
     """Per sampled continuation: its first sentence, markers (``marker_rule``), whether it mentions "AI", items
     (rule / LLM), kept and marked phrases, n-grams.
 
@@ -194,18 +212,32 @@ def extract_rows(rows: Sequence[dict], cultures_by_name: dict[str, Culture], top
         items = rule if use == "rule" else ([] if llm in (None, "missing") else llm)
         kept = [p for p in items if not is_marked(p, c)]
         mk = markers(sent, c, marker_rule)
-        flags = {"marker_vocabulary": mk["vocabulary"] or mk["name"], "marker_name": mk["name"],
-                 "marker_parenthesis": mk["parenthesis"]}
-        out.append({**r, "sentence": sent, **flags, "marked": any(mk.values()), "mentions_ai": mentions_ai(r["text"]),
-                    "rule_items": rule, "llm_items": None if llm == "missing" else llm, "llm_failed": llm is None,
-                    "phrases": [clean_phrase(p) for p in kept if clean_phrase(p)],
-                    "marked_phrases": [p for p in items if is_marked(p, c)],
-                    "ngrams": [candidate_ngrams(p, generic_words=t.generic_words) for p in kept]})
+        flags = {
+            "marker_vocabulary": mk["vocabulary"] or mk["name"],
+            "marker_name": mk["name"],
+            "marker_parenthesis": mk["parenthesis"],
+        }
+        out.append(
+            {
+                **r,
+                "sentence": sent,
+                **flags,
+                "marked": any(mk.values()),
+                "mentions_ai": mentions_ai(r["text"]),
+                "rule_items": rule,
+                "llm_items": None if llm == "missing" else llm,
+                "llm_failed": llm is None,
+                "phrases": [clean_phrase(p) for p in kept if clean_phrase(p)],
+                "marked_phrases": [p for p in items if is_marked(p, c)],
+                "ngrams": [candidate_ngrams(p, generic_words=t.generic_words) for p in kept],
+            }
+        )
     return out
 
 
-def llm_extract_stage(run, rows: Sequence[dict], judge, topics_by_key: dict, desc: str = "LLM extraction",
-                      store=None) -> dict:
+def llm_extract_stage(
+    run, rows: Sequence[dict], judge, topics_by_key: dict, desc: str = "LLM extraction", store=None
+) -> dict:
     """Ask ``judge`` (helpers.core.judge.Judge, local or endpoint) for the items of each row's first sentence (resumable).
 
     Returns {gen_id: items, or None when the reply could not be parsed}; local judges get the JSON opening
@@ -219,14 +251,18 @@ def llm_extract_stage(run, rows: Sequence[dict], judge, topics_by_key: dict, des
 
     prefill = "" if judge.base_url else EXTRACTOR_PREFILL
     if store is None:
-        store = run.store("extract-llm-" + stable_id(judge.name, judge.max_tokens, prefill, "v1", length=10), key="gen_id")
+        store = run.store(
+            "extract-llm-" + stable_id(judge.name, judge.max_tokens, prefill, "v1", length=10), key="gen_id"
+        )
 
     def process(batch):
         msgs = [extractor_messages(topics_by_key[r["topic"]], r["gender"], first_sentence(r["text"])) for r in batch]
         replies = judge.complete(msgs, desc=desc, prefill=prefill)
         failed = list(getattr(judge, "last_failed", None) or [False] * len(replies))
-        return [{"gen_id": r["gen_id"], "reply": t, "items": parse_llm_items(t), **({RETRY: True} if f else {})}
-                for r, t, f in zip(batch, replies, failed)]
+        return [
+            {"gen_id": r["gen_id"], "reply": t, "items": parse_llm_items(t), **({RETRY: True} if f else {})}
+            for r, t, f in zip(batch, replies, failed)
+        ]
 
     recs = run_stage(store, [{"gen_id": r["gen_id"], **r} for r in rows], process, batch_size=256, desc=desc)
     return {r["gen_id"]: r["items"] for r in recs}
@@ -236,5 +272,6 @@ def agreement_sample(rows: Sequence[dict], n: int, seed: int = 0) -> list[dict]:
     """``n`` culture-conditioned rows (e.g. hand-labelled ones), drawn with ``seed``, for the extractor check (all
     when n >= rows)."""
     import random
+
     pool = [r for r in rows if r["nationality"]]
     return pool if n >= len(pool) else random.Random(seed).sample(pool, n)

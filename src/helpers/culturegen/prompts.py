@@ -6,6 +6,7 @@ sentence, and the LLM extractor's request.
     generation_prompt(topic("food"), "male", None)      # the baseline: no "My neighbor is X." sentence
     reference_sentence(topic("food"), "sushi")          # 'For dinner, my neighbor likes to eat sushi. My neighbor is'
 """
+
 from __future__ import annotations
 
 from .data import Culture, Topic, prompt_spec
@@ -82,9 +83,13 @@ def extractor_messages(topic: Topic, gender: str, sentence: str) -> list[dict[st
     forms = gender_forms(gender)
     item = topic.item.format(**forms)
     text = f"{topic_sentence(topic, gender).replace(' probably', '')} {sentence}".strip()
-    return [{"role": "user", "content":
-             f'Extract the {item} from this text: "{text}". If no {topic.item_one} is present, answer {{"items": []}}. '
-             f'If several {topic.item_many} are present, list each one. Answer only with JSON: {{"items": ["..."]}}'}]
+    return [
+        {
+            "role": "user",
+            "content": f'Extract the {item} from this text: "{text}". If no {topic.item_one} is present, answer {{"items": []}}. '
+            f'If several {topic.item_many} are present, list each one. Answer only with JSON: {{"items": ["..."]}}',
+        }
+    ]
 
 
 EXTRACTOR_PREFILL = '{"items": ["'  # local extractors start their reply here (a small model keeps the format)

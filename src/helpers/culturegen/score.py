@@ -9,6 +9,7 @@ n-gram (``LogProbScorer.score``, batched) and the nationality tails together on 
 score in the topic's culture-agnostic sentence is subtracted first (the paper does so for Mistral-7B).
 An n-gram is a symbol of culture c when P(c | n-gram) > 1/N over the N cultures scored.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -43,7 +44,9 @@ def start_text(tokenizer) -> str:
     return tokenizer.bos_token or tokenizer.eos_token or ""
 
 
-def score_items(topics: Sequence[Topic], ngrams_by_topic: dict[str, Sequence[str]], with_generic: bool = True) -> list[dict]:
+def score_items(
+    topics: Sequence[Topic], ngrams_by_topic: dict[str, Sequence[str]], with_generic: bool = True
+) -> list[dict]:
     """One item per (topic, n-gram) to score, plus each topic's generic sentence (for calibration and the prior)."""
     items = []
     for t in topics:
@@ -62,6 +65,7 @@ def splits_cleanly(tokenizer, start: str, head: str, tails: Sequence[str]) -> bo
     """Whether scoring in two pieces sees the same tokens as the whole sentence (BPE at a word boundary does;
     some SentencePiece tokenizers add a space marker to a piece tokenised on its own)."""
     from ..core import hf
+
     piece = lambda t: tokenizer(t, add_special_tokens=False).input_ids  # noqa: E731
     head_alone = hf.encode(tokenizer, start) + piece(head)
     if hf.encode(tokenizer, start + head) != head_alone:
@@ -93,11 +97,22 @@ def _score_process(scorer, tails: Sequence[str], speed: dict):
                 whole = scorer.score([(start, h + t) for t in tails], desc="whole sentences")
                 t_sum, t_n = [w.sum - p.sum for w in whole], [w.n_tokens - p.n_tokens for w in whole]
                 speed["whole_sentence_items"] += 1
-            out.append({"id": it["id"], "topic": it["topic"], "ngram": it["ngram"], "head": h, "head_sum": p.sum,
-                        "head_n": p.n_tokens, "tail_sum": list(t_sum), "tail_n": list(t_n)})
+            out.append(
+                {
+                    "id": it["id"],
+                    "topic": it["topic"],
+                    "ngram": it["ngram"],
+                    "head": h,
+                    "head_sum": p.sum,
+                    "head_n": p.n_tokens,
+                    "tail_sum": list(t_sum),
+                    "tail_n": list(t_n),
+                }
+            )
         speed["seconds"] += time.perf_counter() - t0
         speed["sentences"] += len(batch) * len(tails)
         return out
+
     return process
 
 
@@ -105,6 +120,7 @@ def score_worker(model: str, tails: Sequence[str], batch_size: int = 32):
     """The scoring stage's batch function with the model's LogProbScorer built here (``score_spec`` names this
     factory; a Ray replica calls it once). ``tails``: ``culture_tail`` of each culture, in order."""
     from ..core.logprobs import LogProbScorer
+
     speed = {"sentences": 0, "seconds": 0.0, "whole_sentence_items": 0}
     process = _score_process(LogProbScorer(model, batch_size=batch_size), tails, speed)
     process.speed = speed
@@ -115,12 +131,22 @@ def score_spec(model: str, cultures: Sequence[Culture], batch_size: int = 32):
     """The scoring stage as a WorkerSpec (plain data: a replica loads the model as ``LogProbScorer(model,
     batch_size=batch_size)``, the notebook's scorer)."""
     from ..core.executor import WorkerSpec
-    return WorkerSpec(score_worker, {"model": model, "tails": [culture_tail(c) for c in cultures],
-                                     "batch_size": batch_size})
+
+    return WorkerSpec(
+        score_worker, {"model": model, "tails": [culture_tail(c) for c in cultures], "batch_size": batch_size}
+    )
 
 
-def score_stage(run, scorer, items: Sequence[dict], cultures: Sequence[Culture], model: str,
-                batch_size: int = 32, store=None, executor=None) -> tuple[dict[tuple, dict], dict]:
+def score_stage(
+    run,
+    scorer,
+    items: Sequence[dict],
+    cultures: Sequence[Culture],
+    model: str,
+    batch_size: int = 32,
+    store=None,
+    executor=None,
+) -> tuple[dict[tuple, dict], dict]:
     """Score every item for every culture (resumable); returns ({(topic, ngram): record}, speed of the fresh work).
 
     Where the two pieces would not tokenise like the whole sentence, that item's sentences are scored whole
@@ -146,8 +172,11 @@ def score_stage(run, scorer, items: Sequence[dict], cultures: Sequence[Culture],
     plain = [{**it, "_topic": dataclasses.asdict(it["_topic"])} for it in items]
     records = run_stage_on(executor, store, plain, work, batch_size=batch_size, desc="association scores")
     if todo and executor.kind == "ray":
-        speed = {"sentences": len(todo) * len(cultures), "seconds": float(executor.last.get("seconds") or 0.0),
-                 "whole_sentence_items": None}
+        speed = {
+            "sentences": len(todo) * len(cultures),
+            "seconds": float(executor.last.get("seconds") or 0.0),
+            "whole_sentence_items": None,
+        }
     speed["sentences_per_s"] = speed["sentences"] / speed["seconds"] if speed["seconds"] else None
     return {(r["topic"], r["ngram"]): r for r in records}, speed
 
@@ -165,6 +194,7 @@ def measure(record: dict, how: str = "sentence_mean") -> np.ndarray:
 def association(scores: np.ndarray, baseline: np.ndarray | None = None) -> np.ndarray:
     """P(culture | n-gram): softmax over cultures of the (calibrated) scores."""
     from scipy.special import softmax
+
     x = np.asarray(scores, float) - (np.asarray(baseline, float) if baseline is not None else 0.0)
     return softmax(x)
 
@@ -172,8 +202,13 @@ def association(scores: np.ndarray, baseline: np.ndarray | None = None) -> np.nd
 class Associations:
     """P(culture | topic, n-gram) for scored records, with the chosen measure and calibration."""
 
-    def __init__(self, records: dict[tuple, dict], cultures: Sequence[Culture], how: str = "sentence_mean",
-                 calibrate: bool = True):
+    def __init__(
+        self,
+        records: dict[tuple, dict],
+        cultures: Sequence[Culture],
+        how: str = "sentence_mean",
+        calibrate: bool = True,
+    ):
         self.records, self.how, self.calibrate = records, how, calibrate
         self.names = [c.nationality for c in cultures]
         self.index = {n: i for i, n in enumerate(self.names)}
@@ -211,12 +246,15 @@ def select_ngrams(rows: Sequence[dict], n_per_topic: int = 0) -> dict[str, list[
         c = counts.setdefault(r["topic"], Counter())
         for grams in r["ngrams"]:
             c.update(grams)
-    return {t: [g for g, _ in (c.most_common(n_per_topic) if n_per_topic else c.most_common())] for t, c in counts.items()}
+    return {
+        t: [g for g, _ in (c.most_common(n_per_topic) if n_per_topic else c.most_common())] for t, c in counts.items()
+    }
 
 
 def plan_scoring(rows: Sequence[dict], pairs: Sequence[dict], n_per_topic: int = 0) -> list[dict]:
     """Everything to score: the candidate n-grams per topic, the known pairs' symbols, each topic's generic sentence."""
     from .data import topic as topic_of
+
     grams = select_ngrams(rows, n_per_topic)
     for p in pairs:
         grams.setdefault(p["topic"], []).append(p["symbol"])
@@ -234,8 +272,17 @@ def choose_symbols(rows: Sequence[dict], assoc: Associations) -> list[dict]:
         for phrase, grams in zip(r["phrases"], r["ngrams"]):
             scored = [(g, assoc.raw(r["topic"], g)) for g in grams]
             scored = [(g, s) for g, s in scored if s is not None]
-            row = {"gen_id": r["gen_id"], "nationality": r["nationality"], "region": r["region"], "topic": r["topic"],
-                   "gender": r["gender"], "phrase": phrase, "candidate": None, "p_culture": None, "symbol": None}
+            row = {
+                "gen_id": r["gen_id"],
+                "nationality": r["nationality"],
+                "region": r["region"],
+                "topic": r["topic"],
+                "gender": r["gender"],
+                "phrase": phrase,
+                "candidate": None,
+                "p_culture": None,
+                "symbol": None,
+            }
             if scored:
                 g = max(scored, key=lambda gs: gs[1][i])[0]
                 p = assoc.probs(r["topic"], g)
@@ -270,15 +317,34 @@ def validity(pairs: Sequence[dict], assoc: Associations) -> dict:
         top1 += int(len(at_top) == 1 and at_top[0] == i)
         tied = bool(len(at_top) > 1 and i in at_top)
         top1_ties += int(tied)
-        rows.append({"topic": p["topic"], "symbol": p["symbol"], "nationality": p["nationality"],
-                     "p_true": float(probs[i]), "rank_true": int((probs > probs[i]).sum()) + 1, "top_tied": tied,
-                     "top_culture": min((assoc.names[k] for k in at_top), default=None), "flagged": int(flags.sum()),
-                     "hit": bool(flags[i])})
+        rows.append(
+            {
+                "topic": p["topic"],
+                "symbol": p["symbol"],
+                "nationality": p["nationality"],
+                "p_true": float(probs[i]),
+                "rank_true": int((probs > probs[i]).sum()) + 1,
+                "top_tied": tied,
+                "top_culture": min((assoc.names[k] for k in at_top), default=None),
+                "flagged": int(flags.sum()),
+                "hit": bool(flags[i]),
+            }
+        )
     n = len(pairs)
-    return {"n_pairs": n, "n_cultures": n_cult, "measure": assoc.how, "calibrated": assoc.calibrate,
-            "precision": hits / flagged if flagged else None, "precision_ci": list(wilson_interval(hits, flagged)),
-            "recall": hits / n if n else None, "recall_ci": list(wilson_interval(hits, n)),
-            "top1": top1 / n if n else None, "top1_ci": list(wilson_interval(top1, n)),
-            "top1_verdict": chance_verdict(top1, n, chance=1.0 / n_cult, what="pairs ranked their culture first"),
-            "top1_ties": top1_ties,
-            "precision_chance": 1.0 / n_cult, "flagged_per_pair": flagged / n if n else None, "rows": rows}
+    return {
+        "n_pairs": n,
+        "n_cultures": n_cult,
+        "measure": assoc.how,
+        "calibrated": assoc.calibrate,
+        "precision": hits / flagged if flagged else None,
+        "precision_ci": list(wilson_interval(hits, flagged)),
+        "recall": hits / n if n else None,
+        "recall_ci": list(wilson_interval(hits, n)),
+        "top1": top1 / n if n else None,
+        "top1_ci": list(wilson_interval(top1, n)),
+        "top1_verdict": chance_verdict(top1, n, chance=1.0 / n_cult, what="pairs ranked their culture first"),
+        "top1_ties": top1_ties,
+        "precision_chance": 1.0 / n_cult,
+        "flagged_per_pair": flagged / n if n else None,
+        "rows": rows,
+    }

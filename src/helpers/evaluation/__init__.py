@@ -1,4 +1,5 @@
 """LLM-judge evaluation and benchmark curation: WildBench, Arena-Hard-Auto and BenchBuilder."""
+
 from ..core import rehearsal
 
 # what a rehearsal (``helpers.run --rehearse``) reads in place of the hub data sets these notebooks load

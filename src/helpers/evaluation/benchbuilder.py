@@ -11,6 +11,7 @@ Pipeline (BenchBuilder, Li et al. 2024): first user turn of each conversation, E
 embeddings are clustered into topics; keep prompts with score >= a threshold inside clusters whose
 mean score >= a second threshold; sample a fixed number per cluster.
 """
+
 from __future__ import annotations
 
 import re
@@ -45,7 +46,8 @@ def first_user_turn(record: dict) -> str | None:
     if not isinstance(conv, list):
         raise ConversationFormatError(
             f"record {record.get('conversation_hash', '?')} has no 'conversation' list (WildChat format: "
-            f"conversation = [{{role, content, language, ...}}, ...])")
+            f"conversation = [{{role, content, language, ...}}, ...])"
+        )
     for turn in conv:
         if isinstance(turn, dict) and turn.get("role") == "user":
             content = turn.get("content")
@@ -53,8 +55,13 @@ def first_user_turn(record: dict) -> str | None:
     return None
 
 
-def extract_prompts(records: Iterable[dict], languages: Sequence[str] = ("English",), min_chars: int = 32,
-                    drop_toxic: bool = True, dedupe: bool = True) -> tuple[list[dict], dict[str, int]]:
+def extract_prompts(
+    records: Iterable[dict],
+    languages: Sequence[str] = ("English",),
+    min_chars: int = 32,
+    drop_toxic: bool = True,
+    dedupe: bool = True,
+) -> tuple[list[dict], dict[str, int]]:
     """First-turn prompts that pass the language, length, toxicity and duplicate filters, plus counts.
 
     ``languages`` empty keeps every language. Counts say how many records each filter removed.
@@ -95,9 +102,12 @@ def extract_prompts(records: Iterable[dict], languages: Sequence[str] = ("Englis
 def labeler_messages(prompt: str, max_chars: int = 2000) -> list[dict[str, str]]:
     """Chat messages asking a judge which of the 7 criteria a user prompt meets (answer: a JSON list)."""
     listing = "\n".join(f"{i}. {name}: {desc}" for i, (name, desc) in enumerate(CRITERIA, 1))
-    system = ("You rate user prompts for a benchmark of hard questions. Criteria:\n" + listing +
-              "\nReply with only the numbers of the criteria the prompt meets, as a JSON list such as "
-              "[1, 3, 6], or [] if it meets none.")
+    system = (
+        "You rate user prompts for a benchmark of hard questions. Criteria:\n"
+        + listing
+        + "\nReply with only the numbers of the criteria the prompt meets, as a JSON list such as "
+        "[1, 3, 6], or [] if it meets none."
+    )
     text = prompt if len(prompt) <= max_chars else prompt[:max_chars] + " [truncated]"
     return [{"role": "system", "content": system}, {"role": "user", "content": f"Prompt:\n{text}\n\nCriteria met:"}]
 
@@ -136,12 +146,14 @@ def embed_texts(texts: Sequence[str], model_path: str, batch_size: int = 32) -> 
     from sentence_transformers import SentenceTransformer
 
     model = SentenceTransformer(model_path, device="cpu")
-    return np.asarray(model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True,
-                                   show_progress_bar=False))
+    return np.asarray(
+        model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False)
+    )
 
 
-def cluster_prompts(embeddings: np.ndarray, method: str = "kmeans", n_clusters: int = 8,
-                    min_cluster_size: int = 8, seed: int = 0) -> np.ndarray:
+def cluster_prompts(
+    embeddings: np.ndarray, method: str = "kmeans", n_clusters: int = 8, min_cluster_size: int = 8, seed: int = 0
+) -> np.ndarray:
     """Topic label per prompt. ``kmeans`` (fixed count) or ``hdbscan`` (density, -1 = outlier; BERTopic's
     clusterer, here without the UMAP step). The cluster count is capped at the number of prompts."""
     n = len(embeddings)
@@ -149,10 +161,12 @@ def cluster_prompts(embeddings: np.ndarray, method: str = "kmeans", n_clusters: 
         return np.zeros(0, dtype=int)
     if method == "kmeans":
         from sklearn.cluster import KMeans
+
         k = max(1, min(n_clusters, n))
         return KMeans(n_clusters=k, n_init=10, random_state=seed).fit_predict(embeddings)
     if method == "hdbscan":
         from sklearn.cluster import HDBSCAN
+
         if n < max(2, min_cluster_size):
             return np.full(n, -1)
         return HDBSCAN(min_cluster_size=min_cluster_size, metric="euclidean", copy=True).fit_predict(embeddings)
@@ -175,14 +189,22 @@ def cluster_keywords(texts: Sequence[str], labels: Sequence[int], top: int = 4) 
     names = {}
     for row, c in enumerate(clusters):
         weights = m[row].toarray().ravel()
-        best = [vocab[i] for i in np.argsort(-weights, kind="stable")[:top] if weights[i] > 0]  # equal weights: alphabetical
+        best = [
+            vocab[i] for i in np.argsort(-weights, kind="stable")[:top] if weights[i] > 0
+        ]  # equal weights: alphabetical
         names[c] = ("outliers: " if c == -1 else "") + (", ".join(best) or f"cluster {c}")
     return names
 
 
 # --------------------------------------------------------------------------- selection
-def select_prompts(df: pd.DataFrame, min_score: float, min_cluster_mean: float, per_cluster: int,
-                   seed: int = 0, drop_outliers: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+def select_prompts(
+    df: pd.DataFrame,
+    min_score: float,
+    min_cluster_mean: float,
+    per_cluster: int,
+    seed: int = 0,
+    drop_outliers: bool = True,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """BenchBuilder's two thresholds and per-cluster sampling.
 
     ``df`` needs columns ``cluster`` and ``score`` (NaN = unlabeled; excluded from means and never
@@ -195,22 +217,42 @@ def select_prompts(df: pd.DataFrame, min_score: float, min_cluster_mean: float, 
         labeled = group[group["score"].notna()]
         mean = float(labeled["score"].mean()) if len(labeled) else float("nan")
         eligible = labeled[labeled["score"] >= min_score]
-        keep = (len(labeled) > 0 and mean >= min_cluster_mean and not (drop_outliers and cluster == -1))
+        keep = len(labeled) > 0 and mean >= min_cluster_mean and not (drop_outliers and cluster == -1)
         take = min(per_cluster, len(eligible)) if keep else 0
         if take:
             idx = rng.choice(len(eligible), size=take, replace=False)
             picked.append(eligible.iloc[np.sort(idx)])
-        rows.append({"cluster": cluster, "size": len(group), "labeled": len(labeled), "mean_score": mean,
-                     "eligible": len(eligible), "cluster_kept": keep, "sampled": take})
+        rows.append(
+            {
+                "cluster": cluster,
+                "size": len(group),
+                "labeled": len(labeled),
+                "mean_score": mean,
+                "eligible": len(eligible),
+                "cluster_kept": keep,
+                "sampled": take,
+            }
+        )
     selected = pd.concat(picked, ignore_index=True) if picked else df.iloc[0:0].copy()
     return selected, pd.DataFrame(rows)
 
 
-def benchmark_records(selected: pd.DataFrame, names: dict[int, str], category: str = "benchbuilder") -> list[dict[str, Any]]:
+def benchmark_records(
+    selected: pd.DataFrame, names: dict[int, str], category: str = "benchbuilder"
+) -> list[dict[str, Any]]:
     """The curated prompt set in the shape ``arena.load_arena_prompts`` reads (id, prompt, category, cluster)."""
-    return [{"id": r["id"], "prompt": r["prompt"], "category": category, "cluster": names.get(int(r["cluster"]), ""),
-             "cluster_id": int(r["cluster"]), "score": None if pd.isna(r["score"]) else int(r["score"]),
-             "conversation_hash": r.get("conversation_hash", "")} for _, r in selected.iterrows()]
+    return [
+        {
+            "id": r["id"],
+            "prompt": r["prompt"],
+            "category": category,
+            "cluster": names.get(int(r["cluster"]), ""),
+            "cluster_id": int(r["cluster"]),
+            "score": None if pd.isna(r["score"]) else int(r["score"]),
+            "conversation_hash": r.get("conversation_hash", ""),
+        }
+        for _, r in selected.iterrows()
+    ]
 
 
 # --------------------------------------------------------------------------- yes/no labeler (small local models)
@@ -218,8 +260,7 @@ def criterion_messages(prompt: str, k: int, max_chars: int = 1500) -> list[dict[
     """One yes/no question: does the user prompt meet criterion ``k`` (1-7)?"""
     name, desc = CRITERIA[k - 1]
     text = prompt if len(prompt) <= max_chars else prompt[:max_chars] + " [truncated]"
-    return [{"role": "user", "content": f"Here is a user prompt:\n\"\"\"{text}\"\"\"\n\n"
-                                        f"{name}: {desc} Answer Yes or No."}]
+    return [{"role": "user", "content": f'Here is a user prompt:\n"""{text}"""\n\n{name}: {desc} Answer Yes or No.'}]
 
 
 def yes_no_margins(model: str, prompts: Sequence, batch_size: int = 16, desc: str = "yes/no") -> np.ndarray:
@@ -244,17 +285,20 @@ def yes_no_margins(model: str, prompts: Sequence, batch_size: int = 16, desc: st
     order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
     pad = tok.pad_token_id or 0
     for start in tqdm(range(0, len(order), batch_size), desc=desc, leave=False):
-        idx = order[start:start + batch_size]
+        idx = order[start : start + batch_size]
         width = max(len(ids[i]) for i in idx)
         x = torch.full((len(idx), width), pad, dtype=torch.long)
         mask = torch.zeros_like(x)
         for r, i in enumerate(idx):  # left padding: the last position is every row's next token
-            x[r, width - len(ids[i]):] = torch.tensor(ids[i])
-            mask[r, width - len(ids[i]):] = 1
+            x[r, width - len(ids[i]) :] = torch.tensor(ids[i])
+            mask[r, width - len(ids[i]) :] = 1
         pos = (mask.cumsum(1) - 1).clamp(min=0)
         with torch.inference_mode():
-            logits = lm(input_ids=x.to(lm.device), attention_mask=mask.to(lm.device),
-                        position_ids=pos.to(lm.device)).logits[:, -1].float()
+            logits = (
+                lm(input_ids=x.to(lm.device), attention_mask=mask.to(lm.device), position_ids=pos.to(lm.device))
+                .logits[:, -1]
+                .float()
+            )
         logp = torch.log_softmax(logits, dim=-1)
         out[idx] = (logp[:, yes] - logp[:, no]).cpu().numpy()
     return out
@@ -270,15 +314,18 @@ def criteria_from_margins(margins: Sequence[float], threshold: float = 0.0) -> l
 def findings(m: dict[str, Any], n_reference: int = 0) -> dict[str, Any]:
     """Finding, signal and detail sentences computed from the run's metrics (no fixed prose)."""
     from ..core.stats import correlation_pvalue, pct
+
     rho = m.get("labeler_spearman_vs_reference")
     p = correlation_pvalue(rho, n_reference)
     counts = m.get("filter_counts") or {}
-    details = [f"{m.get('conversations', 0)} conversations -> {m.get('prompts_after_filters', 0)} prompts after the "
-               f"filters" + (f" ({', '.join(f'{k}: {v}' for k, v in counts.items())})" if counts else "") + ".",
-               f"Labeler parse failures {pct(m.get('labeler_parse_failure_rate'))}; mean quality score "
-               f"{m.get('mean_quality_score') if m.get('mean_quality_score') is None else round(m['mean_quality_score'], 2)}.",
-               f"{m.get('topics_kept', 0)} of {m.get('topics', 0)} topics passed the cluster threshold; "
-               f"{m.get('bench_prompts', 0)} prompts selected."]
+    details = [
+        f"{m.get('conversations', 0)} conversations -> {m.get('prompts_after_filters', 0)} prompts after the "
+        f"filters" + (f" ({', '.join(f'{k}: {v}' for k, v in counts.items())})" if counts else "") + ".",
+        f"Labeler parse failures {pct(m.get('labeler_parse_failure_rate'))}; mean quality score "
+        f"{m.get('mean_quality_score') if m.get('mean_quality_score') is None else round(m['mean_quality_score'], 2)}.",
+        f"{m.get('topics_kept', 0)} of {m.get('topics', 0)} topics passed the cluster threshold; "
+        f"{m.get('bench_prompts', 0)} prompts selected.",
+    ]
     if rho is None or rho != rho:
         signal = "labeler not checked"
     elif p is not None and p < 0.05 and rho > 0:
@@ -286,8 +333,11 @@ def findings(m: dict[str, Any], n_reference: int = 0) -> dict[str, Any]:
     else:
         signal = "labeler carries no measurable signal"
     if rho is not None and rho == rho:
-        details.append(f"Labeler vs reference scores: Spearman {rho:.2f} over {n_reference} prompts"
-                       + (f" (p = {p:.2g})." if p is not None else "."))
-    finding = (f"{m.get('bench_prompts', 0)} prompts selected from {m.get('topics_kept', 0)} topics; " +
-               (f"labeler Spearman vs reference {rho:.2f}: {signal}." if rho is not None and rho == rho else f"{signal}."))
+        details.append(
+            f"Labeler vs reference scores: Spearman {rho:.2f} over {n_reference} prompts"
+            + (f" (p = {p:.2g})." if p is not None else ".")
+        )
+    finding = f"{m.get('bench_prompts', 0)} prompts selected from {m.get('topics_kept', 0)} topics; " + (
+        f"labeler Spearman vs reference {rho:.2f}: {signal}." if rho is not None and rho == rho else f"{signal}."
+    )
     return {"finding": finding, "signal": signal, "findings": details}

@@ -29,6 +29,7 @@ bias see the same random numbers. It has ``Judge``'s face (``name``, ``complete`
 noise, over the task distribution (enumerated, no sampling), i.e. what the method should report on infinitely
 many tasks; ``true_order`` ranks the contestants by it.
 """
+
 from __future__ import annotations
 
 import math
@@ -59,11 +60,20 @@ from .simulated_judge import (  # noqa: F401  (the judge's pieces, re-exported: 
 DIFFICULTIES = (0.1, 0.3, 0.5, 0.7, 0.9)  # task difficulty levels (1 to 5 operations), equally likely
 SLOPE = 6.0  # P(correct) = sigmoid(SLOPE * (skill - difficulty))
 LENGTH_SCALES = (0.75, 1.0, 1.25)  # an answer is this times its contestant's ``chars`` long, each equally likely
-GROUPS = ("Creative Tasks", "Planning & Reasoning", "Math & Data Analysis", "Information/Advice seeking",
-          "Coding & Debugging")  # WildBench's task groups (a task counts in one)
-PRIMARY_TAG = {"Creative Tasks": "Creative Writing", "Planning & Reasoning": "Reasoning",
-               "Math & Data Analysis": "Math",
-               "Information/Advice seeking": "Information seeking", "Coding & Debugging": "Coding & Debugging"}
+GROUPS = (
+    "Creative Tasks",
+    "Planning & Reasoning",
+    "Math & Data Analysis",
+    "Information/Advice seeking",
+    "Coding & Debugging",
+)  # WildBench's task groups (a task counts in one)
+PRIMARY_TAG = {
+    "Creative Tasks": "Creative Writing",
+    "Planning & Reasoning": "Reasoning",
+    "Math & Data Analysis": "Math",
+    "Information/Advice seeking": "Information seeking",
+    "Coding & Debugging": "Coding & Debugging",
+}
 FILLER = "I hope this helps , and feel free to ask if anything about the calculation is unclear . "
 
 
@@ -81,8 +91,12 @@ class SimContestant:
 
 # True order: strong > base > verbose > weak; "sim-verbose" is behind the baseline and much longer (a length-biased
 # judge lifts it toward the baseline); the others write answers of the same length.
-DEFAULT_CONTESTANTS = (SimContestant("sim-strong", 0.9, 0.6, 300), SimContestant("sim-base", 0.6, 0.5, 300),
-                       SimContestant("sim-verbose", 0.5, 0.5, 1100), SimContestant("sim-weak", 0.25, 0.4, 300))
+DEFAULT_CONTESTANTS = (
+    SimContestant("sim-strong", 0.9, 0.6, 300),
+    SimContestant("sim-base", 0.6, 0.5, 300),
+    SimContestant("sim-verbose", 0.5, 0.5, 1100),
+    SimContestant("sim-weak", 0.25, 0.4, 300),
+)
 DEFAULT_BASELINE = "sim-base"
 
 
@@ -115,8 +129,15 @@ def make_tasks(n: int, seed: int = 0) -> list[SimTask]:
         level = k % len(DIFFICULTIES)
         numbers = tuple(rng.randint(2, 30) for _ in range(level + 2))
         ops = tuple(rng.choice(("plus", "minus")) for _ in range(level + 1))
-        out.append(SimTask(stable_id("sim-task", seed, k, numbers, ops, length=12), numbers, ops, DIFFICULTIES[level],
-                           GROUPS[(k // len(DIFFICULTIES)) % len(GROUPS)]))
+        out.append(
+            SimTask(
+                stable_id("sim-task", seed, k, numbers, ops, length=12),
+                numbers,
+                ops,
+                DIFFICULTIES[level],
+                GROUPS[(k // len(DIFFICULTIES)) % len(GROUPS)],
+            )
+        )
     return out
 
 
@@ -133,13 +154,14 @@ def write_answer(task: SimTask, chars: int, correct: bool, steps: bool, rng: ran
     if len(core) + 1 >= chars:
         return core
     pad = FILLER * (chars // len(FILLER) + 1)
-    return core + " " + pad[:chars - len(core) - 1]
+    return core + " " + pad[: chars - len(core) - 1]
 
 
 # --------------------------------------------------------------------------- the world
 @dataclass
 class SimWorld:
     """Contestants of known strength on checkable tasks; the truth of every statistic, exactly."""
+
     contestants: tuple[SimContestant, ...] = DEFAULT_CONTESTANTS
     baseline: str = DEFAULT_BASELINE
     by_name: dict = field(init=False, repr=False)
@@ -166,16 +188,26 @@ class SimWorld:
                 rng = random.Random(f"sim-answer-{seed}-{c.name}-{t.id}")
                 correct, steps = rng.random() < c.p_correct(t.difficulty), rng.random() < c.steps_rate
                 text = write_answer(t, round(c.chars * rng.choice(LENGTH_SCALES)), correct, steps, rng)
-                out[c.name][t.id] = {"id": t.id, "text": text, "n_tokens": len(text.split()), "finish": "stop",
-                                     "correct": correct, "steps": steps}
+                out[c.name][t.id] = {
+                    "id": t.id,
+                    "text": text,
+                    "n_tokens": len(text.split()),
+                    "finish": "stop",
+                    "correct": correct,
+                    "steps": steps,
+                }
         return out
 
     # ----------------------------------------------------------------------- the truth, enumerated
     def answer_types(self, name: str, difficulty: float) -> list[tuple[float, Facts]]:
         c = self.by_name[name]
         p, s, n = c.p_correct(difficulty), c.steps_rate, len(LENGTH_SCALES)
-        return [(pc * ps / n, Facts(correct, steps, round(c.chars * k))) for correct, pc in ((True, p), (False, 1 - p))
-                for steps, ps in ((True, s), (False, 1 - s)) for k in LENGTH_SCALES]
+        return [
+            (pc * ps / n, Facts(correct, steps, round(c.chars * k)))
+            for correct, pc in ((True, p), (False, 1 - p))
+            for steps, ps in ((True, s), (False, 1 - s))
+            for k in LENGTH_SCALES
+        ]
 
     def expect_pair(self, a: str, b: str, value, bias: JudgeBias) -> float:
         """E[value(label, facts in slot A, facts in slot B)] over the task distribution, contestant ``a`` in slot A."""
@@ -190,37 +222,62 @@ class SimWorld:
         """The mean of ``expect_pair`` over both slot orders, ``value(label from the model's side, model facts,
         baseline facts)``: what random or swapped orders give."""
         flip = {"A++": "B++", "A+": "B+", "A=B": "A=B", "B+": "A+", "B++": "A++"}
-        return 0.5 * (self.expect_pair(model, baseline, value, bias)
-                      + self.expect_pair(baseline, model, lambda lab, fb, fm: value(flip[lab], fm, fb), bias))
+        return 0.5 * (
+            self.expect_pair(model, baseline, value, bias)
+            + self.expect_pair(baseline, model, lambda lab, fb, fm: value(flip[lab], fm, fb), bias)
+        )
 
-    def true_rewards(self, noise: float, K: float = -1, baselines: Sequence[str] | None = None,
-                     bias: JudgeBias | None = None) -> dict[str, float]:
+    def true_rewards(
+        self, noise: float, K: float = -1, baselines: Sequence[str] | None = None, bias: JudgeBias | None = None
+    ) -> dict[str, float]:
         """WB-Reward (x100, mixture over ``baselines``; a model's own slot counts 0, as upstream) of an unbiased judge
         with this ``noise`` (or of the judge ``bias``, in random A/B order), with WildBench's length penalty ``K``."""
         bias = bias or JudgeBias(noise=noise)
         from .wildbench.scoring import game_reward
+
         names = list(baselines or [self.baseline])
-        return {m: 100.0 * sum(0.0 if b == m else self.expect_both_orders(
-                    m, b, lambda lab, fm, fb: game_reward(lab, True, fm.chars, fb.chars, K), bias) for b in names)
-                / len(names) for m in self.names}
+        return {
+            m: 100.0
+            * sum(
+                0.0
+                if b == m
+                else self.expect_both_orders(
+                    m, b, lambda lab, fm, fb: game_reward(lab, True, fm.chars, fb.chars, K), bias
+                )
+                for b in names
+            )
+            / len(names)
+            for m in self.names
+        }
 
     def true_win_rates(self, noise: float, bias: JudgeBias | None = None) -> dict[str, float]:
         """Arena-Hard's win rate against the baseline (what Bradley-Terry on both swapped games estimates: the
         weight-averaged score, strong verdicts weighing 3) of an unbiased judge with this ``noise`` (or of ``bias``)."""
         from .arena.games import verdict_score
+
         bias = bias or JudgeBias(noise=noise)
         score = lambda lab, fm, fb: np.prod(verdict_score(ARENA_LABEL[lab]))  # noqa: E731  (score x weight)
         weight = lambda lab, fm, fb: verdict_score(ARENA_LABEL[lab])[1]  # noqa: E731
-        return {m: self.expect_both_orders(m, self.baseline, score, bias)
-                / self.expect_both_orders(m, self.baseline, weight, bias) for m in self.names}
+        return {
+            m: self.expect_both_orders(m, self.baseline, score, bias)
+            / self.expect_both_orders(m, self.baseline, weight, bias)
+            for m in self.names
+        }
 
     def true_scores(self, noise: float) -> dict[str, float]:
         """WB-Score (rescaled (s-5)*2, x10) of an unbiased judge; the same in every task group, so also the macro."""
         from .wildbench.scoring import rescale_score
+
         bias = JudgeBias(noise=noise)
-        return {m: sum(p * sum(q * rescale_score(s) for s, q in score_probs(f, bias).items())
-                       for d in DIFFICULTIES for p, f in self.answer_types(m, d)) / len(DIFFICULTIES)
-                for m in self.names}
+        return {
+            m: sum(
+                p * sum(q * rescale_score(s) for s, q in score_probs(f, bias).items())
+                for d in DIFFICULTIES
+                for p, f in self.answer_types(m, d)
+            )
+            / len(DIFFICULTIES)
+            for m in self.names
+        }
 
     def true_order(self) -> list[str]:
         """Contestants best first by their true (noise-free) win rate against the baseline."""
@@ -238,6 +295,7 @@ def order_agreement(estimate: dict[str, float], truth: dict[str, float]) -> dict
     """Kendall's tau between an estimated and the true score of the shared contestants, and whether the estimated
     order is exactly the true one (1.0 / 0.0; ties in the estimate count as wrong)."""
     from scipy.stats import kendalltau
+
     names = [m for m in truth if m in estimate and estimate[m] == estimate[m]]
     est = [estimate[m] for m in names]
     tau = float(kendalltau(est, [truth[m] for m in names]).statistic) if len(names) > 1 else float("nan")
@@ -249,15 +307,25 @@ def order_agreement(estimate: dict[str, float], truth: dict[str, float]) -> dict
 def wildbench_tasks(tasks: Sequence[SimTask]) -> list:
     """The tasks as WildBench ``Task`` records (no history, a one-line checklist, the group's primary tag)."""
     from .wildbench.tasks import Task
-    return [Task(id=t.id, history=[], query=t.query, checklist=["Is the final answer the correct value?",
-                                                                "Does the answer show its working?"],
-                 primary_tag=PRIMARY_TAG[t.group]) for t in tasks]
+
+    return [
+        Task(
+            id=t.id,
+            history=[],
+            query=t.query,
+            checklist=["Is the final answer the correct value?", "Does the answer show its working?"],
+            primary_tag=PRIMARY_TAG[t.group],
+        )
+        for t in tasks
+    ]
 
 
 def arena_prompts(tasks: Sequence[SimTask]) -> list[dict]:
     """The tasks as Arena-Hard prompt records {id, prompt, category, cluster}."""
-    return [{"id": t.id, "prompt": t.query, "category": "simulated", "cluster": f"difficulty {t.difficulty:g}"}
-            for t in tasks]
+    return [
+        {"id": t.id, "prompt": t.query, "category": "simulated", "cluster": f"difficulty {t.difficulty:g}"}
+        for t in tasks
+    ]
 
 
 # --------------------------------------------------------------------------- the controlled checks (02, 03, 04)
@@ -265,7 +333,7 @@ REMOVED_SHARE = 0.25  # a correction "removes" a bias when at most this share of
 
 
 def removal_check(injected: float, before: float, after: float, share: float = REMOVED_SHARE) -> str:
-    """"pass" when a correction leaves at most ``share`` of a bias shift (``before`` / ``after``, signed, in points),
+    """ "pass" when a correction leaves at most ``share`` of a bias shift (``before`` / ``after``, signed, in points),
     "fail" otherwise, "untestable" when no bias was ``injected`` (or it moved nothing)."""
     if not injected or not before:
         return "untestable"
@@ -276,6 +344,7 @@ def coverage_check(hits: int, n: int, nominal: float) -> tuple[str, tuple[float,
     """("pass" when the nominal level lies in the 95% Wilson interval of the observed coverage hits/n, else "fail";
     "untestable" without intervals), the Wilson interval."""
     from ..core.stats import wilson_interval
+
     if not n:
         return "untestable", (float("nan"), float("nan"))
     lo, hi = wilson_interval(hits, n)
@@ -296,6 +365,9 @@ def controlled_markdown(m: dict) -> str:
     """The controlled setting's signal, finding and lines from metrics.json, as Markdown ("" when absent)."""
     if not m.get("controlled_finding"):
         return ""
-    lines = ["**Controlled setting (simulated judge, known truth):** " + str(m.get("controlled_signal", "")), "",
-             str(m["controlled_finding"])]
+    lines = [
+        "**Controlled setting (simulated judge, known truth):** " + str(m.get("controlled_signal", "")),
+        "",
+        str(m["controlled_finding"]),
+    ]
     return "\n".join(lines + ([""] + [f"- {x}" for x in m.get("controlled_findings", [])]))

@@ -2,6 +2,7 @@
 verdict rule with position, length and noise biases, and the ``Judge``-faced class that answers WildBench and
 Arena-Hard judge prompts. Pure and seeded: no model, the same prompt always gets the same reply.
 """
+
 from __future__ import annotations
 
 import functools
@@ -48,8 +49,11 @@ def answer_facts(query: str, text: str) -> Facts:
     words = m.group(1).split()
     value = evaluate([int(w) for w in words[::2]], words[1::2])
     found = _ANSWER_RE.findall(text)
-    return Facts(correct=bool(found) and int(found[0]) == value,
-                 steps=len(_STEP_RE.findall(text)) >= len(words) // 2, chars=len(text))
+    return Facts(
+        correct=bool(found) and int(found[0]) == value,
+        steps=len(_STEP_RE.findall(text)) >= len(words) // 2,
+        chars=len(text),
+    )
 
 
 def truth_label(a: Facts, b: Facts) -> str:
@@ -122,12 +126,15 @@ def pick(probs: dict, u: float):
 
 # --------------------------------------------------------------------------- the judge
 _WB_SCORE_RE = re.compile(r"# Current user query\n(.*?)\n\n# AI assistant's response\n(.*?)\n\n# Checklist", re.S)
-_WB_PAIR_RE = re.compile(r"# Current user query\n(.*?)\n\n# Response A\n(.*?)\n\n# Response B\n(.*?)\n\n# Checklist",
-                         re.S)
-_ARENA_RE = re.compile(r"<\|User Prompt\|>\n(.*?)\n\n<\|Start of Assistant A's Answer\|>\n(.*?)\n<\|End of Assistant "
-                       r"A's Answer\|>\n\n<\|Start of Assistant B's Answer\|>\n(.*?)\n"
-                       r"<\|End of Assistant B's Answer\|>",
-                       re.S)
+_WB_PAIR_RE = re.compile(
+    r"# Current user query\n(.*?)\n\n# Response A\n(.*?)\n\n# Response B\n(.*?)\n\n# Checklist", re.S
+)
+_ARENA_RE = re.compile(
+    r"<\|User Prompt\|>\n(.*?)\n\n<\|Start of Assistant A's Answer\|>\n(.*?)\n<\|End of Assistant "
+    r"A's Answer\|>\n\n<\|Start of Assistant B's Answer\|>\n(.*?)\n"
+    r"<\|End of Assistant B's Answer\|>",
+    re.S,
+)
 
 
 @functools.lru_cache(maxsize=16384)
@@ -168,7 +175,7 @@ class SimulatedJudge:
 
     def uniform(self, text: str) -> float:
         """The judgement's random number in [0, 1): a hash of the judge's seed and the whole prompt."""
-        return int(hashlib.sha1(f"{self.seed}\x00{text}".encode()).hexdigest()[:15], 16) / 16 ** 15
+        return int(hashlib.sha1(f"{self.seed}\x00{text}".encode()).hexdigest()[:15], 16) / 16**15
 
     def reply(self, messages) -> tuple[str, dict]:
         """(reply text, record of what was decided) for one judge prompt."""
@@ -177,11 +184,16 @@ class SimulatedJudge:
         u = self.uniform(text)
         if kind == "score":
             score = pick(score_probs(facts[0], self.bias), u)
-            return (f'{{"score": {score}, "strengths": "checked by program", "weaknesses": "-"}}',
-                    {"kind": kind, "a": facts[0], "score": score})
+            return (
+                f'{{"score": {score}, "strengths": "checked by program", "weaknesses": "-"}}',
+                {"kind": kind, "a": facts[0], "score": score},
+            )
         label = pick(pair_label_probs(*facts, self.bias), u)
-        out = (f'{{"choice": "{label}", "analysis of A": "-", "analysis of B": "-"}}' if kind == "wb_pair"
-               else f"My final verdict is [[{ARENA_LABEL[label]}]]")
+        out = (
+            f'{{"choice": "{label}", "analysis of A": "-", "analysis of B": "-"}}'
+            if kind == "wb_pair"
+            else f"My final verdict is [[{ARENA_LABEL[label]}]]"
+        )
         return out, {"kind": kind, "a": facts[0], "b": facts[1], "label": label}
 
     def complete(self, prompts: Sequence[list[dict]], desc: str = "judge", prefill: str = "") -> list[str]:

@@ -1,5 +1,6 @@
 """The notebook's parameter checks before compute (the runner's precheck hook, helpers.icot.checks:check_params):
 tasks, model, task overrides, GSM8K source and keep_position, each error naming the parameter."""
+
 from __future__ import annotations
 
 import json
@@ -12,6 +13,7 @@ def check_params(params: dict) -> None:
     """The notebook's cross-parameter checks before compute (the runner's hook; ValueError names the parameter)."""
     from .data import parse_task
     from .train import make_config
+
     for task in params.get("tasks", []):
         try:
             kind, size = parse_task(task)
@@ -27,22 +29,29 @@ def check_params(params: dict) -> None:
             raise ValueError(f"parameter 'init_from': {exc}") from None
     else:
         from ..core.models import ModelNotFoundError, resolve_model
+
         try:
             resolved = resolve_model(init_from)
         except ModelNotFoundError as exc:
             raise ValueError(f"parameter 'init_from': {exc}") from None
         if resolved == init_from:  # a hub id: online, it must exist (asked now, not a minute into the kernel)
             from ..core.precheck import check_hub_model
+
             check_hub_model("init_from", init_from)
         from ..core import rehearsal
+
         kind = _model_type(resolved)
         if kind is not None and kind != "gpt2" and not rehearsal.active():  # a rehearsal's stand-in is a tiny Llama
-            raise ValueError(f"parameter 'init_from': {init_from} is a {kind} model; stepwise internalization here "
-                             f"trains a GPT-2 (config:gpt2-tiny, openai-community/gpt2 or a GPT-2 folder)")
+            raise ValueError(
+                f"parameter 'init_from': {init_from} is a {kind} model; stepwise internalization here "
+                f"trains a GPT-2 (config:gpt2-tiny, openai-community/gpt2 or a GPT-2 folder)"
+            )
     overrides = params.get("task_overrides") or {}
     for task, values in overrides.items():
         if task not in params.get("tasks", []) or not isinstance(values, dict):
-            raise ValueError(f"parameter 'task_overrides': {task!r} is not one of the tasks or maps to no dict of parameters")
+            raise ValueError(
+                f"parameter 'task_overrides': {task!r} is not one of the tasks or maps to no dict of parameters"
+            )
         try:
             make_config(task, "stepwise", {}, overrides)
         except (ValueError, TypeError) as exc:
@@ -51,10 +60,15 @@ def check_params(params: dict) -> None:
     if "gsm8k" in params.get("tasks", []) and params.get("gsm8k_data"):
         from ..core.data import check_source
         from .data import gsm8k_split
+
         check_source("gsm8k_data", params["gsm8k_data"], lambda s: gsm8k_split(s, "train", None))
-    if "gsm8k" in params.get("tasks", []) and (overrides.get("gsm8k") or {}).get("keep_position", params.get("keep_position")):
-        raise ValueError("parameter 'keep_position': GSM8K CoTs differ in length; set task_overrides "
-                         "{gsm8k: {keep_position: false}} or keep_position false")
+    if "gsm8k" in params.get("tasks", []) and (overrides.get("gsm8k") or {}).get(
+        "keep_position", params.get("keep_position")
+    ):
+        raise ValueError(
+            "parameter 'keep_position': GSM8K CoTs differ in length; set task_overrides "
+            "{gsm8k: {keep_position: false}} or keep_position false"
+        )
 
 
 MAX_MULT_DIGITS = 20  # the paper goes to 9x9; mult:50 sequences alone take gigabytes
@@ -69,13 +83,15 @@ def _check_mult(task: str, size: int, params: dict) -> None:
     total = sum(int(params.get(k, 0)) for k in ("n_train", "n_valid", "n_test"))
     exist = (9 * 10 ** (size - 1)) ** 2
     if total > exist:
-        raise ValueError(f"parameter 'n_train': {task} has {exist} distinct pairs; n_train + n_valid + n_test "
-                         f"asks for {total}")
+        raise ValueError(
+            f"parameter 'n_train': {task} has {exist} distinct pairs; n_train + n_valid + n_test asks for {total}"
+        )
 
 
 def _check_override_values(task: str, values: dict) -> None:
     """task_overrides[task]: each value checked like the notebook parameter of the same name (type, range, finite)."""
     from ..core.params import NOTEBOOKS_DIR, ParamsError, read_param_specs, validate_params
+
     nb = NOTEBOOKS_DIR / "09_icot.ipynb"
     if not nb.exists():
         return
@@ -92,6 +108,7 @@ def _model_type(folder: str) -> str | None:
     if not path.exists() and folder.count("/") == 1:
         try:
             from huggingface_hub import try_to_load_from_cache
+
             cached = try_to_load_from_cache(folder, "config.json")
             path = Path(cached) if isinstance(cached, str) else path
         except Exception:

@@ -13,6 +13,7 @@ parentheses before it; the answer is padded to 2n digits.
     splits = multiplication_splits(4, n_train=1000, n_valid=100, n_test=100, seed=0)
     gsm = load_gsm8k("openai/gsm8k", split="test")          # or a local JSONL / the reference's .txt
 """
+
 from __future__ import annotations
 
 import random
@@ -41,15 +42,18 @@ def multiplication_example(a: int, b: int, n_digits: int) -> dict[str, str]:
     b_digits = [int(d) for d in reversed(str(b).zfill(n_digits))]
     parts, running = [], 0
     for i, digit in enumerate(b_digits):
-        product = digit * a * 10 ** i
+        product = digit * a * 10**i
         if i >= 2:  # the running sum of the earlier products, as wide as the last of them
             parts.append(f"( {reversed_digits(running, n_digits + i)} )")
         if i >= 1:
             parts.append("+")
         parts.append(reversed_digits(product, n_digits + 1 + i))
         running += product
-    return {"input": f"{reversed_digits(a, n_digits)} * {reversed_digits(b, n_digits)}",
-            "cot": " ".join(parts), "answer": reversed_digits(a * b, 2 * n_digits)}
+    return {
+        "input": f"{reversed_digits(a, n_digits)} * {reversed_digits(b, n_digits)}",
+        "cot": " ".join(parts),
+        "answer": reversed_digits(a * b, 2 * n_digits),
+    }
 
 
 def operands_of(example: dict[str, str]) -> tuple[int, int]:
@@ -58,9 +62,11 @@ def operands_of(example: dict[str, str]) -> tuple[int, int]:
     return tuple(int("".join(reversed(side.split()))) for side in (left, right))
 
 
-def multiplication_splits(n_digits: int, n_train: int, n_valid: int, n_test: int, seed: int = 0) -> dict[str, list[dict]]:
+def multiplication_splits(
+    n_digits: int, n_train: int, n_valid: int, n_test: int, seed: int = 0
+) -> dict[str, list[dict]]:
     """Disjoint train / valid / test sets of distinct n-digit pairs, drawn uniformly with ``seed``."""
-    low, high = 10 ** (n_digits - 1), 10 ** n_digits - 1
+    low, high = 10 ** (n_digits - 1), 10**n_digits - 1
     total = n_train + n_valid + n_test
     if total > (high - low + 1) ** 2:
         raise ValueError(f"{total} distinct {n_digits}x{n_digits} pairs asked for; only {(high - low + 1) ** 2} exist")
@@ -72,8 +78,12 @@ def multiplication_splits(n_digits: int, n_train: int, n_valid: int, n_test: int
             pairs.append(pair)
     # test first, then valid: growing n_train keeps the same test set
     bounds = {"test": (0, n_test), "valid": (n_test, n_test + n_valid), "train": (n_test + n_valid, total)}
-    return {split: [{"id": f"{split}-{i}", **multiplication_example(a, b, n_digits)}
-                    for i, (a, b) in enumerate(pairs[lo:hi])] for split, (lo, hi) in bounds.items()}
+    return {
+        split: [
+            {"id": f"{split}-{i}", **multiplication_example(a, b, n_digits)} for i, (a, b) in enumerate(pairs[lo:hi])
+        ]
+        for split, (lo, hi) in bounds.items()
+    }
 
 
 # ------------------------------------------------------------------------------- line format
@@ -107,8 +117,11 @@ def gsm8k_example(question: str, solution: str, cot: str | None = None) -> dict[
         steps = cot if cot is not None else " ".join(f"<<{m}>>" for m in _CALC.findall(rationale))
         if not steps:  # no annotations: the rationale's lines are the steps
             steps = " ".join(line.strip() for line in rationale.splitlines() if line.strip())
-    return {"input": " ".join(question.split()), "cot": " ".join(steps.split()),
-            "answer": answer.strip().replace(",", "")}
+    return {
+        "input": " ".join(question.split()),
+        "cot": " ".join(steps.split()),
+        "answer": answer.strip().replace(",", ""),
+    }
 
 
 def _from_record(rec: dict[str, Any]) -> dict[str, str]:
@@ -117,8 +130,11 @@ def _from_record(rec: dict[str, Any]) -> dict[str, str]:
     if {"question", "answer"} <= set(rec):
         cot = rec.get("cot") if isinstance(rec.get("cot"), str) else None
         if cot is not None and ANSWER_MARK not in str(rec["answer"]):
-            return {"input": " ".join(rec["question"].split()), "cot": " ".join(cot.split()),
-                    "answer": str(rec["answer"]).strip().replace(",", "")}
+            return {
+                "input": " ".join(rec["question"].split()),
+                "cot": " ".join(cot.split()),
+                "answer": str(rec["answer"]).strip().replace(",", ""),
+            }
         return gsm8k_example(rec["question"], str(rec["answer"]), cot)
     raise DataError(f"a GSM8K record needs question/answer or input/cot/answer fields, got {sorted(rec)}")
 
@@ -155,15 +171,20 @@ def rehearsal_gsm8k(n: int = 60) -> list[dict[str, str]]:
     rows = []
     for i in range(n):
         a, b, c = 2 + i % 7, 3 + i % 5, 2 + i % 3
-        rows.append({"question": f"Ann has {a} boxes with {b} pens each and gives away {c} pens. How many pens are left?",
-                     "answer": f"She has {a}*{b}=<<{a}*{b}={a * b}>>{a * b} pens.\n"
-                               f"After giving away {c}: {a * b}-{c}=<<{a * b}-{c}={a * b - c}>>{a * b - c}.\n#### {a * b - c}"})
+        rows.append(
+            {
+                "question": f"Ann has {a} boxes with {b} pens each and gives away {c} pens. How many pens are left?",
+                "answer": f"She has {a}*{b}=<<{a}*{b}={a * b}>>{a * b} pens.\n"
+                f"After giving away {c}: {a * b}-{c}=<<{a * b}-{c}={a * b - c}>>{a * b - c}.\n#### {a * b - c}",
+            }
+        )
     return rows
 
 
 def gsm8k_split(source: str, split: str, limit: int | None) -> list[dict[str, str]]:
     """One split from a hub id, or from a folder holding ``<split>.jsonl`` or ``<split>.txt`` (the reference's)."""
     from ..core import rehearsal
+
     folder = Path(source).expanduser()
     if folder.is_dir():
         files = [folder / f"{split}{ext}" for ext in (".jsonl", ".txt")]
@@ -179,8 +200,9 @@ def gsm8k_split(source: str, split: str, limit: int | None) -> list[dict[str, st
     return load_gsm8k(source, split, limit)
 
 
-def load_task(task: str, n_train: int, n_valid: int, n_test: int, seed: int = 0,
-              gsm8k_data: str = "openai/gsm8k") -> dict[str, list[dict]]:
+def load_task(
+    task: str, n_train: int, n_valid: int, n_test: int, seed: int = 0, gsm8k_data: str = "openai/gsm8k"
+) -> dict[str, list[dict]]:
     """Train / valid / test examples of a task (``mult:N`` generated, ``gsm8k`` loaded).
 
     GSM8K from the hub (or a folder with train/test files) uses its train and test splits, validation
@@ -192,9 +214,12 @@ def load_task(task: str, n_train: int, n_valid: int, n_test: int, seed: int = 0,
         return multiplication_splits(size, n_train, n_valid, n_test, seed)
     if Path(gsm8k_data).expanduser().is_file():
         rows = load_gsm8k(gsm8k_data, "all")
-        rest = rows[n_test + n_valid:]
-        return {"train": rest[:n_train] if n_train else rest, "valid": rows[n_test:n_test + n_valid],
-                "test": rows[:n_test]}
+        rest = rows[n_test + n_valid :]
+        return {
+            "train": rest[:n_train] if n_train else rest,
+            "valid": rows[n_test : n_test + n_valid],
+            "test": rows[:n_test],
+        }
     train = gsm8k_split(gsm8k_data, "train", n_train + n_valid if n_train else None)
     test = gsm8k_split(gsm8k_data, "test", n_test or None)
     cut = max(len(train) - n_valid, 1) if n_valid else len(train)

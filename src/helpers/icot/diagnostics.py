@@ -11,6 +11,7 @@
 
     gate(branch_accuracy=0.22, steps_per_token=12, reference=3156)   # -> {"testable": False, "reasons": [...]}
 """
+
 from __future__ import annotations
 
 import math
@@ -60,8 +61,11 @@ def cot_token_labels(cot: str) -> list[str]:
             if digit == 0 and kind == "partial product":
                 part += 1
             digit += 1
-            labels.append(f"running sum of products 1-{part}, digit {digit}" if kind == "running sum"
-                          else f"partial product {part}, digit {digit}")
+            labels.append(
+                f"running sum of products 1-{part}, digit {digit}"
+                if kind == "running sum"
+                else f"partial product {part}, digit {digit}"
+            )
         else:
             labels.append(f"token {len(labels) + 1}")
     return labels
@@ -80,31 +84,41 @@ def collapse_point(history: Sequence[dict], branch: dict | None, labels: Sequenc
         if r["valid_accuracy"] < branch["valid_accuracy"] / 2:
             removed = r["scheduled_removed"]
             k = len(labels) if removed is None else min(int(removed), len(labels))
-            return {"step": r["step"], "valid_accuracy": r["valid_accuracy"], "removed": removed,
-                    "removed_before": prev["scheduled_removed"], "token": labels[k - 1] if k >= 1 and labels else None,
-                    "end_accuracy": rows[-1]["valid_accuracy"]}
+            return {
+                "step": r["step"],
+                "valid_accuracy": r["valid_accuracy"],
+                "removed": removed,
+                "removed_before": prev["scheduled_removed"],
+                "token": labels[k - 1] if k >= 1 and labels else None,
+                "end_accuracy": rows[-1]["valid_accuracy"],
+            }
         prev = r
     return None
 
 
 @torch.no_grad()
-def position_accuracy(model, tok, examples: Sequence[dict], removed: float, keep_position: bool,
-                      batch_size: int = 128) -> list[dict[str, Any]]:
+def position_accuracy(
+    model, tok, examples: Sequence[dict], removed: float, keep_position: bool, batch_size: int = 128
+) -> list[dict[str, Any]]:
     """Teacher-forced token accuracy at each target position (the CoT the model was trained to write after
     ``removed`` tokens, its closing ``<eos>``, then ``#### answer <eos>``): one row per position with its
     segment ("cot", "eos", "answer"), index within the segment and accuracy over ``examples``."""
     from .model import encode_example, make_batch
+
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
     encoded = [encode_example(tok, ex) for ex in examples]
     correct: dict[tuple[str, int], list[int]] = {}
     for start in range(0, len(encoded), batch_size):
-        chunk = encoded[start:start + batch_size]
+        chunk = encoded[start : start + batch_size]
         batch = make_batch(chunk, [removed] * len(chunk), tok.eos_id, tok.pad_id, keep_position)
-        logits = model(input_ids=batch["input_ids"].to(device), attention_mask=batch["attention_mask"].to(device),
-                       position_ids=batch["position_ids"].to(device)).logits
-        hits = (logits[:, :-1].argmax(-1).cpu() == batch["labels"][:, 1:])
+        logits = model(
+            input_ids=batch["input_ids"].to(device),
+            attention_mask=batch["attention_mask"].to(device),
+            position_ids=batch["position_ids"].to(device),
+        ).logits
+        hits = logits[:, :-1].argmax(-1).cpu() == batch["labels"][:, 1:]
         for i, e in enumerate(chunk):
             n_cot = len(e.cot) - (len(e.cot) if math.isinf(removed) else min(int(removed), len(e.cot)))
             first = len(e.prompt)  # the logit at the first <eos> predicts the first target token
@@ -115,8 +129,10 @@ def position_accuracy(model, tok, examples: Sequence[dict], removed: float, keep
                 correct[seg][1] += 1
     model.train(was_training)
     order = {"cot": 0, "eos": 1, "answer": 2}
-    return [{"segment": s, "index": j, "accuracy": k / n, "n": n}
-            for (s, j), (k, n) in sorted(correct.items(), key=lambda kv: (order[kv[0][0]], kv[0][1]))]
+    return [
+        {"segment": s, "index": j, "accuracy": k / n, "n": n}
+        for (s, j), (k, n) in sorted(correct.items(), key=lambda kv: (order[kv[0][0]], kv[0][1]))
+    ]
 
 
 def weakest_answer_position(rows: Sequence[dict]) -> dict | None:
@@ -125,22 +141,38 @@ def weakest_answer_position(rows: Sequence[dict]) -> dict | None:
     return min(answer, key=lambda r: (r["accuracy"], r["index"])) if answer else None
 
 
-def gate(branch_accuracy: float | None, steps_per_token: int, reference: int, *,
-         min_branch_accuracy: float = MIN_BRANCH_ACCURACY, min_steps_share: float = MIN_STEPS_SHARE) -> dict[str, Any]:
+def gate(
+    branch_accuracy: float | None,
+    steps_per_token: int,
+    reference: int,
+    *,
+    min_branch_accuracy: float = MIN_BRANCH_ACCURACY,
+    min_steps_share: float = MIN_STEPS_SHARE,
+) -> dict[str, Any]:
     """Can this run test the paper's claim? Needs an explicit-CoT model at >= ``min_branch_accuracy`` when removal
     starts and >= ``min_steps_share`` of the reference's steps per removed token; the reasons name the numbers."""
     reasons = []
     if branch_accuracy is None:
         reasons.append("CoT removal never started within the training budget")
     elif branch_accuracy < min_branch_accuracy:
-        reasons.append(f"the explicit-CoT model is at {branch_accuracy:.0%} validation accuracy when removal starts "
-                       f"(needs {min_branch_accuracy:.0%}: there is no working CoT to internalize)")
+        reasons.append(
+            f"the explicit-CoT model is at {branch_accuracy:.0%} validation accuracy when removal starts "
+            f"(needs {min_branch_accuracy:.0%}: there is no working CoT to internalize)"
+        )
     if steps_per_token < min_steps_share * reference:
-        reasons.append(f"each removed token gets {steps_per_token:,} training steps against the reference's "
-                       f"{reference:,} (needs {min_steps_share:.0%} of it, {math.ceil(min_steps_share * reference):,})")
-    return {"testable": not reasons, "reasons": reasons, "branch_accuracy": branch_accuracy,
-            "steps_per_token": steps_per_token, "reference_steps_per_token": reference,
-            "min_branch_accuracy": min_branch_accuracy, "min_steps_share": min_steps_share}
+        reasons.append(
+            f"each removed token gets {steps_per_token:,} training steps against the reference's "
+            f"{reference:,} (needs {min_steps_share:.0%} of it, {math.ceil(min_steps_share * reference):,})"
+        )
+    return {
+        "testable": not reasons,
+        "reasons": reasons,
+        "branch_accuracy": branch_accuracy,
+        "steps_per_token": steps_per_token,
+        "reference_steps_per_token": reference,
+        "min_branch_accuracy": min_branch_accuracy,
+        "min_steps_share": min_steps_share,
+    }
 
 
 def seed_spread(values: Sequence[float | None]) -> dict[str, Any]:
@@ -148,5 +180,10 @@ def seed_spread(values: Sequence[float | None]) -> dict[str, Any]:
     vals = [v for v in values if v is not None]
     if not vals:
         return {"n_seeds": 0, "mean": None, "sd": None, "min": None, "max": None}
-    return {"n_seeds": len(vals), "mean": statistics.fmean(vals), "sd": statistics.stdev(vals) if len(vals) > 1 else None,
-            "min": min(vals), "max": max(vals)}
+    return {
+        "n_seeds": len(vals),
+        "mean": statistics.fmean(vals),
+        "sd": statistics.stdev(vals) if len(vals) > 1 else None,
+        "min": min(vals),
+        "max": max(vals),
+    }

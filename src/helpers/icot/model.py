@@ -9,6 +9,7 @@ tokenizer. Either way a training sequence is::
 
     tok, model = build(init_from, texts=[...], max_positions=64, seed=0)
 """
+
 from __future__ import annotations
 
 import json
@@ -57,7 +58,7 @@ class CharTokenizer:
         return " ".join(self.vocab[i] for i in ids if i != self.pad_id)
 
     def save(self, folder: str | Path) -> None:
-        (Path(folder) / "char_vocab.json").write_text(json.dumps(self.vocab[len(SPECIALS):]), encoding="utf-8")
+        (Path(folder) / "char_vocab.json").write_text(json.dumps(self.vocab[len(SPECIALS) :]), encoding="utf-8")
 
     @classmethod
     def load(cls, folder: str | Path) -> CharTokenizer:
@@ -95,8 +96,11 @@ class Encoded:
 
 
 def encode_example(tok, example: dict) -> Encoded:
-    return Encoded(tok.encode(example["input"]), tok.encode(example["cot"]) if example["cot"] else [],
-                   tok.encode(f"#### {example['answer']}"))
+    return Encoded(
+        tok.encode(example["input"]),
+        tok.encode(example["cot"]) if example["cot"] else [],
+        tok.encode(f"#### {example['answer']}"),
+    )
 
 
 def pack(enc: Encoded, cot: list[int], eos: int) -> tuple[list[int], int]:
@@ -105,7 +109,9 @@ def pack(enc: Encoded, cot: list[int], eos: int) -> tuple[list[int], int]:
     return ids, len(enc.prompt) + 1
 
 
-def make_batch(encoded, removed: list[float], eos: int, pad: int, keep_position: bool = False) -> dict[str, torch.Tensor]:
+def make_batch(
+    encoded, removed: list[float], eos: int, pad: int, keep_position: bool = False
+) -> dict[str, torch.Tensor]:
     """Right-padded ids, mask and labels (-100 up to and including the first ``<eos>``).
 
     ``keep_position``: the reference's ``--keep_position``: every position id from the first ``<eos>`` on is
@@ -119,12 +125,12 @@ def make_batch(encoded, removed: list[float], eos: int, pad: int, keep_position:
     mask = torch.zeros((len(seqs), width), dtype=torch.long)
     positions = torch.zeros((len(seqs), width), dtype=torch.long)
     for i, ((row, loss_from), e) in enumerate(zip(seqs, encoded)):
-        ids[i, :len(row)] = torch.tensor(row)
-        labels[i, loss_from:len(row)] = torch.tensor(row[loss_from:])
-        mask[i, :len(row)] = 1
+        ids[i, : len(row)] = torch.tensor(row)
+        labels[i, loss_from : len(row)] = torch.tensor(row[loss_from:])
+        mask[i, : len(row)] = 1
         skipped = len(pack(e, e.cot, eos)[0]) - len(row) if keep_position else 0
         first_eos = loss_from - 1
-        positions[i, :len(row)] = torch.cat([torch.arange(first_eos), torch.arange(first_eos, len(row)) + skipped])
+        positions[i, : len(row)] = torch.cat([torch.arange(first_eos), torch.arange(first_eos, len(row)) + skipped])
     return {"input_ids": ids, "attention_mask": mask, "labels": labels, "position_ids": positions}
 
 
@@ -139,8 +145,9 @@ def inference_skip(method: str, keep_position: bool, encoded, scheduled: float) 
     return cot_len if method == "nocot" else int(min(scheduled, cot_len))
 
 
-def decode_settings(tok, method: str, keep_position: bool, train_examples, sample: int = 2000,
-                    removed: float = float("inf")) -> tuple[int, int]:
+def decode_settings(
+    tok, method: str, keep_position: bool, train_examples, sample: int = 2000, removed: float = float("inf")
+) -> tuple[int, int]:
     """(position skip, max new tokens) for decoding a model of ``method``: the skip a keep_position model
     expects (``removed``: the CoT tokens a stepwise model was trained without at its selected checkpoint), and
     1.5x the longest CoT + answer among the first ``sample`` training examples (+8)."""
@@ -154,10 +161,12 @@ def is_config_spec(init_from: str) -> bool:
 
 
 def preset(init_from: str) -> dict:
-    name = init_from[len(CONFIG_PREFIX):]
+    name = init_from[len(CONFIG_PREFIX) :]
     if name not in PRESETS:
-        raise ValueError(f"unknown model preset {init_from!r}: use one of "
-                         f"{', '.join(CONFIG_PREFIX + k for k in PRESETS)}, a hub id or a folder")
+        raise ValueError(
+            f"unknown model preset {init_from!r}: use one of "
+            f"{', '.join(CONFIG_PREFIX + k for k in PRESETS)}, a hub id or a folder"
+        )
     return PRESETS[name]
 
 
@@ -169,6 +178,7 @@ def build_tokenizer(init_from: str, texts: Iterable[str] = ()):
     from transformers import AutoTokenizer
 
     from ..core.models import resolve_model
+
     return HubTokenizer(AutoTokenizer.from_pretrained(resolve_model(init_from)))
 
 
@@ -179,14 +189,23 @@ def build_model(init_from: str, tok, max_positions: int, seed: int = 0, dropout:
     torch.manual_seed(seed)
     if is_config_spec(init_from):
         p = dropout if dropout is not None else 0.0
-        config = GPT2Config(vocab_size=len(tok), n_positions=max_positions, bos_token_id=tok.eos_id,
-                            eos_token_id=tok.eos_id, pad_token_id=tok.pad_id, resid_pdrop=p, embd_pdrop=p,
-                            attn_pdrop=p, **preset(init_from))
+        config = GPT2Config(
+            vocab_size=len(tok),
+            n_positions=max_positions,
+            bos_token_id=tok.eos_id,
+            eos_token_id=tok.eos_id,
+            pad_token_id=tok.pad_id,
+            resid_pdrop=p,
+            embd_pdrop=p,
+            attn_pdrop=p,
+            **preset(init_from),
+        )
         return with_causal_lm_loss(GPT2LMHeadModel(config))
     from transformers import AutoModelForCausalLM
     from transformers.utils import logging as hf_logging
 
     from ..core.models import resolve_model
+
     kw = {} if dropout is None else {"resid_pdrop": dropout, "embd_pdrop": dropout, "attn_pdrop": dropout}
     hf_logging.disable_progress_bar()  # one "Loading weights" bar per model would fill the report
     return with_causal_lm_loss(AutoModelForCausalLM.from_pretrained(resolve_model(init_from), **kw))
@@ -211,6 +230,7 @@ def load_tokenizer(init_from: str, folder: str | Path):
     if is_config_spec(init_from):
         return CharTokenizer.load(folder)
     from transformers import AutoTokenizer
+
     return HubTokenizer(AutoTokenizer.from_pretrained(folder))
 
 

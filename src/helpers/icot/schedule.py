@@ -12,6 +12,7 @@ example with P(o) proportional to exp(-lambda * o). Tokens are removed from the 
         if increased: reset the optimizer
         per_example = removed + sample_offsets(lambda_, batch_size, generator)
 """
+
 from __future__ import annotations
 
 import math
@@ -73,8 +74,11 @@ class RemovalSchedule:
 
     def state(self) -> dict:
         s = asdict(self)
-        return {**s, "removed": None if math.isinf(self.removed) else self.removed,
-                "remove_all_beyond": None if math.isinf(self.remove_all_beyond) else self.remove_all_beyond}
+        return {
+            **s,
+            "removed": None if math.isinf(self.removed) else self.removed,
+            "remove_all_beyond": None if math.isinf(self.remove_all_beyond) else self.remove_all_beyond,
+        }
 
     @classmethod
     def load(cls, state: dict) -> RemovalSchedule:
@@ -86,10 +90,12 @@ def remove_left(cot_ids: list[int], k: float) -> list[int]:
     """The CoT without its first ``k`` tokens (all of them when k >= its length or k is inf)."""
     if math.isinf(k) or k >= len(cot_ids):
         return []
-    return cot_ids[int(k):]
+    return cot_ids[int(k) :]
 
 
-def removal_counts(method: str, scheduled: float, n: int, lam: float, generator: torch.Generator | None = None) -> list[float]:
+def removal_counts(
+    method: str, scheduled: float, n: int, lam: float, generator: torch.Generator | None = None
+) -> list[float]:
     """Tokens to remove for each of ``n`` examples: none (explicit CoT), all (no CoT) or the schedule."""
     if method == "cot":
         return [0] * n

@@ -10,6 +10,7 @@ config resumes from ``last/`` and repeats no finished step; a changed config get
 
     python -m helpers.icot.train spec.json      # the same from a JSON spec (used by the kill test)
 """
+
 from __future__ import annotations
 
 import json
@@ -102,9 +103,16 @@ def save_checkpoint(target: Path, model, tok, optimizer, state: dict, gen: torch
     with atomic_dir(target) as tmp:
         model.config.save_pretrained(tmp)
         tok.save(tmp)
-        torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "smoothing": gen.get_state(),
-                    "torch": torch.get_rng_state(),
-                    "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}, tmp / "train_state.pt")
+        torch.save(
+            {
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "smoothing": gen.get_state(),
+                "torch": torch.get_rng_state(),
+                "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+            },
+            tmp / "train_state.pt",
+        )
         atomic_write_json(tmp / "trainer_state.json", state)
 
 
@@ -113,6 +121,7 @@ def load_checkpoint(source: Path, cfg: TrainConfig, device):
     if not (source / "trainer_state.json").exists():
         return None
     from transformers import AutoConfig, AutoModelForCausalLM
+
     extra = torch.load(source / "train_state.pt", weights_only=False, map_location="cpu")
     model = icot_model.with_causal_lm_loss(AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(source)))
     model.load_state_dict(extra["model"])
@@ -153,7 +162,9 @@ def select_best(best: dict | None, row: dict, reset: bool) -> bool:
     """Best-validation selection (the reference's rule): a validation accuracy above the best so far is a new best;
     ``reset`` (a stepwise run trained on a batch that still had CoT since the last check) forgets the old best,
     so a stepwise run keeps its latest model while removing and its best one once the whole CoT is gone."""
-    return row.get("valid_accuracy") is not None and (reset or best is None or row["valid_accuracy"] > best["valid_accuracy"])
+    return row.get("valid_accuracy") is not None and (
+        reset or best is None or row["valid_accuracy"] > best["valid_accuracy"]
+    )
 
 
 def _max_positions(encoded) -> int:
@@ -163,12 +174,18 @@ def _max_positions(encoded) -> int:
 
 def _interval_row(state: dict, step: int, epoch: int, scheduled: float, val) -> dict:
     iv = state["interval"]
-    row = {"step": step, "epoch": epoch, "loss": iv["loss"] / max(iv["steps"], 1),
-           "scheduled_removed": None if math.isinf(scheduled) else scheduled,
-           "mean_removed_tokens": iv["removed_tokens"] / max(iv["steps"], 1)}
+    row = {
+        "step": step,
+        "epoch": epoch,
+        "loss": iv["loss"] / max(iv["steps"], 1),
+        "scheduled_removed": None if math.isinf(scheduled) else scheduled,
+        "mean_removed_tokens": iv["removed_tokens"] / max(iv["steps"], 1),
+    }
     if val is not None:
-        row.update(valid_accuracy=sum(r["correct"] for r in val) / len(val),
-                   valid_cot_tokens=sum(r["n_cot_tokens"] for r in val) / len(val))
+        row.update(
+            valid_accuracy=sum(r["correct"] for r in val) / len(val),
+            valid_cot_tokens=sum(r["n_cot_tokens"] for r in val) / len(val),
+        )
     state["interval"] = {"loss": 0.0, "steps": 0, "removed_tokens": 0.0}
     return row
 
@@ -180,9 +197,14 @@ class _Session:
         self.cfg, self.device = cfg, device
         self.folder = checkpoint_folder(root, cfg)
         loaded = load_checkpoint(self.folder / "last", cfg, device)
-        tok = loaded[1] if loaded else icot_model.build_tokenizer(cfg.init_from, icot_model.example_texts(train_examples))
-        self.encoded = [e for e in (icot_model.encode_example(tok, ex) for ex in train_examples)
-                        if not cfg.max_len_train or len(e.prompt) + len(e.cot) + len(e.answer) + 3 <= cfg.max_len_train]
+        tok = (
+            loaded[1] if loaded else icot_model.build_tokenizer(cfg.init_from, icot_model.example_texts(train_examples))
+        )
+        self.encoded = [
+            e
+            for e in (icot_model.encode_example(tok, ex) for ex in train_examples)
+            if not cfg.max_len_train or len(e.prompt) + len(e.cot) + len(e.answer) + 3 <= cfg.max_len_train
+        ]
         if not self.encoded:
             raise ValueError(f"no training example fits max_len_train={cfg.max_len_train}")
         self.steps_per_epoch = math.ceil(len(self.encoded) / cfg.batch_size)
@@ -199,10 +221,17 @@ class _Session:
             self.model = icot_model.build_model(cfg.init_from, tok, _max_positions(self.encoded), cfg.seed).to(device)
             self.optimizer, self.gen = _optimizer(self.model, cfg), torch.Generator().manual_seed(cfg.seed)
             every = steps_per_removed_token(self.steps_per_epoch, cfg.remove_per_epoch)
-            self.state = {"step": 0, "all_removed_last": False, "history": [], "seconds": 0.0, "segments": [],
-                          "best": None, "cot_seen": False,
-                          "schedule": RemovalSchedule(every, cfg.remove_all_beyond or INF, cfg.pretrain_epochs).state(),
-                          "interval": {"loss": 0.0, "steps": 0, "removed_tokens": 0.0}}
+            self.state = {
+                "step": 0,
+                "all_removed_last": False,
+                "history": [],
+                "seconds": 0.0,
+                "segments": [],
+                "best": None,
+                "cot_seen": False,
+                "schedule": RemovalSchedule(every, cfg.remove_all_beyond or INF, cfg.pretrain_epochs).state(),
+                "interval": {"loss": 0.0, "steps": 0, "removed_tokens": 0.0},
+            }
         self.sched = RemovalSchedule.load(self.state["schedule"])
 
     def removal(self, epoch: int, scheduled: float, n: int) -> list[float]:
@@ -215,7 +244,7 @@ class _Session:
         """One optimizer step; returns (epoch, scheduled removal count)."""
         cfg, state = self.cfg, self.state
         epoch, pos = divmod(step, self.steps_per_epoch)
-        batch_enc = [self.encoded[i] for i in order[pos * cfg.batch_size:(pos + 1) * cfg.batch_size]]
+        batch_enc = [self.encoded[i] for i in order[pos * cfg.batch_size : (pos + 1) * cfg.batch_size]]
         scheduled, increased = self.sched.advance(epoch)
         if cfg.method == "stepwise" and cfg.reset_optimizer and increased and not state["all_removed_last"]:
             self.optimizer = _optimizer(self.model, cfg)  # the reference resets AdamW at each increase
@@ -255,9 +284,16 @@ class _Session:
         return time.perf_counter()
 
 
-def train(cfg: TrainConfig, train_examples: list[dict], valid_examples: list[dict], root: str | Path,
-          checkpoint_every: int = 0, progress: bool = False, device: str | None = None,
-          max_new_tokens: int = 0) -> TrainResult:
+def train(
+    cfg: TrainConfig,
+    train_examples: list[dict],
+    valid_examples: list[dict],
+    root: str | Path,
+    checkpoint_every: int = 0,
+    progress: bool = False,
+    device: str | None = None,
+    max_new_tokens: int = 0,
+) -> TrainResult:
     """Train (or resume, or just load) the model of ``cfg``; see the module docstring."""
     from tqdm.auto import tqdm
 
@@ -297,14 +333,24 @@ def train(cfg: TrainConfig, train_examples: list[dict], valid_examples: list[dic
     elif best and best["step"] != s.state["step"]:
         best = None  # its weights were not kept (e.g. a run killed between two checkpoints): the final model
     s.model.eval()
-    return TrainResult(s.model, s.tok, s.state["history"], s.folder, s.state["step"], s.state["seconds"],
-                       s.state["segments"], s.state.get("branched_from"), best,
-                       removal_start if removal_start is not None and removal_start <= s.total else None)
+    return TrainResult(
+        s.model,
+        s.tok,
+        s.state["history"],
+        s.folder,
+        s.state["step"],
+        s.state["seconds"],
+        s.state["segments"],
+        s.state.get("branched_from"),
+        best,
+        removal_start if removal_start is not None and removal_start <= s.total else None,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     """Train from a JSON spec: {"config": {...TrainConfig}, "root", "checkpoint_every", "data": {...}}."""
     from .data import load_task
+
     spec = json.loads(Path((argv or sys.argv[1:])[0]).read_text())
     torch.set_num_threads(spec.get("threads", 1))
     cfg = TrainConfig(**spec["config"])

@@ -6,6 +6,7 @@
 Length bucket from the summary's word count, a focus keyword (the summary word shared with the document that is
 closest in MiniLM embedding space to the summary), extractiveness from fragment density (low / high).
 """
+
 from __future__ import annotations
 
 import random
@@ -15,10 +16,12 @@ from .critics import coverage_density, words
 
 LENGTHS = ("short", "medium", "long")
 EXTRACTIVE = ("low", "high")
-STOP = set("""a an the and or but if of to in on at by for with from as is are was were be been being it its this that
+STOP = set(
+    """a an the and or but if of to in on at by for with from as is are was were be been being it its this that
 these those he she they them his her their we you i not no said says will would can could has have had do does did
 than then there here also about after before over under into out up down more most some such other which who whom
-what when where while very just new one two three year years last next week day time""".split())
+what when where while very just new one two three year years last next week day time""".split()
+)
 
 
 def length_bucket(n_words: int, buckets: Sequence[int]) -> str:
@@ -44,6 +47,7 @@ def candidate_keywords(document: str, summary: str | None = None, min_len: int =
 def pick_keywords(texts: Sequence[str], candidates: Sequence[list[str]], embedder: str) -> list[str | None]:
     """For each text, the candidate word whose MiniLM embedding is closest to the text's (None without candidates)."""
     from ..core.embeddings import embed
+
     vocab = sorted({w for cs in candidates for w in cs})
     if not vocab:
         return [None] * len(texts)
@@ -58,9 +62,14 @@ def pick_keywords(texts: Sequence[str], candidates: Sequence[list[str]], embedde
 
 def annotate(document: str, summary: str, buckets: Sequence[int], density_split: float, keyword: str | None) -> dict:
     frag = coverage_density(document, summary)
-    return {"length": length_bucket(len(words(summary)), buckets), "focus": keyword,
-            "extractive": extractive_band(frag["density"], density_split),
-            "coverage": frag["coverage"], "density": frag["density"], "summary_words": len(words(summary))}
+    return {
+        "length": length_bucket(len(words(summary)), buckets),
+        "focus": keyword,
+        "extractive": extractive_band(frag["density"], density_split),
+        "coverage": frag["coverage"],
+        "density": frag["density"],
+        "summary_words": len(words(summary)),
+    }
 
 
 def control_prefix(codes: dict) -> str:
@@ -90,6 +99,7 @@ def hit(request: dict, output: str, document: str, buckets: Sequence[int], densi
 def student_prompt(document: str, codes: dict | None) -> str:
     """What the student reads: its control codes (if any) on the first line, then the document and "TL;DR:"."""
     from .data import summary_prompt
+
     prefix = control_prefix(codes or {})
     return (prefix + "\n" if prefix else "") + summary_prompt(document, "tldr")
 

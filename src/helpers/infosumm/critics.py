@@ -15,6 +15,7 @@ plus brevity (a compression-ratio window), not-a-copy (ROUGE-L precision of the 
 below a threshold) and, when an NLI model is configured, entailment both ways. Extractive fragments
 (coverage, density; Grusky et al. 2018) are computed here too: they describe extractiveness.
 """
+
 from __future__ import annotations
 
 import re
@@ -55,7 +56,7 @@ def extractive_fragments(article: str | Sequence[str], summary: str | Sequence[s
                 k += 1
             best = max(best, k)
         if best:
-            frags.append(s[i:i + best])
+            frags.append(s[i : i + best])
         i += max(best, 1)
     return frags
 
@@ -67,8 +68,11 @@ def coverage_density(article: str, summary: str) -> dict[str, float]:
     if not s:
         return {"coverage": 0.0, "density": 0.0, "compression": 0.0}
     frags = extractive_fragments(a, s)
-    return {"coverage": sum(len(f) for f in frags) / len(s), "density": sum(len(f) ** 2 for f in frags) / len(s),
-            "compression": len(a) / len(s)}
+    return {
+        "coverage": sum(len(f) for f in frags) / len(s),
+        "density": sum(len(f) ** 2 for f in frags) / len(s),
+        "compression": len(a) / len(s),
+    }
 
 
 # --------------------------------------------------------------------------- ROUGE
@@ -78,6 +82,7 @@ _ROUGE = {}
 def rouge_scorer(types: tuple[str, ...] = ("rouge1", "rouge2", "rougeL")):
     if types not in _ROUGE:
         from rouge_score import rouge_scorer as rs
+
         _ROUGE[types] = rs.RougeScorer(list(types), use_stemmer=True)
     return _ROUGE[types]
 
@@ -94,13 +99,16 @@ def rouge_l_precision(source: str, summary: str) -> float:
 def logprob_pairs(document: str, summary: str) -> list[tuple[str, str]]:
     """The (raw prompt, continuation) pairs of one candidate: p(doc|s), p(s|doc), p(s). (p(doc) is per document.)"""
     s = summary.strip()
-    return [(DOC_GIVEN_SUMMARY_PROMPT.format(summary=s), document),
-            (SUMMARY_GIVEN_DOC_PROMPT.format(document=document), " " + s),
-            (SUMMARY_PROMPT, " " + s)]
+    return [
+        (DOC_GIVEN_SUMMARY_PROMPT.format(summary=s), document),
+        (SUMMARY_GIVEN_DOC_PROMPT.format(document=document), " " + s),
+        (SUMMARY_PROMPT, " " + s),
+    ]
 
 
-def pmi_scores(scorer, candidates: Sequence[dict], doc_logprob: dict[str, float] | None = None,
-               desc: str = "critic log-probs") -> list[dict]:
+def pmi_scores(
+    scorer, candidates: Sequence[dict], doc_logprob: dict[str, float] | None = None, desc: str = "critic log-probs"
+) -> list[dict]:
     """Saliency and faithfulness of each ``{"doc_id", "document", "summary"}``: per token (``saliency``,
     ``faithfulness``, nats per document / summary token) and summed (``saliency_sum``, ``faithfulness_sum``), each
     relative to the empty-text baseline of its template (module docstring).
@@ -118,16 +126,33 @@ def pmi_scores(scorer, candidates: Sequence[dict], doc_logprob: dict[str, float]
         doc_logprob[doc_id] = scores[k].sum
     out, pos = {}, len(todo_docs)
     for c in live:
-        d_s, s_d, s = scores[pos:pos + 3]
+        d_s, s_d, s = scores[pos : pos + 3]
         pos += 3
         sal, fai = d_s.sum - doc_logprob[c["doc_id"]], s_d.sum - s.sum
-        out[id(c)] = {"lp_doc": doc_logprob[c["doc_id"]], "lp_doc_given_summary": d_s.sum, "lp_summary_given_doc": s_d.sum,
-                      "lp_summary": s.sum, "summary_tokens": s.n_tokens, "doc_tokens": d_s.n_tokens,
-                      "saliency_sum": sal, "faithfulness_sum": fai,
-                      "saliency": sal / max(1, d_s.n_tokens), "faithfulness": fai / max(1, s.n_tokens)}
-    empty = {"lp_doc": None, "lp_doc_given_summary": None, "lp_summary_given_doc": None, "lp_summary": None,
-             "summary_tokens": 0, "doc_tokens": None, "saliency_sum": None, "faithfulness_sum": None,
-             "saliency": None, "faithfulness": None}
+        out[id(c)] = {
+            "lp_doc": doc_logprob[c["doc_id"]],
+            "lp_doc_given_summary": d_s.sum,
+            "lp_summary_given_doc": s_d.sum,
+            "lp_summary": s.sum,
+            "summary_tokens": s.n_tokens,
+            "doc_tokens": d_s.n_tokens,
+            "saliency_sum": sal,
+            "faithfulness_sum": fai,
+            "saliency": sal / max(1, d_s.n_tokens),
+            "faithfulness": fai / max(1, s.n_tokens),
+        }
+    empty = {
+        "lp_doc": None,
+        "lp_doc_given_summary": None,
+        "lp_summary_given_doc": None,
+        "lp_summary": None,
+        "summary_tokens": 0,
+        "doc_tokens": None,
+        "saliency_sum": None,
+        "faithfulness_sum": None,
+        "saliency": None,
+        "faithfulness": None,
+    }
     return [out.get(id(c), dict(empty)) for c in candidates]
 
 
@@ -142,6 +167,7 @@ class NLICritic:
         from ..core import rehearsal
         from ..core.hf import device_name
         from ..core.models import resolve_model
+
         path = resolve_model(model)
         self.name, self.batch_size, self.max_length = model, batch_size, max_length
         self.device = device_name()
@@ -165,8 +191,14 @@ class NLICritic:
         torch = self._torch
         out = []
         for start in range(0, len(premises), self.batch_size):
-            enc = self.tokenizer(list(premises[start:start + self.batch_size]), list(hypotheses[start:start + self.batch_size]),
-                                 truncation=True, max_length=self.max_length, padding=True, return_tensors="pt").to(self.device)
+            enc = self.tokenizer(
+                list(premises[start : start + self.batch_size]),
+                list(hypotheses[start : start + self.batch_size]),
+                truncation=True,
+                max_length=self.max_length,
+                padding=True,
+                return_tensors="pt",
+            ).to(self.device)
             with torch.inference_mode():
                 probs = self.model(**enc).logits.float().softmax(-1)
             out.extend(float(p) for p in probs[:, self.entail_index])
@@ -191,8 +223,14 @@ def surface_scores(document: str, summary: str) -> dict:
     """The critics that need no model: compression ratio, ROUGE-L precision against the source, fragments."""
     n_doc, n_sum = len(words(document)), len(words(summary))
     frag = coverage_density(document, summary)
-    return {"summary_words": n_sum, "doc_words": n_doc, "ratio": n_sum / n_doc if n_doc else 0.0,
-            "copy_rougeL_p": rouge_l_precision(document, summary), "coverage": frag["coverage"], "density": frag["density"]}
+    return {
+        "summary_words": n_sum,
+        "doc_words": n_doc,
+        "ratio": n_sum / n_doc if n_doc else 0.0,
+        "copy_rougeL_p": rouge_l_precision(document, summary),
+        "coverage": frag["coverage"],
+        "density": frag["density"],
+    }
 
 
 def verdicts(scores: dict, t: Thresholds, use_nli: bool) -> dict[str, bool | None]:
@@ -200,13 +238,17 @@ def verdicts(scores: dict, t: Thresholds, use_nli: bool) -> dict[str, bool | Non
     empty = scores["summary_words"] == 0
     v = {
         "saliency": (not empty) and scores["saliency"] is not None and scores["saliency"] > t.saliency_min,
-        "faithfulness": (not empty) and scores["faithfulness"] is not None and scores["faithfulness"] > t.faithfulness_min,
+        "faithfulness": (not empty)
+        and scores["faithfulness"] is not None
+        and scores["faithfulness"] > t.faithfulness_min,
         "brevity": (not empty) and t.ratio_min <= scores["ratio"] <= t.ratio_max,
         "not_copy": (not empty) and scores["copy_rougeL_p"] <= t.copy_max,
         "nli": None,
     }
     if use_nli:
-        v["nli"] = (not empty) and min(scores.get("nli_doc_to_summary") or 0.0, scores.get("nli_summary_to_doc") or 0.0) >= t.nli_min
+        v["nli"] = (not empty) and min(
+            scores.get("nli_doc_to_summary") or 0.0, scores.get("nli_summary_to_doc") or 0.0
+        ) >= t.nli_min
     v["all"] = all(x for x in v.values() if x is not None)
     return v
 
@@ -214,6 +256,7 @@ def verdicts(scores: dict, t: Thresholds, use_nli: bool) -> dict[str, bool | Non
 def pass_rates(rows: Sequence[dict]) -> dict[str, dict]:
     """Per critic (and ``all``): passed, n and the rate, over rows that carry a ``verdicts`` dict."""
     from ..core.stats import wilson_interval
+
     out = {}
     for name in CRITICS + ("all",):
         vals = [r["verdicts"].get(name) for r in rows if r["verdicts"].get(name) is not None]

@@ -7,6 +7,7 @@
 Hub sets are read in their own schemas (CNN/DailyMail: article / highlights, config 3.0.0; XSum: document / summary).
 When a full profile is rehearsed offline, the hub ids map to small fixtures in those schemas (written by us).
 """
+
 from __future__ import annotations
 
 import json
@@ -27,8 +28,12 @@ HUB_SCHEMAS = {  # hub id -> (config, split, document field, summary field)
     "EdinburghNLP/xsum": (None, "test", "document", "summary"),
     "xsum": (None, "test", "document", "summary"),
 }
-FIXTURES = {"abisee/cnn_dailymail": "abisee__cnn_dailymail.jsonl", "cnn_dailymail": "abisee__cnn_dailymail.jsonl",
-            "EdinburghNLP/xsum": "EdinburghNLP__xsum.jsonl", "xsum": "EdinburghNLP__xsum.jsonl"}
+FIXTURES = {
+    "abisee/cnn_dailymail": "abisee__cnn_dailymail.jsonl",
+    "cnn_dailymail": "abisee__cnn_dailymail.jsonl",
+    "EdinburghNLP/xsum": "EdinburghNLP__xsum.jsonl",
+    "xsum": "EdinburghNLP__xsum.jsonl",
+}
 
 
 def summary_prompt(document: str, fmt: str) -> str:
@@ -51,11 +56,14 @@ def lead_k(document: str, k: int = 3) -> str:
 
 def load_prefixes(source: str) -> list[dict]:
     recs = load_records(source, required=("prefix",))
-    return [{"id": str(r.get("id", i)), "prefix": str(r["prefix"]), "topic": r.get("topic", "")} for i, r in enumerate(recs)]
+    return [
+        {"id": str(r.get("id", i)), "prefix": str(r["prefix"]), "topic": r.get("topic", "")} for i, r in enumerate(recs)
+    ]
 
 
 def _source(source: str) -> tuple[str, tuple | None]:
     from ..core import rehearsal
+
     schema = HUB_SCHEMAS.get(source)
     if schema and rehearsal.active() and rehearsal.data_source(source) == source:
         return str(DATA_DIR / "hub_fixtures" / FIXTURES[source]), schema
@@ -112,9 +120,12 @@ def precheck(params: dict) -> None:
         total = teacher_layers(params.get("teacher_model", ""))
         n = int(init.split(":", 1)[1])
         if n < 1 or (total is not None and n > total):
-            raise ValueError(f"parameter 'student_init': truncate:{n} must keep 1 to {total or 'all'} of the teacher's "
-                             f"layers" + (f" ({params.get('teacher_model')} has {total})" if total else ""))
+            raise ValueError(
+                f"parameter 'student_init': truncate:{n} must keep 1 to {total or 'all'} of the teacher's "
+                f"layers" + (f" ({params.get('teacher_model')} has {total})" if total else "")
+            )
     from ..core.data import check_source
+
     check_source("prefixes", params.get("prefixes", ""), load_prefixes)
     for key in ("eval_data", "documents_data"):
         check_source(key, params.get(key, ""), load_pairs)
@@ -125,6 +136,7 @@ def precheck(params: dict) -> None:
 def teacher_layers(model: str) -> int | None:
     """The decoder layer count in a local model's config.json (no weights loaded); None when it cannot be read here."""
     from ..core.models import ModelNotFoundError, resolve_model
+
     try:
         folder = Path(resolve_model(model))
         cfg = json.loads((folder / "config.json").read_text(encoding="utf-8"))

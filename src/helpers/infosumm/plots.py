@@ -1,4 +1,5 @@
 """Figures of an InfoSumm run: pass rates per round, critic-score distributions, ROUGE per system, controllability."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -7,8 +8,12 @@ from collections.abc import Sequence
 def pass_rate_figure(rounds: Sequence[dict]):
     import matplotlib.pyplot as plt
     import pandas as pd
-    rows = [{"round": f"round {rd['round']}", "critic": k, "rate": v["rate"], "lo": v["ci"][0], "hi": v["ci"][1]}
-            for rd in rounds for k, v in rd["pass_rates"].items()]
+
+    rows = [
+        {"round": f"round {rd['round']}", "critic": k, "rate": v["rate"], "lo": v["ci"][0], "hi": v["ci"][1]}
+        for rd in rounds
+        for k, v in rd["pass_rates"].items()
+    ]
     df = pd.DataFrame(rows)
     critics = list(dict.fromkeys(df.critic))
     fig, ax = plt.subplots(figsize=(7.5, 3.4))
@@ -19,7 +24,12 @@ def pass_rate_figure(rounds: Sequence[dict]):
         ax.bar(xs, g.rate, width=width, label=rnd)
         ax.errorbar(xs, g.rate, yerr=[g.rate - g.lo, g.hi - g.rate], fmt="none", ecolor="black", capsize=2, lw=0.8)
     ax.set_xticks([c + 0.4 - width / 2 for c in range(len(critics))], critics)
-    ax.set(title="Share of candidates passing each critic", ylabel="pass rate (95% Wilson CI)", xlabel="critic", ylim=(0, 1.05))
+    ax.set(
+        title="Share of candidates passing each critic",
+        ylabel="pass rate (95% Wilson CI)",
+        xlabel="critic",
+        ylim=(0, 1.05),
+    )
     ax.legend()
     return fig
 
@@ -27,10 +37,22 @@ def pass_rate_figure(rounds: Sequence[dict]):
 def score_distribution_figure(rows: Sequence[dict], thresholds: dict):
     import matplotlib.pyplot as plt
     import pandas as pd
-    df = pd.DataFrame([{"round": f"round {r['round']}", **{k: r["scores"].get(k) for k in ("saliency", "faithfulness", "ratio", "copy_rougeL_p")}}
-                       for r in rows])
-    lines = {"saliency": [thresholds["saliency_min"]], "faithfulness": [thresholds["faithfulness_min"]],
-             "ratio": [thresholds["ratio_min"], thresholds["ratio_max"]], "copy_rougeL_p": [thresholds["copy_max"]]}
+
+    df = pd.DataFrame(
+        [
+            {
+                "round": f"round {r['round']}",
+                **{k: r["scores"].get(k) for k in ("saliency", "faithfulness", "ratio", "copy_rougeL_p")},
+            }
+            for r in rows
+        ]
+    )
+    lines = {
+        "saliency": [thresholds["saliency_min"]],
+        "faithfulness": [thresholds["faithfulness_min"]],
+        "ratio": [thresholds["ratio_min"], thresholds["ratio_max"]],
+        "copy_rougeL_p": [thresholds["copy_max"]],
+    }
     fig, axes = plt.subplots(1, 4, figsize=(12, 3))
     for ax, col in zip(axes, lines):
         for rnd, g in df.groupby("round"):
@@ -39,13 +61,16 @@ def score_distribution_figure(rows: Sequence[dict], thresholds: dict):
                 ax.hist(vals, bins=15, alpha=0.55, label=rnd)
         for x in lines[col]:
             ax.axvline(x, color="black", ls="--", lw=1)
-        ax.set(title=col, xlabel="nats per token" if col in ("saliency", "faithfulness") else "ratio", ylabel="candidates")
+        ax.set(
+            title=col, xlabel="nats per token" if col in ("saliency", "faithfulness") else "ratio", ylabel="candidates"
+        )
     axes[0].legend()
     return fig
 
 
 def rouge_figure(rouge: Sequence[dict]):
     import matplotlib.pyplot as plt
+
     fig, ax = plt.subplots(figsize=(7.5, 3.2))
     types = ("rouge1", "rouge2", "rougeL")
     width = 0.8 / len(rouge)
@@ -63,13 +88,25 @@ def rouge_figure(rouge: Sequence[dict]):
 
 def controllability_figure(ctrl: dict, chance: dict):
     import matplotlib.pyplot as plt
+
     fig, ax = plt.subplots(figsize=(5, 3))
     names = list(ctrl)
     rates = [ctrl[a]["rate"] for a in names]
     ax.bar(names, rates, color="tab:blue")
-    ax.errorbar(names, rates, yerr=[[r - ctrl[a]["ci"][0] for a, r in zip(names, rates)],
-                                    [ctrl[a]["ci"][1] - r for a, r in zip(names, rates)]], fmt="none", ecolor="black", capsize=3)
-    ax.scatter(names, [chance.get(a, float("nan")) for a in names], color="red", marker="_", s=400, label="code ignored")
+    ax.errorbar(
+        names,
+        rates,
+        yerr=[
+            [r - ctrl[a]["ci"][0] for a, r in zip(names, rates)],
+            [ctrl[a]["ci"][1] - r for a, r in zip(names, rates)],
+        ],
+        fmt="none",
+        ecolor="black",
+        capsize=3,
+    )
+    ax.scatter(
+        names, [chance.get(a, float("nan")) for a in names], color="red", marker="_", s=400, label="code ignored"
+    )
     ax.set(title="Student controllability", ylabel="requests honoured (95% CI)", xlabel="attribute", ylim=(0, 1.05))
     ax.legend()
     return fig

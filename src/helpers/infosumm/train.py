@@ -5,6 +5,7 @@ completion); encoder-decoder students (T5, BART) through transformers' ``Seq2Seq
 
     path, history = sft(base, [{"prompt": ..., "completion": ...}], out_dir, key, opts, max_steps=8, ...)
 """
+
 from __future__ import annotations
 
 import json
@@ -19,26 +20,54 @@ from ..core.training import TrainOptions, finished, peft_config, resumable, save
 
 def is_seq2seq(path: str) -> bool:
     from transformers import AutoConfig
+
     return bool(getattr(AutoConfig.from_pretrained(path), "is_encoder_decoder", False))
 
 
-def sft(base: str, examples: Sequence[dict], out_dir: str | Path, key: dict, opts: TrainOptions, max_steps: int,
-        learning_rate: float, batch_size: int, max_length: int, seed: int) -> tuple[str, list[dict]]:
+def sft(
+    base: str,
+    examples: Sequence[dict],
+    out_dir: str | Path,
+    key: dict,
+    opts: TrainOptions,
+    max_steps: int,
+    learning_rate: float,
+    batch_size: int,
+    max_length: int,
+    seed: int,
+) -> tuple[str, list[dict]]:
     """Fine-tune ``base`` on prompt/completion examples into ``out_dir`` (skipped when a finished stage with the same
     key is there). Returns the folder and the log history (empty when skipped: read ``train_log.json``)."""
     out_dir = Path(out_dir)
     if not examples:
         raise ValueError(f"no training examples for {out_dir.name}")
-    key = {**key, "base": base, "examples": stable_id([[e["prompt"], e["completion"]] for e in examples]),
-           "max_steps": max_steps, "learning_rate": learning_rate, "batch_size": batch_size, "max_length": max_length,
-           "seed": seed, "train_options": opts.key()}
+    key = {
+        **key,
+        "base": base,
+        "examples": stable_id([[e["prompt"], e["completion"]] for e in examples]),
+        "max_steps": max_steps,
+        "learning_rate": learning_rate,
+        "batch_size": batch_size,
+        "max_length": max_length,
+        "seed": seed,
+        "train_options": opts.key(),
+    }
     if finished(out_dir, key):
         return str(out_dir), json.loads((out_dir / "train_log.json").read_text())
     path = resolve_model(base)
     with resumable(out_dir, key) as work:
         fn = _train_seq2seq if is_seq2seq(path) else _train_causal
-        history = fn(path, examples, work, opts, max_steps=max_steps, learning_rate=learning_rate,
-                     batch_size=batch_size, max_length=max_length, seed=seed)
+        history = fn(
+            path,
+            examples,
+            work,
+            opts,
+            max_steps=max_steps,
+            learning_rate=learning_rate,
+            batch_size=batch_size,
+            max_length=max_length,
+            seed=seed,
+        )
         atomic_write_json(work.final / "train_log.json", history)
     return str(out_dir), history
 
@@ -50,14 +79,24 @@ def _train_causal(path, examples, work, opts, max_steps, learning_rate, batch_si
     from trl import SFTConfig, SFTTrainer
 
     tok = hf.load_tokenizer(path)
-    args = trainer_kwargs(work, opts, max_steps=max_steps, learning_rate=learning_rate, per_device_train_batch_size=batch_size,
-                          max_length=max_length, seed=seed, lr_scheduler_type="constant", warmup_steps=0,
-                          completion_only_loss=True)
+    args = trainer_kwargs(
+        work,
+        opts,
+        max_steps=max_steps,
+        learning_rate=learning_rate,
+        per_device_train_batch_size=batch_size,
+        max_length=max_length,
+        seed=seed,
+        lr_scheduler_type="constant",
+        warmup_steps=0,
+        completion_only_loss=True,
+    )
     cpu = args["use_cpu"]
     model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32 if cpu else hf.resolve_dtype("auto"))
     ds = Dataset.from_list([{"prompt": e["prompt"], "completion": e["completion"]} for e in examples])
-    trainer = SFTTrainer(model=model, args=SFTConfig(**args), train_dataset=ds, processing_class=tok,
-                         peft_config=peft_config(opts))
+    trainer = SFTTrainer(
+        model=model, args=SFTConfig(**args), train_dataset=ds, processing_class=tok, peft_config=peft_config(opts)
+    )
     history = train(trainer, work)
     save_final(trainer, tok, work.final)
     return history
@@ -75,12 +114,22 @@ def _train_seq2seq(path, examples, work, opts, max_steps, learning_rate, batch_s
     )
 
     tok = AutoTokenizer.from_pretrained(path)
-    args = trainer_kwargs(work, opts, max_steps=max_steps, learning_rate=learning_rate, per_device_train_batch_size=batch_size,
-                          seed=seed, lr_scheduler_type="constant", warmup_steps=0, remove_unused_columns=True)
+    args = trainer_kwargs(
+        work,
+        opts,
+        max_steps=max_steps,
+        learning_rate=learning_rate,
+        per_device_train_batch_size=batch_size,
+        seed=seed,
+        lr_scheduler_type="constant",
+        warmup_steps=0,
+        remove_unused_columns=True,
+    )
     cpu = args["use_cpu"]
     model = AutoModelForSeq2SeqLM.from_pretrained(path, dtype=torch.float32 if cpu else hf.resolve_dtype("auto"))
     if opts.lora_r:
         from peft import get_peft_model
+
         model = get_peft_model(model, peft_config(opts, task_type="SEQ_2_SEQ_LM"))
 
     def encode(e):
@@ -89,9 +138,15 @@ def _train_seq2seq(path, examples, work, opts, max_steps, learning_rate, batch_s
         return enc
 
     ds = Dataset.from_list([{"prompt": e["prompt"], "completion": e["completion"]} for e in examples]).map(
-        encode, remove_columns=["prompt", "completion"])
-    trainer = Seq2SeqTrainer(model=model, args=Seq2SeqTrainingArguments(**args), train_dataset=ds,
-                             data_collator=DataCollatorForSeq2Seq(tok, model=model), processing_class=tok)
+        encode, remove_columns=["prompt", "completion"]
+    )
+    trainer = Seq2SeqTrainer(
+        model=model,
+        args=Seq2SeqTrainingArguments(**args),
+        train_dataset=ds,
+        data_collator=DataCollatorForSeq2Seq(tok, model=model),
+        processing_class=tok,
+    )
     history = train(trainer, work)
     save_final(trainer, tok, work.final)
     return history
@@ -114,6 +169,7 @@ def truncated_copy(base: str, n_layers: int, out_dir: str | Path) -> str:
         return str(out_dir)
     import torch
     from transformers import AutoModelForCausalLM
+
     path = resolve_model(base)
     model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
     layers = model.model.layers
@@ -139,14 +195,25 @@ def rehearsal_seq2seq(name: str) -> str:
 
     from ..core import tiny
     from ..core.models import DEFAULT_MODEL, cache_dir
+
     target = cache_dir() / "rehearsal" / ("seq2seq__" + re.sub(r"[^A-Za-z0-9._-]+", "__", name)[:100])
     if (target / "config.json").exists():
         return str(target)
     tok = hf.load_tokenizer(resolve_model(DEFAULT_MODEL))
     if "pegasus" in name.lower():
-        model = tiny.tiny_model(tok, "pegasus", seed=0, d_model=32, encoder_layers=2, decoder_layers=2,
-                                encoder_attention_heads=4, decoder_attention_heads=4, encoder_ffn_dim=64,
-                                decoder_ffn_dim=64, max_position_embeddings=1024)
+        model = tiny.tiny_model(
+            tok,
+            "pegasus",
+            seed=0,
+            d_model=32,
+            encoder_layers=2,
+            decoder_layers=2,
+            encoder_attention_heads=4,
+            decoder_attention_heads=4,
+            encoder_ffn_dim=64,
+            decoder_ffn_dim=64,
+            max_position_embeddings=1024,
+        )
     else:
         model = tiny.tiny_model(tok, "t5", seed=0, d_model=32, d_ff=64, d_kv=8, num_layers=2, num_heads=4)
     return tiny.save_model(model, tok, target, keep_existing=True)
@@ -161,13 +228,19 @@ def generate_seq2seq(path: str, prompts: Sequence[str], max_tokens: int, batch_s
     """Greedy summaries from an encoder-decoder model."""
     import torch
     from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
     device = hf.device_name()
     tok = AutoTokenizer.from_pretrained(path)
     model = AutoModelForSeq2SeqLM.from_pretrained(path, dtype=hf.resolve_dtype("auto", device)).to(device).eval()
     out = []
     for start in range(0, len(prompts), batch_size):
-        enc = tok(list(prompts[start:start + batch_size]), return_tensors="pt", padding=True, truncation=True,
-                  max_length=1024).to(device)
+        enc = tok(
+            list(prompts[start : start + batch_size]),
+            return_tensors="pt",
+            padding=True,
+            truncation=True,
+            max_length=1024,
+        ).to(device)
         with torch.inference_mode():
             ids = model.generate(**enc, max_new_tokens=max_tokens, do_sample=False)
         out.extend(tok.batch_decode(ids, skip_special_tokens=True))

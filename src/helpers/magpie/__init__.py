@@ -11,6 +11,7 @@ One module per step, each small and tested (``from helpers import magpie as mp``
 * ``pipeline``: the notebook's resumable stages; ``plots``; ``verdicts``: ``findings``, ``check_params``.
 * ``steps``: the rest of the notebook's steps (de-duplication, tags, records, export, SFT), one function per cell.
 """
+
 from .card import *  # noqa: F401,F403
 from .export import *  # noqa: F401,F403
 from .filters import *  # noqa: F401,F403

@@ -5,6 +5,7 @@ that assume a 70B-class tagger and a trained reward model. The relative ones (``
 ``top-reward``) set each threshold at a quantile of the values of the records that reach the step, or keep the
 top share by a score, so a non-empty set of tagged records never ends empty.
 """
+
 from __future__ import annotations
 
 import math
@@ -61,8 +62,9 @@ PRESETS = {
     # Pro with the run's own quantiles in place of the absolute quality and reward thresholds
     "pro-relative": FilterSpec(quality_quantile=0.5, reward_quantile=0.5, drop_duplicates=True, drop_colon_end=True),
     # Air with relative quality and difficulty thresholds, then the longest share of what is left
-    "air-relative": FilterSpec(quality_quantile=0.5, difficulty_quantile=0.5, top_share_longest=0.3,
-                               drop_duplicates=True, drop_colon_end=True),
+    "air-relative": FilterSpec(
+        quality_quantile=0.5, difficulty_quantile=0.5, top_share_longest=0.3, drop_duplicates=True, drop_colon_end=True
+    ),
     # the highest-reward share of the unique queries (the ranking the reference uses for its DPO data)
     "top-reward": FilterSpec(top_share_reward=0.3, drop_duplicates=True, drop_colon_end=True),
 }
@@ -70,8 +72,9 @@ PAPER_PRESETS = ("pro", "air")  # absolute thresholds, as released
 RELATIVE_PRESETS = ("pro-relative", "air-relative", "top-reward")
 
 
-def filter_spec(preset: str = "none", quantile: float | None = None, top_share: float | None = None,
-                **overrides: Any) -> FilterSpec:
+def filter_spec(
+    preset: str = "none", quantile: float | None = None, top_share: float | None = None, **overrides: Any
+) -> FilterSpec:
     """A preset with ``quantile`` replacing every quantile threshold it sets, ``top_share`` every top share it sets,
     and the overrides that are not None applied."""
     if preset not in PRESETS:
@@ -93,6 +96,7 @@ def quantile_threshold(values: Sequence[float], q: float) -> float | None:
     """The ``q`` quantile of ``values`` taken as one of the values (numpy's "lower" method), so at least one value
     (and at least a 1 - q share of them) is at or above it; None for no values."""
     import numpy as np
+
     return float(np.quantile(np.asarray(values, dtype=float), q, method="lower")) if len(values) else None
 
 
@@ -127,9 +131,11 @@ def apply_filters(records: Sequence[dict], spec: FilterSpec) -> tuple[list[dict]
             return skip(name, f"no record has a {label} tag")
         if all(isinstance(r.get(score), (int, float)) for r in tagged):  # log-prob tags: the expected level
             t = quantile_threshold([r[score] for r in tagged], q)
-            return step(f"{name} (expected level {t:.3g})", lambda r: r.get(key) in levels and r[score] >= t,
-                        note=f"quantile of {len(tagged)} expected levels (0 = {levels[0]}, {len(levels) - 1} = "
-                             f"{levels[-1]})")
+            return step(
+                f"{name} (expected level {t:.3g})",
+                lambda r: r.get(key) in levels and r[score] >= t,
+                note=f"quantile of {len(tagged)} expected levels (0 = {levels[0]}, {len(levels) - 1} = {levels[-1]})",
+            )
         lvl = levels[int(quantile_threshold([levels.index(r[key]) for r in tagged], q))]
         step(f"{name} ({lvl})", lambda r: _level_ok(r.get(key), lvl, levels), note=f"quantile of {len(tagged)} tags")
 
@@ -143,31 +149,44 @@ def apply_filters(records: Sequence[dict], spec: FilterSpec) -> tuple[list[dict]
     if spec.drop_duplicates:
         step("duplicates", lambda r: r.get("min_similar_conversation_id") in (None, r.get("conversation_id")))
     if spec.min_instruction_words:
-        step(f"instruction >= {spec.min_instruction_words} words",
-             lambda r: len(_instruction(r).split()) >= spec.min_instruction_words)
+        step(
+            f"instruction >= {spec.min_instruction_words} words",
+            lambda r: len(_instruction(r).split()) >= spec.min_instruction_words,
+        )
     if spec.max_instruction_words:
-        step(f"instruction <= {spec.max_instruction_words} words",
-             lambda r: len(_instruction(r).split()) <= spec.max_instruction_words)
+        step(
+            f"instruction <= {spec.max_instruction_words} words",
+            lambda r: len(_instruction(r).split()) <= spec.max_instruction_words,
+        )
     if spec.drop_colon_end:
         step("instruction ends with ':'", lambda r: not _instruction(r).rstrip().endswith(":"))
     if spec.min_response_tokens:
-        step(f"response >= {spec.min_response_tokens} tokens",
-             lambda r: (r.get("response_tokens") or 0) >= spec.min_response_tokens)
+        step(
+            f"response >= {spec.min_response_tokens} tokens",
+            lambda r: (r.get("response_tokens") or 0) >= spec.min_response_tokens,
+        )
     if spec.languages:
         step(f"language in {list(spec.languages)}", lambda r: r.get("language") in spec.languages)
     if spec.min_quality:
-        step(f"quality >= {spec.min_quality}", lambda r: _level_ok(r.get("input_quality"), spec.min_quality, QUALITY_LEVELS))
+        step(
+            f"quality >= {spec.min_quality}",
+            lambda r: _level_ok(r.get("input_quality"), spec.min_quality, QUALITY_LEVELS),
+        )
     if spec.quality_quantile is not None:
         relative_level("input_quality", QUALITY_LEVELS, spec.quality_quantile, "quality")
     if spec.min_difficulty:
-        step(f"difficulty >= {spec.min_difficulty}",
-             lambda r: _level_ok(r.get("difficulty"), spec.min_difficulty, DIFFICULTY_LEVELS))
+        step(
+            f"difficulty >= {spec.min_difficulty}",
+            lambda r: _level_ok(r.get("difficulty"), spec.min_difficulty, DIFFICULTY_LEVELS),
+        )
     if spec.difficulty_quantile is not None:
         relative_level("difficulty", DIFFICULTY_LEVELS, spec.difficulty_quantile, "difficulty")
     if spec.min_reward is not None:
         if has_reward:
-            step(f"reward >= {spec.min_reward}",
-                 lambda r: r.get("instruct_reward") is not None and r["instruct_reward"] >= spec.min_reward)
+            step(
+                f"reward >= {spec.min_reward}",
+                lambda r: r.get("instruct_reward") is not None and r["instruct_reward"] >= spec.min_reward,
+            )
         else:
             skip(f"reward >= {spec.min_reward}", no_reward)
     if spec.reward_quantile is not None:
@@ -175,8 +194,11 @@ def apply_filters(records: Sequence[dict], spec: FilterSpec) -> tuple[list[dict]
         rewards = [r["instruct_reward"] for r in kept if r.get("instruct_reward") is not None]
         if rewards:
             t = quantile_threshold(rewards, spec.reward_quantile)
-            step(f"{name} ({t:.3g})", lambda r: r.get("instruct_reward") is not None and r["instruct_reward"] >= t,
-                 note=f"quantile of {len(rewards)} rewards")
+            step(
+                f"{name} ({t:.3g})",
+                lambda r: r.get("instruct_reward") is not None and r["instruct_reward"] >= t,
+                note=f"quantile of {len(rewards)} rewards",
+            )
         else:
             skip(name, no_reward)
     reward = lambda r: r.get("instruct_reward")  # noqa: E731
@@ -190,7 +212,9 @@ def apply_filters(records: Sequence[dict], spec: FilterSpec) -> tuple[list[dict]
     if spec.top_n_longest and len(kept) > spec.top_n_longest:
         top_by(f"top {spec.top_n_longest} longest responses", length, spec.top_n_longest)
     if spec.top_share_longest:
-        top_by(f"top {spec.top_share_longest:.0%} longest responses", length, top_count(len(kept), spec.top_share_longest))
+        top_by(
+            f"top {spec.top_share_longest:.0%} longest responses", length, top_count(len(kept), spec.top_share_longest)
+        )
     return kept, steps
 
 
@@ -222,14 +246,18 @@ def describe_spec(spec: FilterSpec) -> str:
         out.append(f"responses of at least {s.min_response_tokens} tokens")
     if s.languages:
         out.append(f"language in {', '.join(s.languages)}")
-    for absolute, q, what in [(s.min_quality, s.quality_quantile, "input quality"),
-                              (s.min_difficulty, s.difficulty_quantile, "difficulty")]:
+    for absolute, q, what in [
+        (s.min_quality, s.quality_quantile, "input quality"),
+        (s.min_difficulty, s.difficulty_quantile, "difficulty"),
+    ]:
         if absolute:
             out.append(f"{what} >= {absolute}")
         if q is not None:
-            out.append(f"{what} >= the run's {_q_words(q)} (of the tagger's expected {what} level when its tags come "
-                       f"with one, else of its labels; a {1 - q:.0%} share or more of the tagged records reaching this "
-                       "step pass)")
+            out.append(
+                f"{what} >= the run's {_q_words(q)} (of the tagger's expected {what} level when its tags come "
+                f"with one, else of its labels; a {1 - q:.0%} share or more of the tagged records reaching this "
+                "step pass)"
+            )
     if s.min_reward is not None:
         out.append(f"reward >= {s.min_reward:g} (skipped without a reward model)")
     if s.reward_quantile is not None:
@@ -237,8 +265,9 @@ def describe_spec(spec: FilterSpec) -> str:
     if s.top_n_reward:
         out.append(f"the {s.top_n_reward} highest rewards (skipped without a reward model)")
     if s.top_share_reward:
-        out.append(f"the highest-reward {s.top_share_reward:.0%} (rounded up, at least 1; skipped without a reward "
-                   "model)")
+        out.append(
+            f"the highest-reward {s.top_share_reward:.0%} (rounded up, at least 1; skipped without a reward model)"
+        )
     if s.top_n_longest:
         out.append(f"the {s.top_n_longest} longest responses")
     if s.top_share_longest:
@@ -246,11 +275,13 @@ def describe_spec(spec: FilterSpec) -> str:
     return "; ".join(out) if out else "keep every answered record"
 
 
-def preset_counts(records: Sequence[dict], quantile: float | None = None, top_share: float | None = None,
-                  **overrides: Any) -> dict[str, int]:
+def preset_counts(
+    records: Sequence[dict], quantile: float | None = None, top_share: float | None = None, **overrides: Any
+) -> dict[str, int]:
     """How many records each preset keeps on these records (the same quantile / top share / overrides)."""
-    return {name: len(apply_filters(records, filter_spec(name, quantile, top_share, **overrides))[0])
-            for name in PRESETS}
+    return {
+        name: len(apply_filters(records, filter_spec(name, quantile, top_share, **overrides))[0]) for name in PRESETS
+    }
 
 
 def spec_fields(spec: FilterSpec) -> dict[str, Any]:

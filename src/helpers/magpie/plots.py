@@ -1,4 +1,5 @@
 """Figures of a Magpie run: tags, lengths, neighbour distances, embedding map, SFT loss."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -10,9 +11,11 @@ from .tagging import DIFFICULTY_LEVELS, QUALITY_LEVELS, TASK_CATEGORIES
 def plot_tag_distributions(df, ax_row=None):
     """Bar charts of task category, input quality and difficulty (None shown as "unparsed")."""
     import matplotlib.pyplot as plt
+
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.2), gridspec_kw={"width_ratios": [2.2, 1, 1]})
-    for ax, col, order in zip(axes, ["task_category", "input_quality", "difficulty"],
-                              [TASK_CATEGORIES, QUALITY_LEVELS, DIFFICULTY_LEVELS]):
+    for ax, col, order in zip(
+        axes, ["task_category", "input_quality", "difficulty"], [TASK_CATEGORIES, QUALITY_LEVELS, DIFFICULTY_LEVELS]
+    ):
         values = df[col].fillna("unparsed") if col in df and len(df) else []
         counts = {k: int((values == k).sum()) for k in order + ["unparsed"]} if len(values) else {k: 0 for k in order}
         ax.bar(range(len(counts)), list(counts.values()), color="tab:blue")
@@ -24,6 +27,7 @@ def plot_tag_distributions(df, ax_row=None):
 
 def plot_lengths(instr_words: Sequence[int], resp_tokens: Sequence[int]):
     import matplotlib.pyplot as plt
+
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
     axes[0].hist(list(instr_words), bins=30, color="tab:green")
     axes[0].set(title="instruction length", xlabel="words", ylabel="instructions")
@@ -36,12 +40,16 @@ def plot_lengths(instr_words: Sequence[int], resp_tokens: Sequence[int]):
 def plot_neighbor_distances(distances: Sequence[float | None], threshold: float):
     import matplotlib.pyplot as plt
     import numpy as np
+
     d = np.array([x for x in distances if x is not None], dtype=float)
     fig, ax = plt.subplots(figsize=(7, 3.6))
     ax.hist(d, bins=40, color="tab:purple")
     ax.axvline(threshold, color="k", ls="--", label=f"threshold {threshold}")
-    ax.set(title="distance to the nearest other instruction (2 - 2 cos)", xlabel="squared L2 (unit embeddings)",
-           ylabel="instructions")
+    ax.set(
+        title="distance to the nearest other instruction (2 - 2 cos)",
+        xlabel="squared L2 (unit embeddings)",
+        ylabel="instructions",
+    )
     ax.legend()
     fig.tight_layout()
     return fig
@@ -50,19 +58,24 @@ def plot_neighbor_distances(distances: Sequence[float | None], threshold: float)
 def embedding_map(emb, seed: int = 0):
     """2-D coordinates of embeddings: t-SNE for 30+ points, PCA below that."""
     import numpy as np
+
     emb = np.asarray(emb)
     if len(emb) < 3:
         return np.zeros((len(emb), 2))
     if len(emb) >= 30:
         from sklearn.manifold import TSNE
-        return TSNE(n_components=2, perplexity=min(30, max(5, len(emb) // 4)), random_state=seed,
-                    init="pca").fit_transform(emb)
+
+        return TSNE(
+            n_components=2, perplexity=min(30, max(5, len(emb) // 4)), random_state=seed, init="pca"
+        ).fit_transform(emb)
     from sklearn.decomposition import PCA
+
     return PCA(n_components=2, random_state=seed).fit_transform(emb)
 
 
 def plot_embedding_map(xy, labels: Sequence[str | None], title: str = "instruction embeddings"):
     import matplotlib.pyplot as plt
+
     fig, ax = plt.subplots(figsize=(8, 6))
     labs = ["unparsed" if x is None else x for x in labels]
     for lab in sorted(set(labs)):
@@ -77,6 +90,7 @@ def plot_embedding_map(xy, labels: Sequence[str | None], title: str = "instructi
 
 def plot_loss(history: Sequence[dict]):
     import matplotlib.pyplot as plt
+
     pts = [(h["step"], h["loss"]) for h in history if "loss" in h and "step" in h]
     fig, ax = plt.subplots(figsize=(6, 3.4))
     ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o")

@@ -1,4 +1,5 @@
 """Reward scores of (instruction, response): a sequence-classification reward model or a density ratio."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -21,6 +22,7 @@ class RewardScorer:
 
     def __init__(self, model: str, ref_model: str = "", batch_size: int = 8, max_length: int = 1024):
         from ..core.models import resolve_model
+
         self.name = f"{model} / {ref_model}" if ref_model else model
         self.kind = "density_ratio" if ref_model else "classifier"
         self.batch_size = batch_size
@@ -28,23 +30,30 @@ class RewardScorer:
         try:
             if self.kind == "density_ratio":
                 from ..core.logprobs import LogProbScorer
+
                 self.strong = LogProbScorer(model, batch_size=batch_size)
                 self.weak = LogProbScorer(ref_model, batch_size=batch_size)
             else:
                 import torch
                 from transformers import AutoModelForSequenceClassification
+
                 path = resolve_model(model)
                 self.tokenizer = hf.load_tokenizer(path)
-                self.model = AutoModelForSequenceClassification.from_pretrained(
-                    path, dtype=hf.resolve_dtype("auto")).to(hf.device_name()).eval()
+                self.model = (
+                    AutoModelForSequenceClassification.from_pretrained(path, dtype=hf.resolve_dtype("auto"))
+                    .to(hf.device_name())
+                    .eval()
+                )
                 if self.model.config.pad_token_id is None:
                     self.model.config.pad_token_id = self.tokenizer.pad_token_id
                 self._torch = torch
         except Exception as exc:
-            raise RewardLoadError(f"reward model {self.name!r} could not be loaded ({type(exc).__name__}: "
-                                  f"{str(exc).splitlines()[0] if str(exc) else ''}); set reward_model to a "
-                                  "sequence-classification reward model, or reward_model + reward_ref_model to two "
-                                  "chat models for a density ratio, or leave it empty") from None
+            raise RewardLoadError(
+                f"reward model {self.name!r} could not be loaded ({type(exc).__name__}: "
+                f"{str(exc).splitlines()[0] if str(exc) else ''}); set reward_model to a "
+                "sequence-classification reward model, or reward_model + reward_ref_model to two "
+                "chat models for a density ratio, or leave it empty"
+            ) from None
 
     def score(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
         pairs = list(pairs)
@@ -58,12 +67,25 @@ class RewardScorer:
         torch = self._torch
         scores: list[float] = []
         for start in range(0, len(pairs), self.batch_size):
-            chunk = pairs[start:start + self.batch_size]
-            texts = [hf.render(self.tokenizer, [{"role": "user", "content": q}, {"role": "assistant", "content": r}],
-                               add_generation_prompt=False) if hf.has_chat_template(self.tokenizer)
-                     else f"User: {q}\nAssistant: {r}" for q, r in chunk]
-            enc = self.tokenizer(texts, return_tensors="pt", padding=True, truncation=True,
-                                 max_length=self.max_length, add_special_tokens=False)
+            chunk = pairs[start : start + self.batch_size]
+            texts = [
+                hf.render(
+                    self.tokenizer,
+                    [{"role": "user", "content": q}, {"role": "assistant", "content": r}],
+                    add_generation_prompt=False,
+                )
+                if hf.has_chat_template(self.tokenizer)
+                else f"User: {q}\nAssistant: {r}"
+                for q, r in chunk
+            ]
+            enc = self.tokenizer(
+                texts,
+                return_tensors="pt",
+                padding=True,
+                truncation=True,
+                max_length=self.max_length,
+                add_special_tokens=False,
+            )
             with torch.inference_mode():
                 logits = self.model(**{k: v.to(self.model.device) for k, v in enc.items()}).logits
             scores += [float(x) for x in logits[:, 0].float().cpu()]

@@ -1,5 +1,6 @@
 """Tags of a query (quality, difficulty, category) by an LLM tagger: prompts, robust parsing, log-prob mode,
 agreement with a labelled set; language and guard parsing."""
+
 from __future__ import annotations
 
 import re
@@ -9,8 +10,20 @@ from typing import Any
 from ..core import hf
 from ..core.textparse import first_json_object
 
-TASK_CATEGORIES = ["Information seeking", "Reasoning", "Planning", "Editing", "Coding & Debugging", "Math",
-                   "Role playing", "Data analysis", "Creative writing", "Advice seeking", "Brainstorming", "Others"]
+TASK_CATEGORIES = [
+    "Information seeking",
+    "Reasoning",
+    "Planning",
+    "Editing",
+    "Coding & Debugging",
+    "Math",
+    "Role playing",
+    "Data analysis",
+    "Creative writing",
+    "Advice seeking",
+    "Brainstorming",
+    "Others",
+]
 QUALITY_LEVELS = ["very poor", "poor", "average", "good", "excellent"]
 DIFFICULTY_LEVELS = ["very easy", "easy", "medium", "hard", "very hard"]
 
@@ -21,13 +34,19 @@ ORDINAL_TASKS = ("quality", "difficulty")  # labels in increasing order: an expe
 TAG_LABELS = {"quality": QUALITY_LEVELS, "difficulty": DIFFICULTY_LEVELS, "category": TASK_CATEGORIES}
 
 _TAG_INSTRUCTIONS = {
-    "quality": ("Rate how clear, specific and well-formed the user query below is, as one of: {labels}.\n"
-                "Answer in JSON: {{\"input_quality\": \"<level>\", \"explanation\": \"<one sentence>\"}}"),
-    "difficulty": ("Rate how hard it is to answer the user query below well, as one of: {labels}.\n"
-                   "Answer in JSON: {{\"difficulty\": \"<level>\", \"intent\": \"<what the user wants>\", "
-                   "\"knowledge\": \"<what one needs to know>\"}}"),
-    "category": ("Classify the user query below into its main task category, one of: {labels}.\n"
-                 "Answer in JSON: {{\"task_category\": \"<category>\", \"other_task_category\": [\"<category>\", ...]}}"),
+    "quality": (
+        "Rate how clear, specific and well-formed the user query below is, as one of: {labels}.\n"
+        'Answer in JSON: {{"input_quality": "<level>", "explanation": "<one sentence>"}}'
+    ),
+    "difficulty": (
+        "Rate how hard it is to answer the user query below well, as one of: {labels}.\n"
+        'Answer in JSON: {{"difficulty": "<level>", "intent": "<what the user wants>", '
+        '"knowledge": "<what one needs to know>"}}'
+    ),
+    "category": (
+        "Classify the user query below into its main task category, one of: {labels}.\n"
+        'Answer in JSON: {{"task_category": "<category>", "other_task_category": ["<category>", ...]}}'
+    ),
 }
 
 
@@ -106,6 +125,7 @@ def detect_language(text: str | None) -> str | None:
         return None
     from langdetect import DetectorFactory, detect
     from langdetect.lang_detect_exception import LangDetectException
+
     DetectorFactory.seed = 0
     try:
         return detect(text).split("-")[0].lower()
@@ -128,6 +148,7 @@ def parse_guard(text: str | None) -> str | None:
         return f"unsafe {cats}".strip()
     return None
 
+
 def tag_prompts(task: str, instructions: Sequence[str], tokenizer=None, label_first: bool = True) -> list:
     """Prompts for the tagger: raw strings with the answer prefilled when a local tokenizer is given,
     chat messages (no prefill) for an endpoint."""
@@ -148,8 +169,9 @@ def tag_process(judge, tasks: Sequence[str], tokenizer=None, label_first: bool =
         recs = [{"id": it["id"], "tag_failures": [], "tag_errors": []} for it in batch]
         for task in tasks:
             prefill = tag_prefill(task, label_first) if tokenizer is not None else ""
-            texts = judge.complete(tag_prompts(task, [it["instruction"] for it in batch], tokenizer, label_first),
-                                   desc=f"tag {task}")
+            texts = judge.complete(
+                tag_prompts(task, [it["instruction"] for it in batch], tokenizer, label_first), desc=f"tag {task}"
+            )
             failed = list(getattr(judge, "last_failed", None) or [False] * len(texts))
             for rec, text, err in zip(recs, texts, failed):
                 parsed = parse_tag(task, prefill + (text or ""))
@@ -163,6 +185,7 @@ def tag_process(judge, tasks: Sequence[str], tokenizer=None, label_first: bool =
                     parsed = {TAG_KEYS[task]: None}
                 rec.update(parsed)
         return recs
+
     return process
 
 
@@ -181,8 +204,10 @@ def logprob_tag_process(scorer, tasks: Sequence[str]):
         recs = [{"id": it["id"], "tag_failures": []} for it in batch]
         for task in tasks:
             labels = TAG_LABELS[task]
-            raws = [hf.render(scorer.tokenizer, tag_messages(task, it["instruction"])) + tag_prefill(task, True)
-                    for it in batch]
+            raws = [
+                hf.render(scorer.tokenizer, tag_messages(task, it["instruction"])) + tag_prefill(task, True)
+                for it in batch
+            ]
             sums = choice_logprobs(scorer, raws, [f'{lab}"' for lab in labels], desc=f"tag {task}")
             for rec, row in zip(recs, sums):
                 order = sorted(range(len(labels)), key=lambda i: (-row[i], i))
@@ -191,6 +216,7 @@ def logprob_tag_process(scorer, tasks: Sequence[str]):
                 if task in ORDINAL_TASKS:
                     rec[f"score_{task}"] = float(softmax(row) @ range(len(labels)))
         return recs
+
     return process
 
 
@@ -201,6 +227,7 @@ def tag_agreement(predicted: dict[str, dict], reference: Sequence[dict], tasks: 
     from collections import Counter
 
     from ..core.stats import wilson_interval
+
     rows = []
     for task in tasks:
         key = TAG_KEYS[task]
@@ -209,6 +236,15 @@ def tag_agreement(predicted: dict[str, dict], reference: Sequence[dict], tasks: 
         n = len(gold)
         lo, hi = wilson_interval(hits, n)
         majority = Counter(g for _, g in gold).most_common(1)[0][1] / n if n else None
-        rows.append({"task": task, "n": n, "agreement": hits / n if n else None, "ci_low": lo, "ci_high": hi,
-                     "majority_baseline": majority, "chance": 1 / len(TAG_LABELS[task])})
+        rows.append(
+            {
+                "task": task,
+                "n": n,
+                "agreement": hits / n if n else None,
+                "ci_low": lo,
+                "ci_high": hi,
+                "majority_baseline": majority,
+                "chance": 1 / len(TAG_LABELS[task]),
+            }
+        )
     return rows

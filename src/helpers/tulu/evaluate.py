@@ -6,6 +6,7 @@
 ``generate`` is the one batched decoder of the package (left padding, stop at the end-of-turn token); the
 online trainers sample with it too (``do_sample=True``).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -18,9 +19,18 @@ def chat_prompt(tok, text: str) -> str:
     return tok.apply_chat_template([{"role": "user", "content": text}], tokenize=False, add_generation_prompt=True)
 
 
-def generate(model, tok, prompts: Sequence[str], max_new_tokens: int = 32, batch_size: int = 256,
-             do_sample: bool = False, temperature: float = 1.0, num_return_sequences: int = 1,
-             seed: int | None = None, return_ids: bool = False):
+def generate(
+    model,
+    tok,
+    prompts: Sequence[str],
+    max_new_tokens: int = 32,
+    batch_size: int = 256,
+    do_sample: bool = False,
+    temperature: float = 1.0,
+    num_return_sequences: int = 1,
+    seed: int | None = None,
+    return_ids: bool = False,
+):
     """Responses to user ``prompts`` (rendered with the chat template): one string per prompt, or a list of
     ``num_return_sequences`` strings each. ``return_ids`` also gives (prompt ids, response ids) per sample."""
     import torch
@@ -35,12 +45,22 @@ def generate(model, tok, prompts: Sequence[str], max_new_tokens: int = 32, batch
     texts, ids = [], []
     try:
         for start in range(0, len(prompts), batch_size):
-            chunk = [chat_prompt(tok, p) for p in prompts[start:start + batch_size]]
+            chunk = [chat_prompt(tok, p) for p in prompts[start : start + batch_size]]
             enc = tok(chunk, return_tensors="pt", padding=True, add_special_tokens=False).to(device)
-            kw = dict(do_sample=True, temperature=temperature, top_k=0, top_p=1.0) if do_sample else dict(do_sample=False)
+            kw = (
+                dict(do_sample=True, temperature=temperature, top_k=0, top_p=1.0)
+                if do_sample
+                else dict(do_sample=False)
+            )
             with torch.no_grad():
-                out = model.generate(**enc, max_new_tokens=max_new_tokens, num_return_sequences=num_return_sequences,
-                                     eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id, **kw)
+                out = model.generate(
+                    **enc,
+                    max_new_tokens=max_new_tokens,
+                    num_return_sequences=num_return_sequences,
+                    eos_token_id=tok.eos_token_id,
+                    pad_token_id=tok.pad_token_id,
+                    **kw,
+                )
             width = enc["input_ids"].shape[1]
             for row, seq in enumerate(out):
                 resp = seq[width:].tolist()
@@ -53,7 +73,7 @@ def generate(model, tok, prompts: Sequence[str], max_new_tokens: int = 32, batch
         tok.padding_side = side
         model.train(was_training)
     if num_return_sequences > 1:
-        texts = [texts[i:i + num_return_sequences] for i in range(0, len(texts), num_return_sequences)]
+        texts = [texts[i : i + num_return_sequences] for i in range(0, len(texts), num_return_sequences)]
     return (texts, ids) if return_ids else texts
 
 
@@ -75,8 +95,17 @@ def evaluate_tasks(model, tok, tasks: Sequence[Task], max_new_tokens: int = 32, 
     out = []
     for t, r in zip(tasks, responses):
         g = grade(t, r)
-        out.append({"id": t.id, "category": t.category, "tricky": t.tricky, "prompt": t.prompt, "response": r,
-                    "correct": g["correct"], "aspects": g["aspects"]})
+        out.append(
+            {
+                "id": t.id,
+                "category": t.category,
+                "tricky": t.tricky,
+                "prompt": t.prompt,
+                "response": r,
+                "correct": g["correct"],
+                "aspects": g["aspects"],
+            }
+        )
     return out
 
 

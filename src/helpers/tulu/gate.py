@@ -5,6 +5,7 @@ see the paper's effect is never read as a verdict.
     g = gate(low, high, "ppo_vs_dpo_average")   # {mde, paper_effect, paper_source, testable, reason}
     finding = gated(finding, d, "fine_vs_overall")
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -25,6 +26,8 @@ PAPER_EFFECTS = {
     "targeted_prompts_reasoning": (SMALLEST_PAPER_EFFECT, "the smallest aspect; held to 1.2 points"),
 }
 MDE_FACTOR = 2.8  # minimum detectable effect = 2.8 x SE: 80% power for a two-sided 5% test (1.96 + 0.84)
+
+
 def minimum_detectable_effect(low: float, high: float, z: float = 1.96, factor: float = MDE_FACTOR) -> float:
     """The smallest true effect this run would detect (80% power, 5% two-sided) given a 95% CI [low, high]:
     ``factor`` x SE, with SE = CI width / (2 z)."""
@@ -37,13 +40,23 @@ def gate(low: float, high: float, paper_key: str) -> dict[str, Any]:
     paper, source = PAPER_EFFECTS[paper_key]
     mde = minimum_detectable_effect(low, high)
     if high - low <= 0:  # no answer differs between the two sides: a zero-width CI, no resolution at all
-        return {"mde": mde, "paper_effect": paper, "paper_source": source, "testable": False,
-                "reason": "untestable here: no evaluation answer differs between the two sides, so the CI has zero "
-                          f"width and no resolution (the paper's effect: {100 * paper:.1f} points, {source})"}
+        return {
+            "mde": mde,
+            "paper_effect": paper,
+            "paper_source": source,
+            "testable": False,
+            "reason": "untestable here: no evaluation answer differs between the two sides, so the CI has zero "
+            f"width and no resolution (the paper's effect: {100 * paper:.1f} points, {source})",
+        }
     testable = mde <= paper
-    reason = None if testable else (
-        f"untestable here: the minimum detectable effect is {100 * mde:.1f} points ({MDE_FACTOR} x SE of this run's "
-        f"CI [{100 * low:+.1f}, {100 * high:+.1f}]), larger than the paper's {100 * paper:.1f} points ({source})")
+    reason = (
+        None
+        if testable
+        else (
+            f"untestable here: the minimum detectable effect is {100 * mde:.1f} points ({MDE_FACTOR} x SE of this run's "
+            f"CI [{100 * low:+.1f}, {100 * high:+.1f}]), larger than the paper's {100 * paper:.1f} points ({source})"
+        )
+    )
     return {"mde": mde, "paper_effect": paper, "paper_source": source, "testable": testable, "reason": reason}
 
 

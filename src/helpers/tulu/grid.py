@@ -15,6 +15,7 @@ A row's result is one record per seed: the evaluated answers per prompt (correct
 history. Its id hashes the row, the seed, the world (SFT policy, evaluation set) and every training setting,
 so a rerun reuses finished rows and a new row is the only one computed.
 """
+
 from __future__ import annotations
 
 import time
@@ -33,6 +34,7 @@ PROMPT_SETS = ("none", "in-domain", "out-of-domain")
 class DataSpec:
     """A preference data set: its source (quick world: on-policy / off-policy; hub: a split name), labeller
     (fine / overall), injected label noise and size (0: all pairs)."""
+
     source: str
     labeller: str = "fine"
     noise: float = 0.0
@@ -48,11 +50,12 @@ class DataSpec:
 @dataclass(frozen=True)
 class RMSpec:
     """A reward model: its size (a preset or a model to initialise from) and its training data."""
+
     init: str
     data: DataSpec
 
     def label(self) -> str:
-        name = self.init.split(':')[-1].split('/')[-1]
+        name = self.init.split(":")[-1].split("/")[-1]
         if self.init.startswith("sft:"):  # a model of another size SFT'd on the policy's SFT data
             name = f"sft-{name}"
         return f"{name} on {self.data.label()}"
@@ -67,11 +70,17 @@ class Row:
     rm: RMSpec | None = None
     prompts: str = "none"
     reference: bool = False  # the aspect's reference configuration
-    kind: str = ""  # which kind of level this row changes (source, labeller, noise, size, algorithm, rm size, rm data, prompts)
+    kind: str = (
+        ""  # which kind of level this row changes (source, labeller, noise, size, algorithm, rm size, rm data, prompts)
+    )
 
     def key(self) -> dict:
-        return {"algorithm": self.algorithm, "data": asdict(self.data), "rm": asdict(self.rm) if self.rm else None,
-                "prompts": self.prompts}
+        return {
+            "algorithm": self.algorithm,
+            "data": asdict(self.data),
+            "rm": asdict(self.rm) if self.rm else None,
+            "prompts": self.prompts,
+        }
 
     @property
     def slug(self) -> str:
@@ -81,6 +90,7 @@ class Row:
 @dataclass(frozen=True)
 class Levels:
     """The levels of each aspect; the first of each list is the reference."""
+
     sources: Sequence[str]
     labellers: Sequence[str] = ("fine",)
     noise: Sequence[float] = (0.0,)
@@ -107,8 +117,12 @@ def ablation_rows(levels: Levels) -> list[Row]:
     base = levels.base_data()
     rm_base = RMSpec(levels.rm_inits[0], base) if levels.rm_inits else None
     rows = [Row("data", f"DPO on {base.label()}", "dpo", base, reference=True)]
-    for field_, values in (("source", levels.sources), ("labeller", levels.labellers), ("noise", levels.noise),
-                           ("size", levels.sizes)):
+    for field_, values in (
+        ("source", levels.sources),
+        ("labeller", levels.labellers),
+        ("noise", levels.noise),
+        ("size", levels.sizes),
+    ):
         for v in list(values)[1:]:
             spec = replace(base, **{field_: type(getattr(base, field_))(v)})
             rows.append(Row("data", f"DPO on {spec.label()}", "dpo", spec, kind=field_))
@@ -119,26 +133,60 @@ def ablation_rows(levels: Levels) -> list[Row]:
             continue
         if rm_base is None:
             raise ValueError(f"algorithm {alg!r} needs a reward model: give at least one in rm_inits")
-        row = Row("algorithm", f"{alg.upper()} with RM {rm_base.label()}", alg, base, rm_base, levels.prompt_sets[0],
-                  kind="algorithm")
+        row = Row(
+            "algorithm",
+            f"{alg.upper()} with RM {rm_base.label()}",
+            alg,
+            base,
+            rm_base,
+            levels.prompt_sets[0],
+            kind="algorithm",
+        )
         rows.append(row)
         online_base = online_base or (row if alg == "ppo" else None)
     if online_base is None and rm_base is not None:  # the RM and prompt aspects are measured with PPO
         online_base = Row("algorithm", f"PPO with RM {rm_base.label()}", "ppo", base, rm_base, levels.prompt_sets[0])
     if online_base is not None:
-        rows.append(replace(online_base, aspect="reward model", label=f"PPO, RM {rm_base.label()}", reference=True,
-                            kind="rm size"))
+        rows.append(
+            replace(
+                online_base, aspect="reward model", label=f"PPO, RM {rm_base.label()}", reference=True, kind="rm size"
+            )
+        )
         for init in levels.rm_inits[1:]:
             rm = RMSpec(init, base)
-            rows.append(replace(online_base, aspect="reward model", label=f"PPO, RM {rm.label()}", rm=rm, reference=False,
-                                kind="rm size"))
+            rows.append(
+                replace(
+                    online_base,
+                    aspect="reward model",
+                    label=f"PPO, RM {rm.label()}",
+                    rm=rm,
+                    reference=False,
+                    kind="rm size",
+                )
+            )
         for level in list(levels.rm_data)[1:]:
             rm = RMSpec(levels.rm_inits[0], levels.rm_data_spec(level))
-            rows.append(replace(online_base, aspect="reward model", label=f"PPO, RM {rm.label()}", rm=rm, reference=False,
-                                kind="rm data"))
+            rows.append(
+                replace(
+                    online_base,
+                    aspect="reward model",
+                    label=f"PPO, RM {rm.label()}",
+                    rm=rm,
+                    reference=False,
+                    kind="rm data",
+                )
+            )
         for i, p in enumerate(levels.prompt_sets):
-            rows.append(replace(online_base, aspect="prompts", label=f"PPO, extra prompts: {p}", prompts=p,
-                                reference=i == 0, kind="prompts"))
+            rows.append(
+                replace(
+                    online_base,
+                    aspect="prompts",
+                    label=f"PPO, extra prompts: {p}",
+                    prompts=p,
+                    reference=i == 0,
+                    kind="prompts",
+                )
+            )
     return rows
 
 
@@ -152,9 +200,10 @@ def unique_runs(rows: Sequence[Row]) -> list[Row]:
 
 class World(Protocol):
     """What the grid needs from a world (the quick one, or hub models and data)."""
+
     def fingerprint(self) -> dict: ...
     def train_row(self, row: Row, seed: int) -> Any: ...  # -> StageResult (folder, history)
-    def evaluate(self, folder) -> list[dict]: ...          # one record per evaluation prompt
+    def evaluate(self, folder) -> list[dict]: ...  # one record per evaluation prompt
 
 
 @dataclass
@@ -166,8 +215,9 @@ class GridResult:
     seconds: float = 0.0
 
 
-def run_grid(world: World, rows: Sequence[Row], seeds: Sequence[int], store: JsonlStore,
-             progress: bool = False) -> dict[tuple[str, int], GridResult]:
+def run_grid(
+    world: World, rows: Sequence[Row], seeds: Sequence[int], store: JsonlStore, progress: bool = False
+) -> dict[tuple[str, int], GridResult]:
     """Train and evaluate every distinct row for every seed that ``store`` does not hold yet."""
     out: dict[tuple[str, int], GridResult] = {}
     for row in unique_runs(rows):
@@ -177,10 +227,21 @@ def run_grid(world: World, rows: Sequence[Row], seeds: Sequence[int], store: Jso
                 start = time.perf_counter()
                 res = world.train_row(row, seed)
                 records = world.evaluate(res.folder)
-                store.append({"id": rid, "slug": row.slug, "seed": seed, "row": row.key(), "label": row.label,
-                              "records": [{"id": r["id"], "category": r["category"], "correct": bool(r["correct"])}
-                                          for r in records], "history": res.history,
-                              "seconds": round(time.perf_counter() - start, 1), "cached_model": res.cached})
+                store.append(
+                    {
+                        "id": rid,
+                        "slug": row.slug,
+                        "seed": seed,
+                        "row": row.key(),
+                        "label": row.label,
+                        "records": [
+                            {"id": r["id"], "category": r["category"], "correct": bool(r["correct"])} for r in records
+                        ],
+                        "history": res.history,
+                        "seconds": round(time.perf_counter() - start, 1),
+                        "cached_model": res.cached,
+                    }
+                )
                 if progress:
                     print(f"{row.label} (seed {seed}): {time.perf_counter() - start:.1f} s", flush=True)
             rec = store.get(rid)

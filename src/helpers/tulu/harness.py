@@ -10,6 +10,7 @@ task whose data is local runs where the hub is unreachable. Each record is ``{id
 primary metric on one document under its first filter (GSM8k: exact match after the ``strict-match`` regex), so
 harness tasks join the delta table, with CIs over documents, beside the checker categories.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -19,9 +20,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-HARNESS_CATEGORIES = {"gsm8k": "reasoning (GSM8k)", "ifeval": "instruction (IFEval)", "truthfulqa_mc2": "truthfulness (TruthfulQA)",
-                      "mmlu": "factuality (MMLU)", "bbh": "reasoning (BBH)", "toxigen": "safety (ToxiGen)",
-                      "tulu_arith": "reasoning (local arithmetic)"}
+HARNESS_CATEGORIES = {
+    "gsm8k": "reasoning (GSM8k)",
+    "ifeval": "instruction (IFEval)",
+    "truthfulqa_mc2": "truthfulness (TruthfulQA)",
+    "mmlu": "factuality (MMLU)",
+    "bbh": "reasoning (BBH)",
+    "toxigen": "safety (ToxiGen)",
+    "tulu_arith": "reasoning (local arithmetic)",
+}
 PRIMARY = ("exact_match", "prompt_level_strict_acc", "acc", "acc_norm")
 
 
@@ -34,6 +41,7 @@ def harness_backend(backend: str = "auto") -> str:
     if backend in ("vllm", "hf"):
         return backend
     import torch
+
     return "vllm" if importlib.util.find_spec("vllm") is not None and torch.cuda.is_available() else "hf"
 
 
@@ -43,6 +51,7 @@ def _task_names(tasks: Sequence[str]) -> tuple[list[str], list[str]]:
     for t in tasks:
         if str(t).endswith((".yaml", ".yml")):
             import yaml
+
             path = Path(t).expanduser().resolve()
             names.append(yaml.safe_load(path.read_text(encoding="utf-8"))["task"])
             include.append(str(path.parent))
@@ -51,29 +60,50 @@ def _task_names(tasks: Sequence[str]) -> tuple[list[str], list[str]]:
     return names, list(dict.fromkeys(include))
 
 
-def harness_args(model: str, tasks: Sequence[str], limit: int | None = None, tensor_parallel_size: int = 1,
-                 backend: str = "auto", batch_size: int = 8) -> dict[str, Any]:
+def harness_args(
+    model: str,
+    tasks: Sequence[str],
+    limit: int | None = None,
+    tensor_parallel_size: int = 1,
+    backend: str = "auto",
+    batch_size: int = 8,
+) -> dict[str, Any]:
     """The keyword arguments of ``lm_eval.simple_evaluate`` for ``model`` (plus ``include_path`` for the task manager):
     the vLLM backend on a GPU (``gpu_memory_utilization`` 0.8, ``tensor_parallel_size``), transformers on CPU (float32);
     the chat template on, per-sample logging on."""
     kind = harness_backend(backend)
     if kind == "vllm":
-        model_args = {"pretrained": model, "dtype": "auto", "gpu_memory_utilization": 0.8,
-                      "tensor_parallel_size": tensor_parallel_size}
+        model_args = {
+            "pretrained": model,
+            "dtype": "auto",
+            "gpu_memory_utilization": 0.8,
+            "tensor_parallel_size": tensor_parallel_size,
+        }
     else:
         import torch
+
         gpu = torch.cuda.is_available()
         model_args = {"pretrained": model, "dtype": "auto" if gpu else "float32", "device": "cuda" if gpu else "cpu"}
     names, include = _task_names(tasks)
-    return {"model": kind, "model_args": model_args, "tasks": names, "limit": limit, "apply_chat_template": True,
-            "log_samples": True, "batch_size": "auto" if kind == "vllm" else batch_size, "include_path": include}
+    return {
+        "model": kind,
+        "model_args": model_args,
+        "tasks": names,
+        "limit": limit,
+        "apply_chat_template": True,
+        "log_samples": True,
+        "batch_size": "auto" if kind == "vllm" else batch_size,
+        "include_path": include,
+    }
 
 
-def evaluate_harness(model: str, tasks: Sequence[str], limit: int | None = None, tensor_parallel_size: int = 1,
-                     backend: str = "auto") -> dict:
+def evaluate_harness(
+    model: str, tasks: Sequence[str], limit: int | None = None, tensor_parallel_size: int = 1, backend: str = "auto"
+) -> dict:
     """``lm_eval.simple_evaluate``'s result for ``model`` on ``tasks`` (names or task YAML paths)."""
     import lm_eval
     from lm_eval.tasks import TaskManager
+
     args = harness_args(model, tasks, limit, tensor_parallel_size, backend)
     include = args.pop("include_path")
     local_only = len(include) > 0 and all(str(t).endswith((".yaml", ".yml")) for t in tasks)
@@ -81,8 +111,9 @@ def evaluate_harness(model: str, tasks: Sequence[str], limit: int | None = None,
     return lm_eval.simple_evaluate(**args, task_manager=manager)
 
 
-def run_harness(model: str, tasks: Sequence[str], limit: int | None = None, tensor_parallel_size: int = 1,
-                backend: str = "auto") -> list[dict]:
+def run_harness(
+    model: str, tasks: Sequence[str], limit: int | None = None, tensor_parallel_size: int = 1, backend: str = "auto"
+) -> list[dict]:
     """Run lm-evaluation-harness on ``model`` and return one record per (task, document): {id, category, correct}."""
     return harness_records(evaluate_harness(model, tasks, limit, tensor_parallel_size, backend))
 
@@ -97,8 +128,13 @@ def harness_records(result: dict) -> list[dict]:
                 continue
             value = _primary(s)
             if value is not None:
-                out.append({"id": f"{task}-{s.get('doc_id')}", "category": HARNESS_CATEGORIES.get(task, task),
-                            "correct": value >= 0.5})
+                out.append(
+                    {
+                        "id": f"{task}-{s.get('doc_id')}",
+                        "category": HARNESS_CATEGORIES.get(task, task),
+                        "correct": value >= 0.5,
+                    }
+                )
     return out
 
 
@@ -149,21 +185,28 @@ def arithmetic_rows(n: int, seed: int = 0) -> list[dict]:
     rows = []
     for _ in range(n):
         a, b, c = rng.randint(2, 30), rng.randint(2, 20), rng.randint(2, 9)
-        rows.append({"question": f"A shop has {a} apples, gets {b} more, then sells {c}. How many apples are left?",
-                     "answer": f"{a} + {b} = {a + b}, and {a + b} - {c} = {a + b - c}.\n#### {a + b - c}"})
+        rows.append(
+            {
+                "question": f"A shop has {a} apples, gets {b} more, then sells {c}. How many apples are left?",
+                "answer": f"{a} + {b} = {a + b}, and {a + b} - {c} = {a + b - c}.\n#### {a + b - c}",
+            }
+        )
     return rows
 
 
-def write_local_task(folder: str | Path, name: str = "tulu_arith", rows: Sequence[dict] | None = None,
-                     max_gen_toks: int = 64) -> Path:
+def write_local_task(
+    folder: str | Path, name: str = "tulu_arith", rows: Sequence[dict] | None = None, max_gen_toks: int = 64
+) -> Path:
     """A harness task whose data is a local jsonl (GSM8k's schema, exact match after GSM8k's strict regex);
     returns the task YAML's path (give it to ``run_harness`` or ``harness_tasks``)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     data = folder / f"{name}.jsonl"
-    data.write_text("".join(json.dumps(r) + "\n" for r in (rows if rows is not None else arithmetic_rows(32))),
-                    encoding="utf-8")
+    data.write_text(
+        "".join(json.dumps(r) + "\n" for r in (rows if rows is not None else arithmetic_rows(32))), encoding="utf-8"
+    )
     path = folder / f"{name}.yaml"
-    path.write_text(TASK_YAML.format(name=name, data=json.dumps(str(data.resolve())), max_gen_toks=max_gen_toks),
-                    encoding="utf-8")
+    path.write_text(
+        TASK_YAML.format(name=name, data=json.dumps(str(data.resolve())), max_gen_toks=max_gen_toks), encoding="utf-8"
+    )
     return path

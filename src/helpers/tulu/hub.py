@@ -15,6 +15,7 @@ ratings (``fine``) or by the single overall score (``overall``).
 Under ``--rehearse`` a hub id reads ``src/helpers/data/hub_fixtures/<org>__<name>.jsonl`` (the hub's schema,
 a ``split`` column per row) instead of the hub.
 """
+
 from __future__ import annotations
 
 import random
@@ -32,6 +33,7 @@ UF_ASPECTS = ("helpfulness", "honesty", "instruction_following", "truthfulness")
 def fixture(source: str) -> Path | None:
     """The rehearsal stand-in for a hub data set id (None outside a rehearsal or when there is none)."""
     from ..core import rehearsal
+
     if not rehearsal.active() or source.count("/") != 1 or source.startswith((".", "/", "builtin:")):
         return None
     path = rehearsal.FIXTURES_DIR / f"{source.replace('/', '__')}.jsonl"
@@ -59,10 +61,18 @@ def messages_to_pair(row: dict) -> dict | None:
     chosen, rejected = row.get("chosen"), row.get("rejected")
     if not (isinstance(chosen, list) and isinstance(rejected, list) and len(chosen) == 2 == len(rejected)):
         return None
-    if chosen[0].get("role") != "user" or chosen[-1].get("role") != "assistant" or rejected[-1].get("role") != "assistant":
+    if (
+        chosen[0].get("role") != "user"
+        or chosen[-1].get("role") != "assistant"
+        or rejected[-1].get("role") != "assistant"
+    ):
         return None
     prompt = _text(chosen[0].get("content"))
-    return {"prompt": prompt, "chosen": _text(chosen[-1].get("content")), "rejected": _text(rejected[-1].get("content"))}
+    return {
+        "prompt": prompt,
+        "chosen": _text(chosen[-1].get("content")),
+        "rejected": _text(rejected[-1].get("content")),
+    }
 
 
 def binarize_ultrafeedback(rows: Sequence[dict], labeller: str, seed: int = 0) -> list[dict]:
@@ -80,7 +90,9 @@ def binarize_ultrafeedback(rows: Sequence[dict], labeller: str, seed: int = 0) -
         if not worse:
             continue
         best = rng.choice([c for c, s in ok if s == top])
-        out.append({"prompt": row["instruction"], "chosen": best["response"], "rejected": rng.choice(worse)["response"]})
+        out.append(
+            {"prompt": row["instruction"], "chosen": best["response"], "rejected": rng.choice(worse)["response"]}
+        )
     return out
 
 
@@ -110,8 +122,16 @@ def load_pairs(source: str, split: str, labeller: str = "fine", limit: int | Non
         pairs = [p for p in (messages_to_pair(r) for r in rows) if p]
     if not pairs:
         raise ValueError(f"no single-turn preference pairs in {source} split {split!r}")
-    return [{"id": stable_id(split, p["prompt"], p["chosen"], p["rejected"]), **p, "source": split,
-             "category": "hub", "label_correct": None} for p in pairs]
+    return [
+        {
+            "id": stable_id(split, p["prompt"], p["chosen"], p["rejected"]),
+            **p,
+            "source": split,
+            "category": "hub",
+            "label_correct": None,
+        }
+        for p in pairs
+    ]
 
 
 def prompt_of(row: dict) -> str | None:

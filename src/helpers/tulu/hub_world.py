@@ -9,6 +9,7 @@ The SFT start is used as it is (a Tulu 2 or an instruct model); preference data 
 prompts aspect adds ``in_domain_prompts`` / ``ood_prompts`` (``hub_id:split``) to the base data's prompts.
 Evaluation: the English checker tasks (``hub_eval``) always, lm-evaluation-harness tasks when installed.
 """
+
 from __future__ import annotations
 
 import random
@@ -53,9 +54,11 @@ class HubWorld(BaseWorld):
 
     def prepare(self) -> Path:
         from ..core.models import resolve_model
+
         path = Path(resolve_model(self.s.policy))
         if not path.exists():  # a hub id: downloaded once into the hub cache, trained from the local snapshot
             from huggingface_hub import snapshot_download
+
             path = Path(snapshot_download(self.s.policy))
         self._sft = path
         if self.s.harness_tasks and not harness_available():
@@ -80,7 +83,7 @@ class HubWorld(BaseWorld):
 
     def _train_part(self, spec: DataSpec) -> list[dict]:
         pairs = self._source(spec)
-        return pairs[:self.s.pref_limit] if self.s.pref_limit else pairs[:max(1, len(pairs) - self.s.n_heldout)]
+        return pairs[: self.s.pref_limit] if self.s.pref_limit else pairs[: max(1, len(pairs) - self.s.n_heldout)]
 
     def pairs(self, spec: DataSpec, seed: int) -> list[dict]:
         rng = random.Random(f"pairs-{seed}-{spec}")
@@ -89,7 +92,7 @@ class HubWorld(BaseWorld):
     def heldout_pairs(self) -> list[dict]:
         """The base source's pairs after the training part (never trained on)."""
         n_train = len(self._train_part(self.base))
-        return self._source(self.base)[n_train:n_train + self.s.n_heldout]
+        return self._source(self.base)[n_train : n_train + self.s.n_heldout]
 
     def policy_prompts(self, which: str, seed: int) -> list[str]:
         """The base data's prompts, plus ``in_domain_prompts`` or ``ood_prompts`` (the prompts aspect)."""
@@ -106,13 +109,19 @@ class HubWorld(BaseWorld):
     def evaluate(self, folder) -> list[dict]:
         recs = evaluate_english(str(folder), self.eval_tasks, self.s.eval_max_new_tokens, self.s.backend)
         if self.s.harness_tasks and harness_available():
-            recs += run_harness(str(folder), list(self.s.harness_tasks), self.s.harness_limit or None,
-                                self.s.tensor_parallel_size, backend=self.s.backend)
+            recs += run_harness(
+                str(folder),
+                list(self.s.harness_tasks),
+                self.s.harness_limit or None,
+                self.s.tensor_parallel_size,
+                backend=self.s.backend,
+            )
         return recs
 
     def curve_eval(self, model) -> dict:
         if self._tok is None:
             from transformers import AutoTokenizer
+
             self._tok = AutoTokenizer.from_pretrained(str(self.sft_dir))
             if self._tok.pad_token is None:
                 self._tok.pad_token = self._tok.eos_token
@@ -120,4 +129,3 @@ class HubWorld(BaseWorld):
 
     def curve_spec(self) -> dict:
         return {"kind": "english", "tasks": list(self.curve_tasks)}
-

@@ -7,6 +7,7 @@
 KL(pi || pi_sft) is estimated by sampling one response per prompt from the policy (temperature 1, the policy's own
 distribution) and averaging sum_t [log pi(y_t | ...) - log pi_sft(y_t | ...)] over the prompts.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -15,24 +16,27 @@ from pathlib import Path
 from ..core.store import JsonlStore, stable_id
 
 
-def sequence_kl(policy: str | Path, reference: str | Path, prompts: Sequence[str], max_new_tokens: int = 24,
-                seed: int = 0) -> float:
+def sequence_kl(
+    policy: str | Path, reference: str | Path, prompts: Sequence[str], max_new_tokens: int = 24, seed: int = 0
+) -> float:
     """The Monte-Carlo KL(policy || reference) in nats per response over ``prompts``."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from .evaluate import generate
     from .ppo import pack, token_logprobs
+
     tok = AutoTokenizer.from_pretrained(str(policy))
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     model = AutoModelForCausalLM.from_pretrained(str(policy)).eval()
     ref = AutoModelForCausalLM.from_pretrained(str(reference)).eval()
-    _, ids = generate(model, tok, list(prompts), max_new_tokens, do_sample=True, temperature=1.0, seed=seed,
-                      return_ids=True)
+    _, ids = generate(
+        model, tok, list(prompts), max_new_tokens, do_sample=True, temperature=1.0, seed=seed, return_ids=True
+    )
     total = 0.0
     for start in range(0, len(ids), 64):
-        chunk = [(p, r if r else [tok.eos_token_id]) for p, r in ids[start:start + 64]]
+        chunk = [(p, r if r else [tok.eos_token_id]) for p, r in ids[start : start + 64]]
         batch = pack(chunk, tok.pad_token_id)
         with torch.no_grad():
             logp, mask = token_logprobs(model, batch, 1.0)
@@ -41,8 +45,14 @@ def sequence_kl(policy: str | Path, reference: str | Path, prompts: Sequence[str
     return total / max(1, len(ids))
 
 
-def kl_rows(world, rows: Sequence, seeds: Sequence[int], store: JsonlStore, aspects: Sequence[str] = ("algorithm",),
-            max_new_tokens: int = 24) -> list[dict]:
+def kl_rows(
+    world,
+    rows: Sequence,
+    seeds: Sequence[int],
+    store: JsonlStore,
+    aspects: Sequence[str] = ("algorithm",),
+    max_new_tokens: int = 24,
+) -> list[dict]:
     """KL from the SFT policy of every trained policy of the rows in ``aspects`` (each (row, seed) once, cached by its
     training inputs and the prompts): [{configuration, algorithm, seed, kl}]."""
     prompts = world.kl_prompts() if hasattr(world, "kl_prompts") else []
@@ -55,7 +65,9 @@ def kl_rows(world, rows: Sequence, seeds: Sequence[int], store: JsonlStore, aspe
             if rid not in store:
                 folder = world.root / "models" / f"{row.slug}-s{seed}"
                 store.append({"id": rid, "kl": sequence_kl(folder, world.sft_dir, prompts, max_new_tokens, seed)})
-            out.append({"configuration": row.label, "algorithm": row.algorithm, "seed": seed, "kl": store.get(rid)["kl"]})
+            out.append(
+                {"configuration": row.label, "algorithm": row.algorithm, "seed": seed, "kl": store.get(rid)["kl"]}
+            )
     return out
 
 
@@ -63,6 +75,7 @@ def kl_summary(kl: Sequence[dict], ratio: float = 2.0, slack: float = 0.05) -> d
     """Mean KL per algorithm and whether DPO and PPO sit at matched KL: within a factor ``ratio`` of each other, or
     within ``slack`` nats (Monte-Carlo estimates of small KLs are noisy and can fall below 0)."""
     import numpy as np
+
     by = {}
     for r in kl:
         by.setdefault(r["algorithm"], []).append(r["kl"])
@@ -79,6 +92,7 @@ def kl_score_points(kl: Sequence[dict], rows: Sequence, results: dict, sft: Sequ
     """The KL-vs-score frontier's points: each (algorithm row, seed) with its KL from the SFT policy and its change
     in average accuracy (mean of the category means, points as a fraction) against the SFT policy."""
     import numpy as np
+
     base = {r["id"]: float(r["correct"]) for r in sft}
     slug = {r.label: r.slug for r in rows}
     out = []

@@ -1,4 +1,5 @@
 """Figures: the delta table as a heatmap, the aspect ranking, reward / KL / accuracy over training steps."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -21,8 +22,15 @@ def plot_deltas(table: Sequence[dict], columns: Sequence[str]):
     for i, (a, c) in enumerate(labels):
         for j, col in enumerate(columns):
             r = cell[(a, c, col)]
-            ax.text(j, i, f"{100 * r['delta']:+.1f}\n[{100 * r['low']:+.0f}, {100 * r['high']:+.0f}]", ha="center",
-                    va="center", fontsize=7, color="white" if abs(vals[i, j]) > 0.6 * lim else "black")
+            ax.text(
+                j,
+                i,
+                f"{100 * r['delta']:+.1f}\n[{100 * r['low']:+.0f}, {100 * r['high']:+.0f}]",
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if abs(vals[i, j]) > 0.6 * lim else "black",
+            )
     ax.set_xticks(range(len(columns)), columns)
     ax.set_yticks(range(len(labels)), [f"{a}: {c}" for a, c in labels], fontsize=8)
     ax.set_title("Change vs the SFT policy (accuracy points, 95% CI)")
@@ -34,10 +42,14 @@ def plot_deltas(table: Sequence[dict], columns: Sequence[str]):
 def plot_ranking(ranking: Sequence[dict]):
     """Each aspect's largest effect on the average (best minus worst configuration) with its 95% CI."""
     import matplotlib.pyplot as plt
+
     fig, ax = plt.subplots(figsize=(6.5, 0.8 + 0.55 * len(ranking)))
     names = [r["aspect"] for r in ranking][::-1]
     eff = [100 * r["effect"] for r in ranking][::-1]
-    err = [[100 * (r["effect"] - r["low"]) for r in ranking][::-1], [100 * (r["high"] - r["effect"]) for r in ranking][::-1]]
+    err = [
+        [100 * (r["effect"] - r["low"]) for r in ranking][::-1],
+        [100 * (r["high"] - r["effect"]) for r in ranking][::-1],
+    ]
     ax.barh(names, eff, xerr=err, color="#4c72b0", capsize=4)
     ax.axvline(0, color="black", lw=0.8)
     ax.set_xlabel("average accuracy, best minus worst configuration (points)")
@@ -59,6 +71,7 @@ def plot_curves(runs: dict[str, Sequence[Sequence[dict]]]):
     """Three panels over training steps, one line per algorithm (mean over seeds): reward (online: the RM score
     of the sampled responses; DPO: the implicit reward margin), KL to the reference, checker accuracy."""
     import matplotlib.pyplot as plt
+
     fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
     for i, (label, hists) in enumerate(runs.items()):
         colour = f"C{i}"  # one colour per algorithm in every panel
@@ -66,11 +79,20 @@ def plot_curves(runs: dict[str, Sequence[Sequence[dict]]]):
             for key in keys:
                 pts = mean_curve(hists, key)
                 if pts:
-                    ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="." if len(pts) < 12 else None, color=colour,
-                            label=f"{label} (implicit margin)" if key == "rewards/margins" else label)
+                    ax.plot(
+                        [p[0] for p in pts],
+                        [p[1] for p in pts],
+                        marker="." if len(pts) < 12 else None,
+                        color=colour,
+                        label=f"{label} (implicit margin)" if key == "rewards/margins" else label,
+                    )
                     break
     titles = ("Reward during training", "KL to the SFT reference", "Checker accuracy (validation prompts)")
-    ylabels = ("reward model score (DPO: implicit margin)", "KL per response token (nats)", "accuracy, average of categories")
+    ylabels = (
+        "reward model score (DPO: implicit margin)",
+        "KL per response token (nats)",
+        "accuracy, average of categories",
+    )
     for ax, t, y in zip(axes, titles, ylabels):
         ax.set_title(t)
         ax.set_xlabel("optimizer step")
@@ -84,6 +106,7 @@ def plot_kl_frontier(points: Sequence[dict]):
     """Change in average accuracy vs KL from the SFT policy, one point per (algorithm, seed): which algorithm buys
     more score per nat moved away from the SFT start."""
     import matplotlib.pyplot as plt
+
     fig, ax = plt.subplots(figsize=(6.5, 4.0))
     for alg in dict.fromkeys(p["algorithm"] for p in points):
         mine = [p for p in points if p["algorithm"] == alg]

@@ -10,6 +10,7 @@ the paper's code); it predicts a value at every response token.
 This module holds the pieces (each unit-tested); ``ppo_train`` runs the loop (in one process, or data parallel
 under ``accelerate launch`` through ``ppo_launch``), checkpointed and resumable.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -35,8 +36,9 @@ class PPOSettings:
 
 
 # ------------------------------------------------------------------------------------------- the pieces
-def kl_rewards(logp: torch.Tensor, ref_logp: torch.Tensor, scores: torch.Tensor, mask: torch.Tensor,
-               kl_coef: float) -> tuple[torch.Tensor, torch.Tensor]:
+def kl_rewards(
+    logp: torch.Tensor, ref_logp: torch.Tensor, scores: torch.Tensor, mask: torch.Tensor, kl_coef: float
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-token rewards: ``-kl_coef * (logp - ref_logp)`` on every response token, plus the sequence score on
     the last one. Returns (rewards, per-token KL estimate), both zero on padding. Shapes [B, T]; scores [B]."""
     kl = (logp - ref_logp) * mask
@@ -47,8 +49,9 @@ def kl_rewards(logp: torch.Tensor, ref_logp: torch.Tensor, scores: torch.Tensor,
     return rewards, kl
 
 
-def gae(rewards: torch.Tensor, values: torch.Tensor, mask: torch.Tensor, gamma: float = 1.0,
-        lam: float = 0.95) -> tuple[torch.Tensor, torch.Tensor]:
+def gae(
+    rewards: torch.Tensor, values: torch.Tensor, mask: torch.Tensor, gamma: float = 1.0, lam: float = 0.95
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Generalised advantage estimation over response tokens (right-padded, value 0 after the last token):
     delta_t = r_t + gamma V_{t+1} - V_t, A_t = delta_t + gamma lambda A_{t+1}. Returns (advantages, returns)."""
     values = values * mask
@@ -62,8 +65,12 @@ def gae(rewards: torch.Tensor, values: torch.Tensor, mask: torch.Tensor, gamma: 
     return adv, adv + values
 
 
-def whiten(x: torch.Tensor, mask: torch.Tensor, shift_mean: bool = True,
-           all_reduce_sum: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
+def whiten(
+    x: torch.Tensor,
+    mask: torch.Tensor,
+    shift_mean: bool = True,
+    all_reduce_sum: Callable[[torch.Tensor], torch.Tensor] | None = None,
+) -> torch.Tensor:
     """(x - mean) / std over the unmasked entries (mean kept when ``shift_mean`` is False). Under data parallel
     training ``all_reduce_sum`` sums a tensor over the processes, so the statistics are those of the whole batch."""
     m = mask.bool()
@@ -72,15 +79,16 @@ def whiten(x: torch.Tensor, mask: torch.Tensor, shift_mean: bool = True,
     else:
         total, sq, n = all_reduce_sum(torch.stack([x[m].sum(), (x[m] ** 2).sum(), m.sum().to(x.dtype)]))
         mean = total / n.clamp(min=1)
-        var = (sq / n.clamp(min=1) - mean ** 2).clamp(min=0)
+        var = (sq / n.clamp(min=1) - mean**2).clamp(min=0)
     out = (x - mean) * torch.rsqrt(var + 1e-8)
     if not shift_mean:
         out = out + mean
     return out * mask
 
 
-def policy_loss(logp: torch.Tensor, old_logp: torch.Tensor, adv: torch.Tensor, mask: torch.Tensor,
-                clip: float = 0.2) -> tuple[torch.Tensor, torch.Tensor]:
+def policy_loss(
+    logp: torch.Tensor, old_logp: torch.Tensor, adv: torch.Tensor, mask: torch.Tensor, clip: float = 0.2
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The clipped surrogate: mean over tokens of max(-A r, -A clip(r, 1-clip, 1+clip)), r = exp(logp - old_logp).
     Returns (loss, share of tokens where the clip was active)."""
     ratio = torch.exp(logp - old_logp)
@@ -89,8 +97,9 @@ def policy_loss(logp: torch.Tensor, old_logp: torch.Tensor, adv: torch.Tensor, m
     return loss, _masked_mean((clipped > unclipped).float(), mask)
 
 
-def value_loss(values: torch.Tensor, old_values: torch.Tensor, returns: torch.Tensor, mask: torch.Tensor,
-               clip: float = 0.2) -> torch.Tensor:
+def value_loss(
+    values: torch.Tensor, old_values: torch.Tensor, returns: torch.Tensor, mask: torch.Tensor, clip: float = 0.2
+) -> torch.Tensor:
     """0.5 * mean of max((V - R)^2, (V_clipped - R)^2), V_clipped = V_old + clip(V - V_old, -clip, clip)."""
     clipped = old_values + torch.clamp(values - old_values, -clip, clip)
     return 0.5 * _masked_mean(torch.maximum((values - returns) ** 2, (clipped - returns) ** 2), mask)
@@ -125,8 +134,8 @@ def pack(samples: Sequence[tuple[list[int], list[int]]], pad: int) -> dict[str, 
     ids = torch.full((len(samples), width), pad, dtype=torch.long)
     attn = torch.zeros((len(samples), width), dtype=torch.long)
     for i, (p, r) in enumerate(samples):
-        ids[i, :len(p) + len(r)] = torch.tensor(p + r)
-        attn[i, :len(p) + len(r)] = 1
+        ids[i, : len(p) + len(r)] = torch.tensor(p + r)
+        attn[i, : len(p) + len(r)] = 1
     starts = torch.tensor([len(p) for p, _ in samples])
     lengths = torch.tensor([len(r) for _, r in samples])
     return {"input_ids": ids, "attention_mask": attn, "starts": starts, "lengths": lengths}

@@ -11,6 +11,7 @@ A CPU config (``use_cpu: true``) with ``num_processes`` > 1 runs that many CPU p
 goes through accelerate's torchrun path, each process asks its ``Accelerator`` for the CPU): that is how the tests
 run two processes on a machine without a GPU.
 """
+
 from __future__ import annotations
 
 import json

@@ -15,6 +15,7 @@ rerun resumes there (``helpers.core.training.resumable``: the work folder is key
 processes included). The prompts and the sampling seed of step ``n`` depend only on (seed, n, process), so a
 resumed run draws what the uninterrupted one would have.
 """
+
 from __future__ import annotations
 
 import json
@@ -45,6 +46,7 @@ from .ppo import (
 
 class Single:
     """What the loop asks of an ``accelerate.Accelerator``, for one process without it."""
+
     num_processes, process_index, is_main_process = 1, 0, True
 
     def __init__(self, device: str):
@@ -72,25 +74,49 @@ class Single:
         pass
 
 
-def train_ppo(policy: str | Path, reward: str | Path, prompts: Sequence[str], out_dir: str | Path, stage,
-              settings: PPOSettings = PPOSettings(), eval_fn: Callable | None = None, key_extra: dict | None = None,
-              opts: TrainOptions | None = None, curve: dict | None = None):
+def train_ppo(
+    policy: str | Path,
+    reward: str | Path,
+    prompts: Sequence[str],
+    out_dir: str | Path,
+    stage,
+    settings: PPOSettings = PPOSettings(),
+    eval_fn: Callable | None = None,
+    key_extra: dict | None = None,
+    opts: TrainOptions | None = None,
+    curve: dict | None = None,
+):
     """PPO from the policy folder against the reward-model folder; the final policy lands in ``out_dir``.
     ``eval_fn(model)`` (local) or ``curve`` (launched: what ``curve_eval`` decodes) adds the validation
     accuracy to the history every ``stage.eval_every`` steps."""
     from .trainers import StageResult, cached_stage
 
     out_dir, opts = Path(out_dir), opts or TrainOptions()
-    key = {"stage": "ppo", "policy": str(policy), "reward": str(reward), "prompts": stable_id(list(prompts)),
-           **asdict(stage), **asdict(settings), **(key_extra or {})}
+    key = {
+        "stage": "ppo",
+        "policy": str(policy),
+        "reward": str(reward),
+        "prompts": stable_id(list(prompts)),
+        **asdict(stage),
+        **asdict(settings),
+        **(key_extra or {}),
+    }
     if opts.launcher != "local":
         key["processes"] = opts.processes()
-    if (done := cached_stage(out_dir, key)):
+    if done := cached_stage(out_dir, key):
         return done
     with resumable(out_dir, key) as work:
-        spec = {"policy": str(policy), "reward": str(reward), "prompts": list(prompts), "stage": asdict(stage),
-                "settings": asdict(settings), "work": str(work.path), "final": str(work.final),
-                "result": str(Path(work.path) / "result.json"), "curve": curve}
+        spec = {
+            "policy": str(policy),
+            "reward": str(reward),
+            "prompts": list(prompts),
+            "stage": asdict(stage),
+            "settings": asdict(settings),
+            "work": str(work.path),
+            "final": str(work.final),
+            "result": str(Path(work.path) / "result.json"),
+            "curve": curve,
+        }
         if opts.launcher == "local":
             result = run_job(spec, eval_fn=eval_fn)
         else:
@@ -119,7 +145,9 @@ def run_job(spec: dict, eval_fn: Callable | None = None, accelerator=None) -> di
     ref = AutoModelForCausalLM.from_pretrained(spec["policy"], **f32).to(device).eval()
     value = ValueModel(AutoModelForSequenceClassification.from_pretrained(spec["reward"], **f32)).to(device)
     scorer = RewardScorer(spec["reward"], device=str(device))
-    opt = torch.optim.AdamW(list(model.parameters()) + list(value.parameters()), lr=stage.learning_rate, weight_decay=0.0)
+    opt = torch.optim.AdamW(
+        list(model.parameters()) + list(value.parameters()), lr=stage.learning_rate, weight_decay=0.0
+    )
     ckpt, start, history, resumed = Path(spec["work"]) / "last.pt", 0, [], None
     if ckpt.exists():
         state = torch.load(ckpt, map_location="cpu", weights_only=False)  # load_state_dict moves it to the device
@@ -131,14 +159,19 @@ def run_job(spec: dict, eval_fn: Callable | None = None, accelerator=None) -> di
     model, value, opt = acc.prepare(model, value, opt)
     if eval_fn is None and spec.get("curve") and main:
         eval_fn = curve_eval(spec["curve"], tok)
-    evaluate = (lambda: {f"eval/{k}": v for k, v in eval_fn(acc.unwrap_model(model)).items() if v is not None}) \
-        if eval_fn and main else (lambda: {})
+    evaluate = (
+        (lambda: {f"eval/{k}": v for k, v in eval_fn(acc.unwrap_model(model)).items() if v is not None})
+        if eval_fn and main
+        else (lambda: {})
+    )
     if start == 0 and eval_fn:
         history.append({"step": 0, **evaluate()})
     prompts, size, rank = spec["prompts"], stage.batch_size, acc.process_index
     for step in range(start + 1, stage.steps + 1):
         draw = random.Random(f"ppo-prompts-{stage.seed}-{step}")  # the same global batch in every process
-        batch = [prompts[draw.randrange(len(prompts))] for _ in range(size * acc.num_processes)][rank * size:(rank + 1) * size]
+        batch = [prompts[draw.randrange(len(prompts))] for _ in range(size * acc.num_processes)][
+            rank * size : (rank + 1) * size
+        ]
         torch.manual_seed(int(stable_id("ppo-sample", stage.seed, step, rank, length=8), 16))
         row = {**ppo_step(acc, model, ref, value, scorer, tok, opt, batch, s, generate), "step": step}
         if stage.eval_every and (step % stage.eval_every == 0 or step == stage.steps):
@@ -146,8 +179,16 @@ def run_job(spec: dict, eval_fn: Callable | None = None, accelerator=None) -> di
         history.append(row)
         if stage.save_steps and step % stage.save_steps == 0 and step < stage.steps:
             if main:
-                _save(ckpt, {"policy": acc.unwrap_model(model).state_dict(), "value": acc.unwrap_model(value).state_dict(),
-                             "optimizer": opt.state_dict(), "step": step, "history": history})
+                _save(
+                    ckpt,
+                    {
+                        "policy": acc.unwrap_model(model).state_dict(),
+                        "value": acc.unwrap_model(value).state_dict(),
+                        "optimizer": opt.state_dict(),
+                        "step": step,
+                        "history": history,
+                    },
+                )
             acc.wait_for_everyone()
             _kill_hook(step)
     result = {"history": history, "processes": acc.num_processes, "resumed_from": resumed, "global_step": stage.steps}
@@ -164,6 +205,7 @@ def _kill_hook(step: int) -> None:
     """Tests of the launched path: ``HELPERS_PPO_KILL_AT_STEP=n`` ends every process right after checkpoint n
     (as a SIGKILL would, with no cleanup)."""
     import os
+
     if os.environ.get("HELPERS_PPO_KILL_AT_STEP") == str(step):
         os._exit(137)
 
@@ -179,8 +221,9 @@ def ppo_step(acc, model, ref, value, scorer, tok, opt, prompts: Sequence[str], s
     (reward, KL, losses, clip fraction)."""
     device = acc.device
     policy, critic = acc.unwrap_model(model), acc.unwrap_model(value)
-    texts, ids = generate(policy, tok, prompts, s.max_new_tokens, do_sample=True, temperature=s.temperature,
-                          return_ids=True)
+    texts, ids = generate(
+        policy, tok, prompts, s.max_new_tokens, do_sample=True, temperature=s.temperature, return_ids=True
+    )
     ids = [(p, r if r else [tok.eos_token_id]) for p, r in ids]
     batch = {k: v.to(device) for k, v in pack(ids, tok.pad_token_id).items()}
     ended = torch.tensor([r[-1] == tok.eos_token_id for _, r in ids], device=device)
@@ -214,19 +257,29 @@ def ppo_step(acc, model, ref, value, scorer, tok, opt, prompts: Sequence[str], s
             acc.clip_grad_norm_(params, 1.0)
             opt.step()
             stats += torch.stack([pg.detach(), vf.detach(), clipfrac.detach()]).float()
-            per_update.append(torch.stack([clipfrac.detach().float(), update_kl(logp.detach(), old_logp[idx][:, :T], m)]))
+            per_update.append(
+                torch.stack([clipfrac.detach().float(), update_kl(logp.detach(), old_logp[idx][:, :T], m)])
+            )
             updates += 1
     stats = acc.reduce(stats / max(1, updates), "mean")
     per_update = acc.reduce(torch.stack(per_update), "mean").tolist() if per_update else []
     raw_all, ended_all = acc.gather(raw.float()), acc.gather(ended.float())
     lengths = acc.gather(mask.sum(1).float())
     kl_sum, kl_per = acc.reduce(torch.stack([kl.sum(), mask.sum()]).float(), "sum"), acc.gather(kl.sum(1).float())
-    return {"reward": float(raw_all.mean()), "score": float(acc.gather(scores.float()).mean()),
-            "kl": float(kl_sum[0] / kl_sum[1].clamp(min=1)), "kl_per_response": float(kl_per.mean()),
-            "no_eos": float(1 - ended_all.mean()), "response_length": float(lengths.mean()),
-            "pg_loss": float(stats[0]), "vf_loss": float(stats[1]), "clipfrac": float(stats[2]), "updates": updates,
-            "clipfrac_per_update": [round(c, 6) for c, _ in per_update],
-            "policy_kl_per_update": [round(k, 8) for _, k in per_update]}
+    return {
+        "reward": float(raw_all.mean()),
+        "score": float(acc.gather(scores.float()).mean()),
+        "kl": float(kl_sum[0] / kl_sum[1].clamp(min=1)),
+        "kl_per_response": float(kl_per.mean()),
+        "no_eos": float(1 - ended_all.mean()),
+        "response_length": float(lengths.mean()),
+        "pg_loss": float(stats[0]),
+        "vf_loss": float(stats[1]),
+        "clipfrac": float(stats[2]),
+        "updates": updates,
+        "clipfrac_per_update": [round(c, 6) for c, _ in per_update],
+        "policy_kl_per_update": [round(k, 8) for _, k in per_update],
+    }
 
 
 def update_kl(logp: torch.Tensor, old_logp: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -244,16 +297,22 @@ def check_launcher(launcher: str) -> None:
     """ValueError when the launcher cannot run our PPO (sharded DeepSpeed / FSDP configs)."""
     cfg = accelerate_settings(launcher)
     if cfg.get("distributed_type") in ("DEEPSPEED", "FSDP"):
-        raise ValueError(f"{launcher}: our PPO is data parallel (each process generates with the whole policy); "
-                         "use accelerate-ddp on GPUs (or a CPU config), not a sharded DeepSpeed / FSDP one")
+        raise ValueError(
+            f"{launcher}: our PPO is data parallel (each process generates with the whole policy); "
+            "use accelerate-ddp on GPUs (or a CPU config), not a sharded DeepSpeed / FSDP one"
+        )
 
 
 def launch(spec: dict, opts: TrainOptions, timeout: float | None = None) -> dict:
     """Run the PPO job ``spec`` under ``accelerate launch``, wait, return the main process's result."""
     check_launcher(opts.launcher)
     spec = {**spec, "use_cpu": bool(accelerate_settings(opts.launcher).get("use_cpu"))}
-    return run_launched(spec, lambda spec_path: launch_command(spec_path, opts, JOB_MODULE),
-                        f"accelerate launch of PPO ({opts.launcher})", timeout)
+    return run_launched(
+        spec,
+        lambda spec_path: launch_command(spec_path, opts, JOB_MODULE),
+        f"accelerate launch of PPO ({opts.launcher})",
+        timeout,
+    )
 
 
 def curve_eval(curve: dict, tok):
@@ -262,7 +321,9 @@ def curve_eval(curve: dict, tok):
     if curve["kind"] == "quick":
         from .evaluate import by_category, evaluate_tasks
         from .tasks import Task
+
         tasks = [Task(**t) for t in curve["tasks"]]
         return lambda model: by_category(evaluate_tasks(model, tok, tasks))
     from .hub_eval import english_curve
+
     return lambda model: english_curve(model, tok, curve["tasks"])

@@ -18,6 +18,7 @@ binarisation); prompts whose candidates all score the same give none. ``label_co
 the chosen answer really is better by the checker's primary criterion (or aspect mean on ties), so the
 label quality of every data set can be measured.
 """
+
 from __future__ import annotations
 
 import random
@@ -45,8 +46,13 @@ def true_quality(task: Task, response: str) -> tuple[int, float]:
     return int(g["correct"]), aspect_mean(g)
 
 
-def label_pairs(tasks: Sequence[Task], candidates: dict[str, Sequence[str]], labeller: str, rng: random.Random,
-                source: str = "on-policy") -> list[dict]:
+def label_pairs(
+    tasks: Sequence[Task],
+    candidates: dict[str, Sequence[str]],
+    labeller: str,
+    rng: random.Random,
+    source: str = "on-policy",
+) -> list[dict]:
     """One (chosen, rejected) pair per prompt whose candidates the labeller does not rate all alike."""
     if labeller not in LABELLERS:
         raise ValueError(f"labeller must be one of {LABELLERS}, not {labeller!r}")
@@ -56,8 +62,9 @@ def label_pairs(tasks: Sequence[Task], candidates: dict[str, Sequence[str]], lab
         if len(cands) < 2:
             continue
         longest = max(len(c.split()) for c in cands)
-        scores = [aspect_mean(grade(task, c)) if labeller == "fine" else overall_rating(task, c, longest, rng)
-                  for c in cands]
+        scores = [
+            aspect_mean(grade(task, c)) if labeller == "fine" else overall_rating(task, c, longest, rng) for c in cands
+        ]
         top = max(scores)
         worse = [i for i, s in enumerate(scores) if s < top]
         if not worse:
@@ -68,20 +75,42 @@ def label_pairs(tasks: Sequence[Task], candidates: dict[str, Sequence[str]], lab
     return pairs
 
 
-def make_pair(task: Task, chosen: str, rejected: str, source: str, labeller: str, chosen_score: float | None = None,
-              rejected_score: float | None = None) -> dict:
+def make_pair(
+    task: Task,
+    chosen: str,
+    rejected: str,
+    source: str,
+    labeller: str,
+    chosen_score: float | None = None,
+    rejected_score: float | None = None,
+) -> dict:
     qc, qr = true_quality(task, chosen), true_quality(task, rejected)
-    return {"id": f"{task.id}-{source}-{labeller}", "task_id": task.id, "category": task.category,
-            "tricky": task.tricky, "prompt": task.prompt, "chosen": chosen, "rejected": rejected,
-            "chosen_score": chosen_score, "rejected_score": rejected_score, "source": source, "labeller": labeller,
-            "chosen_quality": list(qc), "rejected_quality": list(qr), "flipped": False, "label_correct": qc > qr}
+    return {
+        "id": f"{task.id}-{source}-{labeller}",
+        "task_id": task.id,
+        "category": task.category,
+        "tricky": task.tricky,
+        "prompt": task.prompt,
+        "chosen": chosen,
+        "rejected": rejected,
+        "chosen_score": chosen_score,
+        "rejected_score": rejected_score,
+        "source": source,
+        "labeller": labeller,
+        "chosen_quality": list(qc),
+        "rejected_quality": list(qr),
+        "flipped": False,
+        "label_correct": qc > qr,
+    }
 
 
 def off_policy_pairs(world: World, tasks: Sequence[Task], rng: random.Random) -> list[dict]:
     """Pairs written by another model (its own words, never sampled from the policy): a correct answer
     against the same prompt's typical mistake."""
-    return [make_pair(t, world.gold(t, "other"), world.flawed(t, rng, "other"), "off-policy", "fine", 1.0, 0.0)
-            for t in tasks]
+    return [
+        make_pair(t, world.gold(t, "other"), world.flawed(t, rng, "other"), "off-policy", "fine", 1.0, 0.0)
+        for t in tasks
+    ]
 
 
 def inject_noise(pairs: Iterable[dict], rate: float, rng: random.Random) -> list[dict]:
@@ -91,7 +120,11 @@ def inject_noise(pairs: Iterable[dict], rate: float, rng: random.Random) -> list
         raise ValueError(f"label noise must be in [0, 1], got {rate}")
     for i in rng.sample(range(len(pairs)), round(rate * len(pairs))):
         p = pairs[i]
-        for a, b in (("chosen", "rejected"), ("chosen_score", "rejected_score"), ("chosen_quality", "rejected_quality")):
+        for a, b in (
+            ("chosen", "rejected"),
+            ("chosen_score", "rejected_score"),
+            ("chosen_quality", "rejected_quality"),
+        ):
             if a in p or b in p:
                 p[a], p[b] = p.get(b), p.get(a)
         p["flipped"] = True
@@ -115,6 +148,11 @@ def label_accuracy(pairs: Sequence[dict]) -> float | None:
 
 def to_trl(pairs: Sequence[dict]) -> list[dict]:
     """TRL's conversational preference format (prompt / chosen / rejected message lists)."""
-    return [{"prompt": [{"role": "user", "content": p["prompt"]}],
-             "chosen": [{"role": "assistant", "content": p["chosen"]}],
-             "rejected": [{"role": "assistant", "content": p["rejected"]}]} for p in pairs]
+    return [
+        {
+            "prompt": [{"role": "user", "content": p["prompt"]}],
+            "chosen": [{"role": "assistant", "content": p["chosen"]}],
+            "rejected": [{"role": "assistant", "content": p["rejected"]}],
+        }
+        for p in pairs
+    ]

@@ -8,6 +8,7 @@ Everything is cached in the run folder by its inputs: the SFT policy (``models/s
 per seed (``data/candidates_<key>_s<seed>.jsonl``, keyed by the SFT policy and the sampling settings), reward models (``models/rm-*``), and each row's policy
 (``models/<row>-s<seed>``); a killed stage resumes from its last checkpoint (``helpers.core.training``).
 """
+
 from __future__ import annotations
 
 import random
@@ -36,7 +37,9 @@ class QuickSettings:
     sample_temperature: float = 0.7
     extra_prompts: int = 256
     n_eval: int = 48  # per category
-    n_heldout: int = 0  # per category: prompts whose SFT samples make the RMs' held-out pairs (0: the evaluation prompts)
+    n_heldout: int = (
+        0  # per category: prompts whose SFT samples make the RMs' held-out pairs (0: the evaluation prompts)
+    )
     n_dev: int = 32  # per category: the development prompts hyperparameters are chosen on (tools/tune_tulu.py)
     n_curve: int = 8  # per category, decoded every eval_every steps for the training curves
 
@@ -64,10 +67,18 @@ class QuickWorld(BaseWorld):
     def prepare(self) -> StageResult:
         """The tokenizer and the SFT policy (trained once per settings, then reused)."""
         from .toy_model import word_tokenizer
+
         self.tok = word_tokenizer(self.world.vocabulary())
         rows = self.sft_rows()
-        self.sft = train_sft(self.s.policy, rows, self.root / "models" / "sft", self.s.sft, tok=self.tok,
-                             eval_fn=self.curve_eval, data_id=stable_id(rows))
+        self.sft = train_sft(
+            self.s.policy,
+            rows,
+            self.root / "models" / "sft",
+            self.s.sft,
+            tok=self.tok,
+            eval_fn=self.curve_eval,
+            data_id=stable_id(rows),
+        )
         return self.sft
 
     @property
@@ -80,18 +91,31 @@ class QuickWorld(BaseWorld):
         if init.startswith("sft:"):
             preset = init.split(":", 1)[1]
             rows = self.sft_rows()
-            return train_sft(preset, rows, self.root / "models" / f"sft-{preset.split(':')[-1]}", self.s.sft,
-                             tok=self.tok, data_id=stable_id(rows)).folder
+            return train_sft(
+                preset,
+                rows,
+                self.root / "models" / f"sft-{preset.split(':')[-1]}",
+                self.s.sft,
+                tok=self.tok,
+                data_id=stable_id(rows),
+            ).folder
         return super().reward_init(init)
 
     def fingerprint(self) -> dict:
-        return {"settings": asdict(self.s), "train": asdict(self.train), "eval": stable_id([t.id for t in self.eval_tasks])}
+        return {
+            "settings": asdict(self.s),
+            "train": asdict(self.train),
+            "eval": stable_id([t.id for t in self.eval_tasks]),
+        }
 
     def world_fingerprint(self) -> dict:
         """The world without its preference-learning settings (the SFT start, data and prompt splits)."""
         settings = {k: v for k, v in asdict(self.s).items() if k != "n_heldout"}  # RM held-out pairs: not the world
-        return {"settings": settings, "eval": stable_id([t.id for t in self.eval_tasks]),
-                "dev": stable_id([t.id for t in self.dev_tasks])}
+        return {
+            "settings": settings,
+            "eval": stable_id([t.id for t in self.eval_tasks]),
+            "dev": stable_id([t.id for t in self.dev_tasks]),
+        }
 
     # --------------------------------------------------------------------------------- evaluation
     def evaluate(self, folder, split: str = "eval") -> list[dict]:
@@ -118,8 +142,15 @@ class QuickWorld(BaseWorld):
         todo = [t for t in tasks if t.id not in store]
         if todo:
             model, tok = _load(str(self.sft_dir))
-            samples = generate(model, tok, [t.prompt for t in todo], do_sample=True, temperature=self.s.sample_temperature,
-                               num_return_sequences=self.s.samples_per_prompt, seed=seed)
+            samples = generate(
+                model,
+                tok,
+                [t.prompt for t in todo],
+                do_sample=True,
+                temperature=self.s.sample_temperature,
+                num_return_sequences=self.s.samples_per_prompt,
+                seed=seed,
+            )
             store.extend({"id": t.id, "samples": s} for t, s in zip(todo, samples))
         return {t.id: store.get(t.id)["samples"] for t in tasks}
 
@@ -133,8 +164,10 @@ class QuickWorld(BaseWorld):
         rng = random.Random(f"pairs-{seed}-{spec}")
         tasks = self.pref_tasks(seed)
         if spec.source == "on-policy":  # every labeller labels the same prompts: equal data size (fine vs overall)
-            labelled = {lab: pf.label_pairs(tasks, self.candidates(seed), lab, random.Random(f"labels-{seed}-{lab}"))
-                        for lab in pf.LABELLERS}
+            labelled = {
+                lab: pf.label_pairs(tasks, self.candidates(seed), lab, random.Random(f"labels-{seed}-{lab}"))
+                for lab in pf.LABELLERS
+            }
             pairs = same_prompts(labelled)[spec.labeller]
         elif spec.source == "off-policy":
             pairs = pf.off_policy_pairs(self.world, tasks, rng)
@@ -151,8 +184,15 @@ class QuickWorld(BaseWorld):
         todo = [t for t in tasks if t.id not in store]
         if todo:
             model, tok = _load(str(self.sft_dir))
-            samples = generate(model, tok, [t.prompt for t in todo], do_sample=True, temperature=self.s.sample_temperature,
-                               num_return_sequences=self.s.samples_per_prompt, seed=10_000 + seed)
+            samples = generate(
+                model,
+                tok,
+                [t.prompt for t in todo],
+                do_sample=True,
+                temperature=self.s.sample_temperature,
+                num_return_sequences=self.s.samples_per_prompt,
+                seed=10_000 + seed,
+            )
             store.extend({"id": t.id, "samples": s} for t, s in zip(todo, samples))
         cands = {t.id: store.get(t.id)["samples"] for t in tasks}
         return pf.label_pairs(tasks, cands, "fine", random.Random(f"heldout-{seed}"), source="held-out")
@@ -168,7 +208,7 @@ class QuickWorld(BaseWorld):
             return base
         if which == "in-domain":  # targeted: more of the hardest reasoning prompts
             extra = [t for t in self.world.tasks("reasoning", 4 * self.s.extra_prompts, seed=2000 + seed) if t.tricky]
-            return base + [t.prompt for t in extra[:self.s.extra_prompts]]
+            return base + [t.prompt for t in extra[: self.s.extra_prompts]]
         if which == "out-of-domain":
             return base + [t.prompt for t in self.world.ood_tasks(self.s.extra_prompts, seed)]
         raise ValueError(f"unknown prompt set {which!r} (none, in-domain, out-of-domain)")
@@ -178,6 +218,7 @@ def same_prompts(labelled: dict[str, list[dict]]) -> dict[str, list[dict]]:
     """Each labeller's pairs cut to the prompts every labeller gave a pair for, as many times as each gave one (a
     prompt drawn twice counts twice): equal data size on the same prompts, only the labels differ."""
     from collections import Counter
+
     counts = [Counter(p["task_id"] for p in ps) for ps in labelled.values()]
     keep = {tid: min(c[tid] for c in counts) for tid in counts[0]}
     out = {}
@@ -194,5 +235,6 @@ def same_prompts(labelled: dict[str, list[dict]]) -> dict[str, list[dict]]:
 def _load(folder: str):
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
+
     hf_logging.disable_progress_bar()
     return AutoModelForCausalLM.from_pretrained(folder).eval(), AutoTokenizer.from_pretrained(folder)

@@ -8,6 +8,7 @@
 The text scored is the chat template of the (user, assistant) exchange, exactly what ``RewardTrainer``
 trained on.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -29,15 +30,21 @@ class RewardScorer:
         self.batch_size = batch_size
 
     def texts(self, prompts: Sequence[str], responses: Sequence[str]) -> list[str]:
-        return [self.tok.apply_chat_template([{"role": "user", "content": p}, {"role": "assistant", "content": r}],
-                                             tokenize=False) for p, r in zip(prompts, responses)]
+        return [
+            self.tok.apply_chat_template(
+                [{"role": "user", "content": p}, {"role": "assistant", "content": r}], tokenize=False
+            )
+            for p, r in zip(prompts, responses)
+        ]
 
     def score(self, prompts: Sequence[str], responses: Sequence[str]) -> list[float]:
         import torch
+
         texts, out = self.texts(prompts, responses), []
         for start in range(0, len(texts), self.batch_size):
-            enc = self.tok(texts[start:start + self.batch_size], return_tensors="pt", padding=True,
-                           add_special_tokens=False).to(self.device)
+            enc = self.tok(
+                texts[start : start + self.batch_size], return_tensors="pt", padding=True, add_special_tokens=False
+            ).to(self.device)
             with torch.no_grad():
                 out += self.model(**enc).logits[:, 0].float().tolist()
         return out
@@ -53,8 +60,10 @@ class RewardScorer:
 
     def trl_reward(self):
         """A reward function with TRL's signature (conversational prompts and completions)."""
+
         def rm(prompts, completions, **_):
             text = lambda m: m if isinstance(m, str) else m[-1]["content"]  # noqa: E731
             return self.score([text(p) for p in prompts], [text(c) for c in completions])
+
         rm.__name__ = f"rm:{Path(self.folder).name}"
         return rm

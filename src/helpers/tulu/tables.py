@@ -16,6 +16,7 @@ construction), and two aspects whose effect CIs overlap are tied too (``core.sta
 worst configuration or largest category names every tied member, and a finding "mainly on X" is not reproduced
 when X is tied with another category.
 """
+
 from __future__ import annotations
 
 import random
@@ -57,6 +58,7 @@ def delta_matrix(row: Row, results: dict, sft: Sequence[dict], seeds: Sequence[i
 
 def _stat(values: np.ndarray, cats: np.ndarray, categories: Sequence[str] | None, rng: random.Random):
     """The bootstrap statistic: resample seeds, then the mean (per category, averaged, when ``categories``)."""
+
     def stat(idx: list[int]) -> float:
         seeds = [rng.randrange(values.shape[0]) for _ in range(values.shape[0])]
         sub, sub_cats = values[np.ix_(seeds, idx)], cats[idx]
@@ -64,11 +66,13 @@ def _stat(values: np.ndarray, cats: np.ndarray, categories: Sequence[str] | None
             return float(sub.mean())
         means = [sub[:, sub_cats == c].mean() for c in categories if (sub_cats == c).any()]
         return float(np.mean(means)) if means else float("nan")
+
     return stat
 
 
-def mean_ci(values: np.ndarray, cats: Sequence[str], categories: Sequence[str] | None = None, rounds: int = 1000,
-            seed: int = 0) -> tuple[float, float, float]:
+def mean_ci(
+    values: np.ndarray, cats: Sequence[str], categories: Sequence[str] | None = None, rounds: int = 1000, seed: int = 0
+) -> tuple[float, float, float]:
     """(point, low, high): the mean of ``values`` [seeds, prompts] (or the mean of per-category means) with a
     two-level percentile bootstrap CI over prompts and seeds."""
     cats = np.asarray(cats)
@@ -76,8 +80,9 @@ def mean_ci(values: np.ndarray, cats: Sequence[str], categories: Sequence[str] |
         point = float(np.mean([values[:, cats == c].mean() for c in categories if (cats == c).any()]))
     else:
         point = float(values.mean())
-    lo, hi = bootstrap_ci(list(range(values.shape[1])), _stat(values, cats, categories, random.Random(seed)),
-                          rounds=rounds, seed=seed)
+    lo, hi = bootstrap_ci(
+        list(range(values.shape[1])), _stat(values, cats, categories, random.Random(seed)), rounds=rounds, seed=seed
+    )
     return point, lo, hi
 
 
@@ -90,15 +95,29 @@ def cell(values: np.ndarray, cats: Sequence[str], column: str, categories: Seque
     return {"delta": d, "low": lo, "high": hi}
 
 
-def delta_table(rows: Sequence[Row], results: dict, sft: Sequence[dict], categories: Sequence[str],
-                seeds: Sequence[int], rounds: int = 1000) -> list[dict[str, Any]]:
+def delta_table(
+    rows: Sequence[Row],
+    results: dict,
+    sft: Sequence[dict],
+    categories: Sequence[str],
+    seeds: Sequence[int],
+    rounds: int = 1000,
+) -> list[dict[str, Any]]:
     """One record per (row, column): aspect, configuration, column, delta, low, high; columns = categories + average."""
     out = []
     for row in rows:
         values, cats = delta_matrix(row, results, sft, seeds)
         for column in [*categories, "average"]:
-            out.append({"aspect": row.aspect, "configuration": row.label, "reference": row.reference,
-                        "slug": row.slug, "column": column, **cell(values, cats, column, categories, rounds)})
+            out.append(
+                {
+                    "aspect": row.aspect,
+                    "configuration": row.label,
+                    "reference": row.reference,
+                    "slug": row.slug,
+                    "column": column,
+                    **cell(values, cats, column, categories, rounds),
+                }
+            )
     return out
 
 
@@ -109,15 +128,25 @@ def format_cell(d: float, lo: float, hi: float) -> str:
 def wide(table: Sequence[dict]) -> Any:
     """The paper's layout: rows = configurations (grouped by aspect), columns = categories + average."""
     import pandas as pd
+
     df = pd.DataFrame(table)
     df["cell"] = [format_cell(d, lo, hi) for d, lo, hi in zip(df.delta, df.low, df.high)]
     order = list(dict.fromkeys(df.column))
-    out = df.pivot_table(index=["aspect", "configuration"], columns="column", values="cell", aggfunc="first", sort=False)
+    out = df.pivot_table(
+        index=["aspect", "configuration"], columns="column", values="cell", aggfunc="first", sort=False
+    )
     return out[order]
 
 
-def difference(a: Row, b: Row, results: dict, sft: Sequence[dict], categories: Sequence[str], seeds: Sequence[int],
-               rounds: int = 1000) -> dict[str, dict]:
+def difference(
+    a: Row,
+    b: Row,
+    results: dict,
+    sft: Sequence[dict],
+    categories: Sequence[str],
+    seeds: Sequence[int],
+    rounds: int = 1000,
+) -> dict[str, dict]:
     """Row ``a`` minus row ``b`` per column (paired by seed and prompt), with CIs."""
     va, cats = delta_matrix(a, results, sft, seeds)
     vb, _ = delta_matrix(b, results, sft, seeds)
@@ -134,8 +163,14 @@ def ranked(row: Row) -> bool:
     return row.reference or not row.kind or row.kind == RANKED_KIND.get(row.aspect, row.kind)
 
 
-def aspect_ranking(rows: Sequence[Row], results: dict, sft: Sequence[dict], categories: Sequence[str],
-                   seeds: Sequence[int], rounds: int = 1000) -> list[dict[str, Any]]:
+def aspect_ranking(
+    rows: Sequence[Row],
+    results: dict,
+    sft: Sequence[dict],
+    categories: Sequence[str],
+    seeds: Sequence[int],
+    rounds: int = 1000,
+) -> list[dict[str, Any]]:
     """Each aspect's largest effect: the spread of the average score between its best and worst configuration
     (their paired difference with a CI), and the category where its configurations differ most; largest effect
     first, equal effects by aspect name (never by the paper's order), the same whatever the order of ``rows``.
@@ -144,10 +179,12 @@ def aspect_ranking(rows: Sequence[Row], results: dict, sft: Sequence[dict], cate
     (joined by " = "; ``*_ties`` counts the others), and ``ties`` / ``tied_with`` say which other aspects this
     one cannot be ordered against (equal effects or overlapping CIs). ``equal_effect_with`` keeps the equal ones."""
     import pandas as pd
+
     out = []
     for aspect in ASPECTS:
-        members = sorted({r.slug: r for r in rows if r.aspect == aspect and ranked(r)}.values(),
-                         key=lambda r: (r.label, r.slug))
+        members = sorted(
+            {r.slug: r for r in rows if r.aspect == aspect and ranked(r)}.values(), key=lambda r: (r.label, r.slug)
+        )
         if len(members) < 2:
             continue
         per_cat = {}
@@ -163,13 +200,27 @@ def aspect_ranking(rows: Sequence[Row], results: dict, sft: Sequence[dict], cate
         diff = difference(best, worst, results, sft, categories, seeds, rounds)
         spreads = {c: max(v[c] for v in per_cat.values()) - min(v[c] for v in per_cat.values()) for c in categories}
         top_all = tops(spreads)
-        out.append({"aspect": aspect, "effect": diff["average"]["delta"], "low": diff["average"]["low"],
-                    "high": diff["average"]["high"], "best": " = ".join(best_all), "best_ties": len(best_all) - 1,
-                    "worst": " = ".join(worst_all), "worst_ties": len(worst_all) - 1,
-                    "largest_category": " = ".join(top_all), "largest_category_ties": len(top_all) - 1,
-                    "largest_category_spread": spreads[top_all[0]], "n_configurations": len(members),
-                    **{k: v for k, v in gate(diff["average"]["low"], diff["average"]["high"], aspect).items()
-                       if k in ("mde", "paper_effect", "testable")}})
+        out.append(
+            {
+                "aspect": aspect,
+                "effect": diff["average"]["delta"],
+                "low": diff["average"]["low"],
+                "high": diff["average"]["high"],
+                "best": " = ".join(best_all),
+                "best_ties": len(best_all) - 1,
+                "worst": " = ".join(worst_all),
+                "worst_ties": len(worst_all) - 1,
+                "largest_category": " = ".join(top_all),
+                "largest_category_ties": len(top_all) - 1,
+                "largest_category_spread": spreads[top_all[0]],
+                "n_configurations": len(members),
+                **{
+                    k: v
+                    for k, v in gate(diff["average"]["low"], diff["average"]["high"], aspect).items()
+                    if k in ("mde", "paper_effect", "testable")
+                },
+            }
+        )
     if not out:
         return out
     table = pd.DataFrame(out)
@@ -181,8 +232,9 @@ def aspect_ranking(rows: Sequence[Row], results: dict, sft: Sequence[dict], cate
     for aspect, n in zip(order.aspect, order.ties):
         others = [b if a == aspect else a for a, b in pairs if aspect in (a, b)]
         same = [b if a == aspect else a for a, b in equal if aspect in (a, b)]
-        ranked_out.append({**by_aspect[aspect], "ties": int(n), "tied_with": ", ".join(others),
-                           "equal_effect_with": ", ".join(same)})
+        ranked_out.append(
+            {**by_aspect[aspect], "ties": int(n), "tied_with": ", ".join(others), "equal_effect_with": ", ".join(same)}
+        )
     return ranked_out
 
 
@@ -194,6 +246,7 @@ def ranking_ties(ranking: Sequence[dict]) -> dict[str, Any]:
     pairs = equal = []
     if table:
         import pandas as pd
+
         df = pd.DataFrame(table)
         pairs = tied_pairs(df, "effect", name="aspect", low="low", high="high", decimals=DECIMALS)
         equal = tied_pairs(df, "effect", name="aspect", decimals=DECIMALS)
@@ -203,21 +256,30 @@ def ranking_ties(ranking: Sequence[dict]) -> dict[str, Any]:
         if r.get("best_ties") and n and r["best_ties"] + 1 == n:
             within.append(f"all {n} {a} configurations score the same average")
         else:
-            within += [f"the {w} {a} configuration is tied ({r[k]})" for k, w in (("best", "best"), ("worst", "worst"))
-                       if r.get(f"{k}_ties")]
+            within += [
+                f"the {w} {a} configuration is tied ({r[k]})"
+                for k, w in (("best", "best"), ("worst", "worst"))
+                if r.get(f"{k}_ties")
+            ]
         if r.get("largest_category_ties"):
             within.append(f"the largest {a} category is tied ({r['largest_category']})")
     n_pairs = len(ranking) * (len(ranking) - 1) // 2
     parts = []
     if pairs:
-        parts.append(f"{len(pairs)} of {n_pairs} aspect pair{'s' if n_pairs > 1 else ''} cannot be "
-                     "ordered by their effect (= equal effects, ~ overlapping 95% CIs): "
-                     + ", ".join(f"{a} {'=' if (a, b) in equal else '~'} {b}" for a, b in pairs))
+        parts.append(
+            f"{len(pairs)} of {n_pairs} aspect pair{'s' if n_pairs > 1 else ''} cannot be "
+            "ordered by their effect (= equal effects, ~ overlapping 95% CIs): "
+            + ", ".join(f"{a} {'=' if (a, b) in equal else '~'} {b}" for a, b in pairs)
+        )
     parts += within
-    return {"aspect_ranking_ties": len(pairs), "aspect_ranking_equal_effects": len(equal),
-            "tied_pairs": [list(p) for p in pairs], "equal_pairs": [list(p) for p in equal],
-            "tied_within_aspects": within,
-            "sentence": ("Ties: " + "; ".join(parts) + ".") if parts else None}
+    return {
+        "aspect_ranking_ties": len(pairs),
+        "aspect_ranking_equal_effects": len(equal),
+        "tied_pairs": [list(p) for p in pairs],
+        "equal_pairs": [list(p) for p in equal],
+        "tied_within_aspects": within,
+        "sentence": ("Ties: " + "; ".join(parts) + ".") if parts else None,
+    }
 
 
 def findings_lines(checked: Sequence[dict], ranking: Sequence[dict]) -> list[str]:
@@ -235,7 +297,7 @@ def findings_lines(checked: Sequence[dict], ranking: Sequence[dict]) -> list[str
 
 
 def order_text(ranking: Sequence[dict], points: bool = True) -> str:
-    """"data (12.0 points) > algorithm (3.0 points) = prompts (3.0 points)": equal effects joined by "=", not ">"."""
+    """ "data (12.0 points) > algorithm (3.0 points) = prompts (3.0 points)": equal effects joined by "=", not ">"."""
     text = ""
     for i, r in enumerate(ranking):
         if i:
@@ -256,8 +318,15 @@ def _status(d: dict) -> str:
     return "inconclusive (the CI includes 0)"
 
 
-def paper_findings(rows: Sequence[Row], results: dict, sft: Sequence[dict], categories: Sequence[str],
-                   seeds: Sequence[int], ranking: Sequence[dict], rounds: int = 1000) -> list[dict[str, Any]]:
+def paper_findings(
+    rows: Sequence[Row],
+    results: dict,
+    sft: Sequence[dict],
+    categories: Sequence[str],
+    seeds: Sequence[int],
+    ranking: Sequence[dict],
+    rounds: int = 1000,
+) -> list[dict[str, Any]]:
     """The paper's findings this grid can test, each with a computed status and the numbers behind it.
 
     A tie is never read in the paper's favour: the aspect order is *reproduced* only when the effects follow the
@@ -275,14 +344,20 @@ def paper_findings(rows: Sequence[Row], results: dict, sft: Sequence[dict], cate
         ties = ranking_ties(ranking)
         equal, n_tied = ties["equal_pairs"], ties["aspect_ranking_ties"]
         # the paper's order is one way to read this ranking when no aspect pair runs against it
-        consistent = all(round(effect[a], DECIMALS) >= round(effect[b], DECIMALS)
-                         for i, a in enumerate(paper) for b in paper[i + 1:])
+        consistent = all(
+            round(effect[a], DECIMALS) >= round(effect[b], DECIMALS)
+            for i, a in enumerate(paper)
+            for b in paper[i + 1 :]
+        )
         top_alone = order[0] == paper[0] and not ranking[0].get("equal_effect_with")
         if all(r["effect"] == 0 for r in ranking):
             status = "not testable (no configuration changed any answer)"
         elif consistent and equal:
-            status = ("tied (equal effects: " + ", ".join(f"{a} = {b}" for a, b in equal)
-                      + "; the order matches the paper's only up to the ties)")
+            status = (
+                "tied (equal effects: "
+                + ", ".join(f"{a} = {b}" for a, b in equal)
+                + "; the order matches the paper's only up to the ties)"
+            )
         elif consistent and n_tied:
             status = "tied within CIs (the point estimates follow the paper's order; overlapping CIs do not resolve it)"
         elif consistent:
@@ -293,20 +368,32 @@ def paper_findings(rows: Sequence[Row], results: dict, sft: Sequence[dict], cate
         unresolved = [r for r in ranking if not r.get("testable", True)]
         status_ungated = status
         if unresolved:
-            status = ("untestable here: the minimum detectable effect exceeds the paper's effect for "
-                      + ", ".join(f"{r['aspect']} ({100 * r['mde']:.1f} > {100 * r['paper_effect']:.1f} points)"
-                                  for r in unresolved))
-        out.append({"finding": "aspect order: data > algorithm > reward model > prompts", "status": status,
-                    "testable": not unresolved, **({"status_ungated": status_ungated} if unresolved else {}),
-                    "point_estimate_agrees": consistent and not equal and not all(r["effect"] == 0 for r in ranking),
-                    "ties": n_tied,
-                    "detail": "this world: " + " ".join(
-                        (("= " if _eq(r["effect"], ranking[i - 1]["effect"]) else "> ") if i else "")
-                        + f"{r['aspect']} ({100 * r['effect']:.1f} [{100 * r['low']:.1f}, {100 * r['high']:.1f}])"
-                        for i, r in enumerate(ranking))
-                    + f"; Kendall tau-b with the paper's order {tau:.2f}"
-                    + (f"; {n_tied} of {pairs} aspect pairs tied (equal effects or overlapping CIs), so the CIs do not "
-                       "resolve the order" if n_tied else "")})
+            status = "untestable here: the minimum detectable effect exceeds the paper's effect for " + ", ".join(
+                f"{r['aspect']} ({100 * r['mde']:.1f} > {100 * r['paper_effect']:.1f} points)" for r in unresolved
+            )
+        out.append(
+            {
+                "finding": "aspect order: data > algorithm > reward model > prompts",
+                "status": status,
+                "testable": not unresolved,
+                **({"status_ungated": status_ungated} if unresolved else {}),
+                "point_estimate_agrees": consistent and not equal and not all(r["effect"] == 0 for r in ranking),
+                "ties": n_tied,
+                "detail": "this world: "
+                + " ".join(
+                    (("= " if _eq(r["effect"], ranking[i - 1]["effect"]) else "> ") if i else "")
+                    + f"{r['aspect']} ({100 * r['effect']:.1f} [{100 * r['low']:.1f}, {100 * r['high']:.1f}])"
+                    for i, r in enumerate(ranking)
+                )
+                + f"; Kendall tau-b with the paper's order {tau:.2f}"
+                + (
+                    f"; {n_tied} of {pairs} aspect pairs tied (equal effects or overlapping CIs), so the CIs do not "
+                    "resolve the order"
+                    if n_tied
+                    else ""
+                ),
+            }
+        )
     dpo = _row(rows, "algorithm", lambda r: r.algorithm == "dpo")
     ppo = _row(rows, "algorithm", lambda r: r.algorithm == "ppo")
     if dpo and ppo:
@@ -316,23 +403,54 @@ def paper_findings(rows: Sequence[Row], results: dict, sft: Sequence[dict], cate
         mainly = top_all == ["reasoning"]
         status = _status(d["average"])
         if status == "reproduced" and not mainly:
-            status = ("partly reproduced (PPO wins, but reasoning is tied with " + ", ".join(c for c in top_all if c != "reasoning")
-                      + ")" if "reasoning" in top_all else "partly reproduced (PPO wins, but most on " + top + ")")
+            status = (
+                "partly reproduced (PPO wins, but reasoning is tied with "
+                + ", ".join(c for c in top_all if c != "reasoning")
+                + ")"
+                if "reasoning" in top_all
+                else "partly reproduced (PPO wins, but most on " + top + ")"
+            )
         tie_note = f"; largest on {top} (tied)" if len(top_all) > 1 else ""
-        out.append(gated({"finding": "PPO beats DPO, mainly on reasoning", "status": status,
+        out.append(
+            gated(
+                {
+                    "finding": "PPO beats DPO, mainly on reasoning",
+                    "status": status,
                     "point_estimate_agrees": d["average"]["delta"] > 0 and mainly,
                     "ties": len(top_all) - 1,
                     "detail": (f"PPO - DPO: average {pct(d['average'])}, reasoning {pct(d['reasoning'])}" + tie_note)
-                    if "reasoning" in d else f"PPO - DPO: average {pct(d['average'])}; largest on {top}",
-                    **({"mde_reasoning": gate(d["reasoning"]["low"], d["reasoning"]["high"], "ppo_vs_dpo_reasoning")["mde"]}
-                       if "reasoning" in d else {})}, d["average"], "ppo_vs_dpo_average"))
+                    if "reasoning" in d
+                    else f"PPO - DPO: average {pct(d['average'])}; largest on {top}",
+                    **(
+                        {
+                            "mde_reasoning": gate(
+                                d["reasoning"]["low"], d["reasoning"]["high"], "ppo_vs_dpo_reasoning"
+                            )["mde"]
+                        }
+                        if "reasoning" in d
+                        else {}
+                    ),
+                },
+                d["average"],
+                "ppo_vs_dpo_average",
+            )
+        )
     fine = _row(rows, "data", lambda r: r.reference)
     overall = _row(rows, "data", lambda r: r.data.labeller == "overall")
     if fine and overall:
         d = difference(fine, overall, results, sft, categories, seeds, rounds)["average"]
-        out.append(gated({"finding": "fine-grained mean-of-aspects labels beat a single overall rating (UltraFeedback)",
-                           "status": _status(d), "point_estimate_agrees": d["delta"] > 0,
-                           "detail": f"fine - overall: average {pct(d)}"}, d, "fine_vs_overall"))
+        out.append(
+            gated(
+                {
+                    "finding": "fine-grained mean-of-aspects labels beat a single overall rating (UltraFeedback)",
+                    "status": _status(d),
+                    "point_estimate_agrees": d["delta"] > 0,
+                    "detail": f"fine - overall: average {pct(d)}",
+                },
+                d,
+                "fine_vs_overall",
+            )
+        )
     rm_rows = [r for r in rows if r.aspect == "reward model" and r.rm and r.rm.data == r.data]
     if len(rm_rows) >= 2 and "reasoning" in categories:
         big, small = rm_rows[0], rm_rows[1]  # the reference RM is the first (largest) size
@@ -342,21 +460,41 @@ def paper_findings(rows: Sequence[Row], results: dict, sft: Sequence[dict], cate
         if status == "reproduced" and "reasoning" not in top_all:
             status = "partly reproduced (helps reasoning, but helps another category more)"
         elif status == "reproduced" and len(top_all) > 1:
-            status = "partly reproduced (helps reasoning, tied with " + ", ".join(c for c in top_all if c != "reasoning") + ")"
-        out.append(gated({"finding": "a larger reward model helps PPO most on reasoning, marginally elsewhere", "status": status,
+            status = (
+                "partly reproduced (helps reasoning, tied with "
+                + ", ".join(c for c in top_all if c != "reasoning")
+                + ")"
+            )
+        out.append(
+            gated(
+                {
+                    "finding": "a larger reward model helps PPO most on reasoning, marginally elsewhere",
+                    "status": status,
                     "point_estimate_agrees": d["reasoning"]["delta"] > 0 and top_all == ["reasoning"],
                     "ties": len(top_all) - 1,
                     "detail": f"{big.rm.label()} - {small.rm.label()}: reasoning {pct(d['reasoning'])}, average {pct(d['average'])}"
-                    + (f"; largest on {' = '.join(top_all)} (tied)" if len(top_all) > 1 else "")},
-                          d["reasoning"], "rm_size_reasoning"))
+                    + (f"; largest on {' = '.join(top_all)} (tied)" if len(top_all) > 1 else ""),
+                },
+                d["reasoning"],
+                "rm_size_reasoning",
+            )
+        )
     none = _row(rows, "prompts", lambda r: r.prompts == "none")
     targeted = _row(rows, "prompts", lambda r: r.prompts == "in-domain")
     if none and targeted and "reasoning" in categories:
         d = difference(targeted, none, results, sft, categories, seeds, rounds)
-        out.append(gated({"finding": "targeted in-domain prompts help their own domain (reasoning) in PPO",
-                           "status": _status(d["reasoning"]), "point_estimate_agrees": d["reasoning"]["delta"] > 0,
-                           "detail": f"in-domain - none: reasoning {pct(d['reasoning'])}, average {pct(d['average'])}"},
-                          d["reasoning"], "targeted_prompts_reasoning"))
+        out.append(
+            gated(
+                {
+                    "finding": "targeted in-domain prompts help their own domain (reasoning) in PPO",
+                    "status": _status(d["reasoning"]),
+                    "point_estimate_agrees": d["reasoning"]["delta"] > 0,
+                    "detail": f"in-domain - none: reasoning {pct(d['reasoning'])}, average {pct(d['average'])}",
+                },
+                d["reasoning"],
+                "targeted_prompts_reasoning",
+            )
+        )
     return out
 
 
@@ -364,9 +502,10 @@ def _kendall_tau_b(paper: Sequence[str], effect: dict[str, float]) -> float:
     """Kendall's tau-b between the paper's order and the effects (largest first), equal effects counted as ties
     (scipy's default variant), so a tie-break cannot move it; 0 when every effect is equal."""
     import math
+
     conc = disc = ties = 0
     for i, a in enumerate(paper):
-        for b in paper[i + 1:]:
+        for b in paper[i + 1 :]:
             x, y = round(effect[a], DECIMALS), round(effect[b], DECIMALS)
             conc, disc, ties = conc + (x > y), disc + (x < y), ties + (x == y)
     n0 = len(paper) * (len(paper) - 1) // 2
@@ -374,7 +513,7 @@ def _kendall_tau_b(paper: Sequence[str], effect: dict[str, float]) -> float:
 
 
 def signal(findings: Sequence[dict]) -> str:
-    """"reproduces k of n paper findings" (CIs in the paper's direction), plus how many more agree only in the
+    """ "reproduces k of n paper findings" (CIs in the paper's direction), plus how many more agree only in the
     point estimate."""
     if not findings:
         return "no paper finding testable with these rows"
@@ -383,5 +522,8 @@ def signal(findings: Sequence[dict]) -> str:
     k = sum(f["status"] == "reproduced" for f in findings)
     more = sum(f["status"] != "reproduced" and f.get("point_estimate_agrees", False) for f in findings)
     n_off = sum(f.get("testable", True) is False for f in findings)
-    return (f"reproduces {k} of {len(findings)} paper findings" + (f" ({more} more in the point estimate only)" if more else "")
-            + (f"; {n_off} untestable here" if n_off else ""))
+    return (
+        f"reproduces {k} of {len(findings)} paper findings"
+        + (f" ({more} more in the point estimate only)" if more else "")
+        + (f"; {n_off} untestable here" if n_off else "")
+    )

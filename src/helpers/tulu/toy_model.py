@@ -10,6 +10,7 @@ Every word is one token (the world's text is space-separated words), so a few hu
 model of a few million parameters learns the tasks in seconds on a CPU. ``<|im_end|>`` ends a turn and is
 the EOS token, as in ChatML.
 """
+
 from __future__ import annotations
 
 from ..core.tiny import tiny_model
@@ -35,7 +36,7 @@ def is_config_spec(name: str) -> bool:
 
 
 def preset(name: str) -> dict:
-    key = name[len(CONFIG_PREFIX):] if is_config_spec(name) else name
+    key = name[len(CONFIG_PREFIX) :] if is_config_spec(name) else name
     if key not in PRESETS:
         raise ValueError(f"unknown model preset {name!r}: use one of {', '.join(CONFIG_PREFIX + k for k in PRESETS)}")
     return PRESETS[key]
@@ -51,9 +52,14 @@ def word_tokenizer(vocabulary: list[str]):
     core = Tokenizer(models.WordLevel(vocab=vocab, unk_token=SPECIAL["unk"]))
     core.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
     core.decoder = decoders.WordPiece(prefix="##", cleanup=False)  # joins words with single spaces
-    tok = PreTrainedTokenizerFast(tokenizer_object=core, pad_token=SPECIAL["pad"], unk_token=SPECIAL["unk"],
-                                  bos_token=SPECIAL["bos"], eos_token=SPECIAL["end"],
-                                  additional_special_tokens=[SPECIAL["start"]])
+    tok = PreTrainedTokenizerFast(
+        tokenizer_object=core,
+        pad_token=SPECIAL["pad"],
+        unk_token=SPECIAL["unk"],
+        bos_token=SPECIAL["bos"],
+        eos_token=SPECIAL["end"],
+        additional_special_tokens=[SPECIAL["start"]],
+    )
     tok.chat_template = CHAT_TEMPLATE
     tok.padding_side = "left"
     return tok

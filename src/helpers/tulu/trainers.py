@@ -11,6 +11,7 @@ the final model moved into ``out_dir`` atomically with ``history.json`` (TRL's l
 checker accuracy a ``CheckerCallback`` adds every ``eval_every`` steps). A folder that already holds a
 finished model of the same key is reused: adding a row to the grid trains only that row.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,6 +28,7 @@ from .toy_model import build_reward_model, is_config_spec
 @dataclass(frozen=True)
 class Stage:
     """What every training stage takes (the paper's names; the notebook's params fill them)."""
+
     steps: int = 20
     learning_rate: float = 1e-6
     batch_size: int = 8
@@ -43,6 +45,7 @@ class Stage:
 @dataclass(frozen=True)
 class Online:
     """Rollout settings of the online algorithms (PPO, RLOO, GRPO)."""
+
     kl_coef: float = 0.05
     temperature: float = 0.7
     max_new_tokens: int = 24
@@ -68,22 +71,35 @@ def cached_stage(out_dir: Path, key: dict) -> StageResult | None:
 
 
 def _args(work, stage: Stage, opts: TrainOptions, **extra) -> dict:
-    base = dict(max_steps=stage.steps, learning_rate=stage.learning_rate, per_device_train_batch_size=stage.batch_size,
-                gradient_accumulation_steps=stage.grad_accum, lr_scheduler_type=stage.scheduler, seed=stage.seed,
-                warmup_steps=float(stage.warmup_ratio) if stage.warmup_ratio else 0,
-                gradient_checkpointing=stage.gradient_checkpointing)
+    base = dict(
+        max_steps=stage.steps,
+        learning_rate=stage.learning_rate,
+        per_device_train_batch_size=stage.batch_size,
+        gradient_accumulation_steps=stage.grad_accum,
+        lr_scheduler_type=stage.scheduler,
+        seed=stage.seed,
+        warmup_steps=float(stage.warmup_ratio) if stage.warmup_ratio else 0,
+        gradient_checkpointing=stage.gradient_checkpointing,
+    )
     return trainer_kwargs(work, opts, **{**base, **extra})
 
 
 def _opts(stage: Stage, opts: TrainOptions | None) -> TrainOptions:
     base = opts or TrainOptions()
-    return TrainOptions(save_steps=stage.save_steps, save_total_limit=1, report_to=base.report_to,
-                        lora_r=base.lora_r, lora_alpha=base.lora_alpha, lora_dropout=base.lora_dropout)
+    return TrainOptions(
+        save_steps=stage.save_steps,
+        save_total_limit=1,
+        report_to=base.report_to,
+        lora_r=base.lora_r,
+        lora_alpha=base.lora_alpha,
+        lora_dropout=base.lora_dropout,
+    )
 
 
 def _run(trainer, work) -> list[dict]:
     """Train (resuming from the work folder's last checkpoint) without TRL's per-step log lines in the cells."""
     from transformers.trainer_callback import PrinterCallback
+
     trainer.remove_callback(PrinterCallback)
     return train(trainer, work)
 
@@ -102,8 +118,10 @@ def _load_policy(start: str, tok=None, seed: int = 0):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from ..core.models import resolve_model
+
     if is_config_spec(start):
         from .toy_model import build_policy
+
         return build_policy(start, tok, seed), tok
     path = resolve_model(start)
     tok = tok or AutoTokenizer.from_pretrained(path)
@@ -116,66 +134,138 @@ def _callbacks(eval_fn: Callable | None, every: int) -> list:
     return [CheckerCallback(eval_fn, every)] if eval_fn and every else []
 
 
-def train_sft(start: str, rows: Sequence[dict], out_dir: str | Path, stage: Stage, tok=None,
-              opts: TrainOptions | None = None, eval_fn: Callable | None = None, data_id: str = "") -> StageResult:
+def train_sft(
+    start: str,
+    rows: Sequence[dict],
+    out_dir: str | Path,
+    stage: Stage,
+    tok=None,
+    opts: TrainOptions | None = None,
+    eval_fn: Callable | None = None,
+    data_id: str = "",
+) -> StageResult:
     """SFT with TRL's ``SFTTrainer`` on ``rows`` of ``{"prompt": text, "completion": text}`` (loss on the
     completion only)."""
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
 
     out_dir = Path(out_dir)
-    key = {"stage": "sft", "start": start, "data": data_id or stable_id(list(rows)), **asdict(stage), **_opts(stage, opts).key()}
-    if (done := cached_stage(out_dir, key)):
+    key = {
+        "stage": "sft",
+        "start": start,
+        "data": data_id or stable_id(list(rows)),
+        **asdict(stage),
+        **_opts(stage, opts).key(),
+    }
+    if done := cached_stage(out_dir, key):
         return done
     model, tok = _load_policy(start, tok, stage.seed)
-    ds = Dataset.from_list([{"prompt": [{"role": "user", "content": r["prompt"]}],
-                             "completion": [{"role": "assistant", "content": r["completion"]}]} for r in rows])
+    ds = Dataset.from_list(
+        [
+            {
+                "prompt": [{"role": "user", "content": r["prompt"]}],
+                "completion": [{"role": "assistant", "content": r["completion"]}],
+            }
+            for r in rows
+        ]
+    )
     with resumable(out_dir, key) as work:
         args = SFTConfig(**_args(work, stage, _opts(stage, opts), max_length=stage.max_length))
-        trainer = SFTTrainer(model=model, args=args, train_dataset=ds, processing_class=tok,
-                             peft_config=peft_config(_opts(stage, opts)), callbacks=_callbacks(eval_fn, stage.eval_every))
+        trainer = SFTTrainer(
+            model=model,
+            args=args,
+            train_dataset=ds,
+            processing_class=tok,
+            peft_config=peft_config(_opts(stage, opts)),
+            callbacks=_callbacks(eval_fn, stage.eval_every),
+        )
         history = _finish(trainer, tok, work, out_dir, _run(trainer, work))
     return StageResult(out_dir, history)
 
 
-def train_dpo(policy: str | Path, pairs: Sequence[dict], out_dir: str | Path, stage: Stage, beta: float = 0.1,
-              loss_type: str = "sigmoid", opts: TrainOptions | None = None, eval_fn: Callable | None = None,
-              data_id: str = "") -> StageResult:
+def train_dpo(
+    policy: str | Path,
+    pairs: Sequence[dict],
+    out_dir: str | Path,
+    stage: Stage,
+    beta: float = 0.1,
+    loss_type: str = "sigmoid",
+    opts: TrainOptions | None = None,
+    eval_fn: Callable | None = None,
+    data_id: str = "",
+) -> StageResult:
     """DPO with TRL's ``DPOTrainer`` from the policy folder ``policy`` (the reference is its frozen copy)."""
     from datasets import Dataset
     from trl import DPOConfig, DPOTrainer
 
     from .preferences import to_trl
+
     out_dir = Path(out_dir)
-    key = {"stage": "dpo", "policy": str(policy), "data": data_id or stable_id(list(pairs)), "beta": beta,
-           "loss_type": loss_type, **asdict(stage), **_opts(stage, opts).key()}
-    if (done := cached_stage(out_dir, key)):
+    key = {
+        "stage": "dpo",
+        "policy": str(policy),
+        "data": data_id or stable_id(list(pairs)),
+        "beta": beta,
+        "loss_type": loss_type,
+        **asdict(stage),
+        **_opts(stage, opts).key(),
+    }
+    if done := cached_stage(out_dir, key):
         return done
     if not pairs:
         raise ValueError(f"DPO for {out_dir.name}: no preference pairs to train on")
     model, tok = _load_policy(str(policy))
     precompute = stage.steps * stage.batch_size * stage.grad_accum > len(pairs)  # the reference is read more than once
     with resumable(out_dir, key) as work:
-        args = DPOConfig(**_args(work, stage, _opts(stage, opts), max_length=stage.max_length, beta=beta,
-                                 loss_type=[loss_type], precompute_ref_log_probs=precompute))
-        trainer = DPOTrainer(model=model, args=args, train_dataset=Dataset.from_list(to_trl(pairs)), processing_class=tok,
-                             peft_config=peft_config(_opts(stage, opts)), callbacks=_callbacks(eval_fn, stage.eval_every))
+        args = DPOConfig(
+            **_args(
+                work,
+                stage,
+                _opts(stage, opts),
+                max_length=stage.max_length,
+                beta=beta,
+                loss_type=[loss_type],
+                precompute_ref_log_probs=precompute,
+            )
+        )
+        trainer = DPOTrainer(
+            model=model,
+            args=args,
+            train_dataset=Dataset.from_list(to_trl(pairs)),
+            processing_class=tok,
+            peft_config=peft_config(_opts(stage, opts)),
+            callbacks=_callbacks(eval_fn, stage.eval_every),
+        )
         history = _finish(trainer, tok, work, out_dir, _run(trainer, work))
     return StageResult(out_dir, history)
 
 
-def train_reward(init: str | Path, pairs: Sequence[dict], out_dir: str | Path, stage: Stage, preset: str = "",
-                 tok=None, opts: TrainOptions | None = None, data_id: str = "") -> StageResult:
+def train_reward(
+    init: str | Path,
+    pairs: Sequence[dict],
+    out_dir: str | Path,
+    stage: Stage,
+    preset: str = "",
+    tok=None,
+    opts: TrainOptions | None = None,
+    data_id: str = "",
+) -> StageResult:
     """A reward model with TRL's ``RewardTrainer`` (loss -log sigmoid(r_chosen - r_rejected)): a random Llama of
     ``preset`` (``config:rm-l``) for ``tok``, or a sequence classifier initialised from the model ``init``."""
     from datasets import Dataset
     from trl import RewardConfig, RewardTrainer
 
     from .preferences import to_trl
+
     out_dir = Path(out_dir)
-    key = {"stage": "reward", "init": preset or str(init), "data": data_id or stable_id(list(pairs)),
-           **asdict(stage), **_opts(stage, opts).key()}
-    if (done := cached_stage(out_dir, key)):
+    key = {
+        "stage": "reward",
+        "init": preset or str(init),
+        "data": data_id or stable_id(list(pairs)),
+        **asdict(stage),
+        **_opts(stage, opts).key(),
+    }
+    if done := cached_stage(out_dir, key):
         return done
     if preset:
         model = build_reward_model(preset, tok, stage.seed)
@@ -183,32 +273,55 @@ def train_reward(init: str | Path, pairs: Sequence[dict], out_dir: str | Path, s
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         from ..core.models import resolve_model
+
         path = resolve_model(str(init))
         tok = tok or AutoTokenizer.from_pretrained(path)
         if tok.pad_token is None:
             tok.pad_token = tok.eos_token
         import torch
+
         model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=1, dtype=torch.float32)
         model.config.pad_token_id = tok.pad_token_id
     with resumable(out_dir, key) as work:
         args = RewardConfig(**_args(work, stage, _opts(stage, opts), max_length=stage.max_length))
-        trainer = RewardTrainer(model=model, args=args, train_dataset=Dataset.from_list(to_trl(pairs)),
-                                processing_class=tok, peft_config=peft_config(_opts(stage, opts), task_type="SEQ_CLS"))
+        trainer = RewardTrainer(
+            model=model,
+            args=args,
+            train_dataset=Dataset.from_list(to_trl(pairs)),
+            processing_class=tok,
+            peft_config=peft_config(_opts(stage, opts), task_type="SEQ_CLS"),
+        )
         history = _finish(trainer, tok, work, out_dir, _run(trainer, work))
     return StageResult(out_dir, history)
 
 
-def train_online(algorithm: str, policy: str | Path, prompts: Sequence[str], reward_fn: Callable, out_dir: str | Path,
-                 stage: Stage, online: Online = Online(), opts: TrainOptions | None = None,
-                 eval_fn: Callable | None = None, key_extra: dict | None = None) -> StageResult:
+def train_online(
+    algorithm: str,
+    policy: str | Path,
+    prompts: Sequence[str],
+    reward_fn: Callable,
+    out_dir: str | Path,
+    stage: Stage,
+    online: Online = Online(),
+    opts: TrainOptions | None = None,
+    eval_fn: Callable | None = None,
+    key_extra: dict | None = None,
+) -> StageResult:
     """RLOO (``RLOOTrainer``) or GRPO (``GRPOTrainer``) from ``policy`` against ``reward_fn`` (TRL's reward-function
     signature: prompts, completions -> floats); ``num_generations`` samples per prompt, KL coefficient ``kl_coef``."""
     from datasets import Dataset
 
     out_dir = Path(out_dir)
-    key = {"stage": algorithm, "policy": str(policy), "prompts": stable_id(list(prompts)), **asdict(stage),
-           **asdict(online), **(key_extra or {}), **_opts(stage, opts).key()}
-    if (done := cached_stage(out_dir, key)):
+    key = {
+        "stage": algorithm,
+        "policy": str(policy),
+        "prompts": stable_id(list(prompts)),
+        **asdict(stage),
+        **asdict(online),
+        **(key_extra or {}),
+        **_opts(stage, opts).key(),
+    }
+    if done := cached_stage(out_dir, key):
         return done
     if algorithm == "rloo":
         from trl import RLOOConfig as Config
@@ -222,17 +335,36 @@ def train_online(algorithm: str, policy: str | Path, prompts: Sequence[str], rew
     ds = Dataset.from_list([{"prompt": [{"role": "user", "content": p}]} for p in prompts])
     per_step = stage.batch_size * online.num_generations  # completions per optimizer step
     with resumable(out_dir, key) as work:
-        args = Config(**_args(work, stage, _opts(stage, opts), per_device_train_batch_size=per_step, beta=online.kl_coef,
-                               num_generations=online.num_generations, max_completion_length=online.max_new_tokens,
-                               temperature=online.temperature, epsilon=online.clip, logging_steps=1))
-        trainer = Trainer(model=model, reward_funcs=reward_fn, args=args, train_dataset=ds, processing_class=tok,
-                          peft_config=peft_config(_opts(stage, opts)), callbacks=_callbacks(eval_fn, stage.eval_every))
+        args = Config(
+            **_args(
+                work,
+                stage,
+                _opts(stage, opts),
+                per_device_train_batch_size=per_step,
+                beta=online.kl_coef,
+                num_generations=online.num_generations,
+                max_completion_length=online.max_new_tokens,
+                temperature=online.temperature,
+                epsilon=online.clip,
+                logging_steps=1,
+            )
+        )
+        trainer = Trainer(
+            model=model,
+            reward_funcs=reward_fn,
+            args=args,
+            train_dataset=ds,
+            processing_class=tok,
+            peft_config=peft_config(_opts(stage, opts)),
+            callbacks=_callbacks(eval_fn, stage.eval_every),
+        )
         history = _finish(trainer, tok, work, out_dir, _run(trainer, work))
     return StageResult(out_dir, history)
 
 
 def _callback_base():
     from transformers import TrainerCallback
+
     return TrainerCallback
 
 
@@ -247,8 +379,13 @@ class CheckerCallback(_callback_base()):
         if any(h.get("step") == state.global_step and "eval_checked" in h for h in state.log_history):
             return
         scores = self.eval_fn(model)
-        state.log_history.append({"step": state.global_step, "eval_checked": 1,
-                                  **{f"eval/{k}": v for k, v in scores.items() if v is not None}})
+        state.log_history.append(
+            {
+                "step": state.global_step,
+                "eval_checked": 1,
+                **{f"eval/{k}": v for k, v in scores.items() if v is not None},
+            }
+        )
 
     def on_train_begin(self, args, state, control, model=None, **kw):
         if state.global_step == 0:
@@ -261,5 +398,8 @@ class CheckerCallback(_callback_base()):
 
 def history_rows(history: Sequence[dict], keys: Sequence[str]) -> list[dict[str, Any]]:
     """The log entries that hold any of ``keys``, as {step, key: value} rows (for the training-curve plots)."""
-    return [{"step": h["step"], **{k: h[k] for k in keys if k in h}} for h in history
-            if "step" in h and any(k in h for k in keys)]
+    return [
+        {"step": h["step"], **{k: h[k] for k in keys if k in h}}
+        for h in history
+        if "step" in h and any(k in h for k in keys)
+    ]

@@ -12,6 +12,7 @@ seeds are not the notebook's seeds, so the choice is not fitted to the reported 
 Each (algorithm, rate, seed) is a record in ``store`` keyed by everything it depends on: a killed tuning run
 resumes, and a grid with one more rate trains only that rate.
 """
+
 from __future__ import annotations
 
 import json
@@ -28,8 +29,12 @@ from ..core.store import JsonlStore, atomic_write_json, stable_id
 from .evaluate import by_category
 from .grid import Row
 
-PARAM_OF = {"dpo": "dpo_learning_rate", "ppo": "ppo_learning_rate", "rloo": "rloo_learning_rate",
-            "grpo": "grpo_learning_rate"}
+PARAM_OF = {
+    "dpo": "dpo_learning_rate",
+    "ppo": "ppo_learning_rate",
+    "rloo": "rloo_learning_rate",
+    "grpo": "grpo_learning_rate",
+}
 TUNING_FILE = Path(__file__).resolve().parents[3] / "params" / "06_tulu" / "tuning.json"
 
 
@@ -44,10 +49,18 @@ def stage_key(train, algorithm: str) -> dict:
     """The training settings ``algorithm``'s runs depend on, without the learning rate being chosen."""
     t = asdict(train)
     if algorithm == "dpo":
-        return {"dpo": {k: v for k, v in t["dpo"].items() if k != "learning_rate"}, "beta": t["beta"],
-                "options": t["options"]}
-    return {"online": {k: v for k, v in t["online"].items() if k != "learning_rate"}, "ppo": t["ppo"], "rm": t["rm"],
-            "num_generations": t["num_generations"], "options": t["options"]}
+        return {
+            "dpo": {k: v for k, v in t["dpo"].items() if k != "learning_rate"},
+            "beta": t["beta"],
+            "options": t["options"],
+        }
+    return {
+        "online": {k: v for k, v in t["online"].items() if k != "learning_rate"},
+        "ppo": t["ppo"],
+        "rm": t["rm"],
+        "num_generations": t["num_generations"],
+        "options": t["options"],
+    }
 
 
 def reference_rows(rows: Sequence[Row], algorithms: Sequence[str]) -> dict[str, Row]:
@@ -59,8 +72,15 @@ def reference_rows(rows: Sequence[Row], algorithms: Sequence[str]) -> dict[str, 
     return {a: found[a] for a in algorithms}
 
 
-def tune(world, rows: Sequence[Row], grid: dict[str, Sequence[float]], seeds: Sequence[int], store: JsonlStore,
-         progress: bool = True, keep_models: bool = False) -> dict[str, Any]:
+def tune(
+    world,
+    rows: Sequence[Row],
+    grid: dict[str, Sequence[float]],
+    seeds: Sequence[int],
+    store: JsonlStore,
+    progress: bool = True,
+    keep_models: bool = False,
+) -> dict[str, Any]:
     """Train every (algorithm, learning rate, seed) of ``grid`` that ``store`` lacks, score it on the dev split, and
     summarise: per-rate dev accuracy (mean, min, max over seeds), the chosen rate per algorithm, the SFT start's."""
     started = time.perf_counter()
@@ -81,39 +101,75 @@ def tune(world, rows: Sequence[Row], grid: dict[str, Sequence[float]], seeds: Se
                     world.train = with_learning_rate(base, alg, float(lr))
                     res = world.train_row(refs[alg], seed, tag=f"-lr{float(lr):g}")
                     dev = by_category(world.evaluate(res.folder, split="dev"))
-                    store.append({"id": rid, "kind": "run", "algorithm": alg, "learning_rate": float(lr), "seed": seed,
-                                  "dev": dev, "seconds": round(time.perf_counter() - t0, 1)})
+                    store.append(
+                        {
+                            "id": rid,
+                            "kind": "run",
+                            "algorithm": alg,
+                            "learning_rate": float(lr),
+                            "seed": seed,
+                            "dev": dev,
+                            "seconds": round(time.perf_counter() - t0, 1),
+                        }
+                    )
                     if not keep_models:
                         shutil.rmtree(res.folder, ignore_errors=True)
                     if progress:
-                        print(f"{alg} lr {lr:g} seed {seed}: dev average {dev['average']:.3f} "
-                              f"({time.perf_counter() - t0:.1f} s)", flush=True)
+                        print(
+                            f"{alg} lr {lr:g} seed {seed}: dev average {dev['average']:.3f} "
+                            f"({time.perf_counter() - t0:.1f} s)",
+                            flush=True,
+                        )
     finally:
         world.train = base
-    runs = [store.get(stable_id("tune", a, float(lr), s, refs[a].key(), stage_key(base, a), world_key))
-            for a, rates in grid.items() for lr in rates for s in seeds]
-    return summarise(runs, store.get(sft_id)["dev"], grid, seeds, len(world.dev_tasks),
-                     round(time.perf_counter() - started, 1))
+    runs = [
+        store.get(stable_id("tune", a, float(lr), s, refs[a].key(), stage_key(base, a), world_key))
+        for a, rates in grid.items()
+        for lr in rates
+        for s in seeds
+    ]
+    return summarise(
+        runs, store.get(sft_id)["dev"], grid, seeds, len(world.dev_tasks), round(time.perf_counter() - started, 1)
+    )
 
 
-def summarise(runs: Sequence[dict], sft_dev: dict, grid: dict[str, Sequence[float]], seeds: Sequence[int],
-              n_dev: int, seconds: float = 0.0) -> dict[str, Any]:
+def summarise(
+    runs: Sequence[dict],
+    sft_dev: dict,
+    grid: dict[str, Sequence[float]],
+    seeds: Sequence[int],
+    n_dev: int,
+    seconds: float = 0.0,
+) -> dict[str, Any]:
     """Per (algorithm, rate): mean / min / max dev average over seeds; the best rate per algorithm."""
     summary, chosen = [], {}
     for alg, rates in grid.items():
         best = None
         for lr in sorted(float(x) for x in rates):
             vals = [r["dev"]["average"] for r in runs if r["algorithm"] == alg and r["learning_rate"] == lr]
-            row = {"algorithm": alg, "learning_rate": lr, "dev_mean": round(mean(vals), 4), "dev_min": round(min(vals), 4),
-                   "dev_max": round(max(vals), 4), "seeds": len(vals)}
+            row = {
+                "algorithm": alg,
+                "learning_rate": lr,
+                "dev_mean": round(mean(vals), 4),
+                "dev_min": round(min(vals), 4),
+                "dev_max": round(max(vals), 4),
+                "seeds": len(vals),
+            }
             summary.append(row)
             if best is None or row["dev_mean"] > best["dev_mean"]:  # strictly better: a tie keeps the smaller rate
                 best = row
         chosen[PARAM_OF[alg]] = best["learning_rate"]
-    return {"split": "dev", "n_dev_prompts": n_dev, "seeds": list(seeds), "grid": {a: [float(x) for x in r] for a, r in grid.items()},
-            "sft_dev": sft_dev, "summary": summary, "chosen": chosen,
-            "runs": [{k: r[k] for k in ("algorithm", "learning_rate", "seed", "dev", "seconds")} for r in runs],
-            "seconds": seconds}
+    return {
+        "split": "dev",
+        "n_dev_prompts": n_dev,
+        "seeds": list(seeds),
+        "grid": {a: [float(x) for x in r] for a, r in grid.items()},
+        "sft_dev": sft_dev,
+        "summary": summary,
+        "chosen": chosen,
+        "runs": [{k: r[k] for k in ("algorithm", "learning_rate", "seed", "dev", "seconds")} for r in runs],
+        "seconds": seconds,
+    }
 
 
 def write_tuning(path: str | Path, result: dict, **context: Any) -> None:
@@ -130,7 +186,9 @@ def tuning_report(tuned: dict | None, params: dict, world_key: dict | None = Non
     """(the dev scores per algorithm and rate, a sentence on where this run's learning rates come from)."""
     if tuned is None:
         return [], "No dev-split tuning file (run `python tools/tune_tulu.py`): this run's learning rates are unchosen."
-    rows = [{**r, "chosen": tuned["chosen"].get(PARAM_OF[r["algorithm"]]) == r["learning_rate"]} for r in tuned["summary"]]
+    rows = [
+        {**r, "chosen": tuned["chosen"].get(PARAM_OF[r["algorithm"]]) == r["learning_rate"]} for r in tuned["summary"]
+    ]
     same, differ = [], []
     for name, value in tuned["chosen"].items():
         here = params.get(name) or (params.get("online_learning_rate") if name != "dpo_learning_rate" else None)
@@ -140,10 +198,16 @@ def tuning_report(tuned: dict | None, params: dict, world_key: dict | None = Non
             differ.append(f"{name} = {here} (dev chose {value:g})")
     world_note = ""
     if world_key is not None and tuned.get("world") is not None and stable_id(world_key) != tuned["world"]:
-        world_note = (" This run's world (SFT start, data or splits) differs from the one tuned, so the choice was made "
-                      "for another world.")
-    text = (f"Learning rates chosen on the **dev split** ({tuned['n_dev_prompts']} prompts disjoint from the evaluation, "
-            f"SFT and preference prompts; tuning seeds {tuned['seeds']}, not this run's) by `{tuned.get('command', 'tools/tune_tulu.py')}`"
-            f" on {tuned.get('date', '?')}. " + (f"This run uses the dev choice for {', '.join(same)}. " if same else "")
-            + (f"It departs from it for {', '.join(differ)}. " if differ else "") + world_note)
+        world_note = (
+            " This run's world (SFT start, data or splits) differs from the one tuned, so the choice was made "
+            "for another world."
+        )
+    text = (
+        f"Learning rates chosen on the **dev split** ({tuned['n_dev_prompts']} prompts disjoint from the evaluation, "
+        f"SFT and preference prompts; tuning seeds {tuned['seeds']}, not this run's) by `{tuned.get('command', 'tools/tune_tulu.py')}`"
+        f" on {tuned.get('date', '?')}. "
+        + (f"This run uses the dev choice for {', '.join(same)}. " if same else "")
+        + (f"It departs from it for {', '.join(differ)}. " if differ else "")
+        + world_note
+    )
     return rows, text.strip()

@@ -6,6 +6,7 @@ never a parse failure) or, behind an endpoint, answers with a name (``helpers.co
     rows = run_stage_on(executor, store, sample, spec, batch_size=8)
     summary = label_agreement(rows)                              # LLM vs rules, Wilson CI
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -15,16 +16,28 @@ from typing import Any
 from ..core.stats import wilson_interval
 from .phrases import CATEGORIES
 
-LABELS = {"coding": "coding", "translation": "translation", "math": "math", "role_play": "role-play",
-          "creative_writing": "creative writing", "factual_info": "factual question", "other": "other"}
+LABELS = {
+    "coding": "coding",
+    "translation": "translation",
+    "math": "math",
+    "role_play": "role-play",
+    "creative_writing": "creative writing",
+    "factual_info": "factual question",
+    "other": "other",
+}
 assert set(LABELS) == set(CATEGORIES) | {"other"}
 PREFILL = "Category:"
 
 
 def labeler_messages(prompt: str, max_chars: int = 1200) -> list[dict[str, str]]:
     names = ", ".join(LABELS.values())
-    return [{"role": "user", "content": f"Which category fits this request to a chatbot best? Categories: {names}.\n\n"
-                                        f"Request: {prompt[:max_chars]}\n\nAnswer with the category name only."}]
+    return [
+        {
+            "role": "user",
+            "content": f"Which category fits this request to a chatbot best? Categories: {names}.\n\n"
+            f"Request: {prompt[:max_chars]}\n\nAnswer with the category name only.",
+        }
+    ]
 
 
 def parse_label(text: str | None) -> str | None:
@@ -51,21 +64,30 @@ def labeler_worker(model: str, batch_size: int = 8):
             order = sorted(range(len(keys)), key=lambda i: (-row[i], i))
             out.append({"id": it["id"], "llm_category": keys[order[0]], "margin": row[order[0]] - row[order[1]]})
         return out
+
     return process
 
 
 def labeler_spec(model: str, batch_size: int = 8):
     from ..core.executor import WorkerSpec
+
     return WorkerSpec(labeler_worker, {"model": model, "batch_size": batch_size})
 
 
 def endpoint_labels(judge, batch: Sequence[dict]) -> list[dict]:
     """Labels from a judge behind an endpoint: unparsable replies are None (counted), failed calls retried."""
     from ..core.store import RETRY
+
     texts = judge.complete([labeler_messages(it["prompt"]) for it in batch], desc="categories")
-    return [{"id": it["id"], "llm_category": None if failed else parse_label(t), "reply": t,
-             **({"endpoint_error": True, RETRY: True} if failed else {})}
-            for it, t, failed in zip(batch, texts, judge.last_failed)]
+    return [
+        {
+            "id": it["id"],
+            "llm_category": None if failed else parse_label(t),
+            "reply": t,
+            **({"endpoint_error": True, RETRY: True} if failed else {}),
+        }
+        for it, t, failed in zip(batch, texts, judge.last_failed)
+    ]
 
 
 def label_agreement(sample: Sequence[dict], labels: Sequence[dict]) -> dict[str, Any]:
@@ -75,6 +97,12 @@ def label_agreement(sample: Sequence[dict], labels: Sequence[dict]) -> dict[str,
     parsed = [(a, b) for a, b in pairs if b is not None]
     k, n = sum(a == b for a, b in parsed), len(parsed)
     lo, hi = wilson_interval(k, n)
-    return {"labelled": len(pairs), "unparsed": len(pairs) - n, "agree": k, "rate": k / n if n else None,
-            "rate_ci": [lo, hi], "llm_counts": dict(Counter(b for _, b in parsed).most_common()),
-            "majority_share": (Counter(b for _, b in parsed).most_common(1)[0][1] / n) if n else None}
+    return {
+        "labelled": len(pairs),
+        "unparsed": len(pairs) - n,
+        "agree": k,
+        "rate": k / n if n else None,
+        "rate_ci": [lo, hi],
+        "llm_counts": dict(Counter(b for _, b in parsed).most_common()),
+        "majority_share": (Counter(b for _, b in parsed).most_common(1)[0][1] / n) if n else None,
+    }

@@ -10,6 +10,7 @@ conversation, prompter messages are user turns, the first prompter's user_id the
 (conversations: [{from, value}])
 and ``lmsys`` (LMSYS-Chat-1M: conversation [{role, content}], language, model).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -21,8 +22,12 @@ from .files import iter_local
 from .offline_corpora import FILES, OASST_LANGS
 
 SCHEMAS = ("alpaca", "dolly", "oasst", "sharegpt", "lmsys")
-HUB = {"alpaca": "tatsu-lab/alpaca", "dolly": "databricks/databricks-dolly-15k", "oasst": "OpenAssistant/oasst1",
-       "lmsys": "lmsys/lmsys-chat-1m"}
+HUB = {
+    "alpaca": "tatsu-lab/alpaca",
+    "dolly": "databricks/databricks-dolly-15k",
+    "oasst": "OpenAssistant/oasst1",
+    "lmsys": "lmsys/lmsys-chat-1m",
+}
 OFFLINE = {name: f"builtin:{f}" for name, f in FILES.items()}
 _LANG_NAMES = {v: k for k, v in OASST_LANGS.items()}
 
@@ -39,15 +44,24 @@ def parse_spec(spec: str) -> tuple[str, str]:
     return name, source
 
 
-def _conv(turns: list[tuple[str, str]], user: Any = None, language: str | None = None,
-          model: str | None = None) -> dict:
-    return {"conversation": [{"role": r, "content": t, "language": language} for r, t in turns],
-            "turn": sum(r == "user" for r, _ in turns), "hashed_ip": user, "language": language, "model": model,
-            "country": None, "state": None, "timestamp": None}
+def _conv(
+    turns: list[tuple[str, str]], user: Any = None, language: str | None = None, model: str | None = None
+) -> dict:
+    return {
+        "conversation": [{"role": r, "content": t, "language": language} for r, t in turns],
+        "turn": sum(r == "user" for r, _ in turns),
+        "hashed_ip": user,
+        "language": language,
+        "model": model,
+        "country": None,
+        "state": None,
+        "timestamp": None,
+    }
 
 
 def _rows(source: str, split: str, limit: int | None) -> Iterator[dict]:
     from ..core.data import builtin_path
+
     if rehearsal.active():  # the package registers its stand-ins (helpers.wildchat.__init__)
         source = rehearsal.data_source(source)
     if source.startswith("builtin:") or Path(source).expanduser().exists():
@@ -55,6 +69,7 @@ def _rows(source: str, split: str, limit: int | None) -> Iterator[dict]:
         it = iter_local(path, None)
     else:
         from datasets import load_dataset
+
         it = iter(load_dataset(source, split=split, streaming=True))
     for i, row in enumerate(it):
         if limit and i >= limit:
@@ -90,8 +105,10 @@ def iter_corpus(schema: str, source: str, split: str = "train", limit: int | Non
             yield _conv(turns, user=user, language=lang)
     elif schema == "sharegpt":
         for r in rows:
-            turns = [("user" if m.get("from") == "human" else "assistant", m.get("value") or "")
-                     for m in r.get("conversations") or []]
+            turns = [
+                ("user" if m.get("from") == "human" else "assistant", m.get("value") or "")
+                for m in r.get("conversations") or []
+            ]
             yield _conv(turns)
     elif schema == "lmsys":
         for r in rows:

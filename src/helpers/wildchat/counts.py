@@ -8,6 +8,7 @@ conversations and by distinct users), turns per conversation, monthly counts per
 Memory: counters keyed by language / country / state / month / model, and one 64-bit integer per distinct user
 (a set per country and state): it grows with the number of users, never with the number of conversations.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -109,12 +110,18 @@ class CorpusCounter:
         tok = self.tokens.per_turn() if self.tokens is not None else {"user": None, "assistant": None}
         convs = self.n["conversations"]
         return {
-            "conversations": convs, "users": len(self.users), "turns": self.n["turns"], "messages": self.n["messages"],
-            "user_turns": self.n["user_turns"], "assistant_turns": self.n["assistant_turns"],
+            "conversations": convs,
+            "users": len(self.users),
+            "turns": self.n["turns"],
+            "messages": self.n["messages"],
+            "user_turns": self.n["user_turns"],
+            "assistant_turns": self.n["assistant_turns"],
             "turns_per_conversation": self.n["turns"] / convs if convs else None,
-            "user_tokens_per_turn": tok["user"], "assistant_tokens_per_turn": tok["assistant"],
+            "user_tokens_per_turn": tok["user"],
+            "assistant_tokens_per_turn": tok["assistant"],
             "n_languages": len([k for k in self.languages if k != "unknown"]),
-            "languages": dict(self.languages.most_common()), "turn_languages": dict(self.turn_languages.most_common()),
+            "languages": dict(self.languages.most_common()),
+            "turn_languages": dict(self.turn_languages.most_common()),
             "countries_conversations": dict(self.countries.most_common()),
             "countries_users": {k: len(v) for k, v in sorted(self.country_users.items(), key=lambda kv: -len(kv[1]))},
             "states_conversations": dict(self.states.most_common()),
@@ -127,6 +134,7 @@ class CorpusCounter:
 def share_table(counts: dict[str, int], top: int = 12, label: str = "name") -> Any:
     """A DataFrame of the ``top`` keys with count and share, the rest folded into 'other'."""
     import pandas as pd
+
     total = sum(counts.values())
     items = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
     rows = items[:top] + ([("other", sum(v for _, v in items[top:]))] if len(items) > top else [])
@@ -138,6 +146,7 @@ def share_table(counts: dict[str, int], top: int = 12, label: str = "name") -> A
 def monthly_frame(monthly: dict[str, int]) -> Any:
     """{"2023-04 gpt-4-0314": n} -> a month x model table of counts."""
     import pandas as pd
+
     rows = [(k.split(" ", 1)[0], k.split(" ", 1)[1], v) for k, v in monthly.items()]
     df = pd.DataFrame(rows, columns=["month", "model", "conversations"])
     return df.pivot_table(index="month", columns="model", values="conversations", fill_value=0, aggfunc="sum")
@@ -146,6 +155,7 @@ def monthly_frame(monthly: dict[str, int]) -> Any:
 def turns_frame(hist: dict[str, int], cap: int = 10) -> Any:
     """Turns per conversation as a table (``cap`` and above folded into one row)."""
     import pandas as pd
+
     folded: Counter = Counter()
     for k, v in hist.items():
         folded[min(int(k), cap)] += v

@@ -5,6 +5,7 @@ removal for the cleaned prompt set (``helpers.core.embeddings``).
     cov = coverage(emb_a, emb_b, tau=0.7)     # share of b's prompts with a neighbour in a at cosine >= tau (Wilson CI)
     keep = near_duplicates(emb, 0.05)         # indices to drop: a closer earlier prompt exists
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -53,6 +54,7 @@ def near_duplicates(emb: np.ndarray, threshold: float = 0.05, k: int = 5) -> lis
     """Rows that have an earlier row within squared L2 ``threshold`` (d = 2 - 2 cos; 0.05: cos > 0.975): the
     later copy is dropped, the first kept."""
     from ..core.embeddings import nearest_neighbors
+
     if len(emb) < 2:
         return []
     dist, idx = nearest_neighbors(emb, k=min(k, len(emb) - 1))

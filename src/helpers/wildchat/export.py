@@ -5,6 +5,7 @@ BenchBuilder (03) reads it with ``conversations: run:10_wildchat``.
 
     counts = clean_prompts(candidates, run.path(PROMPTS_FILE), embedder, threshold=0.05, max_prompts=0)
 """
+
 from __future__ import annotations
 
 import json
@@ -25,11 +26,13 @@ def read_jsonl(path: str | Path, limit: int = 0) -> list[dict]:
         return [json.loads(line) for line in (islice(lines, limit) if limit else lines)]
 
 
-def clean_prompts(candidates: str | Path, out: str | Path, embedder: str, threshold: float = 0.05,
-                  max_prompts: int = 0) -> dict[str, Any]:
+def clean_prompts(
+    candidates: str | Path, out: str | Path, embedder: str, threshold: float = 0.05, max_prompts: int = 0
+) -> dict[str, Any]:
     """Drop near duplicates (embedding distance below ``threshold``) among the first ``max_prompts`` candidates
     (0: all) and write the rest to ``out``; returns the counts."""
     from ..core.embeddings import embed
+
     rows = read_jsonl(candidates, max_prompts)
     emb = embed([r["conversation"][0]["content"] for r in rows], embedder)
     drop = set(near_duplicates(emb, threshold))
@@ -38,5 +41,9 @@ def clean_prompts(candidates: str | Path, out: str | Path, embedder: str, thresh
     langs: dict[str, int] = {}
     for r in kept:
         langs[r["language"] or "unknown"] = langs.get(r["language"] or "unknown", 0) + 1
-    return {"candidates": len(rows), "near_duplicates": len(drop), "kept": len(kept),
-            "languages": dict(sorted(langs.items(), key=lambda kv: -kv[1]))}
+    return {
+        "candidates": len(rows),
+        "near_duplicates": len(drop),
+        "kept": len(kept),
+        "languages": dict(sorted(langs.items(), key=lambda kv: -kv[1])),
+    }

@@ -1,4 +1,5 @@
 """Reading a local corpus file record by record: JSONL, or Parquet with only the columns asked for."""
+
 from __future__ import annotations
 
 import json
@@ -10,6 +11,7 @@ def iter_local(path: Path, columns: Sequence[str] | None) -> Iterator[dict]:
     """The records of a ``.jsonl`` or ``.parquet`` file, each with only ``columns`` (all when None)."""
     if path.suffix == ".parquet":
         import pyarrow.parquet as pq
+
         pf = pq.ParquetFile(path)
         cols = [c for c in columns if c in pf.schema_arrow.names] if columns else None
         for batch in pf.iter_batches(batch_size=2048, columns=cols):

@@ -4,6 +4,7 @@ profiles ship inside the package (no download), seeded so it is deterministic.
     rows = detect_sample(sample)          # sample: [{"id", "text", "label"}] -> + detected, agree
     summary = agreement(rows)             # rate with a Wilson interval, disagreements by (label, detected)
 """
+
 from __future__ import annotations
 
 import functools
@@ -22,6 +23,7 @@ def code_name(code: str) -> str:
     if code in _CODE_NAMES:
         return _CODE_NAMES[code]
     import pycountry
+
     lang = pycountry.languages.get(alpha_2=code.split("-")[0])
     return lang.name.split(" (")[0].split(";")[0] if lang else code
 
@@ -31,6 +33,7 @@ def detect(text: str) -> str | None:
     from langdetect import DetectorFactory
     from langdetect import detect as _detect
     from langdetect.lang_detect_exception import LangDetectException
+
     DetectorFactory.seed = 0
     try:
         return code_name(_detect(text))
@@ -53,6 +56,14 @@ def agreement(rows: Sequence[dict]) -> dict[str, Any]:
     k, n = sum(r["agree"] for r in readable), len(readable)
     lo, hi = wilson_interval(k, n)
     confusions = Counter((r["label"], r["detected"]) for r in readable if not r["agree"])
-    return {"checked": n, "unreadable": len(rows) - n, "agree": k, "disagree": n - k, "rate": k / n if n else None,
-            "rate_ci": [lo, hi], "confusions": [{"stored": a, "detected": b, "turns": v}
-                                                for (a, b), v in sorted(confusions.items(), key=lambda kv: -kv[1])]}
+    return {
+        "checked": n,
+        "unreadable": len(rows) - n,
+        "agree": k,
+        "disagree": n - k,
+        "rate": k / n if n else None,
+        "rate_ci": [lo, hi],
+        "confusions": [
+            {"stored": a, "detected": b, "turns": v} for (a, b), v in sorted(confusions.items(), key=lambda kv: -kv[1])
+        ],
+    }

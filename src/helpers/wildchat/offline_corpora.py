@@ -5,6 +5,7 @@ text, lang). Texts come from the same phrase banks as the WildChat fixture.
 
     write_other_corpora(DATA_DIR)     # wildchat_{alpaca,dolly,oasst}_style.jsonl
 """
+
 from __future__ import annotations
 
 import json
@@ -13,11 +14,20 @@ from pathlib import Path
 
 from . import phrases as ph
 
-FILES = {"alpaca": "wildchat_alpaca_style.jsonl", "dolly": "wildchat_dolly_style.jsonl",
-         "oasst": "wildchat_oasst_style.jsonl"}
+FILES = {
+    "alpaca": "wildchat_alpaca_style.jsonl",
+    "dolly": "wildchat_dolly_style.jsonl",
+    "oasst": "wildchat_oasst_style.jsonl",
+}
 OASST_LANGS = {"English": "en", "Spanish": "es", "Russian": "ru", "Chinese": "zh", "German": "de", "French": "fr"}
-DOLLY_CATEGORY = {"coding": "open_qa", "translation": "open_qa", "math": "open_qa", "role_play": "brainstorming",
-                  "creative_writing": "creative_writing", "factual_info": "general_qa"}
+DOLLY_CATEGORY = {
+    "coding": "open_qa",
+    "translation": "open_qa",
+    "math": "open_qa",
+    "role_play": "brainstorming",
+    "creative_writing": "creative_writing",
+    "factual_info": "general_qa",
+}
 
 
 def _english(rng: random.Random) -> tuple[str, str]:
@@ -30,8 +40,13 @@ def alpaca_rows(n: int, rng: random.Random) -> list[dict]:
     rows = []
     for _ in range(n):
         text, _ = _english(rng)
-        rows.append({"instruction": text, "input": "" if rng.random() < 0.6 else "Keep it under 100 words.",
-                     "output": rng.choice(ph.REPLIES["English"])})
+        rows.append(
+            {
+                "instruction": text,
+                "input": "" if rng.random() < 0.6 else "Keep it under 100 words.",
+                "output": rng.choice(ph.REPLIES["English"]),
+            }
+        )
     return rows
 
 
@@ -39,8 +54,14 @@ def dolly_rows(n: int, rng: random.Random) -> list[dict]:
     rows = []
     for _ in range(n):
         text, cat = _english(rng)
-        rows.append({"instruction": text, "context": "", "response": rng.choice(ph.REPLIES["English"]),
-                     "category": DOLLY_CATEGORY[cat]})
+        rows.append(
+            {
+                "instruction": text,
+                "context": "",
+                "response": rng.choice(ph.REPLIES["English"]),
+                "category": DOLLY_CATEGORY[cat],
+            }
+        )
     return rows
 
 
@@ -54,11 +75,24 @@ def oasst_rows(n_trees: int, rng: random.Random) -> list[dict]:
         parent, tree_id = None, f"tree-{tree}"
         for depth in range(2 * rng.randint(1, 3)):
             role = "prompter" if depth % 2 == 0 else "assistant"
-            text = (rng.choice(templates).format(x=rng.choice(slots)) if depth == 0 else
-                    rng.choice(ph.FOLLOW_UPS[lang]) if role == "prompter" else rng.choice(ph.REPLIES[lang]))
-            rows.append({"message_id": f"m{mid}", "parent_id": parent, "message_tree_id": tree_id,
-                         "user_id": f"u{rng.randrange(max(3, n_trees // 2))}", "role": role, "text": text,
-                         "lang": OASST_LANGS[lang]})
+            text = (
+                rng.choice(templates).format(x=rng.choice(slots))
+                if depth == 0
+                else rng.choice(ph.FOLLOW_UPS[lang])
+                if role == "prompter"
+                else rng.choice(ph.REPLIES[lang])
+            )
+            rows.append(
+                {
+                    "message_id": f"m{mid}",
+                    "parent_id": parent,
+                    "message_tree_id": tree_id,
+                    "user_id": f"u{rng.randrange(max(3, n_trees // 2))}",
+                    "role": role,
+                    "text": text,
+                    "lang": OASST_LANGS[lang],
+                }
+            )
             parent, mid = f"m{mid}", mid + 1
     return rows
 

@@ -1,4 +1,5 @@
 """Every figure of the WildChat notebook (10); each returns a matplotlib figure with titles and axis labels."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -17,6 +18,7 @@ def _barh(ax, labels, values, title, xlabel, color=None):
 
 def corpus_tokens(table: pd.DataFrame):
     import matplotlib.pyplot as plt
+
     fig, ax = plt.subplots(figsize=(7, 3.2))
     t = table.set_index("corpus")[["user tokens/turn", "assistant tokens/turn"]].astype(float)
     t.plot.bar(ax=ax, rot=0)
@@ -26,17 +28,25 @@ def corpus_tokens(table: pd.DataFrame):
 
 def languages(shares: pd.DataFrame, agreement: pd.DataFrame | None = None):
     import matplotlib.pyplot as plt
+
     fig, axes = plt.subplots(1, 2 if agreement is not None and len(agreement) else 1, figsize=(11, 3.8), squeeze=False)
     _barh(axes[0, 0], shares.name, shares.share, "Languages of user turns (stored labels)", "share of user turns")
     if axes.shape[1] == 2:
-        _barh(axes[0, 1], agreement.language, agreement.rate, "Stored label agrees with langdetect",
-              "share of sampled user turns", color="tab:green")
+        _barh(
+            axes[0, 1],
+            agreement.language,
+            agreement.rate,
+            "Stored label agrees with langdetect",
+            "share of sampled user turns",
+            color="tab:green",
+        )
         axes[0, 1].set_xlim(0, 1)
     return fig
 
 
 def states(table: pd.DataFrame):
     import matplotlib.pyplot as plt
+
     fig, ax = plt.subplots(figsize=(7, 0.8 + 0.32 * len(table)))
     y = np.arange(len(table))
     ax.barh(y - 0.2, table.conversations, height=0.4, label="conversations")
@@ -50,6 +60,7 @@ def states(table: pd.DataFrame):
 
 def turns(table: pd.DataFrame):
     import matplotlib.pyplot as plt
+
     fig, ax = plt.subplots(figsize=(6, 3))
     ax.bar(table.turns, table.share)
     ax.set(title="Turns per conversation", xlabel="user turns in the conversation", ylabel="share of conversations")
@@ -58,6 +69,7 @@ def turns(table: pd.DataFrame):
 
 def monthly(frame: pd.DataFrame):
     import matplotlib.pyplot as plt
+
     fig, ax = plt.subplots(figsize=(10, 3.6))
     frame.plot.bar(stacked=True, ax=ax, width=0.85)
     ax.set(title="Conversations per month and model", xlabel="month", ylabel="conversations")
@@ -67,6 +79,7 @@ def monthly(frame: pd.DataFrame):
 
 def toxicity(by_role: pd.DataFrame, categories: pd.DataFrame):
     import matplotlib.pyplot as plt
+
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
     by_role.set_index("role")[["OpenAI only", "Detoxify only", "both"]].plot.bar(stacked=True, ax=axes[0], rot=0)
     axes[0].set(title="Toxic turns by role and detector", xlabel="role", ylabel="share of turns")
@@ -79,6 +92,7 @@ def toxicity(by_role: pd.DataFrame, categories: pd.DataFrame):
 
 def jailbreaks(table: pd.DataFrame):
     import matplotlib.pyplot as plt
+
     fig, ax = plt.subplots(figsize=(7, 3))
     table.set_index("template")[["uses", "users", "successes"]].plot.bar(ax=ax, rot=0)
     ax.set(title="Jailbreak templates: uses, distinct users, toxic replies", xlabel="template", ylabel="count")
@@ -87,6 +101,7 @@ def jailbreaks(table: pd.DataFrame):
 
 def privacy(redactions: pd.DataFrame, pii: pd.DataFrame):
     import matplotlib.pyplot as plt
+
     fig, axes = plt.subplots(1, 2, figsize=(11, 3))
     _barh(axes[0], redactions.entity, redactions.placeholders, "Redaction placeholders per entity", "placeholders")
     _barh(axes[1], pii.kind, pii.found, "PII left in the clear (offline patterns)", "strings found", color="tab:red")
@@ -95,6 +110,7 @@ def privacy(redactions: pd.DataFrame, pii: pd.DataFrame):
 
 def categories(table: pd.DataFrame):
     import matplotlib.pyplot as plt
+
     fig, ax = plt.subplots(figsize=(8, 3.4))
     cols = [c for c in ("rules (all prompts)", "LLM (sample)") if c in table]
     table.set_index("category")[cols].plot.bar(ax=ax, rot=20)
@@ -105,14 +121,15 @@ def categories(table: pd.DataFrame):
 def diversity(div: dict[str, Any], cov: pd.DataFrame):
     import matplotlib.pyplot as plt
     import seaborn as sns
+
     fig, axes = plt.subplots(1, 2, figsize=(12, 3.8))
     names = list(div)
     vals = [div[n]["diversity"] for n in names]
-    err = np.array([[v - (div[n]["diversity_ci"][0] or v), (div[n]["diversity_ci"][1] or v) - v]
-                    for n, v in zip(names, vals)]).T.clip(min=0)
+    err = np.array(
+        [[v - (div[n]["diversity_ci"][0] or v), (div[n]["diversity_ci"][1] or v) - v] for n, v in zip(names, vals)]
+    ).T.clip(min=0)
     axes[0].bar(names, vals, yerr=err, capsize=4)
     axes[0].set(title="Prompt diversity (95% bootstrap CI)", xlabel="corpus", ylabel="mean pairwise cosine distance")
     sns.heatmap(cov, annot=True, fmt=".2f", vmin=0, vmax=1, cmap="viridis", ax=axes[1], cbar_kws={"label": "coverage"})
-    axes[1].set(title="Coverage (row corpus covers column corpus)", xlabel="covered corpus",
-                ylabel="covering corpus")
+    axes[1].set(title="Coverage (row corpus covers column corpus)", xlabel="covered corpus", ylabel="covering corpus")
     return fig

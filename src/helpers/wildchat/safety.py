@@ -6,6 +6,7 @@ an offline audit for PII left in the clear.
 The paper's rule (WildChat, arXiv 2405.01470): a turn is toxic if the OpenAI moderation API flags it or Detoxify's
 toxicity score is above 0.1; a conversation is toxic if any turn is.
 """
+
 from __future__ import annotations
 
 import re
@@ -17,8 +18,11 @@ from .counts import user_key
 COLUMNS = ("conversation", "openai_moderation", "detoxify_moderation", "toxic", "redacted", "hashed_ip")
 DETOXIFY_THRESHOLD = 0.1
 # template -> the phrase that identifies it (case-insensitive); our own list of well-known public templates
-TEMPLATES = {"DAN": r"\bdo anything now\b", "Developer Mode": r"developer mode enabled",
-             "AIM": r"always intelligent and machiavellian"}
+TEMPLATES = {
+    "DAN": r"\bdo anything now\b",
+    "Developer Mode": r"developer mode enabled",
+    "AIM": r"always intelligent and machiavellian",
+}
 _TEMPLATES = [(name, re.compile(rx, re.IGNORECASE)) for name, rx in TEMPLATES.items()]
 _ANY_TEMPLATE = re.compile("|".join(f"(?:{rx})" for rx in TEMPLATES.values()), re.IGNORECASE)  # one search per turn
 PLACEHOLDER = re.compile(r"<PRESIDIO_ANONYMIZED_([A-Z_]+)>|<TRUFFLEHOG_REDACTED_([A-Z0-9_]*)>")
@@ -95,8 +99,9 @@ class SafetyCounter:
             n["moderated_conversations"] += 1
         toxic_turns = []
         for i, t in enumerate(conv):
-            o, d = turn_flags(openai[i] if i < len(openai) else None, detox[i] if i < len(detox) else None,
-                              self.threshold)
+            o, d = turn_flags(
+                openai[i] if i < len(openai) else None, detox[i] if i < len(detox) else None, self.threshold
+            )
             role = t.get("role") or "unknown"
             c = self.by_role[role]
             c["turns"] += 1
@@ -110,8 +115,12 @@ class SafetyCounter:
             if o:
                 for cat, hit in ((openai[i] or {}).get("categories") or {}).items():
                     self.categories[role][cat] += bool(hit)
-            if i < len(detox) and detox[i] and detox[i].get("toxicity") is not None \
-                    and float(detox[i]["toxicity"]) == self.threshold:
+            if (
+                i < len(detox)
+                and detox[i]
+                and detox[i].get("toxicity") is not None
+                and float(detox[i]["toxicity"]) == self.threshold
+            ):
                 n["detoxify_at_threshold"] += 1
         toxic = any(toxic_turns)
         n["toxic_conversations"] += toxic
@@ -137,7 +146,7 @@ class SafetyCounter:
         found_red, found_pii = False, False
         for t in conv:
             text = t.get("content") or ""
-            for m in (PLACEHOLDER.finditer(text) if "<" in text else ()):
+            for m in PLACEHOLDER.finditer(text) if "<" in text else ():
                 self.redactions[m.group(1) or m.group(2) or "UNKNOWN"] += 1
                 found_red = True
             kinds = pii_matches(text) if t.get("role") == "user" else []
@@ -152,17 +161,24 @@ class SafetyCounter:
         n = self.n
         roles = {r: dict(c) for r, c in sorted(self.by_role.items())}
         return {
-            "conversations": n["conversations"], "moderated_conversations": n["moderated_conversations"],
+            "conversations": n["conversations"],
+            "moderated_conversations": n["moderated_conversations"],
             "toxic_conversations": n["toxic_conversations"],
             "toxic_rate": n["toxic_conversations"] / n["conversations"] if n["conversations"] else None,
             "conversation_flag_mismatches": n["conversation_flag_mismatches"],
-            "turn_flag_mismatches": n["turn_flag_mismatches"], "detoxify_at_threshold": n["detoxify_at_threshold"],
+            "turn_flag_mismatches": n["turn_flag_mismatches"],
+            "detoxify_at_threshold": n["detoxify_at_threshold"],
             "toxic_by_role": roles,
-            "openai_categories": {r: {k: v for k, v in sorted(c.items()) if v}
-                                  for r, c in sorted(self.categories.items())},
-            "jailbreaks": {name: {"matches": self.jb[name], "users": len(self.jb_users[name]),
-                                  "successes": self.jb_success[name]} for name in TEMPLATES},
-            "redactions": dict(sorted(self.redactions.items())), "redacted_conversations": n["redacted_conversations"],
+            "openai_categories": {
+                r: {k: v for k, v in sorted(c.items()) if v} for r, c in sorted(self.categories.items())
+            },
+            "jailbreaks": {
+                name: {"matches": self.jb[name], "users": len(self.jb_users[name]), "successes": self.jb_success[name]}
+                for name in TEMPLATES
+            },
+            "redactions": dict(sorted(self.redactions.items())),
+            "redacted_conversations": n["redacted_conversations"],
             "redacted_flag_mismatches": n["redacted_flag_mismatches"],
-            "pii_in_clear": dict(sorted(self.pii.items())), "pii_conversations": n["pii_conversations"],
+            "pii_in_clear": dict(sorted(self.pii.items())),
+            "pii_conversations": n["pii_conversations"],
         }

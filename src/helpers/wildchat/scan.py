@@ -7,6 +7,7 @@ Besides the counts (``counts.CorpusCounter``, ``safety.SafetyCounter``), the pas
 prompts for the categories and the diversity analysis, and streams the cleaned-prompt candidates (first user
 turns of non-toxic conversations, exact duplicates dropped) to a JSONL file.
 """
+
 from __future__ import annotations
 
 import json
@@ -57,13 +58,25 @@ def normalise(text: str) -> str:
 
 def prompt_record(conv_hash: str, text: str, language: str, category: str) -> dict:
     """A cleaned prompt in WildChat's record format (one user turn), so BenchBuilder (03) reads it unchanged."""
-    return {"id": stable_id("wildchat", conv_hash), "conversation_hash": conv_hash, "language": language,
-            "toxic": False, "category": category, "turn": 1,
-            "conversation": [{"role": "user", "content": text, "language": language}]}
+    return {
+        "id": stable_id("wildchat", conv_hash),
+        "conversation_hash": conv_hash,
+        "language": language,
+        "toxic": False,
+        "category": category,
+        "turn": 1,
+        "conversation": [{"role": "user", "content": text, "language": language}],
+    }
 
 
-def scan_corpus(records: Iterable[dict], tokenizer=None, prompts_path: str | Path | None = None,
-                n_lang_sample: int = 0, n_prompt_sample: int = 0, seed: int = 0) -> dict[str, Any]:
+def scan_corpus(
+    records: Iterable[dict],
+    tokenizer=None,
+    prompts_path: str | Path | None = None,
+    n_lang_sample: int = 0,
+    n_prompt_sample: int = 0,
+    seed: int = 0,
+) -> dict[str, Any]:
     """Counts, safety, rule categories of first prompts, the two samples and the prompt candidates file."""
     counts, safety = CorpusCounter(tokenizer), SafetyCounter()
     lang_sample, prompt_sample = Reservoir(n_lang_sample, seed), Reservoir(n_prompt_sample, seed + 1)
@@ -101,10 +114,17 @@ def scan_corpus(records: Iterable[dict], tokenizer=None, prompts_path: str | Pat
         if out is not None:
             out.close()
     seconds = time.perf_counter() - start
-    result = {"corpus": counts.result(), "safety": safety.result(), "categories": dict(sorted(categories.items())),
-              "lang_sample": lang_sample.items, "user_turns_seen": lang_sample.seen,
-              "prompt_sample": prompt_sample.items, "prompts_seen": prompt_sample.seen,
-              "prompt_candidates": written, "prompt_exact_duplicates": dup, "seconds": seconds}
+    result = {
+        "corpus": counts.result(),
+        "safety": safety.result(),
+        "categories": dict(sorted(categories.items())),
+        "lang_sample": lang_sample.items,
+        "user_turns_seen": lang_sample.seen,
+        "prompt_sample": prompt_sample.items,
+        "prompts_seen": prompt_sample.seen,
+        "prompt_candidates": written,
+        "prompt_exact_duplicates": dup,
+        "seconds": seconds,
+    }
     result["conversations_per_s"] = result["corpus"]["conversations"] / seconds if seconds else None
     return result
-

@@ -2,6 +2,7 @@
 
 ``tests/test_cache_keys.py`` checks every parameter is classified.
 """
+
 from typing import Any
 
 from ..core.executor import EXECUTOR_SETTINGS
@@ -10,22 +11,44 @@ from ..core.stages import StageGraph
 GRAPH = StageGraph(
     {
         # one streaming pass: counts, safety, rule categories, the samples, the prompt candidates
-        "scan": {"params": ["data", "split", "max_conversations", "model", "n_lang_sample", "n_llm_labels",
-                            "n_diversity", "seed"]},
+        "scan": {
+            "params": [
+                "data",
+                "split",
+                "max_conversations",
+                "model",
+                "n_lang_sample",
+                "n_llm_labels",
+                "n_diversity",
+                "seed",
+            ]
+        },
         "languages": {"params": [], "after": ["scan"]},
         "others": {"params": ["other_corpora", "max_other", "model", "n_diversity", "seed"]},
         "labels": {"params": ["model", "labeler_base_url"], "after": ["scan"]},
         "diversity": {"params": ["embedder", "coverage_tau"], "after": ["scan", "others"]},
         "prompts": {"params": ["embedder", "dedup_threshold", "max_prompts"], "after": ["scan"]},
     },
-    uncached={**EXECUTOR_SETTINGS, "torch_threads": "threads only", "labeler_timeout": "time limit only",
-              "expected_file": "a check of the stored counts, read every run"},
+    uncached={
+        **EXECUTOR_SETTINGS,
+        "torch_threads": "threads only",
+        "labeler_timeout": "time limit only",
+        "expected_file": "a check of the stored counts, read every run",
+    },
 )
 
 
 # --------------------------------------------------------------------------- the stages, each cached by GRAPH
-def scan_stage(stages, data: str, split: str, max_conversations: int, model: str, n_lang_sample: int,
-               n_prompt_sample: int, seed: int) -> tuple[dict, "object"]:
+def scan_stage(
+    stages,
+    data: str,
+    split: str,
+    max_conversations: int,
+    model: str,
+    n_lang_sample: int,
+    n_prompt_sample: int,
+    seed: int,
+) -> tuple[dict, "object"]:
     """The one streaming pass (``scan.scan_corpus``) over only the columns it reads; (results, candidates file)."""
     from ..core.hf import load_tokenizer
     from ..core.models import resolve_model
@@ -38,6 +61,7 @@ def scan_stage(stages, data: str, split: str, max_conversations: int, model: str
         tok = load_tokenizer(resolve_model(model))
         records = iter_records(data, SCAN_COLUMNS, split, max_conversations or None)
         return scan_corpus(records, tok, candidates, n_lang_sample, n_prompt_sample, seed)
+
     if not candidates.exists():
         stages.path("scan", ".json").unlink(missing_ok=True)  # the pass writes both: redo it when one is missing
     return stages.json("scan", compute), candidates
@@ -63,6 +87,7 @@ def others_stage(stages, specs, max_other: int, model: str, n_sample: int, seed:
                     sample.add(first[0][:2000])
             out[name] = {"source": source, "corpus": counter.result(), "sample": sample.items}
         return out
+
     return stages.json("others", compute)
 
 
@@ -77,8 +102,14 @@ def labels_stage(stages, executor, sample, model: str, labeler_base_url: str, ti
     items = [{"id": it["id"], "prompt": it["prompt"]} for it in sample]
     if labeler_base_url:
         from ..core.judge import Judge
-        judge = Judge(model, base_url=labeler_base_url, timeout=timeout, max_tokens=8,
-                      cache_dir=run.path("judge_cache") if run is not None else None)
+
+        judge = Judge(
+            model,
+            base_url=labeler_base_url,
+            timeout=timeout,
+            max_tokens=8,
+            cache_dir=run.path("judge_cache") if run is not None else None,
+        )
         return run_stage(store, items, lambda batch: endpoint_labels(judge, batch), batch_size=8, desc="categories")
     return run_stage_on(executor, store, items, labeler_spec(model), batch_size=8, desc="categories")
 
@@ -90,8 +121,11 @@ def diversity_stage(stages, texts: dict[str, list[str]], embedder: str, tau: flo
 
     def compute():
         emb = {name: embed(t, embedder) for name, t in texts.items()}
-        return {"diversity": {n: diversity(e, seed=seed) for n, e in emb.items()},
-                "coverage": {a: {b: coverage(emb[a], emb[b], tau) for b in emb} for a in emb}}
+        return {
+            "diversity": {n: diversity(e, seed=seed) for n, e in emb.items()},
+            "coverage": {a: {b: coverage(emb[a], emb[b], tau) for b in emb} for a in emb},
+        }
+
     return stages.json("diversity", compute)
 
 

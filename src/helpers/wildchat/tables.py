@@ -1,4 +1,5 @@
 """The notebook's tables, built from the scan's counts (every cell shows one of these beside its figure)."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -12,10 +13,16 @@ from ..core.stats import wilson_interval
 
 def corpus_row(name: str, c: dict[str, Any]) -> dict[str, Any]:
     """One row of the corpus comparison table (WildChat paper, Table 1's columns)."""
-    return {"corpus": name, "conversations": c["conversations"], "users": c["users"] or None,
-            "turns": c["turns"], "turns/conversation": round(c["turns_per_conversation"] or 0, 2),
-            "user tokens/turn": round(c["user_tokens_per_turn"] or 0, 1),
-            "assistant tokens/turn": round(c["assistant_tokens_per_turn"] or 0, 1), "languages": c["n_languages"]}
+    return {
+        "corpus": name,
+        "conversations": c["conversations"],
+        "users": c["users"] or None,
+        "turns": c["turns"],
+        "turns/conversation": round(c["turns_per_conversation"] or 0, 2),
+        "user tokens/turn": round(c["user_tokens_per_turn"] or 0, 1),
+        "assistant tokens/turn": round(c["assistant_tokens_per_turn"] or 0, 1),
+        "languages": c["n_languages"],
+    }
 
 
 def language_agreement(rows: Sequence[dict], top: int = 8) -> pd.DataFrame:
@@ -33,8 +40,10 @@ def language_agreement(rows: Sequence[dict], top: int = 8) -> pd.DataFrame:
 
 
 def countries(c: dict[str, Any], top: int = 15) -> pd.DataFrame:
-    rows = [{"country": k, "conversations": v, "users": c["countries_users"].get(k, 0)}
-            for k, v in list(c["countries_conversations"].items())[:top]]
+    rows = [
+        {"country": k, "conversations": v, "users": c["countries_users"].get(k, 0)}
+        for k, v in list(c["countries_conversations"].items())[:top]
+    ]
     df = pd.DataFrame(rows, columns=["country", "conversations", "users"])
     df["share"] = df.conversations / max(1, c["conversations"])
     return df
@@ -43,6 +52,7 @@ def countries(c: dict[str, Any], top: int = 15) -> pd.DataFrame:
 def country_values(c: dict[str, Any]) -> tuple[dict[str, float], list[str]]:
     """{alpha3: share of conversations} for the world map, and the countries it cannot draw."""
     from ..core.worldmap import country_code, country_shapes
+
     shapes, values, missing = country_shapes(), {}, []
     for name, v in c["countries_conversations"].items():
         code = country_code(name)
@@ -54,8 +64,10 @@ def country_values(c: dict[str, Any]) -> tuple[dict[str, float], list[str]]:
 
 
 def states(c: dict[str, Any], top: int = 15) -> pd.DataFrame:
-    rows = [{"state": k, "conversations": v, "users": c["states_users"].get(k, 0)}
-            for k, v in list(c["states_conversations"].items())[:top]]
+    rows = [
+        {"state": k, "conversations": v, "users": c["states_users"].get(k, 0)}
+        for k, v in list(c["states_conversations"].items())[:top]
+    ]
     return pd.DataFrame(rows, columns=["state", "conversations", "users"])
 
 
@@ -64,10 +76,17 @@ def toxicity(s: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
     rows = []
     for role, c in s["toxic_by_role"].items():
         n = max(1, c.get("turns", 0))
-        rows.append({"role": role, "turns": c.get("turns", 0), "toxic turns": c.get("either", 0),
-                     "OpenAI only": (c.get("openai", 0) - c.get("both", 0)) / n,
-                     "Detoxify only": (c.get("detoxify", 0) - c.get("both", 0)) / n, "both": c.get("both", 0) / n,
-                     "any": c.get("either", 0) / n})
+        rows.append(
+            {
+                "role": role,
+                "turns": c.get("turns", 0),
+                "toxic turns": c.get("either", 0),
+                "OpenAI only": (c.get("openai", 0) - c.get("both", 0)) / n,
+                "Detoxify only": (c.get("detoxify", 0) - c.get("both", 0)) / n,
+                "both": c.get("both", 0) / n,
+                "any": c.get("either", 0) / n,
+            }
+        )
     cats = pd.DataFrame(s["openai_categories"]).fillna(0).astype(int)
     cats = cats.rename_axis("category").reset_index() if len(cats) else pd.DataFrame(columns=["category"])
     return pd.DataFrame(rows), cats
@@ -77,9 +96,17 @@ def jailbreaks(s: dict[str, Any]) -> pd.DataFrame:
     rows = []
     for name, v in s["jailbreaks"].items():
         lo, hi = wilson_interval(v["successes"], v["matches"])
-        rows.append({"template": name, "uses": v["matches"], "users": v["users"], "successes": v["successes"],
-                     "success rate": v["successes"] / v["matches"] if v["matches"] else None,
-                     "ci_low": lo if v["matches"] else None, "ci_high": hi if v["matches"] else None})
+        rows.append(
+            {
+                "template": name,
+                "uses": v["matches"],
+                "users": v["users"],
+                "successes": v["successes"],
+                "success rate": v["successes"] / v["matches"] if v["matches"] else None,
+                "ci_low": lo if v["matches"] else None,
+                "ci_high": hi if v["matches"] else None,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -101,5 +128,9 @@ def categories(rule_counts: dict[str, int], llm_counts: dict[str, int] | None) -
 def coverage_frame(cov: dict[str, dict[str, dict]]) -> pd.DataFrame:
     """{covering: {covered: {rate}}} -> a square table of coverage rates."""
     names = list(cov)
-    return pd.DataFrame([[cov[a][b]["rate"] if b in cov[a] else None for b in names] for a in names],
-                        index=names, columns=names, dtype=float)
+    return pd.DataFrame(
+        [[cov[a][b]["rate"] if b in cov[a] else None for b in names] for a in names],
+        index=names,
+        columns=names,
+        dtype=float,
+    )

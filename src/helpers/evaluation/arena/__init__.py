@@ -29,6 +29,7 @@ Upstream definitions and ours (lmarena/arena-hard-auto; the upstream one is ever
   writes the features A-minus-B over the two swapped games, so the coefficient is the win rate at
   *equal* style (and counts markdown everywhere, ``1)`` list items included).
 """
+
 from ...core.stats import rank_agreement  # noqa: F401  (one implementation, in stats)
 from .bootstrap import *  # noqa: F401,F403
 from .bradley_terry import *  # noqa: F401,F403

@@ -1,4 +1,5 @@
 """Bootstrap intervals of the ratings: upstream (strong verdicts expanded before resampling) or weighted."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -29,8 +30,14 @@ def _pair_strata(battles: pd.DataFrame) -> np.ndarray:
     return pd.factorize(pd.Series(keys, dtype=object))[0]
 
 
-def bootstrap_weights(battles: pd.DataFrame, rng: np.random.Generator, method: str = "upstream",
-                      unit: str = "battle", stratify: bool = True, strata: np.ndarray | None = None) -> np.ndarray:
+def bootstrap_weights(
+    battles: pd.DataFrame,
+    rng: np.random.Generator,
+    method: str = "upstream",
+    unit: str = "battle",
+    stratify: bool = True,
+    strata: np.ndarray | None = None,
+) -> np.ndarray:
     """One bootstrap round as per-battle multipliers of the battles' own weights.
 
     ``method="upstream"``: each battle of weight w counts as w unit rows (``expand_strong``); rows are
@@ -55,8 +62,11 @@ def bootstrap_weights(battles: pd.DataFrame, rng: np.random.Generator, method: s
     if n and (not np.allclose(copies, w) or (copies < 0).any()):
         raise ValueError("upstream resampling needs whole, non-negative battle weights (1 or 3)")
     owner = np.repeat(np.arange(n), copies)  # expanded row -> its battle
-    strata = (np.repeat(_pair_strata(battles) if strata is None else strata, copies) if stratify
-              else np.zeros(len(owner), dtype=int))
+    strata = (
+        np.repeat(_pair_strata(battles) if strata is None else strata, copies)
+        if stratify
+        else np.zeros(len(owner), dtype=int)
+    )
     drawn = np.zeros(len(owner))
     for s in range(strata.max() + 1 if len(strata) else 0):
         rows = np.flatnonzero(strata == s)
@@ -65,9 +75,17 @@ def bootstrap_weights(battles: pd.DataFrame, rng: np.random.Generator, method: s
     return np.divide(per_battle, w, out=np.zeros(n), where=w > 0)
 
 
-def bootstrap_ratings(battles: pd.DataFrame, baseline: str, rounds: int = 100, seed: int = 0,
-                      unit: str = "battle", style: np.ndarray | None = None, l2: float = 0.0,
-                      method: str = "upstream", stratify: bool | None = None) -> pd.DataFrame:
+def bootstrap_ratings(
+    battles: pd.DataFrame,
+    baseline: str,
+    rounds: int = 100,
+    seed: int = 0,
+    unit: str = "battle",
+    style: np.ndarray | None = None,
+    l2: float = 0.0,
+    method: str = "upstream",
+    stratify: bool | None = None,
+) -> pd.DataFrame:
     """Ratings refitted on ``rounds`` resamples with replacement; one row per round, one column per model.
 
     ``method="upstream"`` (default): strong verdicts are expanded into 3 battles before resampling
@@ -91,9 +109,17 @@ def bootstrap_ratings(battles: pd.DataFrame, baseline: str, rounds: int = 100, s
     return pd.DataFrame(out)
 
 
-def leaderboard(battles: pd.DataFrame, baseline: str, rounds: int = 100, seed: int = 0, unit: str = "battle",
-                style: np.ndarray | None = None, l2: float = 0.0, level: float | None = None,
-                method: str = "upstream") -> pd.DataFrame:
+def leaderboard(
+    battles: pd.DataFrame,
+    baseline: str,
+    rounds: int = 100,
+    seed: int = 0,
+    unit: str = "battle",
+    style: np.ndarray | None = None,
+    l2: float = 0.0,
+    level: float | None = None,
+    method: str = "upstream",
+) -> pd.DataFrame:
     """Rating, bootstrap interval at ``level`` and win rate vs the baseline (with its interval), best first.
 
     ``level`` defaults to the method's own (``DEFAULT_LEVEL``: 0.90 upstream, 0.95 weighted). The point
@@ -113,10 +139,20 @@ def leaderboard(battles: pd.DataFrame, baseline: str, rounds: int = 100, seed: i
         col = boot[m].to_numpy(float) if m in boot else np.array([r])
         lo, hi = np.percentile(col, [lo_q, hi_q]) if np.all(np.isfinite(col)) else (np.nanmin(col), np.nanmax(col))
         n = int(((battles["model_a"] == m) | (battles["model_b"] == m)).sum())
-        rows.append({"model": m, "rating": r, "ci_low": lo, "ci_high": hi,
-                     "win_rate": win_rate_vs_baseline(r, point[baseline]),
-                     "win_rate_low": win_rate_vs_baseline(lo, point[baseline]),
-                     "win_rate_high": win_rate_vs_baseline(hi, point[baseline]), "battles": n,
-                     "level": level, "method": method})
+        rows.append(
+            {
+                "model": m,
+                "rating": r,
+                "ci_low": lo,
+                "ci_high": hi,
+                "win_rate": win_rate_vs_baseline(r, point[baseline]),
+                "win_rate_low": win_rate_vs_baseline(lo, point[baseline]),
+                "win_rate_high": win_rate_vs_baseline(hi, point[baseline]),
+                "battles": n,
+                "level": level,
+                "method": method,
+            }
+        )
     from ...core.stats import rank_with_ties
+
     return rank_with_ties(pd.DataFrame(rows), "rating", low="ci_low", high="ci_high")

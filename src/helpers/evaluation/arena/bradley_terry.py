@@ -1,4 +1,5 @@
 """Bradley-Terry ratings by weighted logistic regression (Elo scale, baseline anchored), win rates."""
+
 from __future__ import annotations
 
 import math
@@ -78,8 +79,13 @@ def _fit_logistic(X: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float = 0.0) 
     return lr.coef_[0]
 
 
-def fit_bradley_terry(battles: pd.DataFrame, baseline: str, style: np.ndarray | None = None,
-                      l2: float = 0.0, weights: np.ndarray | None = None) -> dict[str, Any]:
+def fit_bradley_terry(
+    battles: pd.DataFrame,
+    baseline: str,
+    style: np.ndarray | None = None,
+    l2: float = 0.0,
+    weights: np.ndarray | None = None,
+) -> dict[str, Any]:
     """Bradley-Terry ratings by logistic regression without intercept (Arena-Hard v0.1).
 
     Returns ``{"ratings": {model: Elo}, "style_coef": array}`` with Elo = 400 * beta + 1000 and the
@@ -103,8 +109,14 @@ def prepare_battles(battles: pd.DataFrame, baseline: str, style: np.ndarray | No
         style = np.asarray(style, dtype=float).reshape(len(battles), -1)
         used = np.any(style != 0, axis=0)  # an all-zero feature carries no information (singular design)
         X = np.hstack([X, style[:, used]])
-    return {"models": models, "X": X, "score": battles["score_a"].to_numpy(dtype=float),
-            "w": battles["weight"].to_numpy(dtype=float), "styled": style is not None, "used": used}
+    return {
+        "models": models,
+        "X": X,
+        "score": battles["score_a"].to_numpy(dtype=float),
+        "w": battles["weight"].to_numpy(dtype=float),
+        "styled": style is not None,
+        "used": used,
+    }
 
 
 def fit_prepared(prep: dict[str, Any], weights: np.ndarray | None, l2: float) -> dict[str, Any]:

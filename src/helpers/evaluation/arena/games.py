@@ -1,4 +1,5 @@
 """Verdicts and games: parsing `[[X]]` labels, the two games per prompt, battles, position consistency."""
+
 from __future__ import annotations
 
 import re
@@ -37,8 +38,13 @@ def parse_verdict(text: str | None) -> str | None:
 
 def verdict_score(verdict: str) -> tuple[float, float]:
     """(score of assistant A in [0, 1], weight): A>>B -> (1, 3), A>B -> (1, 1), A=B -> (0.5, 1), ..."""
-    return {"A>>B": (1.0, STRONG_WEIGHT), "A>B": (1.0, 1.0), "A=B": (0.5, 1.0),
-            "B>A": (0.0, 1.0), "B>>A": (0.0, STRONG_WEIGHT)}[verdict]
+    return {
+        "A>>B": (1.0, STRONG_WEIGHT),
+        "A>B": (1.0, 1.0),
+        "A=B": (0.5, 1.0),
+        "B>A": (0.0, 1.0),
+        "B>>A": (0.0, STRONG_WEIGHT),
+    }[verdict]
 
 
 def swap_verdict(verdict: str) -> str:
@@ -91,10 +97,19 @@ def battles_from_games(games: Iterable[dict], baseline: str) -> tuple[pd.DataFra
                 if key in g:
                     row[key] = g[key]
             rows.append(row)
-    df = pd.DataFrame(rows, columns=["model_a", "model_b", "score_a", "weight", "prompt_id", "game"]
-                      + [c for c in ("style_a", "style_b") if rows and c in rows[0]])
-    stats = {"games": n_games, "parsed": n_parsed, "parse_failures": n_games - n_parsed,
-             "prompts": len(by_key), "prompts_kept": len(by_key) - dropped, "prompts_dropped": dropped}
+    df = pd.DataFrame(
+        rows,
+        columns=["model_a", "model_b", "score_a", "weight", "prompt_id", "game"]
+        + [c for c in ("style_a", "style_b") if rows and c in rows[0]],
+    )
+    stats = {
+        "games": n_games,
+        "parsed": n_parsed,
+        "parse_failures": n_games - n_parsed,
+        "prompts": len(by_key),
+        "prompts_kept": len(by_key) - dropped,
+        "prompts_dropped": dropped,
+    }
     return df, stats
 
 
@@ -112,6 +127,10 @@ def position_consistency(games: Iterable[dict]) -> dict[str, Any]:
             pairs.setdefault((str(g["prompt_id"]), str(g["model"])), {})[int(g["game"])] = g["verdict"]
     sign = lambda v: 1 if v.startswith("A>") else (-1 if v.startswith("B>") else 0)  # noqa: E731
     pc = stats.position_consistency((sign(p[1]), sign(p[2])) for p in pairs.values() if set(p) == {1, 2})
-    return {"pairs_with_both_verdicts": pc["pairs"], "consistent_rate": pc["consistent_rate"],
-            "first_position_bias": pc["first_slot_rate"], "second_position_bias": pc["second_slot_rate"],
-            "position_bias_rate": pc["same_slot_rate"]}
+    return {
+        "pairs_with_both_verdicts": pc["pairs"],
+        "consistent_rate": pc["consistent_rate"],
+        "first_position_bias": pc["first_slot_rate"],
+        "second_position_bias": pc["second_slot_rate"],
+        "position_bias_rate": pc["same_slot_rate"],
+    }

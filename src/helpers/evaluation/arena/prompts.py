@@ -1,4 +1,5 @@
 """Prompts, answer and judge messages, and log-prob verdicts for small local judges."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -29,12 +30,17 @@ def normalise_prompt(rec: dict, i: int = 0) -> dict | None:
             text = rec.get(key)
     if not isinstance(text, str) or not text.strip():
         return None
-    return {"id": str(pid), "prompt": text.strip(), "category": str(rec.get("category") or ""),
-            "cluster": str(rec.get("cluster") or rec.get("topic") or rec.get("subcategory") or "")}
+    return {
+        "id": str(pid),
+        "prompt": text.strip(),
+        "category": str(rec.get("category") or ""),
+        "cluster": str(rec.get("cluster") or rec.get("topic") or rec.get("subcategory") or ""),
+    }
 
 
-def load_arena_prompts(source: str, split: str = "train", config: str | None = None, limit: int | None = None,
-                       category: str = "") -> tuple[list[dict], int]:
+def load_arena_prompts(
+    source: str, split: str = "train", config: str | None = None, limit: int | None = None, category: str = ""
+) -> tuple[list[dict], int]:
     """Prompts from a local file, builtin set, saved folder or hub id; returns (prompts, skipped empty)."""
     from ...core.data import load_records
 
@@ -63,8 +69,10 @@ ANSWER_VARIANTS: dict[str, dict[str, Any]] = {
     "base-greedy": {"system": "", "temperature": 0.0},
     "sampled-t1": {"system": "", "temperature": 1.0},
     "concise-system": {"system": "Answer in at most two short sentences.", "temperature": 0.0},
-    "markdown-system": {"system": "Format every answer in Markdown: a '## ' header, bullet lists and **bold** key "
-                                  "terms.", "temperature": 0.0},
+    "markdown-system": {
+        "system": "Format every answer in Markdown: a '## ' header, bullet lists and **bold** key terms.",
+        "temperature": 0.0,
+    },
     "detailed-system": {"system": "Give a thorough, detailed, step-by-step answer.", "temperature": 0.0},
 }
 
@@ -85,12 +93,14 @@ JUDGE_SYSTEM = {
         "[[A>>B]] Assistant A is significantly better\n[[A>B]] Assistant A is slightly better\n"
         "[[A=B]] Tie, relatively the same\n[[B>A]] Assistant B is slightly better\n"
         "[[B>>A]] Assistant B is significantly better\n"
-        "For example: \"My final verdict is [[B>A]]\"."),
+        'For example: "My final verdict is [[B>A]]".'
+    ),
     # For small judges and tight token budgets: no own answer, the label straight away.
     "short": (
         "You are an impartial judge. Compare assistant A's and assistant B's answers to the user prompt "
         "(helpfulness, correctness, relevance, conciseness). Reply with only one verdict label: [[A>>B]] (A much "
-        "better), [[A>B]] (A better), [[A=B]] (tie), [[B>A]] (B better), [[B>>A]] (B much better)."),
+        "better), [[A>B]] (A better), [[A=B]] (tie), [[B>A]] (B better), [[B>>A]] (B much better)."
+    ),
 }
 
 
@@ -98,8 +108,10 @@ def judge_messages(prompt: str, answer_a: str, answer_b: str, style: str = "aren
     """The pairwise judge prompt (one game): system instructions, then the prompt and both answers."""
     if style not in JUDGE_SYSTEM:
         raise ValueError(f"unknown judge prompt {style!r}: use one of {', '.join(JUDGE_SYSTEM)}")
-    user = (f"<|User Prompt|>\n{prompt}\n\n<|Start of Assistant A's Answer|>\n{answer_a}\n<|End of Assistant A's "
-            f"Answer|>\n\n<|Start of Assistant B's Answer|>\n{answer_b}\n<|End of Assistant B's Answer|>")
+    user = (
+        f"<|User Prompt|>\n{prompt}\n\n<|Start of Assistant A's Answer|>\n{answer_a}\n<|End of Assistant A's "
+        f"Answer|>\n\n<|Start of Assistant B's Answer|>\n{answer_b}\n<|End of Assistant B's Answer|>"
+    )
     return [{"role": "system", "content": JUDGE_SYSTEM[style]}, {"role": "user", "content": user}]
 
 
@@ -115,8 +127,9 @@ def logprob_judge_prompt(tokenizer, messages: list[dict[str, str]], prefill: str
     return hf.render(tokenizer, messages, add_generation_prompt=True) + prefill
 
 
-def logprob_verdicts(scorer, message_lists: Sequence[list[dict[str, str]]], prefill: str = VERDICT_PREFILL,
-                     desc: str | None = None) -> list[dict[str, Any]]:
+def logprob_verdicts(
+    scorer, message_lists: Sequence[list[dict[str, str]]], prefill: str = VERDICT_PREFILL, desc: str | None = None
+) -> list[dict[str, Any]]:
     """One verdict per judge prompt: the label whose continuation (``"A>>B]]"`` ...) has the highest summed log-prob.
 
     ``scorer`` is a ``helpers.core.logprobs.LogProbScorer`` (anything with ``.tokenizer`` and ``.score``).
@@ -133,7 +146,7 @@ def logprob_verdicts(scorer, message_lists: Sequence[list[dict[str, str]]], pref
     else:  # a scorer without a model object: one (prompt, continuation) pair per label
         pairs = [(raw, cont) for raw in raws for cont in VERDICT_CONTINUATIONS]
         scores = scorer.score(pairs, desc=desc) if pairs else []
-        sums = [[float(s.sum) for s in scores[i * k:(i + 1) * k]] for i in range(len(raws))]
+        sums = [[float(s.sum) for s in scores[i * k : (i + 1) * k]] for i in range(len(raws))]
     out = []
     for lp in sums:
         order = np.argsort(lp, kind="stable")[::-1]

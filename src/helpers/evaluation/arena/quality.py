@@ -1,4 +1,5 @@
 """Benchmark quality: separability with confidence, agreement with other rankings, reading other judges' tables."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
@@ -34,6 +35,7 @@ def agreement_with_confidence(board: pd.DataFrame, reference: dict[str, float]) 
                 total += 1
                 agree += (ri.rating > rj.rating) == (reference[ri.model] > reference[rj.model])
     return {"separated_pairs": total, "agreement": agree / total if total else float("nan")}
+
 
 # --------------------------------------------------------------------------- other judges' rankings
 _CI_SUFFIXES = ("_lo", "_hi", "_low", "_high", "_ci_low", "_ci_high", "_se", "_std")

@@ -1,4 +1,5 @@
 """Style control: markdown and length features, upstream (mean style gap) or symmetric (equal style)."""
+
 from __future__ import annotations
 
 import re
@@ -42,8 +43,12 @@ def style_features(text: str, n_tokens: int | None = None, counting: str = "upst
         lists = len(_LIST_RE.findall(body))
     else:
         raise ValueError(f"counting must be one of {', '.join(STYLE_METHODS)}, got {counting!r}")
-    return StyleFeatures(length=int(n_tokens if n_tokens is not None else len(text)),
-                         headers=len(_HEADER_RE.findall(body)), lists=lists, bold=len(_BOLD_RE.findall(body)))
+    return StyleFeatures(
+        length=int(n_tokens if n_tokens is not None else len(text)),
+        headers=len(_HEADER_RE.findall(body)),
+        lists=lists,
+        bold=len(_BOLD_RE.findall(body)),
+    )
 
 
 def _norm_diff(a: np.ndarray, b: np.ndarray, plus: float = 0.0) -> np.ndarray:
@@ -89,8 +94,13 @@ def upstream_style_gap(feats_model: Sequence[StyleFeatures], feats_baseline: Seq
     return np.column_stack(cols) if cols[0].size else np.zeros((0, 4))
 
 
-def style_covariates(battles: pd.DataFrame, feats_a: Sequence[StyleFeatures], feats_b: Sequence[StyleFeatures],
-                     baseline: str, method: str = "upstream") -> np.ndarray:
+def style_covariates(
+    battles: pd.DataFrame,
+    feats_a: Sequence[StyleFeatures],
+    feats_b: Sequence[StyleFeatures],
+    baseline: str,
+    method: str = "upstream",
+) -> np.ndarray:
     """The style columns to add to the BT design (``fit_bradley_terry(style=...)``), one row per battle.
 
     ``method="upstream"``: ``upstream_style_gap`` (model minus baseline) standardised over the battles
@@ -107,8 +117,10 @@ def style_covariates(battles: pd.DataFrame, feats_a: Sequence[StyleFeatures], fe
     a = battles["model_a"].to_numpy(object)
     b = battles["model_b"].to_numpy(object)
     if np.any((a == baseline) == (b == baseline)):
-        raise ValueError("upstream style control writes features model minus baseline: every battle must involve "
-                         f"the baseline {baseline!r} exactly once")
+        raise ValueError(
+            "upstream style control writes features model minus baseline: every battle must involve "
+            f"the baseline {baseline!r} exactly once"
+        )
     model_is_a = b == baseline
     fm = [fa if m else fb for fa, fb, m in zip(feats_a, feats_b, model_is_a)]
     fb_ = [fb if m else fa for fa, fb, m in zip(feats_a, feats_b, model_is_a)]
@@ -123,13 +135,16 @@ def style_covariates(battles: pd.DataFrame, feats_a: Sequence[StyleFeatures], fe
     return Z * np.where(model_is_a, 1.0, -1.0)[:, None]
 
 
-def battle_style_features(battles: pd.DataFrame, answers: dict[str, dict[str, dict]],
-                          counting: str = "upstream") -> tuple[list[StyleFeatures], list[StyleFeatures]]:
+def battle_style_features(
+    battles: pd.DataFrame, answers: dict[str, dict[str, dict]], counting: str = "upstream"
+) -> tuple[list[StyleFeatures], list[StyleFeatures]]:
     """Style features of answer A and answer B of every battle, from ``answers[model][prompt_id]``
     (dicts with ``text`` and, when known, ``n_tokens``)."""
+
     def feats(model, pid):
         rec = answers[model][pid]
         return style_features(rec.get("text", ""), rec.get("n_tokens"), counting)
+
     fa = [feats(m, p) for m, p in zip(battles["model_a"], battles["prompt_id"])]
     fb = [feats(m, p) for m, p in zip(battles["model_b"], battles["prompt_id"])]
     return fa, fb
@@ -146,8 +161,10 @@ def comparison_summary(upstream_vs_weighted: pd.DataFrame, upstream_vs_symmetric
     r = r[np.isfinite(r)]
     g = upstream_vs_symmetric["win_rate_diff_points"].to_numpy(float)
     g = g[np.isfinite(g)]
-    return {"ci_width_ratio_weighted_over_upstream": float(np.median(r)) if len(r) else float("nan"),
-            "style_methods_max_gap_points": float(np.abs(g).max()) if len(g) else float("nan")}
+    return {
+        "ci_width_ratio_weighted_over_upstream": float(np.median(r)) if len(r) else float("nan"),
+        "style_methods_max_gap_points": float(np.abs(g).max()) if len(g) else float("nan"),
+    }
 
 
 def method_comparison(main: pd.DataFrame, alt: pd.DataFrame, baseline: str) -> pd.DataFrame:
@@ -159,6 +176,14 @@ def method_comparison(main: pd.DataFrame, alt: pd.DataFrame, baseline: str) -> p
     width_a = 100 * (a.win_rate_high - a.win_rate_low).to_numpy(float)
     width_b = 100 * (b.win_rate_high - b.win_rate_low).to_numpy(float)
     ratio = np.divide(width_b, width_a, out=np.full(len(a), np.nan), where=width_a > 0)
-    return pd.DataFrame({"win_rate": 100 * a.win_rate, "win_rate_alt": 100 * b.win_rate,
-                         "ci_width": width_a, "ci_width_alt": width_b, "width_ratio_alt_over_main": ratio,
-                         "win_rate_diff_points": 100 * (b.win_rate - a.win_rate)}, index=a.index).reset_index()
+    return pd.DataFrame(
+        {
+            "win_rate": 100 * a.win_rate,
+            "win_rate_alt": 100 * b.win_rate,
+            "ci_width": width_a,
+            "ci_width_alt": width_b,
+            "width_ratio_alt_over_main": ratio,
+            "win_rate_diff_points": 100 * (b.win_rate - a.win_rate),
+        },
+        index=a.index,
+    ).reset_index()

@@ -9,6 +9,7 @@
 Everything below the prompt builders is pure and tested (tests/test_wildbench.py). Parse failures
 are ``None`` and are counted and left out of every aggregate, never silently scored.
 """
+
 from ...core.stats import bootstrap_ci, rank_agreement  # noqa: F401  (one implementation each, in stats)
 from .contestants import *  # noqa: F401,F403
 from .pipeline import *  # noqa: F401,F403

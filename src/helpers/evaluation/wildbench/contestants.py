@@ -1,4 +1,5 @@
 """Contestants: models and same-weights variants (system prompt, temperature) named once."""
+
 from __future__ import annotations
 
 import re
@@ -35,7 +36,9 @@ def parse_contestant(spec: str) -> Contestant:
             continue
         m = re.match(r"(name|temperature|system)\s*[:=]\s*(.*)$", opt, re.IGNORECASE | re.DOTALL)
         if not m:
-            raise WildBenchError(f"model entry {spec!r}: option {opt!r} must be name: ..., temperature: ... or system: ...")
+            raise WildBenchError(
+                f"model entry {spec!r}: option {opt!r} must be name: ..., temperature: ... or system: ..."
+            )
         key, value = m.group(1).lower(), m.group(2).strip()
         if key == "temperature":
             try:

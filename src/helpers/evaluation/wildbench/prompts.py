@@ -1,4 +1,5 @@
 """Judge prompts (WB-Score with the checklist, WB-Reward pairwise) and robust parsing of the replies."""
+
 from __future__ import annotations
 
 import math
@@ -92,8 +93,11 @@ SCORE_PREFILL = '{"score": '
 LABEL_PREFILL = '{"choice": "'
 # `score: N` (N optionally quoted, optionally "/10" or "out of 10") followed by the end of the value: a comma,
 # brace, bracket, line end, sentence end or the end of the text. "score": 1 to 10 (an echoed range) is no score.
-_SCORE_RE = re.compile(r'"?score"?\s*[:=]\s*("?)\s*(\d+(?:\.\d+)?)\s*(?:(?:/|out of)\s*10)?\s*\1'
-                       r'(?=\s*(?:[,}\]\n]|\.(?:\s|$)|$))', re.IGNORECASE)
+_SCORE_RE = re.compile(
+    r'"?score"?\s*[:=]\s*("?)\s*(\d+(?:\.\d+)?)\s*(?:(?:/|out of)\s*10)?\s*\1'
+    r"(?=\s*(?:[,}\]\n]|\.(?:\s|$)|$))",
+    re.IGNORECASE,
+)
 _SCORE_VALUE_RE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(?:(?:/|out of)\s*10)?\s*$", re.IGNORECASE)
 
 
@@ -129,8 +133,9 @@ def parse_score(text: str) -> float | None:
 _LABEL_ALT = r"A\+\+|A\+|A=B|B\+\+|B\+"
 SHORT_REPLY = 40  # a reply this short that names exactly one label is taken as that verdict
 # `choice: LABEL`; a quoted label must be closed right after it ("choice": "B+ or B" is an echo, not a verdict).
-_CHOICE_RE = re.compile(r'"?choice"?\s*[:=]\s*(?:"\s*(' + _LABEL_ALT + r')\s*"|(' + _LABEL_ALT + r')(?![+=\w"]))',
-                        re.IGNORECASE)
+_CHOICE_RE = re.compile(
+    r'"?choice"?\s*[:=]\s*(?:"\s*(' + _LABEL_ALT + r')\s*"|(' + _LABEL_ALT + r')(?![+=\w"]))', re.IGNORECASE
+)
 
 
 def parse_label(text: str) -> str | None:
@@ -151,7 +156,9 @@ def parse_label(text: str) -> str | None:
     found = _CHOICE_RE.findall(text)
     if found:
         return "".join(found[-1]).upper()
-    if len(text.strip()) <= SHORT_REPLY and not re.search(r"choice", text, re.IGNORECASE):  # a malformed choice field is a failure
+    if len(text.strip()) <= SHORT_REPLY and not re.search(
+        r"choice", text, re.IGNORECASE
+    ):  # a malformed choice field is a failure
         bare = set(re.findall(r"(?<![\w+=])(" + _LABEL_ALT + r")(?![\w+=])", text, re.IGNORECASE))
         if len(bare) == 1:
             return bare.pop().upper()

@@ -1,4 +1,5 @@
 """Judge reliability: position consistency of games judged in both orders."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable

@@ -1,4 +1,5 @@
 """WB-Score (rescaled 1-10 scores, task macro) and WB-Reward (labels, length penalty K, baseline mixture)."""
+
 from __future__ import annotations
 
 import math
@@ -44,8 +45,9 @@ def check_aggregation(aggregation: str) -> None:
         raise ValueError(f"aggregation must be one of {', '.join(AGGREGATIONS)}, got {aggregation!r}")
 
 
-def task_macro(per_group: dict[str, float], weights: dict[str, float] = GROUP_WEIGHTS,
-               aggregation: str = "upstream") -> float:
+def task_macro(
+    per_group: dict[str, float], weights: dict[str, float] = GROUP_WEIGHTS, aggregation: str = "upstream"
+) -> float:
     """Weighted macro average over task groups (GROUP_WEIGHTS); NaN if no group has a value.
 
     ``aggregation="upstream"``: divided by the sum of all weights, a missing (or NaN) group counts 0;
@@ -112,8 +114,9 @@ def game_value(game: dict, K: float = -1) -> float | None:
     return game_reward(game.get("label"), game["model_is_a"], game["len_model"], game["len_baseline"], K)
 
 
-def reward_mixture(per_baseline: dict[str, float], baselines: Sequence[str] | None = None,
-                   aggregation: str = "upstream") -> float:
+def reward_mixture(
+    per_baseline: dict[str, float], baselines: Sequence[str] | None = None, aggregation: str = "upstream"
+) -> float:
     """Mixture of WB-Rewards over baselines; NaN when no baseline has a value.
 
     ``aggregation="upstream"``: the sum over ``baselines`` (default: the keys given) divided by their

@@ -1,4 +1,5 @@
 """Per-model summaries with bootstrap CIs, per-group rewards, the task-macro WB-Reward."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -21,8 +22,13 @@ from .tasks import GROUP_WEIGHTS, GROUPS
 
 
 # --------------------------------------------------------------------------- tables (used by the notebook)
-def score_summary(records: Sequence[dict], task_groups_by_id: dict[str, list[str]], rounds: int = 500,
-                  seed: int = 0, aggregation: str = "upstream") -> list[dict]:
+def score_summary(
+    records: Sequence[dict],
+    task_groups_by_id: dict[str, list[str]],
+    rounds: int = 500,
+    seed: int = 0,
+    aggregation: str = "upstream",
+) -> list[dict]:
     """Per model: WB-Score task macro with a bootstrap CI over tasks, the plain mean, per-group scores, failures.
 
     ``records``: {model, task, score (1-10 or None for a parse failure)}. ``aggregation``: how a group
@@ -40,10 +46,18 @@ def score_summary(records: Sequence[dict], task_groups_by_id: dict[str, list[str
         C = rng.multinomial(len(items), np.full(len(items), 1.0 / len(items)), size=rounds).astype(float)
         lo, hi = _percentiles(_score_macro(C, items, aggregation))
         per = group_scores(items)
-        rows.append({"model": model, "wb_score": macro, "wb_score_lo": lo, "wb_score_hi": hi,
-                     "wb_score_plain_mean": wb_score(r["score"] for r in mine),
-                     "n_judged": len(mine), "n_failed": sum(r["score"] is None for r in mine),
-                     **{f"score[{g}]": per.get(g, float("nan")) for g in GROUPS}})
+        rows.append(
+            {
+                "model": model,
+                "wb_score": macro,
+                "wb_score_lo": lo,
+                "wb_score_hi": hi,
+                "wb_score_plain_mean": wb_score(r["score"] for r in mine),
+                "n_judged": len(mine),
+                "n_failed": sum(r["score"] is None for r in mine),
+                **{f"score[{g}]": per.get(g, float("nan")) for g in GROUPS},
+            }
+        )
     return rows
 
 
@@ -73,8 +87,9 @@ def _score_macro(C: np.ndarray, items: Sequence[tuple[Sequence[str], float | Non
     return _weighted_macro(np.divide(num, den, out=np.full(num.shape, np.nan), where=den > 0), aggregation)
 
 
-def _task_reward_arrays(games: Sequence[dict], tasks: Sequence[str], baselines: Sequence[str],
-                        K: float) -> tuple[np.ndarray, np.ndarray]:
+def _task_reward_arrays(
+    games: Sequence[dict], tasks: Sequence[str], baselines: Sequence[str], K: float
+) -> tuple[np.ndarray, np.ndarray]:
     """(sum of rewards, number of counted games) per (task, baseline); parse failures are not counted."""
     t_index = {t: i for i, t in enumerate(tasks)}
     b_index = {b: j for j, b in enumerate(baselines)}
@@ -102,8 +117,11 @@ def _macro_reward(C: np.ndarray, S: np.ndarray, N: np.ndarray, G: np.ndarray, ag
     wsum = np.where(have, w * np.nan_to_num(r), 0.0).sum(axis=1)  # (rounds, baselines)
     if aggregation == "upstream":
         per_b = np.where(have.any(axis=1), wsum / w.sum(), np.nan)
-        out = np.where(~np.isnan(per_b).all(axis=1), np.nansum(per_b, axis=1) / per_b.shape[1], np.nan) \
-            if per_b.shape[1] else np.full(len(C), np.nan)
+        out = (
+            np.where(~np.isnan(per_b).all(axis=1), np.nansum(per_b, axis=1) / per_b.shape[1], np.nan)
+            if per_b.shape[1]
+            else np.full(len(C), np.nan)
+        )
     else:
         wpresent = np.where(have, w, 0.0).sum(axis=1)
         per_b = np.divide(wsum, wpresent, out=np.full(wsum.shape, np.nan), where=wpresent > 0)
@@ -122,8 +140,13 @@ def _mixture_reward(C: np.ndarray, S: np.ndarray, N: np.ndarray, aggregation: st
     return np.where(have.any(axis=1), np.nan_to_num(r).sum(axis=1) / np.maximum(n, 1), np.nan)
 
 
-def task_macro_reward(games: Sequence[dict], task_groups_by_id: dict[str, list[str]], K: float,
-                      baselines: Sequence[str] | None = None, aggregation: str = "upstream") -> float:
+def task_macro_reward(
+    games: Sequence[dict],
+    task_groups_by_id: dict[str, list[str]],
+    K: float,
+    baselines: Sequence[str] | None = None,
+    aggregation: str = "upstream",
+) -> float:
     """WildBench's task_macro_reward (x100) of one model's games: per baseline, the weighted macro over the
     five task groups of the per-group WB-Reward; then the mixture over baselines.
 
@@ -141,9 +164,16 @@ def task_macro_reward(games: Sequence[dict], task_groups_by_id: dict[str, list[s
     return float(_macro_reward(np.ones((1, len(tasks))), S, N, G, aggregation)[0])
 
 
-def reward_summary(games: Sequence[dict], Ks: Sequence[float], K_main: float, rounds: int = 500,
-                   seed: int = 0, baselines: Sequence[str] | None = None, aggregation: str = "upstream",
-                   task_groups_by_id: dict[str, list[str]] | None = None) -> tuple[list[dict], list[dict]]:
+def reward_summary(
+    games: Sequence[dict],
+    Ks: Sequence[float],
+    K_main: float,
+    rounds: int = 500,
+    seed: int = 0,
+    baselines: Sequence[str] | None = None,
+    aggregation: str = "upstream",
+    task_groups_by_id: dict[str, list[str]] | None = None,
+) -> tuple[list[dict], list[dict]]:
     """(leaderboard rows, K rows) of WB-Reward from games {model, baseline, task, label/auto_reward, ...}.
 
     Leaderboard rows: per model, the reward against each baseline and the mixture at ``K_main``, with a
@@ -161,17 +191,26 @@ def reward_summary(games: Sequence[dict], Ks: Sequence[float], K_main: float, ro
         names = list(baselines) if baselines is not None else list(dict.fromkeys(g["baseline"] for g in mine))
 
         def mix(gs: Sequence[dict], K: float = K_main) -> float:
-            return reward_mixture({b: wb_reward([g for g in gs if g["baseline"] == b], K) for b in names}, names,  # noqa: B023 (called in this iteration)
-                                  aggregation)
+            return reward_mixture(
+                {b: wb_reward([g for g in gs if g["baseline"] == b], K) for b in names},  # noqa: B023 (called in this iteration)
+                names,  # noqa: B023
+                aggregation,
+            )
 
         tasks = sorted({g["task"] for g in mine})
         S, N = _task_reward_arrays(mine, tasks, names, K_main)
         C = rng.multinomial(len(tasks), np.full(len(tasks), 1.0 / max(len(tasks), 1)), size=rounds).astype(float)
         lo, hi = _percentiles(_mixture_reward(C, S, N, aggregation))  # resamples of tasks: CI of the mixture
         counts = outcome_counts(mine, K_main)
-        row = {"model": model, "wb_reward_mix": mix(mine), "wb_reward_lo": lo, "wb_reward_hi": hi,
-               **{f"reward_vs[{b}]": wb_reward([g for g in mine if g["baseline"] == b], K_main) for b in names},
-               "n_games": len(mine), "n_failed": counts["failed"]}
+        row = {
+            "model": model,
+            "wb_reward_mix": mix(mine),
+            "wb_reward_lo": lo,
+            "wb_reward_hi": hi,
+            **{f"reward_vs[{b}]": wb_reward([g for g in mine if g["baseline"] == b], K_main) for b in names},
+            "n_games": len(mine),
+            "n_failed": counts["failed"],
+        }
         macro_at = {}
         if task_groups_by_id is not None and tasks and names:
             G = np.array([[grp in task_groups_by_id[t] for grp in GROUPS] for t in tasks], dtype=float)
@@ -179,18 +218,34 @@ def reward_summary(games: Sequence[dict], Ks: Sequence[float], K_main: float, ro
                 SK, NK = _task_reward_arrays(mine, tasks, names, K)
                 macro_at[K] = float(_macro_reward(np.ones((1, len(tasks))), SK, NK, G, aggregation)[0])
             mlo, mhi = _percentiles(_macro_reward(C, S, N, G, aggregation))  # the same resamples as the mixture
-            row.update({"wb_reward_task_macro": macro_at[K_main], "wb_reward_task_macro_lo": float(mlo),
-                        "wb_reward_task_macro_hi": float(mhi)})
+            row.update(
+                {
+                    "wb_reward_task_macro": macro_at[K_main],
+                    "wb_reward_task_macro_lo": float(mlo),
+                    "wb_reward_task_macro_hi": float(mhi),
+                }
+            )
         board.append(row)
         for K in Ks:
-            by_k.append({"model": model, "K": K, "wb_reward_mix": mix(mine, K),
-                         **({"wb_reward_task_macro": macro_at[K]} if macro_at else {}),
-                         **{f"vs[{b}]": wb_reward([g for g in mine if g["baseline"] == b], K) for b in names}})
+            by_k.append(
+                {
+                    "model": model,
+                    "K": K,
+                    "wb_reward_mix": mix(mine, K),
+                    **({"wb_reward_task_macro": macro_at[K]} if macro_at else {}),
+                    **{f"vs[{b}]": wb_reward([g for g in mine if g["baseline"] == b], K) for b in names},
+                }
+            )
     return board, by_k
 
 
-def group_rewards(games: Sequence[dict], task_groups_by_id: dict[str, list[str]], K: float,
-                  baselines: Sequence[str] | None = None, aggregation: str = "upstream") -> list[dict]:
+def group_rewards(
+    games: Sequence[dict],
+    task_groups_by_id: dict[str, list[str]],
+    K: float,
+    baselines: Sequence[str] | None = None,
+    aggregation: str = "upstream",
+) -> list[dict]:
     """Per model and task group: the WB-Reward mixture over baselines on the tasks of that group
     (WildBench's mixture_of_rewards.<group>; a missing baseline counts 0 with ``aggregation="upstream"``)."""
     check_aggregation(aggregation)
@@ -201,8 +256,15 @@ def group_rewards(games: Sequence[dict], task_groups_by_id: dict[str, list[str]]
         for group in GROUPS:
             sub = [g for g in mine if group in task_groups_by_id[g["task"]]]
             if sub:
-                rows.append({"model": model, "group": group, "wb_reward_mix": reward_mixture(
-                    {b: wb_reward([g for g in sub if g["baseline"] == b], K) for b in names}, names, aggregation)})
+                rows.append(
+                    {
+                        "model": model,
+                        "group": group,
+                        "wb_reward_mix": reward_mixture(
+                            {b: wb_reward([g for g in sub if g["baseline"] == b], K) for b in names}, names, aggregation
+                        ),
+                    }
+                )
     return rows
 
 

@@ -1,4 +1,5 @@
 """WildBench tasks: the five task groups and their weights, loading (hub, local, builtin) and selection."""
+
 from __future__ import annotations
 
 import random
@@ -77,8 +78,14 @@ def task_from_record(rec: dict[str, Any]) -> Task:
         raise WildBenchError(f"task {rid}: conversation_input must be a non-empty list of {{role, content}} turns")
     turns = []
     for turn in conv:
-        if not isinstance(turn, dict) or turn.get("role") not in ("user", "assistant") or not isinstance(turn.get("content"), str):
-            raise WildBenchError(f"task {rid}: every turn of conversation_input needs role user/assistant and text content")
+        if (
+            not isinstance(turn, dict)
+            or turn.get("role") not in ("user", "assistant")
+            or not isinstance(turn.get("content"), str)
+        ):
+            raise WildBenchError(
+                f"task {rid}: every turn of conversation_input needs role user/assistant and text content"
+            )
         turns.append({"role": turn["role"], "content": turn["content"]})
     if turns[-1]["role"] != "user":
         raise WildBenchError(f"task {rid}: the last turn of conversation_input must be the user's query")
@@ -89,11 +96,19 @@ def task_from_record(rec: dict[str, Any]) -> Task:
     secondary = rec.get("secondary_tags") or []
     if isinstance(secondary, str):
         secondary = [secondary]
-    return Task(id=str(rid), history=turns[:-1], query=turns[-1]["content"], checklist=[str(c) for c in checklist],
-                primary_tag=str(primary), secondary_tags=[str(t) for t in secondary])
+    return Task(
+        id=str(rid),
+        history=turns[:-1],
+        query=turns[-1]["content"],
+        checklist=[str(c) for c in checklist],
+        primary_tag=str(primary),
+        secondary_tags=[str(t) for t in secondary],
+    )
 
 
-def load_tasks(source: str, split: str = "test", config: str | None = "v2", limit: int | None = None) -> tuple[list[Task], list[str]]:
+def load_tasks(
+    source: str, split: str = "test", config: str | None = "v2", limit: int | None = None
+) -> tuple[list[Task], list[str]]:
     """Tasks from a builtin set, a local JSONL/JSON/parquet file or the hub set; returns (tasks, skipped reasons).
 
     Malformed records are skipped with a reason (not fatal); no valid task at all is an error.
@@ -102,10 +117,18 @@ def load_tasks(source: str, split: str = "test", config: str | None = "v2", limi
 
     from ...core.data import load_records
 
-    if not source.startswith("builtin:") and not Path(source).expanduser().exists() and Path(resolve_repo_path(source)).exists():
+    if (
+        not source.startswith("builtin:")
+        and not Path(source).expanduser().exists()
+        and Path(resolve_repo_path(source)).exists()
+    ):
         source = resolve_repo_path(source)  # a repo-relative path given to a notebook running in notebooks/
-    hub = (not source.startswith("builtin:") and not Path(source).expanduser().exists() and source.count("/") == 1
-           and not source.endswith((".jsonl", ".json", ".csv", ".parquet")))
+    hub = (
+        not source.startswith("builtin:")
+        and not Path(source).expanduser().exists()
+        and source.count("/") == 1
+        and not source.endswith((".jsonl", ".json", ".csv", ".parquet"))
+    )
     records = load_records(source, split=split, config=config if hub else None)
     tasks, skipped = [], []
     for rec in records:
@@ -145,6 +168,7 @@ def resolve_repo_path(path: str) -> str:
     from pathlib import Path
 
     from ...core.params import REPO_ROOT
+
     p = Path(path).expanduser()
     if p.is_absolute() or p.exists():
         return str(p)
