@@ -1,7 +1,7 @@
 # ---
 # jupyter:
 #   helpers:
-#     precheck: helpers.culturegen.checks:precheck
+#     precheck: helpers.culturegen.checks:check_params
 #   kernelspec:
 #     display_name: Python 3
 #     language: python

@@ -1,7 +1,7 @@
 # ---
 # jupyter:
 #   helpers:
-#     precheck: helpers.infosumm.data:precheck
+#     precheck: helpers.infosumm.data:check_params
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -294,7 +294,8 @@ metrics = iss.run_metrics(teacher_model=teacher_model, critic_model=critic_model
                           n_rounds=n_rounds, docs=docs, doc_info=doc_info, it=it, pairs=pairs,
                           control_pairs=control_pairs, main=main, eval_sets=eval_sets, ctrl=ctrl,
                           ctrl_chance=ctrl_chance, crit_summary=crit_summary, checks=checks, timings=timings,
-                          losses=losses, student_init=student_init, bootstrap_rounds=bootstrap_rounds, seed=seed)
+                          losses=losses, student_init=student_init, bootstrap_rounds=bootstrap_rounds, seed=seed,
+                          train_logs=train_logs)
 run.log_metrics(metrics)
 print(f"total {timings['total']:.0f} s; load average {os.getloadavg()[0]:.1f}")
 print(metrics["signal"])

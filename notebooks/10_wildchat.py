@@ -1,7 +1,7 @@
 # ---
 # jupyter:
 #   helpers:
-#     precheck: helpers.wildchat.load:precheck
+#     precheck: helpers.wildchat.load:check_params
 #   kernelspec:
 #     display_name: Python 3
 #     language: python

@@ -1,7 +1,7 @@
 # ---
 # jupyter:
 #   helpers:
-#     precheck: helpers.participai.stages:precheck
+#     precheck: helpers.participai.stages:check_params
 #   kernelspec:
 #     display_name: Python 3
 #     language: python

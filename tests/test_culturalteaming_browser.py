@@ -14,6 +14,8 @@ import time
 
 import pytest
 
+from helpers.core.serving import free_port
+
 pytestmark = pytest.mark.slow
 CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
 DRIVER = shutil.which("chromedriver")
@@ -21,12 +23,6 @@ needs_browser = pytest.mark.skipif(
     not (CHROMIUM and DRIVER),
     reason="no chromium/chromedriver binary on PATH (Debian: apt-get install -y chromium chromium-driver)",
 )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_port(port: int, proc, timeout: float = 180) -> None:

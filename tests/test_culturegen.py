@@ -79,9 +79,9 @@ def test_topics_genders_and_culture_selection():
     with pytest.raises(ValueError, match="cultures"):
         cgd.select_cultures(["Atlantean"])
     with pytest.raises(ValueError, match="topics"):
-        cgc.precheck({"topics": ["weather"], "genders": ["male"]})
+        cgc.check_params({"topics": ["weather"], "genders": ["male"]})
     with pytest.raises(ValueError, match="genders"):
-        cgc.precheck({"genders": ["robot"]})
+        cgc.check_params({"genders": ["robot"]})
     assert cgd.region_of("Turkey") == "Middle-Eastern" and cgd.region_of("united states") == "English-Speaking"
     assert cgd.region_of("Hong Kong") == "East-Asian" and cgd.region_of("Atlantis") is None
 

@@ -290,7 +290,7 @@ def test_hub_fixtures_read_in_hub_schemas(monkeypatch):
 
 
 def test_precheck_rejects_bad_params():
-    isd.precheck(
+    isd.check_params(
         {
             "prompt_formats": ["tldr"],
             "length_buckets": [12, 24],
@@ -306,7 +306,7 @@ def test_precheck_rejects_bad_params():
         {"student_init": "truncate:x"},
     ):
         with pytest.raises(ValueError):
-            isd.precheck(bad)
+            isd.check_params(bad)
 
 
 # --------------------------------------------------------------------------- student builders

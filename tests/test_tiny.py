@@ -31,6 +31,8 @@ def test_tiny_model_heads_and_families(tok, tmp_path):
     rm = tiny_model(tok, head="classifier", num_labels=1)
     assert type(rm).__name__ == "LlamaForSequenceClassification" and rm.config.num_labels == 1
     assert type(tiny_model(tok, "qwen2")).__name__ == "Qwen2ForCausalLM"
+    gpt2 = tiny_model(tok, "gpt2", n_positions=64)  # icot's config models: GPT-2's own shape names
+    assert type(gpt2).__name__ == "GPT2LMHeadModel" and (gpt2.config.n_layer, gpt2.config.n_embd) == (2, 32)
     t5 = tiny_model(tok, "t5", d_model=16, d_ff=32, d_kv=4, num_layers=1, num_heads=2)
     assert t5.config.decoder_start_token_id == tok.pad_token_id
     pegasus = tiny_model(

@@ -150,7 +150,7 @@ def test_bad_input_is_one_line_before_compute(tmp_path, content, message):
     path = tmp_path / "data.jsonl"
     path.write_text(content)
     with pytest.raises(wl.WildChatSourceError, match=message) as exc:
-        wl.precheck({"data": str(path), "other_corpora": []})
+        wl.check_params({"data": str(path), "other_corpora": []})
     assert "\n" not in str(exc.value)
 
 
@@ -159,7 +159,7 @@ def test_unknown_release_and_corpus_are_refused():
         wl.check_source("allenai/WildChat-1m")
     assert wl.check_source("allenai/WildChat-4.8M") == "allenai/WildChat-4.8M"
     with pytest.raises(ValueError, match="unknown corpus schema 'alpacca'"):
-        wl.precheck({"data": "builtin:wildchat_fixture.jsonl", "other_corpora": ["alpacca"]})
+        wl.check_params({"data": "builtin:wildchat_fixture.jsonl", "other_corpora": ["alpacca"]})
 
 
 def test_the_cli_refuses_a_file_not_in_the_schema(tmp_path):

@@ -203,13 +203,10 @@ def ensure_threads() -> None:
 # --------------------------------------------------------------------------- giving memory back
 def free_memory() -> None:
     gc.collect()
-    try:
+    if on_gpu():
         import torch
 
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()
-    except ImportError:
-        pass
+        torch.cuda.empty_cache()
 
 
 def run_in_batches(

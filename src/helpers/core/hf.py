@@ -5,6 +5,8 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 
+from . import engines
+
 Messages = list[dict[str, str]]
 Prompt = str | Messages  # a raw string is used as is; messages get the chat template
 
@@ -14,9 +16,8 @@ class ChatTemplateError(ValueError):
 
 
 def device_name() -> str:
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    """The torch device this process computes on: ``cuda`` when ``engines.on_gpu()``, else ``cpu``."""
+    return "cuda" if engines.on_gpu() else "cpu"
 
 
 def resolve_dtype(dtype: str = "auto", device: str | None = None):
@@ -58,8 +59,6 @@ def load_causal_lm(path: str, dtype: str = "auto", device: str | None = None):
     device = device or device_name()
     key = (str(path), dtype, device)
     if key not in _MODELS:
-        from . import engines
-
         engines.ensure_threads()
         model = AutoModelForCausalLM.from_pretrained(path, dtype=resolve_dtype(dtype, device))
         _MODELS[key] = model.to(device).eval()

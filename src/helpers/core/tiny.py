@@ -3,12 +3,14 @@
     model = tiny_model(tok, seed=1)                                  # a 2-layer random Llama for tok's vocabulary
     rm = tiny_model(tok, head="classifier", num_labels=1, hidden_size=64)
     tiny_model(tok, family="t5", d_model=32, num_layers=2)           # an encoder-decoder (t5, pegasus)
+    tiny_model(tok, family="gpt2", n_layer=4, n_embd=128, n_head=4)  # a GPT-2 (its own shape names)
     save_model(model, tok, folder)                                   # atomically, with the tokenizer
 
 The vocabulary and the special ids come from the tokenizer (``len(tok)``, its bos / eos / pad), so the model
 generates with the tokenizer's chat template and stops at its end-of-turn token. A decoder family (llama, qwen2,
 mistral) defaults to 2 layers of width 32 (MLP twice as wide), 4 attention heads over 2 key/value heads, 4096
-positions and tied embeddings; every keyword overrides the config. The weights are drawn after
+positions and tied embeddings; a GPT-2 to 2 layers of width 32 with 4 heads (``n_layer``, ``n_embd``, ``n_head``);
+every keyword overrides the config. The weights are drawn after
 ``torch.manual_seed(seed)``: the same (tokenizer, family, seed, shape) gives the same model.
 """
 
@@ -26,6 +28,7 @@ FAMILIES = {
     "mistral": ("MistralConfig", {"causal": "MistralForCausalLM", "classifier": "MistralForSequenceClassification"}),
     "t5": ("T5Config", {"seq2seq": "T5ForConditionalGeneration"}),
     "pegasus": ("PegasusConfig", {"seq2seq": "PegasusForConditionalGeneration"}),
+    "gpt2": ("GPT2Config", {"causal": "GPT2LMHeadModel"}),
 }
 ENCODER_DECODER = ("t5", "pegasus")
 DECODER_SHAPE = {
@@ -36,6 +39,7 @@ DECODER_SHAPE = {
     "max_position_embeddings": 4096,
     "tie_word_embeddings": True,
 }
+GPT2_SHAPE = {"n_layer": 2, "n_embd": 32, "n_head": 4}
 
 
 def tiny_config(tok, family: str = "llama", **shape: Any):
@@ -52,8 +56,11 @@ def tiny_config(tok, family: str = "llama", **shape: Any):
             "decoder_start_token_id": tok.pad_token_id,
         }
         return config_cls(vocab_size=len(tok), **ids, **shape)
-    shape = {**DECODER_SHAPE, **shape}
-    shape.setdefault("intermediate_size", 2 * shape["hidden_size"])
+    if family == "gpt2":
+        shape = {**GPT2_SHAPE, **shape}
+    else:
+        shape = {**DECODER_SHAPE, **shape}
+        shape.setdefault("intermediate_size", 2 * shape["hidden_size"])
     return config_cls(
         vocab_size=len(tok),
         bos_token_id=tok.bos_token_id,

@@ -32,6 +32,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from .engines import on_gpu
 from .store import atomic_dir, atomic_write_json, read_json, stable_id
 
 REPORTERS = ("none", "trackio", "wandb", "mlflow", "tensorboard")
@@ -163,19 +164,13 @@ def _gpu_count() -> int:
         return 0
 
 
-def use_cpu() -> bool:
-    import torch
-
-    return not torch.cuda.is_available()
-
-
 def trainer_kwargs(work: Path, opts: TrainOptions, **kwargs: Any) -> dict:
     """Keyword arguments for any TRL ``*Config`` (a ``TrainingArguments``): checkpointing, tracker,
     device and precision filled in; ``kwargs`` (steps, learning rate, batch size, ...) win."""
     import torch
 
     opts.check()
-    cpu = use_cpu()
+    cpu = not on_gpu()
     base = dict(
         output_dir=str(Path(work) / "checkpoints"),
         save_strategy="steps" if opts.save_steps else "no",

@@ -1,4 +1,4 @@
-"""07's precheck (notebook metadata ``helpers.culturegen.checks:precheck``): every parameter, before the kernel starts.
+"""07's precheck (notebook metadata ``helpers.culturegen.checks:check_params``): every parameter, before the kernel starts.
 
 Apart from ``data`` because it reads CulturalBench through its loader (``culturalbench``, which uses ``data``).
 """
@@ -12,7 +12,7 @@ from .culturalbench import load_culturalbench
 from .data import GENDERS, extraction_gold, frequency_counts, select_cultures, select_topics, symbol_pairs
 
 
-def precheck(params: dict[str, Any]) -> None:
+def check_params(params: dict[str, Any]) -> None:
     """The runner's cross-parameter check: known cultures, topics and genders, before anything loads."""
     select_cultures(params.get("cultures") or (), int(params.get("n_per_region") or 0))
     select_topics(params.get("topics") or ())

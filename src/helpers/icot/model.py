@@ -44,6 +44,17 @@ class CharTokenizer:
         self.index = {s: i for i, s in enumerate(self.vocab)}
         self.pad_id, self.eos_id, self.unk_id = 0, 1, 2
 
+    # the special ids under transformers' names (what ``core.tiny`` reads); as in GPT-2, ``<eos>`` also begins a text
+    @property
+    def eos_token_id(self) -> int:
+        return self.eos_id
+
+    bos_token_id = eos_token_id
+
+    @property
+    def pad_token_id(self) -> int:
+        return self.pad_id
+
     @classmethod
     def fit(cls, texts: Iterable[str]) -> CharTokenizer:
         return cls(s for t in texts for s in _SYMBOL.findall(t))
@@ -183,29 +194,20 @@ def build_tokenizer(init_from: str, texts: Iterable[str] = ()):
 
 
 def build_model(init_from: str, tok, max_positions: int, seed: int = 0, dropout: float | None = None):
-    """A GPT-2 from a preset config (random init with ``seed``) or pretrained weights."""
-    from transformers import GPT2Config, GPT2LMHeadModel
-
-    torch.manual_seed(seed)
+    """A GPT-2 from a preset config (``core.tiny``, random init with ``seed``) or pretrained weights."""
     if is_config_spec(init_from):
+        from ..core.tiny import tiny_model
+
         p = dropout if dropout is not None else 0.0
-        config = GPT2Config(
-            vocab_size=len(tok),
-            n_positions=max_positions,
-            bos_token_id=tok.eos_id,
-            eos_token_id=tok.eos_id,
-            pad_token_id=tok.pad_id,
-            resid_pdrop=p,
-            embd_pdrop=p,
-            attn_pdrop=p,
-            **preset(init_from),
-        )
-        return with_causal_lm_loss(GPT2LMHeadModel(config))
+        drop = {"resid_pdrop": p, "embd_pdrop": p, "attn_pdrop": p}
+        model = tiny_model(tok, "gpt2", seed=seed, n_positions=max_positions, **drop, **preset(init_from))
+        return with_causal_lm_loss(model)
     from transformers import AutoModelForCausalLM
     from transformers.utils import logging as hf_logging
 
     from ..core.models import resolve_model
 
+    torch.manual_seed(seed)  # the training run's random state starts here as with a config model
     kw = {} if dropout is None else {"resid_pdrop": dropout, "embd_pdrop": dropout, "attn_pdrop": dropout}
     hf_logging.disable_progress_bar()  # one "Loading weights" bar per model would fill the report
     return with_causal_lm_loss(AutoModelForCausalLM.from_pretrained(resolve_model(init_from), **kw))

@@ -16,9 +16,11 @@ def configure_device(torch_threads: int) -> tuple[str, str]:
     """Set torch's CPU threads (0: leave them); returns (device, the line the notebook prints)."""
     import torch
 
+    from ..core.hf import device_name
+
     if torch_threads:
         torch.set_num_threads(torch_threads)
-    device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = device_name()
     return device, (
         f"device {device}, torch threads {torch.get_num_threads()}, load average {os.getloadavg()[0]:.1f} "
         f"on {os.cpu_count()} cores"

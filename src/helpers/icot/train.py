@@ -22,6 +22,8 @@ from pathlib import Path
 
 import torch
 
+from ..core.engines import on_gpu
+from ..core.hf import device_name
 from ..core.store import atomic_dir, atomic_write_json, read_json, stable_id
 from . import model as icot_model
 from .evaluate import evaluate_examples
@@ -109,7 +111,7 @@ def save_checkpoint(target: Path, model, tok, optimizer, state: dict, gen: torch
                 "optimizer": optimizer.state_dict(),
                 "smoothing": gen.get_state(),
                 "torch": torch.get_rng_state(),
-                "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+                "cuda": torch.cuda.get_rng_state_all() if on_gpu() else None,
             },
             tmp / "train_state.pt",
         )
@@ -131,7 +133,7 @@ def load_checkpoint(source: Path, cfg: TrainConfig, device):
     gen = torch.Generator()
     gen.set_state(extra["smoothing"])
     torch.set_rng_state(extra["torch"])
-    if extra.get("cuda") is not None and torch.cuda.is_available():
+    if extra.get("cuda") is not None and on_gpu():
         torch.cuda.set_rng_state_all(extra["cuda"])
     tok = icot_model.load_tokenizer(cfg.init_from, source)
     return model, tok, optimizer, read_json(source / "trainer_state.json"), gen
@@ -297,7 +299,7 @@ def train(
     """Train (or resume, or just load) the model of ``cfg``; see the module docstring."""
     from tqdm.auto import tqdm
 
-    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    device = torch.device(device or device_name())
     torch.backends.cuda.matmul.allow_tf32 = True
     cfg.data_fingerprint = stable_id(data_fingerprint(train_examples), data_fingerprint(valid_examples), length=12)
     s = _Session(cfg, train_examples, Path(root), device)

@@ -71,8 +71,9 @@ def _source(source: str) -> tuple[str, tuple | None]:
 
 
 def load_pairs(source: str, limit: int = 0, min_words: int = 20, max_words: int = 0) -> list[dict]:
-    """{"id", "document", "summary"} records from builtin/local files (fields document + summary, or a hub schema)
-    or a hub id; documents shorter than ``min_words`` are skipped, longer than ``max_words`` cut (0: no cut)."""
+    """{"id", "document", "summary", "words_cut"} records from builtin/local files (fields document + summary, or a
+    hub schema) or a hub id; documents shorter than ``min_words`` are skipped, longer than ``max_words`` cut (0: no
+    cut; ``words_cut`` counts the words removed, so a caller can report the cut documents)."""
     src, schema = _source(source)
     if schema and not Path(src).exists():
         config, split, dfield, sfield = schema
@@ -92,10 +93,11 @@ def load_pairs(source: str, limit: int = 0, min_words: int = 20, max_words: int 
         n = len(doc.split())
         if n < min_words:
             continue
-        if max_words and n > max_words:
+        cut = max(0, n - max_words) if max_words else 0
+        if cut:
             doc = " ".join(doc.split()[:max_words])
         summ = re.sub(r"\s*\n\s*", " ", str(r[sfield])).strip() if sfield and r.get(sfield) is not None else None
-        out.append({"id": str(r.get("id", i)), "document": doc, "summary": summ})
+        out.append({"id": str(r.get("id", i)), "document": doc, "summary": summ, "words_cut": cut})
         if limit and len(out) >= limit:
             break
     if not out:
@@ -103,7 +105,7 @@ def load_pairs(source: str, limit: int = 0, min_words: int = 20, max_words: int 
     return out
 
 
-def precheck(params: dict) -> None:
+def check_params(params: dict) -> None:
     """The runner's cross-parameter check (raises ValueError naming the parameter, before anything loads)."""
     for f in params.get("prompt_formats") or []:
         if f not in FORMATS:

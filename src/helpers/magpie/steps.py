@@ -15,13 +15,12 @@ from typing import Any
 # --------------------------------------------------------------------------- writer
 def writer_setup(model: str, backend: str) -> tuple[Any, str, bool]:
     """(the writer's tokenizer, the engine that will run it, whether a GPU is visible)."""
-    import torch
-
+    from ..core.engines import on_gpu
     from ..core.generation import pick_backend
     from ..core.hf import load_tokenizer
     from ..core.models import resolve_model
 
-    return load_tokenizer(resolve_model(model)), pick_backend(backend), torch.cuda.is_available()
+    return load_tokenizer(resolve_model(model)), pick_backend(backend), on_gpu()
 
 
 # --------------------------------------------------------------------------- instructions

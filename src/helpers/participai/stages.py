@@ -37,7 +37,7 @@ GRAPH = StageGraph(
 )
 
 
-def precheck(params: dict[str, Any]) -> None:
+def check_params(params: dict[str, Any]) -> None:
     """Runner hook: the release folder loads (files, columns, codebooks) and every question to code has a codebook
     and human codes; the coder is known. Raises ValueError (one line) before compute."""
     from .coding import CODERS

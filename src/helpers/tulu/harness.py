@@ -20,6 +20,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ..core.engines import on_gpu
+
 HARNESS_CATEGORIES = {
     "gsm8k": "reasoning (GSM8k)",
     "ifeval": "instruction (IFEval)",
@@ -40,9 +42,7 @@ def harness_backend(backend: str = "auto") -> str:
     """``vllm`` when asked for, or (``auto``) when vLLM is installed and a GPU is there; else ``hf`` (transformers)."""
     if backend in ("vllm", "hf"):
         return backend
-    import torch
-
-    return "vllm" if importlib.util.find_spec("vllm") is not None and torch.cuda.is_available() else "hf"
+    return "vllm" if importlib.util.find_spec("vllm") is not None and on_gpu() else "hf"
 
 
 def _task_names(tasks: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -80,9 +80,7 @@ def harness_args(
             "tensor_parallel_size": tensor_parallel_size,
         }
     else:
-        import torch
-
-        gpu = torch.cuda.is_available()
+        gpu = on_gpu()
         model_args = {"pretrained": model, "dtype": "auto" if gpu else "float32", "device": "cuda" if gpu else "cpu"}
     names, include = _task_names(tasks)
     return {

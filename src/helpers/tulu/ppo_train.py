@@ -26,6 +26,7 @@ from pathlib import Path
 
 import torch
 
+from ..core.hf import device_name
 from ..core.launch import launch_command, run_launched
 from ..core.store import atomic_write_json, stable_id
 from ..core.training import TrainOptions, accelerate_settings, resumable
@@ -135,7 +136,7 @@ def run_job(spec: dict, eval_fn: Callable | None = None, accelerator=None) -> di
     from .trainers import Stage
 
     stage, s = Stage(**spec["stage"]), PPOSettings(**spec["settings"])
-    acc = accelerator or Single("cuda" if torch.cuda.is_available() else "cpu")
+    acc = accelerator or Single(device_name())
     device, main = acc.device, acc.is_main_process
     tok = AutoTokenizer.from_pretrained(spec["policy"])
     if tok.pad_token is None:

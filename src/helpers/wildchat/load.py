@@ -200,8 +200,8 @@ def iter_records(
         yield rec
 
 
-def precheck(params: dict[str, Any]) -> None:
-    """The runner's check before anything loads (``metadata.helpers.precheck``): the WildChat source (a known
+def check_params(params: dict[str, Any]) -> None:
+    """The runner's check before anything loads (``metadata.helpers.precheck``, the hook every notebook names ``check_params``): the WildChat source (a known
     release, or files that exist, are not empty and are in the schema) and the other corpora's specs."""
     from .corpora import parse_spec
 
