@@ -271,6 +271,7 @@ def findings(m: dict, *, rounds: list[dict], rouge: list[dict], student_steps: i
             f"{rd['n_kept']} kept after best-of-n selection{fb}."
         )
     details += _most_restrictive(rounds[-1]) if rounds else []
+    details += _cut_inputs(m)
     cc = m.get("critic_checks") or {}
     if cc.get("wrong_document", {}).get("n"):
         lb = cc["lead1_beats_reference"]
@@ -348,3 +349,16 @@ def findings(m: dict, *, rounds: list[dict], rouge: list[dict], student_steps: i
             f"(Pythia-2.8B teacher, 568M student), which needs the full profile."
         )
     return {"finding": finding, "signal": signal, "findings": details}
+
+def _cut_inputs(m: dict) -> list[str]:
+    """A detail naming every cut input, when there is one: training examples longer than max_length (the trainer
+    cuts them, the completion first) and reference documents longer than eval_max_words."""
+    parts = [
+        f"{v['over_length']} of {v['examples']} {k} training examples (max_length {v['max_length']})"
+        for k, v in (m.get("training_over_length") or {}).items()
+        if v.get("over_length")
+    ]
+    parts += [
+        f"{n} reference documents of {s} (eval_max_words)" for s, n in (m.get("eval_documents_cut") or {}).items() if n
+    ]
+    return [f"Inputs cut to fit: {'; '.join(parts)}."] if parts else []

@@ -379,6 +379,7 @@ def evaluate_systems(
         }
         sets[src] = {
             "refs": refs,
+            "documents_cut": sum(1 for x in refs if x.get("words_cut")),  # longer than eval_max_words
             "outs": outs,
             "per_doc": per_doc,
             "rouge": rouge_table(outs, gold, rounds=bootstrap_rounds, seed=seed),
@@ -471,6 +472,17 @@ def control_overlap(pairs: Sequence[dict], control_pairs: Sequence[dict]) -> flo
     return sum((p["doc_id"], p["summary"]) in filtered for p in control_pairs) / len(control_pairs)
 
 
+def over_length_counts(train_logs: dict[str, list]) -> dict[str, dict]:
+    """{stage: {"over_length", "examples", "max_length"}}: the examples each fine-tuning stage cut to max_length
+    (the record ``train.sft`` adds to its log history; stages trained before it existed are left out)."""
+    out = {}
+    for name, hist in train_logs.items():
+        rec = next((h for h in reversed(hist or []) if "over_length" in h), None)
+        if rec:
+            out[name] = {k: rec[k] for k in ("over_length", "examples", "max_length")}
+    return out
+
+
 def run_metrics(
     *,
     teacher_model: str,
@@ -493,6 +505,7 @@ def run_metrics(
     student_init: str,
     bootstrap_rounds: int,
     seed: int,
+    train_logs: dict | None = None,
 ) -> dict[str, Any]:
     """metrics.json: pass rates per round, ROUGE of every system, the paired differences joined by document id
     (filtered minus unfiltered student, students minus the zero-shot teacher, student minus lead-3, last teacher
@@ -563,6 +576,8 @@ def run_metrics(
         "student_init": student_init,
         "unfiltered_loss_first": u_loss[0],
         "unfiltered_loss_last": u_loss[-1],
+        "training_over_length": over_length_counts(train_logs or {}),
+        "eval_documents_cut": {s: e.get("documents_cut", 0) for s, e in eval_sets.items()},
     }
     for key, name in (
         ("student", "student"),

@@ -17,6 +17,8 @@ from ..core.models import resolve_model
 from ..core.store import atomic_dir, atomic_write_json, stable_id
 from ..core.training import TrainOptions, finished, peft_config, resumable, save_final, train, trainer_kwargs
 
+LABEL_MAX_TOKENS = 128  # a seq2seq student's summary tokens (longer ones are cut, and counted by over_length)
+
 
 def is_seq2seq(path: str) -> bool:
     from transformers import AutoConfig
@@ -55,8 +57,12 @@ def sft(
     if finished(out_dir, key):
         return str(out_dir), json.loads((out_dir / "train_log.json").read_text())
     path = resolve_model(base)
+    seq2seq = is_seq2seq(path)
+    cut = over_length(hf.load_tokenizer(path), examples, max_length, seq2seq)
+    if cut:
+        print(f"{out_dir.name}: {cut} of {len(examples)} examples longer than max_length {max_length} are cut")
     with resumable(out_dir, key) as work:
-        fn = _train_seq2seq if is_seq2seq(path) else _train_causal
+        fn = _train_seq2seq if seq2seq else _train_causal
         history = fn(
             path,
             examples,
@@ -68,8 +74,21 @@ def sft(
             max_length=max_length,
             seed=seed,
         )
+        history = [*history, {"over_length": cut, "examples": len(examples), "max_length": max_length}]
         atomic_write_json(work.final / "train_log.json", history)
     return str(out_dir), history
+
+
+def over_length(tok, examples: Sequence[dict], max_length: int, seq2seq: bool = False) -> int:
+    """How many examples the trainer cuts: causal, prompt + completion + EOS above ``max_length`` tokens (TRL's
+    SFTTrainer truncates silently, the completion's end first); seq2seq, a prompt above ``max_length`` or a
+    completion above ``LABEL_MAX_TOKENS``. The count goes into the log history (``{"over_length": n, ...}``)."""
+    n = 0
+    for e in examples:
+        p = len(tok(e["prompt"]).input_ids)
+        c = len(tok(e["completion"].strip() if seq2seq else e["completion"], add_special_tokens=False).input_ids)
+        n += (p > max_length or c + 1 > LABEL_MAX_TOKENS) if seq2seq else (p + c + 1 > max_length)
+    return n
 
 
 def _train_causal(path, examples, work, opts, max_steps, learning_rate, batch_size, max_length, seed):
@@ -134,7 +153,7 @@ def _train_seq2seq(path, examples, work, opts, max_steps, learning_rate, batch_s
 
     def encode(e):
         enc = tok(e["prompt"], truncation=True, max_length=max_length)
-        enc["labels"] = tok(text_target=e["completion"].strip(), truncation=True, max_length=128).input_ids
+        enc["labels"] = tok(text_target=e["completion"].strip(), truncation=True, max_length=LABEL_MAX_TOKENS).input_ids
         return enc
 
     ds = Dataset.from_list([{"prompt": e["prompt"], "completion": e["completion"]} for e in examples]).map(
