@@ -133,7 +133,7 @@ from IPython.display import Markdown, display
 
 from helpers import Run
 from helpers.core.plotting import show, use_style
-from helpers.tulu import config, grid, kl, plots, steps, tables
+from helpers.tulu import config, gate, grid, kl, plots, steps, tables
 
 steps.configure(torch_threads)  # TRL's progress bars off, torch threads
 pd.set_option("display.max_colwidth", 90)
@@ -315,6 +315,7 @@ show(run, plots.plot_curves(curves), "training_curves",
 
 # %%
 checked = tables.paper_findings(rows, results, sft_records, categories, seeds, ranking, bootstrap_rounds)
+checked = gate.kl_gated(checked, kl_info)  # PPO vs DPO only at matched KL
 pd.DataFrame(checked)
 
 # %%

@@ -226,6 +226,25 @@ def test_kl_summary_matches_within_a_factor_or_a_slack():
     assert kl_summary(rows(-0.01, 0.03))["kl_matched"] and kl_summary(rows(1.0, 3.0))["kl_ratio_ppo_dpo"] == 3.0
 
 
+def test_ppo_vs_dpo_is_untestable_when_their_kl_from_sft_is_not_matched():
+    from helpers.tulu.gate import PPO_VS_DPO, kl_gated
+    from helpers.tulu.kl import kl_summary
+
+    checked = [
+        {"finding": PPO_VS_DPO, "status": "reproduced", "testable": True},
+        {"finding": "other", "status": "reversed", "testable": True},
+    ]
+    rows = lambda d, p: [{"algorithm": "dpo", "kl": d}, {"algorithm": "ppo", "kl": p}]  # noqa: E731
+    far = kl_gated(checked, kl_summary(rows(0.5, 2.0)))
+    assert far[0]["status"].startswith("untestable here: PPO and DPO are not at matched KL")
+    assert "PPO 2.00, DPO 0.50" in far[0]["status"] and far[0]["status_ungated"] == "reproduced"
+    assert far[0]["testable"] is False and far[1] == checked[1] and tables.signal(far).endswith("1 untestable here")
+    assert kl_gated(checked, kl_summary(rows(1.0, 1.5))) == checked  # matched: unchanged
+    assert kl_gated(checked, {}) == checked  # no KL measured: unchanged
+    already = [{**checked[0], "status": "untestable here: MDE", "testable": False}]
+    assert kl_gated(already, kl_summary(rows(0.5, 2.0)))[0]["status"] == "untestable here: MDE"
+
+
 def test_precheck_knows_sft_initialised_reward_models():
     from helpers.core.params import read_param_specs
     from helpers.tulu.config import check_params

@@ -68,3 +68,32 @@ def gated(finding: dict[str, Any], d: dict, paper_key: str) -> dict[str, Any]:
     if not g["testable"]:
         out.update(status_ungated=finding["status"], status=g["reason"])
     return out
+
+
+PPO_VS_DPO = "PPO beats DPO, mainly on reasoning"
+
+
+def kl_gated(checked: list[dict[str, Any]], kl_info: dict) -> list[dict[str, Any]]:
+    """The PPO-vs-DPO finding gated on matched KL (the paper compares the two at matched KL from the SFT policy):
+    "untestable here" with both KLs when ``kl_info`` (``kl.kl_summary``) says they are not matched; unchanged when
+    they are, or when no KL was measured. A finding already untestable keeps its first reason."""
+    if "kl_matched" not in kl_info or kl_info["kl_matched"]:
+        return list(checked)
+    kl = kl_info["kl_from_sft"]
+    reason = (
+        f"untestable here: PPO and DPO are not at matched KL from the SFT policy (PPO {kl['ppo']:.2f}, DPO "
+        f"{kl['dpo']:.2f} nats per response, ratio {kl_info['kl_ratio_ppo_dpo']:.2f}; matched: within 2x or 0.05 "
+        "nats), so their scores compare different distances from the SFT policy"
+    )
+    out = []
+    for f in checked:
+        if f["finding"] == PPO_VS_DPO and not str(f["status"]).startswith("untestable"):
+            f = {
+                **f,
+                "status": reason,
+                "status_ungated": f.get("status_ungated", f["status"]),
+                "testable": False,
+                "kl_matched": False,
+            }
+        out.append(f)
+    return out

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from ..core.stats import bootstrap_ci, rank_with_ties, tied_pairs
-from .gate import PAPER_EFFECTS, SMALLEST_PAPER_EFFECT, gate, gated, minimum_detectable_effect  # noqa: F401
+from .gate import PAPER_EFFECTS, PPO_VS_DPO, SMALLEST_PAPER_EFFECT, gate, gated, minimum_detectable_effect  # noqa: F401
 from .grid import ASPECTS, Row
 
 PAPER_ORDER = ("data", "algorithm", "reward model", "prompts")
@@ -414,7 +414,7 @@ def paper_findings(
         out.append(
             gated(
                 {
-                    "finding": "PPO beats DPO, mainly on reasoning",
+                    "finding": PPO_VS_DPO,
                     "status": status,
                     "point_estimate_agrees": d["average"]["delta"] > 0 and mainly,
                     "ties": len(top_all) - 1,
