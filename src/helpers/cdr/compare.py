@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from ..core.stats import percentile_interval, resample_indices
+
 
 def paired_headline_bootstrap(
     examples: Sequence[dict], correct: dict[str, Sequence[bool]], n_boot: int = 2000, seed: int = 0, level: float = 0.95
@@ -36,14 +38,13 @@ def paired_headline_bootstrap(
         w = w / w.sum() / len(SECTIONS)
         for s, ws in zip(members, w):
             idx = np.asarray(subsets[s])
-            draw = idx[rng.integers(0, len(idx), size=(n_boot, len(idx)))]  # one draw for every method
+            draw = idx[resample_indices(len(idx), n_boot, rng)]  # one draw for every method
             for m in methods:
                 point[m] += ws * arr[m][idx].mean()
                 reps[m] += ws * arr[m][draw].mean(axis=1)
-    q = ((1 - level) / 2 * 100, (1 + level) / 2 * 100)
-    ci = {m: tuple(float(x) for x in np.percentile(reps[m], q)) for m in methods}
+    ci = {m: percentile_interval(reps[m], level) for m in methods}
     diff = {(a, b): point[a] - point[b] for a in methods for b in methods if a != b}
-    diff_ci = {(a, b): tuple(float(x) for x in np.percentile(reps[a] - reps[b], q)) for a, b in diff}
+    diff_ci = {(a, b): percentile_interval(reps[a] - reps[b], level) for a, b in diff}
     return {"headline": {m: float(v) for m, v in point.items()}, "ci": ci, "diff": diff, "diff_ci": diff_ci}
 
 

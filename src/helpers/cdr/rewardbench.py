@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..core.stats import wilson_interval
+from ..core.stats import percentile_interval, resample_successes, wilson_interval
 
 SECTIONS = ("Chat", "Chat Hard", "Safety", "Reasoning")
 
@@ -205,14 +205,14 @@ def bootstrap_sections(
     """Percentile CIs of each section score and of the headline, resampling examples within subsets.
 
     Resampling n examples with replacement from a subset with k correct gives Binomial(n, k/n) correct,
-    so each replicate draws one binomial per subset.
+    so each replicate draws one binomial per subset (``core.stats.resample_successes``).
     """
     import numpy as np
 
     rng = np.random.default_rng(seed)
     subsets = list(tallies)
     draws = {
-        s: rng.binomial(tallies[s][1], tallies[s][0] / tallies[s][1], size=n_boot) / tallies[s][1]
+        s: resample_successes(tallies[s][0], tallies[s][1], n_boot, rng) / tallies[s][1]
         for s in subsets
         if tallies[s][1] > 0
     }
@@ -223,11 +223,9 @@ def bootstrap_sections(
             continue
         w = np.array([weights[s] for s in members], dtype=float)
         sec_rep[sec] = sum(draws[s] * wi for s, wi in zip(members, w)) / w.sum()
-    lo_q, hi_q = (1 - level) / 2 * 100, (1 + level) / 2 * 100
-    out = {sec: (float(np.percentile(v, lo_q)), float(np.percentile(v, hi_q))) for sec, v in sec_rep.items()}
+    out = {sec: percentile_interval(v, level) for sec, v in sec_rep.items()}
     if all(sec in sec_rep for sec in SECTIONS):
-        head = sum(sec_rep[s] for s in SECTIONS) / len(SECTIONS)
-        out["headline"] = (float(np.percentile(head, lo_q)), float(np.percentile(head, hi_q)))
+        out["headline"] = percentile_interval(sum(sec_rep[s] for s in SECTIONS) / len(SECTIONS), level)
     return out
 
 

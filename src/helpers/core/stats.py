@@ -150,13 +150,12 @@ def correlation_ci(x, y, n_boot: int = 2000, seed: int = 0, level: float = 0.95)
     pci = pr.confidence_interval(confidence_level=level)
     rho = float(stats.spearmanr(x, y).statistic)
 
-    rng = np.random.default_rng(seed)
-    boots = []
-    for _ in range(n_boot):  # paired percentile bootstrap; resamples with a constant side are skipped
-        ix = rng.integers(0, n, n)
-        if np.std(x[ix]) > 0 and np.std(y[ix]) > 0:
-            boots.append(stats.spearmanr(x[ix], y[ix]).statistic)
-    lo, hi = np.nanpercentile(boots, [(1 - level) / 2 * 100, (1 + level) / 2 * 100]) if boots else (np.nan, np.nan)
+    boots = [  # paired percentile bootstrap; resamples with a constant side are skipped
+        stats.spearmanr(x[ix], y[ix]).statistic
+        for ix in resample_indices(n, n_boot, seed)
+        if np.std(x[ix]) > 0 and np.std(y[ix]) > 0
+    ]
+    lo, hi = percentile_interval(boots, level)
     fin = lambda v: float(v) if np.isfinite(v) else None  # noqa: E731
     return {
         "n": n,
@@ -191,8 +190,62 @@ def rank_agreement(a: dict[str, float], b: dict[str, float]) -> dict[str, Any]:
     }
 
 
+# --------------------------------------------------------------------------- the bootstrap: every resample drawn here
+# Every bootstrap in the package resamples through this section: ``bootstrap_ci`` for a statistic of a list, or
+# the ``resample_*`` draws (a seed or a shared numpy Generator as ``rng``) with ``percentile_interval`` for an
+# experiment's vectorised statistic (a refit, a weighted macro, a stratified headline): never a private loop.
+# ``resample_indices`` is scipy.stats.bootstrap's own draw (the same seed gives the same resamples and, for a
+# statistic that is finite on every resample, the same percentile interval: tests/test_stats.py); callers do not
+# call scipy.stats.bootstrap itself where it cannot give the same thing: it keeps resamples whose statistic is
+# NaN (ours drop them: a correlation with a constant side, an agreement with one category), refuses samples of
+# fewer than 2 units, and has no stratified or weighted (counts) draw.
+
+
+def resample_indices(n: int, rounds: int, rng) -> Any:
+    """``rounds`` resamples of n units drawn with replacement, as a (rounds, n) array of unit indices.
+
+    ``rng``: a seed, or a ``numpy.random.Generator`` that several draws share (each call continues its stream)."""
+    import numpy as np
+
+    return np.random.default_rng(rng).integers(0, n, size=(rounds, n))
+
+
+def resample_counts(n: int, rounds: int, rng) -> Any:
+    """``rounds`` resamples of n units drawn with replacement, as (rounds, n) float counts (how often each unit was
+    drawn: a uniform multinomial): the resample as weights, for a weighted statistic or a refit with sample weights."""
+    import numpy as np
+
+    return np.random.default_rng(rng).multinomial(n, np.full(n, 1.0 / max(n, 1)), size=rounds).astype(float)
+
+
+def resample_successes(k: int, n: int, rounds: int, rng) -> Any:
+    """``rounds`` resamples of n binary units of which k are successes, as the number of successes in each: the
+    count a resample of ``resample_indices`` would hold, drawn directly from its distribution, Binomial(n, k/n)."""
+    import numpy as np
+
+    return np.random.default_rng(rng).binomial(n, k / n, size=rounds)
+
+
+def percentile_interval(values, level: float = 0.95) -> tuple[float, float]:
+    """The percentile interval at ``level`` of the finite ``values`` (numpy's linear percentiles); (nan, nan) when
+    none is finite."""
+    import numpy as np
+
+    values = np.asarray(values, dtype=float).ravel()
+    values = values[np.isfinite(values)]
+    if not len(values):
+        return float("nan"), float("nan")
+    lo, hi = np.percentile(values, [100 * (1 - level) / 2, 100 * (1 + level) / 2])
+    return float(lo), float(hi)
+
+
 def bootstrap_ci(items, statistic, rounds: int = 1000, seed: int = 0, level: float = 0.95) -> tuple[float, float]:
-    """Percentile bootstrap CI of ``statistic`` over ``items`` resampled with replacement (NaN rounds dropped)."""
+    """Percentile bootstrap CI of ``statistic`` (any function of a list) over ``items`` resampled with replacement
+    (NaN rounds dropped; the interval's ends are order statistics of the rounds' values).
+
+    Its resamples come from Python's ``random.Random(seed)``, not ``resample_indices``: the draw its callers'
+    published numbers were computed with (06, 08, 11, 12); moving it onto ``resample_indices`` moves their CIs by
+    Monte Carlo noise."""
     import random
 
     if not items:
@@ -209,6 +262,17 @@ def bootstrap_ci(items, statistic, rounds: int = 1000, seed: int = 0, level: flo
     lo_q, hi_q = (1 - level) / 2, 1 - (1 - level) / 2
     pick = lambda q: stats[min(len(stats) - 1, max(0, int(round(q * (len(stats) - 1)))))]  # noqa: E731
     return pick(lo_q), pick(hi_q)
+
+
+def paired_by_id(a: dict[str, float], b: dict[str, float], rounds: int = 1000, seed: int = 0) -> dict:
+    """Mean per-unit difference a - b over the ids both hold (joined by id, never by position) with its paired
+    bootstrap CI (``bootstrap_ci`` over the units); n is the number of joined units."""
+    ids = sorted(set(a) & set(b))
+    diffs = [a[i] - b[i] for i in ids]
+    if not diffs:
+        return {"mean": None, "ci": [None, None], "n": 0}
+    lo, hi = bootstrap_ci(diffs, lambda xs: sum(xs) / len(xs), rounds=rounds, seed=seed)
+    return {"mean": sum(diffs) / len(diffs), "ci": [lo, hi], "n": len(diffs)}
 
 
 # --------------------------------------------------------------------------- rankings: a stable order, ties counted

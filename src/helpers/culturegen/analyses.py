@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ..core.stats import ranked, wilson_interval
+from ..core.stats import percentile_interval, ranked, resample_indices, wilson_interval
 from .score import SYMBOL_COLUMNS
 
 
@@ -143,12 +143,11 @@ def rank_correlation(x, y, n_boot: int = 1000, seed: int = 0, level: float = 0.9
         return out
     xa, ya = d.x.to_numpy(float), d.y.to_numpy(float)
     sp, kt = spearmanr(xa, ya), kendalltau(xa, ya)
-    ix = np.random.default_rng(seed).integers(0, len(d), (n_boot, len(d)))
-    q = [(1 - level) / 2 * 100, (1 + level) / 2 * 100]
+    ix = resample_indices(len(d), n_boot, seed)
 
     def ci(vals):
-        vals = vals[np.isfinite(vals)]
-        return [float(v) for v in np.percentile(vals, q)] if len(vals) else None
+        lo, hi = percentile_interval(vals, level)
+        return [lo, hi] if lo == lo else None
 
     rho_b = _rho(xa[ix], ya[ix])
     out.update(

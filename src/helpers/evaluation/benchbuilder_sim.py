@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..core.stats import percentile_interval, resample_indices
 from . import benchbuilder as bb
 from . import simulated as simj
 
@@ -203,9 +204,8 @@ def baseline_board(
     score = np.where(first, 1.0 - exp.score_a.to_numpy(float), exp.score_a.to_numpy(float))
     for m in sorted(set(model)):
         s = score[model == m]
-        boot = s[rng.integers(len(s), size=(rounds, len(s)))].mean(axis=1)
-        lo, hi = np.percentile(boot, [100 * (1 - level) / 2, 100 * (1 + level) / 2])
-        rows.append({"model": m, "win_rate": float(s.mean()), "ci_low": float(lo), "ci_high": float(hi)})
+        lo, hi = percentile_interval(s[resample_indices(len(s), rounds, rng)].mean(axis=1), level)
+        rows.append({"model": m, "win_rate": float(s.mean()), "ci_low": lo, "ci_high": hi})
     return pd.DataFrame(rows)
 
 

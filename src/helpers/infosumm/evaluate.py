@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..core.stats import bootstrap_ci, pct, wilson_interval
+from ..core.stats import bootstrap_ci, paired_by_id, pct, wilson_interval
 from .critics import rouge_scorer
 
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeL")
@@ -59,17 +59,6 @@ def paired_difference(
         rounds=rounds,
         seed=seed,
     )
-
-
-def paired_by_id(a: dict[str, float], b: dict[str, float], rounds: int = 1000, seed: int = 0) -> dict:
-    """Mean per-document difference a - b over the document ids both hold (joined by id, never by position) with
-    its paired bootstrap CI over documents; n is the number of joined documents."""
-    ids = sorted(set(a) & set(b))
-    diffs = [a[i] - b[i] for i in ids]
-    if not diffs:
-        return {"mean": None, "ci": [None, None], "n": 0}
-    lo, hi = bootstrap_ci(diffs, lambda xs: sum(xs) / len(xs), rounds=rounds, seed=seed)
-    return {"mean": sum(diffs) / len(diffs), "ci": [lo, hi], "n": len(diffs)}
 
 
 PROBES = {
@@ -349,6 +338,7 @@ def findings(m: dict, *, rounds: list[dict], rouge: list[dict], student_steps: i
             f"(Pythia-2.8B teacher, 568M student), which needs the full profile."
         )
     return {"finding": finding, "signal": signal, "findings": details}
+
 
 def _cut_inputs(m: dict) -> list[str]:
     """A detail naming every cut input, when there is one: training examples longer than max_length (the trainer

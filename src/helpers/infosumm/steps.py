@@ -511,7 +511,8 @@ def run_metrics(
     (filtered minus unfiltered student, students minus the zero-shot teacher, student minus lead-3, last teacher
     minus first), the critics' sanity probes, controllability, timings, losses, and the findings computed from
     them (``evaluate.findings``). ``it``: ``expert_iteration``; ``checks``: ``evaluate.critic_checks``."""
-    from .evaluate import findings, paired_by_id
+    from ..core.stats import paired_by_id
+    from .evaluate import findings
 
     rounds, per_doc = it["rounds"], main["per_doc"]
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core.stats import wilson_interval
+from ..core.stats import percentile_interval, resample_indices, wilson_interval
 
 
 def _mean_pairwise_distance(emb: np.ndarray, idx: np.ndarray | None = None) -> float:
@@ -29,15 +29,11 @@ def _mean_pairwise_distance(emb: np.ndarray, idx: np.ndarray | None = None) -> f
 def diversity(emb: np.ndarray, rounds: int = 200, seed: int = 0) -> dict[str, Any]:
     """Mean pairwise cosine distance (1 - cos) of unit embeddings, with a percentile bootstrap CI over prompts."""
     value = _mean_pairwise_distance(emb)
-    rng = np.random.default_rng(seed)
-    boots = []
-    for _ in range(rounds if len(emb) >= 3 else 0):
-        idx = rng.integers(0, len(emb), len(emb))
-        v = _mean_pairwise_distance(emb, idx)
-        if v == v:
-            boots.append(v)
-    lo, hi = (float(np.percentile(boots, 2.5)), float(np.percentile(boots, 97.5))) if boots else (None, None)
-    return {"n": len(emb), "diversity": value, "diversity_ci": [lo, hi]}
+    boots = [
+        _mean_pairwise_distance(emb, idx) for idx in resample_indices(len(emb), rounds if len(emb) >= 3 else 0, seed)
+    ]
+    lo, hi = percentile_interval(boots)  # resamples that drew a single prompt (NaN) are dropped
+    return {"n": len(emb), "diversity": value, "diversity_ci": [lo, hi] if lo == lo else [None, None]}
 
 
 def coverage(a: np.ndarray, b: np.ndarray, tau: float = 0.7) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ...core.stats import percentile_interval, rank_with_ties, resample_counts
 from .bradley_terry import fit_bradley_terry, fit_prepared, prepare_battles, win_rate_vs_baseline
 
 # --------------------------------------------------------------------------- bootstrap
@@ -46,7 +47,8 @@ def bootstrap_weights(
     number of drawn copies of each battle divided by its weight (so weight x multiplier = copies drawn).
     ``method="weighted"``: the weighted battle (``unit="battle"``) or the prompt with all its games
     (``unit="prompt"``) is the resampling unit; the multiplier is how often it was drawn. ``strata``: the battles'
-    ``_pair_strata``, when the caller computed them once for many rounds.
+    ``_pair_strata``, when the caller computed them once for many rounds. The draws are ``core.stats``'
+    ``resample_counts`` from ``rng``.
     """
     if method not in BOOTSTRAP_METHODS:
         raise ValueError(f"bootstrap method must be one of {', '.join(BOOTSTRAP_METHODS)}, got {method!r}")
@@ -56,7 +58,7 @@ def bootstrap_weights(
             raise ValueError(f"unit must be 'battle' or 'prompt', got {unit!r}")
         groups = np.arange(n) if unit == "battle" else pd.factorize(battles["prompt_id"])[0]
         n_groups = groups.max() + 1 if n else 0
-        return rng.multinomial(n_groups, np.full(n_groups, 1.0 / n_groups))[groups].astype(float)
+        return resample_counts(n_groups, 1, rng)[0][groups]
     w = battles["weight"].to_numpy(float)
     copies = np.rint(w).astype(int)
     if n and (not np.allclose(copies, w) or (copies < 0).any()):
@@ -70,7 +72,7 @@ def bootstrap_weights(
     drawn = np.zeros(len(owner))
     for s in range(strata.max() + 1 if len(strata) else 0):
         rows = np.flatnonzero(strata == s)
-        drawn[rows] = rng.multinomial(len(rows), np.full(len(rows), 1.0 / len(rows)))
+        drawn[rows] = resample_counts(len(rows), 1, rng)[0]
     per_battle = np.bincount(owner, weights=drawn, minlength=n)
     return np.divide(per_battle, w, out=np.zeros(n), where=w > 0)
 
@@ -133,11 +135,10 @@ def leaderboard(
         raise ValueError(f"level must be in (0, 1), got {level!r}")
     point = fit_bradley_terry(battles, baseline, style=style, l2=l2)["ratings"]
     boot = bootstrap_ratings(battles, baseline, rounds, seed, unit, style, l2, method=method)
-    lo_q, hi_q = 100 * (1 - level) / 2, 100 * (1 + level) / 2
     rows = []
     for m, r in point.items():
         col = boot[m].to_numpy(float) if m in boot else np.array([r])
-        lo, hi = np.percentile(col, [lo_q, hi_q]) if np.all(np.isfinite(col)) else (np.nanmin(col), np.nanmax(col))
+        lo, hi = percentile_interval(col, level) if np.all(np.isfinite(col)) else (np.nanmin(col), np.nanmax(col))
         n = int(((battles["model_a"] == m) | (battles["model_b"] == m)).sum())
         rows.append(
             {
@@ -153,6 +154,4 @@ def leaderboard(
                 "method": method,
             }
         )
-    from ...core.stats import rank_with_ties
-
     return rank_with_ties(pd.DataFrame(rows), "rating", low="ci_low", high="ci_high")

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from ...core.stats import percentile_interval, resample_counts
 from .scoring import (
     check_aggregation,
     game_value,
@@ -43,8 +44,8 @@ def score_summary(
         mine = [r for r in records if r["model"] == model]
         items = [(task_groups_by_id[r["task"]], r["score"]) for r in mine]
         macro = task_macro(group_scores(items), aggregation=aggregation)
-        C = rng.multinomial(len(items), np.full(len(items), 1.0 / len(items)), size=rounds).astype(float)
-        lo, hi = _percentiles(_score_macro(C, items, aggregation))
+        C = resample_counts(len(items), rounds, rng)
+        lo, hi = percentile_interval(_score_macro(C, items, aggregation))
         per = group_scores(items)
         rows.append(
             {
@@ -59,15 +60,6 @@ def score_summary(
             }
         )
     return rows
-
-
-def _percentiles(values: np.ndarray, level: float = 0.95) -> tuple[float, float]:
-    """The percentile interval of the finite values (NaN, NaN when there is none)."""
-    values = values[np.isfinite(values)]
-    if not len(values):
-        return float("nan"), float("nan")
-    lo, hi = np.percentile(values, [100 * (1 - level) / 2, 100 * (1 + level) / 2])
-    return float(lo), float(hi)
 
 
 def _weighted_macro(per_group: np.ndarray, aggregation: str) -> np.ndarray:
@@ -199,8 +191,8 @@ def reward_summary(
 
         tasks = sorted({g["task"] for g in mine})
         S, N = _task_reward_arrays(mine, tasks, names, K_main)
-        C = rng.multinomial(len(tasks), np.full(len(tasks), 1.0 / max(len(tasks), 1)), size=rounds).astype(float)
-        lo, hi = _percentiles(_mixture_reward(C, S, N, aggregation))  # resamples of tasks: CI of the mixture
+        C = resample_counts(len(tasks), rounds, rng)
+        lo, hi = percentile_interval(_mixture_reward(C, S, N, aggregation))  # resamples of tasks: CI of the mixture
         counts = outcome_counts(mine, K_main)
         row = {
             "model": model,
@@ -217,7 +209,7 @@ def reward_summary(
             for K in dict.fromkeys([K_main, *Ks]):
                 SK, NK = _task_reward_arrays(mine, tasks, names, K)
                 macro_at[K] = float(_macro_reward(np.ones((1, len(tasks))), SK, NK, G, aggregation)[0])
-            mlo, mhi = _percentiles(_macro_reward(C, S, N, G, aggregation))  # the same resamples as the mixture
+            mlo, mhi = percentile_interval(_macro_reward(C, S, N, G, aggregation))  # the same resamples as the mixture
             row.update(
                 {
                     "wb_reward_task_macro": macro_at[K_main],
