@@ -328,7 +328,7 @@ metrics = {"n_samples": len(samples), "n_clean": len(ok), "clean_fraction": len(
            **sft_metrics, **filter_metrics,
            "headline": ["clean_fraction", "kept_fraction", *(["tag_agreement_category"] if "category" in tag_tasks and tag_agreement else []),
                         "instructions_per_min"]}
-metrics.update(mp.findings(metrics, filter_preset))
+metrics.update(mp.findings(metrics, filter_preset=filter_preset))
 run.log_metrics(metrics)
 executor.close()  # executor ray: disconnect (a Ray started here stops) before the kernel ends
 {k: metrics.get(k) for k in metrics["headline"]}

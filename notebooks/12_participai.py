@@ -202,6 +202,7 @@ metrics.update(truth_in_ci=paf.truth_check(fit_c, rel.truth), **stages.health())
 now, future = shares["Tech-X should exist (Q1)"], shares["Tech-X 10 should exist (Q4)"]
 metrics.update(exist_now_share=now["share"], exist_now_share_ci=now["ci"], exist_future_share=future["share"],
                exist_future_share_ci=future["ci"])
-metrics.update(paf.findings(metrics, fit, fit_c, verdict, ours, source))
+metrics.update(paf.findings(metrics, fit=fit, fit_controls=fit_c, verdict=verdict, agreement_rows=ours,
+                            data_source=source))
 run.log_metrics(metrics)
 Markdown(findings_markdown(metrics))

@@ -593,11 +593,11 @@ def test_findings_state_the_interval_definitions_from_the_metrics():
         "style_method": "upstream",
         "style_methods_max_gap_points": 2.34,
     }
-    f = arena.findings(m, board)
+    f = arena.findings(m, board=board)
     assert f["finding"].endswith("separability 100% of model pairs at 90% intervals.")
     text = " ".join(f["findings"])
     assert "90% bootstrap, upstream definition over 100 rounds" in text and "1.45x as wide" in text
     assert "differ by up to 2.3 points" in text
     # a degenerate judge: no ranking, but the statistics' definitions are still stated
-    f = arena.findings({**m, "position_bias_rate": 1.0, "two_game_consistency": 0.0}, board)
+    f = arena.findings({**m, "position_bias_rate": 1.0, "two_game_consistency": 0.0}, board=board)
     assert f["signal"] == "judge degenerate: no ranking" and any("1.45x" in d for d in f["findings"])

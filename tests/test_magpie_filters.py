@@ -251,13 +251,13 @@ def test_findings_say_what_was_kept_and_what_the_paper_presets_would_keep():
             sft_data="filtered",
             sft_n_examples=3,
         ),
-        "pro-relative",
+        filter_preset="pro-relative",
     )
     assert out["signal"] == "3 records kept"
     assert "kept 3/7" in out["finding"] and "pro 0/7" in out["finding"] and "air 0/7" in out["finding"]
     assert any("SFT on 3 filtered records" in d for d in out["findings"])
     assert any("none at this tagger's labels" in d for d in out["findings"])
-    out = mp.findings(_m(n_kept=0, preset_counts=counts), "pro")
+    out = mp.findings(_m(n_kept=0, preset_counts=counts), filter_preset="pro")
     assert out["signal"] == "filters removed every record" and "kept 0/7" in out["finding"]
     assert any("removed all 7" in d for d in out["findings"])
 

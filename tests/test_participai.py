@@ -25,6 +25,12 @@ def big(tmp_path_factory):
     return load_release(str(folder)), truth
 
 
+def _detail(fit, fit_c, rows) -> dict:
+    """``findings``' keyword arguments for a synthetic run."""
+    verdict = fi.decision_verdict(fit)
+    return dict(fit=fit, fit_controls=fit_c, verdict=verdict, agreement_rows=rows, data_source="synthetic")
+
+
 def test_regression_recovers_the_known_coefficients_within_their_cis(big):
     rel, truth = big
     frame = an.survey_frame(rel.responses)
@@ -257,11 +263,11 @@ def test_run_metrics_write_the_keys_the_challenge_map_names(big):
         set(m["headline"]) <= set(m)
         and m["ratings_not_developing_harm_or"] > 1 > m["ratings_not_developing_benefit_or"]
     )
-    m.update(fi.findings(m, fit, fit_c, fi.decision_verdict(fit), rows, "synthetic"))
+    m.update(fi.findings(m, **_detail(fit, fit_c, rows)))
     assert m["signal"] in fi.SIGNALS and "reproduced" in m["finding"] and len(m["findings"]) >= 8
     assert not any("could not be parsed" in s for s in m["findings"])
     m.update(coding_parse_failures=3, records_to_retry=2)
-    lines = fi.findings(m, fit, fit_c, fi.decision_verdict(fit), rows, "synthetic")["findings"]
+    lines = fi.findings(m, **_detail(fit, fit_c, rows))["findings"]
     assert "3 of 80 coder replies could not be parsed" in " ".join(lines) and "retry (endpoint errors) 2" in lines[-1]
 
 

@@ -73,7 +73,7 @@ WB_METRICS = {
 
 
 def test_wildbench_best_is_the_same_for_every_input_order_and_its_tie_is_reported():
-    outs = [wb.findings(WB_METRICS, list(p)) for p in itertools.permutations(WB_BOARD)]
+    outs = [wb.findings(WB_METRICS, board=list(p)) for p in itertools.permutations(WB_BOARD)]
     assert all(o == outs[0] for o in outs)
     f = outs[0]
     assert f["best_by_wb_score"] == "m1 (tied within CIs with m2)" and f["signal"] == "top not separable"
@@ -83,7 +83,7 @@ def test_wildbench_best_is_the_same_for_every_input_order_and_its_tie_is_reporte
 
 def test_wildbench_separated_ranking_reports_zero_ties():
     board = [dict(WB_BOARD[1]), dict(WB_BOARD[2])]
-    f = wb.findings(WB_METRICS, board)
+    f = wb.findings(WB_METRICS, board=board)
     assert f["best_by_wb_score"] == "m1" and f["signal"] == "ranking" and f["ranking_ties"] == 0
 
 
@@ -96,7 +96,7 @@ def test_wildbench_separated_ranking_reports_zero_ties():
     ],
 )
 def test_wildbench_headline_ranking_is_withheld_when_the_judge_is_degenerate(checks, reason):
-    f = wb.findings({**WB_METRICS, **checks}, pd.DataFrame(WB_BOARD))
+    f = wb.findings({**WB_METRICS, **checks}, board=pd.DataFrame(WB_BOARD))
     assert f["best_by_wb_score"] == f"n/a: judge degenerate ({reason})"
     assert f["signal"] == "judge degenerate: no ranking" and not f["judge_reliable"]
     assert f["ranking_ties"] is None and f["tied_with_best"] == [] and "m1" not in f["finding"]
@@ -145,7 +145,7 @@ def test_arena_top_contestant_is_the_same_for_every_board_order_and_its_tie_is_r
         {"model": "x", "win_rate": 0.7, "ci_low": 1050, "ci_high": 1090},
         {"model": "base", "win_rate": 0.5, "ci_low": 1000, "ci_high": 1000},
     ]
-    outs = [arena.findings(ARENA_METRICS, df) for df in permutations(rows)]
+    outs = [arena.findings(ARENA_METRICS, board=df) for df in permutations(rows)]
     assert all(o == outs[0] for o in outs)
     f = outs[0]
     assert f["top_contestant"] == "x (tied within CIs with y)" and f["ranking_ties"] == 1
@@ -167,11 +167,11 @@ def test_arena_headline_ranking_is_withheld_when_the_judge_is_degenerate(checks,
             {"model": "base", "win_rate": 0.5, "ci_low": 1000, "ci_high": 1000},
         ]
     )
-    f = arena.findings({**ARENA_METRICS, **checks}, board)
+    f = arena.findings({**ARENA_METRICS, **checks}, board=board)
     assert f["top_contestant"] == f"n/a: judge degenerate ({reason})" and f["ranking_ties"] is None
     assert f["signal"] == "judge degenerate: no ranking" and not f["judge_reliable"]
     assert f["finding"] == f"No ranking: the judge is degenerate ({reason})."
-    f = arena.findings({**ARENA_METRICS, "enough_valid_battles": False}, board)
+    f = arena.findings({**ARENA_METRICS, "enough_valid_battles": False}, board=board)
     assert f["top_contestant"] == "n/a: not enough valid battles" and f["ranking_ties"] is None
 
 

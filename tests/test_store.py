@@ -8,7 +8,17 @@ import time
 
 import pytest
 
-from helpers.core.store import JsonlStore, atomic_write_json, cached_json, read_json, run_stage, stable_id
+from helpers.core.store import (
+    JsonlStore,
+    atomic_dir,
+    atomic_write_json,
+    cached_json,
+    is_finished,
+    mark_finished,
+    read_json,
+    run_stage,
+    stable_id,
+)
 
 
 def test_stable_id_is_deterministic_and_sensitive():
@@ -133,3 +143,17 @@ def test_atomic_dir_keep_existing_never_removes_a_build_another_process_finished
         with atomic_dir(target) as other:
             (other / "w").write_text("other")
     assert (target / "w").read_text() == "plain"  # without keep_existing the last build wins
+
+
+def test_the_finished_marker_is_written_last_and_holds_the_stages_inputs(tmp_path):
+    out, key = tmp_path / "stage", {"model": "m", "steps": 3, "path": tmp_path}
+    assert not is_finished(out, "done.json", key) and not is_finished(out)
+    with pytest.raises(RuntimeError), atomic_dir(out) as tmp:
+        (tmp / "config.json").write_text("{}")
+        raise RuntimeError("killed before the marker")
+    assert not is_finished(out) and not out.exists()
+    with atomic_dir(out) as tmp:
+        (tmp / "config.json").write_text("{}")
+        mark_finished(tmp, key, "done.json")
+    assert is_finished(out) and is_finished(out, "done.json") and is_finished(out, "done.json", dict(key))
+    assert not is_finished(out, "done.json", {**key, "steps": 4})  # other inputs: not finished for these

@@ -341,10 +341,6 @@ def _code_problem(rng: random.Random) -> tuple[str, str, str]:
     return q, good, bad
 
 
-def _ucfirst(s: str) -> str:
-    return s[:1].upper() + s[1:]
-
-
 def generate_offline_set(n_per_subset: int = 100, seed: int = 0) -> list[dict[str, Any]]:
     """Our offline RewardBench-style set: 8 subsets x ``n_per_subset`` pairs, 2 subsets per section.
 

@@ -25,10 +25,10 @@ def derive_model(spec: str, parent: str, out_dir: str | Path, seed: int = 0) -> 
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from ..core.models import resolve_model
-    from ..core.store import atomic_dir
+    from ..core.store import atomic_dir, is_finished
 
     out = Path(out_dir)
-    if (out / "config.json").exists():
+    if is_finished(out):
         return str(out)
     kind, _, arg = spec.partition(":")
     src = resolve_model(parent)

@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .store import atomic_dir
+from .store import atomic_dir, is_finished
 
 DEFAULT_MODEL = "smollm2-135m-instruct"
 DEFAULT_EMBEDDER = "all-minilm-l6-v2"
@@ -152,7 +152,7 @@ def _resolve_embedded(key: str) -> Path:
             raise ModelNotFoundError(f"no .gguf file in {pkg}: reinstall it ({spec.hint})")
         gguf = found[0]
     target = cache_dir() / "models" / key
-    if not (target / "config.json").exists():
+    if not is_finished(target):
         _convert_gguf(gguf, target)
     return target
 

@@ -24,6 +24,7 @@ import re
 from pathlib import Path
 
 from . import tiny
+from .store import is_finished
 
 REHEARSAL_ENV = "HELPERS_REHEARSAL"
 FIXTURES_DIR = Path(__file__).resolve().parents[1] / "data" / "hub_fixtures"
@@ -61,7 +62,7 @@ def tiny_model(name: str, tokenizer: str, cache: Path) -> str:
     ``tokenizer``, built once under ``cache``/rehearsal, cached by name."""
     slug = re.sub(r"[^A-Za-z0-9._-]+", "__", name.strip())[:120]
     target = Path(cache) / "rehearsal" / slug
-    if (target / "config.json").exists():
+    if is_finished(target):
         return str(target)
     from transformers import AutoTokenizer
 

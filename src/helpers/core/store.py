@@ -113,6 +113,26 @@ def atomic_dir(target: str | Path, keep_existing: bool = False) -> Iterator[Path
         raise
 
 
+# --------------------------------------------------------------------------- the "stage finished" marker
+MODEL_MARKER = "config.json"  # what ``save_pretrained`` writes into a model folder built inside ``atomic_dir``
+
+
+def mark_finished(folder: str | Path, key: Any, marker: str) -> Path:
+    """Write ``key`` (every input of the stage) as ``folder``/``marker``, the last file a stage writes into its
+    ``atomic_dir`` folder: the marker then exists only once the whole result is in place."""
+    return atomic_write_json(Path(folder) / marker, key)
+
+
+def is_finished(folder: str | Path, marker: str = MODEL_MARKER, key: Any = None) -> bool:
+    """Whether the stage whose result is ``folder`` finished, so a rerun skips it: its ``marker`` file is there
+    and, when ``key`` is given, holds exactly ``key`` (compared as JSON: a result of other inputs does not count).
+    Without ``key``, a model folder (``config.json``) built once under a name that covers its inputs."""
+    path = Path(folder) / marker
+    if not path.is_file():
+        return False
+    return key is None or read_json(path) == json.loads(json.dumps(key, sort_keys=True, default=str))
+
+
 def cached_json(path: str | Path, compute: Callable[[], Any]) -> Any:
     """Load ``path`` if a finished earlier run wrote it, else compute, write atomically and return.
     A cached file that is not readable JSON (garbage, a torn copy) is named in a warning and recomputed."""

@@ -33,10 +33,11 @@ from pathlib import Path
 from typing import Any
 
 from .engines import on_gpu
-from .store import atomic_dir, atomic_write_json, read_json, stable_id
+from .store import atomic_dir, atomic_write_json, is_finished, mark_finished, stable_id
 
 REPORTERS = ("none", "trackio", "wandb", "mlflow", "tensorboard")
 KINDS = ("sft", "dpo", "simpo", "reward")
+TRAIN_MARKER = "train_config.json"  # a finished training stage's key, in its model folder (``store.mark_finished``)
 REPO_ROOT = Path(__file__).resolve().parents[3]
 ACCELERATE_CONFIGS = REPO_ROOT / "configs" / "accelerate"
 # the params every training notebook exposes, with the same names and meaning
@@ -261,9 +262,9 @@ def work_dir(out_dir: str | Path, key: dict) -> Path:
 
 
 def finished(out_dir: str | Path, key: dict) -> bool:
-    """True when ``out_dir`` holds a finished model trained with exactly ``key``."""
-    path = Path(out_dir) / "train_config.json"
-    return path.is_file() and read_json(path) == _normal(key)
+    """True when ``out_dir`` holds a finished model trained with exactly ``key`` (``store.is_finished`` on the
+    training stage's marker, ``train_config.json``, that ``resumable`` writes last)."""
+    return is_finished(out_dir, TRAIN_MARKER, key)
 
 
 @contextmanager
@@ -279,7 +280,7 @@ def resumable(out_dir: str | Path, key: dict) -> Iterator[Work]:
         shutil.rmtree(stale, ignore_errors=True)
     with atomic_dir(out_dir) as tmp:
         yield Work(work, Path(tmp))
-        atomic_write_json(Path(tmp) / "train_config.json", key)
+        mark_finished(tmp, key, TRAIN_MARKER)
     shutil.rmtree(work, ignore_errors=True)
 
 

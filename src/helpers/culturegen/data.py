@@ -144,14 +144,6 @@ def region_of(name: str) -> str | None:
     return None
 
 
-def culture_of_country(name: str) -> Culture | None:
-    low = name.strip().lower()
-    for c in all_cultures():
-        if low in {n.lower() for n in c.names}:
-            return c
-    return None
-
-
 def symbol_pairs(source: str = PAIRS_SOURCE) -> list[dict]:
     """Well-known (topic, symbol, nationality) pairs written by us, for the scoring method's validity check."""
     recs = load_records(source, required=["topic", "symbol", "nationality"])

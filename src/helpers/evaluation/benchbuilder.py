@@ -311,7 +311,7 @@ def criteria_from_margins(margins: Sequence[float], threshold: float = 0.0) -> l
     return [k for k, m in enumerate(margins, 1) if m > threshold]
 
 
-def findings(m: dict[str, Any], n_reference: int = 0) -> dict[str, Any]:
+def findings(m: dict[str, Any], *, n_reference: int = 0) -> dict[str, Any]:
     """Finding, signal and detail sentences computed from the run's metrics (no fixed prose)."""
     from ..core.stats import correlation_pvalue, pct
 

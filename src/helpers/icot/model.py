@@ -224,10 +224,6 @@ def build(init_from: str, texts: Iterable[str], max_positions: int, seed: int = 
     return tok, build_model(init_from, tok, max_positions, seed, dropout)
 
 
-def save_tokenizer(tok, folder: str | Path) -> None:
-    tok.save(folder)
-
-
 def load_tokenizer(init_from: str, folder: str | Path):
     if is_config_spec(init_from):
         return CharTokenizer.load(folder)

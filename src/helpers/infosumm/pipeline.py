@@ -256,7 +256,9 @@ def model_key(path: str) -> str:
     import json
     from pathlib import Path
 
-    cfg = Path(str(path)) / "train_config.json"
+    from ..core.training import TRAIN_MARKER
+
+    cfg = Path(str(path)) / TRAIN_MARKER
     return stable_id(json.loads(cfg.read_text())) if cfg.exists() else str(path)
 
 

@@ -8,7 +8,7 @@ from .tagging import DIFFICULTY_LEVELS, QUALITY_LEVELS, TASK_CATEGORIES
 
 
 # --------------------------------------------------------------------------- plots
-def plot_tag_distributions(df, ax_row=None):
+def plot_tag_distributions(df):
     """Bar charts of task category, input quality and difficulty (None shown as "unparsed")."""
     import matplotlib.pyplot as plt
 

@@ -8,7 +8,7 @@ from .filters import PAPER_PRESETS, PRESETS, SHARE_FIELDS
 from .tagging import DIFFICULTY_LEVELS, QUALITY_LEVELS, TAG_TASKS
 
 
-def findings(m: dict[str, Any], filter_preset: str = "") -> dict[str, Any]:
+def findings(m: dict[str, Any], *, filter_preset: str = "") -> dict[str, Any]:
     """The run's finding, signal and detail sentences, computed from its metrics (no fixed prose)."""
     from ..core.stats import pct
 

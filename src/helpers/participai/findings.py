@@ -137,6 +137,7 @@ def run_metrics(
 
 def findings(
     m: dict[str, Any],
+    *,
     fit: dict[str, Any],
     fit_controls: dict[str, Any],
     verdict: dict[str, Any],

@@ -156,7 +156,9 @@ class QuickWorld(BaseWorld):
 
     def _sampling_key(self) -> str:
         """Samples depend on the SFT policy (its training key) and the sampling settings."""
-        sft_key = (self.sft_dir / "train_config.json").read_text(encoding="utf-8")
+        from ..core.training import TRAIN_MARKER
+
+        sft_key = (self.sft_dir / TRAIN_MARKER).read_text(encoding="utf-8")
         return stable_id(sft_key, self.s.sample_temperature, self.s.samples_per_prompt, length=8)
 
     def pairs(self, spec: DataSpec, seed: int) -> list[dict]:

@@ -18,7 +18,6 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 from ..core.store import read_json, stable_id
 from ..core.training import TrainOptions, finished, peft_config, resumable, save_final, train, trainer_kwargs
@@ -394,12 +393,3 @@ class CheckerCallback(_callback_base()):
     def on_step_end(self, args, state, control, model=None, **kw):
         if state.global_step % self.every == 0 or state.global_step == state.max_steps:
             self._record(state, model)
-
-
-def history_rows(history: Sequence[dict], keys: Sequence[str]) -> list[dict[str, Any]]:
-    """The log entries that hold any of ``keys``, as {step, key: value} rows (for the training-curve plots)."""
-    return [
-        {"step": h["step"], **{k: h[k] for k in keys if k in h}}
-        for h in history
-        if "step" in h and any(k in h for k in keys)
-    ]

@@ -140,7 +140,7 @@ def paper_table(metrics: dict, source: str) -> list[dict]:
     ]
 
 
-def findings(m: dict, source: str) -> dict[str, Any]:
+def findings(m: dict, *, source: str) -> dict[str, Any]:
     """The signal, the one-line finding and the details, all from the run's metrics."""
     c, s = m["corpus"], m["safety"]
     fixture = m.get("fixture_checked")
@@ -268,5 +268,5 @@ def final_metrics(m: dict, scan: dict, cat_check: dict, div: dict, cleaned: dict
             "conversations_per_s",
         ],
     }
-    m.update(findings(m, m["source"]))
+    m.update(findings(m, source=m["source"]))
     return m

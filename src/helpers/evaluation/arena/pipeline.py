@@ -319,7 +319,7 @@ def run_metrics(
         "headline": HEADLINE,
         **health,
     }
-    m.update(findings(m, board))
+    m.update(findings(m, board=board))
     m["findings"] = list(m.get("findings", [])) + fallback_lines(
         {
             "judge endpoint errors": counts["judge_endpoint_errors"],

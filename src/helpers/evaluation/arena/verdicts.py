@@ -32,7 +32,7 @@ def check_params(params: dict[str, Any]) -> None:
         raise ValueError(f"parameter 'ci_level' must be strictly between 0 and 1 (e.g. 0.9), got {level!r}")
 
 
-def findings(m: dict[str, Any], board: pd.DataFrame | None = None) -> dict[str, Any]:
+def findings(m: dict[str, Any], *, board: pd.DataFrame | None = None) -> dict[str, Any]:
     """Finding, signal and detail sentences computed from the run's metrics (and leaderboard, when rated).
 
     ``top_contestant`` is the headline ranking's first place, or "n/a: judge degenerate (reason)" when the judge

@@ -30,7 +30,7 @@ def judge_verdict(m: dict[str, Any]) -> str:
 
 
 # --------------------------------------------------------------------------- computed findings
-def findings(m: dict[str, Any], board: Any = None) -> dict[str, Any]:
+def findings(m: dict[str, Any], *, board: Any = None) -> dict[str, Any]:
     """Finding, signal, detail sentences and the headline ranking, computed from the run's metrics and leaderboard.
 
     ``board``: the leaderboard (DataFrame or rows) with model, wb_score, wb_score_lo, wb_score_hi (and the WB-Reward
@@ -167,7 +167,7 @@ def run_metrics(
         "score_reward_kendall_tau": reliability["kendall_tau"],
         **health,
     }
-    f = findings(m, board)
+    f = findings(m, board=board)
     fallbacks = fallback_lines(
         {
             "WB-Score endpoint errors": counts["score_endpoint_errors"],
