@@ -91,3 +91,20 @@ def test_vllm_consecutive_seeds_do_not_share_samples(vllm_generator):
         Sampling(max_tokens=40, stop=["<|im_end|>", "<|im_start|>"]),
     )[0][0]
     assert "<|im_" not in stop.text
+
+
+def test_auto_takes_transformers_for_a_small_cpu_job_no_server_serves(monkeypatch):
+    from helpers.core import engines, generation
+
+    monkeypatch.setattr(generation, "vllm_available", lambda: True)
+    monkeypatch.setattr(engines, "on_gpu", lambda: False)
+    monkeypatch.setattr(engines, "server_for", lambda path: None)
+    few, many = 8, generation.CPU_ENGINE_MIN_PROMPTS
+    assert pick_backend("auto", "m", few) == "hf" and pick_backend("auto", "m", many) == "vllm"
+    assert pick_backend("auto") == "vllm" and pick_backend("auto", "m", 0) == "vllm"  # size unknown: as before
+    assert pick_backend("vllm", "m", few) == "vllm"  # asked for by name: kept
+    monkeypatch.setattr(engines, "server_for", lambda path: "http://127.0.0.1:8000/v1")
+    assert pick_backend("auto", "m", few) == "vllm"  # a suite server serves it: no start-up to pay
+    monkeypatch.setattr(engines, "server_for", lambda path: None)
+    monkeypatch.setattr(engines, "on_gpu", lambda: True)
+    assert pick_backend("auto", "m", few) == "vllm"

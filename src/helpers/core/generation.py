@@ -70,11 +70,25 @@ def vllm_available() -> bool:
     return importlib.util.find_spec("vllm") is not None
 
 
-def pick_backend(backend: str) -> str:
+# On a CPU a vLLM engine of our own takes about 40 s to start (02's quick run: 42 s before its first of 8 answers),
+# more than transformers needs for a few dozen short answers: below this many prompts, "auto" takes transformers
+# for a model no suite server serves
+CPU_ENGINE_MIN_PROMPTS = 64
+
+
+def pick_backend(backend: str, path: str = "", n_prompts: int = 0) -> str:
+    """The backend to generate with: ``backend`` checked, or for "auto" vLLM when installed, else transformers.
+    Given the model's ``path`` and the job's size ``n_prompts``, "auto" on a CPU takes transformers for a job under
+    ``CPU_ENGINE_MIN_PROMPTS`` prompts when no suite server serves the model (an engine's start would cost more)."""
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}: use one of {', '.join(BACKENDS)}")
     if backend == "auto":
-        return "vllm" if vllm_available() else "hf"
+        if not vllm_available():
+            return "hf"
+        small = 0 < n_prompts < CPU_ENGINE_MIN_PROMPTS
+        if path and small and not engines.on_gpu() and engines.server_for(path) is None:
+            return "hf"
+        return "vllm"
     if backend == "vllm" and not vllm_available():
         raise ImportError(
             "backend 'vllm' asked for but vLLM is not installed: `pip install vllm` on GPU "
@@ -97,14 +111,17 @@ class Generator(engines.Releasable):
         device: str | None = None,
         gpu_memory_utilization: float = 0.0,
         load: bool = True,
+        n_prompts: int = 0,
     ):
         """``tensor_parallel_size``, ``max_model_len`` (default 2048) and ``gpu_memory_utilization``: 0 takes
         ``engines.settings()`` (a notebook's params through ``engines.configure``, or the environment).
         ``release()`` (or a ``with`` block) gives the engine's memory back. ``load=False``: the tokenizer and
-        chat template only (rendering, token counts), no engine -- e.g. when Ray replicas generate."""
+        chat template only (rendering, token counts), no engine -- e.g. when Ray replicas generate. ``n_prompts``:
+        how many prompts this generator will see (0: unknown); with "auto" on a CPU a small job runs on transformers
+        (``pick_backend``)."""
         self.model_name = model
         self.path = resolve_model(model)
-        self.backend_name = pick_backend(backend)
+        self.backend_name = pick_backend(backend, self.path, n_prompts)
         self.tokenizer = hf.load_tokenizer(self.path)
         self.stats = GenStats()
         tp = engines.pick(tensor_parallel_size, "tensor_parallel_size", 1)

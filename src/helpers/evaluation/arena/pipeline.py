@@ -59,7 +59,7 @@ def generate_answers(
     gens, answers = {}, {}
     for name, cfg in configs.items():
         if cfg["model"] not in gens:
-            gens[cfg["model"]] = Generator(cfg["model"], backend=backend)
+            gens[cfg["model"]] = Generator(cfg["model"], backend=backend, n_prompts=len(prompts))
         gen = gens[cfg["model"]]
         sampling = Sampling(temperature=cfg["temperature"], max_tokens=max_tokens, seed=seed)
 

@@ -77,7 +77,7 @@ def generate_answers(
             if gen is not None and gen.backend_name == "vllm":
                 gen = answer = None  # drop every reference, then free the engine before loading the next model
                 shutdown_engines()
-            gen = Generator(c.model, backend=backend)
+            gen = Generator(c.model, backend=backend, n_prompts=len(tasks))  # a few prompts on a CPU: transformers
         sampling = Sampling(temperature=c.temperature, max_tokens=max_tokens, seed=seed)
 
         def answer(items, gen=gen, c=c, sampling=sampling):
