@@ -113,8 +113,7 @@ def _ppo_step(tiny, minibatch_size, lr=3e-2):
 
     from helpers.tulu.evaluate import generate
     from helpers.tulu.ppo import PPOSettings, ValueModel
-    from helpers.tulu.ppo_train import Single, ppo_step
-    from helpers.tulu.rewards import RewardScorer
+    from helpers.tulu.ppo_train import Single, ppo_step, reward_scorer
 
     root, prompts = tiny
     torch.manual_seed(0)
@@ -124,7 +123,7 @@ def _ppo_step(tiny, minibatch_size, lr=3e-2):
     opt = torch.optim.AdamW(list(model.parameters()) + list(value.parameters()), lr=lr)
     s = PPOSettings(max_new_tokens=6, minibatch_size=minibatch_size)
     return ppo_step(
-        Single("cpu"), model, ref, value, RewardScorer(root / "rm", device="cpu"), tok, opt, prompts, s, generate
+        Single("cpu"), model, ref, value, reward_scorer(root / "rm", device="cpu"), tok, opt, prompts, s, generate
     )
 
 

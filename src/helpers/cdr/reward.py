@@ -249,46 +249,8 @@ def reward_model_scores(
     max_length: int = 2048,
     device: str | None = None,
 ) -> list[float]:
-    """Scalar scores from a trained reward model (AutoModelForSequenceClassification, 1 label),
-    the conversation rendered with the reward model's own chat template."""
-    import torch
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    """Scalar scores from a trained reward model (``core.reward.RewardScorer``: the first logit of a
+    sequence classifier on the conversation in the reward model's own chat template)."""
+    from ..core.reward import RewardScorer
 
-    from ..core import hf
-    from ..core.models import resolve_model
-
-    path = resolve_model(model)
-    device = device or hf.device_name()
-    tok = AutoTokenizer.from_pretrained(path)
-    if tok.pad_token is None:
-        tok.pad_token = tok.eos_token
-    net = (
-        AutoModelForSequenceClassification.from_pretrained(path, dtype=hf.resolve_dtype("auto", device))
-        .to(device)
-        .eval()
-    )
-    if net.config.pad_token_id is None:
-        net.config.pad_token_id = tok.pad_token_id
-    texts = []
-    for prompt, response in pairs:
-        msgs = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else list(prompt)
-        msgs = msgs + [{"role": "assistant", "content": response}]
-        texts.append(
-            tok.apply_chat_template(msgs, tokenize=False)
-            if hf.has_chat_template(tok)
-            else "\n".join(m["content"] for m in msgs)
-        )
-    out: list[float] = []
-    for i in range(0, len(texts), batch_size):
-        enc = tok(
-            texts[i : i + batch_size],
-            return_tensors="pt",
-            padding=True,
-            truncation=True,
-            max_length=max_length,
-            add_special_tokens=False,
-        )
-        with torch.inference_mode():
-            logits = net(**{k: v.to(device) for k, v in enc.items()}).logits
-        out.extend(float(x) for x in logits[:, 0].float().cpu())
-    return out
+    return RewardScorer(model, batch_size=batch_size, max_length=max_length, device=device).score(pairs)

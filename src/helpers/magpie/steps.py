@@ -177,7 +177,7 @@ def reward_scores(
     ({}, None) without one. A reward model that cannot load stops the run (RewardLoadError): no silent skip."""
     if not (reward_model and responses):
         return {}, None
-    from .reward import RewardScorer
+    from ..core.reward import RewardScorer
 
     scorer = RewardScorer(reward_model, reward_ref_model)
     scores = stages.json(

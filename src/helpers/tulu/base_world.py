@@ -15,7 +15,7 @@ from ..core.store import stable_id
 from ..core.training import TrainOptions
 from .grid import RMSpec, Row
 from .ppo import PPOSettings
-from .ppo_train import train_ppo
+from .ppo_train import reward_scorer, train_ppo
 from .trainers import Online, Stage, StageResult, train_dpo, train_online, train_reward
 
 
@@ -108,8 +108,6 @@ class BaseWorld:
                 opts=t.options,
                 curve=self.curve_spec(),
             )
-        from .rewards import RewardScorer
-
         online = Online(
             kl_coef=t.ppo.kl_coef,
             temperature=t.ppo.temperature,
@@ -122,7 +120,7 @@ class BaseWorld:
             row.algorithm,
             self.sft_dir,
             prompts,
-            RewardScorer(rm.folder).trl_reward(),
+            reward_scorer(rm.folder).trl_reward(),
             folder,
             per_step,
             online,
@@ -133,13 +131,11 @@ class BaseWorld:
 
     def rm_accuracy(self, specs: Sequence[RMSpec], seeds: Sequence[int]) -> list[dict]:
         """Held-out pairwise accuracy (and training-pair accuracy) of every reward model the grid trained."""
-        from .rewards import RewardScorer
-
         held = self.heldout_pairs()
         out = []
         for spec in dict.fromkeys(specs):
             for seed in seeds:
-                scorer = RewardScorer(self.reward_model(spec, seed).folder)
+                scorer = reward_scorer(self.reward_model(spec, seed).folder)
                 out.append(
                     {
                         "reward model": spec.label(),

@@ -126,13 +126,20 @@ def train_ppo(
     return StageResult(out_dir, result["history"])
 
 
+def reward_scorer(folder: str | Path, device: str | None = None):
+    """A reward model this grid trained, as a ``core.reward.RewardScorer`` scoring as the grid always has: 128 texts a
+    batch, no truncation, the checkpoint's own dtype."""
+    from ..core.reward import RewardScorer
+
+    return RewardScorer(folder, batch_size=128, max_length=None, device=device, dtype=None)
+
+
 def run_job(spec: dict, eval_fn: Callable | None = None, accelerator=None) -> dict:
     """The loop of one process (``accelerator`` None: this process alone). Returns {history, processes,
     resumed_from, global_step}; the main process saves the final model and writes ``spec["result"]``."""
     from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer
 
     from .evaluate import generate
-    from .rewards import RewardScorer
     from .trainers import Stage
 
     stage, s = Stage(**spec["stage"]), PPOSettings(**spec["settings"])
@@ -145,7 +152,7 @@ def run_job(spec: dict, eval_fn: Callable | None = None, accelerator=None) -> di
     model = AutoModelForCausalLM.from_pretrained(spec["policy"], **f32).to(device)
     ref = AutoModelForCausalLM.from_pretrained(spec["policy"], **f32).to(device).eval()
     value = ValueModel(AutoModelForSequenceClassification.from_pretrained(spec["reward"], **f32)).to(device)
-    scorer = RewardScorer(spec["reward"], device=str(device))
+    scorer = reward_scorer(spec["reward"], device=str(device))
     opt = torch.optim.AdamW(
         list(model.parameters()) + list(value.parameters()), lr=stage.learning_rate, weight_decay=0.0
     )
@@ -232,7 +239,7 @@ def ppo_step(acc, model, ref, value, scorer, tok, opt, prompts: Sequence[str], s
         old_logp, mask = token_logprobs(policy, batch, s.temperature)
         ref_logp, _ = token_logprobs(ref, batch, s.temperature)
         old_values, _ = response_view(critic(batch["input_ids"], batch["attention_mask"]), batch)
-        raw = torch.tensor(scorer.score(prompts, texts), device=device)
+        raw = torch.tensor(scorer.score(list(zip(prompts, texts))), device=device)
         scores = apply_no_eos_penalty(raw, ended, s.no_eos_penalty)
         rewards, kl = kl_rewards(old_logp, ref_logp, scores, mask, s.kl_coef)
         adv, returns = gae(rewards.cpu(), old_values.cpu(), mask.cpu(), s.gamma, s.lam)
