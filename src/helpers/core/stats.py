@@ -1,4 +1,5 @@
-"""Confidence intervals, one implementation each (scipy.stats underneath), and verdicts built on them.
+"""Confidence intervals, one implementation each (scipy.stats underneath), the bootstrap every experiment resamples
+through, and verdicts built on them.
 
     wilson_interval(8, 10)                      # (0.49, 0.94): a binomial proportion, 95%
     chance_verdict(8, 10)                       # {"signal": "not distinguishable from chance", ...}
@@ -253,7 +254,7 @@ def bootstrap_ci(items, statistic, rounds: int = 1000, seed: int = 0, level: flo
     rng = random.Random(seed)
     stats = []
     for _ in range(rounds):
-        value = statistic([items[rng.randrange(len(items))] for _ in items])
+        value = statistic([items[i] for i in resample_once(len(items), rng)])
         if value == value:
             stats.append(value)
     if not stats:
@@ -262,6 +263,12 @@ def bootstrap_ci(items, statistic, rounds: int = 1000, seed: int = 0, level: flo
     lo_q, hi_q = (1 - level) / 2, 1 - (1 - level) / 2
     pick = lambda q: stats[min(len(stats) - 1, max(0, int(round(q * (len(stats) - 1)))))]  # noqa: E731
     return pick(lo_q), pick(hi_q)
+
+
+def resample_once(n: int, rng) -> list[int]:
+    """One resample of n units with replacement, as n unit indices drawn from ``rng`` (a ``random.Random``):
+    ``bootstrap_ci``'s draw, and the inner draw of a two-level bootstrap whose statistic resamples a second level."""
+    return [rng.randrange(n) for _ in range(n)]
 
 
 def paired_by_id(a: dict[str, float], b: dict[str, float], rounds: int = 1000, seed: int = 0) -> dict:

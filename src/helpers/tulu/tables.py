@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core.stats import bootstrap_ci, rank_with_ties, tied_pairs
+from ..core.stats import bootstrap_ci, rank_with_ties, resample_once, tied_pairs
 from .gate import PAPER_EFFECTS, PPO_VS_DPO, SMALLEST_PAPER_EFFECT, gate, gated, minimum_detectable_effect  # noqa: F401
 from .grid import ASPECTS, Row
 
@@ -60,7 +60,7 @@ def _stat(values: np.ndarray, cats: np.ndarray, categories: Sequence[str] | None
     """The bootstrap statistic: resample seeds, then the mean (per category, averaged, when ``categories``)."""
 
     def stat(idx: list[int]) -> float:
-        seeds = [rng.randrange(values.shape[0]) for _ in range(values.shape[0])]
+        seeds = resample_once(values.shape[0], rng)
         sub, sub_cats = values[np.ix_(seeds, idx)], cats[idx]
         if not categories:
             return float(sub.mean())
