@@ -18,33 +18,19 @@ RESPONSES = ["2 + 2 equals 4.", "Blue, like the sky on a clear summer day."]
 @pytest.fixture(scope="module")
 def wordpiece_model_dir(tmp_path_factory):
     """A tiny random Llama with the MiniLM BERT WordPiece tokenizer and a small chat template."""
-    import torch
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+    from transformers import AutoTokenizer
 
     from helpers.core.models import resolve_embedder
+    from helpers.core.tiny import save_model, tiny_model
 
     tok = AutoTokenizer.from_pretrained(resolve_embedder())
     tok.chat_template = (
         "{% for m in messages %}[{{ m['role'] }}] {{ m['content'] }} [SEP] {% endfor %}"
         "{% if add_generation_prompt %}[assistant] {% endif %}"
     )
-    torch.manual_seed(5)
-    cfg = LlamaConfig(
-        vocab_size=len(tok),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=512,
-        pad_token_id=tok.pad_token_id,
-        bos_token_id=tok.cls_token_id,
-        eos_token_id=tok.sep_token_id,
-    )
-    path = tmp_path_factory.mktemp("tiny-wordpiece")
-    LlamaForCausalLM(cfg).save_pretrained(path)
-    tok.save_pretrained(path)
-    return str(path)
+    ends = {"bos_token_id": tok.cls_token_id, "eos_token_id": tok.sep_token_id}  # WordPiece's [CLS] ... [SEP]
+    model = tiny_model(tok, seed=5, max_position_embeddings=512, tie_word_embeddings=False, **ends)
+    return save_model(model, tok, tmp_path_factory.mktemp("tiny-wordpiece") / "model")
 
 
 def direct_logprob(path, prompt, response, max_prompt=2048, max_response=1024):
@@ -176,23 +162,13 @@ def test_correlation_ci():
 
 
 def test_reward_model_baseline(tmp_path, embedded_model_dir):
-    import torch
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForSequenceClassification
+    from transformers import AutoTokenizer
+
+    from helpers.core.tiny import save_model, tiny_model
 
     tok = AutoTokenizer.from_pretrained(embedded_model_dir)
-    torch.manual_seed(0)
-    cfg = LlamaConfig(
-        vocab_size=len(tok),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=1,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        num_labels=1,
-        pad_token_id=tok.pad_token_id,
-    )
-    LlamaForSequenceClassification(cfg).save_pretrained(tmp_path)
-    tok.save_pretrained(tmp_path)
+    shape = {"num_hidden_layers": 1, "max_position_embeddings": 2048, "tie_word_embeddings": False}
+    save_model(tiny_model(tok, head="classifier", num_labels=1, **shape), tok, tmp_path)
     pairs = list(zip(CHATS, RESPONSES))
     batched = cdr.reward_model_scores(str(tmp_path), pairs, batch_size=2, device="cpu")
     single = [cdr.reward_model_scores(str(tmp_path), [p], batch_size=1, device="cpu")[0] for p in pairs]

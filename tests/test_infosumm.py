@@ -122,25 +122,15 @@ def test_per_token_pmi_by_hand_and_thresholds_reject_wrong_document_and_content_
 
 def test_nli_critic_reads_the_entailment_label(tmp_path, embedded_model_dir):
     import torch
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForSequenceClassification
+    from transformers import AutoTokenizer
+
+    from helpers.core.tiny import save_model, tiny_model
 
     tok = AutoTokenizer.from_pretrained(embedded_model_dir)
-    torch.manual_seed(0)
-    cfg = LlamaConfig(
-        vocab_size=len(tok),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=1,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        num_labels=3,
-        pad_token_id=tok.pad_token_id,
-        id2label={0: "CONTRADICTION", 1: "NEUTRAL", 2: "ENTAILMENT"},
-        label2id={"CONTRADICTION": 0, "NEUTRAL": 1, "ENTAILMENT": 2},
-    )
-    model = LlamaForSequenceClassification(cfg)
-    model.save_pretrained(tmp_path)
-    tok.save_pretrained(tmp_path)
+    labels = {0: "CONTRADICTION", 1: "NEUTRAL", 2: "ENTAILMENT"}
+    shape = {"num_hidden_layers": 1, "max_position_embeddings": 2048, "tie_word_embeddings": False}
+    nli_labels = {"id2label": labels, "label2id": {v: k for k, v in labels.items()}}
+    save_model(tiny_model(tok, head="classifier", **shape, **nli_labels), tok, tmp_path)
     nli = isc.NLICritic(str(tmp_path), batch_size=2)
     assert nli.entail_index == 2
     probs = nli.entailment([DOC, DOC, SUMMARY], [SUMMARY, "x", DOC])

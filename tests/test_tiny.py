@@ -25,6 +25,8 @@ def test_tiny_model_takes_the_tokenizers_vocabulary_and_ids_and_its_seed_decides
     assert model.generation_config.eos_token_id == tok.eos_token_id
     assert _same(model, tiny_model(tok, seed=3)) and not _same(model, tiny_model(tok, seed=4))
     assert tiny_config(tok, hidden_size=48).intermediate_size == 96  # the MLP follows the width unless given
+    other = tiny_model(tok, bos_token_id=5, eos_token_id=6)  # a tokenizer that names its ends otherwise (WordPiece)
+    assert (other.config.bos_token_id, other.config.eos_token_id, other.generation_config.eos_token_id) == (5, 6, 6)
 
 
 def test_tiny_model_heads_and_families(tok, tmp_path):

@@ -43,7 +43,8 @@ GPT2_SHAPE = {"n_layer": 2, "n_embd": 32, "n_head": 4}
 
 
 def tiny_config(tok, family: str = "llama", **shape: Any):
-    """The config of a tiny ``family`` model for ``tok``'s vocabulary and special ids; ``shape`` overrides."""
+    """The config of a tiny ``family`` model for ``tok``'s vocabulary and special ids; ``shape`` overrides any of
+    them (e.g. ``bos_token_id`` for a tokenizer that names its sequence start otherwise)."""
     import transformers
 
     if family not in FAMILIES:
@@ -55,24 +56,20 @@ def tiny_config(tok, family: str = "llama", **shape: Any):
             "eos_token_id": tok.eos_token_id,
             "decoder_start_token_id": tok.pad_token_id,
         }
-        return config_cls(vocab_size=len(tok), **ids, **shape)
+        return config_cls(vocab_size=len(tok), **{**ids, **shape})
     if family == "gpt2":
         shape = {**GPT2_SHAPE, **shape}
     else:
         shape = {**DECODER_SHAPE, **shape}
         shape.setdefault("intermediate_size", 2 * shape["hidden_size"])
-    return config_cls(
-        vocab_size=len(tok),
-        bos_token_id=tok.bos_token_id,
-        eos_token_id=tok.eos_token_id,
-        pad_token_id=tok.pad_token_id,
-        **shape,
-    )
+    ids = {"bos_token_id": tok.bos_token_id, "eos_token_id": tok.eos_token_id, "pad_token_id": tok.pad_token_id}
+    return config_cls(vocab_size=len(tok), **{**ids, **shape})
 
 
 def tiny_model(tok, family: str = "llama", seed: int = 0, head: str = "", **shape: Any):
     """A tiny random ``family`` model for ``tok`` (``head``: causal, classifier or seq2seq; "" picks the family's
-    first), its weights drawn after ``torch.manual_seed(seed)``; a generating model stops at ``tok``'s eos."""
+    first), its weights drawn after ``torch.manual_seed(seed)``; a generating model stops at its config's eos (``tok``'s
+    unless ``shape`` names another)."""
     import torch
     import transformers
 
@@ -84,7 +81,7 @@ def tiny_model(tok, family: str = "llama", seed: int = 0, head: str = "", **shap
     torch.manual_seed(seed)
     model = getattr(transformers, heads[head])(config)
     if head != "classifier":
-        model.generation_config.eos_token_id = tok.eos_token_id
+        model.generation_config.eos_token_id = config.eos_token_id
     return model
 
 
