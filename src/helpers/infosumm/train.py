@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..core import hf
 from ..core.models import resolve_model
-from ..core.store import atomic_dir, atomic_write_json, stable_id
+from ..core.store import atomic_dir, atomic_write_json, is_finished, stable_id
 from ..core.training import TrainOptions, finished, peft_config, resumable, save_final, train, trainer_kwargs
 
 LABEL_MAX_TOKENS = 128  # a seq2seq student's summary tokens (longer ones are cut, and counted by over_length)
@@ -184,7 +184,7 @@ def truncated_copy(base: str, n_layers: int, out_dir: str | Path) -> str:
     """A causal LM made of ``base``'s embeddings, ``n_layers`` of its decoder layers (``kept_layers``) and its head
     (built once)."""
     out_dir = Path(out_dir)
-    if (out_dir / "config.json").exists():
+    if is_finished(out_dir):
         return str(out_dir)
     import torch
     from transformers import AutoModelForCausalLM
@@ -216,7 +216,7 @@ def rehearsal_seq2seq(name: str) -> str:
     from ..core.models import DEFAULT_MODEL, cache_dir
 
     target = cache_dir() / "rehearsal" / ("seq2seq__" + re.sub(r"[^A-Za-z0-9._-]+", "__", name)[:100])
-    if (target / "config.json").exists():
+    if is_finished(target):
         return str(target)
     tok = hf.load_tokenizer(resolve_model(DEFAULT_MODEL))
     if "pegasus" in name.lower():

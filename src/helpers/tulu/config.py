@@ -321,14 +321,14 @@ def published_checkpoints(p: dict[str, Any]) -> list[str]:
 def publish_checkpoints(run_dir: str | Path, models_dir: str | Path, rows, seeds) -> dict[str, str]:
     """Link ``run_dir/checkpoints/<slug>-s<seed>`` to each final model in ``models_dir`` (core.store.point_to, as
     01 links checkpoints/sft): stable paths for the judge notebooks. Returns {"<label> (seed s)": path}."""
-    from ..core.store import point_to
+    from ..core.store import is_finished, point_to
     from .grid import unique_runs
 
     out = {}
     for r in unique_runs(rows):
         for s in seeds:
             name = f"{r.slug}-s{s}"
-            if (Path(models_dir) / name / "config.json").exists():
+            if is_finished(Path(models_dir) / name):
                 point_to(Path(run_dir) / "checkpoints" / name, Path(models_dir) / name)
                 out[f"{r.label} (seed {s})"] = str(Path(run_dir) / "checkpoints" / name)
     return out
