@@ -15,7 +15,7 @@ from helpers.tulu import checkers, hub, hub_eval, offline_data, ppo, tables
 from helpers.tulu import preferences as pf
 from helpers.tulu.config import PARAM_NAMES, check_params
 from helpers.tulu.grid import DataSpec, GridResult, Levels, RMSpec, Row, ablation_rows, run_grid, unique_runs
-from helpers.tulu.tasks import CATEGORIES, World, held_out
+from helpers.tulu.tasks import CATEGORIES, World, split_of
 
 
 @pytest.fixture(scope="module")
@@ -93,10 +93,15 @@ def test_instruction_safety_truthfulness_checkers():
     assert not checkers.grade(fact, "the zorbli is red")["correct"]
 
 
+def label_accuracy(pairs) -> float:
+    """The share of pairs whose chosen answer really is the better one."""
+    return sum(p["label_correct"] for p in pairs) / len(pairs)
+
+
 def test_evaluation_prompts_are_never_training_prompts(world):
     train = {t.id for c in CATEGORIES for t in world.tasks(c, 400, seed=1)}
     ev = world.eval_set(48)
-    assert all(held_out(t) for t in ev) and not train & {t.id for t in ev}
+    assert all(split_of(t) == "eval" for t in ev) and not train & {t.id for t in ev}
     assert {t.category for t in ev} == set(CATEGORIES)
 
 
@@ -127,7 +132,7 @@ def test_sft_data_is_flawed_on_tricky_prompts_only(world):
 
 
 def test_word_tokenizer_round_trips_and_renders_chatml(world):
-    from helpers.tulu.toy_model import build_policy, n_parameters, word_tokenizer
+    from helpers.tulu.toy_model import build_policy, word_tokenizer
 
     tok = word_tokenizer(world.vocabulary())
     text = "3 plus 4 is 7 , answer 7"
@@ -137,7 +142,7 @@ def test_word_tokenizer_round_trips_and_renders_chatml(world):
     )
     assert rendered == "<|im_start|> user list 2 animals <|im_end|> <|im_start|> assistant "
     assert tok.eos_token == "<|im_end|>" and tok.unk_token_id not in tok(rendered, add_special_tokens=False).input_ids
-    assert 50_000 < n_parameters(build_policy("config:llama-xs", tok)) < 200_000
+    assert 50_000 < sum(p.numel() for p in build_policy("config:llama-xs", tok).parameters()) < 200_000
 
 
 # ----------------------------------------------------------------------------------------------- preferences
@@ -153,7 +158,7 @@ def test_label_pairs_takes_the_best_against_a_worse_one_and_skips_ties(world):
     assert len(pairs) == len(tasks) and all(
         p["chosen"] == world.gold(next(t for t in tasks if t.id == p["task_id"])) for p in pairs
     )
-    assert pf.label_accuracy(pairs) == 1.0
+    assert label_accuracy(pairs) == 1.0
     same = {t.id: [world.gold(t), world.gold(t)] for t in tasks}
     assert pf.label_pairs(tasks, same, "fine", random.Random(1)) == []
 
@@ -164,15 +169,15 @@ def test_overall_labels_are_noisier_than_fine_grained_ones(world):
     cands = {t.id: [world.sft_response(t, rng, 0.5) for _ in range(4)] for t in tasks}
     fine = pf.label_pairs(tasks, cands, "fine", random.Random(2))
     overall = pf.label_pairs(tasks, cands, "overall", random.Random(2))
-    assert pf.label_accuracy(fine) == 1.0 and pf.label_accuracy(overall) < 0.99
+    assert label_accuracy(fine) == 1.0 and label_accuracy(overall) < 0.99
 
 
 def test_label_noise_flips_exactly_the_asked_share(world):
     tasks = world.tasks("safety", 50, seed=7)
     pairs = pf.off_policy_pairs(world, tasks, random.Random(0))
-    assert pf.label_accuracy(pairs) == 1.0
+    assert label_accuracy(pairs) == 1.0
     noisy = pf.inject_noise(pairs, 0.2, random.Random(1))
-    assert sum(p["flipped"] for p in noisy) == 10 and pf.label_accuracy(noisy) == 0.8
+    assert sum(p["flipped"] for p in noisy) == 10 and label_accuracy(noisy) == 0.8
     assert all(p["chosen"] == q["rejected"] for p, q in zip(noisy, pairs) if p["flipped"])
     assert pairs[0]["flipped"] is False  # the input is not modified
     assert len(pf.subsample(noisy, 7, random.Random(0))) == 7 and len(pf.subsample(noisy, 0, random.Random(0))) == 50

@@ -56,12 +56,6 @@ def multiplication_example(a: int, b: int, n_digits: int) -> dict[str, str]:
     }
 
 
-def operands_of(example: dict[str, str]) -> tuple[int, int]:
-    """Back from an input ``9 1 7 3 * 9 4 3 3`` to ``(3719, 3349)``."""
-    left, right = example["input"].split("*")
-    return tuple(int("".join(reversed(side.split()))) for side in (left, right))
-
-
 def multiplication_splits(
     n_digits: int, n_train: int, n_valid: int, n_test: int, seed: int = 0
 ) -> dict[str, list[dict]]:

@@ -141,11 +141,6 @@ def subsample(pairs: Sequence[dict], n: int, rng: random.Random) -> list[dict]:
     return rng.sample(pairs, min(n, len(pairs))) if n else pairs
 
 
-def label_accuracy(pairs: Sequence[dict]) -> float | None:
-    """The share of pairs whose chosen answer really is the better one."""
-    return sum(p["label_correct"] for p in pairs) / len(pairs) if pairs else None
-
-
 def to_trl(pairs: Sequence[dict]) -> list[dict]:
     """TRL's conversational preference format (prompt / chosen / rejected message lists)."""
     return [

@@ -105,11 +105,6 @@ def split_of(task: Task) -> str:
     return "eval" if h % 4 == 0 else "dev" if h % 8 == 1 else "train"
 
 
-def held_out(task: Task) -> bool:
-    """Evaluation-only prompts (``split_of(task) == "eval"``)."""
-    return split_of(task) == "eval"
-
-
 # ------------------------------------------------------------------------------------ the knowledge base
 def make_kb(seed: int = 0, n_entities: int = 24) -> dict[str, dict]:
     """Made-up creatures with a colour and a home city; every other one carries a planted misconception

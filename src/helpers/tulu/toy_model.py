@@ -81,7 +81,3 @@ def build_policy(name: str, tok, seed: int = 0, max_positions: int = 128):
 def build_reward_model(name: str, tok, seed: int = 0, max_positions: int = 128):
     """A random Llama sequence classifier with one output (a reward model) of the preset ``name``."""
     return tiny_model(tok, seed=seed, head="classifier", num_labels=1, **_shape(name, max_positions))
-
-
-def n_parameters(model) -> int:
-    return sum(p.numel() for p in model.parameters())
