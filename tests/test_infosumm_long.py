@@ -48,6 +48,12 @@ def test_over_length_counts_the_examples_a_trainer_cuts(tiny_model_dir):
     assert ist.over_length(tok, ex, max(lens) + 1) == 0  # + EOS fits
     assert ist.over_length(tok, ex, max(lens)) == 1
     assert ist.over_length(tok, ex, min(lens)) == 2
+    # seq2seq: the prompt alone against max_length, the summary against LABEL_MAX_TOKENS
+    prompts = [len(tok(e["prompt"]).input_ids) for e in ex]
+    assert ist.over_length(tok, ex, max(prompts), seq2seq=True) == 0
+    assert ist.over_length(tok, ex, max(prompts) - 1, seq2seq=True) == 1
+    long_summary = [{"prompt": "p", "completion": " word" * ist.LABEL_MAX_TOKENS}]
+    assert ist.over_length(tok, long_summary, 512, seq2seq=True) == 1
 
 
 def test_cut_inputs_are_a_finding_detail_only_when_there_are_some():
