@@ -85,3 +85,27 @@ def test_batched_choice_logprobs_match_one_prompt_at_a_time(tiny_model_dir):
     batched = logprobs.choice_logprobs(scorer, raws, choices, batch_size=3)
     for a, b in zip(one, batched):
         assert b == pytest.approx(a, abs=1e-4)
+
+
+def test_a_shared_template_is_encoded_once_with_the_same_numbers(tiny_model_dir, monkeypatch):
+    """Prompts that start with the same long template: the prefix's cache is shared (one forward of it), and every
+    prompt's choice log-probs equal scoring each (prompt, choice) whole, one prompt at a time or batched."""
+    from helpers.core import logprobs
+
+    scorer = LogProbScorer(tiny_model_dir)
+    template = "Rate how clear, specific and well-formed the user query below is, as one of: poor, good.\n## Query\n"
+    raws = [template + q + "\nAnswer: " for q in ["hi", "what is the capital of France, and why?", "2+2", "x"]]
+    prompts = [logprobs.hf.encode(scorer.tokenizer, r)[-scorer.max_prompt_tokens :] for r in raws]
+    n = logprobs.shared_prefix_length(prompts)
+    assert n >= logprobs.MIN_SHARED_PREFIX and all(len(p) > n for p in prompts)
+    assert logprobs.shared_prefix_length(prompts[:1]) == 0 and logprobs.shared_prefix_length([[1, 2], [1, 3]]) == 0
+    choices = ['good"', 'very poor"', "A>>B]]"]
+    seen = []
+    real = scorer.model.forward
+    monkeypatch.setattr(scorer.model, "forward", lambda *a, **kw: seen.append(kw["input_ids"].shape) or real(*a, **kw))
+    got = {bs: logprobs.choice_logprobs(scorer, raws, choices, batch_size=bs) for bs in (1, 3)}
+    assert seen[0] == (1, n)  # the template, once
+    assert all(shape[1] < len(p) for shape, p in zip(seen[1::2], sorted(prompts, key=len, reverse=True)))
+    for raw, a, b in zip(raws, got[1], got[3]):
+        want = [s.sum for s in scorer.score([(raw, c) for c in choices])]
+        assert a == pytest.approx(want, rel=1e-4, abs=1e-3) and b == pytest.approx(a, abs=1e-4)
