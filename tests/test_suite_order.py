@@ -107,3 +107,50 @@ def test_side_by_side_respects_dependencies_and_the_job_limit(tmp_path, monkeypa
     for t in starts:  # never more than 2 at once
         assert sum(s <= t < e for s, e in span.values()) <= 2
     assert span["02_c"][0] < span["00_a"][1]  # an independent notebook ran beside 00_a
+
+
+def test_notebooks_that_use_no_shared_server_start_while_the_servers_boot(tmp_path, monkeypatch):
+    """``suite --jobs 2``: while the shared servers start (a Future), a notebook that would use one waits and the
+    others run; once the servers are up, it starts with their addresses."""
+    import json
+    import sys
+    import threading
+    import time
+    from concurrent.futures import Future
+    from pathlib import Path
+
+    from helpers.core import generation, suite_jobs
+    from helpers.core.engines import SERVERS_ENV
+    from helpers.core.models import resolve_model
+
+    def fake(nb, files, overrides, profile, outputs, report, rehearse):
+        code = (
+            f"import json, os, time; t = time.time(); time.sleep(0.3); "
+            f"open({str(tmp_path / nb)!r} + '.json', 'w').write(json.dumps([t, os.environ.get('{SERVERS_ENV}')]))"
+        )
+        return [sys.executable, "-c", code]
+
+    monkeypatch.setattr(suite_jobs, "child_command", fake)
+    monkeypatch.setattr(generation, "vllm_available", lambda: True)
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "config.json").write_text("{}")
+    model = str(tmp_path / "m")
+    served = {resolve_model(model): "http://127.0.0.1:1/v1"}
+    raw = [("00_uses", {"backend": "auto", "model": model}), ("01_free", {"backend": "hf", "model": model})]
+    plan = [(Path(f"{name}.ipynb"), [], params) for name, params in raw]
+    booting: Future = Future()
+    up_at = {}
+
+    def boot():
+        time.sleep(1.0)
+        up_at["t"] = time.time()
+        booting.set_result(served)
+
+    threading.Thread(target=boot).start()
+    results = suite_jobs.run_side_by_side(
+        plan, {}, 2, "quick", [], tmp_path / "out", "full", False, booting, list(served)
+    )
+    assert all(r["ok"] for r in results)
+    uses, free = (json.loads((tmp_path / f"{nb}.json").read_text()) for nb, _ in raw)
+    assert free[0] < up_at["t"] <= uses[0]  # the free one ran during the boot, the other after it
+    assert json.loads(uses[1]) == served and free[1] is None

@@ -340,17 +340,22 @@ def _run_suite(profile, overrides, only, outputs, report, rehearse, shared_engin
     order = suite_order([(nb.stem, params) for nb, _, params in plan])  # a notebook after those whose outputs it reads
     plan.sort(key=lambda item: order.index(item[0].stem))
     shared = shared_engine_models([p for _, _, p in plan]) if shared_engines == "auto" else []
-    with suite_engines(shared) as servers:
-        if jobs == 1:
+    if jobs == 1:
+        with suite_engines(shared) as servers:
             results = _run_plan(plan, profile, overrides, outputs, report, rehearse, servers)
-        else:
-            from .suite_jobs import run_side_by_side
+    else:
+        from concurrent.futures import ThreadPoolExecutor
 
-            needs = suite_needs([(nb.stem, params) for nb, _, params in plan])
+        from .suite_jobs import run_side_by_side
+
+        needs = suite_needs([(nb.stem, params) for nb, _, params in plan])
+        # the shared servers start in a thread (about a minute on a CPU) while the notebooks that need none run
+        with contextlib.ExitStack() as servers_up, ThreadPoolExecutor(1) as boot:
+            servers = boot.submit(servers_up.enter_context, suite_engines(shared))
             results = run_side_by_side(
-                plan, needs, jobs, profile, list(overrides), Path(outputs), report, rehearse, servers
+                plan, needs, jobs, profile, list(overrides), Path(outputs), report, rehearse, servers, shared
             )
-            write_index(Path(outputs))
+        write_index(Path(outputs))
     for r in results:
         metrics_file = r["dir"] / "metrics.json"
         r["headline"] = headline(read_json(metrics_file)) if metrics_file.exists() else {}

@@ -1,7 +1,7 @@
 """A suite's notebooks side by side (``helpers.run suite --jobs N``): each in its own ``helpers.run`` process.
 
 A notebook starts once every notebook whose outputs it reads (``runs.suite_needs``) has finished, at most
-``jobs`` at a time, in suite order. Each child gets the suite's shared vLLM servers that it would use
+``jobs`` at a time, in suite order; while the shared servers start, the notebooks that use none of them run. Each child gets the suite's shared vLLM servers that it would use
 (``HELPERS_VLLM_SERVERS``, as in a sequential suite) and picks its torch threads from the cores free at its
 start (``engines.choose_threads``), so two notebooks on two cores take one each instead of fighting over both.
 A child's console output (papermill's progress, its engine logs) goes to ``<outputs>/<notebook>/<profile>.log``;
@@ -16,6 +16,8 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
+from concurrent.futures import Future
 from pathlib import Path
 
 from .engines import SERVERS_ENV
@@ -51,22 +53,29 @@ def run_side_by_side(
     outputs: Path,
     report: str,
     rehearse: bool,
-    servers: dict[str, str],
+    servers: dict[str, str] | Future,
+    booting: Sequence[str] = (),
 ) -> list[dict]:
     """Run ``plan`` ((notebook path, params files, params) in suite order) with up to ``jobs`` at once; one
-    result per notebook (notebook, dir, ok, error, seconds), in plan order."""
+    result per notebook (notebook, dir, ok, error, seconds), in plan order. ``servers``: the shared servers, or a
+    Future of them while they start (models ``booting``): a notebook that would use one of those models waits for
+    it, the others start at once."""
     pending = list(plan)
+    waiting_for = {m: "" for m in booting}
     running: dict[str, tuple[subprocess.Popen, float, object]] = {}
     results: dict[str, dict] = {}
     while pending or running:
+        up = servers if isinstance(servers, dict) else servers.result() if servers.done() else None
         for item in list(pending):  # start what may start, in suite order
             nb, files, params = item
             if len(running) >= jobs:
                 break
             if not needs.get(nb.stem, set()) <= set(results):
                 continue
+            if up is None and notebook_servers(waiting_for, params):
+                continue  # its shared server is still starting
             pending.remove(item)
-            mine = notebook_servers(servers, params)
+            mine = notebook_servers(up or {}, params)
             env = {k: v for k, v in os.environ.items() if k != SERVERS_ENV}
             if mine:
                 env[SERVERS_ENV] = json.dumps(mine)
