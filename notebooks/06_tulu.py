@@ -57,7 +57,7 @@
 # %% tags=["parameters"]
 world = "quick"  # [quick|hub] quick: the controlled world (config-built policy, checkable tasks); hub: a hub SFT model with Tulu 2.5 data
 policy = "config:llama-xs"  # [non-empty] SFT start: config:llama-xs / llama-s / llama-m (quick world, SFT here) or a chat model (alias, folder or hub id) used as it is
-seeds = [0, 1, 2]  # [non-empty; 0..] training seeds of every row
+seeds = [0, 1]  # [non-empty; 0..] training seeds of every row
 sources = ["on-policy", "off-policy"]  # [non-empty] preference sources, the first is the reference: on-policy / off-policy (quick) or splits of pref_data (hub)
 labellers = ["fine", "overall"]  # [non-empty; fine|overall] labelling: the mean of fine-grained aspect ratings, or one overall rating
 label_noise = [0.2]  # [non-empty; 0..1] share of preference labels flipped (the first: the imperfect labels DPO and every RM train on)
