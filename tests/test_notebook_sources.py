@@ -48,3 +48,20 @@ def test_sync_check_fails_on_an_edit(tmp_path):
     edited = jupytext.read(ipynb.with_suffix(".py"))
     edited.cells[-1]["source"] += "\nprint('edited')"
     assert _cells(edited) != _cells(json.loads(ipynb.read_text()))
+
+
+MAX_CELL_LINES = 15  # code lines (not blank, not comments) of a cell other than the parameters cell
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=[p.stem for p in SOURCES])
+def test_cells_tell_the_story_in_at_most_15_code_lines(source):
+    """Logic lives in the experiment packages: every code cell but the parameters cell is short."""
+    nb = jupytext.read(source)
+    long = {}
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" or "parameters" in cell.metadata.get("tags", []):
+            continue
+        lines = [x for x in cell.source.splitlines() if x.strip() and not x.strip().startswith("#")]
+        if len(lines) > MAX_CELL_LINES:
+            long[i] = len(lines)
+    assert not long, f"{source.name}: cells over {MAX_CELL_LINES} code lines (cell: lines): {long}"
