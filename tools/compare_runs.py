@@ -4,7 +4,8 @@
 
 For every notebook present in both ``outputs`` folders, compares ``<nb>/<run>/metrics.json`` (numbers within a
 relative 1e-6, everything else exactly; wall times, speeds and dates are skipped) and every stage file under
-``<nb>/<run>/data/`` (JSONL records joined by ``id``, CSV rows as text; timing fields skipped). Prints one line per
+``<nb>/<run>/data/`` (JSONL records joined by ``id``, CSV rows as text; timing fields skipped; a file's key hash is
+dropped from its name, since keys hold absolute paths and differ between clones). Prints one line per
 notebook and, for what differs, the first differing keys; exit code 0 either way (it reports, it does not judge).
 """
 
@@ -14,9 +15,23 @@ import argparse
 import csv
 import json
 import math
+import re
 from pathlib import Path
 
-VOLATILE = ("seconds", "second", "_s", "time", "speed", "per_s", "elapsed", "started", "finished", "date", "commit")
+VOLATILE = (
+    "seconds",
+    "second",
+    "_s",
+    "time",
+    "speed",
+    "per_s",
+    "elapsed",
+    "started",
+    "finished",
+    "date",
+    "commit",
+    "created",
+)
 
 
 def volatile(key: str) -> bool:
@@ -62,14 +77,27 @@ def read_stage(path: Path):
     return None
 
 
+KEY_HASH = re.compile(r"-[0-9a-f]{10}(?=[./]|$)")
+
+
+def stage_files(run_dir: Path) -> dict[str, Path]:
+    """{name: path} of a run's stage files; a stage file's key hash is dropped from its name when that leaves the
+    name unique (keys hold absolute paths, so the same stage in another clone has another hash)."""
+    files = {p.relative_to(run_dir).as_posix(): p for p in (run_dir / "data").rglob("*") if p.is_file()}
+    bare: dict[str, list[str]] = {}
+    for name in files:
+        bare.setdefault(KEY_HASH.sub("", name), []).append(name)
+    return {(b if len(names) == 1 else n): files[n] for b, names in bare.items() for n in names}
+
+
 def compare_notebook(before: Path, after: Path) -> dict:
     """{metrics: [differences], stages: {file: [differences]}, only_before, only_after} for one run folder."""
     out = {"metrics": [], "stages": {}, "only_before": [], "only_after": []}
     mb, ma = before / "metrics.json", after / "metrics.json"
     if mb.exists() and ma.exists():
         out["metrics"] = differences(json.loads(mb.read_text()), json.loads(ma.read_text()))
-    files_b = {p.relative_to(before).as_posix(): p for p in (before / "data").rglob("*") if p.is_file()}
-    files_a = {p.relative_to(after).as_posix(): p for p in (after / "data").rglob("*") if p.is_file()}
+    files_b = stage_files(before)
+    files_a = stage_files(after)
     out["only_before"] = sorted(set(files_b) - set(files_a))
     out["only_after"] = sorted(set(files_a) - set(files_b))
     for name in sorted(set(files_b) & set(files_a)):
