@@ -7,9 +7,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / "src" / "helpers"
 EXPERIMENTS = sorted(p.name for p in PKG.iterdir() if (p / "__init__.py").exists() and p.name != "core")
-# ruff format (black style: a call or signature that does not fit in 120 columns gets one argument per line) lays
-# out a module about 1.5x longer than the hanging-indent style it replaced: 400 lines then, 600 now
-MAX_LINES = 600
+# the house rule, counted as ruff format lays the code out (one argument per line when a call does not fit)
+MAX_LINES = 450
 
 
 def modules():
