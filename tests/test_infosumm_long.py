@@ -8,7 +8,7 @@ import pytest
 from helpers.infosumm import controls as isk
 from helpers.infosumm import data as isd
 from helpers.infosumm import evaluate as ise
-from helpers.infosumm import steps as iss
+from helpers.infosumm import results as isr
 from helpers.infosumm import train as ist
 from helpers.infosumm.critics import rouge_scorer
 
@@ -58,7 +58,7 @@ def test_over_length_counts_the_examples_a_trainer_cuts(tiny_model_dir):
 
 def test_cut_inputs_are_a_finding_detail_only_when_there_are_some():
     logs = {"student": [{"loss": 2.0}, {"over_length": 3, "examples": 48, "max_length": 320}], "old": [{"loss": 1.0}]}
-    counts = iss.over_length_counts(logs)
+    counts = isr.over_length_counts(logs)
     assert counts == {"student": {"over_length": 3, "examples": 48, "max_length": 320}}
     detail = ise._cut_inputs({"training_over_length": counts, "eval_documents_cut": {LONG: 2}})
     assert detail == [

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from helpers.infosumm import results as isr
 from helpers.infosumm import steps as iss
 
 
@@ -71,9 +72,9 @@ def test_loss_and_rouge_tables_and_caption():
         **{f"{t}_ci": [r - 0.1, r + 0.1] for t in ("rouge1", "rouge2", "rougeL")},
     }
     main = {"refs": [{}] * 3, "rouge": [row("lead-3", 0.3), row("student", 0.1)]}
-    frame = iss.rouge_frame({"set": main})
+    frame = isr.rouge_frame({"set": main})
     assert frame.loc[0, "rougeL_ci"] == "0.200-0.400" and frame.loc[1, "set"] == "set"
-    assert iss.rouge_caption(main, "builtin:x") == (
+    assert isr.rouge_caption(main, "builtin:x") == (
         "ROUGE F1 on 3 documents of builtin:x with 95% bootstrap CIs; lead-3 ROUGE-L 0.300, student 0.100."
     )
 
@@ -92,5 +93,5 @@ def test_critic_probes_and_control_overlap():
     assert by[("probe: wrong document", "r3")] == "sum 0" and by[("probe: lead-1", "r2")] == "First sentence 2."
     assert by[("probe: content-free", "r2")] == iss.CONTENT_FREE and len(rows) == 2 * 5
     pairs = [{"doc_id": "a", "summary": "x"}, {"doc_id": "b", "summary": "y"}]
-    assert iss.control_overlap(pairs, [{"doc_id": "a", "summary": "x"}, {"doc_id": "b", "summary": "z"}]) == 0.5
-    assert iss.control_overlap(pairs, []) is None
+    assert isr.control_overlap(pairs, [{"doc_id": "a", "summary": "x"}, {"doc_id": "b", "summary": "z"}]) == 0.5
+    assert isr.control_overlap(pairs, []) is None

@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from helpers.tulu import checkers, hub, hub_eval, offline_data, ppo, tables
+from helpers.tulu import deltas as tulu_deltas
 from helpers.tulu import preferences as pf
 from helpers.tulu.config import PARAM_NAMES, check_params
 from helpers.tulu.grid import DataSpec, GridResult, Levels, RMSpec, Row, ablation_rows, run_grid, unique_runs
@@ -379,12 +380,12 @@ def test_delta_table_and_ranking_recover_known_effects():
         {dpo.slug: {"reasoning": 0.3, "safety": 0.3}, noisy.slug: {}, ppo_.slug: {"reasoning": 0.45, "safety": 0.3}}
     )
     rows = [dpo, noisy, dpo_alg, ppo_]
-    table = tables.delta_table(rows, results, sft, ["reasoning", "safety"], [0, 1, 2], rounds=200)
+    table = tulu_deltas.delta_table(rows, results, sft, ["reasoning", "safety"], [0, 1, 2], rounds=200)
     cell = {(t["configuration"], t["column"]): t for t in table}
     assert 0.2 < cell[("DPO", "average")]["delta"] < 0.4 and abs(cell[("DPO noisy", "average")]["delta"]) < 0.02
     assert all(t["low"] <= t["delta"] <= t["high"] for t in table)
     assert cell[("PPO", "reasoning")]["delta"] > cell[("PPO", "safety")]["delta"]
-    wide = tables.wide(table)
+    wide = tulu_deltas.wide(table)
     assert list(wide.columns) == ["reasoning", "safety", "average"] and len(wide) == 4
     ranking = tables.aspect_ranking(rows, results, sft, ["reasoning", "safety"], [0, 1, 2], rounds=200)
     assert [r["aspect"] for r in ranking] == ["data", "algorithm"] and ranking[0]["low"] > 0
@@ -404,7 +405,7 @@ def test_delta_table_and_ranking_recover_known_effects():
 
 def test_mean_ci_resamples_seeds_too():
     values = np.array([[1.0] * 50, [0.0] * 50, [1.0] * 50])  # prompts agree, seeds disagree
-    point, lo, hi = tables.mean_ci(values, ["x"] * 50, None, rounds=300)
+    point, lo, hi = tulu_deltas.mean_ci(values, ["x"] * 50, None, rounds=300)
     assert math.isclose(point, 2 / 3) and lo < 0.5 and hi == 1.0  # a prompt-only bootstrap would give [2/3, 2/3]
 
 

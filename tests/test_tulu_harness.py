@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from helpers.tulu import harness, tables
+from helpers.tulu import deltas, harness
 from helpers.tulu.grid import DataSpec, GridResult, Row
 
 pytestmark = pytest.mark.skipif(not harness.harness_available(), reason="lm-eval is not installed")
@@ -30,7 +30,7 @@ def test_local_task_runs_through_lm_eval_and_joins_the_delta_table(tiny_model_di
     other = harness.run_harness(tiny_model_dir_b, [str(task)], limit=6, backend="hf")
     row = Row("algorithm", "DPO", "dpo", DataSpec("x"), reference=True)
     results = {(row.slug, 0): GridResult(row, 0, other)}
-    table = tables.delta_table([row], results, records, ["reasoning (local arithmetic)"], [0], rounds=100)
+    table = deltas.delta_table([row], results, records, ["reasoning (local arithmetic)"], [0], rounds=100)
     assert [t["column"] for t in table] == ["reasoning (local arithmetic)", "average"]
     expected = sum(r["correct"] for r in other) / len(other) - accuracy
     assert table[0]["delta"] == pytest.approx(expected) and table[0]["low"] <= table[0]["delta"] <= table[0]["high"]

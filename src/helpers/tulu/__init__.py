@@ -12,7 +12,7 @@
 * ``harness``: lm-evaluation-harness (vLLM on GPU, transformers on CPU), local task files, records for the table;
 * ``tuning``: learning rates chosen on the dev split (``tools/tune_tulu.py`` writes ``params/06_tulu/tuning.json``);
 * ``grid``: the ablation rows and the runner that caches each (row, seed) by all its inputs;
-* ``tables``: deltas vs SFT with bootstrap CIs, the aspect ranking, the paper's findings checked;
+* ``deltas``: deltas vs SFT with bootstrap CIs; ``tables``: the aspect ranking, the paper's findings checked;
 * ``hub``: the full profile's hub data (tulu-2.5-preference-data / -prompts, UltraFeedback schema);
 * ``plots``: training curves and the delta table.
 """
