@@ -7,13 +7,16 @@ One module per concern (``from helpers import cdr`` gives every name; ``helpers.
 * ``pairs``: the sweep's pairs (all, a list or a pairs file); ``sweep_table``: their rewards from cached log-probs;
 * ``compare``: the default pair's ratio against its strong and weak members alone (paired bootstrap);
 * ``rewardbench``: RewardBench-style scoring; ``offline_data``: our offline preference set.
-* ``steps``: the notebook's steps, one function per cell's work; ``plots``: its figures.
+* ``steps``: the notebook's steps, one function per cell's work; ``plots``: its figures;
+* ``baselines``: the default pair against its baselines; ``metrics``: before/after and metrics.json.
 """
 
 from ..core import rehearsal
 from ..core.stats import correlation_ci  # noqa: F401  (one implementation, in stats)
+from .baselines import *  # noqa: F401,F403
 from .compare import *  # noqa: F401,F403
 from .customise import *  # noqa: F401,F403
+from .metrics import *  # noqa: F401,F403
 from .pairs import *  # noqa: F401,F403
 from .reward import *  # noqa: F401,F403
 from .steps import *  # noqa: F401,F403

@@ -1,7 +1,7 @@
 """The notebook's steps (05_cdr): the zoo, on-policy pairs and preference training, scoring every model once, gap
-scores, the pair sweep, the default pair against its baselines, customisation, before/after and metrics.json.
-One function per cell's work; ``scoring`` is the log-prob settings dict (batch_size, max_prompt_tokens,
-max_response_tokens, max_batch_tokens) every scorer of a run shares."""
+scores, the pair sweep and customisation (``baselines``: the default pair against its baselines; ``metrics``:
+before/after and metrics.json). One function per cell's work; ``scoring`` is the log-prob settings dict (batch_size,
+max_prompt_tokens, max_response_tokens, max_batch_tokens) every scorer of a run shares."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 
 from .customise import SECTION_DOMAIN, customise, route
-from .reward import end_of_turn, logprob_spec, ratio, ratio_rewards, score_responses
+from .reward import end_of_turn, logprob_spec, ratio_rewards, score_responses
 from .sweep import load_gap_scores, load_mc_set, mc_accuracy
-from .verdicts import MAX_TIED_SHARE, TIE_TOLERANCE, degenerate_note, tied_share
+from .verdicts import tied_share
 from .zoo import TRAINED_KINDS, best_vs_rest, derive_model, onpolicy_spec, preference_dataset, sample_items
 
 
@@ -270,76 +270,6 @@ def rewardbench_evaluator(eval_set: Sequence[dict], seed: int) -> Callable:
     return lambda chosen, rejected: rewardbench_report(eval_set, pairwise_correct(chosen, rejected), seed=seed)
 
 
-# --------------------------------------------------------------------------- the default pair and its baselines
-def both_sides(ids: Sequence[str], f: Callable[[str], float]) -> tuple[list[float], list[float]]:
-    """(rewards of the chosen responses, rewards of the rejected ones) for ``f`` of each item id."""
-    return [f(i + "/chosen") for i in ids], [f(i + "/rejected") for i in ids]
-
-
-def baseline_methods(S: dict, W: dict, ids: Sequence[str], strong: str, weak: str) -> dict[str, tuple[list, list]]:
-    """The density ratio (sum and mean) of the default pair next to each model alone."""
-    return {
-        f"ratio sum ({strong} / {weak})": both_sides(ids, lambda k: ratio(S[k], W[k], "sum")),
-        f"ratio mean ({strong} / {weak})": both_sides(ids, lambda k: ratio(S[k], W[k], "mean")),
-        "strong alone, mean log-prob": both_sides(ids, lambda k: S[k].mean),
-        "strong alone, sum log-prob": both_sides(ids, lambda k: S[k].sum),
-        "weak alone, mean log-prob": both_sides(ids, lambda k: W[k].mean),
-    }
-
-
-def reward_model_method(
-    reward_model: str, items: Sequence[dict], ids: Sequence[str], batch_size: int
-) -> tuple[list, list]:
-    """A trained reward model's (chosen, rejected) scores, as a baseline method."""
-    from .reward import reward_model_scores
-
-    rm = dict(
-        zip(
-            [it["id"] for it in items],
-            reward_model_scores(reward_model, [(it["prompt"], it["response"]) for it in items], batch_size=batch_size),
-        )
-    )
-    return both_sides(ids, lambda k: rm[k])
-
-
-def baseline_table(reports: dict, method_tied: dict[str, float | None]):
-    """One row per method: RewardBench-style scores (%), the headline's interval, tied share, degeneracy."""
-    import pandas as pd
-
-    return pd.DataFrame(
-        [
-            {
-                "method": m,
-                **{k: round(100 * v, 1) for k, v in r.flat().items()},
-                "headline_ci": (
-                    f"[{100 * r.headline_ci[0]:.1f}, {100 * r.headline_ci[1]:.1f}]" if r.headline_ci else ""
-                ),
-                "tied_share": None if method_tied[m] is None else round(method_tied[m], 3),
-                "reward": degenerate_note(method_tied[m]) or "ok",
-            }
-            for m, r in reports.items()
-        ]
-    )
-
-
-def length_preference(S: dict, ids: Sequence[str], methods: dict) -> tuple[dict[str, float], list[str]]:
-    """How much of the ranking is response length: per method, the share of examples (with unequal token counts
-    under the strong model's tokenizer) where it prefers the longer response; and the lines the notebook prints."""
-    import pandas as pd
-
-    longer = np.array([S[i + "/chosen"].n_tokens > S[i + "/rejected"].n_tokens for i in ids])
-    unequal = np.array([S[i + "/chosen"].n_tokens != S[i + "/rejected"].n_tokens for i in ids])
-    prefers = {
-        m: float(np.mean((np.array(ch) > np.array(rj))[unequal] == longer[unequal])) for m, (ch, rj) in methods.items()
-    }
-    return prefers, [
-        f"chosen is the longer response in {longer[unequal].mean():.0%} of {unequal.sum()} examples with "
-        "unequal lengths",
-        "share of those where each method prefers the longer response:",
-        pd.Series(prefers).round(2).to_string(),
-    ]
-
-
 # --------------------------------------------------------------------------- customisation
 def route_examples(cset: Sequence[dict], prompt_of: Callable, router: Any = None) -> tuple[list[str], dict, list[str]]:
     """(domain per example, router fallbacks, lines to print): the router judge's domains (CHAT when it names none),
@@ -430,151 +360,3 @@ def customisation_table(reports: dict, tied: dict):
             for k, r in reports.items()
         ]
     )
-
-
-# --------------------------------------------------------------------------- before / after, metrics
-def before_after_table(
-    keys: Sequence[str],
-    logprobs: dict,
-    gap_scores: dict,
-    gap_metric: str,
-    onpolicy_log: dict,
-    ids: Sequence[str],
-    evaluate: Callable,
-):
-    """The parent and each trained child: mean-log-prob headline, gap score and training numbers."""
-    import pandas as pd
-
-    rows = []
-    for key in keys:
-        if key not in logprobs or key not in gap_scores:
-            continue
-        r = evaluate(*both_sides(ids, lambda k, key=key: logprobs[key][k].mean))
-        rows.append(
-            {
-                "model": key,
-                "mean-logprob headline": round(100 * r.headline, 1) if r.headline is not None else None,
-                gap_metric: round(gap_scores[key], 4),
-                **{
-                    f"train {k}": v
-                    for k, v in onpolicy_log.get(key, {}).items()
-                    if k in ("steps", "seconds", "n_pairs")
-                },
-            }
-        )
-    return pd.DataFrame(rows)
-
-
-def pair_speed(timing, strong: str, weak: str) -> float | None:
-    """Preference pairs scored per second by the default pair (two responses under each model), from the timing of
-    models scored from scratch; None when either was not."""
-    if not len(timing) or not {strong, weak} <= set(timing.model):
-        return None
-    t = timing.set_index("model")
-    return 1 / (2 / t.loc[strong, "seq_per_s"] + 2 / t.loc[weak, "seq_per_s"])
-
-
-HEADLINE = ["ratio_headline_reported", "ratio_headline", "gap_accuracy_pearson", "pairs_per_s"]
-
-
-def run_metrics(
-    *,
-    strong: str,
-    weak: str,
-    variant: str,
-    eval_set: Sequence,
-    main: Any,
-    reports: dict,
-    method_tied: dict,
-    custom_tied: dict,
-    pairs,
-    rated,
-    gap_tied: Sequence,
-    tied_pairs: Sequence,
-    trained_specs: Sequence[str],
-    parent_model: str,
-    gap_scores: dict,
-    gap_metric: str,
-    corr: dict,
-    timing,
-    prefers_longer: dict,
-    router: dict,
-    custom_rows,
-    onpolicy_rows: int,
-    onpolicy_log: dict,
-    torch_threads: int,
-    health: dict,
-    comparison: dict | None = None,
-    sweep_pairs: Any = "all",
-) -> dict[str, Any]:
-    """metrics.json: the default pair's headline and sections, the baselines' and customisation's tied shares, the
-    sweep and its correlation, speed, router, training, the stores' health, and the findings computed from them.
-    ``router``: accuracy (NaN when not run), domains, fallbacks."""
-    from ..core.store import fallback_lines
-    from .verdicts import findings
-
-    child = [
-        r
-        for r in pairs.to_dict(orient="records")
-        if {r["strong"], r["weak"]} & set(trained_specs) and parent_model in (r["strong"], r["weak"])
-    ]
-    main_label = f"ratio {variant} ({strong} / {weak})"
-    alone = reports["strong alone, mean log-prob"]
-    acc = router["accuracy"]
-    m = {
-        "default_pair": f"{strong} / {weak}",
-        "variant": variant,
-        "n_examples": len(eval_set),
-        "headline": HEADLINE,
-        "ratio_headline": 100 * main.headline if main.headline is not None else None,
-        "ratio_headline_ci": [100 * x for x in main.headline_ci] if main.headline_ci else None,
-        **{f"ratio_{k}": 100 * v for k, v in main.flat().items() if k != "headline"},
-        "section_ci": {s: [100 * v["ci_low"], 100 * v["ci_high"]] for s, v in main.sections.items()},
-        "strong_alone_mean_headline": 100 * alone.headline if alone.headline is not None else None,
-        "tie_tolerance": TIE_TOLERANCE,
-        "max_tied_share": MAX_TIED_SHARE,
-        "ratio_tied_share": method_tied[main_label],
-        "strong_alone_mean_tied_share": method_tied["strong alone, mean log-prob"],
-        "baseline_tied_share": method_tied,
-        "customisation_tied_share": custom_tied,
-        "pairs_tied_share": {f"{s} / {w}": t for s, w, t in zip(pairs.strong, pairs.weak, pairs.tied_share)},
-        "pairs_reward_degenerate": int(pairs.reward_degenerate.sum()),
-        "pairs_rated": len(rated),
-        "pairs_gap_distinct": int(_numeric(rated.gap).round(9).nunique()),
-        "pairs_headline_distinct": int(_numeric(rated.headline).round(9).nunique()),
-        "pairs_gap_tied": [list(t) for t in gap_tied],
-        "n_pairs": len(pairs),
-        "pairs_tied": len(tied_pairs),
-        "tied_pairs": [list(t) for t in tied_pairs],
-        "sweep_pairs": sweep_pairs if isinstance(sweep_pairs, str) or sweep_pairs is None else "explicit list",
-        "default_pair_comparison": comparison or {},
-        "child_parent_pairs": [{k: r[k] for k in ("strong", "weak", "gap", "headline", "tied_share")} for r in child],
-        "gap_scores": gap_scores,
-        "gap_metric": gap_metric,
-        "gap_accuracy_pearson": corr["pearson"],
-        "gap_accuracy_pearson_low": corr["pearson_low"],
-        "gap_accuracy_pearson_high": corr["pearson_high"],
-        "gap_accuracy_pearson_ci": [corr["pearson_low"], corr["pearson_high"]] if corr["pearson"] is not None else None,
-        "gap_accuracy_spearman": corr["spearman"],
-        "pairs_per_s": pair_speed(timing, strong, weak),
-        "seq_per_s": dict(zip(timing.model, timing.seq_per_s)) if len(timing) else {},
-        "ratio_prefers_longer": prefers_longer[main_label],
-        "router_accuracy": acc if acc == acc else None,
-        "router_domains": router["domains"],
-        "router_fallbacks": router["fallbacks"],
-        "torch_threads": torch_threads,
-        "customisation": custom_rows.set_index("prompting").to_dict(orient="index") if custom_rows is not None else {},
-        "onpolicy_pairs": onpolicy_rows,
-        "trained": {k: {"pairs": v["n_pairs"], "steps": v["steps"]} for k, v in onpolicy_log.items()},
-        "train_seconds_per_step": {k: v["seconds_per_step"] for k, v in onpolicy_log.items()},
-        **health,
-    }
-    m.update(findings(m))
-    m["findings"] = list(m.get("findings", [])) + fallback_lines(health)
-    return m
-
-
-def _numeric(series):
-    import pandas as pd
-
-    return pd.to_numeric(series)
