@@ -69,7 +69,7 @@ def vllm_generator(embedded_model_dir):
 
     if not vllm_available():
         pytest.skip("vLLM is not installed")
-    from helpers.core.generation import shutdown_engines
+    from helpers.core.vllm_engines import shutdown_engines
 
     yield Generator(DEFAULT_MODEL, backend="vllm")
     shutdown_engines()

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from helpers.core import engines, generation, serving
+from helpers.core import engines, serving, vllm_engines
 
 
 def test_threads_follow_the_cores_actually_free(monkeypatch):
@@ -63,14 +63,14 @@ def test_release_evicts_the_transformers_model(tiny_model_dir):
     from helpers.core.generation import Generator, Sampling
     from helpers.core.logprobs import LogProbScorer
 
-    generation.release_all()
+    vllm_engines.release_all()
     with Generator(tiny_model_dir, backend="hf") as gen:
         gen.generate(["Hello"], Sampling(max_tokens=2))
         scorer = LogProbScorer(tiny_model_dir, backend="hf")
         assert scorer.model is gen._backend.model  # one copy of the weights, shared
-        assert generation.memory_state()["hf_models"] == 1
+        assert vllm_engines.memory_state()["hf_models"] == 1
         alive = weakref.ref(scorer.model)
-    assert generation.memory_state()["hf_models"] == 0  # evicted from the cache...
+    assert vllm_engines.memory_state()["hf_models"] == 0  # evicted from the cache...
     assert alive() is not None  # ...but the scorer still holds it
     scorer.score([("Hello", " there")])
     scorer.release()
@@ -83,11 +83,11 @@ def test_release_evicts_the_transformers_model(tiny_model_dir):
 def test_local_judge_releases_its_generator(tiny_model_dir, tmp_path):
     from helpers.core.judge import Judge
 
-    generation.release_all()
+    vllm_engines.release_all()
     with Judge(tiny_model_dir, backend="hf", cache_dir=tmp_path, max_tokens=2) as judge:
         judge.complete([[{"role": "user", "content": "Hi"}]])
-        assert generation.memory_state()["hf_models"] == 1
-    assert generation.memory_state()["hf_models"] == 0
+        assert vllm_engines.memory_state()["hf_models"] == 1
+    assert vllm_engines.memory_state()["hf_models"] == 0
 
 
 @pytest.mark.vllm
@@ -124,7 +124,7 @@ def test_release_stops_the_vllm_engine_process(embedded_model_dir):
     while time.time() < deadline and alive():
         time.sleep(0.5)
     assert not alive(), [" ".join(p.cmdline())[:120] for p in alive()]
-    from helpers.core.generation import _ENGINES
+    from helpers.core.vllm_engines import _ENGINES
 
     assert all(k[3] != 512 for k in _ENGINES)  # its engine is gone from the process (the session's may remain)
 

@@ -14,7 +14,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tools.hostile_catalogue import CASES, run_case  # noqa: E402
 
-from helpers.core.run import remove_stale_temporaries, run_lock  # noqa: E402
+from helpers.core.run_guard import remove_stale_temporaries, run_lock  # noqa: E402
 from helpers.core.store import atomic_write_json, read_json  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

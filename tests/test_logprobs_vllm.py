@@ -32,7 +32,7 @@ def test_vllm_prompt_logprobs_match_transformers_per_token(vllm_generator):
     for row_h, row_v in zip(choice_logprobs(hf_scorer, raws, choices), choice_logprobs(vl, raws, choices)):
         assert max(abs(a - b) for a, b in zip(row_h, row_v)) < 3e-3
     vl.release()  # the session's generator still holds the engine: it keeps running
-    from helpers.core.generation import find_engine
+    from helpers.core.vllm_engines import find_engine
 
     assert find_engine(vllm_generator.path) is not None
     with pytest.raises(RuntimeError, match="released"):

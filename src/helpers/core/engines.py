@@ -5,7 +5,7 @@
 
     with Generator(model, backend="vllm") as gen:      # or gen.release(): the engine stops, memory comes back
         outs = gen.generate(prompts, Sampling())
-    generation.release_all()                            # every vLLM engine and every cached transformers model
+    vllm_engines.release_all()                          # every vLLM engine and every cached transformers model
 
 **Settings** (``configure``; 0 = the default): the vLLM engine's ``gpu_memory_utilization`` (on a CPU
 build: the fraction of RAM for the KV cache), ``max_model_len`` and ``tensor_parallel_size`` are used by

@@ -50,7 +50,7 @@ _MAX_MODELS = 4
 def load_causal_lm(path: str, dtype: str = "auto", device: str | None = None):
     """A causal LM in eval mode on ``device``, loaded once per (path, dtype, device) in a process.
 
-    Kept until ``evict_models`` (``Generator.release``, ``LogProbScorer.release``, ``generation.release_all``)
+    Kept until ``evict_models`` (``Generator.release``, ``LogProbScorer.release``, ``vllm_engines.release_all``)
     or until more than four are cached (the oldest goes first). Holders keep their own reference: eviction
     only frees the memory once no helper uses the model any more.
     """

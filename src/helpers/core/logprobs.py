@@ -67,7 +67,7 @@ class LogProbScorer(engines.Releasable):
         max_model_len: int = 0,
         gpu_memory_utilization: float = 0.0,
     ):
-        from . import engines, generation
+        from . import engines, generation, vllm_engines
 
         if backend not in LOGPROB_BACKENDS:
             raise ValueError(f"unknown log-prob backend {backend!r}: use one of {', '.join(LOGPROB_BACKENDS)}")
@@ -83,13 +83,13 @@ class LogProbScorer(engines.Releasable):
         self.model = None
         self._engine = self._engine_key = None
         server = engines.server_for(self.path)
-        running = generation.find_engine(self.path)
+        running = vllm_engines.find_engine(self.path)
         if backend == "auto":  # vLLM on a GPU only: see auto_backend
             backend = auto_backend(bool(server), bool(running), self.device)
         self.backend_name = backend
         if backend == "vllm":
             if server:
-                self._engine = generation.EndpointBackend(server, self.path, self.tokenizer)
+                self._engine = vllm_engines.EndpointBackend(server, self.path, self.tokenizer)
                 self.max_model_len = engines.pick(max_model_len, "max_model_len", 2048)
             else:
                 generation.pick_backend("vllm")  # a clear error when vLLM is not installed
@@ -103,7 +103,7 @@ class LogProbScorer(engines.Releasable):
                         engines.pick(max_model_len, "max_model_len", 2048),
                         gpu_memory_utilization,
                     )
-                self._engine = generation._vllm_engine(self._engine_key)
+                self._engine = vllm_engines.vllm_engine(self._engine_key)
                 self.max_model_len = self._engine_key[3]
         else:
             self.model = hf.load_causal_lm(self.path, dtype, self.device)
@@ -114,10 +114,10 @@ class LogProbScorer(engines.Releasable):
     def release(self) -> None:
         """Give the memory back: the vLLM engine stops once no other helper uses it; the transformers model
         leaves the process cache (freed when no other helper holds it). The scorer cannot score afterwards."""
-        from . import engines, generation
+        from . import engines, vllm_engines
 
         if self._engine_key is not None:
-            generation._release_engine(self._engine_key)
+            vllm_engines.release_engine(self._engine_key)
         elif self.model is not None:
             hf.evict_models(self.path)
         self.model = self._engine = self._engine_key = None
@@ -226,11 +226,11 @@ class LogProbScorer(engines.Releasable):
 
 
 def vllm_prompt_logprobs(backend, seqs: list[list[int]]) -> list[list[float | None]]:
-    """Prompt log-probs of each token sequence through an in-process engine (``generation.VLLMBackend``; the first
+    """Prompt log-probs of each token sequence through an in-process engine (``vllm_engines.VLLMBackend``; the first
     token has none)."""
     from vllm import SamplingParams
 
-    from .generation import token_logprob
+    from .vllm_engines import token_logprob
 
     params = SamplingParams(max_tokens=1, temperature=0.0, prompt_logprobs=0)
     outs = backend.llm.generate([{"prompt_token_ids": s} for s in seqs], params, use_tqdm=False)

@@ -235,7 +235,7 @@ def generate_stage(
             tokens=None,
         )
     if stats["backend"] == "vllm" and executor.kind == "local":
-        from ..core.generation import shutdown_engines
+        from ..core.vllm_engines import shutdown_engines
 
         shutdown_engines()  # give the GPU memory back to the extractor and the log-prob scorer
     stats["sequences_per_s"] = stats["sequences"] / stats["seconds"] if stats["seconds"] else None

@@ -241,7 +241,7 @@ def free_engines() -> None:
     """Release cached vLLM engines and GPU memory (callers drop their own Generator first): lets a
     tagger, guard or reward model use the GPU after the writer model is done."""
     from ..core.engines import free_memory
-    from ..core.generation import shutdown_engines
+    from ..core.vllm_engines import shutdown_engines
 
     shutdown_engines()
     free_memory()

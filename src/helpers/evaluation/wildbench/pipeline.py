@@ -68,8 +68,9 @@ def generate_answers(
     seed: int,
 ) -> dict[str, dict[str, dict]]:
     """One resumable stage per contestant; returns {contestant: {task id: answer record}} in contestant order."""
-    from ...core.generation import Generator, Sampling, shutdown_engines
+    from ...core.generation import Generator, Sampling
     from ...core.store import run_stage, stable_id
+    from ...core.vllm_engines import shutdown_engines
 
     answers, gen = {}, None
     for c in answer_order(contestants, judge_model):
