@@ -288,9 +288,10 @@ def test_culturalbench_recomputed_when_the_answering_endpoint_or_model_changes(t
     """culturegen.culturalbench.evaluate through the notebook's keyed stage: a new cb_base_url or answering model
     asks again; the same ones read the stored answers; going back finds the first answers still valid."""
     from helpers.core.runs import Run
+    from helpers.culturegen import cbdata as cgbd
     from helpers.culturegen import culturalbench as cgb
 
-    easy, hard = cgb.load_culturalbench("builtin:culturalbench_offline.jsonl", limit=2)
+    easy, hard = cgbd.load_culturalbench("builtin:culturalbench_offline.jsonl", limit=2)
     base = defaults("07_culturegen")
     n = len(easy) + len(hard)
 

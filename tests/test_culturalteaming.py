@@ -271,7 +271,7 @@ def test_script_errors_are_clear(tmp_path):
 
 def test_replay_resumes_and_export_loads_back_through_07s_loader(tmp_path):
     from helpers.core.data import load_records
-    from helpers.culturegen.culturalbench import load_culturalbench, normalize_hard
+    from helpers.culturegen.cbdata import load_culturalbench, normalize_hard
 
     scripts = replay.load_script(SCRIPT)
     assert len({s["culture"] for s in scripts}) >= 4 and {s["assistance"] for s in scripts} == {

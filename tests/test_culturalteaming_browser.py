@@ -99,7 +99,7 @@ def test_one_whole_session_in_headless_chromium(server, browser, tmp_path):
 
     from helpers.culturalteaming import export
     from helpers.culturalteaming.session import Session
-    from helpers.culturegen.culturalbench import load_culturalbench
+    from helpers.culturegen.cbdata import load_culturalbench
 
     # ipywidgets re-renders a widget's DOM when its value changes: an element found a moment ago can be gone
     # when its text is read, so the wait looks it up again instead of failing

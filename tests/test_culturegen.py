@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from helpers.culturegen import analyses as cga
+from helpers.culturegen import cbdata as cgbd
 from helpers.culturegen import checks as cgc
 from helpers.culturegen import culturalbench as cgb
 from helpers.culturegen import data as cgd
@@ -503,13 +504,13 @@ def test_calibration_is_applied_to_mistral_only_as_the_paper():
 
 # ------------------------------------------------------------------------------------------ CulturalBench
 def test_offline_culturalbench_set_and_loader():
-    easy, hard = cgb.load_culturalbench("builtin:culturalbench_offline.jsonl")
+    easy, hard = cgbd.load_culturalbench("builtin:culturalbench_offline.jsonl")
     assert 35 <= len(easy) <= 50 and len(hard) == 4 * len(easy) and sum(h["label"] for h in hard) == len(easy)
     regions = {q["region"] for q in easy}
     assert "unmapped" not in regions and len(regions) >= 10
     letters = [q["answer"] for q in easy]
     assert all(letters.count(k) >= len(easy) // 4 - 1 for k in range(4))  # answers spread over A-D
-    few, few_hard = cgb.load_culturalbench("builtin:culturalbench_offline.jsonl", limit=3)
+    few, few_hard = cgbd.load_culturalbench("builtin:culturalbench_offline.jsonl", limit=3)
     assert len(few) == 3 and len(few_hard) == 12
 
 
@@ -525,9 +526,9 @@ def test_hub_schema_records_normalise(tmp_path):
         "answer": "C",
         "country": "Czech Republic",
     }
-    q = cgb.normalize_easy(rec, 0)
+    q = cgbd.normalize_easy(rec, 0)
     assert q["answer"] == 2 and q["region"] == "Eastern-European" and q["qid"] == "3"
-    h = cgb.normalize_hard(
+    h = cgbd.normalize_hard(
         {
             "data_idx": 9,
             "question_idx": 3,
@@ -539,21 +540,21 @@ def test_hub_schema_records_normalise(tmp_path):
         0,
     )
     assert h["label"] is False and h["region"] == "East-Asian" and h["id"] == "9"
-    with pytest.raises(cgb.BadRow, match="prompt_option_a"):
-        cgb.normalize_easy({"prompt_question": "Q"}, 0)
+    with pytest.raises(cgbd.BadRow, match="prompt_option_a"):
+        cgbd.normalize_easy({"prompt_question": "Q"}, 0)
     path = tmp_path / "cb.jsonl"
     path.write_text(json.dumps(rec) + "\n")
-    easy, hard = cgb.load_culturalbench(str(path))
+    easy, hard = cgbd.load_culturalbench(str(path))
     assert len(easy) == 1 and [h["label"] for h in hard] == [False, False, True, False]
 
 
 def test_culturalbench_maps_all_45_regions():
-    assert len(cgb.culturalbench_regions()) == 45
-    assert set(cgb.culturalbench_regions().values()) <= set(REGIONS)
-    assert all(cgb.cb_region(c) != "unmapped" for c in cgb.culturalbench_regions())
-    assert cgb.cb_region("Hong Kong") == "East-Asian" and cgb.cb_region("Israel") == "Middle-Eastern"
-    assert cgb.cb_region("Nepal") == "South-Asian" and cgb.cb_region("Atlantis") == "unmapped"
-    assert len(cgb.HUB_REVISION) == 40 and int(cgb.HUB_REVISION, 16) >= 0  # a pinned commit, not a branch
+    assert len(cgbd.culturalbench_regions()) == 45
+    assert set(cgbd.culturalbench_regions().values()) <= set(REGIONS)
+    assert all(cgbd.cb_region(c) != "unmapped" for c in cgbd.culturalbench_regions())
+    assert cgbd.cb_region("Hong Kong") == "East-Asian" and cgbd.cb_region("Israel") == "Middle-Eastern"
+    assert cgbd.cb_region("Nepal") == "South-Asian" and cgbd.cb_region("Atlantis") == "unmapped"
+    assert len(cgbd.HUB_REVISION) == 40 and int(cgbd.HUB_REVISION, 16) >= 0  # a pinned commit, not a branch
 
 
 def test_culturalbench_bad_rows_are_skipped_and_counted_and_questions_keyed_by_id(tmp_path):
@@ -582,7 +583,7 @@ def test_culturalbench_bad_rows_are_skipped_and_counted_and_questions_keyed_by_i
     ]
     path = tmp_path / "cb.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    easy, hard, skipped = cgb.load_culturalbench_counted(str(path))
+    easy, hard, skipped = cgbd.load_culturalbench_counted(str(path))
     assert [q["qid"] for q in easy] == ["0", "1"] and [q["answer"] for q in easy] == [0, 1]
     assert skipped == {
         "easy: empty answer": 2,
@@ -592,9 +593,9 @@ def test_culturalbench_bad_rows_are_skipped_and_counted_and_questions_keyed_by_i
         "easy: missing field prompt_option_a": 1,
     }
     assert {q["region"] for q in easy} == {"East-Asian"} and len(hard) == 8
-    hard_bad = cgb._normalized(
+    hard_bad = cgbd._normalized(
         [{"data_idx": 1, "question_idx": 1, "prompt_question": "Q", "prompt_option": "o", "answer": ""}],
-        cgb.normalize_hard,
+        cgbd.normalize_hard,
         "id",
         "hard",
         counts := {},
@@ -644,7 +645,7 @@ def test_local_culturalbench_scoring_runs_on_a_tiny_model(tmp_path, tiny_model_d
     from helpers.core.runs import Run
 
     scorer = LogProbScorer(tiny_model_dir, batch_size=4)
-    easy, hard = cgb.load_culturalbench("builtin:culturalbench_offline.jsonl", limit=2)
+    easy, hard = cgbd.load_culturalbench("builtin:culturalbench_offline.jsonl", limit=2)
     for mode in ("cloze", "letter"):
         res = cgb.evaluate(Run(tmp_path), easy, hard, "tiny", scorer=scorer, mode=mode)
         assert len(res["easy_rows"]) == 2 and len(res["hard_rows"]) == 8 and res["unparsed"] == 0
@@ -711,7 +712,7 @@ def test_extractor_agreement_is_measured_against_the_hand_labelled_truth():
 def test_endpoint_culturalbench_scoring_parses_replies(tmp_path):
     from helpers.core.runs import Run
 
-    easy, hard = cgb.load_culturalbench("builtin:culturalbench_offline.jsonl", limit=2)
+    easy, hard = cgbd.load_culturalbench("builtin:culturalbench_offline.jsonl", limit=2)
     judge = _FakeJudge(
         ['{"answer": "' + "ABCD"[easy[0]["answer"]] + '"}', "I cannot tell", '{"answer": false}'],
         base_url="http://x/v1",

@@ -60,11 +60,12 @@ def test_07_culturegen_quick_smoke(tmp_path):
     lo, hi = m["extractor_rule_exact_ci"]  # the rules against the hand-labelled truth
     assert lo <= m["extractor_rule_exact"] <= hi
     assert m["markedness"] == pytest.approx(_recompute_markedness(run_dir))  # the headline, recomputed from the JSONL
+    from helpers.culturegen import cbdata as cgbd
     from helpers.culturegen import culturalbench as cgb  # Easy accuracy, recomputed from the stored option scores
 
     (cb_file,) = (run_dir / "data").glob("culturalbench_local-*.jsonl")  # the keyed culturalbench stage
     records = [json.loads(line) for line in cb_file.read_text().splitlines() if line.strip()]
-    easy, hard = cgb.load_culturalbench("builtin:culturalbench_offline.jsonl", limit=6)
+    easy, hard = cgbd.load_culturalbench("builtin:culturalbench_offline.jsonl", limit=6)
     preds, _ = cgb.local_predictions(records, easy, hard, "cloze")
     assert m["cb_easy_accuracy"] == pytest.approx(sum(p["pred"] == q["answer"] for p, q in zip(preds, easy)) / 6)
     for key in ("markedness_vocabulary", "markedness_parenthesis"):  # the paper's two marker types, separately

@@ -8,6 +8,7 @@ import pandas as pd
 from helpers.culturegen import analyses as cga
 from helpers.culturegen import data as cgd
 from helpers.culturegen import steps as cgst
+from helpers.culturegen import summary as cgsm
 
 
 def test_setup_line_names_the_plan():
@@ -41,9 +42,9 @@ def test_top_symbols_are_the_most_specific_in_a_fixed_order():
 
 def test_findings_read_the_metrics(monkeypatch):
     seen = {}
-    monkeypatch.setattr(cga, "_findings", lambda *args: seen.setdefault("args", args) and {"signal": "s"})
+    monkeypatch.setattr(cgsm, "_findings", lambda *args: seen.setdefault("args", args) and {"signal": "s"})
     m = {"model": "m", "n_cultures": 4, "symbols_found": 7, "n_generations": 40, "frequency_source": "fs"}
-    out = cga.findings(
+    out = cgsm.findings(
         m,
         n_samples=2,
         mk="mk",

@@ -17,7 +17,7 @@ FINDINGS = [
     "helpers.evaluation.arena",
     "helpers.cdr",
     "helpers.tulu.steps",
-    "helpers.culturegen.analyses",
+    "helpers.culturegen.summary",
     "helpers.infosumm.evaluate",
     "helpers.icot.evaluate",
     "helpers.wildchat.findings",

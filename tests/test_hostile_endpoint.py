@@ -125,13 +125,14 @@ def test_refused_endpoint_is_an_error_before_any_prompt(tmp_path):
 
 def test_culturalbench_from_failed_calls_is_not_presented_as_an_accuracy(hostile_url, tmp_path):
     from helpers.core.store import JsonlStore
+    from helpers.culturegen import cbdata as cgbd
     from helpers.culturegen import culturalbench as cgb
 
     class FakeRun:
         def store(self, name, key="id"):
             return JsonlStore(tmp_path / f"{name}.jsonl", key=key)
 
-    easy, hard = cgb.load_culturalbench("builtin:culturalbench_offline.jsonl", limit=3)
+    easy, hard = cgbd.load_culturalbench("builtin:culturalbench_offline.jsonl", limit=3)
     judge = Judge("m", base_url=hostile_url, cache_dir=tmp_path / "cache", timeout=2.0, max_retries=0, on_error="empty")
     cb = cgb.evaluate(FakeRun(), easy, hard, "m", judge=judge)
     assert cb["failed_calls"] == {"easy": 3, "hard": len(hard)} and cb["easy"].iloc[0].accuracy == 0.0

@@ -213,7 +213,7 @@ def test_culturegen_top1_counts_a_tie_at_the_top_as_a_tie_whatever_the_culture_o
 
 
 def test_culturegen_region_findings_name_ties():
-    from helpers.culturegen.analyses import _tied_with
+    from helpers.culturegen.summary import _tied_with
 
     reg = ranked(pd.DataFrame({"region": ["b", "a", "c"], "rate": [0.5, 0.5, 0.1]}), "rate", name="region")
     assert list(reg.region) == ["a", "b", "c"]

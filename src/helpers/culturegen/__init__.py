@@ -3,5 +3,6 @@
 ``data``: nationalities, regions, topics, known symbol pairs (written by us); ``prompts``: the prompt templates;
 ``generate``: the resumable generation stage; ``extract``: first sentence, items, markers, n-grams; ``score``:
 P(culture | n-gram) from log-probs, symbols, the validity check; ``analyses``: markedness, diversity,
-culture-agnostic presence, findings; ``culturalbench``: loader and scoring; ``plots``.
+culture-agnostic presence; ``summary``: findings; ``cbdata``: CulturalBench loader; ``culturalbench``: its scoring;
+``plots``.
 """

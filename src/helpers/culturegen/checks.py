@@ -1,6 +1,6 @@
 """07's precheck (notebook metadata ``helpers.culturegen.checks:check_params``): every parameter, before the kernel starts.
 
-Apart from ``data`` because it reads CulturalBench through its loader (``culturalbench``, which uses ``data``).
+Apart from ``data`` because it reads CulturalBench through its loader (``cbdata``, which uses ``data``).
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..core.data import check_source
-from .culturalbench import load_culturalbench
+from .cbdata import load_culturalbench
 from .data import GENDERS, extraction_gold, frequency_counts, select_cultures, select_topics, symbol_pairs
 
 

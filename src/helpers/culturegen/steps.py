@@ -234,8 +234,9 @@ def culturalbench(
     from ..core.judge import Judge
     from ..core.logprobs import LogProbScorer
     from . import culturalbench as cgb
+    from .cbdata import load_culturalbench_counted
 
-    easy, hard, skipped = cgb.load_culturalbench_counted(cb_data, limit=n_cb_questions, revision=cb_revision)
+    easy, hard, skipped = load_culturalbench_counted(cb_data, limit=n_cb_questions, revision=cb_revision)
     name = cb_model or model
     if cb_base_url:
         cb = cgb.evaluate(
@@ -319,10 +320,10 @@ def run_metrics(
     """metrics.json: validity of the scores on known pairs (every variant), markedness (vocabulary and parenthesis
     markers separately) and its correlation with culture frequency, symbols, diversity per topic, agnostic
     presence, extractor agreement, the CulturalBench-style accuracies, speed, the stores' health and the findings
-    computed from them (``analyses.findings``). ``sc``: ``score_symbols``; ``cb``: ``culturalbench``."""
+    computed from them (``summary.findings``). ``sc``: ``score_symbols``; ``cb``: ``culturalbench``."""
     from ..core.store import fallback_lines
     from . import culturalbench as cgb
-    from .analyses import findings
+    from .summary import findings
 
     overall = mk["overall"].iloc[0]
     e_all, h_all, hq_all = cb["easy"].iloc[0], cb["hard_item"].iloc[0], cb["hard_question"].iloc[0]
